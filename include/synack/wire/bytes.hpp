@@ -1,0 +1,42 @@
+// Byte spans and explicit big-endian loads and stores. Wire bytes are never reinterpreted as structs:
+// every field is read and written through these helpers at an explicit offset.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace synack::wire {
+
+using Bytes = std::span<const std::byte>;
+using MutableBytes = std::span<std::byte>;
+
+// Preconditions (checked by the view that calls these): offset + width <= bytes.size().
+[[nodiscard]] constexpr std::uint8_t load_u8(Bytes bytes, std::size_t offset) noexcept {
+  return static_cast<std::uint8_t>(bytes[offset]);
+}
+[[nodiscard]] constexpr std::uint16_t load_be16(Bytes bytes, std::size_t offset) noexcept {
+  return static_cast<std::uint16_t>((static_cast<unsigned>(bytes[offset]) << 8U) |
+                                    static_cast<unsigned>(bytes[offset + 1]));
+}
+[[nodiscard]] constexpr std::uint32_t load_be32(Bytes bytes, std::size_t offset) noexcept {
+  return (static_cast<std::uint32_t>(bytes[offset]) << 24U) |
+         (static_cast<std::uint32_t>(bytes[offset + 1]) << 16U) |
+         (static_cast<std::uint32_t>(bytes[offset + 2]) << 8U) |
+         static_cast<std::uint32_t>(bytes[offset + 3]);
+}
+constexpr void store_u8(MutableBytes bytes, std::size_t offset, std::uint8_t value) noexcept {
+  bytes[offset] = static_cast<std::byte>(value);
+}
+constexpr void store_be16(MutableBytes bytes, std::size_t offset, std::uint16_t value) noexcept {
+  bytes[offset] = static_cast<std::byte>(value >> 8U);
+  bytes[offset + 1] = static_cast<std::byte>(value & 0xFFU);
+}
+constexpr void store_be32(MutableBytes bytes, std::size_t offset, std::uint32_t value) noexcept {
+  bytes[offset] = static_cast<std::byte>(value >> 24U);
+  bytes[offset + 1] = static_cast<std::byte>((value >> 16U) & 0xFFU);
+  bytes[offset + 2] = static_cast<std::byte>((value >> 8U) & 0xFFU);
+  bytes[offset + 3] = static_cast<std::byte>(value & 0xFFU);
+}
+
+}  // namespace synack::wire
