@@ -28,3 +28,18 @@ function(synack_test name)
   endif()
   gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 30)
 endfunction()
+
+# Fuzzing build (clang only): every library is instrumented for coverage; fuzzer programs link libFuzzer.
+if(SYNACK_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# synack_fuzzer(name SOURCES... [DEPS ...]) — a libFuzzer program; its seed corpus lives in
+# fuzz/corpus/<name>/ and CI runs it for a bounded time (scripts/test.sh).
+function(synack_fuzzer name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE synack_options ${ARG_DEPS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+endfunction()

@@ -1,0 +1,63 @@
+#include "synack/wire/tcp.hpp"
+
+namespace synack::wire {
+
+std::string TcpFlags::to_string() const {
+  static constexpr struct {
+    std::uint16_t flag;
+    char letter;
+  } kLetters[] = {{kFin, 'F'}, {kSyn, 'S'}, {kRst, 'R'}, {kPsh, 'P'}, {kAck, 'A'},
+                  {kUrg, 'U'}, {kEce, 'E'}, {kCwr, 'C'}, {kAe, 'N'}};
+  std::string s;
+  for (const auto& l : kLetters) {
+    if (has(l.flag)) s.push_back(l.letter);
+  }
+  return s;
+}
+
+std::expected<TcpView, Error> TcpView::parse(Bytes segment) noexcept {
+  if (segment.size() < kMinHeaderSize) return std::unexpected(Error::tcp_truncated);
+  const std::size_t offset = (load_u8(segment, 12) >> 4U) * 4U;
+  if (offset < kMinHeaderSize) return std::unexpected(Error::tcp_bad_data_offset);
+  if (offset > segment.size()) return std::unexpected(Error::tcp_data_offset_past_end);
+  return TcpView(segment);
+}
+
+std::expected<TcpHeader, Error> TcpHeader::parse(const TcpView& view) noexcept {
+  auto options = view.options();
+  if (!options) return std::unexpected(options.error());
+  TcpHeader h;
+  h.src_port = view.src_port();
+  h.dst_port = view.dst_port();
+  h.seq = view.seq();
+  h.ack = view.ack();
+  h.flags = view.flags();
+  h.window = view.window();
+  h.urgent_pointer = view.urgent_pointer();
+  h.checksum = view.checksum();
+  h.options = *options;
+  return h;
+}
+
+std::expected<std::size_t, Error> TcpHeader::emit(MutableBytes out) const noexcept {
+  const std::size_t options_size = options.encoded_size();
+  if (options_size > kMaxOptionBytes) return std::unexpected(Error::options_too_long);
+  const std::size_t size = TcpView::kMinHeaderSize + options_size;
+  if (out.size() < size) return std::unexpected(Error::buffer_too_small);
+  store_be16(out, 0, src_port);
+  store_be16(out, 2, dst_port);
+  store_be32(out, 4, seq.raw());
+  store_be32(out, 8, ack.raw());
+  // Data offset in the top nibble; reserved bits zero (RFC 9293 §3.1); the 9 flag bits below.
+  store_be16(out, 12, static_cast<std::uint16_t>(((size / 4U) << 12U) | flags.bits()));
+  store_be16(out, 14, window);
+  store_be16(out, 16, 0);
+  store_be16(out, 18, urgent_pointer);
+  if (options_size != 0) {
+    auto written = emit_tcp_options(options, out.subspan(TcpView::kMinHeaderSize, options_size));
+    if (!written) return std::unexpected(written.error());
+  }
+  return size;
+}
+
+}  // namespace synack::wire

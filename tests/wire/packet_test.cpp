@@ -1,0 +1,163 @@
+#include "synack/wire/packet.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "support/hex.hpp"
+
+namespace synack::wire {
+namespace {
+
+using test::from_hex;
+using test::to_hex;
+
+// Both built by scapy, an independent encoder: checksums included.
+constexpr const char* kSynV4 =
+    "4500003c123440004006a484c0000201c00002029c4000501a2b3c4d00000000a002faf0d21a0000020405b40402080a000003e8"
+    "0000000001030307";
+constexpr const char* kDataV6 =
+    "600000000021064020010db800000000000000000000000120010db80000000000000000000000029c4000501a2b3c4d11223344"
+    "501801f6b999000068656c6c6f2c20776f726c6421";
+
+TEST(TcpPacketView, ParsesIpv4AndVerifiesChecksums) {
+  const auto b = from_hex(kSynV4);
+  auto p = TcpPacketView::parse(b);
+  ASSERT_TRUE(p) << to_string(p.error());
+  EXPECT_EQ(p->version(), IpVersion::v4);
+  EXPECT_EQ(p->ip().src.to_string(), "192.0.2.1");
+  EXPECT_EQ(p->ip().ttl, 64);
+  EXPECT_EQ(p->tcp().dst_port(), 80);
+  const auto t = p->tuple_at_receiver();
+  EXPECT_EQ(t.local.to_string(), "192.0.2.2:80");
+  EXPECT_EQ(t.remote.to_string(), "192.0.2.1:40000");
+}
+
+TEST(TcpPacketView, ParsesIpv6AndVerifiesChecksums) {
+  const auto b = from_hex(kDataV6);
+  auto p = TcpPacketView::parse(b);
+  ASSERT_TRUE(p) << to_string(p.error());
+  EXPECT_EQ(p->version(), IpVersion::v6);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(p->tcp().payload().data()), p->tcp().payload().size()),
+            "hello, world!");
+}
+
+TEST(TcpPacketView, EveryFlippedBitIsCaughtUnlessNoChecksumCoversIt) {
+  // Flip each bit: parse must fail — except in the IPv6 traffic class, flow label and hop limit, which
+  // no checksum covers (RFC 8200 has no header checksum) and where the packet stays well-formed.
+  for (const char* hex : {kSynV4, kDataV6}) {
+    const auto good = from_hex(hex);
+    const bool v6 = good[0] == std::byte{0x60};
+    for (std::size_t bit = 0; bit < good.size() * 8; ++bit) {
+      auto b = good;
+      const std::size_t byte = bit / 8;
+      b[byte] ^= static_cast<std::byte>(1U << (bit % 8));
+      const bool uncovered = v6 && ((byte == 0 && bit % 8 < 4) || byte == 1 || byte == 2 || byte == 3 || byte == 7);
+      EXPECT_EQ(TcpPacketView::parse(b).has_value(), uncovered) << hex << " bit " << bit;
+    }
+  }
+}
+
+TEST(TcpPacketView, IgnorePolicySkipsChecksums) {
+  auto b = from_hex(kSynV4);
+  b[b.size() - 1] ^= std::byte{1};
+  EXPECT_EQ(TcpPacketView::parse(b).error(), Error::tcp_bad_checksum);
+  EXPECT_TRUE(TcpPacketView::parse(b, ChecksumPolicy::ignore));
+  auto ip = from_hex(kSynV4);
+  ip[8] = std::byte{1};
+  EXPECT_EQ(TcpPacketView::parse(ip).error(), Error::ipv4_bad_checksum);
+}
+
+TEST(TcpPacketView, RejectsNonTcpFragmentsAndGarbage) {
+  auto udp = from_hex(kSynV4);
+  udp[9] = std::byte{17};
+  EXPECT_EQ(TcpPacketView::parse(udp, ChecksumPolicy::ignore).error(), Error::ip_not_tcp);
+  auto frag = from_hex(kSynV4);
+  frag[6] = std::byte{0x20};
+  EXPECT_EQ(TcpPacketView::parse(frag, ChecksumPolicy::ignore).error(), Error::ip_fragment);
+  EXPECT_EQ(TcpPacketView::parse({}).error(), Error::ip_truncated);
+  EXPECT_EQ(TcpPacketView::parse(from_hex("00")).error(), Error::ip_bad_version);
+  auto short_tcp = from_hex(kSynV4);
+  short_tcp.resize(30);
+  short_tcp[3] = std::byte{30};
+  EXPECT_EQ(TcpPacketView::parse(short_tcp, ChecksumPolicy::ignore).error(), Error::tcp_truncated);
+}
+
+TEST(EmitTcpPacket, MatchesAnIndependentEncoderIpv4) {
+  TcpHeader h;
+  h.src_port = 40000;
+  h.dst_port = 80;
+  h.seq = SeqNum(0x1a2b3c4d);
+  h.flags = TcpFlags(TcpFlags::kSyn);
+  h.window = 64240;
+  h.options.mss = 1460;
+  h.options.sack_permitted = true;
+  h.options.timestamps = Timestamps{1000, 0};
+  h.options.wscale = 7;
+  std::array<std::byte, 128> out{};
+  auto n = emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), h, {}, out,
+                           {.ttl = 64, .identification = 0x1234});
+  ASSERT_TRUE(n);
+  EXPECT_EQ(to_hex(Bytes(out).first(*n)), kSynV4);
+}
+
+TEST(EmitTcpPacket, MatchesAnIndependentEncoderIpv6) {
+  TcpHeader h;
+  h.src_port = 40000;
+  h.dst_port = 80;
+  h.seq = SeqNum(0x1a2b3c4d);
+  h.ack = SeqNum(0x11223344);
+  h.flags = TcpFlags(TcpFlags::kPsh | TcpFlags::kAck);
+  h.window = 502;
+  const std::string payload = "hello, world!";
+  std::array<std::byte, 128> out{};
+  auto n = emit_tcp_packet(*IpAddress::parse("2001:db8::1"), *IpAddress::parse("2001:db8::2"), h,
+                           std::as_bytes(std::span(payload)), out);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(to_hex(Bytes(out).first(*n)), kDataV6);
+  EXPECT_EQ(*n, tcp_packet_size(IpVersion::v6, h, payload.size()));
+}
+
+TEST(EmitTcpPacket, RefusesMixedFamiliesAndSmallBuffers) {
+  TcpHeader h;
+  std::array<std::byte, 128> out{};
+  EXPECT_EQ(emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("2001:db8::2"), h, {}, out).error(),
+            Error::ip_bad_version);
+  std::array<std::byte, 39> small{};
+  EXPECT_EQ(emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), h, {}, small).error(),
+            Error::buffer_too_small);
+  std::vector<std::byte> huge(70000);
+  std::vector<std::byte> big_out(70100);
+  EXPECT_EQ(emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), h, huge, big_out).error(),
+            Error::payload_too_long);
+}
+
+TEST(EmitTcpPacket, ParseOfEmitEqualsTheValue) {
+  TcpHeader h;
+  h.src_port = 12345;
+  h.dst_port = 443;
+  h.seq = SeqNum(7);
+  h.ack = SeqNum(9);
+  h.flags = TcpFlags(TcpFlags::kFin | TcpFlags::kAck);
+  h.window = 1234;
+  h.options.timestamps = Timestamps{3, 4};
+  for (const char* src : {"192.0.2.1", "2001:db8::1"}) {
+    const auto s = *IpAddress::parse(src);
+    const auto d = *IpAddress::parse(s.is_v4() ? "192.0.2.2" : "2001:db8::2");
+    std::array<std::byte, 128> out{};
+    auto n = emit_tcp_packet(s, d, h, {}, out);
+    ASSERT_TRUE(n);
+    auto p = TcpPacketView::parse(Bytes(out).first(*n));
+    ASSERT_TRUE(p);
+    auto back = TcpHeader::parse(p->tcp());
+    ASSERT_TRUE(back);
+    h.checksum = back->checksum;
+    EXPECT_EQ(*back, h);
+  }
+}
+
+}  // namespace
+}  // namespace synack::wire
+

@@ -1,0 +1,150 @@
+#include "synack/wire/tcp.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "support/hex.hpp"
+
+namespace synack::wire {
+namespace {
+
+using test::from_hex;
+using test::to_hex;
+
+// The TCP part of a scapy-built SYN: 40000 → 80, seq 0x1a2b3c4d, Linux option layout.
+constexpr const char* kSynSegment = "9c4000501a2b3c4d00000000a002faf0d21a0000020405b40402080a000003e80000000001030307";
+
+TEST(TcpFlags, LettersInScapyOrder) {
+  EXPECT_EQ(TcpFlags(TcpFlags::kSyn).to_string(), "S");
+  EXPECT_EQ(TcpFlags(TcpFlags::kSyn | TcpFlags::kAck).to_string(), "SA");
+  EXPECT_EQ(TcpFlags(TcpFlags::kPsh | TcpFlags::kAck).to_string(), "PA");
+  EXPECT_EQ(TcpFlags(TcpFlags::kFin | TcpFlags::kAck).to_string(), "FA");
+  EXPECT_EQ(TcpFlags(TcpFlags::kRst | TcpFlags::kAck).to_string(), "RA");
+  EXPECT_EQ(TcpFlags(TcpFlags::kSyn | TcpFlags::kEce | TcpFlags::kCwr).to_string(), "SEC");
+  EXPECT_EQ(TcpFlags().to_string(), "");
+}
+
+TEST(TcpFlags, SetAndClear) {
+  TcpFlags f;
+  f.set(TcpFlags::kSyn).set(TcpFlags::kAck);
+  EXPECT_TRUE(f.syn() && f.ack());
+  f.set(TcpFlags::kSyn, false);
+  EXPECT_FALSE(f.syn());
+  EXPECT_EQ(TcpFlags(0xFFFF).bits(), TcpFlags::kMask);
+}
+
+TEST(TcpView, ParsesAKnownSegment) {
+  const auto b = from_hex(kSynSegment);
+  auto v = TcpView::parse(b);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->src_port(), 40000);
+  EXPECT_EQ(v->dst_port(), 80);
+  EXPECT_EQ(v->seq(), SeqNum(0x1a2b3c4d));
+  EXPECT_EQ(v->header_length(), 40U);
+  EXPECT_EQ(v->flags().to_string(), "S");
+  EXPECT_EQ(v->window(), 64240);
+  EXPECT_EQ(v->checksum(), 0xd21a);
+  EXPECT_EQ(v->sequence_length(), 1U);  // SYN occupies one sequence number
+  EXPECT_TRUE(v->payload().empty());
+  auto o = v->options();
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->mss, 1460);
+  EXPECT_EQ(o->wscale, 7);
+}
+
+TEST(TcpView, SequenceLengthCountsSynFinAndData) {
+  auto b = from_hex("9c4000501a2b3c4d0000000050030000000000006869");  // SYN+FIN with 2 bytes
+  auto v = TcpView::parse(b);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->sequence_length(), 4U);
+}
+
+TEST(TcpView, RejectsMalformedHeaders) {
+  struct Case {
+    std::string name;
+    std::vector<std::byte> bytes;
+    Error error;
+  };
+  std::vector<Case> cases;
+  const auto good = from_hex(kSynSegment);
+  for (std::size_t n = 0; n < 20; ++n) {
+    cases.push_back({"truncated_" + std::to_string(n), {good.begin(), good.begin() + static_cast<long>(n)},
+                     Error::tcp_truncated});
+  }
+  for (std::uint8_t offset = 0; offset < 5; ++offset) {
+    auto b = good;
+    b[12] = static_cast<std::byte>(offset << 4);
+    cases.push_back({"data_offset_" + std::to_string(offset), b, Error::tcp_bad_data_offset});
+  }
+  auto past = good;
+  past[12] = std::byte{0xB0};  // 44 bytes of header in a 40-byte segment
+  cases.push_back({"data_offset_past_end", past, Error::tcp_data_offset_past_end});
+  auto max = good;
+  max[12] = std::byte{0xF0};
+  cases.push_back({"data_offset_15_in_40_bytes", max, Error::tcp_data_offset_past_end});
+  for (const auto& c : cases) {
+    auto v = TcpView::parse(c.bytes);
+    ASSERT_FALSE(v) << c.name;
+    EXPECT_EQ(v.error(), c.error) << c.name;
+  }
+}
+
+TEST(TcpView, BadOptionsSurfaceWhenAskedFor) {
+  auto b = from_hex("9c4000501a2b3c4d0000000060020000000000000203 0500");  // MSS with length 3
+  auto v = TcpView::parse(b);
+  ASSERT_TRUE(v);  // the header is sound; the options are not
+  EXPECT_EQ(v->options().error(), Error::option_wrong_length);
+  EXPECT_EQ(TcpHeader::parse(*v).error(), Error::option_wrong_length);
+}
+
+TEST(TcpHeader, EmitsTheKernelLayoutByteForByte) {
+  TcpHeader h;
+  h.src_port = 40000;
+  h.dst_port = 80;
+  h.seq = SeqNum(0x1a2b3c4d);
+  h.flags = TcpFlags(TcpFlags::kSyn);
+  h.window = 64240;
+  h.options.mss = 1460;
+  h.options.sack_permitted = true;
+  h.options.timestamps = Timestamps{1000, 0};
+  h.options.wscale = 7;
+  std::array<std::byte, 60> out{};
+  ASSERT_EQ(h.emit(out).value(), 40U);
+  std::string expected = kSynSegment;
+  expected.replace(32, 4, "0000");  // emit() leaves the checksum to the packet layer
+  EXPECT_EQ(to_hex(Bytes(out).first(40)), expected);
+}
+
+TEST(TcpHeader, RoundTripsEveryField) {
+  TcpHeader h;
+  h.src_port = 1;
+  h.dst_port = 65535;
+  h.seq = SeqNum(0xFFFFFFFF);
+  h.ack = SeqNum(0x80000000);
+  h.flags = TcpFlags(TcpFlags::kMask);
+  h.window = 0;
+  h.urgent_pointer = 0xBEEF;
+  h.options.timestamps = Timestamps{1, 2};
+  h.options.sack.push_back({SeqNum(5), SeqNum(9)});
+  std::array<std::byte, 60> out{};
+  const auto n = h.emit(out).value();
+  auto v = TcpView::parse(Bytes(out).first(n));
+  ASSERT_TRUE(v);
+  auto back = TcpHeader::parse(*v);
+  ASSERT_TRUE(back);
+  h.checksum = back->checksum;
+  EXPECT_EQ(*back, h);
+}
+
+TEST(TcpHeader, RefusesSmallBuffer) {
+  TcpHeader h;
+  h.options.mss = 1460;
+  std::array<std::byte, 23> out{};
+  EXPECT_EQ(h.emit(out).error(), Error::buffer_too_small);
+}
+
+}  // namespace
+}  // namespace synack::wire
