@@ -2,7 +2,7 @@
 add_library(synack_options INTERFACE)
 target_compile_options(synack_options INTERFACE
   -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wnon-virtual-dtor
-  -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference
+  -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
   -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough -Werror)
 target_include_directories(synack_options INTERFACE ${PROJECT_SOURCE_DIR}/include)
 

@@ -7,7 +7,7 @@ namespace synack::wire {
 std::expected<Ipv4View, Error> Ipv4View::parse(Bytes datagram) noexcept {
   if (datagram.size() < kMinHeaderSize) return std::unexpected(Error::ip_truncated);
   if ((load_u8(datagram, 0) >> 4U) != 4) return std::unexpected(Error::ip_bad_version);
-  const std::size_t ihl = (load_u8(datagram, 0) & 0x0FU) * 4U;
+  const std::size_t ihl = static_cast<std::size_t>(load_u8(datagram, 0) & 0x0FU) * 4U;
   if (ihl < kMinHeaderSize || ihl > datagram.size()) return std::unexpected(Error::ipv4_bad_header_length);
   const std::size_t total = load_be16(datagram, 2);
   // RFC 791: total length covers header and data; bytes past it (link padding) are not ours.
@@ -22,7 +22,7 @@ std::expected<std::size_t, Error> Ipv4Header::emit(MutableBytes out) const noexc
   if (out.size() < kSize) return std::unexpected(Error::buffer_too_small);
   if (payload_length > 0xFFFF - kSize) return std::unexpected(Error::payload_too_long);
   store_u8(out, 0, 0x45);  // version 4, IHL 5
-  store_u8(out, 1, static_cast<std::uint8_t>((dscp << 2U) | (ecn & 0x03U)));
+  store_u8(out, 1, static_cast<std::uint8_t>((static_cast<unsigned>(dscp) << 2U) | (ecn & 0x03U)));
   store_be16(out, 2, static_cast<std::uint16_t>(kSize + payload_length));
   store_be16(out, 4, identification);
   store_be16(out, 6, dont_fragment ? 0x4000 : 0);

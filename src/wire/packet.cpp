@@ -78,7 +78,7 @@ std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const Ip
     if (auto r = ip.emit(out); !r) return std::unexpected(r.error());
   } else {
     Ipv6Header ip{.src = src, .dst = dst, .next_header = kProtocolTcp, .hop_limit = params.ttl,
-                  .traffic_class = static_cast<std::uint8_t>((params.dscp << 2U) | (params.ecn & 0x03U)),
+                  .traffic_class = static_cast<std::uint8_t>((static_cast<unsigned>(params.dscp) << 2U) | (params.ecn & 0x03U)),
                   .flow_label = params.flow_label, .payload_length = upper_length};
     if (auto r = ip.emit(out); !r) return std::unexpected(r.error());
   }

@@ -17,7 +17,7 @@ std::string TcpFlags::to_string() const {
 
 std::expected<TcpView, Error> TcpView::parse(Bytes segment) noexcept {
   if (segment.size() < kMinHeaderSize) return std::unexpected(Error::tcp_truncated);
-  const std::size_t offset = (load_u8(segment, 12) >> 4U) * 4U;
+  const std::size_t offset = static_cast<std::size_t>(load_u8(segment, 12) >> 4U) * 4U;
   if (offset < kMinHeaderSize) return std::unexpected(Error::tcp_bad_data_offset);
   if (offset > segment.size()) return std::unexpected(Error::tcp_data_offset_past_end);
   return TcpView(segment);

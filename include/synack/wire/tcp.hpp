@@ -62,7 +62,7 @@ class TcpView {
   [[nodiscard]] std::uint16_t dst_port() const noexcept { return load_be16(bytes_, 2); }
   [[nodiscard]] SeqNum seq() const noexcept { return SeqNum(load_be32(bytes_, 4)); }
   [[nodiscard]] SeqNum ack() const noexcept { return SeqNum(load_be32(bytes_, 8)); }
-  [[nodiscard]] std::size_t header_length() const noexcept { return (load_u8(bytes_, 12) >> 4U) * 4U; }
+  [[nodiscard]] std::size_t header_length() const noexcept { return static_cast<std::size_t>(load_u8(bytes_, 12) >> 4U) * 4U; }
   [[nodiscard]] TcpFlags flags() const noexcept { return TcpFlags(load_be16(bytes_, 12) & TcpFlags::kMask); }
   /// The 3 reserved bits (RFC 9293 §3.1: must be zero when sent, ignored when received).
   [[nodiscard]] std::uint8_t reserved() const noexcept { return (load_u8(bytes_, 12) >> 1U) & 0x07U; }

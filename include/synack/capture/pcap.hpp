@@ -1,0 +1,149 @@
+// Capture files through libpcap: PcapWriter streams raw IP datagrams (or frames of any link type) to a
+// nanosecond pcap file; PcapReader reads pcap and pcapng files frame by frame and decapsulates each one.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "synack/wire/bytes.hpp"
+#include "synack/wire/error.hpp"
+#include "synack/wire/link_layer.hpp"
+
+// libpcap's handle types, kept out of this header.
+struct pcap;
+struct pcap_dumper;
+
+namespace synack::capture {
+
+/// A capture timestamp: nanoseconds since the Unix epoch (UTC).
+using Timestamp = std::chrono::nanoseconds;
+
+/// What went wrong, with libpcap's (or the OS's) message. Never thrown.
+struct CaptureError {
+  enum class Kind : std::uint8_t {
+    open,              ///< the file could not be opened or is not a capture file
+    read,              ///< the file is damaged (truncated record, garbage) after the frames already read
+    write,             ///< the OS refused a write, flush or close
+    invalid_argument,  ///< a value the file format cannot hold (a timestamp before 1970 or after 2106)
+  };
+  Kind kind = Kind::open;
+  std::string message;
+};
+
+/// Settings for PcapWriter::open().
+struct WriterOptions {
+  /// The DLT_ value of the frames written; DLT_RAW (12, stored on disk as LINKTYPE_RAW 101) by default.
+  std::uint32_t linktype = wire::dlt::kRaw;
+  /// Frames longer than this are cut to it (their original length is still recorded).
+  std::uint32_t snaplen = 262144;
+};
+
+/// Streams frames to a pcap file with nanosecond timestamps. Nothing is buffered beyond libpcap's FILE;
+/// the file is flushed and closed by close() or the destructor. Move-only.
+class PcapWriter {
+ public:
+  /// Creates (truncates) `path` and writes the pcap file header.
+  [[nodiscard]] static std::expected<PcapWriter, CaptureError> open(const std::filesystem::path& path,
+                                                                    const WriterOptions& options = {});
+
+  PcapWriter(PcapWriter&& other) noexcept;
+  PcapWriter& operator=(PcapWriter&& other) noexcept;
+  PcapWriter(const PcapWriter&) = delete;
+  PcapWriter& operator=(const PcapWriter&) = delete;
+  /// Closes the file if still open; errors at this point are lost (call close() to see them).
+  ~PcapWriter();
+
+  /// Appends one frame (for the default link type: one IP datagram) captured at `timestamp`.
+  /// Fails on a timestamp outside [1970, 2106), on a write error, or after close().
+  [[nodiscard]] std::expected<void, CaptureError> write(Timestamp timestamp, wire::Bytes frame) noexcept;
+  /// Pushes libpcap's buffered bytes to the OS.
+  [[nodiscard]] std::expected<void, CaptureError> flush() noexcept;
+  /// Flushes and closes the file, reporting any error. Further writes fail.
+  [[nodiscard]] std::expected<void, CaptureError> close() noexcept;
+
+  [[nodiscard]] bool is_open() const noexcept { return dumper_ != nullptr; }
+  [[nodiscard]] std::uint32_t linktype() const noexcept { return options_.linktype; }
+  [[nodiscard]] std::uint32_t snaplen() const noexcept { return options_.snaplen; }
+  [[nodiscard]] std::uint64_t frames_written() const noexcept { return frames_written_; }
+
+ private:
+  PcapWriter(pcap* handle, pcap_dumper* dumper, WriterOptions options) noexcept;
+  void release() noexcept;
+
+  pcap* handle_ = nullptr;
+  pcap_dumper* dumper_ = nullptr;
+  WriterOptions options_;
+  std::uint64_t frames_written_ = 0;
+};
+
+/// One record read from a capture file. `data` points into the reader's buffer and stays valid only
+/// until the next call to PcapReader::next() (or the reader's destruction).
+struct Frame {
+  std::uint64_t index = 0;  ///< 0 for the first record of the file
+  Timestamp timestamp{};
+  std::uint32_t caplen = 0;   ///< bytes captured (== data.size())
+  std::uint32_t origlen = 0;  ///< bytes on the wire
+  wire::Bytes data;
+  /// The IP datagram inside `data`, or why there is none.
+  std::expected<wire::LinkPayload, wire::Error> ip = std::unexpected(wire::Error::link_unsupported);
+
+  /// True when the capture cut the frame short (snaplen).
+  [[nodiscard]] bool is_truncated() const noexcept { return caplen < origlen; }
+};
+
+/// Reads a pcap or pcapng file (any timestamp resolution; all reported in nanoseconds). Move-only.
+class PcapReader {
+ public:
+  /// Opens `path`; a missing file, a non-capture file or an unsupported format fails with libpcap's
+  /// message.
+  [[nodiscard]] static std::expected<PcapReader, CaptureError> open(const std::filesystem::path& path);
+
+  PcapReader(PcapReader&& other) noexcept;
+  PcapReader& operator=(PcapReader&& other) noexcept;
+  PcapReader(const PcapReader&) = delete;
+  PcapReader& operator=(const PcapReader&) = delete;
+  ~PcapReader();
+
+  /// The next frame; std::nullopt at a clean end of file; CaptureError::Kind::read when the file is
+  /// damaged (every frame before the damage has been returned). End of file and errors are sticky.
+  [[nodiscard]] std::expected<std::optional<Frame>, CaptureError> next() noexcept;
+
+  /// The DLT_ value of the file's frames, as pcap_datalink() reports it (LINKTYPE_RAW reads as DLT_RAW).
+  [[nodiscard]] std::uint32_t linktype() const noexcept { return linktype_; }
+  /// libpcap's name for linktype(), e.g. "EN10MB", or "" when it has none.
+  [[nodiscard]] std::string_view linktype_name() const noexcept;
+  [[nodiscard]] std::uint32_t snaplen() const noexcept { return snaplen_; }
+  /// How many frames next() has returned.
+  [[nodiscard]] std::uint64_t frames_read() const noexcept { return frames_read_; }
+
+ private:
+  enum class State : std::uint8_t { reading, end, failed };
+  PcapReader(pcap* handle, std::string path) noexcept;
+  void release() noexcept;
+
+  pcap* handle_ = nullptr;
+  std::string path_;
+  std::uint32_t linktype_ = 0;
+  std::uint32_t snaplen_ = 0;
+  std::uint64_t frames_read_ = 0;
+  State state_ = State::reading;
+  std::string error_;  // the damage message, repeated by next() once state_ is failed
+};
+
+}  // namespace synack::capture
+
+/// Formats a CaptureError as its message, so `fmt::print("{}", error)` works.
+template <>
+struct fmt::formatter<synack::capture::CaptureError> : fmt::formatter<std::string_view> {
+  template <typename FormatContext>
+  auto format(const synack::capture::CaptureError& error, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(error.message), ctx);
+  }
+};

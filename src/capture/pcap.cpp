@@ -1,0 +1,231 @@
+// PcapWriter and PcapReader over libpcap (see pcap.hpp). libpcap reports through return codes and
+// pcap_geterr(); every failure becomes a CaptureError value, nothing is thrown.
+#include "synack/capture/pcap.hpp"
+
+#include <fmt/format.h>
+#include <pcap/pcap.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+namespace synack::capture {
+namespace {
+
+constexpr std::int64_t kMaxPcapSeconds = 0xFFFFFFFFLL;  // the pcap record header holds 32-bit seconds
+constexpr std::int64_t kTwoTo32 = 0x100000000LL;
+
+CaptureError make_error(CaptureError::Kind kind, std::string message) {
+  return CaptureError{kind, std::move(message)};
+}
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// PcapWriter
+
+PcapWriter::PcapWriter(pcap* handle, pcap_dumper* dumper, WriterOptions options) noexcept
+    : handle_(handle), dumper_(dumper), options_(options) {}
+
+std::expected<PcapWriter, CaptureError> PcapWriter::open(const std::filesystem::path& path,
+                                                         const WriterOptions& options) {
+  if (options.snaplen == 0 || options.snaplen > static_cast<std::uint32_t>(INT32_MAX)) {
+    return std::unexpected(
+        make_error(CaptureError::Kind::invalid_argument,
+                   fmt::format("{}: snaplen {} out of range", path.string(), options.snaplen)));
+  }
+  pcap_t* handle = pcap_open_dead_with_tstamp_precision(static_cast<int>(options.linktype),
+                                                        static_cast<int>(options.snaplen),
+                                                        static_cast<u_int>(PCAP_TSTAMP_PRECISION_NANO));
+  if (handle == nullptr) {
+    return std::unexpected(make_error(
+        CaptureError::Kind::open,
+        fmt::format("{}: pcap_open_dead failed for link type {}", path.string(), options.linktype)));
+  }
+  pcap_dumper_t* dumper = pcap_dump_open(handle, path.c_str());
+  if (dumper == nullptr) {
+    auto error =
+        make_error(CaptureError::Kind::open, fmt::format("{}: {}", path.string(), pcap_geterr(handle)));
+    pcap_close(handle);
+    return std::unexpected(std::move(error));
+  }
+  return PcapWriter(handle, dumper, options);
+}
+
+PcapWriter::PcapWriter(PcapWriter&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)),
+      dumper_(std::exchange(other.dumper_, nullptr)),
+      options_(other.options_),
+      frames_written_(other.frames_written_) {}
+
+PcapWriter& PcapWriter::operator=(PcapWriter&& other) noexcept {
+  if (this != &other) {
+    release();
+    handle_ = std::exchange(other.handle_, nullptr);
+    dumper_ = std::exchange(other.dumper_, nullptr);
+    options_ = other.options_;
+    frames_written_ = other.frames_written_;
+  }
+  return *this;
+}
+
+PcapWriter::~PcapWriter() { release(); }
+
+void PcapWriter::release() noexcept {
+  if (dumper_ != nullptr) {
+    pcap_dump_close(dumper_);  // flushes and closes the FILE
+    dumper_ = nullptr;
+  }
+  if (handle_ != nullptr) {
+    pcap_close(handle_);
+    handle_ = nullptr;
+  }
+}
+
+std::expected<void, CaptureError> PcapWriter::write(Timestamp timestamp, wire::Bytes frame) noexcept {
+  if (dumper_ == nullptr) {
+    return std::unexpected(make_error(CaptureError::Kind::write, "pcap writer is closed"));
+  }
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(timestamp);
+  const std::int64_t whole_seconds = seconds.count();
+  if (timestamp.count() < 0 || whole_seconds > kMaxPcapSeconds) {
+    return std::unexpected(make_error(
+        CaptureError::Kind::invalid_argument,
+        fmt::format("timestamp {} ns does not fit a pcap record (1970 to 2106)", timestamp.count())));
+  }
+  const std::int64_t nanoseconds = (timestamp - seconds).count();
+
+  pcap_pkthdr header{};
+  header.ts.tv_sec = static_cast<decltype(header.ts.tv_sec)>(whole_seconds);
+  header.ts.tv_usec = static_cast<decltype(header.ts.tv_usec)>(nanoseconds);  // nanoseconds: NANO file
+  header.len = static_cast<bpf_u_int32>(frame.size());
+  header.caplen = static_cast<bpf_u_int32>(frame.size() < options_.snaplen ? frame.size() : options_.snaplen);
+  pcap_dump(reinterpret_cast<u_char*>(dumper_), &header, reinterpret_cast<const u_char*>(frame.data()));
+
+  std::FILE* file = pcap_dump_file(dumper_);
+  if (file != nullptr && std::ferror(file) != 0) {
+    return std::unexpected(
+        make_error(CaptureError::Kind::write, fmt::format("pcap write failed: {}", errno_text(errno))));
+  }
+  ++frames_written_;
+  return {};
+}
+
+std::expected<void, CaptureError> PcapWriter::flush() noexcept {
+  if (dumper_ == nullptr) {
+    return std::unexpected(make_error(CaptureError::Kind::write, "pcap writer is closed"));
+  }
+  if (pcap_dump_flush(dumper_) != 0) {
+    return std::unexpected(
+        make_error(CaptureError::Kind::write, fmt::format("pcap flush failed: {}", errno_text(errno))));
+  }
+  return {};
+}
+
+std::expected<void, CaptureError> PcapWriter::close() noexcept {
+  if (dumper_ == nullptr) {
+    return std::unexpected(make_error(CaptureError::Kind::write, "pcap writer is already closed"));
+  }
+  std::expected<void, CaptureError> result = flush();
+  // pcap_dump_close() swallows fclose()'s result, so the error check happens on the flush above.
+  release();
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// PcapReader
+
+PcapReader::PcapReader(pcap* handle, std::string path) noexcept
+    : handle_(handle),
+      path_(std::move(path)),
+      linktype_(static_cast<std::uint32_t>(pcap_datalink(handle))),
+      snaplen_(static_cast<std::uint32_t>(pcap_snapshot(handle))) {}
+
+std::expected<PcapReader, CaptureError> PcapReader::open(const std::filesystem::path& path) {
+  std::array<char, PCAP_ERRBUF_SIZE> errbuf{};
+  pcap_t* handle = pcap_open_offline_with_tstamp_precision(
+      path.c_str(), static_cast<u_int>(PCAP_TSTAMP_PRECISION_NANO), errbuf.data());
+  if (handle == nullptr) {
+    return std::unexpected(
+        make_error(CaptureError::Kind::open, fmt::format("{}: {}", path.string(), errbuf.data())));
+  }
+  return PcapReader(handle, path.string());
+}
+
+PcapReader::PcapReader(PcapReader&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)),
+      path_(std::move(other.path_)),
+      linktype_(other.linktype_),
+      snaplen_(other.snaplen_),
+      frames_read_(other.frames_read_),
+      state_(other.state_),
+      error_(std::move(other.error_)) {}
+
+PcapReader& PcapReader::operator=(PcapReader&& other) noexcept {
+  if (this != &other) {
+    release();
+    handle_ = std::exchange(other.handle_, nullptr);
+    path_ = std::move(other.path_);
+    linktype_ = other.linktype_;
+    snaplen_ = other.snaplen_;
+    frames_read_ = other.frames_read_;
+    state_ = other.state_;
+    error_ = std::move(other.error_);
+  }
+  return *this;
+}
+
+PcapReader::~PcapReader() { release(); }
+
+void PcapReader::release() noexcept {
+  if (handle_ != nullptr) {
+    pcap_close(handle_);
+    handle_ = nullptr;
+  }
+}
+
+std::string_view PcapReader::linktype_name() const noexcept {
+  const char* name = pcap_datalink_val_to_name(static_cast<int>(linktype_));
+  return name == nullptr ? std::string_view{} : std::string_view{name};
+}
+
+std::expected<std::optional<Frame>, CaptureError> PcapReader::next() noexcept {
+  if (state_ == State::end || handle_ == nullptr) return std::optional<Frame>{};
+  if (state_ == State::failed) return std::unexpected(make_error(CaptureError::Kind::read, error_));
+
+  pcap_pkthdr* header = nullptr;
+  const u_char* data = nullptr;
+  const int status = pcap_next_ex(handle_, &header, &data);
+  if (status == PCAP_ERROR_BREAK) {  // a clean end of file
+    state_ = State::end;
+    return std::optional<Frame>{};
+  }
+  if (status != 1 || header == nullptr) {
+    state_ = State::failed;
+    error_ =
+        fmt::format("{}: damaged after {} frame{}: {}", path_, frames_read_, frames_read_ == 1 ? "" : "s",
+                    status == PCAP_ERROR ? pcap_geterr(handle_) : "unexpected pcap_next_ex result");
+    return std::unexpected(make_error(CaptureError::Kind::read, error_));
+  }
+
+  // A classic pcap record holds 32-bit seconds, which libpcap 1.10 sign-extends; the format defines
+  // them as unsigned, so a negative value is a time after 2038.
+  auto seconds = static_cast<std::int64_t>(header->ts.tv_sec);
+  if (seconds < 0) seconds += kTwoTo32;
+  const auto nanoseconds = static_cast<std::int64_t>(header->ts.tv_usec);  // NANO precision was asked for
+
+  Frame frame;
+  frame.index = frames_read_++;
+  frame.timestamp = std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanoseconds);
+  frame.caplen = header->caplen;
+  frame.origlen = header->len;
+  frame.data = wire::Bytes(reinterpret_cast<const std::byte*>(data), header->caplen);
+  frame.ip = wire::decapsulate(linktype_, frame.data);
+  return std::optional<Frame>{frame};
+}
+
+}  // namespace synack::capture
