@@ -1,0 +1,108 @@
+#include "analyze_command.hpp"
+
+#include <fmt/core.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "exit_codes.hpp"
+#include "synack/analyze/report.hpp"
+#include "terminal.hpp"
+
+namespace synack::cli {
+namespace {
+
+struct AnalyzeArgs {
+  std::string file;
+  bool json = false;
+  std::optional<std::uint64_t> ladder;
+  std::string svg;
+  std::optional<std::uint64_t> conn;
+  std::size_t top = 10;
+  std::size_t first = 20;
+};
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  return static_cast<bool>(out);
+}
+
+int run(const AnalyzeArgs& args) {
+  analyze::AnalyzerConfig config;
+  if (args.ladder) config.record_connections.push_back(*args.ladder);
+  if (args.conn) config.record_connections.push_back(*args.conn);
+  const auto report = analyze::analyse_file(args.file, config, args.top);
+  using Status = analyze::FileReport::Status;
+  if (report.status == Status::open_failed || report.status == Status::unsupported) {
+    fmt::print(stderr, "synack analyze: {}: {}\n", args.file, report.error);
+    return kExitFailure;
+  }
+  int code = report.status == Status::damaged ? kExitPartial : kExitOk;
+  if (report.status == Status::damaged) {
+    fmt::print(stderr, "synack analyze: {}: {}; reporting what was read before the damage\n", args.file,
+               report.error);
+  }
+  auto lookup = [&](std::uint64_t n) {
+    const auto* c = analyze::find_connection(report.result, n);
+    if (c == nullptr) {
+      fmt::print(stderr, "synack analyze: no connection {} (the capture has {}; numbers start at 1)\n", n,
+                 report.result.connections.size());
+    }
+    return c;
+  };
+  if (args.json) {
+    fmt::print("{}\n", analyze::to_json(report).dump(2));
+  } else if (args.ladder) {
+    const auto* c = lookup(*args.ladder);
+    if (c == nullptr) return kExitFailure;
+    fmt::print("{}", analyze::render_ladder(*c, use_colour(stdout)));
+  } else {
+    analyze::TextOptions text;
+    text.top = args.top;
+    text.worst = args.top;
+    text.first = args.first;
+    fmt::print("{}", analyze::render_text(report, text));
+  }
+  if (!args.svg.empty() && args.conn) {
+    const auto* c = lookup(*args.conn);
+    if (c == nullptr) return kExitFailure;
+    if (!write_file(args.svg, analyze::render_svg(*c))) {
+      fmt::print(stderr, "synack analyze: cannot write {}\n", args.svg);
+      return kExitFailure;
+    }
+    fmt::print(stderr, "synack analyze: wrote connection {} to {}\n", *args.conn, args.svg);
+  }
+  return code;
+}
+
+}  // namespace
+
+void register_analyze_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<AnalyzeArgs>();
+  auto* sub = app.add_subcommand("analyze", "Explain every TCP handshake in a pcap / pcapng capture");
+  sub->add_option("FILE", args->file, "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback)")
+      ->required();
+  sub->add_flag("--json", args->json, "Print the JSON document of docs/analyze-json.md instead of the report");
+  sub->add_option("--ladder", args->ladder, "Draw connection N (1-based, as numbered in the report) as a ladder");
+  auto* svg = sub->add_option("--svg", args->svg, "Write an SVG sequence diagram of connection --conn N to FILE");
+  auto* conn = sub->add_option("--conn", args->conn, "The connection --svg draws");
+  svg->needs(conn);
+  conn->needs(svg);
+  sub->add_option("--top", args->top, "How many failing servers (and slowest connections) to list")
+      ->check(CLI::Range(1, 100000));
+  sub->add_option("--first", args->first, "How many connections to list in capture order")
+      ->check(CLI::Range(0, 100000000));
+  sub->footer(
+      "Exit codes: 0 ok; 1 the file could not be opened, its link type is unsupported, or the connection asked "
+      "for does not exist; 2 bad command line; 3 the file is damaged (a report of what was read before the "
+      "damage was printed). See docs/analyze.md.");
+  sub->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace synack::cli

@@ -1,0 +1,15 @@
+// The synack command's exit codes, documented in docs/cli.md. Scripts depend on them: never renumber.
+#pragma once
+
+namespace synack::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;      ///< the command could not do its job (I/O error, bad file, ...)
+inline constexpr int kExitUsage = 2;        ///< bad command line
+inline constexpr int kExitPartial = 3;      ///< analyze: the file was damaged; a partial report was printed
+inline constexpr int kExitRefused = 4;      ///< connect: the peer answered with RST
+inline constexpr int kExitTimedOut = 5;     ///< connect: no answer within the SYN retry limit
+inline constexpr int kExitReset = 6;        ///< connect: the connection was reset after it was established
+inline constexpr int kExitUnavailable = 7;  ///< the environment lacks something needed (privileges, a device)
+
+}  // namespace synack::cli

@@ -1,0 +1,50 @@
+// The synack command: one subcommand per task (docs/cli.md). This is the only layer that prints.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+
+#ifndef SYNACK_VERSION
+#define SYNACK_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{"synack: a userspace TCP/IP stack built around the three-way handshake, and tools to see it"};
+  app.name("synack");
+  app.set_version_flag("--version", std::string("synack ") + SYNACK_VERSION);
+  app.require_subcommand(1);
+  app.footer("Run 'synack COMMAND --help' for a command's options. Exit codes: docs/cli.md.");
+
+  int exit_code = synack::cli::kExitOk;
+  synack::cli::register_commands(app, exit_code);
+
+  const auto subcommands = app.get_subcommands([](const CLI::App*) { return true; });
+  const auto known = [&](std::string_view name) {
+    return std::ranges::any_of(subcommands, [&](const CLI::App* sub) { return sub->get_name() == name; });
+  };
+  if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+    std::string names;
+    for (const CLI::App* sub : subcommands) names += (names.empty() ? "" : ", ") + sub->get_name();
+    fmt::print(stderr, "synack: unknown command '{}' (commands: {}); run 'synack --help' for usage\n", argv[1], names);
+    return synack::cli::kExitUsage;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, then where to look: a bad command line never prints a wall of help.
+    fmt::print(stderr, "synack: {}; run 'synack --help' for usage\n", e.what());
+    return synack::cli::kExitUsage;
+  }
+  return exit_code;
+}
