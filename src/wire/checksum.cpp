@@ -1,5 +1,8 @@
 #include "synack/wire/checksum.hpp"
 
+#include <bit>
+#include <cstring>
+
 #include "synack/wire/ip_address.hpp"
 
 namespace synack::wire {
@@ -13,8 +16,25 @@ void ChecksumAccumulator::add(Bytes bytes) noexcept {
     i = 1;
     odd_ = false;
   }
-  // Four bytes at a time into a 64-bit sum: carries are folded once at the end (RFC 1071 §2(C)).
-  for (; i + 4 <= n; i += 4) sum_ += load_be32(bytes, i);
+  // The bulk in native byte order, 32 bits at a time into a 64-bit sum (carries folded once at the end,
+  // RFC 1071 §2(C)); the one's-complement sum is byte-order independent (§2(B)), so the folded native
+  // sum only needs a byte swap on a little-endian machine to join the big-endian total.
+  if (n - i >= 8) {
+    std::uint64_t native = 0;
+    const std::byte* p = bytes.data();
+    for (; i + 8 <= n; i += 8) {
+      std::uint32_t a = 0;
+      std::uint32_t b = 0;
+      std::memcpy(&a, p + i, 4);
+      std::memcpy(&b, p + i + 4, 4);
+      native += a;
+      native += b;
+    }
+    while ((native >> 16U) != 0) native = (native & 0xFFFFU) + (native >> 16U);
+    auto folded16 = static_cast<std::uint16_t>(native);
+    if constexpr (std::endian::native == std::endian::little) folded16 = std::byteswap(folded16);
+    sum_ += folded16;
+  }
   for (; i + 2 <= n; i += 2) sum_ += load_be16(bytes, i);
   if (i < n) {
     sum_ += static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes[i])) << 8U;

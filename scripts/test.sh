@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test synack has. This is the README's test command and what CI runs.
+#   1. set-up (Debian packages), 2. format check, 3. GCC build + every CTest suite (unit, kernel peers in
+#   private network namespaces, tshark), 4. clang ASan+UBSan build + the unit suites under sanitizers,
+#   5. each libFuzzer target for SYNACK_FUZZ_SECONDS (default 60) from its checked-in corpus, 6. clang-tidy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzz_seconds=${SYNACK_FUZZ_SECONDS:-60}
+jobs=$(nproc)
+stage() { printf '\n=== %s (%ss elapsed)\n' "$1" "$SECONDS"; }
+
+stage "set-up"
+bash scripts/setup.sh
+
+stage "format"
+bash scripts/check-format.sh
+
+stage "build (GCC, RelWithDebInfo)"
+cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+
+stage "tests (GCC): unit, kernel, tshark"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
+
+stage "build (clang-19, ASan + UBSan, libFuzzer)"
+CC=clang-19 CXX=clang++-19 cmake -G Ninja -S . -B build-san -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSYNACK_SANITIZE=ON -DSYNACK_FUZZ=ON -DSYNACK_BENCH=OFF >/dev/null
+cmake --build build-san -j "$jobs"
+
+stage "tests (sanitizers): unit"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-san --output-on-failure -j "$jobs" -L unit --timeout 900
+
+stage "fuzz (${fuzz_seconds}s per target)"
+mapfile -t fuzzers < <(find build-san/fuzz -type f -executable -name '*_fuzz' | sort)
+fuzz_failed=0
+run_fuzzer() {
+  local bin=$1 name corpus work
+  name=$(basename "$bin")
+  corpus=fuzz/corpus/$name
+  work=$(mktemp -d)
+  mkdir -p "$corpus"
+  if "$bin" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -artifact_prefix="build-san/$name-" "$work" "$corpus" >"build-san/$name.log" 2>&1; then
+    echo "$name: $(grep -m1 -oE 'stat::number_of_executed_units: *[0-9]+' "build-san/$name.log" | grep -oE '[0-9]+$') runs, no findings"
+  else
+    echo "$name: FAILED"; tail -40 "build-san/$name.log"; return 1
+  fi
+  rm -rf "$work"
+}
+# Two at a time: one per core.
+pids=()
+for bin in "${fuzzers[@]}"; do
+  run_fuzzer "$bin" & pids+=($!)
+  if ((${#pids[@]} >= jobs)); then wait "${pids[0]}" || fuzz_failed=1; pids=("${pids[@]:1}"); fi
+done
+for pid in "${pids[@]}"; do wait "$pid" || fuzz_failed=1; done
+((fuzz_failed == 0)) || { echo "fuzzing found a problem"; exit 1; }
+
+stage "clang-tidy"
+bash scripts/check-tidy.sh build
+
+stage "done"
+echo "all stages passed in ${SECONDS}s"
