@@ -1,11 +1,11 @@
 // Hot functions of the wire layer: parse and emit of a SYN with all options, and the Internet checksum
 // over 40 and 1,460 bytes. The baseline in the same run is a plain byte-at-a-time RFC 1071 loop, so a
 // reader can tell the machine's speed from ours. Results: BENCHMARKS.md.
-#include <benchmark/benchmark.h>
-
 #include <array>
 #include <cstddef>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/packet.hpp"

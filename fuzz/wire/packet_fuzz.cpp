@@ -16,7 +16,9 @@ using namespace synack::wire;
 
 namespace {
 
-[[noreturn]] void fail() { std::abort(); }
+[[noreturn]] void fail() {
+  std::abort();
+}
 
 }  // namespace
 
@@ -53,6 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!(*header2 == *header)) fail();
   if (!(second->ip().src == first->ip().src) || !(second->ip().dst == first->ip().dst)) fail();
   const Bytes payload2 = second->tcp().payload();
-  if (payload2.size() != payload.size() || !std::equal(payload.begin(), payload.end(), payload2.begin())) fail();
+  if (payload2.size() != payload.size() || !std::equal(payload.begin(), payload.end(), payload2.begin()))
+    fail();
   return 0;
 }

@@ -14,8 +14,12 @@ using Duration = std::chrono::nanoseconds;
 class Instant {
  public:
   constexpr Instant() noexcept = default;
-  [[nodiscard]] static constexpr Instant from_nanoseconds(std::int64_t ns) noexcept { return Instant(Duration(ns)); }
-  [[nodiscard]] static constexpr Instant from_duration(Duration since_origin) noexcept { return Instant(since_origin); }
+  [[nodiscard]] static constexpr Instant from_nanoseconds(std::int64_t ns) noexcept {
+    return Instant(Duration(ns));
+  }
+  [[nodiscard]] static constexpr Instant from_duration(Duration since_origin) noexcept {
+    return Instant(since_origin);
+  }
   /// The latest representable instant: "no deadline".
   [[nodiscard]] static constexpr Instant max() noexcept { return Instant(Duration::max()); }
 
@@ -29,8 +33,12 @@ class Instant {
     since_origin_ += d;
     return *this;
   }
-  [[nodiscard]] friend constexpr Instant operator+(Instant t, Duration d) noexcept { return Instant(t.since_origin_ + d); }
-  [[nodiscard]] friend constexpr Instant operator-(Instant t, Duration d) noexcept { return Instant(t.since_origin_ - d); }
+  [[nodiscard]] friend constexpr Instant operator+(Instant t, Duration d) noexcept {
+    return Instant(t.since_origin_ + d);
+  }
+  [[nodiscard]] friend constexpr Instant operator-(Instant t, Duration d) noexcept {
+    return Instant(t.since_origin_ - d);
+  }
   [[nodiscard]] friend constexpr Duration operator-(Instant a, Instant b) noexcept {
     return a.since_origin_ - b.since_origin_;
   }

@@ -2,14 +2,14 @@
 // pcap_geterr(); every failure becomes a CaptureError value, nothing is thrown.
 #include "synack/capture/pcap.hpp"
 
-#include <fmt/format.h>
-#include <pcap/pcap.h>
-
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <utility>
+
+#include <fmt/format.h>
+#include <pcap/pcap.h>
 
 namespace synack::capture {
 namespace {
@@ -21,7 +21,9 @@ CaptureError make_error(CaptureError::Kind kind, std::string message) {
   return CaptureError{kind, std::move(message)};
 }
 
-std::string errno_text(int error) { return std::strerror(error); }
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
 
 }  // namespace
 
@@ -73,7 +75,9 @@ PcapWriter& PcapWriter::operator=(PcapWriter&& other) noexcept {
   return *this;
 }
 
-PcapWriter::~PcapWriter() { release(); }
+PcapWriter::~PcapWriter() {
+  release();
+}
 
 void PcapWriter::release() noexcept {
   if (dumper_ != nullptr) {
@@ -179,7 +183,9 @@ PcapReader& PcapReader::operator=(PcapReader&& other) noexcept {
   return *this;
 }
 
-PcapReader::~PcapReader() { release(); }
+PcapReader::~PcapReader() {
+  release();
+}
 
 void PcapReader::release() noexcept {
   if (handle_ != nullptr) {

@@ -1,13 +1,13 @@
 #include "analyze_command.hpp"
 
-#include <fmt/core.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include <fmt/core.h>
 
 #include "exit_codes.hpp"
 #include "synack/analyze/report.hpp"
@@ -86,11 +86,15 @@ int run(const AnalyzeArgs& args) {
 void register_analyze_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<AnalyzeArgs>();
   auto* sub = app.add_subcommand("analyze", "Explain every TCP handshake in a pcap / pcapng capture");
-  sub->add_option("FILE", args->file, "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback)")
+  sub->add_option("FILE", args->file,
+                  "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback)")
       ->required();
-  sub->add_flag("--json", args->json, "Print the JSON document of docs/analyze-json.md instead of the report");
-  sub->add_option("--ladder", args->ladder, "Draw connection N (1-based, as numbered in the report) as a ladder");
-  auto* svg = sub->add_option("--svg", args->svg, "Write an SVG sequence diagram of connection --conn N to FILE");
+  sub->add_flag("--json", args->json,
+                "Print the JSON document of docs/analyze-json.md instead of the report");
+  sub->add_option("--ladder", args->ladder,
+                  "Draw connection N (1-based, as numbered in the report) as a ladder");
+  auto* svg =
+      sub->add_option("--svg", args->svg, "Write an SVG sequence diagram of connection --conn N to FILE");
   auto* conn = sub->add_option("--conn", args->conn, "The connection --svg draws");
   svg->needs(conn);
   conn->needs(svg);
@@ -99,7 +103,8 @@ void register_analyze_command(CLI::App& app, int& exit_code) {
   sub->add_option("--first", args->first, "How many connections to list in capture order")
       ->check(CLI::Range(0, 100000000));
   sub->footer(
-      "Exit codes: 0 ok; 1 the file could not be opened, its link type is unsupported, or the connection asked "
+      "Exit codes: 0 ok; 1 the file could not be opened, its link type is unsupported, or the connection "
+      "asked "
       "for does not exist; 2 bad command line; 3 the file is damaged (a report of what was read before the "
       "damage was printed). See docs/analyze.md.");
   sub->callback([args, &exit_code] { exit_code = run(*args); });

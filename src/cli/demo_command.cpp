@@ -2,13 +2,13 @@
 // wire layer does: it builds the handshake of the seed capture (client MSS 1460, server MSS 1360), a
 // little data and a close as real IPv4 and IPv6 datagrams, decodes each one back, and writes a pcap
 // that Wireshark opens.
-#include <fmt/color.h>
-#include <fmt/core.h>
-
 #include <array>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <fmt/color.h>
+#include <fmt/core.h>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
@@ -69,21 +69,26 @@ int run_demo(const std::string& pcap_path, bool colour) {
   fmt::print("synack demo — the wire layer builds a handshake the way the kernel lays it out\n");
   fmt::print("(the live demo against the Linux kernel over TUN arrives with the engine and TUN driver)\n");
   for (const auto& [client, server] : pairs) {
-    fmt::print("\n{} → {}\n", wire::Endpoint{client, 40000}.to_string(), wire::Endpoint{server, 80}.to_string());
+    fmt::print("\n{} → {}\n", wire::Endpoint{client, 40000}.to_string(),
+               wire::Endpoint{server, 80}.to_string());
     for (const Step& step : steps) {
       TcpHeader h;
       h.src_port = step.from_client ? 40000 : 80;
       h.dst_port = step.from_client ? 80 : 40000;
       h.seq = SeqNum((step.from_client ? client_isn : server_isn) + step.seq_offset);
-      h.ack = SeqNum(step.ack_offset == 0 ? 0 : (step.from_client ? server_isn : client_isn) + step.ack_offset);
+      h.ack =
+          SeqNum(step.ack_offset == 0 ? 0 : (step.from_client ? server_isn : client_isn) + step.ack_offset);
       h.flags = TcpFlags(step.flags);
       h.window = 64240;
       if (h.flags.syn()) {
-        h.options.mss = static_cast<std::uint16_t>((step.from_client ? 1460 : 1360) - (client.is_v6() ? 20 : 0));
+        h.options.mss =
+            static_cast<std::uint16_t>((step.from_client ? 1460 : 1360) - (client.is_v6() ? 20 : 0));
         h.options.sack_permitted = true;
         h.options.wscale = 7;
       }
-      if (!h.flags.rst()) h.options.timestamps = wire::Timestamps{1000U + static_cast<std::uint32_t>(step.t_ms * 1000), h.flags.syn() && !h.flags.ack() ? 0U : 999U};
+      if (!h.flags.rst())
+        h.options.timestamps = wire::Timestamps{1000U + static_cast<std::uint32_t>(step.t_ms * 1000),
+                                                h.flags.syn() && !h.flags.ack() ? 0U : 999U};
       const auto& src = step.from_client ? client : server;
       const auto& dst = step.from_client ? server : client;
       const auto payload = std::as_bytes(std::span(step.payload.data(), step.payload.size()));
@@ -136,7 +141,8 @@ int run_demo(const std::string& pcap_path, bool colour) {
 
 void register_demo_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("demo", "A guided tour: build a handshake and see it on the wire");
-  auto pcap = std::make_shared<std::string>((std::filesystem::temp_directory_path() / "synack-demo.pcap").string());
+  auto pcap =
+      std::make_shared<std::string>((std::filesystem::temp_directory_path() / "synack-demo.pcap").string());
   cmd->add_option("--pcap", *pcap, "Where to write the capture")->capture_default_str();
   cmd->callback([pcap, &exit_code] { exit_code = run_demo(*pcap, use_colour(stdout)); });
 }

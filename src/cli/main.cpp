@@ -1,10 +1,10 @@
 // The synack command: one subcommand per task (docs/cli.md). This is the only layer that prints.
-#include <CLI/CLI.hpp>
-#include <fmt/core.h>
-
 #include <algorithm>
 #include <string>
 #include <string_view>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
     std::string names;
     for (const CLI::App* sub : subcommands) names += (names.empty() ? "" : ", ") + sub->get_name();
-    fmt::print(stderr, "synack: unknown command '{}' (commands: {}); run 'synack --help' for usage\n", argv[1], names);
+    fmt::print(stderr, "synack: unknown command '{}' (commands: {}); run 'synack --help' for usage\n",
+               argv[1], names);
     return synack::cli::kExitUsage;
   }
   try {

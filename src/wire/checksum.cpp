@@ -81,7 +81,8 @@ std::uint16_t internet_checksum(Bytes bytes) noexcept {
   return acc.checksum();
 }
 
-std::uint16_t checksum_update(std::uint16_t checksum, std::uint16_t old_value, std::uint16_t new_value) noexcept {
+std::uint16_t checksum_update(std::uint16_t checksum, std::uint16_t old_value,
+                              std::uint16_t new_value) noexcept {
   // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m').
   std::uint32_t sum = static_cast<std::uint16_t>(~checksum);
   sum += static_cast<std::uint16_t>(~old_value);
@@ -90,7 +91,8 @@ std::uint16_t checksum_update(std::uint16_t checksum, std::uint16_t old_value, s
   return static_cast<std::uint16_t>(~sum);
 }
 
-std::uint16_t checksum_update(std::uint16_t checksum, std::uint32_t old_value, std::uint32_t new_value) noexcept {
+std::uint16_t checksum_update(std::uint16_t checksum, std::uint32_t old_value,
+                              std::uint32_t new_value) noexcept {
   checksum = checksum_update(checksum, static_cast<std::uint16_t>(old_value >> 16U),
                              static_cast<std::uint16_t>(new_value >> 16U));
   return checksum_update(checksum, static_cast<std::uint16_t>(old_value & 0xFFFFU),

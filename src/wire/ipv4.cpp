@@ -15,7 +15,9 @@ std::expected<Ipv4View, Error> Ipv4View::parse(Bytes datagram) noexcept {
   return Ipv4View(datagram.first(total));
 }
 
-bool Ipv4View::header_checksum_ok() const noexcept { return internet_checksum(header()) == 0; }
+bool Ipv4View::header_checksum_ok() const noexcept {
+  return internet_checksum(header()) == 0;
+}
 
 std::expected<std::size_t, Error> Ipv4Header::emit(MutableBytes out) const noexcept {
   if (!src.is_v4() || !dst.is_v4()) return std::unexpected(Error::ip_bad_version);

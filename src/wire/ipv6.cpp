@@ -62,7 +62,8 @@ std::expected<Ipv6View, Error> Ipv6View::parse(Bytes packet) noexcept {
         return view;
     }
     if (offset + length > bytes.size()) return std::unexpected(Error::ipv6_extension_truncated);
-    if (++view.extensions_ > kMaxExtensionHeaders) return std::unexpected(Error::ipv6_extension_chain_too_long);
+    if (++view.extensions_ > kMaxExtensionHeaders)
+      return std::unexpected(Error::ipv6_extension_chain_too_long);
     next = load_u8(bytes, offset);
     offset += length;
   }
@@ -71,7 +72,8 @@ std::expected<Ipv6View, Error> Ipv6View::parse(Bytes packet) noexcept {
 std::expected<std::size_t, Error> Ipv6Header::emit(MutableBytes out) const noexcept {
   if (!src.is_v6() || !dst.is_v6()) return std::unexpected(Error::ip_bad_version);
   if (out.size() < kSize) return std::unexpected(Error::buffer_too_small);
-  store_be32(out, 0, (6U << 28U) | (static_cast<std::uint32_t>(traffic_class) << 20U) | (flow_label & 0xFFFFFU));
+  store_be32(out, 0,
+             (6U << 28U) | (static_cast<std::uint32_t>(traffic_class) << 20U) | (flow_label & 0xFFFFFU));
   store_be16(out, 4, payload_length);
   store_u8(out, 6, next_header);
   store_u8(out, 7, hop_limit);

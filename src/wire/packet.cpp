@@ -72,14 +72,25 @@ std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const Ip
 
   const auto upper_length = static_cast<std::uint16_t>(segment_size);
   if (src.is_v4()) {
-    Ipv4Header ip{.src = src, .dst = dst, .protocol = kProtocolTcp, .ttl = params.ttl, .dscp = params.dscp,
-                  .ecn = params.ecn, .identification = params.identification, .dont_fragment = true,
+    Ipv4Header ip{.src = src,
+                  .dst = dst,
+                  .protocol = kProtocolTcp,
+                  .ttl = params.ttl,
+                  .dscp = params.dscp,
+                  .ecn = params.ecn,
+                  .identification = params.identification,
+                  .dont_fragment = true,
                   .payload_length = upper_length};
     if (auto r = ip.emit(out); !r) return std::unexpected(r.error());
   } else {
-    Ipv6Header ip{.src = src, .dst = dst, .next_header = kProtocolTcp, .hop_limit = params.ttl,
-                  .traffic_class = static_cast<std::uint8_t>((static_cast<unsigned>(params.dscp) << 2U) | (params.ecn & 0x03U)),
-                  .flow_label = params.flow_label, .payload_length = upper_length};
+    Ipv6Header ip{.src = src,
+                  .dst = dst,
+                  .next_header = kProtocolTcp,
+                  .hop_limit = params.ttl,
+                  .traffic_class = static_cast<std::uint8_t>((static_cast<unsigned>(params.dscp) << 2U) |
+                                                             (params.ecn & 0x03U)),
+                  .flow_label = params.flow_label,
+                  .payload_length = upper_length};
     if (auto r = ip.emit(out); !r) return std::unexpected(r.error());
   }
   ChecksumAccumulator acc;

@@ -264,13 +264,13 @@ std::size_t TcpOptions::encoded_size() const noexcept {
   const std::size_t fast_open_size =
       fast_open ? (fast_open->experimental() ? 4U : 2U) + fast_open->cookie().size() : 0U;
   const std::size_t sack_size = sack.empty() ? 0U : 2U + 8U * sack.size();
-  std::size_t linux_size = (mss ? 4U : 0U) + (timestamps ? 12U : (sack_permitted ? 4U : 0U)) + (wscale ? 4U : 0U) +
-                           (sack.empty() ? 0U : 2U + sack_size) + round_up(fast_open_size) +
-                           unknown.encoded_size();
+  std::size_t linux_size = (mss ? 4U : 0U) + (timestamps ? 12U : (sack_permitted ? 4U : 0U)) +
+                           (wscale ? 4U : 0U) + (sack.empty() ? 0U : 2U + sack_size) +
+                           round_up(fast_open_size) + unknown.encoded_size();
   linux_size = round_up(linux_size);
   if (linux_size <= kMaxOptionBytes) return linux_size;
-  return round_up((mss ? 4U : 0U) + (sack_permitted ? 2U : 0U) + (timestamps ? 10U : 0U) + (wscale ? 3U : 0U) +
-                  sack_size + fast_open_size + unknown.encoded_size());
+  return round_up((mss ? 4U : 0U) + (sack_permitted ? 2U : 0U) + (timestamps ? 10U : 0U) +
+                  (wscale ? 3U : 0U) + sack_size + fast_open_size + unknown.encoded_size());
 }
 
 std::expected<std::size_t, Error> emit_tcp_options(const TcpOptions& options, MutableBytes out) noexcept {

@@ -2,11 +2,11 @@
 // non-IP payloads and unknown link types.
 #include "synack/wire/link_layer.hpp"
 
-#include <gtest/gtest.h>
-
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "frames.hpp"
 
@@ -22,7 +22,9 @@ using capture::testing::sll;
 using capture::testing::sll2;
 using capture::testing::VlanTag;
 
-Bytes as_bytes(const ByteVector& v) { return Bytes(v.data(), v.size()); }
+Bytes as_bytes(const ByteVector& v) {
+  return Bytes(v.data(), v.size());
+}
 
 // A frame that decapsulates to `datagram` after `header_length` bytes.
 struct GoodCase {

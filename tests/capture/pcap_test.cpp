@@ -2,8 +2,6 @@
 // (microsecond pcap through libpcap directly, pcapng built byte by byte), damaged and garbage files.
 #include "synack/capture/pcap.hpp"
 
-#include <gtest/gtest.h>
-#include <pcap/pcap.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +12,9 @@
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
 
 #include "frames.hpp"
 #include "synack/wire/packet.hpp"
@@ -35,8 +36,12 @@ using testing::sll2;
 namespace ethertype = wire::ethertype;
 namespace dlt = wire::dlt;
 
-wire::Bytes as_bytes(const ByteVector& v) { return wire::Bytes(v.data(), v.size()); }
-ByteVector to_vector(wire::Bytes b) { return ByteVector(b.begin(), b.end()); }
+wire::Bytes as_bytes(const ByteVector& v) {
+  return wire::Bytes(v.data(), v.size());
+}
+ByteVector to_vector(wire::Bytes b) {
+  return ByteVector(b.begin(), b.end());
+}
 
 // A fresh directory per test, removed afterwards.
 class CaptureFileTest : public ::testing::Test {

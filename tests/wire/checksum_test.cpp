@@ -1,9 +1,9 @@
 #include "synack/wire/checksum.hpp"
 
-#include <gtest/gtest.h>
-
 #include <random>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "support/hex.hpp"
 #include "synack/wire/ip_address.hpp"
@@ -36,7 +36,9 @@ TEST(Checksum, OddLengthPadsWithZero) {
   EXPECT_EQ(internet_checksum(from_hex("0102 03")), static_cast<std::uint16_t>(~(0x0102 + 0x0300)));
 }
 
-TEST(Checksum, EmptyIsAllOnes) { EXPECT_EQ(internet_checksum({}), 0xFFFF); }
+TEST(Checksum, EmptyIsAllOnes) {
+  EXPECT_EQ(internet_checksum({}), 0xFFFF);
+}
 
 TEST(Checksum, PiecesOfAnyLengthSumLikeTheWhole) {
   std::mt19937 rng(7);

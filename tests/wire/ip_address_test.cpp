@@ -1,8 +1,8 @@
 #include "synack/wire/ip_address.hpp"
 
-#include <gtest/gtest.h>
-
 #include <unordered_set>
+
+#include <gtest/gtest.h>
 
 namespace synack::wire {
 namespace {
@@ -21,7 +21,9 @@ TEST(IpAddress, RejectsGarbage) {
   }
 }
 
-TEST(IpAddress, V4FromHostOrder) { EXPECT_EQ(IpAddress::v4(0xC0000201U), *IpAddress::parse("192.0.2.1")); }
+TEST(IpAddress, V4FromHostOrder) {
+  EXPECT_EQ(IpAddress::v4(0xC0000201U), *IpAddress::parse("192.0.2.1"));
+}
 
 TEST(IpAddress, FamiliesNeverCompareEqual) {
   EXPECT_NE(*IpAddress::parse("0.0.0.0"), *IpAddress::parse("::"));
@@ -36,7 +38,8 @@ TEST(FourTuple, HashSpreadsNeighbouringPorts) {
   std::unordered_set<std::size_t> hashes;
   const auto a = *IpAddress::parse("192.0.2.1");
   const auto b = *IpAddress::parse("192.0.2.2");
-  for (std::uint16_t port = 1000; port < 2000; ++port) hashes.insert(hash_value(FourTuple{{a, 80}, {b, port}}));
+  for (std::uint16_t port = 1000; port < 2000; ++port)
+    hashes.insert(hash_value(FourTuple{{a, 80}, {b, port}}));
   EXPECT_EQ(hashes.size(), 1000U);
   EXPECT_NE(hash_value(FourTuple{{a, 80}, {b, 1}}, 1), hash_value(FourTuple{{a, 80}, {b, 1}}, 2));
 }

@@ -1,10 +1,10 @@
 #include "synack/wire/ipv4.hpp"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "support/hex.hpp"
 
@@ -54,7 +54,8 @@ std::vector<Malformed> malformed_cases() {
   std::vector<Malformed> cases;
   const auto good = from_hex(kSyn);
   for (std::size_t n = 0; n < 20; ++n) {
-    cases.push_back({"truncated_to_" + std::to_string(n), {good.begin(), good.begin() + static_cast<long>(n)},
+    cases.push_back({"truncated_to_" + std::to_string(n),
+                     {good.begin(), good.begin() + static_cast<long>(n)},
                      Error::ip_truncated});
   }
   auto v6 = good;
@@ -102,8 +103,14 @@ TEST(Ipv4View, DetectsBadHeaderChecksum) {
 }
 
 TEST(Ipv4Header, EmitsWhatTheViewReadsBack) {
-  Ipv4Header h{.src = *IpAddress::parse("192.0.2.1"), .dst = *IpAddress::parse("192.0.2.2"), .protocol = 6,
-               .ttl = 64, .dscp = 10, .ecn = 2, .identification = 0x1234, .dont_fragment = true,
+  Ipv4Header h{.src = *IpAddress::parse("192.0.2.1"),
+               .dst = *IpAddress::parse("192.0.2.2"),
+               .protocol = 6,
+               .ttl = 64,
+               .dscp = 10,
+               .ecn = 2,
+               .identification = 0x1234,
+               .dont_fragment = true,
                .payload_length = 40};
   std::array<std::byte, 60> out{};
   ASSERT_EQ(h.emit(out).value(), 20U);

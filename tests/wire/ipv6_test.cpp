@@ -1,10 +1,10 @@
 #include "synack/wire/ipv6.hpp"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "support/hex.hpp"
 
@@ -27,7 +27,9 @@ std::vector<std::byte> header_with_next(std::uint8_t next, std::uint16_t payload
   return b;
 }
 
-void append(std::vector<std::byte>& b, const std::vector<std::byte>& more) { b.insert(b.end(), more.begin(), more.end()); }
+void append(std::vector<std::byte>& b, const std::vector<std::byte>& more) {
+  b.insert(b.end(), more.begin(), more.end());
+}
 
 TEST(Ipv6View, ParsesAKnownPacket) {
   const auto bytes = from_hex(kData);
@@ -46,9 +48,9 @@ TEST(Ipv6View, ParsesAKnownPacket) {
 TEST(Ipv6View, WalksHopByHopRoutingFragmentAndDestinationOptions) {
   // hop-by-hop (8) → routing (8) → fragment (8, offset 0, M clear) → dest opts (16) → TCP (20)
   auto b = header_with_next(0, 8 + 8 + 8 + 16 + 20);
-  append(b, from_hex("2b00 010400000000"));          // HbH: next=43, len 0, PadN
-  append(b, from_hex("2c00 0000 00000000"));          // Routing: next=44, len 0, type 0, segments left 0
-  append(b, from_hex("3c00 0000 12345678"));          // Fragment: next=60, offset 0, M=0, id
+  append(b, from_hex("2b00 010400000000"));   // HbH: next=43, len 0, PadN
+  append(b, from_hex("2c00 0000 00000000"));  // Routing: next=44, len 0, type 0, segments left 0
+  append(b, from_hex("3c00 0000 12345678"));  // Fragment: next=60, offset 0, M=0, id
   append(b, from_hex("0601 010c000000000000000000000000"));  // DestOpts: next=6, len 1 (16 bytes)
   append(b, from_hex("9c4000501a2b3c4d1122334450180000 00000000"));
   auto v = Ipv6View::parse(b);
@@ -77,7 +79,8 @@ TEST(Ipv6View, RejectsMalformedPackets) {
   std::vector<Case> cases;
   const auto good = from_hex(kData);
   for (std::size_t n : {0UL, 1UL, 20UL, 39UL}) {
-    cases.push_back({"truncated_" + std::to_string(n), {good.begin(), good.begin() + static_cast<long>(n)},
+    cases.push_back({"truncated_" + std::to_string(n),
+                     {good.begin(), good.begin() + static_cast<long>(n)},
                      Error::ip_truncated});
   }
   auto v4 = good;
@@ -128,8 +131,12 @@ TEST(Ipv6View, NoNextHeaderIsAnUpperProtocolOfItsOwn) {
 }
 
 TEST(Ipv6Header, EmitsWhatTheViewReadsBack) {
-  Ipv6Header h{.src = *IpAddress::parse("2001:db8::1"), .dst = *IpAddress::parse("2001:db8::2"),
-               .next_header = 6, .hop_limit = 17, .traffic_class = 0xB9, .flow_label = 0xABCDE,
+  Ipv6Header h{.src = *IpAddress::parse("2001:db8::1"),
+               .dst = *IpAddress::parse("2001:db8::2"),
+               .next_header = 6,
+               .hop_limit = 17,
+               .traffic_class = 0xB9,
+               .flow_label = 0xABCDE,
                .payload_length = 0};
   std::array<std::byte, 40> out{};
   ASSERT_EQ(h.emit(out).value(), 40U);

@@ -1,10 +1,10 @@
 #include "synack/wire/packet.hpp"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "support/hex.hpp"
 
@@ -54,7 +54,8 @@ TEST(TcpPacketView, EveryFlippedBitIsCaughtUnlessNoChecksumCoversIt) {
       auto b = good;
       const std::size_t byte = bit / 8;
       b[byte] ^= static_cast<std::byte>(1U << (bit % 8));
-      const bool uncovered = v6 && ((byte == 0 && bit % 8 < 4) || byte == 1 || byte == 2 || byte == 3 || byte == 7);
+      const bool uncovered =
+          v6 && ((byte == 0 && bit % 8 < 4) || byte == 1 || byte == 2 || byte == 3 || byte == 7);
       EXPECT_EQ(TcpPacketView::parse(b).has_value(), uncovered) << hex << " bit " << bit;
     }
   }
@@ -123,14 +124,17 @@ TEST(EmitTcpPacket, MatchesAnIndependentEncoderIpv6) {
 TEST(EmitTcpPacket, RefusesMixedFamiliesAndSmallBuffers) {
   TcpHeader h;
   std::array<std::byte, 128> out{};
-  EXPECT_EQ(emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("2001:db8::2"), h, {}, out).error(),
-            Error::ip_bad_version);
+  EXPECT_EQ(
+      emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("2001:db8::2"), h, {}, out).error(),
+      Error::ip_bad_version);
   std::array<std::byte, 39> small{};
-  EXPECT_EQ(emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), h, {}, small).error(),
-            Error::buffer_too_small);
+  EXPECT_EQ(
+      emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), h, {}, small).error(),
+      Error::buffer_too_small);
   std::vector<std::byte> huge(70000);
   std::vector<std::byte> big_out(70100);
-  EXPECT_EQ(emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), h, huge, big_out).error(),
+  EXPECT_EQ(emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), h, huge, big_out)
+                .error(),
             Error::payload_too_long);
 }
 
@@ -160,4 +164,3 @@ TEST(EmitTcpPacket, ParseOfEmitEqualsTheValue) {
 
 }  // namespace
 }  // namespace synack::wire
-

@@ -1,11 +1,11 @@
 #include "synack/wire/tcp_options.hpp"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "support/hex.hpp"
 
@@ -66,7 +66,9 @@ TEST(TcpOptionsEmit, MssOnly) {
   EXPECT_EQ(emit_hex(o), "02040218");
 }
 
-TEST(TcpOptionsEmit, NoOptionsIsEmpty) { EXPECT_EQ(emit_hex(TcpOptions{}), ""); }
+TEST(TcpOptionsEmit, NoOptionsIsEmpty) {
+  EXPECT_EQ(emit_hex(TcpOptions{}), "");
+}
 
 TEST(TcpOptionsEmit, SackBlocksFollowTwoNops) {
   TcpOptions o;
@@ -116,7 +118,8 @@ TEST(TcpOptionsEmit, RefusesSmallBuffer) {
 // --- Parse: every kind, and round trips ---
 
 TEST(TcpOptionsParse, EveryKnownKind) {
-  auto o = parse_tcp_options(from_hex("020405b4 0402 080a000003e800000007 010303 0e 22060a0b0c0d 1e0401ff 00"));
+  auto o =
+      parse_tcp_options(from_hex("020405b4 0402 080a000003e800000007 010303 0e 22060a0b0c0d 1e0401ff 00"));
   ASSERT_TRUE(o) << to_string(o.error());
   EXPECT_EQ(o->mss, 1460);
   EXPECT_TRUE(o->sack_permitted);

@@ -1,10 +1,10 @@
 #include "synack/wire/tcp.hpp"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "support/hex.hpp"
 
@@ -15,7 +15,8 @@ using test::from_hex;
 using test::to_hex;
 
 // The TCP part of a scapy-built SYN: 40000 → 80, seq 0x1a2b3c4d, Linux option layout.
-constexpr const char* kSynSegment = "9c4000501a2b3c4d00000000a002faf0d21a0000020405b40402080a000003e80000000001030307";
+constexpr const char* kSynSegment =
+    "9c4000501a2b3c4d00000000a002faf0d21a0000020405b40402080a000003e80000000001030307";
 
 TEST(TcpFlags, LettersInScapyOrder) {
   EXPECT_EQ(TcpFlags(TcpFlags::kSyn).to_string(), "S");
@@ -71,7 +72,8 @@ TEST(TcpView, RejectsMalformedHeaders) {
   std::vector<Case> cases;
   const auto good = from_hex(kSynSegment);
   for (std::size_t n = 0; n < 20; ++n) {
-    cases.push_back({"truncated_" + std::to_string(n), {good.begin(), good.begin() + static_cast<long>(n)},
+    cases.push_back({"truncated_" + std::to_string(n),
+                     {good.begin(), good.begin() + static_cast<long>(n)},
                      Error::tcp_truncated});
   }
   for (std::uint8_t offset = 0; offset < 5; ++offset) {

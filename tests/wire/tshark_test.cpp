@@ -2,8 +2,6 @@
 // IPv4 and IPv6, carrying every option synack emits, is written to a pcap; tshark decodes it with checksum
 // validation on, and every field must read back as emitted. No expert info of severity note or above may
 // appear except those the conversation is built to show (the FIN that starts closing, the RST).
-#include <gtest/gtest.h>
-
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +10,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "synack/capture/pcap.hpp"
 #include "synack/wire/packet.hpp"
@@ -51,8 +51,8 @@ std::vector<Emitted> conversation(const IpAddress& client, const IpAddress& serv
   const SeqNum siss(0x12345678);
   const std::uint32_t data = 300;
   std::vector<Emitted> out;
-  const auto make = [&](bool from_client, std::uint16_t flags, SeqNum seq, SeqNum ack,
-                        std::uint32_t ts, std::uint32_t ecr) {
+  const auto make = [&](bool from_client, std::uint16_t flags, SeqNum seq, SeqNum ack, std::uint32_t ts,
+                        std::uint32_t ecr) {
     TcpHeader h;
     h.src_port = from_client ? cport : 443;
     h.dst_port = from_client ? 443 : cport;
@@ -77,12 +77,15 @@ std::vector<Emitted> conversation(const IpAddress& client, const IpAddress& serv
   synack.options.wscale = 9;
   out.push_back({server, client, synack, 0, ""});
   out.push_back({client, server, make(true, TcpFlags::kAck, ciss + 1, siss + 1, 101, 5000), 0, ""});
-  out.push_back({client, server, make(true, TcpFlags::kPsh | TcpFlags::kAck, ciss + 1, siss + 1, 102, 5000), data, ""});
+  out.push_back(
+      {client, server, make(true, TcpFlags::kPsh | TcpFlags::kAck, ciss + 1, siss + 1, 102, 5000), data, ""});
   TcpHeader ack = make(false, TcpFlags::kAck, siss + 1, ciss + 1 + data, 5001, 102);
   ack.options.sack.push_back({ciss + 1, ciss + 101});  // a D-SACK (RFC 2883): below the cumulative ACK
   out.push_back({server, client, ack, 0, "D-SACK Sequence"});
-  out.push_back({server, client, make(false, TcpFlags::kPsh | TcpFlags::kAck, siss + 1, ciss + 1 + data, 5002, 102), 40, ""});
-  out.push_back({client, server, make(true, TcpFlags::kFin | TcpFlags::kAck, ciss + 1 + data, siss + 41, 103, 5002), 0,
+  out.push_back({server, client,
+                 make(false, TcpFlags::kPsh | TcpFlags::kAck, siss + 1, ciss + 1 + data, 5002, 102), 40, ""});
+  out.push_back({client, server,
+                 make(true, TcpFlags::kFin | TcpFlags::kAck, ciss + 1 + data, siss + 41, 103, 5002), 0,
                  "This frame initiates the connection closing"});
   TcpHeader rst;
   rst.src_port = 443;
@@ -93,7 +96,9 @@ std::vector<Emitted> conversation(const IpAddress& client, const IpAddress& serv
   return out;
 }
 
-std::string opt_or_empty(const std::optional<std::uint32_t>& v) { return v ? std::to_string(*v) : ""; }
+std::string opt_or_empty(const std::optional<std::uint32_t>& v) {
+  return v ? std::to_string(*v) : "";
+}
 
 TEST(Tshark, DecodesEverythingWeEmitAsEmitted) {
   if (run("command -v tshark").empty()) GTEST_SKIP() << "tshark is not installed";
@@ -101,7 +106,8 @@ TEST(Tshark, DecodesEverythingWeEmitAsEmitted) {
   std::filesystem::create_directories(dir);
   const auto pcap = dir / "conversation.pcap";
 
-  std::vector<Emitted> packets = conversation(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), 40001);
+  std::vector<Emitted> packets =
+      conversation(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), 40001);
   for (auto& p : conversation(*IpAddress::parse("2001:db8::1"), *IpAddress::parse("2001:db8::2"), 40002)) {
     packets.push_back(p);
   }
@@ -120,16 +126,32 @@ TEST(Tshark, DecodesEverythingWeEmitAsEmitted) {
     ASSERT_TRUE(writer->close());
   }
 
-  const std::string fields[] = {"frame.number", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw",
-                                "tcp.flags", "tcp.window_size_value", "tcp.len", "tcp.checksum.status",
-                                "ip.checksum.status", "tcp.options.mss_val", "tcp.options.wscale.shift",
-                                "tcp.options.sack_perm", "tcp.options.timestamp.tsval",
-                                "tcp.options.timestamp.tsecr", "tcp.options.sack_le", "tcp.options.sack_re",
-                                "tcp.options.tfo.request", "ip.src", "ipv6.src", "_ws.expert.severity",
+  const std::string fields[] = {"frame.number",
+                                "tcp.srcport",
+                                "tcp.dstport",
+                                "tcp.seq_raw",
+                                "tcp.ack_raw",
+                                "tcp.flags",
+                                "tcp.window_size_value",
+                                "tcp.len",
+                                "tcp.checksum.status",
+                                "ip.checksum.status",
+                                "tcp.options.mss_val",
+                                "tcp.options.wscale.shift",
+                                "tcp.options.sack_perm",
+                                "tcp.options.timestamp.tsval",
+                                "tcp.options.timestamp.tsecr",
+                                "tcp.options.sack_le",
+                                "tcp.options.sack_re",
+                                "tcp.options.tfo.request",
+                                "ip.src",
+                                "ipv6.src",
+                                "_ws.expert.severity",
                                 "_ws.expert.message"};
-  std::string cmd = "tshark -r " + pcap.string() +
-                    " -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -o tcp.relative_sequence_numbers:FALSE"
-                    " -T fields -E separator='|' -E occurrence=a -E aggregator=';'";
+  std::string cmd =
+      "tshark -r " + pcap.string() +
+      " -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -o tcp.relative_sequence_numbers:FALSE"
+      " -T fields -E separator='|' -E occurrence=a -E aggregator=';'";
   for (const auto& f : fields) cmd += " -e " + f;
   cmd += " 2>/dev/null";
   const std::string output = run(cmd);

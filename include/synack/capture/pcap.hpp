@@ -2,8 +2,6 @@
 // nanosecond pcap file; PcapReader reads pcap and pcapng files frame by frame and decapsulates each one.
 #pragma once
 
-#include <fmt/format.h>
-
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -11,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "synack/wire/bytes.hpp"
 #include "synack/wire/error.hpp"

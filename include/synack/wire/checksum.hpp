@@ -23,9 +23,7 @@ class ChecksumAccumulator {
   /// The folded 16-bit sum, not complemented.
   [[nodiscard]] std::uint16_t folded() const noexcept;
   /// The value to put in a checksum field (complement of the folded sum).
-  [[nodiscard]] std::uint16_t checksum() const noexcept {
-    return static_cast<std::uint16_t>(~folded());
-  }
+  [[nodiscard]] std::uint16_t checksum() const noexcept { return static_cast<std::uint16_t>(~folded()); }
 
  private:
   std::uint64_t sum_ = 0;

@@ -52,8 +52,8 @@ class Ipv4View {
 
 /// The IPv4 header synack emits: 20 bytes, no options.
 struct Ipv4Header {
-  IpAddress src;                 ///< must be IPv4
-  IpAddress dst;                 ///< must be IPv4
+  IpAddress src;  ///< must be IPv4
+  IpAddress dst;  ///< must be IPv4
   std::uint8_t protocol = kProtocolTcp;
   std::uint8_t ttl = 64;
   std::uint8_t dscp = 0;

@@ -59,12 +59,14 @@ struct IpParams {
 };
 
 /// The size of the datagram emit_tcp_packet() would write.
-[[nodiscard]] std::size_t tcp_packet_size(IpVersion version, const TcpHeader& header, std::size_t payload_size) noexcept;
+[[nodiscard]] std::size_t tcp_packet_size(IpVersion version, const TcpHeader& header,
+                                          std::size_t payload_size) noexcept;
 
 /// Emits an IPv4 or IPv6 datagram (by the addresses' family, which must match) carrying `header` and
 /// `payload`, with the IPv4 header checksum and the TCP checksum computed. Returns the bytes written.
 [[nodiscard]] std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const IpAddress& dst,
                                                                 const TcpHeader& header, Bytes payload,
-                                                                MutableBytes out, const IpParams& params = {}) noexcept;
+                                                                MutableBytes out,
+                                                                const IpParams& params = {}) noexcept;
 
 }  // namespace synack::wire

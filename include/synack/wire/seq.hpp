@@ -49,7 +49,11 @@ class SeqNum {
 [[nodiscard]] constexpr bool seq_in_range(SeqNum x, SeqNum lo, SeqNum hi) noexcept {
   return (x.raw() - lo.raw()) < (hi.raw() - lo.raw());
 }
-[[nodiscard]] constexpr SeqNum seq_max(SeqNum a, SeqNum b) noexcept { return a < b ? b : a; }
-[[nodiscard]] constexpr SeqNum seq_min(SeqNum a, SeqNum b) noexcept { return a < b ? a : b; }
+[[nodiscard]] constexpr SeqNum seq_max(SeqNum a, SeqNum b) noexcept {
+  return a < b ? b : a;
+}
+[[nodiscard]] constexpr SeqNum seq_min(SeqNum a, SeqNum b) noexcept {
+  return a < b ? a : b;
+}
 
 }  // namespace synack::wire

@@ -62,7 +62,9 @@ class TcpView {
   [[nodiscard]] std::uint16_t dst_port() const noexcept { return load_be16(bytes_, 2); }
   [[nodiscard]] SeqNum seq() const noexcept { return SeqNum(load_be32(bytes_, 4)); }
   [[nodiscard]] SeqNum ack() const noexcept { return SeqNum(load_be32(bytes_, 8)); }
-  [[nodiscard]] std::size_t header_length() const noexcept { return static_cast<std::size_t>(load_u8(bytes_, 12) >> 4U) * 4U; }
+  [[nodiscard]] std::size_t header_length() const noexcept {
+    return static_cast<std::size_t>(load_u8(bytes_, 12) >> 4U) * 4U;
+  }
   [[nodiscard]] TcpFlags flags() const noexcept { return TcpFlags(load_be16(bytes_, 12) & TcpFlags::kMask); }
   /// The 3 reserved bits (RFC 9293 §3.1: must be zero when sent, ignored when received).
   [[nodiscard]] std::uint8_t reserved() const noexcept { return (load_u8(bytes_, 12) >> 1U) & 0x07U; }
@@ -76,7 +78,8 @@ class TcpView {
   [[nodiscard]] Bytes payload() const noexcept { return bytes_.subspan(header_length()); }
   /// SEG.LEN: payload length plus one for SYN and one for FIN (RFC 9293 §3.4).
   [[nodiscard]] std::uint32_t sequence_length() const noexcept {
-    return static_cast<std::uint32_t>(payload().size()) + (flags().syn() ? 1U : 0U) + (flags().fin() ? 1U : 0U);
+    return static_cast<std::uint32_t>(payload().size()) + (flags().syn() ? 1U : 0U) +
+           (flags().fin() ? 1U : 0U);
   }
   [[nodiscard]] Bytes bytes() const noexcept { return bytes_; }
 
@@ -100,7 +103,9 @@ struct TcpHeader {
 
   [[nodiscard]] static std::expected<TcpHeader, Error> parse(const TcpView& view) noexcept;
   /// 20 + the options' encoded size.
-  [[nodiscard]] std::size_t encoded_size() const noexcept { return TcpView::kMinHeaderSize + options.encoded_size(); }
+  [[nodiscard]] std::size_t encoded_size() const noexcept {
+    return TcpView::kMinHeaderSize + options.encoded_size();
+  }
   /// Writes the header with a zero checksum field; returns the header length.
   [[nodiscard]] std::expected<std::size_t, Error> emit(MutableBytes out) const noexcept;
 
