@@ -1,5 +1,7 @@
 // The synack command: one subcommand per task (docs/cli.md). This is the only layer that prints.
 #include <algorithm>
+#include <cstdio>
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -13,7 +15,9 @@
 #define SYNACK_VERSION "0.0.0"
 #endif
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"synack: a userspace TCP/IP stack built around the three-way handshake, and tools to see it"};
   app.name("synack");
   app.set_version_flag("--version", std::string("synack ") + SYNACK_VERSION);
@@ -48,4 +52,20 @@ int main(int argc, char** argv) {
     return synack::cli::kExitUsage;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    // Commands report their own errors; anything reaching here is a bug, said in one line.
+    std::fputs("synack: internal error: ", stderr);
+    std::fputs(e.what(), stderr);
+    std::fputs("\n", stderr);
+  } catch (...) {
+    std::fputs("synack: internal error\n", stderr);
+  }
+  return synack::cli::kExitFailure;
 }
