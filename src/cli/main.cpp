@@ -61,11 +61,11 @@ int main(int argc, char** argv) {
     return run(argc, argv);
   } catch (const std::exception& e) {
     // Commands report their own errors; anything reaching here is a bug, said in one line.
-    std::fputs("synack: internal error: ", stderr);
-    std::fputs(e.what(), stderr);
-    std::fputs("\n", stderr);
+    (void)std::fputs("synack: internal error: ", stderr);
+    (void)std::fputs(e.what(), stderr);
+    (void)std::fputs("\n", stderr);
   } catch (...) {
-    std::fputs("synack: internal error\n", stderr);
+    (void)std::fputs("synack: internal error\n", stderr);
   }
   return synack::cli::kExitFailure;
 }
