@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <fmt/core.h>
 
@@ -57,7 +58,9 @@ int run(const AnalyzeArgs& args) {
     return c;
   };
   if (args.json) {
-    fmt::print("{}\n", analyze::to_json(report).dump(2));
+    analyze::write_json(report,
+                        [](std::string_view piece) { std::fwrite(piece.data(), 1, piece.size(), stdout); });
+    std::fputc('\n', stdout);
   } else if (args.ladder) {
     const auto* c = lookup(*args.ladder);
     if (c == nullptr) return kExitFailure;

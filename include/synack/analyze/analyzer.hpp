@@ -1,0 +1,234 @@
+// The capture analyzer: a streaming reconstruction of every TCP handshake in a sequence of captured IP
+// datagrams. Feed it frame by frame (add_datagram / add_frame), then call finish() for the results.
+//
+// Memory is bounded by the number of open handshakes: a flow table keyed by the connection's 4-tuple
+// (and the client's ISN, so a reused port is a new connection) holds only flows still in their
+// handshake, plus a small tombstone per recently finished tuple; finished handshakes become small
+// ConnectionReport records. Per-segment detail (for ladders and SVGs) is kept only for the connections
+// AnalyzerConfig asks for. The analyzer never prints and never reads a clock: time is the capture's.
+// Verdict and anomaly rules: docs/analyze.md.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "synack/wire/bytes.hpp"
+#include "synack/wire/ip_address.hpp"
+#include "synack/wire/tcp.hpp"
+
+namespace synack::analyze {
+
+/// Capture time: nanoseconds since the Unix epoch (the same unit as capture::Timestamp).
+using Timestamp = std::chrono::nanoseconds;
+
+enum class Verdict : std::uint8_t {
+  established,   ///< SYN, SYN-ACK, and the client's ACK of the server's ISN + 1
+  refused,       ///< the server answered the SYN with an RST acknowledging it
+  timeout,       ///< SYN(s) and no answer before the capture (or the idle limit) ended
+  reset,         ///< an RST during the handshake after the SYN-ACK
+  simultaneous,  ///< both sides sent a SYN without ACK (RFC 9293 simultaneous open)
+  incomplete,    ///< the capture began mid-connection: the first packet seen was not the SYN
+};
+inline constexpr std::array<Verdict, 6> kAllVerdicts = {Verdict::established,  Verdict::refused,
+                                                        Verdict::timeout,      Verdict::reset,
+                                                        Verdict::simultaneous, Verdict::incomplete};
+/// "established", "refused", "timeout", "reset", "simultaneous", "incomplete" (the JSON names).
+[[nodiscard]] std::string_view to_string(Verdict verdict) noexcept;
+/// Refused, timeout and reset count as failures.
+[[nodiscard]] constexpr bool is_failure(Verdict v) noexcept {
+  return v == Verdict::refused || v == Verdict::timeout || v == Verdict::reset;
+}
+
+/// A value read from a SYN's options: known, absent, or unknown (the capture's snaplen cut the options).
+template <typename T>
+struct Offered {
+  bool unknown = false;
+  std::optional<T> value;  ///< meaningful only when !unknown
+};
+
+/// What one side put in its SYN (or SYN-ACK).
+struct OfferedOptions {
+  bool seen = false;     ///< this side's SYN / SYN-ACK was captured
+  bool unknown = false;  ///< its options were cut off by the snaplen: every field below is unknown
+  std::optional<std::uint16_t> mss;
+  std::optional<std::uint8_t> wscale;  ///< as sent (may exceed 14)
+  bool sack_permitted = false;
+  bool timestamps = false;
+  std::uint32_t tsval = 0;    ///< TSval of the SYN / SYN-ACK when timestamps
+  bool fast_open = false;     ///< a Fast Open option (cookie or cookie request)
+  bool ecn = false;           ///< ECN setup: ECE+CWR on a SYN, ECE on a SYN-ACK (RFC 3168 §6.1.1)
+  bool accurate_ecn = false;  ///< AE+CWR+ECE on a SYN (AccECN)
+};
+
+/// What is in effect once both sides' options are known (all nullopt when the SYN-ACK was not seen or
+/// either side's options are unknown).
+struct Negotiated {
+  bool known = false;
+  std::uint16_t mss_client_to_server = 0;  ///< largest segment the client may send (server's MSS or default)
+  std::uint16_t mss_server_to_client = 0;
+  std::optional<std::uint8_t> wscale_client;  ///< shift applied to the client's windows; nullopt: no scaling
+  std::optional<std::uint8_t> wscale_server;
+  bool sack = false;
+  bool timestamps = false;
+  bool ecn = false;
+};
+
+enum class Direction : std::uint8_t { to_server, to_client };
+
+/// One captured segment of a recorded connection (for ladders and SVGs).
+struct SegmentRecord {
+  Timestamp time{};
+  Direction direction = Direction::to_server;
+  wire::TcpFlags flags;
+  std::uint32_t seq = 0;  ///< absolute
+  std::uint32_t ack = 0;  ///< absolute
+  std::uint16_t window = 0;
+  std::uint32_t payload_length = 0;  ///< from the IP header's length (the capture may hold fewer bytes)
+  bool options_unknown = false;      ///< snaplen cut the options
+  std::optional<std::uint16_t> mss;
+  std::optional<std::uint8_t> wscale;
+  bool sack_permitted = false;
+  std::uint8_t sack_blocks = 0;
+  std::optional<wire::Timestamps> timestamps;
+  bool fast_open = false;
+};
+
+/// Everything the analyzer concluded about one connection.
+struct ConnectionReport {
+  std::uint64_t number = 0;  ///< 1-based, in order of the connection's first captured packet
+  wire::Endpoint client;
+  wire::Endpoint server;
+  Verdict verdict = Verdict::timeout;
+  std::string reason;  ///< why this verdict, in a sentence ("RST/ACK from the server 0.031 ms after the SYN")
+  std::vector<std::string> anomalies;
+  Timestamp first_packet{};            ///< the first packet of this connection the capture holds
+  std::optional<Timestamp> first_syn;  ///< the client's first SYN
+  std::optional<Timestamp> first_synack;
+  std::optional<Timestamp> final_ack;  ///< the packet that completed the handshake
+  std::uint32_t syn_retransmits = 0;
+  std::uint32_t synack_retransmits = 0;
+  std::optional<double> syn_to_synack_ms;  ///< last SYN before the first SYN-ACK → that SYN-ACK
+  std::optional<double> synack_to_ack_ms;  ///< last SYN-ACK before the final ACK → the final ACK
+  std::optional<double> establish_ms;      ///< first SYN → final ACK
+  std::optional<std::uint32_t> client_isn;
+  std::optional<std::uint32_t> server_isn;
+  OfferedOptions client_offered;
+  OfferedOptions server_offered;
+  Negotiated negotiated;
+  std::uint64_t packets = 0;  ///< packets of this connection seen while it was tracked
+  /// Segments in capture order, when this connection was recorded (see AnalyzerConfig).
+  std::vector<SegmentRecord> segments;
+  bool segments_truncated = false;  ///< more segments were seen than were kept
+};
+
+/// Limits and choices. The defaults suit captures of any size.
+struct AnalyzerConfig {
+  /// A handshake with no packet for this long (capture time) is finalised (e.g. as timeout).
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(300);
+  /// Most flows (open handshakes + tombstones of finished ones) held at once; beyond it the least
+  /// recently seen are finalised early.
+  std::size_t max_flows = 1U << 20U;
+  /// Packets watched after establishment (for "timestamps dropped") before the report is final.
+  std::uint32_t post_handshake_packets = 6;
+  /// Record segments for these connection numbers (ladder / SVG) …
+  std::vector<std::uint64_t> record_connections;
+  /// … or for every connection (tests, small captures).
+  bool record_all = false;
+  /// Segments kept per recorded connection.
+  std::size_t max_recorded_segments = 32;
+};
+
+/// Percentiles of one timing, in milliseconds; nullopt fields when no connection had the timing.
+struct Distribution {
+  std::size_t count = 0;
+  std::optional<double> p50, p90, p99, max;
+};
+
+struct EndpointFailures {
+  wire::Endpoint server;
+  std::uint64_t failures = 0;
+  std::uint64_t refused = 0;
+  std::uint64_t timeout = 0;
+  std::uint64_t reset = 0;
+};
+
+/// A bucket of the establish-time histogram: [lower_ms, upper_ms).
+struct HistogramBucket {
+  double lower_ms = 0;
+  double upper_ms = 0;
+  std::uint64_t count = 0;
+};
+
+struct Summary {
+  std::array<std::uint64_t, kAllVerdicts.size()> verdicts{};  ///< indexed by Verdict
+  Distribution syn_to_synack;
+  Distribution synack_to_ack;
+  Distribution establish;
+  std::vector<HistogramBucket> establish_histogram;  ///< log-scale buckets (empty when no timings)
+  std::vector<EndpointFailures> top_failing;         ///< servers with the most failures, worst first
+  [[nodiscard]] std::uint64_t count(Verdict v) const noexcept {
+    return verdicts[static_cast<std::size_t>(v)];
+  }
+};
+
+/// Counters for packets the analyzer could not use.
+struct PacketCounters {
+  std::uint64_t packets = 0;    ///< everything offered to the analyzer
+  std::uint64_t tcp = 0;        ///< parsed as TCP
+  std::uint64_t not_tcp = 0;    ///< not TCP, or not IP at all
+  std::uint64_t malformed = 0;  ///< IP/TCP headers that did not parse
+  std::uint64_t truncated = 0;  ///< cut by the snaplen (still used when the TCP header's first 20 bytes fit)
+  std::uint64_t untracked = 0;  ///< TCP packets of no tracked handshake (mid-connection data, stray RSTs)
+  std::uint64_t flows_evicted_early = 0;  ///< flows finalised because max_flows was reached
+};
+
+struct AnalysisResult {
+  std::vector<ConnectionReport> connections;  ///< ordered by number
+  Summary summary;
+  PacketCounters counters;
+};
+
+/// Percentiles (nearest rank) of `values`; sorts its argument.
+[[nodiscard]] Distribution distribution_of(std::vector<double>& values);
+/// Summary of a set of connection reports (verdict counts, distributions, histogram, top failing).
+[[nodiscard]] Summary summarize(const std::vector<ConnectionReport>& connections, std::size_t top = 10);
+
+class FlowTable;
+
+/// Streaming handshake reconstruction. Not thread-safe; movable.
+class Analyzer {
+ public:
+  explicit Analyzer(AnalyzerConfig config = {});
+  Analyzer(Analyzer&&) noexcept;
+  Analyzer& operator=(Analyzer&&) noexcept;
+  Analyzer(const Analyzer&) = delete;
+  Analyzer& operator=(const Analyzer&) = delete;
+  ~Analyzer();
+
+  /// One captured IP datagram (IPv4 or IPv6). `cut_short` says the capture's snaplen cut it (caplen <
+  /// origlen): headers that end early are then read as far as they go, and options past the cut are
+  /// "unknown". Checksums are not verified (captures often hold offloaded, unfilled checksums).
+  void add_datagram(Timestamp time, wire::Bytes datagram, bool cut_short = false);
+  /// One captured frame of pcap link type `linktype`; decapsulated, then add_datagram().
+  void add_frame(std::uint32_t linktype, Timestamp time, wire::Bytes frame, std::uint32_t original_length);
+
+  [[nodiscard]] const PacketCounters& counters() const noexcept;
+  /// Handshakes currently held in the flow table (open ones and tombstones).
+  [[nodiscard]] std::size_t open_flows() const noexcept;
+
+  /// Finalises every open handshake and returns all reports with their summary. The analyzer is empty
+  /// afterwards.
+  [[nodiscard]] AnalysisResult finish(std::size_t top_failing = 10);
+
+ private:
+  std::unique_ptr<FlowTable> table_;
+};
+
+}  // namespace synack::analyze

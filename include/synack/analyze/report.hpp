@@ -1,0 +1,76 @@
+// Analysing a capture file, and rendering the result: a terminal report, the JSON document
+// (docs/analyze-json.md), a text ladder of one connection, and an SVG sequence diagram of one connection.
+// Everything returns strings; nothing here prints.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "synack/analyze/analyzer.hpp"
+
+namespace synack::analyze {
+
+/// The outcome of analyse_file().
+struct FileReport {
+  enum class Status : std::uint8_t {
+    ok,           ///< the whole file was read
+    damaged,      ///< the file broke off (truncated record, garbage); the report covers what came before
+    open_failed,  ///< the file could not be opened or is not a capture file: nothing was read
+    unsupported,  ///< the capture's link type is not one synack decodes: nothing was read
+  };
+  Status status = Status::ok;
+  std::string file;
+  std::string error;  ///< what went wrong (empty when ok)
+  std::uint32_t linktype = 0;
+  std::string linktype_name;
+  std::uint64_t frames = 0;  ///< capture records read
+  AnalysisResult result;
+};
+
+/// Reads a pcap / pcapng file through libpcap and analyses every frame, streaming.
+[[nodiscard]] FileReport analyse_file(const std::filesystem::path& path, const AnalyzerConfig& config = {},
+                                      std::size_t top_failing = 10);
+
+struct TextOptions {
+  std::size_t first = 20;  ///< connections listed in capture order …
+  std::size_t worst = 10;  ///< … plus this many of the slowest / failed ones when there are more
+  std::size_t top = 10;    ///< failing endpoints listed
+};
+
+/// The terminal report: header, connection table, verdict counts, percentiles, histogram, failing
+/// endpoints, and the damage message if any.
+[[nodiscard]] std::string render_text(const FileReport& report, const TextOptions& options = {});
+
+/// The JSON document of docs/analyze-json.md (keys in the documented order).
+[[nodiscard]] nlohmann::ordered_json to_json(const FileReport& report);
+[[nodiscard]] nlohmann::ordered_json to_json(const ConnectionReport& connection);
+/// The same document (same values and layout; doubles in their shortest exact form), produced piece by piece
+/// into `sink` (one connection at a time), so a capture with millions of connections never holds its whole
+/// JSON tree or text in memory.
+void write_json(const FileReport& report, const std::function<void(std::string_view)>& sink);
+
+/// Milliseconds rounded to 3 decimals (microseconds).
+[[nodiscard]] double round_ms(double ms) noexcept;
+
+/// A terminal ladder diagram of one connection (needs its segments recorded). ANSI colour when `colour`.
+[[nodiscard]] std::string render_ladder(const ConnectionReport& connection, bool colour = false);
+
+/// An SVG sequence diagram of one connection: two lifelines, one slanted arrow per segment labelled with
+/// time, flags, relative seq/ack, window, length and options. Valid, self-contained XML.
+[[nodiscard]] std::string render_svg(const ConnectionReport& connection);
+
+/// "mss 1460, ws 7, sackOK, TS val 123 ecr 0, TFO" — a segment's options for labels.
+[[nodiscard]] std::string describe_options(const SegmentRecord& segment);
+
+/// The connection with this 1-based number, or nullptr.
+[[nodiscard]] const ConnectionReport* find_connection(const AnalysisResult& result,
+                                                      std::uint64_t number) noexcept;
+
+}  // namespace synack::analyze

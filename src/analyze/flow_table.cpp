@@ -1,0 +1,185 @@
+#include "flow_table.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "synack/wire/link_layer.hpp"
+
+namespace synack::analyze {
+
+using detail::DecodedSegment;
+using detail::Handshake;
+
+FlowTable::FlowTable(AnalyzerConfig config) : config_(std::move(config)) {
+  std::sort(config_.record_connections.begin(), config_.record_connections.end());
+}
+
+Handshake::Limits FlowTable::limits_for(std::uint64_t number) const {
+  const bool record = config_.record_all || std::binary_search(config_.record_connections.begin(),
+                                                               config_.record_connections.end(), number);
+  return {config_.post_handshake_packets,
+          record ? std::max<std::size_t>(config_.max_recorded_segments, 1) : 0};
+}
+
+void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
+  ++counters_.packets;
+  if (cut_short) ++counters_.truncated;
+  auto segment = detail::decode_segment(datagram, cut_short);
+  if (!segment) {
+    if (segment.error() == detail::DecodeError::not_tcp) {
+      ++counters_.not_tcp;
+    } else {
+      ++counters_.malformed;
+    }
+    return;
+  }
+  ++counters_.tcp;
+  if (!started_ || time > now_) now_ = time;
+  if (!started_) {
+    last_sweep_ = time;
+    started_ = true;
+  }
+  on_segment(time, *segment);
+  if (now_ - last_sweep_ > config_.idle_timeout / 8 || flows_.size() > config_.max_flows) sweep(now_);
+}
+
+void FlowTable::emit(ConnectionReport report) {
+  done_.push_back(std::move(report));
+}
+
+void FlowTable::retire(Flow& flow) {
+  if (flow.handshake) {
+    emit(flow.handshake->finalise());
+    flow.handshake.reset();
+  }
+}
+
+void FlowTable::start(Flow& flow, Timestamp time, const DecodedSegment& s) {
+  flow.last_seen = time;
+  if (s.is_pure_syn()) {
+    const auto number = next_number_++;
+    flow.handshake = std::make_unique<Handshake>(Handshake::from_syn(number, time, s, limits_for(number)));
+    flow.client_isn = s.seq;
+    flow.has_client_isn = true;
+    return;
+  }
+  if (s.is_synack() && !s.flags.rst()) {
+    const auto number = next_number_++;
+    flow.handshake = std::make_unique<Handshake>(Handshake::from_synack(number, time, s, limits_for(number)));
+    flow.client_isn = s.ack - 1U;
+    flow.has_client_isn = true;
+    return;
+  }
+  const bool bare_ack = s.flags.bits() == wire::TcpFlags::kAck && s.payload_length == 0;
+  if (bare_ack) {
+    const auto number = next_number_++;
+    emit(Handshake::incomplete_from_ack(number, time, s, limits_for(number).max_segments > 0));
+  } else {
+    ++counters_.untracked;
+  }
+  // A tombstone: later packets of this tuple allocate nothing.
+}
+
+void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
+  Key key = s.src < s.dst ? Key{s.src, s.dst} : Key{s.dst, s.src};
+  auto [it, inserted] = flows_.try_emplace(key);
+  Flow& flow = it->second;
+  if (inserted) {
+    start(flow, time, s);
+    return;
+  }
+  flow.last_seen = std::max(flow.last_seen, time);
+  // A SYN with a new ISN on a known tuple is a new connection (a reused port, or a new attempt).
+  if (s.is_pure_syn() && (!flow.has_client_isn || s.seq != flow.client_isn)) {
+    const bool from_client = !flow.handshake || s.src == flow.handshake->client();
+    const bool simultaneous = flow.handshake && !from_client && flow.handshake->awaiting_answer();
+    if (!simultaneous) {
+      retire(flow);
+      start(flow, time, s);
+      return;
+    }
+  }
+  if (!flow.handshake) {
+    ++counters_.untracked;
+    return;
+  }
+  if (flow.handshake->on_segment(time, s)) retire(flow);
+}
+
+void FlowTable::sweep(Timestamp now) {
+  last_sweep_ = now;
+  for (auto it = flows_.begin(); it != flows_.end();) {
+    if (now - it->second.last_seen > config_.idle_timeout) {
+      retire(it->second);
+      it = flows_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (flows_.size() <= config_.max_flows) return;
+  // Still too many: finalise the least recently seen half.
+  std::vector<Timestamp> seen;
+  seen.reserve(flows_.size());
+  for (const auto& [key, flow] : flows_) seen.push_back(flow.last_seen);
+  auto middle = seen.begin() + static_cast<std::ptrdiff_t>(seen.size() / 2);
+  std::nth_element(seen.begin(), middle, seen.end());
+  const Timestamp cutoff = *middle;
+  for (auto it = flows_.begin(); it != flows_.end();) {
+    if (it->second.last_seen <= cutoff && flows_.size() > config_.max_flows / 2) {
+      if (it->second.handshake) ++counters_.flows_evicted_early;
+      retire(it->second);
+      it = flows_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+AnalysisResult FlowTable::finish(std::size_t top_failing) {
+  for (auto& [key, flow] : flows_) retire(flow);
+  flows_.clear();
+  AnalysisResult result;
+  result.connections = std::move(done_);
+  done_.clear();
+  std::sort(result.connections.begin(), result.connections.end(),
+            [](const ConnectionReport& a, const ConnectionReport& b) { return a.number < b.number; });
+  result.summary = summarize(result.connections, top_failing);
+  result.counters = counters_;
+  counters_ = {};
+  next_number_ = 1;
+  started_ = false;
+  return result;
+}
+
+// ---- Analyzer: the public face of the flow table -------------------------------------------------------
+
+Analyzer::Analyzer(AnalyzerConfig config) : table_(std::make_unique<FlowTable>(std::move(config))) {}
+Analyzer::Analyzer(Analyzer&&) noexcept = default;
+Analyzer& Analyzer::operator=(Analyzer&&) noexcept = default;
+Analyzer::~Analyzer() = default;
+
+void Analyzer::add_datagram(Timestamp time, wire::Bytes datagram, bool cut_short) {
+  table_->add(time, datagram, cut_short);
+}
+
+void Analyzer::add_frame(std::uint32_t linktype, Timestamp time, wire::Bytes frame,
+                         std::uint32_t original_length) {
+  auto payload = wire::decapsulate(linktype, frame);
+  if (!payload) {
+    table_->count_unusable(payload.error() == wire::Error::link_truncated);
+    return;
+  }
+  table_->add(time, payload->datagram, frame.size() < original_length);
+}
+
+const PacketCounters& Analyzer::counters() const noexcept {
+  return table_->counters();
+}
+std::size_t Analyzer::open_flows() const noexcept {
+  return table_->size();
+}
+AnalysisResult Analyzer::finish(std::size_t top_failing) {
+  return table_->finish(top_failing);
+}
+
+}  // namespace synack::analyze

@@ -1,0 +1,67 @@
+// The analyzer's flow table: canonical 4-tuple → the handshake in progress (or a tombstone for a tuple
+// whose handshake is finished, so its later packets allocate nothing). Bounded: idle flows are finalised
+// after AnalyzerConfig::idle_timeout of capture time, and the least recently seen when max_flows is hit.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "handshake.hpp"
+#include "segment.hpp"
+#include "synack/analyze/analyzer.hpp"
+
+namespace synack::analyze {
+
+class FlowTable {
+ public:
+  explicit FlowTable(AnalyzerConfig config);
+
+  void add(Timestamp time, wire::Bytes datagram, bool cut_short);
+  /// A frame with no IP datagram inside: malformed (a cut link header) or not TCP at all.
+  void count_unusable(bool malformed) noexcept {
+    ++counters_.packets;
+    ++(malformed ? counters_.malformed : counters_.not_tcp);
+  }
+  [[nodiscard]] const PacketCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] std::size_t size() const noexcept { return flows_.size(); }
+  [[nodiscard]] AnalysisResult finish(std::size_t top_failing);
+
+ private:
+  struct Key {
+    wire::Endpoint a;  // the lesser endpoint
+    wire::Endpoint b;
+    friend bool operator==(const Key&, const Key&) noexcept = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept {
+      return wire::hash_value(wire::FourTuple{k.a, k.b});
+    }
+  };
+  struct Flow {
+    std::unique_ptr<detail::Handshake> handshake;  // null: a tombstone
+    Timestamp last_seen{};
+    std::uint32_t client_isn = 0;
+    bool has_client_isn = false;
+  };
+
+  void on_segment(Timestamp time, const detail::DecodedSegment& segment);
+  void start(Flow& flow, Timestamp time, const detail::DecodedSegment& segment);
+  void emit(ConnectionReport report);
+  void retire(Flow& flow);
+  void sweep(Timestamp now);
+  [[nodiscard]] detail::Handshake::Limits limits_for(std::uint64_t number) const;
+
+  AnalyzerConfig config_;
+  std::unordered_map<Key, Flow, KeyHash> flows_;
+  std::vector<ConnectionReport> done_;
+  PacketCounters counters_;
+  std::uint64_t next_number_ = 1;
+  Timestamp now_{};
+  Timestamp last_sweep_{};
+  bool started_ = false;
+};
+
+}  // namespace synack::analyze

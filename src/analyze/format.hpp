@@ -1,0 +1,42 @@
+// Small formatting helpers shared by the text report, the ladder and the SVG.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "synack/analyze/analyzer.hpp"
+
+namespace synack::analyze::detail {
+
+/// A duration in milliseconds.
+[[nodiscard]] double to_ms(Timestamp d) noexcept;
+/// "0.021 ms", "12.500 ms", "3.001 s".
+[[nodiscard]] std::string format_duration_ms(double ms);
+/// "0.021 ms" or "-" when absent.
+[[nodiscard]] std::string format_optional_ms(const std::optional<double>& ms);
+
+/// Relative sequence numbers, Wireshark style: each side's numbers relative to its ISN (or, when the
+/// capture missed it, to the first sequence number seen from that side).
+class RelativeSeq {
+ public:
+  explicit RelativeSeq(const ConnectionReport& connection);
+  [[nodiscard]] std::uint32_t seq(const SegmentRecord& s) const noexcept;
+  [[nodiscard]] std::uint32_t ack(const SegmentRecord& s) const noexcept;
+
+ private:
+  std::uint32_t client_base_ = 0;
+  std::uint32_t server_base_ = 0;
+};
+
+/// For each recorded segment: it re-sends sequence space its side had already sent (same seq, same
+/// SYN/FIN flags, non-zero sequence length) — a retransmitted SYN, SYN-ACK or data segment.
+[[nodiscard]] std::vector<bool> retransmissions(const ConnectionReport& connection);
+
+/// "S seq=0 win=65535 len=0" / "SA seq=0 ack=1 win=65483 len=0".
+[[nodiscard]] std::string describe_segment(const SegmentRecord& s, const RelativeSeq& relative);
+/// "client" or "server" options in effect, e.g. "mss 1460/1460 ws 7/7 sack ts".
+[[nodiscard]] std::string describe_negotiated(const ConnectionReport& connection);
+
+}  // namespace synack::analyze::detail

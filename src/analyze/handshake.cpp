@@ -1,0 +1,300 @@
+#include "handshake.hpp"
+
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace synack::analyze::detail {
+namespace {
+
+OfferedOptions offered_from(const DecodedSegment& s, bool is_syn) {
+  OfferedOptions o;
+  o.seen = true;
+  o.unknown = s.options_unknown;
+  if (!s.options_unknown) {
+    o.mss = s.options.mss;
+    o.wscale = s.options.wscale;
+    o.sack_permitted = s.options.sack_permitted;
+    o.timestamps = s.options.timestamps.has_value();
+    if (s.options.timestamps) o.tsval = s.options.timestamps->value;
+    o.fast_open = s.options.fast_open.has_value();
+  }
+  if (is_syn) {
+    o.ecn = s.flags.ece() && s.flags.cwr();
+    o.accurate_ecn = o.ecn && s.flags.has(wire::TcpFlags::kAe);
+  } else {
+    o.ecn = s.flags.ece() && !s.flags.cwr();
+  }
+  return o;
+}
+
+// Distance from `from` to `to` modulo 2^32, as a signed value.
+std::int64_t seq_distance(std::uint32_t to, std::uint32_t from) noexcept {
+  return static_cast<std::int32_t>(to - from);
+}
+
+}  // namespace
+
+double to_ms(Timestamp d) noexcept {
+  return static_cast<double>(d.count()) / 1e6;
+}
+
+Handshake::Handshake(std::uint64_t number, Limits limits, Timestamp time) : limits_(limits) {
+  report_.number = number;
+  report_.first_packet = time;
+  recording_ = limits.max_segments > 0;
+}
+
+Handshake Handshake::from_syn(std::uint64_t number, Timestamp time, const DecodedSegment& syn,
+                              Limits limits) {
+  Handshake h(number, limits, time);
+  h.report_.client = syn.src;
+  h.report_.server = syn.dst;
+  h.report_.first_syn = time;
+  h.report_.client_isn = syn.seq;
+  h.report_.client_offered = offered_from(syn, true);
+  h.last_syn_ = time;
+  h.phase_ = Phase::syn_sent;
+  h.report_.packets = 1;
+  h.record(time, syn, Direction::to_server);
+  return h;
+}
+
+Handshake Handshake::from_synack(std::uint64_t number, Timestamp time, const DecodedSegment& synack,
+                                 Limits limits) {
+  Handshake h(number, limits, time);
+  h.report_.client = synack.dst;
+  h.report_.server = synack.src;
+  h.report_.client_isn = synack.ack - 1U;
+  h.phase_ = Phase::incomplete;
+  h.report_.packets = 1;
+  h.record(time, synack, Direction::to_client);
+  h.take_synack(time, synack);
+  return h;
+}
+
+ConnectionReport Handshake::incomplete_from_ack(std::uint64_t number, Timestamp time,
+                                                const DecodedSegment& ack, bool recording) {
+  Handshake h(number, Limits{0, recording ? 1U : 0U}, time);
+  // Mid-connection we cannot know who connected: guess the side with the higher (ephemeral) port.
+  const bool src_is_client = ack.src.port >= ack.dst.port;
+  h.report_.client = src_is_client ? ack.src : ack.dst;
+  h.report_.server = src_is_client ? ack.dst : ack.src;
+  h.report_.packets = 1;
+  h.record(time, ack, src_is_client ? Direction::to_server : Direction::to_client);
+  h.close(Verdict::incomplete, "the capture began mid-connection (first packet an ACK, no SYN seen)");
+  return std::move(h.report_);
+}
+
+void Handshake::record(Timestamp time, const DecodedSegment& s, Direction direction) {
+  if (!recording_) return;
+  if (report_.segments.size() >= limits_.max_segments) {
+    report_.segments_truncated = true;
+    return;
+  }
+  SegmentRecord r;
+  r.time = time;
+  r.direction = direction;
+  r.flags = s.flags;
+  r.seq = s.seq;
+  r.ack = s.ack;
+  r.window = s.window;
+  r.payload_length = s.payload_length;
+  r.options_unknown = s.options_unknown;
+  if (!s.options_unknown) {
+    r.mss = s.options.mss;
+    r.wscale = s.options.wscale;
+    r.sack_permitted = s.options.sack_permitted;
+    r.sack_blocks = static_cast<std::uint8_t>(s.options.sack.size());
+    r.timestamps = s.options.timestamps;
+    r.fast_open = s.options.fast_open.has_value();
+  }
+  report_.segments.push_back(r);
+}
+
+void Handshake::close(Verdict verdict, std::string reason) {
+  report_.verdict = verdict;
+  report_.reason = std::move(reason);
+  phase_ = Phase::closed;
+}
+
+void Handshake::take_synack(Timestamp time, const DecodedSegment& s) {
+  synack_seen_ = true;
+  report_.first_synack = time;
+  report_.server_isn = s.seq;
+  report_.server_offered = offered_from(s, false);
+  last_synack_ = time;
+  if (report_.first_syn) report_.syn_to_synack_ms = to_ms(time - last_syn_);
+}
+
+void Handshake::establish(Timestamp time) {
+  report_.final_ack = time;
+  report_.synack_to_ack_ms = to_ms(time - last_synack_);
+  if (report_.first_syn) {
+    report_.establish_ms = to_ms(time - *report_.first_syn);
+    report_.verdict = Verdict::established;
+    report_.reason = fmt::format("SYN, SYN-ACK and ACK in {:.3f} ms", *report_.establish_ms);
+    phase_ = Phase::established;
+  } else {
+    report_.verdict = Verdict::incomplete;
+    report_.reason = "the capture began mid-handshake (SYN-ACK and ACK seen, no SYN)";
+    phase_ = Phase::established;
+  }
+}
+
+void Handshake::check_timestamps(Timestamp time, const DecodedSegment& s, Direction direction) {
+  if (ts_drop_reported_ || s.options_unknown || s.flags.rst()) return;
+  const bool agreed = report_.client_offered.timestamps && report_.server_offered.timestamps;
+  if (!agreed || s.options.timestamps) return;
+  ts_drop_reported_ = true;
+  const auto since = report_.final_ack ? to_ms(time - *report_.final_ack) : 0.0;
+  report_.anomalies.push_back(
+      fmt::format("timestamps dropped after being agreed: the {} sent a segment without "
+                  "them {:.3f} ms after the handshake (RFC 7323 §3.2)",
+                  direction == Direction::to_server ? "client" : "server", since));
+}
+
+bool Handshake::on_segment(Timestamp time, const DecodedSegment& s) {
+  if (phase_ == Phase::closed) return true;
+  ++report_.packets;
+  const Direction direction = s.src == report_.client ? Direction::to_server : Direction::to_client;
+  record(time, s, direction);
+  if (direction == Direction::to_server) {
+    on_to_server(time, s);
+  } else {
+    on_to_client(time, s);
+  }
+  if (phase_ == Phase::established || phase_ == Phase::simultaneous) {
+    if (s.flags.rst() || s.flags.fin() || ++post_packets_ > limits_.post_handshake_packets)
+      phase_ = Phase::closed;
+  }
+  return phase_ == Phase::closed;
+}
+
+void Handshake::on_to_server(Timestamp time, const DecodedSegment& s) {
+  const auto& f = s.flags;
+  switch (phase_) {
+    case Phase::syn_sent:
+    case Phase::synack_received:
+      if (s.is_pure_syn()) {
+        if (s.seq == client_isn()) {
+          ++report_.syn_retransmits;
+          if (!synack_seen_) last_syn_ = time;
+        }
+        return;
+      }
+      if (f.rst()) {
+        close(Verdict::reset, synack_seen_
+                                  ? fmt::format("the client reset the handshake {:.3f} ms after the SYN-ACK",
+                                                to_ms(time - last_synack_))
+                                  : "the client reset the handshake before any answer");
+        return;
+      }
+      if (phase_ == Phase::synack_received && f.ack() && !f.syn()) {
+        const auto d = seq_distance(s.ack, report_.server_isn.value_or(0) + 1U);
+        if (d >= 0 && d <= (1 << 20)) establish(time);
+      }
+      return;
+    case Phase::incomplete:
+      if (f.ack() && !f.syn() && !f.rst() && seq_distance(s.ack, report_.server_isn.value_or(0) + 1U) >= 0) {
+        establish(time);
+      } else if (f.rst()) {
+        close(Verdict::incomplete, "the capture began mid-handshake; the client then reset it");
+      }
+      return;
+    case Phase::established:
+      check_timestamps(time, s, Direction::to_server);
+      return;
+    case Phase::simultaneous:
+    case Phase::closed:
+      return;
+  }
+}
+
+void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
+  const auto& f = s.flags;
+  switch (phase_) {
+    case Phase::syn_sent:
+      if (s.is_pure_syn()) {
+        report_.server_isn = s.seq;
+        report_.server_offered = offered_from(s, true);
+        report_.first_synack = time;
+        report_.syn_to_synack_ms = to_ms(time - last_syn_);
+        phase_ = Phase::simultaneous;
+        report_.verdict = Verdict::simultaneous;
+        report_.reason =
+            fmt::format("both sides sent a SYN without ACK ({:.3f} ms apart)", to_ms(time - last_syn_));
+        return;
+      }
+      if (s.is_synack()) {
+        if (s.ack != client_isn() + 1U) {
+          report_.anomalies.push_back(fmt::format(
+              "SYN-ACK acknowledges {} instead of the client's ISN + 1 ({})", s.ack, client_isn() + 1U));
+        }
+        take_synack(time, s);
+        phase_ = Phase::synack_received;
+        return;
+      }
+      if (f.rst()) {
+        if (f.ack() && s.ack == client_isn() + 1U) {
+          close(Verdict::refused,
+                fmt::format("RST/ACK from the server {:.3f} ms after the SYN{}", to_ms(time - last_syn_),
+                            report_.syn_retransmits > 0 ? " (after retransmissions)" : ""));
+        } else {
+          report_.anomalies.push_back(
+              "an RST that does not acknowledge the SYN was ignored (RFC 9293 §3.10.7.3)");
+        }
+      }
+      return;
+    case Phase::synack_received:
+    case Phase::incomplete:
+      if (s.is_synack()) {
+        if (s.seq == report_.server_isn.value_or(0)) {
+          ++report_.synack_retransmits;
+          last_synack_ = time;
+        }
+        return;
+      }
+      if (f.rst()) {
+        close(phase_ == Phase::incomplete ? Verdict::incomplete : Verdict::reset,
+              fmt::format("the server reset the handshake {:.3f} ms after its SYN-ACK",
+                          to_ms(time - last_synack_)));
+      }
+      return;
+    case Phase::established:
+      check_timestamps(time, s, Direction::to_client);
+      return;
+    case Phase::simultaneous:
+    case Phase::closed:
+      return;
+  }
+}
+
+ConnectionReport Handshake::finalise() {
+  switch (phase_) {
+    case Phase::syn_sent:
+      report_.verdict = Verdict::timeout;
+      report_.reason = fmt::format("no answer to {} SYN{} over {:.3f} s", report_.syn_retransmits + 1,
+                                   report_.syn_retransmits > 0 ? "s" : "",
+                                   to_ms(last_syn_ - report_.first_syn.value_or(last_syn_)) / 1000.0);
+      break;
+    case Phase::synack_received:
+      report_.verdict = Verdict::timeout;
+      report_.reason = fmt::format("the server's SYN-ACK{} never acknowledged by the client",
+                                   report_.synack_retransmits > 0 ? "s were" : " was");
+      break;
+    case Phase::incomplete:
+      report_.verdict = Verdict::incomplete;
+      report_.reason = "the capture began mid-handshake (first packet a SYN-ACK, no SYN seen)";
+      break;
+    case Phase::established:
+    case Phase::simultaneous:
+    case Phase::closed:
+      break;
+  }
+  phase_ = Phase::closed;
+  conclude_options(report_);
+  return std::move(report_);
+}
+
+}  // namespace synack::analyze::detail

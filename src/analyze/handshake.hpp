@@ -1,0 +1,75 @@
+// One connection's handshake, followed segment by segment until its verdict is final. The rules are
+// docs/analyze.md's; the flow table (flow_table.hpp) decides which tracker a segment belongs to.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "format.hpp"
+#include "segment.hpp"
+#include "synack/analyze/analyzer.hpp"
+
+namespace synack::analyze::detail {
+
+class Handshake {
+ public:
+  enum class Phase : std::uint8_t {
+    syn_sent,         ///< the client's SYN, no answer yet
+    synack_received,  ///< the server's SYN-ACK, no final ACK yet
+    established,      ///< watching a few more packets (timestamps dropped?)
+    simultaneous,     ///< both sides sent a SYN
+    incomplete,       ///< began mid-connection with a SYN-ACK
+    closed,           ///< the verdict is final
+  };
+
+  struct Limits {
+    std::uint32_t post_handshake_packets = 6;
+    std::size_t max_segments = 0;  ///< 0: do not record segments
+  };
+
+  /// A tracker started by the client's SYN.
+  static Handshake from_syn(std::uint64_t number, Timestamp time, const DecodedSegment& syn, Limits limits);
+  /// A tracker started by a SYN-ACK for an unknown tuple (the capture missed the SYN).
+  static Handshake from_synack(std::uint64_t number, Timestamp time, const DecodedSegment& synack,
+                               Limits limits);
+  /// A report for a connection first seen as a bare ACK (capture began mid-connection).
+  static ConnectionReport incomplete_from_ack(std::uint64_t number, Timestamp time, const DecodedSegment& ack,
+                                              bool recording);
+
+  /// Feeds one segment of this connection. Returns true once the verdict is final.
+  bool on_segment(Timestamp time, const DecodedSegment& segment);
+  [[nodiscard]] Phase phase() const noexcept { return phase_; }
+  [[nodiscard]] const wire::Endpoint& client() const noexcept { return report_.client; }
+  [[nodiscard]] std::uint32_t client_isn() const noexcept { return report_.client_isn.value_or(0); }
+  /// True while the client has sent nothing but its SYN(s) (a new ISN is then a new attempt).
+  [[nodiscard]] bool awaiting_answer() const noexcept { return phase_ == Phase::syn_sent; }
+
+  /// Closes the handshake (end of capture, idle, eviction) and returns its report.
+  [[nodiscard]] ConnectionReport finalise();
+
+ private:
+  Handshake(std::uint64_t number, Limits limits, Timestamp time);
+  void record(Timestamp time, const DecodedSegment& segment, Direction direction);
+  void on_to_server(Timestamp time, const DecodedSegment& segment);
+  void on_to_client(Timestamp time, const DecodedSegment& segment);
+  void check_timestamps(Timestamp time, const DecodedSegment& segment, Direction direction);
+  void establish(Timestamp time);
+  void close(Verdict verdict, std::string reason);
+  void take_synack(Timestamp time, const DecodedSegment& segment);
+
+  ConnectionReport report_;
+  Limits limits_;
+  Phase phase_ = Phase::syn_sent;
+  Timestamp last_syn_{};
+  Timestamp last_synack_{};
+  std::uint32_t post_packets_ = 0;
+  bool synack_seen_ = false;
+  bool ts_drop_reported_ = false;
+  bool recording_ = false;
+};
+
+/// Fills report.negotiated and adds the option anomalies (one-sided window scale, missing MSS, window
+/// scale above 14, SYN cookie likely).
+void conclude_options(ConnectionReport& report);
+
+}  // namespace synack::analyze::detail

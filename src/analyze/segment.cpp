@@ -1,0 +1,125 @@
+#include "segment.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+
+#include "synack/wire/ipv4.hpp"
+#include "synack/wire/ipv6.hpp"
+#include "synack/wire/packet.hpp"
+
+namespace synack::analyze::detail {
+namespace {
+
+void fill_from(const wire::TcpView& tcp, DecodedSegment& out) noexcept {
+  out.src.port = tcp.src_port();
+  out.dst.port = tcp.dst_port();
+  out.seq = tcp.seq().raw();
+  out.ack = tcp.ack().raw();
+  out.flags = tcp.flags();
+  out.window = tcp.window();
+}
+
+void read_options(const wire::TcpView& tcp, DecodedSegment& out) noexcept {
+  auto options = tcp.options();
+  if (options) {
+    out.options = *options;
+  } else {
+    out.options_unknown = true;
+    out.options_malformed = true;
+  }
+}
+
+bool is_length_error(wire::Error e) noexcept {
+  return e == wire::Error::ip_bad_total_length || e == wire::Error::tcp_truncated ||
+         e == wire::Error::tcp_data_offset_past_end || e == wire::Error::ip_truncated ||
+         e == wire::Error::ipv6_extension_truncated || e == wire::Error::ipv4_bad_header_length;
+}
+
+DecodeError classify(wire::Error e) noexcept {
+  return (e == wire::Error::ip_not_tcp || e == wire::Error::ip_fragment || e == wire::Error::ip_bad_version ||
+          e == wire::Error::ipv6_unsupported_header)
+             ? DecodeError::not_tcp
+             : DecodeError::malformed;
+}
+
+// The datagram was cut by the snaplen: copy what we have, make the IP length fields agree with it, and
+// read as much of the TCP header as survived.
+std::expected<DecodedSegment, DecodeError> decode_cut(wire::Bytes datagram) noexcept {
+  std::array<std::byte, 1024> buffer{};
+  const std::size_t n = std::min(datagram.size(), buffer.size());
+  std::copy_n(datagram.begin(), n, buffer.begin());
+  const wire::MutableBytes buf(buffer.data(), n);
+  if (n == 0) return std::unexpected(DecodeError::malformed);
+  DecodedSegment out;
+  out.cut_short = true;
+  std::size_t tcp_offset = 0;
+  std::size_t upper_length = 0;  // the TCP segment's length on the wire
+  const unsigned version = wire::load_u8(buf, 0) >> 4U;
+  if (version == 4) {
+    if (n < wire::Ipv4View::kMinHeaderSize) return std::unexpected(DecodeError::malformed);
+    const std::size_t ihl = (wire::load_u8(buf, 0) & 0x0FU) * 4U;
+    if (ihl < wire::Ipv4View::kMinHeaderSize || ihl > n) return std::unexpected(DecodeError::malformed);
+    const std::size_t total = wire::load_be16(buf, 2);
+    wire::store_be16(buf, 2, static_cast<std::uint16_t>(n));
+    auto v4 = wire::Ipv4View::parse(buf);
+    if (!v4) return std::unexpected(classify(v4.error()));
+    if (v4->is_fragment() || v4->protocol() != wire::kProtocolTcp)
+      return std::unexpected(DecodeError::not_tcp);
+    out.src.address = v4->src();
+    out.dst.address = v4->dst();
+    tcp_offset = ihl;
+    upper_length = total > ihl ? total - ihl : 0;
+  } else if (version == 6) {
+    if (n < wire::Ipv6View::kHeaderSize) return std::unexpected(DecodeError::malformed);
+    const std::size_t payload = wire::load_be16(buf, 4);
+    wire::store_be16(buf, 4, static_cast<std::uint16_t>(n - wire::Ipv6View::kHeaderSize));
+    auto v6 = wire::Ipv6View::parse(buf);
+    if (!v6) return std::unexpected(classify(v6.error()));
+    if (v6->is_fragment() || v6->upper_protocol() != wire::kProtocolTcp) {
+      return std::unexpected(DecodeError::not_tcp);
+    }
+    out.src.address = v6->src();
+    out.dst.address = v6->dst();
+    tcp_offset = v6->upper_offset();
+    const std::size_t whole = payload + wire::Ipv6View::kHeaderSize;
+    upper_length = whole > tcp_offset ? whole - tcp_offset : 0;
+  } else {
+    return std::unexpected(DecodeError::not_tcp);
+  }
+  if (n < tcp_offset + wire::TcpView::kMinHeaderSize) return std::unexpected(DecodeError::malformed);
+  const std::size_t header_length = (wire::load_u8(buf, tcp_offset + 12) >> 4U) * 4U;
+  if (header_length < wire::TcpView::kMinHeaderSize) return std::unexpected(DecodeError::malformed);
+  if (tcp_offset + header_length > n) {
+    // The options run past the cut: read the fixed header only.
+    out.options_unknown = true;
+    wire::store_u8(buf, tcp_offset + 12,
+                   static_cast<std::uint8_t>((wire::load_u8(buf, tcp_offset + 12) & 0x0FU) | 0x50U));
+  }
+  auto tcp = wire::TcpView::parse(buf.subspan(tcp_offset));
+  if (!tcp) return std::unexpected(DecodeError::malformed);
+  fill_from(*tcp, out);
+  if (!out.options_unknown) read_options(*tcp, out);
+  out.payload_length =
+      static_cast<std::uint32_t>(upper_length > header_length ? upper_length - header_length : 0);
+  return out;
+}
+
+}  // namespace
+
+std::expected<DecodedSegment, DecodeError> decode_segment(wire::Bytes datagram, bool cut_short) noexcept {
+  auto packet = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore);
+  if (!packet) {
+    if (cut_short && is_length_error(packet.error())) return decode_cut(datagram);
+    return std::unexpected(classify(packet.error()));
+  }
+  DecodedSegment out;
+  out.src.address = packet->ip().src;
+  out.dst.address = packet->ip().dst;
+  fill_from(packet->tcp(), out);
+  read_options(packet->tcp(), out);
+  out.payload_length = static_cast<std::uint32_t>(packet->tcp().payload().size());
+  return out;
+}
+
+}  // namespace synack::analyze::detail

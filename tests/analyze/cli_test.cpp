@@ -1,0 +1,111 @@
+// `synack analyze` through CLI11, as the synack executable runs it: output and exit codes.
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "analyze_command.hpp"
+#include "exit_codes.hpp"
+#include "packets.hpp"
+
+namespace synack::cli {
+namespace {
+
+using namespace analyze::testing;  // NOLINT
+using ::testing::HasSubstr;
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+Run run(std::vector<std::string> args) {
+  CLI::App app{"synack"};
+  app.require_subcommand(1);
+  int exit_code = kExitOk;
+  register_analyze_command(app, exit_code);
+  std::vector<const char*> argv{"synack"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  Run r;
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+    r.exit_code = exit_code;
+  } catch (const CLI::ParseError& e) {
+    r.exit_code = kExitUsage;
+  }
+  r.out = ::testing::internal::GetCapturedStdout();
+  r.err = ::testing::internal::GetCapturedStderr();
+  return r;
+}
+
+std::filesystem::path sample() {
+  Conversation ok("192.0.2.1", 40000, "192.0.2.2", 80);
+  Conversation refused("192.0.2.1", 40001, "192.0.2.2", 81);
+  const auto o = linux_syn_options();
+  const auto path = temp_path("cli.pcap");
+  write_pcap(path, {ok.c(kEpoch, S, 1, 0, o), refused.c(kEpoch + 1ms, S, 100, 0, o),
+                    ok.s(kEpoch + 2ms, S | A, 9, 2, o), refused.s(kEpoch + 2ms, R | A, 0, 101),
+                    ok.c(kEpoch + 3ms, A, 2, 10, o)});
+  return path;
+}
+
+TEST(AnalyzeCommand, TextReport) {
+  auto r = run({"analyze", sample().string()});
+  EXPECT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("2 connections"));
+  EXPECT_THAT(r.out, HasSubstr("refused"));
+}
+
+TEST(AnalyzeCommand, Json) {
+  auto r = run({"analyze", sample().string(), "--json"});
+  EXPECT_EQ(r.exit_code, kExitOk);
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["connections"].size(), 2U);
+  EXPECT_EQ(j["summary"]["verdicts"]["refused"], 1);
+}
+
+TEST(AnalyzeCommand, LadderAndSvg) {
+  const auto svg = temp_path("cli.svg");
+  auto r = run({"analyze", sample().string(), "--ladder", "1", "--svg", svg.string(), "--conn", "2"});
+  EXPECT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Connection 1:"));
+  EXPECT_THAT(r.out, HasSubstr("SA seq=0 ack=1"));
+  std::ifstream in(svg);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("Connection 2"));
+  EXPECT_THAT(text, HasSubstr("RA seq=0 ack=1"));
+}
+
+TEST(AnalyzeCommand, UnknownConnectionFails) {
+  auto r = run({"analyze", sample().string(), "--ladder", "9"});
+  EXPECT_EQ(r.exit_code, kExitFailure);
+  EXPECT_THAT(r.err, HasSubstr("no connection 9"));
+}
+
+TEST(AnalyzeCommand, MissingFileExitsOne) {
+  auto r = run({"analyze", "/nonexistent/x.pcap"});
+  EXPECT_EQ(r.exit_code, kExitFailure);
+  EXPECT_THAT(r.err, HasSubstr("/nonexistent/x.pcap"));
+}
+
+TEST(AnalyzeCommand, DamagedFileExitsThreeWithAReport) {
+  const auto path = sample();
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size - 5);
+  auto r = run({"analyze", path.string()});
+  EXPECT_EQ(r.exit_code, kExitPartial);
+  EXPECT_THAT(r.out, HasSubstr("WARNING"));
+  EXPECT_THAT(r.err, HasSubstr("damaged"));
+}
+
+TEST(AnalyzeCommand, SvgWithoutConnIsAUsageError) {
+  auto r = run({"analyze", sample().string(), "--svg", "x.svg"});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+}
+
+}  // namespace
+}  // namespace synack::cli
