@@ -1,0 +1,174 @@
+// One Stack per host: the flow table (4-tuple -> connection), listeners, the forwarder, timers and the
+// socket-facing API the drivers (simulator, TUN) and the CLI use. Sans-I/O like the engine below it:
+// IP datagrams go in through on_packet(now, bytes) and come out of poll_transmit(now, buffer); time is
+// passed in; next_deadline()/on_timeout(now) drive the timers; poll_event() reports what happened.
+//
+// Typical driver loop:
+//   stack.on_packet(now, datagram);                 // for each received datagram
+//   while (auto n = stack.poll_transmit(now, buf)) send(buf.first(*n));
+//   while (auto e = stack.poll_event()) handle(*e);
+//   sleep until stack.next_deadline(); stack.on_timeout(now);
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "synack/stack/flow_table.hpp"
+#include "synack/stack/types.hpp"
+#include "synack/tcp/connection.hpp"
+#include "synack/tcp/isn.hpp"
+#include "synack/tcp/listener.hpp"
+#include "synack/time.hpp"
+#include "synack/wire/bytes.hpp"
+#include "synack/wire/ip_address.hpp"
+
+namespace synack::stack {
+
+class Stack {
+ public:
+  /// `isn_key`: 128 secret bits (random_isn_key() in production, fixed in tests). `rng_seed`: ephemeral
+  /// ports and the flow table's hash seed.
+  Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed);
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+  ~Stack();
+
+  // --- driver side -----------------------------------------------------------------------------------
+  /// One received IP datagram (IPv4 or IPv6 carrying TCP). Malformed or bad-checksum datagrams are
+  /// dropped and counted in stats(), never a crash.
+  void on_packet(Instant now, wire::Bytes ip_datagram);
+  /// Writes the next datagram to send into `out` and returns its size; nullopt when nothing is due.
+  /// `out` should hold the MTU (a too-small buffer drops that datagram and counts emit_failures).
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out);
+  [[nodiscard]] std::optional<Event> poll_event();
+  /// Earliest instant on_timeout() must run; Instant::max() when no timer runs.
+  [[nodiscard]] Instant next_deadline() const;
+  void on_timeout(Instant now);
+
+  // --- sockets -------------------------------------------------------------------------------------------
+  /// Active open. local.port 0 picks an ephemeral port; an unspecified local address picks the first
+  /// owned address of the remote's family.
+  [[nodiscard]] std::expected<ConnectionId, std::error_code> connect(Instant now, wire::Endpoint local,
+                                                                     wire::Endpoint remote,
+                                                                     const ConnectOptions& options = {});
+  /// Passive open on `local` (an unspecified address listens on every owned address). `backlog` bounds
+  /// the accept queue (0 = tcp::Config::default_backlog).
+  [[nodiscard]] std::expected<ListenerId, std::error_code> listen(wire::Endpoint local,
+                                                                  std::uint32_t backlog = 0);
+  [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId listener);
+  std::error_code close_listener(ListenerId listener);
+
+  [[nodiscard]] std::expected<std::size_t, std::error_code> send(ConnectionId id, wire::Bytes data);
+  [[nodiscard]] std::expected<std::size_t, std::error_code> recv(ConnectionId id, wire::MutableBytes out);
+  std::error_code shutdown_write(ConnectionId id);
+  /// Gives the connection up: it finishes closing by itself and its id becomes invalid once CLOSED.
+  std::error_code close(ConnectionId id);
+  /// RST now; the id becomes invalid once the RST is sent.
+  std::error_code abort(ConnectionId id);
+  [[nodiscard]] std::optional<tcp::ConnectionInfo> info(ConnectionId id) const;
+
+  // --- forwarder ("promiscuous") mode ----------------------------------------------------------------
+  /// With a config: every SYN for any address and port without a connection becomes a SynOffer
+  /// (Event syn_offer) instead of going to a listener. nullopt turns the mode off.
+  void set_forwarder(std::optional<ForwarderConfig> config);
+  [[nodiscard]] std::optional<SynOffer> offer(OfferId id) const;
+  /// Answers an offer. Undecided offers are "deferred" and expire after pending_timeout.
+  std::error_code decide(Instant now, OfferId id, Verdict verdict);
+
+  // --- observation -------------------------------------------------------------------------------------
+  void set_observer(SegmentObserver observer) { observer_ = std::move(observer); }
+  [[nodiscard]] const StackStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] std::size_t connection_count() const noexcept { return live_connections_; }
+  [[nodiscard]] std::size_t pending_offer_count() const noexcept { return pending_offers_; }
+  [[nodiscard]] const tcp::Listener* listener(ListenerId id) const noexcept;
+  [[nodiscard]] const tcp::Config& tcp_config() const noexcept { return config_.tcp; }
+
+ private:
+  struct Slot {
+    std::optional<tcp::Connection> conn;
+    std::uint32_t generation = 0;
+    OfferId offer;        ///< the forwarder offer it came from
+    ListenerId listener;  ///< the listener it came from
+    bool in_flow = false;
+    bool queued = false;  ///< in ready_
+    bool released_by_user = false;
+  };
+  struct Control {
+    enum class Kind : std::uint8_t { rst, syn_ack };
+    Kind kind = Kind::rst;
+    wire::FourTuple tuple;
+    wire::SeqNum seq;
+    wire::SeqNum ack;
+    bool with_ack = false;
+    std::uint32_t listener = 0;
+    std::uint32_t slot = 0;
+    std::uint8_t generation = 0;
+  };
+  struct PendingOffer {
+    SynOffer offer;
+    std::uint32_t generation = 0;
+    bool in_use = false;
+  };
+  static constexpr std::uint32_t kForwarderListener = 0xFFFFFFFFU;
+
+  // stack.cpp
+  [[nodiscard]] tcp::Connection* lookup(ConnectionId id) noexcept;
+  [[nodiscard]] const tcp::Connection* lookup(ConnectionId id) const noexcept;
+  [[nodiscard]] bool owns(const wire::IpAddress& address) const noexcept;
+  [[nodiscard]] std::optional<std::uint32_t> alloc_slot();
+  /// Collects events, unmaps a CLOSED connection, queues it for transmission (unless `requeue` is
+  /// false: poll_transmit just found it has nothing) and releases it when the user is done with it.
+  void touch(std::uint32_t index, bool requeue = true);
+  void release(std::uint32_t index);
+  [[nodiscard]] tcp::Listener* listener_at(std::uint32_t owner) noexcept;
+  [[nodiscard]] std::optional<std::uint32_t> find_listener(const wire::Endpoint& local) const noexcept;
+
+  // stack_io.cpp
+  void on_segment_no_flow(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
+                          wire::Bytes payload);
+  void on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref, const wire::TcpHeader& h,
+                    wire::Bytes payload);
+  void reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len);
+  void push_control(const Control& c);
+  void push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot);
+  [[nodiscard]] std::optional<std::size_t> emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
+                                                const wire::TcpHeader& h, wire::Bytes payload,
+                                                wire::MutableBytes out);
+  void observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
+               const wire::TcpHeader& h, std::size_t payload_len) const;
+  void expire_offers(Instant now);
+  void free_offer(std::uint32_t index);
+  [[nodiscard]] std::uint64_t next_random() noexcept;
+
+  StackConfig config_;
+  tcp::IsnGenerator isn_;
+  std::uint64_t rng_state_;
+  FlowTable flows_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::size_t live_connections_ = 0;
+  std::vector<std::optional<tcp::Listener>> listeners_;
+  std::optional<ForwarderConfig> forwarder_;
+  tcp::Config forwarder_tcp_;  ///< config_.tcp with the forwarder's SYN-queue size
+  std::optional<tcp::Listener> forwarder_listener_;
+  std::vector<PendingOffer> offers_;
+  std::vector<OfferId> offer_of_half_open_;  ///< forwarder half-open slot -> the offer it answers
+  std::vector<std::uint32_t> free_offers_;
+  std::size_t pending_offers_ = 0;
+  std::vector<Control> control_;  ///< ring
+  std::size_t control_head_ = 0;
+  std::size_t control_count_ = 0;
+  std::deque<std::uint32_t> ready_;
+  std::deque<Event> events_;
+  SegmentObserver observer_;
+  StackStats stats_;
+  Instant last_now_;
+};
+
+}  // namespace synack::stack

@@ -1,0 +1,139 @@
+// Values of the Stack API: ids, events, configuration, statistics, forwarder offers.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "synack/tcp/config.hpp"
+#include "synack/tcp/options.hpp"
+#include "synack/time.hpp"
+#include "synack/wire/ip_address.hpp"
+#include "synack/wire/packet.hpp"
+#include "synack/wire/seq.hpp"
+#include "synack/wire/tcp.hpp"
+
+namespace synack::stack {
+
+/// A connection: an index into the stack's pool and the generation of that slot, so a stale id is
+/// detected instead of reaching a newer connection.
+struct ConnectionId {
+  std::uint32_t index = 0xFFFFFFFFU;
+  std::uint32_t generation = 0;
+  [[nodiscard]] constexpr bool valid() const noexcept { return index != 0xFFFFFFFFU; }
+  friend constexpr bool operator==(ConnectionId, ConnectionId) noexcept = default;
+};
+
+struct ListenerId {
+  std::uint32_t value = 0xFFFFFFFFU;
+  [[nodiscard]] constexpr bool valid() const noexcept { return value != 0xFFFFFFFFU; }
+  friend constexpr bool operator==(ListenerId, ListenerId) noexcept = default;
+};
+
+struct OfferId {
+  std::uint32_t index = 0xFFFFFFFFU;
+  std::uint32_t generation = 0;
+  [[nodiscard]] constexpr bool valid() const noexcept { return index != 0xFFFFFFFFU; }
+  friend constexpr bool operator==(OfferId, OfferId) noexcept = default;
+};
+
+enum class EventKind : std::uint8_t {
+  established,  ///< handshake complete (active open, or a forwarder-accepted connection)
+  acceptable,   ///< a listener has a completed connection to accept() (`listener`, `connection`)
+  readable,     ///< in-order bytes or end of stream to recv()
+  writable,     ///< send-buffer space opened
+  peer_closed,  ///< the peer's FIN arrived (recv() returns 0 once the bytes before it are read)
+  closed,       ///< the connection reached CLOSED normally
+  reset,        ///< reset by the peer (error: tcp::Error::reset)
+  timed_out,    ///< retransmissions exhausted (error: tcp::Error::timed_out)
+  refused,      ///< the peer answered our SYN with RST (error: tcp::Error::refused)
+  aborted,      ///< we reset it (error: tcp::Error::aborted), e.g. data arrived after close()
+  syn_offer,    ///< forwarder: a SYN awaits decide() (`offer`)
+};
+[[nodiscard]] std::string_view to_string(EventKind kind) noexcept;
+
+struct Event {
+  EventKind kind = EventKind::established;
+  ConnectionId connection;
+  ListenerId listener;
+  OfferId offer;  ///< syn_offer; and on `established` of a connection the forwarder accepted
+  std::error_code error;
+};
+
+/// A SYN seen in forwarder mode before any state exists for it.
+struct SynOffer {
+  OfferId id;
+  wire::FourTuple tuple;  ///< local = the address and port the SYN was sent to
+  tcp::SynOptions options;
+  wire::SeqNum seq;
+  Instant received_at;
+};
+
+enum class Verdict : std::uint8_t {
+  accept,  ///< answer with SYN-ACK; the connection reports `established` with this offer id
+  refuse,  ///< answer with RST (the client sees "connection refused")
+  drop,    ///< say nothing (the client retransmits its SYN and eventually times out)
+};
+
+struct ForwarderConfig {
+  std::uint32_t max_pending = 1024;  ///< undecided offers at once; further SYNs are dropped and counted
+  Duration pending_timeout = std::chrono::seconds(5);  ///< undecided offers then expire (dropped, counted)
+  std::uint32_t syn_queue = 1024;                      ///< accepted offers waiting for the final ACK
+};
+
+struct ConnectOptions {
+  tcp::OfferOverrides offer;
+};
+
+struct StackConfig {
+  tcp::Config tcp;
+  /// Addresses this host owns. Segments to other addresses are dropped (unless forwarding).
+  std::vector<wire::IpAddress> addresses;
+  std::uint32_t max_connections = 4096;
+  std::uint32_t control_queue = 256;  ///< RSTs and SYN-ACKs waiting for poll_transmit
+  wire::IpParams ip;
+  std::uint16_t ephemeral_low = 32768;  ///< Linux ip_local_port_range
+  std::uint16_t ephemeral_high = 60999;
+};
+
+struct StackStats {
+  std::uint64_t packets_in = 0;
+  std::uint64_t packets_out = 0;
+  std::uint64_t malformed = 0;  ///< failed to parse (including bad options)
+  std::uint64_t bad_checksum = 0;
+  std::uint64_t not_local = 0;    ///< addressed to an address we do not own
+  std::uint64_t resets_sent = 0;  ///< RSTs for segments without a connection
+  std::uint64_t control_queue_drops = 0;
+  std::uint64_t emit_failures = 0;  ///< poll_transmit's buffer too small
+  std::uint64_t syn_queue_full_drops = 0;
+  std::uint64_t accept_queue_full_drops = 0;
+  std::uint64_t half_open_timeouts = 0;
+  std::uint64_t time_wait_reuses = 0;  ///< a new SYN replaced a TIME-WAIT connection
+  std::uint64_t pool_full_drops = 0;   ///< SYNs/final ACKs dropped for a full connection pool
+  std::uint64_t offers = 0;
+  std::uint64_t offers_overflow = 0;  ///< SYNs dropped because max_pending offers were undecided
+  std::uint64_t offers_expired = 0;
+  std::uint64_t offers_refused = 0;
+  std::uint64_t offers_dropped = 0;
+  std::uint64_t offer_duplicate_syns = 0;
+};
+
+enum class Direction : std::uint8_t { in, out };
+
+/// One segment seen by the stack, for ladders and logs. Valid only during the callback.
+struct SegmentRecord {
+  Instant at;
+  ConnectionId connection;  ///< invalid for segments of no connection (RSTs to closed ports, SYN-ACKs)
+  Direction direction;
+  const wire::FourTuple& tuple;  ///< local = this stack
+  const wire::TcpHeader& header;
+  std::size_t payload_len;
+};
+using SegmentObserver = std::function<void(const SegmentRecord&)>;
+
+}  // namespace synack::stack

@@ -1,0 +1,69 @@
+// Every knob of the TCP engine with its default. Where a default differs from RFC 9293 or from Linux,
+// docs/engine.md says so and why.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "synack/time.hpp"
+#include "synack/wire/ip_address.hpp"
+
+namespace synack::tcp {
+
+using namespace std::chrono_literals;
+
+struct Config {
+  // --- handshake ---------------------------------------------------------------------------------
+  /// SYN retransmissions before connect() fails with timed_out. 6 = SYNs at 0,1,3,7,15,31,63 s and
+  /// ETIMEDOUT at 127 s (Linux tcp_syn_retries). RFC 9293 MUST-23 asks for >= 3 minutes: see docs.
+  std::uint32_t syn_retries = 6;
+  /// SYN-ACK retransmissions before a half-open entry is dropped (Linux tcp_synack_retries).
+  std::uint32_t synack_retries = 5;
+  /// Data/FIN retransmissions before the connection fails with timed_out (Linux tcp_retries2).
+  std::uint32_t data_retries = 15;
+
+  // --- retransmission timer (RFC 6298) -----------------------------------------------------------
+  Duration initial_rto = 1s;               ///< RFC 6298 §2.1
+  Duration min_rto = 200ms;                ///< Linux TCP_RTO_MIN (RFC 6298 §2.4 says 1 s)
+  Duration max_rto = 120s;                 ///< Linux TCP_RTO_MAX (RFC 6298 §2.5 allows >= 60 s)
+  Duration rto_after_syn_retransmit = 3s;  ///< RFC 6298 §5.7
+
+  // --- closing -------------------------------------------------------------------------------------
+  Duration msl = 30s;  ///< maximum segment lifetime
+  /// TIME-WAIT length; unset = 2 x MSL = 60 s (Linux TCP_TIMEWAIT_LEN).
+  std::optional<Duration> time_wait;
+  Duration fin_wait_2_timeout = 60s;  ///< orphaned FIN-WAIT-2 lifetime (Linux tcp_fin_timeout)
+
+  // --- options we offer --------------------------------------------------------------------------
+  std::uint32_t mtu = 1500;         ///< link MTU; our MSS = MTU - 40 (IPv4) or - 60 (IPv6)
+  bool window_scaling = true;       ///< offer RFC 7323 window scale
+  std::uint8_t window_shift = 7;    ///< the shift we offer (Linux's default for large buffers), <= 14
+  bool sack_permitted = true;       ///< offer SACK-permitted (RFC 2018); SACK recovery comes later
+  bool timestamps = true;           ///< offer RFC 7323 timestamps
+  std::uint16_t min_send_mss = 48;  ///< floor on the MSS we send with (Linux TCP_MIN_SND_MSS)
+
+  // --- buffers -------------------------------------------------------------------------------------
+  std::uint32_t send_buffer = 256 * 1024;
+  std::uint32_t recv_buffer = 256 * 1024;
+  std::uint32_t max_out_of_order_ranges = 64;  ///< holes the reassembly queue keeps track of
+
+  // --- RFC 5961 ------------------------------------------------------------------------------------
+  std::uint32_t challenge_ack_limit = 10;  ///< challenge ACKs per connection per interval
+  Duration challenge_ack_interval = 1s;
+
+  // --- listener --------------------------------------------------------------------------------------
+  std::uint32_t default_backlog = 128;     ///< accept-queue length when listen() gets 0
+  std::uint32_t syn_queue_capacity = 256;  ///< half-open entries per listener (tcp_max_syn_backlog)
+
+  [[nodiscard]] constexpr Duration time_wait_length() const noexcept { return time_wait.value_or(2 * msl); }
+
+  /// Our MSS for the link MTU: MTU minus the IP and TCP headers.
+  [[nodiscard]] constexpr std::uint16_t our_mss(wire::IpVersion v) const noexcept {
+    const std::uint32_t overhead = v == wire::IpVersion::v4 ? 40U : 60U;
+    const std::uint32_t mss = mtu > overhead + 64U ? mtu - overhead : 64U;
+    return static_cast<std::uint16_t>(mss > 65535U ? 65535U : mss);
+  }
+};
+
+}  // namespace synack::tcp

@@ -1,0 +1,258 @@
+// One TCP connection: the transmission control block and its state machine (RFC 9293 §3.10), sans-I/O.
+//
+// Inputs are values: on_segment(now, header, payload), user calls, on_timeout(now). Outputs are values:
+// poll_transmit(now) hands out the next segment to send (its payload a view into the send buffer, valid
+// until the next call on this connection), take_events() the events since the last call, and
+// next_deadline() when on_timeout must be called. Nothing here reads a clock or draws randomness.
+//
+// A connection starts either in SYN-SENT (open_active) or ESTABLISHED (open_passive, built by the
+// listener from a completed half-open entry — LISTEN and the passive SYN-RECEIVED live in listener.hpp).
+// A SYN-SENT connection that receives a SYN without ACK moves to SYN-RECEIVED (simultaneous open).
+//
+// Code map: connection.cpp (construction, user calls, events), connection_input.cpp (segment
+// arrival, §3.10.7), connection_output.cpp (what to send), connection_timers.cpp (RTO, persist,
+// FIN-WAIT-2, TIME-WAIT).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <system_error>
+
+#include "synack/tcp/config.hpp"
+#include "synack/tcp/error.hpp"
+#include "synack/tcp/options.hpp"
+#include "synack/tcp/recv_buffer.hpp"
+#include "synack/tcp/rtt.hpp"
+#include "synack/tcp/send_buffer.hpp"
+#include "synack/tcp/state.hpp"
+#include "synack/time.hpp"
+#include "synack/wire/ip_address.hpp"
+#include "synack/wire/seq.hpp"
+#include "synack/wire/tcp.hpp"
+
+namespace synack::tcp {
+
+/// A segment to send: the header (checksum left to the emitter) and a payload view.
+struct Outgoing {
+  wire::TcpHeader header;
+  wire::Bytes payload;
+};
+
+/// Event bits returned by Connection::take_events().
+namespace event {
+inline constexpr std::uint8_t kEstablished = 0x01;
+inline constexpr std::uint8_t kReadable = 0x02;    ///< new in-order bytes (or EOF) to read
+inline constexpr std::uint8_t kWritable = 0x04;    ///< send-buffer space opened
+inline constexpr std::uint8_t kPeerClosed = 0x08;  ///< the peer's FIN arrived in order
+inline constexpr std::uint8_t kClosed = 0x10;      ///< reached CLOSED normally (after TIME-WAIT or LAST-ACK)
+inline constexpr std::uint8_t kError = 0x20;       ///< reached CLOSED on error(): refused/reset/timed_out
+}  // namespace event
+
+/// Facts a passive open carries from its half-open entry into the connection.
+struct PassiveOpen {
+  wire::FourTuple tuple;
+  wire::SeqNum iss;
+  wire::SeqNum irs;
+  Negotiated negotiated;
+  std::uint32_t ts_offset = 0;
+  std::uint32_t ts_recent = 0;
+  std::uint32_t peer_window = 0;  ///< window field of the final ACK (scaled by negotiated.snd_shift)
+  Instant syn_received_at;        ///< when the SYN arrived (our SYN-ACK went out then)
+  std::uint32_t synack_retransmits = 0;
+};
+
+/// A snapshot for the simulator's JSON, the CLI ladder and tests.
+struct ConnectionInfo {
+  State state = State::closed;
+  wire::FourTuple tuple;
+  bool passive = false;
+  wire::SeqNum iss;
+  wire::SeqNum irs;
+  Negotiated negotiated;
+  std::uint32_t syn_retransmits = 0;     ///< our SYN (active) or SYN-ACK (simultaneous open)
+  std::uint32_t synack_retransmits = 0;  ///< SYN-ACKs retransmitted while half-open (passive)
+  std::uint32_t data_retransmits = 0;    ///< RTO and fast retransmissions after the handshake
+  std::optional<Instant> syn_sent_at;    ///< our first SYN (active) or SYN-ACK (passive)
+  std::optional<Instant> established_at;
+  std::optional<Duration> srtt;
+  Duration rto{0};
+  wire::SeqNum snd_una;
+  wire::SeqNum snd_nxt;
+  wire::SeqNum rcv_nxt;
+  std::uint32_t snd_wnd = 0;  ///< the peer's window, scaled
+  std::uint32_t rcv_wnd = 0;  ///< our window
+  std::uint64_t bytes_acked = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint32_t challenge_acks_sent = 0;
+  std::uint32_t challenge_acks_suppressed = 0;
+  std::error_code error;
+};
+
+class Connection {
+ public:
+  /// Active open (RFC 9293 §3.10.1): CLOSED -> SYN-SENT; the SYN is ready for poll_transmit.
+  [[nodiscard]] static Connection open_active(const Config& config, const wire::FourTuple& tuple,
+                                              const Offer& offer, wire::SeqNum iss, std::uint32_t ts_offset,
+                                              Instant now);
+  /// Passive open completed by the listener: the connection starts in ESTABLISHED.
+  [[nodiscard]] static Connection open_passive(const Config& config, const PassiveOpen& open, Instant now);
+
+  Connection(Connection&&) noexcept = default;
+  Connection& operator=(Connection&&) noexcept = default;
+  ~Connection() = default;
+
+  // --- engine inputs -----------------------------------------------------------------------------
+  /// A segment for this connection's 4-tuple (already checksummed and parsed).
+  void on_segment(Instant now, const wire::TcpHeader& header, wire::Bytes payload);
+  /// Fires the timers that are due at `now`.
+  void on_timeout(Instant now);
+
+  // --- engine outputs ----------------------------------------------------------------------------
+  /// The next segment to send, or nullopt when there is nothing. Call until nullopt.
+  [[nodiscard]] std::optional<Outgoing> poll_transmit(Instant now);
+  /// Whether poll_transmit would return something (cheap).
+  [[nodiscard]] bool wants_transmit() const noexcept;
+  /// The earliest instant on_timeout must be called; Instant::max() when no timer runs.
+  [[nodiscard]] Instant next_deadline() const noexcept;
+  /// Event bits (see `event`) raised since the last call.
+  [[nodiscard]] std::uint8_t take_events() noexcept;
+
+  // --- user calls ----------------------------------------------------------------------------------
+  /// Queues bytes to send; returns how many were accepted (0 when the buffer is full).
+  std::expected<std::size_t, std::error_code> send(wire::Bytes data);
+  /// Reads in-order bytes. 0 with no error means end of stream (the peer's FIN was read);
+  /// would_block means nothing yet.
+  std::expected<std::size_t, std::error_code> recv(wire::MutableBytes out);
+  /// Sends FIN after the queued data (ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK).
+  std::error_code shutdown_write();
+  /// shutdown_write() and give the connection up: it finishes closing on its own. Unread received
+  /// data makes it an abort with RST, as Linux does (RFC 2525 §2.17). An orphaned FIN-WAIT-2 lasts
+  /// Config::fin_wait_2_timeout from `now` (or from reaching FIN-WAIT-2).
+  void close(Instant now);
+  /// Sends RST when synchronized and enters CLOSED at once.
+  void abort();
+
+  // --- queries -------------------------------------------------------------------------------------
+  [[nodiscard]] State state() const noexcept { return state_; }
+  [[nodiscard]] const wire::FourTuple& tuple() const noexcept { return tuple_; }
+  [[nodiscard]] std::error_code error() const noexcept;
+  [[nodiscard]] bool user_closed() const noexcept { return user_closed_; }
+  [[nodiscard]] ConnectionInfo info() const;
+  [[nodiscard]] wire::SeqNum rcv_nxt() const noexcept { return rcv_nxt_; }
+  [[nodiscard]] wire::SeqNum snd_nxt() const noexcept { return snd_nxt_; }
+  [[nodiscard]] wire::SeqNum snd_una() const noexcept { return snd_una_; }
+  [[nodiscard]] std::uint32_t snd_wnd() const noexcept { return snd_wnd_; }
+  [[nodiscard]] std::uint32_t rcv_wnd() const noexcept;
+  [[nodiscard]] std::size_t send_buffer_free() const noexcept { return buffers_->send.free_space(); }
+  [[nodiscard]] std::size_t readable() const noexcept { return buffers_->recv.readable(); }
+  /// TIME-WAIT only: may a new SYN with `header` reuse this 4-tuple? (RFC 6191 / Linux: its sequence
+  /// number is past RCV.NXT, or its timestamp is newer than TS.Recent when both use timestamps.)
+  [[nodiscard]] bool time_wait_accepts_syn(const wire::TcpHeader& header) const noexcept;
+
+ private:
+  struct Buffers {
+    Buffers(std::size_t send_capacity, std::size_t recv_capacity, std::size_t max_ranges)
+        : send(send_capacity), recv(recv_capacity, max_ranges) {}
+    SendBuffer send;
+    RecvBuffer recv;
+    // Statistics live with the buffers, outside the 256-byte control block.
+    wire::SeqNum snd_una;
+    wire::SeqNum snd_nxt;
+    wire::SeqNum rcv_nxt;
+    std::uint32_t snd_wnd = 0;  ///< the peer's window, scaled
+    std::uint32_t rcv_wnd = 0;  ///< our window
+    std::uint64_t bytes_acked = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint32_t challenge_sent = 0;
+    std::uint32_t challenge_suppressed = 0;
+  };
+  Connection(const Config& config, const wire::FourTuple& tuple);
+
+  // connection_input.cpp
+  void on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
+  void on_segment_synchronized(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
+  [[nodiscard]] bool segment_acceptable(const wire::TcpHeader& h, std::size_t payload_len) const noexcept;
+  bool process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len);
+  void process_data(Instant now, wire::SeqNum seq, wire::Bytes payload, bool fin);
+  void process_fin_if_reached(Instant now) noexcept;
+  void challenge_ack(Instant now) noexcept;
+  void schedule_rst(wire::SeqNum seq, std::optional<wire::SeqNum> ack) noexcept;
+  void become_established(Instant now) noexcept;
+  void update_timestamps(const wire::TcpHeader& h) noexcept;
+
+  // connection_output.cpp
+  [[nodiscard]] wire::TcpHeader make_header(Instant now, std::uint16_t flags, wire::SeqNum seq);
+  [[nodiscard]] Outgoing make_syn(Instant now, bool with_ack);
+  [[nodiscard]] std::optional<Outgoing> make_data_segment(Instant now, wire::SeqNum seq, std::size_t max_len,
+                                                          bool retransmission);
+  [[nodiscard]] wire::SeqNum data_base() const noexcept;  ///< sequence number of the send buffer's front
+  [[nodiscard]] wire::SeqNum fin_seq() const noexcept;    ///< valid once fin_queued_
+  [[nodiscard]] std::uint16_t window_field() const noexcept;
+  [[nodiscard]] bool has_new_data_to_send() const noexcept;
+  [[nodiscard]] std::uint32_t ts_val(Instant now) const noexcept;
+
+  // connection_timers.cpp
+  void arm_retransmit(Instant now) noexcept;
+  void enter_time_wait(Instant now) noexcept;
+  void set_state(State next) noexcept;
+  void fail(Error err) noexcept;
+
+  const Config* config_;
+  std::unique_ptr<Buffers> buffers_;
+  wire::FourTuple tuple_;
+  Negotiated neg_;  ///< in SYN-SENT: our offer; afterwards: what is in effect
+  RttEstimator rtt_;
+
+  wire::SeqNum iss_, irs_;
+  wire::SeqNum snd_una_, snd_nxt_, snd_max_;
+  wire::SeqNum snd_wl1_, snd_wl2_;
+  wire::SeqNum rcv_nxt_, rcv_adv_;  ///< rcv_adv_: right edge of the window we last advertised
+  wire::SeqNum recovery_point_, timed_seq_, peer_fin_seq_;
+  wire::SeqNum rst_seq_, rst_ack_;
+  std::uint32_t snd_wnd_ = 0, max_snd_wnd_ = 0;
+  std::uint32_t ts_recent_ = 0, ts_offset_ = 0;
+  std::uint32_t rtx_tsval_ = 0;  ///< TSval of our latest retransmission: older echoes give no sample
+
+  Instant rtx_deadline_ = Instant::max();
+  Instant timer2_deadline_ = Instant::max();  ///< FIN-WAIT-2 or TIME-WAIT (by state)
+  Instant persist_deadline_ = Instant::max();
+  Instant timed_at_;
+  Instant syn_sent_at_;
+  Instant established_at_;
+  Instant challenge_window_start_;
+
+  std::uint16_t challenge_count_ = 0;
+  std::uint16_t data_retransmits_ = 0;
+  std::uint8_t syn_retransmits_ = 0;
+  std::uint8_t synack_retransmits_ = 0;
+  std::uint8_t rtx_count_ = 0;  ///< consecutive RTO expirations
+  std::uint8_t dupacks_ = 0;
+  std::uint8_t persist_backoff_ = 0;
+  std::uint8_t events_ = 0;
+  State state_ = State::closed;
+  Error error_{};
+  bool has_error_ : 1 = false;
+  bool passive_ : 1 = false;
+  bool syn_pending_ : 1 = false;
+  bool ack_pending_ : 1 = false;
+  bool rst_pending_ : 1 = false;
+  bool rst_with_ack_ : 1 = false;
+  bool rtx_one_pending_ : 1 = false;
+  bool probe_pending_ : 1 = false;
+  bool fin_queued_ : 1 = false;
+  bool fin_sent_ : 1 = false;
+  bool fin_acked_ : 1 = false;
+  bool peer_fin_known_ : 1 = false;
+  bool peer_fin_received_ : 1 = false;
+  bool in_recovery_ : 1 = false;
+  bool timing_ : 1 = false;
+  bool user_closed_ : 1 = false;
+  bool established_seen_ : 1 = false;
+  bool eof_read_ : 1 = false;
+  bool ts_seen_ : 1 = false;
+};
+
+}  // namespace synack::tcp

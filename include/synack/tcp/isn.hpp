@@ -1,0 +1,40 @@
+// Initial sequence numbers per RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey)
+// with M a clock ticking every 4 microseconds and F = SipHash-2-4 (libsodium crypto_shorthash) keyed by
+// 128 secret bits. The key and the time are both injected: the caller reads the OS CSPRNG once
+// (stack/entropy.hpp) and passes `now`, so a test pins exact ISNs with the same code that runs in
+// production.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "synack/time.hpp"
+#include "synack/wire/ip_address.hpp"
+#include "synack/wire/seq.hpp"
+
+namespace synack::tcp {
+
+class IsnGenerator {
+ public:
+  using Key = std::array<std::byte, 16>;
+
+  explicit IsnGenerator(std::span<const std::byte, 16> key) noexcept;
+
+  /// M + F for the connection `tuple` (local = our side) at `now`.
+  [[nodiscard]] wire::SeqNum isn(Instant now, const wire::FourTuple& tuple) const noexcept;
+  /// M: the 4-microsecond clock term (RFC 6528 §3), truncated to 32 bits.
+  [[nodiscard]] static std::uint32_t timer_term(Instant now) noexcept;
+  /// F: the keyed hash of the 4-tuple.
+  [[nodiscard]] std::uint32_t secret_term(const wire::FourTuple& tuple) const noexcept;
+  /// A per-connection offset for TCP timestamps (as Linux's secure_tcp_ts_off) so TSval does not
+  /// reveal the host's clock: the same keyed hash over the tuple with a different domain byte.
+  [[nodiscard]] std::uint32_t timestamp_offset(const wire::FourTuple& tuple) const noexcept;
+
+ private:
+  [[nodiscard]] std::uint32_t keyed_hash(const wire::FourTuple& tuple, std::byte domain) const noexcept;
+  Key key_{};
+};
+
+}  // namespace synack::tcp

@@ -1,0 +1,176 @@
+// LISTEN and the passive half of the handshake (RFC 9293 §3.5, §3.10.7.2): a listener owns a bounded
+// SYN queue of compact half-open entries (SYN-RECEIVED without a full connection) and a bounded accept
+// queue of completed connections. A SYN allocates nothing: its entry is a 64-byte slot in a queue sized
+// once at listen().
+//
+// Linux comparison (docs/engine.md): `backlog` bounds the accept queue, as listen(2) does; the SYN queue
+// is bounded separately (Config::syn_queue_capacity, like tcp_max_syn_backlog). As in Linux, a SYN is
+// dropped when either queue is full, and a final ACK that finds the accept queue full is dropped while
+// the half-open entry stays (its SYN-ACK retransmission gives the peer another try).
+//
+// The seam for SYN cookies: when the SYN queue is full the listener asks its SynCookiePolicy (none by
+// default) for a stateless answer instead of dropping. The cookie issue implements that interface.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "synack/tcp/config.hpp"
+#include "synack/tcp/connection.hpp"
+#include "synack/tcp/isn.hpp"
+#include "synack/tcp/options.hpp"
+#include "synack/time.hpp"
+#include "synack/wire/ip_address.hpp"
+#include "synack/wire/seq.hpp"
+#include "synack/wire/tcp.hpp"
+
+namespace synack::tcp {
+
+/// A half-open connection: everything needed to retransmit the SYN-ACK and to build the connection when
+/// the final ACK arrives, in 64 bytes.
+struct HalfOpen {
+  std::array<std::byte, 16> local_addr{};
+  std::array<std::byte, 16> remote_addr{};
+  std::int64_t syn_received_ns = 0;  ///< when the SYN arrived and the first SYN-ACK left
+  std::uint32_t iss = 0;
+  std::uint32_t irs = 0;
+  std::uint32_t ts_recent = 0;  ///< the peer's TSval from its SYN
+  std::uint16_t local_port = 0;
+  std::uint16_t remote_port = 0;
+  std::uint16_t peer_mss = 0;       ///< 0 = absent
+  std::uint8_t peer_wscale = 0xFF;  ///< 0xFF = absent
+  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse
+  std::uint8_t retransmits = 0;
+  std::uint8_t generation = 0;  ///< bumped on free: a stale reference to the slot is detected
+
+  static constexpr std::uint8_t kV6 = 0x01;
+  static constexpr std::uint8_t kSack = 0x02;
+  static constexpr std::uint8_t kTimestamps = 0x04;
+  static constexpr std::uint8_t kInUse = 0x08;
+
+  [[nodiscard]] bool in_use() const noexcept { return (flags & kInUse) != 0; }
+  [[nodiscard]] wire::FourTuple tuple() const noexcept;
+  [[nodiscard]] SynOptions peer_options() const noexcept;
+  [[nodiscard]] Instant syn_received_at() const noexcept {
+    return Instant::from_nanoseconds(syn_received_ns);
+  }
+};
+static_assert(sizeof(HalfOpen) <= 64, "a half-open entry must stay within 64 bytes");
+
+/// Seam for SYN cookies (a later issue): consulted when the SYN queue is full.
+class SynCookiePolicy {
+ public:
+  virtual ~SynCookiePolicy() = default;
+  /// An ISN encoding the SYN's state, or nullopt to drop the SYN.
+  [[nodiscard]] virtual std::optional<wire::SeqNum> cookie_isn(Instant now, const wire::FourTuple& tuple,
+                                                               const SynOptions& options) = 0;
+};
+
+/// What the listener wants done after a segment.
+struct ListenerReply {
+  enum class Kind : std::uint8_t {
+    none,          ///< drop silently
+    send_syn_ack,  ///< (re)send the SYN-ACK of entry `slot`
+    send_rst,      ///< send an RST (`rst` filled in)
+    complete,      ///< the final ACK arrived: build the connection from entry `slot` (then free it)
+  };
+  Kind kind = Kind::none;
+  std::uint32_t slot = 0;
+  wire::SeqNum rst_seq;
+  std::optional<wire::SeqNum> rst_ack;  ///< RST carries ACK with this value when set
+};
+
+struct ListenerStats {
+  std::uint64_t syns_received = 0;
+  std::uint64_t syn_queue_full_drops = 0;
+  std::uint64_t accept_queue_full_drops = 0;  ///< SYNs and final ACKs dropped for a full accept queue
+  std::uint64_t synack_retransmits = 0;
+  std::uint64_t half_open_timeouts = 0;
+  std::uint64_t resets_sent = 0;
+  std::uint64_t established = 0;
+};
+
+class Listener {
+ public:
+  /// `backlog` bounds the accept queue (0 = Config::default_backlog).
+  Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog);
+
+  [[nodiscard]] const wire::Endpoint& local() const noexcept { return local_; }
+
+  /// RFC 9293 §3.10.7.2: a segment for this listener with no half-open entry for its tuple. A SYN with
+  /// room takes a SYN-queue slot (its index in reply.slot) and asks for a SYN-ACK.
+  [[nodiscard]] ListenerReply on_segment(Instant now, const wire::FourTuple& tuple,
+                                         const wire::TcpHeader& header, wire::Bytes payload,
+                                         const IsnGenerator& isn);
+  /// Creates a half-open entry as if `header` (a SYN) had arrived; used by on_segment and by the
+  /// forwarder once the embedder accepted. nullopt when the SYN queue is full.
+  [[nodiscard]] std::optional<std::uint32_t> add_half_open(Instant now, const wire::FourTuple& tuple,
+                                                           wire::SeqNum peer_isn, const SynOptions& peer,
+                                                           const IsnGenerator& isn);
+  /// RFC 9293 §3.10.7.4 for a half-open entry (SYN-RECEIVED): duplicate SYN, RST, bad or final ACK.
+  [[nodiscard]] ListenerReply on_half_open_segment(Instant now, std::uint32_t slot,
+                                                   const wire::TcpHeader& header);
+
+  /// The SYN-ACK for entry `slot` with timestamps taken at `now`.
+  [[nodiscard]] wire::TcpHeader syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& isn) const;
+  /// The facts a completed entry hands to Connection::open_passive.
+  [[nodiscard]] PassiveOpen passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack,
+                                         const IsnGenerator& isn) const;
+  [[nodiscard]] const HalfOpen& entry(std::uint32_t slot) const noexcept { return syn_queue_[slot]; }
+  void free_half_open(std::uint32_t slot) noexcept;
+
+  /// Earliest SYN-ACK retransmission or expiry; Instant::max() when the SYN queue is empty.
+  [[nodiscard]] Instant next_deadline() const noexcept;
+  /// Slots whose SYN-ACK is due at `now`: each is either retransmitted (`retransmit` gets the slot) or,
+  /// past synack_retries, freed (`expired` gets the slot before it is freed).
+  template <typename Retransmit, typename Expired>
+  void on_timeout(Instant now, Retransmit&& retransmit, Expired&& expired);
+
+  // --- accept queue (opaque handles chosen by the owner, e.g. connection ids) ---------------------
+  [[nodiscard]] bool accept_queue_full() const noexcept { return accept_count_ == accept_queue_.size(); }
+  bool push_accept(std::uint64_t handle) noexcept;
+  [[nodiscard]] std::optional<std::uint64_t> pop_accept() noexcept;
+  [[nodiscard]] std::size_t accept_queue_size() const noexcept { return accept_count_; }
+  [[nodiscard]] std::size_t syn_queue_size() const noexcept { return half_open_count_; }
+  [[nodiscard]] std::size_t syn_queue_capacity() const noexcept { return syn_queue_.size(); }
+  [[nodiscard]] std::size_t backlog() const noexcept { return accept_queue_.size(); }
+
+  void set_cookie_policy(SynCookiePolicy* policy) noexcept { cookies_ = policy; }
+  [[nodiscard]] const ListenerStats& stats() const noexcept { return stats_; }
+
+ private:
+  [[nodiscard]] Instant entry_deadline(const HalfOpen& e) const noexcept;
+
+  const Config* config_;
+  wire::Endpoint local_;
+  std::vector<HalfOpen> syn_queue_;          ///< fixed size; free slots chained through free_
+  std::vector<std::uint32_t> free_;          ///< stack of free slot indices
+  std::vector<std::uint64_t> accept_queue_;  ///< ring
+  std::size_t accept_head_ = 0;
+  std::size_t accept_count_ = 0;
+  std::size_t half_open_count_ = 0;
+  SynCookiePolicy* cookies_ = nullptr;
+  ListenerStats stats_;
+};
+
+template <typename Retransmit, typename Expired>
+void Listener::on_timeout(Instant now, Retransmit&& retransmit, Expired&& expired) {
+  for (std::uint32_t slot = 0; slot < syn_queue_.size(); ++slot) {
+    HalfOpen& e = syn_queue_[slot];
+    if (!e.in_use() || entry_deadline(e) > now) continue;
+    if (e.retransmits >= config_->synack_retries) {
+      ++stats_.half_open_timeouts;
+      expired(slot);
+      free_half_open(slot);
+      continue;
+    }
+    ++e.retransmits;
+    ++stats_.synack_retransmits;
+    retransmit(slot);
+  }
+}
+
+}  // namespace synack::tcp

@@ -1,0 +1,77 @@
+// Options negotiation on the handshake as pure functions (RFC 9293 §3.7.1, RFC 7323, RFC 2018, RFC 6691):
+// what we offer in a SYN, what we answer in a SYN-ACK, and what is in effect once both SYNs are seen.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "synack/tcp/config.hpp"
+#include "synack/wire/ip_address.hpp"
+#include "synack/wire/tcp_options.hpp"
+
+namespace synack::tcp {
+
+/// The handshake options of one SYN, reduced to what negotiation needs.
+struct SynOptions {
+  std::optional<std::uint16_t> mss;    ///< absent when not sent or sent as 0 (MSS 0 is ignored)
+  std::optional<std::uint8_t> wscale;  ///< clamped to 14 (RFC 7323 §2.3)
+  bool sack_permitted = false;
+  std::optional<wire::Timestamps> timestamps;
+
+  [[nodiscard]] static SynOptions from(const wire::TcpOptions& options) noexcept;
+  friend constexpr bool operator==(const SynOptions&, const SynOptions&) noexcept = default;
+};
+
+/// Per-connection overrides of what we offer (nullopt = the Config's choice).
+struct OfferOverrides {
+  std::optional<std::uint16_t> mss;
+  std::optional<bool> window_scaling;
+  std::optional<std::uint8_t> window_shift;
+  std::optional<bool> sack_permitted;
+  std::optional<bool> timestamps;
+};
+
+/// What we put in our SYN (active open) or what we are prepared to agree to (passive open).
+struct Offer {
+  std::uint16_t mss = 536;
+  std::optional<std::uint8_t> wscale;
+  bool sack_permitted = false;
+  bool timestamps = false;
+  friend constexpr bool operator==(const Offer&, const Offer&) noexcept = default;
+};
+
+/// What is in effect after the handshake.
+struct Negotiated {
+  std::uint16_t send_mss = 536;  ///< largest payload we send: min(peer's MSS or default, our MSS)
+  std::uint16_t recv_mss = 536;  ///< the MSS we announced
+  /// Shift we apply to the peer's window field (its wscale); nullopt when scaling is off.
+  std::optional<std::uint8_t> snd_shift;
+  /// Shift we apply to the windows we advertise (our wscale); nullopt when scaling is off.
+  std::optional<std::uint8_t> rcv_shift;
+  bool sack = false;
+  bool timestamps = false;
+  friend constexpr bool operator==(const Negotiated&, const Negotiated&) noexcept = default;
+};
+
+/// RFC 9293 §3.7.1 / RFC 6691: the MSS assumed when the peer sent none — 536 for IPv4, 1220 for IPv6.
+[[nodiscard]] constexpr std::uint16_t default_peer_mss(wire::IpVersion v) noexcept {
+  return v == wire::IpVersion::v4 ? 536 : 1220;
+}
+
+/// Our offer from the configuration and per-connection overrides.
+[[nodiscard]] Offer make_offer(const Config& config, wire::IpVersion version,
+                               const OfferOverrides& overrides = {}) noexcept;
+
+/// The offer a passive opener answers with: MSS always; window scale, SACK-permitted and timestamps only
+/// when the peer's SYN carried them (RFC 7323 §1.3, §2.2; RFC 2018 §2).
+[[nodiscard]] Offer answer_offer(const Offer& ours, const SynOptions& peer) noexcept;
+
+/// What is in effect given our offer and the peer's SYN options: each option only when both sent it;
+/// send MSS = min(peer's MSS (536/1220 when absent), our MSS), floored at `min_send_mss`.
+[[nodiscard]] Negotiated negotiate(const Offer& ours, const SynOptions& peer, wire::IpVersion version,
+                                   std::uint16_t min_send_mss = 48) noexcept;
+
+/// The option list of a SYN or SYN-ACK carrying `offer` (timestamps as given when offered).
+[[nodiscard]] wire::TcpOptions syn_options(const Offer& offer, wire::Timestamps ts) noexcept;
+
+}  // namespace synack::tcp

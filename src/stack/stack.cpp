@@ -1,0 +1,390 @@
+// Stack: construction, the socket API, connection bookkeeping (slots, events, release).
+#include "synack/stack/stack.hpp"
+
+#include <algorithm>
+
+#include "synack/tcp/error.hpp"
+
+namespace synack::stack {
+
+using tcp::Error;
+using tcp::make_error_code;
+
+std::string_view to_string(EventKind kind) noexcept {
+  switch (kind) {
+    case EventKind::established:
+      return "established";
+    case EventKind::acceptable:
+      return "acceptable";
+    case EventKind::readable:
+      return "readable";
+    case EventKind::writable:
+      return "writable";
+    case EventKind::peer_closed:
+      return "peer_closed";
+    case EventKind::closed:
+      return "closed";
+    case EventKind::reset:
+      return "reset";
+    case EventKind::timed_out:
+      return "timed_out";
+    case EventKind::refused:
+      return "refused";
+    case EventKind::aborted:
+      return "aborted";
+    case EventKind::syn_offer:
+      return "syn_offer";
+  }
+  return "?";
+}
+
+Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed)
+    : config_(std::move(config)),
+      isn_(isn_key),
+      rng_state_(rng_seed),
+      flows_(static_cast<std::size_t>(config_.max_connections) * 2, rng_seed ^ 0x5EED5EED5EED5EEDULL),
+      control_(std::max<std::uint32_t>(config_.control_queue, 1)) {
+  free_slots_.reserve(config_.max_connections);
+}
+
+Stack::~Stack() = default;
+
+std::uint64_t Stack::next_random() noexcept {
+  // splitmix64: ephemeral ports only (not a secret).
+  std::uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31U);
+}
+
+bool Stack::owns(const wire::IpAddress& address) const noexcept {
+  return std::find(config_.addresses.begin(), config_.addresses.end(), address) != config_.addresses.end();
+}
+
+tcp::Connection* Stack::lookup(ConnectionId id) noexcept {
+  if (id.index >= slots_.size()) return nullptr;
+  Slot& s = slots_[id.index];
+  if (s.generation != id.generation || !s.conn) return nullptr;
+  return &*s.conn;
+}
+
+const tcp::Connection* Stack::lookup(ConnectionId id) const noexcept {
+  if (id.index >= slots_.size()) return nullptr;
+  const Slot& s = slots_[id.index];
+  if (s.generation != id.generation || !s.conn) return nullptr;
+  return &*s.conn;
+}
+
+std::optional<std::uint32_t> Stack::alloc_slot() {
+  if (live_connections_ >= config_.max_connections) return std::nullopt;
+  std::uint32_t index = 0;
+  if (!free_slots_.empty()) {
+    index = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    index = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& s = slots_[index];
+  s.offer = OfferId{};
+  s.listener = ListenerId{};
+  s.in_flow = false;
+  s.released_by_user = false;
+  ++live_connections_;
+  return index;
+}
+
+void Stack::release(std::uint32_t index) {
+  Slot& s = slots_[index];
+  if (!s.conn) return;
+  if (s.in_flow) {
+    flows_.erase(s.conn->tuple());
+    s.in_flow = false;
+  }
+  s.conn.reset();
+  ++s.generation;
+  free_slots_.push_back(index);
+  --live_connections_;
+}
+
+void Stack::touch(std::uint32_t index, bool requeue) {
+  Slot& s = slots_[index];
+  if (!s.conn) return;
+  tcp::Connection& c = *s.conn;
+  const ConnectionId id{index, s.generation};
+  const std::uint8_t ev = c.take_events();
+  if (ev != 0) {
+    const auto push = [&](EventKind kind, std::error_code error = {}) {
+      Event e;
+      e.kind = kind;
+      e.connection = id;
+      e.listener = s.listener;
+      e.offer = s.offer;
+      e.error = error;
+      events_.push_back(e);
+    };
+    // A listener's connection is announced by `acceptable`; active and forwarder opens by `established`.
+    if ((ev & tcp::event::kEstablished) != 0 && !s.listener.valid()) push(EventKind::established);
+    if ((ev & tcp::event::kReadable) != 0) push(EventKind::readable);
+    if ((ev & tcp::event::kWritable) != 0 && (ev & tcp::event::kEstablished) == 0) push(EventKind::writable);
+    if ((ev & tcp::event::kPeerClosed) != 0) push(EventKind::peer_closed);
+    if ((ev & tcp::event::kClosed) != 0) push(EventKind::closed);
+    if ((ev & tcp::event::kError) != 0) {
+      const std::error_code err = c.error();
+      EventKind kind = EventKind::reset;
+      if (err == make_error_code(Error::refused)) kind = EventKind::refused;
+      if (err == make_error_code(Error::timed_out)) kind = EventKind::timed_out;
+      if (err == make_error_code(Error::aborted)) kind = EventKind::aborted;
+      push(kind, err);
+    }
+  }
+  if (c.state() == tcp::State::closed && s.in_flow) {
+    flows_.erase(c.tuple());
+    s.in_flow = false;
+  }
+  const bool wants = c.wants_transmit();
+  if (wants && requeue && !s.queued) {
+    ready_.push_back(index);
+    s.queued = true;
+  }
+  if (c.state() == tcp::State::closed && s.released_by_user && !wants) release(index);
+}
+
+tcp::Listener* Stack::listener_at(std::uint32_t owner) noexcept {
+  if (owner == kForwarderListener) return forwarder_listener_ ? &*forwarder_listener_ : nullptr;
+  if (owner >= listeners_.size() || !listeners_[owner]) return nullptr;
+  return &*listeners_[owner];
+}
+
+const tcp::Listener* Stack::listener(ListenerId id) const noexcept {
+  if (id.value >= listeners_.size() || !listeners_[id.value]) return nullptr;
+  return &*listeners_[id.value];
+}
+
+std::optional<std::uint32_t> Stack::find_listener(const wire::Endpoint& local) const noexcept {
+  // Few listeners per host: a scan, exact address before wildcard (as Linux's lookup scores them).
+  std::optional<std::uint32_t> wildcard;
+  for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
+    if (!listeners_[i] || listeners_[i]->local().port != local.port) continue;
+    const wire::IpAddress& a = listeners_[i]->local().address;
+    if (a == local.address) return i;
+    if (a == wire::IpAddress{} || a == wire::IpAddress::v6({})) wildcard = i;
+  }
+  return wildcard;
+}
+
+std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::Endpoint local,
+                                                            wire::Endpoint remote,
+                                                            const ConnectOptions& options) {
+  last_now_ = now;
+  if (remote.port == 0) return std::unexpected(make_error_code(Error::invalid_argument));
+  const bool unspecified = local.address == wire::IpAddress{} || local.address == wire::IpAddress::v6({});
+  if (unspecified) {
+    const auto it =
+        std::find_if(config_.addresses.begin(), config_.addresses.end(),
+                     [&](const wire::IpAddress& a) { return a.version() == remote.address.version(); });
+    if (it == config_.addresses.end()) return std::unexpected(make_error_code(Error::address_not_local));
+    local.address = *it;
+  }
+  if (local.address.version() != remote.address.version()) {
+    return std::unexpected(make_error_code(Error::invalid_argument));
+  }
+  if (!forwarder_ && !owns(local.address)) return std::unexpected(make_error_code(Error::address_not_local));
+  wire::FourTuple tuple{local, remote};
+  if (local.port == 0) {
+    const std::uint32_t span =
+        static_cast<std::uint32_t>(config_.ephemeral_high - config_.ephemeral_low) + 1U;
+    bool found = false;
+    for (int attempt = 0; attempt < 64 && !found; ++attempt) {
+      tuple.local.port = static_cast<std::uint16_t>(config_.ephemeral_low + next_random() % span);
+      found = !flows_.find(tuple).has_value();
+    }
+    if (!found) return std::unexpected(make_error_code(Error::address_in_use));
+  } else if (flows_.find(tuple)) {
+    return std::unexpected(make_error_code(Error::address_in_use));
+  }
+  const auto index = alloc_slot();
+  if (!index) return std::unexpected(make_error_code(Error::no_resources));
+  Slot& s = slots_[*index];
+  const tcp::Offer offer = tcp::make_offer(config_.tcp, tuple.local.address.version(), options.offer);
+  s.conn.emplace(tcp::Connection::open_active(config_.tcp, tuple, offer, isn_.isn(now, tuple),
+                                              isn_.timestamp_offset(tuple), now));
+  flows_.insert(tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  s.in_flow = true;
+  touch(*index);
+  return ConnectionId{*index, s.generation};
+}
+
+std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, std::uint32_t backlog) {
+  const bool unspecified = local.address == wire::IpAddress{} || local.address == wire::IpAddress::v6({});
+  if (!unspecified && !owns(local.address)) return std::unexpected(make_error_code(Error::address_not_local));
+  if (local.port == 0) return std::unexpected(make_error_code(Error::invalid_argument));
+  for (const auto& l : listeners_) {
+    if (l && l->local() == local) return std::unexpected(make_error_code(Error::address_in_use));
+  }
+  std::uint32_t index = static_cast<std::uint32_t>(listeners_.size());
+  for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
+    if (!listeners_[i]) {
+      index = i;
+      break;
+    }
+  }
+  if (index == listeners_.size()) listeners_.emplace_back();
+  listeners_[index].emplace(config_.tcp, local, backlog);
+  return ListenerId{index};
+}
+
+std::expected<ConnectionId, std::error_code> Stack::accept(ListenerId id) {
+  if (id.value >= listeners_.size() || !listeners_[id.value]) {
+    return std::unexpected(make_error_code(Error::invalid_argument));
+  }
+  while (auto handle = listeners_[id.value]->pop_accept()) {
+    const ConnectionId cid{static_cast<std::uint32_t>(*handle & 0xFFFFFFFFU),
+                           static_cast<std::uint32_t>(*handle >> 32U)};
+    if (lookup(cid) != nullptr) return cid;
+  }
+  return std::unexpected(make_error_code(Error::would_block));
+}
+
+std::error_code Stack::close_listener(ListenerId id) {
+  tcp::Listener* l = id.value < listeners_.size() && listeners_[id.value] ? &*listeners_[id.value] : nullptr;
+  if (l == nullptr) return make_error_code(Error::invalid_argument);
+  for (std::uint32_t slot = 0; slot < l->syn_queue_capacity(); ++slot) {
+    if (l->entry(slot).in_use()) flows_.erase(l->entry(slot).tuple());
+  }
+  // Connections never accepted are reset, as Linux does when a listening socket closes.
+  while (auto cid = accept(id)) (void)abort(*cid);
+  listeners_[id.value].reset();
+  return {};
+}
+
+std::expected<std::size_t, std::error_code> Stack::send(ConnectionId id, wire::Bytes data) {
+  tcp::Connection* c = lookup(id);
+  if (c == nullptr) return std::unexpected(make_error_code(Error::unknown_connection));
+  auto r = c->send(data);
+  touch(id.index);
+  return r;
+}
+
+std::expected<std::size_t, std::error_code> Stack::recv(ConnectionId id, wire::MutableBytes out) {
+  tcp::Connection* c = lookup(id);
+  if (c == nullptr) return std::unexpected(make_error_code(Error::unknown_connection));
+  auto r = c->recv(out);
+  touch(id.index);
+  return r;
+}
+
+std::error_code Stack::shutdown_write(ConnectionId id) {
+  tcp::Connection* c = lookup(id);
+  if (c == nullptr) return make_error_code(Error::unknown_connection);
+  const std::error_code ec = c->shutdown_write();
+  touch(id.index);
+  return ec;
+}
+
+std::error_code Stack::close(ConnectionId id) {
+  tcp::Connection* c = lookup(id);
+  if (c == nullptr) return make_error_code(Error::unknown_connection);
+  c->close(last_now_);
+  slots_[id.index].released_by_user = true;
+  touch(id.index);
+  return {};
+}
+
+std::error_code Stack::abort(ConnectionId id) {
+  tcp::Connection* c = lookup(id);
+  if (c == nullptr) return make_error_code(Error::unknown_connection);
+  c->abort();
+  slots_[id.index].released_by_user = true;
+  touch(id.index);
+  return {};
+}
+
+std::optional<tcp::ConnectionInfo> Stack::info(ConnectionId id) const {
+  const tcp::Connection* c = lookup(id);
+  if (c == nullptr) return std::nullopt;
+  return c->info();
+}
+
+std::optional<Event> Stack::poll_event() {
+  if (events_.empty()) return std::nullopt;
+  Event e = events_.front();
+  events_.pop_front();
+  return e;
+}
+
+void Stack::set_forwarder(std::optional<ForwarderConfig> config) {
+  // Undecided offers of a previous configuration are dropped.
+  for (std::uint32_t i = 0; i < offers_.size(); ++i) {
+    if (offers_[i].in_use) {
+      flows_.erase(offers_[i].offer.tuple);
+      free_offer(i);
+    }
+  }
+  forwarder_ = config;
+  offers_.clear();
+  free_offers_.clear();
+  if (!config) return;
+  forwarder_tcp_ = config_.tcp;
+  forwarder_tcp_.syn_queue_capacity = std::max<std::uint32_t>(config->syn_queue, 1);
+  if (!forwarder_listener_) forwarder_listener_.emplace(forwarder_tcp_, wire::Endpoint{}, 1);
+  offer_of_half_open_.assign(forwarder_listener_->syn_queue_capacity(), OfferId{});
+  offers_.resize(std::max<std::uint32_t>(config->max_pending, 1));
+  free_offers_.reserve(offers_.size());
+  for (std::size_t i = offers_.size(); i > 0; --i) free_offers_.push_back(static_cast<std::uint32_t>(i - 1));
+}
+
+std::optional<SynOffer> Stack::offer(OfferId id) const {
+  if (id.index >= offers_.size()) return std::nullopt;
+  const PendingOffer& p = offers_[id.index];
+  if (!p.in_use || p.generation != id.generation) return std::nullopt;
+  return p.offer;
+}
+
+void Stack::free_offer(std::uint32_t index) {
+  PendingOffer& p = offers_[index];
+  if (!p.in_use) return;
+  p.in_use = false;
+  ++p.generation;
+  free_offers_.push_back(index);
+  --pending_offers_;
+}
+
+std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
+  last_now_ = now;
+  if (!offer(id)) return make_error_code(Error::invalid_argument);
+  const SynOffer o = offers_[id.index].offer;
+  flows_.erase(o.tuple);
+  free_offer(id.index);
+  switch (verdict) {
+    case Verdict::accept: {
+      const auto slot = forwarder_listener_->add_half_open(now, o.tuple, o.seq, o.options, isn_);
+      if (!slot) {
+        ++stats_.syn_queue_full_drops;
+        return make_error_code(Error::no_resources);
+      }
+      offer_of_half_open_[*slot] = id;
+      flows_.insert(o.tuple, FlowRef{FlowRef::Kind::half_open, *slot, kForwarderListener});
+      push_syn_ack(o.tuple, kForwarderListener, *slot);
+      return {};
+    }
+    case Verdict::refuse: {
+      // As a closed port answers a SYN: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+      Control c;
+      c.kind = Control::Kind::rst;
+      c.tuple = o.tuple;
+      c.seq = wire::SeqNum{0};
+      c.ack = o.seq + 1;
+      c.with_ack = true;
+      push_control(c);
+      ++stats_.offers_refused;
+      return {};
+    }
+    case Verdict::drop:
+      ++stats_.offers_dropped;
+      return {};
+  }
+  return {};
+}
+
+}  // namespace synack::stack

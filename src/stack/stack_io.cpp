@@ -1,0 +1,336 @@
+// Stack: datagrams in (on_packet), datagrams out (poll_transmit), timers (on_timeout/next_deadline).
+#include <algorithm>
+
+#include "synack/stack/stack.hpp"
+#include "synack/wire/packet.hpp"
+
+namespace synack::stack {
+
+using wire::TcpFlags;
+
+void Stack::observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
+                    const wire::TcpHeader& h, std::size_t payload_len) const {
+  if (observer_) observer_(SegmentRecord{now, id, dir, tuple, h, payload_len});
+}
+
+void Stack::on_packet(Instant now, wire::Bytes datagram) {
+  last_now_ = now;
+  ++stats_.packets_in;
+  const auto view = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::verify);
+  if (!view) {
+    if (view.error() == wire::Error::tcp_bad_checksum || view.error() == wire::Error::ipv4_bad_checksum) {
+      ++stats_.bad_checksum;
+    } else {
+      ++stats_.malformed;
+    }
+    return;
+  }
+  const wire::FourTuple tuple = view->tuple_at_receiver();
+  if (!forwarder_ && !owns(tuple.local.address)) {
+    ++stats_.not_local;
+    return;
+  }
+  const auto header = wire::TcpHeader::parse(view->tcp());
+  if (!header) {
+    ++stats_.malformed;
+    return;
+  }
+  const wire::Bytes payload = view->tcp().payload();
+  const TcpFlags f = header->flags;
+
+  if (const auto ref = flows_.find(tuple)) {
+    switch (ref->kind) {
+      case FlowRef::Kind::connection: {
+        Slot& s = slots_[ref->index];
+        tcp::Connection& c = *s.conn;
+        if (c.state() == tcp::State::time_wait && f.syn() && !f.ack() && !f.rst() &&
+            c.time_wait_accepts_syn(*header)) {
+          // RFC 6191 / Linux tcp_timewait_state_process (TCP_TW_SYN): the new incarnation replaces the
+          // TIME-WAIT connection, which ends now.
+          ++stats_.time_wait_reuses;
+          flows_.erase(tuple);
+          s.in_flow = false;
+          c.abort();
+          touch(ref->index);
+          on_segment_no_flow(now, tuple, *header, payload);
+          return;
+        }
+        observe(now, ConnectionId{ref->index, s.generation}, Direction::in, tuple, *header, payload.size());
+        c.on_segment(now, *header, payload);
+        touch(ref->index);
+        return;
+      }
+      case FlowRef::Kind::half_open:
+        observe(now, ConnectionId{}, Direction::in, tuple, *header, payload.size());
+        on_half_open(now, tuple, *ref, *header, payload);
+        return;
+      case FlowRef::Kind::offer:
+        // The client retransmitted its SYN while the embedder decides: nothing to do.
+        if (f.syn()) ++stats_.offer_duplicate_syns;
+        return;
+    }
+  }
+  observe(now, ConnectionId{}, Direction::in, tuple, *header, payload.size());
+  on_segment_no_flow(now, tuple, *header, payload);
+}
+
+void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
+                               wire::Bytes payload) {
+  const TcpFlags f = h.flags;
+  if (forwarder_) {
+    if (f.syn() && !f.ack() && !f.rst()) {
+      if (free_offers_.empty()) {
+        ++stats_.offers_overflow;
+        return;
+      }
+      const std::uint32_t index = free_offers_.back();
+      free_offers_.pop_back();
+      PendingOffer& p = offers_[index];
+      p.in_use = true;
+      p.offer = SynOffer{OfferId{index, p.generation}, tuple, tcp::SynOptions::from(h.options), h.seq, now};
+      flows_.insert(tuple, FlowRef{FlowRef::Kind::offer, index, 0});
+      ++pending_offers_;
+      ++stats_.offers;
+      Event e;
+      e.kind = EventKind::syn_offer;
+      e.offer = p.offer.id;
+      events_.push_back(e);
+      return;
+    }
+    reply_closed(tuple, h, payload.size());
+    return;
+  }
+  if (const auto li = find_listener(tuple.local)) {
+    tcp::Listener& l = *listeners_[*li];
+    const tcp::ListenerStats before = l.stats();
+    const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_);
+    stats_.syn_queue_full_drops += l.stats().syn_queue_full_drops - before.syn_queue_full_drops;
+    stats_.accept_queue_full_drops += l.stats().accept_queue_full_drops - before.accept_queue_full_drops;
+    switch (r.kind) {
+      case tcp::ListenerReply::Kind::send_syn_ack:
+        flows_.insert(tuple, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
+        push_syn_ack(tuple, *li, r.slot);
+        break;
+      case tcp::ListenerReply::Kind::send_rst: {
+        Control c;
+        c.kind = Control::Kind::rst;
+        c.tuple = tuple;
+        c.seq = r.rst_seq;
+        push_control(c);
+        ++stats_.resets_sent;
+        break;
+      }
+      default:
+        break;
+    }
+    return;
+  }
+  reply_closed(tuple, h, payload.size());
+}
+
+void Stack::reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len) {
+  // RFC 9293 §3.10.7.1 CLOSED: an RST is dropped; an ACK gets <SEQ=SEG.ACK><CTL=RST>; anything else
+  // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+  if (h.flags.rst()) return;
+  Control c;
+  c.kind = Control::Kind::rst;
+  c.tuple = tuple;
+  if (h.flags.ack()) {
+    c.seq = h.ack;
+  } else {
+    const auto seg_len =
+        static_cast<std::uint32_t>(payload_len) + (h.flags.syn() ? 1U : 0U) + (h.flags.fin() ? 1U : 0U);
+    c.seq = wire::SeqNum{0};
+    c.ack = h.seq + seg_len;
+    c.with_ack = true;
+  }
+  push_control(c);
+  ++stats_.resets_sent;
+}
+
+void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref, const wire::TcpHeader& h,
+                         wire::Bytes payload) {
+  tcp::Listener* l = listener_at(ref.owner);
+  if (l == nullptr) {
+    flows_.erase(tuple);
+    return;
+  }
+  const tcp::ListenerReply r = l->on_half_open_segment(now, ref.index, h);
+  switch (r.kind) {
+    case tcp::ListenerReply::Kind::none:
+      if (!l->entry(ref.index).in_use()) flows_.erase(tuple);  // removed by an exact RST
+      return;
+    case tcp::ListenerReply::Kind::send_syn_ack:
+      push_syn_ack(tuple, ref.owner, ref.index);
+      return;
+    case tcp::ListenerReply::Kind::send_rst: {
+      Control c;
+      c.kind = Control::Kind::rst;
+      c.tuple = tuple;
+      c.seq = r.rst_seq;
+      push_control(c);
+      return;
+    }
+    case tcp::ListenerReply::Kind::complete:
+      break;
+  }
+  const auto index = alloc_slot();
+  if (!index) {
+    ++stats_.pool_full_drops;  // the entry stays; its SYN-ACK retransmission retries
+    return;
+  }
+  const tcp::PassiveOpen open = l->passive_open(ref.index, h, isn_);
+  Slot& s = slots_[*index];
+  if (ref.owner == kForwarderListener) {
+    s.offer = offer_of_half_open_[ref.index];
+  } else {
+    s.listener = ListenerId{ref.owner};
+  }
+  l->free_half_open(ref.index);
+  s.conn.emplace(tcp::Connection::open_passive(config_.tcp, open, now));
+  flows_.insert(tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  s.in_flow = true;
+  const ConnectionId id{*index, s.generation};
+  if (ref.owner != kForwarderListener) {
+    (void)l->push_accept((static_cast<std::uint64_t>(id.generation) << 32U) | id.index);
+    Event e;
+    e.kind = EventKind::acceptable;
+    e.connection = id;
+    e.listener = s.listener;
+    events_.push_back(e);
+  }
+  // The final ACK may carry data or FIN: process it in ESTABLISHED (its ACK is a duplicate by then).
+  if (!payload.empty() || h.flags.fin()) s.conn->on_segment(now, h, payload);
+  touch(*index);
+}
+
+void Stack::push_control(const Control& c) {
+  if (control_count_ == control_.size()) {
+    ++stats_.control_queue_drops;
+    return;
+  }
+  control_[(control_head_ + control_count_) % control_.size()] = c;
+  ++control_count_;
+}
+
+void Stack::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot) {
+  const tcp::Listener* l = listener_at(owner);
+  if (l == nullptr) return;
+  Control c;
+  c.kind = Control::Kind::syn_ack;
+  c.tuple = tuple;
+  c.listener = owner;
+  c.slot = slot;
+  c.generation = l->entry(slot).generation;
+  push_control(c);
+}
+
+std::optional<std::size_t> Stack::emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
+                                       const wire::TcpHeader& h, wire::Bytes payload,
+                                       wire::MutableBytes out) {
+  const auto n =
+      wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, config_.ip);
+  if (!n) {
+    ++stats_.emit_failures;
+    return std::nullopt;
+  }
+  ++stats_.packets_out;
+  observe(now, id, Direction::out, tuple, h, payload.size());
+  return *n;
+}
+
+std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes out) {
+  last_now_ = now;
+  while (control_count_ > 0) {
+    const Control c = control_[control_head_];
+    control_head_ = (control_head_ + 1) % control_.size();
+    --control_count_;
+    wire::TcpHeader h;
+    if (c.kind == Control::Kind::rst) {
+      h.src_port = c.tuple.local.port;
+      h.dst_port = c.tuple.remote.port;
+      h.seq = c.seq;
+      h.flags = TcpFlags(c.with_ack ? (TcpFlags::kRst | TcpFlags::kAck) : TcpFlags::kRst);
+      if (c.with_ack) h.ack = c.ack;
+    } else {
+      const tcp::Listener* l = listener_at(c.listener);
+      if (l == nullptr || c.slot >= l->syn_queue_capacity()) continue;
+      const tcp::HalfOpen& e = l->entry(c.slot);
+      if (!e.in_use() || e.generation != c.generation) continue;  // completed or expired meanwhile
+      h = l->syn_ack(now, c.slot, isn_);
+    }
+    if (const auto n = emit(now, ConnectionId{}, c.tuple, h, {}, out)) return n;
+  }
+  while (!ready_.empty()) {
+    const std::uint32_t index = ready_.front();
+    Slot& s = slots_[index];
+    std::optional<tcp::Outgoing> o;
+    if (s.conn) o = s.conn->poll_transmit(now);
+    if (!o) {
+      ready_.pop_front();
+      s.queued = false;
+      touch(index, false);
+      continue;
+    }
+    const auto n = emit(now, ConnectionId{index, s.generation}, s.conn->tuple(), o->header, o->payload, out);
+    touch(index);
+    if (n) return n;
+  }
+  return std::nullopt;
+}
+
+Instant Stack::next_deadline() const {
+  Instant t = Instant::max();
+  for (const Slot& s : slots_) {
+    if (s.conn) t = std::min(t, s.conn->next_deadline());
+  }
+  for (const auto& l : listeners_) {
+    if (l) t = std::min(t, l->next_deadline());
+  }
+  if (forwarder_listener_) t = std::min(t, forwarder_listener_->next_deadline());
+  if (forwarder_ && pending_offers_ > 0) {
+    for (const PendingOffer& p : offers_) {
+      if (p.in_use) t = std::min(t, p.offer.received_at + forwarder_->pending_timeout);
+    }
+  }
+  return t;
+}
+
+void Stack::expire_offers(Instant now) {
+  if (!forwarder_ || pending_offers_ == 0) return;
+  for (std::uint32_t i = 0; i < offers_.size(); ++i) {
+    PendingOffer& p = offers_[i];
+    if (p.in_use && p.offer.received_at + forwarder_->pending_timeout <= now) {
+      flows_.erase(p.offer.tuple);
+      free_offer(i);
+      ++stats_.offers_expired;
+    }
+  }
+}
+
+void Stack::on_timeout(Instant now) {
+  last_now_ = now;
+  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    if (s.conn && s.conn->next_deadline() <= now) {
+      s.conn->on_timeout(now);
+      touch(i);
+    }
+  }
+  const auto fire = [&](tcp::Listener& l, std::uint32_t owner) {
+    if (l.next_deadline() > now) return;
+    l.on_timeout(
+        now, [&](std::uint32_t slot) { push_syn_ack(l.entry(slot).tuple(), owner, slot); },
+        [&](std::uint32_t slot) {
+          flows_.erase(l.entry(slot).tuple());
+          ++stats_.half_open_timeouts;
+        });
+  };
+  for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
+    if (listeners_[i]) fire(*listeners_[i], i);
+  }
+  if (forwarder_listener_) fire(*forwarder_listener_, kForwarderListener);
+  expire_offers(now);
+}
+
+}  // namespace synack::stack

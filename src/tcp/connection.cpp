@@ -1,0 +1,227 @@
+// Connection: construction, user calls (RFC 9293 §3.10.1–§3.10.6), events and info.
+#include "synack/tcp/connection.hpp"
+
+#include <algorithm>
+
+#include "synack/tcp/error.hpp"
+
+namespace synack::tcp {
+
+Connection::Connection(const Config& config, const wire::FourTuple& tuple)
+    : config_(&config),
+      buffers_(
+          std::make_unique<Buffers>(config.send_buffer, config.recv_buffer, config.max_out_of_order_ranges)),
+      tuple_(tuple),
+      rtt_(config.initial_rto) {}
+
+Connection Connection::open_active(const Config& config, const wire::FourTuple& tuple, const Offer& offer,
+                                   wire::SeqNum iss, std::uint32_t ts_offset, Instant now) {
+  Connection c(config, tuple);
+  // RFC 9293 §3.10.1 OPEN call, CLOSED state, active: select an ISS, send a SYN, enter SYN-SENT.
+  c.neg_.recv_mss = offer.mss;
+  c.neg_.rcv_shift = offer.wscale;
+  c.neg_.sack = offer.sack_permitted;
+  c.neg_.timestamps = offer.timestamps;
+  c.neg_.send_mss = default_peer_mss(tuple.local.address.version());
+  c.iss_ = iss;
+  c.snd_una_ = iss;
+  c.snd_nxt_ = iss;
+  c.snd_max_ = iss;
+  c.ts_offset_ = ts_offset;
+  c.syn_pending_ = true;
+  c.syn_sent_at_ = now;
+  c.set_state(State::syn_sent);
+  c.arm_retransmit(now);
+  return c;
+}
+
+Connection Connection::open_passive(const Config& config, const PassiveOpen& open, Instant now) {
+  Connection c(config, open.tuple);
+  c.passive_ = true;
+  c.neg_ = open.negotiated;
+  c.iss_ = open.iss;
+  c.irs_ = open.irs;
+  c.snd_una_ = open.iss + 1;
+  c.snd_nxt_ = c.snd_una_;
+  c.snd_max_ = c.snd_una_;
+  c.rcv_nxt_ = open.irs + 1;
+  c.rcv_adv_ = c.rcv_nxt_;
+  c.snd_wl1_ = c.rcv_nxt_;
+  c.snd_wl2_ = c.snd_una_;
+  c.snd_wnd_ = open.peer_window << c.neg_.snd_shift.value_or(0);
+  c.max_snd_wnd_ = c.snd_wnd_;
+  c.ts_offset_ = open.ts_offset;
+  c.ts_recent_ = open.ts_recent;
+  c.ts_seen_ = c.neg_.timestamps;
+  c.syn_sent_at_ = open.syn_received_at;
+  c.synack_retransmits_ = static_cast<std::uint8_t>(std::min<std::uint32_t>(open.synack_retransmits, 255));
+  // Karn (RFC 6298 §3): the handshake RTT counts only when the SYN-ACK was not retransmitted.
+  if (open.synack_retransmits == 0) {
+    c.rtt_.sample(now - open.syn_received_at, config.min_rto, config.max_rto);
+  } else if (!c.rtt_.has_sample()) {
+    c.rtt_.set_rto(std::max(config.rto_after_syn_retransmit, config.min_rto));  // RFC 6298 §5.7
+  }
+  c.set_state(State::established);
+  c.become_established(now);
+  return c;
+}
+
+std::uint32_t Connection::rcv_wnd() const noexcept {
+  const std::size_t w = buffers_->recv.window();
+  const std::uint32_t shift = neg_.rcv_shift.value_or(0);
+  const std::size_t max_wnd = static_cast<std::size_t>(65535U) << shift;
+  return static_cast<std::uint32_t>(std::min(w, max_wnd));
+}
+
+std::expected<std::size_t, std::error_code> Connection::send(wire::Bytes data) {
+  switch (state_) {
+    case State::syn_sent:
+    case State::syn_received:
+    case State::established:
+    case State::close_wait:
+      break;
+    case State::closed:
+      if (has_error_) return std::unexpected(make_error_code(error_));
+      return std::unexpected(make_error_code(Error::not_connected));
+    default:
+      return std::unexpected(make_error_code(Error::shut_down));
+  }
+  if (fin_queued_) return std::unexpected(make_error_code(Error::shut_down));
+  return buffers_->send.append(data);
+}
+
+std::expected<std::size_t, std::error_code> Connection::recv(wire::MutableBytes out) {
+  RecvBuffer& rb = buffers_->recv;
+  if (rb.readable() > 0 && !out.empty()) {
+    const std::uint32_t before = rcv_wnd();
+    const std::size_t n = rb.copy_out(out);
+    // Window update (RFC 9293 §3.8.6.2.2, receiver SWS avoidance): announce when the window grew by
+    // at least min(half the buffer, one MSS) past what we last advertised.
+    const std::uint32_t after = rcv_wnd();
+    const auto advertised = static_cast<std::uint32_t>(std::max(0, rcv_adv_ - rcv_nxt_));
+    const std::uint32_t threshold =
+        std::min<std::uint32_t>(static_cast<std::uint32_t>(rb.capacity() / 2), neg_.recv_mss);
+    if (is_synchronized(state_) && after > advertised && after - advertised >= threshold && after > before) {
+      ack_pending_ = true;
+    }
+    return n;
+  }
+  if (peer_fin_received_) {
+    eof_read_ = true;
+    return std::size_t{0};
+  }
+  if (state_ == State::closed) {
+    if (has_error_) return std::unexpected(make_error_code(error_));
+    return std::unexpected(make_error_code(Error::not_connected));
+  }
+  return std::unexpected(make_error_code(Error::would_block));
+}
+
+std::error_code Connection::shutdown_write() {
+  switch (state_) {
+    case State::syn_sent:
+    case State::syn_received:
+      // RFC 9293 §3.10.4 (SYN-RECEIVED): "queue for processing after entering ESTABLISHED state". The
+      // FIN follows the handshake and any queued data; the state moves to FIN-WAIT-1 then.
+      fin_queued_ = true;
+      return {};
+    case State::established:
+      fin_queued_ = true;
+      set_state(State::fin_wait_1);
+      return {};
+    case State::close_wait:
+      fin_queued_ = true;
+      set_state(State::last_ack);
+      return {};
+    case State::closed:
+      return make_error_code(Error::not_connected);
+    default:
+      return {};  // already closing
+  }
+}
+
+void Connection::close(Instant now) {
+  user_closed_ = true;
+  if (state_ == State::syn_sent) {
+    // RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB.
+    set_state(State::closed);
+    rtx_deadline_ = Instant::max();
+    syn_pending_ = false;
+    return;
+  }
+  if (buffers_->recv.readable() > 0 && is_synchronized(state_)) {
+    // Unread data at close: abort with RST, as Linux does (RFC 2525 §2.17).
+    abort();
+    return;
+  }
+  (void)shutdown_write();
+  if (state_ == State::fin_wait_2 && timer2_deadline_ == Instant::max()) {
+    timer2_deadline_ = now + config_->fin_wait_2_timeout;  // Linux tcp_fin_timeout
+  }
+}
+
+void Connection::abort() {
+  // RFC 9293 §3.10.5 ABORT: in SYN-RECEIVED and synchronized states (except the closing ones) send RST.
+  if (state_ == State::syn_received || state_ == State::established || state_ == State::fin_wait_1 ||
+      state_ == State::fin_wait_2 || state_ == State::close_wait) {
+    schedule_rst(snd_nxt_, std::nullopt);
+  }
+  user_closed_ = true;
+  rtx_deadline_ = Instant::max();
+  timer2_deadline_ = Instant::max();
+  if (state_ != State::closed) set_state(State::closed);
+  ack_pending_ = false;
+  syn_pending_ = false;
+  rtx_one_pending_ = false;
+  probe_pending_ = false;
+}
+
+std::uint8_t Connection::take_events() noexcept {
+  const std::uint8_t e = events_;
+  events_ = 0;
+  return e;
+}
+
+std::error_code Connection::error() const noexcept {
+  return has_error_ ? make_error_code(error_) : std::error_code{};
+}
+
+bool Connection::time_wait_accepts_syn(const wire::TcpHeader& header) const noexcept {
+  if (state_ != State::time_wait) return false;
+  // Linux tcp_timewait_state_process: with timestamps on both sides, a newer TSval suffices
+  // (RFC 6191 §2); otherwise the SYN's sequence number must be past RCV.NXT (RFC 1122 §4.2.2.13).
+  if (neg_.timestamps && header.options.timestamps) {
+    return static_cast<std::int32_t>(header.options.timestamps->value - ts_recent_) > 0;
+  }
+  return header.seq > rcv_nxt_;
+}
+
+ConnectionInfo Connection::info() const {
+  ConnectionInfo i;
+  i.state = state_;
+  i.tuple = tuple_;
+  i.passive = passive_;
+  i.iss = iss_;
+  i.irs = irs_;
+  i.negotiated = neg_;
+  i.syn_retransmits = passive_ ? 0U : syn_retransmits_;
+  i.synack_retransmits = synack_retransmits_;
+  i.data_retransmits = data_retransmits_;
+  if (state_ != State::closed || syn_sent_at_ != Instant{} || established_seen_) i.syn_sent_at = syn_sent_at_;
+  if (established_seen_) i.established_at = established_at_;
+  if (rtt_.has_sample()) i.srtt = rtt_.srtt();
+  i.rto = rtt_.rto();
+  i.snd_una = snd_una_;
+  i.snd_nxt = snd_nxt_;
+  i.rcv_nxt = rcv_nxt_;
+  i.snd_wnd = snd_wnd_;
+  i.rcv_wnd = rcv_wnd();
+  i.bytes_acked = buffers_->bytes_acked;
+  i.bytes_received = buffers_->bytes_received;
+  i.challenge_acks_sent = buffers_->challenge_sent;
+  i.challenge_acks_suppressed = buffers_->challenge_suppressed;
+  i.error = error();
+  return i;
+}
+
+}  // namespace synack::tcp

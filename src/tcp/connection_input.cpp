@@ -1,0 +1,426 @@
+// Connection: segment arrival, RFC 9293 §3.10.7 "SEGMENT ARRIVES", hardened per RFC 5961.
+#include <algorithm>
+
+#include "synack/tcp/connection.hpp"
+#include "synack/tcp/error.hpp"
+
+namespace synack::tcp {
+
+using wire::SeqNum;
+
+void Connection::on_segment(Instant now, const wire::TcpHeader& header, wire::Bytes payload) {
+  switch (state_) {
+    case State::closed:
+    case State::listen:
+      // RFC 9293 §3.10.7.1: a closed connection has no TCB; the stack answers for unknown tuples.
+      return;
+    case State::syn_sent:
+      on_segment_syn_sent(now, header, payload);
+      return;
+    default:
+      on_segment_synchronized(now, header, payload);
+      return;
+  }
+}
+
+void Connection::on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire::Bytes payload) {
+  const wire::TcpFlags f = h.flags;
+  // RFC 9293 §3.10.7.3 first: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit
+  // is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>".
+  if (f.ack() && (h.ack <= iss_ || h.ack > snd_max_)) {
+    if (!f.rst()) schedule_rst(h.ack, std::nullopt);
+    return;
+  }
+  // Second, the RST bit: it counts only when it acknowledges our SYN (RFC 9293 §3.10.7.3, RFC 5961 §3.2
+  // leaves SYN-SENT to this rule). An RST without ACK is dropped.
+  if (f.rst()) {
+    if (f.ack()) fail(Error::refused);
+    return;
+  }
+  // Fourth, the SYN bit. Neither SYN nor RST: drop.
+  if (!f.syn()) return;
+
+  irs_ = h.seq;
+  rcv_nxt_ = h.seq + 1;
+  rcv_adv_ = rcv_nxt_;
+  const SynOptions peer = SynOptions::from(h.options);
+  const Offer ours{neg_.recv_mss, neg_.rcv_shift, neg_.sack, neg_.timestamps};
+  neg_ = negotiate(ours, peer, tuple_.local.address.version(), config_->min_send_mss);
+  if (neg_.timestamps) {
+    ts_recent_ = peer.timestamps->value;
+    ts_seen_ = true;
+  }
+  // RFC 7323 §2.2: the window field of a SYN or SYN-ACK is never scaled.
+  snd_wnd_ = h.window;
+  max_snd_wnd_ = snd_wnd_;
+  snd_wl1_ = h.seq;
+
+  if (f.ack()) {
+    // SYN-ACK acknowledging our SYN: ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+    snd_una_ = h.ack;
+    snd_wl2_ = h.ack;
+    if (syn_retransmits_ == 0) {
+      rtt_.sample(now - syn_sent_at_, config_->min_rto, config_->max_rto);  // Karn: first SYN only
+    } else {
+      rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));  // RFC 6298 §5.7
+    }
+    rtx_deadline_ = Instant::max();
+    set_state(State::established);
+    become_established(now);
+    ack_pending_ = true;
+    // "If there are other controls or text in the segment, then continue processing at the sixth step".
+    if (!payload.empty() || f.fin()) process_data(now, h.seq + 1, payload, f.fin());
+    return;
+  }
+  // Simultaneous open (RFC 9293 §3.5, Figure 8): SYN-RECEIVED, send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
+  // reusing our ISS. Data on the crossing SYN is not queued (only the SYN is acknowledged).
+  snd_wl2_ = snd_una_;
+  snd_nxt_ = iss_;
+  syn_pending_ = true;
+  set_state(State::syn_received);
+}
+
+bool Connection::segment_acceptable(const wire::TcpHeader& h, std::size_t payload_len) const noexcept {
+  // RFC 9293 §3.10.7.4 first: the four acceptability cases.
+  const std::uint32_t seg_len =
+      static_cast<std::uint32_t>(payload_len) + (h.flags.syn() ? 1U : 0U) + (h.flags.fin() ? 1U : 0U);
+  const std::uint32_t wnd = rcv_wnd();
+  if (wnd == 0) {
+    // Zero window: only SEG.SEQ = RCV.NXT, and RFC 9293's "special allowance ... to accept valid ACKs,
+    // URGs, and RSTs" — a probe's data is dropped later (no room), its ACK still processed.
+    return h.seq == rcv_nxt_;
+  }
+  const SeqNum end = rcv_nxt_ + wnd;
+  if (seg_len == 0) return wire::seq_in_range(h.seq, rcv_nxt_, end);
+  return wire::seq_in_range(h.seq, rcv_nxt_, end) || wire::seq_in_range(h.seq + (seg_len - 1), rcv_nxt_, end);
+}
+
+void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, wire::Bytes payload) {
+  const wire::TcpFlags f = h.flags;
+  if (state_ == State::syn_received && f.syn() && f.ack() && !f.rst() && h.seq == irs_) {
+    // Simultaneous open (RFC 9293 §3.5 Figure 8; the acceptability test would reject this segment, see
+    // RFC 793 errata and Linux's special case in tcp_validate_incoming): the peer's SYN-ACK carries the
+    // ACK of our SYN. Its window is not scaled (RFC 7323 §2.2).
+    if (snd_una_ < h.ack && h.ack <= snd_max_) {
+      update_timestamps(h);
+      snd_una_ = h.ack;
+      snd_wnd_ = h.window;
+      max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+      snd_wl1_ = h.seq;
+      snd_wl2_ = h.ack;
+      rtx_deadline_ = Instant::max();
+      if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
+      set_state(State::established);
+      become_established(now);
+    } else {
+      schedule_rst(h.ack, std::nullopt);
+    }
+    return;
+  }
+  bool acceptable = segment_acceptable(h, payload.size());
+  // RFC 7323 §5.3 PAWS: a non-RST segment whose TSval is older than TS.Recent is not acceptable.
+  // Segments without timestamps are accepted although timestamps are in use (Linux does the same;
+  // RFC 7323 §3.2 says SHOULD drop) — see docs/engine.md.
+  if (acceptable && !f.rst() && neg_.timestamps && ts_seen_ && h.options.timestamps &&
+      static_cast<std::int32_t>(h.options.timestamps->value - ts_recent_) < 0) {
+    acceptable = false;
+  }
+  if (!acceptable) {
+    // RFC 9293 §3.10.7.4: "If an incoming segment is not acceptable, an acknowledgment should be sent in
+    // reply (unless the RST bit is set, if so drop the segment and return)".
+    if (!f.rst()) {
+      // An unacceptable segment without data is answered through the per-connection limiter (RFC 5961
+      // §7 ACK throttling, Linux's tcp_invalid_ratelimit): two desynchronized peers cannot ACK each
+      // other forever. Segments with data are always answered.
+      if (payload.empty() && !f.fin()) {
+        challenge_ack(now);
+      } else {
+        ack_pending_ = true;
+      }
+      // TIME-WAIT: a retransmitted FIN is acknowledged and restarts the 2 MSL timer (§3.10.7.4 eighth).
+      if (state_ == State::time_wait && f.fin()) timer2_deadline_ = now + config_->time_wait_length();
+    }
+    return;
+  }
+
+  // Second, the RST bit (RFC 5961 §3.2): reset only when SEG.SEQ = RCV.NXT exactly; an in-window RST
+  // that is not exact gets a challenge ACK.
+  if (f.rst()) {
+    if (h.seq != rcv_nxt_) {
+      challenge_ack(now);
+      return;
+    }
+    switch (state_) {
+      case State::syn_received:
+        fail(Error::refused);  // RFC 9293 §3.10.7.4: active open -> "connection refused"
+        return;
+      case State::established:
+      case State::fin_wait_1:
+      case State::fin_wait_2:
+      case State::close_wait:
+        fail(Error::reset);
+        return;
+      default:  // CLOSING, LAST-ACK, TIME-WAIT: enter CLOSED (Linux does not apply RFC 1337)
+        set_state(State::closed);
+        rtx_deadline_ = timer2_deadline_ = persist_deadline_ = Instant::max();
+        events_ |= event::kClosed;
+        return;
+    }
+  }
+
+  // Fourth, the SYN bit (RFC 5961 §4.2): any SYN in a synchronized state gets a challenge ACK. In
+  // SYN-RECEIVED a duplicate of the peer's SYN retransmits our SYN-ACK.
+  if (f.syn()) {
+    if (state_ == State::syn_received && h.seq == irs_ && !f.ack()) {
+      syn_pending_ = true;
+      return;
+    }
+    challenge_ack(now);
+    return;
+  }
+
+  // Fifth, the ACK field: "if the ACK bit is off, drop the segment and return".
+  if (!f.ack()) return;
+  update_timestamps(h);
+  if (!process_ack(now, h, payload.size())) return;
+
+  // Seventh and eighth: segment text and FIN.
+  process_data(now, h.seq, payload, f.fin());
+}
+
+bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len) {
+  if (state_ == State::syn_received) {
+    // RFC 9293 §3.10.7.4 fifth, SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED
+    // ... If the segment acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
+    if (!(snd_una_ < h.ack && h.ack <= snd_max_)) {
+      schedule_rst(h.ack, std::nullopt);
+      return false;
+    }
+    snd_una_ = h.ack;
+    snd_wnd_ = static_cast<std::uint32_t>(h.window) << neg_.snd_shift.value_or(0);
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    snd_wl1_ = h.seq;
+    snd_wl2_ = h.ack;
+    rtx_deadline_ = Instant::max();
+    if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
+    set_state(State::established);
+    become_established(now);
+    return true;
+  }
+
+  // RFC 5961 §5.2: acceptable iff (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT; otherwise a
+  // challenge ACK and the segment is dropped.
+  const SeqNum lower = snd_una_ - max_snd_wnd_;
+  if (h.ack > snd_max_ || h.ack < lower) {
+    challenge_ack(now);
+    return false;
+  }
+
+  const std::uint32_t scaled_window = static_cast<std::uint32_t>(h.window) << neg_.snd_shift.value_or(0);
+  if (snd_una_ < h.ack) {
+    // The SYN's sequence number is never data (in synchronized states it is already acknowledged).
+    const auto acked = static_cast<std::uint32_t>(h.ack - snd_una_) - (snd_una_ == iss_ ? 1U : 0U);
+    const bool fin_now_acked = fin_sent_ && !fin_acked_ && h.ack == fin_seq() + 1;
+    SendBuffer& sb = buffers_->send;
+    const std::size_t free_before = sb.free_space();
+    const std::size_t data_acked = std::min<std::size_t>(acked - (fin_now_acked ? 1U : 0U), sb.size());
+    sb.consume(data_acked);
+    buffers_->bytes_acked += data_acked;
+    snd_una_ = h.ack;
+    if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+    if (fin_now_acked) fin_acked_ = true;
+    // RTT measurement. With timestamps, RFC 7323 §4 (RTTM): TSecr echoes the TSval of the segment that
+    // advanced the peer's RCV.NXT, so even an ACK of a retransmission gives an unambiguous sample.
+    // Without timestamps, RFC 6298 with Karn: only the timed segment, never retransmitted (timing_ is
+    // cleared when anything is retransmitted).
+    // An echo older than our latest retransmission may be a stale TS.Recent (the peer's ACKs were
+    // lost and it echoes a segment from long ago): no sample from it.
+    if (neg_.timestamps && h.options.timestamps && h.options.timestamps->echo != 0) {
+      const std::uint32_t echo = h.options.timestamps->echo;
+      const auto ms = static_cast<std::int32_t>(ts_val(now) - echo);
+      if (ms >= 0 && static_cast<std::int32_t>(echo - rtx_tsval_) >= 0) {
+        rtt_.sample(std::chrono::milliseconds(ms), config_->min_rto, config_->max_rto);
+      }
+      timing_ = false;
+    } else if (timing_ && h.ack >= timed_seq_) {
+      rtt_.sample(now - timed_at_, config_->min_rto, config_->max_rto);
+      timing_ = false;
+    }
+    rtx_count_ = 0;
+    dupacks_ = 0;
+    // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it.
+    rtx_deadline_ = snd_una_ == snd_max_ ? Instant::max() : now + rtt_.rto();
+    if (in_recovery_) {
+      // A partial ACK (below the recovery point) retransmits the next hole at once (RFC 6582 style).
+      if (h.ack < recovery_point_) {
+        rtx_one_pending_ = true;
+      } else {
+        in_recovery_ = false;
+      }
+    }
+    const std::size_t threshold = sb.capacity() / 2;
+    if (free_before < threshold && sb.free_space() >= threshold) events_ |= event::kWritable;
+
+    if (fin_now_acked) {
+      switch (state_) {
+        case State::fin_wait_1:
+          set_state(State::fin_wait_2);
+          if (user_closed_) timer2_deadline_ = now + config_->fin_wait_2_timeout;
+          break;
+        case State::closing:
+          enter_time_wait(now);
+          break;
+        case State::last_ack:
+          set_state(State::closed);
+          rtx_deadline_ = timer2_deadline_ = persist_deadline_ = Instant::max();
+          events_ |= event::kClosed;
+          return false;
+        default:
+          break;
+      }
+    }
+  } else if (h.ack == snd_una_) {
+    // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same window, data outstanding.
+    if (payload_len == 0 && !h.flags.fin() && scaled_window == snd_wnd_ && snd_max_ != snd_una_) {
+      ++dupacks_;
+      if (dupacks_ == 3) {
+        // Fast retransmit (RFC 5681 §3.2): resend the first unacknowledged segment now.
+        rtx_one_pending_ = true;
+        in_recovery_ = true;
+        recovery_point_ = snd_max_;
+        timing_ = false;
+      }
+    }
+  } else {
+    return true;  // an old ACK within MAX.SND.WND: ignored, the text is still processed
+  }
+
+  // Window update (RFC 9293 §3.10.7.4): SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK.
+  if (snd_wl1_ < h.seq || (snd_wl1_ == h.seq && snd_wl2_ <= h.ack)) {
+    snd_wnd_ = scaled_window;
+    snd_wl1_ = h.seq;
+    snd_wl2_ = h.ack;
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    if (snd_wnd_ > 0) {
+      persist_deadline_ = Instant::max();
+      persist_backoff_ = 0;
+    }
+  }
+  return true;
+}
+
+void Connection::process_data(Instant now, SeqNum seq, wire::Bytes payload, bool fin) {
+  const bool accepts_text =
+      state_ == State::established || state_ == State::fin_wait_1 || state_ == State::fin_wait_2;
+  if (!payload.empty()) {
+    if (!accepts_text) {
+      // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already sent FIN; "ignore the segment text".
+      ack_pending_ = true;
+    } else if (user_closed_) {
+      // Data for a connection the user closed: nobody will read it. Linux answers with RST.
+      schedule_rst(snd_nxt_, std::nullopt);
+      fail(Error::aborted);
+      return;
+    } else {
+      std::int32_t offset = seq - rcv_nxt_;
+      wire::Bytes data = payload;
+      if (offset < 0) {
+        const auto skip = static_cast<std::size_t>(-static_cast<std::int64_t>(offset));
+        data = skip >= data.size() ? wire::Bytes{} : data.subspan(skip);
+        offset = 0;
+      }
+      const std::size_t advanced = buffers_->recv.insert(static_cast<std::size_t>(offset), data);
+      if (advanced > 0) {
+        rcv_nxt_ += static_cast<std::uint32_t>(advanced);
+        buffers_->bytes_received += advanced;
+        events_ |= event::kReadable;
+      }
+      // Every data segment is acknowledged at once (no delayed ACK): out-of-order ones produce the
+      // duplicate ACKs fast retransmit needs (RFC 5681 §4.2).
+      ack_pending_ = true;
+    }
+  }
+  if (fin && !peer_fin_received_) {
+    const SeqNum fin_at = seq + static_cast<std::uint32_t>(payload.size());
+    if (!peer_fin_known_ && fin_at - rcv_nxt_ >= 0 &&
+        static_cast<std::uint32_t>(fin_at - rcv_nxt_) <= rcv_wnd()) {
+      peer_fin_known_ = true;
+      peer_fin_seq_ = fin_at;
+    }
+    ack_pending_ = true;
+  }
+  process_fin_if_reached(now);
+}
+
+void Connection::process_fin_if_reached(Instant now) noexcept {
+  if (!peer_fin_known_ || peer_fin_received_ || rcv_nxt_ != peer_fin_seq_) return;
+  // RFC 9293 §3.10.7.4 eighth: advance RCV.NXT over the FIN, ACK it, signal "connection closing".
+  rcv_nxt_ += 1;
+  peer_fin_received_ = true;
+  ack_pending_ = true;
+  events_ |= event::kPeerClosed | event::kReadable;
+  switch (state_) {
+    case State::syn_received:
+    case State::established:
+      set_state(State::close_wait);
+      break;
+    case State::fin_wait_1:
+      if (fin_acked_) {
+        enter_time_wait(now);
+      } else {
+        set_state(State::closing);  // simultaneous close
+      }
+      break;
+    case State::fin_wait_2:
+      enter_time_wait(now);
+      break;
+    default:
+      break;
+  }
+}
+
+void Connection::update_timestamps(const wire::TcpHeader& h) noexcept {
+  // RFC 7323 §4.3: TS.Recent <- SEG.TSval when SEG.SEQ =< Last.ACK.sent.
+  if (neg_.timestamps && h.options.timestamps && h.seq <= rcv_nxt_) {
+    ts_recent_ = h.options.timestamps->value;
+    ts_seen_ = true;
+  }
+}
+
+void Connection::challenge_ack(Instant now) noexcept {
+  // RFC 5961 §3.2, §4.2, §5.2 challenge ACK, rate-limited per connection (RFC 5961 §7). There is no
+  // global counter: a shared budget is the side channel of CVE-2016-5696.
+  if (now - challenge_window_start_ >= config_->challenge_ack_interval || now < challenge_window_start_) {
+    challenge_window_start_ = now;
+    challenge_count_ = 0;
+  }
+  if (challenge_count_ < config_->challenge_ack_limit) {
+    ++challenge_count_;
+    ++buffers_->challenge_sent;
+    ack_pending_ = true;
+  } else {
+    ++buffers_->challenge_suppressed;
+  }
+}
+
+void Connection::schedule_rst(SeqNum seq, std::optional<SeqNum> ack) noexcept {
+  rst_pending_ = true;
+  rst_seq_ = seq;
+  rst_with_ack_ = ack.has_value();
+  if (ack) rst_ack_ = *ack;
+}
+
+void Connection::become_established(Instant now) noexcept {
+  // A SYN (or SYN-ACK) may have been due for retransmission, SND.NXT rewound to ISS, when the answer
+  // arrived: nothing of the handshake is left to send.
+  syn_pending_ = false;
+  if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+  if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
+  established_at_ = now;
+  established_seen_ = true;
+  events_ |= event::kEstablished | event::kWritable;
+  if (fin_queued_ && state_ == State::established)
+    set_state(State::fin_wait_1);  // shutdown during the handshake
+}
+
+}  // namespace synack::tcp

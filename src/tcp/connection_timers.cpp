@@ -1,0 +1,95 @@
+// Connection: timers — retransmission (RFC 6298), SYN/SYN-ACK give-up, persist, FIN-WAIT-2, TIME-WAIT.
+#include <algorithm>
+
+#include "synack/tcp/connection.hpp"
+#include "synack/tcp/error.hpp"
+
+namespace synack::tcp {
+
+void Connection::arm_retransmit(Instant now) noexcept {
+  if (rtx_deadline_ == Instant::max()) rtx_deadline_ = now + rtt_.rto();
+}
+
+void Connection::enter_time_wait(Instant now) noexcept {
+  set_state(State::time_wait);
+  rtx_deadline_ = Instant::max();
+  persist_deadline_ = Instant::max();
+  timer2_deadline_ = now + config_->time_wait_length();  // 2 x MSL (RFC 9293 §3.10.7.4)
+}
+
+void Connection::set_state(State next) noexcept {
+  state_ = next;
+}
+
+void Connection::fail(Error err) noexcept {
+  has_error_ = true;
+  error_ = err;
+  set_state(State::closed);
+  rtx_deadline_ = timer2_deadline_ = persist_deadline_ = Instant::max();
+  syn_pending_ = ack_pending_ = rtx_one_pending_ = probe_pending_ = false;
+  events_ |= event::kError;
+}
+
+Instant Connection::next_deadline() const noexcept {
+  return std::min({rtx_deadline_, timer2_deadline_, persist_deadline_});
+}
+
+void Connection::on_timeout(Instant now) {
+  if (rtx_deadline_ <= now) {
+    rtx_deadline_ = Instant::max();
+    switch (state_) {
+      case State::syn_sent:
+      case State::syn_received:
+        // RFC 6298 §5.5-5.6 applied to the SYN (and the SYN-ACK of a simultaneous open): back off,
+        // retransmit with the same options, give up after syn_retries.
+        if (syn_retransmits_ >= config_->syn_retries) {
+          fail(Error::timed_out);
+          return;
+        }
+        ++syn_retransmits_;
+        rtt_.backoff(config_->max_rto);
+        syn_pending_ = true;
+        snd_nxt_ = iss_;
+        rtx_deadline_ = now + rtt_.rto();
+        break;
+      case State::closed:
+      case State::listen:
+      case State::time_wait:
+        break;
+      default:
+        if (snd_una_ == snd_max_) break;
+        if (rtx_count_ >= config_->data_retries) {
+          fail(Error::timed_out);
+          return;
+        }
+        ++rtx_count_;
+        rtt_.backoff(config_->max_rto);  // RFC 6298 §5.5
+        rtx_one_pending_ = true;         // §5.4: the earliest unacknowledged segment
+        in_recovery_ = true;
+        recovery_point_ = snd_max_;
+        dupacks_ = 0;
+        timing_ = false;
+        rtx_deadline_ = now + rtt_.rto();  // §5.6
+        break;
+    }
+  }
+  if (persist_deadline_ <= now) {
+    persist_deadline_ = Instant::max();
+    if (snd_wnd_ == 0 && is_synchronized(state_)) {
+      probe_pending_ = true;
+      if (persist_backoff_ < 16) ++persist_backoff_;
+      Duration interval = rtt_.rto();
+      for (std::uint8_t i = 0; i < persist_backoff_ && interval < config_->max_rto; ++i) interval *= 2;
+      persist_deadline_ = now + std::min(interval, config_->max_rto);
+    }
+  }
+  if (timer2_deadline_ <= now) {
+    timer2_deadline_ = Instant::max();
+    if (state_ == State::time_wait || state_ == State::fin_wait_2) {
+      set_state(State::closed);
+      events_ |= event::kClosed;
+    }
+  }
+}
+
+}  // namespace synack::tcp

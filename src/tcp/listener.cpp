@@ -1,0 +1,241 @@
+// LISTEN and the passive SYN-RECEIVED of half-open entries (RFC 9293 §3.10.7.2, §3.10.7.4).
+#include "synack/tcp/listener.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace synack::tcp {
+
+using wire::SeqNum;
+using wire::TcpFlags;
+
+wire::FourTuple HalfOpen::tuple() const noexcept {
+  const bool v6 = (flags & kV6) != 0;
+  const auto addr = [v6](const std::array<std::byte, 16>& b) {
+    return v6 ? wire::IpAddress::v6(b)
+              : wire::IpAddress::v4(std::array<std::byte, 4>{b[0], b[1], b[2], b[3]});
+  };
+  return {{addr(local_addr), local_port}, {addr(remote_addr), remote_port}};
+}
+
+SynOptions HalfOpen::peer_options() const noexcept {
+  SynOptions s;
+  if (peer_mss != 0) s.mss = peer_mss;
+  if (peer_wscale != 0xFF) s.wscale = peer_wscale;
+  s.sack_permitted = (flags & kSack) != 0;
+  if ((flags & kTimestamps) != 0) s.timestamps = wire::Timestamps{ts_recent, 0};
+  return s;
+}
+
+Listener::Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog)
+    : config_(&config),
+      local_(local),
+      syn_queue_(std::max<std::uint32_t>(config.syn_queue_capacity, 1)),
+      accept_queue_(backlog == 0 ? config.default_backlog : backlog) {
+  free_.reserve(syn_queue_.size());
+  for (std::size_t i = syn_queue_.size(); i > 0; --i) free_.push_back(static_cast<std::uint32_t>(i - 1));
+}
+
+Instant Listener::entry_deadline(const HalfOpen& e) const noexcept {
+  // SYN-ACKs at 0, 1, 3, 7, ... s: the RFC 6298 backoff from the initial RTO, capped at max_rto.
+  Duration total{0};
+  Duration rto = config_->initial_rto;
+  for (std::uint32_t i = 0; i <= e.retransmits; ++i) {
+    total += rto;
+    rto = std::min(rto * 2, config_->max_rto);
+  }
+  return e.syn_received_at() + total;
+}
+
+Instant Listener::next_deadline() const noexcept {
+  Instant earliest = Instant::max();
+  if (half_open_count_ == 0) return earliest;
+  for (const HalfOpen& e : syn_queue_) {
+    if (e.in_use()) earliest = std::min(earliest, entry_deadline(e));
+  }
+  return earliest;
+}
+
+std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::FourTuple& tuple,
+                                                     SeqNum peer_isn, const SynOptions& peer,
+                                                     const IsnGenerator& isn) {
+  if (free_.empty()) return std::nullopt;
+  const std::uint32_t slot = free_.back();
+  free_.pop_back();
+  HalfOpen& e = syn_queue_[slot];
+  const std::uint8_t generation = e.generation;
+  e = HalfOpen{};
+  e.generation = generation;
+  const auto copy_addr = [](std::array<std::byte, 16>& dst, const wire::IpAddress& a) {
+    const wire::Bytes b = a.bytes();
+    std::copy(b.begin(), b.end(), dst.begin());
+  };
+  copy_addr(e.local_addr, tuple.local.address);
+  copy_addr(e.remote_addr, tuple.remote.address);
+  e.local_port = tuple.local.port;
+  e.remote_port = tuple.remote.port;
+  e.syn_received_ns = now.nanoseconds();
+  e.iss = isn.isn(now, tuple).raw();
+  e.irs = peer_isn.raw();
+  e.peer_mss = peer.mss.value_or(0);
+  e.peer_wscale = peer.wscale.value_or(0xFF);
+  e.flags = HalfOpen::kInUse;
+  if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
+  if (peer.sack_permitted) e.flags |= HalfOpen::kSack;
+  if (peer.timestamps) {
+    e.flags |= HalfOpen::kTimestamps;
+    e.ts_recent = peer.timestamps->value;
+  }
+  ++half_open_count_;
+  return slot;
+}
+
+void Listener::free_half_open(std::uint32_t slot) noexcept {
+  HalfOpen& e = syn_queue_[slot];
+  if (!e.in_use()) return;
+  e.flags = 0;
+  ++e.generation;
+  free_.push_back(slot);
+  --half_open_count_;
+}
+
+ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
+                                   wire::Bytes payload, const IsnGenerator& isn) {
+  (void)payload;
+  ListenerReply r;
+  const TcpFlags f = h.flags;
+  // RFC 9293 §3.10.7.2 first: "An incoming RST segment could not be valid ... should be ignored".
+  if (f.rst()) return r;
+  // Second: "Any acknowledgment is bad if it arrives on a connection still in the LISTEN state. An
+  // acceptable reset segment should be formed for any arriving ACK-bearing segment. The RST should be
+  // formatted as follows: <SEQ=SEG.ACK><CTL=RST>".
+  if (f.ack()) {
+    ++stats_.resets_sent;
+    r.kind = ListenerReply::Kind::send_rst;
+    r.rst_seq = h.ack;
+    return r;
+  }
+  // Fourth: a SYN. Anything else is dropped.
+  if (!f.syn()) return r;
+  ++stats_.syns_received;
+  // Linux drops a SYN while the accept queue is full (LINUX_MIB_LISTENOVERFLOWS).
+  if (accept_queue_full()) {
+    ++stats_.accept_queue_full_drops;
+    return r;
+  }
+  const SynOptions peer = SynOptions::from(h.options);
+  if (free_.empty()) {
+    // The seam for SYN cookies: a policy may answer statelessly; without one the SYN is dropped.
+    if (cookies_ != nullptr) (void)cookies_->cookie_isn(now, tuple, peer);
+    ++stats_.syn_queue_full_drops;
+    return r;
+  }
+  // A SYN carrying data: the SYN-ACK acknowledges only the SYN (RCV.NXT = SEG.SEQ + 1); the data is
+  // not queued and the peer retransmits it after the handshake.
+  const auto slot = add_half_open(now, tuple, h.seq, peer, isn);
+  r.kind = ListenerReply::Kind::send_syn_ack;
+  r.slot = *slot;
+  return r;
+}
+
+ListenerReply Listener::on_half_open_segment(Instant now, std::uint32_t slot, const wire::TcpHeader& h) {
+  (void)now;
+  ListenerReply r;
+  r.slot = slot;
+  HalfOpen& e = syn_queue_[slot];
+  const TcpFlags f = h.flags;
+  const SeqNum rcv_nxt = SeqNum(e.irs) + 1;
+  const SeqNum iss = SeqNum(e.iss);
+  if (f.rst()) {
+    // RFC 9293 §3.10.7.4 / RFC 5961 §3.2: only an RST exactly at RCV.NXT removes the entry ("return
+    // this connection to LISTEN"); any other RST is ignored.
+    if (h.seq == rcv_nxt) free_half_open(slot);
+    return r;
+  }
+  if (f.syn() && !f.ack()) {
+    // A duplicate SYN (the peer did not see our SYN-ACK): retransmit the SYN-ACK. A SYN with another
+    // sequence number is ignored here; the entry times out or completes.
+    if (h.seq == SeqNum(e.irs)) r.kind = ListenerReply::Kind::send_syn_ack;
+    return r;
+  }
+  if (!f.ack()) return r;  // neither SYN, RST nor ACK: drop
+  // RFC 9293 §3.10.7.4 fifth, SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED";
+  // otherwise <SEQ=SEG.ACK><CTL=RST>. Here SND.UNA = ISS and SND.NXT = ISS + 1.
+  if (h.ack != iss + 1 || f.syn()) {
+    ++stats_.resets_sent;
+    r.kind = ListenerReply::Kind::send_rst;
+    r.rst_seq = h.ack;
+    return r;
+  }
+  // First check, sequence number: the final ACK must start at RCV.NXT (a zero-length or data segment).
+  if (h.seq != rcv_nxt) {
+    r.kind = ListenerReply::Kind::send_syn_ack;  // not acceptable: answer with our SYN-ACK again
+    return r;
+  }
+  if (accept_queue_full()) {
+    // Linux (tcp_abort_on_overflow = 0): drop the final ACK, keep the entry; the SYN-ACK retransmission
+    // gives the peer another chance.
+    ++stats_.accept_queue_full_drops;
+    return r;
+  }
+  ++stats_.established;
+  r.kind = ListenerReply::Kind::complete;
+  return r;
+}
+
+wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& isn) const {
+  const HalfOpen& e = syn_queue_[slot];
+  const wire::FourTuple tuple = e.tuple();
+  const SynOptions peer = e.peer_options();
+  const Offer ours = answer_offer(make_offer(*config_, tuple.local.address.version()), peer);
+  wire::TcpHeader h;
+  h.src_port = e.local_port;
+  h.dst_port = e.remote_port;
+  h.seq = SeqNum(e.iss);
+  h.ack = SeqNum(e.irs) + 1;
+  h.flags = TcpFlags(TcpFlags::kSyn | TcpFlags::kAck);
+  // RFC 7323 §2.2: never scaled.
+  h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(config_->recv_buffer, 65535U));
+  const std::uint32_t ts_val =
+      static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 1'000'000U) +
+      isn.timestamp_offset(tuple);
+  h.options = syn_options(ours, wire::Timestamps{ts_val, e.ts_recent});
+  return h;
+}
+
+PassiveOpen Listener::passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack,
+                                   const IsnGenerator& isn) const {
+  const HalfOpen& e = syn_queue_[slot];
+  PassiveOpen p;
+  p.tuple = e.tuple();
+  p.iss = SeqNum(e.iss);
+  p.irs = SeqNum(e.irs);
+  const wire::IpVersion v = p.tuple.local.address.version();
+  const Offer ours = answer_offer(make_offer(*config_, v), e.peer_options());
+  p.negotiated = negotiate(ours, e.peer_options(), v, config_->min_send_mss);
+  p.ts_offset = isn.timestamp_offset(p.tuple);
+  // A peer that negotiated timestamps but leaves them off its final ACK still completes the handshake
+  // (gVisor once stranded such connections in SYN-RECEIVED); TS.Recent stays the SYN's TSval.
+  p.ts_recent = final_ack.options.timestamps ? final_ack.options.timestamps->value : e.ts_recent;
+  p.peer_window = final_ack.window;
+  p.syn_received_at = e.syn_received_at();
+  p.synack_retransmits = e.retransmits;
+  return p;
+}
+
+bool Listener::push_accept(std::uint64_t handle) noexcept {
+  if (accept_queue_full()) return false;
+  accept_queue_[(accept_head_ + accept_count_) % accept_queue_.size()] = handle;
+  ++accept_count_;
+  return true;
+}
+
+std::optional<std::uint64_t> Listener::pop_accept() noexcept {
+  if (accept_count_ == 0) return std::nullopt;
+  const std::uint64_t h = accept_queue_[accept_head_];
+  accept_head_ = (accept_head_ + 1) % accept_queue_.size();
+  --accept_count_;
+  return h;
+}
+
+}  // namespace synack::tcp

@@ -1,0 +1,404 @@
+// Handshakes between two Stacks, and a Stack against hand-built segments (RFC 9293 §3.5, §3.10.7.1-2,
+// RFC 6298 schedule to the millisecond, RFC 5961 half-open recovery).
+#include "pair.hpp"
+
+namespace synack::stack::testing {
+namespace {
+
+using wire::SeqNum;
+using wire::TcpFlags;
+
+struct Raw {
+  wire::TcpHeader h;
+  std::vector<std::byte> payload;
+};
+
+/// Builds a datagram from `from` to `to` and feeds it to `stack`.
+void inject(Stack& stack, Instant now, wire::Endpoint from, wire::Endpoint to, wire::TcpHeader h,
+            wire::Bytes payload = {}) {
+  h.src_port = from.port;
+  h.dst_port = to.port;
+  std::array<std::byte, 2048> buf{};
+  const auto n = wire::emit_tcp_packet(from.address, to.address, h, payload, buf);
+  ASSERT_TRUE(n);
+  stack.on_packet(now, wire::Bytes(buf.data(), *n));
+}
+
+std::vector<Raw> output(Stack& stack, Instant now) {
+  std::vector<Raw> v;
+  std::array<std::byte, 2048> buf{};
+  while (auto n = stack.poll_transmit(now, buf)) {
+    const auto view = wire::TcpPacketView::parse(wire::Bytes(buf.data(), *n));
+    EXPECT_TRUE(view);
+    const auto h = wire::TcpHeader::parse(view->tcp());
+    v.push_back(Raw{*h, std::vector<std::byte>(view->tcp().payload().begin(), view->tcp().payload().end())});
+  }
+  return v;
+}
+
+wire::TcpHeader hdr(std::uint16_t flags, std::uint32_t seq, std::uint32_t ack = 0) {
+  wire::TcpHeader h;
+  h.flags = TcpFlags(flags);
+  h.seq = SeqNum{seq};
+  h.ack = SeqNum{ack};
+  h.window = 1000;
+  return h;
+}
+
+class Handshake : public ::testing::Test {
+ protected:
+  Stack a{config_for(addr_a()), key(1), 11};
+  Stack b{config_for(addr_b()), key(2), 22};
+  Pair pair{a, b};
+  wire::Endpoint server{addr_b(), 80};
+};
+
+TEST_F(Handshake, ActiveToListener_Establishes) {
+  const auto l = b.listen(server, 8);
+  ASSERT_TRUE(l);
+  const auto c = a.connect(pair.now, {addr_a(), 0}, server);
+  ASSERT_TRUE(c);
+  const Instant t0 = pair.now;
+  std::vector<Event> ea;
+  std::vector<Event> eb;
+  pair.run_until([&] {
+    for (auto& e : events_of(a)) ea.push_back(e);
+    for (auto& e : events_of(b)) eb.push_back(e);
+    return has_event(ea, EventKind::established) && has_event(eb, EventKind::acceptable);
+  });
+  EXPECT_TRUE(has_event(ea, EventKind::established));
+  const auto s = b.accept(*l);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(b.accept(*l).error(), tcp::make_error_code(tcp::Error::would_block));
+  const auto ia = a.info(*c);
+  const auto ib = b.info(*s);
+  ASSERT_TRUE(ia && ib);
+  EXPECT_EQ(ia->state, tcp::State::established);
+  EXPECT_EQ(ib->state, tcp::State::established);
+  EXPECT_EQ(ia->iss, ib->irs);
+  EXPECT_EQ(ia->irs, ib->iss);
+  EXPECT_EQ(ia->negotiated.send_mss, 1460);
+  EXPECT_EQ(ia->negotiated.snd_shift, std::optional<std::uint8_t>(7));
+  EXPECT_TRUE(ia->negotiated.sack && ia->negotiated.timestamps);
+  EXPECT_EQ(*ia->syn_sent_at, t0);
+  EXPECT_EQ(*ia->established_at, t0 + 20ms);  // one RTT
+  EXPECT_EQ(*ib->established_at, t0 + 30ms);
+  EXPECT_EQ(ia->syn_retransmits, 0U);
+  EXPECT_EQ(ib->synack_retransmits, 0U);
+  EXPECT_EQ(ia->tuple.remote, server);
+  // Quiet once established: nothing more on the wire.
+  const std::uint64_t sent = pair.sent;
+  pair.run_for(30s);
+  EXPECT_EQ(pair.sent, sent);
+}
+
+TEST_F(Handshake, OptionsOff_NegotiatedOff) {
+  ASSERT_TRUE(b.listen(server));
+  ConnectOptions o;
+  o.offer.window_scaling = false;
+  o.offer.timestamps = false;
+  o.offer.sack_permitted = false;
+  o.offer.mss = 1000;
+  const auto c = a.connect(pair.now, {addr_a(), 0}, server, o);
+  pair.run_until([&] { return a.info(*c)->state == tcp::State::established; });
+  const auto i = a.info(*c);
+  ASSERT_EQ(i->state, tcp::State::established);
+  EXPECT_FALSE(i->negotiated.snd_shift);
+  EXPECT_FALSE(i->negotiated.timestamps);
+  EXPECT_FALSE(i->negotiated.sack);
+  EXPECT_EQ(i->negotiated.recv_mss, 1000);
+}
+
+TEST_F(Handshake, Ipv6_Establishes) {
+  const auto v6a = wire::IpAddress::parse("2001:db8::1").value();
+  const auto v6b = wire::IpAddress::parse("2001:db8::2").value();
+  Stack a6{config_for(v6a), key(3), 1};
+  Stack b6{config_for(v6b), key(4), 2};
+  Pair p6{a6, b6};
+  ASSERT_TRUE(b6.listen({v6b, 443}));
+  const auto c = a6.connect(p6.now, {v6a, 0}, {v6b, 443});
+  ASSERT_TRUE(c);
+  p6.run_until([&] { return a6.info(*c)->state == tcp::State::established; });
+  EXPECT_EQ(a6.info(*c)->negotiated.send_mss, 1440);
+}
+
+TEST_F(Handshake, SimultaneousOpen_BothEstablish) {
+  const wire::Endpoint ea{addr_a(), 5000};
+  const wire::Endpoint eb{addr_b(), 6000};
+  const auto ca = a.connect(pair.now, ea, eb);
+  const auto cb = b.connect(pair.now, eb, ea);
+  ASSERT_TRUE(ca && cb);
+  pair.run_until([&] {
+    return a.info(*ca)->state == tcp::State::established && b.info(*cb)->state == tcp::State::established;
+  });
+  EXPECT_EQ(a.info(*ca)->state, tcp::State::established);
+  EXPECT_EQ(b.info(*cb)->state, tcp::State::established);
+  EXPECT_EQ(a.info(*ca)->iss, b.info(*cb)->irs);
+  EXPECT_EQ(b.info(*cb)->iss, a.info(*ca)->irs);
+  // Quiet afterwards: no SYN-ACK ping-pong.
+  const std::uint64_t sent = pair.sent;
+  pair.run_for(5s);
+  EXPECT_EQ(pair.sent, sent);
+}
+
+TEST_F(Handshake, SimultaneousOpen_OneSynAckLost_StillEstablishes) {
+  const wire::Endpoint ea{addr_a(), 5000};
+  const wire::Endpoint eb{addr_b(), 6000};
+  int dropped = 0;
+  pair.filter = [&](bool to_b, const wire::TcpPacketView& v) {
+    return to_b && v.tcp().flags().syn() && v.tcp().flags().ack() && dropped++ == 0;
+  };
+  const auto ca = a.connect(pair.now, ea, eb);
+  const auto cb = b.connect(pair.now, eb, ea);
+  pair.run_until(
+      [&] {
+        return a.info(*ca)->state == tcp::State::established && b.info(*cb)->state == tcp::State::established;
+      },
+      10s);
+  EXPECT_EQ(a.info(*ca)->state, tcp::State::established);
+  EXPECT_EQ(b.info(*cb)->state, tcp::State::established);
+}
+
+// RFC 9293 §3.10.7.1: a SYN to a port with no listener gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>,
+// and the client reports "refused", not "timed out".
+TEST_F(Handshake, SynToClosedPort_RefusedQuickly) {
+  const auto c = a.connect(pair.now, {addr_a(), 0}, {addr_b(), 81});
+  const Instant t0 = pair.now;
+  std::vector<Event> ea;
+  pair.run_until([&] {
+    for (auto& e : events_of(a)) ea.push_back(e);
+    return has_event(ea, EventKind::refused);
+  });
+  EXPECT_TRUE(has_event(ea, EventKind::refused));
+  EXPECT_FALSE(has_event(ea, EventKind::timed_out));
+  EXPECT_EQ(pair.now - t0, 20ms);
+  EXPECT_EQ(b.stats().resets_sent, 1U);
+  const auto refused =
+      std::find_if(ea.begin(), ea.end(), [](const Event& e) { return e.kind == EventKind::refused; });
+  EXPECT_EQ(refused->error, tcp::make_error_code(tcp::Error::refused));
+  (void)c;
+}
+
+TEST(ClosedPort, Syn_RstSeqZeroAckSeqPlusLen) {
+  Stack s{config_for(addr_b()), key(2), 1};
+  const Instant now = Instant::from_nanoseconds(1);
+  const std::vector<std::byte> data(10);
+  inject(s, now, {addr_a(), 1234}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 1000), data);
+  const auto out = output(s, now);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].h.flags, TcpFlags(TcpFlags::kRst | TcpFlags::kAck));
+  EXPECT_EQ(out[0].h.seq, SeqNum{0});
+  EXPECT_EQ(out[0].h.ack, SeqNum{1011});  // SYN + 10 bytes
+}
+
+TEST(ClosedPort, Ack_RstWithSeqFromAck_RstIgnored) {
+  Stack s{config_for(addr_b()), key(2), 1};
+  const Instant now = Instant::from_nanoseconds(1);
+  inject(s, now, {addr_a(), 1234}, {addr_b(), 80}, hdr(TcpFlags::kAck, 1000, 777));
+  auto out = output(s, now);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].h.flags, TcpFlags(TcpFlags::kRst));
+  EXPECT_EQ(out[0].h.seq, SeqNum{777});
+  inject(s, now, {addr_a(), 1234}, {addr_b(), 80}, hdr(TcpFlags::kRst, 1000));
+  EXPECT_TRUE(output(s, now).empty());
+}
+
+TEST(ListenerStack, Ack_SendsRstWithSeqFromAck) {
+  Stack s{config_for(addr_b()), key(2), 1};
+  ASSERT_TRUE(s.listen({addr_b(), 80}));
+  const Instant now = Instant::from_nanoseconds(1);
+  inject(s, now, {addr_a(), 1234}, {addr_b(), 80}, hdr(TcpFlags::kAck, 1000, 4321));
+  const auto out = output(s, now);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].h.flags, TcpFlags(TcpFlags::kRst));
+  EXPECT_EQ(out[0].h.seq, SeqNum{4321});
+}
+
+TEST(ListenerStack, BacklogFull_SynsDroppedAndCounted) {
+  StackConfig cfg = config_for(addr_b());
+  cfg.tcp.syn_queue_capacity = 3;
+  Stack s{cfg, key(2), 1};
+  ASSERT_TRUE(s.listen({addr_b(), 80}, 16));
+  const Instant now = Instant::from_nanoseconds(1);
+  for (std::uint16_t p = 1; p <= 10; ++p)
+    inject(s, now, {addr_a(), p}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 1000));
+  EXPECT_EQ(output(s, now).size(), 3U);  // three SYN-ACKs
+  EXPECT_EQ(s.stats().syn_queue_full_drops, 7U);
+}
+
+TEST(Malformed, GarbageAndBadChecksumCountedNeverCrash) {
+  Stack s{config_for(addr_b()), key(2), 1};
+  const Instant now = Instant::from_nanoseconds(1);
+  std::vector<std::byte> junk(60, std::byte{0x45});
+  s.on_packet(now, junk);
+  s.on_packet(now, {});
+  wire::TcpHeader h = hdr(TcpFlags::kSyn, 1);
+  h.src_port = 1;
+  h.dst_port = 80;
+  std::array<std::byte, 100> buf{};
+  const auto n = wire::emit_tcp_packet(addr_a(), addr_b(), h, {}, buf);
+  buf[*n - 1] ^= std::byte{0xFF};  // corrupt the TCP header (checksum no longer matches)
+  s.on_packet(now, wire::Bytes(buf.data(), *n));
+  EXPECT_EQ(s.stats().packets_in, 3U);
+  EXPECT_EQ(s.stats().malformed + s.stats().bad_checksum, 3U);
+  EXPECT_GE(s.stats().bad_checksum, 1U);
+  EXPECT_TRUE(output(s, now).empty());
+}
+
+TEST(NotLocal, SegmentsToOtherAddressesDropped) {
+  Stack s{config_for(addr_b()), key(2), 1};
+  const Instant now = Instant::from_nanoseconds(1);
+  inject(s, now, {addr_a(), 1}, {wire::IpAddress::v4(0x0A0000FFU), 80}, hdr(TcpFlags::kSyn, 1));
+  EXPECT_EQ(s.stats().not_local, 1U);
+  EXPECT_TRUE(output(s, now).empty());
+}
+
+// Linux's schedule: SYNs at 0, 1, 3, 7, 15, 31, 63 s, ETIMEDOUT at 127 s — checked to the millisecond.
+TEST_F(Handshake, NoAnswer_SynScheduleToTheMillisecond) {
+  std::vector<std::int64_t> syn_ms;
+  const Instant t0 = pair.now;
+  a.set_observer([&](const SegmentRecord& r) {
+    if (r.direction == Direction::out && r.header.flags.syn()) {
+      syn_ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(r.at - t0).count());
+    }
+  });
+  pair.filter = [](bool to_b, const wire::TcpPacketView&) { return to_b; };  // a black hole
+  const auto c = a.connect(pair.now, {addr_a(), 0}, server);
+  std::vector<Event> ea;
+  pair.run_until(
+      [&] {
+        for (auto& e : events_of(a)) ea.push_back(e);
+        return has_event(ea, EventKind::timed_out);
+      },
+      1000s);
+  EXPECT_EQ(syn_ms, (std::vector<std::int64_t>{0, 1000, 3000, 7000, 15000, 31000, 63000}));
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(pair.now - t0).count(), 127000);
+  EXPECT_TRUE(has_event(ea, EventKind::timed_out));
+  EXPECT_FALSE(has_event(ea, EventKind::refused));
+  EXPECT_FALSE(a.info(*c).has_value() && a.info(*c)->state != tcp::State::closed);
+}
+
+TEST_F(Handshake, SynRetriesConfigurable_ThreeRetries) {
+  StackConfig cfg = config_for(addr_a());
+  cfg.tcp.syn_retries = 3;
+  Stack a3{cfg, key(1), 1};
+  Pair p{a3, b};
+  p.filter = [](bool to_b, const wire::TcpPacketView&) { return to_b; };
+  const Instant t0 = p.now;
+  (void)a3.connect(p.now, {addr_a(), 0}, server);
+  std::vector<Event> ea;
+  p.run_until(
+      [&] {
+        for (auto& e : events_of(a3)) ea.push_back(e);
+        return has_event(ea, EventKind::timed_out);
+      },
+      1000s);
+  EXPECT_EQ(p.now - t0, 15s);  // 1 + 2 + 4 + 8
+}
+
+TEST_F(Handshake, LostSyn_RetransmittedAfterOneSecond) {
+  ASSERT_TRUE(b.listen(server));
+  int dropped = 0;
+  pair.filter = [&](bool to_b, const wire::TcpPacketView& v) {
+    return to_b && v.tcp().flags().syn() && dropped++ == 0;
+  };
+  const Instant t0 = pair.now;
+  const auto c = a.connect(pair.now, {addr_a(), 0}, server);
+  pair.run_until([&] { return a.info(*c)->state == tcp::State::established; });
+  EXPECT_EQ(pair.now - t0, 1020ms);
+  EXPECT_EQ(a.info(*c)->syn_retransmits, 1U);
+  EXPECT_FALSE(a.info(*c)->srtt);  // Karn: no sample from the retransmitted SYN
+}
+
+TEST_F(Handshake, LostSynAck_RetransmittedByListener) {
+  const auto l = b.listen(server);
+  int dropped = 0;
+  pair.filter = [&](bool to_b, const wire::TcpPacketView& v) {
+    return !to_b && v.tcp().flags().syn() && dropped++ == 0;
+  };
+  const auto c = a.connect(pair.now, {addr_a(), 0}, server);
+  const Instant t0 = pair.now;
+  pair.run_until([&] { return a.info(*c)->state == tcp::State::established; });
+  // The client's SYN retransmission at 1 s is a duplicate SYN: the listener answers it at once.
+  EXPECT_EQ(pair.now - t0, 1020ms);
+  pair.run_for(100ms);
+  const auto s = b.accept(*l);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(b.info(*s)->state, tcp::State::established);
+}
+
+TEST_F(Handshake, LostFinalAck_DataCompletesHandshake) {
+  const auto l = b.listen(server);
+  bool dropped = false;
+  pair.filter = [&](bool to_b, const wire::TcpPacketView& v) {
+    if (to_b && !dropped && v.tcp().flags().ack() && !v.tcp().flags().syn() && v.tcp().payload().empty()) {
+      dropped = true;
+      return true;
+    }
+    return false;
+  };
+  const auto c = a.connect(pair.now, {addr_a(), 0}, server);
+  pair.run_until([&] { return a.info(*c)->state == tcp::State::established; });
+  const std::vector<std::byte> data(100, std::byte{7});
+  ASSERT_EQ(a.send(*c, data).value(), 100U);
+  std::optional<ConnectionId> s;
+  std::size_t got = 0;
+  pair.run_until(
+      [&] {
+        if (!s) {
+          if (auto x = b.accept(*l)) s = *x;
+        }
+        std::array<std::byte, 256> buf{};
+        if (s) got += b.recv(*s, buf).value_or(0);
+        return got == data.size();
+      },
+      5s);
+  EXPECT_TRUE(dropped);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(got, data.size());
+  EXPECT_EQ(b.info(*s)->state, tcp::State::established);
+}
+
+// RFC 9293 §3.5.1 with RFC 5961: one side forgot the connection (restart) and reconnects from the same
+// port; the other answers the new SYN with a challenge ACK, the restarted side resets with
+// SEQ = SEG.ACK, and the SYN retransmitted after 1 s opens a fresh connection.
+TEST_F(Handshake, HalfOpenDiscoveryAndRecovery) {
+  const auto l = b.listen(server);
+  const wire::Endpoint client{addr_a(), 40000};
+  const auto c = a.connect(pair.now, client, server);
+  pair.run_until([&] { return a.info(*c)->state == tcp::State::established; });
+  pair.run_for(100ms);
+  const auto old_server = b.accept(*l);
+  ASSERT_TRUE(old_server);
+  (void)events_of(b);
+
+  Stack a2{config_for(addr_a()), key(9), 99};  // the client host restarted: no state
+  Pair p2{a2, b};
+  p2.now = pair.now + 10s;
+  const auto c2 = a2.connect(p2.now, client, server);
+  ASSERT_TRUE(c2);
+  std::vector<Event> eb;
+  p2.run_until(
+      [&] {
+        for (auto& e : events_of(b)) eb.push_back(e);
+        return a2.info(*c2)->state == tcp::State::established;
+      },
+      10s);
+  EXPECT_EQ(a2.info(*c2)->state, tcp::State::established);
+  EXPECT_TRUE(has_event(eb, EventKind::reset));  // the stale server side was reset
+  EXPECT_EQ(b.info(*old_server)->state, tcp::State::closed);
+  EXPECT_EQ(a2.info(*c2)->syn_retransmits, 1U);
+}
+
+TEST_F(Handshake, ConnectErrors) {
+  EXPECT_EQ(a.connect(pair.now, {addr_b(), 1}, server).error(),
+            tcp::make_error_code(tcp::Error::address_not_local));
+  ASSERT_TRUE(a.connect(pair.now, {addr_a(), 1}, server));
+  EXPECT_EQ(a.connect(pair.now, {addr_a(), 1}, server).error(),
+            tcp::make_error_code(tcp::Error::address_in_use));
+  EXPECT_EQ(b.listen({addr_b(), 80}).has_value(), true);
+  EXPECT_EQ(b.listen({addr_b(), 80}).error(), tcp::make_error_code(tcp::Error::address_in_use));
+}
+
+}  // namespace
+}  // namespace synack::stack::testing

@@ -1,0 +1,225 @@
+// Closing: FIN either order, simultaneous close, half-close, abort, TIME-WAIT (RFC 9293 §3.6, §3.10.7.4).
+#include "fixture.hpp"
+
+namespace synack::tcp::testing {
+namespace {
+
+using Established = EngineTest;
+using FinWait1 = EngineTest;
+using FinWait2 = EngineTest;
+using CloseWait = EngineTest;
+using Closing = EngineTest;
+using LastAck = EngineTest;
+using TimeWait = EngineTest;
+using Closed = EngineTest;
+
+TEST_F(Established, ShutdownWrite_SendsFinAfterData) {
+  established();
+  (void)conn->send(bytes_of(10));
+  ASSERT_FALSE(conn->shutdown_write());
+  EXPECT_EQ(conn->state(), State::fin_wait_1);
+  const Sent s = expect_one();
+  EXPECT_EQ(s.payload.size(), 10U);
+  EXPECT_TRUE(s.h.flags.fin());  // FIN rides on the last data segment
+  EXPECT_EQ(conn->send(bytes_of(1)).error(), make_error_code(Error::shut_down));
+}
+
+TEST_F(FinWait1, AckOfFin_EntersFinWait2) {
+  fin_wait_1();
+  peer_acks_all();
+  EXPECT_EQ(conn->state(), State::fin_wait_2);
+}
+
+TEST_F(FinWait1, FinRetransmittedOnRto) {
+  fin_wait_1();
+  run_until(conn->next_deadline());
+  const Sent s = expect_one();
+  EXPECT_TRUE(s.h.flags.fin());
+  EXPECT_EQ(s.h.seq, iss + 1);
+}
+
+// Half-close: after our FIN we still receive data.
+TEST_F(FinWait2, DataStillReceived_ThenFinEntersTimeWait) {
+  fin_wait_2();
+  const auto data = bytes_of(50);
+  deliver(seg(A, peer_next(), our_next()), data);
+  EXPECT_EQ(conn->readable(), 50U);
+  (void)drain();
+  deliver(seg(F | A, peer_next(), our_next()));
+  EXPECT_EQ(conn->state(), State::time_wait);
+  EXPECT_TRUE(conn->take_events() & event::kPeerClosed);
+  EXPECT_EQ(expect_one().h.ack, peer_iss + 1 + 50 + 1);
+}
+
+// RFC 9293 §3.10.7.4: FIN in FIN-WAIT-1 not acknowledging ours -> CLOSING (simultaneous close).
+TEST_F(FinWait1, Fin_EntersClosing_ThenAckEntersTimeWait) {
+  fin_wait_1();
+  deliver(seg(F | A, peer_next(), iss + 1));  // does not ACK our FIN
+  EXPECT_EQ(conn->state(), State::closing);
+  (void)drain();
+  peer_acks_all();
+  EXPECT_EQ(conn->state(), State::time_wait);
+}
+
+TEST_F(FinWait1, FinAckingOurFin_EntersTimeWaitDirectly) {
+  fin_wait_1();
+  deliver(seg(F | A, peer_next(), our_next()));
+  EXPECT_EQ(conn->state(), State::time_wait);
+}
+
+TEST_F(Established, Fin_EntersCloseWait_PeerClosedAndEof) {
+  established();
+  const auto data = bytes_of(20);
+  deliver(seg(F | A, peer_next(), our_next()), data);
+  EXPECT_EQ(conn->state(), State::close_wait);
+  const std::uint8_t ev = conn->take_events();
+  EXPECT_TRUE(ev & event::kPeerClosed);
+  EXPECT_EQ(expect_one().h.ack, peer_iss + 1 + 20 + 1);
+  std::vector<std::byte> out(100);
+  EXPECT_EQ(conn->recv(out).value(), 20U);
+  EXPECT_EQ(conn->recv(out).value(), 0U);  // end of stream
+  // Half-close the other way: we can still send.
+  EXPECT_EQ(conn->send(bytes_of(5)).value(), 5U);
+  EXPECT_EQ(expect_one().payload.size(), 5U);
+}
+
+TEST_F(Established, OutOfOrderFin_WaitsForHole) {
+  established();
+  const auto data = bytes_of(20);
+  const SeqNum base = peer_next();
+  deliver(seg(F | A, base + 10, our_next()), wire::Bytes(data).subspan(10));
+  EXPECT_EQ(conn->state(), State::established);
+  deliver(seg(A, base, our_next()), wire::Bytes(data).first(10));
+  EXPECT_EQ(conn->state(), State::close_wait);
+  EXPECT_EQ(conn->rcv_nxt(), base + 21);
+}
+
+TEST_F(CloseWait, ShutdownWrite_LastAck_AckCloses) {
+  close_wait();
+  ASSERT_FALSE(conn->shutdown_write());
+  EXPECT_EQ(conn->state(), State::last_ack);
+  EXPECT_TRUE(expect_one().h.flags.fin());
+  peer_acks_all();
+  EXPECT_EQ(conn->state(), State::closed);
+  EXPECT_TRUE(conn->take_events() & event::kClosed);
+  EXPECT_FALSE(conn->error());
+}
+
+TEST_F(TimeWait, ExpiresAfterTwoMsl) {
+  time_wait();
+  const Instant entered = now;
+  EXPECT_EQ(conn->next_deadline(), entered + 60s);
+  run_until(entered + 59s);
+  EXPECT_EQ(conn->state(), State::time_wait);
+  run_until(entered + 60s);
+  EXPECT_EQ(conn->state(), State::closed);
+  EXPECT_TRUE(conn->take_events() & event::kClosed);
+}
+
+TEST_F(TimeWait, LengthConfigurable) {
+  config.time_wait = 5s;
+  time_wait();
+  EXPECT_EQ(conn->next_deadline(), now + 5s);
+}
+
+TEST_F(TimeWait, DefaultsToTwiceMsl) {
+  config.msl = 10s;
+  time_wait();
+  EXPECT_EQ(conn->next_deadline(), now + 20s);
+}
+
+// RFC 9293 §3.10.7.4: a retransmitted FIN in TIME-WAIT is acknowledged and restarts the 2 MSL timer.
+TEST_F(TimeWait, RetransmittedFin_AckedAndTimerRestarted) {
+  time_wait();
+  now += 10s;
+  deliver(seg(F | A, peer_next() - 1, our_next()));
+  EXPECT_EQ(expect_one().h.ack, peer_next());
+  EXPECT_EQ(conn->next_deadline(), now + 60s);
+  EXPECT_EQ(conn->state(), State::time_wait);
+}
+
+// RFC 6191 / Linux: a new SYN may reuse a TIME-WAIT tuple when its sequence number is past RCV.NXT or
+// its timestamp is newer; otherwise it does not.
+TEST_F(TimeWait, NewSyn_AcceptedOnlyWhenNewer) {
+  time_wait();
+  auto newer = seg(S, peer_next() + 100000, SeqNum{0});
+  newer.options.timestamps = wire::Timestamps{peer_tsval + 1000, 0};
+  EXPECT_TRUE(conn->time_wait_accepts_syn(newer));
+  auto older = seg(S, peer_next(), SeqNum{0});
+  older.options.timestamps = wire::Timestamps{1, 0};
+  EXPECT_FALSE(conn->time_wait_accepts_syn(older));
+  peer_timestamps = false;
+  EXPECT_TRUE(conn->time_wait_accepts_syn(seg(S, peer_next() + 1, SeqNum{0})));
+  EXPECT_FALSE(conn->time_wait_accepts_syn(seg(S, peer_next() - 1, SeqNum{0})));
+}
+
+TEST_F(TimeWait, SynInWindow_GetsChallengeAck) {
+  time_wait();
+  deliver(seg(S, peer_next(), SeqNum{0}));
+  EXPECT_EQ(expect_one().h.flags, TcpFlags(A));
+  EXPECT_EQ(conn->state(), State::time_wait);
+}
+
+TEST_F(Established, Abort_SendsRstAndCloses) {
+  established();
+  conn->abort();
+  const Sent rst = expect_one();
+  EXPECT_EQ(rst.h.flags, TcpFlags(R));
+  EXPECT_EQ(rst.h.seq, our_next());
+  EXPECT_EQ(conn->state(), State::closed);
+}
+
+// RFC 2525 §2.17 / Linux: close() with unread data aborts with RST.
+TEST_F(Established, CloseWithUnreadData_SendsRst) {
+  established();
+  deliver(seg(A, peer_next(), our_next()), bytes_of(10));
+  (void)drain();
+  conn->close(now);
+  EXPECT_EQ(expect_one().h.flags, TcpFlags(R));
+  EXPECT_EQ(conn->state(), State::closed);
+}
+
+TEST_F(FinWait2, Orphaned_TimesOut) {
+  fin_wait_1();
+  conn->close(now);
+  peer_acks_all();
+  ASSERT_EQ(conn->state(), State::fin_wait_2);
+  run_until(now + 61s);
+  EXPECT_EQ(conn->state(), State::closed);
+}
+
+TEST_F(FinWait2, DataAfterClose_AnsweredWithRst) {
+  fin_wait_1();
+  conn->close(now);
+  peer_acks_all();
+  deliver(seg(A, peer_next(), our_next()), bytes_of(10));
+  EXPECT_EQ(expect_one().h.flags, TcpFlags(R));
+  EXPECT_EQ(conn->state(), State::closed);
+}
+
+TEST_F(LastAck, ExactRst_Closes) {
+  close_wait();
+  ASSERT_FALSE(conn->shutdown_write());
+  (void)drain();
+  deliver(seg(R, peer_next(), SeqNum{0}));
+  EXPECT_EQ(conn->state(), State::closed);
+}
+
+TEST_F(Closed, SegmentsIgnored) {
+  established();
+  conn->abort();
+  (void)drain();
+  deliver(seg(A, peer_next(), our_next()), bytes_of(10));
+  expect_none();
+  EXPECT_EQ(conn->send(bytes_of(1)).error(), make_error_code(Error::not_connected));
+}
+
+TEST(StateNames, RfcSpelling) {
+  EXPECT_EQ(to_string(State::syn_received), "SYN-RECEIVED");
+  EXPECT_EQ(to_string(State::time_wait), "TIME-WAIT");
+  EXPECT_EQ(make_error_code(Error::refused).category().name(), std::string("synack.tcp"));
+  EXPECT_NE(make_error_code(Error::refused), make_error_code(Error::timed_out));
+}
+
+}  // namespace
+}  // namespace synack::tcp::testing

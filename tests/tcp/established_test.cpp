@@ -1,0 +1,370 @@
+// ESTABLISHED: RFC 5961 hardening, data transfer, flow control, retransmission (RFC 9293 §3.10.7.4,
+// RFC 5961, RFC 6298, RFC 5681).
+#include "fixture.hpp"
+
+namespace synack::tcp::testing {
+namespace {
+
+using Established = EngineTest;
+
+// RFC 5961 §3.2: only an RST with SEG.SEQ = RCV.NXT resets.
+TEST_F(Established, ExactRst_Resets) {
+  established();
+  deliver(seg(R, peer_next(), SeqNum{0}));
+  EXPECT_EQ(conn->state(), State::closed);
+  EXPECT_EQ(conn->error(), make_error_code(Error::reset));
+  EXPECT_TRUE(conn->take_events() & event::kError);
+}
+
+TEST_F(Established, InWindowRstNotExact_SendsChallengeAck) {
+  established();
+  deliver(seg(R, peer_next() + 10, SeqNum{0}));
+  EXPECT_EQ(conn->state(), State::established);
+  const Sent ack = expect_one();
+  EXPECT_EQ(ack.h.flags, TcpFlags(A));
+  EXPECT_EQ(ack.h.seq, our_next());
+  EXPECT_EQ(ack.h.ack, peer_next());
+  EXPECT_EQ(conn->info().challenge_acks_sent, 1U);
+}
+
+TEST_F(Established, OutOfWindowRst_IsDroppedSilently) {
+  established();
+  deliver(seg(R, peer_next() + 10'000'000, SeqNum{0}));
+  EXPECT_EQ(conn->state(), State::established);
+  expect_none();
+}
+
+// RFC 5961 §4.2: any SYN in a synchronized state gets a challenge ACK.
+TEST_F(Established, Syn_SendsChallengeAck) {
+  established();
+  deliver(seg(S, peer_next() + 5, SeqNum{0}));
+  EXPECT_EQ(conn->state(), State::established);
+  const Sent ack = expect_one();
+  EXPECT_EQ(ack.h.flags, TcpFlags(A));
+  EXPECT_EQ(ack.h.ack, peer_next());
+  deliver(seg(S, peer_iss, SeqNum{0}));  // the old SYN again: out of window -> plain ACK
+  EXPECT_EQ(expect_one().h.flags, TcpFlags(A));
+  EXPECT_EQ(conn->state(), State::established);
+}
+
+// RFC 5961 §5.2: an ACK beyond SND.NXT is dropped with a challenge ACK; its data is not accepted.
+TEST_F(Established, AckBeyondSndNxt_ChallengeAckAndDrop) {
+  established();
+  const auto data = bytes_of(10);
+  deliver(seg(A, peer_next(), our_next() + 100), data);
+  EXPECT_EQ(conn->readable(), 0U);
+  EXPECT_EQ(expect_one().h.ack, peer_next());
+  EXPECT_EQ(conn->info().challenge_acks_sent, 1U);
+}
+
+TEST_F(Established, AckBelowMaxWindow_ChallengeAckAndDrop) {
+  established();
+  const auto data = bytes_of(10);
+  deliver(seg(A, peer_next(), our_next() - 1'000'000), data);
+  EXPECT_EQ(conn->readable(), 0U);
+  EXPECT_EQ(expect_one().h.flags, TcpFlags(A));
+  EXPECT_EQ(conn->info().challenge_acks_sent, 1U);
+}
+
+// RFC 5961 §7: challenge ACKs are rate-limited per connection.
+TEST_F(Established, ChallengeAcks_RateLimitedPerConnection) {
+  config.challenge_ack_limit = 3;
+  established();
+  for (int i = 0; i < 5; ++i) {
+    deliver(seg(S, peer_next() + 1, SeqNum{0}));
+    (void)drain();
+  }
+  EXPECT_EQ(conn->info().challenge_acks_sent, 3U);
+  EXPECT_EQ(conn->info().challenge_acks_suppressed, 2U);
+  now += 1s;  // a new interval
+  deliver(seg(S, peer_next() + 1, SeqNum{0}));
+  EXPECT_EQ(expect_one().h.flags, TcpFlags(A));
+  EXPECT_EQ(conn->info().challenge_acks_sent, 4U);
+}
+
+// RFC 9293 §3.10.7.4 fifth: "if the ACK bit is off, drop the segment".
+TEST_F(Established, SegmentWithoutAck_IsDropped) {
+  established();
+  const auto data = bytes_of(10);
+  deliver(seg(0, peer_next(), SeqNum{0}), data);
+  EXPECT_EQ(conn->readable(), 0U);
+  expect_none();
+}
+
+// RFC 9293 §3.10.7.4 first: unacceptable segment -> ACK, drop; state unchanged.
+TEST_F(Established, OffWindowData_AckedAndDropped) {
+  established();
+  const auto data = bytes_of(10);
+  deliver(seg(A, peer_next() + 1'000'000, our_next()), data);
+  EXPECT_EQ(conn->readable(), 0U);
+  EXPECT_EQ(expect_one().h.ack, peer_next());
+  deliver(seg(A | F, peer_next() - 100, our_next()), data);  // old FIN
+  EXPECT_EQ(conn->state(), State::established);
+}
+
+// RFC 5961 §7: replies to unacceptable segments without data are throttled per connection, so two
+// desynchronized peers cannot exchange ACKs forever.
+TEST_F(Established, OffWindowPureAcks_RepliesThrottled) {
+  config.challenge_ack_limit = 2;
+  established();
+  int replies = 0;
+  for (int i = 0; i < 6; ++i) {
+    deliver(seg(A, peer_next() + 1'000'000, our_next()));
+    replies += static_cast<int>(drain().size());
+  }
+  EXPECT_EQ(replies, 2);
+  deliver(seg(A, peer_next() + 1'000'000, our_next()), bytes_of(10));  // with data: always answered
+  EXPECT_EQ(drain().size(), 1U);
+}
+
+// RFC 7323 §5.3 PAWS.
+TEST_F(Established, OldTimestamp_RejectedByPaws) {
+  established();
+  auto h = seg(A, peer_next(), our_next());
+  h.options.timestamps = wire::Timestamps{1, 0};  // older than TS.Recent
+  const auto data = bytes_of(10);
+  deliver(h, data);
+  EXPECT_EQ(conn->readable(), 0U);
+  EXPECT_EQ(expect_one().h.flags, TcpFlags(A));
+}
+
+TEST_F(Established, Data_DeliveredAndAcked) {
+  established();
+  const auto data = bytes_of(100);
+  deliver(seg(A | P, peer_next(), our_next()), data);
+  EXPECT_TRUE(conn->take_events() & event::kReadable);
+  const Sent ack = expect_one();
+  EXPECT_EQ(ack.h.ack, peer_iss + 101);
+  std::vector<std::byte> out(200);
+  ASSERT_EQ(conn->recv(out).value(), 100U);
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), out.begin()));
+  EXPECT_EQ(conn->recv(out).error(), make_error_code(Error::would_block));
+}
+
+TEST_F(Established, OutOfOrder_HeldAndReassembled) {
+  established();
+  const auto data = bytes_of(300);
+  const SeqNum base = peer_next();
+  deliver(seg(A, base + 200, our_next()), wire::Bytes(data).subspan(200, 100));
+  deliver(seg(A, base + 100, our_next()), wire::Bytes(data).subspan(100, 100));
+  EXPECT_EQ(conn->readable(), 0U);
+  auto acks = drain();
+  ASSERT_EQ(acks.size(), 1U);      // one ACK covers both (pending flag)
+  EXPECT_EQ(acks[0].h.ack, base);  // duplicate ACK for the hole
+  deliver(seg(A, base, our_next()), wire::Bytes(data).first(100));
+  EXPECT_EQ(conn->readable(), 300U);
+  EXPECT_EQ(expect_one().h.ack, base + 300);
+  std::vector<std::byte> out(300);
+  ASSERT_EQ(conn->recv(out).value(), 300U);
+  EXPECT_EQ(out, data);
+}
+
+TEST_F(Established, OverlappingRetransmission_Trimmed) {
+  established();
+  const auto data = bytes_of(200);
+  const SeqNum base = peer_next();
+  deliver(seg(A, base, our_next()), wire::Bytes(data).first(100));
+  deliver(seg(A, base + 50, our_next()), wire::Bytes(data).subspan(50, 150));
+  std::vector<std::byte> out(300);
+  ASSERT_EQ(conn->recv(out).value(), 200U);
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), out.begin()));
+}
+
+TEST_F(Established, Send_SegmentsToSendMss) {
+  auto o = peer_syn_options();
+  o.mss = 100;
+  established(o, 1000);
+  const auto data = bytes_of(250);
+  ASSERT_EQ(conn->send(data).value(), 250U);
+  const auto segs = drain();
+  ASSERT_EQ(segs.size(), 3U);
+  EXPECT_EQ(segs[0].payload.size(), 100U);
+  EXPECT_EQ(segs[1].payload.size(), 100U);
+  EXPECT_EQ(segs[2].payload.size(), 50U);
+  EXPECT_TRUE(segs[2].h.flags.psh());
+  EXPECT_EQ(segs[1].h.seq, iss + 101);
+}
+
+// Flow control with the negotiated scale: window 4 << 7 = 512 bytes.
+TEST_F(Established, FlowControl_RespectsScaledPeerWindow) {
+  established();
+  peer_acks_all(4);
+  EXPECT_EQ(conn->snd_wnd(), 512U);
+  const auto data = bytes_of(5000);
+  (void)conn->send(data);
+  std::size_t sent = 0;
+  for (const Sent& s : drain()) sent += s.payload.size();
+  EXPECT_EQ(sent, 512U);
+  peer_acks_all(8);
+  sent = 0;
+  for (const Sent& s : drain()) sent += s.payload.size();
+  EXPECT_EQ(sent, 1024U);
+}
+
+// Our advertised window is scaled by our shift.
+TEST_F(Established, AdvertisedWindow_IsScaledByOurShift) {
+  established();
+  const auto data = bytes_of(10);
+  deliver(seg(A, peer_next(), our_next()), data);
+  const Sent ack = expect_one();
+  EXPECT_EQ(ack.h.window, (config.recv_buffer - 10) >> 7U);
+}
+
+// RFC 6298 §5.4-5.6: on RTO retransmit the earliest unacknowledged segment, double the RTO.
+TEST_F(Established, Rto_RetransmitsEarliestSegmentAndBacksOff) {
+  established();
+  const Duration rto0 = conn->info().rto;
+  (void)conn->send(bytes_of(3000));
+  const auto first = drain();
+  ASSERT_GE(first.size(), 2U);
+  run_until(conn->next_deadline());
+  const auto rtx = drain();
+  ASSERT_EQ(rtx.size(), 1U);
+  EXPECT_EQ(rtx[0].h.seq, first[0].h.seq);
+  EXPECT_EQ(rtx[0].payload, first[0].payload);
+  EXPECT_EQ(conn->info().rto, 2 * rto0);
+  EXPECT_EQ(conn->info().data_retransmits, 1U);
+}
+
+// Karn: an ACK covering a retransmitted segment gives no RTT sample.
+TEST_F(Established, AckOfRetransmission_GivesNoSample) {
+  established();
+  const Duration srtt = *conn->info().srtt;
+  (void)conn->send(bytes_of(100));
+  (void)drain();
+  run_until(conn->next_deadline());
+  (void)drain();
+  now += 5s;
+  peer_acks_all();
+  EXPECT_EQ(*conn->info().srtt, srtt);
+}
+
+// RFC 7323 §4 RTTM: with timestamps, TSecr gives an unambiguous sample even for a retransmission.
+TEST_F(Established, AckWithTimestampEcho_GivesSampleAfterRetransmission) {
+  established();
+  (void)conn->send(bytes_of(100));
+  const auto first = drain();
+  run_until(conn->next_deadline());
+  const auto rtx = drain();
+  ASSERT_EQ(rtx.size(), 1U);
+  const Duration backed_off = conn->info().rto;
+  now += 30ms;
+  auto ack = seg(A, peer_next(), our_next());
+  ack.options.timestamps = wire::Timestamps{++peer_tsval, rtx[0].h.options.timestamps->value};
+  deliver(ack);
+  EXPECT_LT(conn->info().rto, backed_off);
+  (void)first;
+}
+
+TEST_F(Established, AckOfNewData_GivesRttSample) {
+  established();
+  (void)conn->send(bytes_of(100));
+  (void)drain();
+  now += 40ms;
+  peer_acks_all();
+  EXPECT_NE(*conn->info().srtt, 10ms);
+}
+
+// RFC 5681 §3.2: three duplicate ACKs retransmit the first unacknowledged segment.
+TEST_F(Established, ThreeDuplicateAcks_FastRetransmit) {
+  established();
+  (void)conn->send(bytes_of(5000));
+  const auto first = drain();
+  for (int i = 0; i < 2; ++i) {
+    deliver(seg(A, peer_next(), iss + 1));
+    expect_none();
+  }
+  deliver(seg(A, peer_next(), iss + 1));
+  const auto rtx = drain();
+  ASSERT_EQ(rtx.size(), 1U);
+  EXPECT_EQ(rtx[0].h.seq, iss + 1);
+  EXPECT_EQ(rtx[0].payload.size(), first[0].payload.size());
+}
+
+// A retransmission carries only bytes sent before, never data the window held back.
+TEST_F(Established, Retransmission_NeverPastSndMax) {
+  established();
+  peer_acks_all(2);  // window 2 << 7 = 256 bytes
+  (void)conn->send(bytes_of(1000));
+  const auto first = drain();
+  ASSERT_EQ(first.size(), 1U);
+  EXPECT_EQ(first[0].payload.size(), 256U);
+  run_until(conn->next_deadline());
+  const auto rtx = drain();
+  ASSERT_EQ(rtx.size(), 1U);
+  EXPECT_EQ(rtx[0].h.seq, iss + 1);
+  EXPECT_EQ(rtx[0].payload.size(), 256U);
+  EXPECT_EQ(conn->snd_nxt(), iss + 257);
+}
+
+// A partial ACK in recovery retransmits the next hole at once.
+TEST_F(Established, PartialAckInRecovery_RetransmitsNextHole) {
+  established();
+  (void)conn->send(bytes_of(5000));
+  (void)drain();
+  for (int i = 0; i < 3; ++i) deliver(seg(A, peer_next(), iss + 1));
+  (void)drain();
+  deliver(seg(A, peer_next(), iss + 1 + 1460));
+  const auto rtx = drain();
+  ASSERT_EQ(rtx.size(), 1U);
+  EXPECT_EQ(rtx[0].h.seq, iss + 1 + 1460);
+}
+
+// RFC 9293 §3.8.6.1: zero window -> persist timer -> probe; the probe's answer reopens the window.
+TEST_F(Established, ZeroWindow_PersistProbe) {
+  established();
+  peer_acks_all(0);
+  EXPECT_EQ(conn->snd_wnd(), 0U);
+  (void)conn->send(bytes_of(100));
+  expect_none();
+  ASSERT_NE(conn->next_deadline(), Instant::max());
+  run_until(conn->next_deadline());
+  const Sent probe = expect_one();
+  EXPECT_EQ(probe.h.seq, iss);  // SND.UNA - 1
+  EXPECT_TRUE(probe.payload.empty());
+  peer_acks_all(100);
+  const Sent data = expect_one();
+  EXPECT_EQ(data.payload.size(), 100U);
+}
+
+// Our window is zero: data is not accepted but its ACK is processed (RFC 9293 "special allowance").
+TEST_F(Established, OurZeroWindow_DataDroppedAckProcessed) {
+  config.recv_buffer = 100;
+  config.window_shift = 0;
+  established();
+  deliver(seg(A, peer_next(), our_next()), bytes_of(100));
+  (void)drain();
+  EXPECT_EQ(conn->rcv_wnd(), 0U);
+  (void)conn->send(bytes_of(10));
+  (void)drain();
+  deliver(seg(A, peer_next(), our_next()), bytes_of(1));
+  EXPECT_EQ(conn->readable(), 100U);
+  EXPECT_EQ(conn->snd_una(), conn->snd_nxt());
+  std::vector<std::byte> out(100);
+  (void)conn->recv(out);
+  const Sent update = expect_one();  // window update after reading
+  EXPECT_GT(update.h.window, 0);
+}
+
+TEST_F(Established, DataRetriesExhausted_TimedOut) {
+  config.data_retries = 3;
+  established();
+  (void)conn->send(bytes_of(10));
+  (void)drain();
+  run_until(now + 1000s);
+  EXPECT_EQ(conn->state(), State::closed);
+  EXPECT_EQ(conn->error(), make_error_code(Error::timed_out));
+}
+
+TEST_F(Established, SendBufferFull_AcceptsPartially_WritableAfterAck) {
+  config.send_buffer = 1000;
+  established();
+  EXPECT_EQ(conn->send(bytes_of(1500)).value(), 1000U);
+  (void)drain();
+  (void)conn->take_events();
+  peer_acks_all();
+  EXPECT_TRUE(conn->take_events() & event::kWritable);
+}
+
+}  // namespace
+}  // namespace synack::tcp::testing
