@@ -1,0 +1,130 @@
+// One direction of the simulated network: an in-memory link in virtual time with seeded impairments.
+//
+// send(now, datagram) decides the segment's fate at once (scripted rules first, then the random draws)
+// and schedules its arrival(s); the driver asks next_delivery() and takes arrivals with pop_due(now).
+// Everything random comes from the link's own Rng stream, so the same seed gives the same fates.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "synack/sim/random.hpp"
+#include "synack/time.hpp"
+#include "synack/wire/bytes.hpp"
+
+namespace synack::sim {
+
+using namespace std::chrono_literals;
+
+/// What the network did with one transmitted segment.
+enum class Fate : std::uint8_t {
+  delivered,   ///< arrived once, intact (possibly late: see SendOutcome::reordered)
+  dropped,     ///< never arrived
+  duplicated,  ///< arrived twice, intact
+  corrupted,   ///< arrived with one byte of its TCP part flipped (the receiver's checksum drops it)
+};
+/// "delivered", "dropped", "duplicated", "corrupted" (the JSON spelling).
+[[nodiscard]] std::string_view to_string(Fate fate) noexcept;
+
+/// A scripted fate: applies to the segments of each connection (4-tuple) in this direction that match.
+struct ScriptRule {
+  enum class Match : std::uint8_t {
+    nth_syn,        ///< the Nth SYN without ACK of the connection (1 = the first)
+    every_syn,      ///< every SYN without ACK
+    nth_syn_ack,    ///< the Nth SYN-ACK
+    every_syn_ack,  ///< every SYN-ACK
+    final_ack,      ///< the first pure ACK after this side sent a SYN: the handshake's third segment
+    nth_segment,    ///< the Nth segment of the connection in this direction, whatever it carries
+  };
+  Match match = Match::nth_syn;
+  std::uint32_t n = 1;  ///< for the nth_* kinds
+  Fate fate = Fate::dropped;
+};
+
+/// Impairments of one direction. Probabilities are in [0, 1].
+struct Impairments {
+  Duration delay = 10ms;   ///< fixed one-way propagation delay
+  Duration jitter = 0ms;   ///< extra delay, uniform in [0, jitter]
+  double loss = 0.0;       ///< probability a segment is dropped
+  double duplicate = 0.0;  ///< probability a segment arrives twice
+  double reorder = 0.0;    ///< probability a segment is held back (by delay + 1 ms) so later ones pass it
+  double corrupt = 0.0;    ///< probability one byte of the TCP part is flipped
+  std::uint64_t bandwidth_bps = 0;  ///< serialisation rate in bits per second; 0 = unlimited
+  std::vector<ScriptRule> script;   ///< scripted fates, checked before the random draws
+};
+
+/// What send() decided.
+struct SendOutcome {
+  Fate fate = Fate::delivered;
+  bool reordered = false;
+  bool scripted = false;           ///< the fate came from a ScriptRule
+  std::optional<Instant> arrival;  ///< first arrival; nullopt when dropped
+};
+
+struct LinkStats {
+  std::uint64_t sent = 0;
+  std::uint64_t delivered = 0;  ///< arrivals handed out by pop_due (a duplicate counts twice)
+  std::uint64_t dropped = 0;
+  std::uint64_t duplicated = 0;
+  std::uint64_t corrupted = 0;
+  std::uint64_t reordered = 0;
+  std::uint64_t bytes = 0;
+};
+
+class Link {
+ public:
+  Link(Impairments impairments, std::uint64_t seed, std::uint64_t stream);
+
+  /// Transmits one IP datagram at `now`.
+  SendOutcome send(Instant now, wire::Bytes datagram);
+  /// The earliest pending arrival; Instant::max() when nothing is in flight.
+  [[nodiscard]] Instant next_delivery() const noexcept;
+  /// The next datagram due at or before `now` (earliest first, ties in send order); nullopt otherwise.
+  [[nodiscard]] std::optional<std::vector<std::byte>> pop_due(Instant now);
+  [[nodiscard]] std::size_t in_flight() const noexcept { return queue_.size(); }
+  [[nodiscard]] const LinkStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const Impairments& impairments() const noexcept { return impairments_; }
+  /// Forgets the per-connection counters of the scripted rules (between independent batches).
+  void reset_script_state() { flows_.clear(); }
+
+ private:
+  struct Pending {
+    Instant at;
+    std::uint64_t order = 0;
+    std::vector<std::byte> bytes;
+  };
+  struct Later {
+    bool operator()(const Pending& a, const Pending& b) const noexcept {
+      return a.at != b.at ? a.at > b.at : a.order > b.order;
+    }
+  };
+  struct FlowCounters {
+    std::uint32_t segments = 0;
+    std::uint32_t syns = 0;
+    std::uint32_t syn_acks = 0;
+    bool sent_syn = false;
+    bool final_ack_seen = false;
+  };
+
+  [[nodiscard]] std::optional<Fate> scripted_fate(wire::Bytes datagram);
+  void schedule(Instant at, std::vector<std::byte> bytes);
+
+  Impairments impairments_;
+  Rng rng_;
+  Instant busy_until_;
+  std::uint64_t order_ = 0;
+  std::vector<Pending> queue_;  ///< a binary heap ordered by Later (earliest on top)
+  std::unordered_map<std::uint64_t, FlowCounters> flows_;
+  LinkStats stats_;
+};
+
+/// Flips one byte of the TCP part of `datagram` (after the IP header) to a different value, chosen by
+/// `rng`. A single-byte change always breaks the Internet checksum, so the receiver drops the segment.
+void corrupt_tcp_byte(std::vector<std::byte>& datagram, Rng& rng);
+
+}  // namespace synack::sim

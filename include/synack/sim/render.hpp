@@ -1,0 +1,73 @@
+// Renderers of a simulation run: the ladder diagram (text, optional ANSI colour), the JSON contract of
+// docs/sim-json.md (one document, or one object per line), the text summary, and a pcap recorder with
+// virtual timestamps. They return strings; printing is the CLI's job.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "synack/capture/pcap.hpp"
+#include "synack/sim/link.hpp"
+#include "synack/sim/trace.hpp"
+#include "synack/time.hpp"
+#include "synack/wire/bytes.hpp"
+
+namespace synack::sim {
+
+struct LadderOptions {
+  bool colour = false;    ///< ANSI colours for marks and outcome
+  bool absolute = false;  ///< absolute sequence numbers (relative to each side's ISN by default)
+};
+
+/// The ladder of one connection: a header line, one line per segment (time since connect, arrow, flags,
+/// seq/ack, window, length, options, marks), then the outcome and what was agreed.
+[[nodiscard]] std::string render_ladder(const ConnectionResult& c, const LadderOptions& options = {});
+/// "established after 20.000 ms", "refused after 10.000 ms", "timed out after 6 SYN retransmissions
+/// (127.000 s)", "reset after ...", "pending".
+[[nodiscard]] std::string describe_outcome(const ConnectionResult& c);
+/// "MSS 1460 c>s / 1360 s>c, window scale client 7 / server 7, SACK on, timestamps on".
+[[nodiscard]] std::string describe_negotiated(const NegotiatedView& n);
+/// "delay 10 ms, jitter 5 ms, loss 10 %, drop SYN #1": the non-default impairments of one direction.
+[[nodiscard]] std::string describe_impairments(const Impairments& link);
+/// Counts by outcome, handshake p50 / p90 / p99 / max, retransmissions, link fates and a histogram.
+[[nodiscard]] std::string render_summary(const RunResult& r, bool colour = false);
+
+// --- JSON (docs/sim-json.md) ----------------------------------------------------------------------
+[[nodiscard]] nlohmann::ordered_json segment_json(const SegmentTrace& s);
+/// With `segments` false the "segments" array is left out (the stream's connection events).
+[[nodiscard]] nlohmann::ordered_json connection_json(const ConnectionResult& c, bool segments = true);
+[[nodiscard]] nlohmann::ordered_json summary_json(const Summary& s, std::uint64_t connections);
+/// The whole document: {"scenario", "seed", "connections", "summary"}.
+[[nodiscard]] nlohmann::ordered_json run_json(const RunResult& r);
+/// --json-stream lines (no trailing newline): {"event": "segment" | "connection" | "summary", ...}.
+[[nodiscard]] std::string stream_segment_line(std::uint32_t connection, const SegmentTrace& segment);
+[[nodiscard]] std::string stream_connection_line(const ConnectionResult& connection);
+[[nodiscard]] std::string stream_summary_line(const RunResult& r);
+
+// --- pcap ----------------------------------------------------------------------------------------------
+/// Virtual time 0 is written as this instant (2023-11-14T22:13:20Z), so captures are reproducible.
+inline constexpr std::int64_t kPcapEpochSeconds = 1'700'000'000;
+
+/// Writes every datagram it is given to a raw-IP, nanosecond pcap at kPcapEpochSeconds + virtual time.
+/// Datagrams are recorded as the sender emitted them (a capture at the sender's side of the link).
+class PcapRecorder {
+ public:
+  [[nodiscard]] static std::expected<PcapRecorder, capture::CaptureError> open(
+      const std::filesystem::path& path);
+  /// Records one datagram; the first write error is kept and reported by close().
+  void record(Instant at, wire::Bytes datagram) noexcept;
+  [[nodiscard]] std::expected<void, capture::CaptureError> close() noexcept;
+  [[nodiscard]] std::uint64_t frames() const noexcept { return writer_.frames_written(); }
+
+ private:
+  explicit PcapRecorder(capture::PcapWriter writer) noexcept : writer_(std::move(writer)) {}
+  capture::PcapWriter writer_;
+  std::optional<capture::CaptureError> error_;
+};
+
+}  // namespace synack::sim

@@ -1,0 +1,24 @@
+// Named scenarios that replay the handshake cases of the seed article (docs/sim.md describes each).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "synack/sim/simulation.hpp"
+
+namespace synack::sim {
+
+struct ScenarioInfo {
+  std::string_view name;
+  std::string_view description;
+};
+
+/// Every named scenario, in the order `synack sim --list` prints them.
+[[nodiscard]] const std::vector<ScenarioInfo>& scenarios();
+
+/// The configuration of scenario `name` with `seed`; nullopt for an unknown name.
+[[nodiscard]] std::optional<SimConfig> scenario_config(std::string_view name, std::uint64_t seed = 1);
+
+}  // namespace synack::sim

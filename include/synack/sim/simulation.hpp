@@ -1,0 +1,96 @@
+// The deterministic network simulator: a client Stack and a server Stack joined by two Links (one per
+// direction) in virtual time. The run jumps from one event to the next (the earliest of both links'
+// next arrival, both stacks' next_deadline() and the next scheduled connect), so a 127-second SYN
+// give-up costs microseconds. Everything random derives from SimConfig::seed: the same configuration
+// gives the same RunResult, byte for byte.
+//
+// Many connections run in batches: each batch gets a fresh pair of stacks (bounded memory) and starts
+// where the previous one went quiet, so virtual time only moves forward.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "synack/sim/link.hpp"
+#include "synack/sim/trace.hpp"
+#include "synack/time.hpp"
+#include "synack/wire/bytes.hpp"
+#include "synack/wire/ip_address.hpp"
+
+namespace synack::sim {
+
+enum class ServerMode : std::uint8_t {
+  listen,        ///< a listener on the server port; every completed connection is accepted
+  closed,        ///< a stack with no listener: it answers the SYN with RST/ACK
+  dead,          ///< no host at all: nothing answers
+  tiny_backlog,  ///< a listener with an accept queue of SimConfig::tiny_backlog that never accepts
+};
+/// "listen", "closed", "dead", "tiny-backlog".
+[[nodiscard]] std::string_view to_string(ServerMode mode) noexcept;
+[[nodiscard]] std::optional<ServerMode> parse_server_mode(std::string_view text) noexcept;
+
+/// The handshake options one host offers.
+struct HostOptions {
+  std::uint16_t mss = 1460;  ///< announced MSS (sets the stack's MTU to mss + 40)
+  bool window_scaling = true;
+  std::uint8_t window_shift = 7;
+  bool sack = true;
+  bool timestamps = true;
+  std::uint32_t send_buffer = 256 * 1024;  ///< tcp::Config::send_buffer
+  std::uint32_t recv_buffer = 256 * 1024;  ///< tcp::Config::recv_buffer (sets the advertised window)
+};
+
+struct SimConfig {
+  std::string scenario = "custom";
+  std::uint64_t seed = 1;
+  HostOptions client;
+  HostOptions server;
+  Impairments to_server;  ///< client -> server direction
+  Impairments to_client;  ///< server -> client direction
+  ServerMode server_mode = ServerMode::listen;
+  std::uint32_t tiny_backlog = 1;
+  /// Both hosts open actively at the same instant (the server from its port to the client's).
+  bool simultaneous_open = false;
+
+  std::uint32_t connections = 1;
+  Duration stagger = std::chrono::milliseconds(1);  ///< between successive connects in a batch
+  /// Connections sharing one pair of stacks. With 1 ms stagger and a 20 ms round trip only ~20 are in
+  /// their handshake at once whatever this is; a smaller batch keeps fewer idle connections in the
+  /// stacks, whose next_deadline() scans them all.
+  std::uint32_t batch_size = 128;
+  std::uint32_t request_bytes = 0;  ///< the client sends this many bytes once established
+  bool record_segments = true;      ///< keep every SegmentTrace in the result
+  bool keep_connections = true;     ///< keep every ConnectionResult in the result
+  Duration max_virtual_time = std::chrono::seconds(900);  ///< per batch
+
+  /// 10.0.0.1; every further 20,000 connections use the next /24 (10.0.1.1, 10.0.2.1, ...).
+  wire::IpAddress client_address = wire::IpAddress::v4(0x0A000001U);
+  wire::IpAddress server_address = wire::IpAddress::v4(0x0A000002U);  // 10.0.0.2
+  std::uint16_t server_port = 80;
+  std::uint16_t first_client_port = 40000;
+};
+
+/// Callbacks during a run (all optional). Called in virtual-time order; nothing here may throw.
+struct SimObserver {
+  /// Every segment as it is transmitted, with the index of its connection.
+  std::function<void(std::uint32_t connection, const SegmentTrace&)> on_segment;
+  /// Every transmitted datagram exactly as the sender emitted it (for a pcap).
+  std::function<void(Instant at, wire::Bytes datagram)> on_datagram;
+  /// A connection's final record (at the end of its batch). Segments are included when recorded.
+  std::function<void(const ConnectionResult&)> on_connection;
+  /// After each batch: connections finished so far, and the total.
+  std::function<void(std::uint64_t done, std::uint64_t total)> on_progress;
+};
+
+/// Runs the simulation to completion (every batch quiet, or its time cap).
+[[nodiscard]] RunResult run(const SimConfig& config, const SimObserver& observer = {});
+
+/// The client endpoint of connection `index`: ports from first_client_port, 20,000 per address, then the
+/// address moves up by 256 (10.0.0.1, 10.0.1.1, ...).
+[[nodiscard]] wire::Endpoint client_endpoint(const SimConfig& config, std::uint32_t index) noexcept;
+
+}  // namespace synack::sim

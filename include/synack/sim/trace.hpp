@@ -1,0 +1,133 @@
+// What a simulation run produced: every segment on the link with its fate, each connection's outcome and
+// negotiated options, and a summary. Plain values; renderers (render.hpp) turn them into a ladder, JSON
+// or a pcap.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "synack/sim/link.hpp"
+#include "synack/time.hpp"
+#include "synack/wire/ip_address.hpp"
+#include "synack/wire/tcp.hpp"
+
+namespace synack::sim {
+
+enum class Dir : std::uint8_t { client_to_server, server_to_client };
+/// "c>s" or "s>c".
+[[nodiscard]] std::string_view to_string(Dir dir) noexcept;
+
+/// One transmitted segment as the sender emitted it (before any corruption), with what the link did.
+struct SegmentTrace {
+  Instant at;  ///< when the sender transmitted it
+  Dir dir = Dir::client_to_server;
+  wire::TcpHeader header;
+  std::uint32_t payload_len = 0;
+  Fate fate = Fate::delivered;
+  bool retransmission = false;  ///< it re-sends sequence space this side had already sent
+  bool reordered = false;       ///< held back so that later segments overtook it
+  std::optional<Instant> arrival;
+};
+
+enum class Outcome : std::uint8_t {
+  established,  ///< the client reached ESTABLISHED (and was not reset afterwards)
+  refused,      ///< an RST answered the client's SYN
+  timeout,      ///< the client's SYN retransmissions ran out
+  reset,        ///< established, then reset by the peer
+  pending,      ///< none of the above when the run stopped (its virtual-time cap)
+};
+/// "established", "refused", "timeout", "reset", "pending".
+[[nodiscard]] std::string_view to_string(Outcome outcome) noexcept;
+inline constexpr std::array<Outcome, 5> kAllOutcomes{Outcome::established, Outcome::refused, Outcome::timeout,
+                                                     Outcome::reset, Outcome::pending};
+
+/// What the handshake put in effect (meaningful once established).
+struct NegotiatedView {
+  std::optional<std::uint16_t> mss_client_to_server;  ///< largest payload the client sends
+  std::optional<std::uint16_t> mss_server_to_client;  ///< largest payload the server sends
+  std::optional<std::uint8_t> wscale_client;          ///< the client's shift, when scaling is in effect
+  std::optional<std::uint8_t> wscale_server;          ///< the server's shift, when scaling is in effect
+  bool sack = false;
+  bool timestamps = false;
+};
+
+struct ConnectionResult {
+  std::uint32_t index = 0;  ///< 0-based, in start order
+  wire::FourTuple tuple;    ///< local = the client
+  Outcome outcome = Outcome::pending;
+  Instant started_at;                     ///< when the client called connect
+  std::optional<Instant> established_at;  ///< when the client reached ESTABLISHED
+  std::optional<Instant> ended_at;        ///< when refused / timed out / reset was reported
+  std::uint32_t syn_retransmits = 0;
+  std::uint32_t synack_retransmits = 0;
+  std::uint32_t data_retransmits = 0;
+  std::optional<std::uint32_t> client_isn;
+  std::optional<std::uint32_t> server_isn;
+  std::optional<NegotiatedView> negotiated;  ///< set once established
+  std::vector<SegmentTrace> segments;        ///< empty unless the run recorded segments
+
+  /// established_at - started_at.
+  [[nodiscard]] std::optional<Duration> handshake_time() const noexcept {
+    if (!established_at) return std::nullopt;
+    return *established_at - started_at;
+  }
+};
+
+struct Percentiles {
+  double p50 = 0, p90 = 0, p99 = 0, max = 0;  ///< milliseconds
+};
+
+struct Summary {
+  std::array<std::uint64_t, kAllOutcomes.size()> outcomes{};  ///< indexed by Outcome
+  std::optional<Percentiles> handshake_ms;                    ///< over established connections
+  std::uint64_t syn_retransmits = 0;
+  std::uint64_t synack_retransmits = 0;
+  std::uint64_t segments = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t duplicated = 0;
+  std::uint64_t corrupted = 0;
+  std::uint64_t reordered = 0;
+  std::uint64_t checksum_drops = 0;  ///< datagrams the receiving stacks rejected for a bad checksum
+  std::uint64_t malformed_drops =
+      0;                       ///< ... or as malformed (a flipped data-offset byte fails before the checksum)
+  double virtual_seconds = 0;  ///< virtual time the run covered
+  /// Handshake-time histogram: bucket i counts handshakes in [edges[i], edges[i+1]) ms; the last is open.
+  std::vector<double> histogram_edges_ms;
+  std::vector<std::uint64_t> histogram;
+
+  [[nodiscard]] std::uint64_t count(Outcome o) const noexcept {
+    return outcomes[static_cast<std::size_t>(o)];
+  }
+};
+
+struct RunResult {
+  std::string scenario;
+  std::uint64_t seed = 0;
+  std::vector<ConnectionResult> connections;
+  Summary summary;
+  /// A batch stopped with work left: at SimConfig::max_virtual_time, or because a stack kept reporting an
+  /// overdue deadline (a stack bug the simulator refuses to spin on).
+  bool hit_time_cap = false;
+};
+
+/// Nearest-rank percentiles of `values` (any order); nullopt when empty.
+[[nodiscard]] std::optional<Percentiles> percentiles(std::vector<double> values);
+
+/// The histogram's bucket edges in milliseconds (0, 1, 2, 5, 10, 20, 50, ... 100000).
+[[nodiscard]] const std::vector<double>& histogram_edges_ms();
+
+/// Counts one connection into `summary` (outcome, retransmissions, histogram) and appends its handshake
+/// time (ms) to `handshake_ms` when it was established.
+void add_connection(const ConnectionResult& c, Summary& summary, std::vector<double>& handshake_ms);
+/// Sets summary.handshake_ms from the collected handshake times.
+void finish_summary(Summary& summary, std::vector<double> handshake_ms);
+/// add_connection() for each of `connections`, then finish_summary(). Segment and link counters are
+/// left as they are.
+void summarise(const std::vector<ConnectionResult>& connections, Summary& summary);
+
+}  // namespace synack::sim

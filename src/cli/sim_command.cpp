@@ -1,0 +1,291 @@
+#include "sim_command.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "exit_codes.hpp"
+#include "synack/sim/render.hpp"
+#include "synack/sim/scenario.hpp"
+#include "synack/sim/simulation.hpp"
+#include "terminal.hpp"
+
+namespace synack::cli {
+namespace {
+
+struct SimArgs {
+  std::string scenario = "normal";
+  std::uint64_t seed = 1;
+  std::optional<std::uint32_t> connections;
+  bool json = false;
+  bool json_stream = false;
+  std::string pcap;
+  bool absolute = false;
+  bool list = false;
+  // Impairments: "V" for both directions or "C2S,S2C" (client->server, server->client).
+  std::string loss, dup, reorder, corrupt, delay_ms, jitter_ms, bandwidth;
+  std::optional<std::uint16_t> client_mss, server_mss;
+  bool no_wscale = false, no_sack = false, no_timestamps = false;
+  bool server_no_wscale = false, server_no_sack = false, server_no_timestamps = false;
+  std::string server_mode;
+  std::vector<std::uint32_t> drop_syn;
+  bool drop_synack = false;
+  bool drop_final_ack = false;
+  std::vector<std::uint32_t> corrupt_segment;
+  std::optional<std::size_t> ladders;
+  std::optional<std::uint32_t> request;
+  std::optional<std::uint32_t> buffer_kib;
+};
+
+Duration from_ms(double ms) {
+  return Duration(static_cast<std::int64_t>(std::llround(ms * 1e6)));
+}
+
+struct PerDirection {
+  double to_server = 0;
+  double to_client = 0;
+};
+
+std::optional<double> parse_number(std::string_view text) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+/// "V" (both directions) or "C2S,S2C", each in [lo, hi].
+std::optional<PerDirection> parse_per_direction(std::string_view text, double lo, double hi) {
+  const auto comma = text.find(',');
+  const auto a = parse_number(text.substr(0, comma));
+  const auto b = comma == std::string_view::npos ? a : parse_number(text.substr(comma + 1));
+  if (!a || !b || *a < lo || *a > hi || *b < lo || *b > hi) return std::nullopt;
+  return PerDirection{*a, *b};
+}
+
+CLI::Validator per_direction(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        if (parse_per_direction(text, lo, hi)) return {};
+        return fmt::format("'{}' is not a value in [{}, {}] or two of them as C2S,S2C", text, lo, hi);
+      },
+      "V|C2S,S2C");
+}
+
+/// Applies `text` (already validated) to both directions through `set`.
+template <typename Set>
+void apply(const std::string& text, sim::SimConfig& c, Set set) {
+  if (text.empty()) return;
+  const auto v = parse_per_direction(text, -1e300, 1e300);
+  if (!v) return;
+  set(c.to_server, v->to_server);
+  set(c.to_client, v->to_client);
+}
+
+/// The scenario with the command line's overrides applied.
+sim::SimConfig make_config(const SimArgs& a, sim::SimConfig c) {
+  apply(a.loss, c, [](sim::Impairments& d, double v) { d.loss = v; });
+  apply(a.dup, c, [](sim::Impairments& d, double v) { d.duplicate = v; });
+  apply(a.reorder, c, [](sim::Impairments& d, double v) { d.reorder = v; });
+  apply(a.corrupt, c, [](sim::Impairments& d, double v) { d.corrupt = v; });
+  apply(a.delay_ms, c, [](sim::Impairments& d, double v) { d.delay = from_ms(v); });
+  apply(a.jitter_ms, c, [](sim::Impairments& d, double v) { d.jitter = from_ms(v); });
+  apply(a.bandwidth, c,
+        [](sim::Impairments& d, double v) { d.bandwidth_bps = static_cast<std::uint64_t>(std::llround(v)); });
+  using Match = sim::ScriptRule::Match;
+  for (const auto n : a.drop_syn) c.to_server.script.push_back({Match::nth_syn, n, sim::Fate::dropped});
+  if (a.drop_synack) c.to_client.script.push_back({Match::every_syn_ack, 1, sim::Fate::dropped});
+  if (a.drop_final_ack) c.to_server.script.push_back({Match::final_ack, 1, sim::Fate::dropped});
+  for (const auto n : a.corrupt_segment)
+    c.to_server.script.push_back({Match::nth_segment, n, sim::Fate::corrupted});
+  if (a.client_mss) c.client.mss = *a.client_mss;
+  if (a.server_mss) c.server.mss = *a.server_mss;
+  if (a.no_wscale) c.client.window_scaling = false;
+  if (a.no_sack) c.client.sack = false;
+  if (a.no_timestamps) c.client.timestamps = false;
+  if (a.server_no_wscale) c.server.window_scaling = false;
+  if (a.server_no_sack) c.server.sack = false;
+  if (a.server_no_timestamps) c.server.timestamps = false;
+  if (!a.server_mode.empty()) {
+    if (const auto m = sim::parse_server_mode(a.server_mode)) c.server_mode = *m;
+  }
+  if (a.connections) c.connections = *a.connections;
+  if (a.request) c.request_bytes = *a.request;
+  if (a.buffer_kib) {
+    for (sim::HostOptions* h : {&c.client, &c.server})
+      h->send_buffer = h->recv_buffer = *a.buffer_kib * 1024U;
+  }
+  return c;
+}
+
+/// A progress line on stderr (a terminal only), at most ten updates a second.
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled) {}
+  void update(std::uint64_t done, std::uint64_t total) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const double pct = total == 0 ? 100.0 : 100.0 * static_cast<double>(done) / static_cast<double>(total);
+    fmt::print(stderr, "\rsynack sim: {}/{} connections ({:.1f} %)", done, total, pct);
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void finish() {
+    if (shown_) fmt::print(stderr, "\n");
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+int run(const SimArgs& args) {
+  if (args.list) {
+    for (const auto& s : sim::scenarios()) fmt::print("{:<18} {}\n", s.name, s.description);
+    return kExitOk;
+  }
+  auto base = sim::scenario_config(args.scenario, args.seed);
+  if (!base) {
+    fmt::print(stderr, "synack sim: unknown scenario '{}'; 'synack sim --list' shows them\n", args.scenario);
+    return kExitUsage;
+  }
+  sim::SimConfig config = make_config(args, std::move(*base));
+  const std::size_t ladder_limit = args.ladders.value_or(config.connections <= 10 ? config.connections : 0);
+  config.record_segments = args.json || (!args.json_stream && ladder_limit > 0);
+  config.keep_connections = config.record_segments;  // the summary is counted as the run goes
+
+  std::optional<sim::PcapRecorder> pcap;
+  if (!args.pcap.empty()) {
+    auto opened = sim::PcapRecorder::open(args.pcap);
+    if (!opened) {
+      fmt::print(stderr, "synack sim: cannot write {}: {}\n", args.pcap, opened.error());
+      return kExitFailure;
+    }
+    pcap.emplace(std::move(*opened));
+  }
+
+  Progress progress(config.connections > 1 && ::isatty(STDERR_FILENO) == 1);
+  sim::SimObserver observer;
+  if (pcap) observer.on_datagram = [&](Instant at, wire::Bytes d) { pcap->record(at, d); };
+  if (args.json_stream) {
+    observer.on_segment = [](std::uint32_t conn, const sim::SegmentTrace& s) {
+      fmt::print("{}\n", sim::stream_segment_line(conn, s));
+    };
+    observer.on_connection = [](const sim::ConnectionResult& c) {
+      fmt::print("{}\n", sim::stream_connection_line(c));
+    };
+  }
+  observer.on_progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
+  const sim::RunResult result = sim::run(config, observer);
+  progress.finish();
+
+  int code = kExitOk;
+  if (pcap) {
+    const std::uint64_t frames = pcap->frames();
+    if (auto closed = pcap->close(); !closed) {
+      fmt::print(stderr, "synack sim: cannot write {}: {}\n", args.pcap, closed.error());
+      code = kExitFailure;
+    } else if (!args.json && !args.json_stream) {
+      fmt::print(stderr, "synack sim: wrote {} segments to {}\n", frames, args.pcap);
+    }
+  }
+  if (args.json) {
+    fmt::print("{}\n", sim::run_json(result).dump(2));
+    return code;
+  }
+  if (args.json_stream) {
+    fmt::print("{}\n", sim::stream_summary_line(result));
+    return code;
+  }
+  const bool colour = use_colour(stdout);
+  sim::LadderOptions ladder;
+  ladder.colour = colour;
+  ladder.absolute = args.absolute;
+  fmt::print(
+      "synack sim: scenario {}, seed {}, server {}\n", result.scenario, result.seed,
+      config.simultaneous_open ? "connects too (simultaneous open)" : sim::to_string(config.server_mode));
+  fmt::print("  link c>s: {}\n  link s>c: {}\n", sim::describe_impairments(config.to_server),
+             sim::describe_impairments(config.to_client));
+  for (std::size_t i = 0; i < result.connections.size() && i < ladder_limit; ++i) {
+    fmt::print("\n{}", sim::render_ladder(result.connections[i], ladder));
+  }
+  if (config.connections > 1 || ladder_limit == 0) fmt::print("\n{}", sim::render_summary(result, colour));
+  return code;
+}
+
+}  // namespace
+
+void register_sim_command(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<SimArgs>();
+  auto* sub =
+      app.add_subcommand("sim", "Watch handshakes in a deterministic simulated network (virtual time)");
+  sub->add_option("SCENARIO", a->scenario,
+                  "normal, lossy, dead-server, closed-port, simultaneous-open, "
+                  "mss-mismatch, no-options, tiny-backlog (see --list)")
+      ->capture_default_str();
+  sub->add_flag("--list", a->list, "List the scenarios and exit");
+  sub->add_option("--seed", a->seed, "Seed of every random choice: same seed, same bytes out")
+      ->capture_default_str();
+  sub->add_option("--connections", a->connections, "Run N connections and print a summary")
+      ->check(CLI::Range(1U, 10'000'000U));
+  auto* json = sub->add_flag("--json", a->json, "Print one JSON document (docs/sim-json.md)");
+  auto* stream = sub->add_flag("--json-stream", a->json_stream, "Print one JSON object per line per event");
+  json->excludes(stream);
+  sub->add_option("--pcap", a->pcap, "Write every segment to a pcap file with virtual timestamps");
+  sub->add_flag("--absolute", a->absolute, "Absolute sequence numbers in the ladder (relative by default)");
+  sub->add_option("--ladders", a->ladders, "Draw the first N connections (default: all when at most 10)");
+  sub->add_option("--loss", a->loss, "Loss probability (P, or C2S,S2C for each direction)")
+      ->check(per_direction(0.0, 1.0));
+  sub->add_option("--delay", a->delay_ms, "One-way delay in ms (default 10; or C2S,S2C)")
+      ->check(per_direction(0.0, 3.6e6));
+  sub->add_option("--jitter", a->jitter_ms, "Extra delay, uniform in [0, MS] (or C2S,S2C)")
+      ->check(per_direction(0.0, 3.6e6));
+  sub->add_option("--dup", a->dup, "Duplication probability (or C2S,S2C)")->check(per_direction(0.0, 1.0));
+  sub->add_option("--reorder", a->reorder, "Probability a segment is held back so later ones pass it")
+      ->check(per_direction(0.0, 1.0));
+  sub->add_option("--corrupt", a->corrupt, "Probability one byte is flipped (the checksum catches it)")
+      ->check(per_direction(0.0, 1.0));
+  sub->add_option("--bandwidth", a->bandwidth, "Link rate in bits per second, 0 = unlimited (or C2S,S2C)")
+      ->check(per_direction(0.0, 1e12));
+  sub->add_option("--drop-syn", a->drop_syn, "Drop the client's Nth SYN (repeatable)")
+      ->check(CLI::Range(1U, 100U));
+  sub->add_flag("--drop-synack", a->drop_synack, "Drop every SYN-ACK");
+  sub->add_flag("--drop-final-ack", a->drop_final_ack, "Drop the handshake's final ACK");
+  sub->add_option("--corrupt-segment", a->corrupt_segment, "Corrupt the client's Nth segment (repeatable)")
+      ->check(CLI::Range(1U, 1000000U));
+  sub->add_option("--client-mss", a->client_mss, "MSS the client announces")->check(CLI::Range(88, 65495));
+  sub->add_option("--server-mss", a->server_mss, "MSS the server announces")->check(CLI::Range(88, 65495));
+  sub->add_flag("--no-wscale", a->no_wscale, "The client does not offer window scaling");
+  sub->add_flag("--no-sack", a->no_sack, "The client does not offer SACK");
+  sub->add_flag("--no-timestamps", a->no_timestamps, "The client does not offer timestamps");
+  sub->add_flag("--server-no-wscale", a->server_no_wscale, "The server does not agree to window scaling");
+  sub->add_flag("--server-no-sack", a->server_no_sack, "The server does not agree to SACK");
+  sub->add_flag("--server-no-timestamps", a->server_no_timestamps, "The server does not agree to timestamps");
+  sub->add_option("--request", a->request, "Bytes the client sends once established (shows resets)")
+      ->check(CLI::Range(0U, 65536U));
+  sub->add_option("--buffer-kib", a->buffer_kib,
+                  "Send and receive buffer per connection and host, KiB (default 256; sets the window)")
+      ->check(CLI::Range(1U, 16384U));
+  sub->add_option("--server-mode", a->server_mode, "listen, closed, dead or tiny-backlog")
+      ->check(CLI::IsMember({"listen", "closed", "dead", "tiny-backlog"}));
+  sub->footer(
+      "Exit codes: 0 the run completed, whatever its outcomes; 1 the pcap could not be written; 2 bad "
+      "command line. Colour only on a terminal; NO_COLOR is respected. See docs/sim.md.");
+  sub->callback([a, &exit_code] { exit_code = run(*a); });
+}
+
+}  // namespace synack::cli

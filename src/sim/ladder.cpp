@@ -1,0 +1,244 @@
+// Text renderers: the ladder diagram of one connection and the summary of a run.
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "synack/sim/render.hpp"
+
+namespace synack::sim {
+namespace {
+
+constexpr std::string_view kReset = "\x1b[0m";
+constexpr std::string_view kRed = "\x1b[31m";
+constexpr std::string_view kGreen = "\x1b[32m";
+constexpr std::string_view kYellow = "\x1b[33m";
+constexpr std::string_view kMagenta = "\x1b[35m";
+constexpr std::string_view kCyan = "\x1b[36m";
+constexpr std::size_t kArrowWidth = 28;
+
+double to_ms(Duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+std::string_view colour_of(const SegmentTrace& s) {
+  switch (s.fate) {
+    case Fate::dropped:
+      return kRed;
+    case Fate::corrupted:
+      return kMagenta;
+    case Fate::duplicated:
+      return kCyan;
+    case Fate::delivered:
+      break;
+  }
+  if (s.retransmission) return kYellow;
+  if (s.header.flags.rst()) return kRed;
+  return "";
+}
+
+// "|---------- S ----------->|", "|<--------- SA -----------|"; a lost segment stops short at "X".
+std::string arrow(const SegmentTrace& s) {
+  const std::string flags = s.header.flags.to_string().empty() ? "." : s.header.flags.to_string();
+  const std::string label = " " + flags + " ";
+  const std::size_t body = kArrowWidth > label.size() + 1 ? kArrowWidth - label.size() - 1 : 0;
+  const std::size_t left = body / 2;
+  const std::size_t right = body - left;
+  const bool lost = s.fate == Fate::dropped;
+  if (s.dir == Dir::client_to_server) {
+    if (lost)
+      return "|" + std::string(left, '-') + label + std::string(right > 4 ? right - 4 : 0, '-') + "X    |";
+    return "|" + std::string(left, '-') + label + std::string(right, '-') + ">|";
+  }
+  if (lost)
+    return "|    X" + std::string(left > 4 ? left - 4 : 0, '-') + label + std::string(right, '-') + "|";
+  return "|<" + std::string(left, '-') + label + std::string(right, '-') + "|";
+}
+
+std::string describe_options(const wire::TcpOptions& o) {
+  std::vector<std::string> parts;
+  if (o.mss) parts.push_back(fmt::format("mss {}", *o.mss));
+  if (o.sack_permitted) parts.emplace_back("sackOK");
+  if (o.timestamps) parts.push_back(fmt::format("TS val {} ecr {}", o.timestamps->value, o.timestamps->echo));
+  if (o.wscale) parts.push_back(fmt::format("wscale {}", *o.wscale));
+  if (!o.sack.empty()) parts.push_back(fmt::format("sack {} blocks", o.sack.size()));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::string marks(const SegmentTrace& s) {
+  std::string m;
+  if (s.fate == Fate::dropped) m += " [dropped]";
+  if (s.fate == Fate::duplicated) m += " [duplicated]";
+  if (s.fate == Fate::corrupted) m += " [corrupted]";
+  if (s.retransmission) m += " [retransmission]";
+  if (s.reordered) m += " [reordered]";
+  return m;
+}
+
+}  // namespace
+
+std::string describe_outcome(const ConnectionResult& c) {
+  const auto since_start = [&](Instant t) { return to_ms(t - c.started_at); };
+  switch (c.outcome) {
+    case Outcome::established: {
+      std::string s = fmt::format("established after {:.3f} ms", to_ms(*c.handshake_time()));
+      if (c.syn_retransmits > 0)
+        s += fmt::format(" ({} SYN retransmission{})", c.syn_retransmits, c.syn_retransmits == 1 ? "" : "s");
+      return s;
+    }
+    case Outcome::refused:
+      return fmt::format("refused (RST) after {:.3f} ms", c.ended_at ? since_start(*c.ended_at) : 0.0);
+    case Outcome::timeout:
+      return fmt::format("timed out after {} SYN retransmission{} ({:.3f} s)", c.syn_retransmits,
+                         c.syn_retransmits == 1 ? "" : "s",
+                         c.ended_at ? since_start(*c.ended_at) / 1000.0 : 0.0);
+    case Outcome::reset:
+      return fmt::format("reset after {:.3f} ms (established after {:.3f} ms)",
+                         c.ended_at ? since_start(*c.ended_at) : 0.0,
+                         c.established_at ? since_start(*c.established_at) : 0.0);
+    case Outcome::pending:
+      return "pending (no outcome when the run stopped)";
+  }
+  return "pending";
+}
+
+std::string describe_negotiated(const NegotiatedView& n) {
+  const auto mss = [](std::optional<std::uint16_t> v) {
+    return v ? fmt::format("{}", *v) : std::string("?");
+  };
+  std::string ws = "window scale off";
+  if (n.wscale_client && n.wscale_server) {
+    ws = fmt::format("window scale client {} / server {}", *n.wscale_client, *n.wscale_server);
+  }
+  return fmt::format("MSS {} c>s / {} s>c, {}, SACK {}, timestamps {}", mss(n.mss_client_to_server),
+                     mss(n.mss_server_to_client), ws, n.sack ? "on" : "off", n.timestamps ? "on" : "off");
+}
+
+std::string describe_impairments(const Impairments& link) {
+  const Impairments& d = link;
+  std::vector<std::string> parts;
+  parts.push_back(fmt::format("delay {:g} ms", to_ms(d.delay)));
+  if (d.jitter.count() > 0) parts.push_back(fmt::format("jitter {:g} ms", to_ms(d.jitter)));
+  const auto pct = [&](std::string_view what, double p) {
+    if (p > 0) parts.push_back(fmt::format("{} {:g} %", what, p * 100.0));
+  };
+  pct("loss", d.loss);
+  pct("duplicate", d.duplicate);
+  pct("reorder", d.reorder);
+  pct("corrupt", d.corrupt);
+  if (d.bandwidth_bps > 0) parts.push_back(fmt::format("{} bit/s", d.bandwidth_bps));
+  for (const ScriptRule& r : d.script) {
+    const std::string_view verb = r.fate == Fate::dropped      ? "drop"
+                                  : r.fate == Fate::corrupted  ? "corrupt"
+                                  : r.fate == Fate::duplicated ? "duplicate"
+                                                               : "deliver";
+    switch (r.match) {
+      case ScriptRule::Match::nth_syn:
+        parts.push_back(fmt::format("{} SYN #{}", verb, r.n));
+        break;
+      case ScriptRule::Match::every_syn:
+        parts.push_back(fmt::format("{} every SYN", verb));
+        break;
+      case ScriptRule::Match::nth_syn_ack:
+        parts.push_back(fmt::format("{} SYN-ACK #{}", verb, r.n));
+        break;
+      case ScriptRule::Match::every_syn_ack:
+        parts.push_back(fmt::format("{} every SYN-ACK", verb));
+        break;
+      case ScriptRule::Match::final_ack:
+        parts.push_back(fmt::format("{} the final ACK", verb));
+        break;
+      case ScriptRule::Match::nth_segment:
+        parts.push_back(fmt::format("{} segment #{}", verb, r.n));
+        break;
+    }
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::string render_ladder(const ConnectionResult& c, const LadderOptions& options) {
+  std::string out = fmt::format("Connection {}: {} → {}\n", c.index + 1, c.tuple.local.to_string(),
+                                c.tuple.remote.to_string());
+  out += fmt::format("{:>12}  {:<{}}{:>{}}\n", "time", "client", kArrowWidth / 2 + 1, "server",
+                     kArrowWidth / 2 + 1);
+  for (const SegmentTrace& s : c.segments) {
+    const bool c2s = s.dir == Dir::client_to_server;
+    const std::optional<std::uint32_t> seq_base = c2s ? c.client_isn : c.server_isn;
+    const std::optional<std::uint32_t> ack_base = c2s ? c.server_isn : c.client_isn;
+    const auto rel = [&](wire::SeqNum v, std::optional<std::uint32_t> base) {
+      return options.absolute || !base ? v.raw() : v.raw() - *base;
+    };
+    std::string fields = fmt::format("seq={}", rel(s.header.seq, seq_base));
+    if (s.header.flags.ack()) fields += fmt::format(" ack={}", rel(s.header.ack, ack_base));
+    fields += fmt::format(" win={} len={}", s.header.window, s.payload_len);
+    const std::string opts = describe_options(s.header.options);
+    if (!opts.empty()) fields += fmt::format(" <{}>", opts);
+    const std::string_view on = options.colour ? colour_of(s) : std::string_view{};
+    const std::string_view off = on.empty() ? std::string_view{} : kReset;
+    out += fmt::format("{:>9.3f} ms  {}{}{}  {}{}{}{}\n", to_ms(s.at - c.started_at), on, arrow(s), off,
+                       fields, on, marks(s), off);
+  }
+  if (c.segments.empty()) out += "  (no segments recorded)\n";
+  const std::string_view oc = !options.colour                     ? std::string_view{}
+                              : c.outcome == Outcome::established ? kGreen
+                              : c.outcome == Outcome::pending     ? kYellow
+                                                                  : kRed;
+  out += fmt::format("  → {}{}{}\n", oc, describe_outcome(c), oc.empty() ? std::string_view{} : kReset);
+  if (c.negotiated) out += fmt::format("  agreed: {}\n", describe_negotiated(*c.negotiated));
+  return out;
+}
+
+std::string render_summary(const RunResult& r, bool colour) {
+  const Summary& s = r.summary;
+  std::uint64_t total = 0;
+  for (const auto n : s.outcomes) total += n;
+  std::string out = fmt::format("Summary: {} connection{} (scenario {}, seed {}), {:.3f} s of virtual time\n",
+                                total, total == 1 ? "" : "s", r.scenario, r.seed, s.virtual_seconds);
+  for (const Outcome o : kAllOutcomes) {
+    const std::uint64_t n = s.count(o);
+    if (n == 0 && o == Outcome::pending) continue;
+    const double pct = total == 0 ? 0.0 : 100.0 * static_cast<double>(n) / static_cast<double>(total);
+    out += fmt::format("  {:<12} {:>9}  {:6.2f} %\n", to_string(o), n, pct);
+  }
+  if (s.handshake_ms) {
+    out += fmt::format("  handshake    p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms  max {:.3f} ms\n",
+                       s.handshake_ms->p50, s.handshake_ms->p90, s.handshake_ms->p99, s.handshake_ms->max);
+  } else {
+    out += "  handshake    (no connection established)\n";
+  }
+  out += fmt::format("  retransmissions: {} SYN, {} SYN-ACK\n", s.syn_retransmits, s.synack_retransmits);
+  out += fmt::format(
+      "  link: {} segments, {} dropped, {} duplicated, {} corrupted ({} rejected by checksum, "
+      "{} as malformed), {} reordered\n",
+      s.segments, s.dropped, s.duplicated, s.corrupted, s.checksum_drops, s.malformed_drops, s.reordered);
+  if (r.hit_time_cap) out += "  note: the run stopped at its virtual-time cap\n";
+  // Histogram: only the span of non-empty buckets.
+  std::size_t first = s.histogram.size();
+  std::size_t last = 0;
+  std::uint64_t peak = 0;
+  for (std::size_t i = 0; i < s.histogram.size(); ++i) {
+    if (s.histogram[i] == 0) continue;
+    first = std::min(first, i);
+    last = i;
+    peak = std::max(peak, s.histogram[i]);
+  }
+  if (first < s.histogram.size()) {
+    out += "  handshake time histogram:\n";
+    constexpr std::size_t kBar = 40;
+    for (std::size_t i = first; i <= last; ++i) {
+      const double lo = s.histogram_edges_ms[i];
+      const std::string range = i + 1 < s.histogram_edges_ms.size()
+                                    ? fmt::format("{:g}–{:g} ms", lo, s.histogram_edges_ms[i + 1])
+                                    : fmt::format("≥ {:g} ms", lo);
+      const auto width = static_cast<std::size_t>(peak == 0 ? 0 : (s.histogram[i] * kBar + peak - 1) / peak);
+      const std::string bar(width, '#');
+      out += fmt::format("  {:>16}  {}{}{} {}\n", range, colour ? kCyan : "", bar, colour ? kReset : "",
+                         s.histogram[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace synack::sim

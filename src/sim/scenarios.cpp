@@ -1,0 +1,73 @@
+// The named scenarios. Each is a SimConfig; the CLI's flags then override parts of it.
+#include <chrono>
+#include <string>
+
+#include "synack/sim/scenario.hpp"
+
+namespace synack::sim {
+
+using namespace std::chrono_literals;
+
+const std::vector<ScenarioInfo>& scenarios() {
+  static const std::vector<ScenarioInfo> list{
+      {"normal", "a clean 20 ms round trip: SYN, SYN-ACK, ACK; every option agreed"},
+      {"lossy", "the first SYN is lost (retransmitted after 1 s) on a path with 10 % loss and jitter"},
+      {"dead-server", "nobody answers: SYNs at 0, 1, 3, 7, 15, 31, 63 s, then the give-up at 127 s"},
+      {"closed-port", "the host is up but nothing listens: the SYN is answered with RST/ACK (refused)"},
+      {"simultaneous-open", "both ends send a SYN at the same instant (RFC 9293 Figure 7)"},
+      {"mss-mismatch", "client announces MSS 1460, server 1360: both send at most 1360 bytes"},
+      {"no-options", "the client offers only an MSS: no window scaling, SACK or timestamps"},
+      {"tiny-backlog", "a server with a backlog of 1 that never accepts: the later connections time out"},
+  };
+  return list;
+}
+
+std::optional<SimConfig> scenario_config(std::string_view name, std::uint64_t seed) {
+  SimConfig c;
+  c.scenario = std::string(name);
+  c.seed = seed;
+  c.to_server.delay = 10ms;
+  c.to_client.delay = 10ms;
+  if (name == "normal") return c;
+  if (name == "lossy") {
+    for (Impairments* d : {&c.to_server, &c.to_client}) {
+      d->loss = 0.10;
+      d->jitter = 5ms;
+    }
+    c.to_server.script.push_back({ScriptRule::Match::nth_syn, 1, Fate::dropped});
+    return c;
+  }
+  if (name == "dead-server") {
+    c.server_mode = ServerMode::dead;
+    return c;
+  }
+  if (name == "closed-port") {
+    c.server_mode = ServerMode::closed;
+    return c;
+  }
+  if (name == "simultaneous-open") {
+    c.simultaneous_open = true;
+    return c;
+  }
+  if (name == "mss-mismatch") {
+    c.client.mss = 1460;
+    c.server.mss = 1360;
+    return c;
+  }
+  if (name == "no-options") {
+    c.client.window_scaling = false;
+    c.client.sack = false;
+    c.client.timestamps = false;
+    return c;
+  }
+  if (name == "tiny-backlog") {
+    c.server_mode = ServerMode::tiny_backlog;
+    c.tiny_backlog = 1;
+    c.connections = 3;
+    c.stagger = 100ms;
+    return c;
+  }
+  return std::nullopt;
+}
+
+}  // namespace synack::sim

@@ -1,0 +1,449 @@
+// The simulator's event loop: two stacks, two links, virtual time.
+#include "synack/sim/simulation.hpp"
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "synack/sim/random.hpp"
+#include "synack/stack/stack.hpp"
+#include "synack/tcp/error.hpp"
+#include "synack/wire/packet.hpp"
+
+namespace synack::sim {
+
+std::string_view to_string(ServerMode mode) noexcept {
+  switch (mode) {
+    case ServerMode::listen:
+      return "listen";
+    case ServerMode::closed:
+      return "closed";
+    case ServerMode::dead:
+      return "dead";
+    case ServerMode::tiny_backlog:
+      return "tiny-backlog";
+  }
+  return "listen";
+}
+
+std::optional<ServerMode> parse_server_mode(std::string_view text) noexcept {
+  for (const ServerMode m :
+       {ServerMode::listen, ServerMode::closed, ServerMode::dead, ServerMode::tiny_backlog}) {
+    if (to_string(m) == text) return m;
+  }
+  return std::nullopt;
+}
+
+wire::Endpoint client_endpoint(const SimConfig& config, std::uint32_t index) noexcept {
+  constexpr std::uint32_t kPortsPerAddress = 20000;
+  const wire::Bytes b = config.client_address.bytes();
+  const std::uint32_t base = wire::load_be32(b, b.size() - 4);
+  wire::IpAddress address = config.client_address;
+  // 10.0.0.1, then 10.0.1.1, 10.0.2.1, ...: never the server's 10.0.0.2.
+  if (config.client_address.is_v4()) address = wire::IpAddress::v4(base + 256U * (index / kPortsPerAddress));
+  const auto port = static_cast<std::uint16_t>(config.first_client_port + index % kPortsPerAddress);
+  return {address, port};
+}
+
+namespace {
+
+// Stream numbers for Rng(seed, stream): one per consumer.
+constexpr std::uint64_t kStreamToServer = 1;
+constexpr std::uint64_t kStreamToClient = 2;
+constexpr std::uint64_t kStreamIsnKey = 3;
+constexpr std::uint64_t kStreamStack = 16;  // + 2 * batch (+1 for the server)
+
+constexpr std::size_t kBuffer = 2048;
+constexpr int kMaxSettleRounds = 10000;    // rounds of arrivals/timers/transmissions at one instant
+constexpr std::uint32_t kMaxStalls = 100;  // consecutive instants with an overdue deadline
+
+tcp::Config tcp_config(const HostOptions& o) {
+  tcp::Config c;
+  c.mtu = static_cast<std::uint32_t>(o.mss) + 40U;
+  c.window_scaling = o.window_scaling;
+  c.window_shift = o.window_shift;
+  c.sack_permitted = o.sack;
+  c.timestamps = o.timestamps;
+  c.send_buffer = o.send_buffer;
+  c.recv_buffer = o.recv_buffer;
+  return c;
+}
+
+std::array<std::byte, 16> isn_key(std::uint64_t seed, std::uint64_t host) {
+  Rng rng(seed, kStreamIsnKey + host * 1000);
+  std::array<std::byte, 16> key{};
+  for (std::size_t i = 0; i < key.size(); i += 8) {
+    const std::uint64_t v = rng.next();
+    for (std::size_t j = 0; j < 8; ++j) key[i + j] = static_cast<std::byte>((v >> (8U * j)) & 0xFFU);
+  }
+  return key;
+}
+
+std::uint64_t endpoint_key(const wire::Endpoint& e) noexcept {
+  const wire::Bytes b = e.address.bytes();
+  return (static_cast<std::uint64_t>(wire::load_be32(b, b.size() - 4)) << 16U) | e.port;
+}
+
+std::uint64_t id_key(stack::ConnectionId id) noexcept {
+  return (static_cast<std::uint64_t>(id.generation) << 32U) | id.index;
+}
+
+/// Per-connection bookkeeping while its batch runs.
+struct Tracked {
+  ConnectionResult result;
+  stack::ConnectionId client_id;
+  std::optional<stack::ConnectionId> server_id;
+  std::array<std::optional<wire::SeqNum>, 2> max_end{};  // per Dir: end of the sequence space sent
+  std::array<bool, 2> sent_syn_ack{};                    // per Dir
+  std::uint32_t syns = 0;
+  std::uint32_t syn_acks = 0;
+  std::optional<std::uint16_t> client_syn_mss;
+  std::optional<std::uint16_t> server_syn_mss;
+  bool started = false;
+  bool request_sent = false;
+};
+
+class Batch {
+ public:
+  Batch(const SimConfig& config, const SimObserver& observer, RunResult& result,
+        std::vector<double>& handshakes, Link& to_server, Link& to_client, std::uint32_t batch_number,
+        std::uint32_t first, std::uint32_t count, Instant start)
+      : config_(config),
+        observer_(observer),
+        result_(result),
+        handshakes_(handshakes),
+        to_server_(to_server),
+        to_client_(to_client),
+        start_(start),
+        now_(start) {
+    stack::StackConfig cc;
+    cc.tcp = tcp_config(config.client);
+    cc.max_connections = count + 16;
+    cc.control_queue = std::max<std::uint32_t>(256, count * 2);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const wire::IpAddress a = client_endpoint(config, first + i).address;
+      if (std::find(cc.addresses.begin(), cc.addresses.end(), a) == cc.addresses.end())
+        cc.addresses.push_back(a);
+    }
+    const auto ckey = isn_key(config.seed, 0);
+    client_ =
+        std::make_unique<stack::Stack>(cc, ckey, Rng(config.seed, kStreamStack + 2ULL * batch_number).next());
+    if (config.server_mode != ServerMode::dead) {
+      stack::StackConfig sc;
+      sc.tcp = tcp_config(config.server);
+      sc.max_connections = count + 16;
+      sc.control_queue = std::max<std::uint32_t>(256, count * 2);
+      sc.addresses.push_back(config.server_address);
+      const auto skey = isn_key(config.seed, 1);
+      server_ = std::make_unique<stack::Stack>(
+          sc, skey, Rng(config.seed, kStreamStack + 2ULL * batch_number + 1).next());
+      if ((config.server_mode == ServerMode::listen || config.server_mode == ServerMode::tiny_backlog) &&
+          !config.simultaneous_open) {
+        const std::uint32_t backlog =
+            config.server_mode == ServerMode::tiny_backlog ? config.tiny_backlog : 0;
+        if (auto l = server_->listen({config.server_address, config.server_port}, backlog)) listener_ = *l;
+      }
+    }
+    tracked_.resize(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      Tracked& t = tracked_[i];
+      t.result.index = first + i;
+      t.result.tuple = {client_endpoint(config, first + i), {config.server_address, config.server_port}};
+      t.result.started_at = start + config.stagger * static_cast<std::int64_t>(i);
+      by_client_endpoint_.emplace(endpoint_key(t.result.tuple.local), i);
+    }
+  }
+
+  /// Runs until quiet or the time cap; returns when it stopped.
+  Instant run() {
+    std::size_t next_start = 0;
+    std::uint32_t stalls = 0;
+    for (;;) {
+      while (next_start < tracked_.size() && tracked_[next_start].result.started_at <= now_) {
+        start_connection(next_start++);
+      }
+      const Instant deadline = settle();
+      Instant next = std::min({to_server_.next_delivery(), to_client_.next_delivery(), deadline});
+      if (next_start < tracked_.size()) next = std::min(next, tracked_[next_start].result.started_at);
+      if (next == Instant::max()) break;
+      if (next - start_ > config_.max_virtual_time) {
+        result_.hit_time_cap = true;
+        break;
+      }
+      if (next > now_) {
+        now_ = next;
+        stalls = 0;
+      } else if (++stalls > kMaxStalls) {
+        // A stack keeps reporting a deadline it has already been woken for: stop this batch rather
+        // than spin (settle() already gave it kMaxSettleRounds chances at this instant).
+        result_.hit_time_cap = true;
+        break;
+      } else {
+        now_ += std::chrono::milliseconds(1);
+      }
+    }
+    finish();
+    return now_;
+  }
+
+ private:
+  void start_connection(std::size_t i) {
+    Tracked& t = tracked_[i];
+    t.started = true;
+    stack::ConnectOptions options;
+    auto id = client_->connect(now_, t.result.tuple.local, t.result.tuple.remote, options);
+    if (!id) return;  // cannot happen with fresh stacks; the connection stays pending
+    t.client_id = *id;
+    by_client_id_.emplace(id_key(*id), i);
+    if (config_.simultaneous_open && server_) {
+      auto sid = server_->connect(now_, t.result.tuple.remote, t.result.tuple.local, options);
+      if (sid) t.server_id = *sid;
+    }
+  }
+
+  /// Does everything due at now_: arrivals, timers, transmissions, events, until nothing changes. Returns
+  /// the earliest stack deadline, read in the last round (which changed nothing, so it is still current:
+  /// Stack::next_deadline() scans every connection, so it is read once per round and stack).
+  Instant settle() {
+    Instant deadline = Instant::max();
+    for (int round = 0; round < kMaxSettleRounds; ++round) {
+      bool progress = false;
+      while (auto d = to_server_.pop_due(now_)) {
+        if (server_) server_->on_packet(now_, *d);
+        progress = true;
+      }
+      while (auto d = to_client_.pop_due(now_)) {
+        client_->on_packet(now_, *d);
+        progress = true;
+      }
+      const Instant client_deadline = client_->next_deadline();
+      const Instant server_deadline = server_ ? server_->next_deadline() : Instant::max();
+      deadline = std::min(client_deadline, server_deadline);
+      if (client_deadline <= now_) {
+        client_->on_timeout(now_);
+        progress = true;
+      }
+      if (server_deadline <= now_) {
+        server_->on_timeout(now_);
+        progress = true;
+      }
+      progress = transmit(*client_, Dir::client_to_server) || progress;
+      if (server_) progress = transmit(*server_, Dir::server_to_client) || progress;
+      progress = client_events() || progress;
+      if (server_) progress = server_events() || progress;
+      if (!progress) return deadline;
+    }
+    return deadline;
+  }
+
+  bool transmit(stack::Stack& host, Dir dir) {
+    bool any = false;
+    while (auto n = host.poll_transmit(now_, buffer_)) {
+      any = true;
+      const wire::Bytes datagram = wire::Bytes(buffer_).first(*n);
+      record(dir, datagram);
+    }
+    return any;
+  }
+
+  void record(Dir dir, wire::Bytes datagram) {
+    if (observer_.on_datagram) observer_.on_datagram(now_, datagram);
+    Link& link = dir == Dir::client_to_server ? to_server_ : to_client_;
+    const auto parsed = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore);
+    const SendOutcome sent = link.send(now_, datagram);
+    if (!parsed) return;
+    const auto header = wire::TcpHeader::parse(parsed->tcp());
+    if (!header) return;
+    const wire::Endpoint client = dir == Dir::client_to_server
+                                      ? wire::Endpoint{parsed->ip().src, header->src_port}
+                                      : wire::Endpoint{parsed->ip().dst, header->dst_port};
+    const auto it = by_client_endpoint_.find(endpoint_key(client));
+    if (it == by_client_endpoint_.end()) return;
+    Tracked& t = tracked_[it->second];
+    SegmentTrace s;
+    s.at = now_;
+    s.dir = dir;
+    s.header = *header;
+    s.payload_len = static_cast<std::uint32_t>(parsed->tcp().payload().size());
+    s.fate = sent.fate;
+    s.reordered = sent.reordered;
+    s.arrival = sent.arrival;
+    auto& max_end = t.max_end[static_cast<std::size_t>(dir)];
+    const std::uint32_t len = parsed->tcp().sequence_length();
+    const wire::TcpFlags f = header->flags;
+    // In a simultaneous open the first SYN-ACK re-sends the SYN's sequence number by design.
+    const bool first_syn_ack = f.syn() && f.ack() && !t.sent_syn_ack[static_cast<std::size_t>(dir)];
+    if (f.syn() && f.ack()) t.sent_syn_ack[static_cast<std::size_t>(dir)] = true;
+    if (len > 0) {
+      const wire::SeqNum end = header->seq + len;
+      if (max_end && header->seq < *max_end && !first_syn_ack) s.retransmission = true;
+      if (!max_end || *max_end < end) max_end = end;
+    }
+    if (f.syn()) {
+      const bool from_client = dir == Dir::client_to_server;
+      auto& isn = from_client ? t.result.client_isn : t.result.server_isn;
+      if (!isn) isn = header->seq.raw();
+      auto& mss = from_client ? t.client_syn_mss : t.server_syn_mss;
+      if (!mss && header->options.mss) mss = *header->options.mss;
+      if (f.ack()) ++t.syn_acks;
+      if (from_client && !f.ack()) ++t.syns;
+    }
+    ++result_.summary.segments;
+    if (observer_.on_segment) observer_.on_segment(t.result.index, s);
+    if (config_.record_segments) t.result.segments.push_back(s);
+  }
+
+  bool client_events() {
+    bool any = false;
+    while (auto e = client_->poll_event()) {
+      any = true;
+      const auto it = by_client_id_.find(id_key(e->connection));
+      if (it == by_client_id_.end()) continue;
+      Tracked& t = tracked_[it->second];
+      switch (e->kind) {
+        case stack::EventKind::established:
+          if (!t.result.established_at) t.result.established_at = now_;
+          t.result.outcome = Outcome::established;
+          if (config_.request_bytes > 0 && !t.request_sent) {
+            t.request_sent = true;
+            request_.assign(config_.request_bytes, std::byte{'x'});
+            (void)client_->send(t.client_id, request_);
+          }
+          break;
+        case stack::EventKind::refused:
+          t.result.outcome = Outcome::refused;
+          t.result.ended_at = now_;
+          break;
+        case stack::EventKind::timed_out:
+          // A timeout after the handshake (data retransmissions) ends an established connection.
+          t.result.outcome = t.result.established_at ? Outcome::reset : Outcome::timeout;
+          t.result.ended_at = now_;
+          break;
+        case stack::EventKind::reset:
+        case stack::EventKind::aborted:
+          t.result.outcome = t.result.established_at ? Outcome::reset : Outcome::refused;
+          t.result.ended_at = now_;
+          break;
+        default:
+          break;
+      }
+    }
+    return any;
+  }
+
+  bool server_events() {
+    bool any = false;
+    while (auto e = server_->poll_event()) {
+      any = true;
+      if (e->kind != stack::EventKind::acceptable) continue;
+      if (config_.server_mode == ServerMode::tiny_backlog) continue;  // this server never accepts
+      while (auto id = server_->accept(listener_)) {
+        const auto info = server_->info(*id);
+        if (!info) continue;
+        const auto it = by_client_endpoint_.find(endpoint_key(info->tuple.remote));
+        if (it != by_client_endpoint_.end()) tracked_[it->second].server_id = *id;
+      }
+    }
+    return any;
+  }
+
+  void finish() {
+    for (Tracked& t : tracked_) {
+      ConnectionResult& r = t.result;
+      std::optional<tcp::ConnectionInfo> ci;
+      if (t.started && t.client_id.valid()) ci = client_->info(t.client_id);
+      std::optional<tcp::ConnectionInfo> si;
+      if (t.server_id && server_) si = server_->info(*t.server_id);
+      r.syn_retransmits = ci ? ci->syn_retransmits : (t.syns > 0 ? t.syns - 1 : 0);
+      if (config_.simultaneous_open) {
+        r.synack_retransmits = t.syn_acks > 2 ? t.syn_acks - 2 : 0;
+      } else {
+        r.synack_retransmits = si ? si->synack_retransmits : (t.syn_acks > 0 ? t.syn_acks - 1 : 0);
+      }
+      r.data_retransmits = ci ? ci->data_retransmits : 0;
+      if (r.established_at && ci) {
+        NegotiatedView n;
+        n.mss_client_to_server = ci->negotiated.send_mss;
+        if (si) {
+          n.mss_server_to_client = si->negotiated.send_mss;
+        } else {
+          // The server's send MSS: min(the client's MSS option or 536, the MSS the server announced).
+          n.mss_server_to_client = std::min<std::uint16_t>(t.client_syn_mss.value_or(536),
+                                                           t.server_syn_mss.value_or(config_.server.mss));
+        }
+        n.wscale_client = ci->negotiated.rcv_shift;
+        n.wscale_server = ci->negotiated.snd_shift;
+        n.sack = ci->negotiated.sack;
+        n.timestamps = ci->negotiated.timestamps;
+        r.negotiated = n;
+      }
+      add_connection(r, result_.summary, handshakes_);
+      if (observer_.on_connection) observer_.on_connection(r);
+      if (config_.keep_connections) result_.connections.push_back(std::move(r));
+    }
+    const auto add = [&](const stack::Stack& s) {
+      result_.summary.checksum_drops += s.stats().bad_checksum;
+      result_.summary.malformed_drops += s.stats().malformed;
+    };
+    add(*client_);
+    if (server_) add(*server_);
+  }
+
+  const SimConfig& config_;
+  const SimObserver& observer_;
+  RunResult& result_;
+  std::vector<double>& handshakes_;
+  Link& to_server_;
+  Link& to_client_;
+  Instant start_;
+  Instant now_;
+  std::unique_ptr<stack::Stack> client_;
+  std::unique_ptr<stack::Stack> server_;
+  stack::ListenerId listener_;
+  std::vector<Tracked> tracked_;
+  std::unordered_map<std::uint64_t, std::size_t> by_client_endpoint_;
+  std::unordered_map<std::uint64_t, std::size_t> by_client_id_;
+  std::array<std::byte, kBuffer> buffer_{};
+  std::vector<std::byte> request_;
+};
+
+}  // namespace
+
+RunResult run(const SimConfig& config, const SimObserver& observer) {
+  RunResult result;
+  result.scenario = config.scenario;
+  result.seed = config.seed;
+  Link to_server(config.to_server, config.seed, kStreamToServer);
+  Link to_client(config.to_client, config.seed, kStreamToClient);
+  const std::uint32_t batch = std::max<std::uint32_t>(config.batch_size, 1);
+  const std::uint32_t total = config.connections;
+  if (config.keep_connections) result.connections.reserve(total);
+  std::vector<double> handshakes;
+  Instant now;
+  std::uint32_t done = 0;
+  for (std::uint32_t number = 0; done < total; ++number) {
+    const std::uint32_t count = std::min(batch, total - done);
+    to_server.reset_script_state();
+    to_client.reset_script_state();
+    Batch b(config, observer, result, handshakes, to_server, to_client, number, done, count, now);
+    now = b.run();
+    done += count;
+    if (observer.on_progress) observer.on_progress(done, total);
+  }
+  result.summary.virtual_seconds = now.seconds();
+  const auto add = [&](const LinkStats& s) {
+    result.summary.dropped += s.dropped;
+    result.summary.duplicated += s.duplicated;
+    result.summary.corrupted += s.corrupted;
+    result.summary.reordered += s.reordered;
+  };
+  add(to_server.stats());
+  add(to_client.stats());
+  finish_summary(result.summary, std::move(handshakes));
+  return result;
+}
+
+}  // namespace synack::sim

@@ -1,0 +1,140 @@
+// `synack sim` end to end through the sim_cli driver: output shapes, exit codes, NO_COLOR, determinism.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+};
+
+Result sim(const std::string& args) {
+  const std::string cmd = std::string(SIM_CLI_PATH) + " " + args + " 2>/dev/null";
+  Result r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(SimCli, NormalPrintsTheLadderAndWhatWasAgreed) {
+  const auto r = sim("normal");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("|------------ S ------------>|"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("|<----------- SA ------------|"), std::string::npos);
+  EXPECT_NE(r.out.find("→ established after 20.000 ms"), std::string::npos);
+  EXPECT_NE(
+      r.out.find("agreed: MSS 1460 c>s / 1460 s>c, window scale client 7 / server 7, SACK on, timestamps on"),
+      std::string::npos);
+  EXPECT_EQ(r.out.find("\x1b["), std::string::npos);  // not a terminal: no colour
+}
+
+TEST(SimCli, RelativeByDefaultAbsoluteOnRequest) {
+  EXPECT_NE(sim("normal").out.find("seq=1 ack=1"), std::string::npos);
+  EXPECT_EQ(sim("normal --absolute").out.find("seq=1 ack=1"), std::string::npos);
+}
+
+TEST(SimCli, DeadServerTimesOutAfterSixRetransmissions) {
+  const auto r = sim("dead-server");
+  EXPECT_EQ(r.code, 0);  // the run completed, whatever the outcome
+  EXPECT_NE(r.out.find("63000.000 ms"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("timed out after 6 SYN retransmissions (127.000 s)"), std::string::npos) << r.out;
+}
+
+TEST(SimCli, JsonIsOneDocumentAndDeterministic) {
+  const auto a = sim("lossy --seed 4 --connections 5 --json");
+  const auto b = sim("lossy --seed 4 --connections 5 --json");
+  ASSERT_EQ(a.code, 0);
+  EXPECT_EQ(a.out, b.out);
+  const auto j = nlohmann::json::parse(a.out);
+  EXPECT_EQ(j["scenario"], "lossy");
+  EXPECT_EQ(j["seed"], 4);
+  EXPECT_EQ(j["connections"].size(), 5U);
+  EXPECT_TRUE(j["summary"].contains("outcomes"));
+  EXPECT_TRUE(j["summary"]["handshake_ms"].contains("p99"));
+}
+
+TEST(SimCli, JsonStreamIsOneObjectPerLine) {
+  const auto r = sim("closed-port --json-stream");
+  ASSERT_EQ(r.code, 0);
+  std::istringstream lines(r.out);
+  std::string line;
+  std::vector<std::string> events;
+  while (std::getline(lines, line)) events.push_back(nlohmann::json::parse(line)["event"]);
+  EXPECT_EQ(events, (std::vector<std::string>{"segment", "segment", "connection", "summary"}));
+}
+
+TEST(SimCli, ManyConnectionsPrintASummary) {
+  const auto r = sim("normal --connections 200 --loss 0.1");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("Summary: 200 connections"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("handshake    p50 20.000 ms"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("handshake time histogram:"), std::string::npos);
+  EXPECT_EQ(r.out.find("Connection 1:"), std::string::npos);  // no ladders for > 10 connections
+}
+
+TEST(SimCli, PcapIsWrittenAndReproducible) {
+  const auto dir = std::filesystem::temp_directory_path() / ("synack-sim-cli-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  EXPECT_EQ(sim("lossy --connections 3 --pcap " + (dir / "a.pcap").string()).code, 0);
+  EXPECT_EQ(sim("lossy --connections 3 --pcap " + (dir / "b.pcap").string()).code, 0);
+  const std::string a = slurp(dir / "a.pcap");
+  EXPECT_GT(a.size(), 24U);
+  EXPECT_EQ(a, slurp(dir / "b.pcap"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SimCli, ExitCodes) {
+  EXPECT_EQ(sim("--list").code, 0);
+  EXPECT_NE(sim("--list").out.find("dead-server"), std::string::npos);
+  EXPECT_EQ(sim("no-such-scenario").code, 2);
+  EXPECT_EQ(sim("normal --loss 2").code, 2);
+  EXPECT_EQ(sim("normal --json --json-stream").code, 2);
+  EXPECT_EQ(sim("normal --server-mode sideways").code, 2);
+  EXPECT_EQ(sim("normal --pcap /nonexistent-dir/x.pcap").code, 1);
+}
+
+TEST(SimCli, ImpairmentsTakeOneValueOrOnePerDirection) {
+  const auto r = sim("normal --loss 0.25,0 --delay 5,20 --jitter 1");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("link c>s: delay 5 ms, jitter 1 ms, loss 25 %"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("link s>c: delay 20 ms, jitter 1 ms\n"), std::string::npos) << r.out;
+  EXPECT_EQ(sim("normal --loss 0.1,2").code, 2);
+  EXPECT_EQ(sim("normal --delay x").code, 2);
+  EXPECT_EQ(sim("normal --loss 0.1,0.2,0.3").code, 2);
+}
+
+TEST(SimCli, ServerModesAndOptionFlags) {
+  EXPECT_NE(sim("normal --server-mode closed").out.find("refused"), std::string::npos);
+  const auto r = sim("normal --client-mss 1400 --server-mss 1300 --no-sack --no-timestamps --no-wscale");
+  EXPECT_NE(r.out.find("agreed: MSS 1300 c>s / 1300 s>c, window scale off, SACK off, timestamps off"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(sim("normal --drop-syn 1").out.find("[dropped]"), std::string::npos);
+  EXPECT_NE(sim("normal --drop-final-ack").out.find("[dropped]"), std::string::npos);
+  EXPECT_NE(sim("normal --corrupt-segment 1").out.find("[corrupted]"), std::string::npos);
+}
+
+}  // namespace
