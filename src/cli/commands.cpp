@@ -1,16 +1,18 @@
 #include "commands.hpp"
 
-#ifdef SYNACK_HAVE_ANALYZE
 #include "analyze_command.hpp"
-#endif
+#include "connect_command.hpp"
+#include "listen_command.hpp"
+#include "sim_command.hpp"
 
 namespace synack::cli {
 
 void register_commands(CLI::App& app, int& exit_code) {
   register_demo_command(app, exit_code);
-#ifdef SYNACK_HAVE_ANALYZE
+  register_sim_command(app, exit_code);
+  register_listen_command(app, exit_code);
+  register_connect_command(app, exit_code);
   register_analyze_command(app, exit_code);
-#endif
 }
 
 }  // namespace synack::cli

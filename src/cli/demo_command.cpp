@@ -1,150 +1,702 @@
-// `synack demo`: the README's first command. Until the engine and the TUN driver land it shows what the
-// wire layer does: it builds the handshake of the seed capture (client MSS 1460, server MSS 1360), a
-// little data and a close as real IPv4 and IPv6 datagrams, decodes each one back, and writes a pcap
-// that Wireshark opens.
-#include <array>
+// `synack demo`: the README's one-command tour. synack's TCP meets the Linux kernel's: the demo makes a
+// private network namespace with a TUN device (kernel 192.0.2.1/24 + 2001:db8::1/64, synack 192.0.2.2 +
+// 2001:db8::2), starts a synack HTTP server and a kernel server, connects kernel → synack and synack →
+// kernel over IPv4 and IPv6 (MSS 1460 on the kernel's side, 1360 on synack's, as in the seed capture),
+// exchanges a request and a reply, closes, and prints every connection as `synack sim`'s ladder with what
+// each side offered and agreed. Then a SYN to a closed port (refused) and a SYN to an address nobody owns
+// (retransmitted with backoff, 2 retries, timed out). Everything crossing the device goes to a pcap.
+//
+// Where a namespace or /dev/net/tun is out of reach (unprivileged, user namespaces disabled, a root-only
+// /dev/net/tun) it says exactly what is missing in one line and gives the same tour over the simulator.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include <fmt/color.h>
 #include <fmt/core.h>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
-#include "synack/capture/pcap.hpp"
-#include "synack/wire/packet.hpp"
+#include "listen_command.hpp"
+#include "synack/link/netns.hpp"
+#include "synack/link/tun_driver.hpp"
+#include "synack/sim/render.hpp"
+#include "synack/sim/simulation.hpp"
+#include "synack/tcp/error.hpp"
 #include "terminal.hpp"
 
 namespace synack::cli {
 namespace {
 
+using namespace std::chrono_literals;
 using wire::IpAddress;
-using wire::SeqNum;
-using wire::TcpFlags;
-using wire::TcpHeader;
 
-struct Step {
-  bool from_client;
-  std::uint16_t flags;
-  std::uint32_t seq_offset;  // relative to the sender's ISN
-  std::uint32_t ack_offset;  // relative to the receiver's ISN (0 = no ACK)
-  std::string_view payload;
-  double t_ms;
+constexpr std::uint16_t kSynackPort = 80;
+constexpr std::uint16_t kKernelPort = 8080;
+constexpr std::uint16_t kClosedKernelPort = 9;
+constexpr std::uint16_t kClosedSynackPort = 81;
+constexpr std::uint16_t kSynackMss = 1360;  // the seed capture's server; the kernel offers 1460
+constexpr std::uint32_t kSynRetries = 2;    // SYNs at 0, 1, 3 s; timed out at 7 s
+
+const IpAddress kKernel4 = *IpAddress::parse("192.0.2.1");
+const IpAddress kSynack4 = *IpAddress::parse("192.0.2.2");
+const IpAddress kDead4 = *IpAddress::parse("192.0.2.99");
+const IpAddress kKernel6 = *IpAddress::parse("2001:db8::1");
+const IpAddress kSynack6 = *IpAddress::parse("2001:db8::2");
+
+// ---- connections seen by the stack's observer, kept as the simulator's ConnectionResult ----------
+
+struct Track {
+  wire::FourTuple key;  ///< as the stack sees it (local = synack)
+  bool synack_is_client = false;
+  std::string title;
+  sim::ConnectionResult result;
+  std::optional<tcp::SynOptions> client_syn, server_syn;
+  std::array<std::uint32_t, 2> high{};  ///< highest sequence end sent per direction
+  std::array<bool, 2> seen{};
+  bool printed = false;
 };
 
-std::string describe_options(const wire::TcpOptions& o) {
-  std::string s;
-  const auto add = [&s](const std::string& part) { s += (s.empty() ? "" : ",") + part; };
-  if (o.mss) add(fmt::format("mss {}", *o.mss));
-  if (o.sack_permitted) add("sackOK");
-  if (o.timestamps) add(fmt::format("TS val {} ecr {}", o.timestamps->value, o.timestamps->echo));
-  if (o.wscale) add(fmt::format("wscale {}", *o.wscale));
-  return s.empty() ? "" : "<" + s + ">";
+std::int32_t seq_diff(std::uint32_t a, std::uint32_t b) {
+  return static_cast<std::int32_t>(a - b);
 }
 
-int run_demo(const std::string& pcap_path, bool colour) {
-  const std::array<std::pair<IpAddress, IpAddress>, 2> pairs{{
-      {*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2")},
-      {*IpAddress::parse("2001:db8::1"), *IpAddress::parse("2001:db8::2")},
-  }};
-  const std::array<Step, 7> steps{{
-      {true, TcpFlags::kSyn, 0, 0, "", 0.0},
-      {false, TcpFlags::kSyn | TcpFlags::kAck, 0, 1, "", 0.112},
-      {true, TcpFlags::kAck, 1, 1, "", 0.140},
-      {true, TcpFlags::kPsh | TcpFlags::kAck, 1, 1, "GET / HTTP/1.0\r\n\r\n", 0.201},
-      {false, TcpFlags::kAck, 1, 19, "", 0.260},
-      {true, TcpFlags::kFin | TcpFlags::kAck, 19, 1, "", 0.301},
-      {false, TcpFlags::kRst | TcpFlags::kAck, 1, 20, "", 0.350},
-  }};
-  auto writer = capture::PcapWriter::open(pcap_path);
-  if (!writer) {
-    fmt::print(stderr, "synack: cannot write {}: {}\n", pcap_path, writer.error());
-    return kExitFailure;
-  }
-  const std::uint32_t client_isn = 0x1a2b3c4d;
-  const std::uint32_t server_isn = 0x9e8d7c6b;
-  std::array<std::byte, 1600> buffer{};
-  std::int64_t base_ns = 1'700'000'000'000'000'000;
-  fmt::print("synack demo — the wire layer builds a handshake the way the kernel lays it out\n");
-  fmt::print("(the live demo against the Linux kernel over TUN arrives with the engine and TUN driver)\n");
-  for (const auto& [client, server] : pairs) {
-    fmt::print("\n{} → {}\n", wire::Endpoint{client, 40000}.to_string(),
-               wire::Endpoint{server, 80}.to_string());
-    for (const Step& step : steps) {
-      TcpHeader h;
-      h.src_port = step.from_client ? 40000 : 80;
-      h.dst_port = step.from_client ? 80 : 40000;
-      h.seq = SeqNum((step.from_client ? client_isn : server_isn) + step.seq_offset);
-      h.ack =
-          SeqNum(step.ack_offset == 0 ? 0 : (step.from_client ? server_isn : client_isn) + step.ack_offset);
-      h.flags = TcpFlags(step.flags);
-      h.window = 64240;
-      if (h.flags.syn()) {
-        h.options.mss =
-            static_cast<std::uint16_t>((step.from_client ? 1460 : 1360) - (client.is_v6() ? 20 : 0));
-        h.options.sack_permitted = true;
-        h.options.wscale = 7;
-      }
-      if (!h.flags.rst())
-        h.options.timestamps = wire::Timestamps{1000U + static_cast<std::uint32_t>(step.t_ms * 1000),
-                                                h.flags.syn() && !h.flags.ack() ? 0U : 999U};
-      const auto& src = step.from_client ? client : server;
-      const auto& dst = step.from_client ? server : client;
-      const auto payload = std::as_bytes(std::span(step.payload.data(), step.payload.size()));
-      auto size = wire::emit_tcp_packet(src, dst, h, payload, buffer);
-      if (!size) {
-        fmt::print(stderr, "synack: emit failed: {}\n", wire::to_string(size.error()));
-        return kExitFailure;
-      }
-      const auto datagram = wire::Bytes(buffer).first(*size);
-      const auto ns = base_ns + static_cast<std::int64_t>(step.t_ms * 1e6);
-      if (auto w = writer->write(std::chrono::nanoseconds(ns), datagram); !w) {
-        fmt::print(stderr, "synack: cannot write {}: {}\n", pcap_path, w.error());
-        return kExitFailure;
-      }
-      // Decode what we emitted: the same parser the stack and the analyzer use.
-      auto view = wire::TcpPacketView::parse(datagram);
-      if (!view) {
-        fmt::print(stderr, "synack: our own packet did not parse: {}\n", wire::to_string(view.error()));
-        return kExitFailure;
-      }
-      const auto& tcp = view->tcp();
-      const auto options = tcp.options();
-      const std::string arrow = step.from_client ? "  ────────────────▶" : "  ◀────────────────";
-      const std::string flags = tcp.flags().to_string();
-      const std::string line = fmt::format(
-          "{:8.3f} ms {} {:<3} seq={:<3} ack={:<3} win={} len={} {}", step.t_ms, arrow, flags,
-          tcp.seq().raw() - (step.from_client ? client_isn : server_isn),
-          tcp.flags().ack() ? tcp.ack().raw() - (step.from_client ? server_isn : client_isn) : 0U,
-          tcp.window(), tcp.payload().size(), options ? describe_options(*options) : "<bad options>");
-      if (colour && tcp.flags().syn()) {
-        fmt::print(fmt::fg(fmt::terminal_color::green), "{}\n", line);
-      } else if (colour && tcp.flags().rst()) {
-        fmt::print(fmt::fg(fmt::terminal_color::red), "{}\n", line);
+class Recorder {
+ public:
+  void observe(const stack::SegmentRecord& r) {
+    const wire::TcpFlags flags = r.header.flags;
+    Track* t = find(r.tuple);
+    if (t == nullptr) {
+      if (!flags.syn() || flags.ack()) return;
+      tracks_.emplace_back();
+      t = &tracks_.back();
+      t->key = r.tuple;
+      t->synack_is_client = r.direction == stack::Direction::out;
+      t->result.index = static_cast<std::uint32_t>(tracks_.size() - 1);
+      t->result.tuple = t->synack_is_client ? r.tuple : r.tuple.reversed();
+      t->result.started_at = r.at;
+    }
+    const bool c2s = (r.direction == stack::Direction::out) == t->synack_is_client;
+    const std::size_t d = c2s ? 0 : 1;
+    sim::SegmentTrace s;
+    s.at = r.at;
+    s.dir = c2s ? sim::Dir::client_to_server : sim::Dir::server_to_client;
+    s.header = r.header;
+    s.payload_len = static_cast<std::uint32_t>(r.payload_len);
+    s.arrival = r.at;
+    const std::uint32_t len =
+        static_cast<std::uint32_t>(r.payload_len) + (flags.syn() ? 1U : 0U) + (flags.fin() ? 1U : 0U);
+    const std::uint32_t end = r.header.seq.raw() + len;
+    if (len > 0 && t->seen[d] && seq_diff(end, t->high[d]) <= 0) s.retransmission = true;
+    if (len > 0 && (!t->seen[d] || seq_diff(end, t->high[d]) > 0)) {
+      t->high[d] = end;
+      t->seen[d] = true;
+    }
+    auto& c = t->result;
+    if (flags.syn()) {
+      const auto options = tcp::SynOptions::from(r.header.options);
+      if (c2s) {
+        c.client_isn = r.header.seq.raw();
+        t->client_syn = options;
+        if (s.retransmission) ++c.syn_retransmits;
       } else {
-        fmt::print("{}\n", line);
+        c.server_isn = r.header.seq.raw();
+        t->server_syn = options;
+        if (s.retransmission) ++c.synack_retransmits;
       }
     }
-    base_ns += 1'000'000'000;
+    if (c.outcome == sim::Outcome::pending) {
+      if (!c2s && flags.rst() && !c.server_isn) {
+        c.outcome = sim::Outcome::refused;
+        c.ended_at = r.at;
+      } else if (c2s && flags.ack() && !flags.syn() && c.server_isn &&
+                 r.header.ack.raw() == *c.server_isn + 1U) {
+        c.outcome = sim::Outcome::established;
+        c.established_at = r.at;
+        c.negotiated = negotiated(*t);
+      }
+    } else if (c.outcome == sim::Outcome::established && flags.rst()) {
+      c.outcome = sim::Outcome::reset;
+      c.ended_at = r.at;
+    }
+    if (c.segments.size() < 64) c.segments.push_back(s);
   }
-  if (auto c = writer->close(); !c) {
-    fmt::print(stderr, "synack: cannot write {}: {}\n", pcap_path, c.error());
+
+  void timed_out(const wire::FourTuple& key, Instant at) {
+    if (Track* t = find(key); t != nullptr && t->result.outcome == sim::Outcome::pending) {
+      t->result.outcome = sim::Outcome::timeout;
+      t->result.ended_at = at;
+    }
+  }
+
+  Track* find(const wire::FourTuple& key) {
+    for (auto& t : tracks_) {
+      if (t.key == key) return &t;
+    }
+    return nullptr;
+  }
+  std::vector<Track>& tracks() { return tracks_; }
+
+ private:
+  static sim::NegotiatedView negotiated(const Track& t) {
+    sim::NegotiatedView n;
+    const auto v = t.key.local.address.version();
+    const tcp::SynOptions cs = t.client_syn.value_or(tcp::SynOptions{});
+    const tcp::SynOptions ss = t.server_syn.value_or(tcp::SynOptions{});
+    n.mss_client_to_server = ss.mss.value_or(tcp::default_peer_mss(v));
+    n.mss_server_to_client = cs.mss.value_or(tcp::default_peer_mss(v));
+    if (cs.wscale && ss.wscale) {
+      n.wscale_client = cs.wscale;
+      n.wscale_server = ss.wscale;
+    }
+    n.sack = cs.sack_permitted && ss.sack_permitted;
+    n.timestamps = cs.timestamps && ss.timestamps;
+    return n;
+  }
+  std::vector<Track> tracks_;  // few: the demo's own connections
+};
+
+// ---- the kernel's side: a server thread and a client thread, plain blocking sockets -------------
+
+struct KernelView {
+  std::string local;  ///< the kernel socket's own endpoint
+  std::string text;   ///< what TCP_INFO says, or the error
+};
+
+std::string endpoint_of(const sockaddr_storage& sa) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (sa.ss_family == AF_INET) {
+    sockaddr_in in{};
+    std::memcpy(&in, &sa, sizeof(in));
+    ::inet_ntop(AF_INET, &in.sin_addr, host, sizeof(host));
+    return fmt::format("{}:{}", host, ntohs(in.sin_port));
+  }
+  sockaddr_in6 in6{};
+  std::memcpy(&in6, &sa, sizeof(in6));
+  ::inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof(host));
+  return fmt::format("[{}]:{}", host, ntohs(in6.sin6_port));
+}
+
+std::string local_endpoint(int fd) {
+  sockaddr_storage sa{};
+  socklen_t len = sizeof(sa);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return "?";
+  return endpoint_of(sa);
+}
+
+/// The kernel's view of a connection as `ss -tni` prints it (from TCP_INFO).
+std::string kernel_tcp_info(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return "TCP_INFO unavailable";
+  std::string s;
+  if ((info.tcpi_options & TCPI_OPT_TIMESTAMPS) != 0) s += "ts ";
+  if ((info.tcpi_options & TCPI_OPT_SACK) != 0) s += "sack ";
+  if ((info.tcpi_options & TCPI_OPT_WSCALE) != 0) {
+    s += fmt::format("wscale:{},{} ", static_cast<unsigned>(info.tcpi_snd_wscale),
+                     static_cast<unsigned>(info.tcpi_rcv_wscale));
+  }
+  s += fmt::format("mss:{} advmss:{}", info.tcpi_snd_mss, info.tcpi_advmss);
+  return s;
+}
+
+void set_timeouts(int fd, int seconds) {
+  const timeval tv{.tv_sec = seconds, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+sockaddr_storage to_sockaddr(const wire::Endpoint& e, socklen_t& len) {
+  sockaddr_storage sa{};
+  if (e.address.is_v4()) {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(e.port);
+    std::memcpy(&in.sin_addr, e.address.bytes().data(), 4);
+    std::memcpy(&sa, &in, sizeof(in));
+    len = sizeof(in);
+  } else {
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(e.port);
+    std::memcpy(&in6.sin6_addr, e.address.bytes().data(), 16);
+    std::memcpy(&sa, &in6, sizeof(in6));
+    len = sizeof(in6);
+  }
+  return sa;
+}
+
+std::string read_until_eof(int fd, std::size_t limit) {
+  std::string got;
+  char buf[4096];
+  while (got.size() < limit) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  return got;
+}
+
+class KernelSide {
+ public:
+  ~KernelSide() { stop(); }
+
+  /// Listens on the kernel's addresses, port kKernelPort; serves until stop().
+  std::expected<void, std::string> start_server() {
+    for (const IpAddress& a : {kKernel4, kKernel6}) {
+      const int fd = ::socket(a.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) return std::unexpected(fmt::format("socket: {}", std::strerror(errno)));
+      const int one = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+      socklen_t len = 0;
+      const sockaddr_storage sa = to_sockaddr(wire::Endpoint{a, kKernelPort}, len);
+      if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), len) != 0 || ::listen(fd, 8) != 0) {
+        const std::string error = std::strerror(errno);
+        ::close(fd);
+        return std::unexpected(fmt::format("kernel server on {}: {}", a.to_string(), error));
+      }
+      listeners_.push_back(fd);
+    }
+    server_ = std::thread([this] { serve(); });
+    return {};
+  }
+
+  /// Runs the kernel's client connections (to synack) on a thread; done() tells when they finished.
+  void start_clients(std::vector<wire::Endpoint> targets) {
+    client_ = std::thread([this, targets = std::move(targets)] {
+      for (const auto& t : targets) connect_one(t);
+      clients_done_ = true;
+    });
+  }
+  [[nodiscard]] bool clients_done() const { return clients_done_.load(); }
+
+  void stop() {
+    stopping_ = true;
+    if (server_.joinable()) server_.join();
+    if (client_.joinable()) client_.join();
+    for (int fd : listeners_) ::close(fd);
+    listeners_.clear();
+  }
+
+  [[nodiscard]] std::vector<std::pair<std::string, KernelView>> views() {
+    const std::lock_guard lock(mutex_);
+    return views_;
+  }
+
+ private:
+  void serve() {
+    std::vector<pollfd> fds;
+    for (int fd : listeners_) fds.push_back(pollfd{.fd = fd, .events = POLLIN, .revents = 0});
+    while (!stopping_) {
+      if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
+      for (const auto& p : fds) {
+        if ((p.revents & POLLIN) == 0) continue;
+        sockaddr_storage peer{};
+        socklen_t len = sizeof(peer);
+        const int c = ::accept4(p.fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        set_timeouts(c, 3);
+        record(endpoint_of(peer), KernelView{local_endpoint(c), kernel_tcp_info(c)});
+        std::string request;
+        char buf[2048];
+        while (request.find("\r\n\r\n") == std::string::npos && request.size() < 8192) {
+          const ssize_t n = ::recv(c, buf, sizeof(buf), 0);
+          if (n <= 0) break;
+          request.append(buf, static_cast<std::size_t>(n));
+        }
+        const std::string body = "hello from the Linux kernel\n";
+        const std::string reply = fmt::format(
+            "HTTP/1.0 200 OK\r\nServer: linux\r\nContent-Length: {}\r\n\r\n{}", body.size(), body);
+        (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+        ::shutdown(c, SHUT_WR);
+        (void)read_until_eof(c, 65536);
+        ::close(c);
+      }
+    }
+  }
+
+  void connect_one(const wire::Endpoint& target) {
+    const int fd = ::socket(target.address.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    set_timeouts(fd, 3);
+    socklen_t len = 0;
+    const sockaddr_storage sa = to_sockaddr(target, len);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), len) != 0) {
+      record(target.to_string(),
+             KernelView{local_endpoint(fd), fmt::format("connect(): {}", std::strerror(errno))});
+      ::close(fd);
+      return;
+    }
+    record(target.to_string(), KernelView{local_endpoint(fd), kernel_tcp_info(fd)});
+    const std::string request = "GET / HTTP/1.0\r\nHost: synack\r\n\r\n";
+    (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    (void)read_until_eof(fd, 65536);
+    ::close(fd);
+  }
+
+  void record(std::string key, KernelView view) {
+    const std::lock_guard lock(mutex_);
+    views_.emplace_back(std::move(key), std::move(view));
+  }
+
+  std::vector<int> listeners_;
+  std::thread server_, client_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> clients_done_{false};
+  std::mutex mutex_;
+  std::vector<std::pair<std::string, KernelView>> views_;
+};
+
+// ---- the live tour ----------------------------------------------------------------------------------
+
+struct ClientTask {
+  stack::ConnectionId id;
+  wire::FourTuple tuple;
+  bool sent = false, done = false;
+  std::string reply;
+};
+
+struct ServerTask {
+  stack::ConnectionId id;
+  std::string request;
+  bool answered = false;
+};
+
+class LiveDemo {
+ public:
+  LiveDemo(tun_cli::TunSession& s, bool colour) : s_(s), colour_(colour) {}
+
+  int run(const std::string& pcap_path) {
+    if (auto l = s_.stack->listen(wire::Endpoint{IpAddress{}, kSynackPort}); !l) {
+      fmt::print(stderr, "synack demo: listen: {}\n", l.error().message());
+      return kExitFailure;
+    }
+    if (auto k = kernel_.start_server(); !k) {
+      fmt::print(stderr, "synack demo: {}\n", k.error());
+      return kExitFailure;
+    }
+    const Instant t0 = link::monotonic_now();
+    // The dead address first: its SYN retransmissions (1 s, then 2 s) run while the rest happens.
+    auto dead = start_client(wire::Endpoint{kDead4, 80});
+    kernel_.start_clients({wire::Endpoint{kSynack4, kSynackPort}, wire::Endpoint{kSynack6, kSynackPort},
+                           wire::Endpoint{kSynack4, kClosedSynackPort}});
+    if (!run_until([&] { return kernel_.clients_done(); }, t0 + 10s)) return kExitFailure;
+    settle();
+    section("The kernel connects to synack (curl-like GET; synack's HTTP server answers and closes)");
+    print_tracks_where([](const Track& t) { return !t.synack_is_client; });
+
+    section("synack connects to the kernel's server (request, reply, close)");
+    for (const IpAddress& a : {kKernel4, kKernel6}) {
+      auto c = start_client(wire::Endpoint{a, kKernelPort});
+      if (!c || !run_until([&] { return c->done; }, link::monotonic_now() + 5s)) return kExitFailure;
+      settle();
+      print_track(c->tuple);
+    }
+    section("synack connects to a closed kernel port");
+    auto refused = start_client(wire::Endpoint{kKernel4, kClosedKernelPort});
+    if (!refused || !run_until([&] { return refused->done; }, link::monotonic_now() + 5s))
+      return kExitFailure;
+    print_track(refused->tuple);
+
+    section(fmt::format("synack connects to {}, which nobody owns (SYN retries {})", kDead4.to_string(),
+                        kSynRetries));
+    if (!dead || !run_until([&] { return dead->done; }, t0 + 12s)) return kExitFailure;
+    print_track(dead->tuple);
+
+    kernel_.stop();
+    const auto& d = s_.driver->stats();
+    fmt::print("\n{} datagrams crossed {} ({} from the kernel, {} from synack) in {:.1f} s.\n",
+               d.datagrams_in + d.datagrams_out, s_.device->name(), d.datagrams_in, d.datagrams_out,
+               tun_cli::millis(link::monotonic_now() - t0) / 1000.0);
+    if (s_.pcap) (void)s_.pcap->flush();
+    fmt::print("Capture: {} (open it in Wireshark, or: synack analyze {})\n", pcap_path, pcap_path);
+    return kExitOk;
+  }
+
+ private:
+  ClientTask* start_client(const wire::Endpoint& remote) {
+    auto id = s_.stack->connect(link::monotonic_now(), wire::Endpoint{}, remote);
+    if (!id) {
+      fmt::print(stderr, "synack demo: connect {}: {}\n", remote.to_string(), id.error().message());
+      return nullptr;
+    }
+    clients_.push_back(std::make_unique<ClientTask>());
+    ClientTask* c = clients_.back().get();
+    c->id = *id;
+    if (auto info = s_.stack->info(*id)) c->tuple = info->tuple;
+    return c;
+  }
+
+  template <typename Done>
+  bool run_until(Done done, Instant limit, bool quiet = false) {
+    for (int turn = 0; turn < 1'000'000; ++turn) {
+      if (done()) return true;
+      const Instant now = link::monotonic_now();
+      if (now >= limit) {
+        if (!quiet) fmt::print(stderr, "synack demo: a step did not finish in time\n");
+        return false;
+      }
+      auto step = s_.driver->step(std::min(limit, now + 20ms));
+      if (!step) {
+        fmt::print(stderr, "synack demo: {}\n", step.error());
+        return false;
+      }
+      if (s_.signal_watch >= 0 && (step->watched & (1U << static_cast<unsigned>(s_.signal_watch))) != 0 &&
+          s_.take_signal() != 0) {
+        fmt::print(stderr, "synack demo: interrupted\n");
+        return false;
+      }
+      handle_events(step->now);
+    }
+    return false;
+  }
+
+  /// Lets the last ACKs of a close cross the device.
+  void settle() {
+    const Instant until = link::monotonic_now() + 30ms;
+    (void)run_until([] { return false; }, until, true);
+  }
+
+  void handle_events(Instant now) {
+    for (int i = 0; i < 1024; ++i) {
+      auto e = s_.stack->poll_event();
+      if (!e) break;
+      ClientTask* c = nullptr;
+      for (auto& task : clients_) {
+        if (task->id == e->connection) c = task.get();
+      }
+      switch (e->kind) {
+        case stack::EventKind::acceptable:
+          for (int k = 0; k < 16; ++k) {
+            auto id = s_.stack->accept(e->listener);
+            if (!id) break;
+            servers_.push_back(ServerTask{*id, {}, false});
+          }
+          break;
+        case stack::EventKind::refused:
+        case stack::EventKind::reset:
+        case stack::EventKind::aborted:
+          if (c != nullptr) c->done = true;
+          break;
+        case stack::EventKind::timed_out:
+          if (c != nullptr) {
+            c->done = true;
+            recorder_.timed_out(c->tuple, now);
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    // synack's HTTP server: read the request head, answer, close.
+    std::array<std::byte, 4096> buf{};
+    for (auto& srv : servers_) {
+      if (srv.answered) continue;
+      auto n = s_.stack->recv(srv.id, buf);
+      if (n && *n > 0) srv.request.append(reinterpret_cast<const char*>(buf.data()), *n);
+      if (srv.request.find("\r\n\r\n") != std::string::npos || (n && *n == 0)) {
+        const std::string body = "hello from synack\n";
+        const std::string reply = fmt::format(
+            "HTTP/1.0 200 OK\r\nServer: synack\r\nContent-Length: {}\r\n\r\n{}", body.size(), body);
+        (void)s_.stack->send(srv.id, std::as_bytes(std::span(reply.data(), reply.size())));
+        s_.stack->close(srv.id);
+        srv.answered = true;
+      }
+    }
+    // synack's clients: send the request and close our side; read the reply to its end.
+    for (auto& c : clients_) {
+      if (c->done) continue;
+      const auto info = s_.stack->info(c->id);
+      if (!info) {
+        c->done = true;
+        continue;
+      }
+      if (!tcp::is_synchronized(info->state)) continue;
+      if (!c->sent) {
+        const std::string request = "GET / HTTP/1.0\r\nHost: kernel\r\n\r\n";
+        (void)s_.stack->send(c->id, std::as_bytes(std::span(request.data(), request.size())));
+        (void)s_.stack->shutdown_write(c->id);
+        c->sent = true;
+      }
+      for (int k = 0; k < 16; ++k) {
+        auto n = s_.stack->recv(c->id, buf);
+        if (!n) break;
+        if (*n == 0) {
+          s_.stack->close(c->id);
+          c->done = true;
+          break;
+        }
+        c->reply.append(reinterpret_cast<const char*>(buf.data()), *n);
+      }
+    }
+  }
+
+  void section(const std::string& title) {
+    fmt::print("\n{}\n{}\n", title, std::string(title.size() > 100 ? 100 : title.size(), '-'));
+  }
+
+  void print_tracks_where(const std::function<bool(const Track&)>& pred) {
+    for (auto& t : recorder_.tracks()) {
+      if (!t.printed && pred(t)) print(t);
+    }
+  }
+
+  void print_track(const wire::FourTuple& key) {
+    if (Track* t = recorder_.find(key); t != nullptr && !t->printed) print(*t);
+  }
+
+  void print(Track& t) {
+    t.printed = true;
+    const std::string client = t.synack_is_client ? "synack" : "kernel";
+    const bool nobody = t.synack_is_client && t.key.remote.address == kDead4;
+    const std::string server = t.synack_is_client ? (nobody ? "nobody" : "kernel") : "synack";
+    fmt::print("\n{} (client) → {} (server)\n", client, server);
+    fmt::print("{}", sim::render_ladder(t.result, sim::LadderOptions{.colour = colour_, .absolute = false}));
+    if (t.client_syn || t.server_syn) {
+      fmt::print("  offered: {} <{}>  {} <{}>\n", client,
+                 t.client_syn ? tun_cli::describe(*t.client_syn) : "-", server,
+                 t.server_syn ? tun_cli::describe(*t.server_syn) : "-");
+    }
+    // The kernel's own view of the same connection (TCP_INFO, what `ss -tni` shows).
+    const std::string kernel_end = t.key.remote.to_string();
+    const std::string synack_end = t.key.local.to_string();
+    for (const auto& [key, view] : kernel_.views()) {
+      if ((t.synack_is_client && key == synack_end) || (!t.synack_is_client && view.local == kernel_end)) {
+        fmt::print("  the kernel's view (ss -tni): {}\n", view.text);
+      }
+    }
+  }
+
+  tun_cli::TunSession& s_;
+  bool colour_;
+  KernelSide kernel_;
+
+ public:
+  Recorder recorder_;
+
+ private:
+  std::vector<std::unique_ptr<ClientTask>> clients_;
+  std::vector<ServerTask> servers_;
+};
+
+int run_live(const std::string& pcap_path, bool colour) {
+  tun_cli::TunOptions o;
+  o.device = "synack0";
+  o.pcap = pcap_path;
+  o.mss = kSynackMss;
+  o.syn_retries = kSynRetries;
+  auto session = tun_cli::open_session(o);
+  if (!session) {
+    fmt::print(stderr, "synack demo: {}\n", session.error().message);
+    return session.error().exit_code;
+  }
+  tun_cli::TunSession& s = **session;
+  fmt::print(
+      "synack demo — synack's TCP meets the Linux kernel's, over a TUN device in a private network "
+      "namespace\n");
+  fmt::print("  device {}: the kernel has {}/24 and {}/64, synack owns {} and {}\n", s.device->name(),
+             kKernel4.to_string(), kKernel6.to_string(), kSynack4.to_string(), kSynack6.to_string());
+  fmt::print(
+      "  synack offers MSS {} (IPv6: {}), the kernel {} (IPv6: {}); synack serves HTTP on port {}, the "
+      "kernel on port {}\n",
+      kSynackMss, kSynackMss - 20, 1460, 1440, kSynackPort, kKernelPort);
+  LiveDemo demo(s, colour);
+  auto* recorder = &demo.recorder_;
+  s.stack->set_observer([recorder](const stack::SegmentRecord& r) { recorder->observe(r); });
+  return demo.run(pcap_path);
+}
+
+// ---- the same tour over the simulated link ----------------------------------------------------------
+
+int run_simulated(const std::string& pcap_path, bool colour) {
+  auto recorder = sim::PcapRecorder::open(pcap_path);
+  if (!recorder) {
+    fmt::print(stderr, "synack demo: cannot write {}: {}\n", pcap_path, recorder.error());
     return kExitFailure;
   }
-  fmt::print("\nEvery datagram above was emitted, checksummed and parsed back by synack's wire layer.\n");
-  fmt::print("Capture: {} (open it in Wireshark, or: tshark -r {})\n", pcap_path, pcap_path);
+  sim::SimObserver observer;
+  observer.on_datagram = [&](Instant at, wire::Bytes d) { recorder->record(at, d); };
+  struct Part {
+    std::string title;
+    sim::SimConfig config;
+  };
+  std::vector<Part> parts;
+  const auto base = [](IpAddress client, IpAddress server, sim::ServerMode mode) {
+    sim::SimConfig c;
+    c.client.mss = 1460;
+    c.server.mss = kSynackMss;
+    c.client_address = client;
+    c.server_address = server;
+    c.server_mode = mode;
+    c.request_bytes = 32;
+    return c;
+  };
+  parts.push_back(
+      {"client (MSS 1460) → server (MSS 1360) over IPv4", base(kKernel4, kSynack4, sim::ServerMode::listen)});
+  parts.push_back({"client → server over IPv6", base(kKernel6, kSynack6, sim::ServerMode::listen)});
+  parts.push_back({"a SYN to a closed port", base(kSynack4, kKernel4, sim::ServerMode::closed)});
+  parts.push_back({"a SYN to an address nobody owns", base(kSynack4, kDead4, sim::ServerMode::dead)});
+  parts.back().config.server_port = 80;
+  for (auto& part : parts) {
+    fmt::print("\n{}\n{}\n", part.title, std::string(part.title.size(), '-'));
+    const sim::RunResult result = sim::run(part.config, observer);
+    for (const auto& c : result.connections) {
+      fmt::print("{}", sim::render_ladder(c, sim::LadderOptions{.colour = colour, .absolute = false}));
+    }
+  }
+  if (auto closed = recorder->close(); !closed) {
+    fmt::print(stderr, "synack demo: cannot write {}: {}\n", pcap_path, closed.error());
+    return kExitFailure;
+  }
+  fmt::print("\nCapture (virtual time): {} (open it in Wireshark, or: synack analyze {})\n", pcap_path,
+             pcap_path);
   return kExitOk;
+}
+
+int run_demo(const std::string& pcap_path, bool colour, bool force_sim) {
+  std::string missing;
+  if (force_sim) {
+    missing = "--simulated was given";
+  } else if (auto ns = link::enter_private_netns(); !ns) {
+    missing = ns.error();
+  } else if (auto tun = link::tun_available(); !tun) {
+    missing = tun.error();
+  }
+  if (missing.empty()) {
+    const int code = run_live(pcap_path, colour);
+    if (code != kExitUnavailable) return code;
+    missing = "the TUN device could not be set up (see above)";
+  }
+  fmt::print("synack demo: no live kernel peer ({}); the same tour over the simulated link instead\n",
+             missing);
+  return run_simulated(pcap_path, colour);
 }
 
 }  // namespace
 
 void register_demo_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("demo", "A guided tour: build a handshake and see it on the wire");
+  auto* cmd = app.add_subcommand(
+      "demo", "A guided tour: synack and the Linux kernel shake hands over TUN in a private namespace");
   auto pcap =
       std::make_shared<std::string>((std::filesystem::temp_directory_path() / "synack-demo.pcap").string());
+  auto simulated = std::make_shared<bool>(false);
   cmd->add_option("--pcap", *pcap, "Where to write the capture")->capture_default_str();
-  cmd->callback([pcap, &exit_code] { exit_code = run_demo(*pcap, use_colour(stdout)); });
+  cmd->add_flag("--simulated", *simulated, "Give the tour over the simulated link, without the kernel");
+  cmd->callback(
+      [pcap, simulated, &exit_code] { exit_code = run_demo(*pcap, use_colour(stdout), *simulated); });
 }
 
 }  // namespace synack::cli

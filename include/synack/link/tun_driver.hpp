@@ -1,0 +1,109 @@
+// The TUN driver: the event loop that connects one Stack to a Linux TUN device. Each step writes what the
+// stack has to send, sleeps in ppoll() until a datagram arrives, the stack's next deadline, a caller's
+// wake-up time or a watched fd (a signalfd, stdin) — never busy-polls — then reads up to a batch of
+// datagrams into a ring of buffers allocated once, feeds them to the stack with the CLOCK_MONOTONIC time,
+// fires the stack's timers when due, and writes what the stack emits. Nothing is allocated per packet.
+//
+// An optional pcap tap records every datagram read from or written to the device (wall-clock timestamps).
+// The driver is single-threaded and owns neither the device nor the stack.
+#pragma once
+
+#include <poll.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "synack/capture/pcap.hpp"
+#include "synack/link/tun.hpp"
+#include "synack/stack/stack.hpp"
+#include "synack/time.hpp"
+#include "synack/wire/bytes.hpp"
+
+namespace synack::link {
+
+/// CLOCK_MONOTONIC as an Instant (the TUN driver's time origin is the monotonic clock's).
+[[nodiscard]] Instant monotonic_now() noexcept;
+/// CLOCK_REALTIME minus CLOCK_MONOTONIC, sampled now: adds to an Instant to give capture time.
+[[nodiscard]] Duration realtime_offset() noexcept;
+/// Succeeds only when the caller's network namespace is provably a private one that synack may configure:
+/// it is not PID 1's (when that can be read), and it holds no interface but loopback and TUN devices (the
+/// initial namespace of any real machine has a NIC). The error says, in one line, why not. synack never adds
+/// addresses or routes anywhere else.
+[[nodiscard]] std::expected<void, std::string> check_private_network_namespace();
+/// How long ppoll() should sleep from `now` until `deadline`: zero when due, `max_wait` at most (and for
+/// Instant::max()). Never negative.
+[[nodiscard]] Duration wait_time(Instant now, Instant deadline, Duration max_wait) noexcept;
+
+struct TunDriverConfig {
+  std::size_t batch = 64;                       ///< datagrams read per wake-up (the ring's size)
+  std::size_t buffer_size = 65536;              ///< bytes per ring buffer (>= the device MTU)
+  std::size_t max_writes_per_step = 512;        ///< then the next step polls without sleeping
+  Duration max_wait = std::chrono::seconds(1);  ///< longest sleep (a safety net; no timer is missed)
+};
+
+struct TunDriverStats {
+  std::uint64_t steps = 0;
+  std::uint64_t datagrams_in = 0;
+  std::uint64_t datagrams_out = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t full_batches = 0;  ///< reads that filled the whole ring (more may have waited)
+  std::uint64_t write_drops = 0;   ///< datagrams the device refused (EAGAIN/ENOBUFS): TCP retransmits
+  std::uint64_t timeouts = 0;      ///< Stack::on_timeout calls
+  std::uint64_t pcap_errors = 0;
+};
+
+class TunDriver {
+ public:
+  static constexpr std::size_t kMaxWatched = 4;
+
+  /// Both must outlive the driver. Allocates the ring and the transmit buffer here, once.
+  TunDriver(const TunDevice& device, stack::Stack& stack, TunDriverConfig config = {});
+
+  /// Records every datagram crossing the device into `writer` (not owned; nullptr turns the tap off).
+  void set_pcap(capture::PcapWriter* writer) noexcept { pcap_ = writer; }
+  /// Adds an fd to wait on for `events` (POLLIN …); step() reports which ones were ready. At most
+  /// kMaxWatched; returns the watch's index, or -1 when full.
+  int watch(int fd, short events = POLLIN) noexcept;
+  /// Stops (or resumes) waiting on watch `index` without forgetting it.
+  void set_watch_enabled(int index, bool enabled) noexcept;
+
+  struct Step {
+    Instant now;                ///< the time after waking
+    std::uint32_t watched = 0;  ///< bit i set: watch i was ready
+    std::size_t received = 0;   ///< datagrams fed to the stack
+    std::size_t sent = 0;       ///< datagrams written to the device
+  };
+  /// One turn of the loop (see the file comment). `wake_by` bounds the sleep for the caller's own timers.
+  /// An error is a failure of the device itself (one line).
+  [[nodiscard]] std::expected<Step, std::string> step(Instant wake_by = Instant::max());
+  /// Writes what the stack has to send right now (call after send()/close() outside step()). Returns the
+  /// datagrams written.
+  [[nodiscard]] std::expected<std::size_t, std::string> flush(Instant now);
+
+  [[nodiscard]] const TunDriverStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const TunDriverConfig& config() const noexcept { return config_; }
+
+ private:
+  void tap(Instant now, wire::Bytes datagram) noexcept;
+
+  const TunDevice* device_;
+  stack::Stack* stack_;
+  TunDriverConfig config_;
+  std::vector<std::byte> ring_;      ///< batch * buffer_size bytes
+  std::vector<std::size_t> sizes_;   ///< datagram size per ring slot
+  std::vector<std::byte> transmit_;  ///< one datagram being emitted
+  std::array<pollfd, 1 + kMaxWatched> fds_{};
+  std::array<bool, kMaxWatched> enabled_{};
+  std::size_t watched_ = 0;
+  bool more_to_write_ = false;
+  capture::PcapWriter* pcap_ = nullptr;
+  Duration realtime_offset_{0};
+  TunDriverStats stats_;
+};
+
+}  // namespace synack::link

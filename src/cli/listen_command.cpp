@@ -1,0 +1,615 @@
+// `synack listen`: a synack server on a TUN device, talking to the Linux kernel's TCP (docs/tun.md), plus
+// the TUN session shared with `connect` and `demo`.
+#include "listen_command.hpp"
+
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "synack/link/netns.hpp"
+#include "synack/stack/entropy.hpp"
+#include "synack/tcp/error.hpp"
+
+namespace synack::cli {
+namespace tun_cli {
+
+using wire::IpAddress;
+
+std::optional<Prefixed> parse_prefixed(std::string_view text) {
+  const auto slash = text.rfind('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto address = IpAddress::parse(text.substr(0, slash));
+  if (!address) return std::nullopt;
+  const std::string_view digits = text.substr(slash + 1);
+  if (digits.empty() || digits.size() > 3) return std::nullopt;
+  unsigned prefix = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    prefix = prefix * 10U + static_cast<unsigned>(c - '0');
+  }
+  if (prefix > (address->is_v4() ? 32U : 128U)) return std::nullopt;
+  return Prefixed{*address, static_cast<std::uint8_t>(prefix)};
+}
+
+void add_tun_options(CLI::App* cmd, TunOptions& o) {
+  cmd->add_option("--tun", o.device, "TUN device to create or attach to")->capture_default_str();
+  cmd->add_option("--addr", o.addrs,
+                  "An address the synack stack owns (repeatable; default 192.0.2.2 and 2001:db8::2)");
+  cmd->add_option("--kernel-addr", o.kernel_addrs,
+                  "ADDR/PREFIX for the kernel's side of the device (repeatable; default 192.0.2.1/24 and "
+                  "2001:db8::1/64)");
+  cmd->add_flag("--no-configure", o.no_configure, "Leave the kernel's side of the device as it is");
+  cmd->add_option("--pcap", o.pcap, "Write every datagram crossing the device to this pcap file");
+  cmd->add_option("--mss", o.mss, "The MSS synack offers over IPv4 (IPv6: 20 less); default from the MTU")
+      ->check(CLI::Range(88, 65495));
+  cmd->add_option("--syn-retries", o.syn_retries, "SYN retransmissions before a connect times out")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 20));
+  cmd->add_flag("--no-timestamps", o.no_timestamps, "Do not offer TCP timestamps");
+  cmd->add_flag("--no-sack", o.no_sack, "Do not offer SACK-permitted");
+  cmd->add_flag("--no-wscale", o.no_wscale, "Do not offer window scaling");
+}
+
+// ---- handshake log --------------------------------------------------------------------------------
+
+void HandshakeLog::observe(const stack::SegmentRecord& record) {
+  const wire::TcpFlags flags = record.header.flags;
+  if (!flags.syn() || flags.rst()) return;
+  if (map_.size() >= kMax && !map_.contains(record.tuple)) {
+    // Forget half at random (unordered order): bounded memory under a SYN flood.
+    std::size_t n = 0;
+    for (auto it = map_.begin(); it != map_.end() && n < kMax / 2; ++n) it = map_.erase(it);
+  }
+  Handshake& h = map_[record.tuple];
+  const auto options = tcp::SynOptions::from(record.header.options);
+  if (record.direction == stack::Direction::in) {
+    if (!h.peer) h.peer_syn_at = record.at;
+    h.peer = options;
+  } else {
+    h.ours = options;
+    if (h.our_syns.size() < 64) h.our_syns.push_back(record.at);
+  }
+}
+
+const Handshake* HandshakeLog::find(const wire::FourTuple& tuple) const {
+  const auto it = map_.find(tuple);
+  return it == map_.end() ? nullptr : &it->second;
+}
+
+// ---- session --------------------------------------------------------------------------------------
+
+TunSession::~TunSession() {
+  driver.reset();
+  if (pcap) (void)pcap->close();
+  if (signal_fd >= 0) ::close(signal_fd);
+}
+
+int TunSession::take_signal() const {
+  signalfd_siginfo info{};
+  if (signal_fd < 0) return 0;
+  if (::read(signal_fd, &info, sizeof(info)) != static_cast<ssize_t>(sizeof(info))) return 0;
+  return static_cast<int>(info.ssi_signo);
+}
+
+stack::StackConfig stack_config(const TunOptions& o, const std::vector<IpAddress>& addrs) {
+  stack::StackConfig config;
+  config.addresses = addrs;
+  config.tcp.syn_retries = o.syn_retries;
+  config.tcp.timestamps = !o.no_timestamps;
+  config.tcp.sack_permitted = !o.no_sack;
+  config.tcp.window_scaling = !o.no_wscale;
+  // The MSS follows from the MTU (IPv4 MSS = MTU - 40): an --mss sets the MTU the stack assumes.
+  if (o.mss) config.tcp.mtu = std::uint32_t{*o.mss} + 40U;
+  return config;
+}
+
+namespace {
+
+bool looks_like_permission(std::string_view message) {
+  return message.find("Operation not permitted") != std::string_view::npos ||
+         message.find("Permission denied") != std::string_view::npos;
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOptions& o) {
+  auto session = std::make_unique<TunSession>();
+  std::vector<Prefixed> kernel;
+  const std::vector<std::string> addr_text =
+      o.addrs.empty() ? std::vector<std::string>{"192.0.2.2", "2001:db8::2"} : o.addrs;
+  const std::vector<std::string> kernel_text =
+      o.kernel_addrs.empty() ? std::vector<std::string>{"192.0.2.1/24", "2001:db8::1/64"} : o.kernel_addrs;
+  for (const auto& text : addr_text) {
+    auto a = IpAddress::parse(text);
+    if (!a)
+      return std::unexpected(Failure{kExitUsage, fmt::format("--addr: '{}' is not an IP address", text)});
+    session->addresses.push_back(*a);
+  }
+  for (const auto& text : kernel_text) {
+    auto p = parse_prefixed(text);
+    if (!p)
+      return std::unexpected(
+          Failure{kExitUsage, fmt::format("--kernel-addr: '{}' is not ADDR/PREFIX", text)});
+    if (std::ranges::find(session->addresses, p->address) != session->addresses.end()) {
+      return std::unexpected(Failure{
+          kExitUsage, fmt::format("--kernel-addr {} is also a synack --addr; they must differ", text)});
+    }
+    kernel.push_back(*p);
+  }
+
+  if (!o.no_configure) {
+    // Never touch the addresses or routes of a namespace we cannot prove private (fail closed).
+    if (auto private_ns = link::check_private_network_namespace(); !private_ns) {
+      return std::unexpected(Failure{
+          kExitUnavailable,
+          fmt::format(
+              "refusing to add addresses here: {}; run synack in a network namespace of its own "
+              "(e.g. 'ip netns add NAME; ip netns exec NAME synack ...' or 'unshare -rn synack ...'), or "
+              "pass --no-configure and configure the device yourself",
+              private_ns.error())});
+    }
+  }
+
+  auto device = link::TunDevice::open(o.device);
+  if (!device) {
+    const int code = looks_like_permission(device.error()) ? kExitUnavailable : kExitFailure;
+    return std::unexpected(
+        Failure{code, code == kExitUnavailable
+                          ? fmt::format("{} (creating a TUN device needs CAP_NET_ADMIN)", device.error())
+                          : device.error()});
+  }
+  session->device.emplace(std::move(*device));
+  const link::TunDevice& dev = *session->device;
+  if (!o.no_configure) {
+    // Keep the device quiet: no router solicitations over it (the pcap then holds only our traffic).
+    (void)link::write_net_sysctl(fmt::format("net/ipv6/conf/{}/router_solicitations", dev.name()), "0");
+    (void)link::write_net_sysctl(fmt::format("net/ipv6/conf/{}/accept_ra", dev.name()), "0");
+    if (auto up = dev.set_up(); !up) {
+      return std::unexpected(
+          Failure{looks_like_permission(up.error()) ? kExitUnavailable : kExitFailure, up.error()});
+    }
+    for (const Prefixed& p : kernel) {
+      if (auto added = dev.add_address(p.address, p.prefix); !added) {
+        return std::unexpected(
+            Failure{looks_like_permission(added.error()) ? kExitUnavailable : kExitFailure, added.error()});
+      }
+    }
+  } else {
+    (void)dev.set_up();
+  }
+
+  stack::StackConfig config = stack_config(o, session->addresses);
+  if (auto mtu = dev.mtu(); mtu && !o.mss) config.tcp.mtu = *mtu;
+  const auto key = stack::random_isn_key();
+  session->stack = std::make_unique<stack::Stack>(config, key, stack::random_seed());
+  TunSession* raw = session.get();
+  session->stack->set_observer([raw](const stack::SegmentRecord& r) { raw->log.observe(r); });
+
+  if (!o.pcap.empty()) {
+    auto writer = capture::PcapWriter::open(o.pcap);
+    if (!writer) {
+      return std::unexpected(
+          Failure{kExitFailure, fmt::format("cannot write {}: {}", o.pcap, writer.error())});
+    }
+    session->pcap.emplace(std::move(*writer));
+  }
+  session->driver = std::make_unique<link::TunDriver>(dev, *session->stack);
+  if (session->pcap) session->driver->set_pcap(&*session->pcap);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  if (::sigprocmask(SIG_BLOCK, &signals, nullptr) == 0) {
+    session->signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (session->signal_fd >= 0) session->signal_watch = session->driver->watch(session->signal_fd);
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  return session;
+}
+
+// ---- descriptions ---------------------------------------------------------------------------------
+
+std::string describe(const tcp::SynOptions& o) {
+  std::string s;
+  const auto add = [&s](const std::string& part) { s += (s.empty() ? "" : ", ") + part; };
+  if (o.mss) add(fmt::format("mss {}", *o.mss));
+  if (o.wscale) add(fmt::format("wscale {}", *o.wscale));
+  if (o.sack_permitted) add("sackOK");
+  if (o.timestamps) add("TS");
+  return s.empty() ? "no options" : s;
+}
+
+std::string describe(const tcp::Negotiated& n) {
+  std::string s = fmt::format("mss {} out / {} in", n.send_mss, n.recv_mss);
+  if (n.snd_shift && n.rcv_shift) {
+    s += fmt::format(", wscale {}/{}", *n.snd_shift, *n.rcv_shift);
+  } else {
+    s += ", no window scaling";
+  }
+  s += n.sack ? ", SACK" : ", no SACK";
+  s += n.timestamps ? ", timestamps" : ", no timestamps";
+  return s;
+}
+
+nlohmann::json to_json(const tcp::SynOptions& o) {
+  nlohmann::json j;
+  j["mss"] = o.mss ? nlohmann::json(*o.mss) : nlohmann::json(nullptr);
+  j["wscale"] = o.wscale ? nlohmann::json(*o.wscale) : nlohmann::json(nullptr);
+  j["sack_permitted"] = o.sack_permitted;
+  j["timestamps"] = o.timestamps.has_value();
+  return j;
+}
+
+nlohmann::json to_json(const tcp::Negotiated& n) {
+  nlohmann::json j;
+  j["send_mss"] = n.send_mss;
+  j["recv_mss"] = n.recv_mss;
+  j["snd_wscale"] = n.snd_shift ? nlohmann::json(*n.snd_shift) : nlohmann::json(nullptr);
+  j["rcv_wscale"] = n.rcv_shift ? nlohmann::json(*n.rcv_shift) : nlohmann::json(nullptr);
+  j["sack"] = n.sack;
+  j["timestamps"] = n.timestamps;
+  return j;
+}
+
+double millis(Duration d) {
+  return static_cast<double>(std::chrono::round<std::chrono::microseconds>(d).count()) / 1000.0;
+}
+
+Sha256::Sha256() {
+  crypto_hash_sha256_init(&state_);
+}
+
+void Sha256::update(wire::Bytes data) {
+  crypto_hash_sha256_update(&state_, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+}
+
+std::string Sha256::hex_digest() {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256_final(&state_, digest.data());
+  std::string hex;
+  for (unsigned char b : digest) hex += fmt::format("{:02x}", b);
+  return hex;
+}
+
+}  // namespace tun_cli
+
+// ---- synack listen --------------------------------------------------------------------------------
+
+namespace {
+
+using tun_cli::TunSession;
+
+enum class Mode : std::uint8_t { echo, discard, http };
+
+struct ListenOptions {
+  tun_cli::TunOptions tun;
+  std::vector<std::uint16_t> ports;
+  bool echo = false;
+  bool discard = false;
+  bool http = false;
+  std::uint32_t backlog = 0;
+  bool json_stream = false;
+};
+
+/// One accepted connection and what the application does with it.
+struct ServerConn {
+  stack::ConnectionId id;
+  wire::FourTuple tuple;
+  std::vector<std::byte> pending;  ///< bytes waiting for send-buffer space (echo, http)
+  std::size_t pending_off = 0;
+  std::string request;  ///< http: the request head read so far
+  bool responded = false;
+  bool eof = false;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  tun_cli::Sha256 sha;
+};
+
+constexpr std::string_view kHttpPage =
+    "<!doctype html>\n<html><head><title>synack</title></head>\n<body><h1>Hello from synack</h1>\n"
+    "<p>This page came over a userspace TCP/IP stack.</p></body></html>\n";
+
+class Server {
+ public:
+  Server(TunSession& session, const ListenOptions& options, Mode mode)
+      : s_(session), o_(options), mode_(mode), scratch_(64 * 1024) {}
+
+  void on_accept(Instant now, stack::ConnectionId id) {
+    (void)now;
+    const auto info = s_.stack->info(id);
+    if (!info) return;
+    ++accepted_;
+    const tun_cli::Handshake* h = s_.log.find(info->tuple);
+    const Instant started = h != nullptr && h->peer_syn_at
+                                ? *h->peer_syn_at
+                                : info->syn_sent_at.value_or(info->established_at.value_or(now));
+    const Duration took = info->established_at.value_or(now) - started;
+    if (o_.json_stream) {
+      nlohmann::json j;
+      j["event"] = "established";
+      j["peer"] = info->tuple.remote.to_string();
+      j["local"] = info->tuple.local.to_string();
+      j["syn_to_established_ms"] = tun_cli::millis(took);
+      j["isn"] = info->iss.raw();
+      j["irs"] = info->irs.raw();
+      j["synack_retransmits"] = info->synack_retransmits;
+      j["peer_offered"] = h != nullptr && h->peer ? tun_cli::to_json(*h->peer) : nlohmann::json(nullptr);
+      j["synack_offered"] = h != nullptr && h->ours ? tun_cli::to_json(*h->ours) : nlohmann::json(nullptr);
+      j["agreed"] = tun_cli::to_json(info->negotiated);
+      fmt::print("{}\n", j.dump());
+    } else {
+      fmt::print("established {} → {} in {:.3f} ms{}\n", info->tuple.remote.to_string(),
+                 info->tuple.local.to_string(), tun_cli::millis(took),
+                 info->synack_retransmits > 0
+                     ? fmt::format(" ({} SYN-ACK retransmissions)", info->synack_retransmits)
+                     : "");
+      fmt::print("  offered: peer <{}>  synack <{}>\n",
+                 h != nullptr && h->peer ? tun_cli::describe(*h->peer) : "?",
+                 h != nullptr && h->ours ? tun_cli::describe(*h->ours) : "?");
+      fmt::print("  agreed:  {}\n", tun_cli::describe(info->negotiated));
+    }
+    std::fflush(stdout);
+    s_.log.erase(info->tuple);
+    auto conn = std::make_unique<ServerConn>();
+    conn->id = id;
+    conn->tuple = info->tuple;
+    conns_.push_back(std::move(conn));
+  }
+
+  void on_event(Instant now, const stack::Event& e) {
+    switch (e.kind) {
+      case stack::EventKind::acceptable:
+        for (int i = 0; i < 1024; ++i) {
+          auto id = s_.stack->accept(e.listener);
+          if (!id) break;
+          on_accept(now, *id);
+        }
+        break;
+      case stack::EventKind::reset:
+      case stack::EventKind::timed_out:
+      case stack::EventKind::aborted:
+        finish(e.connection, std::string(stack::to_string(e.kind)));
+        break;
+      case stack::EventKind::closed:
+        finish(e.connection, "closed");
+        break;
+      default:
+        break;
+    }
+  }
+
+  /// Moves bytes for every live connection; bounded work per call.
+  void pump() {
+    for (std::size_t i = 0; i < conns_.size();) {
+      if (pump_one(*conns_[i])) {
+        ++i;
+      } else {
+        report(*conns_[i], "closed");
+        conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+    }
+  }
+
+  void summary(int signal) const {
+    if (o_.json_stream) {
+      nlohmann::json j;
+      j["event"] = "summary";
+      j["signal"] = signal;
+      j["connections"] = accepted_;
+      j["open"] = conns_.size();
+      j["bytes_in"] = total_in_;
+      j["bytes_out"] = total_out_;
+      j["resets"] = resets_;
+      j["datagrams_in"] = s_.driver->stats().datagrams_in;
+      j["datagrams_out"] = s_.driver->stats().datagrams_out;
+      j["malformed"] = s_.stack->stats().malformed;
+      j["bad_checksum"] = s_.stack->stats().bad_checksum;
+      fmt::print("{}\n", j.dump());
+    } else {
+      const auto& d = s_.driver->stats();
+      fmt::print(
+          "synack listen: {} connection(s) accepted, {} still open, {} reset; {} B received, {} B sent; "
+          "{} datagrams in, {} out\n",
+          accepted_, conns_.size(), resets_, total_in_, total_out_, d.datagrams_in, d.datagrams_out);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  /// Returns false when the application is done with the connection (it was closed).
+  bool pump_one(ServerConn& c) {
+    for (int round = 0; round < 64; ++round) {
+      if (c.pending_off < c.pending.size()) {
+        auto sent = s_.stack->send(c.id, wire::Bytes(c.pending).subspan(c.pending_off));
+        if (!sent) return false;
+        c.pending_off += *sent;
+        c.bytes_out += *sent;
+        total_out_ += *sent;
+        if (c.pending_off < c.pending.size()) return true;  // wait for `writable`
+        c.pending.clear();
+        c.pending_off = 0;
+      }
+      if (c.eof || (mode_ == Mode::http && c.responded)) {
+        s_.stack->close(c.id);
+        return false;
+      }
+      auto n = s_.stack->recv(c.id, scratch_);
+      if (!n) {
+        if (n.error() == tcp::Error::would_block) return true;
+        return false;
+      }
+      if (*n == 0) {
+        c.eof = true;
+        continue;
+      }
+      const wire::Bytes got = wire::Bytes(scratch_).first(*n);
+      c.bytes_in += *n;
+      total_in_ += *n;
+      c.sha.update(got);
+      switch (mode_) {
+        case Mode::discard:
+          break;
+        case Mode::echo: {
+          auto sent = s_.stack->send(c.id, got);
+          const std::size_t accepted = sent ? *sent : 0;
+          c.bytes_out += accepted;
+          total_out_ += accepted;
+          c.pending.assign(got.begin() + static_cast<std::ptrdiff_t>(accepted), got.end());
+          c.pending_off = 0;
+          break;
+        }
+        case Mode::http:
+          if (c.request.size() < 16384) {
+            c.request.append(reinterpret_cast<const char*>(got.data()),
+                             std::min<std::size_t>(got.size(), 16384));
+          }
+          if (!c.responded &&
+              (c.request.find("\r\n\r\n") != std::string::npos || c.request.size() >= 16384)) {
+            const bool get = c.request.starts_with("GET ") || c.request.starts_with("HEAD ");
+            const std::string body = get ? std::string(kHttpPage) : std::string("only GET is served here\n");
+            const std::string head = fmt::format(
+                "HTTP/1.0 {}\r\nServer: synack\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: "
+                "close\r\n\r\n",
+                get ? "200 OK" : "405 Method Not Allowed", get ? "text/html" : "text/plain", body.size());
+            const std::string response = head + (c.request.starts_with("HEAD ") ? "" : body);
+            const auto bytes = std::as_bytes(std::span(response.data(), response.size()));
+            c.pending.assign(bytes.begin(), bytes.end());
+            c.pending_off = 0;
+            c.responded = true;
+          }
+          break;
+      }
+    }
+    return true;
+  }
+
+  void finish(stack::ConnectionId id, const std::string& how) {
+    const auto it = std::ranges::find_if(conns_, [&](const auto& c) { return c->id == id; });
+    if (it == conns_.end()) return;
+    if (how != "closed") ++resets_;
+    report(**it, how);
+    conns_.erase(it);
+  }
+
+  void report(ServerConn& c, const std::string& how) {
+    const std::string sha = c.sha.hex_digest();
+    if (o_.json_stream) {
+      nlohmann::json j;
+      j["event"] = how;
+      j["peer"] = c.tuple.remote.to_string();
+      j["local"] = c.tuple.local.to_string();
+      j["bytes_received"] = c.bytes_in;
+      j["bytes_sent"] = c.bytes_out;
+      j["received_sha256"] = sha;
+      fmt::print("{}\n", j.dump());
+    } else {
+      fmt::print("{:<11} {} → {}: received {} B (sha256 {}), sent {} B\n", how, c.tuple.remote.to_string(),
+                 c.tuple.local.to_string(), c.bytes_in, sha, c.bytes_out);
+    }
+    std::fflush(stdout);
+  }
+
+  TunSession& s_;
+  const ListenOptions& o_;
+  Mode mode_;
+  std::vector<std::byte> scratch_;
+  std::vector<std::unique_ptr<ServerConn>> conns_;
+  std::uint64_t accepted_ = 0;
+  std::uint64_t total_in_ = 0;
+  std::uint64_t total_out_ = 0;
+  std::uint64_t resets_ = 0;
+};
+
+int run_listen(const ListenOptions& o) {
+  if (static_cast<int>(o.echo) + static_cast<int>(o.discard) + static_cast<int>(o.http) > 1) {
+    fmt::print(stderr, "synack listen: choose one of --echo, --discard, --http\n");
+    return kExitUsage;
+  }
+  const Mode mode = o.discard ? Mode::discard : o.http ? Mode::http : Mode::echo;
+  auto session = tun_cli::open_session(o.tun);
+  if (!session) {
+    fmt::print(stderr, "synack listen: {}\n", session.error().message);
+    return session.error().exit_code;
+  }
+  TunSession& s = **session;
+  for (std::uint16_t port : o.ports) {
+    auto id = s.stack->listen(wire::Endpoint{wire::IpAddress{}, port}, o.backlog);
+    if (!id) {
+      fmt::print(stderr, "synack listen: port {}: {}\n", port, id.error().message());
+      return kExitFailure;
+    }
+  }
+  std::string addrs;
+  for (const auto& a : s.addresses) addrs += (addrs.empty() ? "" : ", ") + a.to_string();
+  std::string ports;
+  for (auto p : o.ports) ports += (ports.empty() ? "" : ", ") + std::to_string(p);
+  const std::string_view mode_name = mode == Mode::echo ? "echo" : mode == Mode::discard ? "discard" : "http";
+  if (o.json_stream) {
+    nlohmann::json j;
+    j["event"] = "listening";
+    j["device"] = s.device->name();
+    j["addresses"] = nlohmann::json::array();
+    for (const auto& a : s.addresses) j["addresses"].push_back(a.to_string());
+    j["ports"] = o.ports;
+    j["mode"] = mode_name;
+    fmt::print("{}\n", j.dump());
+  } else {
+    fmt::print("synack listening on {} port {} ({}) via {}; Ctrl-C for a summary\n", addrs, ports, mode_name,
+               s.device->name());
+  }
+  std::fflush(stdout);
+
+  Server server(s, o, mode);
+  for (;;) {
+    auto step = s.driver->step();
+    if (!step) {
+      fmt::print(stderr, "synack listen: {}\n", step.error());
+      return kExitFailure;
+    }
+    if (s.signal_watch >= 0 && (step->watched & (1U << static_cast<unsigned>(s.signal_watch))) != 0) {
+      const int sig = s.take_signal();
+      if (sig != 0) {
+        server.summary(sig);
+        return kExitOk;
+      }
+    }
+    for (int i = 0; i < 4096; ++i) {
+      auto e = s.stack->poll_event();
+      if (!e) break;
+      server.on_event(step->now, *e);
+    }
+    server.pump();
+  }
+}
+
+}  // namespace
+
+void register_listen_command(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<ListenOptions>();
+  auto* cmd = app.add_subcommand("listen", "A synack server on a TUN device, for kernel (or any) clients");
+  tun_cli::add_tun_options(cmd, options->tun);
+  cmd->add_option("--port", options->ports, "Port to listen on (repeatable)")->required();
+  auto* echo = cmd->add_flag("--echo", options->echo, "Echo received bytes back (the default)");
+  auto* discard = cmd->add_flag("--discard", options->discard, "Read and drop received bytes");
+  auto* http = cmd->add_flag("--http", options->http, "Answer any GET with a small HTML page");
+  echo->excludes(discard)->excludes(http);
+  discard->excludes(http);
+  cmd->add_option("--backlog", options->backlog, "Accept-queue length (0: the engine's default)");
+  cmd->add_flag("--json-stream", options->json_stream, "One JSON object per line per event");
+  cmd->callback([options, &exit_code] { exit_code = run_listen(*options); });
+}
+
+}  // namespace synack::cli
