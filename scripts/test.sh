@@ -8,6 +8,18 @@ cd "$(dirname "$0")/.."
 fuzz_seconds=${SYNACK_FUZZ_SECONDS:-60}
 jobs=$(nproc)
 stage() { printf '\n=== %s (%ss elapsed)\n' "$1" "$SECONDS"; }
+# CTest into a log: on success its summary, on failure the failing tests' output as well.
+run_ctest() {
+  local dir=$1
+  shift
+  if ctest --test-dir "$dir" -j "$jobs" "$@" >"$dir/ctest.log" 2>&1; then
+    grep -E 'tests passed|tests failed|Total Test time|^[a-z]+ += ' "$dir/ctest.log"
+  else
+    grep -E '\*\*\*|Failed|tests passed|tests failed' "$dir/ctest.log" | tail -40
+    ctest --test-dir "$dir" --rerun-failed --output-on-failure "$@" 2>&1 | tail -150
+    return 1
+  fi
+}
 
 stage "set-up"
 bash scripts/setup.sh
@@ -20,7 +32,7 @@ cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 
 stage "tests (GCC): unit, kernel, tshark"
-ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
+run_ctest build --timeout 600
 
 stage "build (clang-19, ASan + UBSan, libFuzzer)"
 CC=clang-19 CXX=clang++-19 cmake -G Ninja -S . -B build-san -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -29,7 +41,7 @@ cmake --build build-san -j "$jobs"
 
 stage "tests (sanitizers): unit"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-san --output-on-failure -j "$jobs" -L unit --timeout 900
+  run_ctest build-san -L unit --timeout 900
 
 stage "fuzz (${fuzz_seconds}s per target)"
 mapfile -t fuzzers < <(find build-san/fuzz -type f -executable -name '*_fuzz' | sort)

@@ -241,7 +241,7 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
                 fmt::format("RST/ACK from the server {:.3f} ms after the SYN{}", to_ms(time - last_syn_),
                             report_.syn_retransmits > 0 ? " (after retransmissions)" : ""));
         } else {
-          report_.anomalies.push_back(
+          report_.anomalies.emplace_back(
               "an RST that does not acknowledge the SYN was ignored (RFC 9293 §3.10.7.3)");
         }
       }

@@ -11,7 +11,6 @@
 namespace synack::analyze {
 namespace {
 
-using detail::format_duration_ms;
 using detail::format_optional_ms;
 
 // How bad a connection looks: failures first, then the slowest establish times.

@@ -58,7 +58,7 @@ std::expected<DecodedSegment, DecodeError> decode_cut(wire::Bytes datagram) noex
   const unsigned version = wire::load_u8(buf, 0) >> 4U;
   if (version == 4) {
     if (n < wire::Ipv4View::kMinHeaderSize) return std::unexpected(DecodeError::malformed);
-    const std::size_t ihl = (wire::load_u8(buf, 0) & 0x0FU) * 4U;
+    const std::size_t ihl = static_cast<std::size_t>(wire::load_u8(buf, 0) & 0x0FU) * 4U;
     if (ihl < wire::Ipv4View::kMinHeaderSize || ihl > n) return std::unexpected(DecodeError::malformed);
     const std::size_t total = wire::load_be16(buf, 2);
     wire::store_be16(buf, 2, static_cast<std::uint16_t>(n));
@@ -88,7 +88,7 @@ std::expected<DecodedSegment, DecodeError> decode_cut(wire::Bytes datagram) noex
     return std::unexpected(DecodeError::not_tcp);
   }
   if (n < tcp_offset + wire::TcpView::kMinHeaderSize) return std::unexpected(DecodeError::malformed);
-  const std::size_t header_length = (wire::load_u8(buf, tcp_offset + 12) >> 4U) * 4U;
+  const std::size_t header_length = static_cast<std::size_t>(wire::load_u8(buf, tcp_offset + 12) >> 4U) * 4U;
   if (header_length < wire::TcpView::kMinHeaderSize) return std::unexpected(DecodeError::malformed);
   if (tcp_offset + header_length > n) {
     // The options run past the cut: read the fixed header only.

@@ -44,7 +44,7 @@ struct Outcome {
 
 class Client {
  public:
-  Client(TunSession& s, const ConnectOptions& o) : s_(s), o_(o), scratch_(64 * 1024) {}
+  Client(TunSession& s, const ConnectOptions& o) : s_(s), o_(o), scratch_(std::size_t{64} * 1024) {}
 
   Outcome run_one(const wire::Endpoint& remote, bool& stdin_eof) {
     Outcome out;
@@ -89,7 +89,7 @@ class Client {
       now = step->now;
       if (s_.signal_watch >= 0 && (step->watched & (1U << static_cast<unsigned>(s_.signal_watch))) != 0 &&
           s_.take_signal() != 0) {
-        s_.stack->abort(*id);
+        (void)s_.stack->abort(*id);
         (void)s_.driver->flush(now);
         return fail(out, kExitFailure, "interrupted", "interrupted");
       }
@@ -136,7 +136,7 @@ class Client {
       }
       if (phase != Phase::open) continue;
       if (now >= data_deadline) {
-        s_.stack->abort(*id);
+        (void)s_.stack->abort(*id);
         (void)s_.driver->flush(now);
         result = "transfer_timeout";
         code = kExitFailure;
@@ -171,7 +171,7 @@ class Client {
         const bool source_done = (!o_.send || text_sent) && (!o_.from_stdin || stdin_eof);
         if (source_done) {
           if (o_.abort) {
-            s_.stack->abort(*id);
+            (void)s_.stack->abort(*id);
             (void)s_.driver->flush(now);
             result = "aborted";
             phase = Phase::done;
@@ -216,7 +216,7 @@ class Client {
       }
       if (turn > 100'000'000) break;
     }
-    if (result == "closed" || result == "established") s_.stack->close(*id);
+    if (result == "closed" || result == "established") (void)s_.stack->close(*id);
     (void)s_.driver->flush(now);
     std::fflush(stdout);
     out.json["result"] = result;

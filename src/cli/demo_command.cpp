@@ -299,6 +299,7 @@ class KernelSide {
  private:
   void serve() {
     std::vector<pollfd> fds;
+    fds.reserve(listeners_.size());
     for (int fd : listeners_) fds.push_back(pollfd{.fd = fd, .events = POLLIN, .revents = 0});
     while (!stopping_) {
       if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
@@ -512,7 +513,7 @@ class LiveDemo {
         const std::string reply = fmt::format(
             "HTTP/1.0 200 OK\r\nServer: synack\r\nContent-Length: {}\r\n\r\n{}", body.size(), body);
         (void)s_.stack->send(srv.id, std::as_bytes(std::span(reply.data(), reply.size())));
-        s_.stack->close(srv.id);
+        (void)s_.stack->close(srv.id);
         srv.answered = true;
       }
     }
@@ -535,7 +536,7 @@ class LiveDemo {
         auto n = s_.stack->recv(c->id, buf);
         if (!n) break;
         if (*n == 0) {
-          s_.stack->close(c->id);
+          (void)s_.stack->close(c->id);
           c->done = true;
           break;
         }

@@ -325,7 +325,7 @@ constexpr std::string_view kHttpPage =
 class Server {
  public:
   Server(TunSession& session, const ListenOptions& options, Mode mode)
-      : s_(session), o_(options), mode_(mode), scratch_(64 * 1024) {}
+      : s_(session), o_(options), mode_(mode), scratch_(std::size_t{64} * 1024) {}
 
   void on_accept(Instant now, stack::ConnectionId id) {
     (void)now;
@@ -443,13 +443,12 @@ class Server {
         c.pending_off = 0;
       }
       if (c.eof || (mode_ == Mode::http && c.responded)) {
-        s_.stack->close(c.id);
+        (void)s_.stack->close(c.id);
         return false;
       }
       auto n = s_.stack->recv(c.id, scratch_);
       if (!n) {
-        if (n.error() == tcp::Error::would_block) return true;
-        return false;
+        return n.error() == tcp::Error::would_block;
       }
       if (*n == 0) {
         c.eof = true;

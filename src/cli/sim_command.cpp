@@ -75,12 +75,11 @@ std::optional<PerDirection> parse_per_direction(std::string_view text, double lo
 }
 
 CLI::Validator per_direction(double lo, double hi) {
-  return CLI::Validator(
-      [lo, hi](std::string& text) -> std::string {
-        if (parse_per_direction(text, lo, hi)) return {};
-        return fmt::format("'{}' is not a value in [{}, {}] or two of them as C2S,S2C", text, lo, hi);
-      },
-      "V|C2S,S2C");
+  return {[lo, hi](std::string& text) -> std::string {
+            if (parse_per_direction(text, lo, hi)) return {};
+            return fmt::format("'{}' is not a value in [{}, {}] or two of them as C2S,S2C", text, lo, hi);
+          },
+          "V|C2S,S2C"};
 }
 
 /// Applies `text` (already validated) to both directions through `set`.

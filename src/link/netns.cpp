@@ -16,27 +16,13 @@
 
 #include <fmt/format.h>
 
+#include "fd.hpp"
+
 namespace synack::link {
 namespace {
 
-std::string errno_text(int error) {
-  return std::generic_category().message(error);
-}
-
-/// Closes an fd at scope exit.
-class FdGuard {
- public:
-  explicit FdGuard(int fd) noexcept : fd_(fd) {}
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
+using detail::errno_text;
+using detail::FdGuard;
 
 /// Writes `text` to an existing file (no O_CREAT); the error names the file.
 std::expected<void, std::string> write_file(const std::string& path, std::string_view text) {

@@ -23,28 +23,14 @@
 
 #include <fmt/format.h>
 
+#include "fd.hpp"
 #include "synack/link/netns.hpp"
 
 namespace synack::link {
 namespace {
 
-std::string errno_text(int error) {
-  return std::generic_category().message(error);
-}
-
-class FdGuard {
- public:
-  explicit FdGuard(int fd) noexcept : fd_(fd) {}
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
+using detail::errno_text;
+using detail::FdGuard;
 
 ifreq make_ifreq(const std::string& name) noexcept {
   ifreq request{};

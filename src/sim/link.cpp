@@ -26,7 +26,9 @@ namespace {
 std::size_t ip_header_length(wire::Bytes d) noexcept {
   if (d.empty()) return 0;
   const unsigned version = static_cast<unsigned>(d[0]) >> 4U;
-  if (version == 4) return std::min<std::size_t>(d.size(), (static_cast<unsigned>(d[0]) & 0x0FU) * 4U);
+  if (version == 4)
+    return std::min<std::size_t>(d.size(),
+                                 static_cast<std::size_t>(static_cast<unsigned>(d[0]) & 0x0FU) * 4U);
   return std::min<std::size_t>(d.size(), 40);  // IPv6 without extension headers (what synack emits)
 }
 

@@ -287,7 +287,7 @@ class Batch {
       auto& isn = from_client ? t.result.client_isn : t.result.server_isn;
       if (!isn) isn = header->seq.raw();
       auto& mss = from_client ? t.client_syn_mss : t.server_syn_mss;
-      if (!mss && header->options.mss) mss = *header->options.mss;
+      if (!mss && header->options.mss) mss = header->options.mss;
       if (f.ack()) ++t.syn_acks;
       if (from_client && !f.ack()) ++t.syns;
     }

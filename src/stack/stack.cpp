@@ -222,7 +222,7 @@ std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, s
   for (const auto& l : listeners_) {
     if (l && l->local() == local) return std::unexpected(make_error_code(Error::address_in_use));
   }
-  std::uint32_t index = static_cast<std::uint32_t>(listeners_.size());
+  auto index = static_cast<std::uint32_t>(listeners_.size());
   for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
     if (!listeners_[i]) {
       index = i;

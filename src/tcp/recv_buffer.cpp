@@ -12,7 +12,7 @@ RecvBuffer::RecvBuffer(std::size_t capacity, std::size_t max_ranges)
 
 void RecvBuffer::copy_in(std::uint64_t stream_offset, wire::Bytes data) noexcept {
   const std::size_t cap = data_.size();
-  std::size_t pos = static_cast<std::size_t>(stream_offset % cap);
+  auto pos = static_cast<std::size_t>(stream_offset % cap);
   std::size_t done = 0;
   while (done < data.size()) {
     const std::size_t n = std::min(data.size() - done, cap - pos);
@@ -65,7 +65,7 @@ std::size_t RecvBuffer::insert(std::size_t offset, wire::Bytes data) noexcept {
 std::size_t RecvBuffer::copy_out(wire::MutableBytes out) noexcept {
   const std::size_t n = std::min(out.size(), ready_);
   const std::size_t cap = data_.size();
-  std::size_t pos = static_cast<std::size_t>(read_offset_ % cap);
+  auto pos = static_cast<std::size_t>(read_offset_ % cap);
   std::size_t done = 0;
   while (done < n) {
     const std::size_t chunk = std::min(n - done, cap - pos);

@@ -24,7 +24,7 @@ std::size_t SendBuffer::append(wire::Bytes data) noexcept {
 wire::Bytes SendBuffer::peek(std::size_t offset, std::size_t max) const noexcept {
   if (offset >= size()) return {};
   const std::size_t n = std::min(max, size() - offset);
-  return wire::Bytes(data_.data() + head_ + offset, n);
+  return {data_.data() + head_ + offset, n};
 }
 
 void SendBuffer::consume(std::size_t count) noexcept {

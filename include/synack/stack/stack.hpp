@@ -61,8 +61,8 @@ class Stack {
   /// the accept queue (0 = tcp::Config::default_backlog).
   [[nodiscard]] std::expected<ListenerId, std::error_code> listen(wire::Endpoint local,
                                                                   std::uint32_t backlog = 0);
-  [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId listener);
-  std::error_code close_listener(ListenerId listener);
+  [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId id);
+  std::error_code close_listener(ListenerId id);
 
   [[nodiscard]] std::expected<std::size_t, std::error_code> send(ConnectionId id, wire::Bytes data);
   [[nodiscard]] std::expected<std::size_t, std::error_code> recv(ConnectionId id, wire::MutableBytes out);

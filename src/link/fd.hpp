@@ -1,0 +1,30 @@
+// Small pieces netns.cpp and tun.cpp share: an fd closed at scope exit, and errno as text.
+#pragma once
+
+#include <unistd.h>
+
+#include <string>
+#include <system_error>
+
+namespace synack::link::detail {
+
+[[nodiscard]] inline std::string errno_text(int error) {
+  return std::generic_category().message(error);
+}
+
+/// Closes an fd at scope exit.
+class FdGuard {
+ public:
+  explicit FdGuard(int fd) noexcept : fd_(fd) {}
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  ~FdGuard() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] int get() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace synack::link::detail
