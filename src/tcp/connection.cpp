@@ -96,12 +96,15 @@ std::expected<std::size_t, std::error_code> Connection::recv(wire::MutableBytes 
     const std::uint32_t before = rcv_wnd();
     const std::size_t n = rb.copy_out(out);
     // Window update (RFC 9293 §3.8.6.2.2, receiver SWS avoidance): announce when the window grew by
-    // at least min(half the buffer, one MSS) past what we last advertised.
+    // at least min(half the buffer, one MSS) past what we last advertised. Not once the peer's FIN has
+    // arrived: it sends no more data, and a peer that has closed its socket answers the update with RST
+    // (seen against Linux, which itself stops window updates after RCV_SHUTDOWN in tcp_cleanup_rbuf).
     const std::uint32_t after = rcv_wnd();
     const auto advertised = static_cast<std::uint32_t>(std::max(0, rcv_adv_ - rcv_nxt_));
     const std::uint32_t threshold =
         std::min<std::uint32_t>(static_cast<std::uint32_t>(rb.capacity() / 2), neg_.recv_mss);
-    if (is_synchronized(state_) && after > advertised && after - advertised >= threshold && after > before) {
+    if (is_synchronized(state_) && !peer_fin_received_ && after > advertised &&
+        after - advertised >= threshold && after > before) {
       ack_pending_ = true;
     }
     return n;

@@ -395,12 +395,11 @@ for host in ("192.0.2.2", "2001:db8::2"):
         self.assertEqual(lines[0]["bytes_sent"], MB50)
         self.assertEqual(lines[0]["bytes_received"], MB50)
         self.assertEqual(lines[0]["received_sha256"], sha256_of_pattern(MB50))
-        # As above. KNOWN ENGINE ISSUE: after ACKing the kernel's FIN (the kernel then goes CLOSED from
-        # LAST-ACK), synack sometimes sends one more pure ACK (a window update as the application reads),
-        # which the kernel answers with RST. Tolerated here from the kernel until the engine stops sending
-        # window updates after the peer's FIN.
+        # As above. No RST: the engine used to send a window update after ACKing the kernel's FIN (the
+        # kernel, already CLOSED from LAST-ACK, answered with RST); it no longer updates the window once the
+        # peer's FIN has arrived (CloseWait.ReadingOpensWindow_NoWindowUpdate).
         self.assertEqual(expert_problems(self.pcap, allow=(WINDOW_FULL,),
-                                         allow_from_kernel=("RFC 1624", "Zero Window", "Connection reset")), [])
+                                         allow_from_kernel=("RFC 1624", "Zero Window")), [])
 
     # ---- option matrix: sysctls x both views ---------------------------------------------------------------
     KERNEL_VIEW = r"""

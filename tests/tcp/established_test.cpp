@@ -6,6 +6,7 @@ namespace synack::tcp::testing {
 namespace {
 
 using Established = EngineTest;
+using CloseWait = EngineTest;
 
 // RFC 5961 §3.2: only an RST with SEG.SEQ = RCV.NXT resets.
 TEST_F(Established, ExactRst_Resets) {
@@ -344,6 +345,22 @@ TEST_F(Established, OurZeroWindow_DataDroppedAckProcessed) {
   (void)conn->recv(out);
   const Sent update = expect_one();  // window update after reading
   EXPECT_GT(update.h.window, 0);
+}
+
+// The same, after the peer's FIN: no window update, since no more data can come (and a peer that has
+// closed its socket would answer it with RST).
+TEST_F(CloseWait, ReadingOpensWindow_NoWindowUpdate) {
+  config.recv_buffer = 100;
+  config.window_shift = 0;
+  established();
+  deliver(seg(A, peer_next(), our_next()), bytes_of(60));
+  deliver(seg(F | A, peer_next(), our_next()));
+  ASSERT_EQ(conn->state(), State::close_wait);
+  (void)drain();  // the ACKs of the data and the FIN
+  EXPECT_EQ(conn->rcv_wnd(), 40U);
+  std::vector<std::byte> out(100);
+  EXPECT_EQ(conn->recv(out).value(), 60U);  // the window grows by 60, past the update threshold
+  expect_none();
 }
 
 TEST_F(Established, DataRetriesExhausted_TimedOut) {
