@@ -42,8 +42,14 @@ wire::Endpoint client_endpoint(const SimConfig& config, std::uint32_t index) noe
   const wire::Bytes b = config.client_address.bytes();
   const std::uint32_t base = wire::load_be32(b, b.size() - 4);
   wire::IpAddress address = config.client_address;
-  // 10.0.0.1, then 10.0.1.1, 10.0.2.1, ...: never the server's 10.0.0.2.
-  if (config.client_address.is_v4()) address = wire::IpAddress::v4(base + 256U * (index / kPortsPerAddress));
+  // 192.0.2.1, then the next host addresses, never the server's: one /24 holds 250 of them.
+  if (config.client_address.is_v4()) {
+    std::uint32_t next = base + index / kPortsPerAddress;
+    const wire::Bytes s = config.server_address.bytes();
+    if (config.server_address.is_v4() && next >= wire::load_be32(s, 0) && base < wire::load_be32(s, 0))
+      ++next;
+    address = wire::IpAddress::v4(next);
+  }
   const auto port = static_cast<std::uint16_t>(config.first_client_port + index % kPortsPerAddress);
   return {address, port};
 }

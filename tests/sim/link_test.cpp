@@ -16,8 +16,8 @@ namespace {
 using namespace std::chrono_literals;
 using wire::TcpFlags;
 
-const wire::IpAddress kClient = wire::IpAddress::v4(0x0A000001U);
-const wire::IpAddress kServer = wire::IpAddress::v4(0x0A000002U);
+const wire::IpAddress kClient = wire::IpAddress::v4(0xC0000201U);
+const wire::IpAddress kServer = wire::IpAddress::v4(0xC0000202U);
 
 std::vector<std::byte> datagram(std::uint16_t flags, std::uint32_t seq = 1000, std::size_t payload = 0,
                                 std::uint16_t src_port = 40000) {

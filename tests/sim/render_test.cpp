@@ -37,7 +37,7 @@ SegmentTrace seg(Duration at, Dir dir, std::uint16_t flags, std::uint32_t seq, s
 
 ConnectionResult hand_made() {
   ConnectionResult c;
-  c.tuple = {{wire::IpAddress::v4(0x0A000001U), 40000}, {wire::IpAddress::v4(0x0A000002U), 80}};
+  c.tuple = {{wire::IpAddress::v4(0xC0000201U), 40000}, {wire::IpAddress::v4(0xC0000202U), 80}};
   c.client_isn = 1000;
   c.server_isn = 9000;
   c.outcome = Outcome::established;
@@ -64,7 +64,7 @@ ConnectionResult hand_made() {
 
 TEST(Ladder, OneLinePerSegmentWithMarksAndRelativeNumbers) {
   const std::string text = render_ladder(hand_made());
-  EXPECT_NE(text.find("Connection 1: 10.0.0.1:40000 → 10.0.0.2:80"), std::string::npos) << text;
+  EXPECT_NE(text.find("Connection 1: 192.0.2.1:40000 → 192.0.2.2:80"), std::string::npos) << text;
   EXPECT_NE(
       text.find("X    |  seq=0 win=64240 len=0 <mss 1460, sackOK, TS val 11 ecr 0, wscale 7> [dropped]"),
       std::string::npos)

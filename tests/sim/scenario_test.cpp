@@ -201,10 +201,10 @@ namespace {
 
 TEST(Simulation, ClientEndpointsNeverCollideWithTheServer) {
   SimConfig c;
-  EXPECT_EQ(client_endpoint(c, 0).to_string(), "10.0.0.1:40000");
-  EXPECT_EQ(client_endpoint(c, 19999).to_string(), "10.0.0.1:59999");
-  EXPECT_EQ(client_endpoint(c, 20000).to_string(), "10.0.1.1:40000");
-  EXPECT_EQ(client_endpoint(c, 99999).to_string(), "10.0.4.1:59999");
+  EXPECT_EQ(client_endpoint(c, 0).to_string(), "192.0.2.1:40000");
+  EXPECT_EQ(client_endpoint(c, 19999).to_string(), "192.0.2.1:59999");
+  EXPECT_EQ(client_endpoint(c, 20000).to_string(), "192.0.2.3:40000");  // .2 is the server
+  EXPECT_EQ(client_endpoint(c, 99999).to_string(), "192.0.2.6:59999");
 }
 
 TEST(Simulation, ServerModesFromText) {

@@ -67,9 +67,10 @@ struct SimConfig {
   bool keep_connections = true;     ///< keep every ConnectionResult in the result
   Duration max_virtual_time = std::chrono::seconds(900);  ///< per batch
 
-  /// 10.0.0.1; every further 20,000 connections use the next /24 (10.0.1.1, 10.0.2.1, ...).
-  wire::IpAddress client_address = wire::IpAddress::v4(0x0A000001U);
-  wire::IpAddress server_address = wire::IpAddress::v4(0x0A000002U);  // 10.0.0.2
+  /// 192.0.2.1 (documentation range, RFC 5737); every further 20,000 connections use the next host
+  /// address, skipping the server's: 192.0.2.3, 192.0.2.4, ...
+  wire::IpAddress client_address = wire::IpAddress::v4(0xC0000201U);
+  wire::IpAddress server_address = wire::IpAddress::v4(0xC0000202U);  // 192.0.2.2
   std::uint16_t server_port = 80;
   std::uint16_t first_client_port = 40000;
 };
@@ -90,7 +91,7 @@ struct SimObserver {
 [[nodiscard]] RunResult run(const SimConfig& config, const SimObserver& observer = {});
 
 /// The client endpoint of connection `index`: ports from first_client_port, 20,000 per address, then the
-/// address moves up by 256 (10.0.0.1, 10.0.1.1, ...).
+/// address moves up by one, skipping the server's (192.0.2.1, 192.0.2.3, 192.0.2.4, ...).
 [[nodiscard]] wire::Endpoint client_endpoint(const SimConfig& config, std::uint32_t index) noexcept;
 
 }  // namespace synack::sim
