@@ -373,11 +373,12 @@ for host in ("192.0.2.2", "2001:db8::2"):
             self.assertEqual(e["bytes_received"], MB50)
             self.assertEqual(e["bytes_sent"], MB50)
             self.assertEqual(e["received_sha256"], expected)
-        # Flow control at its limits is not an error: synack fills the window (WINDOW_FULL), the kernel's
-        # slower reader advertises zero windows. The kernel's TUN path sometimes fills in 0xffff for a zero
-        # checksum (tshark: "see RFC 1624"): the kernel's frames, not synack's.
-        self.assertEqual(expert_problems(self.pcap, allow=(WINDOW_FULL,),
-                                         allow_from_kernel=("RFC 1624", "Zero Window")), [])
+        # Flow control at its limits is not an error: synack fills the window (WINDOW_FULL), and whichever
+        # reader is slower advertises zero windows — the kernel's, or synack's echo when CI loads the CPU
+        # (seen on a loaded 2-core run) — answered by zero-window probes. The kernel's TUN path sometimes
+        # fills in 0xffff for a zero checksum (tshark: "see RFC 1624"): the kernel's frames, not synack's.
+        self.assertEqual(expert_problems(self.pcap, allow=(WINDOW_FULL, "Zero Window", "ZeroWindow"),
+                                         allow_from_kernel=("RFC 1624",)), [])
 
     def test_50mb_synack_client_to_kernel_echo(self):
         self.kernel_device()
