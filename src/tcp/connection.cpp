@@ -29,7 +29,7 @@ Connection Connection::open_active(const Config& config, const wire::FourTuple& 
   c.snd_max_ = iss;
   c.ts_offset_ = ts_offset;
   c.syn_pending_ = true;
-  c.syn_sent_at_ = now;
+  c.buffers_->syn_sent_at = now;
   c.set_state(State::syn_sent);
   c.arm_retransmit(now);
   return c;
@@ -45,7 +45,9 @@ Connection Connection::open_passive(const Config& config, const PassiveOpen& ope
   c.snd_nxt_ = c.snd_una_;
   c.snd_max_ = c.snd_una_;
   c.rcv_nxt_ = open.irs + 1;
-  c.rcv_adv_ = c.rcv_nxt_;
+  // The right edge our SYN-ACK offered (the listener's unscaled window, RFC 7323 §2.2): receiver SWS
+  // avoidance keeps offering it until the window can move by a worthwhile amount.
+  c.rcv_adv_ = c.rcv_nxt_ + std::min<std::uint32_t>(config.recv_buffer, 65535U);
   c.snd_wl1_ = c.rcv_nxt_;
   c.snd_wl2_ = c.snd_una_;
   c.snd_wnd_ = open.peer_window << c.neg_.snd_shift.value_or(0);
@@ -53,7 +55,7 @@ Connection Connection::open_passive(const Config& config, const PassiveOpen& ope
   c.ts_offset_ = open.ts_offset;
   c.ts_recent_ = open.ts_recent;
   c.ts_seen_ = c.neg_.timestamps;
-  c.syn_sent_at_ = open.syn_received_at;
+  c.buffers_->syn_sent_at = open.syn_received_at;
   c.synack_retransmits_ = static_cast<std::uint8_t>(std::min<std::uint32_t>(open.synack_retransmits, 255));
   // Karn (RFC 6298 §3): the handshake RTT counts only when the SYN-ACK was not retransmitted.
   if (open.synack_retransmits == 0) {
@@ -167,7 +169,7 @@ void Connection::abort() {
   // RFC 9293 §3.10.5 ABORT: in SYN-RECEIVED and synchronized states (except the closing ones) send RST.
   if (state_ == State::syn_received || state_ == State::established || state_ == State::fin_wait_1 ||
       state_ == State::fin_wait_2 || state_ == State::close_wait) {
-    schedule_rst(snd_nxt_, std::nullopt);
+    schedule_rst(snd_max_, std::nullopt);
   }
   user_closed_ = true;
   rtx_deadline_ = Instant::max();
@@ -209,13 +211,16 @@ ConnectionInfo Connection::info() const {
   i.negotiated = neg_;
   i.syn_retransmits = passive_ ? 0U : syn_retransmits_;
   i.synack_retransmits = synack_retransmits_;
-  i.data_retransmits = data_retransmits_;
-  if (state_ != State::closed || syn_sent_at_ != Instant{} || established_seen_) i.syn_sent_at = syn_sent_at_;
-  if (established_seen_) i.established_at = established_at_;
+  i.data_retransmits = buffers_->data_retransmits;
+  i.fast_retransmits = buffers_->fast_retransmits;
+  i.timeouts = buffers_->timeouts;
+  if (state_ != State::closed || buffers_->syn_sent_at != Instant{} || established_seen_)
+    i.syn_sent_at = buffers_->syn_sent_at;
+  if (established_seen_) i.established_at = buffers_->established_at;
   if (rtt_.has_sample()) i.srtt = rtt_.srtt();
   i.rto = rtt_.rto();
   i.snd_una = snd_una_;
-  i.snd_nxt = snd_nxt_;
+  i.snd_nxt = snd_max_;
   i.rcv_nxt = rcv_nxt_;
   i.snd_wnd = snd_wnd_;
   i.rcv_wnd = rcv_wnd();
@@ -223,6 +228,9 @@ ConnectionInfo Connection::info() const {
   i.bytes_received = buffers_->bytes_received;
   i.challenge_acks_sent = buffers_->challenge_sent;
   i.challenge_acks_suppressed = buffers_->challenge_suppressed;
+  i.cwnd = cc_.cwnd();
+  i.ssthresh = cc_.ssthresh();
+  i.smss = static_cast<std::uint16_t>(smss());
   i.error = error();
   return i;
 }

@@ -60,7 +60,7 @@ void Connection::on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire
     snd_una_ = h.ack;
     snd_wl2_ = h.ack;
     if (syn_retransmits_ == 0) {
-      rtt_.sample(now - syn_sent_at_, config_->min_rto, config_->max_rto);  // Karn: first SYN only
+      rtt_.sample(now - buffers_->syn_sent_at, config_->min_rto, config_->max_rto);  // Karn: first SYN only
     } else {
       rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));  // RFC 6298 §5.7
     }
@@ -226,6 +226,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     const std::size_t data_acked = std::min<std::size_t>(acked - (fin_now_acked ? 1U : 0U), sb.size());
     sb.consume(data_acked);
     buffers_->bytes_acked += data_acked;
+    const std::uint32_t flight_before = std::max(in_flight(), static_cast<std::uint32_t>(h.ack - snd_una_));
     snd_una_ = h.ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
     if (fin_now_acked) fin_acked_ = true;
@@ -248,15 +249,21 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     }
     rtx_count_ = 0;
     dupacks_ = 0;
-    // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it.
+    // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it (on every partial
+    // ACK too: RFC 6582 §4's "Slow-but-Steady" variant).
     rtx_deadline_ = snd_una_ == snd_max_ ? Instant::max() : now + rtt_.rto();
     if (in_recovery_) {
-      // A partial ACK (below the recovery point) retransmits the next hole at once (RFC 6582 style).
       if (h.ack < recovery_point_) {
+        // RFC 6582 §3.2 step 5, partial ACK: retransmit the first unacknowledged segment, deflate cwnd.
         rtx_one_pending_ = true;
+        cc_.on_partial_ack(acked, smss());
       } else {
+        // Full ACK: everything up to the recovery point arrived; leave fast recovery.
         in_recovery_ = false;
+        cc_.on_full_ack(in_flight(), smss());
       }
+    } else {
+      cc_.on_ack(acked, smss(), flight_before);  // RFC 5681 §3.1
     }
     const std::size_t threshold = sb.capacity() / 2;
     if (free_before < threshold && sb.free_space() >= threshold) events_ |= event::kWritable;
@@ -282,13 +289,19 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
   } else if (h.ack == snd_una_) {
     // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same window, data outstanding.
     if (payload_len == 0 && !h.flags.fin() && scaled_window == snd_wnd_ && snd_max_ != snd_una_) {
-      ++dupacks_;
-      if (dupacks_ == 3) {
-        // Fast retransmit (RFC 5681 §3.2): resend the first unacknowledged segment now.
+      if (dupacks_ < 255) ++dupacks_;
+      if (in_recovery_) {
+        cc_.on_dupack_in_recovery(smss());  // RFC 6582 §3.2 step 3
+      } else if (dupacks_ == 3 && h.ack >= recovery_point_) {
+        // Fast retransmit (RFC 5681 §3.2, RFC 6582 §3.2 steps 1-2): resend the first unacknowledged
+        // segment now, halve the window. Only when the ACK is past the previous recovery point: the
+        // duplicates that a go-back-N pass after a timeout provokes start no new recovery (§4.1).
+        cc_.on_fast_retransmit(in_flight(), smss());
         rtx_one_pending_ = true;
         in_recovery_ = true;
         recovery_point_ = snd_max_;
         timing_ = false;
+        ++buffers_->fast_retransmits;
       }
     }
   } else {
@@ -318,7 +331,7 @@ void Connection::process_data(Instant now, SeqNum seq, wire::Bytes payload, bool
       ack_pending_ = true;
     } else if (user_closed_) {
       // Data for a connection the user closed: nobody will read it. Linux answers with RST.
-      schedule_rst(snd_nxt_, std::nullopt);
+      schedule_rst(snd_max_, std::nullopt);
       fail(Error::aborted);
       return;
     } else {
@@ -416,8 +429,15 @@ void Connection::become_established(Instant now) noexcept {
   syn_pending_ = false;
   if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
   if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
-  established_at_ = now;
+  buffers_->established_at = now;
   established_seen_ = true;
+  // RFC 6928 §2 initial window. RFC 5681 §3.1 asks for one segment when the SYN or SYN-ACK was lost;
+  // like Linux (tcp_init_transfer) only after more than one retransmission, since with RFC 6298's 1 s
+  // initial RTO a single retransmission is often spurious.
+  const std::uint32_t handshake_retransmits = passive_ ? synack_retransmits_ : syn_retransmits_;
+  cc_.start(handshake_retransmits > 1 ? smss() : Congestion::initial_window(smss(), config_->initial_window));
+  last_send_ = now;
+  recovery_point_ = snd_una_;
   events_ |= event::kEstablished | event::kWritable;
   if (fin_queued_ && state_ == State::established)
     set_state(State::fin_wait_1);  // shutdown during the handshake

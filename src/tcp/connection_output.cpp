@@ -22,9 +22,28 @@ SeqNum Connection::fin_seq() const noexcept {
   return data_base() + static_cast<std::uint32_t>(buffers_->send.size());
 }
 
+std::uint32_t Connection::advertised_window() const noexcept {
+  // Receiver silly-window avoidance (RFC 9293 §3.8.6.2.2, a MUST): move the right edge we offer only when
+  // it advances by at least min(half the buffer, one MSS); otherwise keep offering the old edge, so a
+  // reader taking a few bytes at a time does not invite the peer to send segments of that size.
+  const std::uint32_t free = rcv_wnd();
+  const std::int32_t rem = rcv_adv_ - rcv_nxt_;
+  const std::uint32_t offered = rem > 0 ? static_cast<std::uint32_t>(rem) : 0U;
+  if (free <= offered) return free;
+  const std::uint32_t threshold =
+      std::min<std::uint32_t>(static_cast<std::uint32_t>(buffers_->recv.capacity() / 2), neg_.recv_mss);
+  return free - offered >= threshold ? free : offered;
+}
+
 std::uint16_t Connection::window_field() const noexcept {
-  const std::uint32_t w = rcv_wnd() >> neg_.rcv_shift.value_or(0);
-  return static_cast<std::uint16_t>(std::min<std::uint32_t>(w, 65535U));
+  const std::uint32_t shift = neg_.rcv_shift.value_or(0);
+  const std::uint32_t w = advertised_window();
+  std::uint32_t field = w >> shift;
+  // RFC 7323 §2.4: scaling rounds the window down, which would pull an edge we keep offering back by up
+  // to 2^shift - 1 bytes; round up instead when the buffer has that room (Linux tcp_select_window aligns
+  // the same way).
+  if ((field << shift) < w && ((field + 1U) << shift) <= rcv_wnd()) ++field;
+  return static_cast<std::uint16_t>(std::min<std::uint32_t>(field, 65535U));
 }
 
 wire::TcpHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNum seq) {
@@ -64,17 +83,67 @@ Outgoing Connection::make_syn(Instant now, bool with_ack) {
   return Outgoing{h, {}};
 }
 
-bool Connection::has_new_data_to_send() const noexcept {
-  if (!is_synchronized(state_)) return false;
+std::uint32_t Connection::smss() const noexcept {
+  // RFC 6691 §2 / RFC 9293 §3.7.1: the MSS option counts no TCP options, so the payload of a full
+  // segment is the send MSS less the options every data segment carries (timestamps: 10 + 2 NOPs).
+  const std::uint32_t options = neg_.timestamps ? 12U : 0U;
+  return neg_.send_mss > options + 8U ? neg_.send_mss - options : 8U;
+}
+
+std::uint32_t Connection::in_flight() const noexcept {
+  // Sent and not cumulatively acknowledged. After a timeout SND.NXT is rewound to SND.UNA (go-back-N),
+  // so what lies between SND.NXT and SND.MAX counts as lost, not in flight.
+  const std::int32_t f = snd_nxt_ - snd_una_;
+  return f > 0 ? static_cast<std::uint32_t>(f) : 0U;
+}
+
+std::size_t Connection::send_allowance() const noexcept {
   const std::size_t buffered = buffers_->send.size();
   const std::int32_t sent = snd_nxt_ - data_base();
-  const std::size_t unsent =
-      sent < 0 ? buffered : buffered - std::min<std::size_t>(buffered, static_cast<std::size_t>(sent));
-  if (unsent > 0) {
-    const std::int32_t room = (snd_una_ + snd_wnd_) - snd_nxt_;
-    return room > 0;
-  }
-  return fin_queued_ && !fin_sent_;
+  if (sent < 0) return 0;
+  const std::size_t unsent = buffered - std::min<std::size_t>(buffered, static_cast<std::size_t>(sent));
+  if (unsent == 0) return 0;
+  const std::uint32_t mss = smss();
+  const std::uint32_t flight = in_flight();
+
+  // The peer's window (RFC 9293 §3.8.6).
+  const std::int32_t rwnd_room_signed = (snd_una_ + snd_wnd_) - snd_nxt_;
+  const std::size_t rwnd_room = rwnd_room_signed > 0 ? static_cast<std::size_t>(rwnd_room_signed) : 0;
+  // The congestion window (RFC 5681 §3), plus RFC 3042 limited transmit: each of the first two duplicate
+  // ACKs lets one new segment beyond cwnd out (FlightSize <= cwnd + 2*SMSS) — new data only, so not
+  // during a go-back-N pass (SND.NXT below SND.MAX).
+  std::uint64_t cwnd = cc_.cwnd();
+  if (config_->limited_transmit && !in_recovery_ && dupacks_ > 0 && dupacks_ < 3 && snd_nxt_ == snd_max_)
+    cwnd += static_cast<std::uint64_t>(dupacks_) * mss;
+  const std::size_t cwnd_room = cwnd > flight ? static_cast<std::size_t>(cwnd - flight) : 0;
+
+  const std::size_t want = std::min<std::size_t>(unsent, mss);
+  const std::size_t len = std::min({want, rwnd_room, cwnd_room});
+  if (len == want || force_send_) return len;
+  // Less than a full segment of what is waiting: sender silly-window avoidance (RFC 9293 §3.8.6.2.1).
+  // A cwnd that is not a whole number of segments never sends a runt (as Linux counts cwnd in segments):
+  // with data in flight an ACK will come. When the peer's window is the limit, send only if at least
+  // half its largest window (Fs = 1/2) can go; otherwise wait for a window update, or, with nothing in
+  // flight, for the override timeout (the persist timer, then force_send_).
+  if (cwnd_room < std::min(want, rwnd_room)) return 0;
+  return len >= max_snd_wnd_ / 2 ? len : 0;
+}
+
+bool Connection::needs_persist() const noexcept {
+  // Data waits, nothing is in flight to bring an ACK, and the window (zero, or too small to be worth a
+  // segment) holds it back: the persist timer must run (RFC 9293 §3.8.6.1, §3.8.6.2.1).
+  if (!is_synchronized(state_) || snd_una_ != snd_max_ || persist_deadline_ != Instant::max()) return false;
+  const std::int32_t sent = snd_nxt_ - data_base();
+  return sent >= 0 && buffers_->send.size() > static_cast<std::size_t>(sent) && send_allowance() == 0;
+}
+
+bool Connection::has_new_data_to_send() const noexcept {
+  if (!is_synchronized(state_)) return false;
+  if (send_allowance() > 0) return true;
+  // A FIN goes when every byte before it went (in this pass: a timeout rewinds SND.NXT); it needs
+  // neither peer window nor congestion window (Linux tcp_cwnd_test lets a lone FIN through).
+  return fin_queued_ && !fin_acked_ && snd_nxt_ <= fin_seq() && snd_nxt_ - data_base() >= 0 &&
+         static_cast<std::size_t>(snd_nxt_ - data_base()) == buffers_->send.size();
 }
 
 std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, std::size_t max_len,
@@ -92,15 +161,15 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
     const std::int32_t sent = sent_end - seq;
     len = std::min(len, sent > 0 ? static_cast<std::size_t>(sent) : std::size_t{0});
   } else {
-    const std::int32_t room = (snd_una_ + snd_wnd_) - seq;
-    len = std::min(len, room > 0 ? static_cast<std::size_t>(room) : std::size_t{0});
+    len = std::min(len, send_allowance());
   }
   const SeqNum end = seq + static_cast<std::uint32_t>(len);
   bool fin = false;
-  if (fin_queued_ && offset + len == sb.size()) {
-    // A FIN rides on the last data segment, or goes alone when everything else was sent; it needs no
-    // window. A retransmission carries it again when it was sent before.
-    fin = retransmission ? (fin_sent_ && end == fin_seq()) : !fin_sent_;
+  if (fin_queued_ && !fin_acked_ && offset + len == sb.size()) {
+    // A FIN rides on the last data segment, or goes alone when everything else was sent. A
+    // retransmission carries it again when it was sent before; so does the go-back-N pass after a
+    // timeout (SND.NXT rewound below the FIN).
+    fin = retransmission ? (fin_sent_ && end == fin_seq()) : true;
   }
   if (len == 0 && !fin) return std::nullopt;
 
@@ -109,15 +178,19 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
   if (fin) flags |= TcpFlags::kFin;
   Outgoing out{make_header(now, flags, seq), sb.peek(offset, len)};
 
-  if (retransmission) {
-    ++data_retransmits_;
+  // Below SND.MAX it is a retransmission, whichever path sent it (fast retransmit or go-back-N).
+  const SeqNum seg_end = end + (fin ? 1U : 0U);
+  if (retransmission || seq < snd_max_ || (fin && fin_sent_)) {
+    ++buffers_->data_retransmits;
     rtx_tsval_ = ts_val(now);
     timing_ = false;  // Karn (RFC 6298 §3): no sample across a retransmission
-  } else {
-    snd_nxt_ = end + (fin ? 1U : 0U);
+  }
+  if (!retransmission) {
+    force_send_ = false;
+    snd_nxt_ = seg_end;
     if (fin) fin_sent_ = true;
     if (snd_max_ < snd_nxt_) {
-      if (!timing_) {
+      if (!timing_ && !(seq < snd_max_)) {
         timing_ = true;
         timed_seq_ = snd_nxt_;
         timed_at_ = now;
@@ -125,6 +198,7 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
       snd_max_ = snd_nxt_;
     }
   }
+  last_send_ = now;
   arm_retransmit(now);  // RFC 6298 §5.1
   return out;
 }
@@ -134,10 +208,8 @@ bool Connection::wants_transmit() const noexcept {
   if (state_ == State::closed || state_ == State::listen) return false;
   if (syn_pending_ || ack_pending_ || rtx_one_pending_ || probe_pending_ || has_new_data_to_send())
     return true;
-  // A zero window with data waiting and the persist timer not yet armed: poll_transmit arms it.
-  return is_synchronized(state_) && snd_wnd_ == 0 && snd_una_ == snd_max_ &&
-         persist_deadline_ == Instant::max() &&
-         buffers_->send.size() > static_cast<std::size_t>(std::max(0, snd_nxt_ - data_base()));
+  // Data held back by the window and the persist timer not yet armed: poll_transmit arms it.
+  return needs_persist();
 }
 
 std::optional<Outgoing> Connection::poll_transmit(Instant now) {
@@ -167,15 +239,19 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
       break;
   }
   if (rtx_one_pending_) {
-    // RFC 6298 §5.4 / RFC 5681 §3.2: retransmit the earliest unacknowledged segment.
+    // RFC 5681 §3.2 / RFC 6582 §3.2: retransmit the earliest unacknowledged segment.
     rtx_one_pending_ = false;
-    if (auto seg = make_data_segment(now, snd_una_, neg_.send_mss, true)) return seg;
+    if (auto seg = make_data_segment(now, snd_una_, smss(), true)) return seg;
   }
-  if (auto seg = make_data_segment(now, snd_nxt_, neg_.send_mss, false)) return seg;
+  if (config_->slow_start_after_idle && snd_una_ == snd_max_ && now - last_send_ > rtt_.rto()) {
+    // RFC 5681 §4.1: nothing sent for longer than an RTO, so the ACK clock is gone: restart from at
+    // most the initial window.
+    cc_.on_idle_restart(Congestion::initial_window(smss(), config_->initial_window));
+  }
+  if (auto seg = make_data_segment(now, snd_nxt_, smss(), false)) return seg;
 
-  // Zero window with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).
-  if (snd_wnd_ == 0 && snd_una_ == snd_max_ && persist_deadline_ == Instant::max() &&
-      buffers_->send.size() > static_cast<std::size_t>(std::max(0, snd_nxt_ - data_base()))) {
+  // Window too small with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).
+  if (needs_persist()) {
     Duration interval = rtt_.rto();
     for (std::uint8_t i = 0; i < persist_backoff_ && interval < config_->max_rto; ++i) interval *= 2;
     persist_deadline_ = now + std::min(interval, config_->max_rto);
@@ -186,7 +262,10 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
     probe_pending_ = false;
     return Outgoing{make_header(now, TcpFlags::kAck, snd_una_ - 1), {}};
   }
-  if (ack_pending_) return Outgoing{make_header(now, TcpFlags::kAck, snd_nxt_), {}};
+  // A segment without data, SYN or FIN carries SND.MAX: during a go-back-N pass SND.NXT is below what
+  // the peer has already received, and a sequence number below its RCV.NXT would make it drop the
+  // segment as an old duplicate — the ACK with it (BSD tcp_output does the same).
+  if (ack_pending_) return Outgoing{make_header(now, TcpFlags::kAck, snd_max_), {}};
   return std::nullopt;
 }
 

@@ -62,10 +62,16 @@ void Connection::on_timeout(Instant now) {
           fail(Error::timed_out);
           return;
         }
+        // RFC 5681 §3.1: ssthresh from the flight on the first timeout of this segment, cwnd = 1 SMSS.
+        cc_.on_timeout(in_flight(), smss(), rtx_count_ == 0);
         ++rtx_count_;
+        ++buffers_->timeouts;
         rtt_.backoff(config_->max_rto);  // RFC 6298 §5.5
-        rtx_one_pending_ = true;         // §5.4: the earliest unacknowledged segment
-        in_recovery_ = true;
+        // §5.4: retransmit the earliest unacknowledged segment — by going back to it: SND.NXT = SND.UNA,
+        // and slow start resends the rest as ACKs come (go-back-N, as BSD and Linux do after a timeout).
+        snd_nxt_ = snd_una_;
+        rtx_one_pending_ = false;
+        in_recovery_ = false;  // a timeout ends fast recovery (RFC 6582 §3.2 step 6 / §4.1)
         recovery_point_ = snd_max_;
         dupacks_ = 0;
         timing_ = false;
@@ -81,6 +87,10 @@ void Connection::on_timeout(Instant now) {
       Duration interval = rtt_.rto();
       for (std::uint8_t i = 0; i < persist_backoff_ && interval < config_->max_rto; ++i) interval *= 2;
       persist_deadline_ = now + std::min(interval, config_->max_rto);
+    } else if (is_synchronized(state_) && snd_una_ == snd_max_) {
+      // RFC 9293 §3.8.6.2.1 override timeout: the window stayed too small for a full segment; send what
+      // fits (as Linux's tcp_write_wakeup does when its probe timer finds a small window).
+      force_send_ = true;
     }
   }
   if (timer2_deadline_ <= now) {

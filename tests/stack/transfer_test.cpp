@@ -100,10 +100,13 @@ TEST_P(Transfer, TenMegabytesEachWayIntact) {
   const auto ia = a.info(*c);
   RecordProperty("virtual_seconds", std::to_string((pair.now - t0).count() / 1'000'000'000));
   RecordProperty("wall_seconds", std::to_string(wall));
-  std::printf("[ loss %2d%% ] virtual %.1f s, wall %.3f s, datagrams %llu (lost %llu), a retransmits %u\n",
-              GetParam(), static_cast<double>((pair.now - t0).count()) / 1e9, wall,
-              static_cast<unsigned long long>(pair.sent), static_cast<unsigned long long>(pair.lost),
-              ia ? ia->data_retransmits : 0U);
+  std::printf(
+      "[ loss %2d%% ] virtual %.1f s, wall %.3f s, datagrams %llu (lost %llu), a: retransmits %u, fast "
+      "retransmits %u, timeouts %u, cwnd %u\n",
+      GetParam(), static_cast<double>((pair.now - t0).count()) / 1e9, wall,
+      static_cast<unsigned long long>(pair.sent), static_cast<unsigned long long>(pair.lost),
+      ia ? ia->data_retransmits : 0U, ia ? ia->fast_retransmits : 0U, ia ? ia->timeouts : 0U,
+      ia ? ia->cwnd : 0U);
 }
 
 INSTANTIATE_TEST_SUITE_P(Loss, Transfer, ::testing::Values(0, 10, 20, 30),

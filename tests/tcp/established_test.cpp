@@ -174,6 +174,7 @@ TEST_F(Established, OverlappingRetransmission_Trimmed) {
 TEST_F(Established, Send_SegmentsToSendMss) {
   auto o = peer_syn_options();
   o.mss = 100;
+  o.timestamps.reset();
   established(o, 1000);
   const auto data = bytes_of(250);
   ASSERT_EQ(conn->send(data).value(), 250U);
@@ -186,9 +187,26 @@ TEST_F(Established, Send_SegmentsToSendMss) {
   EXPECT_EQ(segs[1].h.seq, iss + 101);
 }
 
+// RFC 6691 §2: the MSS option counts no TCP options, so with timestamps (12 bytes with padding) a full
+// segment carries MSS - 12 payload bytes and the IP packet stays within the peer's MTU.
+TEST_F(Established, SendWithTimestamps_PayloadIsMssLessOptions) {
+  auto o = peer_syn_options();
+  o.mss = 100;
+  established(o, 1000);
+  EXPECT_EQ(conn->info().smss, 88U);
+  ASSERT_EQ(conn->send(bytes_of(250)).value(), 250U);
+  const auto segs = drain();
+  ASSERT_EQ(segs.size(), 3U);
+  for (const Sent& s : segs) {
+    EXPECT_LE(s.payload.size() + s.h.options.encoded_size(), 100U);
+  }
+  EXPECT_EQ(segs[0].payload.size(), 88U);
+  EXPECT_EQ(segs[2].payload.size(), 250U - 2 * 88U);
+}
+
 // Flow control with the negotiated scale: window 4 << 7 = 512 bytes.
 TEST_F(Established, FlowControl_RespectsScaledPeerWindow) {
-  established();
+  established(std::nullopt, 4);  // never more than 512 bytes: sender SWS avoidance does not hold back
   peer_acks_all(4);
   EXPECT_EQ(conn->snd_wnd(), 512U);
   const auto data = bytes_of(5000);
@@ -284,7 +302,7 @@ TEST_F(Established, ThreeDuplicateAcks_FastRetransmit) {
 
 // A retransmission carries only bytes sent before, never data the window held back.
 TEST_F(Established, Retransmission_NeverPastSndMax) {
-  established();
+  established(std::nullopt, 2);
   peer_acks_all(2);  // window 2 << 7 = 256 bytes
   (void)conn->send(bytes_of(1000));
   const auto first = drain();
@@ -345,6 +363,42 @@ TEST_F(Established, OurZeroWindow_DataDroppedAckProcessed) {
   (void)conn->recv(out);
   const Sent update = expect_one();  // window update after reading
   EXPECT_GT(update.h.window, 0);
+}
+
+// RFC 9293 §3.8.6.2.2 receiver SWS avoidance: a reader taking less than min(half the buffer, one MSS)
+// does not move the right edge we offer; once the gain reaches it, the new edge goes out at once.
+TEST_F(Established, ReaderTakesFewBytes_RightEdgeHeldUntilWorthwhile) {
+  config.recv_buffer = 16384;
+  config.window_shift = 0;
+  established();
+  for (int i = 0; i < 11; ++i) deliver(seg(A, peer_next(), our_next()), bytes_of(1448));
+  (void)drain();
+  const std::uint32_t left = 16384 - 11 * 1448;  // 456 bytes still offered
+  std::vector<std::byte> out(500);
+  ASSERT_EQ(conn->recv(out).value(), 500U);
+  expect_none();  // no window update for 500 bytes
+  (void)conn->send(bytes_of(10));
+  const Sent data = expect_one();
+  EXPECT_EQ(data.h.window, left);  // the old edge, not 956
+  out.resize(1000);
+  ASSERT_EQ(conn->recv(out).value(), 1000U);
+  const Sent update = expect_one();  // 1500 bytes of gain >= min(8192, 1460): update now
+  EXPECT_EQ(update.h.window, left + 1500U);
+}
+
+// A window the peer already has in hand is never pulled back by rounding to the window scale
+// (RFC 7323 §2.4): the held edge is rounded up when the buffer has the room.
+TEST_F(Established, HeldEdgeWithScaling_RoundedUpNotShrunk) {
+  config.recv_buffer = 16384;
+  established();  // our shift 7
+  deliver(seg(A, peer_next(), our_next()), bytes_of(1000));
+  const Sent ack = expect_one();
+  const SeqNum edge = peer_next() + (static_cast<std::uint32_t>(ack.h.window) << 7U);
+  std::vector<std::byte> out(100);
+  ASSERT_EQ(conn->recv(out).value(), 100U);
+  deliver(seg(A, peer_next(), our_next()), bytes_of(100));
+  const Sent next = expect_one();
+  EXPECT_GE(peer_next() + (static_cast<std::uint32_t>(next.h.window) << 7U), edge);
 }
 
 // The same, after the peer's FIN: no window update, since no more data can come (and a peer that has

@@ -29,6 +29,16 @@ struct Config {
   Duration max_rto = 120s;                 ///< Linux TCP_RTO_MAX (RFC 6298 §2.5 allows >= 60 s)
   Duration rto_after_syn_retransmit = 3s;  ///< RFC 6298 §5.7
 
+  // --- congestion control (RFC 5681, RFC 6582 NewReno, RFC 6928) ---------------------------------
+  /// Initial window in segments: IW = min(n*SMSS, max(2*SMSS, n*1460)); 10 is RFC 6928 (Linux
+  /// TCP_INIT_CWND). After a SYN or SYN-ACK retransmitted more than once it is 1 segment (see docs).
+  std::uint32_t initial_window = 10;
+  /// RFC 5681 §4.1: after sending nothing for an RTO, cwnd falls back to min(cwnd, IW) (Linux
+  /// tcp_slow_start_after_idle = 1).
+  bool slow_start_after_idle = true;
+  /// RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment out.
+  bool limited_transmit = true;
+
   // --- closing -------------------------------------------------------------------------------------
   Duration msl = 30s;  ///< maximum segment lifetime
   /// TIME-WAIT length; unset = 2 x MSL = 60 s (Linux TCP_TIMEWAIT_LEN).

@@ -22,6 +22,7 @@
 #include <system_error>
 
 #include "synack/tcp/config.hpp"
+#include "synack/tcp/congestion.hpp"
 #include "synack/tcp/error.hpp"
 #include "synack/tcp/options.hpp"
 #include "synack/tcp/recv_buffer.hpp"
@@ -80,7 +81,7 @@ struct ConnectionInfo {
   std::optional<Duration> srtt;
   Duration rto{0};
   wire::SeqNum snd_una;
-  wire::SeqNum snd_nxt;
+  wire::SeqNum snd_nxt;  ///< the next new sequence number (SND.MAX; see Connection::snd_nxt())
   wire::SeqNum rcv_nxt;
   std::uint32_t snd_wnd = 0;  ///< the peer's window, scaled
   std::uint32_t rcv_wnd = 0;  ///< our window
@@ -88,6 +89,11 @@ struct ConnectionInfo {
   std::uint64_t bytes_received = 0;
   std::uint32_t challenge_acks_sent = 0;
   std::uint32_t challenge_acks_suppressed = 0;
+  std::uint32_t cwnd = 0;      ///< congestion window, bytes (RFC 5681)
+  std::uint32_t ssthresh = 0;  ///< slow-start threshold, bytes (Congestion::kInfinite before a loss)
+  std::uint16_t smss = 0;      ///< payload bytes per full segment: send MSS less our TCP options (RFC 6691)
+  std::uint32_t fast_retransmits = 0;  ///< entries into fast recovery (RFC 6582)
+  std::uint32_t timeouts = 0;          ///< retransmission timeouts after the handshake
   std::error_code error;
 };
 
@@ -142,7 +148,9 @@ class Connection {
   [[nodiscard]] bool user_closed() const noexcept { return user_closed_; }
   [[nodiscard]] ConnectionInfo info() const;
   [[nodiscard]] wire::SeqNum rcv_nxt() const noexcept { return rcv_nxt_; }
-  [[nodiscard]] wire::SeqNum snd_nxt() const noexcept { return snd_nxt_; }
+  /// The next new sequence number (SND.MAX: after a timeout the engine's own SND.NXT goes back to
+  /// SND.UNA to resend, which is not what an observer means by SND.NXT).
+  [[nodiscard]] wire::SeqNum snd_nxt() const noexcept { return snd_max_; }
   [[nodiscard]] wire::SeqNum snd_una() const noexcept { return snd_una_; }
   [[nodiscard]] std::uint32_t snd_wnd() const noexcept { return snd_wnd_; }
   [[nodiscard]] std::uint32_t rcv_wnd() const noexcept;
@@ -168,6 +176,11 @@ class Connection {
     std::uint64_t bytes_received = 0;
     std::uint32_t challenge_sent = 0;
     std::uint32_t challenge_suppressed = 0;
+    std::uint32_t data_retransmits = 0;
+    std::uint32_t fast_retransmits = 0;
+    std::uint32_t timeouts = 0;
+    Instant syn_sent_at;  ///< our first SYN (active) or SYN-ACK (passive)
+    Instant established_at;
   };
   Connection(const Config& config, const wire::FourTuple& tuple);
 
@@ -190,8 +203,15 @@ class Connection {
                                                           bool retransmission);
   [[nodiscard]] wire::SeqNum data_base() const noexcept;  ///< sequence number of the send buffer's front
   [[nodiscard]] wire::SeqNum fin_seq() const noexcept;    ///< valid once fin_queued_
+  [[nodiscard]] std::uint32_t advertised_window() const noexcept;  ///< with receiver SWS avoidance
   [[nodiscard]] std::uint16_t window_field() const noexcept;
   [[nodiscard]] bool has_new_data_to_send() const noexcept;
+  /// Payload bytes the segment at SND.NXT may carry now (peer window, congestion window, sender SWS).
+  [[nodiscard]] std::size_t send_allowance() const noexcept;
+  /// Payload bytes per full segment: the send MSS less the options every segment carries (RFC 6691).
+  [[nodiscard]] std::uint32_t smss() const noexcept;
+  [[nodiscard]] std::uint32_t in_flight() const noexcept;
+  [[nodiscard]] bool needs_persist() const noexcept;
   [[nodiscard]] std::uint32_t ts_val(Instant now) const noexcept;
 
   // connection_timers.cpp
@@ -205,6 +225,7 @@ class Connection {
   wire::FourTuple tuple_;
   Negotiated neg_;  ///< in SYN-SENT: our offer; afterwards: what is in effect
   RttEstimator rtt_;
+  Congestion cc_;
 
   wire::SeqNum iss_, irs_;
   wire::SeqNum snd_una_, snd_nxt_, snd_max_;
@@ -220,12 +241,10 @@ class Connection {
   Instant timer2_deadline_ = Instant::max();  ///< FIN-WAIT-2 or TIME-WAIT (by state)
   Instant persist_deadline_ = Instant::max();
   Instant timed_at_;
-  Instant syn_sent_at_;
-  Instant established_at_;
+  Instant last_send_;  ///< when data or FIN last went out (RFC 5681 §4.1 restart after idle)
   Instant challenge_window_start_;
 
   std::uint16_t challenge_count_ = 0;
-  std::uint16_t data_retransmits_ = 0;
   std::uint8_t syn_retransmits_ = 0;
   std::uint8_t synack_retransmits_ = 0;
   std::uint8_t rtx_count_ = 0;  ///< consecutive RTO expirations
@@ -242,6 +261,7 @@ class Connection {
   bool rst_with_ack_ : 1 = false;
   bool rtx_one_pending_ : 1 = false;
   bool probe_pending_ : 1 = false;
+  bool force_send_ : 1 = false;  ///< the SWS override timeout fired: send a segment however small
   bool fin_queued_ : 1 = false;
   bool fin_sent_ : 1 = false;
   bool fin_acked_ : 1 = false;
