@@ -1,5 +1,7 @@
 // Connection: what to send next (RFC 9293 §3.8.6, §3.10.7; RFC 6298 §5; RFC 5681 §3.2).
 #include <algorithm>
+#include <array>
+#include <span>
 
 #include "synack/tcp/connection.hpp"
 
@@ -60,7 +62,23 @@ wire::TcpHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNum
     ack_pending_ = false;
   }
   if (neg_.timestamps) h.options.timestamps = wire::Timestamps{ts_val(now), ts_recent_};
+  if (h.flags.ack()) {
+    // RFC 2018 §4: with SACK in effect, every ACK sent while out-of-order data is held carries SACK
+    // blocks — the block of the latest out-of-order arrival first, then earlier ones — as many as fit
+    // beside the timestamps (3, else 4).
+    std::array<RecvBuffer::Held, wire::SackBlocks::kCapacity> held{};
+    const std::size_t n = buffers_->recv.sack_ranges(std::span(held).first(sack_block_count()));
+    for (std::size_t i = 0; i < n; ++i) {
+      (void)h.options.sack.push_back({rcv_nxt_ + static_cast<std::uint32_t>(held[i].begin),
+                                      rcv_nxt_ + static_cast<std::uint32_t>(held[i].end)});
+    }
+  }
   return h;
+}
+
+std::size_t Connection::sack_block_count() const noexcept {
+  if (!neg_.sack || peer_fin_received_) return 0;
+  return std::min<std::size_t>(buffers_->recv.out_of_order_ranges(), neg_.timestamps ? 3U : 4U);
 }
 
 Outgoing Connection::make_syn(Instant now, bool with_ack) {
@@ -162,6 +180,12 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
     len = std::min(len, sent > 0 ? static_cast<std::size_t>(sent) : std::size_t{0});
   } else {
     len = std::min(len, send_allowance());
+  }
+  // SACK blocks ride on this segment too (NOP NOP kind length + 8 per block): the payload gives way so
+  // the packet still fits the MSS (Linux tcp_current_mss does the same).
+  if (const std::size_t blocks = sack_block_count(); blocks > 0) {
+    const std::size_t room = smss() > 4 + 8 * blocks ? smss() - (4 + 8 * blocks) : 0;
+    len = std::min(len, room);
   }
   const SeqNum end = seq + static_cast<std::uint32_t>(len);
   bool fin = false;

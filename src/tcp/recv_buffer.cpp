@@ -37,9 +37,11 @@ std::size_t RecvBuffer::insert(std::size_t offset, wire::Bytes data) noexcept {
       if (ranges_.size() >= max_ranges_) return 0;
       copy_in(begin, data);
       ranges_.insert(it, Range{begin, end});
+      note_recent(begin);
       return 0;
     }
     copy_in(begin, data);
+    note_recent(begin);
     it->begin = std::min(it->begin, begin);
     it->end = std::max(it->end, end);
     auto next = it + 1;
@@ -60,6 +62,45 @@ std::size_t RecvBuffer::insert(std::size_t offset, wire::Bytes data) noexcept {
   in_order_end_ = new_end;
   ready_ += advanced;
   return advanced;
+}
+
+void RecvBuffer::note_recent(std::uint64_t stream_offset) noexcept {
+  // Move to the front; the oldest entry falls off.
+  std::size_t i = 0;
+  while (i < recent_count_ && recent_[i] != stream_offset) ++i;
+  if (i == recent_count_) {
+    if (recent_count_ < recent_.size()) ++recent_count_;
+    i = recent_count_ - 1;
+  }
+  for (; i > 0; --i) recent_[i] = recent_[i - 1];
+  recent_[0] = stream_offset;
+}
+
+std::size_t RecvBuffer::sack_ranges(std::span<Held> out) const noexcept {
+  std::size_t n = 0;
+  const auto held = [&](const Range& r) {
+    return Held{static_cast<std::size_t>(r.begin - in_order_end_),
+                static_cast<std::size_t>(r.end - in_order_end_)};
+  };
+  const auto taken = [&](const Range& r) {
+    for (std::size_t k = 0; k < n; ++k) {
+      if (out[k].begin == r.begin - in_order_end_) return true;
+    }
+    return false;
+  };
+  for (std::size_t i = 0; i < recent_count_ && n < out.size(); ++i) {
+    const std::uint64_t s = recent_[i];
+    if (s < in_order_end_) continue;  // since delivered in order
+    const auto it = std::lower_bound(ranges_.begin(), ranges_.end(), s,
+                                     [](const Range& r, std::uint64_t b) { return r.end <= b; });
+    if (it == ranges_.end() || it->begin > s || taken(*it)) continue;
+    out[n++] = held(*it);
+  }
+  for (const Range& r : ranges_) {
+    if (n == out.size()) break;
+    if (!taken(r)) out[n++] = held(r);
+  }
+  return n;
 }
 
 std::size_t RecvBuffer::copy_out(wire::MutableBytes out) noexcept {

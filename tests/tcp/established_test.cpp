@@ -439,3 +439,99 @@ TEST_F(Established, SendBufferFull_AcceptsPartially_WritableAfterAck) {
 
 }  // namespace
 }  // namespace synack::tcp::testing
+
+namespace synack::tcp::testing {
+namespace {
+
+class Sack : public EngineTest {
+ protected:
+  /// Peer data at `k` segments of 1000 bytes past RCV.NXT; returns our ACK.
+  Sent deliver_at(std::uint32_t k, SeqNum base) {
+    deliver(seg(A, base + k * 1000U, our_next()), bytes_of(1000, k));
+    return expect_one();
+  }
+};
+
+// RFC 2018 §4: an out-of-order segment is acknowledged with a SACK block covering it.
+TEST_F(Sack, Established_OutOfOrderSegment_AckCarriesSackBlock) {
+  established();
+  const SeqNum base = peer_next();
+  const Sent ack = deliver_at(1, base);
+  EXPECT_EQ(ack.h.ack, base);
+  ASSERT_EQ(ack.h.options.sack.size(), 1U);
+  EXPECT_EQ(ack.h.options.sack.blocks()[0].left, base + 1000);
+  EXPECT_EQ(ack.h.options.sack.blocks()[0].right, base + 2000);
+}
+
+// RFC 2018 §4: the first block holds the segment that triggered the ACK; earlier blocks follow.
+TEST_F(Sack, Established_SecondHole_LatestBlockFirst) {
+  established();
+  const SeqNum base = peer_next();
+  (void)deliver_at(4, base);
+  (void)deliver_at(2, base);
+  const Sent ack = deliver_at(7, base);
+  ASSERT_EQ(ack.h.options.sack.size(), 3U);
+  EXPECT_EQ(ack.h.options.sack.blocks()[0].left, base + 7000);
+  EXPECT_EQ(ack.h.options.sack.blocks()[1].left, base + 2000);
+  EXPECT_EQ(ack.h.options.sack.blocks()[2].left, base + 4000);
+  // A segment that extends an existing block puts that block first again.
+  const Sent again = deliver_at(5, base);
+  ASSERT_EQ(again.h.options.sack.size(), 3U);
+  EXPECT_EQ(again.h.options.sack.blocks()[0].left, base + 4000);
+  EXPECT_EQ(again.h.options.sack.blocks()[0].right, base + 6000);
+}
+
+// With timestamps (12 bytes) three blocks fit in the 40-byte option space; without them, four.
+TEST_F(Sack, Established_ManyHoles_BlocksThatFit) {
+  established();
+  const SeqNum base = peer_next();
+  Sent ack;
+  for (std::uint32_t k : {1U, 3U, 5U, 7U, 9U}) ack = deliver_at(k, base);
+  EXPECT_EQ(ack.h.options.sack.size(), 3U);
+  EXPECT_LE(ack.h.options.encoded_size(), 40U);
+}
+
+TEST_F(Sack, Established_ManyHolesNoTimestamps_FourBlocks) {
+  auto o = peer_syn_options();
+  o.timestamps.reset();
+  established(o);
+  const SeqNum base = peer_next();
+  Sent ack;
+  for (std::uint32_t k : {1U, 3U, 5U, 7U, 9U}) ack = deliver_at(k, base);
+  EXPECT_EQ(ack.h.options.sack.size(), 4U);
+  EXPECT_LE(ack.h.options.encoded_size(), 40U);
+}
+
+// Once the hole is filled nothing is out of order: no SACK option.
+TEST_F(Sack, Established_HoleFilled_NoBlocks) {
+  established();
+  const SeqNum base = peer_next();
+  (void)deliver_at(1, base);
+  const Sent ack = deliver_at(0, base);
+  EXPECT_EQ(ack.h.ack, base + 2000);
+  EXPECT_TRUE(ack.h.options.sack.empty());
+}
+
+// SACK not negotiated (the peer's SYN-ACK lacked SACK-permitted): never a SACK option.
+TEST_F(Sack, Established_NotNegotiated_NoBlocks) {
+  auto o = peer_syn_options();
+  o.sack_permitted = false;
+  established(o);
+  const Sent ack = deliver_at(1, peer_next());
+  EXPECT_TRUE(ack.h.options.sack.empty());
+}
+
+// A data segment carrying a SACK block gives up payload so header + options + data stay within MSS.
+TEST_F(Sack, Established_DataSegmentWithSack_PayloadShrinksToFit) {
+  established();
+  (void)deliver_at(1, peer_next());
+  (void)conn->send(bytes_of(3000));
+  const auto out = drain();
+  ASSERT_FALSE(out.empty());
+  ASSERT_EQ(out[0].h.options.sack.size(), 1U);
+  EXPECT_EQ(out[0].payload.size(), 1448U - 12U);
+  EXPECT_LE(out[0].payload.size() + out[0].h.options.encoded_size(), 1460U);
+}
+
+}  // namespace
+}  // namespace synack::tcp::testing

@@ -212,6 +212,8 @@ class Connection {
   [[nodiscard]] std::uint32_t smss() const noexcept;
   [[nodiscard]] std::uint32_t in_flight() const noexcept;
   [[nodiscard]] bool needs_persist() const noexcept;
+  /// SACK blocks our next ACK carries (RFC 2018 §4): 0 without SACK or without out-of-order data.
+  [[nodiscard]] std::size_t sack_block_count() const noexcept;
   [[nodiscard]] std::uint32_t ts_val(Instant now) const noexcept;
 
   // connection_timers.cpp

@@ -3,8 +3,10 @@
 // Offsets are relative to RCV.NXT; the window is the free space from RCV.NXT on.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "synack/wire/bytes.hpp"
@@ -27,6 +29,16 @@ class RecvBuffer {
   [[nodiscard]] std::size_t capacity() const noexcept { return data_.size(); }
   [[nodiscard]] std::size_t out_of_order_ranges() const noexcept { return ranges_.size(); }
 
+  /// An out-of-order range as offsets past RCV.NXT: [begin, end).
+  struct Held {
+    std::size_t begin;
+    std::size_t end;
+  };
+  /// The out-of-order ranges to report in SACK blocks (RFC 2018 §4), at most out.size(): first the one
+  /// holding the most recently received out-of-order segment, then those of earlier ones by recency,
+  /// then the rest in sequence order. Returns how many were written.
+  std::size_t sack_ranges(std::span<Held> out) const noexcept;
+
  private:
   struct Range {
     std::uint64_t begin;  ///< stream offsets
@@ -40,6 +52,10 @@ class RecvBuffer {
   std::uint64_t read_offset_ = 0;   ///< stream offset of the next byte the user reads
   std::uint64_t in_order_end_ = 0;  ///< stream offset of RCV.NXT
   std::size_t ready_ = 0;
+  /// Stream offsets of the latest out-of-order arrivals, most recent first (for sack_ranges).
+  std::array<std::uint64_t, 4> recent_{};
+  std::size_t recent_count_ = 0;
+  void note_recent(std::uint64_t stream_offset) noexcept;
 };
 
 }  // namespace synack::tcp
