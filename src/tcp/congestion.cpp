@@ -60,6 +60,12 @@ void Congestion::on_fast_retransmit(std::uint32_t flight, std::uint32_t smss) no
   acked_in_ca_ = 0;
 }
 
+void Congestion::on_sack_recovery(std::uint32_t flight, std::uint32_t smss) noexcept {
+  ssthresh_ = half_flight_floor(flight, smss);
+  cwnd_ = ssthresh_;
+  acked_in_ca_ = 0;
+}
+
 void Congestion::on_dupack_in_recovery(std::uint32_t smss) noexcept {
   cwnd_ = saturating_add(cwnd_, smss);
 }

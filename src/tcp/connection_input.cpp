@@ -217,6 +217,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
   }
 
   const std::uint32_t scaled_window = static_cast<std::uint32_t>(h.window) << neg_.snd_shift.value_or(0);
+  bool newly_sacked = false;
   if (snd_una_ < h.ack) {
     // The SYN's sequence number is never data (in synchronized states it is already acknowledged).
     const auto acked = static_cast<std::uint32_t>(h.ack - snd_una_) - (snd_una_ == iss_ ? 1U : 0U);
@@ -230,6 +231,10 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     snd_una_ = h.ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
     if (fin_now_acked) fin_acked_ = true;
+    if (neg_.sack) {
+      newly_sacked = buffers_->sacked.update(snd_una_, snd_max_, h.options.sack.blocks());
+      skip_sacked();
+    }
     // RTT measurement. With timestamps, RFC 7323 §4 (RTTM): TSecr echoes the TSval of the segment that
     // advanced the peer's RCV.NXT, so even an ACK of a retransmission gives an unambiguous sample.
     // Without timestamps, RFC 6298 with Karn: only the timed segment, never retransmitted (timing_ is
@@ -254,12 +259,21 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     rtx_deadline_ = snd_una_ == snd_max_ ? Instant::max() : now + rtt_.rto();
     if (in_recovery_) {
       if (h.ack < recovery_point_) {
-        // RFC 6582 §3.2 step 5, partial ACK: retransmit the first unacknowledged segment, deflate cwnd.
-        rtx_one_pending_ = true;
-        cc_.on_partial_ack(acked, smss());
+        if (sack_recovery_) {
+          // RFC 6675: the scoreboard and pipe decide what goes next. A partial ACK still means the new
+          // SND.UNA was a hole before recovery began: resend it if the scoreboard does not already call
+          // it lost and it was not resent yet (Linux marks the head lost the same way).
+          if (!buffers_->sacked.is_lost(snd_una_, smss()) && buffers_->high_rxt <= snd_una_)
+            rtx_one_pending_ = true;
+        } else {
+          // RFC 6582 §3.2 step 5, partial ACK: retransmit the first unacknowledged segment, deflate cwnd.
+          rtx_one_pending_ = true;
+          cc_.on_partial_ack(acked, smss());
+        }
       } else {
-        // Full ACK: everything up to the recovery point arrived; leave fast recovery.
+        // Full ACK: everything up to the recovery point arrived; leave recovery.
         in_recovery_ = false;
+        sack_recovery_ = false;
         cc_.on_full_ack(in_flight(), smss());
       }
     } else {
@@ -288,25 +302,27 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     }
   } else if (h.ack == snd_una_) {
     // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same window, data outstanding.
-    if (payload_len == 0 && !h.flags.fin() && scaled_window == snd_wnd_ && snd_max_ != snd_una_) {
+    if (neg_.sack) {
+      newly_sacked = buffers_->sacked.update(snd_una_, snd_max_, h.options.sack.blocks());
+      skip_sacked();
+    }
+    // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same window, data outstanding. With SACK, RFC
+    // 6675 §2 also counts any ACK that SACKs new octets, data or window change notwithstanding.
+    if ((payload_len == 0 && !h.flags.fin() && scaled_window == snd_wnd_ && snd_max_ != snd_una_) ||
+        newly_sacked) {
       if (dupacks_ < 255) ++dupacks_;
       if (in_recovery_) {
-        cc_.on_dupack_in_recovery(smss());  // RFC 6582 §3.2 step 3
-      } else if (dupacks_ == 3 && h.ack >= recovery_point_) {
-        // Fast retransmit (RFC 5681 §3.2, RFC 6582 §3.2 steps 1-2): resend the first unacknowledged
-        // segment now, halve the window. Only when the ACK is past the previous recovery point: the
-        // duplicates that a go-back-N pass after a timeout provokes start no new recovery (§4.1).
-        cc_.on_fast_retransmit(in_flight(), smss());
-        rtx_one_pending_ = true;
-        in_recovery_ = true;
-        recovery_point_ = snd_max_;
-        timing_ = false;
-        ++buffers_->fast_retransmits;
+        if (!sack_recovery_) cc_.on_dupack_in_recovery(smss());  // RFC 6582 §3.2 step 3
+      } else if (dupacks_ >= 3 && h.ack >= recovery_point_) {
+        enter_recovery();
       }
     }
   } else {
     return true;  // an old ACK within MAX.SND.WND: ignored, the text is still processed
   }
+  // RFC 6675 §5 (C): the scoreboard alone may declare SND.UNA lost (DupThresh segments SACKed above it).
+  if (!in_recovery_ && newly_sacked && h.ack >= recovery_point_ && buffers_->sacked.is_lost(snd_una_, smss()))
+    enter_recovery();
 
   // Window update (RFC 9293 §3.10.7.4): SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK.
   if (snd_wl1_ < h.seq || (snd_wl1_ == h.seq && snd_wl2_ <= h.ack)) {
@@ -320,6 +336,26 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     }
   }
   return true;
+}
+
+void Connection::enter_recovery() noexcept {
+  // Fast retransmit (RFC 5681 §3.2, RFC 6582 §3.2 steps 1-2): resend the first unacknowledged segment
+  // now and halve the window — only past the previous recovery point, so the duplicates a go-back-N
+  // pass after a timeout provokes start no new recovery (RFC 6582 §4.1). With a scoreboard RFC 6675
+  // drives the recovery (cwnd = ssthresh; send while cwnd - pipe >= SMSS, lost holes first); without
+  // one, NewReno's window inflation.
+  if (neg_.sack && !buffers_->sacked.empty()) {
+    sack_recovery_ = true;
+    buffers_->high_rxt = snd_una_;
+    cc_.on_sack_recovery(static_cast<std::uint32_t>(snd_max_ - snd_una_), smss());
+  } else {
+    cc_.on_fast_retransmit(in_flight(), smss());
+  }
+  rtx_one_pending_ = true;
+  in_recovery_ = true;
+  recovery_point_ = snd_max_;
+  timing_ = false;
+  ++buffers_->fast_retransmits;
 }
 
 void Connection::process_data(Instant now, SeqNum seq, wire::Bytes payload, bool fin) {

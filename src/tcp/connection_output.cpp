@@ -109,10 +109,30 @@ std::uint32_t Connection::smss() const noexcept {
 }
 
 std::uint32_t Connection::in_flight() const noexcept {
-  // Sent and not cumulatively acknowledged. After a timeout SND.NXT is rewound to SND.UNA (go-back-N),
-  // so what lies between SND.NXT and SND.MAX counts as lost, not in flight.
+  // In SACK recovery: RFC 6675 pipe. Otherwise sent and not cumulatively acknowledged; after a timeout
+  // SND.NXT is rewound to SND.UNA (go-back-N), so what lies between SND.NXT and SND.MAX counts as lost.
+  // What the peer SACKed is not in flight either.
+  if (sack_recovery_) return buffers_->sacked.pipe(snd_una_, snd_max_, buffers_->high_rxt, smss());
   const std::int32_t f = snd_nxt_ - snd_una_;
-  return f > 0 ? static_cast<std::uint32_t>(f) : 0U;
+  if (f <= 0) return 0U;
+  return static_cast<std::uint32_t>(f) - buffers_->sacked.sacked_bytes_below(snd_nxt_);
+}
+
+std::optional<SackScoreboard::Hole> Connection::next_sack_retransmission() const noexcept {
+  // RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, NextSeg(); rule 1 (lost, unSACKed, not yet
+  // resent) is taken here, rule 2 (new data) by the normal send path under the same pipe.
+  if (!sack_recovery_) return std::nullopt;
+  const std::uint64_t pipe = in_flight();
+  if (pipe + smss() > cc_.cwnd()) return std::nullopt;
+  return buffers_->sacked.next_lost(snd_una_, buffers_->high_rxt, smss());
+}
+
+void Connection::skip_sacked() noexcept {
+  while (snd_nxt_ < snd_max_) {
+    const auto end = buffers_->sacked.sacked_until(snd_nxt_);
+    if (!end) break;
+    snd_nxt_ = *end < snd_max_ ? *end : snd_max_;
+  }
 }
 
 std::size_t Connection::send_allowance() const noexcept {
@@ -180,6 +200,12 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
     len = std::min(len, sent > 0 ? static_cast<std::size_t>(sent) : std::size_t{0});
   } else {
     len = std::min(len, send_allowance());
+    if (seq < snd_max_) {
+      // Go-back-N: stop at the next range the peer SACKed.
+      if (const auto sacked = buffers_->sacked.next_sacked_after(seq)) {
+        len = std::min<std::size_t>(len, static_cast<std::size_t>(*sacked - seq));
+      }
+    }
   }
   // SACK blocks ride on this segment too (NOP NOP kind length + 8 per block): the payload gives way so
   // the packet still fits the MSS (Linux tcp_current_mss does the same).
@@ -209,6 +235,7 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
     rtx_tsval_ = ts_val(now);
     timing_ = false;  // Karn (RFC 6298 §3): no sample across a retransmission
   }
+  if (retransmission && sack_recovery_ && buffers_->high_rxt < seg_end) buffers_->high_rxt = seg_end;
   if (!retransmission) {
     force_send_ = false;
     snd_nxt_ = seg_end;
@@ -222,6 +249,7 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
       snd_max_ = snd_nxt_;
     }
   }
+  if (!retransmission) skip_sacked();
   last_send_ = now;
   arm_retransmit(now);  // RFC 6298 §5.1
   return out;
@@ -230,7 +258,8 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
 bool Connection::wants_transmit() const noexcept {
   if (rst_pending_) return true;
   if (state_ == State::closed || state_ == State::listen) return false;
-  if (syn_pending_ || ack_pending_ || rtx_one_pending_ || probe_pending_ || has_new_data_to_send())
+  if (syn_pending_ || ack_pending_ || rtx_one_pending_ || probe_pending_ || has_new_data_to_send() ||
+      next_sack_retransmission())
     return true;
   // Data held back by the window and the persist timer not yet armed: poll_transmit arms it.
   return needs_persist();
@@ -266,6 +295,10 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
     // RFC 5681 §3.2 / RFC 6582 §3.2: retransmit the earliest unacknowledged segment.
     rtx_one_pending_ = false;
     if (auto seg = make_data_segment(now, snd_una_, smss(), true)) return seg;
+  }
+  if (const auto hole = next_sack_retransmission()) {
+    // RFC 6675 NextSeg() rule 1: a lost stretch the peer's SACKs point at.
+    if (auto seg = make_data_segment(now, hole->seq, hole->len, true)) return seg;
   }
   if (config_->slow_start_after_idle && snd_una_ == snd_max_ && now - last_send_ > rtt_.rto()) {
     // RFC 5681 §4.1: nothing sent for longer than an RTO, so the ACK clock is gone: restart from at

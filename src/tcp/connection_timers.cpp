@@ -63,7 +63,11 @@ void Connection::on_timeout(Instant now) {
           return;
         }
         // RFC 5681 §3.1: ssthresh from the flight on the first timeout of this segment, cwnd = 1 SMSS.
-        cc_.on_timeout(in_flight(), smss(), rtx_count_ == 0);
+        cc_.on_timeout(static_cast<std::uint32_t>(snd_max_ - snd_una_), smss(), rtx_count_ == 0);
+        sack_recovery_ = false;
+        // The scoreboard survives one timeout (go-back-N then skips what the peer holds, as Linux
+        // does); a second one in a row clears it, in case the peer reneged (RFC 2018 §8).
+        if (rtx_count_ > 0) buffers_->sacked.clear();
         ++rtx_count_;
         ++buffers_->timeouts;
         rtt_.backoff(config_->max_rto);  // RFC 6298 §5.5
@@ -75,6 +79,7 @@ void Connection::on_timeout(Instant now) {
         recovery_point_ = snd_max_;
         dupacks_ = 0;
         timing_ = false;
+        skip_sacked();
         rtx_deadline_ = now + rtt_.rto();  // §5.6
         break;
     }

@@ -29,6 +29,9 @@ class Congestion {
   /// RFC 6582 §3.2 step 2 (RFC 5681 §3.2 steps 2-3): the third duplicate ACK.
   /// ssthresh = max(FlightSize / 2, 2*SMSS); cwnd = ssthresh + 3*SMSS.
   void on_fast_retransmit(std::uint32_t flight, std::uint32_t smss) noexcept;
+  /// RFC 6675 §5 step 4.2: SACK-based recovery starts with ssthresh = cwnd = max(FlightSize / 2, 2*SMSS);
+  /// what may be sent is then cwnd - pipe.
+  void on_sack_recovery(std::uint32_t flight, std::uint32_t smss) noexcept;
   /// RFC 6582 §3.2 step 3: each further duplicate ACK in recovery inflates cwnd by SMSS.
   void on_dupack_in_recovery(std::uint32_t smss) noexcept;
   /// RFC 6582 §3.2 step 5, partial ACK: deflate by the bytes acknowledged, add SMSS back when at least

@@ -27,6 +27,7 @@
 #include "synack/tcp/options.hpp"
 #include "synack/tcp/recv_buffer.hpp"
 #include "synack/tcp/rtt.hpp"
+#include "synack/tcp/sack_scoreboard.hpp"
 #include "synack/tcp/send_buffer.hpp"
 #include "synack/tcp/state.hpp"
 #include "synack/time.hpp"
@@ -181,6 +182,8 @@ class Connection {
     std::uint32_t timeouts = 0;
     Instant syn_sent_at;  ///< our first SYN (active) or SYN-ACK (passive)
     Instant established_at;
+    SackScoreboard sacked;  ///< what the peer SACKed above SND.UNA (RFC 6675)
+    wire::SeqNum high_rxt;  ///< RFC 6675 HighRxt: end of the highest octet retransmitted in recovery
   };
   Connection(const Config& config, const wire::FourTuple& tuple);
 
@@ -189,6 +192,7 @@ class Connection {
   void on_segment_synchronized(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
   [[nodiscard]] bool segment_acceptable(const wire::TcpHeader& h, std::size_t payload_len) const noexcept;
   bool process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len);
+  void enter_recovery() noexcept;
   void process_data(Instant now, wire::SeqNum seq, wire::Bytes payload, bool fin);
   void process_fin_if_reached(Instant now) noexcept;
   void challenge_ack(Instant now) noexcept;
@@ -214,6 +218,10 @@ class Connection {
   [[nodiscard]] bool needs_persist() const noexcept;
   /// SACK blocks our next ACK carries (RFC 2018 §4): 0 without SACK or without out-of-order data.
   [[nodiscard]] std::size_t sack_block_count() const noexcept;
+  /// RFC 6675 NextSeg() rule 1 when cwnd - pipe allows a segment: the next lost stretch to resend.
+  [[nodiscard]] std::optional<SackScoreboard::Hole> next_sack_retransmission() const noexcept;
+  /// During a go-back-N pass, moves SND.NXT past octets the peer SACKed (they need no resending).
+  void skip_sacked() noexcept;
   [[nodiscard]] std::uint32_t ts_val(Instant now) const noexcept;
 
   // connection_timers.cpp
@@ -270,6 +278,7 @@ class Connection {
   bool peer_fin_known_ : 1 = false;
   bool peer_fin_received_ : 1 = false;
   bool in_recovery_ : 1 = false;
+  bool sack_recovery_ : 1 = false;  ///< in_recovery_ driven by the SACK scoreboard (RFC 6675)
   bool timing_ : 1 = false;
   bool user_closed_ : 1 = false;
   bool established_seen_ : 1 = false;
