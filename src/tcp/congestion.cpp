@@ -19,7 +19,8 @@ std::uint32_t Congestion::initial_window(std::uint32_t smss, std::uint32_t segme
   const std::uint64_t n = std::max<std::uint32_t>(segments, 1);
   const std::uint64_t upper = n * smss;
   const std::uint64_t floor = std::max<std::uint64_t>(2ULL * smss, n * 1460ULL);
-  return static_cast<std::uint32_t>(std::min<std::uint64_t>({upper, floor, kInfinite}));
+  const std::uint64_t iw = std::min(upper, floor);
+  return iw > kInfinite ? kInfinite : static_cast<std::uint32_t>(iw);
 }
 
 void Congestion::start(std::uint32_t initial) noexcept {
