@@ -45,9 +45,9 @@ Connection Connection::open_passive(const Config& config, const PassiveOpen& ope
   c.snd_nxt_ = c.snd_una_;
   c.snd_max_ = c.snd_una_;
   c.rcv_nxt_ = open.irs + 1;
-  // The right edge our SYN-ACK offered (the listener's unscaled window, RFC 7323 §2.2): receiver SWS
-  // avoidance keeps offering it until the window can move by a worthwhile amount.
-  c.rcv_adv_ = c.rcv_nxt_ + std::min<std::uint32_t>(config.recv_buffer, 65535U);
+  // The right edge the listener's SYN-ACK offered: receiver SWS avoidance keeps offering it until the
+  // window can move by a worthwhile amount.
+  c.rcv_adv_ = c.rcv_nxt_ + config.syn_window();
   c.snd_wl1_ = c.rcv_nxt_;
   c.snd_wl2_ = c.snd_una_;
   c.snd_wnd_ = open.peer_window << c.neg_.snd_shift.value_or(0);

@@ -194,8 +194,7 @@ wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, const IsnGene
   h.seq = SeqNum(e.iss);
   h.ack = SeqNum(e.irs) + 1;
   h.flags = TcpFlags(TcpFlags::kSyn | TcpFlags::kAck);
-  // RFC 7323 §2.2: never scaled.
-  h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(config_->recv_buffer, 65535U));
+  h.window = config_->syn_window();
   const std::uint32_t ts_val =
       static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 1'000'000U) +
       isn.timestamp_offset(tuple);

@@ -68,6 +68,11 @@ struct Config {
 
   [[nodiscard]] constexpr Duration time_wait_length() const noexcept { return time_wait.value_or(2 * msl); }
 
+  /// The window field of a SYN-ACK from a listener: the receive buffer, never scaled (RFC 7323 §2.2).
+  [[nodiscard]] constexpr std::uint16_t syn_window() const noexcept {
+    return static_cast<std::uint16_t>(recv_buffer < 65535U ? recv_buffer : 65535U);
+  }
+
   /// Our MSS for the link MTU: MTU minus the IP and TCP headers.
   [[nodiscard]] constexpr std::uint16_t our_mss(wire::IpVersion v) const noexcept {
     const std::uint32_t overhead = v == wire::IpVersion::v4 ? 40U : 60U;
