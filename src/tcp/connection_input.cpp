@@ -231,10 +231,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     snd_una_ = h.ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
     if (fin_now_acked) fin_acked_ = true;
-    if (neg_.sack) {
-      newly_sacked = buffers_->sacked.update(snd_una_, snd_max_, h.options.sack.blocks());
-      skip_sacked();
-    }
+    newly_sacked = update_scoreboard(h);
     // RTT measurement. With timestamps, RFC 7323 §4 (RTTM): TSecr echoes the TSval of the segment that
     // advanced the peer's RCV.NXT, so even an ACK of a retransmission gives an unambiguous sample.
     // Without timestamps, RFC 6298 with Karn: only the timed segment, never retransmitted (timing_ is
@@ -302,10 +299,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     }
   } else if (h.ack == snd_una_) {
     // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same window, data outstanding.
-    if (neg_.sack) {
-      newly_sacked = buffers_->sacked.update(snd_una_, snd_max_, h.options.sack.blocks());
-      skip_sacked();
-    }
+    newly_sacked = update_scoreboard(h);
     // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same window, data outstanding. With SACK, RFC
     // 6675 §2 also counts any ACK that SACKs new octets, data or window change notwithstanding.
     if ((payload_len == 0 && !h.flags.fin() && scaled_window == snd_wnd_ && snd_max_ != snd_una_) ||
@@ -336,6 +330,13 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     }
   }
   return true;
+}
+
+bool Connection::update_scoreboard(const wire::TcpHeader& h) noexcept {
+  if (!neg_.sack) return false;
+  const bool newly_sacked = buffers_->sacked.update(snd_una_, snd_max_, h.options.sack.blocks());
+  skip_sacked();
+  return newly_sacked;
 }
 
 void Connection::enter_recovery() noexcept {

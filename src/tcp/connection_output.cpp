@@ -135,11 +135,15 @@ void Connection::skip_sacked() noexcept {
   }
 }
 
-std::size_t Connection::send_allowance() const noexcept {
-  const std::size_t buffered = buffers_->send.size();
+std::optional<std::size_t> Connection::unsent_bytes() const noexcept {
   const std::int32_t sent = snd_nxt_ - data_base();
-  if (sent < 0) return 0;
-  const std::size_t unsent = buffered - std::min<std::size_t>(buffered, static_cast<std::size_t>(sent));
+  if (sent < 0) return std::nullopt;  // SND.NXT still at the SYN
+  const std::size_t buffered = buffers_->send.size();
+  return buffered - std::min<std::size_t>(buffered, static_cast<std::size_t>(sent));
+}
+
+std::size_t Connection::send_allowance() const noexcept {
+  const std::size_t unsent = unsent_bytes().value_or(0);
   if (unsent == 0) return 0;
   const std::uint32_t mss = smss();
   const std::uint32_t flight = in_flight();
@@ -171,8 +175,7 @@ bool Connection::needs_persist() const noexcept {
   // Data waits, nothing is in flight to bring an ACK, and the window (zero, or too small to be worth a
   // segment) holds it back: the persist timer must run (RFC 9293 §3.8.6.1, §3.8.6.2.1).
   if (!is_synchronized(state_) || snd_una_ != snd_max_ || persist_deadline_ != Instant::max()) return false;
-  const std::int32_t sent = snd_nxt_ - data_base();
-  return sent >= 0 && buffers_->send.size() > static_cast<std::size_t>(sent) && send_allowance() == 0;
+  return unsent_bytes().value_or(0) > 0 && send_allowance() == 0;
 }
 
 bool Connection::has_new_data_to_send() const noexcept {
@@ -180,8 +183,7 @@ bool Connection::has_new_data_to_send() const noexcept {
   if (send_allowance() > 0) return true;
   // A FIN goes when every byte before it went (in this pass: a timeout rewinds SND.NXT); it needs
   // neither peer window nor congestion window (Linux tcp_cwnd_test lets a lone FIN through).
-  return fin_queued_ && !fin_acked_ && snd_nxt_ <= fin_seq() && snd_nxt_ - data_base() >= 0 &&
-         static_cast<std::size_t>(snd_nxt_ - data_base()) == buffers_->send.size();
+  return fin_queued_ && !fin_acked_ && snd_nxt_ <= fin_seq() && unsent_bytes() == std::size_t{0};
 }
 
 std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, std::size_t max_len,

@@ -87,6 +87,11 @@ std::optional<SeqNum> SackScoreboard::next_sacked_after(SeqNum seq) const noexce
   return std::nullopt;
 }
 
+bool SackScoreboard::lost_given(std::uint32_t ranges_above, std::uint64_t bytes_above,
+                                std::uint32_t smss) noexcept {
+  return ranges_above >= kDupThresh || bytes_above > static_cast<std::uint64_t>(kDupThresh - 1) * smss;
+}
+
 bool SackScoreboard::is_lost(SeqNum seq, std::uint32_t smss) const noexcept {
   std::uint32_t ranges_above = 0;
   std::uint64_t bytes_above = 0;
@@ -95,41 +100,44 @@ bool SackScoreboard::is_lost(SeqNum seq, std::uint32_t smss) const noexcept {
     ++ranges_above;
     bytes_above += distance(seq < ranges_[i].left ? ranges_[i].left : seq, ranges_[i].right);
   }
-  return ranges_above >= kDupThresh || bytes_above > static_cast<std::uint64_t>(kDupThresh - 1) * smss;
+  return lost_given(ranges_above, bytes_above, smss);
+}
+
+template <typename F>
+void SackScoreboard::for_each_hole(SeqNum una, std::uint32_t smss, F&& f) const {
+  // Walks the holes from the highest down so IsLost of each hole's first octet comes from running
+  // totals of what lies above it: one pass instead of one IsLost() scan per hole.
+  std::uint32_t ranges_above = 0;
+  std::uint64_t bytes_above = 0;
+  for (std::size_t i = count_; i-- > 0;) {
+    ++ranges_above;
+    bytes_above += distance(ranges_[i].left, ranges_[i].right);
+    const SeqNum hole_start = i == 0 ? una : ranges_[i - 1].right;
+    if (hole_start < ranges_[i].left)
+      f(hole_start, ranges_[i].left, lost_given(ranges_above, bytes_above, smss));
+  }
 }
 
 std::uint32_t SackScoreboard::pipe(SeqNum una, SeqNum max, SeqNum high_rxt,
                                    std::uint32_t smss) const noexcept {
   std::uint64_t pipe = 0;
-  SeqNum at = una;
-  for (std::size_t i = 0; i < count_; ++i) {
-    const SeqNum hole_end = ranges_[i].left;
-    if (at < hole_end) {
-      // A hole [at, hole_end): lost ones count only as far as they were retransmitted.
-      if (is_lost(at, smss)) {
-        pipe += distance(at, std::min(hole_end, high_rxt, [](SeqNum a, SeqNum b) { return a < b; }));
-      } else {
-        pipe += distance(at, hole_end);
-      }
-    }
-    if (at < ranges_[i].right) at = ranges_[i].right;
-  }
-  pipe += distance(at, max);  // above the highest SACKed octet: in flight
+  // Holes: lost ones count only as far as they were retransmitted (below high_rxt).
+  for_each_hole(una, smss, [&](SeqNum from, SeqNum to, bool lost) {
+    pipe += lost ? distance(from, high_rxt < to ? high_rxt : to) : distance(from, to);
+  });
+  pipe += distance(count_ > 0 && una < ranges_[count_ - 1].right ? ranges_[count_ - 1].right : una, max);
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(pipe, UINT32_MAX));
 }
 
 std::optional<SackScoreboard::Hole> SackScoreboard::next_lost(SeqNum una, SeqNum high_rxt,
                                                               std::uint32_t smss) const noexcept {
-  SeqNum at = una;
-  for (std::size_t i = 0; i < count_; ++i) {
-    const SeqNum hole_end = ranges_[i].left;
-    if (at < hole_end && is_lost(at, smss)) {
-      const SeqNum from = at < high_rxt ? high_rxt : at;
-      if (from < hole_end) return Hole{from, std::min(distance(from, hole_end), smss)};
-    }
-    if (at < ranges_[i].right) at = ranges_[i].right;
-  }
-  return std::nullopt;
+  std::optional<Hole> lowest;  // the walk goes downward: the last match is the lowest
+  for_each_hole(una, smss, [&](SeqNum from, SeqNum to, bool lost) {
+    if (!lost) return;
+    const SeqNum start = from < high_rxt ? high_rxt : from;
+    if (start < to) lowest = Hole{start, std::min(distance(start, to), smss)};
+  });
+  return lowest;
 }
 
 }  // namespace synack::tcp

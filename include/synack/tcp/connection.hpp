@@ -193,6 +193,8 @@ class Connection {
   [[nodiscard]] bool segment_acceptable(const wire::TcpHeader& h, std::size_t payload_len) const noexcept;
   bool process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len);
   void enter_recovery() noexcept;
+  /// Feeds the ACK's SACK blocks to the scoreboard (after SND.UNA moved); whether new octets were SACKed.
+  bool update_scoreboard(const wire::TcpHeader& h) noexcept;
   void process_data(Instant now, wire::SeqNum seq, wire::Bytes payload, bool fin);
   void process_fin_if_reached(Instant now) noexcept;
   void challenge_ack(Instant now) noexcept;
@@ -210,6 +212,8 @@ class Connection {
   [[nodiscard]] std::uint32_t advertised_window() const noexcept;  ///< with receiver SWS avoidance
   [[nodiscard]] std::uint16_t window_field() const noexcept;
   [[nodiscard]] bool has_new_data_to_send() const noexcept;
+  /// Queued bytes at and after SND.NXT; nullopt while SND.NXT is still at the SYN.
+  [[nodiscard]] std::optional<std::size_t> unsent_bytes() const noexcept;
   /// Payload bytes the segment at SND.NXT may carry now (peer window, congestion window, sender SWS).
   [[nodiscard]] std::size_t send_allowance() const noexcept;
   /// Payload bytes per full segment: the send MSS less the options every segment carries (RFC 6691).

@@ -57,6 +57,11 @@ class SackScoreboard {
 
  private:
   void insert(Range r) noexcept;
+  [[nodiscard]] static bool lost_given(std::uint32_t ranges_above, std::uint64_t bytes_above,
+                                       std::uint32_t smss) noexcept;
+  /// f(from, to, lost) for every hole between `una` and the highest SACKed octet, highest first.
+  template <typename F>
+  void for_each_hole(wire::SeqNum una, std::uint32_t smss, F&& f) const;
   std::array<Range, kMaxRanges> ranges_{};  ///< sorted, disjoint, non-adjacent
   std::size_t count_ = 0;
 };
