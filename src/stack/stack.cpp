@@ -370,13 +370,7 @@ std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
     }
     case Verdict::refuse: {
       // As a closed port answers a SYN: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
-      Control c;
-      c.kind = Control::Kind::rst;
-      c.tuple = o.tuple;
-      c.seq = wire::SeqNum{0};
-      c.ack = o.seq + 1;
-      c.with_ack = true;
-      push_control(c);
+      push_rst(o.tuple, wire::SeqNum{0}, o.seq + 1);
       ++stats_.offers_refused;
       return {};
     }

@@ -111,15 +111,10 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, const 
         flows_.insert(tuple, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
         push_syn_ack(tuple, *li, r.slot);
         break;
-      case tcp::ListenerReply::Kind::send_rst: {
-        Control c;
-        c.kind = Control::Kind::rst;
-        c.tuple = tuple;
-        c.seq = r.rst_seq;
-        push_control(c);
+      case tcp::ListenerReply::Kind::send_rst:
+        push_rst(tuple, r.rst_seq);
         ++stats_.resets_sent;
         break;
-      }
       default:
         break;
     }
@@ -132,19 +127,13 @@ void Stack::reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h,
   // RFC 9293 §3.10.7.1 CLOSED: an RST is dropped; an ACK gets <SEQ=SEG.ACK><CTL=RST>; anything else
   // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
   if (h.flags.rst()) return;
-  Control c;
-  c.kind = Control::Kind::rst;
-  c.tuple = tuple;
   if (h.flags.ack()) {
-    c.seq = h.ack;
+    push_rst(tuple, h.ack);
   } else {
     const auto seg_len =
         static_cast<std::uint32_t>(payload_len) + (h.flags.syn() ? 1U : 0U) + (h.flags.fin() ? 1U : 0U);
-    c.seq = wire::SeqNum{0};
-    c.ack = h.seq + seg_len;
-    c.with_ack = true;
+    push_rst(tuple, wire::SeqNum{0}, h.seq + seg_len);
   }
-  push_control(c);
   ++stats_.resets_sent;
 }
 
@@ -163,14 +152,9 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref,
     case tcp::ListenerReply::Kind::send_syn_ack:
       push_syn_ack(tuple, ref.owner, ref.index);
       return;
-    case tcp::ListenerReply::Kind::send_rst: {
-      Control c;
-      c.kind = Control::Kind::rst;
-      c.tuple = tuple;
-      c.seq = r.rst_seq;
-      push_control(c);
+    case tcp::ListenerReply::Kind::send_rst:
+      push_rst(tuple, r.rst_seq);
       return;
-    }
     case tcp::ListenerReply::Kind::complete:
       break;
   }
@@ -202,6 +186,18 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref,
   // The final ACK may carry data or FIN: process it in ESTABLISHED (its ACK is a duplicate by then).
   if (!payload.empty() || h.flags.fin()) s.conn->on_segment(now, h, payload);
   touch(*index);
+}
+
+void Stack::push_rst(const wire::FourTuple& tuple, wire::SeqNum seq, std::optional<wire::SeqNum> ack) {
+  Control c;
+  c.kind = Control::Kind::rst;
+  c.tuple = tuple;
+  c.seq = seq;
+  if (ack) {
+    c.ack = *ack;
+    c.with_ack = true;
+  }
+  push_control(c);
 }
 
 void Stack::push_control(const Control& c) {

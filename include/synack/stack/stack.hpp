@@ -136,6 +136,9 @@ class Stack {
                     wire::Bytes payload);
   void reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len);
   void push_control(const Control& c);
+  /// Queues <SEQ=seq><CTL=RST>, or <SEQ=seq><ACK=ack><CTL=RST,ACK> when `ack` is given.
+  void push_rst(const wire::FourTuple& tuple, wire::SeqNum seq,
+                std::optional<wire::SeqNum> ack = std::nullopt);
   void push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot);
   [[nodiscard]] std::optional<std::size_t> emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
                                                 const wire::TcpHeader& h, wire::Bytes payload,
