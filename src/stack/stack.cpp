@@ -2,6 +2,7 @@
 #include "synack/stack/stack.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include "synack/tcp/error.hpp"
 
@@ -38,13 +39,33 @@ std::string_view to_string(EventKind kind) noexcept {
   return "?";
 }
 
+namespace {
+std::size_t address_hash(const wire::IpAddress& a) noexcept {
+  // FNV-1a over the address bytes: few addresses, chosen by the operator (not by the network).
+  std::uint64_t h = 0xCBF29CE484222325ULL;
+  for (const std::byte b : a.bytes()) h = (h ^ static_cast<std::uint64_t>(b)) * 0x100000001B3ULL;
+  return static_cast<std::size_t>(h ^ (h >> 29U));
+}
+bool unspecified(const wire::IpAddress& a) noexcept {
+  return a == wire::IpAddress{} || a == wire::IpAddress::v6({});
+}
+}  // namespace
+
 Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed)
     : config_(std::move(config)),
       isn_(isn_key),
       rng_state_(rng_seed),
-      flows_(static_cast<std::size_t>(config_.max_connections) * 2, rng_seed ^ 0x5EED5EED5EED5EEDULL),
+      flows_(rng_seed ^ 0x5EED5EED5EED5EEDULL),
       control_(std::max<std::uint32_t>(config_.control_queue, 1)) {
-  free_slots_.reserve(config_.max_connections);
+  // Owned addresses as an open-addressed set at most half full: found in O(1) per datagram.
+  owned_.resize(std::bit_ceil(std::max<std::size_t>(config_.addresses.size() * 2, 4)));
+  for (const wire::IpAddress& a : config_.addresses) {
+    if (unspecified(a)) continue;
+    const std::size_t mask = owned_.size() - 1;
+    std::size_t i = address_hash(a) & mask;
+    while (!unspecified(owned_[i]) && owned_[i] != a) i = (i + 1) & mask;
+    owned_[i] = a;
+  }
 }
 
 Stack::~Stack() = default;
@@ -58,7 +79,52 @@ std::uint64_t Stack::next_random() noexcept {
 }
 
 bool Stack::owns(const wire::IpAddress& address) const noexcept {
-  return std::find(config_.addresses.begin(), config_.addresses.end(), address) != config_.addresses.end();
+  if (unspecified(address)) return false;
+  const std::size_t mask = owned_.size() - 1;
+  for (std::size_t i = address_hash(address) & mask;; i = (i + 1) & mask) {
+    if (owned_[i] == address) return true;
+    if (unspecified(owned_[i])) return false;
+  }
+}
+
+bool Stack::flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept {
+  switch (ref.kind) {
+    case FlowRef::Kind::connection:
+      return ref.index < slots_.size() && slots_[ref.index].conn && slots_[ref.index].conn->tuple() == tuple;
+    case FlowRef::Kind::half_open: {
+      const tcp::Listener* l =
+          ref.owner == kForwarderListener
+              ? (forwarder_listener_ ? &*forwarder_listener_ : nullptr)
+              : (ref.owner < listeners_.size() && listeners_[ref.owner] ? &*listeners_[ref.owner] : nullptr);
+      return l != nullptr && ref.index < l->syn_queue_slots() && l->entry(ref.index).matches(tuple);
+    }
+    case FlowRef::Kind::offer:
+      return ref.index < offers_.size() && offers_[ref.index].offer.tuple == tuple;
+    case FlowRef::Kind::time_wait:
+      return ref.index < time_wait_.size() && time_wait_[ref.index].matches(tuple);
+  }
+  return false;
+}
+
+std::optional<FlowRef> Stack::flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const {
+  return flows_.find(hash, [&](FlowRef r) { return flow_is(r, tuple); });
+}
+
+void Stack::flow_erase(const wire::FourTuple& tuple) {
+  (void)flows_.erase(flows_.hash(tuple), [&](FlowRef r) { return flow_is(r, tuple); });
+}
+
+void Stack::flow_replace(const wire::FourTuple& tuple, FlowRef ref) {
+  const std::uint32_t h = flows_.hash(tuple);
+  if (!flows_.replace(
+          h, [&](FlowRef r) { return flow_is(r, tuple); }, ref))
+    flows_.insert(h, ref);
+}
+
+void Stack::sync_timer(std::uint32_t index) noexcept {
+  const Slot& s = slots_[index];
+  const Instant d = s.conn ? s.conn->next_deadline() : Instant::max();
+  if (d != timers_.deadline(index)) timers_.schedule(index, d);
 }
 
 tcp::Connection* Stack::lookup(ConnectionId id) noexcept {
@@ -88,6 +154,7 @@ std::optional<std::uint32_t> Stack::alloc_slot() {
   Slot& s = slots_[index];
   s.offer = OfferId{};
   s.listener = ListenerId{};
+  s.time_wait = kNone;
   s.in_flow = false;
   s.released_by_user = false;
   ++live_connections_;
@@ -98,9 +165,20 @@ void Stack::release(std::uint32_t index) {
   Slot& s = slots_[index];
   if (!s.conn) return;
   if (s.in_flow) {
-    flows_.erase(s.conn->tuple());
+    flow_erase(s.conn->tuple());
     s.in_flow = false;
   }
+  if (s.time_wait != kNone) {
+    // The rebuilt connection ended (RST, expiry): its record goes too.
+    tcp::TimeWaitRecord& r = time_wait_[s.time_wait];
+    if (r.owner == kTwDetached) {
+      free_time_wait(s.time_wait);
+    } else {
+      r.owner = kTwDead;
+    }
+    s.time_wait = kNone;
+  }
+  timers_.cancel(index);
   s.conn.reset();
   ++s.generation;
   free_slots_.push_back(index);
@@ -113,7 +191,8 @@ void Stack::touch(std::uint32_t index, bool requeue) {
   tcp::Connection& c = *s.conn;
   const ConnectionId id{index, s.generation};
   const std::uint8_t ev = c.take_events();
-  if (ev != 0) {
+  // A connection rebuilt from a TIME-WAIT record has no user: nobody holds its id, so no events.
+  if (ev != 0 && s.time_wait == kNone) {
     const auto push = [&](EventKind kind, std::error_code error = {}) {
       Event e;
       e.kind = kind;
@@ -139,7 +218,7 @@ void Stack::touch(std::uint32_t index, bool requeue) {
     }
   }
   if (c.state() == tcp::State::closed && s.in_flow) {
-    flows_.erase(c.tuple());
+    flow_erase(c.tuple());
     s.in_flow = false;
   }
   const bool wants = c.wants_transmit();
@@ -147,7 +226,17 @@ void Stack::touch(std::uint32_t index, bool requeue) {
     ready_.push_back(index);
     s.queued = true;
   }
-  if (c.state() == tcp::State::closed && s.released_by_user && !wants) release(index);
+  if (s.released_by_user && !wants) {
+    if (c.state() == tcp::State::closed) {
+      release(index);
+      return;
+    }
+    if (c.state() == tcp::State::time_wait) {
+      compact_time_wait(index);
+      return;
+    }
+  }
+  sync_timer(index);
 }
 
 tcp::Listener* Stack::listener_at(std::uint32_t owner) noexcept {
@@ -178,8 +267,7 @@ std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::E
                                                             const ConnectOptions& options) {
   last_now_ = now;
   if (remote.port == 0) return std::unexpected(make_error_code(Error::invalid_argument));
-  const bool unspecified = local.address == wire::IpAddress{} || local.address == wire::IpAddress::v6({});
-  if (unspecified) {
+  if (unspecified(local.address)) {
     const auto it =
         std::find_if(config_.addresses.begin(), config_.addresses.end(),
                      [&](const wire::IpAddress& a) { return a.version() == remote.address.version(); });
@@ -191,17 +279,20 @@ std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::E
   }
   if (!forwarder_ && !owns(local.address)) return std::unexpected(make_error_code(Error::address_not_local));
   wire::FourTuple tuple{local, remote};
+  std::uint32_t hash = 0;
   if (local.port == 0) {
     const std::uint32_t span =
         static_cast<std::uint32_t>(config_.ephemeral_high - config_.ephemeral_low) + 1U;
     bool found = false;
     for (int attempt = 0; attempt < 64 && !found; ++attempt) {
       tuple.local.port = static_cast<std::uint16_t>(config_.ephemeral_low + next_random() % span);
-      found = !flows_.find(tuple).has_value();
+      hash = flows_.hash(tuple);
+      found = !flow_find(hash, tuple).has_value();
     }
     if (!found) return std::unexpected(make_error_code(Error::address_in_use));
-  } else if (flows_.find(tuple)) {
-    return std::unexpected(make_error_code(Error::address_in_use));
+  } else {
+    hash = flows_.hash(tuple);
+    if (flow_find(hash, tuple)) return std::unexpected(make_error_code(Error::address_in_use));
   }
   const auto index = alloc_slot();
   if (!index) return std::unexpected(make_error_code(Error::no_resources));
@@ -209,15 +300,15 @@ std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::E
   const tcp::Offer offer = tcp::make_offer(config_.tcp, tuple.local.address.version(), options.offer);
   s.conn.emplace(tcp::Connection::open_active(config_.tcp, tuple, offer, isn_.isn(now, tuple),
                                               isn_.timestamp_offset(tuple), now));
-  flows_.insert(tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  flows_.insert(hash, FlowRef{FlowRef::Kind::connection, *index, 0});
   s.in_flow = true;
   touch(*index);
   return ConnectionId{*index, s.generation};
 }
 
 std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, std::uint32_t backlog) {
-  const bool unspecified = local.address == wire::IpAddress{} || local.address == wire::IpAddress::v6({});
-  if (!unspecified && !owns(local.address)) return std::unexpected(make_error_code(Error::address_not_local));
+  if (!unspecified(local.address) && !owns(local.address))
+    return std::unexpected(make_error_code(Error::address_not_local));
   if (local.port == 0) return std::unexpected(make_error_code(Error::invalid_argument));
   for (const auto& l : listeners_) {
     if (l && l->local() == local) return std::unexpected(make_error_code(Error::address_in_use));
@@ -249,8 +340,8 @@ std::expected<ConnectionId, std::error_code> Stack::accept(ListenerId id) {
 std::error_code Stack::close_listener(ListenerId id) {
   tcp::Listener* l = id.value < listeners_.size() && listeners_[id.value] ? &*listeners_[id.value] : nullptr;
   if (l == nullptr) return make_error_code(Error::invalid_argument);
-  for (std::uint32_t slot = 0; slot < l->syn_queue_capacity(); ++slot) {
-    if (l->entry(slot).in_use()) flows_.erase(l->entry(slot).tuple());
+  for (std::uint32_t slot = 0; slot < l->syn_queue_slots(); ++slot) {
+    if (l->entry(slot).in_use()) flow_erase(l->entry(slot).tuple());
   }
   // Connections never accepted are reset, as Linux does when a listening socket closes.
   while (auto cid = accept(id)) (void)abort(*cid);
@@ -317,18 +408,19 @@ void Stack::set_forwarder(std::optional<ForwarderConfig> config) {
   // Undecided offers of a previous configuration are dropped.
   for (std::uint32_t i = 0; i < offers_.size(); ++i) {
     if (offers_[i].in_use) {
-      flows_.erase(offers_[i].offer.tuple);
+      flow_erase(offers_[i].offer.tuple);
       free_offer(i);
     }
   }
   forwarder_ = config;
   offers_.clear();
   free_offers_.clear();
+  offer_timers_ = TimerWheel{};
   if (!config) return;
   forwarder_tcp_ = config_.tcp;
   forwarder_tcp_.syn_queue_capacity = std::max<std::uint32_t>(config->syn_queue, 1);
   if (!forwarder_listener_) forwarder_listener_.emplace(forwarder_tcp_, wire::Endpoint{}, 1);
-  offer_of_half_open_.assign(forwarder_listener_->syn_queue_capacity(), OfferId{});
+  offer_of_half_open_.assign(forwarder_listener_->syn_queue_slots(), OfferId{});
   offers_.resize(std::max<std::uint32_t>(config->max_pending, 1));
   free_offers_.reserve(offers_.size());
   for (std::size_t i = offers_.size(); i > 0; --i) free_offers_.push_back(static_cast<std::uint32_t>(i - 1));
@@ -346,6 +438,7 @@ void Stack::free_offer(std::uint32_t index) {
   if (!p.in_use) return;
   p.in_use = false;
   ++p.generation;
+  offer_timers_.cancel(index);
   free_offers_.push_back(index);
   --pending_offers_;
 }
@@ -354,7 +447,7 @@ std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
   last_now_ = now;
   if (!offer(id)) return make_error_code(Error::invalid_argument);
   const SynOffer o = offers_[id.index].offer;
-  flows_.erase(o.tuple);
+  flow_erase(o.tuple);
   free_offer(id.index);
   switch (verdict) {
     case Verdict::accept: {
@@ -363,8 +456,10 @@ std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
         ++stats_.syn_queue_full_drops;
         return make_error_code(Error::no_resources);
       }
+      if (*slot >= offer_of_half_open_.size())
+        offer_of_half_open_.resize(forwarder_listener_->syn_queue_slots());
       offer_of_half_open_[*slot] = id;
-      flows_.insert(o.tuple, FlowRef{FlowRef::Kind::half_open, *slot, kForwarderListener});
+      flow_insert(o.tuple, FlowRef{FlowRef::Kind::half_open, *slot, kForwarderListener});
       push_syn_ack(o.tuple, kForwarderListener, *slot);
       return {};
     }

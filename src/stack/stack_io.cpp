@@ -38,7 +38,27 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
   const wire::Bytes payload = view->tcp().payload();
   const TcpFlags f = header->flags;
 
-  if (const auto ref = flows_.find(tuple)) {
+  if (auto ref = flow_find(flows_.hash(tuple), tuple)) {
+    if (ref->kind == FlowRef::Kind::time_wait) {
+      tcp::TimeWaitRecord& r = time_wait_[ref->index];
+      if (f.syn() && !f.ack() && !f.rst() && r.accepts_syn(*header)) {
+        // RFC 6191 / Linux tcp_timewait_state_process (TCP_TW_SYN): the new incarnation replaces the
+        // TIME-WAIT record, which ends now.
+        ++stats_.time_wait_reuses;
+        flow_erase(tuple);
+        r.owner = kTwDead;
+        --time_wait_count_;
+        on_segment_no_flow(now, tuple, *header, payload);
+        return;
+      }
+      // Anything else is TIME-WAIT's to answer (RFC 9293 §3.10.7.4): rebuild the connection for it.
+      const auto index = rebuild_time_wait(ref->index);
+      if (!index) {
+        ++stats_.pool_full_drops;
+        return;
+      }
+      ref = FlowRef{FlowRef::Kind::connection, *index, 0};
+    }
     switch (ref->kind) {
       case FlowRef::Kind::connection: {
         Slot& s = slots_[ref->index];
@@ -48,7 +68,7 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
           // RFC 6191 / Linux tcp_timewait_state_process (TCP_TW_SYN): the new incarnation replaces the
           // TIME-WAIT connection, which ends now.
           ++stats_.time_wait_reuses;
-          flows_.erase(tuple);
+          flow_erase(tuple);
           s.in_flow = false;
           c.abort();
           touch(ref->index);
@@ -68,6 +88,8 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
         // The client retransmitted its SYN while the embedder decides: nothing to do.
         if (f.syn()) ++stats_.offer_duplicate_syns;
         return;
+      case FlowRef::Kind::time_wait:
+        return;  // rebuilt above
     }
   }
   observe(now, ConnectionId{}, Direction::in, tuple, *header, payload.size());
@@ -88,7 +110,8 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, const 
       PendingOffer& p = offers_[index];
       p.in_use = true;
       p.offer = SynOffer{OfferId{index, p.generation}, tuple, tcp::SynOptions::from(h.options), h.seq, now};
-      flows_.insert(tuple, FlowRef{FlowRef::Kind::offer, index, 0});
+      flow_insert(tuple, FlowRef{FlowRef::Kind::offer, index, 0});
+      offer_timers_.schedule(index, now + forwarder_->pending_timeout);
       ++pending_offers_;
       ++stats_.offers;
       Event e;
@@ -108,7 +131,7 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, const 
     stats_.accept_queue_full_drops += l.stats().accept_queue_full_drops - before.accept_queue_full_drops;
     switch (r.kind) {
       case tcp::ListenerReply::Kind::send_syn_ack:
-        flows_.insert(tuple, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
+        flow_insert(tuple, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
         push_syn_ack(tuple, *li, r.slot);
         break;
       case tcp::ListenerReply::Kind::send_rst:
@@ -141,13 +164,18 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref,
                          wire::Bytes payload) {
   tcp::Listener* l = listener_at(ref.owner);
   if (l == nullptr) {
-    flows_.erase(tuple);
+    flow_erase(tuple);
     return;
   }
   const tcp::ListenerReply r = l->on_half_open_segment(now, ref.index, h);
   switch (r.kind) {
     case tcp::ListenerReply::Kind::none:
-      if (!l->entry(ref.index).in_use()) flows_.erase(tuple);  // removed by an exact RST
+      if (!l->entry(ref.index).in_use()) {
+        // Removed by an exact RST: the entry no longer confirms the tuple, so erase by position.
+        (void)flows_.erase(flows_.hash(tuple), [&](FlowRef other) {
+          return other.kind == FlowRef::Kind::half_open && other.index == ref.index && other.owner == ref.owner;
+        });
+      }
       return;
     case tcp::ListenerReply::Kind::send_syn_ack:
       push_syn_ack(tuple, ref.owner, ref.index);
@@ -170,9 +198,9 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref,
   } else {
     s.listener = ListenerId{ref.owner};
   }
-  l->free_half_open(ref.index);
   s.conn.emplace(tcp::Connection::open_passive(config_.tcp, open, now));
-  flows_.insert(tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  flow_replace(tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  l->free_half_open(ref.index);
   s.in_flow = true;
   const ConnectionId id{*index, s.generation};
   if (ref.owner != kForwarderListener) {
@@ -276,49 +304,41 @@ std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes 
 }
 
 Instant Stack::next_deadline() const {
-  Instant t = Instant::max();
-  for (const Slot& s : slots_) {
-    if (s.conn) t = std::min(t, s.conn->next_deadline());
-  }
+  // Each source keeps its own earliest deadline: the cost does not depend on how many connections,
+  // half-open entries or TIME-WAIT records exist (only on how many listeners).
+  Instant t = std::min(timers_.next_deadline(), offer_timers_.next_deadline());
   for (const auto& l : listeners_) {
     if (l) t = std::min(t, l->next_deadline());
   }
   if (forwarder_listener_) t = std::min(t, forwarder_listener_->next_deadline());
-  if (forwarder_ && pending_offers_ > 0) {
-    for (const PendingOffer& p : offers_) {
-      if (p.in_use) t = std::min(t, p.offer.received_at + forwarder_->pending_timeout);
-    }
-  }
+  if (time_wait_head_ != kNone) t = std::min(t, time_wait_[time_wait_head_].expiry());
   return t;
 }
 
 void Stack::expire_offers(Instant now) {
-  if (!forwarder_ || pending_offers_ == 0) return;
-  for (std::uint32_t i = 0; i < offers_.size(); ++i) {
-    PendingOffer& p = offers_[i];
-    if (p.in_use && p.offer.received_at + forwarder_->pending_timeout <= now) {
-      flows_.erase(p.offer.tuple);
-      free_offer(i);
-      ++stats_.offers_expired;
-    }
-  }
+  offer_timers_.expire(now, [&](TimerWheel::Id index) {
+    PendingOffer& p = offers_[index];
+    if (!p.in_use) return;
+    flow_erase(p.offer.tuple);
+    free_offer(index);
+    ++stats_.offers_expired;
+  });
 }
 
 void Stack::on_timeout(Instant now) {
   last_now_ = now;
-  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-    Slot& s = slots_[i];
-    if (s.conn && s.conn->next_deadline() <= now) {
-      s.conn->on_timeout(now);
-      touch(i);
-    }
-  }
+  timers_.expire(now, [&](TimerWheel::Id index) {
+    Slot& s = slots_[index];
+    if (!s.conn) return;
+    s.conn->on_timeout(now);
+    touch(index);
+  });
   const auto fire = [&](tcp::Listener& l, std::uint32_t owner) {
     if (l.next_deadline() > now) return;
     l.on_timeout(
         now, [&](std::uint32_t slot) { push_syn_ack(l.entry(slot).tuple(), owner, slot); },
         [&](std::uint32_t slot) {
-          flows_.erase(l.entry(slot).tuple());
+          flow_erase(l.entry(slot).tuple());
           ++stats_.half_open_timeouts;
         });
   };
@@ -327,6 +347,116 @@ void Stack::on_timeout(Instant now) {
   }
   if (forwarder_listener_) fire(*forwarder_listener_, kForwarderListener);
   expire_offers(now);
+  expire_time_wait(now);
+}
+
+// --- TIME-WAIT records -----------------------------------------------------------------------------
+
+std::uint32_t Stack::alloc_time_wait() {
+  std::uint32_t i = time_wait_free_;
+  if (i != kNone) {
+    time_wait_free_ = time_wait_[i].link;
+  } else {
+    i = static_cast<std::uint32_t>(time_wait_.size());
+    time_wait_.emplace_back();
+  }
+  return i;
+}
+
+void Stack::free_time_wait(std::uint32_t record) noexcept {
+  tcp::TimeWaitRecord& r = time_wait_[record];
+  r.flags = 0;
+  r.link = time_wait_free_;
+  time_wait_free_ = record;
+}
+
+void Stack::append_time_wait(std::uint32_t record) noexcept {
+  time_wait_[record].link = kNone;
+  if (time_wait_tail_ != kNone) {
+    time_wait_[time_wait_tail_].link = record;
+  } else {
+    time_wait_head_ = record;
+  }
+  time_wait_tail_ = record;
+}
+
+void Stack::compact_time_wait(std::uint32_t index) {
+  Slot& s = slots_[index];
+  const tcp::TimeWaitRecord fresh = s.conn->time_wait_record();
+  std::uint32_t record = s.time_wait;
+  if (record != kNone && time_wait_[record].owner == kTwRebuilt &&
+      time_wait_[record].expiry_ns == fresh.expiry_ns) {
+    // Answered without restarting the timer: the record keeps its place in the expiry FIFO.
+    const std::uint32_t link = time_wait_[record].link;
+    time_wait_[record] = fresh;
+    time_wait_[record].link = link;
+  } else {
+    if (record != kNone) {
+      // The 2 MSL timer restarted (a retransmitted FIN): a new record at the FIFO's tail, where the
+      // latest expiry belongs; the old one is dropped when it reaches the head.
+      if (time_wait_[record].owner == kTwDetached) {
+        free_time_wait(record);
+      } else {
+        time_wait_[record].owner = kTwDead;
+      }
+    } else if (time_wait_count_ >= config_.max_time_wait) {
+      // Linux: "time wait bucket table overflow" — the connection closes without TIME-WAIT.
+      ++stats_.time_wait_overflows;
+      s.time_wait = kNone;
+      release(index);
+      return;
+    }
+    record = alloc_time_wait();
+    time_wait_[record] = fresh;
+    append_time_wait(record);
+  }
+  time_wait_[record].owner = kTwLive;
+  ++time_wait_count_;
+  flow_replace(s.conn->tuple(), FlowRef{FlowRef::Kind::time_wait, record, 0});
+  s.in_flow = false;
+  s.time_wait = kNone;
+  release(index);
+}
+
+std::optional<std::uint32_t> Stack::rebuild_time_wait(std::uint32_t record) {
+  const auto index = alloc_slot();
+  if (!index) return std::nullopt;
+  --time_wait_count_;  // counted as a connection until it is compacted again or ends
+  tcp::TimeWaitRecord& r = time_wait_[record];
+  const wire::FourTuple tuple = r.tuple();
+  Slot& s = slots_[*index];
+  s.conn.emplace(tcp::Connection::from_time_wait(config_.tcp, r, isn_.timestamp_offset(tuple)));
+  s.released_by_user = true;
+  s.time_wait = record;
+  r.owner = kTwRebuilt;
+  flow_replace(tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  s.in_flow = true;
+  return index;
+}
+
+void Stack::expire_time_wait(Instant now) {
+  while (time_wait_head_ != kNone) {
+    const std::uint32_t record = time_wait_head_;
+    tcp::TimeWaitRecord& r = time_wait_[record];
+    if (r.owner == kTwLive && r.expiry() > now) break;
+    if (r.owner == kTwRebuilt && r.expiry() > now) break;
+    time_wait_head_ = r.link;
+    if (time_wait_head_ == kNone) time_wait_tail_ = kNone;
+    switch (r.owner) {
+      case kTwLive:
+        // 2 MSL have passed (RFC 9293 §3.10.7.4): TIME-WAIT ends, the tuple is free.
+        flow_erase(r.tuple());
+        --time_wait_count_;
+        free_time_wait(record);
+        break;
+      case kTwRebuilt:
+        r.owner = kTwDetached;  // the connection's own timer ends it; it frees the record
+        break;
+      default:
+        free_time_wait(record);
+        break;
+    }
+  }
 }
 
 }  // namespace synack::stack

@@ -192,13 +192,54 @@ std::error_code Connection::error() const noexcept {
 }
 
 bool Connection::time_wait_accepts_syn(const wire::TcpHeader& header) const noexcept {
-  if (state_ != State::time_wait) return false;
-  // Linux tcp_timewait_state_process: with timestamps on both sides, a newer TSval suffices
-  // (RFC 6191 §2); otherwise the SYN's sequence number must be past RCV.NXT (RFC 1122 §4.2.2.13).
-  if (neg_.timestamps && header.options.timestamps) {
-    return static_cast<std::int32_t>(header.options.timestamps->value - ts_recent_) > 0;
-  }
-  return header.seq > rcv_nxt_;
+  // One rule for connections and compact records: TimeWaitRecord::accepts_syn (RFC 6191).
+  return state_ == State::time_wait && time_wait_record().accepts_syn(header);
+}
+
+TimeWaitRecord Connection::time_wait_record() const noexcept {
+  TimeWaitRecord r;
+  r.set_tuple(tuple_);
+  r.expiry_ns = timer2_deadline_.nanoseconds();
+  r.snd_nxt = snd_max_.raw();
+  r.rcv_nxt = rcv_nxt_.raw();
+  r.ts_recent = ts_recent_;
+  if (neg_.timestamps) r.flags |= TimeWaitRecord::kTimestamps;
+  if (neg_.sack) r.flags |= TimeWaitRecord::kSack;
+  r.flags |= TimeWaitRecord::kInUse;
+  r.rcv_shift = neg_.rcv_shift.value_or(0xFF);
+  r.snd_shift = neg_.snd_shift.value_or(0xFF);
+  return r;
+}
+
+Connection Connection::from_time_wait(const Config& config, const TimeWaitRecord& record,
+                                      std::uint32_t ts_offset) {
+  Connection c(config, record.tuple());
+  // Everything TIME-WAIT's rules read (RFC 9293 §3.10.7.4): both FINs sent and acknowledged, nothing
+  // outstanding, the window we last offered, and the timestamps state (RFC 7323 PAWS).
+  if (record.rcv_shift != 0xFF) c.neg_.rcv_shift = record.rcv_shift;
+  if (record.snd_shift != 0xFF) c.neg_.snd_shift = record.snd_shift;
+  c.neg_.timestamps = record.timestamps();
+  c.neg_.sack = (record.flags & TimeWaitRecord::kSack) != 0;
+  c.neg_.send_mss = default_peer_mss(record.tuple().local.address.version());
+  c.iss_ = wire::SeqNum(record.snd_nxt) - 1;
+  c.snd_una_ = c.snd_nxt_ = c.snd_max_ = wire::SeqNum(record.snd_nxt);
+  c.snd_wl2_ = c.snd_una_;
+  c.rcv_nxt_ = wire::SeqNum(record.rcv_nxt);
+  c.snd_wl1_ = c.rcv_nxt_;
+  c.irs_ = c.rcv_nxt_ - 1;
+  c.rcv_adv_ = c.rcv_nxt_ + c.rcv_wnd();
+  c.peer_fin_seq_ = c.rcv_nxt_ - 1;
+  c.snd_wnd_ = c.max_snd_wnd_ = 65535;
+  c.ts_recent_ = record.ts_recent;
+  c.ts_offset_ = ts_offset;
+  c.ts_seen_ = c.neg_.timestamps;
+  c.fin_queued_ = c.fin_sent_ = c.fin_acked_ = true;
+  c.peer_fin_known_ = c.peer_fin_received_ = true;
+  c.established_seen_ = true;
+  c.user_closed_ = true;
+  c.timer2_deadline_ = record.expiry();
+  c.set_state(State::time_wait);
+  return c;
 }
 
 ConnectionInfo Connection::info() const {

@@ -9,15 +9,6 @@ namespace synack::tcp {
 using wire::SeqNum;
 using wire::TcpFlags;
 
-wire::FourTuple HalfOpen::tuple() const noexcept {
-  const bool v6 = (flags & kV6) != 0;
-  const auto addr = [v6](const std::array<std::byte, 16>& b) {
-    return v6 ? wire::IpAddress::v6(b)
-              : wire::IpAddress::v4(std::array<std::byte, 4>{b[0], b[1], b[2], b[3]});
-  };
-  return {{addr(local_addr), local_port}, {addr(remote_addr), remote_port}};
-}
-
 SynOptions HalfOpen::peer_options() const noexcept {
   SynOptions s;
   if (peer_mss != 0) s.mss = peer_mss;
@@ -30,10 +21,38 @@ SynOptions HalfOpen::peer_options() const noexcept {
 Listener::Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog)
     : config_(&config),
       local_(local),
-      syn_queue_(std::max<std::uint32_t>(config.syn_queue_capacity, 1)),
-      accept_queue_(backlog == 0 ? config.default_backlog : backlog) {
-  free_.reserve(syn_queue_.size());
-  for (std::size_t i = syn_queue_.size(); i > 0; --i) free_.push_back(static_cast<std::uint32_t>(i - 1));
+      capacity_(std::max<std::uint32_t>(config.syn_queue_capacity, 1)),
+      levels_(std::min<std::uint32_t>(config.synack_retries, 254) + 1),
+      accept_queue_(backlog == 0 ? config.default_backlog : backlog) {}
+
+std::size_t Listener::level_of(const HalfOpen& e) const noexcept {
+  return std::min<std::size_t>(e.retransmits, levels_.size() - 1);
+}
+
+void Listener::fifo_push(std::uint32_t slot) noexcept {
+  Fifo& f = levels_[level_of(syn_queue_[slot])];
+  links_[slot] = Link{f.tail, kNil};
+  if (f.tail != kNil) {
+    links_[f.tail].next = slot;
+  } else {
+    f.head = slot;
+  }
+  f.tail = slot;
+}
+
+void Listener::fifo_remove(std::uint32_t slot) noexcept {
+  Fifo& f = levels_[level_of(syn_queue_[slot])];
+  const Link l = links_[slot];
+  if (l.prev != kNil) {
+    links_[l.prev].next = l.next;
+  } else {
+    f.head = l.next;
+  }
+  if (l.next != kNil) {
+    links_[l.next].prev = l.prev;
+  } else {
+    f.tail = l.prev;
+  }
 }
 
 Instant Listener::entry_deadline(const HalfOpen& e) const noexcept {
@@ -50,8 +69,8 @@ Instant Listener::entry_deadline(const HalfOpen& e) const noexcept {
 Instant Listener::next_deadline() const noexcept {
   Instant earliest = Instant::max();
   if (half_open_count_ == 0) return earliest;
-  for (const HalfOpen& e : syn_queue_) {
-    if (e.in_use()) earliest = std::min(earliest, entry_deadline(e));
+  for (const Fifo& f : levels_) {
+    if (f.head != kNil) earliest = std::min(earliest, entry_deadline(syn_queue_[f.head]));
   }
   return earliest;
 }
@@ -59,21 +78,20 @@ Instant Listener::next_deadline() const noexcept {
 std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::FourTuple& tuple,
                                                      SeqNum peer_isn, const SynOptions& peer,
                                                      const IsnGenerator& isn) {
-  if (free_.empty()) return std::nullopt;
-  const std::uint32_t slot = free_.back();
-  free_.pop_back();
+  std::uint32_t slot = free_head_;
+  if (slot != kNil) {
+    free_head_ = links_[slot].next;
+  } else {
+    if (syn_queue_.size() >= capacity_) return std::nullopt;
+    slot = static_cast<std::uint32_t>(syn_queue_.size());
+    syn_queue_.emplace_back();
+    links_.emplace_back();
+  }
   HalfOpen& e = syn_queue_[slot];
   const std::uint8_t generation = e.generation;
   e = HalfOpen{};
   e.generation = generation;
-  const auto copy_addr = [](std::array<std::byte, 16>& dst, const wire::IpAddress& a) {
-    const wire::Bytes b = a.bytes();
-    std::copy(b.begin(), b.end(), dst.begin());
-  };
-  copy_addr(e.local_addr, tuple.local.address);
-  copy_addr(e.remote_addr, tuple.remote.address);
-  e.local_port = tuple.local.port;
-  e.remote_port = tuple.remote.port;
+  e.addr = PackedTuple::pack(tuple);
   e.syn_received_ns = now.nanoseconds();
   e.iss = isn.isn(now, tuple).raw();
   e.irs = peer_isn.raw();
@@ -86,6 +104,7 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
   }
+  fifo_push(slot);
   ++half_open_count_;
   return slot;
 }
@@ -93,9 +112,11 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
 void Listener::free_half_open(std::uint32_t slot) noexcept {
   HalfOpen& e = syn_queue_[slot];
   if (!e.in_use()) return;
+  fifo_remove(slot);
   e.flags = 0;
   ++e.generation;
-  free_.push_back(slot);
+  links_[slot] = Link{kNil, free_head_};
+  free_head_ = slot;
   --half_open_count_;
 }
 
@@ -124,7 +145,7 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
     return r;
   }
   const SynOptions peer = SynOptions::from(h.options);
-  if (free_.empty()) {
+  if (half_open_count_ >= capacity_) {
     // The seam for SYN cookies: a policy may answer statelessly; without one the SYN is dropped.
     if (cookies_ != nullptr) (void)cookies_->cookie_isn(now, tuple, peer);
     ++stats_.syn_queue_full_drops;
@@ -189,8 +210,8 @@ wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, const IsnGene
   const SynOptions peer = e.peer_options();
   const Offer ours = answer_offer(make_offer(*config_, tuple.local.address.version()), peer);
   wire::TcpHeader h;
-  h.src_port = e.local_port;
-  h.dst_port = e.remote_port;
+  h.src_port = e.addr.local_port;
+  h.dst_port = e.addr.remote_port;
   h.seq = SeqNum(e.iss);
   h.ack = SeqNum(e.irs) + 1;
   h.flags = TcpFlags(TcpFlags::kSyn | TcpFlags::kAck);

@@ -179,7 +179,12 @@ TEST(Scale, FiveHundredConnectionsEchoAndClose) {
   EXPECT_TRUE(ok) << "done " << done << " server connections " << b.connection_count();
   for (int i = 0; i < kConnections; ++i) EXPECT_EQ(echoed[static_cast<std::size_t>(i)], msg.size()) << i;
   EXPECT_EQ(servers.size(), static_cast<std::size_t>(kConnections));
+  // The clients closed first: their ids went stale as they became TIME-WAIT records, which end 2 MSL
+  // later.
+  EXPECT_EQ(a.connection_count(), a.time_wait_count());
+  pair.run_for(61s);
   EXPECT_EQ(a.connection_count(), 0U);
+  EXPECT_EQ(a.time_wait_count(), 0U);
 }
 
 }  // namespace

@@ -1,7 +1,15 @@
-// The flow table: 4-tuple -> what owns it (a connection, a half-open entry, or a pending forwarder
-// offer). Open addressing with linear probing and backward-shift deletion; the hash is keyed with a
-// secret so an attacker choosing tuples cannot aim at one probe chain. Lookup is O(1) expected; the
-// table doubles at 50 % load (an allocation bounded by the stack's limits, never per segment).
+// The flow table: 4-tuple -> what owns it (a connection, a half-open entry, a pending forwarder offer or
+// a TIME-WAIT record). Open addressing with linear probing and backward-shift deletion.
+//
+// Compact: an entry is 12 bytes — the tuple's 32-bit keyed hash, the owner's index and kind — and never
+// the tuple itself: every owner already holds its tuple, so a lookup compares hashes first and asks the
+// caller's `match(FlowRef)` to confirm against the owner only on a hash match. The hash is keyed with a
+// secret seed so that an attacker choosing tuples cannot aim at one probe chain; it is computed once per
+// datagram (hash()) and passed to every operation.
+//
+// Memory follows use: nothing up front; the table starts at 16 entries and doubles past 3/4 load, so it
+// costs 16-32 bytes per flow at its peak. It does not shrink (as Linux's established hash does not):
+// a stack that once held N flows keeps room for N, and churn below that peak never allocates.
 #pragma once
 
 #include <cstddef>
@@ -14,34 +22,96 @@
 namespace synack::stack {
 
 struct FlowRef {
-  enum class Kind : std::uint8_t { connection, half_open, offer };
+  enum class Kind : std::uint8_t { connection, half_open, offer, time_wait };
   Kind kind = Kind::connection;
-  std::uint32_t index = 0;  ///< connection slot, half-open slot or offer slot
-  std::uint32_t owner = 0;  ///< half_open: the listener (0xFFFFFFFF = the forwarder's)
+  std::uint32_t index = 0;  ///< connection slot, half-open slot, offer slot or TIME-WAIT record
+  std::uint32_t owner = 0;  ///< half_open: the listener (kForwarderOwner = the forwarder's); < 2^30
 };
 
 class FlowTable {
  public:
-  FlowTable(std::size_t initial_capacity, std::uint64_t seed);
+  static constexpr std::uint32_t kForwarderOwner = 0x3FFFFFFFU;
 
-  [[nodiscard]] std::optional<FlowRef> find(const wire::FourTuple& tuple) const noexcept;
-  /// Inserts or replaces.
-  void insert(const wire::FourTuple& tuple, FlowRef ref);
-  bool erase(const wire::FourTuple& tuple) noexcept;
+  explicit FlowTable(std::uint64_t seed) noexcept : seed_(seed) {}
+
+  /// The keyed hash of `tuple`: compute once per datagram, pass to the calls below.
+  [[nodiscard]] std::uint32_t hash(const wire::FourTuple& tuple) const noexcept;
+
+  /// The entry with hash `h` for which match(ref) holds.
+  template <typename Match>
+  [[nodiscard]] std::optional<FlowRef> find(std::uint32_t h, Match&& match) const;
+  /// Points the entry with hash `h` for which match(ref) holds at `ref`; false when there is none.
+  template <typename Match>
+  bool replace(std::uint32_t h, Match&& match, FlowRef ref);
+  /// Removes the entry with hash `h` for which match(ref) holds; false when there is none.
+  template <typename Match>
+  bool erase(std::uint32_t h, Match&& match);
+  /// Adds an entry; the caller knows the tuple has none (find() said so).
+  void insert(std::uint32_t h, FlowRef ref);
+
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return entries_.size(); }
+  [[nodiscard]] std::size_t memory_bytes() const noexcept { return entries_.capacity() * sizeof(Entry); }
 
  private:
+  static constexpr std::uint32_t kEmpty = 0xFFFFFFFFU;
+  static constexpr std::size_t kMinCapacity = 16;
   struct Entry {
-    wire::FourTuple tuple;
-    FlowRef ref;
-    bool used = false;
+    std::uint32_t hash = 0;
+    std::uint32_t index = kEmpty;  ///< kEmpty = unused
+    std::uint32_t owner_kind = 0;  ///< owner | kind << 30
   };
-  [[nodiscard]] std::size_t home(const wire::FourTuple& tuple) const noexcept;
-  void grow();
+  static_assert(sizeof(Entry) == 12);
+
+  [[nodiscard]] static FlowRef ref_of(const Entry& e) noexcept {
+    return FlowRef{static_cast<FlowRef::Kind>(e.owner_kind >> 30U), e.index, e.owner_kind & kForwarderOwner};
+  }
+  [[nodiscard]] static Entry entry_of(std::uint32_t h, FlowRef r) noexcept {
+    return Entry{h, r.index, (r.owner & kForwarderOwner) | (static_cast<std::uint32_t>(r.kind) << 30U)};
+  }
+  /// The position of the matching entry, or nullopt.
+  template <typename Match>
+  [[nodiscard]] std::optional<std::size_t> position(std::uint32_t h, Match&& match) const;
+  void remove_at(std::size_t i) noexcept;
+  void resize(std::size_t capacity);
 
   std::vector<Entry> entries_;
   std::size_t size_ = 0;
   std::uint64_t seed_;
 };
+
+template <typename Match>
+std::optional<std::size_t> FlowTable::position(std::uint32_t h, Match&& match) const {
+  if (entries_.empty()) return std::nullopt;
+  const std::size_t mask = entries_.size() - 1;
+  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    const Entry& e = entries_[i];
+    if (e.index == kEmpty) return std::nullopt;
+    if (e.hash == h && match(ref_of(e))) return i;
+  }
+}
+
+template <typename Match>
+std::optional<FlowRef> FlowTable::find(std::uint32_t h, Match&& match) const {
+  const auto i = position(h, match);
+  if (!i) return std::nullopt;
+  return ref_of(entries_[*i]);
+}
+
+template <typename Match>
+bool FlowTable::replace(std::uint32_t h, Match&& match, FlowRef ref) {
+  const auto i = position(h, match);
+  if (!i) return false;
+  entries_[*i] = entry_of(h, ref);
+  return true;
+}
+
+template <typename Match>
+bool FlowTable::erase(std::uint32_t h, Match&& match) {
+  const auto i = position(h, match);
+  if (!i) return false;
+  remove_at(*i);
+  return true;
+}
 
 }  // namespace synack::stack

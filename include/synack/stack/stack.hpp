@@ -12,7 +12,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <expected>
 #include <optional>
 #include <span>
@@ -20,10 +19,13 @@
 #include <vector>
 
 #include "synack/stack/flow_table.hpp"
+#include "synack/stack/ring.hpp"
+#include "synack/stack/timer_wheel.hpp"
 #include "synack/stack/types.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/listener.hpp"
+#include "synack/tcp/time_wait.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/bytes.hpp"
 #include "synack/wire/ip_address.hpp"
@@ -84,7 +86,10 @@ class Stack {
   // --- observation -------------------------------------------------------------------------------------
   void set_observer(SegmentObserver observer) { observer_ = std::move(observer); }
   [[nodiscard]] const StackStats& stats() const noexcept { return stats_; }
-  [[nodiscard]] std::size_t connection_count() const noexcept { return live_connections_; }
+  /// Connections the stack holds, TIME-WAIT records included.
+  [[nodiscard]] std::size_t connection_count() const noexcept { return live_connections_ + time_wait_count_; }
+  /// TIME-WAIT connections kept as compact records (the user has closed them).
+  [[nodiscard]] std::size_t time_wait_count() const noexcept { return time_wait_count_; }
   [[nodiscard]] std::size_t pending_offer_count() const noexcept { return pending_offers_; }
   [[nodiscard]] const tcp::Listener* listener(ListenerId id) const noexcept;
   [[nodiscard]] const tcp::Config& tcp_config() const noexcept { return config_.tcp; }
@@ -93,11 +98,19 @@ class Stack {
   struct Slot {
     std::optional<tcp::Connection> conn;
     std::uint32_t generation = 0;
-    OfferId offer;        ///< the forwarder offer it came from
-    ListenerId listener;  ///< the listener it came from
+    OfferId offer;                    ///< the forwarder offer it came from
+    ListenerId listener;              ///< the listener it came from
+    std::uint32_t time_wait = kNone;  ///< the TIME-WAIT record this connection was rebuilt from
     bool in_flow = false;
     bool queued = false;  ///< in ready_
     bool released_by_user = false;
+  };
+  /// TimeWaitRecord::owner: where a record stands.
+  enum TimeWaitOwner : std::uint8_t {
+    kTwLive = 0,      ///< in the flow table and the expiry FIFO
+    kTwRebuilt = 1,   ///< a connection rebuilt from it is answering a segment; still in the FIFO
+    kTwDead = 2,      ///< replaced or reused; freed when it reaches the FIFO's head
+    kTwDetached = 3,  ///< reached the FIFO's head while rebuilt: belongs to the connection alone
   };
   struct Control {
     enum class Kind : std::uint8_t { rst, syn_ack };
@@ -115,7 +128,8 @@ class Stack {
     std::uint32_t generation = 0;
     bool in_use = false;
   };
-  static constexpr std::uint32_t kForwarderListener = 0xFFFFFFFFU;
+  static constexpr std::uint32_t kForwarderListener = FlowTable::kForwarderOwner;
+  static constexpr std::uint32_t kNone = 0xFFFFFFFFU;
 
   // stack.cpp
   [[nodiscard]] tcp::Connection* lookup(ConnectionId id) noexcept;
@@ -126,6 +140,23 @@ class Stack {
   /// false: poll_transmit just found it has nothing) and releases it when the user is done with it.
   void touch(std::uint32_t index, bool requeue = true);
   void release(std::uint32_t index);
+  /// Re-arms the slot's timer in the wheel when the connection's deadline moved.
+  void sync_timer(std::uint32_t index) noexcept;
+  // flows: one keyed hash per datagram; the owner's own tuple confirms a hash match
+  [[nodiscard]] bool flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept;
+  [[nodiscard]] std::optional<FlowRef> flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const;
+  void flow_insert(const wire::FourTuple& tuple, FlowRef ref) { flows_.insert(flows_.hash(tuple), ref); }
+  void flow_erase(const wire::FourTuple& tuple);
+  void flow_replace(const wire::FourTuple& tuple, FlowRef ref);
+  // TIME-WAIT records
+  /// The user has closed a connection in TIME-WAIT with nothing to send: keep a record instead.
+  void compact_time_wait(std::uint32_t index);
+  /// Rebuilds a connection from record `record` to process a segment; nullopt when the pool is full.
+  [[nodiscard]] std::optional<std::uint32_t> rebuild_time_wait(std::uint32_t record);
+  [[nodiscard]] std::uint32_t alloc_time_wait();
+  void append_time_wait(std::uint32_t record) noexcept;  ///< at the expiry FIFO's tail
+  void free_time_wait(std::uint32_t record) noexcept;
+  void expire_time_wait(Instant now);
   [[nodiscard]] tcp::Listener* listener_at(std::uint32_t owner) noexcept;
   [[nodiscard]] std::optional<std::uint32_t> find_listener(const wire::Endpoint& local) const noexcept;
 
@@ -152,10 +183,18 @@ class Stack {
   StackConfig config_;
   tcp::IsnGenerator isn_;
   std::uint64_t rng_state_;
+  std::vector<wire::IpAddress> owned_;  ///< open-addressed set of config_.addresses (unspecified = empty)
   FlowTable flows_;
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::size_t live_connections_ = 0;
+  TimerWheel timers_;                           ///< one timer per connection slot: its next deadline
+  TimerWheel offer_timers_;                     ///< one per pending forwarder offer
+  std::vector<tcp::TimeWaitRecord> time_wait_;  ///< records; free ones chained through `link`
+  std::uint32_t time_wait_free_ = kNone;
+  std::uint32_t time_wait_head_ = kNone;  ///< expiry FIFO (appended in expiry order) through `link`
+  std::uint32_t time_wait_tail_ = kNone;
+  std::size_t time_wait_count_ = 0;  ///< live and rebuilt records
   std::vector<std::optional<tcp::Listener>> listeners_;
   std::optional<ForwarderConfig> forwarder_;
   tcp::Config forwarder_tcp_;  ///< config_.tcp with the forwarder's SYN-queue size
@@ -167,8 +206,8 @@ class Stack {
   std::vector<Control> control_;  ///< ring
   std::size_t control_head_ = 0;
   std::size_t control_count_ = 0;
-  std::deque<std::uint32_t> ready_;
-  std::deque<Event> events_;
+  Ring<std::uint32_t> ready_;
+  Ring<Event> events_;
   SegmentObserver observer_;
   StackStats stats_;
   Instant last_now_;

@@ -94,7 +94,12 @@ struct StackConfig {
   tcp::Config tcp;
   /// Addresses this host owns. Segments to other addresses are dropped (unless forwarding).
   std::vector<wire::IpAddress> addresses;
-  std::uint32_t max_connections = 4096;
+  /// Connections in the pool at once (memory grows with use, not with this bound). TIME-WAIT records
+  /// do not count against it: they are bounded by max_time_wait.
+  std::uint32_t max_connections = 1U << 20U;
+  /// TIME-WAIT records at once (Linux tcp_max_tw_buckets); past it a closing connection skips TIME-WAIT
+  /// and is counted in time_wait_overflows.
+  std::uint32_t max_time_wait = 1U << 20U;
   std::uint32_t control_queue = 256;  ///< RSTs and SYN-ACKs waiting for poll_transmit
   wire::IpParams ip;
   std::uint16_t ephemeral_low = 32768;  ///< Linux ip_local_port_range
@@ -113,8 +118,9 @@ struct StackStats {
   std::uint64_t syn_queue_full_drops = 0;
   std::uint64_t accept_queue_full_drops = 0;
   std::uint64_t half_open_timeouts = 0;
-  std::uint64_t time_wait_reuses = 0;  ///< a new SYN replaced a TIME-WAIT connection
-  std::uint64_t pool_full_drops = 0;   ///< SYNs/final ACKs dropped for a full connection pool
+  std::uint64_t time_wait_reuses = 0;     ///< a new SYN replaced a TIME-WAIT connection
+  std::uint64_t time_wait_overflows = 0;  ///< closed without TIME-WAIT: max_time_wait records existed
+  std::uint64_t pool_full_drops = 0;      ///< SYNs/final ACKs dropped for a full connection pool
   std::uint64_t offers = 0;
   std::uint64_t offers_overflow = 0;  ///< SYNs dropped because max_pending offers were undecided
   std::uint64_t offers_expired = 0;

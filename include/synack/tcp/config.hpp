@@ -63,8 +63,11 @@ struct Config {
   Duration challenge_ack_interval = 1s;
 
   // --- listener --------------------------------------------------------------------------------------
-  std::uint32_t default_backlog = 128;     ///< accept-queue length when listen() gets 0
-  std::uint32_t syn_queue_capacity = 256;  ///< half-open entries per listener (tcp_max_syn_backlog)
+  /// Accept-queue length when listen() gets 0 (Linux's somaxconn default since 5.4).
+  std::uint32_t default_backlog = 4096;
+  /// Half-open entries per listener (tcp_max_syn_backlog). Storage grows with use: 64 bytes per entry
+  /// at the peak, 4 MiB if all 65,536 are ever in use at once.
+  std::uint32_t syn_queue_capacity = 65536;
 
   [[nodiscard]] constexpr Duration time_wait_length() const noexcept { return time_wait.value_or(2 * msl); }
 

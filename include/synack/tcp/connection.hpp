@@ -30,6 +30,7 @@
 #include "synack/tcp/sack_scoreboard.hpp"
 #include "synack/tcp/send_buffer.hpp"
 #include "synack/tcp/state.hpp"
+#include "synack/tcp/time_wait.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
 #include "synack/wire/seq.hpp"
@@ -106,6 +107,10 @@ class Connection {
                                               Instant now);
   /// Passive open completed by the listener: the connection starts in ESTABLISHED.
   [[nodiscard]] static Connection open_passive(const Config& config, const PassiveOpen& open, Instant now);
+  /// A connection in TIME-WAIT rebuilt from its compact record, to process a segment that reached it
+  /// (`ts_offset` as the connection had it: IsnGenerator::timestamp_offset of the tuple).
+  [[nodiscard]] static Connection from_time_wait(const Config& config, const TimeWaitRecord& record,
+                                                 std::uint32_t ts_offset);
 
   Connection(Connection&&) noexcept = default;
   Connection& operator=(Connection&&) noexcept = default;
@@ -160,6 +165,8 @@ class Connection {
   /// TIME-WAIT only: may a new SYN with `header` reuse this 4-tuple? (RFC 6191 / Linux: its sequence
   /// number is past RCV.NXT, or its timestamp is newer than TS.Recent when both use timestamps.)
   [[nodiscard]] bool time_wait_accepts_syn(const wire::TcpHeader& header) const noexcept;
+  /// TIME-WAIT only: the compact record that stands for this connection from now on (link/owner unset).
+  [[nodiscard]] TimeWaitRecord time_wait_record() const noexcept;
 
  private:
   struct Buffers {

@@ -1,7 +1,14 @@
 // LISTEN and the passive half of the handshake (RFC 9293 §3.5, §3.10.7.2): a listener owns a bounded
 // SYN queue of compact half-open entries (SYN-RECEIVED without a full connection) and a bounded accept
-// queue of completed connections. A SYN allocates nothing: its entry is a 64-byte slot in a queue sized
-// once at listen().
+// queue of completed connections. A SYN allocates nothing of its own: its entry is a 64-byte slot in a
+// queue whose storage grows with use (doubling, up to Config::syn_queue_capacity) and is reused through a
+// free list, so memory follows the peak number of half-open entries, not the configured bound.
+//
+// Timers without a scan: an entry's SYN-ACK deadline depends only on when its SYN arrived and how many
+// times the SYN-ACK went out (1, 3, 7, ... s). Entries with the same retransmission count therefore expire
+// in the order they were created, so the listener keeps one FIFO list per count (intrusive links beside
+// the entries) and next_deadline()/on_timeout() look only at the heads: O(synack_retries), independent of
+// the number of entries.
 //
 // Linux comparison (docs/engine.md): `backlog` bounds the accept queue, as listen(2) does; the SYN queue
 // is bounded separately (Config::syn_queue_capacity, like tcp_max_syn_backlog). As in Linux, a SYN is
@@ -22,6 +29,7 @@
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/options.hpp"
+#include "synack/tcp/packed_tuple.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
 #include "synack/wire/seq.hpp"
@@ -32,19 +40,16 @@ namespace synack::tcp {
 /// A half-open connection: everything needed to retransmit the SYN-ACK and to build the connection when
 /// the final ACK arrives, in 64 bytes.
 struct HalfOpen {
-  std::array<std::byte, 16> local_addr{};
-  std::array<std::byte, 16> remote_addr{};
-  std::int64_t syn_received_ns = 0;  ///< when the SYN arrived and the first SYN-ACK left
-  std::uint32_t iss = 0;
-  std::uint32_t irs = 0;
-  std::uint32_t ts_recent = 0;  ///< the peer's TSval from its SYN
-  std::uint16_t local_port = 0;
-  std::uint16_t remote_port = 0;
+  PackedTuple addr;
   std::uint16_t peer_mss = 0;       ///< 0 = absent
   std::uint8_t peer_wscale = 0xFF;  ///< 0xFF = absent
   std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse
   std::uint8_t retransmits = 0;
   std::uint8_t generation = 0;  ///< bumped on free: a stale reference to the slot is detected
+  std::uint32_t iss = 0;
+  std::uint32_t irs = 0;
+  std::uint32_t ts_recent = 0;       ///< the peer's TSval from its SYN
+  std::int64_t syn_received_ns = 0;  ///< when the SYN arrived and the first SYN-ACK left
 
   static constexpr std::uint8_t kV6 = 0x01;
   static constexpr std::uint8_t kSack = 0x02;
@@ -52,7 +57,10 @@ struct HalfOpen {
   static constexpr std::uint8_t kInUse = 0x08;
 
   [[nodiscard]] bool in_use() const noexcept { return (flags & kInUse) != 0; }
-  [[nodiscard]] wire::FourTuple tuple() const noexcept;
+  [[nodiscard]] wire::FourTuple tuple() const noexcept { return addr.unpack((flags & kV6) != 0); }
+  [[nodiscard]] bool matches(const wire::FourTuple& tuple) const noexcept {
+    return addr.matches(tuple, (flags & kV6) != 0);
+  }
   [[nodiscard]] SynOptions peer_options() const noexcept;
   [[nodiscard]] Instant syn_received_at() const noexcept {
     return Instant::from_nanoseconds(syn_received_ns);
@@ -122,7 +130,7 @@ class Listener {
   [[nodiscard]] const HalfOpen& entry(std::uint32_t slot) const noexcept { return syn_queue_[slot]; }
   void free_half_open(std::uint32_t slot) noexcept;
 
-  /// Earliest SYN-ACK retransmission or expiry; Instant::max() when the SYN queue is empty.
+  /// Earliest SYN-ACK retransmission or expiry; Instant::max() when the SYN queue is empty. O(levels).
   [[nodiscard]] Instant next_deadline() const noexcept;
   /// Slots whose SYN-ACK is due at `now`: each is either retransmitted (`retransmit` gets the slot) or,
   /// past synack_retries, freed (`expired` gets the slot before it is freed).
@@ -135,19 +143,40 @@ class Listener {
   [[nodiscard]] std::optional<std::uint64_t> pop_accept() noexcept;
   [[nodiscard]] std::size_t accept_queue_size() const noexcept { return accept_count_; }
   [[nodiscard]] std::size_t syn_queue_size() const noexcept { return half_open_count_; }
-  [[nodiscard]] std::size_t syn_queue_capacity() const noexcept { return syn_queue_.size(); }
+  /// The configured bound on half-open entries.
+  [[nodiscard]] std::size_t syn_queue_capacity() const noexcept { return capacity_; }
+  /// Slots allocated so far (valid indices for entry()): grows with use up to syn_queue_capacity().
+  [[nodiscard]] std::size_t syn_queue_slots() const noexcept { return syn_queue_.size(); }
   [[nodiscard]] std::size_t backlog() const noexcept { return accept_queue_.size(); }
 
   void set_cookie_policy(SynCookiePolicy* policy) noexcept { cookies_ = policy; }
   [[nodiscard]] const ListenerStats& stats() const noexcept { return stats_; }
 
  private:
+  static constexpr std::uint32_t kNil = 0xFFFFFFFFU;
+  /// Beside each entry: its neighbours in the FIFO of its retransmission count (in use), or the next free
+  /// slot (free).
+  struct Link {
+    std::uint32_t prev = kNil;
+    std::uint32_t next = kNil;
+  };
+  struct Fifo {
+    std::uint32_t head = kNil;
+    std::uint32_t tail = kNil;
+  };
+
   [[nodiscard]] Instant entry_deadline(const HalfOpen& e) const noexcept;
+  void fifo_push(std::uint32_t slot) noexcept;    ///< at the tail of the FIFO of its retransmission count
+  void fifo_remove(std::uint32_t slot) noexcept;  ///< from the FIFO of its retransmission count
+  [[nodiscard]] std::size_t level_of(const HalfOpen& e) const noexcept;
 
   const Config* config_;
   wire::Endpoint local_;
-  std::vector<HalfOpen> syn_queue_;          ///< fixed size; free slots chained through free_
-  std::vector<std::uint32_t> free_;          ///< stack of free slot indices
+  std::size_t capacity_;
+  std::vector<HalfOpen> syn_queue_;  ///< grows with use up to capacity_; free slots chained via links_
+  std::vector<Link> links_;          ///< parallel to syn_queue_
+  std::uint32_t free_head_ = kNil;
+  std::vector<Fifo> levels_;  ///< FIFO of in-use entries per retransmission count (0..synack_retries)
   std::vector<std::uint64_t> accept_queue_;  ///< ring
   std::size_t accept_head_ = 0;
   std::size_t accept_count_ = 0;
@@ -158,18 +187,25 @@ class Listener {
 
 template <typename Retransmit, typename Expired>
 void Listener::on_timeout(Instant now, Retransmit&& retransmit, Expired&& expired) {
-  for (std::uint32_t slot = 0; slot < syn_queue_.size(); ++slot) {
-    HalfOpen& e = syn_queue_[slot];
-    if (!e.in_use() || entry_deadline(e) > now) continue;
-    if (e.retransmits >= config_->synack_retries) {
-      ++stats_.half_open_timeouts;
-      expired(slot);
-      free_half_open(slot);
-      continue;
+  // Highest count first, so an entry moved up a level is not fired twice in one call.
+  for (std::size_t level = levels_.size(); level > 0; --level) {
+    Fifo& fifo = levels_[level - 1];
+    while (fifo.head != kNil) {
+      const std::uint32_t slot = fifo.head;
+      HalfOpen& e = syn_queue_[slot];
+      if (entry_deadline(e) > now) break;
+      if (e.retransmits >= config_->synack_retries) {
+        ++stats_.half_open_timeouts;
+        expired(slot);
+        free_half_open(slot);
+        continue;
+      }
+      fifo_remove(slot);
+      ++e.retransmits;
+      fifo_push(slot);
+      ++stats_.synack_retransmits;
+      retransmit(slot);
     }
-    ++e.retransmits;
-    ++stats_.synack_retransmits;
-    retransmit(slot);
   }
 }
 

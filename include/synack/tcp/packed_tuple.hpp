@@ -1,0 +1,52 @@
+// A 4-tuple packed into 36 bytes for the compact per-flow records (half-open entries, TIME-WAIT
+// records): both addresses in 16-byte arrays (IPv4 in the first 4) and the two ports. The address family
+// is kept by the record that holds it (one flag bit), so the record stays within its byte budget.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "synack/wire/ip_address.hpp"
+
+namespace synack::tcp {
+
+struct PackedTuple {
+  std::array<std::byte, 16> local_addr{};
+  std::array<std::byte, 16> remote_addr{};
+  std::uint16_t local_port = 0;
+  std::uint16_t remote_port = 0;
+
+  [[nodiscard]] static PackedTuple pack(const wire::FourTuple& tuple) noexcept {
+    PackedTuple p;
+    const wire::Bytes l = tuple.local.address.bytes();
+    const wire::Bytes r = tuple.remote.address.bytes();
+    std::copy(l.begin(), l.end(), p.local_addr.begin());
+    std::copy(r.begin(), r.end(), p.remote_addr.begin());
+    p.local_port = tuple.local.port;
+    p.remote_port = tuple.remote.port;
+    return p;
+  }
+  [[nodiscard]] wire::FourTuple unpack(bool v6) const noexcept {
+    const auto addr = [v6](const std::array<std::byte, 16>& b) {
+      return v6 ? wire::IpAddress::v6(b)
+                : wire::IpAddress::v4(std::array<std::byte, 4>{b[0], b[1], b[2], b[3]});
+    };
+    return {{addr(local_addr), local_port}, {addr(remote_addr), remote_port}};
+  }
+  /// Whether `tuple` is the packed one (for a record of family `v6`), without unpacking.
+  [[nodiscard]] bool matches(const wire::FourTuple& tuple, bool v6) const noexcept {
+    if (tuple.local.port != local_port || tuple.remote.port != remote_port ||
+        tuple.local.address.is_v6() != v6) {
+      return false;
+    }
+    const wire::Bytes r = tuple.remote.address.bytes();
+    const wire::Bytes l = tuple.local.address.bytes();
+    return std::equal(r.begin(), r.end(), remote_addr.begin()) &&
+           std::equal(l.begin(), l.end(), local_addr.begin());
+  }
+};
+static_assert(sizeof(PackedTuple) == 36);
+
+}  // namespace synack::tcp
