@@ -647,7 +647,7 @@ int run(const BenchArgs& args) {
   const bool incomplete = rate.handshakes + rate.failed < plan.connections && !rate.stopped_by_time;
   const int code = rate.stalled || incomplete ? kExitFailure : kExitOk;
   if (rate.stalled)
-    notes.push_back("the synack run stalled: ten virtual minutes without a completed handshake");
+    notes.emplace_back("the synack run stalled: ten virtual minutes without a completed handshake");
 
   if (args.json) {
     nlohmann::json j;
