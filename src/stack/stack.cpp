@@ -79,6 +79,13 @@ std::uint64_t Stack::next_random() noexcept {
 }
 
 bool Stack::owns(const wire::IpAddress& address) const noexcept {
+  // A host has a handful of addresses: up to four are compared directly, more go through the set.
+  if (config_.addresses.size() <= 4) {
+    for (const wire::IpAddress& a : config_.addresses) {
+      if (a == address) return !unspecified(address);
+    }
+    return false;
+  }
   if (unspecified(address)) return false;
   const std::size_t mask = owned_.size() - 1;
   for (std::size_t i = address_hash(address) & mask;; i = (i + 1) & mask) {
@@ -298,8 +305,9 @@ std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::E
   if (!index) return std::unexpected(make_error_code(Error::no_resources));
   Slot& s = slots_[*index];
   const tcp::Offer offer = tcp::make_offer(config_.tcp, tuple.local.address.version(), options.offer);
-  s.conn.emplace(tcp::Connection::open_active(config_.tcp, tuple, offer, isn_.isn(now, tuple),
-                                              isn_.timestamp_offset(tuple), now));
+  const tcp::IsnGenerator::TupleTerms terms = isn_.terms(tuple);  // one SipHash for ISN and TS offset
+  s.conn.emplace(tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
+                                              terms.ts_offset, now));
   flows_.insert(hash, FlowRef{FlowRef::Kind::connection, *index, 0});
   s.in_flow = true;
   touch(*index);
@@ -451,7 +459,8 @@ std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
   free_offer(id.index);
   switch (verdict) {
     case Verdict::accept: {
-      const auto slot = forwarder_listener_->add_half_open(now, o.tuple, o.seq, o.options, isn_);
+      std::uint32_t ts_offset = 0;
+      const auto slot = forwarder_listener_->add_half_open(now, o.tuple, o.seq, o.options, isn_, &ts_offset);
       if (!slot) {
         ++stats_.syn_queue_full_drops;
         return make_error_code(Error::no_resources);
@@ -460,7 +469,7 @@ std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
         offer_of_half_open_.resize(forwarder_listener_->syn_queue_slots());
       offer_of_half_open_[*slot] = id;
       flow_insert(o.tuple, FlowRef{FlowRef::Kind::half_open, *slot, kForwarderListener});
-      push_syn_ack(o.tuple, kForwarderListener, *slot);
+      push_syn_ack(o.tuple, kForwarderListener, *slot, ts_offset);
       return {};
     }
     case Verdict::refuse: {

@@ -132,7 +132,7 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, const 
     switch (r.kind) {
       case tcp::ListenerReply::Kind::send_syn_ack:
         flow_insert(tuple, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
-        push_syn_ack(tuple, *li, r.slot);
+        push_syn_ack(tuple, *li, r.slot, r.ts_offset);
         break;
       case tcp::ListenerReply::Kind::send_rst:
         push_rst(tuple, r.rst_seq);
@@ -173,7 +173,8 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref,
       if (!l->entry(ref.index).in_use()) {
         // Removed by an exact RST: the entry no longer confirms the tuple, so erase by position.
         (void)flows_.erase(flows_.hash(tuple), [&](FlowRef other) {
-          return other.kind == FlowRef::Kind::half_open && other.index == ref.index && other.owner == ref.owner;
+          return other.kind == FlowRef::Kind::half_open && other.index == ref.index &&
+                 other.owner == ref.owner;
         });
       }
       return;
@@ -237,7 +238,8 @@ void Stack::push_control(const Control& c) {
   ++control_count_;
 }
 
-void Stack::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot) {
+void Stack::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
+                         std::optional<std::uint32_t> ts_offset) {
   const tcp::Listener* l = listener_at(owner);
   if (l == nullptr) return;
   Control c;
@@ -246,6 +248,8 @@ void Stack::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std:
   c.listener = owner;
   c.slot = slot;
   c.generation = l->entry(slot).generation;
+  c.ts_offset = ts_offset.value_or(0);
+  c.has_ts_offset = ts_offset.has_value();
   push_control(c);
 }
 
@@ -281,7 +285,7 @@ std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes 
       if (l == nullptr || c.slot >= l->syn_queue_capacity()) continue;
       const tcp::HalfOpen& e = l->entry(c.slot);
       if (!e.in_use() || e.generation != c.generation) continue;  // completed or expired meanwhile
-      h = l->syn_ack(now, c.slot, isn_);
+      h = c.has_ts_offset ? l->syn_ack(now, c.slot, c.ts_offset) : l->syn_ack(now, c.slot, isn_);
     }
     if (const auto n = emit(now, ConnectionId{}, c.tuple, h, {}, out)) return n;
   }

@@ -19,8 +19,8 @@ std::uint32_t IsnGenerator::timer_term(Instant now) noexcept {
   return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 4000U);
 }
 
-std::uint32_t IsnGenerator::keyed_hash(const wire::FourTuple& tuple, std::byte domain) const noexcept {
-  // Input: local address, local port (big-endian), remote address, remote port, domain byte.
+IsnGenerator::TupleTerms IsnGenerator::terms(const wire::FourTuple& tuple) const noexcept {
+  // Input: local address, local port (big-endian), remote address, remote port, a domain byte (0).
   std::array<std::byte, 16 + 2 + 16 + 2 + 1> in{};
   std::size_t n = 0;
   const auto put_endpoint = [&](const wire::Endpoint& e) {
@@ -30,20 +30,24 @@ std::uint32_t IsnGenerator::keyed_hash(const wire::FourTuple& tuple, std::byte d
   };
   put_endpoint(tuple.local);
   put_endpoint(tuple.remote);
-  in[n++] = domain;
+  in[n++] = std::byte{0};
   std::array<unsigned char, crypto_shorthash_BYTES> out{};
   crypto_shorthash(out.data(), reinterpret_cast<const unsigned char*>(in.data()), n,
                    reinterpret_cast<const unsigned char*>(key_.data()));
-  return static_cast<std::uint32_t>(out[0]) | (static_cast<std::uint32_t>(out[1]) << 8U) |
-         (static_cast<std::uint32_t>(out[2]) << 16U) | (static_cast<std::uint32_t>(out[3]) << 24U);
+  const auto word = [&](std::size_t at) {
+    return static_cast<std::uint32_t>(out[at]) | (static_cast<std::uint32_t>(out[at + 1]) << 8U) |
+           (static_cast<std::uint32_t>(out[at + 2]) << 16U) |
+           (static_cast<std::uint32_t>(out[at + 3]) << 24U);
+  };
+  return TupleTerms{word(0), word(4)};
 }
 
 std::uint32_t IsnGenerator::secret_term(const wire::FourTuple& tuple) const noexcept {
-  return keyed_hash(tuple, std::byte{0});
+  return terms(tuple).secret;
 }
 
 std::uint32_t IsnGenerator::timestamp_offset(const wire::FourTuple& tuple) const noexcept {
-  return keyed_hash(tuple, std::byte{1});
+  return terms(tuple).ts_offset;
 }
 
 wire::SeqNum IsnGenerator::isn(Instant now, const wire::FourTuple& tuple) const noexcept {

@@ -77,7 +77,7 @@ Instant Listener::next_deadline() const noexcept {
 
 std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::FourTuple& tuple,
                                                      SeqNum peer_isn, const SynOptions& peer,
-                                                     const IsnGenerator& isn) {
+                                                     const IsnGenerator& isn, std::uint32_t* ts_offset) {
   std::uint32_t slot = free_head_;
   if (slot != kNil) {
     free_head_ = links_[slot].next;
@@ -93,7 +93,9 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
   e.generation = generation;
   e.addr = PackedTuple::pack(tuple);
   e.syn_received_ns = now.nanoseconds();
-  e.iss = isn.isn(now, tuple).raw();
+  const IsnGenerator::TupleTerms terms = isn.terms(tuple);
+  e.iss = IsnGenerator::isn(now, terms).raw();
+  if (ts_offset != nullptr) *ts_offset = terms.ts_offset;
   e.irs = peer_isn.raw();
   e.peer_mss = peer.mss.value_or(0);
   e.peer_wscale = peer.wscale.value_or(0xFF);
@@ -153,7 +155,7 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   }
   // A SYN carrying data: the SYN-ACK acknowledges only the SYN (RCV.NXT = SEG.SEQ + 1); the data is
   // not queued and the peer retransmits it after the handshake.
-  const auto slot = add_half_open(now, tuple, h.seq, peer, isn);
+  const auto slot = add_half_open(now, tuple, h.seq, peer, isn, &r.ts_offset);
   r.kind = ListenerReply::Kind::send_syn_ack;
   r.slot = *slot;
   return r;
@@ -205,6 +207,10 @@ ListenerReply Listener::on_half_open_segment(Instant now, std::uint32_t slot, co
 }
 
 wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& isn) const {
+  return syn_ack(now, slot, isn.timestamp_offset(syn_queue_[slot].tuple()));
+}
+
+wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, std::uint32_t ts_offset) const {
   const HalfOpen& e = syn_queue_[slot];
   const wire::FourTuple tuple = e.tuple();
   const SynOptions peer = e.peer_options();
@@ -217,8 +223,7 @@ wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, const IsnGene
   h.flags = TcpFlags(TcpFlags::kSyn | TcpFlags::kAck);
   h.window = config_->syn_window();
   const std::uint32_t ts_val =
-      static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 1'000'000U) +
-      isn.timestamp_offset(tuple);
+      static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 1'000'000U) + ts_offset;
   h.options = syn_options(ours, wire::Timestamps{ts_val, e.ts_recent});
   return h;
 }

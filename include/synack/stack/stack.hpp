@@ -121,7 +121,9 @@ class Stack {
     bool with_ack = false;
     std::uint32_t listener = 0;
     std::uint32_t slot = 0;
+    std::uint32_t ts_offset = 0;  ///< syn_ack: the entry's timestamp offset, when known
     std::uint8_t generation = 0;
+    bool has_ts_offset = false;
   };
   struct PendingOffer {
     SynOffer offer;
@@ -170,7 +172,8 @@ class Stack {
   /// Queues <SEQ=seq><CTL=RST>, or <SEQ=seq><ACK=ack><CTL=RST,ACK> when `ack` is given.
   void push_rst(const wire::FourTuple& tuple, wire::SeqNum seq,
                 std::optional<wire::SeqNum> ack = std::nullopt);
-  void push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot);
+  void push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
+                    std::optional<std::uint32_t> ts_offset = std::nullopt);
   [[nodiscard]] std::optional<std::size_t> emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
                                                 const wire::TcpHeader& h, wire::Bytes payload,
                                                 wire::MutableBytes out);

@@ -29,11 +29,22 @@ class IsnGenerator {
   /// F: the keyed hash of the 4-tuple.
   [[nodiscard]] std::uint32_t secret_term(const wire::FourTuple& tuple) const noexcept;
   /// A per-connection offset for TCP timestamps (as Linux's secure_tcp_ts_off) so TSval does not
-  /// reveal the host's clock: the same keyed hash over the tuple with a different domain byte.
+  /// reveal the host's clock: the other 32 bits of the same keyed hash (SipHash's output is 64 bits, and
+  /// either half reveals nothing of the other), so one hash serves both.
   [[nodiscard]] std::uint32_t timestamp_offset(const wire::FourTuple& tuple) const noexcept;
 
+  /// Both per-tuple terms from one SipHash call.
+  struct TupleTerms {
+    std::uint32_t secret = 0;     ///< F of RFC 6528
+    std::uint32_t ts_offset = 0;  ///< timestamp_offset()
+  };
+  [[nodiscard]] TupleTerms terms(const wire::FourTuple& tuple) const noexcept;
+  /// M + F with F already computed (terms(tuple).secret).
+  [[nodiscard]] static wire::SeqNum isn(Instant now, TupleTerms terms) noexcept {
+    return wire::SeqNum(timer_term(now) + terms.secret);
+  }
+
  private:
-  [[nodiscard]] std::uint32_t keyed_hash(const wire::FourTuple& tuple, std::byte domain) const noexcept;
   Key key_{};
 };
 

@@ -89,6 +89,7 @@ struct ListenerReply {
   std::uint32_t slot = 0;
   wire::SeqNum rst_seq;
   std::optional<wire::SeqNum> rst_ack;  ///< RST carries ACK with this value when set
+  std::uint32_t ts_offset = 0;          ///< send_syn_ack of a new entry: its timestamp offset
 };
 
 struct ListenerStats {
@@ -115,15 +116,19 @@ class Listener {
                                          const IsnGenerator& isn);
   /// Creates a half-open entry as if `header` (a SYN) had arrived; used by on_segment and by the
   /// forwarder once the embedder accepted. nullopt when the SYN queue is full.
+  /// `ts_offset`, when given, receives the entry's timestamp offset (computed with its ISN by one hash).
   [[nodiscard]] std::optional<std::uint32_t> add_half_open(Instant now, const wire::FourTuple& tuple,
                                                            wire::SeqNum peer_isn, const SynOptions& peer,
-                                                           const IsnGenerator& isn);
+                                                           const IsnGenerator& isn,
+                                                           std::uint32_t* ts_offset = nullptr);
   /// RFC 9293 §3.10.7.4 for a half-open entry (SYN-RECEIVED): duplicate SYN, RST, bad or final ACK.
   [[nodiscard]] ListenerReply on_half_open_segment(Instant now, std::uint32_t slot,
                                                    const wire::TcpHeader& header);
 
   /// The SYN-ACK for entry `slot` with timestamps taken at `now`.
   [[nodiscard]] wire::TcpHeader syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& isn) const;
+  /// The same with the entry's timestamp offset already known (IsnGenerator::timestamp_offset).
+  [[nodiscard]] wire::TcpHeader syn_ack(Instant now, std::uint32_t slot, std::uint32_t ts_offset) const;
   /// The facts a completed entry hands to Connection::open_passive.
   [[nodiscard]] PassiveOpen passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack,
                                          const IsnGenerator& isn) const;

@@ -22,10 +22,10 @@ namespace synack::tcp {
 
 struct TimeWaitRecord {
   PackedTuple addr;
-  std::uint8_t flags = 0;            ///< kV6 | kTimestamps | kSack | kInUse
-  std::uint8_t rcv_shift = 0xFF;     ///< window scale we use, 0xFF = none
-  std::uint8_t snd_shift = 0xFF;     ///< window scale the peer uses, 0xFF = none
-  std::uint8_t owner = 0;            ///< owner's use
+  std::uint8_t flags = 0;         ///< kV6 | kTimestamps | kSack | kInUse
+  std::uint8_t rcv_shift = 0xFF;  ///< window scale we use, 0xFF = none
+  std::uint8_t snd_shift = 0xFF;  ///< window scale the peer uses, 0xFF = none
+  std::uint8_t owner = 0;         ///< owner's use
 
   std::int64_t expiry_ns = 0;  ///< when TIME-WAIT ends (2 MSL after it began or after the last FIN)
   std::uint32_t snd_nxt = 0;   ///< SND.NXT (our FIN acknowledged: SND.UNA = SND.NXT)
