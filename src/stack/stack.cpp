@@ -117,12 +117,11 @@ std::optional<FlowRef> Stack::flow_find(std::uint32_t hash, const wire::FourTupl
   return flows_.find(hash, [&](FlowRef r) { return flow_is(r, tuple); });
 }
 
-void Stack::flow_erase(const wire::FourTuple& tuple) {
-  (void)flows_.erase(flows_.hash(tuple), [&](FlowRef r) { return flow_is(r, tuple); });
+void Stack::flow_erase(std::uint32_t hash, const wire::FourTuple& tuple) {
+  (void)flows_.erase(hash, [&](FlowRef r) { return flow_is(r, tuple); });
 }
 
-void Stack::flow_replace(const wire::FourTuple& tuple, FlowRef ref) {
-  const std::uint32_t h = flows_.hash(tuple);
+void Stack::flow_replace(std::uint32_t h, const wire::FourTuple& tuple, FlowRef ref) {
   if (!flows_.replace(
           h, [&](FlowRef r) { return flow_is(r, tuple); }, ref))
     flows_.insert(h, ref);
@@ -172,7 +171,7 @@ void Stack::release(std::uint32_t index) {
   Slot& s = slots_[index];
   if (!s.conn) return;
   if (s.in_flow) {
-    flow_erase(s.conn->tuple());
+    flow_erase(s.flow_hash, s.conn->tuple());
     s.in_flow = false;
   }
   if (s.time_wait != kNone) {
@@ -225,7 +224,7 @@ void Stack::touch(std::uint32_t index, bool requeue) {
     }
   }
   if (c.state() == tcp::State::closed && s.in_flow) {
-    flow_erase(c.tuple());
+    flow_erase(s.flow_hash, c.tuple());
     s.in_flow = false;
   }
   const bool wants = c.wants_transmit();
@@ -309,6 +308,7 @@ std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::E
   s.conn.emplace(tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
                                               terms.ts_offset, now));
   flows_.insert(hash, FlowRef{FlowRef::Kind::connection, *index, 0});
+  s.flow_hash = hash;
   s.in_flow = true;
   touch(*index);
   return ConnectionId{*index, s.generation};
@@ -468,7 +468,7 @@ std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
       if (*slot >= offer_of_half_open_.size())
         offer_of_half_open_.resize(forwarder_listener_->syn_queue_slots());
       offer_of_half_open_[*slot] = id;
-      flow_insert(o.tuple, FlowRef{FlowRef::Kind::half_open, *slot, kForwarderListener});
+      flow_insert(flows_.hash(o.tuple), FlowRef{FlowRef::Kind::half_open, *slot, kForwarderListener});
       push_syn_ack(o.tuple, kForwarderListener, *slot, ts_offset);
       return {};
     }

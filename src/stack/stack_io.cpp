@@ -38,21 +38,22 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
   const wire::Bytes payload = view->tcp().payload();
   const TcpFlags f = header->flags;
 
-  if (auto ref = flow_find(flows_.hash(tuple), tuple)) {
+  const std::uint32_t hash = flows_.hash(tuple);  // once per datagram
+  if (auto ref = flow_find(hash, tuple)) {
     if (ref->kind == FlowRef::Kind::time_wait) {
       tcp::TimeWaitRecord& r = time_wait_[ref->index];
       if (f.syn() && !f.ack() && !f.rst() && r.accepts_syn(*header)) {
         // RFC 6191 / Linux tcp_timewait_state_process (TCP_TW_SYN): the new incarnation replaces the
         // TIME-WAIT record, which ends now.
         ++stats_.time_wait_reuses;
-        flow_erase(tuple);
+        flow_erase(hash, tuple);
         r.owner = kTwDead;
         --time_wait_count_;
-        on_segment_no_flow(now, tuple, *header, payload);
+        on_segment_no_flow(now, tuple, hash, *header, payload);
         return;
       }
       // Anything else is TIME-WAIT's to answer (RFC 9293 §3.10.7.4): rebuild the connection for it.
-      const auto index = rebuild_time_wait(ref->index);
+      const auto index = rebuild_time_wait(ref->index, hash);
       if (!index) {
         ++stats_.pool_full_drops;
         return;
@@ -68,11 +69,11 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
           // RFC 6191 / Linux tcp_timewait_state_process (TCP_TW_SYN): the new incarnation replaces the
           // TIME-WAIT connection, which ends now.
           ++stats_.time_wait_reuses;
-          flow_erase(tuple);
+          flow_erase(hash, tuple);
           s.in_flow = false;
           c.abort();
           touch(ref->index);
-          on_segment_no_flow(now, tuple, *header, payload);
+          on_segment_no_flow(now, tuple, hash, *header, payload);
           return;
         }
         observe(now, ConnectionId{ref->index, s.generation}, Direction::in, tuple, *header, payload.size());
@@ -82,7 +83,7 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
       }
       case FlowRef::Kind::half_open:
         observe(now, ConnectionId{}, Direction::in, tuple, *header, payload.size());
-        on_half_open(now, tuple, *ref, *header, payload);
+        on_half_open(now, tuple, hash, *ref, *header, payload);
         return;
       case FlowRef::Kind::offer:
         // The client retransmitted its SYN while the embedder decides: nothing to do.
@@ -93,11 +94,11 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
     }
   }
   observe(now, ConnectionId{}, Direction::in, tuple, *header, payload.size());
-  on_segment_no_flow(now, tuple, *header, payload);
+  on_segment_no_flow(now, tuple, hash, *header, payload);
 }
 
-void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
-                               wire::Bytes payload) {
+void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                               const wire::TcpHeader& h, wire::Bytes payload) {
   const TcpFlags f = h.flags;
   if (forwarder_) {
     if (f.syn() && !f.ack() && !f.rst()) {
@@ -110,7 +111,7 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, const 
       PendingOffer& p = offers_[index];
       p.in_use = true;
       p.offer = SynOffer{OfferId{index, p.generation}, tuple, tcp::SynOptions::from(h.options), h.seq, now};
-      flow_insert(tuple, FlowRef{FlowRef::Kind::offer, index, 0});
+      flow_insert(hash, FlowRef{FlowRef::Kind::offer, index, 0});
       offer_timers_.schedule(index, now + forwarder_->pending_timeout);
       ++pending_offers_;
       ++stats_.offers;
@@ -131,7 +132,7 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, const 
     stats_.accept_queue_full_drops += l.stats().accept_queue_full_drops - before.accept_queue_full_drops;
     switch (r.kind) {
       case tcp::ListenerReply::Kind::send_syn_ack:
-        flow_insert(tuple, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
+        flow_insert(hash, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
         push_syn_ack(tuple, *li, r.slot, r.ts_offset);
         break;
       case tcp::ListenerReply::Kind::send_rst:
@@ -160,11 +161,11 @@ void Stack::reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h,
   ++stats_.resets_sent;
 }
 
-void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref, const wire::TcpHeader& h,
-                         wire::Bytes payload) {
+void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
+                         const wire::TcpHeader& h, wire::Bytes payload) {
   tcp::Listener* l = listener_at(ref.owner);
   if (l == nullptr) {
-    flow_erase(tuple);
+    flow_erase(hash, tuple);
     return;
   }
   const tcp::ListenerReply r = l->on_half_open_segment(now, ref.index, h);
@@ -172,7 +173,7 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref,
     case tcp::ListenerReply::Kind::none:
       if (!l->entry(ref.index).in_use()) {
         // Removed by an exact RST: the entry no longer confirms the tuple, so erase by position.
-        (void)flows_.erase(flows_.hash(tuple), [&](FlowRef other) {
+        (void)flows_.erase(hash, [&](FlowRef other) {
           return other.kind == FlowRef::Kind::half_open && other.index == ref.index &&
                  other.owner == ref.owner;
         });
@@ -200,8 +201,9 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref,
     s.listener = ListenerId{ref.owner};
   }
   s.conn.emplace(tcp::Connection::open_passive(config_.tcp, open, now));
-  flow_replace(tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
   l->free_half_open(ref.index);
+  s.flow_hash = hash;
   s.in_flow = true;
   const ConnectionId id{*index, s.generation};
   if (ref.owner != kForwarderListener) {
@@ -416,13 +418,13 @@ void Stack::compact_time_wait(std::uint32_t index) {
   }
   time_wait_[record].owner = kTwLive;
   ++time_wait_count_;
-  flow_replace(s.conn->tuple(), FlowRef{FlowRef::Kind::time_wait, record, 0});
+  flow_replace(s.flow_hash, s.conn->tuple(), FlowRef{FlowRef::Kind::time_wait, record, 0});
   s.in_flow = false;
   s.time_wait = kNone;
   release(index);
 }
 
-std::optional<std::uint32_t> Stack::rebuild_time_wait(std::uint32_t record) {
+std::optional<std::uint32_t> Stack::rebuild_time_wait(std::uint32_t record, std::uint32_t hash) {
   const auto index = alloc_slot();
   if (!index) return std::nullopt;
   --time_wait_count_;  // counted as a connection until it is compacted again or ends
@@ -433,7 +435,8 @@ std::optional<std::uint32_t> Stack::rebuild_time_wait(std::uint32_t record) {
   s.released_by_user = true;
   s.time_wait = record;
   r.owner = kTwRebuilt;
-  flow_replace(tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  s.flow_hash = hash;
   s.in_flow = true;
   return index;
 }

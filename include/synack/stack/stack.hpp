@@ -101,6 +101,7 @@ class Stack {
     OfferId offer;                    ///< the forwarder offer it came from
     ListenerId listener;              ///< the listener it came from
     std::uint32_t time_wait = kNone;  ///< the TIME-WAIT record this connection was rebuilt from
+    std::uint32_t flow_hash = 0;      ///< FlowTable::hash of its tuple, kept so it is computed once
     bool in_flow = false;
     bool queued = false;  ///< in ready_
     bool released_by_user = false;
@@ -147,14 +148,15 @@ class Stack {
   // flows: one keyed hash per datagram; the owner's own tuple confirms a hash match
   [[nodiscard]] bool flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept;
   [[nodiscard]] std::optional<FlowRef> flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const;
-  void flow_insert(const wire::FourTuple& tuple, FlowRef ref) { flows_.insert(flows_.hash(tuple), ref); }
-  void flow_erase(const wire::FourTuple& tuple);
-  void flow_replace(const wire::FourTuple& tuple, FlowRef ref);
+  void flow_insert(std::uint32_t hash, FlowRef ref) { flows_.insert(hash, ref); }
+  void flow_erase(std::uint32_t hash, const wire::FourTuple& tuple);
+  void flow_erase(const wire::FourTuple& tuple) { flow_erase(flows_.hash(tuple), tuple); }
+  void flow_replace(std::uint32_t hash, const wire::FourTuple& tuple, FlowRef ref);
   // TIME-WAIT records
   /// The user has closed a connection in TIME-WAIT with nothing to send: keep a record instead.
   void compact_time_wait(std::uint32_t index);
   /// Rebuilds a connection from record `record` to process a segment; nullopt when the pool is full.
-  [[nodiscard]] std::optional<std::uint32_t> rebuild_time_wait(std::uint32_t record);
+  [[nodiscard]] std::optional<std::uint32_t> rebuild_time_wait(std::uint32_t record, std::uint32_t hash);
   [[nodiscard]] std::uint32_t alloc_time_wait();
   void append_time_wait(std::uint32_t record) noexcept;  ///< at the expiry FIFO's tail
   void free_time_wait(std::uint32_t record) noexcept;
@@ -163,10 +165,10 @@ class Stack {
   [[nodiscard]] std::optional<std::uint32_t> find_listener(const wire::Endpoint& local) const noexcept;
 
   // stack_io.cpp
-  void on_segment_no_flow(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
-                          wire::Bytes payload);
-  void on_half_open(Instant now, const wire::FourTuple& tuple, FlowRef ref, const wire::TcpHeader& h,
-                    wire::Bytes payload);
+  void on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                          const wire::TcpHeader& h, wire::Bytes payload);
+  void on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
+                    const wire::TcpHeader& h, wire::Bytes payload);
   void reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len);
   void push_control(const Control& c);
   /// Queues <SEQ=seq><CTL=RST>, or <SEQ=seq><ACK=ack><CTL=RST,ACK> when `ack` is given.
