@@ -40,11 +40,22 @@ std::string_view to_string(EventKind kind) noexcept {
 
 Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed)
     : config_(std::move(config)),
+      pool_(tcp::BufferPool::Limits{config_.buffer_memory_limit, config_.buffer_free_chunks,
+                                    config_.max_connections}),
       isn_(isn_key),
       rng_state_(rng_seed),
       flows_(static_cast<std::size_t>(config_.max_connections) * 2, rng_seed ^ 0x5EED5EED5EED5EEDULL),
       control_(std::max<std::uint32_t>(config_.control_queue, 1)) {
   free_slots_.reserve(config_.max_connections);
+  config_.tcp.buffer_pool = &pool_;  // every connection of this stack takes its buffers from it
+}
+
+void Stack::relieve_memory_pressure() {
+  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i].conn) continue;
+    slots_[i].conn->on_memory_relief();
+    touch(i);
+  }
 }
 
 Stack::~Stack() = default;
@@ -307,6 +318,7 @@ std::optional<tcp::ConnectionInfo> Stack::info(ConnectionId id) const {
 }
 
 std::optional<Event> Stack::poll_event() {
+  if (pool_.take_relief()) relieve_memory_pressure();
   if (events_.empty()) return std::nullopt;
   Event e = events_.front();
   events_.pop_front();

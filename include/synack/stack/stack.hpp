@@ -21,6 +21,7 @@
 
 #include "synack/stack/flow_table.hpp"
 #include "synack/stack/types.hpp"
+#include "synack/tcp/buffer_pool.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/listener.hpp"
@@ -83,7 +84,12 @@ class Stack {
 
   // --- observation -------------------------------------------------------------------------------------
   void set_observer(SegmentObserver observer) { observer_ = std::move(observer); }
-  [[nodiscard]] const StackStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const StackStats& stats() const noexcept {
+    stats_.memory = pool_.stats();
+    return stats_;
+  }
+  /// The connections' buffer memory (bytes in use, pressure).
+  [[nodiscard]] const tcp::BufferPool& buffer_pool() const noexcept { return pool_; }
   [[nodiscard]] std::size_t connection_count() const noexcept { return live_connections_; }
   [[nodiscard]] std::size_t pending_offer_count() const noexcept { return pending_offers_; }
   [[nodiscard]] const tcp::Listener* listener(ListenerId id) const noexcept;
@@ -126,6 +132,8 @@ class Stack {
   /// false: poll_transmit just found it has nothing) and releases it when the user is done with it.
   void touch(std::uint32_t index, bool requeue = true);
   void release(std::uint32_t index);
+  /// Buffer memory pressure ended: every connection may take memory again (writable, window updates).
+  void relieve_memory_pressure();
   [[nodiscard]] tcp::Listener* listener_at(std::uint32_t owner) noexcept;
   [[nodiscard]] std::optional<std::uint32_t> find_listener(const wire::Endpoint& local) const noexcept;
 
@@ -150,6 +158,7 @@ class Stack {
   [[nodiscard]] std::uint64_t next_random() noexcept;
 
   StackConfig config_;
+  tcp::BufferPool pool_;  ///< before the slots: connections give their memory back to it when destroyed
   tcp::IsnGenerator isn_;
   std::uint64_t rng_state_;
   FlowTable flows_;
@@ -170,7 +179,7 @@ class Stack {
   std::deque<std::uint32_t> ready_;
   std::deque<Event> events_;
   SegmentObserver observer_;
-  StackStats stats_;
+  mutable StackStats stats_;  ///< stats() copies the pool's counters in
   Instant last_now_;
 };
 
