@@ -17,7 +17,7 @@ namespace synack::tcp {
 
 /// A piece of a send or receive buffer. Its bytes are never zeroed: only bytes written are read.
 struct BufferChunk {
-  static constexpr std::size_t kSize = 16 * 1024;
+  static constexpr std::size_t kSize = std::size_t{16} * 1024U;
   BufferChunk* next;
   std::uint64_t index;  ///< receive side: stream offset / kSize of its first byte
   std::array<std::byte, kSize> data;
