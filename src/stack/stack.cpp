@@ -53,6 +53,8 @@ bool unspecified(const wire::IpAddress& a) noexcept {
 
 Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed)
     : config_(std::move(config)),
+      pool_(tcp::BufferPool::Limits{config_.buffer_memory_limit, config_.buffer_free_chunks,
+                                    std::min<std::size_t>(config_.max_connections, 4096)}),
       isn_(isn_key),
       rng_state_(rng_seed),
       flows_(rng_seed ^ 0x5EED5EED5EED5EEDULL),
@@ -65,6 +67,15 @@ Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::ui
     std::size_t i = address_hash(a) & mask;
     while (!unspecified(owned_[i]) && owned_[i] != a) i = (i + 1) & mask;
     owned_[i] = a;
+  }
+  config_.tcp.buffer_pool = &pool_;  // every connection of this stack takes its buffers from it
+}
+
+void Stack::relieve_memory_pressure() {
+  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i].conn) continue;
+    slots_[i].conn->on_memory_relief();
+    touch(i);
   }
 }
 
@@ -406,6 +417,7 @@ std::optional<tcp::ConnectionInfo> Stack::info(ConnectionId id) const {
 }
 
 std::optional<Event> Stack::poll_event() {
+  if (pool_.take_relief()) relieve_memory_pressure();
   if (events_.empty()) return std::nullopt;
   Event e = events_.front();
   events_.pop_front();

@@ -271,6 +271,7 @@ std::optional<std::size_t> Stack::emit(Instant now, ConnectionId id, const wire:
 
 std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes out) {
   last_now_ = now;
+  if (pool_.take_relief()) relieve_memory_pressure();
   while (control_count_ > 0) {
     const Control c = control_[control_head_];
     control_head_ = (control_head_ + 1) % control_.size();

@@ -2,17 +2,67 @@
 #include "synack/tcp/connection.hpp"
 
 #include <algorithm>
+#include <new>
 
 #include "synack/tcp/error.hpp"
 
 namespace synack::tcp {
 
+static_assert(sizeof(Connection) <= 256, "the TCB stays within 256 bytes; the rest lives in Buffers");
+
+namespace {
+
+// One block from the pool (a free-list pop once warm: no malloc per connection), or plain new.
+void* acquire_block(BufferPool* pool) {
+  return pool != nullptr ? pool->acquire_block() : ::operator new(BufferPool::kBlockSize);
+}
+
+}  // namespace
+
+void Connection::BuffersDeleter::operator()(Buffers* b) const noexcept {
+  BufferPool* pool = b->pool;
+  b->~Buffers();
+  if (pool != nullptr) {
+    pool->release_block(b);
+  } else {
+    ::operator delete(static_cast<void*>(b));
+  }
+}
+
 Connection::Connection(const Config& config, const wire::FourTuple& tuple)
     : config_(&config),
-      buffers_(
-          std::make_unique<Buffers>(config.send_buffer, config.recv_buffer, config.max_out_of_order_ranges)),
+      buffers_(::new(acquire_block(config.buffer_pool)) Buffers(config.buffer_pool, config)),
       tuple_(tuple),
-      rtt_(config.initial_rto) {}
+      rtt_(config.initial_rto) {
+  static_assert(sizeof(Buffers) <= BufferPool::kBlockSize, "the control extension fits one pool block");
+  static_assert(alignof(Buffers) <= alignof(std::max_align_t));
+}
+
+std::size_t Connection::chunks_held() const noexcept {
+  return buffers_->send.chunks_held() + buffers_->recv.chunks_held();
+}
+
+std::size_t Connection::heap_bytes() const noexcept {
+  std::size_t n = BufferPool::kBlockSize + chunks_held() * sizeof(BufferChunk) + buffers_->recv.side_bytes();
+  if (buffers_->sacked) n += sizeof(SackScoreboard);
+  return n;
+}
+
+void Connection::on_memory_relief() noexcept {
+  if (send_held_) {
+    send_held_ = false;
+    events_ |= event::kWritable;
+  }
+  // The window stayed at its old right edge while memory was short: offer the room now if it is worth a
+  // window update (the same rule as in recv()).
+  if (is_synchronized(state_) && !peer_fin_received_) {
+    const auto advertised = static_cast<std::uint32_t>(std::max(0, rcv_adv_ - rcv_nxt_));
+    const std::uint32_t threshold =
+        std::min<std::uint32_t>(static_cast<std::uint32_t>(buffers_->recv.capacity() / 2), neg_.recv_mss);
+    const std::uint32_t free = rcv_wnd();
+    if (free > advertised && free - advertised >= threshold) ack_pending_ = true;
+  }
+}
 
 Connection Connection::open_active(const Config& config, const wire::FourTuple& tuple, const Offer& offer,
                                    wire::SeqNum iss, std::uint32_t ts_offset, Instant now) {
@@ -89,7 +139,16 @@ std::expected<std::size_t, std::error_code> Connection::send(wire::Bytes data) {
       return std::unexpected(make_error_code(Error::shut_down));
   }
   if (fin_queued_) return std::unexpected(make_error_code(Error::shut_down));
-  return buffers_->send.append(data);
+  SendBuffer& sb = buffers_->send;
+  const std::size_t room = std::min(data.size(), sb.free_space());
+  const std::size_t n = sb.append(data);
+  if (n < room) {
+    // Memory pressure or the hard limit held it back although the buffer has room: the caller sees a
+    // short write (0 = would block) and hears kWritable when pressure ends.
+    send_held_ = true;
+    if (buffers_->pool != nullptr) ++buffers_->pool->counters().sends_held_back;
+  }
+  return n;
 }
 
 std::expected<std::size_t, std::error_code> Connection::recv(wire::MutableBytes out) {
@@ -105,8 +164,9 @@ std::expected<std::size_t, std::error_code> Connection::recv(wire::MutableBytes 
     const auto advertised = static_cast<std::uint32_t>(std::max(0, rcv_adv_ - rcv_nxt_));
     const std::uint32_t threshold =
         std::min<std::uint32_t>(static_cast<std::uint32_t>(rb.capacity() / 2), neg_.recv_mss);
+    // Under memory pressure the window stays at its old right edge: no update (on_memory_relief sends it).
     if (is_synchronized(state_) && !peer_fin_received_ && after > advertised &&
-        after - advertised >= threshold && after > before) {
+        after - advertised >= threshold && after > before && !under_pressure(buffers_->pool)) {
       ack_pending_ = true;
     }
     return n;

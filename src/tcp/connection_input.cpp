@@ -260,7 +260,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
           // RFC 6675: the scoreboard and pipe decide what goes next. A partial ACK still means the new
           // SND.UNA was a hole before recovery began: resend it if the scoreboard does not already call
           // it lost and it was not resent yet (Linux marks the head lost the same way).
-          if (!buffers_->sacked.is_lost(snd_una_, smss()) && buffers_->high_rxt <= snd_una_)
+          if (!scoreboard().is_lost(snd_una_, smss()) && buffers_->high_rxt <= snd_una_)
             rtx_one_pending_ = true;
         } else {
           // RFC 6582 §3.2 step 5, partial ACK: retransmit the first unacknowledged segment, deflate cwnd.
@@ -315,7 +315,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     return true;  // an old ACK within MAX.SND.WND: ignored, the text is still processed
   }
   // RFC 6675 §5 (C): the scoreboard alone may declare SND.UNA lost (DupThresh segments SACKed above it).
-  if (!in_recovery_ && newly_sacked && h.ack >= recovery_point_ && buffers_->sacked.is_lost(snd_una_, smss()))
+  if (!in_recovery_ && newly_sacked && h.ack >= recovery_point_ && scoreboard().is_lost(snd_una_, smss()))
     enter_recovery();
 
   // Window update (RFC 9293 §3.10.7.4): SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK.
@@ -334,7 +334,15 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
 
 bool Connection::update_scoreboard(const wire::TcpHeader& h) noexcept {
   if (!neg_.sack) return false;
-  const bool newly_sacked = buffers_->sacked.update(snd_una_, snd_max_, h.options.sack.blocks());
+  // The scoreboard exists only while the peer reports SACKed data (allocated on the first block, freed
+  // when SND.UNA passes everything it held).
+  std::unique_ptr<SackScoreboard>& board = buffers_->sacked;
+  if (!board) {
+    if (h.options.sack.blocks().empty()) return false;
+    board = std::make_unique<SackScoreboard>();
+  }
+  const bool newly_sacked = board->update(snd_una_, snd_max_, h.options.sack.blocks());
+  if (board->empty()) board.reset();
   skip_sacked();
   return newly_sacked;
 }
@@ -345,7 +353,7 @@ void Connection::enter_recovery() noexcept {
   // pass after a timeout provokes start no new recovery (RFC 6582 §4.1). With a scoreboard RFC 6675
   // drives the recovery (cwnd = ssthresh; send while cwnd - pipe >= SMSS, lost holes first); without
   // one, NewReno's window inflation.
-  if (neg_.sack && !buffers_->sacked.empty()) {
+  if (neg_.sack && !scoreboard().empty()) {
     sack_recovery_ = true;
     buffers_->high_rxt = snd_una_;
     cc_.on_sack_recovery(static_cast<std::uint32_t>(snd_max_ - snd_una_), smss());

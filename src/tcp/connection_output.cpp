@@ -34,7 +34,21 @@ std::uint32_t Connection::advertised_window() const noexcept {
   if (free <= offered) return free;
   const std::uint32_t threshold =
       std::min<std::uint32_t>(static_cast<std::uint32_t>(buffers_->recv.capacity() / 2), neg_.recv_mss);
-  return free - offered >= threshold ? free : offered;
+  if (free - offered < threshold) return offered;
+  // Memory pressure (buffer_pool.hpp): the window stops growing, but the right edge already offered is
+  // never pulled back (RFC 9293 §3.8.6.2.2 "SHOULD NOT shrink", RFC 7323 §2.4).
+  if (under_pressure(buffers_->pool)) return offered;
+  return free;
+}
+
+bool Connection::window_held_by_pressure() const noexcept {
+  if (!under_pressure(buffers_->pool)) return false;
+  const std::uint32_t free = rcv_wnd();
+  const std::int32_t rem = rcv_adv_ - rcv_nxt_;
+  const std::uint32_t offered = rem > 0 ? static_cast<std::uint32_t>(rem) : 0U;
+  const std::uint32_t threshold =
+      std::min<std::uint32_t>(static_cast<std::uint32_t>(buffers_->recv.capacity() / 2), neg_.recv_mss);
+  return free > offered && free - offered >= threshold;
 }
 
 std::uint16_t Connection::window_field() const noexcept {
@@ -56,6 +70,7 @@ wire::TcpHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNum
   h.flags = TcpFlags(flags);
   if (h.flags.ack()) {
     h.ack = rcv_nxt_;
+    if (window_held_by_pressure()) ++buffers_->pool->counters().windows_clamped;
     h.window = window_field();
     const SeqNum right = rcv_nxt_ + (static_cast<std::uint32_t>(h.window) << neg_.rcv_shift.value_or(0));
     if (right > rcv_adv_) rcv_adv_ = right;
@@ -112,10 +127,10 @@ std::uint32_t Connection::in_flight() const noexcept {
   // In SACK recovery: RFC 6675 pipe. Otherwise sent and not cumulatively acknowledged; after a timeout
   // SND.NXT is rewound to SND.UNA (go-back-N), so what lies between SND.NXT and SND.MAX counts as lost.
   // What the peer SACKed is not in flight either.
-  if (sack_recovery_) return buffers_->sacked.pipe(snd_una_, snd_max_, buffers_->high_rxt, smss());
+  if (sack_recovery_) return scoreboard().pipe(snd_una_, snd_max_, buffers_->high_rxt, smss());
   const std::int32_t f = snd_nxt_ - snd_una_;
   if (f <= 0) return 0U;
-  return static_cast<std::uint32_t>(f) - buffers_->sacked.sacked_bytes_below(snd_nxt_);
+  return static_cast<std::uint32_t>(f) - scoreboard().sacked_bytes_below(snd_nxt_);
 }
 
 std::optional<SackScoreboard::Hole> Connection::next_sack_retransmission() const noexcept {
@@ -124,12 +139,12 @@ std::optional<SackScoreboard::Hole> Connection::next_sack_retransmission() const
   if (!sack_recovery_) return std::nullopt;
   const std::uint64_t pipe = in_flight();
   if (pipe + smss() > cc_.cwnd()) return std::nullopt;
-  return buffers_->sacked.next_lost(snd_una_, buffers_->high_rxt, smss());
+  return scoreboard().next_lost(snd_una_, buffers_->high_rxt, smss());
 }
 
 void Connection::skip_sacked() noexcept {
   while (snd_nxt_ < snd_max_) {
-    const auto end = buffers_->sacked.sacked_until(snd_nxt_);
+    const auto end = scoreboard().sacked_until(snd_nxt_);
     if (!end) break;
     snd_nxt_ = *end < snd_max_ ? *end : snd_max_;
   }
@@ -204,7 +219,7 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
     len = std::min(len, send_allowance());
     if (seq < snd_max_) {
       // Go-back-N: stop at the next range the peer SACKed.
-      if (const auto sacked = buffers_->sacked.next_sacked_after(seq)) {
+      if (const auto sacked = scoreboard().next_sacked_after(seq)) {
         len = std::min<std::size_t>(len, static_cast<std::size_t>(*sacked - seq));
       }
     }
@@ -215,6 +230,10 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
     const std::size_t room = smss() > 4 + 8 * blocks ? smss() - (4 + 8 * blocks) : 0;
     len = std::min(len, room);
   }
+  // The payload is one span: a view into a chunk, or a copy in the staging chunk when it crosses a chunk
+  // boundary (shorter only at the pool's hard limit, when no staging chunk can be had).
+  const wire::Bytes payload = len > 0 ? sb.peek(offset, len) : wire::Bytes{};
+  len = payload.size();
   const SeqNum end = seq + static_cast<std::uint32_t>(len);
   bool fin = false;
   if (fin_queued_ && !fin_acked_ && offset + len == sb.size()) {
@@ -228,7 +247,7 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
   std::uint16_t flags = TcpFlags::kAck;
   if (len > 0 && offset + len == sb.size()) flags |= TcpFlags::kPsh;
   if (fin) flags |= TcpFlags::kFin;
-  Outgoing out{make_header(now, flags, seq), sb.peek(offset, len)};
+  Outgoing out{make_header(now, flags, seq), payload};
 
   // Below SND.MAX it is a retransmission, whichever path sent it (fast retransmit or go-back-N).
   const SeqNum seg_end = end + (fin ? 1U : 0U);

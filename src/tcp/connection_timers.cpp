@@ -19,6 +19,8 @@ void Connection::enter_time_wait(Instant now) noexcept {
 
 void Connection::set_state(State next) noexcept {
   state_ = next;
+  // Nothing queued will be sent any more: its memory goes back at once, not when the slot is released.
+  if (next == State::closed && buffers_) buffers_->send.clear();
 }
 
 void Connection::fail(Error err) noexcept {
@@ -67,7 +69,7 @@ void Connection::on_timeout(Instant now) {
         sack_recovery_ = false;
         // The scoreboard survives one timeout (go-back-N then skips what the peer holds, as Linux
         // does); a second one in a row clears it, in case the peer reneged (RFC 2018 §8).
-        if (rtx_count_ > 0) buffers_->sacked.clear();
+        if (rtx_count_ > 0) buffers_->sacked.reset();
         ++rtx_count_;
         ++buffers_->timeouts;
         rtt_.backoff(config_->max_rto);  // RFC 6298 §5.5

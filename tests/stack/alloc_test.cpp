@@ -15,10 +15,15 @@
 namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<std::size_t> g_allocations{0};
+std::atomic<std::size_t> g_pool_sized{0};  ///< of a connection block (256 B) or a buffer chunk (> 512 B)
 }  // namespace
 
 void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_counting.load(std::memory_order_relaxed)) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (size == synack::tcp::BufferPool::kBlockSize || size > 512)
+      g_pool_sized.fetch_add(1, std::memory_order_relaxed);
+  }
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
@@ -146,6 +151,69 @@ TEST(HandshakePath, NoHeapAllocationPerForwarderOfferOrDecision) {
   }
   g_counting = false;
   EXPECT_EQ(g_allocations.load(), 0U);
+}
+
+/// Delivers everything each stack sends to the other at once, through fixed buffers (no allocation).
+void relay(Stack& a, Stack& b, Instant now) {
+  std::array<std::byte, 2048> out{};
+  for (bool moved = true; moved;) {
+    moved = false;
+    while (auto n = a.poll_transmit(now, out)) {
+      b.on_packet(now, wire::Bytes(out.data(), *n));
+      moved = true;
+    }
+    while (auto n = b.poll_transmit(now, out)) {
+      a.on_packet(now, wire::Bytes(out.data(), *n));
+      moved = true;
+    }
+  }
+}
+
+/// One connection's life: connect, accept, a little data each way, then RST from the client.
+void one_connection(Stack& a, Stack& b, ListenerId l, Instant now, std::uint16_t port) {
+  const auto c = a.connect(now, {addr_a(), port}, {addr_b(), 80});
+  ASSERT_TRUE(c);
+  relay(a, b, now);
+  const auto s = b.accept(l);
+  ASSERT_TRUE(s);
+  std::array<std::byte, 100> msg{};
+  ASSERT_EQ(a.send(*c, msg).value(), msg.size());
+  relay(a, b, now);
+  ASSERT_EQ(b.recv(*s, msg).value(), msg.size());
+  ASSERT_EQ(b.send(*s, msg).value(), msg.size());
+  relay(a, b, now);
+  ASSERT_EQ(a.recv(*c, msg).value(), msg.size());
+  ASSERT_FALSE(a.abort(*c));
+  relay(a, b, now);
+  ASSERT_FALSE(b.close(*s));
+  relay(a, b, now);
+  while (a.poll_event()) {
+  }
+  while (b.poll_event()) {
+  }
+}
+
+// A connection's creation takes its control extension and buffer chunks from the stack's pool: once the
+// pool is warm, a whole connection (handshake, data both ways, RST) allocates nothing per connection.
+TEST(ConnectionPath, NoHeapAllocationPerConnectionOnceWarm) {
+  Stack a{config_for(addr_a()), key(1), 1};
+  Stack b{config_for(addr_b()), key(2), 2};
+  const auto l = b.listen({addr_b(), 80}, 16);
+  ASSERT_TRUE(l);
+  const Instant now = Instant::from_nanoseconds(1);
+  for (std::uint16_t p = 0; p < 64; ++p) one_connection(a, b, *l, now, static_cast<std::uint16_t>(40000 + p));
+  g_allocations = 0;
+  g_pool_sized = 0;
+  g_counting = true;
+  for (std::uint16_t p = 64; p < 264; ++p)
+    one_connection(a, b, *l, now, static_cast<std::uint16_t>(40000 + p));
+  g_counting = false;
+  EXPECT_EQ(g_pool_sized.load(), 0U);  // no control block, no chunk: all from the warm pool
+  // Nothing else either: the event and ready queues are rings that keep their peak size. Before the
+  // pool, each connection allocated its 512-byte Buffers and two zeroed 256 KiB buffers.
+  EXPECT_EQ(g_allocations.load(), 0U);
+  EXPECT_EQ(a.buffer_pool().chunks_in_use(), 0U);
+  EXPECT_EQ(b.buffer_pool().chunks_in_use(), 0U);
 }
 
 }  // namespace

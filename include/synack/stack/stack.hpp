@@ -22,6 +22,7 @@
 #include "synack/stack/ring.hpp"
 #include "synack/stack/timer_wheel.hpp"
 #include "synack/stack/types.hpp"
+#include "synack/tcp/buffer_pool.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/listener.hpp"
@@ -85,7 +86,12 @@ class Stack {
 
   // --- observation -------------------------------------------------------------------------------------
   void set_observer(SegmentObserver observer) { observer_ = std::move(observer); }
-  [[nodiscard]] const StackStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const StackStats& stats() const noexcept {
+    stats_.memory = pool_.stats();
+    return stats_;
+  }
+  /// The connections' buffer memory (bytes in use, pressure).
+  [[nodiscard]] const tcp::BufferPool& buffer_pool() const noexcept { return pool_; }
   /// Connections the stack holds, TIME-WAIT records included.
   [[nodiscard]] std::size_t connection_count() const noexcept { return live_connections_ + time_wait_count_; }
   /// TIME-WAIT connections kept as compact records (the user has closed them).
@@ -161,6 +167,8 @@ class Stack {
   void append_time_wait(std::uint32_t record) noexcept;  ///< at the expiry FIFO's tail
   void free_time_wait(std::uint32_t record) noexcept;
   void expire_time_wait(Instant now);
+  /// Buffer memory pressure ended: every connection may take memory again (writable, window updates).
+  void relieve_memory_pressure();
   [[nodiscard]] tcp::Listener* listener_at(std::uint32_t owner) noexcept;
   [[nodiscard]] std::optional<std::uint32_t> find_listener(const wire::Endpoint& local) const noexcept;
 
@@ -186,6 +194,7 @@ class Stack {
   [[nodiscard]] std::uint64_t next_random() noexcept;
 
   StackConfig config_;
+  tcp::BufferPool pool_;  ///< before the slots: connections give their memory back to it when destroyed
   tcp::IsnGenerator isn_;
   std::uint64_t rng_state_;
   std::vector<wire::IpAddress> owned_;  ///< open-addressed set of config_.addresses (unspecified = empty)
@@ -214,7 +223,7 @@ class Stack {
   Ring<std::uint32_t> ready_;
   Ring<Event> events_;
   SegmentObserver observer_;
-  StackStats stats_;
+  mutable StackStats stats_;  ///< stats() copies the pool's counters in
   Instant last_now_;
 };
 

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <vector>
 
+#include "synack/tcp/buffer_pool.hpp"
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/options.hpp"
 #include "synack/time.hpp"
@@ -104,6 +105,12 @@ struct StackConfig {
   wire::IpParams ip;
   std::uint16_t ephemeral_low = 32768;  ///< Linux ip_local_port_range
   std::uint16_t ephemeral_high = 60999;
+  /// Buffer memory of all connections together, like Linux tcp_mem (tcp/buffer_pool.hpp): past 7/8 of it
+  /// offered windows stop growing and send() takes no new chunk; at the limit received data that needs
+  /// a new chunk is dropped. 1 GiB: 1/16 of a 16 GiB server's RAM, ~4000 connections with full buffers
+  /// (Linux's tcp_mem pressure mark is about 1/16 of RAM too).
+  std::size_t buffer_memory_limit = std::size_t{1} << 30U;
+  std::uint32_t buffer_free_chunks = 256;  ///< 16 KiB chunks kept for reuse (4 MiB), the rest is freed
 };
 
 struct StackStats {
@@ -127,6 +134,7 @@ struct StackStats {
   std::uint64_t offers_refused = 0;
   std::uint64_t offers_dropped = 0;
   std::uint64_t offer_duplicate_syns = 0;
+  tcp::BufferPoolStats memory;  ///< buffer chunks, memory pressure and what it held back
 };
 
 enum class Direction : std::uint8_t { in, out };

@@ -11,6 +11,8 @@
 
 namespace synack::tcp {
 
+class BufferPool;
+
 using namespace std::chrono_literals;
 
 struct Config {
@@ -57,6 +59,9 @@ struct Config {
   std::uint32_t send_buffer = 256 * 1024;
   std::uint32_t recv_buffer = 256 * 1024;
   std::uint32_t max_out_of_order_ranges = 64;  ///< holes the reassembly queue keeps track of
+  /// Where buffer memory comes from (chunks taken as bytes arrive, see buffer_pool.hpp). The Stack sets
+  /// its own pool here; null = plain new/delete with no memory budget (unit tests, tools). Not owned.
+  BufferPool* buffer_pool = nullptr;
 
   // --- RFC 5961 ------------------------------------------------------------------------------------
   std::uint32_t challenge_ack_limit = 10;  ///< challenge ACKs per connection per interval

@@ -21,6 +21,7 @@
 #include <optional>
 #include <system_error>
 
+#include "synack/tcp/buffer_pool.hpp"
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/congestion.hpp"
 #include "synack/tcp/error.hpp"
@@ -146,6 +147,9 @@ class Connection {
   void close(Instant now);
   /// Sends RST when synchronized and enters CLOSED at once.
   void abort();
+  /// The buffer pool's pressure ended (the Stack calls this on every connection then): a sender that
+  /// send() held back hears kWritable, and a window held at its old right edge is offered again.
+  void on_memory_relief() noexcept;
 
   // --- queries -------------------------------------------------------------------------------------
   [[nodiscard]] State state() const noexcept { return state_; }
@@ -162,6 +166,11 @@ class Connection {
   [[nodiscard]] std::uint32_t rcv_wnd() const noexcept;
   [[nodiscard]] std::size_t send_buffer_free() const noexcept { return buffers_->send.free_space(); }
   [[nodiscard]] std::size_t readable() const noexcept { return buffers_->recv.readable(); }
+  /// Heap bytes this connection holds beyond sizeof(Connection): its control extension block, buffer
+  /// chunks, the out-of-order range list and the SACK scoreboard (the latter three only while in use).
+  [[nodiscard]] std::size_t heap_bytes() const noexcept;
+  /// Buffer chunks held (send, staging and receive).
+  [[nodiscard]] std::size_t chunks_held() const noexcept;
   /// TIME-WAIT only: may a new SYN with `header` reuse this 4-tuple? (RFC 6191 / Linux: its sequence
   /// number is past RCV.NXT, or its timestamp is newer than TS.Recent when both use timestamps.)
   [[nodiscard]] bool time_wait_accepts_syn(const wire::TcpHeader& header) const noexcept;
@@ -169,29 +178,37 @@ class Connection {
   [[nodiscard]] TimeWaitRecord time_wait_record() const noexcept;
 
  private:
+  /// The per-connection extension of the control block: statistics and the buffers' heads (no buffer
+  /// memory: chunks are taken as bytes arrive). One kBlockSize block from the pool (plain new without
+  /// one), so a connection is 256 bytes inline plus this block while idle.
   struct Buffers {
-    Buffers(std::size_t send_capacity, std::size_t recv_capacity, std::size_t max_ranges)
-        : send(send_capacity), recv(recv_capacity, max_ranges) {}
+    Buffers(BufferPool* p, const Config& config)
+        : pool(p), send(config.send_buffer, p), recv(config.recv_buffer, config.max_out_of_order_ranges, p) {}
+    BufferPool* pool;
     SendBuffer send;
     RecvBuffer recv;
-    // Statistics live with the buffers, outside the 256-byte control block.
-    wire::SeqNum snd_una;
-    wire::SeqNum snd_nxt;
-    wire::SeqNum rcv_nxt;
-    std::uint32_t snd_wnd = 0;  ///< the peer's window, scaled
-    std::uint32_t rcv_wnd = 0;  ///< our window
+    std::unique_ptr<SackScoreboard> sacked;  ///< what the peer SACKed above SND.UNA (RFC 6675), while any
     std::uint64_t bytes_acked = 0;
     std::uint64_t bytes_received = 0;
+    Instant syn_sent_at;  ///< our first SYN (active) or SYN-ACK (passive)
+    Instant established_at;
     std::uint32_t challenge_sent = 0;
     std::uint32_t challenge_suppressed = 0;
     std::uint32_t data_retransmits = 0;
     std::uint32_t fast_retransmits = 0;
     std::uint32_t timeouts = 0;
-    Instant syn_sent_at;  ///< our first SYN (active) or SYN-ACK (passive)
-    Instant established_at;
-    SackScoreboard sacked;  ///< what the peer SACKed above SND.UNA (RFC 6675)
     wire::SeqNum high_rxt;  ///< RFC 6675 HighRxt: end of the highest octet retransmitted in recovery
   };
+  struct BuffersDeleter {
+    void operator()(Buffers* b) const noexcept;
+  };
+  static constexpr SackScoreboard kNoSackState{};
+  /// The scoreboard, or an empty one while nothing is SACKed (the real one exists only then).
+  [[nodiscard]] const SackScoreboard& scoreboard() const noexcept {
+    return buffers_->sacked ? *buffers_->sacked : kNoSackState;
+  }
+  /// Memory pressure holds the right edge where it is although receiver SWS avoidance would move it.
+  [[nodiscard]] bool window_held_by_pressure() const noexcept;
   Connection(const Config& config, const wire::FourTuple& tuple);
 
   // connection_input.cpp
@@ -242,7 +259,7 @@ class Connection {
   void fail(Error err) noexcept;
 
   const Config* config_;
-  std::unique_ptr<Buffers> buffers_;
+  std::unique_ptr<Buffers, BuffersDeleter> buffers_;
   wire::FourTuple tuple_;
   Negotiated neg_;  ///< in SYN-SENT: our offer; afterwards: what is in effect
   RttEstimator rtt_;
@@ -295,6 +312,7 @@ class Connection {
   bool established_seen_ : 1 = false;
   bool eof_read_ : 1 = false;
   bool ts_seen_ : 1 = false;
+  bool send_held_ : 1 = false;  ///< send() was cut short for memory: kWritable when pressure ends
 };
 
 }  // namespace synack::tcp

@@ -1,33 +1,47 @@
 // The receive buffer with reassembly: in-order bytes waiting for the user, and out-of-order segments
-// held at their place in a fixed ring until the hole before them fills (RFC 9293 §3.10.7.4 "seventh").
-// Offsets are relative to RCV.NXT; the window is the free space from RCV.NXT on.
+// held at their place until the hole before them fills (RFC 9293 §3.10.7.4 "seventh"). Stream offsets
+// map onto pool chunks (offset / 16 KiB) taken when a byte first lands in one and given back once the
+// user has read past it, so an idle connection holds no chunk. The out-of-order range list exists only
+// while out-of-order data is held. Offsets are relative to RCV.NXT; the window is the capacity less the
+// unread bytes, whatever memory is held.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "synack/tcp/buffer_pool.hpp"
 #include "synack/wire/bytes.hpp"
 
 namespace synack::tcp {
 
 class RecvBuffer {
  public:
-  RecvBuffer(std::size_t capacity, std::size_t max_ranges);
+  RecvBuffer(std::size_t capacity, std::size_t max_ranges, BufferPool* pool = nullptr) noexcept;
+  RecvBuffer(RecvBuffer&& other) noexcept;
+  RecvBuffer& operator=(RecvBuffer&& other) noexcept;
+  RecvBuffer(const RecvBuffer&) = delete;
+  RecvBuffer& operator=(const RecvBuffer&) = delete;
+  ~RecvBuffer();
 
   /// Stores `data` at `offset` bytes past RCV.NXT (clipped to the window). Returns how far the in-order
   /// end advanced (bytes that became readable). A segment that would need more out-of-order ranges than
-  /// allowed is dropped (returns 0 and stores nothing).
-  std::size_t insert(std::size_t offset, wire::Bytes data) noexcept;
-  /// Copies out up to out.size() in-order bytes; returns the count.
+  /// allowed is dropped (returns 0 and stores nothing). At the pool's hard limit only the part that fits
+  /// in chunks already held (or obtainable) is stored; the rest is dropped and counted.
+  std::size_t insert(std::size_t offset, wire::Bytes data);
+  /// Copies out up to out.size() in-order bytes; returns the count. Chunks read past go back to the pool.
   std::size_t copy_out(wire::MutableBytes out) noexcept;
 
   [[nodiscard]] std::size_t readable() const noexcept { return ready_; }
-  [[nodiscard]] std::size_t window() const noexcept { return data_.size() - ready_; }
-  [[nodiscard]] std::size_t capacity() const noexcept { return data_.size(); }
-  [[nodiscard]] std::size_t out_of_order_ranges() const noexcept { return ranges_.size(); }
+  [[nodiscard]] std::size_t window() const noexcept { return capacity_ - ready_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::size_t out_of_order_ranges() const noexcept { return ooo_ ? ooo_->ranges.size() : 0U; }
+  [[nodiscard]] std::size_t chunks_held() const noexcept;
+  /// Heap bytes held besides chunks (the out-of-order range list while there is one).
+  [[nodiscard]] std::size_t side_bytes() const noexcept;
 
   /// An out-of-order range as offsets past RCV.NXT: [begin, end).
   struct Held {
@@ -44,18 +58,26 @@ class RecvBuffer {
     std::uint64_t begin;  ///< stream offsets
     std::uint64_t end;
   };
-  void copy_in(std::uint64_t stream_offset, wire::Bytes data) noexcept;
+  struct OutOfOrder {
+    std::vector<Range> ranges;  ///< sorted, disjoint, all past in_order_end_; capacity reserved once
+    /// Stream offsets of the latest out-of-order arrivals, most recent first (for sack_ranges).
+    std::array<std::uint64_t, 4> recent{};
+    std::size_t recent_count = 0;
+  };
+  /// Copies `data` to stream offset `begin`, taking chunks as needed; returns the bytes stored (fewer
+  /// when the pool refuses a chunk).
+  std::size_t store(std::uint64_t begin, wire::Bytes data);
+  void note_recent(std::uint64_t stream_offset) noexcept;
+  void release_all() noexcept;
 
-  std::vector<std::byte> data_;
-  std::vector<Range> ranges_;  ///< sorted, disjoint, all past in_order_end_; capacity reserved once
-  std::size_t max_ranges_;
+  BufferPool* pool_;
+  BufferChunk* chunks_ = nullptr;  ///< sorted by index
+  std::unique_ptr<OutOfOrder> ooo_;
+  std::uint32_t capacity_;
+  std::uint32_t max_ranges_;
   std::uint64_t read_offset_ = 0;   ///< stream offset of the next byte the user reads
   std::uint64_t in_order_end_ = 0;  ///< stream offset of RCV.NXT
   std::size_t ready_ = 0;
-  /// Stream offsets of the latest out-of-order arrivals, most recent first (for sack_ranges).
-  std::array<std::uint64_t, 4> recent_{};
-  std::size_t recent_count_ = 0;
-  void note_recent(std::uint64_t stream_offset) noexcept;
 };
 
 }  // namespace synack::tcp

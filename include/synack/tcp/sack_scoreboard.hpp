@@ -1,6 +1,6 @@
 // The sender's SACK scoreboard (RFC 6675 §4): which sequence ranges above SND.UNA the peer reported
 // holding, and the loss-recovery questions asked of it — IsLost(), SetPipe() and NextSeg() rule 1.
-// Fixed capacity, no allocation; lives beside the connection's buffers.
+// Fixed capacity; a connection allocates one only while the peer reports SACKed data.
 #pragma once
 
 #include <array>

@@ -1,33 +1,53 @@
-// The send buffer: bytes written by the user and not yet acknowledged, kept contiguous so a segment's
-// payload is one span (no copy, no allocation per segment). Capacity is fixed at construction.
+// The send buffer: bytes written by the user and not yet acknowledged, in a FIFO of pool chunks taken
+// on the first byte and given back as ACKs drain them. The capacity is a bound, not an allocation.
+// A segment's payload is one span: within a chunk it points into it (no copy); across a chunk boundary
+// the bytes are copied into a staging chunk (at most one segment per 16 KiB of stream).
 #pragma once
 
 #include <cstddef>
-#include <vector>
+#include <cstdint>
 
+#include "synack/tcp/buffer_pool.hpp"
 #include "synack/wire/bytes.hpp"
 
 namespace synack::tcp {
 
 class SendBuffer {
  public:
-  explicit SendBuffer(std::size_t capacity);
+  explicit SendBuffer(std::size_t capacity, BufferPool* pool = nullptr) noexcept;
+  SendBuffer(SendBuffer&& other) noexcept;
+  SendBuffer& operator=(SendBuffer&& other) noexcept;
+  SendBuffer(const SendBuffer&) = delete;
+  SendBuffer& operator=(const SendBuffer&) = delete;
+  ~SendBuffer();
 
-  /// Appends as much of `data` as fits; returns the count appended.
-  std::size_t append(wire::Bytes data) noexcept;
-  /// Up to `max` bytes starting `offset` bytes past the oldest unacknowledged byte.
-  [[nodiscard]] wire::Bytes peek(std::size_t offset, std::size_t max) const noexcept;
-  /// Drops `count` acknowledged bytes from the front.
+  /// Appends as much of `data` as fits; returns the count appended. Under memory pressure only the room
+  /// left in chunks already held is used (a buffer holding nothing may still take one chunk, as Linux
+  /// keeps tcp_wmem[0] per socket); at the pool's hard limit no new chunk is taken at all.
+  std::size_t append(wire::Bytes data);
+  /// Up to `max` bytes starting `offset` bytes past the oldest unacknowledged byte, as one span (valid
+  /// until the next call on this buffer); shorter than asked only at the end of the data, or when a
+  /// chunk boundary falls inside it and no staging chunk could be had.
+  [[nodiscard]] wire::Bytes peek(std::size_t offset, std::size_t max);
+  /// Drops `count` acknowledged bytes from the front; drained chunks go back to the pool.
   void consume(std::size_t count) noexcept;
+  /// Drops everything and gives all memory back.
+  void clear() noexcept;
 
-  [[nodiscard]] std::size_t size() const noexcept { return tail_ - head_; }
-  [[nodiscard]] std::size_t capacity() const noexcept { return data_.size(); }
-  [[nodiscard]] std::size_t free_space() const noexcept { return capacity() - size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::size_t free_space() const noexcept { return capacity_ - size_; }
+  /// Chunks held, the staging chunk included.
+  [[nodiscard]] std::size_t chunks_held() const noexcept;
 
  private:
-  std::vector<std::byte> data_;
-  std::size_t head_ = 0;
-  std::size_t tail_ = 0;
+  BufferPool* pool_;
+  BufferChunk* head_ = nullptr;  ///< oldest chunk; head_off_ is the first unacknowledged byte in it
+  BufferChunk* tail_ = nullptr;
+  BufferChunk* staging_ = nullptr;
+  std::uint32_t capacity_;
+  std::uint32_t head_off_ = 0;
+  std::uint32_t size_ = 0;
 };
 
 }  // namespace synack::tcp

@@ -1,0 +1,101 @@
+// Memory for connection buffers: fixed-size chunks handed out on demand and taken back when drained, a
+// bounded free list so a busy stack does not go to malloc per segment, and a byte budget with a pressure
+// mark, like Linux tcp_mem. One pool per Stack; a connection reaches it through Config::buffer_pool.
+// A null pool (a Connection built without a Stack, as in unit tests) means plain new/delete, no budget.
+//
+// Chunks are 16 KiB: a full segment (MSS up to ~9 KB) crosses a chunk boundary once every ~11 segments
+// at 1448 bytes, so the send side copies into its staging chunk for under 10 % of segments, a 256 KiB
+// buffer is a list of at most 17 chunks, and a connection holding a few bytes costs one chunk.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace synack::tcp {
+
+/// A piece of a send or receive buffer. Its bytes are never zeroed: only bytes written are read.
+struct BufferChunk {
+  static constexpr std::size_t kSize = std::size_t{16} * 1024U;
+  BufferChunk* next;
+  std::uint64_t index;  ///< receive side: stream offset / kSize of its first byte
+  std::array<std::byte, kSize> data;
+};
+
+/// What the pool and the connections using it counted (StackStats::memory).
+struct BufferPoolStats {
+  std::uint64_t chunks_allocated = 0;  ///< chunks obtained from the system allocator
+  std::uint64_t chunks_released = 0;   ///< chunks given back to the system allocator
+  std::uint64_t pressure_entered = 0;  ///< times the bytes in use passed the pressure mark
+  std::uint64_t windows_clamped = 0;   ///< ACKs whose window was held at the old right edge
+  std::uint64_t sends_held_back = 0;   ///< send() calls cut short for memory (pressure or limit)
+  std::uint64_t memory_drops = 0;      ///< received segments (or their tails) dropped at the hard limit
+};
+
+class BufferPool {
+ public:
+  static constexpr std::size_t kChunkSize = BufferChunk::kSize;
+  /// Size of a connection's control extension block (Connection keeps stats and buffer heads there).
+  static constexpr std::size_t kBlockSize = 256;
+  static constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
+
+  struct Limits {
+    std::size_t memory_limit = kUnlimited;  ///< chunk bytes held by connections, at most
+    std::size_t free_chunks = 64;           ///< chunks kept for reuse; more go back to the system
+    std::size_t free_blocks = 1024;         ///< control blocks kept for reuse
+  };
+
+  explicit BufferPool(Limits limits);
+  BufferPool() : BufferPool(Limits{}) {}
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+  ~BufferPool();
+
+  /// A chunk (uninitialized bytes), or nullptr when it would take the bytes in use past the limit.
+  [[nodiscard]] BufferChunk* acquire_chunk();
+  void release_chunk(BufferChunk* chunk) noexcept;
+  /// A kBlockSize-byte block, suitably aligned for any object (not counted in the budget: there is one
+  /// per connection, bounded by the connection count).
+  [[nodiscard]] void* acquire_block();
+  void release_block(void* block) noexcept;
+
+  /// Above the pressure mark (7/8 of the limit) until the bytes in use fall to 3/4 of it.
+  [[nodiscard]] bool under_pressure() const noexcept { return pressure_; }
+  /// Whether pressure ended since the last call (the Stack then wakes the senders held back).
+  [[nodiscard]] bool take_relief() noexcept;
+  [[nodiscard]] std::size_t bytes_in_use() const noexcept { return chunks_in_use_ * kChunkSize; }
+  [[nodiscard]] std::size_t chunks_in_use() const noexcept { return chunks_in_use_; }
+  [[nodiscard]] std::size_t free_chunks() const noexcept { return free_chunk_count_; }
+  [[nodiscard]] std::size_t blocks_in_use() const noexcept { return blocks_in_use_; }
+  [[nodiscard]] const Limits& limits() const noexcept { return limits_; }
+  [[nodiscard]] const BufferPoolStats& stats() const noexcept { return stats_; }
+  /// For the connections' own counters (windows clamped, sends held back, drops).
+  [[nodiscard]] BufferPoolStats& counters() noexcept { return stats_; }
+
+ private:
+  struct FreeBlock {
+    FreeBlock* next;
+  };
+  Limits limits_;
+  std::size_t pressure_mark_;
+  std::size_t relief_mark_;
+  BufferChunk* free_chunks_list_ = nullptr;
+  FreeBlock* free_blocks_list_ = nullptr;
+  std::size_t free_chunk_count_ = 0;
+  std::size_t free_block_count_ = 0;
+  std::size_t chunks_in_use_ = 0;
+  std::size_t blocks_in_use_ = 0;
+  BufferPoolStats stats_;
+  bool pressure_ = false;
+  bool relief_ = false;
+};
+
+/// Null-tolerant forms for the buffers: without a pool, plain new/delete and no limit.
+[[nodiscard]] BufferChunk* acquire_chunk(BufferPool* pool);
+void release_chunk(BufferPool* pool, BufferChunk* chunk) noexcept;
+[[nodiscard]] inline bool under_pressure(const BufferPool* pool) noexcept {
+  return pool != nullptr && pool->under_pressure();
+}
+
+}  // namespace synack::tcp
