@@ -39,7 +39,10 @@ constexpr std::uint16_t kEphemeralHigh = 60999;
 constexpr std::uint32_t kPortsPerAddress = kEphemeralHigh - kEphemeralLow + 1U;
 constexpr std::uint32_t kMaxClientAddresses = 253;  // 192.0.2.2 .. 192.0.2.254
 /// Per-connection bytes besides the two buffers, for the memory budget only (an upper estimate).
-constexpr std::uint64_t kConnectionOverhead = 4096;
+// Upper bounds used to keep a run inside its memory budget. Buffers hold memory only while they hold
+// bytes, and the bench sends none: an idle connection is its control blocks, slot and flow-table share.
+constexpr std::uint64_t kConnectionOverhead = 2048;
+constexpr std::uint64_t kTimeWaitOverhead = 256;  ///< a 64-byte record, its flow-table share, slack
 /// Connections opened at once when filling the stacks for --resident (the queues are sized for it).
 constexpr std::uint32_t kFillBatch = 4096;
 /// Queues of the memory measurements' stacks: tcp::Config's and StackConfig's defaults, so the fixed
@@ -535,8 +538,7 @@ int run(const BenchArgs& args) {
     budget = *available / 2;
     notes.push_back(fmt::format("memory budget lowered to half of MemAvailable: {} MiB", budget >> 20U));
   }
-  const std::uint64_t per_connection =
-      static_cast<std::uint64_t>(tcp.send_buffer) + tcp.recv_buffer + kConnectionOverhead;
+  const std::uint64_t per_connection = kConnectionOverhead;
   const std::uint64_t allowed = std::max<std::uint64_t>(budget / per_connection, 2);
 
   RatePlan plan;
@@ -557,20 +559,22 @@ int run(const BenchArgs& args) {
         fmt::format("--resident capped to {} by the memory budget ({} B per connection, x2 sides)",
                     plan.resident, per_connection));
   }
-  // With FIN close each client connection stays in TIME-WAIT (a whole connection today) for 2 MSL of
-  // virtual time: inflight x (TIME-WAIT / step) of them at once at most.
+  // With FIN close each client connection stays in TIME-WAIT (a compact record) for 2 MSL of virtual
+  // time: inflight x (TIME-WAIT / step) of them at once at most.
   std::uint64_t time_wait_peak = 0;
   if (!rst) {
     const auto rounds = static_cast<std::uint64_t>(tcp.time_wait_length() / step) + 1;
     time_wait_peak = std::min<std::uint64_t>(plan.connections, plan.inflight * rounds);
-    const std::uint64_t room = allowed - 2 * (plan.resident + plan.inflight);
+    const std::uint64_t room =
+        (budget - 2 * (plan.resident + plan.inflight) * per_connection) / kTimeWaitOverhead;
     if (time_wait_peak > room) {
       plan.connections = std::max<std::uint64_t>(room, plan.inflight);
       time_wait_peak = std::min(time_wait_peak, plan.connections);
       notes.push_back(fmt::format(
           "--connections capped to {} by the memory budget: with --close fin every connection stays in "
           "TIME-WAIT for {} s of virtual time and holds {} B",
-          plan.connections, std::chrono::duration<double>(tcp.time_wait_length()).count(), per_connection));
+          plan.connections, std::chrono::duration<double>(tcp.time_wait_length()).count(),
+          kTimeWaitOverhead));
     }
   }
 
