@@ -53,7 +53,7 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
         return;
       }
       // Anything else is TIME-WAIT's to answer (RFC 9293 §3.10.7.4): rebuild the connection for it.
-      const auto index = rebuild_time_wait(ref->index, hash);
+      const auto index = rebuild_time_wait(now, ref->index, hash);
       if (!index) {
         ++stats_.pool_full_drops;
         return;
@@ -425,14 +425,14 @@ void Stack::compact_time_wait(std::uint32_t index) {
   release(index);
 }
 
-std::optional<std::uint32_t> Stack::rebuild_time_wait(std::uint32_t record, std::uint32_t hash) {
+std::optional<std::uint32_t> Stack::rebuild_time_wait(Instant now, std::uint32_t record, std::uint32_t hash) {
   const auto index = alloc_slot();
   if (!index) return std::nullopt;
   --time_wait_count_;  // counted as a connection until it is compacted again or ends
   tcp::TimeWaitRecord& r = time_wait_[record];
   const wire::FourTuple tuple = r.tuple();
   Slot& s = slots_[*index];
-  s.conn.emplace(tcp::Connection::from_time_wait(config_.tcp, r, isn_.timestamp_offset(tuple)));
+  s.conn.emplace(tcp::Connection::from_time_wait(config_.tcp, r, isn_.timestamp_offset(tuple), now));
   s.released_by_user = true;
   s.time_wait = record;
   r.owner = kTwRebuilt;

@@ -31,7 +31,7 @@ void Connection::BuffersDeleter::operator()(Buffers* b) const noexcept {
 
 Connection::Connection(const Config& config, const wire::FourTuple& tuple)
     : config_(&config),
-      buffers_(::new(acquire_block(config.buffer_pool)) Buffers(config.buffer_pool, config)),
+      buffers_(::new (acquire_block(config.buffer_pool)) Buffers(config.buffer_pool, config)),
       tuple_(tuple),
       rtt_(config.initial_rto) {
   static_assert(sizeof(Buffers) <= BufferPool::kBlockSize, "the control extension fits one pool block");
@@ -210,7 +210,7 @@ void Connection::close(Instant now) {
   if (state_ == State::syn_sent) {
     // RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB.
     set_state(State::closed);
-    rtx_deadline_ = Instant::max();
+    timers_.stop(TimerKind::retransmit);
     syn_pending_ = false;
     return;
   }
@@ -220,8 +220,8 @@ void Connection::close(Instant now) {
     return;
   }
   (void)shutdown_write();
-  if (state_ == State::fin_wait_2 && timer2_deadline_ == Instant::max()) {
-    timer2_deadline_ = now + config_->fin_wait_2_timeout;  // Linux tcp_fin_timeout
+  if (state_ == State::fin_wait_2 && !timers_.armed(TimerKind::fin_wait_2)) {
+    timers_.set(TimerKind::fin_wait_2, now + config_->fin_wait_2_timeout);  // Linux tcp_fin_timeout
   }
 }
 
@@ -232,8 +232,7 @@ void Connection::abort() {
     schedule_rst(snd_max_, std::nullopt);
   }
   user_closed_ = true;
-  rtx_deadline_ = Instant::max();
-  timer2_deadline_ = Instant::max();
+  timers_.stop_all();
   if (state_ != State::closed) set_state(State::closed);
   ack_pending_ = false;
   syn_pending_ = false;
@@ -259,25 +258,37 @@ bool Connection::time_wait_accepts_syn(const wire::TcpHeader& header) const noex
 TimeWaitRecord Connection::time_wait_record() const noexcept {
   TimeWaitRecord r;
   r.set_tuple(tuple_);
-  r.expiry_ns = timer2_deadline_.nanoseconds();
+  r.expiry_ns = timers_.get(TimerKind::time_wait).nanoseconds();
   r.snd_nxt = snd_max_.raw();
   r.rcv_nxt = rcv_nxt_.raw();
   r.ts_recent = ts_recent_;
   if (neg_.timestamps) r.flags |= TimeWaitRecord::kTimestamps;
   if (neg_.sack) r.flags |= TimeWaitRecord::kSack;
   r.flags |= TimeWaitRecord::kInUse;
-  r.rcv_shift = neg_.rcv_shift.value_or(0xFF);
-  r.snd_shift = neg_.snd_shift.value_or(0xFF);
+  r.set_shifts(neg_.rcv_shift, neg_.snd_shift);
+  // RFC 5961 §7: the challenge-ACK budget survives compaction (a record is rebuilt per segment), kept
+  // as the count in the current interval and that interval's number mod 16.
+  const Duration interval = std::max(config_->challenge_ack_interval, Duration{1});
+  const auto epoch =
+      static_cast<std::uint64_t>(buffers_->challenge_window_start.nanoseconds() / interval.count());
+  r.challenge = static_cast<std::uint8_t>(std::min<std::uint32_t>(buffers_->challenge_count, 15) |
+                                          ((epoch & 0xFU) << 4U));
   return r;
 }
 
 Connection Connection::from_time_wait(const Config& config, const TimeWaitRecord& record,
-                                      std::uint32_t ts_offset) {
+                                      std::uint32_t ts_offset, Instant now) {
   Connection c(config, record.tuple());
   // Everything TIME-WAIT's rules read (RFC 9293 §3.10.7.4): both FINs sent and acknowledged, nothing
   // outstanding, the window we last offered, and the timestamps state (RFC 7323 PAWS).
-  if (record.rcv_shift != 0xFF) c.neg_.rcv_shift = record.rcv_shift;
-  if (record.snd_shift != 0xFF) c.neg_.snd_shift = record.snd_shift;
+  c.neg_.rcv_shift = record.rcv_shift();
+  c.neg_.snd_shift = record.snd_shift();
+  const Duration interval = std::max(config.challenge_ack_interval, Duration{1});
+  const std::int64_t current = now.nanoseconds() / interval.count();
+  if ((static_cast<std::uint64_t>(current) & 0xFU) == (record.challenge >> 4U)) {
+    c.buffers_->challenge_window_start = Instant::from_nanoseconds(current * interval.count());
+    c.buffers_->challenge_count = record.challenge & 0x0FU;
+  }
   c.neg_.timestamps = record.timestamps();
   c.neg_.sack = (record.flags & TimeWaitRecord::kSack) != 0;
   c.neg_.send_mss = default_peer_mss(record.tuple().local.address.version());
@@ -297,7 +308,7 @@ Connection Connection::from_time_wait(const Config& config, const TimeWaitRecord
   c.peer_fin_known_ = c.peer_fin_received_ = true;
   c.established_seen_ = true;
   c.user_closed_ = true;
-  c.timer2_deadline_ = record.expiry();
+  c.timers_.set(TimerKind::time_wait, record.expiry());
   c.set_state(State::time_wait);
   return c;
 }

@@ -64,7 +64,7 @@ void Connection::on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire
     } else {
       rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));  // RFC 6298 §5.7
     }
-    rtx_deadline_ = Instant::max();
+    timers_.stop(TimerKind::retransmit);
     set_state(State::established);
     become_established(now);
     ack_pending_ = true;
@@ -108,7 +108,7 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
       max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
       snd_wl1_ = h.seq;
       snd_wl2_ = h.ack;
-      rtx_deadline_ = Instant::max();
+      timers_.stop(TimerKind::retransmit);
       if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
       set_state(State::established);
       become_established(now);
@@ -138,7 +138,8 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
         ack_pending_ = true;
       }
       // TIME-WAIT: a retransmitted FIN is acknowledged and restarts the 2 MSL timer (§3.10.7.4 eighth).
-      if (state_ == State::time_wait && f.fin()) timer2_deadline_ = now + config_->time_wait_length();
+      if (state_ == State::time_wait && f.fin())
+        timers_.set(TimerKind::time_wait, now + config_->time_wait_length());
     }
     return;
   }
@@ -162,7 +163,7 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
         return;
       default:  // CLOSING, LAST-ACK, TIME-WAIT: enter CLOSED (Linux does not apply RFC 1337)
         set_state(State::closed);
-        rtx_deadline_ = timer2_deadline_ = persist_deadline_ = Instant::max();
+        timers_.stop_all();
         events_ |= event::kClosed;
         return;
     }
@@ -201,7 +202,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
     snd_wl1_ = h.seq;
     snd_wl2_ = h.ack;
-    rtx_deadline_ = Instant::max();
+    timers_.stop(TimerKind::retransmit);
     if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
     set_state(State::established);
     become_established(now);
@@ -253,7 +254,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     dupacks_ = 0;
     // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it (on every partial
     // ACK too: RFC 6582 §4's "Slow-but-Steady" variant).
-    rtx_deadline_ = snd_una_ == snd_max_ ? Instant::max() : now + rtt_.rto();
+    timers_.set(TimerKind::retransmit, snd_una_ == snd_max_ ? Instant::max() : now + rtt_.rto());
     if (in_recovery_) {
       if (h.ack < recovery_point_) {
         if (sack_recovery_) {
@@ -283,14 +284,14 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
       switch (state_) {
         case State::fin_wait_1:
           set_state(State::fin_wait_2);
-          if (user_closed_) timer2_deadline_ = now + config_->fin_wait_2_timeout;
+          if (user_closed_) timers_.set(TimerKind::fin_wait_2, now + config_->fin_wait_2_timeout);
           break;
         case State::closing:
           enter_time_wait(now);
           break;
         case State::last_ack:
           set_state(State::closed);
-          rtx_deadline_ = timer2_deadline_ = persist_deadline_ = Instant::max();
+          timers_.stop_all();
           events_ |= event::kClosed;
           return false;
         default:
@@ -325,7 +326,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     snd_wl2_ = h.ack;
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
     if (snd_wnd_ > 0) {
-      persist_deadline_ = Instant::max();
+      timers_.stop(TimerKind::persist);
       persist_backoff_ = 0;
     }
   }
@@ -448,12 +449,13 @@ void Connection::update_timestamps(const wire::TcpHeader& h) noexcept {
 void Connection::challenge_ack(Instant now) noexcept {
   // RFC 5961 §3.2, §4.2, §5.2 challenge ACK, rate-limited per connection (RFC 5961 §7). There is no
   // global counter: a shared budget is the side channel of CVE-2016-5696.
-  if (now - challenge_window_start_ >= config_->challenge_ack_interval || now < challenge_window_start_) {
-    challenge_window_start_ = now;
-    challenge_count_ = 0;
+  Buffers& b = *buffers_;
+  if (now - b.challenge_window_start >= config_->challenge_ack_interval || now < b.challenge_window_start) {
+    b.challenge_window_start = now;
+    b.challenge_count = 0;
   }
-  if (challenge_count_ < config_->challenge_ack_limit) {
-    ++challenge_count_;
+  if (b.challenge_count < config_->challenge_ack_limit) {
+    ++b.challenge_count;
     ++buffers_->challenge_sent;
     ack_pending_ = true;
   } else {

@@ -189,7 +189,7 @@ std::size_t Connection::send_allowance() const noexcept {
 bool Connection::needs_persist() const noexcept {
   // Data waits, nothing is in flight to bring an ACK, and the window (zero, or too small to be worth a
   // segment) holds it back: the persist timer must run (RFC 9293 §3.8.6.1, §3.8.6.2.1).
-  if (!is_synchronized(state_) || snd_una_ != snd_max_ || persist_deadline_ != Instant::max()) return false;
+  if (!is_synchronized(state_) || snd_una_ != snd_max_ || timers_.armed(TimerKind::persist)) return false;
   return unsent_bytes().value_or(0) > 0 && send_allowance() == 0;
 }
 
@@ -332,7 +332,7 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
   if (needs_persist()) {
     Duration interval = rtt_.rto();
     for (std::uint8_t i = 0; i < persist_backoff_ && interval < config_->max_rto; ++i) interval *= 2;
-    persist_deadline_ = now + std::min(interval, config_->max_rto);
+    timers_.set(TimerKind::persist, now + std::min(interval, config_->max_rto));
   }
   if (probe_pending_) {
     // Zero-window probe as Linux sends it (tcp_xmit_probe_skb): an ACK with SEG.SEQ = SND.UNA - 1,

@@ -126,6 +126,27 @@ TEST_F(TimeWaitRecord, Rst_ExactEndsIt_InWindowGetsChallengeAck) {
   EXPECT_EQ(b.next_deadline(), Instant::max());
 }
 
+// RFC 5961 §7: the per-connection challenge-ACK limit holds for a record too, although each segment
+// rebuilds a connection from it: 20 in-window RSTs within a second get challenge_ack_limit (10) ACKs.
+TEST_F(TimeWaitRecord, ChallengeAckLimit_SurvivesCompaction) {
+  const wire::SeqNum rcv_nxt = b.info(s)->rcv_nxt + 1;
+  server_time_wait();
+  pair.run_for(100ms);
+  ASSERT_EQ(b.time_wait_count(), 1U);
+  std::size_t answered = 0;
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    b.on_packet(pair.now, segment_to_b(wire::TcpFlags::kRst, rcv_nxt + 10 + i, wire::SeqNum{0}));
+    answered += drain_b();
+    pair.now += 1ms;
+  }
+  EXPECT_EQ(answered, 10U);
+  EXPECT_EQ(b.time_wait_count(), 1U);
+  // The next interval has a fresh budget.
+  pair.now += 1s;
+  b.on_packet(pair.now, segment_to_b(wire::TcpFlags::kRst, rcv_nxt + 100, wire::SeqNum{0}));
+  EXPECT_EQ(drain_b(), 1U);
+}
+
 // Linux tcp_max_tw_buckets: past the bound a closing connection skips TIME-WAIT, counted.
 TEST(TimeWaitRecords, Overflow_ClosesWithoutTimeWait) {
   StackConfig cb = config_for(addr_b());

@@ -162,7 +162,8 @@ class Stack {
   /// The user has closed a connection in TIME-WAIT with nothing to send: keep a record instead.
   void compact_time_wait(std::uint32_t index);
   /// Rebuilds a connection from record `record` to process a segment; nullopt when the pool is full.
-  [[nodiscard]] std::optional<std::uint32_t> rebuild_time_wait(std::uint32_t record, std::uint32_t hash);
+  [[nodiscard]] std::optional<std::uint32_t> rebuild_time_wait(Instant now, std::uint32_t record,
+                                                               std::uint32_t hash);
   [[nodiscard]] std::uint32_t alloc_time_wait();
   void append_time_wait(std::uint32_t record) noexcept;  ///< at the expiry FIFO's tail
   void free_time_wait(std::uint32_t record) noexcept;

@@ -32,6 +32,7 @@
 #include "synack/tcp/send_buffer.hpp"
 #include "synack/tcp/state.hpp"
 #include "synack/tcp/time_wait.hpp"
+#include "synack/tcp/timer_table.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
 #include "synack/wire/seq.hpp"
@@ -111,7 +112,7 @@ class Connection {
   /// A connection in TIME-WAIT rebuilt from its compact record, to process a segment that reached it
   /// (`ts_offset` as the connection had it: IsnGenerator::timestamp_offset of the tuple).
   [[nodiscard]] static Connection from_time_wait(const Config& config, const TimeWaitRecord& record,
-                                                 std::uint32_t ts_offset);
+                                                 std::uint32_t ts_offset, Instant now);
 
   Connection(Connection&&) noexcept = default;
   Connection& operator=(Connection&&) noexcept = default;
@@ -192,6 +193,8 @@ class Connection {
     std::uint64_t bytes_received = 0;
     Instant syn_sent_at;  ///< our first SYN (active) or SYN-ACK (passive)
     Instant established_at;
+    Instant challenge_window_start;     ///< RFC 5961 §7 rate limit: the current interval began
+    std::uint32_t challenge_count = 0;  ///< challenge ACKs in the current interval
     std::uint32_t challenge_sent = 0;
     std::uint32_t challenge_suppressed = 0;
     std::uint32_t data_retransmits = 0;
@@ -275,14 +278,10 @@ class Connection {
   std::uint32_t ts_recent_ = 0, ts_offset_ = 0;
   std::uint32_t rtx_tsval_ = 0;  ///< TSval of our latest retransmission: older echoes give no sample
 
-  Instant rtx_deadline_ = Instant::max();
-  Instant timer2_deadline_ = Instant::max();  ///< FIN-WAIT-2 or TIME-WAIT (by state)
-  Instant persist_deadline_ = Instant::max();
+  TimerTable timers_;
   Instant timed_at_;
   Instant last_send_;  ///< when data or FIN last went out (RFC 5681 §4.1 restart after idle)
-  Instant challenge_window_start_;
 
-  std::uint16_t challenge_count_ = 0;
   std::uint8_t syn_retransmits_ = 0;
   std::uint8_t synack_retransmits_ = 0;
   std::uint8_t rtx_count_ = 0;  ///< consecutive RTO expirations

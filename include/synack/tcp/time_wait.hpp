@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "synack/tcp/packed_tuple.hpp"
 #include "synack/time.hpp"
@@ -22,10 +23,10 @@ namespace synack::tcp {
 
 struct TimeWaitRecord {
   PackedTuple addr;
-  std::uint8_t flags = 0;         ///< kV6 | kTimestamps | kSack | kInUse
-  std::uint8_t rcv_shift = 0xFF;  ///< window scale we use, 0xFF = none
-  std::uint8_t snd_shift = 0xFF;  ///< window scale the peer uses, 0xFF = none
-  std::uint8_t owner = 0;         ///< owner's use
+  std::uint8_t flags = 0;      ///< kV6 | kTimestamps | kSack | kInUse
+  std::uint8_t shifts = 0xFF;  ///< window scales: ours (low nibble), the peer's (high); 0xF = none
+  std::uint8_t challenge = 0;  ///< RFC 5961 §7 limiter: count (low nibble), interval number mod 16 (high)
+  std::uint8_t owner = 0;      ///< owner's use
 
   std::int64_t expiry_ns = 0;  ///< when TIME-WAIT ends (2 MSL after it began or after the last FIN)
   std::uint32_t snd_nxt = 0;   ///< SND.NXT (our FIN acknowledged: SND.UNA = SND.NXT)
@@ -48,11 +49,22 @@ struct TimeWaitRecord {
   }
   [[nodiscard]] Instant expiry() const noexcept { return Instant::from_nanoseconds(expiry_ns); }
   [[nodiscard]] bool timestamps() const noexcept { return (flags & kTimestamps) != 0; }
+  [[nodiscard]] std::optional<std::uint8_t> rcv_shift() const noexcept { return nibble(shifts & 0x0FU); }
+  [[nodiscard]] std::optional<std::uint8_t> snd_shift() const noexcept { return nibble(shifts >> 4U); }
+  void set_shifts(std::optional<std::uint8_t> rcv, std::optional<std::uint8_t> snd) noexcept {
+    shifts = static_cast<std::uint8_t>((rcv.value_or(0xF) & 0x0FU) | ((snd.value_or(0xF) & 0x0FU) << 4U));
+  }
 
   /// May a new SYN with `header` reuse this 4-tuple? RFC 6191 §2 / Linux tcp_timewait_state_process:
   /// with timestamps on both sides a newer TSval suffices; otherwise the SYN's sequence number must be
   /// past RCV.NXT (RFC 1122 §4.2.2.13).
   [[nodiscard]] bool accepts_syn(const wire::TcpHeader& header) const noexcept;
+
+ private:
+  [[nodiscard]] static std::optional<std::uint8_t> nibble(unsigned v) noexcept {
+    if (v == 0xFU) return std::nullopt;
+    return static_cast<std::uint8_t>(v);
+  }
 };
 static_assert(sizeof(TimeWaitRecord) <= 64, "a TIME-WAIT record must stay within 64 bytes");
 
