@@ -216,5 +216,47 @@ TEST(ConnectionPath, NoHeapAllocationPerConnectionOnceWarm) {
   EXPECT_EQ(b.buffer_pool().chunks_in_use(), 0U);
 }
 
+/// The server closes first, the client answers: the server's connection becomes a TIME-WAIT record.
+void server_closes_first(Stack& a, Stack& b, ListenerId l, Instant now, std::uint16_t port) {
+  const auto c = a.connect(now, {addr_a(), port}, {addr_b(), 80});
+  ASSERT_TRUE(c);
+  relay(a, b, now);
+  const auto s = b.accept(l);
+  ASSERT_TRUE(s);
+  ASSERT_FALSE(b.close(*s));
+  relay(a, b, now);
+  ASSERT_FALSE(a.close(*c));
+  relay(a, b, now);
+  while (a.poll_event()) {
+  }
+  while (b.poll_event()) {
+  }
+}
+
+// A connection becoming a TIME-WAIT record, and the record expiring, allocate nothing once the record
+// table has reached its peak.
+TEST(TimeWaitPath, NoHeapAllocationPerTimeWaitTransition) {
+  Stack a{config_for(addr_a()), key(1), 1};
+  Stack b{config_for(addr_b()), key(2), 2};
+  const auto l = b.listen({addr_b(), 80}, 16);
+  ASSERT_TRUE(l);
+  Instant now = Instant::from_nanoseconds(1);
+  for (std::uint16_t p = 0; p < 100; ++p)
+    server_closes_first(a, b, *l, now, static_cast<std::uint16_t>(40000 + p));
+  ASSERT_EQ(b.time_wait_count(), 100U);
+  now += std::chrono::seconds(61);
+  b.on_timeout(now);
+  ASSERT_EQ(b.time_wait_count(), 0U);
+  g_allocations = 0;
+  g_counting = true;
+  for (std::uint16_t p = 100; p < 200; ++p)
+    server_closes_first(a, b, *l, now, static_cast<std::uint16_t>(40000 + p));
+  now += std::chrono::seconds(61);
+  b.on_timeout(now);
+  g_counting = false;
+  EXPECT_EQ(b.time_wait_count(), 0U);
+  EXPECT_EQ(g_allocations.load(), 0U);
+}
+
 }  // namespace
 }  // namespace synack::stack::testing
