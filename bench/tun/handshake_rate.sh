@@ -11,6 +11,8 @@
 # in time (--seconds per rate measurement, 60 s per churn run) and in count.
 #
 # usage: bench/tun/handshake_rate.sh [--synack PATH] [--seconds S] [--inflight N] [--churn N] [--no-rate]
+#                                    [--buffers BYTES]
+#   --buffers is passed to synack listen (send and receive buffer per connection; default the engine's).
 #   --churn 0 skips the churn check; --no-rate skips the rate measurement (the CTest uses
 #   "--churn 5000 --no-rate"). Needs root (ip netns) and a C compiler; exits 77 (skipped) without them.
 # Exit: 0 done (and the churn check passed), 1 a check failed, 2 bad arguments, 77 skipped.
@@ -22,6 +24,7 @@ MEASURE_SECONDS=5
 INFLIGHT=32
 CHURN=100000
 RATE=1
+LISTEN_ARGS=()
 while (($#)); do
   case $1 in
     --synack) SYNACK=$2; shift 2 ;;
@@ -29,7 +32,8 @@ while (($#)); do
     --inflight) INFLIGHT=$2; shift 2 ;;
     --churn) CHURN=$2; shift 2 ;;
     --no-rate) RATE=0; shift ;;
-    *) echo "usage: $0 [--synack PATH] [--seconds S] [--inflight N] [--churn N] [--no-rate]" >&2; exit 2 ;;
+    --buffers) LISTEN_ARGS+=(--buffers "$2"); shift 2 ;;
+    *) echo "usage: $0 [--synack PATH] [--seconds S] [--inflight N] [--churn N] [--no-rate] [--buffers BYTES]" >&2; exit 2 ;;
   esac
 done
 if [[ $EUID -ne 0 ]] || ! command -v ip >/dev/null; then echo "skipped: needs root and iproute2 (ip netns)"; exit 77; fi
@@ -76,7 +80,7 @@ new_ns "$NS_TUN"
 client_sysctls "$NS_TUN"
 # Started directly (not through a shell function) so that $! is synack itself: ip netns exec execs it.
 ip netns exec "$NS_TUN" "$SYNACK" listen --discard --quiet --json-stream --port 80 --addr 192.0.2.2 \
-  --kernel-addr 192.0.2.1/24 >"$TMP/synack.out" 2>"$TMP/synack.err" &
+  --kernel-addr 192.0.2.1/24 "${LISTEN_ARGS[@]}" >"$TMP/synack.out" 2>"$TMP/synack.err" &
 SYN_PID=$!
 PIDS+=("$SYN_PID")
 for _ in $(seq 100); do grep -q '"listening"' "$TMP/synack.out" 2>/dev/null && break; sleep 0.1; done
@@ -114,7 +118,7 @@ if ((RATE)); then
   B=$(run_client "$NS_CLI" 198.51.100.2 100000000 "$MEASURE_SECONDS" rst)
 
   RA=$(field rate "$A"); RB=$(field rate "$B")
-  echo "inflight $INFLIGHT, RST close, $MEASURE_SECONDS s each, one run"
+  echo "inflight $INFLIGHT, RST close, $MEASURE_SECONDS s each, one run; synack listen ${LISTEN_ARGS[*]:-(default buffers)}"
   echo "  synack listen --discard (TUN):   $RA handshakes/s  [$A]"
   echo "  kernel server (veth):            $RB handshakes/s  [$B]"
   awk -v a="$RA" -v b="$RB" 'BEGIN { printf "  ratio synack/kernel:             %.2f\n", (b > 0 ? a / b : 0) }'
@@ -132,7 +136,7 @@ if ((CHURN > 0)); then
     if [[ $N != "$CHURN" ]]; then echo "  FAIL: $N of $CHURN $how connections completed"; FAILED=1; fi
   done
 fi
-sleep 1  # the last FINs' ACKs
+sleep 2  # the last FINs' ACKs, and synack's once-a-second trim of freed memory
 RSS_END=$(rss_kb "$SYN_PID")
 kill -TERM "$SYN_PID"
 for _ in $(seq 100); do kill -0 "$SYN_PID" 2>/dev/null || break; sleep 0.1; done

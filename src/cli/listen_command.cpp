@@ -2,6 +2,7 @@
 // the TUN session shared with `connect` and `demo`.
 #include "listen_command.hpp"
 
+#include <malloc.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -57,6 +58,9 @@ void add_tun_options(CLI::App* cmd, TunOptions& o) {
   cmd->add_option("--syn-retries", o.syn_retries, "SYN retransmissions before a connect times out")
       ->capture_default_str()
       ->check(CLI::Range(0, 20));
+  cmd->add_option("--buffers", o.buffers,
+                  "Send and receive buffer bytes per connection (default: the engine's, 256 KiB each)")
+      ->check(CLI::Range(1024U, 1U << 30U));
   cmd->add_flag("--no-timestamps", o.no_timestamps, "Do not offer TCP timestamps");
   cmd->add_flag("--no-sack", o.no_sack, "Do not offer SACK-permitted");
   cmd->add_flag("--no-wscale", o.no_wscale, "Do not offer window scaling");
@@ -112,6 +116,7 @@ stack::StackConfig stack_config(const TunOptions& o, const std::vector<IpAddress
   config.tcp.window_scaling = !o.no_wscale;
   // The MSS follows from the MTU (IPv4 MSS = MTU - 40): an --mss sets the MTU the stack assumes.
   if (o.mss) config.tcp.mtu = std::uint32_t{*o.mss} + 40U;
+  if (o.buffers) config.tcp.send_buffer = config.tcp.recv_buffer = *o.buffers;
   return config;
 }
 
@@ -413,6 +418,9 @@ class Server {
     peak_ = std::max(peak_, s_.stack->connection_count());
     if (now < interval_start_ + kInterval) return;
     if (interval_active() && !o_.quiet) print_interval(now);
+    // Connections ended: give the memory of their buffers back to the system (glibc keeps freed heap
+    // pages otherwise), so a server's RSS follows its live connections. Once a second at most.
+    if (interval_.closed + interval_.reset + interval_.timed_out + interval_.aborted > 0) ::malloc_trim(0);
     interval_start_ = now;
     interval_ = {};
     samples_.clear();
