@@ -71,6 +71,7 @@ client_sysctls() {
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+sys_ticks() { awk '{ print $15 }' "/proc/$1/stat"; }
 now_ns() { date +%s%N; }
 field() { sed -n "s/.*$1 \([0-9.]*\).*/\1/p" <<<"$2"; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
@@ -97,11 +98,12 @@ run_client() { in_ns "$1" "$TMP/load" client "$2" 80 "$INFLIGHT" "$4" "$3" "$5";
 FAILED=0
 if ((RATE)); then
   # ---- (a) synack over TUN ----------------------------------------------------------------------------
-  T0=$(now_ns); C0=$(cpu_ticks "$SYN_PID")
+  T0=$(now_ns); C0=$(cpu_ticks "$SYN_PID"); S0=$(sys_ticks "$SYN_PID")
   A=$(run_client "$NS_TUN" 192.0.2.2 100000000 "$MEASURE_SECONDS" rst)
-  T1=$(now_ns); C1=$(cpu_ticks "$SYN_PID")
+  T1=$(now_ns); C1=$(cpu_ticks "$SYN_PID"); S1=$(sys_ticks "$SYN_PID")
   RSS_AFTER_RATE=$(rss_kb "$SYN_PID")
-  SYN_CPU=$(awk -v c=$((C1 - C0)) -v hz="$(getconf CLK_TCK)" -v ns=$((T1 - T0)) 'BEGIN { printf "%.0f", 100 * c / hz / (ns / 1e9) }')
+  pct() { awk -v c="$1" -v hz="$(getconf CLK_TCK)" -v ns=$((T1 - T0)) 'BEGIN { printf "%.0f", 100 * c / hz / (ns / 1e9) }'; }
+  SYN_CPU="$(pct $((C1 - C0))) % (system $(pct $((S1 - S0))) %: syscalls, page faults and the kernel's own TCP work done in them)"
 
   # ---- (b) the kernel's own server over veth, same client -------------------------------------------------
   new_ns "$NS_CLI"
@@ -122,7 +124,7 @@ if ((RATE)); then
   echo "  synack listen --discard (TUN):   $RA handshakes/s  [$A]"
   echo "  kernel server (veth):            $RB handshakes/s  [$B]"
   awk -v a="$RA" -v b="$RB" 'BEGIN { printf "  ratio synack/kernel:             %.2f\n", (b > 0 ? a / b : 0) }'
-  echo "  synack CPU during its run:       $SYN_CPU %"
+  echo "  synack CPU during its run:       $SYN_CPU"
   echo "  synack RSS: start $(mb "$RSS_START"), after the rate run $(mb "$RSS_AFTER_RATE")"
 fi
 
