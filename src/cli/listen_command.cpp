@@ -808,6 +808,9 @@ int run_listen(const ListenOptions& o) {
   }
   std::fflush(stdout);
 
+  // --quiet prints no handshake: the segment observer (the offered options and the peer's SYN time for
+  // the per-connection and per-second lines) would only cost time.
+  if (o.quiet) s.stack->set_observer({});
   Server server(s, o, mode);
   server.start(link::monotonic_now());
   for (;;) {
