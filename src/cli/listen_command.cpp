@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -354,7 +355,7 @@ std::string grouped(std::uint64_t n) {
 /// The q-quantile (0..1) of `v` (reorders it); zero when empty.
 Duration quantile(std::vector<Duration>& v, double q) {
   if (v.empty()) return Duration::zero();
-  const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  const auto k = static_cast<std::size_t>(std::lround(q * static_cast<double>(v.size() - 1)));
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   return v[k];
 }

@@ -34,7 +34,7 @@ namespace {
 std::atomic<std::uint64_t> g_allocations{0};
 }  // namespace
 
-// NOLINTBEGIN(misc-new-delete-overloads,cppcoreguidelines-no-malloc,hicpp-no-malloc)
+// NOLINTBEGIN(misc-new-delete-overloads,cppcoreguidelines-no-malloc,hicpp-no-malloc,clang-analyzer-cplusplus.NewDelete)
 void* operator new(std::size_t size) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
@@ -46,7 +46,7 @@ void operator delete(void* p) noexcept {
 void operator delete(void* p, std::size_t /*size*/) noexcept {
   std::free(p);
 }
-// NOLINTEND(misc-new-delete-overloads,cppcoreguidelines-no-malloc,hicpp-no-malloc)
+// NOLINTEND(misc-new-delete-overloads,cppcoreguidelines-no-malloc,hicpp-no-malloc,clang-analyzer-cplusplus.NewDelete)
 
 namespace synack::link {
 namespace {
@@ -98,6 +98,7 @@ TEST(TunDriverKernel, KernelClientHandshakeDataAndCaptureThroughTheLoop) {
 
         // A kernel client, non-blocking: connect, then send once connected.
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return report.fail("socket() failed");
         sockaddr_in to{};
         to.sin_family = AF_INET;
         to.sin_port = htons(7);
@@ -177,6 +178,7 @@ TEST(TunDriverKernel, Established_KernelSendsData_NoAllocationPerDatagram) {
         TunDriver driver(*dev, st);
 
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return report.fail("socket() failed");
         sockaddr_in to{};
         to.sin_family = AF_INET;
         to.sin_port = htons(7);
