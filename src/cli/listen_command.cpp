@@ -2,11 +2,13 @@
 // the TUN session shared with `connect` and `demo`.
 #include "listen_command.hpp"
 
+#include <malloc.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -57,6 +59,9 @@ void add_tun_options(CLI::App* cmd, TunOptions& o) {
   cmd->add_option("--syn-retries", o.syn_retries, "SYN retransmissions before a connect times out")
       ->capture_default_str()
       ->check(CLI::Range(0, 20));
+  cmd->add_option("--buffers", o.buffers,
+                  "Send and receive buffer bytes per connection (default: the engine's, 256 KiB each)")
+      ->check(CLI::Range(1024U, 1U << 30U));
   cmd->add_flag("--no-timestamps", o.no_timestamps, "Do not offer TCP timestamps");
   cmd->add_flag("--no-sack", o.no_sack, "Do not offer SACK-permitted");
   cmd->add_flag("--no-wscale", o.no_wscale, "Do not offer window scaling");
@@ -112,6 +117,7 @@ stack::StackConfig stack_config(const TunOptions& o, const std::vector<IpAddress
   config.tcp.window_scaling = !o.no_wscale;
   // The MSS follows from the MTU (IPv4 MSS = MTU - 40): an --mss sets the MTU the stack assumes.
   if (o.mss) config.tcp.mtu = std::uint32_t{*o.mss} + 40U;
+  if (o.buffers) config.tcp.send_buffer = config.tcp.recv_buffer = *o.buffers;
   return config;
 }
 
@@ -302,42 +308,229 @@ struct ListenOptions {
   bool http = false;
   std::uint32_t backlog = 0;
   bool json_stream = false;
+  bool quiet = false;
+  bool sha256 = false;
+  std::uint32_t lines_per_second = 20;
 };
 
-/// One accepted connection and what the application does with it.
+/// One accepted connection and what the application does with it. Kept in a table indexed by the stack's
+/// slot index (ConnectionId::index), so an event finds its connection without a search; the generation
+/// tells a stale record from a newer connection in the same slot.
 struct ServerConn {
   stack::ConnectionId id;
   wire::FourTuple tuple;
   std::vector<std::byte> pending;  ///< bytes waiting for send-buffer space (echo, http)
   std::size_t pending_off = 0;
   std::string request;  ///< http: the request head read so far
+  bool in_use = false;
+  bool queued = false;   ///< in the pump's work list
+  bool printed = false;  ///< its `established` line was printed (then its end line is too)
   bool responded = false;
   bool eof = false;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
-  tun_cli::Sha256 sha;
+  std::optional<tun_cli::Sha256> sha;  ///< only with --sha256
 };
 
 constexpr std::string_view kHttpPage =
     "<!doctype html>\n<html><head><title>synack</title></head>\n<body><h1>Hello from synack</h1>\n"
     "<p>This page came over a userspace TCP/IP stack.</p></body></html>\n";
 
+constexpr Duration kInterval = std::chrono::seconds(1);
+/// Connect-time samples kept per interval for its percentiles (beyond it the interval's rest is unsampled).
+constexpr std::size_t kMaxSamples = 1U << 16U;
+
+/// 1234567 -> "1,234,567".
+std::string grouped(std::uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  out.reserve(digits.size() + digits.size() / 3);
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+/// The q-quantile (0..1) of `v` (reorders it); zero when empty.
+Duration quantile(std::vector<Duration>& v, double q) {
+  if (v.empty()) return Duration::zero();
+  const auto k = static_cast<std::size_t>(std::lround(q * static_cast<double>(v.size() - 1)));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
 class Server {
  public:
   Server(TunSession& session, const ListenOptions& options, Mode mode)
-      : s_(session), o_(options), mode_(mode), scratch_(std::size_t{64} * 1024) {}
+      : s_(session), o_(options), mode_(mode), scratch_(std::size_t{64} * 1024) {
+    samples_.reserve(kMaxSamples);
+  }
+
+  /// Starts the first interval at `now`.
+  void start(Instant now) {
+    interval_start_ = now;
+    line_window_ = now;
+  }
+
+  /// When the caller should wake up for the next interval line (Instant::max() when idle).
+  [[nodiscard]] Instant wake_by() const {
+    return (o_.quiet || !interval_active()) ? Instant::max() : interval_start_ + kInterval;
+  }
+
+  void on_event(Instant now, const stack::Event& e) {
+    switch (e.kind) {
+      case stack::EventKind::acceptable:
+        while (auto id = s_.stack->accept(e.listener)) on_accept(now, *id);
+        break;
+      case stack::EventKind::readable:
+      case stack::EventKind::writable:
+      case stack::EventKind::peer_closed:
+        if (ServerConn* c = find(e.connection)) enqueue(*c);
+        break;
+      case stack::EventKind::reset:
+      case stack::EventKind::timed_out:
+      case stack::EventKind::aborted:
+        end_by_stack(e.connection, e.kind);
+        break;
+      case stack::EventKind::closed:
+        // We closed it (pump) and dropped our record then; the stack released it by itself.
+        if (ServerConn* c = find(e.connection)) end(*c, stack::EventKind::closed);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /// Moves bytes for the connections that had an event (or were left with work); bounded per call.
+  void pump() {
+    work_.swap(active_);
+    for (const std::uint32_t index : work_) {
+      ServerConn& c = conns_[index];
+      c.queued = false;
+      if (!c.in_use) continue;
+      pump_one(c);
+    }
+    work_.clear();
+  }
+
+  /// After each step: the peak, and the interval line when one is due.
+  void after_step(Instant now) {
+    peak_ = std::max(peak_, s_.stack->connection_count());
+    if (now < interval_start_ + kInterval) return;
+    if (interval_active() && !o_.quiet) print_interval(now);
+    // Connections ended: give the memory of their buffers back to the system (glibc keeps freed heap
+    // pages otherwise), so a server's RSS follows its live connections. Once a second at most.
+    if (interval_.closed + interval_.reset + interval_.timed_out + interval_.aborted > 0) ::malloc_trim(0);
+    interval_start_ = now;
+    interval_ = {};
+    samples_.clear();
+  }
+
+  void summary(int signal) const {
+    const auto& d = s_.driver->stats();
+    if (o_.json_stream) {
+      nlohmann::json j;
+      j["event"] = "summary";
+      j["signal"] = signal;
+      j["connections"] = accepted_;
+      j["open"] = open_;
+      j["bytes_in"] = total_in_;
+      j["bytes_out"] = total_out_;
+      j["resets"] = totals_.reset + totals_.timed_out + totals_.aborted;
+      j["handshakes"] = accepted_;
+      j["ends"] = {{"closed", totals_.closed},
+                   {"reset", totals_.reset},
+                   {"timed_out", totals_.timed_out},
+                   {"aborted", totals_.aborted}};
+      j["live_connections"] = s_.stack->connection_count();
+      j["time_wait"] = s_.stack->time_wait_count();
+      j["peak_connections"] = peak_;
+      j["lines_suppressed"] = suppressed_total_;
+      j["datagrams_in"] = d.datagrams_in;
+      j["datagrams_out"] = d.datagrams_out;
+      j["write_drops"] = d.write_drops;
+      j["malformed"] = s_.stack->stats().malformed;
+      j["bad_checksum"] = s_.stack->stats().bad_checksum;
+      fmt::print("{}\n", j.dump());
+    } else {
+      fmt::print(
+          "synack listen: {} connection(s) accepted, {} still open, {} reset; {} B received, {} B sent; "
+          "{} datagrams in, {} out\n",
+          grouped(accepted_), open_, grouped(totals_.reset + totals_.timed_out + totals_.aborted),
+          grouped(total_in_), grouped(total_out_), grouped(d.datagrams_in), grouped(d.datagrams_out));
+      fmt::print(
+          "  ends: {} closed, {} reset by the peer, {} timed out, {} aborted; {} live in the stack at exit "
+          "({} in TIME-WAIT), peak {}\n",
+          grouped(totals_.closed), grouped(totals_.reset), grouped(totals_.timed_out),
+          grouped(totals_.aborted), s_.stack->connection_count(), s_.stack->time_wait_count(), peak_);
+    }
+    std::fflush(stdout);
+  }
+
+  /// Flushes what this step printed (once per step, not per line).
+  void flush_output() {
+    if (printed_) std::fflush(stdout);
+    printed_ = false;
+  }
+
+ private:
+  struct Counts {
+    std::uint64_t handshakes = 0;
+    std::uint64_t closed = 0;
+    std::uint64_t reset = 0;
+    std::uint64_t timed_out = 0;
+    std::uint64_t aborted = 0;
+    std::uint64_t suppressed = 0;
+  };
+
+  [[nodiscard]] bool interval_active() const {
+    return interval_.handshakes + interval_.closed + interval_.reset + interval_.timed_out +
+               interval_.aborted >
+           0;
+  }
+
+  ServerConn* find(stack::ConnectionId id) {
+    if (id.index >= conns_.size()) return nullptr;
+    ServerConn& c = conns_[id.index];
+    return c.in_use && c.id == id ? &c : nullptr;
+  }
+
+  void enqueue(ServerConn& c) {
+    if (c.queued) return;
+    c.queued = true;
+    active_.push_back(c.id.index);
+  }
+
+  /// Whether this connection's lines are printed: up to --lines-per-second new connections per second.
+  bool take_line(Instant now) {
+    if (o_.quiet) return false;
+    if (o_.lines_per_second == 0) return true;
+    if (now >= line_window_ + kInterval) {
+      line_window_ = now;
+      lines_in_window_ = 0;
+    }
+    if (lines_in_window_ >= o_.lines_per_second) return false;
+    ++lines_in_window_;
+    return true;
+  }
 
   void on_accept(Instant now, stack::ConnectionId id) {
-    (void)now;
     const auto info = s_.stack->info(id);
     if (!info) return;
     ++accepted_;
+    ++interval_.handshakes;
     const tun_cli::Handshake* h = s_.log.find(info->tuple);
     const Instant started = h != nullptr && h->peer_syn_at
                                 ? *h->peer_syn_at
                                 : info->syn_sent_at.value_or(info->established_at.value_or(now));
     const Duration took = info->established_at.value_or(now) - started;
-    if (o_.json_stream) {
+    if (samples_.size() < kMaxSamples) samples_.push_back(took);
+    const bool print = take_line(now);
+    if (!print) {
+      ++interval_.suppressed;
+      ++suppressed_total_;
+    } else if (o_.json_stream) {
       nlohmann::json j;
       j["event"] = "established";
       j["peer"] = info->tuple.remote.to_string();
@@ -361,95 +554,89 @@ class Server {
                  h != nullptr && h->ours ? tun_cli::describe(*h->ours) : "?");
       fmt::print("  agreed:  {}\n", tun_cli::describe(info->negotiated));
     }
-    std::fflush(stdout);
+    printed_ = printed_ || print;
     s_.log.erase(info->tuple);
-    auto conn = std::make_unique<ServerConn>();
-    conn->id = id;
-    conn->tuple = info->tuple;
-    conns_.push_back(std::move(conn));
+
+    if (id.index >= conns_.size()) conns_.resize(std::max<std::size_t>(id.index + 1, conns_.size() * 2));
+    ServerConn& c = conns_[id.index];
+    // A record still here belongs to an older connection in this slot whose end we have not seen (the
+    // stack released it after our close()): it has ended.
+    if (c.in_use) end(c, stack::EventKind::closed);
+    c.id = id;
+    c.tuple = info->tuple;
+    c.pending.clear();
+    c.pending_off = 0;
+    c.request.clear();
+    c.in_use = true;
+    c.printed = print;
+    c.responded = false;
+    c.eof = false;
+    c.bytes_in = 0;
+    c.bytes_out = 0;
+    if (o_.sha256) {
+      c.sha.emplace();
+    } else {
+      c.sha.reset();
+    }
+    ++open_;
+    enqueue(c);  // the final ACK may have carried data or FIN
   }
 
-  void on_event(Instant now, const stack::Event& e) {
-    switch (e.kind) {
-      case stack::EventKind::acceptable:
-        for (int i = 0; i < 1024; ++i) {
-          auto id = s_.stack->accept(e.listener);
-          if (!id) break;
-          on_accept(now, *id);
-        }
-        break;
+  /// The stack ended the connection (reset, timed out, aborted): report it and give the id back, so the
+  /// stack frees the slot now (it keeps a connection until its user closes it).
+  void end_by_stack(stack::ConnectionId id, stack::EventKind kind) {
+    if (ServerConn* c = find(id)) end(*c, kind);
+    (void)s_.stack->abort(id);  // the connection is CLOSED already: no RST, only the release
+  }
+
+  /// Reports the end and drops the record.
+  void end(ServerConn& c, stack::EventKind kind) {
+    switch (kind) {
       case stack::EventKind::reset:
-      case stack::EventKind::timed_out:
-      case stack::EventKind::aborted:
-        finish(e.connection, std::string(stack::to_string(e.kind)));
+        ++totals_.reset;
+        ++interval_.reset;
         break;
-      case stack::EventKind::closed:
-        finish(e.connection, "closed");
+      case stack::EventKind::timed_out:
+        ++totals_.timed_out;
+        ++interval_.timed_out;
+        break;
+      case stack::EventKind::aborted:
+        ++totals_.aborted;
+        ++interval_.aborted;
         break;
       default:
+        ++totals_.closed;
+        ++interval_.closed;
         break;
     }
+    if (c.printed) report(c, std::string(stack::to_string(kind)));
+    c.in_use = false;
+    c.pending = {};
+    c.request = {};
+    c.sha.reset();
+    --open_;
   }
 
-  /// Moves bytes for every live connection; bounded work per call.
-  void pump() {
-    for (std::size_t i = 0; i < conns_.size();) {
-      if (pump_one(*conns_[i])) {
-        ++i;
-      } else {
-        report(*conns_[i], "closed");
-        conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(i));
-      }
-    }
-  }
-
-  void summary(int signal) const {
-    if (o_.json_stream) {
-      nlohmann::json j;
-      j["event"] = "summary";
-      j["signal"] = signal;
-      j["connections"] = accepted_;
-      j["open"] = conns_.size();
-      j["bytes_in"] = total_in_;
-      j["bytes_out"] = total_out_;
-      j["resets"] = resets_;
-      j["datagrams_in"] = s_.driver->stats().datagrams_in;
-      j["datagrams_out"] = s_.driver->stats().datagrams_out;
-      j["malformed"] = s_.stack->stats().malformed;
-      j["bad_checksum"] = s_.stack->stats().bad_checksum;
-      fmt::print("{}\n", j.dump());
-    } else {
-      const auto& d = s_.driver->stats();
-      fmt::print(
-          "synack listen: {} connection(s) accepted, {} still open, {} reset; {} B received, {} B sent; "
-          "{} datagrams in, {} out\n",
-          accepted_, conns_.size(), resets_, total_in_, total_out_, d.datagrams_in, d.datagrams_out);
-    }
-    std::fflush(stdout);
-  }
-
- private:
-  /// Returns false when the application is done with the connection (it was closed).
-  bool pump_one(ServerConn& c) {
+  /// Moves bytes for one connection (at most 64 reads); closes it when the application is done with it.
+  void pump_one(ServerConn& c) {
     for (int round = 0; round < 64; ++round) {
       if (c.pending_off < c.pending.size()) {
         auto sent = s_.stack->send(c.id, wire::Bytes(c.pending).subspan(c.pending_off));
-        if (!sent) return false;
+        if (!sent) return;  // its end arrives as an event
         c.pending_off += *sent;
         c.bytes_out += *sent;
         total_out_ += *sent;
-        if (c.pending_off < c.pending.size()) return true;  // wait for `writable`
+        if (c.pending_off < c.pending.size()) return;  // wait for `writable`
         c.pending.clear();
         c.pending_off = 0;
       }
       if (c.eof || (mode_ == Mode::http && c.responded)) {
         (void)s_.stack->close(c.id);
-        return false;
+        end(c, stack::EventKind::closed);
+        return;
       }
       auto n = s_.stack->recv(c.id, scratch_);
-      if (!n) {
-        return n.error() == tcp::Error::would_block;
-      }
+      if (!n) return;  // would_block: the next `readable` brings it back; an error: its event follows
       if (*n == 0) {
         c.eof = true;
         continue;
@@ -457,7 +644,7 @@ class Server {
       const wire::Bytes got = wire::Bytes(scratch_).first(*n);
       c.bytes_in += *n;
       total_in_ += *n;
-      c.sha.update(got);
+      if (c.sha) c.sha->update(got);
       switch (mode_) {
         case Mode::discard:
           break;
@@ -492,19 +679,11 @@ class Server {
           break;
       }
     }
-    return true;
-  }
-
-  void finish(stack::ConnectionId id, const std::string& how) {
-    const auto it = std::ranges::find_if(conns_, [&](const auto& c) { return c->id == id; });
-    if (it == conns_.end()) return;
-    if (how != "closed") ++resets_;
-    report(**it, how);
-    conns_.erase(it);
+    enqueue(c);  // more to read than one turn's share: come back next turn
   }
 
   void report(ServerConn& c, const std::string& how) {
-    const std::string sha = c.sha.hex_digest();
+    const std::optional<std::string> sha = c.sha ? std::optional(c.sha->hex_digest()) : std::nullopt;
     if (o_.json_stream) {
       nlohmann::json j;
       j["event"] = how;
@@ -512,24 +691,82 @@ class Server {
       j["local"] = c.tuple.local.to_string();
       j["bytes_received"] = c.bytes_in;
       j["bytes_sent"] = c.bytes_out;
-      j["received_sha256"] = sha;
+      j["received_sha256"] = sha ? nlohmann::json(*sha) : nlohmann::json(nullptr);
       fmt::print("{}\n", j.dump());
     } else {
-      fmt::print("{:<11} {} → {}: received {} B (sha256 {}), sent {} B\n", how, c.tuple.remote.to_string(),
-                 c.tuple.local.to_string(), c.bytes_in, sha, c.bytes_out);
+      fmt::print("{:<11} {} → {}: received {} B{}, sent {} B\n", how, c.tuple.remote.to_string(),
+                 c.tuple.local.to_string(), c.bytes_in, sha ? fmt::format(" (sha256 {})", *sha) : "",
+                 c.bytes_out);
     }
-    std::fflush(stdout);
+    printed_ = true;
+  }
+
+  void print_interval(Instant now) {
+    const double seconds = std::chrono::duration<double>(now - interval_start_).count();
+    const std::uint64_t ended = interval_.closed + interval_.reset + interval_.timed_out + interval_.aborted;
+    const Duration p50 = quantile(samples_, 0.50);
+    const Duration p90 = quantile(samples_, 0.90);
+    const Duration p99 = quantile(samples_, 0.99);
+    const Duration max = samples_.empty() ? Duration::zero() : *std::ranges::max_element(samples_);
+    if (o_.json_stream) {
+      nlohmann::json j;
+      j["event"] = "interval";
+      j["seconds"] = seconds;
+      j["handshakes"] = interval_.handshakes;
+      j["handshakes_per_second"] = static_cast<double>(interval_.handshakes) / seconds;
+      j["connect_ms"] = {{"p50", tun_cli::millis(p50)},
+                         {"p90", tun_cli::millis(p90)},
+                         {"p99", tun_cli::millis(p99)},
+                         {"max", tun_cli::millis(max)},
+                         {"samples", samples_.size()}};
+      j["ends"] = {{"closed", interval_.closed},
+                   {"reset", interval_.reset},
+                   {"timed_out", interval_.timed_out},
+                   {"aborted", interval_.aborted}};
+      j["live_connections"] = s_.stack->connection_count();
+      j["lines_suppressed"] = interval_.suppressed;
+      fmt::print("{}\n", j.dump());
+    } else {
+      std::string line =
+          fmt::format("{} handshakes in the last {:.2f} s", grouped(interval_.handshakes), seconds);
+      if (!samples_.empty()) {
+        line += fmt::format(", connect p50 {:.3f} ms p90 {:.3f} ms p99 {:.3f} ms max {:.3f} ms",
+                            tun_cli::millis(p50), tun_cli::millis(p90), tun_cli::millis(p99),
+                            tun_cli::millis(max));
+      }
+      line += fmt::format("; {} ended ({} reset", grouped(ended), grouped(interval_.reset));
+      if (interval_.timed_out > 0) line += fmt::format(", {} timed out", grouped(interval_.timed_out));
+      if (interval_.aborted > 0) line += fmt::format(", {} aborted", grouped(interval_.aborted));
+      line += fmt::format("); {} live", grouped(s_.stack->connection_count()));
+      if (interval_.suppressed > 0) {
+        line +=
+            fmt::format("; {} connections not printed (--lines-per-second)", grouped(interval_.suppressed));
+      }
+      fmt::print("{}\n", line);
+    }
+    printed_ = true;
   }
 
   TunSession& s_;
   const ListenOptions& o_;
   Mode mode_;
   std::vector<std::byte> scratch_;
-  std::vector<std::unique_ptr<ServerConn>> conns_;
+  std::vector<ServerConn> conns_;      ///< by ConnectionId::index; grows with the stack's slot pool
+  std::vector<std::uint32_t> active_;  ///< connections to pump (an event, or work left over)
+  std::vector<std::uint32_t> work_;
+  std::size_t open_ = 0;
   std::uint64_t accepted_ = 0;
   std::uint64_t total_in_ = 0;
   std::uint64_t total_out_ = 0;
-  std::uint64_t resets_ = 0;
+  Counts totals_;
+  Counts interval_;
+  std::uint64_t suppressed_total_ = 0;
+  std::vector<Duration> samples_;  ///< connect times (peer SYN to ESTABLISHED) of this interval
+  Instant interval_start_;
+  Instant line_window_;
+  std::uint32_t lines_in_window_ = 0;
+  std::size_t peak_ = 0;
+  bool printed_ = false;
 };
 
 int run_listen(const ListenOptions& o) {
@@ -564,16 +801,21 @@ int run_listen(const ListenOptions& o) {
     for (const auto& a : s.addresses) j["addresses"].push_back(a.to_string());
     j["ports"] = o.ports;
     j["mode"] = mode_name;
+    j["pid"] = ::getpid();
     fmt::print("{}\n", j.dump());
-  } else {
+  } else if (!o.quiet) {
     fmt::print("synack listening on {} port {} ({}) via {}; Ctrl-C for a summary\n", addrs, ports, mode_name,
                s.device->name());
   }
   std::fflush(stdout);
 
+  // --quiet prints no handshake: the segment observer (the offered options and the peer's SYN time for
+  // the per-connection and per-second lines) would only cost time.
+  if (o.quiet) s.stack->set_observer({});
   Server server(s, o, mode);
+  server.start(link::monotonic_now());
   for (;;) {
-    auto step = s.driver->step();
+    auto step = s.driver->step(server.wake_by());
     if (!step) {
       fmt::print(stderr, "synack listen: {}\n", step.error());
       return kExitFailure;
@@ -581,16 +823,15 @@ int run_listen(const ListenOptions& o) {
     if (s.signal_watch >= 0 && (step->watched & (1U << static_cast<unsigned>(s.signal_watch))) != 0) {
       const int sig = s.take_signal();
       if (sig != 0) {
+        server.flush_output();
         server.summary(sig);
         return kExitOk;
       }
     }
-    for (int i = 0; i < 4096; ++i) {
-      auto e = s.stack->poll_event();
-      if (!e) break;
-      server.on_event(step->now, *e);
-    }
+    while (auto e = s.stack->poll_event()) server.on_event(step->now, *e);
     server.pump();
+    server.after_step(step->now);
+    server.flush_output();
   }
 }
 
@@ -608,6 +849,14 @@ void register_listen_command(CLI::App& app, int& exit_code) {
   discard->excludes(http);
   cmd->add_option("--backlog", options->backlog, "Accept-queue length (0: the engine's default)");
   cmd->add_flag("--json-stream", options->json_stream, "One JSON object per line per event");
+  cmd->add_flag("--quiet", options->quiet,
+                "No per-connection or per-second lines: only the summary (and, with --json-stream, the "
+                "listening event)");
+  cmd->add_flag("--sha256", options->sha256, "SHA-256 of each connection's received bytes in its end line");
+  cmd->add_option("--lines-per-second", options->lines_per_second,
+                  "Connections printed per second (established and end lines); the rest are counted in the "
+                  "per-second summary line; 0 prints all")
+      ->capture_default_str();
   cmd->callback([options, &exit_code] { exit_code = run_listen(*options); });
 }
 

@@ -47,6 +47,7 @@ struct TunOptions {
   std::string pcap;
   std::optional<std::uint16_t> mss;  ///< the MSS synack offers (IPv4; IPv6 offers 20 less)
   std::uint32_t syn_retries = 6;
+  std::optional<std::uint32_t> buffers;  ///< send and receive buffer bytes per connection (engine default)
   bool no_timestamps = false;
   bool no_sack = false;
   bool no_wscale = false;

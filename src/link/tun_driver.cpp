@@ -141,6 +141,26 @@ std::expected<std::size_t, std::string> TunDriver::flush(Instant now) {
   return written;
 }
 
+std::expected<std::size_t, std::string> TunDriver::read_batch() {
+  // Read a batch into the ring first, then feed it: the stack sees the batch at one instant. A TUN read
+  // is one datagram (no readv batching on a TUN fd), so the batch is many non-blocking reads.
+  std::size_t count = 0;
+  device_empty_ = false;
+  while (count < config_.batch) {
+    const wire::MutableBytes slot =
+        wire::MutableBytes(ring_).subspan(count * config_.buffer_size, config_.buffer_size);
+    const auto n = device_->read(slot);
+    if (!n) return std::unexpected(fmt::format("reading from {}: {}", device_->name(), n.error().message()));
+    if (*n == 0) {
+      device_empty_ = true;
+      break;
+    }
+    sizes_[count++] = *n;
+  }
+  if (count == config_.batch) ++stats_.full_batches;
+  return count;
+}
+
 std::expected<TunDriver::Step, std::string> TunDriver::step(Instant wake_by) {
   ++stats_.steps;
   Step result;
@@ -149,49 +169,56 @@ std::expected<TunDriver::Step, std::string> TunDriver::step(Instant wake_by) {
   if (!flushed) return std::unexpected(flushed.error());
   result.sent += *flushed;
 
-  const Instant deadline = more_to_write_ ? now : std::min(stack_->next_deadline(), wake_by);
-  const Duration wait = wait_time(now, deadline, config_.max_wait);
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(wait);
-  const timespec timeout{.tv_sec = static_cast<time_t>(seconds.count()),
-                         .tv_nsec = static_cast<long>((wait - seconds).count())};
-  for (auto& fd : fds_) fd.revents = 0;
-  const int ready = ::ppoll(fds_.data(), 1 + watched_, &timeout, nullptr);
-  if (ready < 0 && errno != EINTR) {
-    return std::unexpected(
-        fmt::format("ppoll on {}: {}", device_->name(), std::generic_category().message(errno)));
+  // When the device was not found empty since the last write (a full batch, or datagrams written after
+  // the last read: the kernel answers a write within the write() call itself, e.g. a SYN-ACK's ACK),
+  // read before sleeping: ppoll() only when the device has nothing. Every kMaxStepsWithoutPoll steps
+  // ppoll() runs anyway (zero timeout) so that watched fds (signals, stdin) are seen under load.
+  std::size_t count = 0;
+  if (!device_empty_ && steps_without_poll_ < kMaxStepsWithoutPoll) {
+    auto got = read_batch();
+    if (!got) return std::unexpected(got.error());
+    count = *got;
   }
-  now = monotonic_now();
+  if (count > 0) {
+    ++steps_without_poll_;
+    now = monotonic_now();
+  } else {
+    steps_without_poll_ = 0;
+    ++stats_.polls;
+    const bool busy = more_to_write_ || !device_empty_;
+    const Instant deadline = busy ? now : std::min(stack_->next_deadline(), wake_by);
+    const Duration wait = wait_time(now, deadline, config_.max_wait);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(wait);
+    const timespec timeout{.tv_sec = static_cast<time_t>(seconds.count()),
+                           .tv_nsec = static_cast<long>((wait - seconds).count())};
+    for (auto& fd : fds_) fd.revents = 0;
+    const int ready = ::ppoll(fds_.data(), 1 + watched_, &timeout, nullptr);
+    if (ready < 0 && errno != EINTR) {
+      return std::unexpected(
+          fmt::format("ppoll on {}: {}", device_->name(), std::generic_category().message(errno)));
+    }
+    now = monotonic_now();
+    for (std::size_t i = 0; i < watched_; ++i) {
+      if (enabled_[i] && fds_[1 + i].revents != 0) result.watched |= 1U << i;
+    }
+    if ((fds_[0].revents & (POLLERR | POLLNVAL)) != 0) {
+      return std::unexpected(fmt::format("{}: the device reported an error", device_->name()));
+    }
+    if ((fds_[0].revents & POLLIN) != 0) {
+      auto got = read_batch();
+      if (!got) return std::unexpected(got.error());
+      count = *got;
+    }
+  }
   result.now = now;
-  for (std::size_t i = 0; i < watched_; ++i) {
-    if (enabled_[i] && fds_[1 + i].revents != 0) result.watched |= 1U << i;
+  for (std::size_t i = 0; i < count; ++i) {
+    const wire::Bytes datagram = wire::Bytes(ring_).subspan(i * config_.buffer_size, sizes_[i]);
+    tap(now, datagram);
+    stack_->on_packet(now, datagram);
+    ++stats_.datagrams_in;
+    stats_.bytes_in += sizes_[i];
   }
-  if ((fds_[0].revents & (POLLERR | POLLNVAL)) != 0) {
-    return std::unexpected(fmt::format("{}: the device reported an error", device_->name()));
-  }
-
-  if ((fds_[0].revents & POLLIN) != 0) {
-    // Read a batch into the ring first, then feed it: the stack sees the batch at one instant.
-    std::size_t count = 0;
-    while (count < config_.batch) {
-      const wire::MutableBytes slot =
-          wire::MutableBytes(ring_).subspan(count * config_.buffer_size, config_.buffer_size);
-      const auto n = device_->read(slot);
-      if (!n) {
-        return std::unexpected(fmt::format("reading from {}: {}", device_->name(), n.error().message()));
-      }
-      if (*n == 0) break;
-      sizes_[count++] = *n;
-    }
-    if (count == config_.batch) ++stats_.full_batches;
-    for (std::size_t i = 0; i < count; ++i) {
-      const wire::Bytes datagram = wire::Bytes(ring_).subspan(i * config_.buffer_size, sizes_[i]);
-      tap(now, datagram);
-      stack_->on_packet(now, datagram);
-      ++stats_.datagrams_in;
-      stats_.bytes_in += sizes_[i];
-    }
-    result.received = count;
-  }
+  result.received = count;
   if (stack_->next_deadline() <= now) {
     ++stats_.timeouts;
     stack_->on_timeout(now);
@@ -199,6 +226,8 @@ std::expected<TunDriver::Step, std::string> TunDriver::step(Instant wake_by) {
   flushed = flush(now);
   if (!flushed) return std::unexpected(flushed.error());
   result.sent += *flushed;
+  // What we wrote may have drawn an answer already queued on the device.
+  if (*flushed > 0) device_empty_ = false;
   return result;
 }
 

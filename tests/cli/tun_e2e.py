@@ -193,7 +193,7 @@ class TunE2E(unittest.TestCase):
 
     # ---- helpers -----------------------------------------------------------------------------------
     def start_listen(self, *args):
-        p = self.ns.spawn([SYNACK, "listen", "--json-stream", "--pcap", self.pcap] + list(args),
+        p = self.ns.spawn([SYNACK, "listen", "--json-stream", "--sha256", "--pcap", self.pcap] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         reader = LineReader(p.stdout)
         line = reader.wait_for(lambda l: '"listening"' in l, 10)

@@ -1,5 +1,6 @@
 // The TUN driver: the event loop that connects one Stack to a Linux TUN device. Each step writes what the
-// stack has to send, sleeps in ppoll() until a datagram arrives, the stack's next deadline, a caller's
+// stack has to send, reads at once when the device may hold datagrams (the kernel answers a write within
+// it), and otherwise sleeps in ppoll() until a datagram arrives, the stack's next deadline, a caller's
 // wake-up time or a watched fd (a signalfd, stdin) — never busy-polls — then reads up to a batch of
 // datagrams into a ring of buffers allocated once, feeds them to the stack with the CLOCK_MONOTONIC time,
 // fires the stack's timers when due, and writes what the stack emits. Nothing is allocated per packet.
@@ -52,6 +53,7 @@ struct TunDriverStats {
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::uint64_t full_batches = 0;  ///< reads that filled the whole ring (more may have waited)
+  std::uint64_t polls = 0;         ///< ppoll() calls (a step that found datagrams by reading skips it)
   std::uint64_t write_drops = 0;   ///< datagrams the device refused (EAGAIN/ENOBUFS): TCP retransmits
   std::uint64_t timeouts = 0;      ///< Stack::on_timeout calls
   std::uint64_t pcap_errors = 0;
@@ -90,6 +92,12 @@ class TunDriver {
 
  private:
   void tap(Instant now, wire::Bytes datagram) noexcept;
+  /// Reads up to `batch` datagrams into the ring (non-blocking); sets device_empty_ when a read found none.
+  [[nodiscard]] std::expected<std::size_t, std::string> read_batch();
+
+  /// Steps in a row that found datagrams without ppoll(); then one ppoll() (zero timeout) checks the
+  /// watched fds.
+  static constexpr std::uint32_t kMaxStepsWithoutPoll = 64;
 
   const TunDevice* device_;
   stack::Stack* stack_;
@@ -101,6 +109,8 @@ class TunDriver {
   std::array<bool, kMaxWatched> enabled_{};
   std::size_t watched_ = 0;
   bool more_to_write_ = false;
+  bool device_empty_ = true;  ///< the last read found no datagram and nothing was written since
+  std::uint32_t steps_without_poll_ = 0;
   capture::PcapWriter* pcap_ = nullptr;
   Duration realtime_offset_{0};
   TunDriverStats stats_;
