@@ -1,5 +1,7 @@
 #include "synack/wire/ipv4.hpp"
 
+#include <cstring>
+
 #include "synack/wire/checksum.hpp"
 
 namespace synack::wire {
@@ -31,12 +33,8 @@ std::expected<std::size_t, Error> Ipv4Header::emit(MutableBytes out) const noexc
   store_u8(out, 8, ttl);
   store_u8(out, 9, protocol);
   store_be16(out, 10, 0);
-  const Bytes s = src.bytes();
-  const Bytes d = dst.bytes();
-  for (std::size_t i = 0; i < 4; ++i) {
-    out[12 + i] = s[i];
-    out[16 + i] = d[i];
-  }
+  std::memcpy(&out[12], src.bytes().data(), 4);
+  std::memcpy(&out[16], dst.bytes().data(), 4);
   store_be16(out, 10, internet_checksum(out.first(kSize)));
   return kSize;
 }
