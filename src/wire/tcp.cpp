@@ -24,9 +24,11 @@ std::expected<TcpView, Error> TcpView::parse(Bytes segment) noexcept {
 }
 
 std::expected<TcpHeader, Error> TcpHeader::parse(const TcpView& view) noexcept {
-  auto options = view.options();
-  if (!options) return std::unexpected(options.error());
-  TcpHeader h;
+  // Built in place and returned by name: the options (a few hundred bytes) are parsed straight into
+  // the result, never copied.
+  std::expected<TcpHeader, Error> result(std::in_place);
+  TcpHeader& h = *result;
+  if (auto error = parse_tcp_options_into(view.option_bytes(), h.options)) return std::unexpected(*error);
   h.src_port = view.src_port();
   h.dst_port = view.dst_port();
   h.seq = view.seq();
@@ -35,8 +37,7 @@ std::expected<TcpHeader, Error> TcpHeader::parse(const TcpView& view) noexcept {
   h.window = view.window();
   h.urgent_pointer = view.urgent_pointer();
   h.checksum = view.checksum();
-  h.options = *options;
-  return h;
+  return result;
 }
 
 std::expected<std::size_t, Error> TcpHeader::emit(MutableBytes out) const noexcept {
