@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "checksum_sum.hpp"
 #include "synack/wire/checksum.hpp"
 
 namespace synack::wire {
@@ -18,6 +19,9 @@ std::expected<Ipv4View, Error> Ipv4View::parse(Bytes datagram) noexcept {
 }
 
 bool Ipv4View::header_checksum_ok() const noexcept {
+  // A correct header sums to all ones (RFC 1071 §1); the common 20-byte header without the loop.
+  if (header_length() == kMinHeaderSize)
+    return detail::fold_to_wire16(detail::sum_native20(bytes_.data())) == 0xFFFF;
   return internet_checksum(header()) == 0;
 }
 
@@ -35,7 +39,7 @@ std::expected<std::size_t, Error> Ipv4Header::emit(MutableBytes out) const noexc
   store_be16(out, 10, 0);
   std::memcpy(&out[12], src.bytes().data(), 4);
   std::memcpy(&out[16], dst.bytes().data(), 4);
-  store_be16(out, 10, internet_checksum(out.first(kSize)));
+  store_be16(out, 10, static_cast<std::uint16_t>(~detail::fold_to_wire16(detail::sum_native20(out.data()))));
   return kSize;
 }
 

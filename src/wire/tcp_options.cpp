@@ -1,6 +1,7 @@
 #include "synack/wire/tcp_options.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace synack::wire {
@@ -172,8 +173,8 @@ std::optional<Error> parse_tcp_options_into(Bytes bytes, TcpOptions& options) no
 
 std::expected<TcpOptions, Error> parse_tcp_options(Bytes bytes) noexcept {
   std::expected<TcpOptions, Error> result(std::in_place);
-  if (auto error = parse_tcp_options_into(bytes, *result)) return std::unexpected(*error);
-  return result;
+  if (auto error = parse_tcp_options_into(bytes, *result)) result = std::unexpected(*error);
+  return result;  // the only return: the copy is elided
 }
 
 namespace {
@@ -185,12 +186,14 @@ class OptionWriter {
   explicit OptionWriter(std::byte* out) noexcept : p_(out) {}
   void u8(std::uint8_t v) noexcept { p_[n_++] = static_cast<std::byte>(v); }
   void be16(std::uint16_t v) noexcept {
-    u8(static_cast<std::uint8_t>(v >> 8U));
-    u8(static_cast<std::uint8_t>(v & 0xFFU));
+    if constexpr (std::endian::native == std::endian::little) v = std::byteswap(v);
+    std::memcpy(p_ + n_, &v, sizeof v);
+    n_ += sizeof v;
   }
   void be32(std::uint32_t v) noexcept {
-    be16(static_cast<std::uint16_t>(v >> 16U));
-    be16(static_cast<std::uint16_t>(v & 0xFFFFU));
+    if constexpr (std::endian::native == std::endian::little) v = std::byteswap(v);
+    std::memcpy(p_ + n_, &v, sizeof v);
+    n_ += sizeof v;
   }
   void bytes(Bytes b) noexcept {
     if (!b.empty()) std::memcpy(p_ + n_, b.data(), b.size());
