@@ -45,13 +45,18 @@ namespace synack::wire::detail {
 /// Adds `n` bytes at `p`, which start at an even offset of the summed stream, to the native-order
 /// accumulator `acc`. An odd trailing byte is padded with a zero byte (RFC 1071 §4.1). Any alignment.
 [[nodiscard]] inline std::uint64_t sum_native(const std::byte* p, std::size_t n, std::uint64_t acc) noexcept {
-  while (n >= 32) {
-    acc = add_carry(acc, load_native64(p));
-    acc = add_carry(acc, load_native64(p + 8));
-    acc = add_carry(acc, load_native64(p + 16));
-    acc = add_carry(acc, load_native64(p + 24));
-    p += 32;
-    n -= 32;
+  if (n >= 32) {
+    // Two independent carry chains, so a long segment is not bound by one add-with-carry latency.
+    std::uint64_t other = 0;
+    do {
+      acc = add_carry(acc, load_native64(p));
+      other = add_carry(other, load_native64(p + 8));
+      acc = add_carry(acc, load_native64(p + 16));
+      other = add_carry(other, load_native64(p + 24));
+      p += 32;
+      n -= 32;
+    } while (n >= 32);
+    acc = add_carry(acc, other);
   }
   while (n >= 8) {
     acc = add_carry(acc, load_native64(p));
