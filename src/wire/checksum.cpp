@@ -1,45 +1,22 @@
 #include "synack/wire/checksum.hpp"
 
-#include <bit>
-#include <cstring>
-
+#include "checksum_sum.hpp"
 #include "synack/wire/ip_address.hpp"
 
 namespace synack::wire {
 
 void ChecksumAccumulator::add(Bytes bytes) noexcept {
+  if (bytes.empty()) return;
   std::size_t i = 0;
-  const std::size_t n = bytes.size();
-  if (n == 0) return;
   if (odd_) {  // this byte completes the 16-bit word the previous piece began
     sum_ += static_cast<std::uint8_t>(bytes[0]);
     i = 1;
     odd_ = false;
   }
-  // The bulk in native byte order, 32 bits at a time into a 64-bit sum (carries folded once at the end,
-  // RFC 1071 §2(C)); the one's-complement sum is byte-order independent (§2(B)), so the folded native
-  // sum only needs a byte swap on a little-endian machine to join the big-endian total.
-  if (n - i >= 8) {
-    std::uint64_t native = 0;
-    const std::byte* p = bytes.data();
-    for (; i + 8 <= n; i += 8) {
-      std::uint32_t a = 0;
-      std::uint32_t b = 0;
-      std::memcpy(&a, p + i, 4);
-      std::memcpy(&b, p + i + 4, 4);
-      native += a;
-      native += b;
-    }
-    while ((native >> 16U) != 0) native = (native & 0xFFFFU) + (native >> 16U);
-    auto folded16 = static_cast<std::uint16_t>(native);
-    if constexpr (std::endian::native == std::endian::little) folded16 = std::byteswap(folded16);
-    sum_ += folded16;
-  }
-  for (; i + 2 <= n; i += 2) sum_ += load_be16(bytes, i);
-  if (i < n) {
-    sum_ += static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes[i])) << 8U;
-    odd_ = true;
-  }
+  // The rest starts at an even offset of the stream: sum it in one pass and add its folded value.
+  const std::size_t n = bytes.size() - i;
+  sum_ += detail::fold_to_wire16(detail::sum_native(bytes.data() + i, n, 0));
+  odd_ = (n % 2) != 0;
 }
 
 void ChecksumAccumulator::add_u16(std::uint16_t value) noexcept {
@@ -56,17 +33,20 @@ void ChecksumAccumulator::add_u32(std::uint32_t value) noexcept {
 
 void ChecksumAccumulator::add_pseudo_header(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,
                                             std::uint32_t upper_length) noexcept {
-  add(src.bytes());
-  add(dst.bytes());
-  if (src.is_v4()) {
-    // RFC 9293 §3.1: source, destination, zero, PTCL, TCP length (16 bits).
-    add_u16(protocol);
-    add_u16(static_cast<std::uint16_t>(upper_length));
-  } else {
-    // RFC 8200 §8.1: source, destination, upper-layer packet length (32 bits), zero, next header.
-    add_u32(upper_length);
-    add_u32(protocol);
+  if (odd_) {  // not at a word boundary (unusual): add it as bytes, in the RFCs' layout
+    add(src.bytes());
+    add(dst.bytes());
+    if (src.is_v4()) {
+      add_u16(protocol);
+      add_u16(static_cast<std::uint16_t>(upper_length));
+    } else {
+      add_u32(upper_length);
+      add_u32(protocol);
+    }
+    return;
   }
+  sum_ += detail::fold_to_wire16(detail::sum_pseudo_header(src.bytes().data(), dst.bytes().data(),
+                                                           src.is_v4(), protocol, upper_length, 0));
 }
 
 std::uint16_t ChecksumAccumulator::folded() const noexcept {
@@ -76,9 +56,16 @@ std::uint16_t ChecksumAccumulator::folded() const noexcept {
 }
 
 std::uint16_t internet_checksum(Bytes bytes) noexcept {
-  ChecksumAccumulator acc;
-  acc.add(bytes);
-  return acc.checksum();
+  return static_cast<std::uint16_t>(
+      ~detail::fold_to_wire16(detail::sum_native(bytes.data(), bytes.size(), 0)));
+}
+
+std::uint16_t upper_layer_checksum(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,
+                                   Bytes upper) noexcept {
+  std::uint64_t acc = detail::sum_pseudo_header(src.bytes().data(), dst.bytes().data(), src.is_v4(), protocol,
+                                                static_cast<std::uint32_t>(upper.size()), 0);
+  acc = detail::sum_native(upper.data(), upper.size(), acc);
+  return static_cast<std::uint16_t>(~detail::fold_to_wire16(acc));
 }
 
 std::uint16_t checksum_update(std::uint16_t checksum, std::uint16_t old_value,

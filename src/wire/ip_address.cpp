@@ -45,29 +45,4 @@ std::string Endpoint::to_string() const {
   return address.to_string() + ":" + std::to_string(port);
 }
 
-namespace {
-constexpr std::uint64_t mix(std::uint64_t h, std::uint64_t v) noexcept {
-  // A multiply-xorshift step (from the splitmix64 finaliser): fast and well distributed.
-  h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6U) + (h >> 2U);
-  h ^= h >> 30U;
-  h *= 0xBF58476D1CE4E5B9ULL;
-  h ^= h >> 27U;
-  h *= 0x94D049BB133111EBULL;
-  return h ^ (h >> 31U);
-}
-std::uint64_t mix_address(std::uint64_t h, const IpAddress& a) noexcept {
-  const Bytes b = a.bytes();
-  for (std::size_t i = 0; i < b.size(); i += 4) h = mix(h, load_be32(b, i));
-  return h;
-}
-}  // namespace
-
-std::size_t hash_value(const FourTuple& t, std::uint64_t seed) noexcept {
-  std::uint64_t h = seed;
-  h = mix_address(h, t.local.address);
-  h = mix_address(h, t.remote.address);
-  h = mix(h, (static_cast<std::uint64_t>(t.local.port) << 16U) | t.remote.port);
-  return static_cast<std::size_t>(h);
-}
-
 }  // namespace synack::wire

@@ -1,5 +1,8 @@
 #include "synack/wire/ipv4.hpp"
 
+#include <cstring>
+
+#include "checksum_sum.hpp"
 #include "synack/wire/checksum.hpp"
 
 namespace synack::wire {
@@ -16,6 +19,9 @@ std::expected<Ipv4View, Error> Ipv4View::parse(Bytes datagram) noexcept {
 }
 
 bool Ipv4View::header_checksum_ok() const noexcept {
+  // A correct header sums to all ones (RFC 1071 §1); the common 20-byte header without the loop.
+  if (header_length() == kMinHeaderSize)
+    return detail::fold_to_wire16(detail::sum_native20(bytes_.data())) == 0xFFFF;
   return internet_checksum(header()) == 0;
 }
 
@@ -31,13 +37,9 @@ std::expected<std::size_t, Error> Ipv4Header::emit(MutableBytes out) const noexc
   store_u8(out, 8, ttl);
   store_u8(out, 9, protocol);
   store_be16(out, 10, 0);
-  const Bytes s = src.bytes();
-  const Bytes d = dst.bytes();
-  for (std::size_t i = 0; i < 4; ++i) {
-    out[12 + i] = s[i];
-    out[16 + i] = d[i];
-  }
-  store_be16(out, 10, internet_checksum(out.first(kSize)));
+  std::memcpy(&out[12], src.bytes().data(), 4);
+  std::memcpy(&out[16], dst.bytes().data(), 4);
+  store_be16(out, 10, static_cast<std::uint16_t>(~detail::fold_to_wire16(detail::sum_native20(out.data()))));
   return kSize;
 }
 

@@ -9,10 +9,7 @@
 namespace synack::wire {
 
 bool tcp_checksum_ok(const IpAddress& src, const IpAddress& dst, Bytes segment) noexcept {
-  ChecksumAccumulator acc;
-  acc.add_pseudo_header(src, dst, kProtocolTcp, static_cast<std::uint32_t>(segment.size()));
-  acc.add(segment);
-  return acc.folded() == 0xFFFF;
+  return upper_layer_checksum(src, dst, kProtocolTcp, segment) == 0;
 }
 
 std::expected<TcpPacketView, Error> TcpPacketView::parse(Bytes datagram, ChecksumPolicy policy) noexcept {
@@ -93,10 +90,9 @@ std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const Ip
                   .payload_length = upper_length};
     if (auto r = ip.emit(out); !r) return std::unexpected(r.error());
   }
-  ChecksumAccumulator acc;
-  acc.add_pseudo_header(src, dst, kProtocolTcp, upper_length);
-  acc.add(out.subspan(ip_size, segment_size));
-  store_be16(out, ip_size + 16, acc.checksum());
+  // One pass over pseudo-header, header, options and payload; the checksum field is still zero.
+  store_be16(out, ip_size + 16,
+             upper_layer_checksum(src, dst, kProtocolTcp, out.subspan(ip_size, segment_size)));
   return ip_size + segment_size;
 }
 

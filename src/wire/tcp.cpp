@@ -24,9 +24,14 @@ std::expected<TcpView, Error> TcpView::parse(Bytes segment) noexcept {
 }
 
 std::expected<TcpHeader, Error> TcpHeader::parse(const TcpView& view) noexcept {
-  auto options = view.options();
-  if (!options) return std::unexpected(options.error());
-  TcpHeader h;
+  // Built in place and returned by name from a single return (so the copy is elided): the options (a
+  // few hundred bytes) are parsed straight into the result, never copied.
+  std::expected<TcpHeader, Error> result(std::in_place);
+  TcpHeader& h = *result;
+  if (auto error = parse_tcp_options_into(view.option_bytes(), h.options)) {
+    result = std::unexpected(*error);
+    return result;
+  }
   h.src_port = view.src_port();
   h.dst_port = view.dst_port();
   h.seq = view.seq();
@@ -35,15 +40,23 @@ std::expected<TcpHeader, Error> TcpHeader::parse(const TcpView& view) noexcept {
   h.window = view.window();
   h.urgent_pointer = view.urgent_pointer();
   h.checksum = view.checksum();
-  h.options = *options;
-  return h;
+  return result;
 }
 
 std::expected<std::size_t, Error> TcpHeader::emit(MutableBytes out) const noexcept {
-  const std::size_t options_size = options.encoded_size();
-  if (options_size > kMaxOptionBytes) return std::unexpected(Error::options_too_long);
+  if (out.size() < TcpView::kMinHeaderSize) {
+    if (options.encoded_size() > kMaxOptionBytes) return std::unexpected(Error::options_too_long);
+    return std::unexpected(Error::buffer_too_small);
+  }
+  // The options first: emit_tcp_options() sizes them once and refuses (writing nothing) when they are
+  // too long or do not fit after the fixed header.
+  std::size_t options_size = 0;
+  if (!options.empty()) {
+    auto written = emit_tcp_options(options, out.subspan(TcpView::kMinHeaderSize));
+    if (!written) return std::unexpected(written.error());
+    options_size = *written;
+  }
   const std::size_t size = TcpView::kMinHeaderSize + options_size;
-  if (out.size() < size) return std::unexpected(Error::buffer_too_small);
   store_be16(out, 0, src_port);
   store_be16(out, 2, dst_port);
   store_be32(out, 4, seq.raw());
@@ -53,10 +66,6 @@ std::expected<std::size_t, Error> TcpHeader::emit(MutableBytes out) const noexce
   store_be16(out, 14, window);
   store_be16(out, 16, 0);
   store_be16(out, 18, urgent_pointer);
-  if (options_size != 0) {
-    auto written = emit_tcp_options(options, out.subspan(TcpView::kMinHeaderSize, options_size));
-    if (!written) return std::unexpected(written.error());
-  }
   return size;
 }
 

@@ -1,6 +1,8 @@
 #include "synack/wire/tcp_options.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 
 namespace synack::wire {
 
@@ -40,8 +42,15 @@ std::size_t UnknownOptions::encoded_size() const noexcept {
   return n;
 }
 
-std::expected<TcpOptions, Error> parse_tcp_options(Bytes bytes) noexcept {
+namespace detail {
+
+std::expected<TcpOptions, Error> parse_tcp_options_general(Bytes bytes) noexcept {
   TcpOptions options;
+  if (auto error = parse_tcp_options_general_into(bytes, options)) return std::unexpected(*error);
+  return options;
+}
+
+std::optional<Error> parse_tcp_options_general_into(Bytes bytes, TcpOptions& options) noexcept {
   std::size_t i = 0;
   while (i < bytes.size()) {
     const std::uint8_t kind = load_u8(bytes, i);
@@ -50,29 +59,29 @@ std::expected<TcpOptions, Error> parse_tcp_options(Bytes bytes) noexcept {
       ++i;
       continue;
     }
-    if (i + 1 >= bytes.size()) return std::unexpected(Error::option_truncated);
+    if (i + 1 >= bytes.size()) return Error::option_truncated;
     const std::size_t length = load_u8(bytes, i + 1);
     // RFC 9293 §3.2 (MUST-68 / RFC 1122 4.2.2.5): a length that cannot be right ends parsing.
-    if (length < 2 || i + length > bytes.size()) return std::unexpected(Error::option_bad_length);
+    if (length < 2 || i + length > bytes.size()) return Error::option_bad_length;
     const Bytes body = bytes.subspan(i + 2, length - 2);
     switch (kind) {
       case option_kind::kMss:
-        if (length != 4) return std::unexpected(Error::option_wrong_length);
+        if (length != 4) return Error::option_wrong_length;
         options.mss = load_be16(body, 0);
         break;
       case option_kind::kWindowScale:
-        if (length != 3) return std::unexpected(Error::option_wrong_length);
+        if (length != 3) return Error::option_wrong_length;
         options.wscale = load_u8(body, 0);  // kept as sent; window_shift() clamps (RFC 7323 §2.3)
         break;
       case option_kind::kSackPermitted:
-        if (length != 2) return std::unexpected(Error::option_wrong_length);
+        if (length != 2) return Error::option_wrong_length;
         options.sack_permitted = true;
         break;
       case option_kind::kSack: {
         // RFC 2018 §3: 8n + 2 bytes, n blocks of (left, right).
         const std::size_t n = (length - 2) / 8;
         if ((length - 2) % 8 != 0 || n == 0 || n > SackBlocks::kCapacity) {
-          return std::unexpected(Error::option_wrong_length);
+          return Error::option_wrong_length;
         }
         options.sack.clear();
         for (std::size_t b = 0; b < n; ++b) {
@@ -81,58 +90,122 @@ std::expected<TcpOptions, Error> parse_tcp_options(Bytes bytes) noexcept {
         break;
       }
       case option_kind::kTimestamps:
-        if (length != 10) return std::unexpected(Error::option_wrong_length);
+        if (length != 10) return Error::option_wrong_length;
         options.timestamps = Timestamps{load_be32(body, 0), load_be32(body, 4)};
         break;
       case option_kind::kFastOpen: {
         auto cookie = FastOpenCookie::make(body);
-        if (!cookie) return std::unexpected(Error::option_wrong_length);
+        if (!cookie) return Error::option_wrong_length;
         options.fast_open = *cookie;
         break;
       }
       case option_kind::kExperimental:
         if (body.size() >= 2 && load_be16(body, 0) == kFastOpenExperimentalMagic) {
           auto cookie = FastOpenCookie::make(body.subspan(2), true);
-          if (!cookie) return std::unexpected(Error::option_wrong_length);
+          if (!cookie) return Error::option_wrong_length;
           options.fast_open = *cookie;
           break;
         }
         [[fallthrough]];
       default:
-        if (!options.unknown.push_back(kind, body)) return std::unexpected(Error::option_bad_length);
+        if (!options.unknown.push_back(kind, body)) return Error::option_bad_length;
         break;
     }
     i += length;
   }
-  return options;
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+namespace {
+
+[[nodiscard]] std::uint32_t be32_at(const std::byte* p) noexcept {
+  return (static_cast<std::uint32_t>(p[0]) << 24U) | (static_cast<std::uint32_t>(p[1]) << 16U) |
+         (static_cast<std::uint32_t>(p[2]) << 8U) | static_cast<std::uint32_t>(p[3]);
+}
+
+// The layouts nearly every segment carries, recognised by their fixed bytes (the kinds, lengths and
+// NOPs) and read without the general loop. The caller's `options` are freshly constructed (empty).
+// Anything else, including any variation of these, goes to the general parser, which stays the
+// reference (tests compare the two on random and mutated inputs).
+//   12 bytes  NOP NOP TS(10)                    every segment once timestamps are on
+//   20 bytes  MSS(4) SACK-perm(2) TS(10) NOP WS(3)   Linux's SYN and SYN-ACK (and ours)
+//   20 bytes  MSS(4) NOP NOP TS(10) NOP WS(3)        the same without SACK
+//    4 bytes  MSS(4)                            a plain SYN
+bool parse_common_layout(Bytes bytes, TcpOptions& options) noexcept {
+  const std::byte* p = bytes.data();
+  const auto u8 = [p](std::size_t i) { return static_cast<std::uint8_t>(p[i]); };
+  switch (bytes.size()) {
+    case 0:
+      return true;
+    case 4:
+      if (u8(0) != option_kind::kMss || u8(1) != 4) return false;
+      options.mss = static_cast<std::uint16_t>((u8(2) << 8U) | u8(3));
+      return true;
+    case 12:
+      if (be32_at(p) != 0x0101080AU) return false;
+      options.timestamps = Timestamps{be32_at(p + 4), be32_at(p + 8)};
+      return true;
+    case 20: {
+      const std::uint32_t word1 = be32_at(p + 4);
+      if (u8(0) != option_kind::kMss || u8(1) != 4 || (word1 != 0x0402080AU && word1 != 0x0101080AU) ||
+          u8(16) != option_kind::kNop || u8(17) != option_kind::kWindowScale || u8(18) != 3) {
+        return false;
+      }
+      options.mss = static_cast<std::uint16_t>((u8(2) << 8U) | u8(3));
+      options.sack_permitted = word1 == 0x0402080AU;
+      options.timestamps = Timestamps{be32_at(p + 8), be32_at(p + 12)};
+      options.wscale = u8(19);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::optional<Error> parse_tcp_options_into(Bytes bytes, TcpOptions& options) noexcept {
+  if (parse_common_layout(bytes, options)) return std::nullopt;
+  return detail::parse_tcp_options_general_into(bytes, options);
+}
+
+std::expected<TcpOptions, Error> parse_tcp_options(Bytes bytes) noexcept {
+  std::expected<TcpOptions, Error> result(std::in_place);
+  if (auto error = parse_tcp_options_into(bytes, *result)) result = std::unexpected(*error);
+  return result;  // the only return: the copy is elided
 }
 
 namespace {
 
-// Writes into a fixed 64-byte scratch area, so a layout that overflows 40 bytes can be measured first.
+// Writes straight into the caller's buffer; emit_tcp_options() has checked that the layout's size (known
+// beforehand from layout_sizes()) fits.
 class OptionWriter {
  public:
-  void u8(std::uint8_t v) noexcept { buf_[n_++] = static_cast<std::byte>(v); }
+  explicit OptionWriter(std::byte* out) noexcept : p_(out) {}
+  void u8(std::uint8_t v) noexcept { p_[n_++] = static_cast<std::byte>(v); }
   void be16(std::uint16_t v) noexcept {
-    u8(static_cast<std::uint8_t>(v >> 8U));
-    u8(static_cast<std::uint8_t>(v & 0xFFU));
+    if constexpr (std::endian::native == std::endian::little) v = std::byteswap(v);
+    std::memcpy(p_ + n_, &v, sizeof v);
+    n_ += sizeof v;
   }
   void be32(std::uint32_t v) noexcept {
-    be16(static_cast<std::uint16_t>(v >> 16U));
-    be16(static_cast<std::uint16_t>(v & 0xFFFFU));
+    if constexpr (std::endian::native == std::endian::little) v = std::byteswap(v);
+    std::memcpy(p_ + n_, &v, sizeof v);
+    n_ += sizeof v;
   }
   void bytes(Bytes b) noexcept {
-    for (std::byte x : b) buf_[n_++] = x;
+    if (!b.empty()) std::memcpy(p_ + n_, b.data(), b.size());
+    n_ += b.size();
   }
   void pad_to_word(std::uint8_t filler) noexcept {
     while (n_ % 4 != 0) u8(filler);
   }
   [[nodiscard]] std::size_t size() const noexcept { return n_; }
-  [[nodiscard]] Bytes data() const noexcept { return Bytes(buf_).first(n_); }
 
  private:
-  // Largest layout: 4 + 12 + 4 + 4 + 36 + 20 + 40 (bounded by UnknownOptions' 40 data bytes + headers).
-  std::array<std::byte, 160> buf_{};
+  std::byte* p_;
   std::size_t n_ = 0;
 };
 
@@ -246,39 +319,48 @@ void write_packed_layout(OptionWriter& w, const TcpOptions& o) noexcept {
   w.pad_to_word(option_kind::kEnd);
 }
 
-OptionWriter layout(const TcpOptions& options) noexcept {
-  OptionWriter w;
-  write_linux_layout(w, options);
-  if (w.size() <= kMaxOptionBytes) return w;
-  OptionWriter packed;
-  write_packed_layout(packed, options);
-  return packed;
+struct LayoutSizes {
+  std::size_t linux_size;   // write_linux_layout()
+  std::size_t packed_size;  // write_packed_layout()
+};
+
+// Arithmetic mirror of the two writers (a unit test holds them to it on every combination).
+LayoutSizes layout_sizes(const TcpOptions& o) noexcept {
+  const auto round_up = [](std::size_t n) { return (n + 3U) & ~std::size_t{3}; };
+  const std::size_t fast_open_size =
+      o.fast_open ? (o.fast_open->experimental() ? 4U : 2U) + o.fast_open->cookie().size() : 0U;
+  const std::size_t sack_size = o.sack.empty() ? 0U : 2U + 8U * o.sack.size();
+  const std::size_t unknown_size = o.unknown.empty() ? 0U : o.unknown.encoded_size();
+  const std::size_t linux_size = round_up(
+      (o.mss ? 4U : 0U) + (o.timestamps ? 12U : (o.sack_permitted ? 4U : 0U)) + (o.wscale ? 4U : 0U) +
+      (o.sack.empty() ? 0U : 2U + sack_size) + round_up(fast_open_size) + unknown_size);
+  const std::size_t packed_size =
+      round_up((o.mss ? 4U : 0U) + (o.sack_permitted ? 2U : 0U) + (o.timestamps ? 10U : 0U) +
+               (o.wscale ? 3U : 0U) + sack_size + fast_open_size + unknown_size);
+  return {linux_size, packed_size};
 }
 
 }  // namespace
 
 std::size_t TcpOptions::encoded_size() const noexcept {
-  // Arithmetic mirror of layout(): emit() and this agree (a unit test holds them to it).
   if (empty()) return 0;
-  const auto round_up = [](std::size_t n) { return (n + 3U) & ~std::size_t{3}; };
-  const std::size_t fast_open_size =
-      fast_open ? (fast_open->experimental() ? 4U : 2U) + fast_open->cookie().size() : 0U;
-  const std::size_t sack_size = sack.empty() ? 0U : 2U + 8U * sack.size();
-  std::size_t linux_size = (mss ? 4U : 0U) + (timestamps ? 12U : (sack_permitted ? 4U : 0U)) +
-                           (wscale ? 4U : 0U) + (sack.empty() ? 0U : 2U + sack_size) +
-                           round_up(fast_open_size) + unknown.encoded_size();
-  linux_size = round_up(linux_size);
-  if (linux_size <= kMaxOptionBytes) return linux_size;
-  return round_up((mss ? 4U : 0U) + (sack_permitted ? 2U : 0U) + (timestamps ? 10U : 0U) +
-                  (wscale ? 3U : 0U) + sack_size + fast_open_size + unknown.encoded_size());
+  const LayoutSizes sizes = layout_sizes(*this);
+  return sizes.linux_size <= kMaxOptionBytes ? sizes.linux_size : sizes.packed_size;
 }
 
 std::expected<std::size_t, Error> emit_tcp_options(const TcpOptions& options, MutableBytes out) noexcept {
   if (options.empty()) return 0;
-  const OptionWriter w = layout(options);
-  if (w.size() > kMaxOptionBytes) return std::unexpected(Error::options_too_long);
-  if (w.size() > out.size()) return std::unexpected(Error::buffer_too_small);
-  std::copy(w.data().begin(), w.data().end(), out.begin());
+  const LayoutSizes sizes = layout_sizes(options);
+  const bool linux_layout = sizes.linux_size <= kMaxOptionBytes;
+  const std::size_t size = linux_layout ? sizes.linux_size : sizes.packed_size;
+  if (size > kMaxOptionBytes) return std::unexpected(Error::options_too_long);
+  if (size > out.size()) return std::unexpected(Error::buffer_too_small);
+  OptionWriter w(out.data());
+  if (linux_layout) {
+    write_linux_layout(w, options);
+  } else {
+    write_packed_layout(w, options);
+  }
   return w.size();
 }
 

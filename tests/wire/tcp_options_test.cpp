@@ -244,5 +244,110 @@ TEST(UnknownOptions, RefusesWhenFull) {
   EXPECT_EQ(u.size(), 2U);
 }
 
+// --- The fast path for common layouts against the general parser (the reference) ---
+
+void expect_same_as_general(Bytes bytes, const std::string& what) {
+  const auto fast = parse_tcp_options(bytes);
+  const auto general = detail::parse_tcp_options_general(bytes);
+  ASSERT_EQ(fast.has_value(), general.has_value()) << what << " " << to_hex(bytes);
+  if (fast) {
+    ASSERT_EQ(*fast, *general) << what << " " << to_hex(bytes);
+  } else {
+    ASSERT_EQ(fast.error(), general.error()) << what << " " << to_hex(bytes);
+  }
+}
+
+TEST(TcpOptionsParse, FastPathMatchesGeneralParserOnCommonLayouts) {
+  // The recognised layouts with every value, then each with one to three bytes changed to any value.
+  std::mt19937 rng(17);
+  const char* layouts[] = {"", "020405b4", "0101080a 00000001 00000002",
+                           "020405b4 0402080a 00000001 00000000 01030307",
+                           "020405b4 0101080a 00000001 00000000 01030307"};
+  for (const char* hex : layouts) {
+    const auto base = from_hex(hex);
+    for (int round = 0; round < 3000; ++round) {
+      auto data = base;
+      // Random values in the value fields keep the layout; all 0xFF and all 0x00 are carries' extremes.
+      const int fill = round % 3;
+      for (std::size_t i = 0; i < data.size(); ++i) {
+        const bool kind_or_length =
+            (i < 2) || (base.size() == 12 && i < 4) ||
+            (base.size() == 20 && (i < 2 || (i >= 4 && i < 8) || (i >= 16 && i < 19)));
+        if (kind_or_length) continue;
+        data[i] = fill == 0 ? static_cast<std::byte>(rng()) : (fill == 1 ? std::byte{0xFF} : std::byte{0x00});
+      }
+      const int mutations = round % 4;
+      for (int m = 0; m < mutations && !data.empty(); ++m) {
+        data[rng() % data.size()] = static_cast<std::byte>(rng() % 3 == 0 ? rng() % 11 : rng());
+      }
+      expect_same_as_general(data, hex);
+      // The same bytes one shorter and one longer: never the fast path's lengths.
+      if (!data.empty()) expect_same_as_general(Bytes(data).first(data.size() - 1), "short");
+      auto longer = data;
+      longer.push_back(static_cast<std::byte>(rng()));
+      expect_same_as_general(longer, "long");
+    }
+  }
+}
+
+TEST(TcpOptionsParse, FastPathMatchesGeneralParserOnRandomBytes) {
+  std::mt19937 rng(29);
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<std::byte> data(rng() % 41);
+    for (auto& b : data) {
+      // Mostly small values, so kinds and lengths line up often enough to parse.
+      b = static_cast<std::byte>(round % 5 == 0 ? 0xFF : (rng() % 4 == 0 ? rng() : rng() % 11));
+    }
+    expect_same_as_general(data, "random");
+  }
+}
+
+TEST(TcpOptionsEmit, RandomOptionsFillExactlyTheirEncodedSize) {
+  // emit writes straight into the caller's buffer, sized by encoded_size(): a buffer of exactly that size
+  // must take it (ASan builds check no byte lands past it) and parse back to the same value.
+  std::mt19937 rng(41);
+  for (int round = 0; round < 5000; ++round) {
+    TcpOptions o;
+    if (rng() % 2 != 0) o.mss = static_cast<std::uint16_t>(rng());
+    if (rng() % 2 != 0) o.wscale = static_cast<std::uint8_t>(rng() % 16);
+    o.sack_permitted = rng() % 2 != 0;
+    if (rng() % 2 != 0)
+      o.timestamps = Timestamps{static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng())};
+    for (auto b = rng() % 5; b > 0; --b) {
+      o.sack.push_back(
+          {SeqNum(static_cast<std::uint32_t>(rng())), SeqNum(static_cast<std::uint32_t>(rng()))});
+    }
+    if (rng() % 4 == 0) {
+      std::vector<std::byte> cookie(rng() % 3 == 0 ? 0 : 4 + rng() % 13);
+      for (auto& c : cookie) c = static_cast<std::byte>(rng());
+      o.fast_open = FastOpenCookie::make(cookie, rng() % 2 != 0);
+    }
+    for (auto u = rng() % 3; u > 0; --u) {
+      std::vector<std::byte> body(rng() % 8);
+      for (auto& c : body) c = static_cast<std::byte>(rng());
+      (void)o.unknown.push_back(static_cast<std::uint8_t>(100 + rng() % 100), body);
+    }
+    const std::size_t size = o.encoded_size();
+    std::vector<std::byte> out(size);
+    auto n = emit_tcp_options(o, out);
+    if (size > kMaxOptionBytes) {
+      ASSERT_FALSE(n);
+      EXPECT_EQ(n.error(), Error::options_too_long);
+      continue;
+    }
+    ASSERT_TRUE(n) << "round " << round;
+    ASSERT_EQ(*n, size);
+    auto parsed = parse_tcp_options(out);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(*parsed, o) << "round " << round;
+    if (size > 0) {
+      std::vector<std::byte> small(size - 1);
+      auto refused = emit_tcp_options(o, small);
+      ASSERT_FALSE(refused);
+      EXPECT_EQ(refused.error(), Error::buffer_too_small);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace synack::wire

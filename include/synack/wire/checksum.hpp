@@ -33,6 +33,13 @@ class ChecksumAccumulator {
 /// The checksum of `bytes` alone; 0 when `bytes` already contains a correct checksum field.
 [[nodiscard]] std::uint16_t internet_checksum(Bytes bytes) noexcept;
 
+/// The checksum of an upper-layer packet (TCP, UDP) under the pseudo-header for `src` and `dst` (IPv4 or
+/// IPv6 by address family, RFC 9293 §3.1 / RFC 8200 §8.1; the length is `upper.size()`), computed in one
+/// pass. With the checksum field zeroed it is the value to store there; over a packet whose field already
+/// holds a correct checksum it is 0.
+[[nodiscard]] std::uint16_t upper_layer_checksum(const IpAddress& src, const IpAddress& dst,
+                                                 std::uint8_t protocol, Bytes upper) noexcept;
+
 /// RFC 1624 eqn. 3: the new checksum after a 16-bit field changed from `old_value` to `new_value`.
 [[nodiscard]] std::uint16_t checksum_update(std::uint16_t checksum, std::uint16_t old_value,
                                             std::uint16_t new_value) noexcept;

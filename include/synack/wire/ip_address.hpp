@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -49,7 +50,18 @@ class IpAddress {
   [[nodiscard]] Bytes bytes() const noexcept { return Bytes(bytes_).first(is_v4() ? 4 : 16); }
   [[nodiscard]] std::string to_string() const;
 
-  friend constexpr bool operator==(const IpAddress&, const IpAddress&) noexcept = default;
+  /// The 16 address bytes (an IPv4 address in the first 4, the rest zero) as two words in native byte
+  /// order: for equality and hashing, not for the wire.
+  [[nodiscard]] constexpr std::array<std::uint64_t, 2> words() const noexcept {
+    return std::bit_cast<std::array<std::uint64_t, 2>>(bytes_);
+  }
+
+  // Two 64-bit compares and a byte, not a byte loop (the flow table compares tuples on every packet).
+  friend constexpr bool operator==(const IpAddress& a, const IpAddress& b) noexcept {
+    const auto x = a.words();
+    const auto y = b.words();
+    return a.version_ == b.version_ && ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+  }
   friend constexpr std::strong_ordering operator<=>(const IpAddress&, const IpAddress&) noexcept = default;
 
  private:
@@ -77,8 +89,33 @@ struct FourTuple {
 };
 
 /// A fast, non-cryptographic hash for flow tables (the tuple is attacker-chosen: tables keyed by it
-/// should bound their buckets or mix in a secret, as tcp/ does).
-[[nodiscard]] std::size_t hash_value(const FourTuple& tuple, std::uint64_t seed = 0) noexcept;
+/// should bound their buckets or mix in a secret, as tcp/ does). Every bit of the result depends on every
+/// bit of the tuple and of the seed; the low bits are fit for a home slot.
+[[nodiscard]] constexpr std::size_t hash_value(const FourTuple& tuple, std::uint64_t seed = 0) noexcept {
+  // Keyed from the first step: the seed enters before any tuple word, and each step h -> (h ^ w) * K,
+  // h ^= h >> 32 is a bijection of h, so tuples that differ in one word never collide on 64 bits and
+  // which ones collide on fewer bits depends on the seed. A splitmix64-style finaliser spreads the last
+  // words into the low bits.
+  constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+  const auto step = [](std::uint64_t h, std::uint64_t w) constexpr noexcept {
+    h = (h ^ w) * kMul;
+    return h ^ (h >> 32U);
+  };
+  const auto local = tuple.local.address.words();
+  const auto remote = tuple.remote.address.words();
+  std::uint64_t h = seed ^ 0x243F6A8885A308D3ULL;
+  h = step(h, local[0]);
+  h = step(h, local[1]);
+  h = step(h, remote[0]);
+  h = step(h, remote[1]);
+  h = step(h, (static_cast<std::uint64_t>(tuple.local.port) << 16U) | tuple.remote.port |
+                  (static_cast<std::uint64_t>(tuple.local.address.version()) << 32U) |
+                  (static_cast<std::uint64_t>(tuple.remote.address.version()) << 40U));
+  h ^= h >> 29U;
+  h *= 0xBF58476D1CE4E5B9ULL;
+  h ^= h >> 32U;
+  return static_cast<std::size_t>(h);
+}
 
 }  // namespace synack::wire
 

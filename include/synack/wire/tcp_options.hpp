@@ -145,6 +145,17 @@ struct TcpOptions {
 /// End of Option List. A kind that appears twice keeps its last value (as Linux does).
 [[nodiscard]] std::expected<TcpOptions, Error> parse_tcp_options(Bytes bytes) noexcept;
 
+/// The same into `options`, which must be freshly constructed (empty): for a caller that holds the options
+/// inside a larger value (TcpHeader::parse), so they are not copied. nullopt on success.
+[[nodiscard]] std::optional<Error> parse_tcp_options_into(Bytes bytes, TcpOptions& options) noexcept;
+
+namespace detail {
+/// The general parser: parse_tcp_options() without its fast path for the common layouts. It is the
+/// reference the fast path is tested against; production code calls parse_tcp_options().
+[[nodiscard]] std::expected<TcpOptions, Error> parse_tcp_options_general(Bytes bytes) noexcept;
+[[nodiscard]] std::optional<Error> parse_tcp_options_general_into(Bytes bytes, TcpOptions& options) noexcept;
+}  // namespace detail
+
 /// Writes `options` in Linux's layout, padded to a multiple of 4 bytes, and returns the size.
 /// When that layout would pass 40 bytes the options are packed without alignment NOPs instead, so any
 /// list that parse_tcp_options() accepted can be emitted again.
