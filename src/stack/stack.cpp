@@ -133,9 +133,7 @@ void Stack::flow_erase(std::uint32_t hash, const wire::FourTuple& tuple) {
 }
 
 void Stack::flow_replace(std::uint32_t h, const wire::FourTuple& tuple, FlowRef ref) {
-  if (!flows_.replace(
-          h, [&](FlowRef r) { return flow_is(r, tuple); }, ref))
-    flows_.insert(h, ref);
+  if (!flows_.replace(h, [&](FlowRef r) { return flow_is(r, tuple); }, ref)) flows_.insert(h, ref);
 }
 
 void Stack::sync_timer(std::uint32_t index) noexcept {

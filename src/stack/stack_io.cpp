@@ -295,8 +295,7 @@ std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes 
   while (!ready_.empty()) {
     const std::uint32_t index = ready_.front();
     Slot& s = slots_[index];
-    std::optional<tcp::Outgoing> o;
-    if (s.conn) o = s.conn->poll_transmit(now);
+    std::optional<tcp::Outgoing> o = s.conn ? s.conn->poll_transmit(now) : std::nullopt;
     if (!o) {
       ready_.pop_front();
       s.queued = false;
@@ -304,6 +303,11 @@ std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes 
       continue;
     }
     const auto n = emit(now, ConnectionId{index, s.generation}, s.conn->tuple(), o->header, o->payload, out);
+    if (!s.conn->wants_transmit()) {
+      // Its last segment for now: leave the queue at once rather than on the next call.
+      ready_.pop_front();
+      s.queued = false;
+    }
     touch(index);
     if (n) return n;
   }

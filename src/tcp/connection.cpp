@@ -31,7 +31,7 @@ void Connection::BuffersDeleter::operator()(Buffers* b) const noexcept {
 
 Connection::Connection(const Config& config, const wire::FourTuple& tuple)
     : config_(&config),
-      buffers_(::new (acquire_block(config.buffer_pool)) Buffers(config.buffer_pool, config)),
+      buffers_(::new(acquire_block(config.buffer_pool)) Buffers(config.buffer_pool, config)),
       tuple_(tuple),
       rtt_(config.initial_rto) {
   static_assert(sizeof(Buffers) <= BufferPool::kBlockSize, "the control extension fits one pool block");
