@@ -22,7 +22,7 @@ void FlowTable::insert(std::uint32_t h, FlowRef ref) {
   }
   const std::size_t mask = entries_.size() - 1;
   std::size_t i = h & mask;
-  while (entries_[i].index != kEmpty) i = (i + 1) & mask;
+  while (entries_[i].ref != kEmpty) i = (i + 1) & mask;
   entries_[i] = entry_of(h, ref);
   ++size_;
 }
@@ -31,7 +31,7 @@ void FlowTable::remove_at(std::size_t i) noexcept {
   // Backward-shift deletion: pull later members of the probe chain into the hole.
   const std::size_t mask = entries_.size() - 1;
   std::size_t hole = i;
-  for (std::size_t j = (hole + 1) & mask; entries_[j].index != kEmpty; j = (j + 1) & mask) {
+  for (std::size_t j = (hole + 1) & mask; entries_[j].ref != kEmpty; j = (j + 1) & mask) {
     const std::size_t home = entries_[j].hash & mask;
     // Move j into the hole when its home is not in (hole, j] cyclically.
     const bool home_between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
@@ -40,7 +40,7 @@ void FlowTable::remove_at(std::size_t i) noexcept {
       hole = j;
     }
   }
-  entries_[hole].index = kEmpty;
+  entries_[hole].ref = kEmpty;
   --size_;
 }
 
@@ -49,9 +49,9 @@ void FlowTable::resize(std::size_t capacity) {
   old.swap(entries_);
   const std::size_t mask = entries_.size() - 1;
   for (const Entry& e : old) {
-    if (e.index == kEmpty) continue;
+    if (e.ref == kEmpty) continue;
     std::size_t i = e.hash & mask;
-    while (entries_[i].index != kEmpty) i = (i + 1) & mask;
+    while (entries_[i].ref != kEmpty) i = (i + 1) & mask;
     entries_[i] = e;
   }
 }

@@ -69,6 +69,9 @@ Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::ui
     owned_[i] = a;
   }
   config_.tcp.buffer_pool = &pool_;  // every connection of this stack takes its buffers from it
+  // Slots, offers and TIME-WAIT records are named in 29 bits by the flow table.
+  config_.max_connections = std::min(config_.max_connections, FlowTable::kMaxIndex);
+  config_.max_time_wait = std::min(config_.max_time_wait, FlowTable::kMaxIndex);
 }
 
 void Stack::relieve_memory_pressure() {
@@ -337,6 +340,8 @@ std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, s
       break;
     }
   }
+  // The flow table names a half-open entry's listener in 9 bits (511 is the forwarder's).
+  if (index >= FlowTable::kForwarderOwner) return std::unexpected(make_error_code(Error::no_resources));
   if (index == listeners_.size()) listeners_.emplace_back();
   listeners_[index].emplace(config_.tcp, local, backlog);
   return ListenerId{index};

@@ -21,7 +21,8 @@ SynOptions HalfOpen::peer_options() const noexcept {
 Listener::Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog)
     : config_(&config),
       local_(local),
-      capacity_(std::max<std::uint32_t>(config.syn_queue_capacity, 1)),
+      // At most 2^20 entries (64 MiB): a Stack's flow table names a half-open slot in 20 bits.
+      capacity_(std::clamp<std::uint32_t>(config.syn_queue_capacity, 1, kMaxSynQueue)),
       levels_(std::min<std::uint32_t>(config.synack_retries, 254) + 1),
       accept_queue_(backlog == 0 ? config.default_backlog : backlog) {}
 

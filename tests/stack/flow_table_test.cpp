@@ -12,19 +12,26 @@ wire::FourTuple t(std::uint16_t port, std::uint32_t remote = 0x0A000002U) {
   return {{wire::IpAddress::v4(0x0A000001U), 80}, {wire::IpAddress::v4(remote), port}};
 }
 
-/// The owners of the flows: FlowRef::index is the port its tuple was made from, as a Stack's slots hold
-/// their tuples.
+/// The owners of the flows: owner `i` (FlowRef::index) holds the tuple made from ports[i], as a Stack's
+/// slots hold their tuples.
 struct Owners {
   FlowTable table{42};
-  std::optional<FlowRef> find(std::uint16_t port) const {
-    return table.find(table.hash(t(port)),
-                      [&](FlowRef r) { return t(static_cast<std::uint16_t>(r.owner)) == t(port); });
+  std::vector<std::uint16_t> ports;
+  [[nodiscard]] bool is(FlowRef r, std::uint16_t port) const {
+    return r.index < ports.size() && t(ports[r.index]) == t(port);
   }
-  void insert(std::uint16_t port, FlowRef::Kind kind = FlowRef::Kind::connection, std::uint32_t index = 0) {
-    table.insert(table.hash(t(port)), FlowRef{kind, index, port});
+  std::optional<FlowRef> find(std::uint16_t port) const {
+    return table.find(table.hash(t(port)), [&](FlowRef r) { return is(r, port); });
+  }
+  /// Returns the owner's index.
+  std::uint32_t insert(std::uint16_t port, FlowRef::Kind kind = FlowRef::Kind::connection) {
+    const auto index = static_cast<std::uint32_t>(ports.size());
+    ports.push_back(port);
+    table.insert(table.hash(t(port)), FlowRef{kind, index, 0});
+    return index;
   }
   bool erase(std::uint16_t port) {
-    return table.erase(table.hash(t(port)), [&](FlowRef r) { return r.owner == port; });
+    return table.erase(table.hash(t(port)), [&](FlowRef r) { return is(r, port); });
   }
 };
 
@@ -37,13 +44,13 @@ TEST(FlowTable, Empty_AllocatesNothing) {
 
 TEST(FlowTable, InsertFindEraseWithGrowth) {
   Owners o;
-  for (std::uint16_t p = 1; p <= 1000; ++p) o.insert(p, FlowRef::Kind::connection, p + 7U);
+  for (std::uint16_t p = 1; p <= 1000; ++p) o.insert(p);
   EXPECT_EQ(o.table.size(), 1000U);
   EXPECT_LE(o.table.capacity(), 2048U);  // grows at 3/4 load
   for (std::uint16_t p = 1; p <= 1000; ++p) {
     const auto r = o.find(p);
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->index, p + 7U);
+    EXPECT_EQ(r->index, p - 1U);
     EXPECT_EQ(r->kind, FlowRef::Kind::connection);
   }
   // Erase every other one; the rest must stay reachable (backward-shift deletion keeps chains intact).
@@ -51,10 +58,11 @@ TEST(FlowTable, InsertFindEraseWithGrowth) {
   for (std::uint16_t p = 1; p <= 1000; ++p) EXPECT_EQ(o.find(p).has_value(), p % 2 == 0) << p;
   EXPECT_FALSE(o.erase(1));
   EXPECT_EQ(o.table.size(), 500U);
+  o.ports.push_back(2);  // owner 1000 holds the same tuple as owner 1
   EXPECT_TRUE(o.table.replace(
-      o.table.hash(t(2)), [](FlowRef r) { return r.owner == 2; }, FlowRef{FlowRef::Kind::time_wait, 9, 2}));
+      o.table.hash(t(2)), [&](FlowRef r) { return o.is(r, 2); }, FlowRef{FlowRef::Kind::time_wait, 1000, 0}));
   EXPECT_EQ(o.find(2)->kind, FlowRef::Kind::time_wait);
-  EXPECT_EQ(o.find(2)->index, 9U);
+  EXPECT_EQ(o.find(2)->index, 1000U);
   EXPECT_EQ(o.table.size(), 500U);
   // Churn below the peak reuses the table: no growth.
   const std::size_t capacity = o.table.capacity();
@@ -64,15 +72,25 @@ TEST(FlowTable, InsertFindEraseWithGrowth) {
   EXPECT_EQ(o.table.capacity(), capacity);
 }
 
+// An entry is 8 bytes: kind and index share a word, a half-open entry's listener and slot too.
 TEST(FlowTable, OwnerAndKindRoundTrip) {
   FlowTable table(3);
-  const std::uint32_t h = table.hash(t(5));
-  table.insert(h, FlowRef{FlowRef::Kind::half_open, 123456, FlowTable::kForwarderOwner});
-  const auto r = table.find(h, [](FlowRef) { return true; });
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->kind, FlowRef::Kind::half_open);
-  EXPECT_EQ(r->index, 123456U);
-  EXPECT_EQ(r->owner, FlowTable::kForwarderOwner);
+  const FlowRef refs[] = {
+      {FlowRef::Kind::half_open, FlowTable::kMaxHalfOpenSlot, FlowTable::kForwarderOwner},
+      {FlowRef::Kind::half_open, 123456, 0},
+      {FlowRef::Kind::half_open, 0, 510},
+      {FlowRef::Kind::connection, FlowTable::kMaxIndex, 0},
+      {FlowRef::Kind::offer, 77, 0},
+      {FlowRef::Kind::time_wait, FlowTable::kMaxIndex - 1, 0},
+  };
+  for (std::uint32_t i = 0; i < std::size(refs); ++i) table.insert(i, refs[i]);
+  for (std::uint32_t i = 0; i < std::size(refs); ++i) {
+    const auto r = table.find(i, [](FlowRef) { return true; });
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->kind, refs[i].kind) << i;
+    EXPECT_EQ(r->index, refs[i].index) << i;
+    EXPECT_EQ(r->owner, refs[i].owner) << i;
+  }
 }
 
 // Equal hashes: the owner's own tuple decides (match), so a collision never returns another flow.
@@ -96,8 +114,7 @@ TEST(FlowTable, RandomizedAgainstMap) {
     if ((s >> 20U) % 3U == 0) {
       EXPECT_EQ(o.erase(key), model.erase(key) == 1);
     } else if (model.count(key) == 0) {
-      o.insert(key, FlowRef::Kind::connection, static_cast<std::uint32_t>(i));
-      model[key] = static_cast<std::uint32_t>(i);
+      model[key] = o.insert(key);
     }
   }
   for (std::uint16_t k = 0; k < 300; ++k) {

@@ -1,14 +1,15 @@
 // The flow table: 4-tuple -> what owns it (a connection, a half-open entry, a pending forwarder offer or
 // a TIME-WAIT record). Open addressing with linear probing and backward-shift deletion.
 //
-// Compact: an entry is 12 bytes — the tuple's 32-bit keyed hash, the owner's index and kind — and never
-// the tuple itself: every owner already holds its tuple, so a lookup compares hashes first and asks the
-// caller's `match(FlowRef)` to confirm against the owner only on a hash match. The hash is keyed with a
-// secret seed so that an attacker choosing tuples cannot aim at one probe chain; it is computed once per
-// datagram (hash()) and passed to every operation.
+// Compact: an entry is 8 bytes — the tuple's 32-bit keyed hash and one word holding the owner's kind and
+// index (for a half-open entry, its listener and slot) — and never the tuple itself: every owner already
+// holds its tuple, so a lookup compares hashes first and asks the caller's `match(FlowRef)` to confirm
+// against the owner only on a hash match. The hash is keyed with a secret seed so that an attacker choosing
+// tuples cannot aim at one probe chain; it is computed once per datagram (hash()) and passed to every
+// operation.
 //
 // Memory follows use: nothing up front; the table starts at 16 entries and doubles past 3/4 load, so it
-// costs 16-32 bytes per flow at its peak. It does not shrink (as Linux's established hash does not):
+// costs 11-21 bytes per flow at its peak. It does not shrink (as Linux's established hash does not):
 // a stack that once held N flows keeps room for N, and churn below that peak never allocates.
 #pragma once
 
@@ -24,13 +25,16 @@ namespace synack::stack {
 struct FlowRef {
   enum class Kind : std::uint8_t { connection, half_open, offer, time_wait };
   Kind kind = Kind::connection;
-  std::uint32_t index = 0;  ///< connection slot, half-open slot, offer slot or TIME-WAIT record
-  std::uint32_t owner = 0;  ///< half_open: the listener (kForwarderOwner = the forwarder's); < 2^30
+  /// Connection slot, offer slot or TIME-WAIT record (< 2^29); half_open: the SYN-queue slot (< 2^20).
+  std::uint32_t index = 0;
+  std::uint32_t owner = 0;  ///< half_open: the listener (< 511; kForwarderOwner = the forwarder's)
 };
 
 class FlowTable {
  public:
-  static constexpr std::uint32_t kForwarderOwner = 0x3FFFFFFFU;
+  static constexpr std::uint32_t kForwarderOwner = 511;
+  static constexpr std::uint32_t kMaxIndex = (1U << 29U) - 1;         ///< connection, offer, TIME-WAIT
+  static constexpr std::uint32_t kMaxHalfOpenSlot = (1U << 20U) - 1;  ///< half-open slots per listener
 
   explicit FlowTable(std::uint64_t seed) noexcept : seed_(seed) {}
 
@@ -54,20 +58,27 @@ class FlowTable {
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return entries_.capacity() * sizeof(Entry); }
 
  private:
-  static constexpr std::uint32_t kEmpty = 0xFFFFFFFFU;
+  static constexpr std::uint32_t kEmpty = 0xFFFFFFFFU;  ///< a kind no flow has (7)
   static constexpr std::size_t kMinCapacity = 16;
   struct Entry {
     std::uint32_t hash = 0;
-    std::uint32_t index = kEmpty;  ///< kEmpty = unused
-    std::uint32_t owner_kind = 0;  ///< owner | kind << 30
+    std::uint32_t ref = kEmpty;  ///< kind << 29 | index, or (half_open) kind << 29 | owner << 20 | slot
   };
-  static_assert(sizeof(Entry) == 12);
+  static_assert(sizeof(Entry) == 8);
 
   [[nodiscard]] static FlowRef ref_of(const Entry& e) noexcept {
-    return FlowRef{static_cast<FlowRef::Kind>(e.owner_kind >> 30U), e.index, e.owner_kind & kForwarderOwner};
+    const auto kind = static_cast<FlowRef::Kind>(e.ref >> 29U);
+    if (kind == FlowRef::Kind::half_open) {
+      return FlowRef{kind, e.ref & kMaxHalfOpenSlot, (e.ref >> 20U) & kForwarderOwner};
+    }
+    return FlowRef{kind, e.ref & kMaxIndex, 0};
   }
   [[nodiscard]] static Entry entry_of(std::uint32_t h, FlowRef r) noexcept {
-    return Entry{h, r.index, (r.owner & kForwarderOwner) | (static_cast<std::uint32_t>(r.kind) << 30U)};
+    const std::uint32_t kind = static_cast<std::uint32_t>(r.kind) << 29U;
+    if (r.kind == FlowRef::Kind::half_open) {
+      return Entry{h, kind | ((r.owner & kForwarderOwner) << 20U) | (r.index & kMaxHalfOpenSlot)};
+    }
+    return Entry{h, kind | (r.index & kMaxIndex)};
   }
   /// The position of the matching entry, or nullopt.
   template <typename Match>
@@ -86,7 +97,7 @@ std::optional<std::size_t> FlowTable::position(std::uint32_t h, Match&& match) c
   const std::size_t mask = entries_.size() - 1;
   for (std::size_t i = h & mask;; i = (i + 1) & mask) {
     const Entry& e = entries_[i];
-    if (e.index == kEmpty) return std::nullopt;
+    if (e.ref == kEmpty) return std::nullopt;
     if (e.hash == h && match(ref_of(e))) return i;
   }
 }

@@ -104,6 +104,8 @@ struct ListenerStats {
 
 class Listener {
  public:
+  static constexpr std::uint32_t kMaxSynQueue = 1U << 20U;  ///< the bound on syn_queue_capacity
+
   /// `backlog` bounds the accept queue (0 = Config::default_backlog).
   Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog);
 
