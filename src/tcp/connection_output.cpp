@@ -279,7 +279,11 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
 bool Connection::wants_transmit() const noexcept {
   if (rst_pending_) return true;
   if (state_ == State::closed || state_ == State::listen) return false;
-  if (syn_pending_ || ack_pending_ || rtx_one_pending_ || probe_pending_ || has_new_data_to_send() ||
+  if (syn_pending_ || ack_pending_ || rtx_one_pending_ || probe_pending_) return true;
+  // Nothing queued and no FIN to send: no data segment, retransmission or persist is possible (the
+  // common case, asked after every call — the rest below costs far more).
+  if (!fin_queued_ && buffers_->send.size() == 0) return false;
+  if (has_new_data_to_send() ||
       next_sack_retransmission())
     return true;
   // Data held back by the window and the persist timer not yet armed: poll_transmit arms it.
