@@ -122,7 +122,7 @@ bool Stack::flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept {
     case FlowRef::Kind::offer:
       return ref.index < offers_.size() && offers_[ref.index].offer.tuple == tuple;
     case FlowRef::Kind::time_wait:
-      return ref.index < time_wait_.size() && time_wait_[ref.index].matches(tuple);
+      return time_wait_.contains(ref.index) && time_wait_.matches(ref.index, tuple);
   }
   return false;
 }
@@ -188,11 +188,10 @@ void Stack::release(std::uint32_t index) {
   }
   if (s.time_wait != kNone) {
     // The rebuilt connection ended (RST, expiry): its record goes too.
-    tcp::TimeWaitRecord& r = time_wait_[s.time_wait];
-    if (r.owner == kTwDetached) {
-      free_time_wait(s.time_wait);
+    if (time_wait_.owner(s.time_wait) == kTwDetached) {
+      time_wait_.free(s.time_wait);
     } else {
-      r.owner = kTwDead;
+      time_wait_.set_owner(s.time_wait, kTwDead);
     }
     s.time_wait = kNone;
   }

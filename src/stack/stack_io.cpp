@@ -41,13 +41,12 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
   const std::uint32_t hash = flows_.hash(tuple);  // once per datagram
   if (auto ref = flow_find(hash, tuple)) {
     if (ref->kind == FlowRef::Kind::time_wait) {
-      tcp::TimeWaitRecord& r = time_wait_[ref->index];
-      if (f.syn() && !f.ack() && !f.rst() && r.accepts_syn(*header)) {
+      if (f.syn() && !f.ack() && !f.rst() && time_wait_.get(ref->index).accepts_syn(*header)) {
         // RFC 6191 / Linux tcp_timewait_state_process (TCP_TW_SYN): the new incarnation replaces the
         // TIME-WAIT record, which ends now.
         ++stats_.time_wait_reuses;
         flow_erase(hash, tuple);
-        r.owner = kTwDead;
+        time_wait_.set_owner(ref->index, kTwDead);
         --time_wait_count_;
         on_segment_no_flow(now, tuple, hash, *header, payload);
         return;
@@ -322,7 +321,7 @@ Instant Stack::next_deadline() const {
     if (l) t = std::min(t, l->next_deadline());
   }
   if (forwarder_listener_) t = std::min(t, forwarder_listener_->next_deadline());
-  if (time_wait_head_ != kNone) t = std::min(t, time_wait_[time_wait_head_].expiry());
+  if (time_wait_head_ != kNone) t = std::min(t, time_wait_.expiry(time_wait_head_));
   return t;
 }
 
@@ -363,28 +362,10 @@ void Stack::on_timeout(Instant now) {
 
 // --- TIME-WAIT records -----------------------------------------------------------------------------
 
-std::uint32_t Stack::alloc_time_wait() {
-  std::uint32_t i = time_wait_free_;
-  if (i != kNone) {
-    time_wait_free_ = time_wait_[i].link;
-  } else {
-    i = static_cast<std::uint32_t>(time_wait_.size());
-    time_wait_.emplace_back();
-  }
-  return i;
-}
-
-void Stack::free_time_wait(std::uint32_t record) noexcept {
-  tcp::TimeWaitRecord& r = time_wait_[record];
-  r.flags = 0;
-  r.link = time_wait_free_;
-  time_wait_free_ = record;
-}
-
 void Stack::append_time_wait(std::uint32_t record) noexcept {
-  time_wait_[record].link = kNone;
+  time_wait_.set_link(record, kNone);
   if (time_wait_tail_ != kNone) {
-    time_wait_[time_wait_tail_].link = record;
+    time_wait_.set_link(time_wait_tail_, record);
   } else {
     time_wait_head_ = record;
   }
@@ -395,20 +376,18 @@ void Stack::compact_time_wait(std::uint32_t index) {
   Slot& s = slots_[index];
   const tcp::TimeWaitRecord fresh = s.conn->time_wait_record();
   std::uint32_t record = s.time_wait;
-  if (record != kNone && time_wait_[record].owner == kTwRebuilt &&
-      time_wait_[record].expiry_ns == fresh.expiry_ns) {
+  if (record != kNone && time_wait_.owner(record) == kTwRebuilt &&
+      time_wait_.expiry_ns(record) == fresh.expiry_ns) {
     // Answered without restarting the timer: the record keeps its place in the expiry FIFO.
-    const std::uint32_t link = time_wait_[record].link;
-    time_wait_[record] = fresh;
-    time_wait_[record].link = link;
+    time_wait_.put(record, fresh);
   } else {
     if (record != kNone) {
       // The 2 MSL timer restarted (a retransmitted FIN): a new record at the FIFO's tail, where the
       // latest expiry belongs; the old one is dropped when it reaches the head.
-      if (time_wait_[record].owner == kTwDetached) {
-        free_time_wait(record);
+      if (time_wait_.owner(record) == kTwDetached) {
+        time_wait_.free(record);
       } else {
-        time_wait_[record].owner = kTwDead;
+        time_wait_.set_owner(record, kTwDead);
       }
     } else if (time_wait_count_ >= config_.max_time_wait) {
       // Linux: "time wait bucket table overflow" — the connection closes without TIME-WAIT.
@@ -417,11 +396,10 @@ void Stack::compact_time_wait(std::uint32_t index) {
       release(index);
       return;
     }
-    record = alloc_time_wait();
-    time_wait_[record] = fresh;
+    record = time_wait_.alloc(fresh);
     append_time_wait(record);
   }
-  time_wait_[record].owner = kTwLive;
+  time_wait_.set_owner(record, kTwLive);
   ++time_wait_count_;
   flow_replace(s.flow_hash, s.conn->tuple(), FlowRef{FlowRef::Kind::time_wait, record, 0});
   s.in_flow = false;
@@ -433,13 +411,13 @@ std::optional<std::uint32_t> Stack::rebuild_time_wait(Instant now, std::uint32_t
   const auto index = alloc_slot();
   if (!index) return std::nullopt;
   --time_wait_count_;  // counted as a connection until it is compacted again or ends
-  tcp::TimeWaitRecord& r = time_wait_[record];
+  const tcp::TimeWaitRecord r = time_wait_.get(record);
   const wire::FourTuple tuple = r.tuple();
   Slot& s = slots_[*index];
   s.conn.emplace(tcp::Connection::from_time_wait(config_.tcp, r, isn_.timestamp_offset(tuple), now));
   s.released_by_user = true;
   s.time_wait = record;
-  r.owner = kTwRebuilt;
+  time_wait_.set_owner(record, kTwRebuilt);
   flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
   s.flow_hash = hash;
   s.in_flow = true;
@@ -449,23 +427,22 @@ std::optional<std::uint32_t> Stack::rebuild_time_wait(Instant now, std::uint32_t
 void Stack::expire_time_wait(Instant now) {
   while (time_wait_head_ != kNone) {
     const std::uint32_t record = time_wait_head_;
-    tcp::TimeWaitRecord& r = time_wait_[record];
-    if (r.owner == kTwLive && r.expiry() > now) break;
-    if (r.owner == kTwRebuilt && r.expiry() > now) break;
-    time_wait_head_ = r.link;
+    const std::uint8_t owner = time_wait_.owner(record);
+    if ((owner == kTwLive || owner == kTwRebuilt) && time_wait_.expiry(record) > now) break;
+    time_wait_head_ = time_wait_.link(record);
     if (time_wait_head_ == kNone) time_wait_tail_ = kNone;
-    switch (r.owner) {
+    switch (owner) {
       case kTwLive:
         // 2 MSL have passed (RFC 9293 §3.10.7.4): TIME-WAIT ends, the tuple is free.
-        flow_erase(r.tuple());
+        flow_erase(time_wait_.get(record).tuple());
         --time_wait_count_;
-        free_time_wait(record);
+        time_wait_.free(record);
         break;
       case kTwRebuilt:
-        r.owner = kTwDetached;  // the connection's own timer ends it; it frees the record
+        time_wait_.set_owner(record, kTwDetached);  // the connection's own timer ends it and frees it
         break;
       default:
-        free_time_wait(record);
+        time_wait_.free(record);
         break;
     }
   }

@@ -283,9 +283,7 @@ bool Connection::wants_transmit() const noexcept {
   // Nothing queued and no FIN to send: no data segment, retransmission or persist is possible (the
   // common case, asked after every call — the rest below costs far more).
   if (!fin_queued_ && buffers_->send.size() == 0) return false;
-  if (has_new_data_to_send() ||
-      next_sack_retransmission())
-    return true;
+  if (has_new_data_to_send() || next_sack_retransmission()) return true;
   // Data held back by the window and the persist timer not yet armed: poll_transmit arms it.
   return needs_persist();
 }

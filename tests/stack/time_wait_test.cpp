@@ -189,5 +189,55 @@ TEST(TimeWaitRecords, ManyRecords_ExpireInOrderAndAreReused) {
   }
 }
 
+// IPv6 records live in their own (64-byte) pool: the same life, the same rules.
+TEST(TimeWaitRecords, Ipv6_RecordAnswersAStrayAckAndExpires) {
+  std::array<std::byte, 16> x{};
+  x[0] = std::byte{0x20};
+  x[1] = std::byte{0x01};
+  x[2] = std::byte{0x0d};
+  x[3] = std::byte{0xb8};
+  std::array<std::byte, 16> y = x;
+  x[15] = std::byte{1};
+  y[15] = std::byte{2};
+  const wire::IpAddress a6 = wire::IpAddress::v6(x);
+  const wire::IpAddress b6 = wire::IpAddress::v6(y);
+  Stack a{config_for(a6), key(1), 1};
+  Stack b{config_for(b6), key(2), 2};
+  Pair pair{a, b};
+  const auto l = b.listen({b6, 80});
+  const ConnectionId c = *a.connect(pair.now, {a6, 40000}, {b6, 80});
+  pair.run_for(100ms);
+  const ConnectionId s = *b.accept(*l);
+  ASSERT_FALSE(b.close(s));
+  pair.run_for(100ms);
+  std::array<std::byte, 64> buf{};
+  ASSERT_EQ(a.recv(c, buf).value_or(1), 0U);
+  const wire::SeqNum a_next = a.info(c)->snd_nxt;
+  ASSERT_FALSE(a.close(c));
+  pair.run_for(100ms);
+  ASSERT_EQ(b.time_wait_count(), 1U);
+  ASSERT_EQ(a.connection_count(), 0U);
+  // A stray ACK from the old incarnation: the record's rebuilt connection answers with an ACK
+  // (RFC 9293 §3.10.7.4: not acceptable, or a duplicate) and stays in TIME-WAIT.
+  wire::TcpHeader h;
+  h.src_port = 40000;
+  h.dst_port = 80;
+  h.seq = a_next + 1000;
+  h.ack = wire::SeqNum{1};
+  h.flags = wire::TcpFlags(wire::TcpFlags::kAck);
+  h.window = 1000;
+  std::vector<std::byte> d(128);
+  d.resize(*wire::emit_tcp_packet(a6, b6, h, {}, d));
+  b.on_packet(pair.now, d);
+  std::array<std::byte, 256> out{};
+  std::size_t answered = 0;
+  while (b.poll_transmit(pair.now, out)) ++answered;
+  EXPECT_EQ(answered, 1U);
+  EXPECT_EQ(b.time_wait_count(), 1U);
+  pair.run_for(61s);
+  EXPECT_EQ(b.time_wait_count(), 0U);
+  EXPECT_EQ(b.next_deadline(), Instant::max());
+}
+
 }  // namespace
 }  // namespace synack::stack::testing

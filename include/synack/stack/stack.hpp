@@ -20,6 +20,7 @@
 
 #include "synack/stack/flow_table.hpp"
 #include "synack/stack/ring.hpp"
+#include "synack/stack/time_wait_table.hpp"
 #include "synack/stack/timer_wheel.hpp"
 #include "synack/stack/types.hpp"
 #include "synack/tcp/buffer_pool.hpp"
@@ -164,9 +165,7 @@ class Stack {
   /// Rebuilds a connection from record `record` to process a segment; nullopt when the pool is full.
   [[nodiscard]] std::optional<std::uint32_t> rebuild_time_wait(Instant now, std::uint32_t record,
                                                                std::uint32_t hash);
-  [[nodiscard]] std::uint32_t alloc_time_wait();
   void append_time_wait(std::uint32_t record) noexcept;  ///< at the expiry FIFO's tail
-  void free_time_wait(std::uint32_t record) noexcept;
   void expire_time_wait(Instant now);
   /// Buffer memory pressure ended: every connection may take memory again (writable, window updates).
   void relieve_memory_pressure();
@@ -203,10 +202,9 @@ class Stack {
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::size_t live_connections_ = 0;
-  TimerWheel timers_;                           ///< one timer per connection slot: its next deadline
-  TimerWheel offer_timers_;                     ///< one per pending forwarder offer
-  std::vector<tcp::TimeWaitRecord> time_wait_;  ///< records; free ones chained through `link`
-  std::uint32_t time_wait_free_ = kNone;
+  TimerWheel timers_;        ///< one timer per connection slot: its next deadline
+  TimerWheel offer_timers_;  ///< one per pending forwarder offer
+  TimeWaitTable time_wait_;  ///< records (IPv4 ones in 40 bytes); free ones chained through `link`
   std::uint32_t time_wait_head_ = kNone;  ///< expiry FIFO (appended in expiry order) through `link`
   std::uint32_t time_wait_tail_ = kNone;
   std::size_t time_wait_count_ = 0;  ///< live and rebuilt records
