@@ -40,6 +40,44 @@ std::string_view to_string(EventKind kind) noexcept {
   return "?";
 }
 
+std::vector<NamedCounter> named_counters(const StackStats& s) {
+  const MartianStats& m = s.martian;
+  return {
+      {"TcpInSegs", s.packets_in},
+      {"TcpOutSegs", s.packets_out},
+      {"TcpInCsumErrors", s.bad_checksum},
+      {"SynackMalformedHeader", s.malformed_header},
+      {"SynackMalformedOption", s.malformed_option},
+      {"SynackNotLocal", s.not_local},
+      {"SynackNoListener", s.no_listener},
+      {"TcpOutRsts", s.out_rsts},
+      {"SynackListenSyns", s.listen_syns},
+      {"SynackSynAcksSent", s.syn_acks_sent},
+      {"TcpExtListenOverflows", s.accept_queue_full_drops},
+      {"TcpExtListenDrops", s.listen_drops},
+      {"TcpExtTCPReqQFullDrop", s.syn_queue_full_drops},
+      {"SynackPoolFullDrops", s.pool_full_drops},
+      {"SynackControlQueueDrops", s.control_queue_drops},
+      {"SynackHalfOpenTimeouts", s.half_open_timeouts},
+      {"TcpExtTCPChallengeACK", s.challenge_acks},
+      {"TcpExtTCPACKSkippedChallenge", s.challenge_acks_suppressed},
+      {"SynackOutOfWindow", s.out_of_window},
+      {"TcpExtPAWSEstab", s.paws_rejected},
+      {"SynackTimeWaitReuses", s.time_wait_reuses},
+      {"TcpExtTCPTimeWaitOverflow", s.time_wait_overflows},
+      {"SynackMartianZeroNet", m.zero_net},
+      {"SynackMartianLoopback", m.loopback},
+      {"SynackMartianMulticast", m.multicast},
+      {"SynackMartianBroadcastReserved", m.broadcast_reserved},
+      {"SynackMartianOwnAddress", m.own_address},
+      {"SynackMartianV6Unspecified", m.v6_unspecified},
+      {"SynackMartianV6Loopback", m.v6_loopback},
+      {"SynackMartianV6Multicast", m.v6_multicast},
+      {"SynackMartianV4Mapped", m.v4_mapped},
+      {"SynackMartianDestination", m.destination},
+  };
+}
+
 namespace {
 std::size_t address_hash(const wire::IpAddress& a) noexcept {
   // FNV-1a over the address bytes: few addresses, chosen by the operator (not by the network).

@@ -175,6 +175,15 @@ struct StackStats {
   tcp::BufferPoolStats memory;  ///< buffer chunks, memory pressure and what it held back
 };
 
+/// One counter under its name: Linux's nstat name where Linux has the counter (TcpExtListenDrops …),
+/// otherwise a name of the same style with the prefix Synack. The table is in docs/engine.md "Counters".
+struct NamedCounter {
+  std::string_view name;
+  std::uint64_t value = 0;
+};
+/// Every counter of `stats` under its name, always in the same order (for summaries, JSON, SIGUSR1).
+[[nodiscard]] std::vector<NamedCounter> named_counters(const StackStats& stats);
+
 enum class Direction : std::uint8_t { in, out };
 
 /// One segment seen by the stack, for ladders and logs. Valid only during the callback.
