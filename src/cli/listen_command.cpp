@@ -369,6 +369,7 @@ class Server {
 
   /// Starts the first interval at `now`.
   void start(Instant now) {
+    start_ = now;
     interval_start_ = now;
     line_window_ = now;
   }
@@ -452,6 +453,7 @@ class Server {
       j["write_drops"] = d.write_drops;
       j["malformed"] = s_.stack->stats().malformed;
       j["bad_checksum"] = s_.stack->stats().bad_checksum;
+      j["counters"] = counters_json();
       fmt::print("{}\n", j.dump());
     } else {
       fmt::print(
@@ -464,8 +466,48 @@ class Server {
           "({} in TIME-WAIT), peak {}\n",
           grouped(totals_.closed), grouped(totals_.reset), grouped(totals_.timed_out),
           grouped(totals_.aborted), s_.stack->connection_count(), s_.stack->time_wait_count(), peak_);
+      print_counters(stdout);
     }
     std::fflush(stdout);
+  }
+
+  /// The stack's counters under their nstat-style names (docs/engine.md "Counters") and the TUN
+  /// driver's write drops.
+  [[nodiscard]] std::vector<stack::NamedCounter> counters() const {
+    std::vector<stack::NamedCounter> v = stack::named_counters(s_.stack->stats());
+    v.push_back({"SynackTunWriteDrops", s_.driver->stats().write_drops});
+    return v;
+  }
+  [[nodiscard]] nlohmann::json counters_json() const {
+    nlohmann::json j = nlohmann::json::object();
+    for (const stack::NamedCounter& c : counters()) j[std::string(c.name)] = c.value;
+    return j;
+  }
+  /// "  counters: Name value, …" six to a line, every counter (zeros too: an operator looks for them).
+  void print_counters(std::FILE* to) const {
+    const auto all = counters();
+    for (std::size_t i = 0; i < all.size(); i += 6) {
+      std::string line = i == 0 ? "  counters: " : "            ";
+      for (std::size_t k = i; k < std::min(all.size(), i + 6); ++k) {
+        line += fmt::format("{}{} {}", k == i ? "" : ", ", all[k].name, grouped(all[k].value));
+      }
+      fmt::print(to, "{}\n", line);
+    }
+  }
+  /// SIGUSR1: the current counters to stderr, one block (one JSON line with --json-stream).
+  void dump_counters(Instant now) const {
+    if (o_.json_stream) {
+      nlohmann::json j;
+      j["event"] = "counters";
+      j["elapsed_s"] = std::chrono::duration<double>(now - start_).count();
+      j["counters"] = counters_json();
+      fmt::print(stderr, "{}\n", j.dump());
+    } else {
+      fmt::print(stderr, "synack listen: counters after {:.1f} s (SIGUSR1)\n",
+                 std::chrono::duration<double>(now - start_).count());
+      print_counters(stderr);
+    }
+    std::fflush(stderr);
   }
 
   /// Flushes what this step printed (once per step, not per line).
@@ -763,6 +805,7 @@ class Server {
   std::uint64_t suppressed_total_ = 0;
   std::vector<Duration> samples_;  ///< connect times (peer SYN to ESTABLISHED) of this interval
   Instant interval_start_;
+  Instant start_;  ///< when listening began
   Instant line_window_;
   std::uint32_t lines_in_window_ = 0;
   std::size_t peak_ = 0;
@@ -781,6 +824,15 @@ int run_listen(const ListenOptions& o) {
     return session.error().exit_code;
   }
   TunSession& s = **session;
+  if (s.signal_fd >= 0) {
+    // SIGUSR1 prints the counters and listening goes on: added to the session's signalfd (listen only).
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGUSR1);
+    if (::sigprocmask(SIG_BLOCK, &signals, nullptr) == 0) (void)::signalfd(s.signal_fd, &signals, 0);
+  }
   for (std::uint16_t port : o.ports) {
     auto id = s.stack->listen(wire::Endpoint{wire::IpAddress{}, port}, o.backlog);
     if (!id) {
@@ -822,7 +874,9 @@ int run_listen(const ListenOptions& o) {
     }
     if (s.signal_watch >= 0 && (step->watched & (1U << static_cast<unsigned>(s.signal_watch))) != 0) {
       const int sig = s.take_signal();
-      if (sig != 0) {
+      if (sig == SIGUSR1) {
+        server.dump_counters(step->now);
+      } else if (sig != 0) {
         server.flush_output();
         server.summary(sig);
         return kExitOk;

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "synack/stack/stack.hpp"
+#include "synack/wire/martian.hpp"
 #include "synack/wire/packet.hpp"
 
 namespace synack::stack {
@@ -22,10 +23,12 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
       ++stats_.bad_checksum;
     } else {
       ++stats_.malformed;
+      ++stats_.malformed_header;
     }
     return;
   }
   const wire::FourTuple tuple = view->tuple_at_receiver();
+  if (is_martian(tuple)) return;  // before any lookup: no state, no answer
   if (!forwarder_ && !owns(tuple.local.address)) {
     ++stats_.not_local;
     return;
@@ -33,6 +36,10 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
   const auto header = wire::TcpHeader::parse(view->tcp());
   if (!header) {
     ++stats_.malformed;
+    const wire::Error e = header.error();
+    const bool option = e == wire::Error::option_truncated || e == wire::Error::option_bad_length ||
+                        e == wire::Error::option_wrong_length;
+    ++(option ? stats_.malformed_option : stats_.malformed_header);
     return;
   }
   const wire::Bytes payload = view->tcp().payload();
@@ -76,7 +83,9 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
           return;
         }
         observe(now, ConnectionId{ref->index, s.generation}, Direction::in, tuple, *header, payload.size());
+        const tcp::ConnectionCounters before = c.counters();
         c.on_segment(now, *header, payload);
+        add_connection_counters(before, c.counters());
         touch(ref->index);
         return;
       }
@@ -127,8 +136,7 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::u
     tcp::Listener& l = *listeners_[*li];
     const tcp::ListenerStats before = l.stats();
     const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_);
-    stats_.syn_queue_full_drops += l.stats().syn_queue_full_drops - before.syn_queue_full_drops;
-    stats_.accept_queue_full_drops += l.stats().accept_queue_full_drops - before.accept_queue_full_drops;
+    add_listener_counters(before, l.stats());
     switch (r.kind) {
       case tcp::ListenerReply::Kind::send_syn_ack:
         flow_insert(hash, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
@@ -149,6 +157,7 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::u
 void Stack::reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len) {
   // RFC 9293 §3.10.7.1 CLOSED: an RST is dropped; an ACK gets <SEQ=SEG.ACK><CTL=RST>; anything else
   // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+  ++stats_.no_listener;
   if (h.flags.rst()) return;
   if (h.flags.ack()) {
     push_rst(tuple, h.ack);
@@ -167,7 +176,9 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_
     flow_erase(hash, tuple);
     return;
   }
+  const tcp::ListenerStats before = l->stats();
   const tcp::ListenerReply r = l->on_half_open_segment(now, ref.index, h);
+  add_listener_counters(before, l->stats());
   switch (r.kind) {
     case tcp::ListenerReply::Kind::none:
       if (!l->entry(ref.index).in_use()) {
@@ -190,6 +201,7 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_
   const auto index = alloc_slot();
   if (!index) {
     ++stats_.pool_full_drops;  // the entry stays; its SYN-ACK retransmission retries
+    ++stats_.listen_drops;
     return;
   }
   const tcp::PassiveOpen open = l->passive_open(ref.index, h, isn_);
@@ -264,6 +276,7 @@ std::optional<std::size_t> Stack::emit(Instant now, ConnectionId id, const wire:
     return std::nullopt;
   }
   ++stats_.packets_out;
+  if (h.flags.rst()) ++stats_.out_rsts;
   observe(now, id, Direction::out, tuple, h, payload.size());
   return *n;
 }
@@ -289,7 +302,10 @@ std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes 
       if (!e.in_use() || e.generation != c.generation) continue;  // completed or expired meanwhile
       h = c.has_ts_offset ? l->syn_ack(now, c.slot, c.ts_offset) : l->syn_ack(now, c.slot, isn_);
     }
-    if (const auto n = emit(now, ConnectionId{}, c.tuple, h, {}, out)) return n;
+    if (const auto n = emit(now, ConnectionId{}, c.tuple, h, {}, out)) {
+      if (c.kind == Control::Kind::syn_ack) ++stats_.syn_acks_sent;
+      return n;
+    }
   }
   while (!ready_.empty()) {
     const std::uint32_t index = ready_.front();

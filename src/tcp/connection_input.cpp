@@ -121,11 +121,14 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
   // RFC 7323 §5.3 PAWS: a non-RST segment whose TSval is older than TS.Recent is not acceptable.
   // Segments without timestamps are accepted although timestamps are in use (Linux does the same;
   // RFC 7323 §3.2 says SHOULD drop) — see docs/engine.md.
+  bool paws_rejected = false;
   if (acceptable && !f.rst() && neg_.timestamps && ts_seen_ && h.options.timestamps &&
       static_cast<std::int32_t>(h.options.timestamps->value - ts_recent_) < 0) {
     acceptable = false;
+    paws_rejected = true;
   }
   if (!acceptable) {
+    ++(paws_rejected ? buffers_->paws_rejected : buffers_->out_of_window);
     // RFC 9293 §3.10.7.4: "If an incoming segment is not acceptable, an acknowledgment should be sent in
     // reply (unless the RST bit is set, if so drop the segment and return)".
     if (!f.rst()) {

@@ -581,6 +581,74 @@ c.sendall(data); c.shutdown(socket.SHUT_WR); c.recv(100); c.close()
         else:
             self.assertIn("→ established after", r.stdout)
 
+    # ---- martian probes (RFC 1122 §3.2.1.3, RFC 1812 §5.3.7) --------------------------------------------
+    def test_martians(self):
+        """SYNs from each martian source class, IPv4 and IPv6, written straight onto the TUN device (a
+        packet socket: no kernel routing check in the way) get no SYN-ACK and are counted by reason; a
+        SIGUSR1 prints the counters while listen goes on; two legitimate SYNs are answered."""
+        p, reader = self.start_listen("--port", "80", "--discard")
+        errors = LineReader(p.stderr)
+        out = self.py(r"""
+import ipaddress, socket, struct
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+def syn(src, dst, sport):
+    s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    tcp = struct.pack("!HHIIBBHHH", sport, 80, 1000, 0, 5 << 4, 0x02, 64240, 0, 0)
+    if s.version == 4:
+        pseudo = s.packed + d.packed + struct.pack("!BBH", 0, 6, len(tcp))
+        tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, s.packed, d.packed)
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        return 0x0800, ip + tcp
+    pseudo = s.packed + d.packed + struct.pack("!I3xB", len(tcp), 6)
+    tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
+    return 0x86DD, struct.pack("!IHBB16s16s", 6 << 28, len(tcp), 6, 64, s.packed, d.packed) + tcp
+probes = ["0.0.0.0", "0.1.2.3", "127.0.0.1", "224.0.0.1", "239.1.2.3", "240.0.0.1", "255.255.255.255",
+          "192.0.2.2", "::", "::1", "ff02::1", "::ffff:c000:201", "2001:db8::2",
+          "192.0.2.1", "2001:db8::1"]  # the last two are legitimate: the kernel's (it resets the SYN-ACKs)
+for i, src in enumerate(probes):
+    dst = "192.0.2.2" if ":" not in src else "2001:db8::2"
+    proto, pkt = syn(src, dst, 40000 + i)
+    sk = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(proto))
+    sk.sendto(pkt, ("synack0", proto))
+    sk.close()
+print("sent", len(probes))
+""")
+        self.assertIn("sent 15", out)
+        expected = {"SynackMartianZeroNet": 2, "SynackMartianLoopback": 1, "SynackMartianMulticast": 2,
+                    "SynackMartianBroadcastReserved": 2, "SynackMartianOwnAddress": 2,
+                    "SynackMartianV6Unspecified": 1, "SynackMartianV6Loopback": 1,
+                    "SynackMartianV6Multicast": 1, "SynackMartianV4Mapped": 1, "SynackMartianDestination": 0}
+        # SIGUSR1 until the counters show every probe (the probes cross the device asynchronously).
+        counters = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            os.kill(p.pid, signal.SIGUSR1)
+            line = errors.wait_for(lambda l: '"counters"' in l, 2)
+            self.assertIsNotNone(line, "no counters on SIGUSR1")
+            counters = json.loads(line)["counters"]
+            if counters["SynackSynAcksSent"] >= 2 and all(counters[k] >= v for k, v in expected.items()):
+                break
+            time.sleep(0.1)
+        self.assertIsNone(p.poll(), "SIGUSR1 must not end synack listen")
+        events = self.stop_listen(p, reader)
+        final = events[-1]["counters"]
+        for name, n in expected.items():
+            self.assertEqual(final[name], n, name)
+        # Only the two legitimate SYNs were answered; no RST went to a martian either.
+        self.assertEqual(final["SynackListenSyns"], 2)
+        self.assertGreaterEqual(final["SynackSynAcksSent"], 2)
+        self.assertEqual(final["TcpOutRsts"], 0)
+        self.assertEqual(final["SynackNoListener"], 0)
+        self.assertGreaterEqual(final["TcpOutSegs"], 2)
+        self.assertIn("SynackTunWriteDrops", final)
+        self.assertIn("TcpExtListenDrops", final)
+
+
     def test_refuses_to_configure_a_shared_namespace(self):
         # A namespace with a veth (like any real host's) is not private: synack must not add addresses.
         self.ns.run(["ip", "link", "add", "e2e0", "type", "veth", "peer", "name", "e2e1"], check=True)

@@ -43,7 +43,10 @@ TEST_F(Established, Syn_SendsChallengeAck) {
   const Sent ack = expect_one();
   EXPECT_EQ(ack.h.flags, TcpFlags(A));
   EXPECT_EQ(ack.h.ack, peer_next());
-  deliver(seg(S, peer_iss, SeqNum{0}));  // the old SYN again: out of window -> plain ACK
+  deliver(seg(S, peer_iss, SeqNum{0}));  // at once: the per-connection limit (RFC 5961 §7) holds it
+  EXPECT_TRUE(drain().empty());
+  now += config.challenge_ack_interval;
+  deliver(seg(S, peer_iss, SeqNum{0}));  // the old SYN again, next interval: out of window -> plain ACK
   EXPECT_EQ(expect_one().h.flags, TcpFlags(A));
   EXPECT_EQ(conn->state(), State::established);
 }

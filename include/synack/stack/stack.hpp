@@ -171,6 +171,14 @@ class Stack {
   void relieve_memory_pressure();
   [[nodiscard]] tcp::Listener* listener_at(std::uint32_t owner) noexcept;
   [[nodiscard]] std::optional<std::uint32_t> find_listener(const wire::Endpoint& local) const noexcept;
+  /// RFC 1122 §3.2.1.3, RFC 1812 §5.3.7: a martian source or destination, counted by reason in
+  /// stats_.martian; the datagram is then discarded before any lookup.
+  [[nodiscard]] bool is_martian(const wire::FourTuple& tuple) noexcept;
+  /// Adds what a listener counted during one call (after - before) to the stack's totals.
+  void add_listener_counters(const tcp::ListenerStats& before, const tcp::ListenerStats& after) noexcept;
+  /// Adds what a connection counted during one call (after - before) to the stack's totals.
+  void add_connection_counters(const tcp::ConnectionCounters& before,
+                               const tcp::ConnectionCounters& after) noexcept;
 
   // stack_io.cpp
   void on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,

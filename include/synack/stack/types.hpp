@@ -113,17 +113,55 @@ struct StackConfig {
   std::uint32_t buffer_free_chunks = 256;  ///< 16 KiB chunks kept for reuse (4 MiB), the rest is freed
 };
 
+/// Datagrams discarded in on_packet before any lookup, by the reason wire::martian_source() (or the
+/// Stack, for own_address) gave. Nothing is answered and no state is created for them.
+struct MartianStats {
+  std::uint64_t zero_net = 0;            ///< source in 0.0.0.0/8
+  std::uint64_t loopback = 0;            ///< source in 127.0.0.0/8
+  std::uint64_t multicast = 0;           ///< source in 224.0.0.0/4
+  std::uint64_t broadcast_reserved = 0;  ///< source in 240.0.0.0/4 (255.255.255.255 included)
+  std::uint64_t own_address = 0;     ///< source is one of our addresses, or equals the destination ("land")
+  std::uint64_t v6_unspecified = 0;  ///< source ::
+  std::uint64_t v6_loopback = 0;     ///< source ::1
+  std::uint64_t v6_multicast = 0;    ///< source in ff00::/8
+  std::uint64_t v4_mapped = 0;       ///< source in ::ffff:0:0/96
+  std::uint64_t destination = 0;     ///< destination multicast or broadcast (v4 224/4, 240/4; v6 ff00::/8)
+  [[nodiscard]] constexpr std::uint64_t total() const noexcept {
+    return zero_net + loopback + multicast + broadcast_reserved + own_address + v6_unspecified + v6_loopback +
+           v6_multicast + v4_mapped + destination;
+  }
+};
+
+/// What the Stack counted since it was built. Plain counters that only grow; the Linux nstat name of
+/// each, where one exists, is in docs/engine.md ("Counters").
 struct StackStats {
   std::uint64_t packets_in = 0;
   std::uint64_t packets_out = 0;
-  std::uint64_t malformed = 0;  ///< failed to parse (including bad options)
-  std::uint64_t bad_checksum = 0;
-  std::uint64_t not_local = 0;    ///< addressed to an address we do not own
-  std::uint64_t resets_sent = 0;  ///< RSTs for segments without a connection
+  std::uint64_t malformed = 0;         ///< failed to parse: malformed_header + malformed_option
+  std::uint64_t malformed_header = 0;  ///< an IP or TCP header that does not parse (lengths, version …)
+  std::uint64_t malformed_option = 0;  ///< TCP options that do not parse (truncated, bad length)
+  std::uint64_t bad_checksum = 0;      ///< TCP checksum or IPv4 header checksum (TcpInCsumErrors)
+  std::uint64_t not_local = 0;         ///< addressed to an address we do not own
+  MartianStats martian;                ///< martian source or destination, by reason
+  std::uint64_t no_listener = 0;       ///< segments for no connection and no listener (answered with RST)
+  std::uint64_t resets_sent = 0;       ///< RSTs queued for segments without a connection
+  std::uint64_t out_rsts = 0;          ///< every RST put on the wire, connections' included (TcpOutRsts)
   std::uint64_t control_queue_drops = 0;
   std::uint64_t emit_failures = 0;  ///< poll_transmit's buffer too small
-  std::uint64_t syn_queue_full_drops = 0;
-  std::uint64_t accept_queue_full_drops = 0;
+  std::uint64_t listen_syns = 0;    ///< SYNs that reached a listener with no half-open entry for them
+  std::uint64_t syn_acks_sent =
+      0;  ///< SYN-ACKs of SYN-queue entries put on the wire, retransmissions included
+  /// SYNs and final ACKs a listener dropped, any reason (ListenDrops): the queue drops below, and
+  /// final ACKs dropped for a full connection pool.
+  std::uint64_t listen_drops = 0;
+  std::uint64_t syn_queue_full_drops = 0;  ///< SYNs dropped: SYN queue full, no cookie (TCPReqQFullDrop)
+  std::uint64_t accept_queue_full_drops =
+      0;                             ///< SYNs and final ACKs dropped: accept queue full (ListenOverflows)
+  std::uint64_t challenge_acks = 0;  ///< RFC 5961 challenge ACKs sent, all connections (TCPChallengeACK)
+  std::uint64_t challenge_acks_suppressed =
+      0;                            ///< held back by the per-connection limit (TCPACKSkippedChallenge)
+  std::uint64_t out_of_window = 0;  ///< segments a connection found not acceptable (sequence test)
+  std::uint64_t paws_rejected = 0;  ///< segments a connection rejected by PAWS, RFC 7323 §5.3 (PAWSEstab)
   std::uint64_t half_open_timeouts = 0;
   std::uint64_t time_wait_reuses = 0;     ///< a new SYN replaced a TIME-WAIT connection
   std::uint64_t time_wait_overflows = 0;  ///< closed without TIME-WAIT: max_time_wait records existed
@@ -136,6 +174,15 @@ struct StackStats {
   std::uint64_t offer_duplicate_syns = 0;
   tcp::BufferPoolStats memory;  ///< buffer chunks, memory pressure and what it held back
 };
+
+/// One counter under its name: Linux's nstat name where Linux has the counter (TcpExtListenDrops …),
+/// otherwise a name of the same style with the prefix Synack. The table is in docs/engine.md "Counters".
+struct NamedCounter {
+  std::string_view name;
+  std::uint64_t value = 0;
+};
+/// Every counter of `stats` under its name, always in the same order (for summaries, JSON, SIGUSR1).
+[[nodiscard]] std::vector<NamedCounter> named_counters(const StackStats& stats);
 
 enum class Direction : std::uint8_t { in, out };
 

@@ -64,8 +64,10 @@ struct Config {
   BufferPool* buffer_pool = nullptr;
 
   // --- RFC 5961 ------------------------------------------------------------------------------------
-  std::uint32_t challenge_ack_limit = 10;  ///< challenge ACKs per connection per interval
-  Duration challenge_ack_interval = 1s;
+  /// Challenge ACKs (and replies to unacceptable segments without data) per connection per interval:
+  /// one per 500 ms, Linux's tcp_invalid_ratelimit per socket. Why not more: docs/engine.md "Counters".
+  std::uint32_t challenge_ack_limit = 1;
+  Duration challenge_ack_interval = 500ms;
 
   // --- listener --------------------------------------------------------------------------------------
   /// Accept-queue length when listen() gets 0 (Linux's somaxconn default since 5.4).

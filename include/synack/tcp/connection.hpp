@@ -69,6 +69,14 @@ struct PassiveOpen {
   std::uint32_t synack_retransmits = 0;
 };
 
+/// What a connection dropped or answered specially, for the Stack's totals (cheap: four loads).
+struct ConnectionCounters {
+  std::uint32_t challenge_acks_sent = 0;        ///< RFC 5961 challenge ACKs (and throttled dup ACKs) sent
+  std::uint32_t challenge_acks_suppressed = 0;  ///< the same, held back by the rate limit (RFC 5961 §7)
+  std::uint32_t out_of_window = 0;              ///< segments failing the sequence test, PAWS excluded
+  std::uint32_t paws_rejected = 0;              ///< segments failing PAWS (RFC 7323 §5.3)
+};
+
 /// A snapshot for the simulator's JSON, the CLI ladder and tests.
 struct ConnectionInfo {
   State state = State::closed;
@@ -158,6 +166,10 @@ class Connection {
   [[nodiscard]] std::error_code error() const noexcept;
   [[nodiscard]] bool user_closed() const noexcept { return user_closed_; }
   [[nodiscard]] ConnectionInfo info() const;
+  [[nodiscard]] ConnectionCounters counters() const noexcept {
+    return {buffers_->challenge_sent, buffers_->challenge_suppressed, buffers_->out_of_window,
+            buffers_->paws_rejected};
+  }
   [[nodiscard]] wire::SeqNum rcv_nxt() const noexcept { return rcv_nxt_; }
   /// The next new sequence number (SND.MAX: after a timeout the engine's own SND.NXT goes back to
   /// SND.UNA to resend, which is not what an observer means by SND.NXT).
@@ -197,6 +209,8 @@ class Connection {
     std::uint32_t challenge_count = 0;  ///< challenge ACKs in the current interval
     std::uint32_t challenge_sent = 0;
     std::uint32_t challenge_suppressed = 0;
+    std::uint32_t out_of_window = 0;  ///< segments not acceptable (RFC 9293 §3.10.7.4 first check)
+    std::uint32_t paws_rejected = 0;  ///< segments not acceptable by PAWS (RFC 7323 §5.3)
     std::uint32_t data_retransmits = 0;
     std::uint32_t fast_retransmits = 0;
     std::uint32_t timeouts = 0;
