@@ -56,6 +56,7 @@ Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::ui
       pool_(tcp::BufferPool::Limits{config_.buffer_memory_limit, config_.buffer_free_chunks,
                                     std::min<std::size_t>(config_.max_connections, 4096)}),
       isn_(isn_key),
+      cookies_(tcp::SynCookies::derive_key(isn_key)),
       rng_state_(rng_seed),
       flows_(rng_seed ^ 0x5EED5EED5EED5EEDULL),
       control_(std::max<std::uint32_t>(config_.control_queue, 1)) {
@@ -339,7 +340,12 @@ std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, s
   }
   if (index == listeners_.size()) listeners_.emplace_back();
   listeners_[index].emplace(config_.tcp, local, backlog);
+  listeners_[index]->set_syn_cookies(&cookies_);
   return ListenerId{index};
+}
+
+void Stack::rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept {
+  cookies_.rekey(now, key);
 }
 
 std::expected<ConnectionId, std::error_code> Stack::accept(ListenerId id) {
