@@ -341,6 +341,12 @@ class Harness {
     const synack::tcp::IsnGenerator isn(std::array<std::byte, 16>{});
     const std::uint32_t backlog = in_.ConsumeIntegralInRange<std::uint32_t>(1, 8);
     synack::tcp::Listener l(config_, tuple().local, backlog);
+    // SYN cookies: the fuzzer picks the mode; a cookie SYN-ACK it got can be answered with the right ACK.
+    synack::tcp::SynCookies cookies(std::array<std::byte, 16>{std::byte{3}});
+    l.set_syn_cookies(&cookies);
+    const auto mode = static_cast<synack::tcp::SynCookieMode>(in_.ConsumeIntegralInRange<int>(0, 2));
+    l.set_syn_cookie_mode(mode);
+    std::optional<synack::tcp::ListenerReply> last_cookie;
     while (in_.remaining_bytes() > 0) {
       synack::wire::FourTuple t = tuple();
       t.remote.port = in_.ConsumeIntegralInRange<std::uint16_t>(1, 40);
@@ -354,10 +360,27 @@ class Harness {
         h.options.timestamps = synack::wire::Timestamps{in_.ConsumeIntegral<std::uint32_t>(), 0};
       const int op = in_.ConsumeIntegralInRange<int>(0, 3);
       if (op == 0) {
-        (void)l.on_segment(now_, t, h, {}, isn);
+        if (last_cookie && in_.ConsumeBool()) {
+          // The final ACK for the last cookie SYN-ACK (maybe from another port, maybe late).
+          const synack::wire::TcpHeader sa = l.syn_ack(last_cookie->cookie, last_cookie->cookie_ts_val);
+          h.flags = TcpFlags(TcpFlags::kAck);
+          h.seq = SeqNum{last_cookie->cookie.irs} + 1;
+          h.ack = sa.seq + 1;
+          if (sa.options.timestamps) {
+            h.options.timestamps = synack::wire::Timestamps{1, sa.options.timestamps->value};
+          }
+          if (in_.ConsumeBool()) t = last_cookie->cookie.tuple();
+        }
+        const auto r = l.on_segment(now_, t, h, {}, isn);
+        if (r.kind == synack::tcp::ListenerReply::Kind::send_cookie_syn_ack) last_cookie = r;
+        if (r.kind == synack::tcp::ListenerReply::Kind::complete_cookie) {
+          FUZZ_CHECK(mode != synack::tcp::SynCookieMode::never);
+          (void)Connection::open_passive(config_, l.passive_open(r.cookie, h, isn), now_);
+          (void)l.push_accept(0);
+        }
       } else if (op == 1 && l.syn_queue_size() > 0) {
         const std::uint32_t slot = in_.ConsumeIntegralInRange<std::uint32_t>(
-            0, static_cast<std::uint32_t>(l.syn_queue_capacity() - 1));
+            0, static_cast<std::uint32_t>(l.syn_queue_slots() - 1));  // storage grows with use
         if (l.entry(slot).in_use()) {
           if (in_.ConsumeBool()) h.ack = SeqNum{l.entry(slot).iss} + 1;
           const auto r = l.on_half_open_segment(now_, slot, h);
@@ -376,6 +399,8 @@ class Harness {
       FUZZ_CHECK(l.syn_queue_size() <= l.syn_queue_capacity());
       FUZZ_CHECK(l.syn_queue_capacity() == config_.syn_queue_capacity);
       FUZZ_CHECK(l.accept_queue_size() <= backlog);
+      // `always` keeps no half-open state (the fuzzer's SYNs carry no MSS: always encodable).
+      if (mode == synack::tcp::SynCookieMode::always) FUZZ_CHECK(l.syn_queue_size() == 0);
     }
   }
 

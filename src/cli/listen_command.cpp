@@ -115,6 +115,7 @@ stack::StackConfig stack_config(const TunOptions& o, const std::vector<IpAddress
   config.tcp.timestamps = !o.no_timestamps;
   config.tcp.sack_permitted = !o.no_sack;
   config.tcp.window_scaling = !o.no_wscale;
+  config.tcp.syn_cookies = o.syn_cookies;
   // The MSS follows from the MTU (IPv4 MSS = MTU - 40): an --mss sets the MTU the stack assumes.
   if (o.mss) config.tcp.mtu = std::uint32_t{*o.mss} + 40U;
   if (o.buffers) config.tcp.send_buffer = config.tcp.recv_buffer = *o.buffers;
@@ -902,6 +903,15 @@ void register_listen_command(CLI::App& app, int& exit_code) {
   echo->excludes(discard)->excludes(http);
   discard->excludes(http);
   cmd->add_option("--backlog", options->backlog, "Accept-queue length (0: the engine's default)");
+  cmd->add_option_function<std::string>(
+         "--syn-cookies",
+         [options](const std::string& v) {
+           options->tun.syn_cookies = tcp::parse_syn_cookie_mode(v).value_or(tcp::SynCookieMode::when_full);
+         },
+         "SYN cookies: never, when-full (only while the SYN queue is full, as Linux's default) or always (no "
+         "half-open state at all)")
+      ->check(CLI::IsMember({"never", "when-full", "always"}))
+      ->default_str("when-full");
   cmd->add_flag("--json-stream", options->json_stream, "One JSON object per line per event");
   cmd->add_flag("--quiet", options->quiet,
                 "No per-connection or per-second lines: only the summary (and, with --json-stream, the "

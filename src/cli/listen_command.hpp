@@ -22,6 +22,7 @@
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/options.hpp"
+#include "synack/tcp/syn_cookie.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
 
@@ -51,6 +52,7 @@ struct TunOptions {
   bool no_timestamps = false;
   bool no_sack = false;
   bool no_wscale = false;
+  tcp::SynCookieMode syn_cookies = tcp::SynCookieMode::when_full;  ///< listen --syn-cookies
 };
 void add_tun_options(CLI::App* cmd, TunOptions& options);
 

@@ -56,6 +56,9 @@ std::vector<NamedCounter> named_counters(const StackStats& s) {
       {"TcpExtListenOverflows", s.accept_queue_full_drops},
       {"TcpExtListenDrops", s.listen_drops},
       {"TcpExtTCPReqQFullDrop", s.syn_queue_full_drops},
+      {"TcpExtSyncookiesSent", s.syncookies_sent},
+      {"TcpExtSyncookiesRecv", s.syncookies_recv},
+      {"TcpExtSyncookiesFailed", s.syncookies_failed},
       {"SynackPoolFullDrops", s.pool_full_drops},
       {"SynackControlQueueDrops", s.control_queue_drops},
       {"SynackHalfOpenTimeouts", s.half_open_timeouts},
@@ -95,6 +98,7 @@ Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::ui
       pool_(tcp::BufferPool::Limits{config_.buffer_memory_limit, config_.buffer_free_chunks,
                                     std::min<std::size_t>(config_.max_connections, 4096)}),
       isn_(isn_key),
+      cookies_(tcp::SynCookies::derive_key(isn_key)),
       rng_state_(rng_seed),
       flows_(rng_seed ^ 0x5EED5EED5EED5EEDULL),
       control_(std::max<std::uint32_t>(config_.control_queue, 1)) {
@@ -382,7 +386,12 @@ std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, s
   if (index >= FlowTable::kForwarderOwner) return std::unexpected(make_error_code(Error::no_resources));
   if (index == listeners_.size()) listeners_.emplace_back();
   listeners_[index].emplace(config_.tcp, local, backlog);
+  listeners_[index]->set_syn_cookies(&cookies_);
   return ListenerId{index};
+}
+
+void Stack::rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept {
+  cookies_.rekey(now, key);
 }
 
 std::expected<ConnectionId, std::error_code> Stack::accept(ListenerId id) {
@@ -594,6 +603,9 @@ void Stack::add_listener_counters(const tcp::ListenerStats& before,
   stats_.syn_queue_full_drops += syn_queue;
   stats_.accept_queue_full_drops += accept_queue;
   stats_.listen_drops += syn_queue + accept_queue;
+  stats_.syncookies_sent += after.syncookies_sent - before.syncookies_sent;
+  stats_.syncookies_recv += after.syncookies_recv - before.syncookies_recv;
+  stats_.syncookies_failed += after.syncookies_failed - before.syncookies_failed;
 }
 
 void Stack::add_connection_counters(const tcp::ConnectionCounters& before,

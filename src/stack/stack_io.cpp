@@ -142,6 +142,34 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::u
         flow_insert(hash, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
         push_syn_ack(tuple, *li, r.slot, r.ts_offset);
         break;
+      case tcp::ListenerReply::Kind::send_cookie_syn_ack: {
+        // RFC 4987 §3.6: no state at all, not even a flow-table entry; the SYN-ACK is built from the
+        // cookie when it leaves.
+        Control c;
+        c.kind = Control::Kind::cookie_syn_ack;
+        c.tuple = tuple;
+        c.listener = *li;
+        c.ts_offset = r.cookie_ts_val;
+        c.cookie = r.cookie;
+        push_control(c);
+        break;
+      }
+      case tcp::ListenerReply::Kind::complete_cookie: {
+        // The cookie stood for a SYN-queue entry: the connection is built exactly as from one.
+        const auto index = alloc_slot();
+        if (!index) {
+          ++stats_.pool_full_drops;  // the peer's next segment carries the same cookie
+          break;
+        }
+        Slot& s = slots_[*index];
+        s.listener = ListenerId{*li};
+        s.conn.emplace(tcp::Connection::open_passive(config_.tcp, l.passive_open(r.cookie, h, isn_), now));
+        flow_insert(hash, FlowRef{FlowRef::Kind::connection, *index, 0});
+        s.flow_hash = hash;
+        s.in_flow = true;
+        accept_passive(now, *index, *li, h, payload);
+        break;
+      }
       case tcp::ListenerReply::Kind::send_rst:
         push_rst(tuple, r.rst_seq);
         ++stats_.resets_sent;
@@ -195,6 +223,9 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_
     case tcp::ListenerReply::Kind::send_rst:
       push_rst(tuple, r.rst_seq);
       return;
+    case tcp::ListenerReply::Kind::send_cookie_syn_ack:
+    case tcp::ListenerReply::Kind::complete_cookie:
+      return;  // only on_segment answers with cookies
     case tcp::ListenerReply::Kind::complete:
       break;
   }
@@ -216,9 +247,17 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_
   l->free_half_open(ref.index);
   s.flow_hash = hash;
   s.in_flow = true;
-  const ConnectionId id{*index, s.generation};
-  if (ref.owner != kForwarderListener) {
-    (void)l->push_accept((static_cast<std::uint64_t>(id.generation) << 32U) | id.index);
+  accept_passive(now, *index, ref.owner, h, payload);
+}
+
+void Stack::accept_passive(Instant now, std::uint32_t index, std::uint32_t owner, const wire::TcpHeader& h,
+                           wire::Bytes payload) {
+  Slot& s = slots_[index];
+  const ConnectionId id{index, s.generation};
+  if (owner != kForwarderListener) {
+    if (tcp::Listener* l = listener_at(owner)) {
+      (void)l->push_accept((static_cast<std::uint64_t>(id.generation) << 32U) | id.index);
+    }
     Event e;
     e.kind = EventKind::acceptable;
     e.connection = id;
@@ -227,7 +266,7 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_
   }
   // The final ACK may carry data or FIN: process it in ESTABLISHED (its ACK is a duplicate by then).
   if (!payload.empty() || h.flags.fin()) s.conn->on_segment(now, h, payload);
-  touch(*index);
+  touch(index);
 }
 
 void Stack::push_rst(const wire::FourTuple& tuple, wire::SeqNum seq, std::optional<wire::SeqNum> ack) {
@@ -295,6 +334,10 @@ std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes 
       h.seq = c.seq;
       h.flags = TcpFlags(c.with_ack ? (TcpFlags::kRst | TcpFlags::kAck) : TcpFlags::kRst);
       if (c.with_ack) h.ack = c.ack;
+    } else if (c.kind == Control::Kind::cookie_syn_ack) {
+      const tcp::Listener* l = listener_at(c.listener);
+      if (l == nullptr) continue;  // closed meanwhile
+      h = l->syn_ack(c.cookie, c.ts_offset);
     } else {
       const tcp::Listener* l = listener_at(c.listener);
       if (l == nullptr || c.slot >= l->syn_queue_capacity()) continue;

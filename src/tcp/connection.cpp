@@ -108,8 +108,10 @@ Connection Connection::open_passive(const Config& config, const PassiveOpen& ope
   c.buffers_->syn_sent_at = open.syn_received_at;
   c.synack_retransmits_ = static_cast<std::uint8_t>(std::min<std::uint32_t>(open.synack_retransmits, 255));
   // Karn (RFC 6298 §3): the handshake RTT counts only when the SYN-ACK was not retransmitted.
+  // A SYN cookie without timestamps gives no sample (when the SYN-ACK left is unknown): the RTO stays
+  // RFC 6298 §2.1's initial one.
   if (open.synack_retransmits == 0) {
-    c.rtt_.sample(now - open.syn_received_at, config.min_rto, config.max_rto);
+    if (open.rtt_sample) c.rtt_.sample(now - open.syn_received_at, config.min_rto, config.max_rto);
   } else if (!c.rtt_.has_sample()) {
     c.rtt_.set_rto(std::max(config.rto_after_syn_retransmit, config.min_rto));  // RFC 6298 §5.7
   }

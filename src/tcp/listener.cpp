@@ -18,13 +18,21 @@ SynOptions HalfOpen::peer_options() const noexcept {
   return s;
 }
 
+namespace {
+/// Our TSval clock for a tuple: milliseconds plus its offset (IsnGenerator::timestamp_offset).
+std::uint32_t ts_clock(Instant now, std::uint32_t ts_offset) noexcept {
+  return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 1'000'000U) + ts_offset;
+}
+}  // namespace
+
 Listener::Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog)
     : config_(&config),
       local_(local),
       // At most 2^20 entries (64 MiB): a Stack's flow table names a half-open slot in 20 bits.
       capacity_(std::clamp<std::uint32_t>(config.syn_queue_capacity, 1, kMaxSynQueue)),
       levels_(std::min<std::uint32_t>(config.synack_retries, 254) + 1),
-      accept_queue_(backlog == 0 ? config.default_backlog : backlog) {}
+      accept_queue_(backlog == 0 ? config.default_backlog : backlog),
+      cookie_mode_(config.syn_cookies) {}
 
 std::size_t Listener::level_of(const HalfOpen& e) const noexcept {
   return std::min<std::size_t>(e.retransmits, levels_.size() - 1);
@@ -133,7 +141,47 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   // Second: "Any acknowledgment is bad if it arrives on a connection still in the LISTEN state. An
   // acceptable reset segment should be formed for any arriving ACK-bearing segment. The RST should be
   // formatted as follows: <SEQ=SEG.ACK><CTL=RST>".
+  // RFC 4987 §3.6: unless it is the final ACK of a cookie SYN-ACK, which completes the handshake with
+  // the state the cookie carries (SEG.ACK - 1 is our ISN, SEG.SEQ - 1 the peer's).
   if (f.ack()) {
+    if (!f.syn() && cookie_ack_possible(now)) {
+      if (const auto peer = cookies_->check(now, tuple, h)) {
+        ++stats_.syncookies_recv;
+        if (accept_queue_full()) {
+          // As for a queue entry (Linux ListenOverflows): drop; the peer's next segment carries the same
+          // cookie and may find room while the cookie is valid.
+          ++stats_.accept_queue_full_drops;
+          return r;
+        }
+        HalfOpen& e = r.cookie;
+        e.addr = PackedTuple::pack(tuple);
+        e.iss = (h.ack - 1).raw();
+        e.irs = (h.seq - 1).raw();
+        e.peer_mss = peer->mss.value_or(0);
+        e.peer_wscale = peer->wscale.value_or(0xFF);
+        e.flags = HalfOpen::kCookie;
+        if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
+        if (peer->sack_permitted) e.flags |= HalfOpen::kSack;
+        if (peer->timestamps) {
+          e.flags |= HalfOpen::kTimestamps;
+          e.ts_recent = peer->timestamps->value;
+          // TSecr is our SYN-ACK's TSval: the clock then, rounded down by up to 63 ms, so the handshake
+          // RTT sample errs long (a larger RTO), never short.
+          const std::uint32_t clock_now = ts_clock(now, isn.timestamp_offset(tuple));
+          const std::uint32_t elapsed_ms = clock_now - h.options.timestamps->echo;
+          e.syn_received_ns = elapsed_ms < 0x80000000U
+                                  ? now.nanoseconds() - static_cast<std::int64_t>(elapsed_ms) * 1'000'000
+                                  : now.nanoseconds();
+        } else {
+          e.flags |= HalfOpen::kNoRtt;  // nothing tells when the SYN-ACK left
+          e.syn_received_ns = now.nanoseconds();
+        }
+        ++stats_.established;
+        r.kind = ListenerReply::Kind::complete_cookie;
+        return r;
+      }
+      ++stats_.syncookies_failed;
+    }
     ++stats_.resets_sent;
     r.kind = ListenerReply::Kind::send_rst;
     r.rst_seq = h.ack;
@@ -142,15 +190,21 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   // Fourth: a SYN. Anything else is dropped.
   if (!f.syn()) return r;
   ++stats_.syns_received;
-  // Linux drops a SYN while the accept queue is full (LINUX_MIB_LISTENOVERFLOWS).
+  // Linux drops a SYN while the accept queue is full (LINUX_MIB_LISTENOVERFLOWS), cookies or not.
   if (accept_queue_full()) {
     ++stats_.accept_queue_full_drops;
     return r;
   }
   const SynOptions peer = SynOptions::from(h.options);
-  if (half_open_count_ >= capacity_) {
-    // The seam for SYN cookies: a policy may answer statelessly; without one the SYN is dropped.
-    if (cookies_ != nullptr) (void)cookies_->cookie_isn(now, tuple, peer);
+  const bool full = half_open_count_ >= capacity_;
+  // RFC 4987 §3.6: answer statelessly, always or once the SYN queue is full. A SYN the cookie cannot
+  // encode (an MSS below the table) falls back to the queue.
+  if (cookies_ != nullptr &&
+      (cookie_mode_ == SynCookieMode::always || (cookie_mode_ == SynCookieMode::when_full && full)) &&
+      answer_with_cookie(now, tuple, h, peer, isn, r)) {
+    return r;
+  }
+  if (full) {
     ++stats_.syn_queue_full_drops;
     return r;
   }
@@ -160,6 +214,39 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   r.kind = ListenerReply::Kind::send_syn_ack;
   r.slot = *slot;
   return r;
+}
+
+bool Listener::cookie_ack_possible(Instant now) const noexcept {
+  // Linux (cookie_v4_check, tcp_synq_no_recent_overflow): only while cookies are on and were sent
+  // recently enough that one could still be valid.
+  return cookies_ != nullptr && cookie_mode_ != SynCookieMode::never && last_cookie_sent_ &&
+         now - *last_cookie_sent_ < SynCookies::kTick * SynCookies::kValidTicks;
+}
+
+bool Listener::answer_with_cookie(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& syn,
+                                  const SynOptions& peer, const IsnGenerator& isn, ListenerReply& r) {
+  const std::uint32_t clock = peer.timestamps ? ts_clock(now, isn.timestamp_offset(tuple)) : 0;
+  const auto cookie = cookies_->make(now, tuple, syn.seq, peer, clock);
+  if (!cookie) return false;
+  HalfOpen& e = r.cookie;
+  e.addr = PackedTuple::pack(tuple);
+  e.iss = cookie->isn.raw();
+  e.irs = syn.seq.raw();
+  e.peer_mss = cookie->peer.mss.value_or(0);
+  e.peer_wscale = cookie->peer.wscale.value_or(0xFF);
+  e.flags = HalfOpen::kCookie;
+  if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
+  if (cookie->peer.sack_permitted) e.flags |= HalfOpen::kSack;
+  if (peer.timestamps) {
+    e.flags |= HalfOpen::kTimestamps;
+    e.ts_recent = peer.timestamps->value;
+  }
+  e.syn_received_ns = now.nanoseconds();
+  r.cookie_ts_val = cookie->ts_val.value_or(0);
+  r.kind = ListenerReply::Kind::send_cookie_syn_ack;
+  last_cookie_sent_ = now;
+  ++stats_.syncookies_sent;
+  return true;
 }
 
 ListenerReply Listener::on_half_open_segment(Instant now, std::uint32_t slot, const wire::TcpHeader& h) {
@@ -212,7 +299,10 @@ wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, const IsnGene
 }
 
 wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, std::uint32_t ts_offset) const {
-  const HalfOpen& e = syn_queue_[slot];
+  return syn_ack(syn_queue_[slot], ts_clock(now, ts_offset));
+}
+
+wire::TcpHeader Listener::syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
   const wire::FourTuple tuple = e.tuple();
   const SynOptions peer = e.peer_options();
   const Offer ours = answer_offer(make_offer(*config_, tuple.local.address.version()), peer);
@@ -223,15 +313,17 @@ wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, std::uint32_t
   h.ack = SeqNum(e.irs) + 1;
   h.flags = TcpFlags(TcpFlags::kSyn | TcpFlags::kAck);
   h.window = config_->syn_window();
-  const std::uint32_t ts_val =
-      static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 1'000'000U) + ts_offset;
   h.options = syn_options(ours, wire::Timestamps{ts_val, e.ts_recent});
   return h;
 }
 
 PassiveOpen Listener::passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack,
                                    const IsnGenerator& isn) const {
-  const HalfOpen& e = syn_queue_[slot];
+  return passive_open(syn_queue_[slot], final_ack, isn);
+}
+
+PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack,
+                                   const IsnGenerator& isn) const {
   PassiveOpen p;
   p.tuple = e.tuple();
   p.iss = SeqNum(e.iss);
@@ -246,6 +338,7 @@ PassiveOpen Listener::passive_open(std::uint32_t slot, const wire::TcpHeader& fi
   p.peer_window = final_ack.window;
   p.syn_received_at = e.syn_received_at();
   p.synack_retransmits = e.retransmits;
+  p.rtt_sample = (e.flags & HalfOpen::kNoRtt) == 0;
   return p;
 }
 

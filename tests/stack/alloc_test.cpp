@@ -109,6 +109,32 @@ TEST(HandshakePath, NoHeapAllocationPerSyn) {
   EXPECT_EQ(s.stats().resets_sent, 300U);  // 150 in the warm-up, 150 counted
 }
 
+// RFC 4987 §3.6: a cookie SYN-ACK creates no state, so it allocates nothing either — not even on the
+// first SYN (no warm-up: there is no SYN-queue storage or flow entry to grow).
+TEST(HandshakePath, CookieSynAllocatesNothing) {
+  StackConfig cfg = config_for(addr_b());
+  cfg.tcp.syn_cookies = tcp::SynCookieMode::always;
+  Stack s{cfg, key(1), 1};
+  const auto l = s.listen({addr_b(), 80}, 16);
+  ASSERT_TRUE(l);
+  std::vector<std::vector<std::byte>> syns;
+  for (std::uint16_t p = 1; p <= 300; ++p) syns.push_back(syn_datagram(p, addr_b(), 80));
+  std::array<std::byte, 2048> out{};
+  const Instant now = Instant::from_nanoseconds(1);
+  std::size_t synacks = 0;
+  g_allocations = 0;
+  g_counting = true;
+  for (const auto& d : syns) {
+    s.on_packet(now, d);
+    while (s.poll_transmit(now, out)) ++synacks;
+  }
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0U);
+  EXPECT_EQ(synacks, 300U);
+  EXPECT_EQ(s.stats().syncookies_sent, 300U);
+  EXPECT_EQ(s.listener(*l)->syn_queue_slots(), 0U);
+}
+
 TEST(HandshakePath, NoHeapAllocationPerForwarderOfferOrDecision) {
   Stack s{StackConfig{}, key(1), 1};
   s.set_forwarder(ForwarderConfig{});

@@ -169,6 +169,7 @@ TEST_F(Martian, SynFromLegitimateSources_GetsSynAck) {
 TEST(Counters, SynsToFullSynQueue_SynsEqualSynAcksPlusDrops) {
   StackConfig cfg = config_for(addr_b());
   cfg.tcp.syn_queue_capacity = 3;
+  cfg.tcp.syn_cookies = tcp::SynCookieMode::never;
   Stack s{cfg, key(2), 1};
   ASSERT_TRUE(s.listen({addr_b(), 80}, 16));
   const Instant now = Instant::from_nanoseconds(1);
@@ -182,6 +183,26 @@ TEST(Counters, SynsToFullSynQueue_SynsEqualSynAcksPlusDrops) {
   EXPECT_EQ(st.accept_queue_full_drops, 0U);
   EXPECT_EQ(st.listen_drops, 7U);
   EXPECT_EQ(st.listen_syns, st.syn_acks_sent + st.syn_queue_full_drops + st.accept_queue_full_drops);
+}
+
+// With cookies when the queue is full (the default, as Linux tcp_syncookies = 1): SYNs received =
+// SYN-ACKs from the queue + cookies sent + drops.
+TEST(Counters, SynsToFullSynQueueWithCookies_SynsEqualSynAcksPlusCookiesPlusDrops) {
+  StackConfig cfg = config_for(addr_b());
+  cfg.tcp.syn_queue_capacity = 3;
+  Stack s{cfg, key(2), 1};
+  ASSERT_TRUE(s.listen({addr_b(), 80}, 16));
+  const Instant now = Instant::from_nanoseconds(1);
+  for (std::uint16_t p = 1; p <= 10; ++p)
+    s.on_packet(now, datagram({addr_a(), p}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 1000)));
+  EXPECT_EQ(drain(s, now), 10U);
+  const StackStats& st = s.stats();
+  EXPECT_EQ(st.listen_syns, 10U);
+  EXPECT_EQ(st.syn_acks_sent, 3U);
+  EXPECT_EQ(st.syncookies_sent, 7U);
+  EXPECT_EQ(st.syn_queue_full_drops, 0U);
+  EXPECT_EQ(st.listen_syns,
+            st.syn_acks_sent + st.syncookies_sent + st.syn_queue_full_drops + st.accept_queue_full_drops);
 }
 
 /// A full accept queue drops SYNs and final ACKs (ListenOverflows), all of them ListenDrops too.

@@ -217,6 +217,7 @@ TEST(ListenerStack, Ack_SendsRstWithSeqFromAck) {
 TEST(ListenerStack, BacklogFull_SynsDroppedAndCounted) {
   StackConfig cfg = config_for(addr_b());
   cfg.tcp.syn_queue_capacity = 3;
+  cfg.tcp.syn_cookies = tcp::SynCookieMode::never;  // when-full answers with cookies instead
   Stack s{cfg, key(2), 1};
   ASSERT_TRUE(s.listen({addr_b(), 80}, 16));
   const Instant now = Instant::from_nanoseconds(1);

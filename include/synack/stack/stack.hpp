@@ -27,6 +27,7 @@
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/listener.hpp"
+#include "synack/tcp/syn_cookie.hpp"
 #include "synack/tcp/time_wait.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/bytes.hpp"
@@ -65,6 +66,10 @@ class Stack {
   /// the accept queue (0 = tcp::Config::default_backlog).
   [[nodiscard]] std::expected<ListenerId, std::error_code> listen(wire::Endpoint local,
                                                                   std::uint32_t backlog = 0);
+  /// SYN cookies follow StackConfig::tcp.syn_cookies; their secret is derived from the ISN key and
+  /// rotates on a schedule (tcp/syn_cookie.hpp). This replaces it now with 128 fresh bits (e.g.
+  /// random_isn_key()); cookies already sent stay valid under the previous secret.
+  void rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept;
   [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId id);
   std::error_code close_listener(ListenerId id);
 
@@ -121,7 +126,7 @@ class Stack {
     kTwDetached = 3,  ///< reached the FIFO's head while rebuilt: belongs to the connection alone
   };
   struct Control {
-    enum class Kind : std::uint8_t { rst, syn_ack };
+    enum class Kind : std::uint8_t { rst, syn_ack, cookie_syn_ack };
     Kind kind = Kind::rst;
     wire::FourTuple tuple;
     wire::SeqNum seq;
@@ -129,9 +134,10 @@ class Stack {
     bool with_ack = false;
     std::uint32_t listener = 0;
     std::uint32_t slot = 0;
-    std::uint32_t ts_offset = 0;  ///< syn_ack: the entry's timestamp offset, when known
+    std::uint32_t ts_offset = 0;  ///< syn_ack: the entry's timestamp offset, when known; cookie: TSval
     std::uint8_t generation = 0;
     bool has_ts_offset = false;
+    tcp::HalfOpen cookie;  ///< cookie_syn_ack: what the SYN-ACK answers (no entry exists)
   };
   struct PendingOffer {
     SynOffer offer;
@@ -192,6 +198,10 @@ class Stack {
                 std::optional<wire::SeqNum> ack = std::nullopt);
   void push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
                     std::optional<std::uint32_t> ts_offset = std::nullopt);
+  /// A connection of listener `owner` is in slot `index`: queue it for accept(), report it, and process
+  /// data or FIN its final ACK carried.
+  void accept_passive(Instant now, std::uint32_t index, std::uint32_t owner, const wire::TcpHeader& h,
+                      wire::Bytes payload);
   [[nodiscard]] std::optional<std::size_t> emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
                                                 const wire::TcpHeader& h, wire::Bytes payload,
                                                 wire::MutableBytes out);
@@ -204,6 +214,7 @@ class Stack {
   StackConfig config_;
   tcp::BufferPool pool_;  ///< before the slots: connections give their memory back to it when destroyed
   tcp::IsnGenerator isn_;
+  tcp::SynCookies cookies_;  ///< shared by every listener, as Linux's syncookie_secret
   std::uint64_t rng_state_;
   std::vector<wire::IpAddress> owned_;  ///< open-addressed set of config_.addresses (unspecified = empty)
   FlowTable flows_;

@@ -15,6 +15,13 @@ class BufferPool;
 
 using namespace std::chrono_literals;
 
+/// When a listener answers a SYN with a SYN cookie instead of a SYN-queue entry (tcp/syn_cookie.hpp).
+enum class SynCookieMode : std::uint8_t {
+  never,      ///< never: past the SYN-queue bound SYNs are dropped (Linux tcp_syncookies = 0)
+  when_full,  ///< only while the SYN queue is full (Linux tcp_syncookies = 1, the default)
+  always,     ///< every SYN, no half-open entry at all (Linux tcp_syncookies = 2)
+};
+
 struct Config {
   // --- handshake ---------------------------------------------------------------------------------
   /// SYN retransmissions before connect() fails with timed_out. 6 = SYNs at 0,1,3,7,15,31,63 s and
@@ -75,6 +82,9 @@ struct Config {
   /// Half-open entries per listener (tcp_max_syn_backlog). Storage grows with use: 64 bytes per entry
   /// at the peak, 4 MiB if all 65,536 are ever in use at once.
   std::uint32_t syn_queue_capacity = 65536;
+  /// SYN cookies (docs/engine.md "SYN cookies"); they take effect once the owner gives the listener a
+  /// cookie generator (Listener::set_syn_cookies; the Stack does).
+  SynCookieMode syn_cookies = SynCookieMode::when_full;
 
   [[nodiscard]] constexpr Duration time_wait_length() const noexcept { return time_wait.value_or(2 * msl); }
 

@@ -67,6 +67,9 @@ struct PassiveOpen {
   std::uint32_t peer_window = 0;  ///< window field of the final ACK (scaled by negotiated.snd_shift)
   Instant syn_received_at;        ///< when the SYN arrived (our SYN-ACK went out then)
   std::uint32_t synack_retransmits = 0;
+  /// Whether syn_received_at times the handshake (false for a SYN cookie without timestamps: no RTT
+  /// sample, the RTO stays initial_rto).
+  bool rtt_sample = true;
 };
 
 /// What a connection dropped or answered specially, for the Stack's totals (cheap: four loads).

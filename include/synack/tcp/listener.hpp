@@ -15,8 +15,12 @@
 // dropped when either queue is full, and a final ACK that finds the accept queue full is dropped while
 // the half-open entry stays (its SYN-ACK retransmission gives the peer another try).
 //
-// The seam for SYN cookies: when the SYN queue is full the listener asks its SynCookiePolicy (none by
-// default) for a stateless answer instead of dropping. The cookie issue implements that interface.
+// SYN cookies (tcp/syn_cookie.hpp, RFC 4987 §3.6) are a policy of the listener (Config::syn_cookies):
+// `when_full` answers a SYN with a cookie only when the SYN queue is full, `always` answers every SYN with
+// one, `never` drops past the bound. A cookie SYN-ACK leaves no state; a final ACK with no half-open
+// entry is checked as a cookie (while cookies were sent in the last kValidTicks ticks, as Linux's
+// tcp_synq_no_recent_overflow) and, when valid, completes exactly like a SYN-queue entry: the listener
+// rebuilds a HalfOpen value from the cookie and the same passive_open() builds the connection.
 #pragma once
 
 #include <array>
@@ -30,6 +34,7 @@
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/options.hpp"
 #include "synack/tcp/packed_tuple.hpp"
+#include "synack/tcp/syn_cookie.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
 #include "synack/wire/seq.hpp"
@@ -43,7 +48,7 @@ struct HalfOpen {
   PackedTuple addr;
   std::uint16_t peer_mss = 0;       ///< 0 = absent
   std::uint8_t peer_wscale = 0xFF;  ///< 0xFF = absent
-  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse
+  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt
   std::uint8_t retransmits = 0;
   std::uint8_t generation = 0;  ///< bumped on free: a stale reference to the slot is detected
   std::uint32_t iss = 0;
@@ -55,6 +60,8 @@ struct HalfOpen {
   static constexpr std::uint8_t kSack = 0x02;
   static constexpr std::uint8_t kTimestamps = 0x04;
   static constexpr std::uint8_t kInUse = 0x08;
+  static constexpr std::uint8_t kCookie = 0x10;  ///< rebuilt from a SYN cookie, never stored
+  static constexpr std::uint8_t kNoRtt = 0x20;   ///< when the SYN-ACK left is unknown: no RTT sample
 
   [[nodiscard]] bool in_use() const noexcept { return (flags & kInUse) != 0; }
   [[nodiscard]] wire::FourTuple tuple() const noexcept { return addr.unpack((flags & kV6) != 0); }
@@ -68,28 +75,23 @@ struct HalfOpen {
 };
 static_assert(sizeof(HalfOpen) <= 64, "a half-open entry must stay within 64 bytes");
 
-/// Seam for SYN cookies (a later issue): consulted when the SYN queue is full.
-class SynCookiePolicy {
- public:
-  virtual ~SynCookiePolicy() = default;
-  /// An ISN encoding the SYN's state, or nullopt to drop the SYN.
-  [[nodiscard]] virtual std::optional<wire::SeqNum> cookie_isn(Instant now, const wire::FourTuple& tuple,
-                                                               const SynOptions& options) = 0;
-};
-
 /// What the listener wants done after a segment.
 struct ListenerReply {
   enum class Kind : std::uint8_t {
-    none,          ///< drop silently
-    send_syn_ack,  ///< (re)send the SYN-ACK of entry `slot`
-    send_rst,      ///< send an RST (`rst` filled in)
-    complete,      ///< the final ACK arrived: build the connection from entry `slot` (then free it)
+    none,                 ///< drop silently
+    send_syn_ack,         ///< (re)send the SYN-ACK of entry `slot`
+    send_rst,             ///< send an RST (`rst` filled in)
+    complete,             ///< the final ACK arrived: build the connection from entry `slot` (then free it)
+    send_cookie_syn_ack,  ///< answer statelessly: syn_ack(cookie, cookie_ts_val); nothing was stored
+    complete_cookie,      ///< a valid cookie ACK: build the connection from passive_open(cookie, ...)
   };
   Kind kind = Kind::none;
   std::uint32_t slot = 0;
   wire::SeqNum rst_seq;
   std::optional<wire::SeqNum> rst_ack;  ///< RST carries ACK with this value when set
   std::uint32_t ts_offset = 0;          ///< send_syn_ack of a new entry: its timestamp offset
+  std::uint32_t cookie_ts_val = 0;      ///< send_cookie_syn_ack: our TSval (options in its low bits)
+  HalfOpen cookie;                      ///< send_cookie_syn_ack / complete_cookie: the entry it stands for
 };
 
 struct ListenerStats {
@@ -100,6 +102,10 @@ struct ListenerStats {
   std::uint64_t half_open_timeouts = 0;
   std::uint64_t resets_sent = 0;
   std::uint64_t established = 0;
+  // Named after Linux's nstat counters.
+  std::uint64_t syncookies_sent = 0;    ///< SyncookiesSent: SYN-ACKs with a cookie
+  std::uint64_t syncookies_recv = 0;    ///< SyncookiesRecv: final ACKs with a valid cookie
+  std::uint64_t syncookies_failed = 0;  ///< SyncookiesFailed: ACKs checked as a cookie and refused
 };
 
 class Listener {
@@ -127,12 +133,17 @@ class Listener {
   [[nodiscard]] ListenerReply on_half_open_segment(Instant now, std::uint32_t slot,
                                                    const wire::TcpHeader& header);
 
+  /// The SYN-ACK for `e` (a queue entry or a cookie) with TSval `ts_val`.
+  [[nodiscard]] wire::TcpHeader syn_ack(const HalfOpen& e, std::uint32_t ts_val) const;
   /// The SYN-ACK for entry `slot` with timestamps taken at `now`.
   [[nodiscard]] wire::TcpHeader syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& isn) const;
   /// The same with the entry's timestamp offset already known (IsnGenerator::timestamp_offset).
   [[nodiscard]] wire::TcpHeader syn_ack(Instant now, std::uint32_t slot, std::uint32_t ts_offset) const;
   /// The facts a completed entry hands to Connection::open_passive.
   [[nodiscard]] PassiveOpen passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack,
+                                         const IsnGenerator& isn) const;
+  /// The same for a half-open value: a queue entry or one rebuilt from a cookie (ListenerReply::cookie).
+  [[nodiscard]] PassiveOpen passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack,
                                          const IsnGenerator& isn) const;
   [[nodiscard]] const HalfOpen& entry(std::uint32_t slot) const noexcept { return syn_queue_[slot]; }
   void free_half_open(std::uint32_t slot) noexcept;
@@ -156,7 +167,11 @@ class Listener {
   [[nodiscard]] std::size_t syn_queue_slots() const noexcept { return syn_queue_.size(); }
   [[nodiscard]] std::size_t backlog() const noexcept { return accept_queue_.size(); }
 
-  void set_cookie_policy(SynCookiePolicy* policy) noexcept { cookies_ = policy; }
+  /// The cookie generator (shared by the owner's listeners, not owned); null = no cookies whatever the
+  /// Config says. The mode is Config::syn_cookies unless set_syn_cookie_mode() overrides it.
+  void set_syn_cookies(SynCookies* cookies) noexcept { cookies_ = cookies; }
+  void set_syn_cookie_mode(SynCookieMode mode) noexcept { cookie_mode_ = mode; }
+  [[nodiscard]] SynCookieMode syn_cookie_mode() const noexcept { return cookie_mode_; }
   [[nodiscard]] const ListenerStats& stats() const noexcept { return stats_; }
 
  private:
@@ -176,6 +191,11 @@ class Listener {
   void fifo_push(std::uint32_t slot) noexcept;    ///< at the tail of the FIFO of its retransmission count
   void fifo_remove(std::uint32_t slot) noexcept;  ///< from the FIFO of its retransmission count
   [[nodiscard]] std::size_t level_of(const HalfOpen& e) const noexcept;
+  /// A cookie SYN-ACK for a SYN (send_cookie_syn_ack), or false when the SYN cannot be encoded.
+  bool answer_with_cookie(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& syn,
+                          const SynOptions& peer, const IsnGenerator& isn, ListenerReply& r);
+  /// Whether an ACK with no half-open entry is checked as a cookie.
+  [[nodiscard]] bool cookie_ack_possible(Instant now) const noexcept;
 
   const Config* config_;
   wire::Endpoint local_;
@@ -188,7 +208,9 @@ class Listener {
   std::size_t accept_head_ = 0;
   std::size_t accept_count_ = 0;
   std::size_t half_open_count_ = 0;
-  SynCookiePolicy* cookies_ = nullptr;
+  SynCookies* cookies_ = nullptr;
+  SynCookieMode cookie_mode_;
+  std::optional<Instant> last_cookie_sent_;
   ListenerStats stats_;
 };
 
