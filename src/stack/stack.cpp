@@ -59,6 +59,7 @@ std::vector<NamedCounter> named_counters(const StackStats& s) {
       {"TcpExtSyncookiesSent", s.syncookies_sent},
       {"TcpExtSyncookiesRecv", s.syncookies_recv},
       {"TcpExtSyncookiesFailed", s.syncookies_failed},
+      {"SynackSynQueuePruned", s.syn_queue_pruned},
       {"SynackPoolFullDrops", s.pool_full_drops},
       {"SynackControlQueueDrops", s.control_queue_drops},
       {"SynackHalfOpenTimeouts", s.half_open_timeouts},
@@ -606,6 +607,7 @@ void Stack::add_listener_counters(const tcp::ListenerStats& before,
   stats_.syncookies_sent += after.syncookies_sent - before.syncookies_sent;
   stats_.syncookies_recv += after.syncookies_recv - before.syncookies_recv;
   stats_.syncookies_failed += after.syncookies_failed - before.syncookies_failed;
+  stats_.syn_queue_pruned += after.syn_queue_pruned - before.syn_queue_pruned;
 }
 
 void Stack::add_connection_counters(const tcp::ConnectionCounters& before,

@@ -139,6 +139,13 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::u
     add_listener_counters(before, l.stats());
     switch (r.kind) {
       case tcp::ListenerReply::Kind::send_syn_ack:
+        if (r.pruned) {
+          // The entry the listener dropped to make room: its flow goes first (it may share the slot).
+          (void)flows_.erase(flows_.hash(*r.pruned), [&](FlowRef other) {
+            return other.kind == FlowRef::Kind::half_open && other.index == r.pruned_slot &&
+                   other.owner == *li;
+          });
+        }
         flow_insert(hash, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
         push_syn_ack(tuple, *li, r.slot, r.ts_offset);
         break;

@@ -75,6 +75,15 @@ Instant Listener::entry_deadline(const HalfOpen& e) const noexcept {
   return e.syn_received_at() + total;
 }
 
+std::optional<std::uint32_t> Listener::oldest_retransmitted() const noexcept {
+  // Entries with more retransmissions are older: every entry retransmits on the same schedule from its
+  // creation.
+  for (std::size_t level = levels_.size(); level > 1; --level) {
+    if (levels_[level - 1].head != kNil) return levels_[level - 1].head;
+  }
+  return std::nullopt;
+}
+
 Instant Listener::next_deadline() const noexcept {
   Instant earliest = Instant::max();
   if (half_open_count_ == 0) return earliest;
@@ -205,8 +214,19 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
     return r;
   }
   if (full) {
-    ++stats_.syn_queue_full_drops;
-    return r;
+    // Make room by dropping the oldest entry whose SYN-ACK already went out more than once: a peer that
+    // meant to connect has most likely answered the first one, and a spoofed SYN never will. Without it
+    // 256 spoofed SYNs hold a queue for the whole 63 s of SYN-ACK retries (Linux prunes too: its
+    // request-socket timer gives old entries fewer retries when the queue is more than half full).
+    const auto victim = oldest_retransmitted();
+    if (!victim) {
+      ++stats_.syn_queue_full_drops;
+      return r;
+    }
+    r.pruned = syn_queue_[*victim].tuple();
+    r.pruned_slot = *victim;
+    ++stats_.syn_queue_pruned;
+    free_half_open(*victim);
   }
   // A SYN carrying data: the SYN-ACK acknowledges only the SYN (RCV.NXT = SEG.SEQ + 1); the data is
   // not queued and the peer retransmits it after the handshake.

@@ -118,6 +118,39 @@ TEST_F(Listen, SynQueueFull_DropsAndCounts) {
   EXPECT_EQ(listener->stats().syn_queue_full_drops, 1U);
 }
 
+// A full queue makes room by dropping its oldest entry whose SYN-ACK was retransmitted (a spoofed SYN's
+// entry, most likely); with only fresh entries the new SYN is dropped.
+TEST_F(Listen, SynQueueFull_PrunesOldestRetransmittedEntry) {
+  config.syn_queue_capacity = 2;
+  config.syn_cookies = SynCookieMode::never;
+  listen(16);
+  const auto syn_from = [&](std::uint16_t port) {
+    wire::FourTuple t = at_listener;
+    t.remote.port = port;
+    return listener->on_segment(now, t, peer_syn(peer_iss), {}, isn_gen);
+  };
+  const ListenerReply first = syn_from(1);
+  now += 500ms;
+  (void)syn_from(2);
+  // Both fresh: the third SYN is dropped.
+  EXPECT_EQ(syn_from(3).kind, ListenerReply::Kind::none);
+  EXPECT_EQ(listener->stats().syn_queue_full_drops, 1U);
+  // At 1 s the first entry's SYN-ACK is retransmitted; at 1.5 s the second's.
+  now += 500ms;
+  listener->on_timeout(now, [](std::uint32_t) {}, [](std::uint32_t) {});
+  const ListenerReply r = syn_from(4);
+  ASSERT_EQ(r.kind, ListenerReply::Kind::send_syn_ack);
+  ASSERT_TRUE(r.pruned);
+  EXPECT_EQ(r.pruned->remote.port, 1);
+  EXPECT_EQ(r.pruned_slot, first.slot);
+  EXPECT_EQ(listener->stats().syn_queue_pruned, 1U);
+  EXPECT_EQ(listener->syn_queue_size(), 2U);
+  EXPECT_EQ(listener->entry(r.slot).tuple().remote.port, 4);
+  // The second entry is still fresh: the next SYN is dropped again.
+  EXPECT_EQ(syn_from(5).kind, ListenerReply::Kind::none);
+  EXPECT_EQ(listener->stats().syn_queue_full_drops, 2U);
+}
+
 // As Linux: a SYN is dropped while the accept queue is full.
 TEST_F(Listen, AcceptQueueFull_DropsSyn) {
   listen(1);

@@ -167,9 +167,12 @@ struct StackStats {
   std::uint64_t time_wait_overflows = 0;  ///< closed without TIME-WAIT: max_time_wait records existed
   std::uint64_t pool_full_drops = 0;      ///< SYNs/final ACKs dropped for a full connection pool
   // SYN cookies, named after Linux's nstat counters (SyncookiesSent, SyncookiesRecv, SyncookiesFailed).
-  std::uint64_t syncookies_sent = 0;    ///< SYN-ACKs carrying a cookie
-  std::uint64_t syncookies_recv = 0;    ///< final ACKs whose cookie was valid
-  std::uint64_t syncookies_failed = 0;  ///< ACKs checked as a cookie and refused (answered with RST)
+  std::uint64_t syncookies_sent = 0;  ///< SYN-ACKs carrying a cookie
+  std::uint64_t syncookies_recv = 0;  ///< final ACKs whose cookie was valid
+  std::uint64_t syncookies_failed = 0;
+  std::uint64_t syn_queue_pruned =
+      0;  ///< half-open entries dropped to make room (oldest retransmitted first)  ///< ACKs checked as a
+          ///< cookie and refused (answered with RST)
   std::uint64_t offers = 0;
   std::uint64_t offers_overflow = 0;  ///< SYNs dropped because max_pending offers were undecided
   std::uint64_t offers_expired = 0;

@@ -92,6 +92,10 @@ struct ListenerReply {
   std::uint32_t ts_offset = 0;          ///< send_syn_ack of a new entry: its timestamp offset
   std::uint32_t cookie_ts_val = 0;      ///< send_cookie_syn_ack: our TSval (options in its low bits)
   HalfOpen cookie;                      ///< send_cookie_syn_ack / complete_cookie: the entry it stands for
+  /// send_syn_ack into a full queue: the entry pruned to make room (its tuple and former slot), whose
+  /// flow-table entry the owner removes before adding the new one.
+  std::optional<wire::FourTuple> pruned;
+  std::uint32_t pruned_slot = 0;
 };
 
 struct ListenerStats {
@@ -106,6 +110,7 @@ struct ListenerStats {
   std::uint64_t syncookies_sent = 0;    ///< SyncookiesSent: SYN-ACKs with a cookie
   std::uint64_t syncookies_recv = 0;    ///< SyncookiesRecv: final ACKs with a valid cookie
   std::uint64_t syncookies_failed = 0;  ///< SyncookiesFailed: ACKs checked as a cookie and refused
+  std::uint64_t syn_queue_pruned = 0;   ///< entries dropped to make room for a new SYN (oldest retransmitted)
 };
 
 class Listener {
@@ -188,6 +193,9 @@ class Listener {
   };
 
   [[nodiscard]] Instant entry_deadline(const HalfOpen& e) const noexcept;
+  /// The oldest entry whose SYN-ACK was retransmitted at least once (the head of the highest non-empty
+  /// retransmission FIFO), or nullopt when every entry is fresh.
+  [[nodiscard]] std::optional<std::uint32_t> oldest_retransmitted() const noexcept;
   void fifo_push(std::uint32_t slot) noexcept;    ///< at the tail of the FIFO of its retransmission count
   void fifo_remove(std::uint32_t slot) noexcept;  ///< from the FIFO of its retransmission count
   [[nodiscard]] std::size_t level_of(const HalfOpen& e) const noexcept;
