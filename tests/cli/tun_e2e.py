@@ -533,6 +533,39 @@ c.sendall(data); c.shutdown(socket.SHUT_WR); c.recv(100); c.close()
         self.assertGreater(count(after), count(before), after)
         self.assert_capture_clean()
 
+    def test_syncookies_always_keep_wscale_and_sack_without_timestamps(self):
+        """A cookie on every SYN (`--syn-cookies always`) from a kernel client that offers window scale and
+        SACK but no timestamps: the connection still gets both (Linux's own cookies lose them), as the
+        kernel itself reports (ss / TCP_INFO), over IPv4 and IPv6."""
+        self.ns.sysctl("net.ipv4.tcp_timestamps", 0)
+        p, reader = self.start_listen("--port", "7", "--echo", "--syn-cookies", "always")
+        views = {}
+        for family, host in (("AF_INET", "192.0.2.2"), ("AF_INET6", "2001:db8::2")):
+            client = self.KERNEL_VIEW + f"""
+s = socket.socket(socket.{family}, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(("{host}", 7))
+s.sendall(b"hello")
+s.recv(100)
+print(kernel_view(s, "{'[' + host + ']' if ':' in host else host}"))
+s.close()
+"""
+            views[host] = self.py(client)
+        events = self.stop_listen(p, reader)
+        est = [e for e in events if e["event"] == "established"]
+        self.assertEqual(len(est), 2, events)
+        for host, ss in views.items():
+            mine = [e for e in est if e["peer"].startswith("[2001:db8::1]" if ":" in host else "192.0.2.1")][0]
+            ts, sack, ws = self.compare_views(ss, mine["agreed"], mine["peer_offered"], None, "cookie " + host)
+            self.assertFalse(ts, ss)
+            self.assertTrue(sack, ss)
+            self.assertTrue(ws, ss)
+            self.assertEqual(mine["agreed"]["rcv_wscale"], 7, mine)  # synack's own shift survived the cookie
+        counters = events[-1].get("counters", {})
+        self.assertEqual(counters.get("TcpExtSyncookiesSent"), 2, counters)
+        self.assertEqual(counters.get("TcpExtSyncookiesRecv"), 2, counters)
+        self.assertEqual(counters.get("TcpExtSyncookiesFailed"), 0, counters)
+
     # ---- the demo ------------------------------------------------------------------------------------------
     def test_demo(self):
         pcap = os.path.join(self.tmp, "demo.pcap")
