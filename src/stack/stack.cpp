@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <utility>
 
 #include "synack/tcp/error.hpp"
 #include "synack/wire/martian.hpp"
@@ -157,10 +158,7 @@ bool Stack::flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept {
     case FlowRef::Kind::connection:
       return ref.index < slots_.size() && slots_[ref.index].conn && slots_[ref.index].conn->tuple() == tuple;
     case FlowRef::Kind::half_open: {
-      const tcp::Listener* l =
-          ref.owner == kForwarderListener
-              ? (forwarder_listener_ ? &*forwarder_listener_ : nullptr)
-              : (ref.owner < listeners_.size() && listeners_[ref.owner] ? &*listeners_[ref.owner] : nullptr);
+      const tcp::Listener* l = listener_at(ref.owner);
       return l != nullptr && ref.index < l->syn_queue_slots() && l->entry(ref.index).matches(tuple);
     }
     case FlowRef::Kind::offer:
@@ -300,10 +298,21 @@ void Stack::touch(std::uint32_t index, bool requeue) {
   sync_timer(index);
 }
 
-tcp::Listener* Stack::listener_at(std::uint32_t owner) noexcept {
+const tcp::Listener* Stack::listener_at(std::uint32_t owner) const noexcept {
   if (owner == kForwarderListener) return forwarder_listener_ ? &*forwarder_listener_ : nullptr;
   if (owner >= listeners_.size() || !listeners_[owner]) return nullptr;
   return &*listeners_[owner];
+}
+
+tcp::Listener* Stack::listener_at(std::uint32_t owner) noexcept {
+  return const_cast<tcp::Listener*>(std::as_const(*this).listener_at(owner));
+}
+
+void Stack::erase_half_open_flow(std::uint32_t hash, std::uint32_t slot, std::uint32_t owner) noexcept {
+  // A freed entry no longer confirms its tuple: the flow is found by what it points at instead.
+  (void)flows_.erase(hash, [&](FlowRef r) {
+    return r.kind == FlowRef::Kind::half_open && r.index == slot && r.owner == owner;
+  });
 }
 
 const tcp::Listener* Stack::listener(ListenerId id) const noexcept {

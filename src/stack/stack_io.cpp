@@ -141,10 +141,7 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::u
       case tcp::ListenerReply::Kind::send_syn_ack:
         if (r.pruned) {
           // The entry the listener dropped to make room: its flow goes first (it may share the slot).
-          (void)flows_.erase(flows_.hash(*r.pruned), [&](FlowRef other) {
-            return other.kind == FlowRef::Kind::half_open && other.index == r.pruned_slot &&
-                   other.owner == *li;
-          });
+          erase_half_open_flow(flows_.hash(*r.pruned), r.pruned_slot, *li);
         }
         flow_insert(hash, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
         push_syn_ack(tuple, *li, r.slot, r.ts_offset);
@@ -217,11 +214,7 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_
   switch (r.kind) {
     case tcp::ListenerReply::Kind::none:
       if (!l->entry(ref.index).in_use()) {
-        // Removed by an exact RST: the entry no longer confirms the tuple, so erase by position.
-        (void)flows_.erase(hash, [&](FlowRef other) {
-          return other.kind == FlowRef::Kind::half_open && other.index == ref.index &&
-                 other.owner == ref.owner;
-        });
+        erase_half_open_flow(hash, ref.index, ref.owner);  // removed by an exact RST
       }
       return;
     case tcp::ListenerReply::Kind::send_syn_ack:

@@ -176,6 +176,9 @@ class Stack {
   /// Buffer memory pressure ended: every connection may take memory again (writable, window updates).
   void relieve_memory_pressure();
   [[nodiscard]] tcp::Listener* listener_at(std::uint32_t owner) noexcept;
+  [[nodiscard]] const tcp::Listener* listener_at(std::uint32_t owner) const noexcept;
+  /// Removes the flow of half-open entry `slot` of listener `owner` after the entry was freed.
+  void erase_half_open_flow(std::uint32_t hash, std::uint32_t slot, std::uint32_t owner) noexcept;
   [[nodiscard]] std::optional<std::uint32_t> find_listener(const wire::Endpoint& local) const noexcept;
   /// RFC 1122 §3.2.1.3, RFC 1812 §5.3.7: a martian source or destination, counted by reason in
   /// stats_.martian; the datagram is then discarded before any lookup.
