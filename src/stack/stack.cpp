@@ -80,6 +80,11 @@ std::vector<NamedCounter> named_counters(const StackStats& s) {
       {"SynackMartianV6Multicast", m.v6_multicast},
       {"SynackMartianV4Mapped", m.v4_mapped},
       {"SynackMartianDestination", m.destination},
+      {"SynackOffers", s.offers},
+      {"SynackOffersOverflow", s.offers_overflow},
+      {"SynackOffersExpired", s.offers_expired},
+      {"SynackOffersCookie", s.offers_cookie},
+      {"SynackOffersCookieOverflow", s.offers_cookie_overflow},
   };
 }
 
@@ -379,6 +384,10 @@ std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::E
 }
 
 std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, std::uint32_t backlog) {
+  return listen(local, ListenOptions{.backlog = backlog, .syn_cookies = std::nullopt});
+}
+
+std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, const ListenOptions& options) {
   if (!unspecified(local.address) && !owns(local.address))
     return std::unexpected(make_error_code(Error::address_not_local));
   if (local.port == 0) return std::unexpected(make_error_code(Error::invalid_argument));
@@ -395,8 +404,9 @@ std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, s
   // The flow table names a half-open entry's listener in 9 bits (511 is the forwarder's).
   if (index >= FlowTable::kForwarderOwner) return std::unexpected(make_error_code(Error::no_resources));
   if (index == listeners_.size()) listeners_.emplace_back();
-  listeners_[index].emplace(config_.tcp, local, backlog);
+  listeners_[index].emplace(config_.tcp, local, options.backlog);
   listeners_[index]->set_syn_cookies(&cookies_);
+  if (options.syn_cookies) listeners_[index]->set_syn_cookie_mode(*options.syn_cookies);
   return ListenerId{index};
 }
 
@@ -495,15 +505,26 @@ void Stack::set_forwarder(std::optional<ForwarderConfig> config) {
   forwarder_ = config;
   offers_.clear();
   free_offers_.clear();
+  free_cookie_offers_.clear();
   offer_timers_ = TimerWheel{};
   if (!config) return;
   forwarder_tcp_ = config_.tcp;
   forwarder_tcp_.syn_queue_capacity = std::max<std::uint32_t>(config->syn_queue, 1);
   if (!forwarder_listener_) forwarder_listener_.emplace(forwarder_tcp_, wire::Endpoint{}, 1);
+  forwarder_listener_->set_syn_cookies(&cookies_);
+  forwarder_listener_->set_syn_cookie_mode(config->syn_cookies);
   offer_of_half_open_.assign(forwarder_listener_->syn_queue_slots(), OfferId{});
-  offers_.resize(std::max<std::uint32_t>(config->max_pending, 1));
-  free_offers_.reserve(offers_.size());
-  for (std::size_t i = offers_.size(); i > 0; --i) free_offers_.push_back(static_cast<std::uint32_t>(i - 1));
+  // Offers made from a SYN take the first max_pending slots; offers made after a cookie handshake the
+  // next max_pending, so a flood of spoofed SYNs that fills the first cannot keep out the clients whose
+  // final ACK proved their address.
+  const std::uint32_t bound = std::max<std::uint32_t>(config->max_pending, 1);
+  offers_.resize(std::size_t{bound} * 2);
+  free_offers_.reserve(bound);
+  free_cookie_offers_.reserve(bound);
+  for (std::uint32_t i = bound; i > 0; --i) {
+    free_offers_.push_back(i - 1);
+    free_cookie_offers_.push_back(bound + i - 1);
+  }
 }
 
 std::optional<SynOffer> Stack::offer(OfferId id) const {
@@ -519,13 +540,18 @@ void Stack::free_offer(std::uint32_t index) {
   p.in_use = false;
   ++p.generation;
   offer_timers_.cancel(index);
-  free_offers_.push_back(index);
+  (p.offer.handshake_done ? free_cookie_offers_ : free_offers_).push_back(index);
   --pending_offers_;
 }
 
 std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
   last_now_ = now;
   if (!offer(id)) return make_error_code(Error::invalid_argument);
+  if (offers_[id.index].offer.handshake_done) {
+    const PendingOffer p = offers_[id.index];
+    free_offer(id.index);
+    return decide_after_handshake(now, p, verdict);
+  }
   const SynOffer o = offers_[id.index].offer;
   flow_erase(o.tuple);
   free_offer(id.index);
@@ -552,6 +578,45 @@ std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
       return {};
     }
     case Verdict::drop:
+      ++stats_.offers_dropped;
+      return {};
+  }
+  return {};
+}
+
+std::error_code Stack::decide_after_handshake(Instant now, const PendingOffer& p, Verdict verdict) {
+  const wire::FourTuple& tuple = p.offer.tuple;
+  const std::uint32_t hash = flows_.hash(tuple);
+  switch (verdict) {
+    case Verdict::accept: {
+      const auto index = alloc_slot();
+      if (!index) {
+        flow_erase(hash, tuple);
+        ++stats_.pool_full_drops;
+        ++stats_.listen_drops;
+        return make_error_code(Error::no_resources);
+      }
+      Slot& s = slots_[*index];
+      s.offer = p.offer.id;
+      s.conn.emplace(tcp::Connection::open_passive(config_.tcp, p.open, now));
+      flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+      s.flow_hash = hash;
+      s.in_flow = true;
+      wire::TcpHeader ack;  // the final ACK was consumed when the offer was made
+      ack.flags = wire::TcpFlags{wire::TcpFlags::kAck};
+      accept_passive(now, *index, kForwarderListener, ack, {});
+      return {};
+    }
+    case Verdict::refuse:
+      // The client holds an established connection: reset it as one, <SEQ=SND.NXT><CTL=RST>
+      // (RFC 9293 §3.10.7.4's reset of a synchronized connection; our SND.NXT is ISS+1).
+      flow_erase(hash, tuple);
+      push_rst(tuple, p.open.iss + 1);
+      ++stats_.resets_sent;
+      ++stats_.offers_refused;
+      return {};
+    case Verdict::drop:
+      flow_erase(hash, tuple);
       ++stats_.offers_dropped;
       return {};
   }

@@ -110,23 +110,11 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::u
   const TcpFlags f = h.flags;
   if (forwarder_) {
     if (f.syn() && !f.ack() && !f.rst()) {
-      if (free_offers_.empty()) {
-        ++stats_.offers_overflow;
-        return;
-      }
-      const std::uint32_t index = free_offers_.back();
-      free_offers_.pop_back();
-      PendingOffer& p = offers_[index];
-      p.in_use = true;
-      p.offer = SynOffer{OfferId{index, p.generation}, tuple, tcp::SynOptions::from(h.options), h.seq, now};
-      flow_insert(hash, FlowRef{FlowRef::Kind::offer, index, 0});
-      offer_timers_.schedule(index, now + forwarder_->pending_timeout);
-      ++pending_offers_;
-      ++stats_.offers;
-      Event e;
-      e.kind = EventKind::syn_offer;
-      e.offer = p.offer.id;
-      events_.push_back(e);
+      forwarder_syn(now, tuple, hash, h);
+      return;
+    }
+    if (f.ack() && !f.syn() && !f.rst() && forwarder_listener_->cookie_ack_possible(now)) {
+      forwarder_cookie_ack(now, tuple, hash, h, payload);
       return;
     }
     reply_closed(tuple, h, payload.size());
@@ -184,6 +172,78 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::u
     return;
   }
   reply_closed(tuple, h, payload.size());
+}
+
+std::optional<std::uint32_t> Stack::add_offer(Instant now, std::uint32_t hash, const SynOffer& offer) {
+  std::vector<std::uint32_t>& free = offer.handshake_done ? free_cookie_offers_ : free_offers_;
+  if (free.empty()) return std::nullopt;
+  const std::uint32_t index = free.back();
+  free.pop_back();
+  PendingOffer& p = offers_[index];
+  p.in_use = true;
+  p.offer = offer;
+  p.offer.id = OfferId{index, p.generation};
+  flow_insert(hash, FlowRef{FlowRef::Kind::offer, index, 0});
+  offer_timers_.schedule(index, now + forwarder_->pending_timeout);
+  ++pending_offers_;
+  ++stats_.offers;
+  Event e;
+  e.kind = EventKind::syn_offer;
+  e.offer = p.offer.id;
+  events_.push_back(e);
+  return index;
+}
+
+void Stack::forwarder_syn(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                          const wire::TcpHeader& h) {
+  const tcp::SynOptions peer = tcp::SynOptions::from(h.options);
+  const tcp::SynCookieMode mode = forwarder_->syn_cookies;
+  // RFC 4987 §3.6 for offers: past max_pending (or for every SYN under `always`) the SYN is answered
+  // with a cookie and no state; the final ACK that returns it becomes the offer (forwarder_cookie_ack).
+  if (mode == tcp::SynCookieMode::always || (mode == tcp::SynCookieMode::when_full && free_offers_.empty())) {
+    tcp::Listener& l = *forwarder_listener_;
+    const tcp::ListenerStats before = l.stats();
+    tcp::ListenerReply r;
+    const bool sent = l.answer_with_cookie(now, tuple, h, peer, isn_, r);
+    add_listener_counters(before, l.stats());
+    if (sent) {
+      Control c;
+      c.kind = Control::Kind::cookie_syn_ack;
+      c.tuple = tuple;
+      c.listener = kForwarderListener;
+      c.ts_offset = r.cookie_ts_val;
+      c.cookie = r.cookie;
+      push_control(c);
+      return;
+    }
+  }
+  if (!add_offer(now, hash, SynOffer{OfferId{}, tuple, peer, h.seq, now})) ++stats_.offers_overflow;
+}
+
+void Stack::forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                                 const wire::TcpHeader& h, wire::Bytes payload) {
+  tcp::Listener& l = *forwarder_listener_;
+  const tcp::ListenerStats before = l.stats();
+  const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_);
+  add_listener_counters(before, l.stats());
+  if (r.kind == tcp::ListenerReply::Kind::send_rst) {
+    // Not a valid cookie: as an ACK to a closed port (RFC 9293 §3.10.7.1), <SEQ=SEG.ACK><CTL=RST>.
+    push_rst(tuple, r.rst_seq);
+    ++stats_.resets_sent;
+    return;
+  }
+  if (r.kind != tcp::ListenerReply::Kind::complete_cookie) return;
+  // The handshake is complete on the client's side; the embedder decides now. Data or FIN on this ACK
+  // is not kept: unacknowledged, the client retransmits it once the connection exists.
+  SynOffer o{OfferId{}, tuple, r.cookie.peer_options(), wire::SeqNum{r.cookie.irs}, now};
+  o.handshake_done = true;
+  const auto index = add_offer(now, hash, o);
+  if (!index) {
+    ++stats_.offers_cookie_overflow;  // the client's next segment carries the same cookie
+    return;
+  }
+  offers_[*index].open = l.passive_open(r.cookie, h, isn_);
+  ++stats_.offers_cookie;
 }
 
 void Stack::reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len) {

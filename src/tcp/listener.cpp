@@ -245,6 +245,7 @@ bool Listener::cookie_ack_possible(Instant now) const noexcept {
 
 bool Listener::answer_with_cookie(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& syn,
                                   const SynOptions& peer, const IsnGenerator& isn, ListenerReply& r) {
+  if (cookies_ == nullptr) return false;
   const std::uint32_t clock = peer.timestamps ? ts_clock(now, isn.timestamp_offset(tuple)) : 0;
   const auto cookie = cookies_->make(now, tuple, syn.seq, peer, clock);
   if (!cookie) return false;

@@ -121,6 +121,7 @@ TEST(ForwarderBounds, PendingOffersBounded) {
   Stack fwd{StackConfig{}, key(2), 2};
   ForwarderConfig fc;
   fc.max_pending = 4;
+  fc.syn_cookies = tcp::SynCookieMode::never;
   fwd.set_forwarder(fc);
   const Instant now = Instant::from_nanoseconds(1);
   for (std::uint16_t p = 1; p <= 10; ++p) {
@@ -136,6 +137,248 @@ TEST(ForwarderBounds, PendingOffersBounded) {
   EXPECT_EQ(fwd.pending_offer_count(), 4U);
   EXPECT_EQ(fwd.stats().offers_overflow, 6U);
   EXPECT_EQ(fwd.connection_count(), 0U);
+}
+
+// when_full (the default): past the bound each SYN gets a cookie SYN-ACK instead of being dropped.
+TEST(ForwarderBounds, WhenFull_PastTheBoundSynsGetCookies) {
+  Stack fwd{StackConfig{}, key(2), 2};
+  ForwarderConfig fc;
+  fc.max_pending = 4;
+  fwd.set_forwarder(fc);
+  const Instant now = Instant::from_nanoseconds(1);
+  std::array<std::byte, 128> buf{};
+  std::size_t synacks = 0;
+  for (std::uint16_t p = 1; p <= 10; ++p) {
+    wire::TcpHeader h;
+    h.src_port = p;
+    h.dst_port = 80;
+    h.seq = wire::SeqNum{100};
+    h.flags = wire::TcpFlags(wire::TcpFlags::kSyn);
+    const auto n = wire::emit_tcp_packet(addr_a(), addr_b(), h, {}, buf);
+    fwd.on_packet(now, wire::Bytes(buf.data(), *n));
+    while (fwd.poll_transmit(now, buf)) ++synacks;
+  }
+  EXPECT_EQ(fwd.pending_offer_count(), 4U);
+  EXPECT_EQ(fwd.stats().offers_overflow, 0U);
+  EXPECT_EQ(fwd.stats().syncookies_sent, 6U);
+  EXPECT_EQ(synacks, 6U);
+  EXPECT_EQ(fwd.connection_count(), 0U);
+}
+
+// --- SYN cookies for offers (RFC 4987 §3.6; ForwarderConfig::syn_cookies) ---------------------------
+
+class ForwarderCookies : public ::testing::Test {
+ protected:
+  Stack client{config_for(addr_a()), key(1), 1};
+  Stack fwd{StackConfig{}, key(2), 2};
+  Pair pair{client, fwd};
+  wire::Endpoint anywhere{wire::IpAddress::v4(0xC6336407U), 8443};
+
+  void forward(tcp::SynCookieMode mode, std::uint32_t max_pending) {
+    ForwarderConfig fc;
+    fc.max_pending = max_pending;
+    fc.syn_cookies = mode;
+    fwd.set_forwarder(fc);
+  }
+  /// A SYN from addr_c():port that no one will answer, straight into the forwarder.
+  void spoofed_syn(std::uint16_t port) {
+    wire::TcpHeader h;
+    h.src_port = port;
+    h.dst_port = 80;
+    h.seq = wire::SeqNum{100};
+    h.flags = wire::TcpFlags(wire::TcpFlags::kSyn);
+    h.options.mss = 1460;
+    std::array<std::byte, 128> buf{};
+    const auto n = wire::emit_tcp_packet(addr_c(), addr_b(), h, {}, buf);
+    fwd.on_packet(pair.now, wire::Bytes(buf.data(), *n));
+  }
+  std::optional<SynOffer> wait_offer(Duration limit = 10s) {
+    std::optional<SynOffer> o;
+    pair.run_until(
+        [&] {
+          while (auto e = fwd.poll_event()) {
+            if (e->kind == EventKind::syn_offer) o = fwd.offer(e->offer);
+          }
+          return o.has_value();
+        },
+        limit);
+    return o;
+  }
+};
+
+// when_full: with every offer slot taken by spoofed SYNs, a legitimate client still gets a SYN-ACK (a
+// cookie); its final ACK becomes the offer (from the slots kept for proven clients), marked
+// handshake_done, and accept completes it at once.
+TEST_F(ForwarderCookies, WhenFull_OffersFull_CookieFinalAckBecomesOffer_AcceptCarriesData) {
+  forward(tcp::SynCookieMode::when_full, 2);
+  spoofed_syn(1);
+  spoofed_syn(2);
+  ASSERT_EQ(fwd.pending_offer_count(), 2U);
+  while (fwd.poll_event()) {
+  }
+  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  ASSERT_TRUE(c);
+  const auto o = wait_offer(2s);  // before the spoofed offers expire (5 s)
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->handshake_done);
+  EXPECT_EQ(o->tuple.local, anywhere);
+  EXPECT_EQ(o->options.wscale, std::optional<std::uint8_t>(7));  // the cookie kept what the SYN offered
+  EXPECT_TRUE(o->options.sack_permitted);
+  EXPECT_EQ(client.info(*c)->state, tcp::State::established);  // the client is already there
+  EXPECT_EQ(fwd.stats().syncookies_sent, 1U);
+  EXPECT_EQ(fwd.stats().offers_cookie, 1U);
+  EXPECT_EQ(fwd.stats().offers_overflow, 0U);
+  EXPECT_EQ(fwd.connection_count(), 0U);
+
+  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::accept));
+  std::optional<Event> est;
+  while (auto e = fwd.poll_event()) {
+    if (e->kind == EventKind::established) est = e;
+  }
+  ASSERT_TRUE(est);  // no SYN-ACK round trip: established at decide
+  EXPECT_EQ(est->offer, o->id);
+  const auto info = fwd.info(est->connection);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->state, tcp::State::established);
+  EXPECT_EQ(info->negotiated.snd_shift, 7U);
+  EXPECT_TRUE(info->negotiated.sack);
+
+  const std::vector<std::byte> data(3000, std::byte{9});
+  ASSERT_EQ(client.send(*c, data).value(), 3000U);
+  ASSERT_EQ(fwd.send(est->connection, data).value(), 3000U);
+  std::vector<std::byte> got_fwd;
+  std::vector<std::byte> got_client;
+  pair.run_until([&] {
+    std::array<std::byte, 4096> buf{};
+    if (auto n = fwd.recv(est->connection, buf); n && *n > 0)
+      got_fwd.insert(got_fwd.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+    if (auto n = client.recv(*c, buf); n && *n > 0)
+      got_client.insert(got_client.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+    return got_fwd.size() == 3000 && got_client.size() == 3000;
+  });
+  EXPECT_EQ(got_fwd, data);
+  EXPECT_EQ(got_client, data);
+}
+
+// never: past the bound SYNs are dropped, as before cookies existed.
+TEST_F(ForwarderCookies, Never_OffersFull_SynDroppedNoSynAck) {
+  forward(tcp::SynCookieMode::never, 2);
+  spoofed_syn(1);
+  spoofed_syn(2);
+  spoofed_syn(3);
+  EXPECT_EQ(fwd.stats().offers_overflow, 1U);
+  EXPECT_EQ(fwd.stats().syncookies_sent, 0U);
+  std::array<std::byte, 256> buf{};
+  EXPECT_FALSE(fwd.poll_transmit(pair.now, buf));
+}
+
+// always: no offer for the SYN; refusing after the handshake resets the client's established
+// connection with <SEQ=SND.NXT><CTL=RST> (it sees a reset, not "refused").
+TEST_F(ForwarderCookies, Always_NoOfferForSyn_RefuseAfterHandshakeResetsClient) {
+  forward(tcp::SynCookieMode::always, 16);
+  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  ASSERT_TRUE(c);
+  const auto o = wait_offer(2s);
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->handshake_done);
+  EXPECT_EQ(fwd.stats().offers, 1U);  // the SYN itself made none
+  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::refuse));
+  std::vector<Event> ec;
+  pair.run_until([&] {
+    for (auto& e : events_of(client)) ec.push_back(e);
+    return has_event(ec, EventKind::reset);
+  });
+  EXPECT_TRUE(has_event(ec, EventKind::reset));
+  EXPECT_FALSE(has_event(ec, EventKind::refused));
+  EXPECT_EQ(fwd.stats().offers_refused, 1U);
+  EXPECT_EQ(fwd.connection_count(), 0U);
+}
+
+// An ACK whose cookie fails (forged, off by one) creates no offer and is answered with
+// <SEQ=SEG.ACK><CTL=RST>.
+TEST_F(ForwarderCookies, Always_ForgedCookieAck_RstNoOffer) {
+  forward(tcp::SynCookieMode::always, 16);
+  spoofed_syn(7);
+  std::array<std::byte, 256> buf{};
+  const auto m = fwd.poll_transmit(pair.now, buf);
+  ASSERT_TRUE(m);
+  const auto synack = *wire::TcpHeader::parse(wire::TcpPacketView::parse(wire::Bytes(buf.data(), *m))->tcp());
+  ASSERT_EQ(synack.flags, wire::TcpFlags(wire::TcpFlags::kSyn | wire::TcpFlags::kAck));
+  wire::TcpHeader ack;
+  ack.src_port = 7;
+  ack.dst_port = 80;
+  ack.seq = wire::SeqNum{101};
+  ack.ack = synack.seq + 2;  // off by one
+  ack.flags = wire::TcpFlags(wire::TcpFlags::kAck);
+  ack.window = 1000;
+  const auto n = wire::emit_tcp_packet(addr_c(), addr_b(), ack, {}, buf);
+  fwd.on_packet(pair.now, wire::Bytes(buf.data(), *n));
+  const auto r = fwd.poll_transmit(pair.now, buf);
+  ASSERT_TRUE(r);
+  const auto rst = *wire::TcpHeader::parse(wire::TcpPacketView::parse(wire::Bytes(buf.data(), *r))->tcp());
+  EXPECT_EQ(rst.flags, wire::TcpFlags(wire::TcpFlags::kRst));
+  EXPECT_EQ(rst.seq, synack.seq + 2);
+  EXPECT_EQ(fwd.stats().offers, 0U);
+  EXPECT_EQ(fwd.stats().syncookies_failed, 1U);
+}
+
+// A cookie offer that is dropped (or expires) is forgotten; the client's next segment carries the same
+// cookie and makes a new offer, which can still be accepted.
+TEST_F(ForwarderCookies, Always_DropThenClientDataMakesNewOffer_Accept) {
+  forward(tcp::SynCookieMode::always, 16);
+  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto o = wait_offer(2s);
+  ASSERT_TRUE(o);
+  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::drop));
+  EXPECT_EQ(fwd.stats().offers_dropped, 1U);
+  const std::vector<std::byte> data(100, std::byte{3});
+  ASSERT_EQ(client.send(*c, data).value(), 100U);
+  const auto again = wait_offer(2s);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->handshake_done);
+  EXPECT_NE(again->id, o->id);
+  ASSERT_FALSE(fwd.decide(pair.now, again->id, Verdict::accept));
+  std::optional<Event> est;
+  while (auto e = fwd.poll_event()) {
+    if (e->kind == EventKind::established) est = e;
+  }
+  ASSERT_TRUE(est);
+  std::vector<std::byte> got;
+  pair.run_until([&] {  // the data on the ACK that made the offer was not kept: retransmitted
+    std::array<std::byte, 256> buf{};
+    if (auto n = fwd.recv(est->connection, buf); n && *n > 0)
+      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+    return got.size() == 100;
+  });
+  EXPECT_EQ(got, data);
+}
+
+// Per-listener cookie mode (ListenOptions) overrides the stack's.
+TEST(ListenOptions_, PerListenerCookieMode_OverridesStackConfig) {
+  StackConfig cfg = config_for(addr_b());
+  cfg.tcp.syn_cookies = tcp::SynCookieMode::never;
+  Stack s{cfg, key(2), 1};
+  const auto always =
+      s.listen({addr_b(), 80}, ListenOptions{.backlog = 8, .syn_cookies = tcp::SynCookieMode::always});
+  const auto plain = s.listen({addr_b(), 81}, 8);
+  ASSERT_TRUE(always);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(s.listener(*always)->syn_cookie_mode(), tcp::SynCookieMode::always);
+  EXPECT_EQ(s.listener(*plain)->syn_cookie_mode(), tcp::SynCookieMode::never);
+  const Instant now = Instant::from_nanoseconds(1);
+  std::array<std::byte, 256> buf{};
+  for (const std::uint16_t port : {std::uint16_t{80}, std::uint16_t{81}}) {
+    wire::TcpHeader h;
+    h.src_port = 5000;
+    h.dst_port = port;
+    h.seq = wire::SeqNum{100};
+    h.flags = wire::TcpFlags(wire::TcpFlags::kSyn);
+    const auto n = wire::emit_tcp_packet(addr_a(), addr_b(), h, {}, buf);
+    s.on_packet(now, wire::Bytes(buf.data(), *n));
+  }
+  EXPECT_EQ(s.stats().syncookies_sent, 1U);
+  EXPECT_EQ(s.listener(*always)->syn_queue_size(), 0U);
+  EXPECT_EQ(s.listener(*plain)->syn_queue_size(), 1U);
 }
 
 }  // namespace

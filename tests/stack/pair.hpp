@@ -31,6 +31,9 @@ inline wire::IpAddress addr_a() {
 inline wire::IpAddress addr_b() {
   return wire::IpAddress::v4(0x0A000002U);
 }
+inline wire::IpAddress addr_c() {
+  return wire::IpAddress::v4(0x0A000003U);
+}
 
 inline StackConfig config_for(wire::IpAddress a) {
   StackConfig c;

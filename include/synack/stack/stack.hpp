@@ -66,9 +66,12 @@ class Stack {
   /// the accept queue (0 = tcp::Config::default_backlog).
   [[nodiscard]] std::expected<ListenerId, std::error_code> listen(wire::Endpoint local,
                                                                   std::uint32_t backlog = 0);
-  /// SYN cookies follow StackConfig::tcp.syn_cookies; their secret is derived from the ISN key and
-  /// rotates on a schedule (tcp/syn_cookie.hpp). This replaces it now with 128 fresh bits (e.g.
-  /// random_isn_key()); cookies already sent stay valid under the previous secret.
+  /// The same with per-listener options (backlog, SYN-cookie mode).
+  [[nodiscard]] std::expected<ListenerId, std::error_code> listen(wire::Endpoint local,
+                                                                  const ListenOptions& options);
+  /// SYN cookies follow ListenOptions::syn_cookies, else StackConfig::tcp.syn_cookies; their secret is
+  /// derived from the ISN key and rotates on a schedule (tcp/syn_cookie.hpp). This replaces it now with 128
+  /// fresh bits (e.g. random_isn_key()); cookies already sent stay valid under the previous secret.
   void rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept;
   [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId id);
   std::error_code close_listener(ListenerId id);
@@ -141,6 +144,7 @@ class Stack {
   };
   struct PendingOffer {
     SynOffer offer;
+    tcp::PassiveOpen open;  ///< offer.handshake_done: the connection the cookie's final ACK completes
     std::uint32_t generation = 0;
     bool in_use = false;
   };
@@ -211,6 +215,14 @@ class Stack {
   void observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
                const wire::TcpHeader& h, std::size_t payload_len) const;
   void expire_offers(Instant now);
+  /// Forwarder: a new offer for offer.tuple (its flow, timer and syn_offer event); nullopt when max_pending
+  /// offers are undecided.
+  std::optional<std::uint32_t> add_offer(Instant now, std::uint32_t hash, const SynOffer& offer);
+  /// Forwarder: a SYN answered per ForwarderConfig::syn_cookies, or a cookie's final ACK.
+  void forwarder_syn(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, const wire::TcpHeader& h);
+  void forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                            const wire::TcpHeader& h, wire::Bytes payload);
+  std::error_code decide_after_handshake(Instant now, const PendingOffer& p, Verdict verdict);
   void free_offer(std::uint32_t index);
   [[nodiscard]] std::uint64_t next_random() noexcept;
 
@@ -235,8 +247,9 @@ class Stack {
   tcp::Config forwarder_tcp_;  ///< config_.tcp with the forwarder's SYN-queue size
   std::optional<tcp::Listener> forwarder_listener_;
   std::vector<PendingOffer> offers_;
-  std::vector<OfferId> offer_of_half_open_;  ///< forwarder half-open slot -> the offer it answers
-  std::vector<std::uint32_t> free_offers_;
+  std::vector<OfferId> offer_of_half_open_;        ///< forwarder half-open slot -> the offer it answers
+  std::vector<std::uint32_t> free_offers_;         ///< offers_[0, max_pending): from a SYN
+  std::vector<std::uint32_t> free_cookie_offers_;  ///< offers_[max_pending, 2 max_pending): handshake_done
   std::size_t pending_offers_ = 0;
   std::vector<Control> control_;  ///< ring
   std::size_t control_head_ = 0;

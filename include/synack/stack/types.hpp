@@ -73,6 +73,12 @@ struct SynOffer {
   tcp::SynOptions options;
   wire::SeqNum seq;
   Instant received_at;
+  /// The SYN was answered with a SYN cookie and this offer comes from the final ACK that proved it
+  /// (ForwarderConfig::syn_cookies): the client already considers the connection established. accept
+  /// then completes it at once (no SYN-ACK); refuse resets it (the client sees a reset, not "connection
+  /// refused"); drop and expiry forget it (the client's next segment carries the same cookie and makes a
+  /// new offer while the cookie is valid, then meets an RST).
+  bool handshake_done = false;
 };
 
 enum class Verdict : std::uint8_t {
@@ -82,9 +88,25 @@ enum class Verdict : std::uint8_t {
 };
 
 struct ForwarderConfig {
-  std::uint32_t max_pending = 1024;  ///< undecided offers at once; further SYNs are dropped and counted
+  /// Undecided offers made from a SYN at once; further SYNs get a cookie or are dropped (syn_cookies).
+  /// As many again for offers made after a cookie handshake (SynOffer::handshake_done).
+  std::uint32_t max_pending = 1024;
   Duration pending_timeout = std::chrono::seconds(5);  ///< undecided offers then expire (dropped, counted)
   std::uint32_t syn_queue = 1024;                      ///< accepted offers waiting for the final ACK
+  /// SYN cookies for offers (RFC 4987 §3.6). `when_full`: once max_pending offers are undecided, a
+  /// further SYN is answered with a cookie instead of being dropped, and the final ACK that returns a
+  /// valid cookie becomes the offer (handshake_done). `always`: every SYN is answered so, and the
+  /// embedder decides only after the handshake — it can no longer refuse before the client sees the
+  /// port open, which is what offers are for; use it only when flood resistance matters more. `never`:
+  /// past the bound SYNs are dropped (offers_overflow).
+  tcp::SynCookieMode syn_cookies = tcp::SynCookieMode::when_full;
+};
+
+/// Stack::listen's options.
+struct ListenOptions {
+  std::uint32_t backlog = 0;  ///< the accept queue's bound (0 = tcp::Config::default_backlog)
+  /// SYN cookies for this listener; nullopt = StackConfig::tcp.syn_cookies.
+  std::optional<tcp::SynCookieMode> syn_cookies;
 };
 
 struct ConnectOptions {
@@ -167,14 +189,17 @@ struct StackStats {
   std::uint64_t time_wait_overflows = 0;  ///< closed without TIME-WAIT: max_time_wait records existed
   std::uint64_t pool_full_drops = 0;      ///< SYNs/final ACKs dropped for a full connection pool
   // SYN cookies, named after Linux's nstat counters (SyncookiesSent, SyncookiesRecv, SyncookiesFailed).
-  std::uint64_t syncookies_sent = 0;  ///< SYN-ACKs carrying a cookie
-  std::uint64_t syncookies_recv = 0;  ///< final ACKs whose cookie was valid
-  std::uint64_t syncookies_failed = 0;
-  std::uint64_t syn_queue_pruned =
-      0;  ///< half-open entries dropped to make room (oldest retransmitted first)  ///< ACKs checked as a
-          ///< cookie and refused (answered with RST)
+  std::uint64_t syncookies_sent = 0;    ///< SYN-ACKs carrying a cookie
+  std::uint64_t syncookies_recv = 0;    ///< final ACKs whose cookie was valid
+  std::uint64_t syncookies_failed = 0;  ///< ACKs checked as a cookie and refused (answered with RST)
+  /// Half-open entries dropped to make room (oldest retransmitted first).
+  std::uint64_t syn_queue_pruned = 0;
   std::uint64_t offers = 0;
   std::uint64_t offers_overflow = 0;  ///< SYNs dropped because max_pending offers were undecided
+  std::uint64_t offers_cookie = 0;    ///< offers made after a cookie handshake (SynOffer::handshake_done)
+  /// Cookie-validated final ACKs dropped because max_pending offers were undecided (the peer's next
+  /// segment carries the same cookie).
+  std::uint64_t offers_cookie_overflow = 0;
   std::uint64_t offers_expired = 0;
   std::uint64_t offers_refused = 0;
   std::uint64_t offers_dropped = 0;

@@ -178,6 +178,14 @@ class Listener {
   void set_syn_cookie_mode(SynCookieMode mode) noexcept { cookie_mode_ = mode; }
   [[nodiscard]] SynCookieMode syn_cookie_mode() const noexcept { return cookie_mode_; }
   [[nodiscard]] const ListenerStats& stats() const noexcept { return stats_; }
+  /// A cookie SYN-ACK for a SYN (send_cookie_syn_ack, counted), or false when the SYN cannot be encoded
+  /// or no generator is set. on_segment calls it per the mode; the forwarder calls it when its offers
+  /// are full.
+  bool answer_with_cookie(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& syn,
+                          const SynOptions& peer, const IsnGenerator& isn, ListenerReply& r);
+  /// Whether an ACK with no half-open entry is checked as a cookie: cookies are on and one was sent
+  /// recently enough to be still valid (as Linux's tcp_synq_no_recent_overflow).
+  [[nodiscard]] bool cookie_ack_possible(Instant now) const noexcept;
 
  private:
   static constexpr std::uint32_t kNil = 0xFFFFFFFFU;
@@ -199,11 +207,6 @@ class Listener {
   void fifo_push(std::uint32_t slot) noexcept;    ///< at the tail of the FIFO of its retransmission count
   void fifo_remove(std::uint32_t slot) noexcept;  ///< from the FIFO of its retransmission count
   [[nodiscard]] std::size_t level_of(const HalfOpen& e) const noexcept;
-  /// A cookie SYN-ACK for a SYN (send_cookie_syn_ack), or false when the SYN cannot be encoded.
-  bool answer_with_cookie(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& syn,
-                          const SynOptions& peer, const IsnGenerator& isn, ListenerReply& r);
-  /// Whether an ACK with no half-open entry is checked as a cookie.
-  [[nodiscard]] bool cookie_ack_possible(Instant now) const noexcept;
 
   const Config* config_;
   wire::Endpoint local_;
