@@ -9,6 +9,7 @@ packages=(
   # libraries
   libpcap-dev libsodium-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libseccomp-dev libcap-dev
   # fuzzing, sanitizers, formatting, linting
   clang-19 libclang-rt-19-dev clang-format-19 clang-tidy-19
   # real peers and judges

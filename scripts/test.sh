@@ -28,7 +28,7 @@ stage "format"
 bash scripts/check-format.sh
 
 stage "build (GCC, RelWithDebInfo)"
-cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNACK_SANDBOX_TEST_HOOK=ON >/dev/null
 cmake --build build -j "$jobs"
 
 stage "tests (GCC): unit, kernel, tshark"

@@ -7,11 +7,12 @@
 
 namespace synack::analyze {
 
-FileReport analyse_file(const std::filesystem::path& path, const AnalyzerConfig& config,
-                        std::size_t top_failing) {
+namespace {
+
+FileReport analyse_reader(std::expected<capture::PcapReader, capture::CaptureError> reader, std::string name,
+                          const AnalyzerConfig& config, std::size_t top_failing) {
   FileReport report;
-  report.file = path.string();
-  auto reader = capture::PcapReader::open(path);
+  report.file = std::move(name);
   if (!reader) {
     report.status = FileReport::Status::open_failed;
     report.error = reader.error().message.empty() ? "cannot open the file" : reader.error().message;
@@ -47,6 +48,18 @@ FileReport analyse_file(const std::filesystem::path& path, const AnalyzerConfig&
   }
   report.result = analyzer.finish(top_failing);
   return report;
+}
+
+}  // namespace
+
+FileReport analyse_file(const std::filesystem::path& path, const AnalyzerConfig& config,
+                        std::size_t top_failing) {
+  return analyse_reader(capture::PcapReader::open(path), path.string(), config, top_failing);
+}
+
+FileReport analyse_file(std::FILE* file, const std::string& name, const AnalyzerConfig& config,
+                        std::size_t top_failing) {
+  return analyse_reader(capture::PcapReader::open(file, name), name, config, top_failing);
 }
 
 const ConnectionReport* find_connection(const AnalysisResult& result, std::uint64_t number) noexcept {

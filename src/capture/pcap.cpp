@@ -119,6 +119,12 @@ std::expected<void, CaptureError> PcapWriter::write(Timestamp timestamp, wire::B
   return {};
 }
 
+int PcapWriter::fd() const noexcept {
+  if (dumper_ == nullptr) return -1;
+  std::FILE* file = pcap_dump_file(dumper_);
+  return file == nullptr ? -1 : ::fileno(file);
+}
+
 std::expected<void, CaptureError> PcapWriter::flush() noexcept {
   if (dumper_ == nullptr) {
     return std::unexpected(make_error(CaptureError::Kind::write, "pcap writer is closed"));
@@ -158,6 +164,17 @@ std::expected<PcapReader, CaptureError> PcapReader::open(const std::filesystem::
         make_error(CaptureError::Kind::open, fmt::format("{}: {}", path.string(), errbuf.data())));
   }
   return PcapReader(handle, path.string());
+}
+
+std::expected<PcapReader, CaptureError> PcapReader::open(std::FILE* file, const std::string& name) {
+  std::array<char, PCAP_ERRBUF_SIZE> errbuf{};
+  pcap_t* handle = pcap_fopen_offline_with_tstamp_precision(
+      file, static_cast<u_int>(PCAP_TSTAMP_PRECISION_NANO), errbuf.data());
+  if (handle == nullptr) {
+    std::fclose(file);
+    return std::unexpected(make_error(CaptureError::Kind::open, fmt::format("{}: {}", name, errbuf.data())));
+  }
+  return PcapReader(handle, name);
 }
 
 PcapReader::PcapReader(PcapReader&& other) noexcept

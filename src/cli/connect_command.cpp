@@ -17,6 +17,7 @@
 
 #include "exit_codes.hpp"
 #include "listen_command.hpp"
+#include "privileges.hpp"
 #include "synack/tcp/error.hpp"
 
 namespace synack::cli {
@@ -288,7 +289,7 @@ class Client {
   int stdin_watch_ = -1;
 };
 
-int run_connect(const ConnectOptions& o) {
+int run_connect(const ConnectOptions& o, const PrivilegeOptions& privileges) {
   auto host = wire::IpAddress::parse(o.host);
   if (!host) {
     fmt::print(stderr, "synack connect: '{}' is not an IP address (names are not resolved)\n", o.host);
@@ -308,6 +309,10 @@ int run_connect(const ConnectOptions& o) {
   if (o.from_stdin) {
     client.set_stdin_watch(s.driver->watch(STDIN_FILENO, POLLIN));
   }
+  // Everything privileged is open (device, namespace, pcap, signalfd): no root from here on.
+  if (const int code = drop_privileges_and_sandbox("connect", privileges, tun_cli::sandbox_policy(s));
+      code != kExitOk)
+    return code;
   int exit_code = kExitOk;
   bool stdin_eof = false;
   for (std::uint32_t i = 0; i < std::max<std::uint32_t>(o.count, 1); ++i) {
@@ -333,6 +338,7 @@ void register_connect_command(CLI::App& app, int& exit_code) {
   auto* cmd =
       app.add_subcommand("connect", "Connect from the synack stack on a TUN device to a (kernel) server");
   tun_cli::add_tun_options(cmd, options->tun);
+  auto privileges = add_privilege_options(cmd);
   cmd->add_option("HOST", options->host, "Server address (IPv4 or IPv6 literal)")->required();
   cmd->add_option("PORT", options->port, "Server port")->required();
   cmd->add_option("--send", options->send, "Send this text, then close the sending direction");
@@ -345,7 +351,7 @@ void register_connect_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--abort", options->abort, "Reset the connection (RST) after sending instead of closing it");
   cmd->add_option("--timeout", options->timeout_s, "Seconds allowed for the transfer after the handshake")
       ->capture_default_str();
-  cmd->callback([options, &exit_code] { exit_code = run_connect(*options); });
+  cmd->callback([options, privileges, &exit_code] { exit_code = run_connect(*options, *privileges); });
 }
 
 }  // namespace synack::cli

@@ -9,6 +9,7 @@
 // Where a namespace or /dev/net/tun is out of reach (unprivileged, user namespaces disabled, a root-only
 // /dev/net/tun) it says exactly what is missing in one line and gives the same tour over the simulator.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -31,6 +32,7 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "listen_command.hpp"
+#include "privileges.hpp"
 #include "synack/link/netns.hpp"
 #include "synack/link/tun_driver.hpp"
 #include "synack/sim/render.hpp"
@@ -380,7 +382,13 @@ class LiveDemo {
  public:
   LiveDemo(tun_cli::TunSession& s, bool colour) : s_(s), colour_(colour) {}
 
-  int run(const std::string& pcap_path) {
+  int run(const std::string& pcap_path, const PrivilegeOptions& privileges) {
+    // The device, the namespace and the pcap are open; the kernel side's sockets need no privilege (ports
+    // above 1023, in this namespace): no root from here on, and the sandbox with kernel sockets allowed.
+    sandbox::Policy policy = tun_cli::sandbox_policy(s_);
+    policy.kernel_sockets = true;
+    if (const int code = drop_privileges_and_sandbox("demo", privileges, policy); code != kExitOk)
+      return code;
     if (auto l = s_.stack->listen(wire::Endpoint{IpAddress{}, kSynackPort}); !l) {
       fmt::print(stderr, "synack demo: listen: {}\n", l.error().message());
       return kExitFailure;
@@ -593,10 +601,18 @@ class LiveDemo {
   std::vector<ServerTask> servers_;
 };
 
-int run_live(const std::string& pcap_path, bool colour) {
+/// Where the capture goes: `open_as` is what the writers open (a /proc/self/fd path for a file reserved
+/// with O_EXCL), `shown` what the user is told.
+struct CapturePath {
+  std::string open_as;
+  std::string shown;
+};
+
+int run_live(const CapturePath& pcap, bool colour, const PrivilegeOptions& privileges) {
+  const std::string& pcap_path = pcap.shown;
   tun_cli::TunOptions o;
   o.device = "synack0";
-  o.pcap = pcap_path;
+  o.pcap = pcap.open_as;
   o.mss = kSynackMss;
   o.syn_retries = kSynRetries;
   auto session = tun_cli::open_session(o);
@@ -617,13 +633,14 @@ int run_live(const std::string& pcap_path, bool colour) {
   LiveDemo demo(s, colour);
   auto* recorder = &demo.recorder_;
   s.stack->set_observer([recorder](const stack::SegmentRecord& r) { recorder->observe(r); });
-  return demo.run(pcap_path);
+  return demo.run(pcap_path, privileges);
 }
 
 // ---- the same tour over the simulated link ----------------------------------------------------------
 
-int run_simulated(const std::string& pcap_path, bool colour) {
-  auto recorder = sim::PcapRecorder::open(pcap_path);
+int run_simulated(const CapturePath& pcap, bool colour) {
+  const std::string& pcap_path = pcap.shown;
+  auto recorder = sim::PcapRecorder::open(pcap.open_as);
   if (!recorder) {
     fmt::print(stderr, "synack demo: cannot write {}: {}\n", pcap_path, recorder.error());
     return kExitFailure;
@@ -667,7 +684,33 @@ int run_simulated(const std::string& pcap_path, bool colour) {
   return kExitOk;
 }
 
-int run_demo(const std::string& pcap_path, bool colour, bool force_sim) {
+constexpr int kMaxDefaultNames = 100;
+
+/// The default capture, in the current directory: synack-demo.pcap, or synack-demo-2.pcap ... -100 when
+/// that exists. Created with O_EXCL|O_NOFOLLOW, so a file or symlink already there (another user's, or an
+/// attacker's in a shared directory) is never followed or overwritten; the writers reopen the created file
+/// through /proc/self/fd, never by name.
+std::expected<std::pair<int, std::string>, std::string> create_default_capture() {
+  for (int n = 1; n <= kMaxDefaultNames; ++n) {
+    const std::string name = n == 1 ? "synack-demo.pcap" : fmt::format("synack-demo-{}.pcap", n);
+    const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      std::error_code ec;
+      const auto absolute = std::filesystem::absolute(name, ec);
+      return std::pair{fd, ec ? name : absolute.string()};
+    }
+    if (errno != EEXIST) {
+      return std::unexpected(fmt::format("cannot create {} in the current directory: {} (use --pcap FILE)",
+                                         name, std::strerror(errno)));
+    }
+  }
+  return std::unexpected(fmt::format(
+      "synack-demo.pcap and synack-demo-2.pcap ... -{}.pcap all exist in the current directory (use --pcap "
+      "FILE)",
+      kMaxDefaultNames));
+}
+
+int run_demo_with(const CapturePath& pcap, bool colour, bool force_sim, const PrivilegeOptions& privileges) {
   std::string missing;
   if (force_sim) {
     missing = "--simulated was given";
@@ -677,13 +720,31 @@ int run_demo(const std::string& pcap_path, bool colour, bool force_sim) {
     missing = tun.error();
   }
   if (missing.empty()) {
-    const int code = run_live(pcap_path, colour);
+    const int code = run_live(pcap, colour, privileges);
     if (code != kExitUnavailable) return code;
     missing = "the TUN device could not be set up (see above)";
   }
   fmt::print("synack demo: no live kernel peer ({}); the same tour over the simulated link instead\n",
              missing);
-  return run_simulated(pcap_path, colour);
+  return run_simulated(pcap, colour);
+}
+
+int run_demo(const std::string& pcap_option, bool colour, bool force_sim,
+             const PrivilegeOptions& privileges) {
+  CapturePath pcap{pcap_option, pcap_option};
+  int reserved = -1;
+  if (pcap_option.empty()) {
+    auto created = create_default_capture();
+    if (!created) {
+      fmt::print(stderr, "synack demo: {}\n", created.error());
+      return kExitFailure;
+    }
+    reserved = created->first;
+    pcap = CapturePath{fmt::format("/proc/self/fd/{}", reserved), created->second};
+  }
+  const int code = run_demo_with(pcap, colour, force_sim, privileges);
+  if (reserved >= 0) ::close(reserved);
+  return code;
 }
 
 }  // namespace
@@ -691,13 +752,17 @@ int run_demo(const std::string& pcap_path, bool colour, bool force_sim) {
 void register_demo_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "demo", "A guided tour: synack and the Linux kernel shake hands over TUN in a private namespace");
-  auto pcap =
-      std::make_shared<std::string>((std::filesystem::temp_directory_path() / "synack-demo.pcap").string());
+  auto pcap = std::make_shared<std::string>();
   auto simulated = std::make_shared<bool>(false);
-  cmd->add_option("--pcap", *pcap, "Where to write the capture")->capture_default_str();
+  cmd->add_option(
+      "--pcap", *pcap,
+      "Where to write the capture (default: a new synack-demo.pcap, or synack-demo-N.pcap, in the "
+      "current directory; never an existing file there)");
   cmd->add_flag("--simulated", *simulated, "Give the tour over the simulated link, without the kernel");
-  cmd->callback(
-      [pcap, simulated, &exit_code] { exit_code = run_demo(*pcap, use_colour(stdout), *simulated); });
+  auto privileges = add_privilege_options(cmd);
+  cmd->callback([pcap, simulated, privileges, &exit_code] {
+    exit_code = run_demo(*pcap, use_colour(stdout), *simulated, *privileges);
+  });
 }
 
 }  // namespace synack::cli

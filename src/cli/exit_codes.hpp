@@ -11,5 +11,8 @@ inline constexpr int kExitRefused = 4;      ///< connect: the peer answered with
 inline constexpr int kExitTimedOut = 5;     ///< connect: no answer within the SYN retry limit
 inline constexpr int kExitReset = 6;        ///< connect: the connection was reset after it was established
 inline constexpr int kExitUnavailable = 7;  ///< the environment lacks something needed (privileges, a device)
+/// A system call outside the seccomp sandbox's list (docs/security.md): a bug in synack, reported on stderr
+/// as "synack: sandbox violation: syscall N (name) ...".
+inline constexpr int kExitSandboxViolation = 8;
 
 }  // namespace synack::cli

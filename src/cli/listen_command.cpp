@@ -20,6 +20,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "privileges.hpp"
 #include "synack/link/netns.hpp"
 #include "synack/stack/entropy.hpp"
 #include "synack/tcp/error.hpp"
@@ -225,6 +226,14 @@ std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOption
   }
   std::signal(SIGPIPE, SIG_IGN);
   return session;
+}
+
+sandbox::Policy sandbox_policy(const TunSession& s) {
+  sandbox::Policy policy;
+  policy.io_fds = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, s.device->fd()};
+  if (s.signal_fd >= 0) policy.io_fds.push_back(s.signal_fd);
+  if (s.pcap && s.pcap->fd() >= 0) policy.io_fds.push_back(s.pcap->fd());
+  return policy;
 }
 
 // ---- descriptions ---------------------------------------------------------------------------------
@@ -813,7 +822,7 @@ class Server {
   bool printed_ = false;
 };
 
-int run_listen(const ListenOptions& o) {
+int run_listen(const ListenOptions& o, const PrivilegeOptions& privileges) {
   if (static_cast<int>(o.echo) + static_cast<int>(o.discard) + static_cast<int>(o.http) > 1) {
     fmt::print(stderr, "synack listen: choose one of --echo, --discard, --http\n");
     return kExitUsage;
@@ -834,6 +843,9 @@ int run_listen(const ListenOptions& o) {
     sigaddset(&signals, SIGUSR1);
     if (::sigprocmask(SIG_BLOCK, &signals, nullptr) == 0) (void)::signalfd(s.signal_fd, &signals, 0);
   }
+  // Everything privileged is open (device, namespace, pcap, signalfd): no root from here on.
+  if (const int code = drop_privileges_and_sandbox("listen", privileges, sandbox_policy(s)); code != kExitOk)
+    return code;
   for (std::uint16_t port : o.ports) {
     auto id = s.stack->listen(wire::Endpoint{wire::IpAddress{}, port}, o.backlog);
     if (!id) {
@@ -896,6 +908,7 @@ void register_listen_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ListenOptions>();
   auto* cmd = app.add_subcommand("listen", "A synack server on a TUN device, for kernel (or any) clients");
   tun_cli::add_tun_options(cmd, options->tun);
+  auto privileges = add_privilege_options(cmd);
   cmd->add_option("--port", options->ports, "Port to listen on (repeatable)")->required();
   auto* echo = cmd->add_flag("--echo", options->echo, "Echo received bytes back (the default)");
   auto* discard = cmd->add_flag("--discard", options->discard, "Read and drop received bytes");
@@ -921,7 +934,7 @@ void register_listen_command(CLI::App& app, int& exit_code) {
                   "Connections printed per second (established and end lines); the rest are counted in the "
                   "per-second summary line; 0 prints all")
       ->capture_default_str();
-  cmd->callback([options, &exit_code] { exit_code = run_listen(*options); });
+  cmd->callback([options, privileges, &exit_code] { exit_code = run_listen(*options, *privileges); });
 }
 
 }  // namespace synack::cli

@@ -19,6 +19,7 @@
 #include "synack/capture/pcap.hpp"
 #include "synack/link/tun.hpp"
 #include "synack/link/tun_driver.hpp"
+#include "synack/sandbox/sandbox.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/options.hpp"
@@ -106,6 +107,10 @@ struct TunSession {
 /// Opens (or attaches to) the device, configures the kernel side, builds the stack and the driver, opens
 /// the pcap and blocks SIGINT/SIGTERM into a signalfd the driver watches.
 [[nodiscard]] std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOptions& options);
+
+/// The seccomp policy of a session's event loop: I/O on stdin/stdout/stderr, the device, the signalfd and
+/// the pcap only (docs/security.md).
+[[nodiscard]] sandbox::Policy sandbox_policy(const TunSession& session);
 
 /// "mss 1460, wscale 7, sackOK, TS" (or "no options").
 [[nodiscard]] std::string describe(const tcp::SynOptions& options);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -37,6 +38,10 @@ struct FileReport {
 /// Reads a pcap / pcapng file through libpcap and analyses every frame, streaming.
 [[nodiscard]] FileReport analyse_file(const std::filesystem::path& path, const AnalyzerConfig& config = {},
                                       std::size_t top_failing = 10);
+/// The same for a file opened already (e.g. before a privilege drop: `synack analyze` parses in a
+/// sandbox that cannot open files); takes ownership of `file`. `name` is the report's file name.
+[[nodiscard]] FileReport analyse_file(std::FILE* file, const std::string& name,
+                                      const AnalyzerConfig& config = {}, std::size_t top_failing = 10);
 
 struct TextOptions {
   std::size_t first = 20;  ///< connections listed in capture order …

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <expected>
 #include <filesystem>
 #include <optional>
@@ -72,6 +73,8 @@ class PcapWriter {
   [[nodiscard]] std::uint32_t linktype() const noexcept { return options_.linktype; }
   [[nodiscard]] std::uint32_t snaplen() const noexcept { return options_.snaplen; }
   [[nodiscard]] std::uint64_t frames_written() const noexcept { return frames_written_; }
+  /// The file descriptor written to (for a sandbox's list of fds), or -1 once closed.
+  [[nodiscard]] int fd() const noexcept;
 
  private:
   PcapWriter(pcap* handle, pcap_dumper* dumper, WriterOptions options) noexcept;
@@ -104,6 +107,9 @@ class PcapReader {
   /// Opens `path`; a missing file, a non-capture file or an unsupported format fails with libpcap's
   /// message.
   [[nodiscard]] static std::expected<PcapReader, CaptureError> open(const std::filesystem::path& path);
+  /// Reads from `file`, already open (e.g. before a privilege drop); the reader owns and closes it, also
+  /// when opening fails. `name` is used in messages.
+  [[nodiscard]] static std::expected<PcapReader, CaptureError> open(std::FILE* file, const std::string& name);
 
   PcapReader(PcapReader&& other) noexcept;
   PcapReader& operator=(PcapReader&& other) noexcept;
