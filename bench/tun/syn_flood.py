@@ -16,9 +16,12 @@ lo and the TUN device (synack) or one veth whose peer is in the server namespace
 in time (`timeout -s INT`, then SIGKILL by PID): hping3 ignores -c in flood mode (checked with hping3
 3.0.0-alpha-2), so its count is bounded by the time and the rate one core can send (about 250 k/s here).
 
---check is the CTest (tests/cli/CMakeLists.txt, `tun_flood`): a shorter flood, fewer connections, no
-Linux run and no timing assertions: with `--syn-cookies when-full` every connection completes, with
-`never` some fail while the SYN queue is full, and synack's counters add up (see check_counters).
+--check is the CTest (tests/cli/CMakeLists.txt, `tun_flood`): no Linux run, no timing assertions; a paced
+flood bounded in count and time (hping3 -i u1 -c 90000: the TUN device's queue does not overflow, so the
+outcome is the listener's), 50 connections started once the SYN queue (65,536) is full: with
+`--syn-cookies when-full` all complete, each from a cookie; with `never` all complete by pruning (with the
+queue sized by memory and pruning, a flood no longer locks legitimate clients out without cookies: see
+BENCHMARKS.md); and synack's counters add up (see check_counters).
 
 usage: bench/tun/syn_flood.py [--synack PATH] [--seconds S] [--connections N] [--modes when-full,never]
                               [--linux 1,0 | --linux none] [--check]
