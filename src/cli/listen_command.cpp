@@ -372,8 +372,13 @@ Duration quantile(std::vector<Duration>& v, double q) {
 
 class Server {
  public:
-  Server(TunSession& session, const ListenOptions& options, Mode mode)
-      : s_(session), o_(options), mode_(mode), scratch_(std::size_t{64} * 1024) {
+  Server(TunSession& session, const ListenOptions& options, Mode mode,
+         std::vector<stack::ListenerId> listeners)
+      : s_(session),
+        o_(options),
+        mode_(mode),
+        listeners_(std::move(listeners)),
+        scratch_(std::size_t{64} * 1024) {
     samples_.reserve(kMaxSamples);
   }
 
@@ -464,6 +469,20 @@ class Server {
       j["malformed"] = s_.stack->stats().malformed;
       j["bad_checksum"] = s_.stack->stats().bad_checksum;
       j["counters"] = counters_json();
+      // Each listener's SYN queue at exit and what left it: with the counters, SYNs received = entries
+      // created + cookies sent + drops (an entry ends established, timed out, pruned or still queued).
+      j["listeners"] = nlohmann::json::array();
+      for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        const tcp::Listener* l = s_.stack->listener(listeners_[i]);
+        if (l == nullptr) continue;
+        const tcp::ListenerStats& ls = l->stats();
+        j["listeners"].push_back({{"port", o_.ports[i]},
+                                  {"syn_queue", l->syn_queue_size()},
+                                  {"syns_received", ls.syns_received},
+                                  {"established", ls.established},
+                                  {"synack_retransmits", ls.synack_retransmits},
+                                  {"half_open_timeouts", ls.half_open_timeouts}});
+      }
       fmt::print("{}\n", j.dump());
     } else {
       fmt::print(
@@ -802,6 +821,7 @@ class Server {
   TunSession& s_;
   const ListenOptions& o_;
   Mode mode_;
+  std::vector<stack::ListenerId> listeners_;  ///< one per --port, in order
   std::vector<std::byte> scratch_;
   std::vector<ServerConn> conns_;      ///< by ConnectionId::index; grows with the stack's slot pool
   std::vector<std::uint32_t> active_;  ///< connections to pump (an event, or work left over)
@@ -846,12 +866,14 @@ int run_listen(const ListenOptions& o, const PrivilegeOptions& privileges) {
   // Everything privileged is open (device, namespace, pcap, signalfd): no root from here on.
   if (const int code = drop_privileges_and_sandbox("listen", privileges, sandbox_policy(s)); code != kExitOk)
     return code;
+  std::vector<stack::ListenerId> listeners;
   for (std::uint16_t port : o.ports) {
     auto id = s.stack->listen(wire::Endpoint{wire::IpAddress{}, port}, o.backlog);
     if (!id) {
       fmt::print(stderr, "synack listen: port {}: {}\n", port, id.error().message());
       return kExitFailure;
     }
+    listeners.push_back(*id);
   }
   std::string addrs;
   for (const auto& a : s.addresses) addrs += (addrs.empty() ? "" : ", ") + a.to_string();
@@ -877,7 +899,7 @@ int run_listen(const ListenOptions& o, const PrivilegeOptions& privileges) {
   // --quiet prints no handshake: the segment observer (the offered options and the peer's SYN time for
   // the per-connection and per-second lines) would only cost time.
   if (o.quiet) s.stack->set_observer({});
-  Server server(s, o, mode);
+  Server server(s, o, mode, std::move(listeners));
   server.start(link::monotonic_now());
   for (;;) {
     auto step = s.driver->step(server.wake_by());
