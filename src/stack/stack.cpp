@@ -113,6 +113,7 @@ Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::ui
   owned_.resize(std::bit_ceil(std::max<std::size_t>(config_.addresses.size() * 2, 4)));
   for (const wire::IpAddress& a : config_.addresses) {
     if (unspecified(a)) continue;
+    owned_list_.push_back(a);
     const std::size_t mask = owned_.size() - 1;
     std::size_t i = address_hash(a) & mask;
     while (!unspecified(owned_[i]) && owned_[i] != a) i = (i + 1) & mask;
@@ -144,9 +145,9 @@ std::uint64_t Stack::next_random() noexcept {
 
 bool Stack::owns(const wire::IpAddress& address) const noexcept {
   // A host has a handful of addresses: up to four are compared directly, more go through the set.
-  if (config_.addresses.size() <= 4) {
-    for (const wire::IpAddress& a : config_.addresses) {
-      if (a == address) return !unspecified(address);
+  if (owned_list_.size() <= 4) {
+    for (const wire::IpAddress& a : owned_list_) {
+      if (a == address) return true;
     }
     return false;
   }
@@ -626,6 +627,12 @@ std::error_code Stack::decide_after_handshake(Instant now, const PendingOffer& p
 // --- counters --------------------------------------------------------------------------------------
 
 bool Stack::is_martian(const wire::FourTuple& tuple) noexcept {
+  // Nearly every datagram: IPv4 unicast from an ordinary address that is not ours.
+  if (tuple.remote.address.is_v4() && wire::ordinary_v4_octet(tuple.remote.address.first_octet()) &&
+      wire::ordinary_v4_octet(tuple.local.address.first_octet()) &&
+      tuple.remote.address != tuple.local.address && !owns(tuple.remote.address)) {
+    return false;
+  }
   MartianStats& m = stats_.martian;
   if (const auto reason = wire::martian_source(tuple.remote.address)) {
     switch (*reason) {

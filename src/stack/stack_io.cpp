@@ -346,7 +346,9 @@ void Stack::push_control(const Control& c) {
     ++stats_.control_queue_drops;
     return;
   }
-  control_[(control_head_ + control_count_) % control_.size()] = c;
+  std::size_t tail = control_head_ + control_count_;
+  if (tail >= control_.size()) tail -= control_.size();
+  control_[tail] = c;
   ++control_count_;
 }
 
@@ -384,8 +386,9 @@ std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes 
   last_now_ = now;
   if (pool_.take_relief()) relieve_memory_pressure();
   while (control_count_ > 0) {
-    const Control c = control_[control_head_];
-    control_head_ = (control_head_ + 1) % control_.size();
+    // By reference: nothing below queues control segments (emit only writes `out` and observes).
+    const Control& c = control_[control_head_];
+    if (++control_head_ == control_.size()) control_head_ = 0;
     --control_count_;
     wire::TcpHeader h;
     if (c.kind == Control::Kind::rst) {

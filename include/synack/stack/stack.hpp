@@ -231,6 +231,7 @@ class Stack {
   tcp::IsnGenerator isn_;
   tcp::SynCookies cookies_;  ///< shared by every listener, as Linux's syncookie_secret
   std::uint64_t rng_state_;
+  std::vector<wire::IpAddress> owned_list_;  ///< config_.addresses without unspecified ones
   std::vector<wire::IpAddress> owned_;  ///< open-addressed set of config_.addresses (unspecified = empty)
   FlowTable flows_;
   std::vector<Slot> slots_;

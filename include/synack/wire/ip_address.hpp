@@ -48,6 +48,10 @@ class IpAddress {
   [[nodiscard]] constexpr bool is_v6() const noexcept { return version_ == IpVersion::v6; }
   /// 4 bytes for IPv4, 16 for IPv6.
   [[nodiscard]] Bytes bytes() const noexcept { return Bytes(bytes_).first(is_v4() ? 4 : 16); }
+  /// The first address byte (an IPv4 address's first octet): classification without a span.
+  [[nodiscard]] constexpr std::uint8_t first_octet() const noexcept {
+    return static_cast<std::uint8_t>(bytes_[0]);
+  }
   [[nodiscard]] std::string to_string() const;
 
   /// The 16 address bytes (an IPv4 address in the first 4, the rest zero) as two words in native byte

@@ -33,4 +33,10 @@ enum class MartianReason : std::uint8_t {
 /// have: it is not detected.
 [[nodiscard]] std::optional<MartianReason> martian_destination(const IpAddress& destination) noexcept;
 
+/// The per-datagram fast path: an IPv4 first octet outside 0/8, 127/8 and 224/3 (multicast, class E,
+/// limited broadcast) is neither a martian source nor a martian destination. False means "classify".
+[[nodiscard]] constexpr bool ordinary_v4_octet(std::uint8_t first) noexcept {
+  return first != 0 && first != 127 && first < 224;
+}
+
 }  // namespace synack::wire
