@@ -121,6 +121,12 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::u
     return;
   }
   if (const auto li = find_listener(tuple.local)) {
+    if (f.syn() && !f.ack() && !f.rst() && control_count_ == control_.size()) {
+      // Its SYN-ACK (from the queue or a cookie) could not be queued: drop the SYN before it takes an
+      // entry or counts as answered; the peer retransmits it.
+      ++stats_.control_queue_drops;
+      return;
+    }
     tcp::Listener& l = *listeners_[*li];
     const tcp::ListenerStats before = l.stats();
     const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_);
@@ -200,7 +206,9 @@ void Stack::forwarder_syn(Instant now, const wire::FourTuple& tuple, std::uint32
   const tcp::SynCookieMode mode = forwarder_->syn_cookies;
   // RFC 4987 §3.6 for offers: past max_pending (or for every SYN under `always`) the SYN is answered
   // with a cookie and no state; the final ACK that returns it becomes the offer (forwarder_cookie_ack).
-  if (mode == tcp::SynCookieMode::always || (mode == tcp::SynCookieMode::when_full && free_offers_.empty())) {
+  if ((mode == tcp::SynCookieMode::always ||
+       (mode == tcp::SynCookieMode::when_full && free_offers_.empty())) &&
+      control_count_ < control_.size()) {
     tcp::Listener& l = *forwarder_listener_;
     const tcp::ListenerStats before = l.stats();
     tcp::ListenerReply r;
@@ -468,7 +476,15 @@ void Stack::on_timeout(Instant now) {
   const auto fire = [&](tcp::Listener& l, std::uint32_t owner) {
     if (l.next_deadline() > now) return;
     l.on_timeout(
-        now, [&](std::uint32_t slot) { push_syn_ack(l.entry(slot).tuple(), owner, slot); },
+        now,
+        [&](std::uint32_t slot) {
+          // Back-pressure: a full control queue leaves the rest due until poll_transmit has drained it
+          // (next_deadline() stays <= now), instead of dropping SYN-ACKs that a full SYN queue's
+          // retransmissions, due together, would overflow it with.
+          if (control_count_ == control_.size()) return false;
+          push_syn_ack(l.entry(slot).tuple(), owner, slot);
+          return true;
+        },
         [&](std::uint32_t slot) {
           flow_erase(l.entry(slot).tuple());
           ++stats_.half_open_timeouts;

@@ -75,5 +75,49 @@ TEST(LowRateSynAttack, CookiesWhenFull_EveryLegitimateConnection) {
   EXPECT_EQ(o.established, o.attempted);
 }
 
+// A full SYN queue's SYN-ACK retransmissions come due together; a control queue smaller than the burst
+// holds the rest back (they stay due) instead of dropping them: every entry's first retransmission goes
+// out, none is counted as a control-queue drop.
+TEST(SynFlood, SynAckRetransmissionsDueTogether_ControlQueueFull_HeldBackNotDropped) {
+  StackConfig cb = config_for(addr_b());
+  cb.tcp.syn_queue_capacity = 100;
+  cb.control_queue = 8;
+  Stack b{cb, key(2), 2};
+  ASSERT_TRUE(b.listen({addr_b(), 80}, 16));
+  Instant now = Instant::from_nanoseconds(1'000'000);
+  std::array<std::byte, 256> buf{};
+  std::size_t first = 0;
+  for (std::uint32_t n = 0; n < 100; ++n) {
+    b.on_packet(now, spoofed_syn(n));
+    while (b.poll_transmit(now, buf)) ++first;  // the driver drains after each datagram
+  }
+  EXPECT_EQ(first, 100U);
+  EXPECT_EQ(b.stats().control_queue_drops, 0U);
+  // All 100 retransmissions are due at the same instant (1 s later): the driver's loop.
+  now = b.next_deadline();
+  std::size_t retransmitted = 0;
+  for (int round = 0; round < 100 && b.next_deadline() <= now; ++round) {
+    b.on_timeout(now);
+    while (b.poll_transmit(now, buf)) ++retransmitted;
+  }
+  EXPECT_EQ(retransmitted, 100U);
+  EXPECT_EQ(b.stats().control_queue_drops, 0U);
+  EXPECT_GT(b.next_deadline(), now);
+}
+
+// A SYN that arrives while the control queue is full is dropped before it takes an entry (its SYN-ACK
+// could not be sent): counted as a control-queue drop, not as a listener SYN.
+TEST(SynFlood, SynWhileControlQueueFull_DroppedBeforeTheListener) {
+  StackConfig cb = config_for(addr_b());
+  cb.control_queue = 4;
+  Stack b{cb, key(2), 2};
+  const auto l = b.listen({addr_b(), 80}, 16);
+  const Instant now = Instant::from_nanoseconds(1);
+  for (std::uint32_t n = 0; n < 6; ++n) b.on_packet(now, spoofed_syn(n));
+  EXPECT_EQ(b.stats().control_queue_drops, 2U);
+  EXPECT_EQ(b.stats().listen_syns, 4U);
+  EXPECT_EQ(b.listener(*l)->syn_queue_size(), 4U);
+}
+
 }  // namespace
 }  // namespace synack::stack::testing

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "synack/tcp/config.hpp"
@@ -156,7 +157,9 @@ class Listener {
   /// Earliest SYN-ACK retransmission or expiry; Instant::max() when the SYN queue is empty. O(levels).
   [[nodiscard]] Instant next_deadline() const noexcept;
   /// Slots whose SYN-ACK is due at `now`: each is either retransmitted (`retransmit` gets the slot) or,
-  /// past synack_retries, freed (`expired` gets the slot before it is freed).
+  /// past synack_retries, freed (`expired` gets the slot before it is freed). A `retransmit` that
+  /// returns bool may refuse (false: the owner cannot send now, e.g. its output queue is full): that
+  /// entry and every later one stay due, untouched, for the next call.
   template <typename Retransmit, typename Expired>
   void on_timeout(Instant now, Retransmit&& retransmit, Expired&& expired);
 
@@ -240,11 +243,15 @@ void Listener::on_timeout(Instant now, Retransmit&& retransmit, Expired&& expire
         free_half_open(slot);
         continue;
       }
+      if constexpr (std::is_same_v<std::invoke_result_t<Retransmit&, std::uint32_t>, bool>) {
+        if (!retransmit(slot)) return;
+      } else {
+        retransmit(slot);
+      }
       fifo_remove(slot);
       ++e.retransmits;
       fifo_push(slot);
       ++stats_.synack_retransmits;
-      retransmit(slot);
     }
   }
 }
