@@ -337,8 +337,8 @@ echo_once(socket.AF_INET, "127.0.0.1")
 }
 
 // A listener with a full accept queue drops SYNs: the client retransmits (tcp_syn_retries=1; kernels
-// since 6.5 space the first retries linearly, 1 s apart) and gives up. (SYN cookies are covered by the
-// unit tests: tcp_syncookies=2 did not make this test kernel send cookies.)
+// since 6.5 space the first retries linearly, 1 s apart) and gives up. (SYN cookies: real captures of a
+// Linux listener under tcp_syncookies=2 are in tests/analyze/data, read by syncookie_capture_test.cpp.)
 TEST(KernelCapture, SilentServerRetransmittedSynsTimeOut) {
   SKIP_WITHOUT_TOOLS();
   fs::path pcap;
