@@ -92,5 +92,26 @@ TEST(SynCookieCapture, SynackWithoutTimestamps_IsnBits_NamedSynack) {
   expect_cookie("synack-syncookies-nots.pcap", "SYN cookie likely (synack, no timestamps)", 3);
 }
 
+TEST(SynCookieCapture, SynackOverTunWithKernelClient_BothLayoutsNamedSynack) {
+  // synack listen --syn-cookies always over TUN; the kernel client with timestamps, then without.
+  const FileReport report = analyse_file(kData / "synack-tun-syncookies.pcap");
+  ASSERT_EQ(report.status, FileReport::Status::ok) << report.error;
+  ASSERT_EQ(report.result.connections.size(), 6U);
+  for (std::size_t i = 0; i < 6; ++i) {
+    const ConnectionReport& c = report.result.connections[i];
+    EXPECT_EQ(c.verdict, Verdict::established);
+    const std::string want =
+        i < 3 ? "SYN cookie likely (synack, timestamps)" : "SYN cookie likely (synack, no timestamps)";
+    ASSERT_EQ(c.anomalies.size(), 1U);
+    EXPECT_TRUE(c.anomalies[0].starts_with(want)) << c.anomalies[0];
+    // The kernel's view agrees with what the cookie kept: window scale and SACK, timestamps or not.
+    EXPECT_TRUE(c.negotiated.sack);
+    EXPECT_TRUE(c.negotiated.wscale_server.has_value());
+  }
+  const std::string json = to_json(report).dump();
+  EXPECT_EQ(count(json, "SYN cookie likely (synack, timestamps)"), 3U);
+  EXPECT_EQ(count(json, "SYN cookie likely (synack, no timestamps)"), 3U);
+}
+
 }  // namespace
 }  // namespace synack::analyze
