@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -20,10 +21,14 @@
 #include "synack/sim/render.hpp"
 #include "synack/sim/scenario.hpp"
 #include "synack/sim/simulation.hpp"
+#include "synack/tcp/syn_cookie.hpp"
 #include "terminal.hpp"
 
 namespace synack::cli {
 namespace {
+
+/// The most spoofed SYNs one run sends (--syn-rate x --flood-duration): about a minute of CPU.
+constexpr double kMaxAttackSyns = 10e6;
 
 struct SimArgs {
   std::string scenario = "normal";
@@ -47,6 +52,13 @@ struct SimArgs {
   std::optional<std::size_t> ladders;
   std::optional<std::uint32_t> request;
   std::optional<std::uint32_t> buffer_kib;
+  // Listener under attack.
+  std::optional<double> interval_ms;
+  std::optional<double> connect_timeout_s;
+  std::string syn_cookies;
+  std::optional<std::uint32_t> syn_queue;
+  std::optional<double> syn_rate;
+  std::optional<double> flood_duration_s;
 };
 
 Duration from_ms(double ms) {
@@ -120,6 +132,12 @@ sim::SimConfig make_config(const SimArgs& a, sim::SimConfig c) {
     if (const auto m = sim::parse_server_mode(a.server_mode)) c.server_mode = *m;
   }
   if (a.connections) c.connections = *a.connections;
+  if (a.interval_ms) c.stagger = from_ms(*a.interval_ms);
+  if (a.connect_timeout_s) c.connect_timeout = from_ms(*a.connect_timeout_s * 1000.0);
+  if (!a.syn_cookies.empty()) c.syn_cookies = tcp::parse_syn_cookie_mode(a.syn_cookies);
+  if (a.syn_queue) c.syn_queue = a.syn_queue;
+  if (c.flood && a.syn_rate) c.flood->syn_rate = *a.syn_rate;
+  if (c.flood && a.flood_duration_s) c.flood->duration = from_ms(*a.flood_duration_s * 1000.0);
   if (a.request) c.request_bytes = *a.request;
   if (a.buffer_kib) {
     for (sim::HostOptions* h : {&c.client, &c.server})
@@ -152,6 +170,26 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
+/// The first legitimate client whose SYN was answered with a cookie; without one, the first that failed.
+void print_cookie_ladder(const sim::RunResult& result, const sim::LadderOptions& ladder) {
+  const auto has_cookie = [](const sim::ConnectionResult& c) {
+    return std::ranges::any_of(c.segments, [](const sim::SegmentTrace& s) { return s.syn_cookie; });
+  };
+  const auto it = std::ranges::find_if(result.connections, has_cookie);
+  if (it != result.connections.end()) {
+    fmt::print("\nA legitimate client's handshake through a SYN cookie:\n{}",
+               sim::render_ladder(*it, ladder));
+    return;
+  }
+  const auto failed = std::ranges::find_if(result.connections, [](const sim::ConnectionResult& c) {
+    return c.outcome != sim::Outcome::established;
+  });
+  if (failed != result.connections.end()) {
+    fmt::print("\nNo SYN cookie was sent; a legitimate client that did not connect:\n{}",
+               sim::render_ladder(*failed, ladder));
+  }
+}
+
 int run(const SimArgs& args) {
   if (args.list) {
     for (const auto& s : sim::scenarios()) fmt::print("{:<18} {}\n", s.name, s.description);
@@ -162,9 +200,22 @@ int run(const SimArgs& args) {
     fmt::print(stderr, "synack sim: unknown scenario '{}'; 'synack sim --list' shows them\n", args.scenario);
     return kExitUsage;
   }
+  if (!base->flood && (args.syn_rate || args.flood_duration_s)) {
+    fmt::print(stderr, "synack sim: {} needs the syn-flood scenario\n",
+               args.syn_rate ? "--syn-rate" : "--flood-duration");
+    return kExitUsage;
+  }
   sim::SimConfig config = make_config(args, std::move(*base));
-  const std::size_t ladder_limit = args.ladders.value_or(config.connections <= 10 ? config.connections : 0);
-  config.record_segments = args.json || (!args.json_stream && ladder_limit > 0);
+  if (config.flood && config.flood->syn_rate * std::chrono::duration<double>(config.flood->duration).count() >
+                          kMaxAttackSyns) {
+    fmt::print(stderr, "synack sim: --syn-rate x --flood-duration is more than {} SYNs\n", kMaxAttackSyns);
+    return kExitUsage;
+  }
+  // A flood draws one ladder by default: a client's handshake the listener answered with a cookie.
+  const bool cookie_ladder = config.flood && !args.ladders;
+  const std::size_t ladder_limit =
+      args.ladders.value_or(config.connections <= 10 && !config.flood ? config.connections : 0);
+  config.record_segments = args.json || (!args.json_stream && (ladder_limit > 0 || cookie_ladder));
   config.keep_connections = config.record_segments;  // the summary is counted as the run goes
 
   std::optional<sim::PcapRecorder> pcap;
@@ -222,6 +273,8 @@ int run(const SimArgs& args) {
   for (std::size_t i = 0; i < result.connections.size() && i < ladder_limit; ++i) {
     fmt::print("\n{}", sim::render_ladder(result.connections[i], ladder));
   }
+  if (cookie_ladder) print_cookie_ladder(result, ladder);
+  if (result.flood) fmt::print("\n{}", sim::render_flood(result));
   if (config.connections > 1 || ladder_limit == 0) fmt::print("\n{}", sim::render_summary(result, colour));
   return code;
 }
@@ -234,7 +287,7 @@ void register_sim_command(CLI::App& app, int& exit_code) {
       app.add_subcommand("sim", "Watch handshakes in a deterministic simulated network (virtual time)");
   sub->add_option("SCENARIO", a->scenario,
                   "normal, lossy, dead-server, closed-port, simultaneous-open, "
-                  "mss-mismatch, no-options, tiny-backlog (see --list)")
+                  "mss-mismatch, no-options, tiny-backlog, syn-flood (see --list)")
       ->capture_default_str();
   sub->add_flag("--list", a->list, "List the scenarios and exit");
   sub->add_option("--seed", a->seed, "Seed of every random choice: same seed, same bytes out")
@@ -281,6 +334,20 @@ void register_sim_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1U, 16384U));
   sub->add_option("--server-mode", a->server_mode, "listen, closed, dead or tiny-backlog")
       ->check(CLI::IsMember({"listen", "closed", "dead", "tiny-backlog"}));
+  sub->add_option("--interval", a->interval_ms, "Time between successive client connects, ms")
+      ->check(CLI::Range(0.0, 3.6e6));
+  sub->add_option("--connect-timeout", a->connect_timeout_s,
+                  "A client gives up a connect not established after S seconds (syn-flood: 3)")
+      ->check(CLI::Range(0.001, 3600.0));
+  sub->add_option("--syn-cookies", a->syn_cookies, "The server's SYN-cookie policy (default when-full)")
+      ->check(CLI::IsMember({"never", "when-full", "always"}));
+  sub->add_option("--syn-queue", a->syn_queue, "The server's SYN-queue bound (syn-flood: 256)")
+      ->check(CLI::Range(1U, 1U << 20U));
+  sub->add_option("--syn-rate", a->syn_rate, "syn-flood: spoofed SYNs per second (default 5000)")
+      ->check(CLI::Range(1.0, 1e6));
+  sub->add_option("--flood-duration", a->flood_duration_s,
+                  "syn-flood: seconds the attacker sends (default 10)")
+      ->check(CLI::Range(0.001, 600.0));
   sub->footer(
       "Exit codes: 0 the run completed, whatever its outcomes; 1 the pcap could not be written; 2 bad "
       "command line. Colour only on a terminal; NO_COLOR is respected. See docs/sim.md.");

@@ -47,6 +47,7 @@ Json segment_json(const SegmentTrace& s) {
   j["fate"] = to_string(s.fate);
   j["retransmission"] = s.retransmission;
   j["reordered"] = s.reordered;
+  j["syn_cookie"] = s.syn_cookie;
   j["arrival_t_s"] = s.arrival ? Json(seconds(*s.arrival)) : Json(nullptr);
   return j;
 }
@@ -119,6 +120,33 @@ Json summary_json(const Summary& s, std::uint64_t connections) {
   return j;
 }
 
+Json flood_json(const FloodReport& f) {
+  Json j;
+  j["cookie_policy"] = f.cookie_policy;
+  j["syn_queue_bound"] = f.syn_queue_bound;
+  j["syn_rate"] = f.syn_rate;
+  j["duration_s"] = f.duration_s;
+  j["attacker_syns"] = f.attacker_syns;
+  j["legit_syns"] = f.legit_syns;
+  j["syns_received"] = f.syns_received;
+  j["synacks_from_queue"] = f.synacks_from_queue;
+  j["synack_retransmits"] = f.synack_retransmits;
+  j["cookies_sent"] = f.cookies_sent;
+  j["cookie_synacks"] = f.cookie_synacks;
+  j["cookies_recv"] = f.cookies_recv;
+  j["cookies_failed"] = f.cookies_failed;
+  j["drops"] = Json{{"syn_queue_full", f.drops_syn_queue_full},
+                    {"accept_queue_full", f.drops_accept_queue_full},
+                    {"control_queue", f.drops_control_queue}};
+  j["syn_queue_pruned"] = f.syn_queue_pruned;
+  j["synacks_to_spoofed"] = f.synacks_to_spoofed;
+  j["syn_queue_peak"] = f.syn_queue_peak;
+  Json samples = Json::array();
+  for (const QueueSample& q : f.syn_queue) samples.push_back(Json{{"from_s", q.from_s}, {"max", q.max}});
+  j["syn_queue"] = std::move(samples);
+  return j;
+}
+
 Json run_json(const RunResult& r) {
   Json j;
   j["scenario"] = r.scenario;
@@ -129,6 +157,7 @@ Json run_json(const RunResult& r) {
   std::uint64_t total = 0;
   for (const auto n : r.summary.outcomes) total += n;
   j["summary"] = summary_json(r.summary, total);
+  if (r.flood) j["flood"] = flood_json(*r.flood);
   return j;
 }
 
@@ -158,6 +187,7 @@ std::string stream_summary_line(const RunResult& r) {
   for (const auto n : r.summary.outcomes) total += n;
   const Json body = summary_json(r.summary, total);
   for (auto it = body.begin(); it != body.end(); ++it) j[it.key()] = it.value();
+  if (r.flood) j["flood"] = flood_json(*r.flood);
   return j.dump();
 }
 

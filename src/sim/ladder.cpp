@@ -74,6 +74,7 @@ std::string marks(const SegmentTrace& s) {
   if (s.fate == Fate::corrupted) m += " [corrupted]";
   if (s.retransmission) m += " [retransmission]";
   if (s.reordered) m += " [reordered]";
+  if (s.syn_cookie) m += " [SYN cookie]";
   return m;
 }
 
@@ -238,6 +239,54 @@ std::string render_summary(const RunResult& r, bool colour) {
                          s.histogram[i]);
     }
   }
+  return out;
+}
+
+std::string render_flood(const RunResult& r) {
+  if (!r.flood) return {};
+  const FloodReport& f = *r.flood;
+  const Summary& s = r.summary;
+  std::uint64_t legit = 0;
+  for (const auto n : s.outcomes) legit += n;
+  const std::uint64_t ok = s.count(Outcome::established);
+  std::string out = fmt::format("SYN flood: {:g} SYN/s for {:g} s, cookies {}, SYN queue bound {}\n",
+                                f.syn_rate, f.duration_s, f.cookie_policy, f.syn_queue_bound);
+  out +=
+      fmt::format("  attacker SYNs sent       {:>9}   legitimate SYNs sent {} (retransmissions included)\n",
+                  f.attacker_syns, f.legit_syns);
+  out += fmt::format("  SYNs received            {:>9}   (by the listener, without an entry of their own)\n",
+                     f.syns_received);
+  out += fmt::format("    answered from queue    {:>9}   (first SYN-ACKs; {} re-sent)\n",
+                     f.synacks_from_queue, f.synack_retransmits);
+  out += fmt::format("    answered with a cookie {:>9}\n", f.cookies_sent);
+  out += fmt::format("    dropped, queue full    {:>9}\n", f.drops_syn_queue_full);
+  out += fmt::format("    dropped, accept queue  {:>9}\n", f.drops_accept_queue_full);
+  if (f.drops_control_queue > 0)
+    out += fmt::format("  answers dropped (control queue full) {}\n", f.drops_control_queue);
+  out += fmt::format("  entries pruned to make room {}; cookies returned valid {}, refused {}\n",
+                     f.syn_queue_pruned, f.cookies_recv, f.cookies_failed);
+  out += fmt::format("  SYN-ACKs to spoofed sources {} (nobody answers them)\n", f.synacks_to_spoofed);
+  out += fmt::format("  SYN queue peak {} of {}", f.syn_queue_peak, f.syn_queue_bound);
+  if (!f.syn_queue.empty()) {
+    // The flood and a little after it; the JSON has every sample.
+    const double until = f.duration_s + 2.0;
+    std::vector<std::string> parts;
+    for (const QueueSample& q : f.syn_queue) {
+      if (q.from_s >= until) break;
+      parts.push_back(fmt::format("{}", q.max));
+    }
+    const double step = f.syn_queue.size() > 1 ? f.syn_queue[1].from_s - f.syn_queue[0].from_s : 0.0;
+    out += fmt::format("; most at once per {:g} s from 0 s: {}", step, fmt::join(parts, " "));
+  }
+  out += "\n";
+  const double pct = legit == 0 ? 0.0 : 100.0 * static_cast<double>(ok) / static_cast<double>(legit);
+  out += fmt::format("  legitimate clients: {} of {} connected ({:.1f} %), {} failed", ok, legit, pct,
+                     legit - ok);
+  if (s.handshake_ms) {
+    out +=
+        fmt::format("; connect time p50 {:.3f} ms, p99 {:.3f} ms", s.handshake_ms->p50, s.handshake_ms->p99);
+  }
+  out += "\n";
   return out;
 }
 

@@ -3,14 +3,17 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "synack/sim/random.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/error.hpp"
+#include "synack/tcp/syn_cookie.hpp"
 #include "synack/wire/packet.hpp"
 
 namespace synack::sim {
@@ -60,11 +63,19 @@ namespace {
 constexpr std::uint64_t kStreamToServer = 1;
 constexpr std::uint64_t kStreamToClient = 2;
 constexpr std::uint64_t kStreamIsnKey = 3;
+constexpr std::uint64_t kStreamAttacker = 4;
 constexpr std::uint64_t kStreamStack = 16;  // + 2 * batch (+1 for the server)
 
 constexpr std::size_t kBuffer = 2048;
 constexpr int kMaxSettleRounds = 10000;    // rounds of arrivals/timers/transmissions at one instant
 constexpr std::uint32_t kMaxStalls = 100;  // consecutive instants with an overdue deadline
+
+/// The attacker's spoofed sources: hosts 1-254 of 198.51.100.0/24 and 203.0.113.0/24 (RFC 5737).
+wire::IpAddress spoofed_source(Rng& rng) {
+  const std::uint32_t host = 1 + static_cast<std::uint32_t>(rng.below(254));
+  const std::uint32_t net = rng.below(2) == 0 ? 0xC6336400U : 0xCB007100U;
+  return wire::IpAddress::v4(net | host);
+}
 
 tcp::Config tcp_config(const HostOptions& o) {
   tcp::Config c;
@@ -110,6 +121,7 @@ struct Tracked {
   std::optional<std::uint16_t> server_syn_mss;
   bool started = false;
   bool request_sent = false;
+  bool gave_up = false;  ///< aborted at SimConfig::connect_timeout; later events are ignored
 };
 
 class Batch {
@@ -140,6 +152,8 @@ class Batch {
     if (config.server_mode != ServerMode::dead) {
       stack::StackConfig sc;
       sc.tcp = tcp_config(config.server);
+      if (config.syn_cookies) sc.tcp.syn_cookies = *config.syn_cookies;
+      if (config.syn_queue) sc.tcp.syn_queue_capacity = *config.syn_queue;
       sc.max_connections = count + 16;
       sc.control_queue = std::max<std::uint32_t>(256, count * 2);
       sc.addresses.push_back(config.server_address);
@@ -153,12 +167,18 @@ class Batch {
         if (auto l = server_->listen({config.server_address, config.server_port}, backlog)) listener_ = *l;
       }
     }
+    client_addresses_ = cc.addresses;
+    if (config.flood) {
+      const double seconds = std::chrono::duration<double>(config.flood->duration).count();
+      attack_total_ = static_cast<std::uint64_t>(std::floor(std::max(0.0, config.flood->syn_rate * seconds)));
+    }
+    const Duration first_connect = config.flood ? config.flood->clients_start : Duration::zero();
     tracked_.resize(count);
     for (std::uint32_t i = 0; i < count; ++i) {
       Tracked& t = tracked_[i];
       t.result.index = first + i;
       t.result.tuple = {client_endpoint(config, first + i), {config.server_address, config.server_port}};
-      t.result.started_at = start + config.stagger * static_cast<std::int64_t>(i);
+      t.result.started_at = start + first_connect + config.stagger * static_cast<std::int64_t>(i);
       by_client_endpoint_.emplace(endpoint_key(t.result.tuple.local), i);
     }
   }
@@ -171,9 +191,15 @@ class Batch {
       while (next_start < tracked_.size() && tracked_[next_start].result.started_at <= now_) {
         start_connection(next_start++);
       }
+      while (attack_sent_ < attack_total_ && attack_time(attack_sent_) <= now_) send_attack_syn();
+      if (config_.connect_timeout) give_up_connects(next_start);
       const Instant deadline = settle();
+      if (config_.flood) sample_queue();
       Instant next = std::min({to_server_.next_delivery(), to_client_.next_delivery(), deadline});
       if (next_start < tracked_.size()) next = std::min(next, tracked_[next_start].result.started_at);
+      if (attack_sent_ < attack_total_) next = std::min(next, attack_time(attack_sent_));
+      if (config_.connect_timeout && timeout_cursor_ < next_start)
+        next = std::min(next, tracked_[timeout_cursor_].result.started_at + *config_.connect_timeout);
       if (next == Instant::max()) break;
       if (next - start_ > config_.max_virtual_time) {
         result_.hit_time_cap = true;
@@ -210,6 +236,80 @@ class Batch {
     }
   }
 
+  /// When the attacker's SYN number `k` leaves: evenly spaced from the batch's start.
+  [[nodiscard]] Instant attack_time(std::uint64_t k) const {
+    const double ns = static_cast<double>(k) * 1e9 / config_.flood->syn_rate;
+    return start_ + Duration(static_cast<std::int64_t>(std::llround(ns)));
+  }
+
+  /// One spoofed SYN onto the client->server link (FloodSpec).
+  void send_attack_syn() {
+    ++attack_sent_;
+    wire::TcpHeader h;
+    h.src_port = static_cast<std::uint16_t>(1024 + attacker_rng_.below(65536 - 1024));
+    h.dst_port = config_.server_port;
+    h.seq = wire::SeqNum(static_cast<std::uint32_t>(attacker_rng_.next()));
+    h.flags = wire::TcpFlags(wire::TcpFlags::kSyn);
+    h.window = 64;
+    const wire::IpAddress src = spoofed_source(attacker_rng_);
+    const auto n = wire::emit_tcp_packet(src, config_.server_address, h, {}, buffer_);
+    if (!n) return;
+    const wire::Bytes datagram = wire::Bytes(buffer_).first(*n);
+    if (observer_.on_datagram) observer_.on_datagram(now_, datagram);
+    (void)to_server_.send(now_, datagram);
+    ++result_.flood->attacker_syns;
+  }
+
+  /// SimConfig::connect_timeout: clients not established in time give up, in start order.
+  void give_up_connects(std::size_t started) {
+    while (timeout_cursor_ < started &&
+           tracked_[timeout_cursor_].result.started_at + *config_.connect_timeout <= now_) {
+      Tracked& t = tracked_[timeout_cursor_++];
+      if (t.result.established_at || t.result.outcome != Outcome::pending || !t.client_id.valid()) continue;
+      t.gave_up = true;
+      t.result.outcome = Outcome::timeout;
+      t.result.ended_at = now_;
+      (void)client_->abort(t.client_id);
+    }
+  }
+
+  /// The server's SYN-queue occupancy now, into the interval it falls in.
+  void sample_queue() {
+    const tcp::Listener* l = server_ ? server_->listener(listener_) : nullptr;
+    if (l == nullptr) return;
+    FloodReport& f = *result_.flood;
+    const auto q = static_cast<std::uint32_t>(l->syn_queue_size());
+    const auto interval = std::max<std::int64_t>(config_.flood->sample_interval.count(), 1);
+    const auto index = static_cast<std::size_t>((now_ - start_).count() / interval);
+    constexpr std::size_t kMaxSamples = 100000;
+    if (index >= kMaxSamples) return;
+    while (f.syn_queue.size() <= index) {
+      // Nothing happened in the intervals skipped: the occupancy stayed as it was.
+      const double from = static_cast<double>(f.syn_queue.size()) * static_cast<double>(interval) / 1e9;
+      f.syn_queue.push_back({from, last_queue_});
+    }
+    f.syn_queue[index].max = std::max(f.syn_queue[index].max, q);
+    f.syn_queue_peak = std::max(f.syn_queue_peak, q);
+    last_queue_ = q;
+  }
+
+  /// A datagram for the server; during a flood, a SYN its listener answers with a cookie marks the
+  /// SYN-ACK that will follow it (SegmentTrace::syn_cookie).
+  void deliver_to_server(wire::Bytes datagram) {
+    const tcp::Listener* l = config_.flood ? server_->listener(listener_) : nullptr;
+    if (l == nullptr) {
+      server_->on_packet(now_, datagram);
+      return;
+    }
+    const std::uint64_t cookies = l->stats().syncookies_sent;
+    server_->on_packet(now_, datagram);
+    if (l->stats().syncookies_sent == cookies) return;
+    const auto parsed = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore);
+    if (!parsed) return;
+    const auto header = wire::TcpHeader::parse(parsed->tcp());
+    if (header) cookie_pending_.insert(endpoint_key({parsed->ip().src, header->src_port}));
+  }
+
   /// Does everything due at now_: arrivals, timers, transmissions, events, until nothing changes. Returns
   /// the earliest stack deadline, read in the last round (which changed nothing, so it is still current:
   /// Stack::next_deadline() scans every connection, so it is read once per round and stack).
@@ -218,7 +318,7 @@ class Batch {
     for (int round = 0; round < kMaxSettleRounds; ++round) {
       bool progress = false;
       while (auto d = to_server_.pop_due(now_)) {
-        if (server_) server_->on_packet(now_, *d);
+        if (server_) deliver_to_server(*d);
         progress = true;
       }
       while (auto d = to_client_.pop_due(now_)) {
@@ -259,6 +359,17 @@ class Batch {
     if (observer_.on_datagram) observer_.on_datagram(now_, datagram);
     Link& link = dir == Dir::client_to_server ? to_server_ : to_client_;
     const auto parsed = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore);
+    bool cookie = false;
+    if (config_.flood && dir == Dir::server_to_client && parsed) {
+      const auto h = wire::TcpHeader::parse(parsed->tcp());
+      if (h && h->flags.syn() && h->flags.ack()) cookie = count_syn_ack(parsed->ip().dst, *h);
+      if (std::find(client_addresses_.begin(), client_addresses_.end(), parsed->ip().dst) ==
+          client_addresses_.end()) {
+        // A spoofed source: nobody is there to receive it, or to answer it.
+        ++result_.flood->synacks_to_spoofed;
+        return;
+      }
+    }
     const SendOutcome sent = link.send(now_, datagram);
     if (!parsed) return;
     const auto header = wire::TcpHeader::parse(parsed->tcp());
@@ -276,6 +387,7 @@ class Batch {
     s.payload_len = static_cast<std::uint32_t>(parsed->tcp().payload().size());
     s.fate = sent.fate;
     s.reordered = sent.reordered;
+    s.syn_cookie = cookie;
     s.arrival = sent.arrival;
     auto& max_end = t.max_end[static_cast<std::size_t>(dir)];
     const std::uint32_t len = parsed->tcp().sequence_length();
@@ -302,6 +414,24 @@ class Batch {
     if (config_.record_segments) t.result.segments.push_back(s);
   }
 
+  /// Counts one SYN-ACK of the server during a flood: a cookie, a queue entry's first or a re-sent one.
+  bool count_syn_ack(const wire::IpAddress& dst, const wire::TcpHeader& h) {
+    FloodReport& f = *result_.flood;
+    const std::uint64_t key = endpoint_key({dst, h.dst_port});
+    if (cookie_pending_.erase(key) > 0) {
+      ++f.cookie_synacks;
+      return true;
+    }
+    const auto [it, inserted] = queue_isn_.try_emplace(key, h.seq.raw());
+    if (inserted || it->second != h.seq.raw()) {
+      it->second = h.seq.raw();
+      ++f.synacks_from_queue;
+    } else {
+      ++f.synack_retransmits;
+    }
+    return false;
+  }
+
   bool client_events() {
     bool any = false;
     while (auto e = client_->poll_event()) {
@@ -309,6 +439,7 @@ class Batch {
       const auto it = by_client_id_.find(id_key(e->connection));
       if (it == by_client_id_.end()) continue;
       Tracked& t = tracked_[it->second];
+      if (t.gave_up) continue;
       switch (e->kind) {
         case stack::EventKind::established:
           if (!t.result.established_at) t.result.established_at = now_;
@@ -396,6 +527,19 @@ class Batch {
     };
     add(*client_);
     if (server_) add(*server_);
+    if (config_.flood && server_) {
+      FloodReport& f = *result_.flood;
+      const stack::StackStats& s = server_->stats();
+      f.syns_received += s.listen_syns;
+      f.cookies_sent += s.syncookies_sent;
+      f.cookies_recv += s.syncookies_recv;
+      f.cookies_failed += s.syncookies_failed;
+      f.drops_syn_queue_full += s.syn_queue_full_drops;
+      f.drops_accept_queue_full += s.accept_queue_full_drops;
+      f.drops_control_queue += s.control_queue_drops;
+      f.syn_queue_pruned += s.syn_queue_pruned;
+      for (const Tracked& t : tracked_) f.legit_syns += t.syns;
+    }
   }
 
   const SimConfig& config_;
@@ -414,6 +558,15 @@ class Batch {
   std::unordered_map<std::uint64_t, std::size_t> by_client_id_;
   std::array<std::byte, kBuffer> buffer_{};
   std::vector<std::byte> request_;
+  std::vector<wire::IpAddress> client_addresses_;
+  std::size_t timeout_cursor_ = 0;  ///< next connection whose connect_timeout may still fire
+  // The flood (SimConfig::flood).
+  Rng attacker_rng_{config_.seed, kStreamAttacker};
+  std::uint64_t attack_total_ = 0;
+  std::uint64_t attack_sent_ = 0;
+  std::uint32_t last_queue_ = 0;
+  std::unordered_set<std::uint64_t> cookie_pending_;            ///< peers whose next SYN-ACK is a cookie
+  std::unordered_map<std::uint64_t, std::uint32_t> queue_isn_;  ///< peer -> ISN of its last queue SYN-ACK
 };
 
 }  // namespace
@@ -424,7 +577,17 @@ RunResult run(const SimConfig& config, const SimObserver& observer) {
   result.seed = config.seed;
   Link to_server(config.to_server, config.seed, kStreamToServer);
   Link to_client(config.to_client, config.seed, kStreamToClient);
-  const std::uint32_t batch = std::max<std::uint32_t>(config.batch_size, 1);
+  // A flood runs in one batch: the attacker and every client share the server's queue.
+  const std::uint32_t batch = config.flood ? std::max<std::uint32_t>(config.connections, 1)
+                                           : std::max<std::uint32_t>(config.batch_size, 1);
+  if (config.flood) {
+    FloodReport f;
+    f.cookie_policy = std::string(tcp::to_string(config.syn_cookies.value_or(tcp::Config{}.syn_cookies)));
+    f.syn_queue_bound = config.syn_queue.value_or(tcp::Config{}.syn_queue_capacity);
+    f.syn_rate = config.flood->syn_rate;
+    f.duration_s = std::chrono::duration<double>(config.flood->duration).count();
+    result.flood = std::move(f);
+  }
   const std::uint32_t total = config.connections;
   if (config.keep_connections) result.connections.reserve(total);
   std::vector<double> handshakes;

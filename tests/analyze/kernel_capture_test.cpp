@@ -281,7 +281,9 @@ refused(socket.AF_INET6, "::1")
     EXPECT_TRUE(cs[i].negotiated.sack);
     EXPECT_TRUE(cs[i].negotiated.timestamps);
     EXPECT_TRUE(cs[i].negotiated.wscale_client.has_value());
-    EXPECT_TRUE(cs[i].anomalies.empty()) << cs[i].anomalies.front();
+    // Nothing is wrong with these handshakes. A "SYN cookie likely" may still appear by chance (synack's
+    // layout: 1 in 512 SYN-ACKs with timestamps, docs/analyze.md), so it is not counted here.
+    for (const auto& a : cs[i].anomalies) EXPECT_TRUE(a.starts_with("SYN cookie likely")) << a;
     EXPECT_GT(*cs[i].establish_ms, 0.0);
     EXPECT_LT(*cs[i].establish_ms, 1000.0);
     EXPECT_NEAR(*cs[i].establish_ms, *cs[i].syn_to_synack_ms + *cs[i].synack_to_ack_ms, 0.002);
@@ -337,8 +339,8 @@ echo_once(socket.AF_INET, "127.0.0.1")
 }
 
 // A listener with a full accept queue drops SYNs: the client retransmits (tcp_syn_retries=1; kernels
-// since 6.5 space the first retries linearly, 1 s apart) and gives up. (SYN cookies are covered by the
-// unit tests: tcp_syncookies=2 did not make this test kernel send cookies.)
+// since 6.5 space the first retries linearly, 1 s apart) and gives up. (SYN cookies: real captures of a
+// Linux listener under tcp_syncookies=2 are in tests/analyze/data, read by syncookie_capture_test.cpp.)
 TEST(KernelCapture, SilentServerRetransmittedSynsTimeOut) {
   SKIP_WITHOUT_TOOLS();
   fs::path pcap;

@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -21,8 +22,7 @@ struct Result {
   std::string out;
 };
 
-Result sim(const std::string& args) {
-  const std::string cmd = std::string(SIM_CLI_PATH) + " " + args + " 2>/dev/null";
+Result sim_raw(const std::string& cmd) {
   Result r;
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) return r;
@@ -32,6 +32,10 @@ Result sim(const std::string& args) {
   const int status = ::pclose(pipe);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+Result sim(const std::string& args) {
+  return sim_raw(std::string(SIM_CLI_PATH) + " " + args + " 2>/dev/null");
 }
 
 std::string slurp(const std::filesystem::path& p) {
@@ -135,6 +139,57 @@ TEST(SimCli, ServerModesAndOptionFlags) {
   EXPECT_NE(sim("normal --drop-syn 1").out.find("[dropped]"), std::string::npos);
   EXPECT_NE(sim("normal --drop-final-ack").out.find("[dropped]"), std::string::npos);
   EXPECT_NE(sim("normal --corrupt-segment 1").out.find("[corrupted]"), std::string::npos);
+}
+
+/// stderr of `synack sim ARGS` (stdout discarded) and the exit code.
+Result sim_stderr(const std::string& args) {
+  return sim_raw(std::string(SIM_CLI_PATH) + " " + args + " 2>&1 >/dev/null");
+}
+
+TEST(SimCli, SynFlood_DefaultWhenFull_PrintsCookieLadderAndAccount) {
+  const auto r = sim("syn-flood");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("A legitimate client's handshake through a SYN cookie:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[SYN cookie]"), std::string::npos);
+  EXPECT_NE(r.out.find("SYN flood: 5000 SYN/s for 10 s, cookies when-full, SYN queue bound 256"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("legitimate clients: 20 of 20 connected (100.0 %), 0 failed"), std::string::npos);
+}
+
+TEST(SimCli, SynFlood_CookiesNever_ClientsFail) {
+  const auto r = sim("syn-flood --syn-cookies never");
+  EXPECT_EQ(r.code, 0);  // the run completed, whatever its outcomes
+  EXPECT_NE(r.out.find("No SYN cookie was sent"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("legitimate clients: 0 of 20 connected (0.0 %), 20 failed"), std::string::npos)
+      << r.out;
+}
+
+TEST(SimCli, SynFlood_FlagsReachTheRun) {
+  const auto r =
+      sim("syn-flood --syn-rate 2000 --flood-duration 2 --connections 4 --interval 100 "
+          "--syn-queue 64 --syn-cookies always --json");
+  ASSERT_EQ(r.code, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["flood"]["attacker_syns"], 4000);
+  EXPECT_EQ(j["flood"]["syn_queue_bound"], 64);
+  EXPECT_EQ(j["flood"]["cookie_policy"], "always");
+  EXPECT_EQ(j["connections"].size(), 4U);
+  EXPECT_EQ(j["connections"][1]["started_at_s"], 1.1);
+  EXPECT_EQ(j["summary"]["outcomes"]["established"], 4);
+}
+
+TEST(SimCli, SynFlood_BadFlags_OneLineNamingTheFlag_Exit2) {
+  for (const std::string args :
+       {"syn-flood --syn-rate 0", "syn-flood --syn-rate x", "syn-flood --flood-duration 0",
+        "syn-flood --syn-cookies sometimes", "syn-flood --syn-queue 0", "syn-flood --connect-timeout -1",
+        "syn-flood --interval -5", "normal --syn-rate 100",
+        "syn-flood --syn-rate 1000000 --flood-duration 600"}) {
+    const auto r = sim_stderr(args);
+    EXPECT_EQ(r.code, 2) << args;
+    const std::string flag = args.substr(args.find("--"), args.find(' ', args.find("--")) - args.find("--"));
+    EXPECT_NE(r.out.find(flag), std::string::npos) << args << ": " << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
+  }
 }
 
 }  // namespace

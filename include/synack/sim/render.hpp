@@ -36,12 +36,17 @@ struct LadderOptions {
 [[nodiscard]] std::string describe_impairments(const Impairments& link);
 /// Counts by outcome, handshake p50 / p90 / p99 / max, retransmissions, link fates and a histogram.
 [[nodiscard]] std::string render_summary(const RunResult& r, bool colour = false);
+/// The flood's account: what the attacker sent, how the listener answered (queue, cookies, drops by
+/// reason), the SYN queue's occupancy, and how the legitimate clients fared. Empty without a flood.
+[[nodiscard]] std::string render_flood(const RunResult& r);
 
 // --- JSON (docs/sim-json.md) ----------------------------------------------------------------------
 [[nodiscard]] nlohmann::ordered_json segment_json(const SegmentTrace& s);
 /// With `segments` false the "segments" array is left out (the stream's connection events).
 [[nodiscard]] nlohmann::ordered_json connection_json(const ConnectionResult& c, bool segments = true);
 [[nodiscard]] nlohmann::ordered_json summary_json(const Summary& s, std::uint64_t connections);
+/// The "flood" object of a run with an attacker (docs/sim-json.md).
+[[nodiscard]] nlohmann::ordered_json flood_json(const FloodReport& f);
 /// The whole document: {"scenario", "seed", "connections", "summary"}.
 [[nodiscard]] nlohmann::ordered_json run_json(const RunResult& r);
 /// --json-stream lines (no trailing newline): {"event": "segment" | "connection" | "summary", ...}.

@@ -17,6 +17,7 @@
 
 #include "synack/sim/link.hpp"
 #include "synack/sim/trace.hpp"
+#include "synack/tcp/config.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/bytes.hpp"
 #include "synack/wire/ip_address.hpp"
@@ -42,6 +43,19 @@ struct HostOptions {
   bool timestamps = true;
   std::uint32_t send_buffer = 256 * 1024;  ///< tcp::Config::send_buffer
   std::uint32_t recv_buffer = 256 * 1024;  ///< tcp::Config::recv_buffer (sets the advertised window)
+};
+
+/// An attacker that floods the server with spoofed SYNs (the syn-flood scenario), as `hping3 -S --flood
+/// --rand-source` does: bare SYNs (no options, window 64), evenly spaced at `syn_rate` per second from
+/// time 0 for `duration`, each from a random source in 198.51.100.0/24 or 203.0.113.0/24 (hosts 1-254,
+/// documentation ranges, RFC 5737), a random port in 1024-65535 and a random ISN, all drawn from the
+/// run's seed. They travel the client->server link with the legitimate traffic; the server's answers to
+/// them are counted and go nowhere (nobody lives at a spoofed address, so nothing answers with RST).
+struct FloodSpec {
+  double syn_rate = 5000;                                     ///< SYNs per second
+  Duration duration = std::chrono::seconds(10);               ///< how long the attacker sends
+  Duration clients_start = std::chrono::seconds(1);           ///< the first legitimate connect
+  Duration sample_interval = std::chrono::milliseconds(500);  ///< SYN-queue occupancy samples
 };
 
 struct SimConfig {
@@ -73,6 +87,16 @@ struct SimConfig {
   wire::IpAddress server_address = wire::IpAddress::v4(0xC0000202U);  // 192.0.2.2
   std::uint16_t server_port = 80;
   std::uint16_t first_client_port = 40000;
+
+  /// The server listener's SYN-cookie policy (nullopt: the engine's default, when-full).
+  std::optional<tcp::SynCookieMode> syn_cookies;
+  /// The server listener's SYN-queue bound (nullopt: the engine's default, tcp::Config).
+  std::optional<std::uint32_t> syn_queue;
+  /// A client connect not established this long after it began is given up (aborted) and counts as a
+  /// timeout, like a client with a connect timeout; nullopt: the stack's own SYN retries decide.
+  std::optional<Duration> connect_timeout;
+  /// An attacker flooding the server; the run is then one batch (every connection shares the stacks).
+  std::optional<FloodSpec> flood;
 };
 
 /// Callbacks during a run (all optional). Called in virtual-time order; nothing here may throw.

@@ -31,6 +31,8 @@ struct SegmentTrace {
   Fate fate = Fate::delivered;
   bool retransmission = false;  ///< it re-sends sequence space this side had already sent
   bool reordered = false;       ///< held back so that later segments overtook it
+  /// A SYN-ACK the server's listener answered with a SYN cookie (no SYN-queue entry behind it).
+  bool syn_cookie = false;
   std::optional<Instant> arrival;
 };
 
@@ -105,6 +107,42 @@ struct Summary {
   }
 };
 
+/// The SYN queue's occupancy during one interval of a flood run.
+struct QueueSample {
+  double from_s = 0;      ///< start of the interval (virtual seconds)
+  std::uint32_t max = 0;  ///< most half-open entries at once during it
+};
+
+/// What the server saw during a SYN flood (SimConfig::flood). Counts come from the server's own counters
+/// (stack::named_counters names in the comments) except where "on the wire" says the simulator counted
+/// the segments it carried.
+struct FloodReport {
+  std::string cookie_policy;  ///< "never", "when-full" or "always"
+  std::uint32_t syn_queue_bound = 0;
+  double syn_rate = 0;              ///< attacker SYNs per second
+  double duration_s = 0;            ///< how long the attacker sent
+  std::uint64_t attacker_syns = 0;  ///< spoofed SYNs the attacker sent (on the wire)
+  std::uint64_t legit_syns = 0;  ///< SYNs the legitimate clients sent, retransmissions included (on the wire)
+  /// SYNs that reached the listener without a half-open entry of their own (SynackListenSyns): each is
+  /// answered from the queue, with a cookie, or dropped. A retransmitted SYN of an entry is not counted.
+  std::uint64_t syns_received = 0;
+  std::uint64_t synacks_from_queue = 0;  ///< first SYN-ACKs of new SYN-queue entries (on the wire)
+  std::uint64_t synack_retransmits = 0;  ///< SYN-ACKs re-sent for queue entries (on the wire)
+  std::uint64_t cookies_sent = 0;        ///< TcpExtSyncookiesSent
+  std::uint64_t cookie_synacks = 0;      ///< SYN-ACKs marked as cookies (on the wire)
+  std::uint64_t cookies_recv = 0;        ///< TcpExtSyncookiesRecv: final ACKs with a valid cookie
+  std::uint64_t cookies_failed = 0;      ///< TcpExtSyncookiesFailed
+  // Drops by reason.
+  std::uint64_t drops_syn_queue_full = 0;     ///< TcpExtTCPReqQFullDrop: queue full, no cookie
+  std::uint64_t drops_accept_queue_full = 0;  ///< TcpExtListenOverflows (SYNs and final ACKs)
+  std::uint64_t drops_control_queue = 0;      ///< SynackControlQueueDrops: an answer found no room
+  std::uint64_t syn_queue_pruned =
+      0;  ///< SynackSynQueuePruned: entries dropped to make room (not a SYN drop)
+  std::uint64_t synacks_to_spoofed = 0;  ///< SYN-ACKs addressed to spoofed sources (nobody answers them)
+  std::uint32_t syn_queue_peak = 0;      ///< most half-open entries at once
+  std::vector<QueueSample> syn_queue;    ///< occupancy per interval, from the start of the flood
+};
+
 struct RunResult {
   std::string scenario;
   std::uint64_t seed = 0;
@@ -113,6 +151,7 @@ struct RunResult {
   /// A batch stopped with work left: at SimConfig::max_virtual_time, or because a stack kept reporting an
   /// overdue deadline (a stack bug the simulator refuses to spin on).
   bool hit_time_cap = false;
+  std::optional<FloodReport> flood;  ///< set when the run had an attacker (SimConfig::flood)
 };
 
 /// Nearest-rank percentiles of `values` (any order); nullopt when empty.
