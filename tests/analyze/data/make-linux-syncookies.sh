@@ -6,7 +6,8 @@
 #   linux-syncookies-ts.pcap         client timestamps on, server tcp_timestamps=2 (no per-connection TSval
 #                                    offset, so the cookie's option bits show in the TSval)
 #   linux-syncookies-ts-offset.pcap  client timestamps on, server tcp_timestamps=1 (the default: a secret
-#                                    TSval offset hides those bits) Needs root, ip, tcpdump, python3. Everything lives in the two namespaces this script creates
+#                                    TSval offset hides those bits)
+# Needs root, ip, tcpdump, python3. Everything lives in the two namespaces this script creates
 # (198.51.100.0/24, RFC 5737); nothing is added to the namespace it runs in. Bounded: every wait has a
 # timeout, and the namespaces and processes it started are removed by PID on exit.
 set -eu
