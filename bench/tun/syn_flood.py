@@ -244,12 +244,12 @@ def summarize(times, n):
 
 
 class Synack:
-    def __init__(self, binary, ns, mode, tmp):
+    def __init__(self, binary, ns, mode, tmp, syn_queue=None):
         self.out = os.path.join(tmp, f"synack-{mode}.out")
         self.err = os.path.join(tmp, f"synack-{mode}.err")
         self.proc = spawn(["ip", "netns", "exec", ns, binary, "listen", "--discard", "--quiet", "--json-stream",
                            "--port", "80", "--addr", "192.0.2.2", "--kernel-addr", "192.0.2.1/24",
-                           "--syn-cookies", mode],
+                           "--syn-cookies", mode] + (["--syn-queue", str(syn_queue)] if syn_queue else []),
                           stdout=open(self.out, "w"), stderr=open(self.err, "w"))
         for _ in range(100):
             if '"listening"' in open(self.out).read():
@@ -306,9 +306,10 @@ MARTIANS = ("SynackMartianZeroNet", "SynackMartianLoopback", "SynackMartianMulti
 def synack_case(args, mode, tag, tmp):
     ns = new_ns(f"{tag}-tun-{mode}")
     ns_run(ns, ["sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=1024 65535"])
-    s = Synack(args.synack, ns, mode, tmp)
+    s = Synack(args.synack, ns, mode, tmp, args.syn_queue)
     n, interval, timeout = args.connections, args.interval, 3.0
-    res = {"server": f"synack listen --syn-cookies {mode} (TUN)", "mode": mode}
+    queue = f" --syn-queue {args.syn_queue}" if args.syn_queue else ""
+    res = {"server": f"synack listen --syn-cookies {mode}{queue} (TUN)", "mode": mode}
     if not args.check:
         res["base"] = summarize(run_client(ns, "192.0.2.2", n, interval, timeout, n * interval + 60), n)
     rss0 = rss_kb(s.proc.pid)
@@ -323,7 +324,7 @@ def synack_case(args, mode, tag, tmp):
         flood = Flood(ns, "192.0.2.2", 30, "lo synack0", count=args.check_syns)
         full = False
         while flood.proc.poll() is None:
-            if s.counters()["SynackListenSyns"] >= 65536:
+            if s.counters()["SynackListenSyns"] >= (args.syn_queue or 65536):
                 full = True
                 break
             time.sleep(0.2)
@@ -457,6 +458,7 @@ def main():
     ap.add_argument("--interval", type=float, default=None, help="seconds between connection starts")
     ap.add_argument("--lead", type=float, default=1.0, help="seconds of flood before the first connection")
     ap.add_argument("--modes", default="when-full,never")
+    ap.add_argument("--syn-queue", type=int, default=None, help="synack listen --syn-queue (default: its own)")
     ap.add_argument("--linux", default="1,0", help="tcp_syncookies values for Linux rows, or none")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--check-syns", type=int, default=90000, help="--check: SYNs hping3 sends (paced)")

@@ -117,6 +117,7 @@ stack::StackConfig stack_config(const TunOptions& o, const std::vector<IpAddress
   config.tcp.sack_permitted = !o.no_sack;
   config.tcp.window_scaling = !o.no_wscale;
   config.tcp.syn_cookies = o.syn_cookies;
+  if (o.syn_queue) config.tcp.syn_queue_capacity = *o.syn_queue;
   // The MSS follows from the MTU (IPv4 MSS = MTU - 40): an --mss sets the MTU the stack assumes.
   if (o.mss) config.tcp.mtu = std::uint32_t{*o.mss} + 40U;
   if (o.buffers) config.tcp.send_buffer = config.tcp.recv_buffer = *o.buffers;
@@ -947,6 +948,10 @@ void register_listen_command(CLI::App& app, int& exit_code) {
          "half-open state at all)")
       ->check(CLI::IsMember({"never", "when-full", "always"}))
       ->default_str("when-full");
+  cmd->add_option("--syn-queue", options->tun.syn_queue,
+                  "Half-open connections kept at once per listener (1-1048576; default 65536); past it "
+                  "SYNs get cookies or prune the oldest retransmitted entry")
+      ->check(CLI::Range(1U, tcp::Listener::kMaxSynQueue));
   cmd->add_flag("--json-stream", options->json_stream, "One JSON object per line per event");
   cmd->add_flag("--quiet", options->quiet,
                 "No per-connection or per-second lines: only the summary (and, with --json-stream, the "

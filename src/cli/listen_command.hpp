@@ -54,6 +54,7 @@ struct TunOptions {
   bool no_sack = false;
   bool no_wscale = false;
   tcp::SynCookieMode syn_cookies = tcp::SynCookieMode::when_full;  ///< listen --syn-cookies
+  std::optional<std::uint32_t> syn_queue;                          ///< listen --syn-queue
 };
 void add_tun_options(CLI::App* cmd, TunOptions& options);
 
