@@ -2,7 +2,6 @@
 #include <algorithm>
 
 #include "synack/stack/stack.hpp"
-#include "synack/wire/martian.hpp"
 #include "synack/wire/packet.hpp"
 
 namespace synack::stack {
@@ -178,80 +177,6 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::u
     return;
   }
   reply_closed(tuple, h, payload.size());
-}
-
-std::optional<std::uint32_t> Stack::add_offer(Instant now, std::uint32_t hash, const SynOffer& offer) {
-  std::vector<std::uint32_t>& free = offer.handshake_done ? free_cookie_offers_ : free_offers_;
-  if (free.empty()) return std::nullopt;
-  const std::uint32_t index = free.back();
-  free.pop_back();
-  PendingOffer& p = offers_[index];
-  p.in_use = true;
-  p.offer = offer;
-  p.offer.id = OfferId{index, p.generation};
-  flow_insert(hash, FlowRef{FlowRef::Kind::offer, index, 0});
-  offer_timers_.schedule(index, now + forwarder_->pending_timeout);
-  ++pending_offers_;
-  ++stats_.offers;
-  Event e;
-  e.kind = EventKind::syn_offer;
-  e.offer = p.offer.id;
-  events_.push_back(e);
-  return index;
-}
-
-void Stack::forwarder_syn(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
-                          const wire::TcpHeader& h) {
-  const tcp::SynOptions peer = tcp::SynOptions::from(h.options);
-  const tcp::SynCookieMode mode = forwarder_->syn_cookies;
-  // RFC 4987 §3.6 for offers: past max_pending (or for every SYN under `always`) the SYN is answered
-  // with a cookie and no state; the final ACK that returns it becomes the offer (forwarder_cookie_ack).
-  if ((mode == tcp::SynCookieMode::always ||
-       (mode == tcp::SynCookieMode::when_full && free_offers_.empty())) &&
-      control_count_ < control_.size()) {
-    tcp::Listener& l = *forwarder_listener_;
-    const tcp::ListenerStats before = l.stats();
-    tcp::ListenerReply r;
-    const bool sent = l.answer_with_cookie(now, tuple, h, peer, isn_, r);
-    add_listener_counters(before, l.stats());
-    if (sent) {
-      Control c;
-      c.kind = Control::Kind::cookie_syn_ack;
-      c.tuple = tuple;
-      c.listener = kForwarderListener;
-      c.ts_offset = r.cookie_ts_val;
-      c.cookie = r.cookie;
-      push_control(c);
-      return;
-    }
-  }
-  if (!add_offer(now, hash, SynOffer{OfferId{}, tuple, peer, h.seq, now})) ++stats_.offers_overflow;
-}
-
-void Stack::forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
-                                 const wire::TcpHeader& h, wire::Bytes payload) {
-  tcp::Listener& l = *forwarder_listener_;
-  const tcp::ListenerStats before = l.stats();
-  const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_);
-  add_listener_counters(before, l.stats());
-  if (r.kind == tcp::ListenerReply::Kind::send_rst) {
-    // Not a valid cookie: as an ACK to a closed port (RFC 9293 §3.10.7.1), <SEQ=SEG.ACK><CTL=RST>.
-    push_rst(tuple, r.rst_seq);
-    ++stats_.resets_sent;
-    return;
-  }
-  if (r.kind != tcp::ListenerReply::Kind::complete_cookie) return;
-  // The handshake is complete on the client's side; the embedder decides now. Data or FIN on this ACK
-  // is not kept: unacknowledged, the client retransmits it once the connection exists.
-  SynOffer o{OfferId{}, tuple, r.cookie.peer_options(), wire::SeqNum{r.cookie.irs}, now};
-  o.handshake_done = true;
-  const auto index = add_offer(now, hash, o);
-  if (!index) {
-    ++stats_.offers_cookie_overflow;  // the client's next segment carries the same cookie
-    return;
-  }
-  offers_[*index].open = l.passive_open(r.cookie, h, isn_);
-  ++stats_.offers_cookie;
 }
 
 void Stack::reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len) {
@@ -455,16 +380,6 @@ Instant Stack::next_deadline() const {
   return t;
 }
 
-void Stack::expire_offers(Instant now) {
-  offer_timers_.expire(now, [&](TimerWheel::Id index) {
-    PendingOffer& p = offers_[index];
-    if (!p.in_use) return;
-    flow_erase(p.offer.tuple);
-    free_offer(index);
-    ++stats_.offers_expired;
-  });
-}
-
 void Stack::on_timeout(Instant now) {
   last_now_ = now;
   timers_.expire(now, [&](TimerWheel::Id index) {
@@ -496,94 +411,6 @@ void Stack::on_timeout(Instant now) {
   if (forwarder_listener_) fire(*forwarder_listener_, kForwarderListener);
   expire_offers(now);
   expire_time_wait(now);
-}
-
-// --- TIME-WAIT records -----------------------------------------------------------------------------
-
-void Stack::append_time_wait(std::uint32_t record) noexcept {
-  time_wait_.set_link(record, kNone);
-  if (time_wait_tail_ != kNone) {
-    time_wait_.set_link(time_wait_tail_, record);
-  } else {
-    time_wait_head_ = record;
-  }
-  time_wait_tail_ = record;
-}
-
-void Stack::compact_time_wait(std::uint32_t index) {
-  Slot& s = slots_[index];
-  const tcp::TimeWaitRecord fresh = s.conn->time_wait_record();
-  std::uint32_t record = s.time_wait;
-  if (record != kNone && time_wait_.owner(record) == kTwRebuilt &&
-      time_wait_.expiry_ns(record) == fresh.expiry_ns) {
-    // Answered without restarting the timer: the record keeps its place in the expiry FIFO.
-    time_wait_.put(record, fresh);
-  } else {
-    if (record != kNone) {
-      // The 2 MSL timer restarted (a retransmitted FIN): a new record at the FIFO's tail, where the
-      // latest expiry belongs; the old one is dropped when it reaches the head.
-      if (time_wait_.owner(record) == kTwDetached) {
-        time_wait_.free(record);
-      } else {
-        time_wait_.set_owner(record, kTwDead);
-      }
-    } else if (time_wait_count_ >= config_.max_time_wait) {
-      // Linux: "time wait bucket table overflow" — the connection closes without TIME-WAIT.
-      ++stats_.time_wait_overflows;
-      s.time_wait = kNone;
-      release(index);
-      return;
-    }
-    record = time_wait_.alloc(fresh);
-    append_time_wait(record);
-  }
-  time_wait_.set_owner(record, kTwLive);
-  ++time_wait_count_;
-  flow_replace(s.flow_hash, s.conn->tuple(), FlowRef{FlowRef::Kind::time_wait, record, 0});
-  s.in_flow = false;
-  s.time_wait = kNone;
-  release(index);
-}
-
-std::optional<std::uint32_t> Stack::rebuild_time_wait(Instant now, std::uint32_t record, std::uint32_t hash) {
-  const auto index = alloc_slot();
-  if (!index) return std::nullopt;
-  --time_wait_count_;  // counted as a connection until it is compacted again or ends
-  const tcp::TimeWaitRecord r = time_wait_.get(record);
-  const wire::FourTuple tuple = r.tuple();
-  Slot& s = slots_[*index];
-  s.conn.emplace(tcp::Connection::from_time_wait(config_.tcp, r, isn_.timestamp_offset(tuple), now));
-  s.released_by_user = true;
-  s.time_wait = record;
-  time_wait_.set_owner(record, kTwRebuilt);
-  flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
-  s.flow_hash = hash;
-  s.in_flow = true;
-  return index;
-}
-
-void Stack::expire_time_wait(Instant now) {
-  while (time_wait_head_ != kNone) {
-    const std::uint32_t record = time_wait_head_;
-    const std::uint8_t owner = time_wait_.owner(record);
-    if ((owner == kTwLive || owner == kTwRebuilt) && time_wait_.expiry(record) > now) break;
-    time_wait_head_ = time_wait_.link(record);
-    if (time_wait_head_ == kNone) time_wait_tail_ = kNone;
-    switch (owner) {
-      case kTwLive:
-        // 2 MSL have passed (RFC 9293 §3.10.7.4): TIME-WAIT ends, the tuple is free.
-        flow_erase(time_wait_.get(record).tuple());
-        --time_wait_count_;
-        time_wait_.free(record);
-        break;
-      case kTwRebuilt:
-        time_wait_.set_owner(record, kTwDetached);  // the connection's own timer ends it and frees it
-        break;
-      default:
-        time_wait_.free(record);
-        break;
-    }
-  }
 }
 
 }  // namespace synack::stack

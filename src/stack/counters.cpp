@@ -1,0 +1,161 @@
+// Stack counters: event names, the nstat-named counter table, martian classification by reason, and
+// what listeners and connections counted, added to the stack's totals.
+#include <string_view>
+#include <vector>
+
+#include "synack/stack/stack.hpp"
+#include "synack/wire/martian.hpp"
+
+namespace synack::stack {
+
+std::string_view to_string(EventKind kind) noexcept {
+  switch (kind) {
+    case EventKind::established:
+      return "established";
+    case EventKind::acceptable:
+      return "acceptable";
+    case EventKind::readable:
+      return "readable";
+    case EventKind::writable:
+      return "writable";
+    case EventKind::peer_closed:
+      return "peer_closed";
+    case EventKind::closed:
+      return "closed";
+    case EventKind::reset:
+      return "reset";
+    case EventKind::timed_out:
+      return "timed_out";
+    case EventKind::refused:
+      return "refused";
+    case EventKind::aborted:
+      return "aborted";
+    case EventKind::syn_offer:
+      return "syn_offer";
+  }
+  return "?";
+}
+
+std::vector<NamedCounter> named_counters(const StackStats& s) {
+  const MartianStats& m = s.martian;
+  return {
+      {"TcpInSegs", s.packets_in},
+      {"TcpOutSegs", s.packets_out},
+      {"TcpInCsumErrors", s.bad_checksum},
+      {"SynackMalformedHeader", s.malformed_header},
+      {"SynackMalformedOption", s.malformed_option},
+      {"SynackNotLocal", s.not_local},
+      {"SynackNoListener", s.no_listener},
+      {"TcpOutRsts", s.out_rsts},
+      {"SynackListenSyns", s.listen_syns},
+      {"SynackSynAcksSent", s.syn_acks_sent},
+      {"TcpExtListenOverflows", s.accept_queue_full_drops},
+      {"TcpExtListenDrops", s.listen_drops},
+      {"TcpExtTCPReqQFullDrop", s.syn_queue_full_drops},
+      {"TcpExtSyncookiesSent", s.syncookies_sent},
+      {"TcpExtSyncookiesRecv", s.syncookies_recv},
+      {"TcpExtSyncookiesFailed", s.syncookies_failed},
+      {"SynackSynQueuePruned", s.syn_queue_pruned},
+      {"SynackPoolFullDrops", s.pool_full_drops},
+      {"SynackControlQueueDrops", s.control_queue_drops},
+      {"SynackHalfOpenTimeouts", s.half_open_timeouts},
+      {"TcpExtTCPChallengeACK", s.challenge_acks},
+      {"TcpExtTCPACKSkippedChallenge", s.challenge_acks_suppressed},
+      {"SynackOutOfWindow", s.out_of_window},
+      {"TcpExtPAWSEstab", s.paws_rejected},
+      {"SynackTimeWaitReuses", s.time_wait_reuses},
+      {"TcpExtTCPTimeWaitOverflow", s.time_wait_overflows},
+      {"SynackMartianZeroNet", m.zero_net},
+      {"SynackMartianLoopback", m.loopback},
+      {"SynackMartianMulticast", m.multicast},
+      {"SynackMartianBroadcastReserved", m.broadcast_reserved},
+      {"SynackMartianOwnAddress", m.own_address},
+      {"SynackMartianV6Unspecified", m.v6_unspecified},
+      {"SynackMartianV6Loopback", m.v6_loopback},
+      {"SynackMartianV6Multicast", m.v6_multicast},
+      {"SynackMartianV4Mapped", m.v4_mapped},
+      {"SynackMartianDestination", m.destination},
+      {"SynackOffers", s.offers},
+      {"SynackOffersOverflow", s.offers_overflow},
+      {"SynackOffersExpired", s.offers_expired},
+      {"SynackOffersCookie", s.offers_cookie},
+      {"SynackOffersCookieOverflow", s.offers_cookie_overflow},
+  };
+}
+
+// --- counters --------------------------------------------------------------------------------------
+
+bool Stack::is_martian(const wire::FourTuple& tuple) noexcept {
+  // Nearly every datagram: IPv4 unicast from an ordinary address that is not ours.
+  if (tuple.remote.address.is_v4() && wire::ordinary_v4_octet(tuple.remote.address.first_octet()) &&
+      wire::ordinary_v4_octet(tuple.local.address.first_octet()) &&
+      tuple.remote.address != tuple.local.address && !owns(tuple.remote.address)) {
+    return false;
+  }
+  MartianStats& m = stats_.martian;
+  if (const auto reason = wire::martian_source(tuple.remote.address)) {
+    switch (*reason) {
+      case wire::MartianReason::zero_net:
+        ++m.zero_net;
+        break;
+      case wire::MartianReason::loopback:
+        ++m.loopback;
+        break;
+      case wire::MartianReason::multicast:
+        ++m.multicast;
+        break;
+      case wire::MartianReason::broadcast_reserved:
+        ++m.broadcast_reserved;
+        break;
+      case wire::MartianReason::v6_unspecified:
+        ++m.v6_unspecified;
+        break;
+      case wire::MartianReason::v6_loopback:
+        ++m.v6_loopback;
+        break;
+      case wire::MartianReason::v6_multicast:
+        ++m.v6_multicast;
+        break;
+      case wire::MartianReason::v4_mapped:
+        ++m.v4_mapped;
+        break;
+    }
+    return true;
+  }
+  // TCP is unicast (RFC 1122 §4.2.3.10): a multicast or broadcast destination is discarded. Only the
+  // forwarder would otherwise see it (such an address is never owned); counted apart all the same.
+  if (wire::martian_destination(tuple.local.address)) {
+    ++m.destination;
+    return true;
+  }
+  // The "land" attack: a segment claiming to come from this host, or from its own destination.
+  if (tuple.remote.address == tuple.local.address || owns(tuple.remote.address)) {
+    ++m.own_address;
+    return true;
+  }
+  return false;
+}
+
+void Stack::add_listener_counters(const tcp::ListenerStats& before,
+                                  const tcp::ListenerStats& after) noexcept {
+  const std::uint64_t syn_queue = after.syn_queue_full_drops - before.syn_queue_full_drops;
+  const std::uint64_t accept_queue = after.accept_queue_full_drops - before.accept_queue_full_drops;
+  stats_.listen_syns += after.syns_received - before.syns_received;
+  stats_.syn_queue_full_drops += syn_queue;
+  stats_.accept_queue_full_drops += accept_queue;
+  stats_.listen_drops += syn_queue + accept_queue;
+  stats_.syncookies_sent += after.syncookies_sent - before.syncookies_sent;
+  stats_.syncookies_recv += after.syncookies_recv - before.syncookies_recv;
+  stats_.syncookies_failed += after.syncookies_failed - before.syncookies_failed;
+  stats_.syn_queue_pruned += after.syn_queue_pruned - before.syn_queue_pruned;
+}
+
+void Stack::add_connection_counters(const tcp::ConnectionCounters& before,
+                                    const tcp::ConnectionCounters& after) noexcept {
+  stats_.challenge_acks += after.challenge_acks_sent - before.challenge_acks_sent;
+  stats_.challenge_acks_suppressed += after.challenge_acks_suppressed - before.challenge_acks_suppressed;
+  stats_.out_of_window += after.out_of_window - before.out_of_window;
+  stats_.paws_rejected += after.paws_rejected - before.paws_rejected;
+}
+
+}  // namespace synack::stack

@@ -1,0 +1,224 @@
+// Stack, forwarder mode: offers (a SYN seen before any state exists, decided by the embedder), their
+// expiry, and SYN cookies for offers (ForwarderConfig::syn_cookies, docs/engine.md "SYN cookies").
+#include "synack/stack/stack.hpp"
+#include "synack/tcp/error.hpp"
+
+namespace synack::stack {
+
+using tcp::Error;
+using tcp::make_error_code;
+
+std::optional<std::uint32_t> Stack::add_offer(Instant now, std::uint32_t hash, const SynOffer& offer) {
+  std::vector<std::uint32_t>& free = offer.handshake_done ? free_cookie_offers_ : free_offers_;
+  if (free.empty()) return std::nullopt;
+  const std::uint32_t index = free.back();
+  free.pop_back();
+  PendingOffer& p = offers_[index];
+  p.in_use = true;
+  p.offer = offer;
+  p.offer.id = OfferId{index, p.generation};
+  flow_insert(hash, FlowRef{FlowRef::Kind::offer, index, 0});
+  offer_timers_.schedule(index, now + forwarder_->pending_timeout);
+  ++pending_offers_;
+  ++stats_.offers;
+  Event e;
+  e.kind = EventKind::syn_offer;
+  e.offer = p.offer.id;
+  events_.push_back(e);
+  return index;
+}
+
+void Stack::forwarder_syn(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                          const wire::TcpHeader& h) {
+  const tcp::SynOptions peer = tcp::SynOptions::from(h.options);
+  const tcp::SynCookieMode mode = forwarder_->syn_cookies;
+  // RFC 4987 §3.6 for offers: past max_pending (or for every SYN under `always`) the SYN is answered
+  // with a cookie and no state; the final ACK that returns it becomes the offer (forwarder_cookie_ack).
+  if ((mode == tcp::SynCookieMode::always ||
+       (mode == tcp::SynCookieMode::when_full && free_offers_.empty())) &&
+      control_count_ < control_.size()) {
+    tcp::Listener& l = *forwarder_listener_;
+    const tcp::ListenerStats before = l.stats();
+    tcp::ListenerReply r;
+    const bool sent = l.answer_with_cookie(now, tuple, h, peer, isn_, r);
+    add_listener_counters(before, l.stats());
+    if (sent) {
+      Control c;
+      c.kind = Control::Kind::cookie_syn_ack;
+      c.tuple = tuple;
+      c.listener = kForwarderListener;
+      c.ts_offset = r.cookie_ts_val;
+      c.cookie = r.cookie;
+      push_control(c);
+      return;
+    }
+  }
+  if (!add_offer(now, hash, SynOffer{OfferId{}, tuple, peer, h.seq, now})) ++stats_.offers_overflow;
+}
+
+void Stack::forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                                 const wire::TcpHeader& h, wire::Bytes payload) {
+  tcp::Listener& l = *forwarder_listener_;
+  const tcp::ListenerStats before = l.stats();
+  const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_);
+  add_listener_counters(before, l.stats());
+  if (r.kind == tcp::ListenerReply::Kind::send_rst) {
+    // Not a valid cookie: as an ACK to a closed port (RFC 9293 §3.10.7.1), <SEQ=SEG.ACK><CTL=RST>.
+    push_rst(tuple, r.rst_seq);
+    ++stats_.resets_sent;
+    return;
+  }
+  if (r.kind != tcp::ListenerReply::Kind::complete_cookie) return;
+  // The handshake is complete on the client's side; the embedder decides now. Data or FIN on this ACK
+  // is not kept: unacknowledged, the client retransmits it once the connection exists.
+  SynOffer o{OfferId{}, tuple, r.cookie.peer_options(), wire::SeqNum{r.cookie.irs}, now};
+  o.handshake_done = true;
+  const auto index = add_offer(now, hash, o);
+  if (!index) {
+    ++stats_.offers_cookie_overflow;  // the client's next segment carries the same cookie
+    return;
+  }
+  offers_[*index].open = l.passive_open(r.cookie, h, isn_);
+  ++stats_.offers_cookie;
+}
+
+void Stack::expire_offers(Instant now) {
+  offer_timers_.expire(now, [&](TimerWheel::Id index) {
+    PendingOffer& p = offers_[index];
+    if (!p.in_use) return;
+    flow_erase(p.offer.tuple);
+    free_offer(index);
+    ++stats_.offers_expired;
+  });
+}
+
+void Stack::set_forwarder(std::optional<ForwarderConfig> config) {
+  // Undecided offers of a previous configuration are dropped.
+  for (std::uint32_t i = 0; i < offers_.size(); ++i) {
+    if (offers_[i].in_use) {
+      flow_erase(offers_[i].offer.tuple);
+      free_offer(i);
+    }
+  }
+  forwarder_ = config;
+  offers_.clear();
+  free_offers_.clear();
+  free_cookie_offers_.clear();
+  offer_timers_ = TimerWheel{};
+  if (!config) return;
+  forwarder_tcp_ = config_.tcp;
+  forwarder_tcp_.syn_queue_capacity = std::max<std::uint32_t>(config->syn_queue, 1);
+  if (!forwarder_listener_) forwarder_listener_.emplace(forwarder_tcp_, wire::Endpoint{}, 1);
+  forwarder_listener_->set_syn_cookies(&cookies_);
+  forwarder_listener_->set_syn_cookie_mode(config->syn_cookies);
+  offer_of_half_open_.assign(forwarder_listener_->syn_queue_slots(), OfferId{});
+  // Offers made from a SYN take the first max_pending slots; offers made after a cookie handshake the
+  // next max_pending, so a flood of spoofed SYNs that fills the first cannot keep out the clients whose
+  // final ACK proved their address.
+  const std::uint32_t bound = std::max<std::uint32_t>(config->max_pending, 1);
+  offers_.resize(std::size_t{bound} * 2);
+  free_offers_.reserve(bound);
+  free_cookie_offers_.reserve(bound);
+  for (std::uint32_t i = bound; i > 0; --i) {
+    free_offers_.push_back(i - 1);
+    free_cookie_offers_.push_back(bound + i - 1);
+  }
+}
+
+std::optional<SynOffer> Stack::offer(OfferId id) const {
+  if (id.index >= offers_.size()) return std::nullopt;
+  const PendingOffer& p = offers_[id.index];
+  if (!p.in_use || p.generation != id.generation) return std::nullopt;
+  return p.offer;
+}
+
+void Stack::free_offer(std::uint32_t index) {
+  PendingOffer& p = offers_[index];
+  if (!p.in_use) return;
+  p.in_use = false;
+  ++p.generation;
+  offer_timers_.cancel(index);
+  (p.offer.handshake_done ? free_cookie_offers_ : free_offers_).push_back(index);
+  --pending_offers_;
+}
+
+std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
+  last_now_ = now;
+  if (!offer(id)) return make_error_code(Error::invalid_argument);
+  if (offers_[id.index].offer.handshake_done) {
+    const PendingOffer p = offers_[id.index];
+    free_offer(id.index);
+    return decide_after_handshake(now, p, verdict);
+  }
+  const SynOffer o = offers_[id.index].offer;
+  flow_erase(o.tuple);
+  free_offer(id.index);
+  switch (verdict) {
+    case Verdict::accept: {
+      std::uint32_t ts_offset = 0;
+      const auto slot = forwarder_listener_->add_half_open(now, o.tuple, o.seq, o.options, isn_, &ts_offset);
+      if (!slot) {
+        ++stats_.syn_queue_full_drops;
+        ++stats_.listen_drops;
+        return make_error_code(Error::no_resources);
+      }
+      if (*slot >= offer_of_half_open_.size())
+        offer_of_half_open_.resize(forwarder_listener_->syn_queue_slots());
+      offer_of_half_open_[*slot] = id;
+      flow_insert(flows_.hash(o.tuple), FlowRef{FlowRef::Kind::half_open, *slot, kForwarderListener});
+      push_syn_ack(o.tuple, kForwarderListener, *slot, ts_offset);
+      return {};
+    }
+    case Verdict::refuse: {
+      // As a closed port answers a SYN: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+      push_rst(o.tuple, wire::SeqNum{0}, o.seq + 1);
+      ++stats_.offers_refused;
+      return {};
+    }
+    case Verdict::drop:
+      ++stats_.offers_dropped;
+      return {};
+  }
+  return {};
+}
+
+std::error_code Stack::decide_after_handshake(Instant now, const PendingOffer& p, Verdict verdict) {
+  const wire::FourTuple& tuple = p.offer.tuple;
+  const std::uint32_t hash = flows_.hash(tuple);
+  switch (verdict) {
+    case Verdict::accept: {
+      const auto index = alloc_slot();
+      if (!index) {
+        flow_erase(hash, tuple);
+        ++stats_.pool_full_drops;
+        ++stats_.listen_drops;
+        return make_error_code(Error::no_resources);
+      }
+      Slot& s = slots_[*index];
+      s.offer = p.offer.id;
+      s.conn.emplace(tcp::Connection::open_passive(config_.tcp, p.open, now));
+      flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+      s.flow_hash = hash;
+      s.in_flow = true;
+      wire::TcpHeader ack;  // the final ACK was consumed when the offer was made
+      ack.flags = wire::TcpFlags{wire::TcpFlags::kAck};
+      accept_passive(now, *index, kForwarderListener, ack, {});
+      return {};
+    }
+    case Verdict::refuse:
+      // The client holds an established connection: reset it as one, <SEQ=SND.NXT><CTL=RST>
+      // (RFC 9293 §3.10.7.4's reset of a synchronized connection; our SND.NXT is ISS+1).
+      flow_erase(hash, tuple);
+      push_rst(tuple, p.open.iss + 1);
+      ++stats_.resets_sent;
+      ++stats_.offers_refused;
+      return {};
+    case Verdict::drop:
+      flow_erase(hash, tuple);
+      ++stats_.offers_dropped;
+      return {};
+  }
+  return {};
+}
+
+}  // namespace synack::stack
