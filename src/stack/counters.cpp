@@ -32,6 +32,10 @@ std::string_view to_string(EventKind kind) noexcept {
       return "aborted";
     case EventKind::syn_offer:
       return "syn_offer";
+    case EventKind::offer_expired:
+      return "offer_expired";
+    case EventKind::half_open_expired:
+      return "half_open_expired";
   }
   return "?";
 }

@@ -15,6 +15,7 @@ std::optional<std::uint32_t> Stack::add_offer(Instant now, std::uint32_t hash, c
   free.pop_back();
   PendingOffer& p = offers_[index];
   p.in_use = true;
+  p.user = 0;
   p.offer = offer;
   p.offer.id = OfferId{index, p.generation};
   flow_insert(hash, FlowRef{FlowRef::Kind::offer, index, 0});
@@ -87,7 +88,12 @@ void Stack::expire_offers(Instant now) {
     PendingOffer& p = offers_[index];
     if (!p.in_use) return;
     flow_erase(p.offer.tuple);
-    free_offer(index);
+    Event e;
+    e.kind = EventKind::offer_expired;
+    e.offer = p.offer.id;
+    e.user = p.user;
+    events_.push_back(e);
+    free_offer(index, true);
     ++stats_.offers_expired;
   });
 }
@@ -111,7 +117,7 @@ void Stack::set_forwarder(std::optional<ForwarderConfig> config) {
   if (!forwarder_listener_) forwarder_listener_.emplace(forwarder_tcp_, wire::Endpoint{}, 1);
   forwarder_listener_->set_syn_cookies(&cookies_);
   forwarder_listener_->set_syn_cookie_mode(config->syn_cookies);
-  offer_of_half_open_.assign(forwarder_listener_->syn_queue_slots(), OfferId{});
+  offer_of_half_open_.assign(forwarder_listener_->syn_queue_slots(), AcceptedOffer{});
   // Offers made from a SYN take the first max_pending slots; offers made after a cookie handshake the
   // next max_pending, so a flood of spoofed SYNs that fills the first cannot keep out the clients whose
   // final ACK proved their address.
@@ -132,10 +138,11 @@ std::optional<SynOffer> Stack::offer(OfferId id) const {
   return p.offer;
 }
 
-void Stack::free_offer(std::uint32_t index) {
+void Stack::free_offer(std::uint32_t index, bool expired) {
   PendingOffer& p = offers_[index];
   if (!p.in_use) return;
   p.in_use = false;
+  p.expired = expired;
   ++p.generation;
   offer_timers_.cancel(index);
   (p.offer.handshake_done ? free_cookie_offers_ : free_offers_).push_back(index);
@@ -144,7 +151,13 @@ void Stack::free_offer(std::uint32_t index) {
 
 std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
   last_now_ = now;
-  if (!offer(id)) return make_error_code(Error::invalid_argument);
+  if (!offer(id)) {
+    // The slot's generation moved on by one when this offer was freed; `expired` says why.
+    const bool expired = id.index < offers_.size() && offers_[id.index].generation == id.generation + 1 &&
+                         offers_[id.index].expired;
+    return make_error_code(expired ? Error::offer_expired : Error::unknown_offer);
+  }
+  const std::uint64_t user = offers_[id.index].user;
   if (offers_[id.index].offer.handshake_done) {
     const PendingOffer p = offers_[id.index];
     free_offer(id.index);
@@ -164,7 +177,7 @@ std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
       }
       if (*slot >= offer_of_half_open_.size())
         offer_of_half_open_.resize(forwarder_listener_->syn_queue_slots());
-      offer_of_half_open_[*slot] = id;
+      offer_of_half_open_[*slot] = AcceptedOffer{id, user};
       flow_insert(flows_.hash(o.tuple), FlowRef{FlowRef::Kind::half_open, *slot, kForwarderListener});
       push_syn_ack(o.tuple, kForwarderListener, *slot, ts_offset);
       return {};
@@ -196,6 +209,7 @@ std::error_code Stack::decide_after_handshake(Instant now, const PendingOffer& p
       }
       Slot& s = slots_[*index];
       s.offer = p.offer.id;
+      s.user = p.user;
       s.conn.emplace(tcp::Connection::open_passive(config_.tcp, p.open, now));
       flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
       s.flow_hash = hash;

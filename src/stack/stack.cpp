@@ -169,6 +169,7 @@ void Stack::release(std::uint32_t index) {
   }
   timers_.cancel(index);
   s.conn.reset();
+  s.user = 0;
   ++s.generation;
   free_slots_.push_back(index);
   --live_connections_;
@@ -189,6 +190,7 @@ void Stack::touch(std::uint32_t index, bool requeue) {
       e.listener = s.listener;
       e.offer = s.offer;
       e.error = error;
+      e.user = s.user;
       events_.push_back(e);
     };
     // A listener's connection is announced by `acceptable`; active and forwarder opens by `established`.
@@ -385,6 +387,38 @@ std::error_code Stack::shutdown_write(ConnectionId id) {
   const std::error_code ec = c->shutdown_write();
   touch(id.index);
   return ec;
+}
+
+std::error_code Stack::shutdown_write(Instant now, ConnectionId id) {
+  last_now_ = now;
+  return shutdown_write(id);
+}
+
+std::error_code Stack::close(Instant now, ConnectionId id) {
+  last_now_ = now;
+  return close(id);
+}
+
+std::error_code Stack::abort(Instant now, ConnectionId id) {
+  last_now_ = now;
+  return abort(id);
+}
+
+std::error_code Stack::set_user_data(ConnectionId id, std::uint64_t user) {
+  if (lookup(id) == nullptr) return make_error_code(Error::unknown_connection);
+  slots_[id.index].user = user;
+  return {};
+}
+
+std::error_code Stack::set_user_data(OfferId id, std::uint64_t user) {
+  if (!offer(id)) return make_error_code(Error::unknown_offer);
+  offers_[id.index].user = user;
+  return {};
+}
+
+std::optional<std::uint64_t> Stack::user_data(ConnectionId id) const {
+  if (lookup(id) == nullptr) return std::nullopt;
+  return slots_[id.index].user;
 }
 
 std::error_code Stack::close(ConnectionId id) {

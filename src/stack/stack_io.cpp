@@ -107,7 +107,9 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
 void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
                                const wire::TcpHeader& h, wire::Bytes payload) {
   const TcpFlags f = h.flags;
-  if (forwarder_) {
+  // A listener wins for its own address and port (a wildcard listener: on the addresses the stack owns);
+  // everything else is the forwarder's.
+  if (forwarder_ && (listeners_.empty() || !owns(tuple.local.address) || !find_listener(tuple.local))) {
     if (f.syn() && !f.ack() && !f.rst()) {
       forwarder_syn(now, tuple, hash, h);
       return;
@@ -231,7 +233,8 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_
   const tcp::PassiveOpen open = l->passive_open(ref.index, h, isn_);
   Slot& s = slots_[*index];
   if (ref.owner == kForwarderListener) {
-    s.offer = offer_of_half_open_[ref.index];
+    s.offer = offer_of_half_open_[ref.index].offer;
+    s.user = offer_of_half_open_[ref.index].user;
   } else {
     s.listener = ListenerId{ref.owner};
   }
@@ -255,6 +258,7 @@ void Stack::accept_passive(Instant now, std::uint32_t index, std::uint32_t owner
     e.kind = EventKind::acceptable;
     e.connection = id;
     e.listener = s.listener;
+    e.user = s.user;
     events_.push_back(e);
   }
   // The final ACK may carry data or FIN: process it in ESTABLISHED (its ACK is a duplicate by then).
@@ -403,6 +407,14 @@ void Stack::on_timeout(Instant now) {
         [&](std::uint32_t slot) {
           flow_erase(l.entry(slot).tuple());
           ++stats_.half_open_timeouts;
+          if (owner == kForwarderListener && slot < offer_of_half_open_.size()) {
+            // The embedder accepted this offer and may hold resources for it: say it came to nothing.
+            Event e;
+            e.kind = EventKind::half_open_expired;
+            e.offer = offer_of_half_open_[slot].offer;
+            e.user = offer_of_half_open_[slot].user;
+            events_.push_back(e);
+          }
         });
   };
   for (std::uint32_t i = 0; i < listeners_.size(); ++i) {

@@ -30,6 +30,10 @@ std::string_view to_string(Error error) noexcept {
       return "no resources";
     case Error::would_block:
       return "operation would block";
+    case Error::unknown_offer:
+      return "unknown offer";
+    case Error::offer_expired:
+      return "offer expired";
   }
   return "unknown tcp error";
 }

@@ -161,6 +161,10 @@ TEST(HandshakePath, NoHeapAllocationPerForwarderOfferOrDecision) {
     while (s.poll_transmit(now, out)) {
     }
   }
+  // Each accepted offer whose SYN-ACK went unanswered is reported once.
+  std::size_t expired = 0;
+  while (auto e = s.poll_event()) expired += e->kind == EventKind::half_open_expired ? 1U : 0U;
+  EXPECT_EQ(expired, 200U);
   s.on_packet(now, syns[0]);
   (void)s.poll_event();
   g_allocations = 0;

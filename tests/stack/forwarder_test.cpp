@@ -1,5 +1,7 @@
 // Forwarder ("promiscuous") mode: every SYN becomes an offer the embedder accepts, refuses, drops or
 // defers, before any state exists.
+#include <algorithm>
+
 #include "pair.hpp"
 
 namespace synack::stack::testing {
@@ -111,10 +113,136 @@ TEST_F(Forwarder, Defer_ThenAcceptAfterUpstreamConnect) {
 TEST_F(Forwarder, DeferredOffersExpireAndAreCounted) {
   (void)client.connect(pair.now, {addr_a(), 0}, anywhere);
   const auto o = wait_offer();
+  ASSERT_FALSE(fwd.set_user_data(o->id, 77));
+  std::vector<Event> ev;
   pair.run_for(5100ms);
+  while (auto e = fwd.poll_event()) ev.push_back(*e);
   EXPECT_FALSE(fwd.offer(o->id));
   EXPECT_GE(fwd.stats().offers_expired, 1U);
-  EXPECT_EQ(fwd.decide(pair.now, o->id, Verdict::accept), tcp::make_error_code(tcp::Error::invalid_argument));
+  // The embedder hears of it, with its context, so it can release what it holds for the offer.
+  const auto expired =
+      std::find_if(ev.begin(), ev.end(), [](const Event& e) { return e.kind == EventKind::offer_expired; });
+  ASSERT_NE(expired, ev.end());
+  EXPECT_EQ(expired->offer, o->id);
+  EXPECT_EQ(expired->user, 77U);
+  EXPECT_EQ(fwd.decide(pair.now, o->id, Verdict::accept), tcp::make_error_code(tcp::Error::offer_expired));
+}
+
+TEST_F(Forwarder, DecideTwice_SecondIsUnknownOffer) {
+  (void)client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto o = wait_offer();
+  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::drop));
+  EXPECT_EQ(fwd.decide(pair.now, o->id, Verdict::accept), tcp::make_error_code(tcp::Error::unknown_offer));
+  EXPECT_EQ(fwd.decide(pair.now, OfferId{}, Verdict::accept),
+            tcp::make_error_code(tcp::Error::unknown_offer));
+  EXPECT_EQ(fwd.set_user_data(o->id, 1), tcp::make_error_code(tcp::Error::unknown_offer));
+}
+
+// The offer's context follows it: accepted, its connection's events carry it.
+TEST_F(Forwarder, UserData_OfferContextPassesToConnectionEvents) {
+  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto o = wait_offer();
+  ASSERT_FALSE(fwd.set_user_data(o->id, 0xC0FFEE));
+  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::accept));
+  std::optional<Event> est;
+  pair.run_until([&] {
+    while (auto e = fwd.poll_event()) {
+      if (e->kind == EventKind::established) est = e;
+    }
+    return est.has_value();
+  });
+  ASSERT_TRUE(est);
+  EXPECT_EQ(est->user, 0xC0FFEEU);
+  EXPECT_EQ(fwd.user_data(est->connection), std::optional<std::uint64_t>(0xC0FFEE));
+  ASSERT_FALSE(fwd.set_user_data(est->connection, 5));
+  ASSERT_FALSE(client.abort(pair.now, *c));
+  std::optional<Event> reset;
+  pair.run_until([&] {
+    while (auto e = fwd.poll_event()) {
+      if (e->kind == EventKind::reset) reset = e;
+    }
+    return reset.has_value();
+  });
+  ASSERT_TRUE(reset);
+  EXPECT_EQ(reset->user, 5U);
+}
+
+// An accepted offer whose SYN-ACK is never answered: the half-open entry expires and says so (the
+// embedder may have opened an upstream socket for it).
+TEST_F(Forwarder, AcceptedHalfOpenExpires_EventWithOfferAndContext) {
+  const auto o = [&] {
+    wire::TcpHeader h;
+    h.src_port = 4000;
+    h.dst_port = 443;
+    h.seq = wire::SeqNum{100};
+    h.flags = wire::TcpFlags(wire::TcpFlags::kSyn);
+    std::array<std::byte, 128> buf{};
+    const auto n = wire::emit_tcp_packet(addr_c(), addr_b(), h, {}, buf);
+    fwd.on_packet(pair.now, wire::Bytes(buf.data(), *n));
+    std::optional<OfferId> id;
+    while (auto e = fwd.poll_event()) id = e->offer;
+    return *id;
+  }();
+  ASSERT_FALSE(fwd.set_user_data(o, 9));
+  ASSERT_FALSE(fwd.decide(pair.now, o, Verdict::accept));
+  std::optional<Event> gone;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    pair.now = std::max(pair.now, fwd.next_deadline());
+    fwd.on_timeout(pair.now);
+    std::array<std::byte, 256> buf{};
+    while (fwd.poll_transmit(pair.now, buf)) {
+    }
+    while (auto e = fwd.poll_event()) {
+      if (e->kind == EventKind::half_open_expired) gone = e;
+    }
+  }
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->offer, o);
+  EXPECT_EQ(gone->user, 9U);
+  EXPECT_EQ(fwd.stats().half_open_timeouts, 1U);
+}
+
+// A listener wins for its own address and port; other SYNs, even to the same port elsewhere, are offers.
+TEST(ForwarderAndListener, ListenerWinsForItsAddressAndPort_OthersAreOffers) {
+  Stack fwd{config_for(addr_b()), key(2), 2};
+  fwd.set_forwarder(ForwarderConfig{});
+  const auto l = fwd.listen({wire::IpAddress{}, 80}, 8);
+  ASSERT_TRUE(l);
+  const Instant now = Instant::from_nanoseconds(1);
+  std::array<std::byte, 256> buf{};
+  const auto syn = [&](wire::IpAddress dst, std::uint16_t port) {
+    wire::TcpHeader h;
+    h.src_port = 5000;
+    h.dst_port = port;
+    h.seq = wire::SeqNum{100};
+    h.flags = wire::TcpFlags(wire::TcpFlags::kSyn);
+    const auto n = wire::emit_tcp_packet(addr_a(), dst, h, {}, buf);
+    fwd.on_packet(now, wire::Bytes(buf.data(), *n));
+  };
+  syn(addr_b(), 80);                          // the listener's
+  syn(addr_b(), 81);                          // our address, no listener: forwarded
+  syn(wire::IpAddress::v4(0xC6336407U), 80);  // the listener's port at another address: forwarded
+  EXPECT_EQ(fwd.listener(*l)->syn_queue_size(), 1U);
+  EXPECT_EQ(fwd.pending_offer_count(), 2U);
+  EXPECT_EQ(fwd.stats().offers, 2U);
+}
+
+// close/shutdown/abort with their own `now`: a close in FIN-WAIT-2 (after shutdown_write, the FIN
+// acknowledged) arms the orphan timer from that instant, not from the last one the stack saw.
+TEST_F(Forwarder, CloseWithNow_FinWait2DeadlineFromThatInstant) {
+  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto o = wait_offer();
+  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::accept));
+  pair.run_until([&] { return client.info(*c)->state == tcp::State::established; });
+  ASSERT_FALSE(client.shutdown_write(pair.now, *c));
+  pair.run_until([&] { return client.info(*c)->state == tcp::State::fin_wait_2; });
+  ASSERT_EQ(client.info(*c)->state, tcp::State::fin_wait_2);
+  EXPECT_EQ(client.next_deadline(), Instant::max());  // not orphaned yet: no FIN-WAIT-2 timer
+  // The client's stack last saw pair.now; the user closes 30 s later.
+  const Instant later = pair.now + std::chrono::seconds(30);
+  ASSERT_FALSE(client.close(later, *c));
+  // FIN-WAIT-2 lasts fin_wait_2_timeout from the close (Linux tcp_fin_timeout, 60 s).
+  EXPECT_EQ(client.next_deadline(), later + client.tcp_config().fin_wait_2_timeout);
 }
 
 TEST(ForwarderBounds, PendingOffersBounded) {

@@ -80,9 +80,20 @@ class Stack {
   [[nodiscard]] std::expected<std::size_t, std::error_code> recv(ConnectionId id, wire::MutableBytes out);
   std::error_code shutdown_write(ConnectionId id);
   /// Gives the connection up: it finishes closing by itself and its id becomes invalid once CLOSED.
+  /// Timers it arms (FIN-WAIT-2) count from the last `now` the stack was given; prefer the overload.
   std::error_code close(ConnectionId id);
   /// RST now; the id becomes invalid once the RST is sent.
   std::error_code abort(ConnectionId id);
+  /// The same at `now`: timers the call arms (FIN-WAIT-2, TIME-WAIT, retransmission of the FIN) count
+  /// from it.
+  std::error_code shutdown_write(Instant now, ConnectionId id);
+  std::error_code close(Instant now, ConnectionId id);
+  std::error_code abort(Instant now, ConnectionId id);
+  /// The embedder's context for a connection or a pending offer (lwIP's tcp_arg): carried by every event
+  /// about it (Event::user); an accepted offer's context passes to its half-open entry and connection.
+  std::error_code set_user_data(ConnectionId id, std::uint64_t user);
+  std::error_code set_user_data(OfferId id, std::uint64_t user);
+  [[nodiscard]] std::optional<std::uint64_t> user_data(ConnectionId id) const;
   [[nodiscard]] std::optional<tcp::ConnectionInfo> info(ConnectionId id) const;
 
   // --- forwarder ("promiscuous") mode ----------------------------------------------------------------
@@ -90,7 +101,11 @@ class Stack {
   /// (Event syn_offer) instead of going to a listener. nullopt turns the mode off.
   void set_forwarder(std::optional<ForwarderConfig> config);
   [[nodiscard]] std::optional<SynOffer> offer(OfferId id) const;
-  /// Answers an offer. Undecided offers are "deferred" and expire after pending_timeout.
+  /// Answers an offer. Undecided offers are "deferred" and expire after pending_timeout (Event
+  /// offer_expired). tcp::Error::offer_expired for an offer that expired, unknown_offer for an id that
+  /// names no pending offer (never made, or already decided); no_resources when accepting finds the
+  /// forwarder's SYN queue (or, after a cookie handshake, the connection pool) full.
+  /// A listener wins over the forwarder for its own address and port; every other SYN becomes an offer.
   std::error_code decide(Instant now, OfferId id, Verdict verdict);
 
   // --- observation -------------------------------------------------------------------------------------
@@ -117,6 +132,7 @@ class Stack {
     ListenerId listener;              ///< the listener it came from
     std::uint32_t time_wait = kNone;  ///< the TIME-WAIT record this connection was rebuilt from
     std::uint32_t flow_hash = 0;      ///< FlowTable::hash of its tuple, kept so it is computed once
+    std::uint64_t user = 0;           ///< set_user_data
     bool in_flow = false;
     bool queued = false;  ///< in ready_
     bool released_by_user = false;
@@ -145,8 +161,10 @@ class Stack {
   struct PendingOffer {
     SynOffer offer;
     tcp::PassiveOpen open;  ///< offer.handshake_done: the connection the cookie's final ACK completes
+    std::uint64_t user = 0;
     std::uint32_t generation = 0;
     bool in_use = false;
+    bool expired = false;  ///< the last offer freed from this slot expired (decide's error says so)
   };
   static constexpr std::uint32_t kForwarderListener = FlowTable::kForwarderOwner;
   static constexpr std::uint32_t kNone = 0xFFFFFFFFU;
@@ -223,7 +241,7 @@ class Stack {
   void forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
                             const wire::TcpHeader& h, wire::Bytes payload);
   std::error_code decide_after_handshake(Instant now, const PendingOffer& p, Verdict verdict);
-  void free_offer(std::uint32_t index);
+  void free_offer(std::uint32_t index, bool expired = false);
   [[nodiscard]] std::uint64_t next_random() noexcept;
 
   StackConfig config_;
@@ -248,7 +266,11 @@ class Stack {
   tcp::Config forwarder_tcp_;  ///< config_.tcp with the forwarder's SYN-queue size
   std::optional<tcp::Listener> forwarder_listener_;
   std::vector<PendingOffer> offers_;
-  std::vector<OfferId> offer_of_half_open_;        ///< forwarder half-open slot -> the offer it answers
+  struct AcceptedOffer {
+    OfferId offer;
+    std::uint64_t user = 0;
+  };
+  std::vector<AcceptedOffer> offer_of_half_open_;  ///< forwarder half-open slot -> the offer it answers
   std::vector<std::uint32_t> free_offers_;         ///< offers_[0, max_pending): from a SYN
   std::vector<std::uint32_t> free_cookie_offers_;  ///< offers_[max_pending, 2 max_pending): handshake_done
   std::size_t pending_offers_ = 0;

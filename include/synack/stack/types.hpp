@@ -55,6 +55,12 @@ enum class EventKind : std::uint8_t {
   refused,      ///< the peer answered our SYN with RST (error: tcp::Error::refused)
   aborted,      ///< we reset it (error: tcp::Error::aborted), e.g. data arrived after close()
   syn_offer,    ///< forwarder: a SYN awaits decide() (`offer`)
+  /// forwarder: an offer nobody decided within pending_timeout was dropped (`offer`, `user`): release
+  /// whatever the embedder holds for it (e.g. an upstream socket it opened)
+  offer_expired,
+  /// forwarder: an accepted offer's SYN-ACK went unanswered through synack_retries and the half-open
+  /// entry was freed; no connection will come of it (`offer`, `user`)
+  half_open_expired,
 };
 [[nodiscard]] std::string_view to_string(EventKind kind) noexcept;
 
@@ -64,6 +70,9 @@ struct Event {
   ListenerId listener;
   OfferId offer;  ///< syn_offer; and on `established` of a connection the forwarder accepted
   std::error_code error;
+  /// The embedder's context (Stack::set_user_data) of the connection or offer this event is about; an
+  /// accepted offer's context passes to its connection. 0 when none was set.
+  std::uint64_t user = 0;
 };
 
 /// A SYN seen in forwarder mode before any state exists for it.

@@ -22,6 +22,8 @@ enum class Error : std::uint8_t {
   invalid_argument,    ///< a parameter is out of range (EINVAL)
   no_resources,        ///< the connection pool or a queue is full (ENOBUFS)
   would_block,         ///< nothing to accept / read right now (EAGAIN)
+  unknown_offer,       ///< the offer id names no pending offer: never made, or already decided
+  offer_expired,       ///< the offer expired (ForwarderConfig::pending_timeout) before decide()
 };
 
 [[nodiscard]] std::string_view to_string(Error error) noexcept;
