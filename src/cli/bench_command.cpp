@@ -211,7 +211,7 @@ class Pair {
     }
   }
   [[nodiscard]] std::uint64_t accepted() const { return accepted_; }
-  [[nodiscard]] std::size_t half_open() const { return server_->listener(listener_)->syn_queue_size(); }
+  [[nodiscard]] std::size_t half_open() const { return server_->listener_info(listener_)->syn_queue; }
 
  private:
   bool client_to_server() {

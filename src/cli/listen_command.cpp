@@ -474,11 +474,11 @@ class Server {
       // created + cookies sent + drops (an entry ends established, timed out, pruned or still queued).
       j["listeners"] = nlohmann::json::array();
       for (std::size_t i = 0; i < listeners_.size(); ++i) {
-        const tcp::Listener* l = s_.stack->listener(listeners_[i]);
-        if (l == nullptr) continue;
-        const tcp::ListenerStats& ls = l->stats();
+        const auto l = s_.stack->listener_info(listeners_[i]);
+        if (!l) continue;
+        const tcp::ListenerStats& ls = l->stats;
         j["listeners"].push_back({{"port", o_.ports[i]},
-                                  {"syn_queue", l->syn_queue_size()},
+                                  {"syn_queue", l->syn_queue},
                                   {"syns_received", ls.syns_received},
                                   {"established", ls.established},
                                   {"synack_retransmits", ls.synack_retransmits},
@@ -951,7 +951,7 @@ void register_listen_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--syn-queue", options->tun.syn_queue,
                   "Half-open connections kept at once per listener (1-1048576; default 65536); past it "
                   "SYNs get cookies or prune the oldest retransmitted entry")
-      ->check(CLI::Range(1U, tcp::Listener::kMaxSynQueue));
+      ->check(CLI::Range(1U, tcp::kMaxSynQueue));
   cmd->add_flag("--json-stream", options->json_stream, "One JSON object per line per event");
   cmd->add_flag("--quiet", options->quiet,
                 "No per-connection or per-second lines: only the summary (and, with --json-stream, the "

@@ -275,10 +275,10 @@ class Batch {
 
   /// The server's SYN-queue occupancy now, into the interval it falls in.
   void sample_queue() {
-    const tcp::Listener* l = server_ ? server_->listener(listener_) : nullptr;
-    if (l == nullptr) return;
+    const auto info = server_ ? server_->listener_info(listener_) : std::nullopt;
+    if (!info) return;
     FloodReport& f = *result_.flood;
-    const auto q = static_cast<std::uint32_t>(l->syn_queue_size());
+    const auto q = static_cast<std::uint32_t>(info->syn_queue);
     const auto interval = std::max<std::int64_t>(config_.flood->sample_interval.count(), 1);
     const auto index = static_cast<std::size_t>((now_ - start_).count() / interval);
     constexpr std::size_t kMaxSamples = 100000;
@@ -296,14 +296,13 @@ class Batch {
   /// A datagram for the server; during a flood, a SYN its listener answers with a cookie marks the
   /// SYN-ACK that will follow it (SegmentTrace::syn_cookie).
   void deliver_to_server(wire::Bytes datagram) {
-    const tcp::Listener* l = config_.flood ? server_->listener(listener_) : nullptr;
-    if (l == nullptr) {
+    if (!config_.flood) {
       server_->on_packet(now_, datagram);
       return;
     }
-    const std::uint64_t cookies = l->stats().syncookies_sent;
+    const std::uint64_t cookies = server_->stats().syncookies_sent;
     server_->on_packet(now_, datagram);
-    if (l->stats().syncookies_sent == cookies) return;
+    if (server_->stats().syncookies_sent == cookies) return;
     const auto parsed = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore);
     if (!parsed) return;
     const auto header = wire::TcpHeader::parse(parsed->tcp());

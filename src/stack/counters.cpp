@@ -3,7 +3,7 @@
 #include <string_view>
 #include <vector>
 
-#include "synack/stack/stack.hpp"
+#include "stack_core.hpp"
 #include "synack/wire/martian.hpp"
 
 namespace synack::stack {
@@ -89,7 +89,7 @@ std::vector<NamedCounter> named_counters(const StackStats& s) {
 
 // --- counters --------------------------------------------------------------------------------------
 
-bool Stack::is_martian(const wire::FourTuple& tuple) noexcept {
+bool StackCore::is_martian(const wire::FourTuple& tuple) noexcept {
   // Nearly every datagram: IPv4 unicast from an ordinary address that is not ours.
   if (tuple.remote.address.is_v4() && wire::ordinary_v4_octet(tuple.remote.address.first_octet()) &&
       wire::ordinary_v4_octet(tuple.local.address.first_octet()) &&
@@ -140,8 +140,8 @@ bool Stack::is_martian(const wire::FourTuple& tuple) noexcept {
   return false;
 }
 
-void Stack::add_listener_counters(const tcp::ListenerStats& before,
-                                  const tcp::ListenerStats& after) noexcept {
+void StackCore::add_listener_counters(const tcp::ListenerStats& before,
+                                      const tcp::ListenerStats& after) noexcept {
   const std::uint64_t syn_queue = after.syn_queue_full_drops - before.syn_queue_full_drops;
   const std::uint64_t accept_queue = after.accept_queue_full_drops - before.accept_queue_full_drops;
   stats_.listen_syns += after.syns_received - before.syns_received;
@@ -154,8 +154,8 @@ void Stack::add_listener_counters(const tcp::ListenerStats& before,
   stats_.syn_queue_pruned += after.syn_queue_pruned - before.syn_queue_pruned;
 }
 
-void Stack::add_connection_counters(const tcp::ConnectionCounters& before,
-                                    const tcp::ConnectionCounters& after) noexcept {
+void StackCore::add_connection_counters(const tcp::ConnectionCounters& before,
+                                        const tcp::ConnectionCounters& after) noexcept {
   stats_.challenge_acks += after.challenge_acks_sent - before.challenge_acks_sent;
   stats_.challenge_acks_suppressed += after.challenge_acks_suppressed - before.challenge_acks_suppressed;
   stats_.out_of_window += after.out_of_window - before.out_of_window;

@@ -1,6 +1,6 @@
 // Stack, forwarder mode: offers (a SYN seen before any state exists, decided by the embedder), their
 // expiry, and SYN cookies for offers (ForwarderConfig::syn_cookies, docs/engine.md "SYN cookies").
-#include "synack/stack/stack.hpp"
+#include "stack_core.hpp"
 #include "synack/tcp/error.hpp"
 
 namespace synack::stack {
@@ -8,7 +8,7 @@ namespace synack::stack {
 using tcp::Error;
 using tcp::make_error_code;
 
-std::optional<std::uint32_t> Stack::add_offer(Instant now, std::uint32_t hash, const SynOffer& offer) {
+std::optional<std::uint32_t> StackCore::add_offer(Instant now, std::uint32_t hash, const SynOffer& offer) {
   std::vector<std::uint32_t>& free = offer.handshake_done ? free_cookie_offers_ : free_offers_;
   if (free.empty()) return std::nullopt;
   const std::uint32_t index = free.back();
@@ -29,8 +29,8 @@ std::optional<std::uint32_t> Stack::add_offer(Instant now, std::uint32_t hash, c
   return index;
 }
 
-void Stack::forwarder_syn(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
-                          const wire::TcpHeader& h) {
+void StackCore::forwarder_syn(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                              const wire::TcpHeader& h) {
   const tcp::SynOptions peer = tcp::SynOptions::from(h.options);
   const tcp::SynCookieMode mode = forwarder_->syn_cookies;
   // RFC 4987 §3.6 for offers: past max_pending (or for every SYN under `always`) the SYN is answered
@@ -57,8 +57,8 @@ void Stack::forwarder_syn(Instant now, const wire::FourTuple& tuple, std::uint32
   if (!add_offer(now, hash, SynOffer{OfferId{}, tuple, peer, h.seq, now})) ++stats_.offers_overflow;
 }
 
-void Stack::forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
-                                 const wire::TcpHeader& h, wire::Bytes payload) {
+void StackCore::forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                                     const wire::TcpHeader& h, wire::Bytes payload) {
   tcp::Listener& l = *forwarder_listener_;
   const tcp::ListenerStats before = l.stats();
   const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_);
@@ -83,7 +83,7 @@ void Stack::forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, std:
   ++stats_.offers_cookie;
 }
 
-void Stack::expire_offers(Instant now) {
+void StackCore::expire_offers(Instant now) {
   offer_timers_.expire(now, [&](TimerWheel::Id index) {
     PendingOffer& p = offers_[index];
     if (!p.in_use) return;
@@ -98,7 +98,7 @@ void Stack::expire_offers(Instant now) {
   });
 }
 
-void Stack::set_forwarder(std::optional<ForwarderConfig> config) {
+void StackCore::set_forwarder(std::optional<ForwarderConfig> config) {
   // Undecided offers of a previous configuration are dropped.
   for (std::uint32_t i = 0; i < offers_.size(); ++i) {
     if (offers_[i].in_use) {
@@ -131,14 +131,14 @@ void Stack::set_forwarder(std::optional<ForwarderConfig> config) {
   }
 }
 
-std::optional<SynOffer> Stack::offer(OfferId id) const {
+std::optional<SynOffer> StackCore::offer(OfferId id) const {
   if (id.index >= offers_.size()) return std::nullopt;
   const PendingOffer& p = offers_[id.index];
   if (!p.in_use || p.generation != id.generation) return std::nullopt;
   return p.offer;
 }
 
-void Stack::free_offer(std::uint32_t index, bool expired) {
+void StackCore::free_offer(std::uint32_t index, bool expired) {
   PendingOffer& p = offers_[index];
   if (!p.in_use) return;
   p.in_use = false;
@@ -149,7 +149,7 @@ void Stack::free_offer(std::uint32_t index, bool expired) {
   --pending_offers_;
 }
 
-std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
+std::error_code StackCore::decide(Instant now, OfferId id, Verdict verdict) {
   last_now_ = now;
   if (!offer(id)) {
     // The slot's generation moved on by one when this offer was freed; `expired` says why.
@@ -195,7 +195,7 @@ std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
   return {};
 }
 
-std::error_code Stack::decide_after_handshake(Instant now, const PendingOffer& p, Verdict verdict) {
+std::error_code StackCore::decide_after_handshake(Instant now, const PendingOffer& p, Verdict verdict) {
   const wire::FourTuple& tuple = p.offer.tuple;
   const std::uint32_t hash = flows_.hash(tuple);
   switch (verdict) {

@@ -1,10 +1,9 @@
 // Stack: construction, the socket API, connection bookkeeping (slots, events, release).
-#include "synack/stack/stack.hpp"
-
 #include <algorithm>
 #include <bit>
 #include <utility>
 
+#include "stack_core.hpp"
 #include "synack/tcp/error.hpp"
 
 namespace synack::stack {
@@ -24,7 +23,7 @@ bool unspecified(const wire::IpAddress& a) noexcept {
 }
 }  // namespace
 
-Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed)
+StackCore::StackCore(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed)
     : config_(std::move(config)),
       pool_(tcp::BufferPool::Limits{config_.buffer_memory_limit, config_.buffer_free_chunks,
                                     std::min<std::size_t>(config_.max_connections, 4096)}),
@@ -49,7 +48,7 @@ Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::ui
   config_.max_time_wait = std::min(config_.max_time_wait, FlowTable::kMaxIndex);
 }
 
-void Stack::relieve_memory_pressure() {
+void StackCore::relieve_memory_pressure() {
   for (std::uint32_t i = 0; i < slots_.size(); ++i) {
     if (!slots_[i].conn) continue;
     slots_[i].conn->on_memory_relief();
@@ -57,9 +56,9 @@ void Stack::relieve_memory_pressure() {
   }
 }
 
-Stack::~Stack() = default;
+StackCore::~StackCore() = default;
 
-std::uint64_t Stack::next_random() noexcept {
+std::uint64_t StackCore::next_random() noexcept {
   // splitmix64: ephemeral ports only (not a secret).
   std::uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ULL);
   z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
@@ -67,7 +66,7 @@ std::uint64_t Stack::next_random() noexcept {
   return z ^ (z >> 31U);
 }
 
-bool Stack::owns(const wire::IpAddress& address) const noexcept {
+bool StackCore::owns(const wire::IpAddress& address) const noexcept {
   // A host has a handful of addresses: up to four are compared directly, more go through the set.
   if (owned_list_.size() <= 4) {
     for (const wire::IpAddress& a : owned_list_) {
@@ -83,7 +82,7 @@ bool Stack::owns(const wire::IpAddress& address) const noexcept {
   }
 }
 
-bool Stack::flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept {
+bool StackCore::flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept {
   switch (ref.kind) {
     case FlowRef::Kind::connection:
       return ref.index < slots_.size() && slots_[ref.index].conn && slots_[ref.index].conn->tuple() == tuple;
@@ -99,39 +98,39 @@ bool Stack::flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept {
   return false;
 }
 
-std::optional<FlowRef> Stack::flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const {
+std::optional<FlowRef> StackCore::flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const {
   return flows_.find(hash, [&](FlowRef r) { return flow_is(r, tuple); });
 }
 
-void Stack::flow_erase(std::uint32_t hash, const wire::FourTuple& tuple) {
+void StackCore::flow_erase(std::uint32_t hash, const wire::FourTuple& tuple) {
   (void)flows_.erase(hash, [&](FlowRef r) { return flow_is(r, tuple); });
 }
 
-void Stack::flow_replace(std::uint32_t h, const wire::FourTuple& tuple, FlowRef ref) {
+void StackCore::flow_replace(std::uint32_t h, const wire::FourTuple& tuple, FlowRef ref) {
   if (!flows_.replace(h, [&](FlowRef r) { return flow_is(r, tuple); }, ref)) flows_.insert(h, ref);
 }
 
-void Stack::sync_timer(std::uint32_t index) noexcept {
+void StackCore::sync_timer(std::uint32_t index) noexcept {
   const Slot& s = slots_[index];
   const Instant d = s.conn ? s.conn->next_deadline() : Instant::max();
   if (d != timers_.deadline(index)) timers_.schedule(index, d);
 }
 
-tcp::Connection* Stack::lookup(ConnectionId id) noexcept {
+tcp::Connection* StackCore::lookup(ConnectionId id) noexcept {
   if (id.index >= slots_.size()) return nullptr;
   Slot& s = slots_[id.index];
   if (s.generation != id.generation || !s.conn) return nullptr;
   return &*s.conn;
 }
 
-const tcp::Connection* Stack::lookup(ConnectionId id) const noexcept {
+const tcp::Connection* StackCore::lookup(ConnectionId id) const noexcept {
   if (id.index >= slots_.size()) return nullptr;
   const Slot& s = slots_[id.index];
   if (s.generation != id.generation || !s.conn) return nullptr;
   return &*s.conn;
 }
 
-std::optional<std::uint32_t> Stack::alloc_slot() {
+std::optional<std::uint32_t> StackCore::alloc_slot() {
   if (live_connections_ >= config_.max_connections) return std::nullopt;
   std::uint32_t index = 0;
   if (!free_slots_.empty()) {
@@ -151,7 +150,7 @@ std::optional<std::uint32_t> Stack::alloc_slot() {
   return index;
 }
 
-void Stack::release(std::uint32_t index) {
+void StackCore::release(std::uint32_t index) {
   Slot& s = slots_[index];
   if (!s.conn) return;
   if (s.in_flow) {
@@ -175,7 +174,7 @@ void Stack::release(std::uint32_t index) {
   --live_connections_;
 }
 
-void Stack::touch(std::uint32_t index, bool requeue) {
+void StackCore::touch(std::uint32_t index, bool requeue) {
   Slot& s = slots_[index];
   if (!s.conn) return;
   tcp::Connection& c = *s.conn;
@@ -230,29 +229,41 @@ void Stack::touch(std::uint32_t index, bool requeue) {
   sync_timer(index);
 }
 
-const tcp::Listener* Stack::listener_at(std::uint32_t owner) const noexcept {
+const tcp::Listener* StackCore::listener_at(std::uint32_t owner) const noexcept {
   if (owner == kForwarderListener) return forwarder_listener_ ? &*forwarder_listener_ : nullptr;
   if (owner >= listeners_.size() || !listeners_[owner]) return nullptr;
   return &*listeners_[owner];
 }
 
-tcp::Listener* Stack::listener_at(std::uint32_t owner) noexcept {
+tcp::Listener* StackCore::listener_at(std::uint32_t owner) noexcept {
   return const_cast<tcp::Listener*>(std::as_const(*this).listener_at(owner));
 }
 
-void Stack::erase_half_open_flow(std::uint32_t hash, std::uint32_t slot, std::uint32_t owner) noexcept {
+void StackCore::erase_half_open_flow(std::uint32_t hash, std::uint32_t slot, std::uint32_t owner) noexcept {
   // A freed entry no longer confirms its tuple: the flow is found by what it points at instead.
   (void)flows_.erase(hash, [&](FlowRef r) {
     return r.kind == FlowRef::Kind::half_open && r.index == slot && r.owner == owner;
   });
 }
 
-const tcp::Listener* Stack::listener(ListenerId id) const noexcept {
+const tcp::Listener* StackCore::listener(ListenerId id) const noexcept {
   if (id.value >= listeners_.size() || !listeners_[id.value]) return nullptr;
   return &*listeners_[id.value];
 }
 
-std::optional<std::uint32_t> Stack::find_listener(const wire::Endpoint& local) const noexcept {
+std::optional<ListenerInfo> StackCore::listener_info(ListenerId id) const noexcept {
+  const tcp::Listener* l = listener(id);
+  if (l == nullptr) return std::nullopt;
+  return ListenerInfo{.local = l->local(),
+                      .syn_queue = l->syn_queue_size(),
+                      .syn_queue_capacity = l->syn_queue_capacity(),
+                      .accept_queue = l->accept_queue_size(),
+                      .backlog = l->backlog(),
+                      .syn_cookies = l->syn_cookie_mode(),
+                      .stats = l->stats()};
+}
+
+std::optional<std::uint32_t> StackCore::find_listener(const wire::Endpoint& local) const noexcept {
   // Few listeners per host: a scan, exact address before wildcard (as Linux's lookup scores them).
   std::optional<std::uint32_t> wildcard;
   for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
@@ -264,9 +275,9 @@ std::optional<std::uint32_t> Stack::find_listener(const wire::Endpoint& local) c
   return wildcard;
 }
 
-std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::Endpoint local,
-                                                            wire::Endpoint remote,
-                                                            const ConnectOptions& options) {
+std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wire::Endpoint local,
+                                                                wire::Endpoint remote,
+                                                                const ConnectOptions& options) {
   last_now_ = now;
   if (remote.port == 0) return std::unexpected(make_error_code(Error::invalid_argument));
   if (unspecified(local.address)) {
@@ -310,11 +321,12 @@ std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::E
   return ConnectionId{*index, s.generation};
 }
 
-std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, std::uint32_t backlog) {
+std::expected<ListenerId, std::error_code> StackCore::listen(wire::Endpoint local, std::uint32_t backlog) {
   return listen(local, ListenOptions{.backlog = backlog, .syn_cookies = std::nullopt});
 }
 
-std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, const ListenOptions& options) {
+std::expected<ListenerId, std::error_code> StackCore::listen(wire::Endpoint local,
+                                                             const ListenOptions& options) {
   if (!unspecified(local.address) && !owns(local.address))
     return std::unexpected(make_error_code(Error::address_not_local));
   if (local.port == 0) return std::unexpected(make_error_code(Error::invalid_argument));
@@ -337,11 +349,11 @@ std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, c
   return ListenerId{index};
 }
 
-void Stack::rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept {
+void StackCore::rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept {
   cookies_.rekey(now, key);
 }
 
-std::expected<ConnectionId, std::error_code> Stack::accept(ListenerId id) {
+std::expected<ConnectionId, std::error_code> StackCore::accept(ListenerId id) {
   if (id.value >= listeners_.size() || !listeners_[id.value]) {
     return std::unexpected(make_error_code(Error::invalid_argument));
   }
@@ -353,7 +365,7 @@ std::expected<ConnectionId, std::error_code> Stack::accept(ListenerId id) {
   return std::unexpected(make_error_code(Error::would_block));
 }
 
-std::error_code Stack::close_listener(ListenerId id) {
+std::error_code StackCore::close_listener(ListenerId id) {
   tcp::Listener* l = id.value < listeners_.size() && listeners_[id.value] ? &*listeners_[id.value] : nullptr;
   if (l == nullptr) return make_error_code(Error::invalid_argument);
   for (std::uint32_t slot = 0; slot < l->syn_queue_slots(); ++slot) {
@@ -365,7 +377,7 @@ std::error_code Stack::close_listener(ListenerId id) {
   return {};
 }
 
-std::expected<std::size_t, std::error_code> Stack::send(ConnectionId id, wire::Bytes data) {
+std::expected<std::size_t, std::error_code> StackCore::send(ConnectionId id, wire::Bytes data) {
   tcp::Connection* c = lookup(id);
   if (c == nullptr) return std::unexpected(make_error_code(Error::unknown_connection));
   auto r = c->send(data);
@@ -373,7 +385,7 @@ std::expected<std::size_t, std::error_code> Stack::send(ConnectionId id, wire::B
   return r;
 }
 
-std::expected<std::size_t, std::error_code> Stack::recv(ConnectionId id, wire::MutableBytes out) {
+std::expected<std::size_t, std::error_code> StackCore::recv(ConnectionId id, wire::MutableBytes out) {
   tcp::Connection* c = lookup(id);
   if (c == nullptr) return std::unexpected(make_error_code(Error::unknown_connection));
   auto r = c->recv(out);
@@ -381,7 +393,7 @@ std::expected<std::size_t, std::error_code> Stack::recv(ConnectionId id, wire::M
   return r;
 }
 
-std::error_code Stack::shutdown_write(ConnectionId id) {
+std::error_code StackCore::shutdown_write(ConnectionId id) {
   tcp::Connection* c = lookup(id);
   if (c == nullptr) return make_error_code(Error::unknown_connection);
   const std::error_code ec = c->shutdown_write();
@@ -389,39 +401,39 @@ std::error_code Stack::shutdown_write(ConnectionId id) {
   return ec;
 }
 
-std::error_code Stack::shutdown_write(Instant now, ConnectionId id) {
+std::error_code StackCore::shutdown_write(Instant now, ConnectionId id) {
   last_now_ = now;
   return shutdown_write(id);
 }
 
-std::error_code Stack::close(Instant now, ConnectionId id) {
+std::error_code StackCore::close(Instant now, ConnectionId id) {
   last_now_ = now;
   return close(id);
 }
 
-std::error_code Stack::abort(Instant now, ConnectionId id) {
+std::error_code StackCore::abort(Instant now, ConnectionId id) {
   last_now_ = now;
   return abort(id);
 }
 
-std::error_code Stack::set_user_data(ConnectionId id, std::uint64_t user) {
+std::error_code StackCore::set_user_data(ConnectionId id, std::uint64_t user) {
   if (lookup(id) == nullptr) return make_error_code(Error::unknown_connection);
   slots_[id.index].user = user;
   return {};
 }
 
-std::error_code Stack::set_user_data(OfferId id, std::uint64_t user) {
+std::error_code StackCore::set_user_data(OfferId id, std::uint64_t user) {
   if (!offer(id)) return make_error_code(Error::unknown_offer);
   offers_[id.index].user = user;
   return {};
 }
 
-std::optional<std::uint64_t> Stack::user_data(ConnectionId id) const {
+std::optional<std::uint64_t> StackCore::user_data(ConnectionId id) const {
   if (lookup(id) == nullptr) return std::nullopt;
   return slots_[id.index].user;
 }
 
-std::error_code Stack::close(ConnectionId id) {
+std::error_code StackCore::close(ConnectionId id) {
   tcp::Connection* c = lookup(id);
   if (c == nullptr) return make_error_code(Error::unknown_connection);
   c->close(last_now_);
@@ -430,7 +442,7 @@ std::error_code Stack::close(ConnectionId id) {
   return {};
 }
 
-std::error_code Stack::abort(ConnectionId id) {
+std::error_code StackCore::abort(ConnectionId id) {
   tcp::Connection* c = lookup(id);
   if (c == nullptr) return make_error_code(Error::unknown_connection);
   c->abort();
@@ -439,13 +451,13 @@ std::error_code Stack::abort(ConnectionId id) {
   return {};
 }
 
-std::optional<tcp::ConnectionInfo> Stack::info(ConnectionId id) const {
+std::optional<tcp::ConnectionInfo> StackCore::info(ConnectionId id) const {
   const tcp::Connection* c = lookup(id);
   if (c == nullptr) return std::nullopt;
   return c->info();
 }
 
-std::optional<Event> Stack::poll_event() {
+std::optional<Event> StackCore::poll_event() {
   if (pool_.take_relief()) relieve_memory_pressure();
   if (events_.empty()) return std::nullopt;
   Event e = events_.front();

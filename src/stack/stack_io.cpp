@@ -1,19 +1,19 @@
 // Stack: datagrams in (on_packet), datagrams out (poll_transmit), timers (on_timeout/next_deadline).
 #include <algorithm>
 
-#include "synack/stack/stack.hpp"
+#include "stack_core.hpp"
 #include "synack/wire/packet.hpp"
 
 namespace synack::stack {
 
 using wire::TcpFlags;
 
-void Stack::observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
-                    const wire::TcpHeader& h, std::size_t payload_len) const {
+void StackCore::observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
+                        const wire::TcpHeader& h, std::size_t payload_len) const {
   if (observer_) observer_(SegmentRecord{now, id, dir, tuple, h, payload_len});
 }
 
-void Stack::on_packet(Instant now, wire::Bytes datagram) {
+void StackCore::on_packet(Instant now, wire::Bytes datagram) {
   last_now_ = now;
   ++stats_.packets_in;
   const auto view = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::verify);
@@ -104,8 +104,8 @@ void Stack::on_packet(Instant now, wire::Bytes datagram) {
   on_segment_no_flow(now, tuple, hash, *header, payload);
 }
 
-void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
-                               const wire::TcpHeader& h, wire::Bytes payload) {
+void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                                   const wire::TcpHeader& h, wire::Bytes payload) {
   const TcpFlags f = h.flags;
   // A listener wins for its own address and port (a wildcard listener: on the addresses the stack owns);
   // everything else is the forwarder's.
@@ -181,7 +181,8 @@ void Stack::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::u
   reply_closed(tuple, h, payload.size());
 }
 
-void Stack::reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len) {
+void StackCore::reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h,
+                             std::size_t payload_len) {
   // RFC 9293 §3.10.7.1 CLOSED: an RST is dropped; an ACK gets <SEQ=SEG.ACK><CTL=RST>; anything else
   // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
   ++stats_.no_listener;
@@ -196,8 +197,8 @@ void Stack::reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h,
   ++stats_.resets_sent;
 }
 
-void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
-                         const wire::TcpHeader& h, wire::Bytes payload) {
+void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
+                             const wire::TcpHeader& h, wire::Bytes payload) {
   tcp::Listener* l = listener_at(ref.owner);
   if (l == nullptr) {
     flow_erase(hash, tuple);
@@ -246,8 +247,8 @@ void Stack::on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_
   accept_passive(now, *index, ref.owner, h, payload);
 }
 
-void Stack::accept_passive(Instant now, std::uint32_t index, std::uint32_t owner, const wire::TcpHeader& h,
-                           wire::Bytes payload) {
+void StackCore::accept_passive(Instant now, std::uint32_t index, std::uint32_t owner,
+                               const wire::TcpHeader& h, wire::Bytes payload) {
   Slot& s = slots_[index];
   const ConnectionId id{index, s.generation};
   if (owner != kForwarderListener) {
@@ -266,7 +267,7 @@ void Stack::accept_passive(Instant now, std::uint32_t index, std::uint32_t owner
   touch(index);
 }
 
-void Stack::push_rst(const wire::FourTuple& tuple, wire::SeqNum seq, std::optional<wire::SeqNum> ack) {
+void StackCore::push_rst(const wire::FourTuple& tuple, wire::SeqNum seq, std::optional<wire::SeqNum> ack) {
   Control c;
   c.kind = Control::Kind::rst;
   c.tuple = tuple;
@@ -278,7 +279,7 @@ void Stack::push_rst(const wire::FourTuple& tuple, wire::SeqNum seq, std::option
   push_control(c);
 }
 
-void Stack::push_control(const Control& c) {
+void StackCore::push_control(const Control& c) {
   if (control_count_ == control_.size()) {
     ++stats_.control_queue_drops;
     return;
@@ -289,8 +290,8 @@ void Stack::push_control(const Control& c) {
   ++control_count_;
 }
 
-void Stack::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
-                         std::optional<std::uint32_t> ts_offset) {
+void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
+                             std::optional<std::uint32_t> ts_offset) {
   const tcp::Listener* l = listener_at(owner);
   if (l == nullptr) return;
   Control c;
@@ -304,9 +305,9 @@ void Stack::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std:
   push_control(c);
 }
 
-std::optional<std::size_t> Stack::emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
-                                       const wire::TcpHeader& h, wire::Bytes payload,
-                                       wire::MutableBytes out) {
+std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
+                                           const wire::TcpHeader& h, wire::Bytes payload,
+                                           wire::MutableBytes out) {
   const auto n =
       wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, config_.ip);
   if (!n) {
@@ -319,7 +320,7 @@ std::optional<std::size_t> Stack::emit(Instant now, ConnectionId id, const wire:
   return *n;
 }
 
-std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes out) {
+std::optional<std::size_t> StackCore::poll_transmit(Instant now, wire::MutableBytes out) {
   last_now_ = now;
   if (pool_.take_relief()) relieve_memory_pressure();
   while (control_count_ > 0) {
@@ -372,7 +373,7 @@ std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes 
   return std::nullopt;
 }
 
-Instant Stack::next_deadline() const {
+Instant StackCore::next_deadline() const {
   // Each source keeps its own earliest deadline: the cost does not depend on how many connections,
   // half-open entries or TIME-WAIT records exist (only on how many listeners).
   Instant t = std::min(timers_.next_deadline(), offer_timers_.next_deadline());
@@ -384,7 +385,7 @@ Instant Stack::next_deadline() const {
   return t;
 }
 
-void Stack::on_timeout(Instant now) {
+void StackCore::on_timeout(Instant now) {
   last_now_ = now;
   timers_.expire(now, [&](TimerWheel::Id index) {
     Slot& s = slots_[index];

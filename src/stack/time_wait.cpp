@@ -1,10 +1,10 @@
 // Stack, TIME-WAIT: connections closed by their user are kept as compact records (tcp::TimeWaitRecord in
 // stack::TimeWaitTable) in an expiry FIFO, and rebuilt into a connection when a segment needs an answer.
-#include "synack/stack/stack.hpp"
+#include "stack_core.hpp"
 
 namespace synack::stack {
 
-void Stack::append_time_wait(std::uint32_t record) noexcept {
+void StackCore::append_time_wait(std::uint32_t record) noexcept {
   time_wait_.set_link(record, kNone);
   if (time_wait_tail_ != kNone) {
     time_wait_.set_link(time_wait_tail_, record);
@@ -14,7 +14,7 @@ void Stack::append_time_wait(std::uint32_t record) noexcept {
   time_wait_tail_ = record;
 }
 
-void Stack::compact_time_wait(std::uint32_t index) {
+void StackCore::compact_time_wait(std::uint32_t index) {
   Slot& s = slots_[index];
   const tcp::TimeWaitRecord fresh = s.conn->time_wait_record();
   std::uint32_t record = s.time_wait;
@@ -49,7 +49,8 @@ void Stack::compact_time_wait(std::uint32_t index) {
   release(index);
 }
 
-std::optional<std::uint32_t> Stack::rebuild_time_wait(Instant now, std::uint32_t record, std::uint32_t hash) {
+std::optional<std::uint32_t> StackCore::rebuild_time_wait(Instant now, std::uint32_t record,
+                                                          std::uint32_t hash) {
   const auto index = alloc_slot();
   if (!index) return std::nullopt;
   --time_wait_count_;  // counted as a connection until it is compacted again or ends
@@ -66,7 +67,7 @@ std::optional<std::uint32_t> Stack::rebuild_time_wait(Instant now, std::uint32_t
   return index;
 }
 
-void Stack::expire_time_wait(Instant now) {
+void StackCore::expire_time_wait(Instant now) {
   while (time_wait_head_ != kNone) {
     const std::uint32_t record = time_wait_head_;
     const std::uint8_t owner = time_wait_.owner(record);

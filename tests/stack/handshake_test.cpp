@@ -403,3 +403,54 @@ TEST_F(Handshake, ConnectErrors) {
 
 }  // namespace
 }  // namespace synack::stack::testing
+
+namespace synack::stack::testing {
+namespace {
+
+// A Stack moves: a listener, a half-open entry and then a connection survive the move, and the moved-to
+// Stack completes the handshake and carries data (its state stays where it was; only its owner moved).
+TEST(MovedStack, MidHandshake_MovedServerCompletesAndCarriesData) {
+  Stack a{config_for(addr_a()), key(1), 1};
+  std::optional<Stack> b_first;
+  b_first.emplace(config_for(addr_b()), key(2), 2);
+  const auto l = b_first->listen({addr_b(), 80}, 8);
+  ASSERT_TRUE(l);
+  Instant now = Instant::from_nanoseconds(1'000'000);
+  const auto c = a.connect(now, {addr_a(), 0}, {addr_b(), 80});
+  ASSERT_TRUE(c);
+  std::array<std::byte, 2048> buf{};
+  while (auto n = a.poll_transmit(now, buf)) b_first->on_packet(now, wire::Bytes(buf.data(), *n));  // SYN
+  ASSERT_EQ(b_first->listener_info(*l)->syn_queue, 1U);
+
+  Stack b = std::move(*b_first);  // the half-open entry moves with it
+  b_first.reset();
+  ASSERT_EQ(b.listener_info(*l)->syn_queue, 1U);
+  Pair pair{a, b};
+  pair.now = now;
+  pair.run_until([&] { return a.info(*c) && a.info(*c)->state == tcp::State::established; });
+  std::optional<ConnectionId> server;
+  pair.run_until([&] {
+    if (auto s = b.accept(*l)) server = *s;
+    return server.has_value();
+  });
+  ASSERT_TRUE(server);
+  const std::vector<std::byte> hello(100, std::byte{7});
+  ASSERT_EQ(a.send(*c, hello).value(), 100U);
+  std::vector<std::byte> got;
+  pair.run_until([&] {
+    std::array<std::byte, 256> in{};
+    if (auto n = b.recv(*server, in); n && *n > 0)
+      got.insert(got.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(*n));
+    return got.size() == 100;
+  });
+  EXPECT_EQ(got, hello);
+
+  // Move-assigning over it again: the connection goes with the new owner.
+  Stack c2{config_for(addr_b()), key(3), 3};
+  c2 = std::move(b);
+  EXPECT_EQ(c2.info(*server)->state, tcp::State::established);
+  EXPECT_EQ(c2.listener_info(*l)->local, (wire::Endpoint{addr_b(), 80}));
+}
+
+}  // namespace
+}  // namespace synack::stack::testing

@@ -13,6 +13,7 @@
 
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/error.hpp"
+#include "synack/tcp/listener.hpp"  // Stack::listener() for SYN-queue details
 #include "synack/wire/packet.hpp"
 
 namespace synack::stack::testing {

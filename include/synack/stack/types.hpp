@@ -12,6 +12,7 @@
 
 #include "synack/tcp/buffer_pool.hpp"
 #include "synack/tcp/config.hpp"
+#include "synack/tcp/listener_stats.hpp"
 #include "synack/tcp/options.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
@@ -109,6 +110,17 @@ struct ForwarderConfig {
   /// port open, which is what offers are for; use it only when flood resistance matters more. `never`:
   /// past the bound SYNs are dropped (offers_overflow).
   tcp::SynCookieMode syn_cookies = tcp::SynCookieMode::when_full;
+};
+
+/// A listener as plain values (Stack::listener_info).
+struct ListenerInfo {
+  wire::Endpoint local;
+  std::size_t syn_queue = 0;           ///< half-open entries now
+  std::size_t syn_queue_capacity = 0;  ///< their bound
+  std::size_t accept_queue = 0;        ///< completed connections waiting for accept()
+  std::size_t backlog = 0;             ///< the accept queue's bound
+  tcp::SynCookieMode syn_cookies = tcp::SynCookieMode::when_full;
+  tcp::ListenerStats stats;
 };
 
 /// Stack::listen's options.

@@ -16,6 +16,9 @@ class BufferPool;
 using namespace std::chrono_literals;
 
 /// When a listener answers a SYN with a SYN cookie instead of a SYN-queue entry (tcp/syn_cookie.hpp).
+/// The largest Config::syn_queue_capacity (the flow table names a half-open slot in 20 bits).
+inline constexpr std::uint32_t kMaxSynQueue = 1U << 20U;
+
 enum class SynCookieMode : std::uint8_t {
   never,      ///< never: past the SYN-queue bound SYNs are dropped (Linux tcp_syncookies = 0)
   when_full,  ///< only while the SYN queue is full (Linux tcp_syncookies = 1, the default)

@@ -33,6 +33,7 @@
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/isn.hpp"
+#include "synack/tcp/listener_stats.hpp"
 #include "synack/tcp/options.hpp"
 #include "synack/tcp/packed_tuple.hpp"
 #include "synack/tcp/syn_cookie.hpp"
@@ -99,24 +100,9 @@ struct ListenerReply {
   std::uint32_t pruned_slot = 0;
 };
 
-struct ListenerStats {
-  std::uint64_t syns_received = 0;
-  std::uint64_t syn_queue_full_drops = 0;
-  std::uint64_t accept_queue_full_drops = 0;  ///< SYNs and final ACKs dropped for a full accept queue
-  std::uint64_t synack_retransmits = 0;
-  std::uint64_t half_open_timeouts = 0;
-  std::uint64_t resets_sent = 0;
-  std::uint64_t established = 0;
-  // Named after Linux's nstat counters.
-  std::uint64_t syncookies_sent = 0;    ///< SyncookiesSent: SYN-ACKs with a cookie
-  std::uint64_t syncookies_recv = 0;    ///< SyncookiesRecv: final ACKs with a valid cookie
-  std::uint64_t syncookies_failed = 0;  ///< SyncookiesFailed: ACKs checked as a cookie and refused
-  std::uint64_t syn_queue_pruned = 0;   ///< entries dropped to make room for a new SYN (oldest retransmitted)
-};
-
 class Listener {
  public:
-  static constexpr std::uint32_t kMaxSynQueue = 1U << 20U;  ///< the bound on syn_queue_capacity
+  static constexpr std::uint32_t kMaxSynQueue = tcp::kMaxSynQueue;  ///< the bound on syn_queue_capacity
 
   /// `backlog` bounds the accept queue (0 = Config::default_backlog).
   Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog);

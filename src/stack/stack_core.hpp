@@ -1,0 +1,292 @@
+// The Stack's implementation (private to src/stack; the public face is synack/stack/stack.hpp, which
+// forwards every call here through one pointer so that a Stack can move and its header stays small).
+// One Stack per host: the flow table (4-tuple -> connection), listeners, the forwarder, timers and the
+// socket-facing API the drivers (simulator, TUN) and the CLI use. Sans-I/O like the engine below it:
+// IP datagrams go in through on_packet(now, bytes) and come out of poll_transmit(now, buffer); time is
+// passed in; next_deadline()/on_timeout(now) drive the timers; poll_event() reports what happened.
+//
+// Typical driver loop:
+//   stack.on_packet(now, datagram);                 // for each received datagram
+//   while (auto n = stack.poll_transmit(now, buf)) send(buf.first(*n));
+//   while (auto e = stack.poll_event()) handle(*e);
+//   sleep until stack.next_deadline(); stack.on_timeout(now);
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "synack/stack/flow_table.hpp"
+#include "synack/stack/ring.hpp"
+#include "synack/stack/time_wait_table.hpp"
+#include "synack/stack/timer_wheel.hpp"
+#include "synack/stack/types.hpp"
+#include "synack/tcp/buffer_pool.hpp"
+#include "synack/tcp/connection.hpp"
+#include "synack/tcp/isn.hpp"
+#include "synack/tcp/listener.hpp"
+#include "synack/tcp/syn_cookie.hpp"
+#include "synack/tcp/time_wait.hpp"
+#include "synack/time.hpp"
+#include "synack/wire/bytes.hpp"
+#include "synack/wire/ip_address.hpp"
+
+namespace synack::stack {
+
+class StackCore {
+ public:
+  /// `isn_key`: 128 secret bits (random_isn_key() in production, fixed in tests). `rng_seed`: ephemeral
+  /// ports and the flow table's hash seed.
+  StackCore(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed);
+  StackCore(const StackCore&) = delete;
+  StackCore& operator=(const StackCore&) = delete;
+  StackCore(StackCore&&) = delete;
+  StackCore& operator=(StackCore&&) = delete;
+  ~StackCore();
+
+  // --- driver side -----------------------------------------------------------------------------------
+  /// One received IP datagram (IPv4 or IPv6 carrying TCP). Malformed or bad-checksum datagrams are
+  /// dropped and counted in stats(), never a crash.
+  void on_packet(Instant now, wire::Bytes ip_datagram);
+  /// Writes the next datagram to send into `out` and returns its size; nullopt when nothing is due.
+  /// `out` should hold the MTU (a too-small buffer drops that datagram and counts emit_failures).
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out);
+  [[nodiscard]] std::optional<Event> poll_event();
+  /// Earliest instant on_timeout() must run; Instant::max() when no timer runs.
+  [[nodiscard]] Instant next_deadline() const;
+  void on_timeout(Instant now);
+
+  // --- sockets -------------------------------------------------------------------------------------------
+  /// Active open. local.port 0 picks an ephemeral port; an unspecified local address picks the first
+  /// owned address of the remote's family.
+  [[nodiscard]] std::expected<ConnectionId, std::error_code> connect(Instant now, wire::Endpoint local,
+                                                                     wire::Endpoint remote,
+                                                                     const ConnectOptions& options = {});
+  /// Passive open on `local` (an unspecified address listens on every owned address). `backlog` bounds
+  /// the accept queue (0 = tcp::Config::default_backlog).
+  [[nodiscard]] std::expected<ListenerId, std::error_code> listen(wire::Endpoint local,
+                                                                  std::uint32_t backlog = 0);
+  /// The same with per-listener options (backlog, SYN-cookie mode).
+  [[nodiscard]] std::expected<ListenerId, std::error_code> listen(wire::Endpoint local,
+                                                                  const ListenOptions& options);
+  /// SYN cookies follow ListenOptions::syn_cookies, else StackConfig::tcp.syn_cookies; their secret is
+  /// derived from the ISN key and rotates on a schedule (tcp/syn_cookie.hpp). This replaces it now with 128
+  /// fresh bits (e.g. random_isn_key()); cookies already sent stay valid under the previous secret.
+  void rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept;
+  [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId id);
+  std::error_code close_listener(ListenerId id);
+
+  [[nodiscard]] std::expected<std::size_t, std::error_code> send(ConnectionId id, wire::Bytes data);
+  [[nodiscard]] std::expected<std::size_t, std::error_code> recv(ConnectionId id, wire::MutableBytes out);
+  std::error_code shutdown_write(ConnectionId id);
+  /// Gives the connection up: it finishes closing by itself and its id becomes invalid once CLOSED.
+  /// Timers it arms (FIN-WAIT-2) count from the last `now` the stack was given; prefer the overload.
+  std::error_code close(ConnectionId id);
+  /// RST now; the id becomes invalid once the RST is sent.
+  std::error_code abort(ConnectionId id);
+  /// The same at `now`: timers the call arms (FIN-WAIT-2, TIME-WAIT, retransmission of the FIN) count
+  /// from it.
+  std::error_code shutdown_write(Instant now, ConnectionId id);
+  std::error_code close(Instant now, ConnectionId id);
+  std::error_code abort(Instant now, ConnectionId id);
+  /// The embedder's context for a connection or a pending offer (lwIP's tcp_arg): carried by every event
+  /// about it (Event::user); an accepted offer's context passes to its half-open entry and connection.
+  std::error_code set_user_data(ConnectionId id, std::uint64_t user);
+  std::error_code set_user_data(OfferId id, std::uint64_t user);
+  [[nodiscard]] std::optional<std::uint64_t> user_data(ConnectionId id) const;
+  [[nodiscard]] std::optional<tcp::ConnectionInfo> info(ConnectionId id) const;
+
+  // --- forwarder ("promiscuous") mode ----------------------------------------------------------------
+  /// With a config: every SYN for any address and port without a connection becomes a SynOffer
+  /// (Event syn_offer) instead of going to a listener. nullopt turns the mode off.
+  void set_forwarder(std::optional<ForwarderConfig> config);
+  [[nodiscard]] std::optional<SynOffer> offer(OfferId id) const;
+  /// Answers an offer. Undecided offers are "deferred" and expire after pending_timeout (Event
+  /// offer_expired). tcp::Error::offer_expired for an offer that expired, unknown_offer for an id that
+  /// names no pending offer (never made, or already decided); no_resources when accepting finds the
+  /// forwarder's SYN queue (or, after a cookie handshake, the connection pool) full.
+  /// A listener wins over the forwarder for its own address and port; every other SYN becomes an offer.
+  std::error_code decide(Instant now, OfferId id, Verdict verdict);
+
+  // --- observation -------------------------------------------------------------------------------------
+  void set_observer(SegmentObserver observer) { observer_ = std::move(observer); }
+  [[nodiscard]] const StackStats& stats() const noexcept {
+    stats_.memory = pool_.stats();
+    return stats_;
+  }
+  /// The connections' buffer memory (bytes in use, pressure).
+  [[nodiscard]] const tcp::BufferPool& buffer_pool() const noexcept { return pool_; }
+  /// Connections the stack holds, TIME-WAIT records included.
+  [[nodiscard]] std::size_t connection_count() const noexcept { return live_connections_ + time_wait_count_; }
+  /// TIME-WAIT connections kept as compact records (the user has closed them).
+  [[nodiscard]] std::size_t time_wait_count() const noexcept { return time_wait_count_; }
+  [[nodiscard]] std::size_t pending_offer_count() const noexcept { return pending_offers_; }
+  [[nodiscard]] const tcp::Listener* listener(ListenerId id) const noexcept;
+  [[nodiscard]] std::optional<ListenerInfo> listener_info(ListenerId id) const noexcept;
+  [[nodiscard]] const tcp::Config& tcp_config() const noexcept { return config_.tcp; }
+
+ private:
+  struct Slot {
+    std::optional<tcp::Connection> conn;
+    std::uint32_t generation = 0;
+    OfferId offer;                    ///< the forwarder offer it came from
+    ListenerId listener;              ///< the listener it came from
+    std::uint32_t time_wait = kNone;  ///< the TIME-WAIT record this connection was rebuilt from
+    std::uint32_t flow_hash = 0;      ///< FlowTable::hash of its tuple, kept so it is computed once
+    std::uint64_t user = 0;           ///< set_user_data
+    bool in_flow = false;
+    bool queued = false;  ///< in ready_
+    bool released_by_user = false;
+  };
+  /// TimeWaitRecord::owner: where a record stands.
+  enum TimeWaitOwner : std::uint8_t {
+    kTwLive = 0,      ///< in the flow table and the expiry FIFO
+    kTwRebuilt = 1,   ///< a connection rebuilt from it is answering a segment; still in the FIFO
+    kTwDead = 2,      ///< replaced or reused; freed when it reaches the FIFO's head
+    kTwDetached = 3,  ///< reached the FIFO's head while rebuilt: belongs to the connection alone
+  };
+  struct Control {
+    enum class Kind : std::uint8_t { rst, syn_ack, cookie_syn_ack };
+    Kind kind = Kind::rst;
+    wire::FourTuple tuple;
+    wire::SeqNum seq;
+    wire::SeqNum ack;
+    bool with_ack = false;
+    std::uint32_t listener = 0;
+    std::uint32_t slot = 0;
+    std::uint32_t ts_offset = 0;  ///< syn_ack: the entry's timestamp offset, when known; cookie: TSval
+    std::uint8_t generation = 0;
+    bool has_ts_offset = false;
+    tcp::HalfOpen cookie;  ///< cookie_syn_ack: what the SYN-ACK answers (no entry exists)
+  };
+  struct PendingOffer {
+    SynOffer offer;
+    tcp::PassiveOpen open;  ///< offer.handshake_done: the connection the cookie's final ACK completes
+    std::uint64_t user = 0;
+    std::uint32_t generation = 0;
+    bool in_use = false;
+    bool expired = false;  ///< the last offer freed from this slot expired (decide's error says so)
+  };
+  static constexpr std::uint32_t kForwarderListener = FlowTable::kForwarderOwner;
+  static constexpr std::uint32_t kNone = 0xFFFFFFFFU;
+
+  // stack.cpp
+  [[nodiscard]] tcp::Connection* lookup(ConnectionId id) noexcept;
+  [[nodiscard]] const tcp::Connection* lookup(ConnectionId id) const noexcept;
+  [[nodiscard]] bool owns(const wire::IpAddress& address) const noexcept;
+  [[nodiscard]] std::optional<std::uint32_t> alloc_slot();
+  /// Collects events, unmaps a CLOSED connection, queues it for transmission (unless `requeue` is
+  /// false: poll_transmit just found it has nothing) and releases it when the user is done with it.
+  void touch(std::uint32_t index, bool requeue = true);
+  void release(std::uint32_t index);
+  /// Re-arms the slot's timer in the wheel when the connection's deadline moved.
+  void sync_timer(std::uint32_t index) noexcept;
+  // flows: one keyed hash per datagram; the owner's own tuple confirms a hash match
+  [[nodiscard]] bool flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept;
+  [[nodiscard]] std::optional<FlowRef> flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const;
+  void flow_insert(std::uint32_t hash, FlowRef ref) { flows_.insert(hash, ref); }
+  void flow_erase(std::uint32_t hash, const wire::FourTuple& tuple);
+  void flow_erase(const wire::FourTuple& tuple) { flow_erase(flows_.hash(tuple), tuple); }
+  void flow_replace(std::uint32_t hash, const wire::FourTuple& tuple, FlowRef ref);
+  // TIME-WAIT records
+  /// The user has closed a connection in TIME-WAIT with nothing to send: keep a record instead.
+  void compact_time_wait(std::uint32_t index);
+  /// Rebuilds a connection from record `record` to process a segment; nullopt when the pool is full.
+  [[nodiscard]] std::optional<std::uint32_t> rebuild_time_wait(Instant now, std::uint32_t record,
+                                                               std::uint32_t hash);
+  void append_time_wait(std::uint32_t record) noexcept;  ///< at the expiry FIFO's tail
+  void expire_time_wait(Instant now);
+  /// Buffer memory pressure ended: every connection may take memory again (writable, window updates).
+  void relieve_memory_pressure();
+  [[nodiscard]] tcp::Listener* listener_at(std::uint32_t owner) noexcept;
+  [[nodiscard]] const tcp::Listener* listener_at(std::uint32_t owner) const noexcept;
+  /// Removes the flow of half-open entry `slot` of listener `owner` after the entry was freed.
+  void erase_half_open_flow(std::uint32_t hash, std::uint32_t slot, std::uint32_t owner) noexcept;
+  [[nodiscard]] std::optional<std::uint32_t> find_listener(const wire::Endpoint& local) const noexcept;
+  /// RFC 1122 §3.2.1.3, RFC 1812 §5.3.7: a martian source or destination, counted by reason in
+  /// stats_.martian; the datagram is then discarded before any lookup.
+  [[nodiscard]] bool is_martian(const wire::FourTuple& tuple) noexcept;
+  /// Adds what a listener counted during one call (after - before) to the stack's totals.
+  void add_listener_counters(const tcp::ListenerStats& before, const tcp::ListenerStats& after) noexcept;
+  /// Adds what a connection counted during one call (after - before) to the stack's totals.
+  void add_connection_counters(const tcp::ConnectionCounters& before,
+                               const tcp::ConnectionCounters& after) noexcept;
+
+  // stack_io.cpp
+  void on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                          const wire::TcpHeader& h, wire::Bytes payload);
+  void on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
+                    const wire::TcpHeader& h, wire::Bytes payload);
+  void reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len);
+  void push_control(const Control& c);
+  /// Queues <SEQ=seq><CTL=RST>, or <SEQ=seq><ACK=ack><CTL=RST,ACK> when `ack` is given.
+  void push_rst(const wire::FourTuple& tuple, wire::SeqNum seq,
+                std::optional<wire::SeqNum> ack = std::nullopt);
+  void push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
+                    std::optional<std::uint32_t> ts_offset = std::nullopt);
+  /// A connection of listener `owner` is in slot `index`: queue it for accept(), report it, and process
+  /// data or FIN its final ACK carried.
+  void accept_passive(Instant now, std::uint32_t index, std::uint32_t owner, const wire::TcpHeader& h,
+                      wire::Bytes payload);
+  [[nodiscard]] std::optional<std::size_t> emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
+                                                const wire::TcpHeader& h, wire::Bytes payload,
+                                                wire::MutableBytes out);
+  void observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
+               const wire::TcpHeader& h, std::size_t payload_len) const;
+  void expire_offers(Instant now);
+  /// Forwarder: a new offer for offer.tuple (its flow, timer and syn_offer event); nullopt when max_pending
+  /// offers are undecided.
+  std::optional<std::uint32_t> add_offer(Instant now, std::uint32_t hash, const SynOffer& offer);
+  /// Forwarder: a SYN answered per ForwarderConfig::syn_cookies, or a cookie's final ACK.
+  void forwarder_syn(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, const wire::TcpHeader& h);
+  void forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                            const wire::TcpHeader& h, wire::Bytes payload);
+  std::error_code decide_after_handshake(Instant now, const PendingOffer& p, Verdict verdict);
+  void free_offer(std::uint32_t index, bool expired = false);
+  [[nodiscard]] std::uint64_t next_random() noexcept;
+
+  StackConfig config_;
+  tcp::BufferPool pool_;  ///< before the slots: connections give their memory back to it when destroyed
+  tcp::IsnGenerator isn_;
+  tcp::SynCookies cookies_;  ///< shared by every listener, as Linux's syncookie_secret
+  std::uint64_t rng_state_;
+  std::vector<wire::IpAddress> owned_list_;  ///< config_.addresses without unspecified ones
+  std::vector<wire::IpAddress> owned_;  ///< open-addressed set of config_.addresses (unspecified = empty)
+  FlowTable flows_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::size_t live_connections_ = 0;
+  TimerWheel timers_;        ///< one timer per connection slot: its next deadline
+  TimerWheel offer_timers_;  ///< one per pending forwarder offer
+  TimeWaitTable time_wait_;  ///< records (IPv4 ones in 40 bytes); free ones chained through `link`
+  std::uint32_t time_wait_head_ = kNone;  ///< expiry FIFO (appended in expiry order) through `link`
+  std::uint32_t time_wait_tail_ = kNone;
+  std::size_t time_wait_count_ = 0;  ///< live and rebuilt records
+  std::vector<std::optional<tcp::Listener>> listeners_;
+  std::optional<ForwarderConfig> forwarder_;
+  tcp::Config forwarder_tcp_;  ///< config_.tcp with the forwarder's SYN-queue size
+  std::optional<tcp::Listener> forwarder_listener_;
+  std::vector<PendingOffer> offers_;
+  struct AcceptedOffer {
+    OfferId offer;
+    std::uint64_t user = 0;
+  };
+  std::vector<AcceptedOffer> offer_of_half_open_;  ///< forwarder half-open slot -> the offer it answers
+  std::vector<std::uint32_t> free_offers_;         ///< offers_[0, max_pending): from a SYN
+  std::vector<std::uint32_t> free_cookie_offers_;  ///< offers_[max_pending, 2 max_pending): handshake_done
+  std::size_t pending_offers_ = 0;
+  std::vector<Control> control_;  ///< ring
+  std::size_t control_head_ = 0;
+  std::size_t control_count_ = 0;
+  Ring<std::uint32_t> ready_;
+  Ring<Event> events_;
+  SegmentObserver observer_;
+  mutable StackStats stats_;  ///< stats() copies the pool's counters in
+  Instant last_now_;
+};
+
+}  // namespace synack::stack
