@@ -20,7 +20,7 @@
 #include <system_error>
 
 #include "synack/stack/types.hpp"
-#include "synack/tcp/connection.hpp"
+#include "synack/tcp/connection_info.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/bytes.hpp"
 #include "synack/wire/ip_address.hpp"
