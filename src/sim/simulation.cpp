@@ -269,7 +269,7 @@ class Batch {
       t.gave_up = true;
       t.result.outcome = Outcome::timeout;
       t.result.ended_at = now_;
-      (void)client_->abort(t.client_id);
+      (void)client_->abort(now_, t.client_id);
     }
   }
 
