@@ -48,11 +48,15 @@ std::optional<Prefixed> parse_prefixed(std::string_view text) {
 
 void add_tun_options(CLI::App* cmd, TunOptions& o) {
   cmd->add_option("--tun", o.device, "TUN device to create or attach to")->capture_default_str();
+  // Repeatable options take one value per occurrence (allow_extra_args(false)): `--addr A HOST PORT`
+  // leaves HOST and PORT to the positionals.
   cmd->add_option("--addr", o.addrs,
-                  "An address the synack stack owns (repeatable; default 192.0.2.2 and 2001:db8::2)");
+                  "An address the synack stack owns (repeatable; default 192.0.2.2 and 2001:db8::2)")
+      ->allow_extra_args(false);
   cmd->add_option("--kernel-addr", o.kernel_addrs,
                   "ADDR/PREFIX for the kernel's side of the device (repeatable; default 192.0.2.1/24 and "
-                  "2001:db8::1/64)");
+                  "2001:db8::1/64)")
+      ->allow_extra_args(false);
   cmd->add_flag("--no-configure", o.no_configure, "Leave the kernel's side of the device as it is");
   cmd->add_option("--pcap", o.pcap, "Write every datagram crossing the device to this pcap file");
   cmd->add_option("--mss", o.mss, "The MSS synack offers over IPv4 (IPv6: 20 less); default from the MTU")
@@ -932,7 +936,9 @@ void register_listen_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("listen", "A synack server on a TUN device, for kernel (or any) clients");
   tun_cli::add_tun_options(cmd, options->tun);
   auto privileges = add_privilege_options(cmd);
-  cmd->add_option("--port", options->ports, "Port to listen on (repeatable)")->required();
+  cmd->add_option("--port", options->ports, "Port to listen on (repeatable: --port 80 --port 443)")
+      ->required()
+      ->allow_extra_args(false);
   auto* echo = cmd->add_flag("--echo", options->echo, "Echo received bytes back (the default)");
   auto* discard = cmd->add_flag("--discard", options->discard, "Read and drop received bytes");
   auto* http = cmd->add_flag("--http", options->http, "Answer any GET with a small HTML page");

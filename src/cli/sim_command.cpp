@@ -314,10 +314,12 @@ void register_sim_command(CLI::App& app, int& exit_code) {
   sub->add_option("--bandwidth", a->bandwidth, "Link rate in bits per second, 0 = unlimited (or C2S,S2C)")
       ->check(per_direction(0.0, 1e12));
   sub->add_option("--drop-syn", a->drop_syn, "Drop the client's Nth SYN (repeatable)")
+      ->allow_extra_args(false)
       ->check(CLI::Range(1U, 100U));
   sub->add_flag("--drop-synack", a->drop_synack, "Drop every SYN-ACK");
   sub->add_flag("--drop-final-ack", a->drop_final_ack, "Drop the handshake's final ACK");
   sub->add_option("--corrupt-segment", a->corrupt_segment, "Corrupt the client's Nth segment (repeatable)")
+      ->allow_extra_args(false)
       ->check(CLI::Range(1U, 1000000U));
   sub->add_option("--client-mss", a->client_mss, "MSS the client announces")->check(CLI::Range(88, 65495));
   sub->add_option("--server-mss", a->server_mss, "MSS the server announces")->check(CLI::Range(88, 65495));
