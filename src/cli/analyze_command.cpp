@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 
 #include "exit_codes.hpp"
+#include "numbers.hpp"
 #include "privileges.hpp"
 #include "synack/analyze/report.hpp"
 #include "terminal.hpp"
@@ -121,16 +122,17 @@ void register_analyze_command(CLI::App& app, int& exit_code) {
   sub->add_flag("--json", args->json,
                 "Print the JSON document of docs/analyze-json.md instead of the report");
   sub->add_option("--ladder", args->ladder,
-                  "Draw connection N (1-based, as numbered in the report) as a ladder");
+                  "Draw connection N (1-based, as numbered in the report) as a ladder")
+      ->check(whole(1));
   auto* svg =
       sub->add_option("--svg", args->svg, "Write an SVG sequence diagram of connection --conn N to FILE");
-  auto* conn = sub->add_option("--conn", args->conn, "The connection --svg draws");
+  auto* conn = sub->add_option("--conn", args->conn, "The connection --svg draws")->check(whole(1));
   svg->needs(conn);
   conn->needs(svg);
   sub->add_option("--top", args->top, "How many failing servers (and slowest connections) to list")
-      ->check(CLI::Range(1, 100000));
+      ->check(whole(1, 100000));
   sub->add_option("--first", args->first, "How many connections to list in capture order")
-      ->check(CLI::Range(0, 100000000));
+      ->check(whole(0, 100000000));
   auto privileges = add_privilege_options(sub);
   sub->footer(
       "Exit codes: 0 ok; 1 the file could not be opened, its link type is unsupported, or the connection "

@@ -18,6 +18,7 @@
 #include <fmt/core.h>
 
 #include "exit_codes.hpp"
+#include "numbers.hpp"
 #include "synack/sim/render.hpp"
 #include "synack/sim/scenario.hpp"
 #include "synack/sim/simulation.hpp"
@@ -291,15 +292,17 @@ void register_sim_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   sub->add_flag("--list", a->list, "List the scenarios and exit");
   sub->add_option("--seed", a->seed, "Seed of every random choice: same seed, same bytes out")
+      ->check(whole(0))
       ->capture_default_str();
   sub->add_option("--connections", a->connections, "Run N connections and print a summary")
-      ->check(CLI::Range(1U, 10'000'000U));
+      ->check(whole(1U, 10'000'000U));
   auto* json = sub->add_flag("--json", a->json, "Print one JSON document (docs/sim-json.md)");
   auto* stream = sub->add_flag("--json-stream", a->json_stream, "Print one JSON object per line per event");
   json->excludes(stream);
   sub->add_option("--pcap", a->pcap, "Write every segment to a pcap file with virtual timestamps");
   sub->add_flag("--absolute", a->absolute, "Absolute sequence numbers in the ladder (relative by default)");
-  sub->add_option("--ladders", a->ladders, "Draw the first N connections (default: all when at most 10)");
+  sub->add_option("--ladders", a->ladders, "Draw the first N connections (default: all when at most 10)")
+      ->check(whole(0, 10'000'000));
   sub->add_option("--loss", a->loss, "Loss probability (P, or C2S,S2C for each direction)")
       ->check(per_direction(0.0, 1.0));
   sub->add_option("--delay", a->delay_ms, "One-way delay in ms (default 10; or C2S,S2C)")
@@ -315,14 +318,14 @@ void register_sim_command(CLI::App& app, int& exit_code) {
       ->check(per_direction(0.0, 1e12));
   sub->add_option("--drop-syn", a->drop_syn, "Drop the client's Nth SYN (repeatable)")
       ->allow_extra_args(false)
-      ->check(CLI::Range(1U, 100U));
+      ->check(whole(1U, 100U));
   sub->add_flag("--drop-synack", a->drop_synack, "Drop every SYN-ACK");
   sub->add_flag("--drop-final-ack", a->drop_final_ack, "Drop the handshake's final ACK");
   sub->add_option("--corrupt-segment", a->corrupt_segment, "Corrupt the client's Nth segment (repeatable)")
       ->allow_extra_args(false)
-      ->check(CLI::Range(1U, 1000000U));
-  sub->add_option("--client-mss", a->client_mss, "MSS the client announces")->check(CLI::Range(88, 65495));
-  sub->add_option("--server-mss", a->server_mss, "MSS the server announces")->check(CLI::Range(88, 65495));
+      ->check(whole(1U, 1000000U));
+  sub->add_option("--client-mss", a->client_mss, "MSS the client announces")->check(whole(88, 65495));
+  sub->add_option("--server-mss", a->server_mss, "MSS the server announces")->check(whole(88, 65495));
   sub->add_flag("--no-wscale", a->no_wscale, "The client does not offer window scaling");
   sub->add_flag("--no-sack", a->no_sack, "The client does not offer SACK");
   sub->add_flag("--no-timestamps", a->no_timestamps, "The client does not offer timestamps");
@@ -330,26 +333,26 @@ void register_sim_command(CLI::App& app, int& exit_code) {
   sub->add_flag("--server-no-sack", a->server_no_sack, "The server does not agree to SACK");
   sub->add_flag("--server-no-timestamps", a->server_no_timestamps, "The server does not agree to timestamps");
   sub->add_option("--request", a->request, "Bytes the client sends once established (shows resets)")
-      ->check(CLI::Range(0U, 65536U));
+      ->check(whole(0U, 65536U));
   sub->add_option("--buffer-kib", a->buffer_kib,
                   "Send and receive buffer per connection and host, KiB (default 256; sets the window)")
-      ->check(CLI::Range(1U, 16384U));
+      ->check(whole(1U, 16384U));
   sub->add_option("--server-mode", a->server_mode, "listen, closed, dead or tiny-backlog")
       ->check(CLI::IsMember({"listen", "closed", "dead", "tiny-backlog"}));
   sub->add_option("--interval", a->interval_ms, "Time between successive client connects, ms")
-      ->check(CLI::Range(0.0, 3.6e6));
+      ->check(real(0.0, 3.6e6));
   sub->add_option("--connect-timeout", a->connect_timeout_s,
                   "A client gives up a connect not established after S seconds (syn-flood: 3)")
-      ->check(CLI::Range(0.001, 3600.0));
+      ->check(real(0.001, 3600.0));
   sub->add_option("--syn-cookies", a->syn_cookies, "The server's SYN-cookie policy (default when-full)")
       ->check(CLI::IsMember({"never", "when-full", "always"}));
   sub->add_option("--syn-queue", a->syn_queue, "The server's SYN-queue bound (syn-flood: 256)")
-      ->check(CLI::Range(1U, 1U << 20U));
+      ->check(whole(1U, 1U << 20U));
   sub->add_option("--syn-rate", a->syn_rate, "syn-flood: spoofed SYNs per second (default 5000)")
-      ->check(CLI::Range(1.0, 1e6));
+      ->check(real(1.0, 1e6));
   sub->add_option("--flood-duration", a->flood_duration_s,
                   "syn-flood: seconds the attacker sends (default 10)")
-      ->check(CLI::Range(0.001, 600.0));
+      ->check(real(0.001, 600.0));
   sub->footer(
       "Exit codes: 0 the run completed, whatever its outcomes; 1 the pcap could not be written; 2 bad "
       "command line. Colour only on a terminal; NO_COLOR is respected. See docs/sim.md.");

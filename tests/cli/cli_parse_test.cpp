@@ -120,5 +120,105 @@ TEST(AnalyzeParse, OptionsBeforeAndAfterFile_FileKept) {
   }
 }
 
+// ---- strict numbers: every numeric flag of every command ------------------------------------------------
+
+struct NumericFlag {
+  std::vector<std::string> prefix;  ///< the words before the value (command, required arguments, the flag)
+  std::string name;                 ///< how CLI11 names it in the error
+  std::string good;                 ///< a value in range
+  std::string too_big;              ///< a value just past the range
+};
+
+std::vector<NumericFlag> numeric_flags() {
+  const std::vector<std::string> sim{"sim"};
+  const std::vector<std::string> listen{"listen", "--port", "80"};
+  const std::vector<std::string> connect{"connect", "192.0.2.1", "80"};
+  const std::vector<std::string> analyze{"analyze", "x.pcap"};
+  const std::vector<std::string> bench{"bench"};
+  const auto with = [](std::vector<std::string> words, const std::string& flag) {
+    words.push_back(flag);
+    return words;
+  };
+  std::vector<NumericFlag> t;
+  const auto add = [&](const std::vector<std::string>& base, const std::string& flag, std::string good,
+                       std::string too_big) {
+    t.push_back({with(base, flag), flag, std::move(good), std::move(too_big)});
+  };
+  add(sim, "--seed", "18446744073709551615", "18446744073709551616");
+  add(sim, "--connections", "10000000", "10000001");
+  add(sim, "--ladders", "3", "10000001");
+  add(sim, "--drop-syn", "100", "101");
+  add(sim, "--corrupt-segment", "1000000", "1000001");
+  add(sim, "--client-mss", "88", "65496");
+  add(sim, "--server-mss", "65495", "65496");
+  add(sim, "--request", "65536", "65537");
+  add(sim, "--buffer-kib", "16384", "16385");
+  add(sim, "--interval", "3600000", "3600001");
+  add(sim, "--connect-timeout", "3600", "3601");
+  add(sim, "--syn-queue", "1048576", "1048577");
+  add(sim, "--syn-rate", "1000000", "1000001");
+  add(sim, "--flood-duration", "600", "601");
+  for (const char* p : {"--loss", "--dup", "--reorder", "--corrupt"}) add(sim, p, "0.5,1", "1.5");
+  add(sim, "--delay", "10,20", "3600001");
+  add(sim, "--jitter", "5", "3600001");
+  add(sim, "--bandwidth", "1e12", "1.1e12");
+  add({"listen"}, "--port", "65535", "65536");
+  add(listen, "--backlog", "1048576", "1048577");
+  add(listen, "--syn-queue", "1048576", "1048577");
+  add(listen, "--lines-per-second", "0", "1000000001");
+  for (const auto& base : {listen, connect}) {
+    add(base, "--mss", "65495", "65496");
+    add(base, "--syn-retries", "20", "21");
+    add(base, "--buffers", "1073741824", "1073741825");
+  }
+  t.push_back({{"connect", "192.0.2.1"}, "PORT", "65535", "65536"});
+  add(connect, "--count", "100000", "100001");
+  add(connect, "--timeout", "86400", "86401");
+  add(analyze, "--ladder", "1", "18446744073709551616");
+  t.push_back({{"analyze", "x.pcap", "--svg", "x.svg", "--conn"}, "--conn", "1", "18446744073709551616"});
+  add(analyze, "--top", "100000", "100001");
+  add(analyze, "--first", "100000000", "100000001");
+  add(bench, "--inflight", "65536", "65537");
+  add(bench, "--connections", "1000000000", "1000000001");
+  add(bench, "--resident", "10000000", "10000001");
+  add(bench, "--buffers", "1073741824", "1073741825");
+  add(bench, "--seconds", "86400", "86401");
+  add(bench, "--kernel-seconds", "600", "601");
+  add(bench, "--memory-count", "10000000", "10000001");
+  add(bench, "--memory-budget", "16777216", "16777217");
+  add(bench, "--step-us", "10000000", "10000001");
+  return t;
+}
+
+TEST(NumericFlags, GoodValue_Accepted) {
+  for (const NumericFlag& f : numeric_flags()) {
+    Cli cli;
+    auto words = f.prefix;
+    words.push_back(f.good);
+    EXPECT_EQ(cli.parse(words), "") << f.prefix.front() << " " << f.name << " " << f.good;
+  }
+}
+
+TEST(NumericFlags, NegativeOverflowPastRangeOrJunk_OneLineNamingTheFlag) {
+  for (const NumericFlag& f : numeric_flags()) {
+    for (const std::string& bad : {std::string("-1"), std::string("99999999999999999999999"), f.too_big,
+                                   std::string("nan"), std::string("1x"), std::string("")}) {
+      Cli cli;
+      auto words = f.prefix;
+      words.push_back(bad);
+      const std::string error = cli.parse(words);
+      EXPECT_EQ(error.rfind(f.name + ": ", 0), 0U)
+          << f.prefix.front() << " " << f.name << " '" << bad << "': " << error;
+      EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    }
+  }
+}
+
+TEST(NumericFlags, SeedMinusOne_SaysWhatIsWrong) {
+  Cli cli;
+  EXPECT_EQ(cli.parse({"sim", "--seed", "-1"}),
+            "--seed: '-1' is not a whole number from 0 to 18446744073709551615");
+}
+
 }  // namespace
 }  // namespace synack::cli
