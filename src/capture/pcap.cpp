@@ -25,6 +25,12 @@ std::string errno_text(int error) {
   return std::strerror(error);
 }
 
+/// "PATH: reason", the path named once: libpcap's messages sometimes start with it already.
+std::string with_path(const std::string& path, const std::string& message) {
+  if (message.starts_with(path + ": ")) return message;
+  return fmt::format("{}: {}", path, message);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
@@ -50,8 +56,7 @@ std::expected<PcapWriter, CaptureError> PcapWriter::open(const std::filesystem::
   }
   pcap_dumper_t* dumper = pcap_dump_open(handle, path.c_str());
   if (dumper == nullptr) {
-    auto error =
-        make_error(CaptureError::Kind::open, fmt::format("{}: {}", path.string(), pcap_geterr(handle)));
+    auto error = make_error(CaptureError::Kind::open, with_path(path.string(), pcap_geterr(handle)));
     pcap_close(handle);
     return std::unexpected(std::move(error));
   }
@@ -160,8 +165,7 @@ std::expected<PcapReader, CaptureError> PcapReader::open(const std::filesystem::
   pcap_t* handle = pcap_open_offline_with_tstamp_precision(
       path.c_str(), static_cast<u_int>(PCAP_TSTAMP_PRECISION_NANO), errbuf.data());
   if (handle == nullptr) {
-    return std::unexpected(
-        make_error(CaptureError::Kind::open, fmt::format("{}: {}", path.string(), errbuf.data())));
+    return std::unexpected(make_error(CaptureError::Kind::open, with_path(path.string(), errbuf.data())));
   }
   return PcapReader(handle, path.string());
 }
@@ -172,7 +176,7 @@ std::expected<PcapReader, CaptureError> PcapReader::open(std::FILE* file, const 
       file, static_cast<u_int>(PCAP_TSTAMP_PRECISION_NANO), errbuf.data());
   if (handle == nullptr) {
     std::fclose(file);
-    return std::unexpected(make_error(CaptureError::Kind::open, fmt::format("{}: {}", name, errbuf.data())));
+    return std::unexpected(make_error(CaptureError::Kind::open, with_path(name, errbuf.data())));
   }
   return PcapReader(handle, name);
 }

@@ -67,14 +67,18 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   const auto report = in != nullptr ? analyze::analyse_file(in, args.file, config, args.top)
                                     : analyze::analyse_file(args.file, config, args.top);
   using Status = analyze::FileReport::Status;
-  if (report.status == Status::open_failed || report.status == Status::unsupported) {
+  // Open and damage errors name the file already (capture/pcap.hpp); an unsupported link type does not.
+  if (report.status == Status::open_failed) {
+    fmt::print(stderr, "synack analyze: {}\n", report.error);
+    return kExitFailure;
+  }
+  if (report.status == Status::unsupported) {
     fmt::print(stderr, "synack analyze: {}: {}\n", args.file, report.error);
     return kExitFailure;
   }
   int code = report.status == Status::damaged ? kExitPartial : kExitOk;
   if (report.status == Status::damaged) {
-    fmt::print(stderr, "synack analyze: {}: {}; reporting what was read before the damage\n", args.file,
-               report.error);
+    fmt::print(stderr, "synack analyze: {}; reporting what was read before the damage\n", report.error);
   }
   auto lookup = [&](std::uint64_t n) {
     const auto* c = analyze::find_connection(report.result, n);

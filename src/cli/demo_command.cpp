@@ -642,7 +642,7 @@ int run_simulated(const CapturePath& pcap, bool colour) {
   const std::string& pcap_path = pcap.shown;
   auto recorder = sim::PcapRecorder::open(pcap.open_as);
   if (!recorder) {
-    fmt::print(stderr, "synack demo: cannot write {}: {}\n", pcap_path, recorder.error());
+    fmt::print(stderr, "synack demo: cannot write {}\n", recorder.error());  // "PATH: why"
     return kExitFailure;
   }
   sim::SimObserver observer;

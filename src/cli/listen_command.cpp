@@ -215,7 +215,7 @@ std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOption
     auto writer = capture::PcapWriter::open(o.pcap);
     if (!writer) {
       return std::unexpected(
-          Failure{kExitFailure, fmt::format("cannot write {}: {}", o.pcap, writer.error())});
+          Failure{kExitFailure, fmt::format("cannot write {}", writer.error())});  // "PATH: why"
     }
     session->pcap.emplace(std::move(*writer));
   }

@@ -223,7 +223,7 @@ int run(const SimArgs& args) {
   if (!args.pcap.empty()) {
     auto opened = sim::PcapRecorder::open(args.pcap);
     if (!opened) {
-      fmt::print(stderr, "synack sim: cannot write {}: {}\n", args.pcap, opened.error());
+      fmt::print(stderr, "synack sim: cannot write {}\n", opened.error());  // "PATH: why"
       return kExitFailure;
     }
     pcap.emplace(std::move(*opened));

@@ -99,7 +99,16 @@ TEST(AnalyzeCommand, UnknownConnectionFails) {
 TEST(AnalyzeCommand, MissingFileExitsOne) {
   auto r = run({"analyze", "/nonexistent/x.pcap"});
   EXPECT_EQ(r.exit_code, kExitFailure);
-  EXPECT_THAT(r.err, HasSubstr("/nonexistent/x.pcap"));
+  EXPECT_EQ(r.err, "synack analyze: /nonexistent/x.pcap: No such file or directory\n");  // the path once
+}
+
+TEST(AnalyzeCommand, NotACapture_NamesThePathOnce) {
+  const auto path = temp_path("not-a-capture.pcap");
+  std::ofstream(path) << "not a capture file at all\n";
+  auto r = run({"analyze", path.string()});
+  EXPECT_EQ(r.exit_code, kExitFailure);
+  EXPECT_THAT(r.err, HasSubstr(path.string() + ": "));
+  EXPECT_EQ(r.err.find(path.string()), r.err.rfind(path.string())) << r.err;
 }
 
 TEST(AnalyzeCommand, DamagedFileExitsThreeWithAReport) {
@@ -110,6 +119,7 @@ TEST(AnalyzeCommand, DamagedFileExitsThreeWithAReport) {
   EXPECT_EQ(r.exit_code, kExitPartial);
   EXPECT_THAT(r.out, HasSubstr("WARNING"));
   EXPECT_THAT(r.err, HasSubstr("damaged"));
+  EXPECT_EQ(r.err.find(path.string()), r.err.rfind(path.string())) << r.err;  // the path once
 }
 
 TEST(AnalyzeCommand, SvgWithoutConnIsAUsageError) {

@@ -192,15 +192,24 @@ TEST(SimCli, SynFlood_BadFlags_OneLineNamingTheFlag_Exit2) {
   }
 }
 
-TEST(SimCli, BadNumbers_OneLineNamingTheFlag_Exit2) {
+TEST(SimCli, BadNumbers_OneLineNamingTheFlagAndTheSubcommandsHelp_Exit2) {
   for (const std::string args : {"--seed -1", "--seed 99999999999999999999999", "--ladders -1",
                                  "--connections 0", "--drop-syn -1"}) {
     const auto r = sim_stderr("normal " + args);
     EXPECT_EQ(r.code, 2) << args;
     const std::string flag = args.substr(0, args.find(' '));
     EXPECT_EQ(r.out.rfind("synack: " + flag + ": ", 0), 0U) << args << ": " << r.out;
+    EXPECT_NE(r.out.find("run 'synack sim --help' for usage"), std::string::npos) << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
   }
+}
+
+TEST(SimCli, UnwritablePcap_NamesThePathOnce) {
+  const auto dir = std::filesystem::temp_directory_path() / "synack-sim-cli-dir";
+  std::filesystem::create_directories(dir);
+  const auto r = sim_stderr("normal --pcap " + dir.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "synack sim: cannot write " + dir.string() + ": Is a directory\n");
 }
 
 }  // namespace
