@@ -2,6 +2,9 @@
 // pcap_geterr(); every failure becomes a CaptureError value, nothing is thrown.
 #include "synack/capture/pcap.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -33,6 +36,25 @@ std::string with_path(const std::string& path, const std::string& message) {
 
 }  // namespace
 
+namespace {
+
+/// Opens the dump file; "-" is standard output (as `tcpdump -w -`) through a descriptor of its own, so that
+/// closing the capture (pcap_dump_close() closes its FILE) leaves the program's stdout open.
+pcap_dumper_t* open_dumper(pcap_t* handle, const std::filesystem::path& path) {
+  if (path != "-") return pcap_dump_open(handle, path.c_str());
+  std::FILE* out = nullptr;
+  if (const int fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0); fd >= 0) {
+    out = ::fdopen(fd, "wb");
+    if (out == nullptr) ::close(fd);
+  }
+  if (out == nullptr) return nullptr;
+  pcap_dumper_t* dumper = pcap_dump_fopen(handle, out);
+  if (dumper == nullptr) (void)std::fclose(out);
+  return dumper;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------------
 // PcapWriter
 
@@ -54,7 +76,7 @@ std::expected<PcapWriter, CaptureError> PcapWriter::open(const std::filesystem::
         CaptureError::Kind::open,
         fmt::format("{}: pcap_open_dead failed for link type {}", path.string(), options.linktype)));
   }
-  pcap_dumper_t* dumper = pcap_dump_open(handle, path.c_str());
+  pcap_dumper_t* dumper = open_dumper(handle, path);
   if (dumper == nullptr) {
     auto error = make_error(CaptureError::Kind::open, with_path(path.string(), pcap_geterr(handle)));
     pcap_close(handle);

@@ -1,5 +1,6 @@
 #include "analyze_command.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -36,13 +37,23 @@ bool write_file(std::FILE* out, const std::string& text) {
   return std::fclose(out) == 0 && written;
 }
 
+/// The capture to read: FILE, or standard input for "-" (as tcpdump -r -), through a descriptor of its own.
+std::FILE* open_capture(const std::string& file) {
+  if (file != "-") return std::fopen(file.c_str(), "rbe");
+  const int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return nullptr;
+  std::FILE* in = ::fdopen(fd, "rb");
+  if (in == nullptr) ::close(fd);
+  return in;
+}
+
 int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   analyze::AnalyzerConfig config;
   if (args.ladder) config.record_connections.push_back(*args.ladder);
   if (args.conn) config.record_connections.push_back(*args.conn);
   // The capture and the SVG are opened first; then no root, no capabilities, and the seccomp sandbox
   // before the first byte of the capture is parsed (docs/security.md).
-  std::FILE* in = std::fopen(args.file.c_str(), "rbe");
+  std::FILE* in = open_capture(args.file);
   std::FILE* svg_out = nullptr;
   if (in != nullptr && !args.svg.empty() && args.conn) {
     svg_out = std::fopen(args.svg.c_str(), "wbe");
@@ -120,8 +131,10 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
 void register_analyze_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<AnalyzeArgs>();
   auto* sub = app.add_subcommand("analyze", "Explain every TCP handshake in a pcap / pcapng capture");
-  sub->add_option("FILE", args->file,
-                  "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback)")
+  sub->add_option(
+         "FILE", args->file,
+         "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback); '-' reads standard "
+         "input")
       ->required();
   sub->add_flag("--json", args->json,
                 "Print the JSON document of docs/analyze-json.md instead of the report");

@@ -39,6 +39,7 @@
 #include "synack/sim/simulation.hpp"
 #include "synack/tcp/error.hpp"
 #include "terminal.hpp"
+#include "usage.hpp"
 
 namespace synack::cli {
 namespace {
@@ -755,9 +756,10 @@ void register_demo_command(CLI::App& app, int& exit_code) {
   auto pcap = std::make_shared<std::string>();
   auto simulated = std::make_shared<bool>(false);
   cmd->add_option(
-      "--pcap", *pcap,
-      "Where to write the capture (default: a new synack-demo.pcap, or synack-demo-N.pcap, in the "
-      "current directory; never an existing file there)");
+         "--pcap", *pcap,
+         "Where to write the capture (default: a new synack-demo.pcap, or synack-demo-N.pcap, in the "
+         "current directory; never an existing file there)")
+      ->check(not_stdout());
   cmd->add_flag("--simulated", *simulated, "Give the tour over the simulated link, without the kernel");
   auto privileges = add_privilege_options(cmd);
   cmd->callback([pcap, simulated, privileges, &exit_code] {

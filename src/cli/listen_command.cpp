@@ -25,6 +25,7 @@
 #include "synack/link/netns.hpp"
 #include "synack/stack/entropy.hpp"
 #include "synack/tcp/error.hpp"
+#include "usage.hpp"
 
 namespace synack::cli {
 namespace tun_cli {
@@ -59,7 +60,8 @@ void add_tun_options(CLI::App* cmd, TunOptions& o) {
                   "2001:db8::1/64)")
       ->allow_extra_args(false);
   cmd->add_flag("--no-configure", o.no_configure, "Leave the kernel's side of the device as it is");
-  cmd->add_option("--pcap", o.pcap, "Write every datagram crossing the device to this pcap file");
+  cmd->add_option("--pcap", o.pcap, "Write every datagram crossing the device to this pcap file")
+      ->check(not_stdout());
   cmd->add_option("--mss", o.mss, "The MSS synack offers over IPv4 (IPv6: 20 less); default from the MTU")
       ->check(whole(88, 65495));
   cmd->add_option("--syn-retries", o.syn_retries, "SYN retransmissions before a connect times out")

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <expected>
 #include <memory>
 #include <optional>
 #include <string>
@@ -172,13 +173,13 @@ class Progress {
 };
 
 /// The first legitimate client whose SYN was answered with a cookie; without one, the first that failed.
-void print_cookie_ladder(const sim::RunResult& result, const sim::LadderOptions& ladder) {
+void print_cookie_ladder(std::FILE* out, const sim::RunResult& result, const sim::LadderOptions& ladder) {
   const auto has_cookie = [](const sim::ConnectionResult& c) {
     return std::ranges::any_of(c.segments, [](const sim::SegmentTrace& s) { return s.syn_cookie; });
   };
   const auto it = std::ranges::find_if(result.connections, has_cookie);
   if (it != result.connections.end()) {
-    fmt::print("\nA legitimate client's handshake through a SYN cookie:\n{}",
+    fmt::print(out, "\nA legitimate client's handshake through a SYN cookie:\n{}",
                sim::render_ladder(*it, ladder));
     return;
   }
@@ -186,9 +187,58 @@ void print_cookie_ladder(const sim::RunResult& result, const sim::LadderOptions&
     return c.outcome != sim::Outcome::established;
   });
   if (failed != result.connections.end()) {
-    fmt::print("\nNo SYN cookie was sent; a legitimate client that did not connect:\n{}",
+    fmt::print(out, "\nNo SYN cookie was sent; a legitimate client that did not connect:\n{}",
                sim::render_ladder(*failed, ladder));
   }
+}
+
+/// The scenario with the command line applied, or the exit code of a refusal (already printed).
+std::expected<sim::SimConfig, int> configure(const SimArgs& args) {
+  auto base = sim::scenario_config(args.scenario, args.seed);
+  if (!base) {
+    fmt::print(stderr, "synack sim: unknown scenario '{}'; 'synack sim --list' shows them\n", args.scenario);
+    return std::unexpected(kExitUsage);
+  }
+  if (!base->flood && (args.syn_rate || args.flood_duration_s)) {
+    fmt::print(stderr, "synack sim: {} needs the syn-flood scenario\n",
+               args.syn_rate ? "--syn-rate" : "--flood-duration");
+    return std::unexpected(kExitUsage);
+  }
+  if (args.pcap == "-" && (args.json || args.json_stream)) {
+    fmt::print(stderr,
+               "synack sim: --pcap - writes the capture to stdout, where {} would go; run "
+               "'synack sim --help' for usage\n",
+               args.json ? "--json" : "--json-stream");
+    return std::unexpected(kExitUsage);
+  }
+  sim::SimConfig config = make_config(args, std::move(*base));
+  if (config.flood && config.flood->syn_rate * std::chrono::duration<double>(config.flood->duration).count() >
+                          kMaxAttackSyns) {
+    fmt::print(stderr, "synack sim: --syn-rate x --flood-duration is more than {} SYNs\n", kMaxAttackSyns);
+    return std::unexpected(kExitUsage);
+  }
+  return config;
+}
+
+/// The text report: to stdout, or to stderr when stdout carries the capture (--pcap -).
+void print_report(std::FILE* out, const SimArgs& args, const sim::SimConfig& config,
+                  const sim::RunResult& result, std::size_t ladder_limit, bool cookie_ladder) {
+  const bool colour = use_colour(out);
+  sim::LadderOptions ladder;
+  ladder.colour = colour;
+  ladder.absolute = args.absolute;
+  fmt::print(
+      out, "synack sim: scenario {}, seed {}, server {}\n", result.scenario, result.seed,
+      config.simultaneous_open ? "connects too (simultaneous open)" : sim::to_string(config.server_mode));
+  fmt::print(out, "  link c>s: {}\n  link s>c: {}\n", sim::describe_impairments(config.to_server),
+             sim::describe_impairments(config.to_client));
+  for (std::size_t i = 0; i < result.connections.size() && i < ladder_limit; ++i) {
+    fmt::print(out, "\n{}", sim::render_ladder(result.connections[i], ladder));
+  }
+  if (cookie_ladder) print_cookie_ladder(out, result, ladder);
+  if (result.flood) fmt::print(out, "\n{}", sim::render_flood(result));
+  if (config.connections > 1 || ladder_limit == 0)
+    fmt::print(out, "\n{}", sim::render_summary(result, colour));
 }
 
 int run(const SimArgs& args) {
@@ -196,22 +246,9 @@ int run(const SimArgs& args) {
     for (const auto& s : sim::scenarios()) fmt::print("{:<18} {}\n", s.name, s.description);
     return kExitOk;
   }
-  auto base = sim::scenario_config(args.scenario, args.seed);
-  if (!base) {
-    fmt::print(stderr, "synack sim: unknown scenario '{}'; 'synack sim --list' shows them\n", args.scenario);
-    return kExitUsage;
-  }
-  if (!base->flood && (args.syn_rate || args.flood_duration_s)) {
-    fmt::print(stderr, "synack sim: {} needs the syn-flood scenario\n",
-               args.syn_rate ? "--syn-rate" : "--flood-duration");
-    return kExitUsage;
-  }
-  sim::SimConfig config = make_config(args, std::move(*base));
-  if (config.flood && config.flood->syn_rate * std::chrono::duration<double>(config.flood->duration).count() >
-                          kMaxAttackSyns) {
-    fmt::print(stderr, "synack sim: --syn-rate x --flood-duration is more than {} SYNs\n", kMaxAttackSyns);
-    return kExitUsage;
-  }
+  auto configured = configure(args);
+  if (!configured) return configured.error();
+  sim::SimConfig config = std::move(*configured);
   // A flood draws one ladder by default: a client's handshake the listener answered with a cookie.
   const bool cookie_ladder = config.flood && !args.ladders;
   const std::size_t ladder_limit =
@@ -221,7 +258,7 @@ int run(const SimArgs& args) {
 
   std::optional<sim::PcapRecorder> pcap;
   if (!args.pcap.empty()) {
-    auto opened = sim::PcapRecorder::open(args.pcap);
+    auto opened = sim::PcapRecorder::open(args.pcap);  // "-": standard output
     if (!opened) {
       fmt::print(stderr, "synack sim: cannot write {}\n", opened.error());  // "PATH: why"
       return kExitFailure;
@@ -251,32 +288,17 @@ int run(const SimArgs& args) {
       fmt::print(stderr, "synack sim: cannot write {}: {}\n", args.pcap, closed.error());
       code = kExitFailure;
     } else if (!args.json && !args.json_stream) {
-      fmt::print(stderr, "synack sim: wrote {} segments to {}\n", frames, args.pcap);
+      fmt::print(stderr, "synack sim: wrote {} segments to {}\n", frames,
+                 args.pcap == "-" ? "standard output" : args.pcap);
     }
   }
   if (args.json) {
     fmt::print("{}\n", sim::run_json(result).dump(2));
-    return code;
-  }
-  if (args.json_stream) {
+  } else if (args.json_stream) {
     fmt::print("{}\n", sim::stream_summary_line(result));
-    return code;
+  } else {
+    print_report(args.pcap == "-" ? stderr : stdout, args, config, result, ladder_limit, cookie_ladder);
   }
-  const bool colour = use_colour(stdout);
-  sim::LadderOptions ladder;
-  ladder.colour = colour;
-  ladder.absolute = args.absolute;
-  fmt::print(
-      "synack sim: scenario {}, seed {}, server {}\n", result.scenario, result.seed,
-      config.simultaneous_open ? "connects too (simultaneous open)" : sim::to_string(config.server_mode));
-  fmt::print("  link c>s: {}\n  link s>c: {}\n", sim::describe_impairments(config.to_server),
-             sim::describe_impairments(config.to_client));
-  for (std::size_t i = 0; i < result.connections.size() && i < ladder_limit; ++i) {
-    fmt::print("\n{}", sim::render_ladder(result.connections[i], ladder));
-  }
-  if (cookie_ladder) print_cookie_ladder(result, ladder);
-  if (result.flood) fmt::print("\n{}", sim::render_flood(result));
-  if (config.connections > 1 || ladder_limit == 0) fmt::print("\n{}", sim::render_summary(result, colour));
   return code;
 }
 
@@ -299,7 +321,9 @@ void register_sim_command(CLI::App& app, int& exit_code) {
   auto* json = sub->add_flag("--json", a->json, "Print one JSON document (docs/sim-json.md)");
   auto* stream = sub->add_flag("--json-stream", a->json_stream, "Print one JSON object per line per event");
   json->excludes(stream);
-  sub->add_option("--pcap", a->pcap, "Write every segment to a pcap file with virtual timestamps");
+  sub->add_option("--pcap", a->pcap,
+                  "Write every segment to a pcap file with virtual timestamps ('-': standard output; the "
+                  "report then goes to stderr)");
   sub->add_flag("--absolute", a->absolute, "Absolute sequence numbers in the ladder (relative by default)");
   sub->add_option("--ladders", a->ladders, "Draw the first N connections (default: all when at most 10)")
       ->check(whole(0, 10'000'000));

@@ -29,4 +29,14 @@ inline int report_usage_error(const CLI::App& app, const CLI::ParseError& error)
   return kExitUsage;
 }
 
+/// For commands whose report is on stdout (listen, connect, demo): `--pcap -` is refused at parse time
+/// rather than mixing the capture into the report (sim sends its report to stderr instead).
+inline CLI::Validator not_stdout() {
+  return {[](std::string& path) -> std::string {
+            return path == "-" ? "'-' (standard output) carries this command's report; give a file name"
+                               : std::string();
+          },
+          "FILE"};
+}
+
 }  // namespace synack::cli

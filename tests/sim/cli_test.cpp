@@ -110,6 +110,18 @@ TEST(SimCli, PcapIsWrittenAndReproducible) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SimCli, PcapDash_CaptureOnStdout_ReportOnStderr) {
+  const auto file = std::filesystem::temp_directory_path() / "synack-sim-cli-dash.pcap";
+  ASSERT_EQ(sim("normal --pcap " + file.string()).code, 0);
+  const auto piped = sim("normal --pcap -");  // stdout only: the report went to stderr
+  EXPECT_EQ(piped.code, 0);
+  EXPECT_EQ(piped.out, slurp(file));  // byte for byte the capture, nothing else
+  const auto report = sim_raw(std::string(SIM_CLI_PATH) + " normal --pcap - 2>&1 >/dev/null");
+  EXPECT_NE(report.out.find("agreed: MSS 1460"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("segments to standard output"), std::string::npos) << report.out;
+  EXPECT_EQ(sim("normal --pcap - --json").code, 2);  // both would want stdout
+}
+
 TEST(SimCli, ExitCodes) {
   EXPECT_EQ(sim("--list").code, 0);
   EXPECT_NE(sim("--list").out.find("dead-server"), std::string::npos);
@@ -193,8 +205,8 @@ TEST(SimCli, SynFlood_BadFlags_OneLineNamingTheFlag_Exit2) {
 }
 
 TEST(SimCli, BadNumbers_OneLineNamingTheFlagAndTheSubcommandsHelp_Exit2) {
-  for (const std::string args : {"--seed -1", "--seed 99999999999999999999999", "--ladders -1",
-                                 "--connections 0", "--drop-syn -1"}) {
+  for (const std::string args :
+       {"--seed -1", "--seed 99999999999999999999999", "--ladders -1", "--connections 0", "--drop-syn -1"}) {
     const auto r = sim_stderr("normal " + args);
     EXPECT_EQ(r.code, 2) << args;
     const std::string flag = args.substr(0, args.find(' '));
