@@ -29,6 +29,7 @@ struct AnalyzeArgs {
   std::optional<std::uint64_t> conn;
   std::size_t top = 10;
   std::size_t first = 20;
+  ColourMode colour = ColourMode::automatic;
 };
 
 /// Writes and closes `out` (opened before the sandbox: it cannot open files).
@@ -106,7 +107,7 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   } else if (args.ladder) {
     const auto* c = lookup(*args.ladder);
     if (c == nullptr) return kExitFailure;
-    fmt::print("{}", analyze::render_ladder(*c, use_colour(stdout)));
+    fmt::print("{}", analyze::render_ladder(*c, use_colour(args.colour, stdout)));
   } else {
     analyze::TextOptions text;
     text.top = args.top;
@@ -150,6 +151,7 @@ void register_analyze_command(CLI::App& app, int& exit_code) {
       ->check(whole(1, 100000));
   sub->add_option("--first", args->first, "How many connections to list in capture order")
       ->check(whole(0, 100000000));
+  add_colour_option(sub, args->colour);
   auto privileges = add_privilege_options(sub);
   sub->footer(
       "Exit codes: 0 ok; 1 the file could not be opened, its link type is unsupported, or the connection "

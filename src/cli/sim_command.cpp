@@ -61,6 +61,7 @@ struct SimArgs {
   std::optional<std::uint32_t> syn_queue;
   std::optional<double> syn_rate;
   std::optional<double> flood_duration_s;
+  ColourMode colour = ColourMode::automatic;
 };
 
 Duration from_ms(double ms) {
@@ -223,7 +224,7 @@ std::expected<sim::SimConfig, int> configure(const SimArgs& args) {
 /// The text report: to stdout, or to stderr when stdout carries the capture (--pcap -).
 void print_report(std::FILE* out, const SimArgs& args, const sim::SimConfig& config,
                   const sim::RunResult& result, std::size_t ladder_limit, bool cookie_ladder) {
-  const bool colour = use_colour(out);
+  const bool colour = use_colour(args.colour, out);
   sim::LadderOptions ladder;
   ladder.colour = colour;
   ladder.absolute = args.absolute;
@@ -380,6 +381,7 @@ void register_sim_command(CLI::App& app, int& exit_code) {
   sub->footer(
       "Exit codes: 0 the run completed, whatever its outcomes; 1 the pcap could not be written; 2 bad "
       "command line. Colour only on a terminal; NO_COLOR is respected. See docs/sim.md.");
+  add_colour_option(sub, a->colour);
   sub->callback([a, &exit_code] { exit_code = run(*a); });
 }
 

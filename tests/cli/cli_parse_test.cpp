@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "terminal.hpp"
 
 namespace synack::cli {
 namespace {
@@ -277,6 +278,44 @@ TEST(PcapDash, SimToStdout_PipedIntoAnalyzeFromStdin) {
   EXPECT_EQ(report["status"], "ok");
   EXPECT_EQ(report["summary"]["connections"], 1);
   EXPECT_EQ(report["summary"]["verdicts"]["established"], 1);
+}
+
+// ---- --color=auto|always|never ----------------------------------------------------------------------------
+
+TEST(Colour, Auto_TtyWithoutNoColorOrDumbTerm_Colours) {
+  EXPECT_TRUE(decide_colour(ColourMode::automatic, true, nullptr, "xterm-256color"));
+  EXPECT_TRUE(decide_colour(ColourMode::automatic, true, "", nullptr));  // NO_COLOR empty: as unset
+  EXPECT_FALSE(decide_colour(ColourMode::automatic, false, nullptr, "xterm"));
+  EXPECT_FALSE(decide_colour(ColourMode::automatic, true, "1", "xterm"));
+  EXPECT_FALSE(decide_colour(ColourMode::automatic, true, nullptr, "dumb"));
+}
+
+TEST(Colour, AlwaysAndNever_IgnoreTheTerminalAndTheEnvironment) {
+  for (const bool tty : {false, true}) {
+    for (const char* no_color : {static_cast<const char*>(nullptr), "1"}) {
+      for (const char* term : {"xterm", "dumb"}) {
+        EXPECT_TRUE(decide_colour(ColourMode::always, tty, no_color, term));
+        EXPECT_FALSE(decide_colour(ColourMode::never, tty, no_color, term));
+      }
+    }
+  }
+}
+
+TEST(Colour, EveryColouringCommand_TakesTheThreeModesAndRefusesOthers) {
+  for (const std::vector<std::string>& base :
+       {std::vector<std::string>{"sim"}, std::vector<std::string>{"analyze", "x.pcap"},
+        std::vector<std::string>{"demo"}}) {
+    for (const char* mode : {"auto", "always", "never"}) {
+      Cli cli;
+      auto words = base;
+      words.push_back(std::string("--color=") + mode);
+      EXPECT_EQ(cli.parse(words), "") << base.front() << " " << mode;
+    }
+    Cli cli;
+    auto words = base;
+    words.emplace_back("--color=sometimes");
+    EXPECT_THAT(cli.parse(words), HasSubstr("--color")) << base.front();
+  }
 }
 
 }  // namespace

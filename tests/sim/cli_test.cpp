@@ -204,6 +204,15 @@ TEST(SimCli, SynFlood_BadFlags_OneLineNamingTheFlag_Exit2) {
   }
 }
 
+TEST(SimCli, ColorAlways_ColoursAPipe_ColorNever_AndAutoDoNot) {
+  EXPECT_NE(sim("normal --color=always").out.find("\x1b["), std::string::npos);
+  EXPECT_NE(sim_raw("NO_COLOR=1 " + std::string(SIM_CLI_PATH) + " normal --color always").out.find("\x1b["),
+            std::string::npos);
+  EXPECT_EQ(sim("normal --color=never").out.find("\x1b["), std::string::npos);
+  EXPECT_EQ(sim("normal --color=auto").out.find("\x1b["), std::string::npos);  // a pipe is not a terminal
+  EXPECT_EQ(sim("normal --color=rainbow").code, 2);
+}
+
 TEST(SimCli, BadNumbers_OneLineNamingTheFlagAndTheSubcommandsHelp_Exit2) {
   for (const std::string args :
        {"--seed -1", "--seed 99999999999999999999999", "--ladders -1", "--connections 0", "--drop-syn -1"}) {
