@@ -30,6 +30,7 @@ struct AnalyzeArgs {
   std::size_t top = 10;
   std::size_t first = 20;
   ColourMode colour = ColourMode::automatic;
+  std::size_t ladder_limit = 32;  ///< segments recorded for --ladder / --svg
 };
 
 /// Writes and closes `out` (opened before the sandbox: it cannot open files).
@@ -52,6 +53,7 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   analyze::AnalyzerConfig config;
   if (args.ladder) config.record_connections.push_back(*args.ladder);
   if (args.conn) config.record_connections.push_back(*args.conn);
+  config.max_recorded_segments = args.ladder_limit;
   // The capture and the SVG are opened first; then no root, no capabilities, and the seccomp sandbox
   // before the first byte of the capture is parsed (docs/security.md).
   std::FILE* in = open_capture(args.file);
@@ -151,6 +153,11 @@ void register_analyze_command(CLI::App& app, int& exit_code) {
       ->check(whole(1, 100000));
   sub->add_option("--first", args->first, "How many connections to list in capture order")
       ->check(whole(0, 100000000));
+  sub->add_option("--ladder-limit", args->ladder_limit,
+                  "Segments --ladder and --svg draw (the connection is followed that far); a cut ladder "
+                  "says so")
+      ->capture_default_str()
+      ->check(whole(1, 1'000'000));
   add_colour_option(sub, args->colour);
   auto privileges = add_privilege_options(sub);
   sub->footer(

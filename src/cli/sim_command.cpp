@@ -62,6 +62,7 @@ struct SimArgs {
   std::optional<double> syn_rate;
   std::optional<double> flood_duration_s;
   ColourMode colour = ColourMode::automatic;
+  std::size_t ladder_limit = 0;  ///< segments per ladder; 0 draws all
 };
 
 Duration from_ms(double ms) {
@@ -228,6 +229,7 @@ void print_report(std::FILE* out, const SimArgs& args, const sim::SimConfig& con
   sim::LadderOptions ladder;
   ladder.colour = colour;
   ladder.absolute = args.absolute;
+  ladder.limit = args.ladder_limit;
   fmt::print(
       out, "synack sim: scenario {}, seed {}, server {}\n", result.scenario, result.seed,
       config.simultaneous_open ? "connects too (simultaneous open)" : sim::to_string(config.server_mode));
@@ -303,6 +305,26 @@ int run(const SimArgs& args) {
   return code;
 }
 
+/// The link's impairments: --loss, --delay, --jitter, --dup, --reorder, --corrupt, --bandwidth, --drop-syn.
+void add_impairment_options(CLI::App* sub, SimArgs& args) {
+  sub->add_option("--loss", args.loss, "Loss probability (P, or C2S,S2C for each direction)")
+      ->check(per_direction(0.0, 1.0));
+  sub->add_option("--delay", args.delay_ms, "One-way delay in ms (default 10; or C2S,S2C)")
+      ->check(per_direction(0.0, 3.6e6));
+  sub->add_option("--jitter", args.jitter_ms, "Extra delay, uniform in [0, MS] (or C2S,S2C)")
+      ->check(per_direction(0.0, 3.6e6));
+  sub->add_option("--dup", args.dup, "Duplication probability (or C2S,S2C)")->check(per_direction(0.0, 1.0));
+  sub->add_option("--reorder", args.reorder, "Probability a segment is held back so later ones pass it")
+      ->check(per_direction(0.0, 1.0));
+  sub->add_option("--corrupt", args.corrupt, "Probability one byte is flipped (the checksum catches it)")
+      ->check(per_direction(0.0, 1.0));
+  sub->add_option("--bandwidth", args.bandwidth, "Link rate in bits per second, 0 = unlimited (or C2S,S2C)")
+      ->check(per_direction(0.0, 1e12));
+  sub->add_option("--drop-syn", args.drop_syn, "Drop the client's Nth SYN (repeatable)")
+      ->allow_extra_args(false)
+      ->check(whole(1U, 100U));
+}
+
 }  // namespace
 
 void register_sim_command(CLI::App& app, int& exit_code) {
@@ -328,22 +350,7 @@ void register_sim_command(CLI::App& app, int& exit_code) {
   sub->add_flag("--absolute", a->absolute, "Absolute sequence numbers in the ladder (relative by default)");
   sub->add_option("--ladders", a->ladders, "Draw the first N connections (default: all when at most 10)")
       ->check(whole(0, 10'000'000));
-  sub->add_option("--loss", a->loss, "Loss probability (P, or C2S,S2C for each direction)")
-      ->check(per_direction(0.0, 1.0));
-  sub->add_option("--delay", a->delay_ms, "One-way delay in ms (default 10; or C2S,S2C)")
-      ->check(per_direction(0.0, 3.6e6));
-  sub->add_option("--jitter", a->jitter_ms, "Extra delay, uniform in [0, MS] (or C2S,S2C)")
-      ->check(per_direction(0.0, 3.6e6));
-  sub->add_option("--dup", a->dup, "Duplication probability (or C2S,S2C)")->check(per_direction(0.0, 1.0));
-  sub->add_option("--reorder", a->reorder, "Probability a segment is held back so later ones pass it")
-      ->check(per_direction(0.0, 1.0));
-  sub->add_option("--corrupt", a->corrupt, "Probability one byte is flipped (the checksum catches it)")
-      ->check(per_direction(0.0, 1.0));
-  sub->add_option("--bandwidth", a->bandwidth, "Link rate in bits per second, 0 = unlimited (or C2S,S2C)")
-      ->check(per_direction(0.0, 1e12));
-  sub->add_option("--drop-syn", a->drop_syn, "Drop the client's Nth SYN (repeatable)")
-      ->allow_extra_args(false)
-      ->check(whole(1U, 100U));
+  add_impairment_options(sub, *a);
   sub->add_flag("--drop-synack", a->drop_synack, "Drop every SYN-ACK");
   sub->add_flag("--drop-final-ack", a->drop_final_ack, "Drop the handshake's final ACK");
   sub->add_option("--corrupt-segment", a->corrupt_segment, "Corrupt the client's Nth segment (repeatable)")
@@ -381,6 +388,9 @@ void register_sim_command(CLI::App& app, int& exit_code) {
   sub->footer(
       "Exit codes: 0 the run completed, whatever its outcomes; 1 the pcap could not be written; 2 bad "
       "command line. Colour only on a terminal; NO_COLOR is respected. See docs/sim.md.");
+  sub->add_option("--ladder-limit", a->ladder_limit,
+                  "Segments drawn per ladder (default 0: all); a cut ladder says how many were left out")
+      ->check(whole(0, 10'000'000));
   add_colour_option(sub, a->colour);
   sub->callback([a, &exit_code] { exit_code = run(*a); });
 }

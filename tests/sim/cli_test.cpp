@@ -122,6 +122,17 @@ TEST(SimCli, PcapDash_CaptureOnStdout_ReportOnStderr) {
   EXPECT_EQ(sim("normal --pcap - --json").code, 2);  // both would want stdout
 }
 
+TEST(SimCli, LadderLimit_CutLadderSaysHowManyMore_DefaultDrawsAll) {
+  const auto all = sim("normal");
+  EXPECT_EQ(all.out.find("more segments not shown"), std::string::npos) << all.out;
+  const auto cut = sim("normal --ladder-limit 2");
+  EXPECT_EQ(cut.code, 0);
+  EXPECT_NE(cut.out.find("|------------ S ------------>|"), std::string::npos) << cut.out;
+  EXPECT_EQ(cut.out.find("→ established"), cut.out.rfind("→ established"));  // the outcome still printed
+  EXPECT_NE(cut.out.find("more segments not shown (--ladder-limit to raise)"), std::string::npos) << cut.out;
+  EXPECT_EQ(sim("normal --ladder-limit -1").code, 2);
+}
+
 TEST(SimCli, ExitCodes) {
   EXPECT_EQ(sim("--list").code, 0);
   EXPECT_NE(sim("--list").out.find("dead-server"), std::string::npos);
