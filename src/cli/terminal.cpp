@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <map>
 #include <string>
 #include <string_view>
 
@@ -30,11 +29,16 @@ bool use_colour(ColourMode mode, std::FILE* stream) noexcept {
 }
 
 void add_colour_option(CLI::App* cmd, ColourMode& mode) {
-  const std::map<std::string, ColourMode> names{
-      {"auto", ColourMode::automatic}, {"always", ColourMode::always}, {"never", ColourMode::never}};
-  cmd->add_option("--color", mode,
-                  "Colour: auto (a terminal, NO_COLOR unset, TERM not dumb), always or never")
-      ->transform(CLI::CheckedTransformer(names))
+  // A string checked against the three names (an enum option would print its value as a raw byte).
+  cmd->add_option_function<std::string>(
+         "--color",
+         [&mode](const std::string& name) {
+           mode = name == "always"  ? ColourMode::always
+                  : name == "never" ? ColourMode::never
+                                    : ColourMode::automatic;
+         },
+         "Colour: auto (a terminal, NO_COLOR unset, TERM not dumb), always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
       ->default_str("auto");
 }
 

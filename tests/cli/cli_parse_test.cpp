@@ -314,7 +314,7 @@ TEST(Colour, EveryColouringCommand_TakesTheThreeModesAndRefusesOthers) {
     Cli cli;
     auto words = base;
     words.emplace_back("--color=sometimes");
-    EXPECT_THAT(cli.parse(words), HasSubstr("--color")) << base.front();
+    EXPECT_EQ(cli.parse(words), "--color: sometimes not in {auto,always,never}") << base.front();
   }
 }
 
