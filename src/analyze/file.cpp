@@ -33,8 +33,7 @@ FileReport analyse_reader(std::expected<capture::PcapReader, capture::CaptureErr
     auto frame = reader->next();
     if (!frame) {
       report.status = FileReport::Status::damaged;
-      report.error =
-          fmt::format("the file is damaged after {} frames: {}", report.frames, frame.error().message);
+      report.error = frame.error().message;  // "PATH: damaged after N frames: why"
       break;
     }
     if (!frame->has_value()) break;

@@ -1,6 +1,8 @@
 #include "flow_table.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <utility>
 
 #include "synack/wire/link_layer.hpp"
@@ -17,8 +19,13 @@ FlowTable::FlowTable(AnalyzerConfig config) : config_(std::move(config)) {
 Handshake::Limits FlowTable::limits_for(std::uint64_t number) const {
   const bool record = config_.record_all || std::binary_search(config_.record_connections.begin(),
                                                                config_.record_connections.end(), number);
-  return {config_.post_handshake_packets,
-          record ? std::max<std::size_t>(config_.max_recorded_segments, 1) : 0};
+  if (!record) return {config_.post_handshake_packets, 0};
+  // A drawn connection is watched as far as its ladder goes (to its FIN exchange when that fits), so the
+  // ladder is cut only by the segment limit, and then says so.
+  const std::size_t limit = std::max<std::size_t>(config_.max_recorded_segments, 1);
+  const auto watch =
+      static_cast<std::uint32_t>(std::min<std::size_t>(limit, std::numeric_limits<std::uint32_t>::max()));
+  return {std::max(config_.post_handshake_packets, watch), limit};
 }
 
 void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {

@@ -96,5 +96,11 @@ std::string describe_negotiated(const ConnectionReport& c) {
   return out;
 }
 
+std::string cut_note(const ConnectionReport& connection) {
+  if (!connection.segments_truncated) return {};
+  return fmt::format("… the ladder stops at {} segments; more were seen (--ladder-limit to raise)",
+                     connection.segments.size());
+}
+
 }  // namespace detail
 }  // namespace synack::analyze

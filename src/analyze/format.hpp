@@ -36,6 +36,9 @@ class RelativeSeq {
 
 /// "S seq=0 win=65535 len=0" / "SA seq=0 ack=1 win=65483 len=0".
 [[nodiscard]] std::string describe_segment(const SegmentRecord& s, const RelativeSeq& relative);
+/// "the ladder stops at 32 segments; more were seen (--ladder-limit to raise)" when the recording of
+/// `connection` was cut, else empty: a cut ladder always says so.
+[[nodiscard]] std::string cut_note(const ConnectionReport& connection);
 /// "client" or "server" options in effect, e.g. "mss 1460/1460 ws 7/7 sack ts".
 [[nodiscard]] std::string describe_negotiated(const ConnectionReport& connection);
 

@@ -58,7 +58,7 @@ std::string render_ladder(const ConnectionReport& c, bool colour) {
     if (retransmitted[i]) out += "  (retransmission)";
     out += "\n";
   }
-  if (c.segments_truncated) out += "  … more segments were not recorded\n";
+  if (c.segments_truncated) out += fmt::format("  {}\n", detail::cut_note(c));
   return out;
 }
 

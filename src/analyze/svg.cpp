@@ -52,6 +52,18 @@ const char* marker_of(const SegmentRecord& s) {
   return "plain";
 }
 
+/// The lines under the diagram from `y` down: the anomalies, then whether the ladder was cut.
+void append_notes(std::string& out, const ConnectionReport& c, int y) {
+  for (const auto& a : c.anomalies) {
+    out += fmt::format("<text x=\"20\" y=\"{}\" fill=\"#c0392b\">{}</text>\n", y, escape("! " + a));
+    y += 18;
+  }
+  if (c.segments_truncated) {
+    out +=
+        fmt::format("<text x=\"20\" y=\"{}\" fill=\"#555555\">{}</text>\n", y, escape(detail::cut_note(c)));
+  }
+}
+
 }  // namespace
 
 std::string render_svg(const ConnectionReport& c) {
@@ -63,7 +75,8 @@ std::string render_svg(const ConnectionReport& c) {
   constexpr int kSlant = 30;
   const int rows = static_cast<int>(std::max<std::size_t>(c.segments.size(), 1));
   const int anomaly_lines = static_cast<int>(c.anomalies.size());
-  const int height = kTop + rows * kRow + 40 + anomaly_lines * 18;
+  const int note_lines = anomaly_lines + (c.segments_truncated ? 1 : 0);
+  const int height = kTop + rows * kRow + 40 + note_lines * 18;
 
   std::string out;
   out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -128,11 +141,7 @@ std::string render_svg(const ConnectionReport& c) {
     }
     y += kRow;
   }
-  int ay = bottom + 28;
-  for (const auto& a : c.anomalies) {
-    out += fmt::format("<text x=\"20\" y=\"{}\" fill=\"#c0392b\">{}</text>\n", ay, escape("! " + a));
-    ay += 18;
-  }
+  append_notes(out, c, bottom + 28);
   out += "</svg>\n";
   return out;
 }

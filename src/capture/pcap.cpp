@@ -2,6 +2,9 @@
 // pcap_geterr(); every failure becomes a CaptureError value, nothing is thrown.
 #include "synack/capture/pcap.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -23,6 +26,31 @@ CaptureError make_error(CaptureError::Kind kind, std::string message) {
 
 std::string errno_text(int error) {
   return std::strerror(error);
+}
+
+/// "PATH: reason", the path named once: libpcap's messages sometimes start with it already.
+std::string with_path(const std::string& path, const std::string& message) {
+  if (message.starts_with(path + ": ")) return message;
+  return fmt::format("{}: {}", path, message);
+}
+
+}  // namespace
+
+namespace {
+
+/// Opens the dump file; "-" is standard output (as `tcpdump -w -`) through a descriptor of its own, so that
+/// closing the capture (pcap_dump_close() closes its FILE) leaves the program's stdout open.
+pcap_dumper_t* open_dumper(pcap_t* handle, const std::filesystem::path& path) {
+  if (path != "-") return pcap_dump_open(handle, path.c_str());
+  std::FILE* out = nullptr;
+  if (const int fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0); fd >= 0) {
+    out = ::fdopen(fd, "wb");
+    if (out == nullptr) ::close(fd);
+  }
+  if (out == nullptr) return nullptr;
+  pcap_dumper_t* dumper = pcap_dump_fopen(handle, out);
+  if (dumper == nullptr) (void)std::fclose(out);
+  return dumper;
 }
 
 }  // namespace
@@ -48,10 +76,9 @@ std::expected<PcapWriter, CaptureError> PcapWriter::open(const std::filesystem::
         CaptureError::Kind::open,
         fmt::format("{}: pcap_open_dead failed for link type {}", path.string(), options.linktype)));
   }
-  pcap_dumper_t* dumper = pcap_dump_open(handle, path.c_str());
+  pcap_dumper_t* dumper = open_dumper(handle, path);
   if (dumper == nullptr) {
-    auto error =
-        make_error(CaptureError::Kind::open, fmt::format("{}: {}", path.string(), pcap_geterr(handle)));
+    auto error = make_error(CaptureError::Kind::open, with_path(path.string(), pcap_geterr(handle)));
     pcap_close(handle);
     return std::unexpected(std::move(error));
   }
@@ -160,8 +187,7 @@ std::expected<PcapReader, CaptureError> PcapReader::open(const std::filesystem::
   pcap_t* handle = pcap_open_offline_with_tstamp_precision(
       path.c_str(), static_cast<u_int>(PCAP_TSTAMP_PRECISION_NANO), errbuf.data());
   if (handle == nullptr) {
-    return std::unexpected(
-        make_error(CaptureError::Kind::open, fmt::format("{}: {}", path.string(), errbuf.data())));
+    return std::unexpected(make_error(CaptureError::Kind::open, with_path(path.string(), errbuf.data())));
   }
   return PcapReader(handle, path.string());
 }
@@ -172,7 +198,7 @@ std::expected<PcapReader, CaptureError> PcapReader::open(std::FILE* file, const 
       file, static_cast<u_int>(PCAP_TSTAMP_PRECISION_NANO), errbuf.data());
   if (handle == nullptr) {
     std::fclose(file);
-    return std::unexpected(make_error(CaptureError::Kind::open, fmt::format("{}: {}", name, errbuf.data())));
+    return std::unexpected(make_error(CaptureError::Kind::open, with_path(name, errbuf.data())));
   }
   return PcapReader(handle, name);
 }

@@ -1,5 +1,6 @@
 #include "analyze_command.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <fmt/core.h>
 
 #include "exit_codes.hpp"
+#include "numbers.hpp"
 #include "privileges.hpp"
 #include "synack/analyze/report.hpp"
 #include "terminal.hpp"
@@ -27,6 +29,8 @@ struct AnalyzeArgs {
   std::optional<std::uint64_t> conn;
   std::size_t top = 10;
   std::size_t first = 20;
+  ColourMode colour = ColourMode::automatic;
+  std::size_t ladder_limit = 32;  ///< segments recorded for --ladder / --svg
 };
 
 /// Writes and closes `out` (opened before the sandbox: it cannot open files).
@@ -35,13 +39,24 @@ bool write_file(std::FILE* out, const std::string& text) {
   return std::fclose(out) == 0 && written;
 }
 
+/// The capture to read: FILE, or standard input for "-" (as tcpdump -r -), through a descriptor of its own.
+std::FILE* open_capture(const std::string& file) {
+  if (file != "-") return std::fopen(file.c_str(), "rbe");
+  const int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return nullptr;
+  std::FILE* in = ::fdopen(fd, "rb");
+  if (in == nullptr) ::close(fd);
+  return in;
+}
+
 int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   analyze::AnalyzerConfig config;
   if (args.ladder) config.record_connections.push_back(*args.ladder);
   if (args.conn) config.record_connections.push_back(*args.conn);
+  config.max_recorded_segments = args.ladder_limit;
   // The capture and the SVG are opened first; then no root, no capabilities, and the seccomp sandbox
   // before the first byte of the capture is parsed (docs/security.md).
-  std::FILE* in = std::fopen(args.file.c_str(), "rbe");
+  std::FILE* in = open_capture(args.file);
   std::FILE* svg_out = nullptr;
   if (in != nullptr && !args.svg.empty() && args.conn) {
     svg_out = std::fopen(args.svg.c_str(), "wbe");
@@ -66,14 +81,18 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   const auto report = in != nullptr ? analyze::analyse_file(in, args.file, config, args.top)
                                     : analyze::analyse_file(args.file, config, args.top);
   using Status = analyze::FileReport::Status;
-  if (report.status == Status::open_failed || report.status == Status::unsupported) {
+  // Open and damage errors name the file already (capture/pcap.hpp); an unsupported link type does not.
+  if (report.status == Status::open_failed) {
+    fmt::print(stderr, "synack analyze: {}\n", report.error);
+    return kExitFailure;
+  }
+  if (report.status == Status::unsupported) {
     fmt::print(stderr, "synack analyze: {}: {}\n", args.file, report.error);
     return kExitFailure;
   }
   int code = report.status == Status::damaged ? kExitPartial : kExitOk;
   if (report.status == Status::damaged) {
-    fmt::print(stderr, "synack analyze: {}: {}; reporting what was read before the damage\n", args.file,
-               report.error);
+    fmt::print(stderr, "synack analyze: {}; reporting what was read before the damage\n", report.error);
   }
   auto lookup = [&](std::uint64_t n) {
     const auto* c = analyze::find_connection(report.result, n);
@@ -90,7 +109,7 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   } else if (args.ladder) {
     const auto* c = lookup(*args.ladder);
     if (c == nullptr) return kExitFailure;
-    fmt::print("{}", analyze::render_ladder(*c, use_colour(stdout)));
+    fmt::print("{}", analyze::render_ladder(*c, use_colour(args.colour, stdout)));
   } else {
     analyze::TextOptions text;
     text.top = args.top;
@@ -115,22 +134,31 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
 void register_analyze_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<AnalyzeArgs>();
   auto* sub = app.add_subcommand("analyze", "Explain every TCP handshake in a pcap / pcapng capture");
-  sub->add_option("FILE", args->file,
-                  "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback)")
+  sub->add_option(
+         "FILE", args->file,
+         "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback); '-' reads standard "
+         "input")
       ->required();
   sub->add_flag("--json", args->json,
                 "Print the JSON document of docs/analyze-json.md instead of the report");
   sub->add_option("--ladder", args->ladder,
-                  "Draw connection N (1-based, as numbered in the report) as a ladder");
+                  "Draw connection N (1-based, as numbered in the report) as a ladder")
+      ->check(whole(1));
   auto* svg =
       sub->add_option("--svg", args->svg, "Write an SVG sequence diagram of connection --conn N to FILE");
-  auto* conn = sub->add_option("--conn", args->conn, "The connection --svg draws");
+  auto* conn = sub->add_option("--conn", args->conn, "The connection --svg draws")->check(whole(1));
   svg->needs(conn);
   conn->needs(svg);
   sub->add_option("--top", args->top, "How many failing servers (and slowest connections) to list")
-      ->check(CLI::Range(1, 100000));
+      ->check(whole(1, 100000));
   sub->add_option("--first", args->first, "How many connections to list in capture order")
-      ->check(CLI::Range(0, 100000000));
+      ->check(whole(0, 100000000));
+  sub->add_option("--ladder-limit", args->ladder_limit,
+                  "Segments --ladder and --svg draw (the connection is followed that far); a cut ladder "
+                  "says so")
+      ->capture_default_str()
+      ->check(whole(1, 1'000'000));
+  add_colour_option(sub, args->colour);
   auto privileges = add_privilege_options(sub);
   sub->footer(
       "Exit codes: 0 ok; 1 the file could not be opened, its link type is unsupported, or the connection "

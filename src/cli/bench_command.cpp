@@ -22,6 +22,7 @@
 
 #include "bench_kernel.hpp"
 #include "exit_codes.hpp"
+#include "numbers.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/error.hpp"
 
@@ -768,40 +769,40 @@ void register_bench_command(CLI::App& app, int& exit_code) {
   auto* sub = app.add_subcommand(
       "bench", "Handshakes per second and memory per connection of synack's Stack, beside the Linux kernel");
   sub->add_option("--inflight", a->inflight, "Handshakes in flight at once")
-      ->check(CLI::Range(1U, 65536U))
+      ->check(whole(1U, 65536U))
       ->capture_default_str();
   sub->add_option("--close", a->close, "How each connection ends once established: rst (client abort) or fin")
       ->check(CLI::IsMember({"rst", "fin"}))
       ->capture_default_str();
   sub->add_option("--connections", a->connections, "Handshakes to run")
-      ->check(CLI::Range(1ULL, 1'000'000'000ULL))
+      ->check(whole(1ULL, 1'000'000'000ULL))
       ->capture_default_str();
   sub->add_option("--resident", a->resident,
                   "Idle established connections kept open in both stacks during the run")
-      ->check(CLI::Range(0ULL, 10'000'000ULL))
+      ->check(whole(0ULL, 10'000'000ULL))
       ->capture_default_str();
   sub->add_option("--buffers", a->buffers,
                   "Send and receive buffer per connection, bytes (default: tcp::Config's)")
-      ->check(CLI::Range(0U, 1U << 30U));
+      ->check(whole(0U, 1U << 30U));
   sub->add_flag("--json", a->json, "Print one JSON document (fields: docs/cli.md)");
   sub->add_flag("--no-kernel", a->no_kernel, "Skip the Linux kernel baseline");
   sub->add_option("--seconds", a->seconds, "Stop the synack loop after this much wall time")
-      ->check(CLI::Range(0.001, 86400.0));
+      ->check(real(0.001, 86400.0));
   sub->add_option("--kernel-seconds", a->kernel_seconds,
                   "Longest kernel run (it runs as long as the synack loop did, within [0.2, this])")
-      ->check(CLI::Range(0.2, 600.0))
+      ->check(real(0.2, 600.0))
       ->capture_default_str();
   sub->add_option("--memory-count", a->memory_count,
                   "Entries per memory measurement (idle established, half-open, TIME-WAIT); 0 skips them")
-      ->check(CLI::Range(0ULL, 10'000'000ULL))
+      ->check(whole(0ULL, 10'000'000ULL))
       ->capture_default_str();
   sub->add_option("--memory-budget", a->memory_budget_mib,
                   "MiB the run may hold at once (at most half of MemAvailable); counts are capped to fit")
-      ->check(CLI::Range(16ULL, 1ULL << 24U))
+      ->check(whole(16ULL, 1ULL << 24U))
       ->capture_default_str();
   sub->add_option("--step-us", a->step_us,
                   "Virtual microseconds per round (sets how long TIME-WAIT lasts in rounds)")
-      ->check(CLI::Range(1U, 10'000'000U))
+      ->check(whole(1U, 10'000'000U))
       ->capture_default_str();
   sub->footer(
       "Rates are handshakes per wall-clock second of the measured loop (steady_clock); the kernel baseline "

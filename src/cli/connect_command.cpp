@@ -17,6 +17,7 @@
 
 #include "exit_codes.hpp"
 #include "listen_command.hpp"
+#include "numbers.hpp"
 #include "privileges.hpp"
 #include "synack/tcp/error.hpp"
 
@@ -340,17 +341,18 @@ void register_connect_command(CLI::App& app, int& exit_code) {
   tun_cli::add_tun_options(cmd, options->tun);
   auto privileges = add_privilege_options(cmd);
   cmd->add_option("HOST", options->host, "Server address (IPv4 or IPv6 literal)")->required();
-  cmd->add_option("PORT", options->port, "Server port")->required();
+  cmd->add_option("PORT", options->port, "Server port")->required()->check(whole(1, 65535));
   cmd->add_option("--send", options->send, "Send this text, then close the sending direction");
   cmd->add_flag("--stdin", options->from_stdin, "Send standard input, then close the sending direction");
   cmd->add_option("--count", options->count, "Connections to make, one after another")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100000));
+      ->check(whole(1, 100000));
   cmd->add_flag("--json", options->json,
                 "One JSON object per connection on stdout (received bytes not printed)");
   cmd->add_flag("--abort", options->abort, "Reset the connection (RST) after sending instead of closing it");
   cmd->add_option("--timeout", options->timeout_s, "Seconds allowed for the transfer after the handshake")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(real(0.001, 86400.0));
   cmd->callback([options, privileges, &exit_code] { exit_code = run_connect(*options, *privileges); });
 }
 

@@ -39,6 +39,7 @@
 #include "synack/sim/simulation.hpp"
 #include "synack/tcp/error.hpp"
 #include "terminal.hpp"
+#include "usage.hpp"
 
 namespace synack::cli {
 namespace {
@@ -642,7 +643,7 @@ int run_simulated(const CapturePath& pcap, bool colour) {
   const std::string& pcap_path = pcap.shown;
   auto recorder = sim::PcapRecorder::open(pcap.open_as);
   if (!recorder) {
-    fmt::print(stderr, "synack demo: cannot write {}: {}\n", pcap_path, recorder.error());
+    fmt::print(stderr, "synack demo: cannot write {}\n", recorder.error());  // "PATH: why"
     return kExitFailure;
   }
   sim::SimObserver observer;
@@ -754,14 +755,17 @@ void register_demo_command(CLI::App& app, int& exit_code) {
       "demo", "A guided tour: synack and the Linux kernel shake hands over TUN in a private namespace");
   auto pcap = std::make_shared<std::string>();
   auto simulated = std::make_shared<bool>(false);
+  auto colour = std::make_shared<ColourMode>(ColourMode::automatic);
   cmd->add_option(
-      "--pcap", *pcap,
-      "Where to write the capture (default: a new synack-demo.pcap, or synack-demo-N.pcap, in the "
-      "current directory; never an existing file there)");
+         "--pcap", *pcap,
+         "Where to write the capture (default: a new synack-demo.pcap, or synack-demo-N.pcap, in the "
+         "current directory; never an existing file there)")
+      ->check(not_stdout());
   cmd->add_flag("--simulated", *simulated, "Give the tour over the simulated link, without the kernel");
+  add_colour_option(cmd, *colour);
   auto privileges = add_privilege_options(cmd);
-  cmd->callback([pcap, simulated, privileges, &exit_code] {
-    exit_code = run_demo(*pcap, use_colour(stdout), *simulated, *privileges);
+  cmd->callback([pcap, simulated, colour, privileges, &exit_code] {
+    exit_code = run_demo(*pcap, use_colour(*colour, stdout), *simulated, *privileges);
   });
 }
 

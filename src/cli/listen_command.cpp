@@ -20,10 +20,12 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "numbers.hpp"
 #include "privileges.hpp"
 #include "synack/link/netns.hpp"
 #include "synack/stack/entropy.hpp"
 #include "synack/tcp/error.hpp"
+#include "usage.hpp"
 
 namespace synack::cli {
 namespace tun_cli {
@@ -48,21 +50,26 @@ std::optional<Prefixed> parse_prefixed(std::string_view text) {
 
 void add_tun_options(CLI::App* cmd, TunOptions& o) {
   cmd->add_option("--tun", o.device, "TUN device to create or attach to")->capture_default_str();
+  // Repeatable options take one value per occurrence (allow_extra_args(false)): `--addr A HOST PORT`
+  // leaves HOST and PORT to the positionals.
   cmd->add_option("--addr", o.addrs,
-                  "An address the synack stack owns (repeatable; default 192.0.2.2 and 2001:db8::2)");
+                  "An address the synack stack owns (repeatable; default 192.0.2.2 and 2001:db8::2)")
+      ->allow_extra_args(false);
   cmd->add_option("--kernel-addr", o.kernel_addrs,
                   "ADDR/PREFIX for the kernel's side of the device (repeatable; default 192.0.2.1/24 and "
-                  "2001:db8::1/64)");
+                  "2001:db8::1/64)")
+      ->allow_extra_args(false);
   cmd->add_flag("--no-configure", o.no_configure, "Leave the kernel's side of the device as it is");
-  cmd->add_option("--pcap", o.pcap, "Write every datagram crossing the device to this pcap file");
+  cmd->add_option("--pcap", o.pcap, "Write every datagram crossing the device to this pcap file")
+      ->check(not_stdout());
   cmd->add_option("--mss", o.mss, "The MSS synack offers over IPv4 (IPv6: 20 less); default from the MTU")
-      ->check(CLI::Range(88, 65495));
+      ->check(whole(88, 65495));
   cmd->add_option("--syn-retries", o.syn_retries, "SYN retransmissions before a connect times out")
       ->capture_default_str()
-      ->check(CLI::Range(0, 20));
+      ->check(whole(0, 20));
   cmd->add_option("--buffers", o.buffers,
                   "Send and receive buffer bytes per connection (default: the engine's, 256 KiB each)")
-      ->check(CLI::Range(1024U, 1U << 30U));
+      ->check(whole(1024U, 1U << 30U));
   cmd->add_flag("--no-timestamps", o.no_timestamps, "Do not offer TCP timestamps");
   cmd->add_flag("--no-sack", o.no_sack, "Do not offer SACK-permitted");
   cmd->add_flag("--no-wscale", o.no_wscale, "Do not offer window scaling");
@@ -210,7 +217,7 @@ std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOption
     auto writer = capture::PcapWriter::open(o.pcap);
     if (!writer) {
       return std::unexpected(
-          Failure{kExitFailure, fmt::format("cannot write {}: {}", o.pcap, writer.error())});
+          Failure{kExitFailure, fmt::format("cannot write {}", writer.error())});  // "PATH: why"
     }
     session->pcap.emplace(std::move(*writer));
   }
@@ -932,13 +939,17 @@ void register_listen_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("listen", "A synack server on a TUN device, for kernel (or any) clients");
   tun_cli::add_tun_options(cmd, options->tun);
   auto privileges = add_privilege_options(cmd);
-  cmd->add_option("--port", options->ports, "Port to listen on (repeatable)")->required();
+  cmd->add_option("--port", options->ports, "Port to listen on (repeatable: --port 80 --port 443)")
+      ->required()
+      ->allow_extra_args(false)
+      ->check(whole(1, 65535));
   auto* echo = cmd->add_flag("--echo", options->echo, "Echo received bytes back (the default)");
   auto* discard = cmd->add_flag("--discard", options->discard, "Read and drop received bytes");
   auto* http = cmd->add_flag("--http", options->http, "Answer any GET with a small HTML page");
   echo->excludes(discard)->excludes(http);
   discard->excludes(http);
-  cmd->add_option("--backlog", options->backlog, "Accept-queue length (0: the engine's default)");
+  cmd->add_option("--backlog", options->backlog, "Accept-queue length (0: the engine's default)")
+      ->check(whole(0, 1U << 20U));
   cmd->add_option_function<std::string>(
          "--syn-cookies",
          [options](const std::string& v) {
@@ -951,7 +962,7 @@ void register_listen_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--syn-queue", options->tun.syn_queue,
                   "Half-open connections kept at once per listener (1-1048576; default 65536); past it "
                   "SYNs get cookies or prune the oldest retransmitted entry")
-      ->check(CLI::Range(1U, tcp::kMaxSynQueue));
+      ->check(whole(1U, tcp::kMaxSynQueue));
   cmd->add_flag("--json-stream", options->json_stream, "One JSON object per line per event");
   cmd->add_flag("--quiet", options->quiet,
                 "No per-connection or per-second lines: only the summary (and, with --json-stream, the "
@@ -960,7 +971,8 @@ void register_listen_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--lines-per-second", options->lines_per_second,
                   "Connections printed per second (established and end lines); the rest are counted in the "
                   "per-second summary line; 0 prints all")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole(0, 1'000'000'000));
   cmd->callback([options, privileges, &exit_code] { exit_code = run_listen(*options, *privileges); });
 }
 

@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "usage.hpp"
 
 #ifndef SYNACK_VERSION
 #define SYNACK_VERSION "0.0.0"
@@ -47,9 +48,8 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // One line, then where to look: a bad command line never prints a wall of help.
-    fmt::print(stderr, "synack: {}; run 'synack --help' for usage\n", e.what());
-    return synack::cli::kExitUsage;
+    // One line, then where to look (the subcommand's help): a bad command line never prints a wall of help.
+    return synack::cli::report_usage_error(app, e);
   }
   return exit_code;
 }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <expected>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include <fmt/core.h>
 
 #include "exit_codes.hpp"
+#include "numbers.hpp"
 #include "synack/sim/render.hpp"
 #include "synack/sim/scenario.hpp"
 #include "synack/sim/simulation.hpp"
@@ -59,6 +61,8 @@ struct SimArgs {
   std::optional<std::uint32_t> syn_queue;
   std::optional<double> syn_rate;
   std::optional<double> flood_duration_s;
+  ColourMode colour = ColourMode::automatic;
+  std::size_t ladder_limit = 0;  ///< segments per ladder; 0 draws all
 };
 
 Duration from_ms(double ms) {
@@ -171,13 +175,13 @@ class Progress {
 };
 
 /// The first legitimate client whose SYN was answered with a cookie; without one, the first that failed.
-void print_cookie_ladder(const sim::RunResult& result, const sim::LadderOptions& ladder) {
+void print_cookie_ladder(std::FILE* out, const sim::RunResult& result, const sim::LadderOptions& ladder) {
   const auto has_cookie = [](const sim::ConnectionResult& c) {
     return std::ranges::any_of(c.segments, [](const sim::SegmentTrace& s) { return s.syn_cookie; });
   };
   const auto it = std::ranges::find_if(result.connections, has_cookie);
   if (it != result.connections.end()) {
-    fmt::print("\nA legitimate client's handshake through a SYN cookie:\n{}",
+    fmt::print(out, "\nA legitimate client's handshake through a SYN cookie:\n{}",
                sim::render_ladder(*it, ladder));
     return;
   }
@@ -185,9 +189,59 @@ void print_cookie_ladder(const sim::RunResult& result, const sim::LadderOptions&
     return c.outcome != sim::Outcome::established;
   });
   if (failed != result.connections.end()) {
-    fmt::print("\nNo SYN cookie was sent; a legitimate client that did not connect:\n{}",
+    fmt::print(out, "\nNo SYN cookie was sent; a legitimate client that did not connect:\n{}",
                sim::render_ladder(*failed, ladder));
   }
+}
+
+/// The scenario with the command line applied, or the exit code of a refusal (already printed).
+std::expected<sim::SimConfig, int> configure(const SimArgs& args) {
+  auto base = sim::scenario_config(args.scenario, args.seed);
+  if (!base) {
+    fmt::print(stderr, "synack sim: unknown scenario '{}'; 'synack sim --list' shows them\n", args.scenario);
+    return std::unexpected(kExitUsage);
+  }
+  if (!base->flood && (args.syn_rate || args.flood_duration_s)) {
+    fmt::print(stderr, "synack sim: {} needs the syn-flood scenario\n",
+               args.syn_rate ? "--syn-rate" : "--flood-duration");
+    return std::unexpected(kExitUsage);
+  }
+  if (args.pcap == "-" && (args.json || args.json_stream)) {
+    fmt::print(stderr,
+               "synack sim: --pcap - writes the capture to stdout, where {} would go; run "
+               "'synack sim --help' for usage\n",
+               args.json ? "--json" : "--json-stream");
+    return std::unexpected(kExitUsage);
+  }
+  sim::SimConfig config = make_config(args, std::move(*base));
+  if (config.flood && config.flood->syn_rate * std::chrono::duration<double>(config.flood->duration).count() >
+                          kMaxAttackSyns) {
+    fmt::print(stderr, "synack sim: --syn-rate x --flood-duration is more than {} SYNs\n", kMaxAttackSyns);
+    return std::unexpected(kExitUsage);
+  }
+  return config;
+}
+
+/// The text report: to stdout, or to stderr when stdout carries the capture (--pcap -).
+void print_report(std::FILE* out, const SimArgs& args, const sim::SimConfig& config,
+                  const sim::RunResult& result, std::size_t ladder_limit, bool cookie_ladder) {
+  const bool colour = use_colour(args.colour, out);
+  sim::LadderOptions ladder;
+  ladder.colour = colour;
+  ladder.absolute = args.absolute;
+  ladder.limit = args.ladder_limit;
+  fmt::print(
+      out, "synack sim: scenario {}, seed {}, server {}\n", result.scenario, result.seed,
+      config.simultaneous_open ? "connects too (simultaneous open)" : sim::to_string(config.server_mode));
+  fmt::print(out, "  link c>s: {}\n  link s>c: {}\n", sim::describe_impairments(config.to_server),
+             sim::describe_impairments(config.to_client));
+  for (std::size_t i = 0; i < result.connections.size() && i < ladder_limit; ++i) {
+    fmt::print(out, "\n{}", sim::render_ladder(result.connections[i], ladder));
+  }
+  if (cookie_ladder) print_cookie_ladder(out, result, ladder);
+  if (result.flood) fmt::print(out, "\n{}", sim::render_flood(result));
+  if (config.connections > 1 || ladder_limit == 0)
+    fmt::print(out, "\n{}", sim::render_summary(result, colour));
 }
 
 int run(const SimArgs& args) {
@@ -195,22 +249,9 @@ int run(const SimArgs& args) {
     for (const auto& s : sim::scenarios()) fmt::print("{:<18} {}\n", s.name, s.description);
     return kExitOk;
   }
-  auto base = sim::scenario_config(args.scenario, args.seed);
-  if (!base) {
-    fmt::print(stderr, "synack sim: unknown scenario '{}'; 'synack sim --list' shows them\n", args.scenario);
-    return kExitUsage;
-  }
-  if (!base->flood && (args.syn_rate || args.flood_duration_s)) {
-    fmt::print(stderr, "synack sim: {} needs the syn-flood scenario\n",
-               args.syn_rate ? "--syn-rate" : "--flood-duration");
-    return kExitUsage;
-  }
-  sim::SimConfig config = make_config(args, std::move(*base));
-  if (config.flood && config.flood->syn_rate * std::chrono::duration<double>(config.flood->duration).count() >
-                          kMaxAttackSyns) {
-    fmt::print(stderr, "synack sim: --syn-rate x --flood-duration is more than {} SYNs\n", kMaxAttackSyns);
-    return kExitUsage;
-  }
+  auto configured = configure(args);
+  if (!configured) return configured.error();
+  sim::SimConfig config = std::move(*configured);
   // A flood draws one ladder by default: a client's handshake the listener answered with a cookie.
   const bool cookie_ladder = config.flood && !args.ladders;
   const std::size_t ladder_limit =
@@ -220,9 +261,9 @@ int run(const SimArgs& args) {
 
   std::optional<sim::PcapRecorder> pcap;
   if (!args.pcap.empty()) {
-    auto opened = sim::PcapRecorder::open(args.pcap);
+    auto opened = sim::PcapRecorder::open(args.pcap);  // "-": standard output
     if (!opened) {
-      fmt::print(stderr, "synack sim: cannot write {}: {}\n", args.pcap, opened.error());
+      fmt::print(stderr, "synack sim: cannot write {}\n", opened.error());  // "PATH: why"
       return kExitFailure;
     }
     pcap.emplace(std::move(*opened));
@@ -250,33 +291,38 @@ int run(const SimArgs& args) {
       fmt::print(stderr, "synack sim: cannot write {}: {}\n", args.pcap, closed.error());
       code = kExitFailure;
     } else if (!args.json && !args.json_stream) {
-      fmt::print(stderr, "synack sim: wrote {} segments to {}\n", frames, args.pcap);
+      fmt::print(stderr, "synack sim: wrote {} segments to {}\n", frames,
+                 args.pcap == "-" ? "standard output" : args.pcap);
     }
   }
   if (args.json) {
     fmt::print("{}\n", sim::run_json(result).dump(2));
-    return code;
-  }
-  if (args.json_stream) {
+  } else if (args.json_stream) {
     fmt::print("{}\n", sim::stream_summary_line(result));
-    return code;
+  } else {
+    print_report(args.pcap == "-" ? stderr : stdout, args, config, result, ladder_limit, cookie_ladder);
   }
-  const bool colour = use_colour(stdout);
-  sim::LadderOptions ladder;
-  ladder.colour = colour;
-  ladder.absolute = args.absolute;
-  fmt::print(
-      "synack sim: scenario {}, seed {}, server {}\n", result.scenario, result.seed,
-      config.simultaneous_open ? "connects too (simultaneous open)" : sim::to_string(config.server_mode));
-  fmt::print("  link c>s: {}\n  link s>c: {}\n", sim::describe_impairments(config.to_server),
-             sim::describe_impairments(config.to_client));
-  for (std::size_t i = 0; i < result.connections.size() && i < ladder_limit; ++i) {
-    fmt::print("\n{}", sim::render_ladder(result.connections[i], ladder));
-  }
-  if (cookie_ladder) print_cookie_ladder(result, ladder);
-  if (result.flood) fmt::print("\n{}", sim::render_flood(result));
-  if (config.connections > 1 || ladder_limit == 0) fmt::print("\n{}", sim::render_summary(result, colour));
   return code;
+}
+
+/// The link's impairments: --loss, --delay, --jitter, --dup, --reorder, --corrupt, --bandwidth, --drop-syn.
+void add_impairment_options(CLI::App* sub, SimArgs& args) {
+  sub->add_option("--loss", args.loss, "Loss probability (P, or C2S,S2C for each direction)")
+      ->check(per_direction(0.0, 1.0));
+  sub->add_option("--delay", args.delay_ms, "One-way delay in ms (default 10; or C2S,S2C)")
+      ->check(per_direction(0.0, 3.6e6));
+  sub->add_option("--jitter", args.jitter_ms, "Extra delay, uniform in [0, MS] (or C2S,S2C)")
+      ->check(per_direction(0.0, 3.6e6));
+  sub->add_option("--dup", args.dup, "Duplication probability (or C2S,S2C)")->check(per_direction(0.0, 1.0));
+  sub->add_option("--reorder", args.reorder, "Probability a segment is held back so later ones pass it")
+      ->check(per_direction(0.0, 1.0));
+  sub->add_option("--corrupt", args.corrupt, "Probability one byte is flipped (the checksum catches it)")
+      ->check(per_direction(0.0, 1.0));
+  sub->add_option("--bandwidth", args.bandwidth, "Link rate in bits per second, 0 = unlimited (or C2S,S2C)")
+      ->check(per_direction(0.0, 1e12));
+  sub->add_option("--drop-syn", args.drop_syn, "Drop the client's Nth SYN (repeatable)")
+      ->allow_extra_args(false)
+      ->check(whole(1U, 100U));
 }
 
 }  // namespace
@@ -291,36 +337,27 @@ void register_sim_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   sub->add_flag("--list", a->list, "List the scenarios and exit");
   sub->add_option("--seed", a->seed, "Seed of every random choice: same seed, same bytes out")
+      ->check(whole(0))
       ->capture_default_str();
   sub->add_option("--connections", a->connections, "Run N connections and print a summary")
-      ->check(CLI::Range(1U, 10'000'000U));
+      ->check(whole(1U, 10'000'000U));
   auto* json = sub->add_flag("--json", a->json, "Print one JSON document (docs/sim-json.md)");
   auto* stream = sub->add_flag("--json-stream", a->json_stream, "Print one JSON object per line per event");
   json->excludes(stream);
-  sub->add_option("--pcap", a->pcap, "Write every segment to a pcap file with virtual timestamps");
+  sub->add_option("--pcap", a->pcap,
+                  "Write every segment to a pcap file with virtual timestamps ('-': standard output; the "
+                  "report then goes to stderr)");
   sub->add_flag("--absolute", a->absolute, "Absolute sequence numbers in the ladder (relative by default)");
-  sub->add_option("--ladders", a->ladders, "Draw the first N connections (default: all when at most 10)");
-  sub->add_option("--loss", a->loss, "Loss probability (P, or C2S,S2C for each direction)")
-      ->check(per_direction(0.0, 1.0));
-  sub->add_option("--delay", a->delay_ms, "One-way delay in ms (default 10; or C2S,S2C)")
-      ->check(per_direction(0.0, 3.6e6));
-  sub->add_option("--jitter", a->jitter_ms, "Extra delay, uniform in [0, MS] (or C2S,S2C)")
-      ->check(per_direction(0.0, 3.6e6));
-  sub->add_option("--dup", a->dup, "Duplication probability (or C2S,S2C)")->check(per_direction(0.0, 1.0));
-  sub->add_option("--reorder", a->reorder, "Probability a segment is held back so later ones pass it")
-      ->check(per_direction(0.0, 1.0));
-  sub->add_option("--corrupt", a->corrupt, "Probability one byte is flipped (the checksum catches it)")
-      ->check(per_direction(0.0, 1.0));
-  sub->add_option("--bandwidth", a->bandwidth, "Link rate in bits per second, 0 = unlimited (or C2S,S2C)")
-      ->check(per_direction(0.0, 1e12));
-  sub->add_option("--drop-syn", a->drop_syn, "Drop the client's Nth SYN (repeatable)")
-      ->check(CLI::Range(1U, 100U));
+  sub->add_option("--ladders", a->ladders, "Draw the first N connections (default: all when at most 10)")
+      ->check(whole(0, 10'000'000));
+  add_impairment_options(sub, *a);
   sub->add_flag("--drop-synack", a->drop_synack, "Drop every SYN-ACK");
   sub->add_flag("--drop-final-ack", a->drop_final_ack, "Drop the handshake's final ACK");
   sub->add_option("--corrupt-segment", a->corrupt_segment, "Corrupt the client's Nth segment (repeatable)")
-      ->check(CLI::Range(1U, 1000000U));
-  sub->add_option("--client-mss", a->client_mss, "MSS the client announces")->check(CLI::Range(88, 65495));
-  sub->add_option("--server-mss", a->server_mss, "MSS the server announces")->check(CLI::Range(88, 65495));
+      ->allow_extra_args(false)
+      ->check(whole(1U, 1000000U));
+  sub->add_option("--client-mss", a->client_mss, "MSS the client announces")->check(whole(88, 65495));
+  sub->add_option("--server-mss", a->server_mss, "MSS the server announces")->check(whole(88, 65495));
   sub->add_flag("--no-wscale", a->no_wscale, "The client does not offer window scaling");
   sub->add_flag("--no-sack", a->no_sack, "The client does not offer SACK");
   sub->add_flag("--no-timestamps", a->no_timestamps, "The client does not offer timestamps");
@@ -328,29 +365,33 @@ void register_sim_command(CLI::App& app, int& exit_code) {
   sub->add_flag("--server-no-sack", a->server_no_sack, "The server does not agree to SACK");
   sub->add_flag("--server-no-timestamps", a->server_no_timestamps, "The server does not agree to timestamps");
   sub->add_option("--request", a->request, "Bytes the client sends once established (shows resets)")
-      ->check(CLI::Range(0U, 65536U));
+      ->check(whole(0U, 65536U));
   sub->add_option("--buffer-kib", a->buffer_kib,
                   "Send and receive buffer per connection and host, KiB (default 256; sets the window)")
-      ->check(CLI::Range(1U, 16384U));
+      ->check(whole(1U, 16384U));
   sub->add_option("--server-mode", a->server_mode, "listen, closed, dead or tiny-backlog")
       ->check(CLI::IsMember({"listen", "closed", "dead", "tiny-backlog"}));
   sub->add_option("--interval", a->interval_ms, "Time between successive client connects, ms")
-      ->check(CLI::Range(0.0, 3.6e6));
+      ->check(real(0.0, 3.6e6));
   sub->add_option("--connect-timeout", a->connect_timeout_s,
                   "A client gives up a connect not established after S seconds (syn-flood: 3)")
-      ->check(CLI::Range(0.001, 3600.0));
+      ->check(real(0.001, 3600.0));
   sub->add_option("--syn-cookies", a->syn_cookies, "The server's SYN-cookie policy (default when-full)")
       ->check(CLI::IsMember({"never", "when-full", "always"}));
   sub->add_option("--syn-queue", a->syn_queue, "The server's SYN-queue bound (syn-flood: 256)")
-      ->check(CLI::Range(1U, 1U << 20U));
+      ->check(whole(1U, 1U << 20U));
   sub->add_option("--syn-rate", a->syn_rate, "syn-flood: spoofed SYNs per second (default 5000)")
-      ->check(CLI::Range(1.0, 1e6));
+      ->check(real(1.0, 1e6));
   sub->add_option("--flood-duration", a->flood_duration_s,
                   "syn-flood: seconds the attacker sends (default 10)")
-      ->check(CLI::Range(0.001, 600.0));
+      ->check(real(0.001, 600.0));
   sub->footer(
       "Exit codes: 0 the run completed, whatever its outcomes; 1 the pcap could not be written; 2 bad "
       "command line. Colour only on a terminal; NO_COLOR is respected. See docs/sim.md.");
+  sub->add_option("--ladder-limit", a->ladder_limit,
+                  "Segments drawn per ladder (default 0: all); a cut ladder says how many were left out")
+      ->check(whole(0, 10'000'000));
+  add_colour_option(sub, a->colour);
   sub->callback([a, &exit_code] { exit_code = run(*a); });
 }
 

@@ -1,6 +1,7 @@
 // Text renderers: the ladder diagram of one connection and the summary of a run.
 #include <algorithm>
 #include <chrono>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -164,7 +165,9 @@ std::string render_ladder(const ConnectionResult& c, const LadderOptions& option
                                 c.tuple.remote.to_string());
   out += fmt::format("{:>12}  {:<{}}{:>{}}\n", "time", "client", kArrowWidth / 2 + 1, "server",
                      kArrowWidth / 2 + 1);
-  for (const SegmentTrace& s : c.segments) {
+  const std::size_t shown =
+      options.limit == 0 ? c.segments.size() : std::min(options.limit, c.segments.size());
+  for (const SegmentTrace& s : std::span(c.segments).first(shown)) {
     const bool c2s = s.dir == Dir::client_to_server;
     const std::optional<std::uint32_t> seq_base = c2s ? c.client_isn : c.server_isn;
     const std::optional<std::uint32_t> ack_base = c2s ? c.server_isn : c.client_isn;
@@ -182,6 +185,10 @@ std::string render_ladder(const ConnectionResult& c, const LadderOptions& option
                        fields, on, marks(s), off);
   }
   if (c.segments.empty()) out += "  (no segments recorded)\n";
+  if (shown < c.segments.size()) {
+    out +=
+        fmt::format("  … {} more segments not shown (--ladder-limit to raise)\n", c.segments.size() - shown);
+  }
   const std::string_view oc = !options.colour                     ? std::string_view{}
                               : c.outcome == Outcome::established ? kGreen
                               : c.outcome == Outcome::pending     ? kYellow

@@ -14,6 +14,7 @@ namespace {
 
 using namespace analyze::testing;  // NOLINT
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Run {
   int exit_code = -1;
@@ -99,7 +100,16 @@ TEST(AnalyzeCommand, UnknownConnectionFails) {
 TEST(AnalyzeCommand, MissingFileExitsOne) {
   auto r = run({"analyze", "/nonexistent/x.pcap"});
   EXPECT_EQ(r.exit_code, kExitFailure);
-  EXPECT_THAT(r.err, HasSubstr("/nonexistent/x.pcap"));
+  EXPECT_EQ(r.err, "synack analyze: /nonexistent/x.pcap: No such file or directory\n");  // the path once
+}
+
+TEST(AnalyzeCommand, NotACapture_NamesThePathOnce) {
+  const auto path = temp_path("not-a-capture.pcap");
+  std::ofstream(path) << "not a capture file at all\n";
+  auto r = run({"analyze", path.string()});
+  EXPECT_EQ(r.exit_code, kExitFailure);
+  EXPECT_THAT(r.err, HasSubstr(path.string() + ": "));
+  EXPECT_EQ(r.err.find(path.string()), r.err.rfind(path.string())) << r.err;
 }
 
 TEST(AnalyzeCommand, DamagedFileExitsThreeWithAReport) {
@@ -110,11 +120,52 @@ TEST(AnalyzeCommand, DamagedFileExitsThreeWithAReport) {
   EXPECT_EQ(r.exit_code, kExitPartial);
   EXPECT_THAT(r.out, HasSubstr("WARNING"));
   EXPECT_THAT(r.err, HasSubstr("damaged"));
+  EXPECT_EQ(r.err.find(path.string()), r.err.rfind(path.string())) << r.err;  // the path once
 }
 
 TEST(AnalyzeCommand, SvgWithoutConnIsAUsageError) {
   auto r = run({"analyze", sample().string(), "--svg", "x.svg"});
   EXPECT_EQ(r.exit_code, kExitUsage);
+}
+
+/// A connection of 13 packets: handshake, four requests and their ACKs, then the FIN exchange.
+std::filesystem::path long_connection() {
+  Conversation k("192.0.2.1", 40000, "192.0.2.2", 80);
+  const auto o = linux_syn_options();
+  std::vector<Packet> p{k.c(kEpoch, S, 1, 0, o), k.s(kEpoch + 1ms, S | A, 9, 2, o),
+                        k.c(kEpoch + 2ms, A, 2, 10)};
+  std::uint32_t seq = 2;
+  for (int i = 0; i < 4; ++i) {
+    const auto t = kEpoch + std::chrono::milliseconds(3 + 2 * i);
+    p.push_back(k.c(t, P | A, seq, 10, {}, 100));
+    seq += 100;
+    p.push_back(k.s(t + 1ms, A, 10, seq));
+  }
+  p.push_back(k.c(kEpoch + 20ms, F | A, seq, 10));
+  p.push_back(k.s(kEpoch + 21ms, F | A, 10, seq + 1));
+  const auto path = temp_path("cli-long.pcap");
+  write_pcap(path, p);
+  return path;
+}
+
+TEST(AnalyzeCommand, LongConnection_LadderReachesTheFinExchange_Uncut) {
+  auto r = run({"analyze", long_connection().string(), "--ladder", "1"});
+  EXPECT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("FA seq="));
+  EXPECT_THAT(r.out, Not(HasSubstr("the ladder stops")));
+}
+
+TEST(AnalyzeCommand, LadderLimit_CutLadderAndSvgSaySo) {
+  const auto svg = temp_path("cli-long.svg");
+  auto r = run({"analyze", long_connection().string(), "--ladder", "1", "--ladder-limit", "5", "--svg",
+                svg.string(), "--conn", "1"});
+  EXPECT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("… the ladder stops at 5 segments; more were seen (--ladder-limit to raise)"));
+  EXPECT_THAT(r.out, Not(HasSubstr("FA seq=")));
+  std::ifstream in(svg);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("the ladder stops at 5 segments"));
+  EXPECT_EQ(run({"analyze", long_connection().string(), "--ladder-limit", "0"}).exit_code, kExitUsage);
 }
 
 }  // namespace

@@ -110,6 +110,29 @@ TEST(SimCli, PcapIsWrittenAndReproducible) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SimCli, PcapDash_CaptureOnStdout_ReportOnStderr) {
+  const auto file = std::filesystem::temp_directory_path() / "synack-sim-cli-dash.pcap";
+  ASSERT_EQ(sim("normal --pcap " + file.string()).code, 0);
+  const auto piped = sim("normal --pcap -");  // stdout only: the report went to stderr
+  EXPECT_EQ(piped.code, 0);
+  EXPECT_EQ(piped.out, slurp(file));  // byte for byte the capture, nothing else
+  const auto report = sim_raw(std::string(SIM_CLI_PATH) + " normal --pcap - 2>&1 >/dev/null");
+  EXPECT_NE(report.out.find("agreed: MSS 1460"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("segments to standard output"), std::string::npos) << report.out;
+  EXPECT_EQ(sim("normal --pcap - --json").code, 2);  // both would want stdout
+}
+
+TEST(SimCli, LadderLimit_CutLadderSaysHowManyMore_DefaultDrawsAll) {
+  const auto all = sim("normal");
+  EXPECT_EQ(all.out.find("more segments not shown"), std::string::npos) << all.out;
+  const auto cut = sim("normal --ladder-limit 2");
+  EXPECT_EQ(cut.code, 0);
+  EXPECT_NE(cut.out.find("|------------ S ------------>|"), std::string::npos) << cut.out;
+  EXPECT_EQ(cut.out.find("→ established"), cut.out.rfind("→ established"));  // the outcome still printed
+  EXPECT_NE(cut.out.find("more segments not shown (--ladder-limit to raise)"), std::string::npos) << cut.out;
+  EXPECT_EQ(sim("normal --ladder-limit -1").code, 2);
+}
+
 TEST(SimCli, ExitCodes) {
   EXPECT_EQ(sim("--list").code, 0);
   EXPECT_NE(sim("--list").out.find("dead-server"), std::string::npos);
@@ -190,6 +213,35 @@ TEST(SimCli, SynFlood_BadFlags_OneLineNamingTheFlag_Exit2) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << args << ": " << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
   }
+}
+
+TEST(SimCli, ColorAlways_ColoursAPipe_ColorNever_AndAutoDoNot) {
+  EXPECT_NE(sim("normal --color=always").out.find("\x1b["), std::string::npos);
+  EXPECT_NE(sim_raw("NO_COLOR=1 " + std::string(SIM_CLI_PATH) + " normal --color always").out.find("\x1b["),
+            std::string::npos);
+  EXPECT_EQ(sim("normal --color=never").out.find("\x1b["), std::string::npos);
+  EXPECT_EQ(sim("normal --color=auto").out.find("\x1b["), std::string::npos);  // a pipe is not a terminal
+  EXPECT_EQ(sim("normal --color=rainbow").code, 2);
+}
+
+TEST(SimCli, BadNumbers_OneLineNamingTheFlagAndTheSubcommandsHelp_Exit2) {
+  for (const std::string args :
+       {"--seed -1", "--seed 99999999999999999999999", "--ladders -1", "--connections 0", "--drop-syn -1"}) {
+    const auto r = sim_stderr("normal " + args);
+    EXPECT_EQ(r.code, 2) << args;
+    const std::string flag = args.substr(0, args.find(' '));
+    EXPECT_EQ(r.out.rfind("synack: " + flag + ": ", 0), 0U) << args << ": " << r.out;
+    EXPECT_NE(r.out.find("run 'synack sim --help' for usage"), std::string::npos) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
+  }
+}
+
+TEST(SimCli, UnwritablePcap_NamesThePathOnce) {
+  const auto dir = std::filesystem::temp_directory_path() / "synack-sim-cli-dir";
+  std::filesystem::create_directories(dir);
+  const auto r = sim_stderr("normal --pcap " + dir.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "synack sim: cannot write " + dir.string() + ": Is a directory\n");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "exit_codes.hpp"
 #include "sim_command.hpp"
+#include "usage.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"synack sim (test driver)"};
@@ -21,8 +22,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "synack: {}; run 'synack --help' for usage\n", e.what());
-    return synack::cli::kExitUsage;
+    return synack::cli::report_usage_error(app, e);
   }
   return exit_code;
 }

@@ -141,7 +141,8 @@ struct AnalyzerConfig {
   std::vector<std::uint64_t> record_connections;
   /// … or for every connection (tests, small captures).
   bool record_all = false;
-  /// Segments kept per recorded connection.
+  /// Segments kept per recorded connection (`--ladder-limit`); a recorded connection is also watched after
+  /// establishment for up to this many packets, so its ladder reaches the FIN exchange when it fits.
   std::size_t max_recorded_segments = 32;
 };
 

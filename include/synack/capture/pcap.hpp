@@ -50,7 +50,8 @@ struct WriterOptions {
 /// the file is flushed and closed by close() or the destructor. Move-only.
 class PcapWriter {
  public:
-  /// Creates (truncates) `path` and writes the pcap file header.
+  /// Creates (truncates) `path` and writes the pcap file header. Open errors name the path once
+  /// ("PATH: Is a directory"); later write errors do not name it.
   [[nodiscard]] static std::expected<PcapWriter, CaptureError> open(const std::filesystem::path& path,
                                                                     const WriterOptions& options = {});
 

@@ -22,6 +22,7 @@ namespace synack::sim {
 struct LadderOptions {
   bool colour = false;    ///< ANSI colours for marks and outcome
   bool absolute = false;  ///< absolute sequence numbers (relative to each side's ISN by default)
+  std::size_t limit = 0;  ///< segments drawn (--ladder-limit); 0 draws all; a cut ladder says so
 };
 
 /// The ladder of one connection: a header line, one line per segment (time since connect, arrow, flags,
