@@ -41,14 +41,8 @@ std::string IpAddress::to_string() const {
 }
 
 std::string Endpoint::to_string() const {
-  // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict on "[" + std::string, a known false
-  // positive.
-  std::string out;
-  if (address.is_v6()) out += '[';
-  out += address.to_string();
-  out += address.is_v6() ? "]:" : ":";
-  out += std::to_string(port);
-  return out;
+  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(port);
+  return address.to_string() + ":" + std::to_string(port);
 }
 
 }  // namespace synack::wire
