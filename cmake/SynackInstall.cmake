@@ -30,6 +30,10 @@ foreach(lib synack_analyze synack_sim synack_tun_driver synack_link synack_stack
             synack_wire)
   string(APPEND SYNACK_PC_LIBS " -l${lib}")
 endforeach()
+# Relocatable: the prefix is found from where synack.pc lies (pkg-config's ${pcfiledir}), so an install with
+# `cmake --install --prefix P` works, not only the prefix configured.
+file(RELATIVE_PATH SYNACK_PC_UP /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+set(SYNACK_PC_PREFIX "\${pcfiledir}/${SYNACK_PC_UP}")
 if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
   set(SYNACK_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 else()
@@ -39,6 +43,17 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
   set(SYNACK_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
 else()
   set(SYNACK_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
+# fmt and nlohmann_json: some public headers include them (capture, sim, analyze). libsodium and libpcap:
+# private to shared libraries, which carry them as DT_NEEDED. Static archives carry nothing, so there
+# they are plain requirements: `pkg-config --libs synack` links either kind, and nobody needs --static
+# (which would also pull libpcap's own private dependencies, dbus and systemd, absent as static libraries).
+if(BUILD_SHARED_LIBS)
+  set(SYNACK_PC_REQUIRES "fmt nlohmann_json")
+  set(SYNACK_PC_REQUIRES_PRIVATE "libsodium libpcap")
+else()
+  set(SYNACK_PC_REQUIRES "fmt nlohmann_json libsodium libpcap")
+  set(SYNACK_PC_REQUIRES_PRIVATE "")
 endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/synack.pc.in ${PROJECT_BINARY_DIR}/synack.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/synack.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
