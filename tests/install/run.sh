@@ -15,12 +15,12 @@ prefix=$work/prefix
 fail() { echo "install test: $*" >&2; exit 1; }
 
 cmake --install "$build" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "install"; }
-shared=$(sed -n 's/^BUILD_SHARED_LIBS:BOOL=//p' "$build/CMakeCache.txt")
-[[ "$shared" == ON ]] && kind=shared || kind=static
 config=$(find "$prefix" -name synackConfig.cmake -print -quit)
 pc=$(find "$prefix" -name synack.pc -print -quit)
 [[ -n "$config" && -n "$pc" ]] || fail "no synackConfig.cmake or synack.pc under $prefix"
 libdir=$(dirname "$(dirname "$pc")")
+# Static or shared, as BUILD_DIR was configured (BUILD_SHARED_LIBS).
+if compgen -G "$libdir/libsynack_stack.so*" >/dev/null; then kind=shared; else kind=static; fi
 
 # What was installed.
 for f in bin/synack include/synack/stack/stack.hpp include/synack/wire/ip_address.hpp share/doc/synack/LICENSE; do
