@@ -1,11 +1,12 @@
-# Compile options for synack's own code. Third-party headers come in as SYSTEM and are not held to these.
-# Linked PRIVATE (and only in the build tree) by everything synack builds; never part of a public interface.
-# The ABI may change with every 0.x release: the SONAME carries major.minor until 1.0.
+# The libraries' SONAME version: the ABI may change with every 0.x release, so major.minor until 1.0.
 if(PROJECT_VERSION_MAJOR EQUAL 0)
   set(SYNACK_SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
 else()
   set(SYNACK_SOVERSION ${PROJECT_VERSION_MAJOR})
 endif()
+
+# Compile options for synack's own code. Third-party headers come in as SYSTEM and are not held to these.
+# Linked PRIVATE (and only in the build tree) by everything synack builds; never part of a public interface.
 add_library(synack_options INTERFACE)
 target_compile_options(synack_options INTERFACE
   -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wnon-virtual-dtor
