@@ -16,6 +16,8 @@ packages=(
   tshark tcpdump python3 python3-scapy hping3 iproute2 socat curl netcat-openbsd
   # tools
   librsvg2-bin valgrind
+  # man pages: generated from --help at build time, rendered by the install test (man -l)
+  help2man man-db
 )
 
 missing=()

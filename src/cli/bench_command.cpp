@@ -809,7 +809,7 @@ void register_bench_command(CLI::App& app, int& exit_code) {
       "runs in a private network namespace when unshare is permitted. Instructions: valgrind "
       "--tool=callgrind --collect-atstart=no --toggle-collect='*bench_handshake_loop*' synack bench "
       "--connections 20000 --no-kernel --memory-count 0, then total Ir / 20000. Exit codes: 0 the run "
-      "completed; 1 synack's handshakes could not complete; 2 bad command line. See docs/cli.md.");
+      "completed; 1 synack's handshakes could not complete; 2 bad command line. Manual: synack-bench(1).");
   sub->callback([a, &exit_code] { exit_code = run(*a); });
 }
 

@@ -23,7 +23,13 @@ int run(int argc, char** argv) {
   app.name("synack");
   app.set_version_flag("--version", std::string("synack ") + SYNACK_VERSION);
   app.require_subcommand(1);
-  app.footer("Run 'synack COMMAND --help' for a command's options. Exit codes: docs/cli.md.");
+  app.footer(
+      "Run 'synack COMMAND --help' for a command's options; each command has its manual page, "
+      "synack-COMMAND(1). Exit codes: 0 success; 1 the command could not do its job; 2 bad command line; "
+      "3 analyze: the capture is damaged (partial report); 4 connect: refused; 5 connect: timed out; "
+      "6 connect: reset after the connection was established; 7 the environment lacks something the "
+      "command needs (privileges, /dev/net/tun); 8 sandbox violation (a bug: please report it). "
+      "Manual: synack(1).");
 
   int exit_code = synack::cli::kExitOk;
   synack::cli::register_commands(app, exit_code);
