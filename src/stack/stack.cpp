@@ -111,8 +111,14 @@ void StackCore::flow_replace(std::uint32_t h, const wire::FourTuple& tuple, Flow
 }
 
 void StackCore::sync_timer(std::uint32_t index) noexcept {
-  const Slot& s = slots_[index];
-  const Instant d = s.conn ? s.conn->next_deadline() : Instant::max();
+  Slot& s = slots_[index];
+  if (!s.conn) {
+    timers_.cancel(index);
+    return;
+  }
+  // Refiled only when a timer of the connection changed (most calls change none).
+  if (!s.conn->take_timers_changed()) return;
+  const Instant d = s.conn->next_deadline();
   if (d != timers_.deadline(index)) timers_.schedule(index, d);
 }
 

@@ -212,7 +212,7 @@ void Connection::close(Instant now) {
   if (state_ == State::syn_sent) {
     // RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB.
     set_state(State::closed);
-    timers_.stop(TimerKind::retransmit);
+    stop_timer(TimerKind::retransmit);
     syn_pending_ = false;
     return;
   }
@@ -223,7 +223,7 @@ void Connection::close(Instant now) {
   }
   (void)shutdown_write();
   if (state_ == State::fin_wait_2 && !timers_.armed(TimerKind::fin_wait_2)) {
-    timers_.set(TimerKind::fin_wait_2, now + config_->fin_wait_2_timeout);  // Linux tcp_fin_timeout
+    set_timer(TimerKind::fin_wait_2, now + config_->fin_wait_2_timeout);  // Linux tcp_fin_timeout
   }
 }
 
@@ -234,7 +234,7 @@ void Connection::abort() {
     schedule_rst(snd_max_, std::nullopt);
   }
   user_closed_ = true;
-  timers_.stop_all();
+  stop_timers();
   if (state_ != State::closed) set_state(State::closed);
   ack_pending_ = false;
   syn_pending_ = false;
@@ -310,7 +310,7 @@ Connection Connection::from_time_wait(const Config& config, const TimeWaitRecord
   c.peer_fin_known_ = c.peer_fin_received_ = true;
   c.established_seen_ = true;
   c.user_closed_ = true;
-  c.timers_.set(TimerKind::time_wait, record.expiry());
+  c.set_timer(TimerKind::time_wait, record.expiry());
   c.set_state(State::time_wait);
   return c;
 }

@@ -64,7 +64,7 @@ void Connection::on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire
     } else {
       rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));  // RFC 6298 §5.7
     }
-    timers_.stop(TimerKind::retransmit);
+    stop_timer(TimerKind::retransmit);
     set_state(State::established);
     become_established(now);
     ack_pending_ = true;
@@ -108,7 +108,7 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
       max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
       snd_wl1_ = h.seq;
       snd_wl2_ = h.ack;
-      timers_.stop(TimerKind::retransmit);
+      stop_timer(TimerKind::retransmit);
       if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
       set_state(State::established);
       become_established(now);
@@ -142,7 +142,7 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
       }
       // TIME-WAIT: a retransmitted FIN is acknowledged and restarts the 2 MSL timer (§3.10.7.4 eighth).
       if (state_ == State::time_wait && f.fin())
-        timers_.set(TimerKind::time_wait, now + config_->time_wait_length());
+        set_timer(TimerKind::time_wait, now + config_->time_wait_length());
     }
     return;
   }
@@ -166,7 +166,7 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
         return;
       default:  // CLOSING, LAST-ACK, TIME-WAIT: enter CLOSED (Linux does not apply RFC 1337)
         set_state(State::closed);
-        timers_.stop_all();
+        stop_timers();
         events_ |= event::kClosed;
         return;
     }
@@ -205,7 +205,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
     snd_wl1_ = h.seq;
     snd_wl2_ = h.ack;
-    timers_.stop(TimerKind::retransmit);
+    stop_timer(TimerKind::retransmit);
     if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
     set_state(State::established);
     become_established(now);
@@ -257,7 +257,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     dupacks_ = 0;
     // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it (on every partial
     // ACK too: RFC 6582 §4's "Slow-but-Steady" variant).
-    timers_.set(TimerKind::retransmit, snd_una_ == snd_max_ ? Instant::max() : now + rtt_.rto());
+    set_timer(TimerKind::retransmit, snd_una_ == snd_max_ ? Instant::max() : now + rtt_.rto());
     if (in_recovery_) {
       if (h.ack < recovery_point_) {
         if (sack_recovery_) {
@@ -287,14 +287,14 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
       switch (state_) {
         case State::fin_wait_1:
           set_state(State::fin_wait_2);
-          if (user_closed_) timers_.set(TimerKind::fin_wait_2, now + config_->fin_wait_2_timeout);
+          if (user_closed_) set_timer(TimerKind::fin_wait_2, now + config_->fin_wait_2_timeout);
           break;
         case State::closing:
           enter_time_wait(now);
           break;
         case State::last_ack:
           set_state(State::closed);
-          timers_.stop_all();
+          stop_timers();
           events_ |= event::kClosed;
           return false;
         default:
@@ -329,7 +329,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     snd_wl2_ = h.ack;
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
     if (snd_wnd_ > 0) {
-      timers_.stop(TimerKind::persist);
+      stop_timer(TimerKind::persist);
       persist_backoff_ = 0;
     }
   }

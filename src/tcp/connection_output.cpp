@@ -334,7 +334,7 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
   if (needs_persist()) {
     Duration interval = rtt_.rto();
     for (std::uint8_t i = 0; i < persist_backoff_ && interval < config_->max_rto; ++i) interval *= 2;
-    timers_.set(TimerKind::persist, now + std::min(interval, config_->max_rto));
+    set_timer(TimerKind::persist, now + std::min(interval, config_->max_rto));
   }
   if (probe_pending_) {
     // Zero-window probe as Linux sends it (tcp_xmit_probe_skb): an ACK with SEG.SEQ = SND.UNA - 1,

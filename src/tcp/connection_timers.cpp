@@ -7,13 +7,13 @@
 namespace synack::tcp {
 
 void Connection::arm_retransmit(Instant now) noexcept {
-  if (!timers_.armed(TimerKind::retransmit)) timers_.set(TimerKind::retransmit, now + rtt_.rto());
+  if (!timers_.armed(TimerKind::retransmit)) set_timer(TimerKind::retransmit, now + rtt_.rto());
 }
 
 void Connection::enter_time_wait(Instant now) noexcept {
   set_state(State::time_wait);
-  timers_.stop_all();  // nothing outstanding, and FIN-WAIT-2's timer is over
-  timers_.set(TimerKind::time_wait, now + config_->time_wait_length());  // 2 x MSL (RFC 9293 §3.10.7.4)
+  stop_timers();  // nothing outstanding, and FIN-WAIT-2's timer is over
+  set_timer(TimerKind::time_wait, now + config_->time_wait_length());  // 2 x MSL (RFC 9293 §3.10.7.4)
 }
 
 void Connection::set_state(State next) noexcept {
@@ -26,7 +26,7 @@ void Connection::fail(Error err) noexcept {
   has_error_ = true;
   error_ = err;
   set_state(State::closed);
-  timers_.stop_all();
+  stop_timers();
   syn_pending_ = ack_pending_ = rtx_one_pending_ = probe_pending_ = false;
   events_ |= event::kError;
 }
@@ -36,7 +36,7 @@ Instant Connection::next_deadline() const noexcept {
 }
 
 void Connection::on_timeout(Instant now) {
-  if (timers_.take_due(TimerKind::retransmit, now)) {
+  if (take_due_timer(TimerKind::retransmit, now)) {
     switch (state_) {
       case State::syn_sent:
       case State::syn_received:
@@ -50,7 +50,7 @@ void Connection::on_timeout(Instant now) {
         rtt_.backoff(config_->max_rto);
         syn_pending_ = true;
         snd_nxt_ = iss_;
-        timers_.set(TimerKind::retransmit, now + rtt_.rto());
+        set_timer(TimerKind::retransmit, now + rtt_.rto());
         break;
       case State::closed:
       case State::listen:
@@ -80,17 +80,17 @@ void Connection::on_timeout(Instant now) {
         dupacks_ = 0;
         timing_ = false;
         skip_sacked();
-        timers_.set(TimerKind::retransmit, now + rtt_.rto());  // §5.6
+        set_timer(TimerKind::retransmit, now + rtt_.rto());  // §5.6
         break;
     }
   }
-  if (timers_.take_due(TimerKind::persist, now)) {
+  if (take_due_timer(TimerKind::persist, now)) {
     if (snd_wnd_ == 0 && is_synchronized(state_)) {
       probe_pending_ = true;
       if (persist_backoff_ < 16) ++persist_backoff_;
       Duration interval = rtt_.rto();
       for (std::uint8_t i = 0; i < persist_backoff_ && interval < config_->max_rto; ++i) interval *= 2;
-      timers_.set(TimerKind::persist, now + std::min(interval, config_->max_rto));
+      set_timer(TimerKind::persist, now + std::min(interval, config_->max_rto));
     } else if (is_synchronized(state_) && snd_una_ == snd_max_) {
       // RFC 9293 §3.8.6.2.1 override timeout: the window stayed too small for a full segment; send what
       // fits (as Linux's tcp_write_wakeup does when its probe timer finds a small window).
@@ -98,8 +98,8 @@ void Connection::on_timeout(Instant now) {
     }
   }
   // FIN-WAIT-2 (orphaned) and TIME-WAIT end the same way: CLOSED, normally.
-  const bool fin_wait_2_over = timers_.take_due(TimerKind::fin_wait_2, now) && state_ == State::fin_wait_2;
-  const bool time_wait_over = timers_.take_due(TimerKind::time_wait, now) && state_ == State::time_wait;
+  const bool fin_wait_2_over = take_due_timer(TimerKind::fin_wait_2, now) && state_ == State::fin_wait_2;
+  const bool time_wait_over = take_due_timer(TimerKind::time_wait, now) && state_ == State::time_wait;
   if (fin_wait_2_over || time_wait_over) {
     set_state(State::closed);
     events_ |= event::kClosed;

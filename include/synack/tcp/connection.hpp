@@ -111,6 +111,15 @@ class Connection {
   [[nodiscard]] bool wants_transmit() const noexcept;
   /// The earliest instant on_timeout must be called; Instant::max() when no timer runs.
   [[nodiscard]] Instant next_deadline() const noexcept;
+  /// Whether any timer was set or stopped since the last call (then clears the mark): the Stack refiles
+  /// the connection in its timer wheel only then, not after every segment.
+  [[nodiscard]] bool take_timers_changed() noexcept {
+    const bool changed = timers_changed_;
+    timers_changed_ = false;
+    return changed;
+  }
+  /// Marks the timers changed (the Stack's wheel disarmed this connection's entry when it fired).
+  void mark_timers_changed() noexcept { timers_changed_ = true; }
   /// Event bits (see `event`) raised since the last call.
   [[nodiscard]] std::uint8_t take_events() noexcept;
 
@@ -241,6 +250,25 @@ class Connection {
   void skip_sacked() noexcept;
   [[nodiscard]] std::uint32_t ts_val(Instant now) const noexcept;
 
+  // Every change to timers_ goes through these, so that take_timers_changed() sees it.
+  void set_timer(TimerKind kind, Instant at) noexcept {
+    timers_.set(kind, at);
+    timers_changed_ = true;
+  }
+  void stop_timer(TimerKind kind) noexcept {
+    timers_.stop(kind);
+    timers_changed_ = true;
+  }
+  void stop_timers() noexcept {
+    timers_.stop_all();
+    timers_changed_ = true;
+  }
+  [[nodiscard]] bool take_due_timer(TimerKind kind, Instant now) noexcept {
+    const bool due = timers_.take_due(kind, now);
+    if (due) timers_changed_ = true;
+    return due;
+  }
+
   // connection_timers.cpp
   void arm_retransmit(Instant now) noexcept;
   void enter_time_wait(Instant now) noexcept;
@@ -297,7 +325,8 @@ class Connection {
   bool established_seen_ : 1 = false;
   bool eof_read_ : 1 = false;
   bool ts_seen_ : 1 = false;
-  bool send_held_ : 1 = false;  ///< send() was cut short for memory: kWritable when pressure ends
+  bool send_held_ : 1 = false;      ///< send() was cut short for memory: kWritable when pressure ends
+  bool timers_changed_ : 1 = true;  ///< see take_timers_changed(); a new connection is not filed yet
 };
 
 }  // namespace synack::tcp
