@@ -1,17 +1,18 @@
-// One TCP connection: the transmission control block and its state machine (RFC 9293 §3.10), sans-I/O.
-//
-// Inputs are values: on_segment(now, header, payload), user calls, on_timeout(now). Outputs are values:
-// poll_transmit(now) hands out the next segment to send (its payload a view into the send buffer, valid
-// until the next call on this connection), take_events() the events since the last call, and
-// next_deadline() when on_timeout must be called. Nothing here reads a clock or draws randomness.
-//
-// A connection starts either in SYN-SENT (open_active) or ESTABLISHED (open_passive, built by the
-// listener from a completed half-open entry — LISTEN and the passive SYN-RECEIVED live in listener.hpp).
-// A SYN-SENT connection that receives a SYN without ACK moves to SYN-RECEIVED (simultaneous open).
-//
-// Code map: connection.cpp (construction, user calls, events), connection_input.cpp (segment
-// arrival, §3.10.7), connection_output.cpp (what to send), connection_timers.cpp (RTO, persist,
-// FIN-WAIT-2, TIME-WAIT).
+/// @file
+/// One TCP connection: the transmission control block and its state machine (RFC 9293 §3.10), sans-I/O.
+///
+/// Inputs are values: on_segment(now, header, payload), user calls, on_timeout(now). Outputs are values:
+/// poll_transmit(now) hands out the next segment to send (its payload a view into the send buffer, valid
+/// until the next call on this connection), take_events() the events since the last call, and
+/// next_deadline() when on_timeout must be called. Nothing here reads a clock or draws randomness.
+///
+/// A connection starts either in SYN-SENT (open_active) or ESTABLISHED (open_passive, built by the
+/// listener from a completed half-open entry — LISTEN and the passive SYN-RECEIVED live in listener.hpp).
+/// A SYN-SENT connection that receives a SYN without ACK moves to SYN-RECEIVED (simultaneous open).
+///
+/// Code map: connection.cpp (construction, user calls, events), connection_input.cpp (segment
+/// arrival, §3.10.7), connection_output.cpp (what to send), connection_timers.cpp (RTO, persist,
+/// FIN-WAIT-2, TIME-WAIT).
 #pragma once
 
 #include <cstddef>

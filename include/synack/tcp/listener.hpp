@@ -1,26 +1,27 @@
-// LISTEN and the passive half of the handshake (RFC 9293 §3.5, §3.10.7.2): a listener owns a bounded
-// SYN queue of compact half-open entries (SYN-RECEIVED without a full connection) and a bounded accept
-// queue of completed connections. A SYN allocates nothing of its own: its entry is a 64-byte slot in a
-// queue whose storage grows with use (doubling, up to Config::syn_queue_capacity) and is reused through a
-// free list, so memory follows the peak number of half-open entries, not the configured bound.
-//
-// Timers without a scan: an entry's SYN-ACK deadline depends only on when its SYN arrived and how many
-// times the SYN-ACK went out (1, 3, 7, ... s). Entries with the same retransmission count therefore expire
-// in the order they were created, so the listener keeps one FIFO list per count (intrusive links beside
-// the entries) and next_deadline()/on_timeout() look only at the heads: O(synack_retries), independent of
-// the number of entries.
-//
-// Linux comparison (docs/engine.md): `backlog` bounds the accept queue, as listen(2) does; the SYN queue
-// is bounded separately (Config::syn_queue_capacity, like tcp_max_syn_backlog). As in Linux, a SYN is
-// dropped when either queue is full, and a final ACK that finds the accept queue full is dropped while
-// the half-open entry stays (its SYN-ACK retransmission gives the peer another try).
-//
-// SYN cookies (tcp/syn_cookie.hpp, RFC 4987 §3.6) are a policy of the listener (Config::syn_cookies):
-// `when_full` answers a SYN with a cookie only when the SYN queue is full, `always` answers every SYN with
-// one, `never` drops past the bound. A cookie SYN-ACK leaves no state; a final ACK with no half-open
-// entry is checked as a cookie (while cookies were sent in the last kValidTicks ticks, as Linux's
-// tcp_synq_no_recent_overflow) and, when valid, completes exactly like a SYN-queue entry: the listener
-// rebuilds a HalfOpen value from the cookie and the same passive_open() builds the connection.
+/// @file
+/// LISTEN and the passive half of the handshake (RFC 9293 §3.5, §3.10.7.2): a listener owns a bounded
+/// SYN queue of compact half-open entries (SYN-RECEIVED without a full connection) and a bounded accept
+/// queue of completed connections. A SYN allocates nothing of its own: its entry is a 64-byte slot in a
+/// queue whose storage grows with use (doubling, up to Config::syn_queue_capacity) and is reused through a
+/// free list, so memory follows the peak number of half-open entries, not the configured bound.
+///
+/// Timers without a scan: an entry's SYN-ACK deadline depends only on when its SYN arrived and how many
+/// times the SYN-ACK went out (1, 3, 7, ... s). Entries with the same retransmission count therefore expire
+/// in the order they were created, so the listener keeps one FIFO list per count (intrusive links beside
+/// the entries) and next_deadline()/on_timeout() look only at the heads: O(synack_retries), independent of
+/// the number of entries.
+///
+/// Linux comparison (docs/engine.md): `backlog` bounds the accept queue, as listen(2) does; the SYN queue
+/// is bounded separately (Config::syn_queue_capacity, like tcp_max_syn_backlog). As in Linux, a SYN is
+/// dropped when either queue is full, and a final ACK that finds the accept queue full is dropped while
+/// the half-open entry stays (its SYN-ACK retransmission gives the peer another try).
+///
+/// SYN cookies (tcp/syn_cookie.hpp, RFC 4987 §3.6) are a policy of the listener (Config::syn_cookies):
+/// `when_full` answers a SYN with a cookie only when the SYN queue is full, `always` answers every SYN with
+/// one, `never` drops past the bound. A cookie SYN-ACK leaves no state; a final ACK with no half-open
+/// entry is checked as a cookie (while cookies were sent in the last kValidTicks ticks, as Linux's
+/// tcp_synq_no_recent_overflow) and, when valid, completes exactly like a SYN-queue entry: the listener
+/// rebuilds a HalfOpen value from the cookie and the same passive_open() builds the connection.
 #pragma once
 
 #include <array>
