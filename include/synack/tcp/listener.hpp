@@ -48,30 +48,35 @@ namespace synack::tcp {
 /// A half-open connection: everything needed to retransmit the SYN-ACK and to build the connection when
 /// the final ACK arrives, in 64 bytes.
 struct HalfOpen {
-  PackedTuple addr;
-  std::uint16_t peer_mss = 0;       ///< 0 = absent
-  std::uint8_t peer_wscale = 0xFF;  ///< 0xFF = absent
-  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt
-  std::uint8_t retransmits = 0;
-  std::uint8_t generation = 0;  ///< bumped on free: a stale reference to the slot is detected
-  std::uint32_t iss = 0;
-  std::uint32_t irs = 0;
+  PackedTuple addr;                  ///< the 4-tuple (local = our side), family in kV6
+  std::uint16_t peer_mss = 0;        ///< 0 = absent
+  std::uint8_t peer_wscale = 0xFF;   ///< 0xFF = absent
+  std::uint8_t flags = 0;            ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt
+  std::uint8_t retransmits = 0;      ///< SYN-ACKs retransmitted so far (its FIFO level)
+  std::uint8_t generation = 0;       ///< bumped on free: a stale reference to the slot is detected
+  std::uint32_t iss = 0;             ///< our ISN (the SYN-ACK's sequence number)
+  std::uint32_t irs = 0;             ///< the peer's ISN (from its SYN)
   std::uint32_t ts_recent = 0;       ///< the peer's TSval from its SYN
   std::int64_t syn_received_ns = 0;  ///< when the SYN arrived and the first SYN-ACK left
 
-  static constexpr std::uint8_t kV6 = 0x01;
-  static constexpr std::uint8_t kSack = 0x02;
-  static constexpr std::uint8_t kTimestamps = 0x04;
-  static constexpr std::uint8_t kInUse = 0x08;
+  static constexpr std::uint8_t kV6 = 0x01;          ///< flags: an IPv6 tuple
+  static constexpr std::uint8_t kSack = 0x02;        ///< flags: the SYN carried SACK-permitted
+  static constexpr std::uint8_t kTimestamps = 0x04;  ///< flags: the SYN carried Timestamps
+  static constexpr std::uint8_t kInUse = 0x08;  ///< flags: the slot holds a live entry (not on the free list)
   static constexpr std::uint8_t kCookie = 0x10;  ///< rebuilt from a SYN cookie, never stored
   static constexpr std::uint8_t kNoRtt = 0x20;   ///< when the SYN-ACK left is unknown: no RTT sample
 
+  /// Whether the slot holds a live entry.
   [[nodiscard]] bool in_use() const noexcept { return (flags & kInUse) != 0; }
+  /// The 4-tuple (local = our side).
   [[nodiscard]] wire::FourTuple tuple() const noexcept { return addr.unpack((flags & kV6) != 0); }
+  /// Whether `tuple` is this entry's (compares bytes without building a FourTuple).
   [[nodiscard]] bool matches(const wire::FourTuple& tuple) const noexcept {
     return addr.matches(tuple, (flags & kV6) != 0);
   }
+  /// The SYN's options as negotiation needs them.
   [[nodiscard]] SynOptions peer_options() const noexcept;
+  /// When the SYN arrived (and the first SYN-ACK left).
   [[nodiscard]] Instant syn_received_at() const noexcept {
     return Instant::from_nanoseconds(syn_received_ns);
   }
@@ -80,17 +85,18 @@ static_assert(sizeof(HalfOpen) <= 64, "a half-open entry must stay within 64 byt
 
 /// What the listener wants done after a segment.
 struct ListenerReply {
+  /// The action, with the fields below it uses.
   enum class Kind : std::uint8_t {
     none,                 ///< drop silently
     send_syn_ack,         ///< (re)send the SYN-ACK of entry `slot`
-    send_rst,             ///< send an RST (`rst` filled in)
+    send_rst,             ///< send an RST (`rst_seq`, `rst_ack` filled in)
     complete,             ///< the final ACK arrived: build the connection from entry `slot` (then free it)
     send_cookie_syn_ack,  ///< answer statelessly: syn_ack(cookie, cookie_ts_val); nothing was stored
     complete_cookie,      ///< a valid cookie ACK: build the connection from passive_open(cookie, ...)
   };
-  Kind kind = Kind::none;
-  std::uint32_t slot = 0;
-  wire::SeqNum rst_seq;
+  Kind kind = Kind::none;               ///< what to do
+  std::uint32_t slot = 0;               ///< the SYN-queue slot for send_syn_ack and complete
+  wire::SeqNum rst_seq;                 ///< send_rst: the RST's sequence number
   std::optional<wire::SeqNum> rst_ack;  ///< RST carries ACK with this value when set
   std::uint32_t ts_offset = 0;          ///< send_syn_ack of a new entry: its timestamp offset
   std::uint32_t cookie_ts_val = 0;      ///< send_cookie_syn_ack: our TSval (options in its low bits)
@@ -98,9 +104,13 @@ struct ListenerReply {
   /// send_syn_ack into a full queue: the entry pruned to make room (its tuple and former slot), whose
   /// flow-table entry the owner removes before adding the new one.
   std::optional<wire::FourTuple> pruned;
-  std::uint32_t pruned_slot = 0;
+  std::uint32_t pruned_slot = 0;  ///< the slot `pruned` held
 };
 
+/// A listening endpoint's SYN queue and accept queue (see the file comment). The owner (a Stack) routes
+/// segments to it, sends what the ListenerReply asks for and builds connections from completed entries; the
+/// listener itself never sends or allocates per SYN. Keeps a pointer to the Config it was built with, which
+/// must outlive it.
 class Listener {
  public:
   static constexpr std::uint32_t kMaxSynQueue = tcp::kMaxSynQueue;  ///< the bound on syn_queue_capacity
@@ -108,6 +118,7 @@ class Listener {
   /// `backlog` bounds the accept queue (0 = Config::default_backlog).
   Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog);
 
+  /// The address and port it listens on (address may be unspecified: any local address).
   [[nodiscard]] const wire::Endpoint& local() const noexcept { return local_; }
 
   /// RFC 9293 §3.10.7.2: a segment for this listener with no half-open entry for its tuple. A SYN with
@@ -138,7 +149,9 @@ class Listener {
   /// The same for a half-open value: a queue entry or one rebuilt from a cookie (ListenerReply::cookie).
   [[nodiscard]] PassiveOpen passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack,
                                          const IsnGenerator& isn) const;
+  /// The half-open entry in `slot` (slot < syn_queue_slots()).
   [[nodiscard]] const HalfOpen& entry(std::uint32_t slot) const noexcept { return syn_queue_[slot]; }
+  /// Frees `slot` (its generation is bumped so stale references are detected).
   void free_half_open(std::uint32_t slot) noexcept;
 
   /// Earliest SYN-ACK retransmission or expiry; Instant::max() when the SYN queue is empty. O(levels).
@@ -151,22 +164,31 @@ class Listener {
   void on_timeout(Instant now, Retransmit&& retransmit, Expired&& expired);
 
   // --- accept queue (opaque handles chosen by the owner, e.g. connection ids) ---------------------
+  /// Whether the accept queue holds `backlog()` completed connections.
   [[nodiscard]] bool accept_queue_full() const noexcept { return accept_count_ == accept_queue_.size(); }
+  /// Queues a completed connection's handle for accept; false (nothing queued) when full.
   bool push_accept(std::uint64_t handle) noexcept;
+  /// The oldest completed connection's handle; nullopt when none is waiting.
   [[nodiscard]] std::optional<std::uint64_t> pop_accept() noexcept;
+  /// Completed connections waiting to be accepted.
   [[nodiscard]] std::size_t accept_queue_size() const noexcept { return accept_count_; }
+  /// Half-open entries in the SYN queue.
   [[nodiscard]] std::size_t syn_queue_size() const noexcept { return half_open_count_; }
   /// The configured bound on half-open entries.
   [[nodiscard]] std::size_t syn_queue_capacity() const noexcept { return capacity_; }
   /// Slots allocated so far (valid indices for entry()): grows with use up to syn_queue_capacity().
   [[nodiscard]] std::size_t syn_queue_slots() const noexcept { return syn_queue_.size(); }
+  /// The accept queue's bound.
   [[nodiscard]] std::size_t backlog() const noexcept { return accept_queue_.size(); }
 
   /// The cookie generator (shared by the owner's listeners, not owned); null = no cookies whatever the
   /// Config says. The mode is Config::syn_cookies unless set_syn_cookie_mode() overrides it.
   void set_syn_cookies(SynCookies* cookies) noexcept { cookies_ = cookies; }
+  /// Overrides Config::syn_cookies for this listener.
   void set_syn_cookie_mode(SynCookieMode mode) noexcept { cookie_mode_ = mode; }
+  /// The SYN cookie mode in effect.
   [[nodiscard]] SynCookieMode syn_cookie_mode() const noexcept { return cookie_mode_; }
+  /// What the listener counted so far.
   [[nodiscard]] const ListenerStats& stats() const noexcept { return stats_; }
   /// A cookie SYN-ACK for a SYN (send_cookie_syn_ack, counted), or false when the SYN cannot be encoded
   /// or no generator is set. on_segment calls it per the mode; the forwarder calls it when its offers
