@@ -1,14 +1,15 @@
-// One Stack per host: the flow table (4-tuple -> connection), listeners, the forwarder, timers and the
-// socket-facing API the drivers (simulator, TUN) and the CLI use. Sans-I/O like the engine below it:
-// IP datagrams go in through on_packet(now, bytes) and come out of poll_transmit(now, buffer); time is
-// passed in; next_deadline()/on_timeout(now) drive the timers; poll_event() reports what happened.
-// Single-threaded: one Stack per thread (or per core), no call from two threads at once.
-//
-// Typical driver loop:
-//   stack.on_packet(now, datagram);                 // for each received datagram
-//   while (auto n = stack.poll_transmit(now, buf)) send(buf.first(*n));
-//   while (auto e = stack.poll_event()) handle(*e);
-//   sleep until stack.next_deadline(); stack.on_timeout(now);
+/// @file
+/// One Stack per host: the flow table (4-tuple -> connection), listeners, the forwarder, timers and the
+/// socket-facing API the drivers (simulator, TUN) and the CLI use. Sans-I/O like the engine below it:
+/// IP datagrams go in through on_packet(now, bytes) and come out of poll_transmit(now, buffer); time is
+/// passed in; next_deadline()/on_timeout(now) drive the timers; poll_event() reports what happened.
+/// Single-threaded: one Stack per thread (or per core), no call from two threads at once.
+///
+/// Typical driver loop:
+///   stack.on_packet(now, datagram);                 // for each received datagram
+///   while (auto n = stack.poll_transmit(now, buf)) send(buf.first(*n));
+///   while (auto e = stack.poll_event()) handle(*e);
+///   sleep until stack.next_deadline(); stack.on_timeout(now);
 #pragma once
 
 #include <cstddef>

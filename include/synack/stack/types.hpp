@@ -1,4 +1,5 @@
-// Values of the Stack API: ids, events, configuration, statistics, forwarder offers.
+/// @file
+/// Values of the Stack API: ids, events, configuration, statistics, forwarder offers.
 #pragma once
 
 #include <chrono>
