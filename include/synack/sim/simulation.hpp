@@ -1,11 +1,12 @@
-// The deterministic network simulator: a client Stack and a server Stack joined by two Links (one per
-// direction) in virtual time. The run jumps from one event to the next (the earliest of both links'
-// next arrival, both stacks' next_deadline() and the next scheduled connect), so a 127-second SYN
-// give-up costs microseconds. Everything random derives from SimConfig::seed: the same configuration
-// gives the same RunResult, byte for byte.
-//
-// Many connections run in batches: each batch gets a fresh pair of stacks (bounded memory) and starts
-// where the previous one went quiet, so virtual time only moves forward.
+/// @file
+/// The deterministic network simulator: a client Stack and a server Stack joined by two Links (one per
+/// direction) in virtual time. The run jumps from one event to the next (the earliest of both links'
+/// next arrival, both stacks' next_deadline() and the next scheduled connect), so a 127-second SYN
+/// give-up costs microseconds. Everything random derives from SimConfig::seed: the same configuration
+/// gives the same RunResult, byte for byte.
+///
+/// Many connections run in batches: each batch gets a fresh pair of stacks (bounded memory) and starts
+/// where the previous one went quiet, so virtual time only moves forward.
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,7 @@
-// What a simulation run produced: every segment on the link with its fate, each connection's outcome and
-// negotiated options, and a summary. Plain values; renderers (render.hpp) turn them into a ladder, JSON
-// or a pcap.
+/// @file
+/// What a simulation run produced: every segment on the link with its fate, each connection's outcome and
+/// negotiated options, and a summary. Plain values; renderers (render.hpp) turn them into a ladder, JSON
+/// or a pcap.
 #pragma once
 
 #include <array>
