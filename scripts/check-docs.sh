@@ -18,7 +18,14 @@ log="$SYNACK_DOCS_DIR/doxygen.log"
 if doxygen docs/Doxyfile >"$log" 2>&1 && ! grep -qE 'warning:|error:' "$log"; then
   echo "docs: $headers headers, no warnings (HTML in $SYNACK_DOCS_DIR/html)"
 else
-  grep -E 'warning:|error:' "$log" || cat "$log"
-  echo "docs: $(grep -cE 'warning:|error:' "$log") warning(s) in $headers headers" >&2
+  # Doxygen may report one finding more than once (with WARN_AS_ERROR, as "error:"): each is shown once.
+  warnings=$(grep -E 'warning:|error:' "$log" | awk '!seen[$0]++' || true)
+  if [[ -z "$warnings" ]]; then
+    cat "$log"
+    echo "docs: doxygen failed" >&2
+  else
+    echo "$warnings"
+    echo "docs: $(wc -l <<<"$warnings") warning(s) in $headers headers" >&2
+  fi
   exit 1
 fi
