@@ -18,6 +18,8 @@ packages=(
   librsvg2-bin valgrind
   # man pages: generated from --help at build time, rendered by the install test (man -l)
   help2man man-db
+  # API reference: scripts/check-docs.sh renders include/synack and fails on any undocumented declaration
+  doxygen
 )
 
 missing=()

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test synack has. This is the README's test command and what CI runs.
-#   1. set-up (Debian packages), 2. format check, 3. GCC build + every CTest suite (unit, kernel peers in
-#   private network namespaces, tshark, install), 4. the install test again on a shared Release build,
-#   5. clang ASan+UBSan build + the unit suites under sanitizers, 6. each libFuzzer target for
-#   SYNACK_FUZZ_SECONDS (default 60) from its checked-in corpus, 7. clang-tidy.
+#   1. set-up (Debian packages), 2. format check and the API reference (Doxygen, no warnings), 3. GCC
+#   build + every CTest suite (unit, kernel peers in private network namespaces, tshark, install), 4. the
+#   install test again on a shared Release build, 5. clang ASan+UBSan build + the unit suites under
+#   sanitizers, 6. each libFuzzer target for SYNACK_FUZZ_SECONDS (default 60) from its checked-in corpus,
+#   7. clang-tidy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_seconds=${SYNACK_FUZZ_SECONDS:-60}
@@ -27,6 +28,9 @@ bash scripts/setup.sh
 
 stage "format"
 bash scripts/check-format.sh
+
+stage "API docs (doxygen)"
+bash scripts/check-docs.sh build
 
 stage "build (GCC, RelWithDebInfo)"
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNACK_SANDBOX_TEST_HOOK=ON >/dev/null

@@ -1,12 +1,13 @@
-// The capture analyzer: a streaming reconstruction of every TCP handshake in a sequence of captured IP
-// datagrams. Feed it frame by frame (add_datagram / add_frame), then call finish() for the results.
-//
-// Memory is bounded by the number of open handshakes: a flow table keyed by the connection's 4-tuple
-// (and the client's ISN, so a reused port is a new connection) holds only flows still in their
-// handshake, plus a small tombstone per recently finished tuple; finished handshakes become small
-// ConnectionReport records. Per-segment detail (for ladders and SVGs) is kept only for the connections
-// AnalyzerConfig asks for. The analyzer never prints and never reads a clock: time is the capture's.
-// Verdict and anomaly rules: docs/analyze.md.
+/// @file
+/// The capture analyzer: a streaming reconstruction of every TCP handshake in a sequence of captured IP
+/// datagrams. Feed it frame by frame (add_datagram / add_frame), then call finish() for the results.
+///
+/// Memory is bounded by the number of open handshakes: a flow table keyed by the connection's 4-tuple
+/// (and the client's ISN, so a reused port is a new connection) holds only flows still in their
+/// handshake, plus a small tombstone per recently finished tuple; finished handshakes become small
+/// ConnectionReport records. Per-segment detail (for ladders and SVGs) is kept only for the connections
+/// AnalyzerConfig asks for. The analyzer never prints and never reads a clock: time is the capture's.
+/// Verdict and anomaly rules: docs/analyze.md.
 #pragma once
 
 #include <array>
@@ -28,6 +29,7 @@ namespace synack::analyze {
 /// Capture time: nanoseconds since the Unix epoch (the same unit as capture::Timestamp).
 using Timestamp = std::chrono::nanoseconds;
 
+/// How a captured handshake ended (rules: docs/analyze.md).
 enum class Verdict : std::uint8_t {
   established,   ///< SYN, SYN-ACK, and the client's ACK of the server's ISN + 1
   refused,       ///< the server answered the SYN with an RST acknowledging it
@@ -36,6 +38,7 @@ enum class Verdict : std::uint8_t {
   simultaneous,  ///< both sides sent a SYN without ACK (RFC 9293 simultaneous open)
   incomplete,    ///< the capture began mid-connection: the first packet seen was not the SYN
 };
+/// Every Verdict, in Summary::verdicts order.
 inline constexpr std::array<Verdict, 6> kAllVerdicts = {Verdict::established,  Verdict::refused,
                                                         Verdict::timeout,      Verdict::reset,
                                                         Verdict::simultaneous, Verdict::incomplete};
@@ -49,7 +52,7 @@ inline constexpr std::array<Verdict, 6> kAllVerdicts = {Verdict::established,  V
 /// A value read from a SYN's options: known, absent, or unknown (the capture's snaplen cut the options).
 template <typename T>
 struct Offered {
-  bool unknown = false;
+  bool unknown = false;    ///< the value could not be read (options cut by the snaplen)
   std::optional<T> value;  ///< meaningful only when !unknown
 };
 
@@ -57,72 +60,74 @@ struct Offered {
 struct OfferedOptions {
   bool seen = false;     ///< this side's SYN / SYN-ACK was captured
   bool unknown = false;  ///< its options were cut off by the snaplen: every field below is unknown
-  std::optional<std::uint16_t> mss;
+  std::optional<std::uint16_t> mss;    ///< MSS offered, in bytes
   std::optional<std::uint8_t> wscale;  ///< as sent (may exceed 14)
-  bool sack_permitted = false;
-  bool timestamps = false;
-  std::uint32_t tsval = 0;    ///< TSval of the SYN / SYN-ACK when timestamps
-  bool fast_open = false;     ///< a Fast Open option (cookie or cookie request)
-  bool ecn = false;           ///< ECN setup: ECE+CWR on a SYN, ECE on a SYN-ACK (RFC 3168 §6.1.1)
-  bool accurate_ecn = false;  ///< AE+CWR+ECE on a SYN (AccECN)
+  bool sack_permitted = false;         ///< SACK-permitted offered
+  bool timestamps = false;             ///< Timestamps offered
+  std::uint32_t tsval = 0;             ///< TSval of the SYN / SYN-ACK when timestamps
+  bool fast_open = false;              ///< a Fast Open option (cookie or cookie request)
+  bool ecn = false;                    ///< ECN setup: ECE+CWR on a SYN, ECE on a SYN-ACK (RFC 3168 §6.1.1)
+  bool accurate_ecn = false;           ///< AE+CWR+ECE on a SYN (AccECN)
 };
 
 /// What is in effect once both sides' options are known (all nullopt when the SYN-ACK was not seen or
 /// either side's options are unknown).
 struct Negotiated {
-  bool known = false;
+  bool known = false;  ///< both sides' options were seen in full: the fields below mean something
   std::uint16_t mss_client_to_server = 0;  ///< largest segment the client may send (server's MSS or default)
-  std::uint16_t mss_server_to_client = 0;
+  std::uint16_t mss_server_to_client = 0;  ///< largest segment the server may send (client's MSS or default)
   std::optional<std::uint8_t> wscale_client;  ///< shift applied to the client's windows; nullopt: no scaling
-  std::optional<std::uint8_t> wscale_server;
-  bool sack = false;
-  bool timestamps = false;
-  bool ecn = false;
+  std::optional<std::uint8_t> wscale_server;  ///< shift applied to the server's windows; nullopt: no scaling
+  bool sack = false;                          ///< both offered SACK-permitted
+  bool timestamps = false;                    ///< both offered Timestamps
+  bool ecn = false;                           ///< ECN was negotiated (RFC 3168 §6.1.1)
 };
 
+/// Which way a segment travelled, relative to the connection's client (the side that sent the first SYN).
 enum class Direction : std::uint8_t { to_server, to_client };
 
 /// One captured segment of a recorded connection (for ladders and SVGs).
 struct SegmentRecord {
-  Timestamp time{};
-  Direction direction = Direction::to_server;
-  wire::TcpFlags flags;
-  std::uint32_t seq = 0;  ///< absolute
-  std::uint32_t ack = 0;  ///< absolute
-  std::uint16_t window = 0;
-  std::uint32_t payload_length = 0;  ///< from the IP header's length (the capture may hold fewer bytes)
-  bool options_unknown = false;      ///< snaplen cut the options
-  std::optional<std::uint16_t> mss;
-  std::optional<std::uint8_t> wscale;
-  bool sack_permitted = false;
-  std::uint8_t sack_blocks = 0;
-  std::optional<wire::Timestamps> timestamps;
-  bool fast_open = false;
+  Timestamp time{};                            ///< capture time
+  Direction direction = Direction::to_server;  ///< client to server, or back
+  wire::TcpFlags flags;                        ///< the TCP flags
+  std::uint32_t seq = 0;                       ///< absolute
+  std::uint32_t ack = 0;                       ///< absolute
+  std::uint16_t window = 0;                    ///< the window field as sent (unscaled)
+  std::uint32_t payload_length = 0;    ///< from the IP header's length (the capture may hold fewer bytes)
+  bool options_unknown = false;        ///< snaplen cut the options
+  std::optional<std::uint16_t> mss;    ///< MSS option, when present
+  std::optional<std::uint8_t> wscale;  ///< window-scale option, when present
+  bool sack_permitted = false;         ///< SACK-permitted option present
+  std::uint8_t sack_blocks = 0;        ///< SACK blocks carried
+  std::optional<wire::Timestamps> timestamps;  ///< Timestamps option, when present
+  bool fast_open = false;                      ///< Fast Open option present
 };
 
 /// Everything the analyzer concluded about one connection.
 struct ConnectionReport {
-  std::uint64_t number = 0;  ///< 1-based, in order of the connection's first captured packet
-  wire::Endpoint client;
-  wire::Endpoint server;
-  Verdict verdict = Verdict::timeout;
+  std::uint64_t number = 0;            ///< 1-based, in order of the connection's first captured packet
+  wire::Endpoint client;               ///< the side that sent the first SYN
+  wire::Endpoint server;               ///< the side the SYN was sent to
+  Verdict verdict = Verdict::timeout;  ///< how the handshake ended
   std::string reason;  ///< why this verdict, in a sentence ("RST/ACK from the server 0.031 ms after the SYN")
-  std::vector<std::string> anomalies;
-  Timestamp first_packet{};            ///< the first packet of this connection the capture holds
-  std::optional<Timestamp> first_syn;  ///< the client's first SYN
-  std::optional<Timestamp> first_synack;
-  std::optional<Timestamp> final_ack;  ///< the packet that completed the handshake
-  std::uint32_t syn_retransmits = 0;
-  std::uint32_t synack_retransmits = 0;
-  std::optional<double> syn_to_synack_ms;  ///< last SYN before the first SYN-ACK → that SYN-ACK
-  std::optional<double> synack_to_ack_ms;  ///< last SYN-ACK before the final ACK → the final ACK
-  std::optional<double> establish_ms;      ///< first SYN → final ACK
-  std::optional<std::uint32_t> client_isn;
-  std::optional<std::uint32_t> server_isn;
-  OfferedOptions client_offered;
-  OfferedOptions server_offered;
-  Negotiated negotiated;
-  std::uint64_t packets = 0;  ///< packets of this connection seen while it was tracked
+  std::vector<std::string>
+      anomalies;  ///< oddities seen (e.g. "timestamps dropped"), one sentence each; rules in docs/analyze.md
+  Timestamp first_packet{};                 ///< the first packet of this connection the capture holds
+  std::optional<Timestamp> first_syn;       ///< the client's first SYN
+  std::optional<Timestamp> first_synack;    ///< the server's first SYN-ACK
+  std::optional<Timestamp> final_ack;       ///< the packet that completed the handshake
+  std::uint32_t syn_retransmits = 0;        ///< SYNs the client sent again
+  std::uint32_t synack_retransmits = 0;     ///< SYN-ACKs the server sent again
+  std::optional<double> syn_to_synack_ms;   ///< last SYN before the first SYN-ACK → that SYN-ACK
+  std::optional<double> synack_to_ack_ms;   ///< last SYN-ACK before the final ACK → the final ACK
+  std::optional<double> establish_ms;       ///< first SYN → final ACK
+  std::optional<std::uint32_t> client_isn;  ///< the client's ISN, when its SYN was captured
+  std::optional<std::uint32_t> server_isn;  ///< the server's ISN, when its SYN-ACK was captured
+  OfferedOptions client_offered;            ///< what the client's SYN offered
+  OfferedOptions server_offered;            ///< what the server's SYN-ACK offered
+  Negotiated negotiated;                    ///< what is in effect, when both sides' options are known
+  std::uint64_t packets = 0;                ///< packets of this connection seen while it was tracked
   /// Segments in capture order, when this connection was recorded (see AnalyzerConfig).
   std::vector<SegmentRecord> segments;
   bool segments_truncated = false;  ///< more segments were seen than were kept
@@ -148,32 +153,38 @@ struct AnalyzerConfig {
 
 /// Percentiles of one timing, in milliseconds; nullopt fields when no connection had the timing.
 struct Distribution {
-  std::size_t count = 0;
+  std::size_t count = 0;  ///< connections that had this timing
+  /// @{
+  /// Nearest-rank percentiles and the maximum, in milliseconds.
   std::optional<double> p50, p90, p99, max;
+  /// @}
 };
 
+/// A server endpoint that failed handshakes, with the count per failure verdict.
 struct EndpointFailures {
-  wire::Endpoint server;
-  std::uint64_t failures = 0;
-  std::uint64_t refused = 0;
-  std::uint64_t timeout = 0;
-  std::uint64_t reset = 0;
+  wire::Endpoint server;       ///< the server address and port
+  std::uint64_t failures = 0;  ///< refused + timeout + reset
+  std::uint64_t refused = 0;   ///< connections refused
+  std::uint64_t timeout = 0;   ///< connections that timed out
+  std::uint64_t reset = 0;     ///< connections reset during the handshake
 };
 
 /// A bucket of the establish-time histogram: [lower_ms, upper_ms).
 struct HistogramBucket {
-  double lower_ms = 0;
-  double upper_ms = 0;
-  std::uint64_t count = 0;
+  double lower_ms = 0;      ///< the bucket's lower edge, milliseconds (inclusive)
+  double upper_ms = 0;      ///< its upper edge, milliseconds (exclusive)
+  std::uint64_t count = 0;  ///< connections that established within the bucket
 };
 
+/// The numbers over every connection of a capture.
 struct Summary {
   std::array<std::uint64_t, kAllVerdicts.size()> verdicts{};  ///< indexed by Verdict
-  Distribution syn_to_synack;
-  Distribution synack_to_ack;
-  Distribution establish;
+  Distribution syn_to_synack;                        ///< last SYN before the first SYN-ACK → that SYN-ACK
+  Distribution synack_to_ack;                        ///< last SYN-ACK before the final ACK → the final ACK
+  Distribution establish;                            ///< first SYN → final ACK
   std::vector<HistogramBucket> establish_histogram;  ///< log-scale buckets (empty when no timings)
   std::vector<EndpointFailures> top_failing;         ///< servers with the most failures, worst first
+  /// Connections with verdict `v`.
   [[nodiscard]] std::uint64_t count(Verdict v) const noexcept {
     return verdicts[static_cast<std::size_t>(v)];
   }
@@ -190,10 +201,11 @@ struct PacketCounters {
   std::uint64_t flows_evicted_early = 0;  ///< flows finalised because max_flows was reached
 };
 
+/// Everything an analysis produced: the reports, their summary and the packet counters.
 struct AnalysisResult {
   std::vector<ConnectionReport> connections;  ///< ordered by number
-  Summary summary;
-  PacketCounters counters;
+  Summary summary;                            ///< the numbers over all connections
+  PacketCounters counters;                    ///< what was offered and what could not be used
 };
 
 /// Percentiles (nearest rank) of `values`; sorts its argument.
@@ -206,9 +218,13 @@ class FlowTable;
 /// Streaming handshake reconstruction. Not thread-safe; movable.
 class Analyzer {
  public:
+  /// An analyzer with no flows; memory grows only with the open handshakes.
   explicit Analyzer(AnalyzerConfig config = {});
+  /// @{
+  /// Takes over `other`'s flows; `other` may only be destroyed or assigned.
   Analyzer(Analyzer&&) noexcept;
   Analyzer& operator=(Analyzer&&) noexcept;
+  /// @}
   Analyzer(const Analyzer&) = delete;
   Analyzer& operator=(const Analyzer&) = delete;
   ~Analyzer();
@@ -220,6 +236,7 @@ class Analyzer {
   /// One captured frame of pcap link type `linktype`; decapsulated, then add_datagram().
   void add_frame(std::uint32_t linktype, Timestamp time, wire::Bytes frame, std::uint32_t original_length);
 
+  /// What was offered and what could not be used, so far.
   [[nodiscard]] const PacketCounters& counters() const noexcept;
   /// Handshakes currently held in the flow table (open ones and tombstones).
   [[nodiscard]] std::size_t open_flows() const noexcept;

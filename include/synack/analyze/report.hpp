@@ -1,6 +1,7 @@
-// Analysing a capture file, and rendering the result: a terminal report, the JSON document
-// (docs/analyze-json.md), a text ladder of one connection, and an SVG sequence diagram of one connection.
-// Everything returns strings; nothing here prints.
+/// @file
+/// Analysing a capture file, and rendering the result: a terminal report, the JSON document
+/// (docs/analyze-json.md), a text ladder of one connection, and an SVG sequence diagram of one connection.
+/// Everything returns strings; nothing here prints.
 #pragma once
 
 #include <cstddef>
@@ -20,19 +21,20 @@ namespace synack::analyze {
 
 /// The outcome of analyse_file().
 struct FileReport {
+  /// How far the file could be read.
   enum class Status : std::uint8_t {
     ok,           ///< the whole file was read
     damaged,      ///< the file broke off (truncated record, garbage); the report covers what came before
     open_failed,  ///< the file could not be opened or is not a capture file: nothing was read
     unsupported,  ///< the capture's link type is not one synack decodes: nothing was read
   };
-  Status status = Status::ok;
-  std::string file;
-  std::string error;  ///< what went wrong (empty when ok)
-  std::uint32_t linktype = 0;
-  std::string linktype_name;
-  std::uint64_t frames = 0;  ///< capture records read
-  AnalysisResult result;
+  Status status = Status::ok;  ///< how far the file could be read
+  std::string file;            ///< the file's name as given (or the `name` of the FILE* overload)
+  std::string error;           ///< what went wrong (empty when ok)
+  std::uint32_t linktype = 0;  ///< the capture's DLT_ value (0 when not opened)
+  std::string linktype_name;   ///< libpcap's name for it, e.g. "EN10MB"
+  std::uint64_t frames = 0;    ///< capture records read
+  AnalysisResult result;       ///< the handshakes found in what was read
 };
 
 /// Reads a pcap / pcapng file through libpcap and analyses every frame, streaming.
@@ -43,6 +45,7 @@ struct FileReport {
 [[nodiscard]] FileReport analyse_file(std::FILE* file, const std::string& name,
                                       const AnalyzerConfig& config = {}, std::size_t top_failing = 10);
 
+/// What render_text() lists.
 struct TextOptions {
   std::size_t first = 20;  ///< connections listed in capture order …
   std::size_t worst = 10;  ///< … plus this many of the slowest / failed ones when there are more
@@ -55,6 +58,7 @@ struct TextOptions {
 
 /// The JSON document of docs/analyze-json.md (keys in the documented order).
 [[nodiscard]] nlohmann::ordered_json to_json(const FileReport& report);
+/// One connection's JSON object, as it appears in the document's "connections" array.
 [[nodiscard]] nlohmann::ordered_json to_json(const ConnectionReport& connection);
 /// The same document (same values and layout; doubles in their shortest exact form), produced piece by piece
 /// into `sink` (one connection at a time), so a capture with millions of connections never holds its whole

@@ -1,5 +1,6 @@
-// Capture files through libpcap: PcapWriter streams raw IP datagrams (or frames of any link type) to a
-// nanosecond pcap file; PcapReader reads pcap and pcapng files frame by frame and decapsulates each one.
+/// @file
+/// Capture files through libpcap: PcapWriter streams raw IP datagrams (or frames of any link type) to a
+/// nanosecond pcap file; PcapReader reads pcap and pcapng files frame by frame and decapsulates each one.
 #pragma once
 
 #include <chrono>
@@ -26,16 +27,17 @@ namespace synack::capture {
 /// A capture timestamp: nanoseconds since the Unix epoch (UTC).
 using Timestamp = std::chrono::nanoseconds;
 
-/// What went wrong, with libpcap's (or the OS's) message. Never thrown.
+/// What went wrong, with libpcap's (or the OS's) message. Never thrown. fmt prints it as its message.
 struct CaptureError {
+  /// What kind of failure.
   enum class Kind : std::uint8_t {
     open,              ///< the file could not be opened or is not a capture file
     read,              ///< the file is damaged (truncated record, garbage) after the frames already read
     write,             ///< the OS refused a write, flush or close
     invalid_argument,  ///< a value the file format cannot hold (a timestamp before 1970 or after 2106)
   };
-  Kind kind = Kind::open;
-  std::string message;
+  Kind kind = Kind::open;  ///< what kind of failure
+  std::string message;     ///< one line: libpcap's or the OS's message (fmt prints a CaptureError as this)
 };
 
 /// Settings for PcapWriter::open().
@@ -55,8 +57,11 @@ class PcapWriter {
   [[nodiscard]] static std::expected<PcapWriter, CaptureError> open(const std::filesystem::path& path,
                                                                     const WriterOptions& options = {});
 
+  /// @{
+  /// Takes over `other`'s file; `other` is left closed.
   PcapWriter(PcapWriter&& other) noexcept;
   PcapWriter& operator=(PcapWriter&& other) noexcept;
+  /// @}
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
   /// Closes the file if still open; errors at this point are lost (call close() to see them).
@@ -70,10 +75,18 @@ class PcapWriter {
   /// Flushes and closes the file, reporting any error. Further writes fail.
   [[nodiscard]] std::expected<void, CaptureError> close() noexcept;
 
-  [[nodiscard]] bool is_open() const noexcept { return dumper_ != nullptr; }
-  [[nodiscard]] std::uint32_t linktype() const noexcept { return options_.linktype; }
-  [[nodiscard]] std::uint32_t snaplen() const noexcept { return options_.snaplen; }
-  [[nodiscard]] std::uint64_t frames_written() const noexcept { return frames_written_; }
+  [[nodiscard]] bool is_open() const noexcept {
+    return dumper_ != nullptr;
+  }  ///< false after close() (or a move)
+  [[nodiscard]] std::uint32_t linktype() const noexcept {
+    return options_.linktype;
+  }  ///< the DLT_ value the file was opened with
+  [[nodiscard]] std::uint32_t snaplen() const noexcept {
+    return options_.snaplen;
+  }  ///< the snapshot length the file was opened with
+  [[nodiscard]] std::uint64_t frames_written() const noexcept {
+    return frames_written_;
+  }  ///< frames appended so far
   /// The file descriptor written to (for a sandbox's list of fds), or -1 once closed.
   [[nodiscard]] int fd() const noexcept;
 
@@ -90,11 +103,11 @@ class PcapWriter {
 /// One record read from a capture file. `data` points into the reader's buffer and stays valid only
 /// until the next call to PcapReader::next() (or the reader's destruction).
 struct Frame {
-  std::uint64_t index = 0;  ///< 0 for the first record of the file
-  Timestamp timestamp{};
+  std::uint64_t index = 0;    ///< 0 for the first record of the file
+  Timestamp timestamp{};      ///< when the frame was captured (nanoseconds since the Unix epoch)
   std::uint32_t caplen = 0;   ///< bytes captured (== data.size())
   std::uint32_t origlen = 0;  ///< bytes on the wire
-  wire::Bytes data;
+  wire::Bytes data;           ///< the captured bytes (caplen of them)
   /// The IP datagram inside `data`, or why there is none.
   std::expected<wire::LinkPayload, wire::Error> ip = std::unexpected(wire::Error::link_unsupported);
 
@@ -112,8 +125,11 @@ class PcapReader {
   /// when opening fails. `name` is used in messages.
   [[nodiscard]] static std::expected<PcapReader, CaptureError> open(std::FILE* file, const std::string& name);
 
+  /// @{
+  /// Takes over `other`'s file; `other` is left closed.
   PcapReader(PcapReader&& other) noexcept;
   PcapReader& operator=(PcapReader&& other) noexcept;
+  /// @}
   PcapReader(const PcapReader&) = delete;
   PcapReader& operator=(const PcapReader&) = delete;
   ~PcapReader();
@@ -126,6 +142,7 @@ class PcapReader {
   [[nodiscard]] std::uint32_t linktype() const noexcept { return linktype_; }
   /// libpcap's name for linktype(), e.g. "EN10MB", or "" when it has none.
   [[nodiscard]] std::string_view linktype_name() const noexcept;
+  /// The file's snapshot length (the longest frame it may hold).
   [[nodiscard]] std::uint32_t snaplen() const noexcept { return snaplen_; }
   /// How many frames next() has returned.
   [[nodiscard]] std::uint64_t frames_read() const noexcept { return frames_read_; }
@@ -146,7 +163,9 @@ class PcapReader {
 
 }  // namespace synack::capture
 
-/// Formats a CaptureError as its message, so `fmt::print("{}", error)` works.
+/// @cond
+/// Formats a CaptureError as its message, so `fmt::print("{}", error)` works. (Hidden from the API
+/// reference: Doxygen cannot place a specialization in fmt's namespace; CaptureError's comment says it.)
 template <>
 struct fmt::formatter<synack::capture::CaptureError> : fmt::formatter<std::string_view> {
   template <typename FormatContext>
@@ -154,3 +173,4 @@ struct fmt::formatter<synack::capture::CaptureError> : fmt::formatter<std::strin
     return fmt::formatter<std::string_view>::format(std::string_view(error.message), ctx);
   }
 };
+/// @endcond

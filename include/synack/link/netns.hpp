@@ -1,5 +1,6 @@
-// Private Linux network namespaces for the TUN driver and the kernel-peer tests: enter a fresh one (as
-// root, or through a user namespace when unprivileged), bring interfaces up and set per-namespace sysctls.
+/// @file
+/// Private Linux network namespaces for the TUN driver and the kernel-peer tests: enter a fresh one (as
+/// root, or through a user namespace when unprivileged), bring interfaces up and set per-namespace sysctls.
 #pragma once
 
 #include <expected>

@@ -1,5 +1,6 @@
-// The Linux TUN device: an RAII handle on a layer-3 (IFF_TUN | IFF_NO_PI) interface whose reads and
-// writes are whole IPv4/IPv6 datagrams, plus the kernel-side configuration (MTU, up, addresses).
+/// @file
+/// The Linux TUN device: an RAII handle on a layer-3 (IFF_TUN | IFF_NO_PI) interface whose reads and
+/// writes are whole IPv4/IPv6 datagrams, plus the kernel-side configuration (MTU, up, addresses).
 #pragma once
 
 #include <cstddef>
@@ -28,8 +29,11 @@ class TunDevice {
   /// lets the kernel pick a number (name() then tells which).
   [[nodiscard]] static std::expected<TunDevice, std::string> open(std::string_view name);
 
+  /// @{
+  /// Takes over `other`'s fd (`other` is left with -1; assignment closes this device's fd first).
   TunDevice(TunDevice&& other) noexcept;
   TunDevice& operator=(TunDevice&& other) noexcept;
+  /// @}
   TunDevice(const TunDevice&) = delete;
   TunDevice& operator=(const TunDevice&) = delete;
   ~TunDevice();

@@ -1,12 +1,13 @@
-// The TUN driver: the event loop that connects one Stack to a Linux TUN device. Each step writes what the
-// stack has to send, reads at once when the device may hold datagrams (the kernel answers a write within
-// it), and otherwise sleeps in ppoll() until a datagram arrives, the stack's next deadline, a caller's
-// wake-up time or a watched fd (a signalfd, stdin) — never busy-polls — then reads up to a batch of
-// datagrams into a ring of buffers allocated once, feeds them to the stack with the CLOCK_MONOTONIC time,
-// fires the stack's timers when due, and writes what the stack emits. Nothing is allocated per packet.
-//
-// An optional pcap tap records every datagram read from or written to the device (wall-clock timestamps).
-// The driver is single-threaded and owns neither the device nor the stack.
+/// @file
+/// The TUN driver: the event loop that connects one Stack to a Linux TUN device. Each step writes what the
+/// stack has to send, reads at once when the device may hold datagrams (the kernel answers a write within
+/// it), and otherwise sleeps in ppoll() until a datagram arrives, the stack's next deadline, a caller's
+/// wake-up time or a watched fd (a signalfd, stdin) — never busy-polls — then reads up to a batch of
+/// datagrams into a ring of buffers allocated once, feeds them to the stack with the CLOCK_MONOTONIC time,
+/// fires the stack's timers when due, and writes what the stack emits. Nothing is allocated per packet.
+///
+/// An optional pcap tap records every datagram read from or written to the device (wall-clock timestamps).
+/// The driver is single-threaded and owns neither the device nor the stack.
 #pragma once
 
 #include <poll.h>
@@ -39,6 +40,7 @@ namespace synack::link {
 /// Instant::max()). Never negative.
 [[nodiscard]] Duration wait_time(Instant now, Instant deadline, Duration max_wait) noexcept;
 
+/// Sizes and limits of a TunDriver, fixed at construction.
 struct TunDriverConfig {
   std::size_t batch = 64;                       ///< datagrams read per wake-up (the ring's size)
   std::size_t buffer_size = 65536;              ///< bytes per ring buffer (>= the device MTU)
@@ -46,21 +48,25 @@ struct TunDriverConfig {
   Duration max_wait = std::chrono::seconds(1);  ///< longest sleep (a safety net; no timer is missed)
 };
 
+/// What a TunDriver counted since construction (monotonic).
 struct TunDriverStats {
-  std::uint64_t steps = 0;
-  std::uint64_t datagrams_in = 0;
-  std::uint64_t datagrams_out = 0;
-  std::uint64_t bytes_in = 0;
-  std::uint64_t bytes_out = 0;
-  std::uint64_t full_batches = 0;  ///< reads that filled the whole ring (more may have waited)
-  std::uint64_t polls = 0;         ///< ppoll() calls (a step that found datagrams by reading skips it)
-  std::uint64_t write_drops = 0;   ///< datagrams the device refused (EAGAIN/ENOBUFS): TCP retransmits
-  std::uint64_t timeouts = 0;      ///< Stack::on_timeout calls
-  std::uint64_t pcap_errors = 0;
+  std::uint64_t steps = 0;          ///< step() calls
+  std::uint64_t datagrams_in = 0;   ///< datagrams read from the device and fed to the stack
+  std::uint64_t datagrams_out = 0;  ///< datagrams written to the device
+  std::uint64_t bytes_in = 0;       ///< bytes of the datagrams read
+  std::uint64_t bytes_out = 0;      ///< bytes of the datagrams written
+  std::uint64_t full_batches = 0;   ///< reads that filled the whole ring (more may have waited)
+  std::uint64_t polls = 0;          ///< ppoll() calls (a step that found datagrams by reading skips it)
+  std::uint64_t write_drops = 0;    ///< datagrams the device refused (EAGAIN/ENOBUFS): TCP retransmits
+  std::uint64_t timeouts = 0;       ///< Stack::on_timeout calls
+  std::uint64_t pcap_errors = 0;    ///< datagrams the pcap tap failed to record
 };
 
+/// The event loop joining one TunDevice and one Stack (see the file comment). Not copyable; keeps pointers to
+/// both, which must outlive it.
 class TunDriver {
  public:
+  /// The most fds watch() accepts.
   static constexpr std::size_t kMaxWatched = 4;
 
   /// Both must outlive the driver. Allocates the ring and the transmit buffer here, once.
@@ -74,6 +80,7 @@ class TunDriver {
   /// Stops (or resumes) waiting on watch `index` without forgetting it.
   void set_watch_enabled(int index, bool enabled) noexcept;
 
+  /// What one step() did.
   struct Step {
     Instant now;                ///< the time after waking
     std::uint32_t watched = 0;  ///< bit i set: watch i was ready
@@ -87,7 +94,9 @@ class TunDriver {
   /// datagrams written.
   [[nodiscard]] std::expected<std::size_t, std::string> flush(Instant now);
 
+  /// What the driver counted so far.
   [[nodiscard]] const TunDriverStats& stats() const noexcept { return stats_; }
+  /// The sizes it was built with.
   [[nodiscard]] const TunDriverConfig& config() const noexcept { return config_; }
 
  private:

@@ -1,8 +1,9 @@
-// One direction of the simulated network: an in-memory link in virtual time with seeded impairments.
-//
-// send(now, datagram) decides the segment's fate at once (scripted rules first, then the random draws)
-// and schedules its arrival(s); the driver asks next_delivery() and takes arrivals with pop_due(now).
-// Everything random comes from the link's own Rng stream, so the same seed gives the same fates.
+/// @file
+/// One direction of the simulated network: an in-memory link in virtual time with seeded impairments.
+///
+/// send(now, datagram) decides the segment's fate at once (scripted rules first, then the random draws)
+/// and schedules its arrival(s); the driver asks next_delivery() and takes arrivals with pop_due(now).
+/// Everything random comes from the link's own Rng stream, so the same seed gives the same fates.
 #pragma once
 
 #include <chrono>
@@ -33,6 +34,7 @@ enum class Fate : std::uint8_t {
 
 /// A scripted fate: applies to the segments of each connection (4-tuple) in this direction that match.
 struct ScriptRule {
+  /// Which segments a rule applies to.
   enum class Match : std::uint8_t {
     nth_syn,        ///< the Nth SYN without ACK of the connection (1 = the first)
     every_syn,      ///< every SYN without ACK
@@ -41,9 +43,9 @@ struct ScriptRule {
     final_ack,      ///< the first pure ACK after this side sent a SYN: the handshake's third segment
     nth_segment,    ///< the Nth segment of the connection in this direction, whatever it carries
   };
-  Match match = Match::nth_syn;
-  std::uint32_t n = 1;  ///< for the nth_* kinds
-  Fate fate = Fate::dropped;
+  Match match = Match::nth_syn;  ///< which segments
+  std::uint32_t n = 1;           ///< for the nth_* kinds
+  Fate fate = Fate::dropped;     ///< what happens to them
 };
 
 /// Impairments of one direction. Probabilities are in [0, 1].
@@ -60,24 +62,27 @@ struct Impairments {
 
 /// What send() decided.
 struct SendOutcome {
-  Fate fate = Fate::delivered;
-  bool reordered = false;
+  Fate fate = Fate::delivered;     ///< what happens to the segment
+  bool reordered = false;          ///< held back so later segments overtake it (Impairments::reorder)
   bool scripted = false;           ///< the fate came from a ScriptRule
   std::optional<Instant> arrival;  ///< first arrival; nullopt when dropped
 };
 
+/// What one direction of the link counted (monotonic).
 struct LinkStats {
-  std::uint64_t sent = 0;
-  std::uint64_t delivered = 0;  ///< arrivals handed out by pop_due (a duplicate counts twice)
-  std::uint64_t dropped = 0;
-  std::uint64_t duplicated = 0;
-  std::uint64_t corrupted = 0;
-  std::uint64_t reordered = 0;
-  std::uint64_t bytes = 0;
+  std::uint64_t sent = 0;        ///< datagrams given to send()
+  std::uint64_t delivered = 0;   ///< arrivals handed out by pop_due (a duplicate counts twice)
+  std::uint64_t dropped = 0;     ///< datagrams whose fate was `dropped`
+  std::uint64_t duplicated = 0;  ///< datagrams whose fate was `duplicated`
+  std::uint64_t corrupted = 0;   ///< datagrams whose fate was `corrupted`
+  std::uint64_t reordered = 0;   ///< datagrams held back so later ones passed them
+  std::uint64_t bytes = 0;       ///< bytes given to send()
 };
 
+/// One direction of the simulated network (see the file comment). Owns the datagrams in flight.
 class Link {
  public:
+  /// A link with `impairments`, drawing from Rng(seed, stream) (one stream per direction).
   Link(Impairments impairments, std::uint64_t seed, std::uint64_t stream);
 
   /// Transmits one IP datagram at `now`.
@@ -86,8 +91,11 @@ class Link {
   [[nodiscard]] Instant next_delivery() const noexcept;
   /// The next datagram due at or before `now` (earliest first, ties in send order); nullopt otherwise.
   [[nodiscard]] std::optional<std::vector<std::byte>> pop_due(Instant now);
+  /// Datagrams scheduled but not yet taken by pop_due() (a duplicate counts twice).
   [[nodiscard]] std::size_t in_flight() const noexcept { return queue_.size(); }
+  /// What the link counted so far.
   [[nodiscard]] const LinkStats& stats() const noexcept { return stats_; }
+  /// The impairments it was built with.
   [[nodiscard]] const Impairments& impairments() const noexcept { return impairments_; }
   /// Forgets the per-connection counters of the scripted rules (between independent batches).
   void reset_script_state() { flows_.clear(); }

@@ -1,12 +1,14 @@
-// The simulator's only source of randomness: xoshiro256** seeded through splitmix64, so a run is a pure
-// function of its seed. Each consumer (each link direction, each stack) takes its own stream
-// (Rng(seed, stream)) so adding a draw in one place does not shift every other one.
+/// @file
+/// The simulator's only source of randomness: xoshiro256** seeded through splitmix64, so a run is a pure
+/// function of its seed. Each consumer (each link direction, each stack) takes its own stream
+/// (Rng(seed, stream)) so adding a draw in one place does not shift every other one.
 #pragma once
 
 #include <cstdint>
 
 namespace synack::sim {
 
+/// An unsigned 128-bit integer (GCC/Clang extension), for below()'s multiply-shift.
 __extension__ typedef unsigned __int128 Uint128;  // NOLINT(modernize-use-using): __extension__ needs typedef
 
 /// splitmix64 (Steele, Lea, Flood 2014): one step of the generator, used to expand seeds.
@@ -20,11 +22,14 @@ __extension__ typedef unsigned __int128 Uint128;  // NOLINT(modernize-use-using)
 /// xoshiro256** (Blackman, Vigna 2018).
 class Rng {
  public:
+  /// The generator for `stream` of `seed`: the state is four splitmix64 outputs from seed ^ (stream × an odd
+  /// constant), so streams of one seed are independent in practice.
   constexpr explicit Rng(std::uint64_t seed, std::uint64_t stream = 0) noexcept {
     std::uint64_t sm = seed ^ (stream * 0xD1B54A32D192ED03ULL);
     for (auto& word : s_) word = splitmix64(sm);
   }
 
+  /// The next 64 random bits.
   constexpr std::uint64_t next() noexcept {
     const std::uint64_t result = rotl(s_[1] * 5U, 7) * 9U;
     const std::uint64_t t = s_[1] << 17U;

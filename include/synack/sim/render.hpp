@@ -1,6 +1,7 @@
-// Renderers of a simulation run: the ladder diagram (text, optional ANSI colour), the JSON contract of
-// docs/sim-json.md (one document, or one object per line), the text summary, and a pcap recorder with
-// virtual timestamps. They return strings; printing is the CLI's job.
+/// @file
+/// Renderers of a simulation run: the ladder diagram (text, optional ANSI colour), the JSON contract of
+/// docs/sim-json.md (one document, or one object per line), the text summary, and a pcap recorder with
+/// virtual timestamps. They return strings; printing is the CLI's job.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@
 
 namespace synack::sim {
 
+/// How render_ladder() draws a connection.
 struct LadderOptions {
   bool colour = false;    ///< ANSI colours for marks and outcome
   bool absolute = false;  ///< absolute sequence numbers (relative to each side's ISN by default)
@@ -42,9 +44,11 @@ struct LadderOptions {
 [[nodiscard]] std::string render_flood(const RunResult& r);
 
 // --- JSON (docs/sim-json.md) ----------------------------------------------------------------------
+/// One segment of a connection's trace as JSON (docs/sim-json.md "segments").
 [[nodiscard]] nlohmann::ordered_json segment_json(const SegmentTrace& s);
 /// With `segments` false the "segments" array is left out (the stream's connection events).
 [[nodiscard]] nlohmann::ordered_json connection_json(const ConnectionResult& c, bool segments = true);
+/// The run's summary object for `connections` connections (docs/sim-json.md "summary").
 [[nodiscard]] nlohmann::ordered_json summary_json(const Summary& s, std::uint64_t connections);
 /// The "flood" object of a run with an attacker (docs/sim-json.md).
 [[nodiscard]] nlohmann::ordered_json flood_json(const FloodReport& f);
@@ -52,8 +56,11 @@ struct LadderOptions {
 [[nodiscard]] nlohmann::ordered_json run_json(const RunResult& r);
 /// --json-stream lines (no trailing newline): {"event": "segment" | "connection" | "summary", ...}.
 [[nodiscard]] std::string stream_segment_line(std::uint32_t connection, const SegmentTrace& segment);
+/// @{
+/// The --json-stream line of one finished connection (without its segments) / of the run's summary.
 [[nodiscard]] std::string stream_connection_line(const ConnectionResult& connection);
 [[nodiscard]] std::string stream_summary_line(const RunResult& r);
+/// @}
 
 // --- pcap ----------------------------------------------------------------------------------------------
 /// Virtual time 0 is written as this instant (2023-11-14T22:13:20Z), so captures are reproducible.
@@ -63,11 +70,14 @@ inline constexpr std::int64_t kPcapEpochSeconds = 1'700'000'000;
 /// Datagrams are recorded as the sender emitted them (a capture at the sender's side of the link).
 class PcapRecorder {
  public:
+  /// Creates (truncates) `path` as a raw-IP pcap with nanosecond timestamps.
   [[nodiscard]] static std::expected<PcapRecorder, capture::CaptureError> open(
       const std::filesystem::path& path);
   /// Records one datagram; the first write error is kept and reported by close().
   void record(Instant at, wire::Bytes datagram) noexcept;
+  /// Flushes and closes the file; reports the first error of any record() or of the close.
   [[nodiscard]] std::expected<void, capture::CaptureError> close() noexcept;
+  /// Datagrams recorded so far.
   [[nodiscard]] std::uint64_t frames() const noexcept { return writer_.frames_written(); }
 
  private:

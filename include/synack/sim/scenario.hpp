@@ -1,4 +1,5 @@
-// Named scenarios that replay the handshake cases of the seed article (docs/sim.md describes each).
+/// @file
+/// Named scenarios that replay the handshake cases of the seed article (docs/sim.md describes each).
 #pragma once
 
 #include <cstdint>
@@ -10,9 +11,10 @@
 
 namespace synack::sim {
 
+/// A named scenario as `synack sim --list` shows it.
 struct ScenarioInfo {
-  std::string_view name;
-  std::string_view description;
+  std::string_view name;         ///< the name `synack sim --scenario` takes
+  std::string_view description;  ///< one line saying what it shows
 };
 
 /// Every named scenario, in the order `synack sim --list` prints them.

@@ -1,11 +1,12 @@
-// The deterministic network simulator: a client Stack and a server Stack joined by two Links (one per
-// direction) in virtual time. The run jumps from one event to the next (the earliest of both links'
-// next arrival, both stacks' next_deadline() and the next scheduled connect), so a 127-second SYN
-// give-up costs microseconds. Everything random derives from SimConfig::seed: the same configuration
-// gives the same RunResult, byte for byte.
-//
-// Many connections run in batches: each batch gets a fresh pair of stacks (bounded memory) and starts
-// where the previous one went quiet, so virtual time only moves forward.
+/// @file
+/// The deterministic network simulator: a client Stack and a server Stack joined by two Links (one per
+/// direction) in virtual time. The run jumps from one event to the next (the earliest of both links'
+/// next arrival, both stacks' next_deadline() and the next scheduled connect), so a 127-second SYN
+/// give-up costs microseconds. Everything random derives from SimConfig::seed: the same configuration
+/// gives the same RunResult, byte for byte.
+///
+/// Many connections run in batches: each batch gets a fresh pair of stacks (bounded memory) and starts
+/// where the previous one went quiet, so virtual time only moves forward.
 #pragma once
 
 #include <chrono>
@@ -24,6 +25,7 @@
 
 namespace synack::sim {
 
+/// What stands at the server address in a simulation.
 enum class ServerMode : std::uint8_t {
   listen,        ///< a listener on the server port; every completed connection is accepted
   closed,        ///< a stack with no listener: it answers the SYN with RST/ACK
@@ -32,15 +34,16 @@ enum class ServerMode : std::uint8_t {
 };
 /// "listen", "closed", "dead", "tiny-backlog".
 [[nodiscard]] std::string_view to_string(ServerMode mode) noexcept;
+/// The ServerMode for "listen", "closed", "dead" or "tiny-backlog"; nullopt otherwise.
 [[nodiscard]] std::optional<ServerMode> parse_server_mode(std::string_view text) noexcept;
 
 /// The handshake options one host offers.
 struct HostOptions {
-  std::uint16_t mss = 1460;  ///< announced MSS (sets the stack's MTU to mss + 40)
-  bool window_scaling = true;
-  std::uint8_t window_shift = 7;
-  bool sack = true;
-  bool timestamps = true;
+  std::uint16_t mss = 1460;                ///< announced MSS (sets the stack's MTU to mss + 40)
+  bool window_scaling = true;              ///< offer window scaling (RFC 7323)
+  std::uint8_t window_shift = 7;           ///< the shift offered, 0-14
+  bool sack = true;                        ///< offer SACK-permitted (RFC 2018)
+  bool timestamps = true;                  ///< offer timestamps (RFC 7323)
   std::uint32_t send_buffer = 256 * 1024;  ///< tcp::Config::send_buffer
   std::uint32_t recv_buffer = 256 * 1024;  ///< tcp::Config::recv_buffer (sets the advertised window)
 };
@@ -58,19 +61,21 @@ struct FloodSpec {
   Duration sample_interval = std::chrono::milliseconds(500);  ///< SYN-queue occupancy samples
 };
 
+/// One simulation run, entirely: the hosts, both directions of the link, the workload and the seed. The same
+/// SimConfig always gives the same RunResult.
 struct SimConfig {
-  std::string scenario = "custom";
-  std::uint64_t seed = 1;
-  HostOptions client;
-  HostOptions server;
-  Impairments to_server;  ///< client -> server direction
-  Impairments to_client;  ///< server -> client direction
-  ServerMode server_mode = ServerMode::listen;
-  std::uint32_t tiny_backlog = 1;
+  std::string scenario = "custom";  ///< a name for the output (a named scenario's, or "custom")
+  std::uint64_t seed = 1;  ///< the root of every random draw (link fates, jitter, ISN keys, the flood)
+  HostOptions client;      ///< what the client offers
+  HostOptions server;      ///< what the server offers
+  Impairments to_server;   ///< client -> server direction
+  Impairments to_client;   ///< server -> client direction
+  ServerMode server_mode = ServerMode::listen;  ///< what answers at the server address
+  std::uint32_t tiny_backlog = 1;               ///< the accept-queue bound for ServerMode::tiny_backlog
   /// Both hosts open actively at the same instant (the server from its port to the client's).
   bool simultaneous_open = false;
 
-  std::uint32_t connections = 1;
+  std::uint32_t connections = 1;                    ///< client connections to open, in order
   Duration stagger = std::chrono::milliseconds(1);  ///< between successive connects in a batch
   /// Connections sharing one pair of stacks. With 1 ms stagger and a 20 ms round trip only ~20 are in
   /// their handshake at once whatever this is; a smaller batch keeps fewer idle connections in the
@@ -84,9 +89,9 @@ struct SimConfig {
   /// 192.0.2.1 (documentation range, RFC 5737); every further 20,000 connections use the next host
   /// address, skipping the server's: 192.0.2.3, 192.0.2.4, ...
   wire::IpAddress client_address = wire::IpAddress::v4(0xC0000201U);
-  wire::IpAddress server_address = wire::IpAddress::v4(0xC0000202U);  // 192.0.2.2
-  std::uint16_t server_port = 80;
-  std::uint16_t first_client_port = 40000;
+  wire::IpAddress server_address = wire::IpAddress::v4(0xC0000202U);  ///< 192.0.2.2
+  std::uint16_t server_port = 80;                                     ///< the port the server listens on
+  std::uint16_t first_client_port = 40000;                            ///< the first client's source port
 
   /// The server listener's SYN-cookie policy (nullopt: the engine's default, when-full).
   std::optional<tcp::SynCookieMode> syn_cookies;

@@ -1,6 +1,7 @@
-// What a simulation run produced: every segment on the link with its fate, each connection's outcome and
-// negotiated options, and a summary. Plain values; renderers (render.hpp) turn them into a ladder, JSON
-// or a pcap.
+/// @file
+/// What a simulation run produced: every segment on the link with its fate, each connection's outcome and
+/// negotiated options, and a summary. Plain values; renderers (render.hpp) turn them into a ladder, JSON
+/// or a pcap.
 #pragma once
 
 #include <array>
@@ -18,24 +19,27 @@
 
 namespace synack::sim {
 
+/// Which way a segment travelled.
 enum class Dir : std::uint8_t { client_to_server, server_to_client };
 /// "c>s" or "s>c".
 [[nodiscard]] std::string_view to_string(Dir dir) noexcept;
 
 /// One transmitted segment as the sender emitted it (before any corruption), with what the link did.
 struct SegmentTrace {
-  Instant at;  ///< when the sender transmitted it
-  Dir dir = Dir::client_to_server;
-  wire::TcpHeader header;
-  std::uint32_t payload_len = 0;
-  Fate fate = Fate::delivered;
-  bool retransmission = false;  ///< it re-sends sequence space this side had already sent
-  bool reordered = false;       ///< held back so that later segments overtook it
+  Instant at;                       ///< when the sender transmitted it
+  Dir dir = Dir::client_to_server;  ///< which way it travelled
+  wire::TcpHeader header;           ///< its TCP header as sent, options included
+  std::uint32_t payload_len = 0;    ///< payload bytes
+  Fate fate = Fate::delivered;      ///< what the link did with it
+  bool retransmission = false;      ///< it re-sends sequence space this side had already sent
+  bool reordered = false;           ///< held back so that later segments overtook it
   /// A SYN-ACK the server's listener answered with a SYN cookie (no SYN-queue entry behind it).
   bool syn_cookie = false;
+  /// When it (first) arrived; nullopt when dropped.
   std::optional<Instant> arrival;
 };
 
+/// How a client connection ended up, from the client's point of view.
 enum class Outcome : std::uint8_t {
   established,  ///< the client reached ESTABLISHED (and was not reset afterwards)
   refused,      ///< an RST answered the client's SYN
@@ -45,6 +49,7 @@ enum class Outcome : std::uint8_t {
 };
 /// "established", "refused", "timeout", "reset", "pending".
 [[nodiscard]] std::string_view to_string(Outcome outcome) noexcept;
+/// Every Outcome, in Summary::outcomes order.
 inline constexpr std::array<Outcome, 5> kAllOutcomes{Outcome::established, Outcome::refused, Outcome::timeout,
                                                      Outcome::reset, Outcome::pending};
 
@@ -54,22 +59,23 @@ struct NegotiatedView {
   std::optional<std::uint16_t> mss_server_to_client;  ///< largest payload the server sends
   std::optional<std::uint8_t> wscale_client;          ///< the client's shift, when scaling is in effect
   std::optional<std::uint8_t> wscale_server;          ///< the server's shift, when scaling is in effect
-  bool sack = false;
-  bool timestamps = false;
+  bool sack = false;                                  ///< both sides agreed on SACK
+  bool timestamps = false;                            ///< both sides agreed on timestamps
 };
 
+/// One client connection of a run: its outcome, times, retransmissions and (optionally) every segment.
 struct ConnectionResult {
-  std::uint32_t index = 0;  ///< 0-based, in start order
-  wire::FourTuple tuple;    ///< local = the client
-  Outcome outcome = Outcome::pending;
-  Instant started_at;                     ///< when the client called connect
-  std::optional<Instant> established_at;  ///< when the client reached ESTABLISHED
-  std::optional<Instant> ended_at;        ///< when refused / timed out / reset was reported
-  std::uint32_t syn_retransmits = 0;
-  std::uint32_t synack_retransmits = 0;
-  std::uint32_t data_retransmits = 0;
-  std::optional<std::uint32_t> client_isn;
-  std::optional<std::uint32_t> server_isn;
+  std::uint32_t index = 0;                   ///< 0-based, in start order
+  wire::FourTuple tuple;                     ///< local = the client
+  Outcome outcome = Outcome::pending;        ///< how it ended up
+  Instant started_at;                        ///< when the client called connect
+  std::optional<Instant> established_at;     ///< when the client reached ESTABLISHED
+  std::optional<Instant> ended_at;           ///< when refused / timed out / reset was reported
+  std::uint32_t syn_retransmits = 0;         ///< SYNs the client sent again
+  std::uint32_t synack_retransmits = 0;      ///< SYN-ACKs the server sent again
+  std::uint32_t data_retransmits = 0;        ///< data segments sent again (after the handshake)
+  std::optional<std::uint32_t> client_isn;   ///< the client's ISN, once its SYN was sent
+  std::optional<std::uint32_t> server_isn;   ///< the server's ISN, once its SYN-ACK was seen
   std::optional<NegotiatedView> negotiated;  ///< set once established
   std::vector<SegmentTrace> segments;        ///< empty unless the run recorded segments
 
@@ -80,28 +86,34 @@ struct ConnectionResult {
   }
 };
 
+/// Nearest-rank percentiles and the maximum of a set of durations.
 struct Percentiles {
+  /// @{
+  /// The 50th, 90th and 99th percentiles and the maximum, in milliseconds.
   double p50 = 0, p90 = 0, p99 = 0, max = 0;  ///< milliseconds
+  /// @}
 };
 
+/// The run's totals over every connection and both links.
 struct Summary {
   std::array<std::uint64_t, kAllOutcomes.size()> outcomes{};  ///< indexed by Outcome
   std::optional<Percentiles> handshake_ms;                    ///< over established connections
-  std::uint64_t syn_retransmits = 0;
-  std::uint64_t synack_retransmits = 0;
-  std::uint64_t segments = 0;
-  std::uint64_t dropped = 0;
-  std::uint64_t duplicated = 0;
-  std::uint64_t corrupted = 0;
-  std::uint64_t reordered = 0;
+  std::uint64_t syn_retransmits = 0;                          ///< SYN retransmissions, all connections
+  std::uint64_t synack_retransmits = 0;                       ///< SYN-ACK retransmissions, all connections
+  std::uint64_t segments = 0;        ///< segments transmitted onto the links (both directions)
+  std::uint64_t dropped = 0;         ///< datagrams the links dropped
+  std::uint64_t duplicated = 0;      ///< datagrams delivered twice
+  std::uint64_t corrupted = 0;       ///< datagrams corrupted
+  std::uint64_t reordered = 0;       ///< datagrams held back so later ones passed them
   std::uint64_t checksum_drops = 0;  ///< datagrams the receiving stacks rejected for a bad checksum
   std::uint64_t malformed_drops =
       0;                       ///< ... or as malformed (a flipped data-offset byte fails before the checksum)
   double virtual_seconds = 0;  ///< virtual time the run covered
   /// Handshake-time histogram: bucket i counts handshakes in [edges[i], edges[i+1]) ms; the last is open.
   std::vector<double> histogram_edges_ms;
-  std::vector<std::uint64_t> histogram;
+  std::vector<std::uint64_t> histogram;  ///< handshakes per bucket of histogram_edges_ms
 
+  /// Connections with outcome `o`.
   [[nodiscard]] std::uint64_t count(Outcome o) const noexcept {
     return outcomes[static_cast<std::size_t>(o)];
   }
@@ -117,11 +129,11 @@ struct QueueSample {
 /// (stack::named_counters names in the comments) except where "on the wire" says the simulator counted
 /// the segments it carried.
 struct FloodReport {
-  std::string cookie_policy;  ///< "never", "when-full" or "always"
-  std::uint32_t syn_queue_bound = 0;
-  double syn_rate = 0;              ///< attacker SYNs per second
-  double duration_s = 0;            ///< how long the attacker sent
-  std::uint64_t attacker_syns = 0;  ///< spoofed SYNs the attacker sent (on the wire)
+  std::string cookie_policy;          ///< "never", "when-full" or "always"
+  std::uint32_t syn_queue_bound = 0;  ///< the listener's SYN-queue bound during the run
+  double syn_rate = 0;                ///< attacker SYNs per second
+  double duration_s = 0;              ///< how long the attacker sent
+  std::uint64_t attacker_syns = 0;    ///< spoofed SYNs the attacker sent (on the wire)
   std::uint64_t legit_syns = 0;  ///< SYNs the legitimate clients sent, retransmissions included (on the wire)
   /// SYNs that reached the listener without a half-open entry of their own (SynackListenSyns): each is
   /// answered from the queue, with a cookie, or dropped. A retransmitted SYN of an entry is not counted.
@@ -143,11 +155,13 @@ struct FloodReport {
   std::vector<QueueSample> syn_queue;    ///< occupancy per interval, from the start of the flood
 };
 
+/// Everything a run produced (see the file comment). Renderers in render.hpp turn it into text, JSON or pcap.
 struct RunResult {
-  std::string scenario;
-  std::uint64_t seed = 0;
-  std::vector<ConnectionResult> connections;
-  Summary summary;
+  std::string scenario;    ///< SimConfig::scenario
+  std::uint64_t seed = 0;  ///< SimConfig::seed
+  std::vector<ConnectionResult>
+      connections;  ///< every connection, in start order (empty when SimConfig::keep_connections was false)
+  Summary summary;  ///< the totals
   /// A batch stopped with work left: at SimConfig::max_virtual_time, or because a stack kept reporting an
   /// overdue deadline (a stack bug the simulator refuses to spin on).
   bool hit_time_cap = false;

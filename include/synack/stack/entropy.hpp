@@ -1,5 +1,6 @@
-// The one place that reads the OS CSPRNG: the embedder calls this once and hands the key to Stack.
-// Nothing under src/tcp or src/wire draws randomness.
+/// @file
+/// The one place that reads the OS CSPRNG: the embedder calls this once and hands the key to Stack.
+/// Nothing under src/tcp or src/wire draws randomness.
 #pragma once
 
 #include <array>

@@ -1,16 +1,17 @@
-// The flow table: 4-tuple -> what owns it (a connection, a half-open entry, a pending forwarder offer or
-// a TIME-WAIT record). Open addressing with linear probing and backward-shift deletion.
-//
-// Compact: an entry is 8 bytes — the tuple's 32-bit keyed hash and one word holding the owner's kind and
-// index (for a half-open entry, its listener and slot) — and never the tuple itself: every owner already
-// holds its tuple, so a lookup compares hashes first and asks the caller's `match(FlowRef)` to confirm
-// against the owner only on a hash match. The hash is keyed with a secret seed so that an attacker choosing
-// tuples cannot aim at one probe chain; it is computed once per datagram (hash()) and passed to every
-// operation.
-//
-// Memory follows use: nothing up front; the table starts at 16 entries and doubles past 3/4 load, so it
-// costs 11-21 bytes per flow at its peak. It does not shrink (as Linux's established hash does not):
-// a stack that once held N flows keeps room for N, and churn below that peak never allocates.
+/// @file
+/// The flow table: 4-tuple -> what owns it (a connection, a half-open entry, a pending forwarder offer or
+/// a TIME-WAIT record). Open addressing with linear probing and backward-shift deletion.
+///
+/// Compact: an entry is 8 bytes — the tuple's 32-bit keyed hash and one word holding the owner's kind and
+/// index (for a half-open entry, its listener and slot) — and never the tuple itself: every owner already
+/// holds its tuple, so a lookup compares hashes first and asks the caller's `match(FlowRef)` to confirm
+/// against the owner only on a hash match. The hash is keyed with a secret seed so that an attacker choosing
+/// tuples cannot aim at one probe chain; it is computed once per datagram (hash()) and passed to every
+/// operation.
+///
+/// Memory follows use: nothing up front; the table starts at 16 entries and doubles past 3/4 load, so it
+/// costs 11-21 bytes per flow at its peak. It does not shrink (as Linux's established hash does not):
+/// a stack that once held N flows keeps room for N, and churn below that peak never allocates.
 #pragma once
 
 #include <cstddef>
@@ -22,20 +23,26 @@
 
 namespace synack::stack {
 
+/// What owns a 4-tuple: the kind of owner and where to find it. A small value, decoded from an 8-byte entry.
 struct FlowRef {
+  /// The kind of owner: a connection slot, a listener's (or the forwarder's) half-open entry, a pending
+  /// forwarder offer, or a TIME-WAIT record.
   enum class Kind : std::uint8_t { connection, half_open, offer, time_wait };
-  Kind kind = Kind::connection;
+  Kind kind = Kind::connection;  ///< which table `index` (and `owner`) refer to
   /// Connection slot, offer slot or TIME-WAIT record (< 2^29); half_open: the SYN-queue slot (< 2^20).
   std::uint32_t index = 0;
   std::uint32_t owner = 0;  ///< half_open: the listener (< 511; kForwarderOwner = the forwarder's)
 };
 
+/// The flow table (see the file comment): 4-tuple hashes to FlowRefs. Not thread-safe.
 class FlowTable {
  public:
+  /// The `owner` of half-open entries that belong to the forwarder rather than a listener.
   static constexpr std::uint32_t kForwarderOwner = 511;
   static constexpr std::uint32_t kMaxIndex = (1U << 29U) - 1;         ///< connection, offer, TIME-WAIT
   static constexpr std::uint32_t kMaxHalfOpenSlot = (1U << 20U) - 1;  ///< half-open slots per listener
 
+  /// An empty table (no allocation) whose hash is keyed with `seed` (secret: stack/entropy.hpp).
   explicit FlowTable(std::uint64_t seed) noexcept : seed_(seed) {}
 
   /// The keyed hash of `tuple`: compute once per datagram, pass to the calls below.
@@ -53,8 +60,11 @@ class FlowTable {
   /// Adds an entry; the caller knows the tuple has none (find() said so).
   void insert(std::uint32_t h, FlowRef ref);
 
+  /// Entries in the table.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// Slots allocated (a power of two, 0 before the first insert).
   [[nodiscard]] std::size_t capacity() const noexcept { return entries_.size(); }
+  /// Heap bytes the entries occupy.
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return entries_.capacity() * sizeof(Entry); }
 
  private:

@@ -1,5 +1,6 @@
-// A FIFO over one growable power-of-two array: push at the back, pop at the front, no allocation once it
-// has reached its peak size (std::deque allocates and frees a block every few dozen elements).
+/// @file
+/// A FIFO over one growable power-of-two array: push at the back, pop at the front, no allocation once it
+/// has reached its peak size (std::deque allocates and frees a block every few dozen elements).
 #pragma once
 
 #include <cstddef>
@@ -8,17 +9,24 @@
 
 namespace synack::stack {
 
+/// A FIFO of `T` (see the file comment). `T` must be default-constructible and movable; the capacity is a
+/// power of two that only grows.
 template <typename T>
 class Ring {
  public:
+  /// True when nothing is queued.
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  /// How many elements are queued.
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  /// The oldest element; the ring must not be empty.
   [[nodiscard]] T& front() noexcept { return items_[head_]; }
+  /// Appends `value`, doubling the array when it is full (the only allocation).
   void push_back(T value) {
     if (count_ == items_.size()) grow();
     items_[(head_ + count_) & (items_.size() - 1)] = std::move(value);
     ++count_;
   }
+  /// Drops the oldest element; the ring must not be empty. The slot keeps the moved-from value until reused.
   void pop_front() noexcept {
     head_ = (head_ + 1) & (items_.size() - 1);
     --count_;

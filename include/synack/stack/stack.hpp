@@ -1,14 +1,17 @@
-// One Stack per host: the flow table (4-tuple -> connection), listeners, the forwarder, timers and the
-// socket-facing API the drivers (simulator, TUN) and the CLI use. Sans-I/O like the engine below it:
-// IP datagrams go in through on_packet(now, bytes) and come out of poll_transmit(now, buffer); time is
-// passed in; next_deadline()/on_timeout(now) drive the timers; poll_event() reports what happened.
-// Single-threaded: one Stack per thread (or per core), no call from two threads at once.
-//
-// Typical driver loop:
-//   stack.on_packet(now, datagram);                 // for each received datagram
-//   while (auto n = stack.poll_transmit(now, buf)) send(buf.first(*n));
-//   while (auto e = stack.poll_event()) handle(*e);
-//   sleep until stack.next_deadline(); stack.on_timeout(now);
+/// @file
+/// One Stack per host: the flow table (4-tuple -> connection), listeners, the forwarder, timers and the
+/// socket-facing API the drivers (simulator, TUN) and the CLI use. Sans-I/O like the engine below it:
+/// IP datagrams go in through on_packet(now, bytes) and come out of poll_transmit(now, buffer); time is
+/// passed in; next_deadline()/on_timeout(now) drive the timers; poll_event() reports what happened.
+/// Single-threaded: one Stack per thread (or per core), no call from two threads at once.
+///
+/// Typical driver loop:
+/// @code
+///   stack.on_packet(now, datagram);                 // for each received datagram
+///   while (auto n = stack.poll_transmit(now, buf)) send(buf.first(*n));
+///   while (auto e = stack.poll_event()) handle(*e);
+///   sleep until stack.next_deadline(); stack.on_timeout(now);
+/// @endcode
 #pragma once
 
 #include <cstddef>
@@ -34,6 +37,9 @@ namespace synack::stack {
 
 class StackCore;  // src/stack/stack_core.hpp
 
+/// One host's TCP/IP stack (see the file comment): owns every listener, connection, offer and TIME-WAIT
+/// record, and all their memory. Driven by calls with `now`; never reads a clock, never blocks, never does
+/// I/O. Movable, not copyable; single-threaded.
 class Stack {
  public:
   /// `isn_key`: 128 secret bits (random_isn_key() in production, fixed in tests). `rng_seed`: ephemeral
@@ -41,10 +47,12 @@ class Stack {
   Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed);
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
+  /// @{
   /// A Stack moves (its state stays where it is; only the pointer to it moves). A moved-from Stack may
   /// only be destroyed or assigned to.
   Stack(Stack&&) noexcept;
   Stack& operator=(Stack&&) noexcept;
+  /// @}
   ~Stack();
 
   // --- driver side -----------------------------------------------------------------------------------
@@ -54,9 +62,13 @@ class Stack {
   /// Writes the next datagram to send into `out` and returns its size; nullopt when nothing is due.
   /// `out` should hold the MTU (a too-small buffer drops that datagram and counts emit_failures).
   [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out);
+  /// The next event, in the order they happened; nullopt when there is none. Call until nullopt after
+  /// every on_packet, on_timeout and user call.
   [[nodiscard]] std::optional<Event> poll_event();
   /// Earliest instant on_timeout() must run; Instant::max() when no timer runs.
   [[nodiscard]] Instant next_deadline() const;
+  /// Fires every timer due at `now` (retransmissions, SYN-ACK retransmissions, persist, FIN-WAIT-2,
+  /// TIME-WAIT, offer expiry); then poll_transmit and poll_event.
   void on_timeout(Instant now);
 
   // --- sockets -------------------------------------------------------------------------------------------
@@ -76,11 +88,23 @@ class Stack {
   /// derived from the ISN key and rotates on a schedule (tcp/syn_cookie.hpp). This replaces it now with 128
   /// fresh bits (e.g. random_isn_key()); cookies already sent stay valid under the previous secret.
   void rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept;
+  /// The oldest completed connection of listener `id`: would_block when none is waiting, invalid_argument
+  /// for an unknown listener. The connection is ESTABLISHED (or further along, if the peer already sent FIN).
   [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId id);
+  /// Closes listener `id`: its half-open entries are forgotten and connections never accepted are reset (as
+  /// Linux does). invalid_argument for an unknown listener.
   std::error_code close_listener(ListenerId id);
 
+  /// Queues bytes to send; returns how many were taken (0 when the send buffer is full or memory pressure
+  /// holds it back: wait for EventKind::writable). Errors: unknown_connection; shut_down after
+  /// shutdown_write() or close(); not_connected (or the connection's error: reset, timed_out, …) once CLOSED.
   [[nodiscard]] std::expected<std::size_t, std::error_code> send(ConnectionId id, wire::Bytes data);
+  /// Reads in-order bytes into `out`. 0 means end of stream (the peer's FIN, after every byte before it).
+  /// would_block means nothing to read yet (wait for EventKind::readable): not a failure, unlike
+  /// unknown_connection, not_connected or the connection's own error (reset, timed_out, …) once CLOSED.
   [[nodiscard]] std::expected<std::size_t, std::error_code> recv(ConnectionId id, wire::MutableBytes out);
+  /// shutdown_write() without `now`: timers count from the last `now` the stack was given; prefer the
+  /// overload.
   std::error_code shutdown_write(ConnectionId id);
   /// Gives the connection up: it finishes closing by itself and its id becomes invalid once CLOSED.
   /// Timers it arms (FIN-WAIT-2) count from the last `now` the stack was given; prefer the overload.
@@ -89,20 +113,36 @@ class Stack {
   std::error_code abort(ConnectionId id);
   /// The same at `now`: timers the call arms (FIN-WAIT-2, TIME-WAIT, retransmission of the FIN) count
   /// from it.
+  ///
+  /// shutdown_write: sends FIN after the queued data (ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK);
+  /// receiving goes on. Errors: unknown_connection for a stale id, else what the connection reports
+  /// (e.g. not_connected once it is CLOSED).
   std::error_code shutdown_write(Instant now, ConnectionId id);
+  /// Gives the connection up at `now`: it sends FIN after the queued data and finishes closing by itself
+  /// (an orphaned FIN-WAIT-2 lasts tcp::Config::fin_wait_2_timeout from `now`; unread received data makes
+  /// it an RST instead, as Linux does). Its id becomes invalid once CLOSED. unknown_connection for a
+  /// stale id.
   std::error_code close(Instant now, ConnectionId id);
+  /// Resets the connection at `now`: an RST when synchronized, then CLOSED at once; the id becomes
+  /// invalid once the RST is sent. unknown_connection for a stale id.
   std::error_code abort(Instant now, ConnectionId id);
+  /// @{
   /// The embedder's context for a connection or a pending offer (lwIP's tcp_arg): carried by every event
   /// about it (Event::user); an accepted offer's context passes to its half-open entry and connection.
+  /// unknown_connection / unknown_offer for an id that names nothing live.
   std::error_code set_user_data(ConnectionId id, std::uint64_t user);
   std::error_code set_user_data(OfferId id, std::uint64_t user);
+  /// @}
+  /// The context set_user_data() stored for the connection (0 when never set); nullopt for a stale id.
   [[nodiscard]] std::optional<std::uint64_t> user_data(ConnectionId id) const;
+  /// A snapshot of the connection as plain values; nullopt for a stale id.
   [[nodiscard]] std::optional<tcp::ConnectionInfo> info(ConnectionId id) const;
 
   // --- forwarder ("promiscuous") mode ----------------------------------------------------------------
   /// With a config: every SYN for any address and port without a connection becomes a SynOffer
   /// (Event syn_offer) instead of going to a listener. nullopt turns the mode off.
   void set_forwarder(std::optional<ForwarderConfig> config);
+  /// The offer `id` while it is pending; nullopt once decided or expired, or for an id never made.
   [[nodiscard]] std::optional<SynOffer> offer(OfferId id) const;
   /// Answers an offer. Undecided offers are "deferred" and expire after pending_timeout (Event
   /// offer_expired). tcp::Error::offer_expired for an offer that expired, unknown_offer for an id that
@@ -112,7 +152,10 @@ class Stack {
   std::error_code decide(Instant now, OfferId id, Verdict verdict);
 
   // --- observation -------------------------------------------------------------------------------------
+  /// Calls `observer` with every segment the stack receives or sends (for ladders and logs); an empty
+  /// function turns it off. The observer must not call into the Stack.
   void set_observer(SegmentObserver observer);
+  /// Everything the stack counted since construction (see StackStats).
   [[nodiscard]] const StackStats& stats() const noexcept;
   /// The connections' buffer memory (bytes in use, pressure).
   [[nodiscard]] const tcp::BufferPool& buffer_pool() const noexcept;
@@ -120,11 +163,13 @@ class Stack {
   [[nodiscard]] std::size_t connection_count() const noexcept;
   /// TIME-WAIT connections kept as compact records (the user has closed them).
   [[nodiscard]] std::size_t time_wait_count() const noexcept;
+  /// Offers made and not yet decided or expired.
   [[nodiscard]] std::size_t pending_offer_count() const noexcept;
   /// A listener's queues and counters as plain values; nullopt for an unknown or closed listener.
   [[nodiscard]] std::optional<ListenerInfo> listener_info(ListenerId id) const noexcept;
   /// The engine's listener itself (for tests and tools that inspect its SYN queue); prefer listener_info.
   [[nodiscard]] const tcp::Listener* listener(ListenerId id) const noexcept;
+  /// The engine configuration every connection uses (StackConfig::tcp, with the Stack's buffer pool).
   [[nodiscard]] const tcp::Config& tcp_config() const noexcept;
 
  private:

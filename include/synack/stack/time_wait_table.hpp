@@ -1,8 +1,9 @@
-// The Stack's TIME-WAIT records in two pools: IPv6 records as tcp::TimeWaitRecord (64 bytes), IPv4
-// records packed into 40 bytes (4-byte addresses), since most of a server's TIME-WAIT is IPv4 and a
-// record per closed connection is the whole cost of TIME-WAIT. An id names the pool (bit 28) and the
-// slot; free slots are chained through `link`. Everything else about TIME-WAIT — the rules, the expiry
-// FIFO — stays with tcp::TimeWaitRecord and the Stack.
+/// @file
+/// The Stack's TIME-WAIT records in two pools: IPv6 records as tcp::TimeWaitRecord (64 bytes), IPv4
+/// records packed into 40 bytes (4-byte addresses), since most of a server's TIME-WAIT is IPv4 and a
+/// record per closed connection is the whole cost of TIME-WAIT. An id names the pool (bit 28) and the
+/// slot; free slots are chained through `link`. Everything else about TIME-WAIT — the rules, the expiry
+/// FIFO — stays with tcp::TimeWaitRecord and the Stack.
 #pragma once
 
 #include <algorithm>
@@ -15,8 +16,11 @@
 
 namespace synack::stack {
 
+/// The TIME-WAIT records of one Stack (see the file comment), addressed by id. Records are stored by value;
+/// alloc() and free() recycle slots and never shrink the pools.
 class TimeWaitTable {
  public:
+  /// "No record": the end of a link chain.
   static constexpr std::uint32_t kNone = 0xFFFFFFFFU;
   static constexpr std::uint32_t kV6Bit = 1U << 28U;  ///< ids stay below 2^29 (the flow table's bound)
 
@@ -25,6 +29,7 @@ class TimeWaitTable {
     if ((r.flags & tcp::TimeWaitRecord::kV6) != 0) return take(v6_, free6_, kV6Bit, r);
     return take(v4_, free4_, 0, pack(r));
   }
+  /// Frees the record `id`; its slot goes on the free list of its pool.
   void free(std::uint32_t id) noexcept {
     visit(id, [&](auto& rec) { rec.flags = 0; });
     set_link(id, is_v6(id) ? free6_ : free4_);
@@ -45,9 +50,11 @@ class TimeWaitTable {
     }
     set_link(id, keep);
   }
+  /// Whether `id` names a slot that exists (live or free).
   [[nodiscard]] bool contains(std::uint32_t id) const noexcept {
     return is_v6(id) ? slot(id) < v6_.size() : id < v4_.size();
   }
+  /// Whether record `id` holds the tuple `t` (compares bytes without unpacking).
   [[nodiscard]] bool matches(std::uint32_t id, const wire::FourTuple& t) const noexcept {
     if (is_v6(id)) return v6_[slot(id)].matches(t);
     const V4& r = v4_[slot(id)];
@@ -58,6 +65,9 @@ class TimeWaitTable {
     return std::equal(m.begin(), m.end(), r.remote_addr.begin()) &&
            std::equal(l.begin(), l.end(), r.local_addr.begin());
   }
+  /// @{
+  /// The owner's byte and link word of record `id` (tcp::TimeWaitRecord's `owner` and `link`), to read and
+  /// to write.
   [[nodiscard]] std::uint8_t owner(std::uint32_t id) const noexcept {
     return is_v6(id) ? v6_[slot(id)].owner : v4_[slot(id)].owner;
   }
@@ -70,9 +80,12 @@ class TimeWaitTable {
   void set_link(std::uint32_t id, std::uint32_t l) noexcept {
     visit(id, [&](auto& rec) { rec.link = l; });
   }
+  /// @}
+  /// When record `id` expires, in nanoseconds since the origin.
   [[nodiscard]] std::int64_t expiry_ns(std::uint32_t id) const noexcept {
     return is_v6(id) ? v6_[slot(id)].expiry_ns : v4_[slot(id)].expiry_ns;
   }
+  /// When record `id` expires.
   [[nodiscard]] Instant expiry(std::uint32_t id) const noexcept {
     return Instant::from_nanoseconds(expiry_ns(id));
   }

@@ -1,41 +1,42 @@
-// TimerWheel: one timer per dense id (a connection's slot index), exact nanosecond deadlines, O(1)
-// schedule/cancel and next_deadline() without a scan of every id — the Stack's replacement for asking
-// each connection for its deadline.
-//
-// Shape: a hierarchical timing wheel (Varghese & Lauck; the Linux timer wheel's layout) over ticks of
-// 2^20 ns (~1.05 ms). Five levels of 64 slots, level L's slot spanning 64^L ticks:
-//   level 0: 1.05 ms slots, 67 ms span      level 3: 275 s slots, 4.9 h span
-//   level 1: 67 ms slots, 4.3 s span        level 4: 4.9 h slots, 13 days span
-//   level 2: 4.3 s slots, 275 s span        overflow: one list for deadlines beyond that horizon
-// A timer with tick t is filed at the level of the highest 6-bit group in which t differs from the
-// wheel's current tick (t XOR current), so every timer of level L is earlier than every timer of level
-// L+1, and a level's slots are in time order from the current one. Deadlines at or before the current
-// tick go to the current level-0 slot. When time reaches the start of a level-L slot, that slot is
-// cascaded (its timers filed again, now at lower levels). One 64-bit occupancy bitmap per level finds
-// the next non-empty slot with one count-trailing-zeros.
-//
-// Exactness: nodes keep the exact deadline; slots are only a coarse index. Each slot is an intrusive
-// doubly-linked list of nodes (uint32 indices into one node vector: no allocation per timer) that knows
-// its minimum: kept on insert, and kept for free while the list is sorted (appends in order, prepends
-// of a new minimum, any removal keep it sorted). When an unsorted slot loses its minimum, the slot is
-// sorted the next time its minimum is needed. expire(now) fires exactly the timers with deadline <= now
-// and next_deadline() returns the exact minimum, never a slot boundary.
-//
-// Cost (n = armed timers, k = timers in the one slot involved):
-//   schedule, cancel, armed, deadline, size: O(1).
-//   next_deadline: O(levels) bitmap tests + the earliest slot's minimum: O(1), except that after an
-//     out-of-order insert into a slot that slot is sorted once (O(k log k)) when its minimum is next
-//     needed; once sorted it stays sorted under removals, in-order appends and new minima.
-//   expire: O(fired · log fired) (fired timers are handed out in deadline order) + O(levels) per
-//     non-empty slot reached + each cascaded timer once per level it descends (at most 4 times in its
-//     life), never a walk of empty slots or of the ids. A partly due current slot is sorted once.
-//   Overflow (deadlines > ~13 days past the current tick): the list is refiled when time reaches the
-//     13-day group holding its earliest deadline, O(overflow) each time; its minimum follows the slot rule.
-//   Worst case, adversarial: alternating out-of-order inserts and minimum removals in one slot of k
-//   timers costs O(k log k) per pair. Not a pattern TCP timers produce (a re-armed retransmission timer
-//   leaves the earliest slot for a later one).
-// Memory: a 24-byte node per id up to the largest id used (vector growth, never per call), plus ~8 KB
-// of slot heads. Not thread-safe; next_deadline() is const but may sort a slot (mutable state).
+/// @file
+/// TimerWheel: one timer per dense id (a connection's slot index), exact nanosecond deadlines, O(1)
+/// schedule/cancel and next_deadline() without a scan of every id — the Stack's replacement for asking
+/// each connection for its deadline.
+///
+/// Shape: a hierarchical timing wheel (Varghese & Lauck; the Linux timer wheel's layout) over ticks of
+/// 2^20 ns (~1.05 ms). Five levels of 64 slots, level L's slot spanning 64^L ticks:
+///   level 0: 1.05 ms slots, 67 ms span      level 3: 275 s slots, 4.9 h span
+///   level 1: 67 ms slots, 4.3 s span        level 4: 4.9 h slots, 13 days span
+///   level 2: 4.3 s slots, 275 s span        overflow: one list for deadlines beyond that horizon
+/// A timer with tick t is filed at the level of the highest 6-bit group in which t differs from the
+/// wheel's current tick (t XOR current), so every timer of level L is earlier than every timer of level
+/// L+1, and a level's slots are in time order from the current one. Deadlines at or before the current
+/// tick go to the current level-0 slot. When time reaches the start of a level-L slot, that slot is
+/// cascaded (its timers filed again, now at lower levels). One 64-bit occupancy bitmap per level finds
+/// the next non-empty slot with one count-trailing-zeros.
+///
+/// Exactness: nodes keep the exact deadline; slots are only a coarse index. Each slot is an intrusive
+/// doubly-linked list of nodes (uint32 indices into one node vector: no allocation per timer) that knows
+/// its minimum: kept on insert, and kept for free while the list is sorted (appends in order, prepends
+/// of a new minimum, any removal keep it sorted). When an unsorted slot loses its minimum, the slot is
+/// sorted the next time its minimum is needed. expire(now) fires exactly the timers with deadline <= now
+/// and next_deadline() returns the exact minimum, never a slot boundary.
+///
+/// Cost (n = armed timers, k = timers in the one slot involved):
+///   schedule, cancel, armed, deadline, size: O(1).
+///   next_deadline: O(levels) bitmap tests + the earliest slot's minimum: O(1), except that after an
+///     out-of-order insert into a slot that slot is sorted once (O(k log k)) when its minimum is next
+///     needed; once sorted it stays sorted under removals, in-order appends and new minima.
+///   expire: O(fired · log fired) (fired timers are handed out in deadline order) + O(levels) per
+///     non-empty slot reached + each cascaded timer once per level it descends (at most 4 times in its
+///     life), never a walk of empty slots or of the ids. A partly due current slot is sorted once.
+///   Overflow (deadlines > ~13 days past the current tick): the list is refiled when time reaches the
+///     13-day group holding its earliest deadline, O(overflow) each time; its minimum follows the slot rule.
+///   Worst case, adversarial: alternating out-of-order inserts and minimum removals in one slot of k
+///   timers costs O(k log k) per pair. Not a pattern TCP timers produce (a re-armed retransmission timer
+///   leaves the earliest slot for a later one).
+/// Memory: a 24-byte node per id up to the largest id used (vector growth, never per call), plus ~8 KB
+/// of slot heads. Not thread-safe; next_deadline() is const but may sort a slot (mutable state).
 #pragma once
 
 #include <array>
@@ -51,18 +52,23 @@ namespace synack::stack {
 /// Timers keyed by dense owner-chosen ids (a connection's slot index). Exact deadlines (Instant, ns).
 class TimerWheel {
  public:
+  /// A timer's id: dense, chosen by the owner (below kMaxId + 1).
   using Id = std::uint32_t;
   static constexpr unsigned kTickShift = 20;  ///< a tick is 2^20 ns
   static constexpr unsigned kLevelBits = 6;   ///< 64 slots per level
   static constexpr unsigned kLevels = 5;      ///< horizon 2^(20 + 30) ns, ~13 days
+  /// The largest usable id (2^32 - 1 is reserved as "none").
   static constexpr Id kMaxId = std::numeric_limits<Id>::max() - 1;
 
+  /// An empty wheel whose time starts at `origin` (deadlines before it fire at the first expire()).
   explicit TimerWheel(Instant origin = Instant{});
 
   /// Arms (or moves) timer `id` to `deadline`. Instant::max() cancels. Ids may be any value < 2^32-1;
   /// per-id storage grows to the largest id used (a node of at most 24 bytes per id) — never per call.
   void schedule(Id id, Instant deadline);
+  /// Disarms timer `id` (nothing happens when it is not armed).
   void cancel(Id id) noexcept;
+  /// Whether timer `id` is armed.
   [[nodiscard]] bool armed(Id id) const noexcept;
   [[nodiscard]] Instant deadline(Id id) const noexcept;  ///< Instant::max() when not armed
   /// The exact earliest armed deadline; Instant::max() when none. O(1) amortised, independent of size().
@@ -75,6 +81,7 @@ class TimerWheel {
   template <typename F>
   void expire(Instant now, F&& f);
   [[nodiscard]] std::size_t size() const noexcept { return size_; }  ///< armed timers
+  /// Grows per-id storage to `ids` ids up front, so later schedule() calls do not allocate.
   void reserve(std::size_t ids);
   /// The wheel's current time: the latest `now` given to expire() (or the origin).
   [[nodiscard]] Instant now() const noexcept { return now_; }

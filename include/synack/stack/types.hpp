@@ -1,4 +1,5 @@
-// Values of the Stack API: ids, events, configuration, statistics, forwarder offers.
+/// @file
+/// Values of the Stack API: ids, events, configuration, statistics, forwarder offers.
 #pragma once
 
 #include <chrono>
@@ -25,25 +26,36 @@ namespace synack::stack {
 /// A connection: an index into the stack's pool and the generation of that slot, so a stale id is
 /// detected instead of reaching a newer connection.
 struct ConnectionId {
-  std::uint32_t index = 0xFFFFFFFFU;
-  std::uint32_t generation = 0;
+  std::uint32_t index = 0xFFFFFFFFU;  ///< the connection's slot in the pool; 0xFFFFFFFF = no connection
+  std::uint32_t generation = 0;       ///< the slot's generation when the id was issued
+  /// False for a default-constructed id ("no connection").
   [[nodiscard]] constexpr bool valid() const noexcept { return index != 0xFFFFFFFFU; }
+  /// Same slot and generation.
   friend constexpr bool operator==(ConnectionId, ConnectionId) noexcept = default;
 };
 
+/// A listener of one Stack (Stack::listen). Default-constructed: no listener.
 struct ListenerId {
-  std::uint32_t value = 0xFFFFFFFFU;
+  std::uint32_t value = 0xFFFFFFFFU;  ///< the listener's index; 0xFFFFFFFF = no listener
+  /// False for a default-constructed id.
   [[nodiscard]] constexpr bool valid() const noexcept { return value != 0xFFFFFFFFU; }
+  /// Same listener.
   friend constexpr bool operator==(ListenerId, ListenerId) noexcept = default;
 };
 
+/// A forwarder offer (EventKind::syn_offer) until it is decided or expires: a slot index and its generation,
+/// so a stale id is detected (decide() answers unknown_offer or offer_expired).
 struct OfferId {
-  std::uint32_t index = 0xFFFFFFFFU;
-  std::uint32_t generation = 0;
+  std::uint32_t index = 0xFFFFFFFFU;  ///< the offer's slot; 0xFFFFFFFF = no offer
+  std::uint32_t generation = 0;       ///< the slot's generation when the offer was made
+  /// False for a default-constructed id.
   [[nodiscard]] constexpr bool valid() const noexcept { return index != 0xFFFFFFFFU; }
+  /// Same slot and generation.
   friend constexpr bool operator==(OfferId, OfferId) noexcept = default;
 };
 
+/// What an Event reports; the comment on each says which Event fields it fills. Events come from
+/// Stack::poll_event() in the order they happened.
 enum class EventKind : std::uint8_t {
   established,  ///< handshake complete (active open, or a forwarder-accepted connection)
   acceptable,   ///< a listener has a completed connection to accept() (`listener`, `connection`)
@@ -63,13 +75,17 @@ enum class EventKind : std::uint8_t {
   /// entry was freed; no connection will come of it (`offer`, `user`)
   half_open_expired,
 };
+/// The enumerator's name, e.g. "peer_closed" (for logs and JSON).
 [[nodiscard]] std::string_view to_string(EventKind kind) noexcept;
 
+/// Something an embedder must react to: poll them with Stack::poll_event() after every input. Fields not
+/// named by the kind's comment are default (invalid ids, no error, user 0).
 struct Event {
-  EventKind kind = EventKind::established;
-  ConnectionId connection;
-  ListenerId listener;
+  EventKind kind = EventKind::established;  ///< what happened
+  ConnectionId connection;                  ///< the connection it is about (invalid for offer events)
+  ListenerId listener;                      ///< acceptable: the listener with a connection to accept
   OfferId offer;  ///< syn_offer; and on `established` of a connection the forwarder accepted
+  /// For reset, timed_out, refused and aborted: the tcp::Error behind it; empty otherwise.
   std::error_code error;
   /// The embedder's context (Stack::set_user_data) of the connection or offer this event is about; an
   /// accepted offer's context passes to its connection. 0 when none was set.
@@ -78,11 +94,11 @@ struct Event {
 
 /// A SYN seen in forwarder mode before any state exists for it.
 struct SynOffer {
-  OfferId id;
-  wire::FourTuple tuple;  ///< local = the address and port the SYN was sent to
-  tcp::SynOptions options;
-  wire::SeqNum seq;
-  Instant received_at;
+  OfferId id;               ///< pass to Stack::decide() (valid until decided or expired)
+  wire::FourTuple tuple;    ///< local = the address and port the SYN was sent to
+  tcp::SynOptions options;  ///< the SYN's options (MSS, window scale, SACK-permitted, timestamps)
+  wire::SeqNum seq;         ///< the SYN's sequence number (the client's ISN)
+  Instant received_at;      ///< when the SYN arrived (the `now` of that on_packet); expiry counts from here
   /// The SYN was answered with a SYN cookie and this offer comes from the final ACK that proved it
   /// (ForwarderConfig::syn_cookies): the client already considers the connection established. accept
   /// then completes it at once (no SYN-ACK); refuse resets it (the client sees a reset, not "connection
@@ -91,12 +107,15 @@ struct SynOffer {
   bool handshake_done = false;
 };
 
+/// The embedder's answer to a SynOffer (Stack::decide()).
 enum class Verdict : std::uint8_t {
   accept,  ///< answer with SYN-ACK; the connection reports `established` with this offer id
   refuse,  ///< answer with RST (the client sees "connection refused")
   drop,    ///< say nothing (the client retransmits its SYN and eventually times out)
 };
 
+/// Forwarder mode (Stack::set_forwarder): every SYN that no listener claims becomes a SynOffer for the
+/// embedder to decide, instead of an RST.
 struct ForwarderConfig {
   /// Undecided offers made from a SYN at once; further SYNs get a cookie or are dropped (syn_cookies).
   /// As many again for offers made after a cookie handshake (SynOffer::handshake_done).
@@ -114,13 +133,14 @@ struct ForwarderConfig {
 
 /// A listener as plain values (Stack::listener_info).
 struct ListenerInfo {
-  wire::Endpoint local;
-  std::size_t syn_queue = 0;           ///< half-open entries now
+  wire::Endpoint local;       ///< the address and port listened on (unspecified address: any of the stack's)
+  std::size_t syn_queue = 0;  ///< half-open entries now
   std::size_t syn_queue_capacity = 0;  ///< their bound
   std::size_t accept_queue = 0;        ///< completed connections waiting for accept()
   std::size_t backlog = 0;             ///< the accept queue's bound
-  tcp::SynCookieMode syn_cookies = tcp::SynCookieMode::when_full;
-  tcp::ListenerStats stats;
+  tcp::SynCookieMode syn_cookies =
+      tcp::SynCookieMode::when_full;  ///< the SYN cookie mode in effect for this listener
+  tcp::ListenerStats stats;           ///< the listener's counters
 };
 
 /// Stack::listen's options.
@@ -130,12 +150,15 @@ struct ListenOptions {
   std::optional<tcp::SynCookieMode> syn_cookies;
 };
 
+/// Per-connection options for Stack::connect.
 struct ConnectOptions {
-  tcp::OfferOverrides offer;
+  tcp::OfferOverrides offer;  ///< what to offer in our SYN instead of StackConfig::tcp's choice
 };
 
+/// Everything a Stack is built with. Plain values; the defaults suit a server (Linux-like limits).
 struct StackConfig {
-  tcp::Config tcp;
+  tcp::Config
+      tcp;  ///< the engine's knobs for every listener and connection (its buffer_pool is set by the Stack)
   /// Addresses this host owns. Segments to other addresses are dropped (unless forwarding).
   std::vector<wire::IpAddress> addresses;
   /// Connections in the pool at once (memory grows with use, not with this bound). TIME-WAIT records
@@ -144,10 +167,10 @@ struct StackConfig {
   /// TIME-WAIT records at once (Linux tcp_max_tw_buckets); past it a closing connection skips TIME-WAIT
   /// and is counted in time_wait_overflows.
   std::uint32_t max_time_wait = 1U << 20U;
-  std::uint32_t control_queue = 256;  ///< RSTs and SYN-ACKs waiting for poll_transmit
-  wire::IpParams ip;
-  std::uint16_t ephemeral_low = 32768;  ///< Linux ip_local_port_range
-  std::uint16_t ephemeral_high = 60999;
+  std::uint32_t control_queue = 256;     ///< RSTs and SYN-ACKs waiting for poll_transmit
+  wire::IpParams ip;                     ///< TTL/hop limit, DSCP and ECN of every datagram the stack emits
+  std::uint16_t ephemeral_low = 32768;   ///< Linux ip_local_port_range
+  std::uint16_t ephemeral_high = 60999;  ///< the highest ephemeral port connect() picks (inclusive)
   /// Buffer memory of all connections together, like Linux tcp_mem (tcp/buffer_pool.hpp): past 7/8 of it
   /// offered windows stop growing and send() takes no new chunk; at the limit received data that needs
   /// a new chunk is dropped. 1 GiB: 1/16 of a 16 GiB server's RAM, ~4000 connections with full buffers
@@ -167,8 +190,9 @@ struct MartianStats {
   std::uint64_t v6_unspecified = 0;  ///< source ::
   std::uint64_t v6_loopback = 0;     ///< source ::1
   std::uint64_t v6_multicast = 0;    ///< source in ff00::/8
-  std::uint64_t v4_mapped = 0;       ///< source in ::ffff:0:0/96
+  std::uint64_t v4_mapped = 0;       ///< source in \::ffff:0:0/96
   std::uint64_t destination = 0;     ///< destination multicast or broadcast (v4 224/4, 240/4; v6 ff00::/8)
+  /// Every martian datagram, whatever the reason.
   [[nodiscard]] constexpr std::uint64_t total() const noexcept {
     return zero_net + loopback + multicast + broadcast_reserved + own_address + v6_unspecified + v6_loopback +
            v6_multicast + v4_mapped + destination;
@@ -178,8 +202,8 @@ struct MartianStats {
 /// What the Stack counted since it was built. Plain counters that only grow; the Linux nstat name of
 /// each, where one exists, is in docs/engine.md ("Counters").
 struct StackStats {
-  std::uint64_t packets_in = 0;
-  std::uint64_t packets_out = 0;
+  std::uint64_t packets_in = 0;        ///< datagrams given to on_packet (TcpInSegs)
+  std::uint64_t packets_out = 0;       ///< datagrams poll_transmit emitted (TcpOutSegs)
   std::uint64_t malformed = 0;         ///< failed to parse: malformed_header + malformed_option
   std::uint64_t malformed_header = 0;  ///< an IP or TCP header that does not parse (lengths, version …)
   std::uint64_t malformed_option = 0;  ///< TCP options that do not parse (truncated, bad length)
@@ -189,6 +213,8 @@ struct StackStats {
   std::uint64_t no_listener = 0;       ///< segments for no connection and no listener (answered with RST)
   std::uint64_t resets_sent = 0;       ///< RSTs queued for segments without a connection
   std::uint64_t out_rsts = 0;          ///< every RST put on the wire, connections' included (TcpOutRsts)
+  /// SYNs dropped, and RSTs or SYN-ACKs not queued, because StackConfig::control_queue segments were already
+  /// waiting for poll_transmit.
   std::uint64_t control_queue_drops = 0;
   std::uint64_t emit_failures = 0;  ///< poll_transmit's buffer too small
   std::uint64_t listen_syns = 0;    ///< SYNs that reached a listener with no half-open entry for them
@@ -205,7 +231,8 @@ struct StackStats {
       0;                            ///< held back by the per-connection limit (TCPACKSkippedChallenge)
   std::uint64_t out_of_window = 0;  ///< segments a connection found not acceptable (sequence test)
   std::uint64_t paws_rejected = 0;  ///< segments a connection rejected by PAWS, RFC 7323 §5.3 (PAWSEstab)
-  std::uint64_t half_open_timeouts = 0;
+  std::uint64_t half_open_timeouts =
+      0;  ///< half-open entries (listeners' and the forwarder's) dropped after their SYN-ACK retransmissions
   std::uint64_t time_wait_reuses = 0;     ///< a new SYN replaced a TIME-WAIT connection
   std::uint64_t time_wait_overflows = 0;  ///< closed without TIME-WAIT: max_time_wait records existed
   std::uint64_t pool_full_drops = 0;      ///< SYNs/final ACKs dropped for a full connection pool
@@ -215,39 +242,42 @@ struct StackStats {
   std::uint64_t syncookies_failed = 0;  ///< ACKs checked as a cookie and refused (answered with RST)
   /// Half-open entries dropped to make room (oldest retransmitted first).
   std::uint64_t syn_queue_pruned = 0;
-  std::uint64_t offers = 0;
+  std::uint64_t offers = 0;           ///< offers made (EventKind::syn_offer raised)
   std::uint64_t offers_overflow = 0;  ///< SYNs dropped because max_pending offers were undecided
   std::uint64_t offers_cookie = 0;    ///< offers made after a cookie handshake (SynOffer::handshake_done)
   /// Cookie-validated final ACKs dropped because max_pending offers were undecided (the peer's next
   /// segment carries the same cookie).
   std::uint64_t offers_cookie_overflow = 0;
-  std::uint64_t offers_expired = 0;
-  std::uint64_t offers_refused = 0;
-  std::uint64_t offers_dropped = 0;
-  std::uint64_t offer_duplicate_syns = 0;
+  std::uint64_t offers_expired = 0;  ///< offers nobody decided within ForwarderConfig::pending_timeout
+  std::uint64_t offers_refused = 0;  ///< offers decided Verdict::refuse
+  std::uint64_t offers_dropped = 0;  ///< offers decided Verdict::drop
+  std::uint64_t offer_duplicate_syns =
+      0;                        ///< retransmitted SYNs that found their offer still undecided (ignored)
   tcp::BufferPoolStats memory;  ///< buffer chunks, memory pressure and what it held back
 };
 
 /// One counter under its name: Linux's nstat name where Linux has the counter (TcpExtListenDrops …),
 /// otherwise a name of the same style with the prefix Synack. The table is in docs/engine.md "Counters".
 struct NamedCounter {
-  std::string_view name;
-  std::uint64_t value = 0;
+  std::string_view name;    ///< the counter's name (static storage)
+  std::uint64_t value = 0;  ///< its value
 };
 /// Every counter of `stats` under its name, always in the same order (for summaries, JSON, SIGUSR1).
 [[nodiscard]] std::vector<NamedCounter> named_counters(const StackStats& stats);
 
+/// Whether a segment was received (`in`, given to on_packet) or sent (`out`, from poll_transmit).
 enum class Direction : std::uint8_t { in, out };
 
 /// One segment seen by the stack, for ladders and logs. Valid only during the callback.
 struct SegmentRecord {
-  Instant at;
-  ConnectionId connection;  ///< invalid for segments of no connection (RSTs to closed ports, SYN-ACKs)
-  Direction direction;
-  const wire::FourTuple& tuple;  ///< local = this stack
-  const wire::TcpHeader& header;
-  std::size_t payload_len;
+  Instant at;                     ///< the `now` of the call that received or emitted it
+  ConnectionId connection;        ///< invalid for segments of no connection (RSTs to closed ports, SYN-ACKs)
+  Direction direction;            ///< received or sent
+  const wire::FourTuple& tuple;   ///< local = this stack
+  const wire::TcpHeader& header;  ///< the whole TCP header, options included
+  std::size_t payload_len;        ///< payload bytes (the payload itself is not recorded)
 };
+/// Called for every segment the stack receives or sends (Stack::set_observer); must not call into the Stack.
 using SegmentObserver = std::function<void(const SegmentRecord&)>;
 
 }  // namespace synack::stack

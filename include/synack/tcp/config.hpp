@@ -1,5 +1,6 @@
-// Every knob of the TCP engine with its default. Where a default differs from RFC 9293 or from Linux,
-// docs/engine.md says so and why.
+/// @file
+/// Every knob of the TCP engine with its default. Where a default differs from RFC 9293 or from Linux,
+/// docs/engine.md says so and why.
 #pragma once
 
 #include <chrono>
@@ -15,16 +16,18 @@ class BufferPool;
 
 using namespace std::chrono_literals;
 
-/// When a listener answers a SYN with a SYN cookie instead of a SYN-queue entry (tcp/syn_cookie.hpp).
 /// The largest Config::syn_queue_capacity (the flow table names a half-open slot in 20 bits).
 inline constexpr std::uint32_t kMaxSynQueue = 1U << 20U;
 
+/// When a listener answers a SYN with a SYN cookie instead of a SYN-queue entry (tcp/syn_cookie.hpp).
 enum class SynCookieMode : std::uint8_t {
   never,      ///< never: past the SYN-queue bound SYNs are dropped (Linux tcp_syncookies = 0)
   when_full,  ///< only while the SYN queue is full (Linux tcp_syncookies = 1, the default)
   always,     ///< every SYN, no half-open entry at all (Linux tcp_syncookies = 2)
 };
 
+/// Every knob of the TCP engine, with Linux-like defaults (a plain aggregate: set what you need, keep the
+/// rest). A Stack hands one Config to each listener and connection it creates (StackConfig::tcp).
 struct Config {
   // --- handshake ---------------------------------------------------------------------------------
   /// SYN retransmissions before connect() fails with timed_out. 6 = SYNs at 0,1,3,7,15,31,63 s and
@@ -66,8 +69,8 @@ struct Config {
   std::uint16_t min_send_mss = 48;  ///< floor on the MSS we send with (Linux TCP_MIN_SND_MSS)
 
   // --- buffers -------------------------------------------------------------------------------------
-  std::uint32_t send_buffer = 256 * 1024;
-  std::uint32_t recv_buffer = 256 * 1024;
+  std::uint32_t send_buffer = 256 * 1024;  ///< bytes the send buffer holds (written, not yet acknowledged)
+  std::uint32_t recv_buffer = 256 * 1024;  ///< bytes the receive buffer holds; bounds the window we advertise
   std::uint32_t max_out_of_order_ranges = 64;  ///< holes the reassembly queue keeps track of
   /// Where buffer memory comes from (chunks taken as bytes arrive, see buffer_pool.hpp). The Stack sets
   /// its own pool here; null = plain new/delete with no memory budget (unit tests, tools). Not owned.
@@ -77,7 +80,7 @@ struct Config {
   /// Challenge ACKs (and replies to unacceptable segments without data) per connection per interval:
   /// one per 500 ms, Linux's tcp_invalid_ratelimit per socket. Why not more: docs/engine.md "Counters".
   std::uint32_t challenge_ack_limit = 1;
-  Duration challenge_ack_interval = 500ms;
+  Duration challenge_ack_interval = 500ms;  ///< the interval challenge_ack_limit counts over
 
   // --- listener --------------------------------------------------------------------------------------
   /// Accept-queue length when listen() gets 0 (Linux's somaxconn default since 5.4).
@@ -89,6 +92,7 @@ struct Config {
   /// cookie generator (Listener::set_syn_cookies; the Stack does).
   SynCookieMode syn_cookies = SynCookieMode::when_full;
 
+  /// The TIME-WAIT length in effect: `time_wait` when set, else 2 × `msl`.
   [[nodiscard]] constexpr Duration time_wait_length() const noexcept { return time_wait.value_or(2 * msl); }
 
   /// The window field of a SYN-ACK from a listener: the receive buffer, never scaled (RFC 7323 §2.2).

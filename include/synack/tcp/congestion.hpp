@@ -1,6 +1,7 @@
-// Congestion control, counted in bytes: RFC 5681 slow start and congestion avoidance, RFC 6582 NewReno
-// fast recovery, the RFC 6928 initial window and RFC 5681 §4.1 restart after idle. A value type the
-// connection drives; it decides nothing about sequence numbers, only how much may be in flight.
+/// @file
+/// Congestion control, counted in bytes: RFC 5681 slow start and congestion avoidance, RFC 6582 NewReno
+/// fast recovery, the RFC 6928 initial window and RFC 5681 §4.1 restart after idle. A value type the
+/// connection drives; it decides nothing about sequence numbers, only how much may be in flight.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,8 @@
 
 namespace synack::tcp {
 
+/// One connection's congestion state: cwnd and ssthresh in bytes, with the RFC 5681 / RFC 6582 / RFC 6675
+/// transitions as methods. Starts with cwnd 0 until start().
 class Congestion {
  public:
   /// ssthresh before the first loss: "arbitrarily high" (RFC 5681 §3.1).
@@ -45,9 +48,13 @@ class Congestion {
   /// RFC 5681 §4.1: after an idle period longer than the RTO, cwnd = min(cwnd, IW).
   void on_idle_restart(std::uint32_t initial) noexcept;
 
-  [[nodiscard]] std::uint32_t cwnd() const noexcept { return cwnd_; }
-  [[nodiscard]] std::uint32_t ssthresh() const noexcept { return ssthresh_; }
-  [[nodiscard]] bool in_slow_start() const noexcept { return cwnd_ < ssthresh_; }
+  [[nodiscard]] std::uint32_t cwnd() const noexcept { return cwnd_; }  ///< the congestion window, in bytes
+  [[nodiscard]] std::uint32_t ssthresh() const noexcept {
+    return ssthresh_;
+  }  ///< the slow-start threshold, in bytes (kInfinite before the first loss)
+  [[nodiscard]] bool in_slow_start() const noexcept {
+    return cwnd_ < ssthresh_;
+  }  ///< cwnd < ssthresh (RFC 5681 §3.1)
 
  private:
   std::uint32_t cwnd_ = 0;

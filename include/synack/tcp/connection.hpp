@@ -1,17 +1,18 @@
-// One TCP connection: the transmission control block and its state machine (RFC 9293 §3.10), sans-I/O.
-//
-// Inputs are values: on_segment(now, header, payload), user calls, on_timeout(now). Outputs are values:
-// poll_transmit(now) hands out the next segment to send (its payload a view into the send buffer, valid
-// until the next call on this connection), take_events() the events since the last call, and
-// next_deadline() when on_timeout must be called. Nothing here reads a clock or draws randomness.
-//
-// A connection starts either in SYN-SENT (open_active) or ESTABLISHED (open_passive, built by the
-// listener from a completed half-open entry — LISTEN and the passive SYN-RECEIVED live in listener.hpp).
-// A SYN-SENT connection that receives a SYN without ACK moves to SYN-RECEIVED (simultaneous open).
-//
-// Code map: connection.cpp (construction, user calls, events), connection_input.cpp (segment
-// arrival, §3.10.7), connection_output.cpp (what to send), connection_timers.cpp (RTO, persist,
-// FIN-WAIT-2, TIME-WAIT).
+/// @file
+/// One TCP connection: the transmission control block and its state machine (RFC 9293 §3.10), sans-I/O.
+///
+/// Inputs are values: on_segment(now, header, payload), user calls, on_timeout(now). Outputs are values:
+/// poll_transmit(now) hands out the next segment to send (its payload a view into the send buffer, valid
+/// until the next call on this connection), take_events() the events since the last call, and
+/// next_deadline() when on_timeout must be called. Nothing here reads a clock or draws randomness.
+///
+/// A connection starts either in SYN-SENT (open_active) or ESTABLISHED (open_passive, built by the
+/// listener from a completed half-open entry — LISTEN and the passive SYN-RECEIVED live in listener.hpp).
+/// A SYN-SENT connection that receives a SYN without ACK moves to SYN-RECEIVED (simultaneous open).
+///
+/// Code map: connection.cpp (construction, user calls, events), connection_input.cpp (segment
+/// arrival, §3.10.7), connection_output.cpp (what to send), connection_timers.cpp (RTO, persist,
+/// FIN-WAIT-2, TIME-WAIT).
 #pragma once
 
 #include <cstddef>
@@ -43,31 +44,32 @@ namespace synack::tcp {
 
 /// A segment to send: the header (checksum left to the emitter) and a payload view.
 struct Outgoing {
-  wire::TcpHeader header;
-  wire::Bytes payload;
+  wire::TcpHeader header;  ///< the header; its options and flags final, its checksum computed on emission
+  wire::Bytes
+      payload;  ///< the payload: a view into the send buffer, valid until the next call on the connection
 };
 
 /// Event bits returned by Connection::take_events().
 namespace event {
-inline constexpr std::uint8_t kEstablished = 0x01;
-inline constexpr std::uint8_t kReadable = 0x02;    ///< new in-order bytes (or EOF) to read
-inline constexpr std::uint8_t kWritable = 0x04;    ///< send-buffer space opened
-inline constexpr std::uint8_t kPeerClosed = 0x08;  ///< the peer's FIN arrived in order
-inline constexpr std::uint8_t kClosed = 0x10;      ///< reached CLOSED normally (after TIME-WAIT or LAST-ACK)
-inline constexpr std::uint8_t kError = 0x20;       ///< reached CLOSED on error(): refused/reset/timed_out
+inline constexpr std::uint8_t kEstablished = 0x01;  ///< reached ESTABLISHED (once per connection)
+inline constexpr std::uint8_t kReadable = 0x02;     ///< new in-order bytes (or EOF) to read
+inline constexpr std::uint8_t kWritable = 0x04;     ///< send-buffer space opened
+inline constexpr std::uint8_t kPeerClosed = 0x08;   ///< the peer's FIN arrived in order
+inline constexpr std::uint8_t kClosed = 0x10;       ///< reached CLOSED normally (after TIME-WAIT or LAST-ACK)
+inline constexpr std::uint8_t kError = 0x20;        ///< reached CLOSED on error(): refused/reset/timed_out
 }  // namespace event
 
 /// Facts a passive open carries from its half-open entry into the connection.
 struct PassiveOpen {
-  wire::FourTuple tuple;
-  wire::SeqNum iss;
-  wire::SeqNum irs;
-  Negotiated negotiated;
-  std::uint32_t ts_offset = 0;
-  std::uint32_t ts_recent = 0;
+  wire::FourTuple tuple;          ///< local = our side
+  wire::SeqNum iss;               ///< our ISN
+  wire::SeqNum irs;               ///< the peer's ISN
+  Negotiated negotiated;          ///< the options in effect
+  std::uint32_t ts_offset = 0;    ///< our timestamp offset for this tuple (IsnGenerator::timestamp_offset)
+  std::uint32_t ts_recent = 0;    ///< TS.Recent: the peer's latest TSval
   std::uint32_t peer_window = 0;  ///< window field of the final ACK (scaled by negotiated.snd_shift)
   Instant syn_received_at;        ///< when the SYN arrived (our SYN-ACK went out then)
-  std::uint32_t synack_retransmits = 0;
+  std::uint32_t synack_retransmits = 0;  ///< SYN-ACK retransmissions while half-open (for ConnectionInfo)
   /// Whether syn_received_at times the handshake (false for a SYN cookie without timestamps: no RTT
   /// sample, the RTO stays initial_rto).
   bool rtt_sample = true;
@@ -81,6 +83,9 @@ struct ConnectionCounters {
   std::uint32_t paws_rejected = 0;              ///< segments failing PAWS (RFC 7323 §5.3)
 };
 
+/// One TCP connection (see the file comment). Built by open_active, open_passive or from_time_wait, then
+/// driven with segments and `now`; move-only. Keeps a pointer to its Config, which must outlive it; buffer
+/// memory comes from Config::buffer_pool.
 class Connection {
  public:
   /// Active open (RFC 9293 §3.10.1): CLOSED -> SYN-SENT; the SYN is ready for poll_transmit.
@@ -94,8 +99,11 @@ class Connection {
   [[nodiscard]] static Connection from_time_wait(const Config& config, const TimeWaitRecord& record,
                                                  std::uint32_t ts_offset, Instant now);
 
+  /// @{
+  /// Moves the whole control block; the moved-from connection may only be destroyed or assigned.
   Connection(Connection&&) noexcept = default;
   Connection& operator=(Connection&&) noexcept = default;
+  /// @}
   ~Connection() = default;
 
   // --- engine inputs -----------------------------------------------------------------------------
@@ -142,24 +150,42 @@ class Connection {
   void on_memory_relief() noexcept;
 
   // --- queries -------------------------------------------------------------------------------------
+  /// The current state (RFC 9293 §3.3.2).
   [[nodiscard]] State state() const noexcept { return state_; }
+  /// The 4-tuple (local = our side).
   [[nodiscard]] const wire::FourTuple& tuple() const noexcept { return tuple_; }
+  /// Why the connection ended (a tcp::Error); empty while open and after a normal close.
   [[nodiscard]] std::error_code error() const noexcept;
+  /// Whether the user called close() or abort() (the connection is orphaned: nobody reads it any more).
   [[nodiscard]] bool user_closed() const noexcept { return user_closed_; }
+  /// A plain-value snapshot of everything observable (see ConnectionInfo).
   [[nodiscard]] ConnectionInfo info() const;
+  /// The totals the Stack adds up across connections.
   [[nodiscard]] ConnectionCounters counters() const noexcept {
     return {buffers_->challenge_sent, buffers_->challenge_suppressed, buffers_->out_of_window,
             buffers_->paws_rejected};
   }
-  [[nodiscard]] wire::SeqNum rcv_nxt() const noexcept { return rcv_nxt_; }
+  [[nodiscard]] wire::SeqNum rcv_nxt() const noexcept {
+    return rcv_nxt_;
+  }  ///< RCV.NXT: the next sequence number expected
   /// The next new sequence number (SND.MAX: after a timeout the engine's own SND.NXT goes back to
   /// SND.UNA to resend, which is not what an observer means by SND.NXT).
   [[nodiscard]] wire::SeqNum snd_nxt() const noexcept { return snd_max_; }
-  [[nodiscard]] wire::SeqNum snd_una() const noexcept { return snd_una_; }
-  [[nodiscard]] std::uint32_t snd_wnd() const noexcept { return snd_wnd_; }
+  [[nodiscard]] wire::SeqNum snd_una() const noexcept {
+    return snd_una_;
+  }  ///< SND.UNA: the oldest unacknowledged sequence number
+  [[nodiscard]] std::uint32_t snd_wnd() const noexcept {
+    return snd_wnd_;
+  }  ///< SND.WND: the peer's window, in bytes (scaled)
+  /// Our receive window in bytes: the receive buffer's free space, capped at what the window field can
+  /// express (65,535 << our shift). Receiver SWS avoidance may advertise less.
   [[nodiscard]] std::uint32_t rcv_wnd() const noexcept;
-  [[nodiscard]] std::size_t send_buffer_free() const noexcept { return buffers_->send.free_space(); }
-  [[nodiscard]] std::size_t readable() const noexcept { return buffers_->recv.readable(); }
+  [[nodiscard]] std::size_t send_buffer_free() const noexcept {
+    return buffers_->send.free_space();
+  }  ///< bytes send() would accept now (memory pressure aside)
+  [[nodiscard]] std::size_t readable() const noexcept {
+    return buffers_->recv.readable();
+  }  ///< in-order bytes recv() would return now
   /// Heap bytes this connection holds beyond sizeof(Connection): its control extension block, buffer
   /// chunks, the out-of-order range list and the SACK scoreboard (the latter three only while in use).
   [[nodiscard]] std::size_t heap_bytes() const noexcept;

@@ -1,6 +1,7 @@
-// Errors of the TCP engine and the stack API, registered as the std::error_code category "synack.tcp".
-// The terminal errors of a connection tell its endings apart: `refused` (an RST answered our SYN) is not
-// `timed_out` (nobody answered) is not `reset` (an established connection was reset by the peer).
+/// @file
+/// Errors of the TCP engine and the stack API, registered as the std::error_code category "synack.tcp".
+/// The terminal errors of a connection tell its endings apart: `refused` (an RST answered our SYN) is not
+/// `timed_out` (nobody answered) is not `reset` (an established connection was reset by the peer).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,9 @@
 
 namespace synack::tcp {
 
+/// What went wrong in the engine or in a Stack call. 0 is never used, so a zero std::error_code means
+/// success; the value is also the error_code's value in the "synack.tcp" category. The errno in each
+/// comment is the socket API's nearest equivalent.
 enum class Error : std::uint8_t {
   refused = 1,         ///< the peer answered our SYN with an acceptable RST (ECONNREFUSED)
   timed_out,           ///< SYN, SYN-ACK or data retransmissions exhausted (ETIMEDOUT)
@@ -26,8 +30,11 @@ enum class Error : std::uint8_t {
   offer_expired,       ///< the offer expired (ForwarderConfig::pending_timeout) before decide()
 };
 
+/// The enumerator's name, e.g. "timed_out" (for counters and JSON).
 [[nodiscard]] std::string_view to_string(Error error) noexcept;
+/// The "synack.tcp" category; its message() is a human-readable sentence per Error.
 [[nodiscard]] const std::error_category& tcp_category() noexcept;
+/// Makes an Error usable as a std::error_code (found by argument-dependent lookup).
 [[nodiscard]] inline std::error_code make_error_code(Error error) noexcept {
   return {static_cast<int>(error), tcp_category()};
 }

@@ -1,8 +1,9 @@
-// Initial sequence numbers per RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey)
-// with M a clock ticking every 4 microseconds and F = SipHash-2-4 (libsodium crypto_shorthash) keyed by
-// 128 secret bits. The key and the time are both injected: the caller reads the OS CSPRNG once
-// (stack/entropy.hpp) and passes `now`, so a test pins exact ISNs with the same code that runs in
-// production.
+/// @file
+/// Initial sequence numbers per RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey)
+/// with M a clock ticking every 4 microseconds and F = SipHash-2-4 (libsodium crypto_shorthash) keyed by
+/// 128 secret bits. The key and the time are both injected: the caller reads the OS CSPRNG once
+/// (stack/entropy.hpp) and passes `now`, so a test pins exact ISNs with the same code that runs in
+/// production.
 #pragma once
 
 #include <array>
@@ -16,10 +17,14 @@
 
 namespace synack::tcp {
 
+/// RFC 6528 initial sequence numbers (and timestamp offsets) from a 128-bit secret key. Immutable after
+/// construction, so one generator may serve every connection of a Stack.
 class IsnGenerator {
  public:
+  /// The 128-bit SipHash key.
   using Key = std::array<std::byte, 16>;
 
+  /// Keeps a copy of `key` (16 bytes from the OS CSPRNG in production, fixed bytes in tests).
   explicit IsnGenerator(std::span<const std::byte, 16> key) noexcept;
 
   /// M + F for the connection `tuple` (local = our side) at `now`.
@@ -38,6 +43,7 @@ class IsnGenerator {
     std::uint32_t secret = 0;     ///< F of RFC 6528
     std::uint32_t ts_offset = 0;  ///< timestamp_offset()
   };
+  /// F and the timestamp offset for `tuple` (local = our side), from one hash.
   [[nodiscard]] TupleTerms terms(const wire::FourTuple& tuple) const noexcept;
   /// M + F with F already computed (terms(tuple).secret).
   [[nodiscard]] static wire::SeqNum isn(Instant now, TupleTerms terms) noexcept {

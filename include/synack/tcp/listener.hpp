@@ -1,26 +1,27 @@
-// LISTEN and the passive half of the handshake (RFC 9293 §3.5, §3.10.7.2): a listener owns a bounded
-// SYN queue of compact half-open entries (SYN-RECEIVED without a full connection) and a bounded accept
-// queue of completed connections. A SYN allocates nothing of its own: its entry is a 64-byte slot in a
-// queue whose storage grows with use (doubling, up to Config::syn_queue_capacity) and is reused through a
-// free list, so memory follows the peak number of half-open entries, not the configured bound.
-//
-// Timers without a scan: an entry's SYN-ACK deadline depends only on when its SYN arrived and how many
-// times the SYN-ACK went out (1, 3, 7, ... s). Entries with the same retransmission count therefore expire
-// in the order they were created, so the listener keeps one FIFO list per count (intrusive links beside
-// the entries) and next_deadline()/on_timeout() look only at the heads: O(synack_retries), independent of
-// the number of entries.
-//
-// Linux comparison (docs/engine.md): `backlog` bounds the accept queue, as listen(2) does; the SYN queue
-// is bounded separately (Config::syn_queue_capacity, like tcp_max_syn_backlog). As in Linux, a SYN is
-// dropped when either queue is full, and a final ACK that finds the accept queue full is dropped while
-// the half-open entry stays (its SYN-ACK retransmission gives the peer another try).
-//
-// SYN cookies (tcp/syn_cookie.hpp, RFC 4987 §3.6) are a policy of the listener (Config::syn_cookies):
-// `when_full` answers a SYN with a cookie only when the SYN queue is full, `always` answers every SYN with
-// one, `never` drops past the bound. A cookie SYN-ACK leaves no state; a final ACK with no half-open
-// entry is checked as a cookie (while cookies were sent in the last kValidTicks ticks, as Linux's
-// tcp_synq_no_recent_overflow) and, when valid, completes exactly like a SYN-queue entry: the listener
-// rebuilds a HalfOpen value from the cookie and the same passive_open() builds the connection.
+/// @file
+/// LISTEN and the passive half of the handshake (RFC 9293 §3.5, §3.10.7.2): a listener owns a bounded
+/// SYN queue of compact half-open entries (SYN-RECEIVED without a full connection) and a bounded accept
+/// queue of completed connections. A SYN allocates nothing of its own: its entry is a 64-byte slot in a
+/// queue whose storage grows with use (doubling, up to Config::syn_queue_capacity) and is reused through a
+/// free list, so memory follows the peak number of half-open entries, not the configured bound.
+///
+/// Timers without a scan: an entry's SYN-ACK deadline depends only on when its SYN arrived and how many
+/// times the SYN-ACK went out (1, 3, 7, ... s). Entries with the same retransmission count therefore expire
+/// in the order they were created, so the listener keeps one FIFO list per count (intrusive links beside
+/// the entries) and next_deadline()/on_timeout() look only at the heads: O(synack_retries), independent of
+/// the number of entries.
+///
+/// Linux comparison (docs/engine.md): `backlog` bounds the accept queue, as listen(2) does; the SYN queue
+/// is bounded separately (Config::syn_queue_capacity, like tcp_max_syn_backlog). As in Linux, a SYN is
+/// dropped when either queue is full, and a final ACK that finds the accept queue full is dropped while
+/// the half-open entry stays (its SYN-ACK retransmission gives the peer another try).
+///
+/// SYN cookies (tcp/syn_cookie.hpp, RFC 4987 §3.6) are a policy of the listener (Config::syn_cookies):
+/// `when_full` answers a SYN with a cookie only when the SYN queue is full, `always` answers every SYN with
+/// one, `never` drops past the bound. A cookie SYN-ACK leaves no state; a final ACK with no half-open
+/// entry is checked as a cookie (while cookies were sent in the last kValidTicks ticks, as Linux's
+/// tcp_synq_no_recent_overflow) and, when valid, completes exactly like a SYN-queue entry: the listener
+/// rebuilds a HalfOpen value from the cookie and the same passive_open() builds the connection.
 #pragma once
 
 #include <array>
@@ -47,30 +48,35 @@ namespace synack::tcp {
 /// A half-open connection: everything needed to retransmit the SYN-ACK and to build the connection when
 /// the final ACK arrives, in 64 bytes.
 struct HalfOpen {
-  PackedTuple addr;
-  std::uint16_t peer_mss = 0;       ///< 0 = absent
-  std::uint8_t peer_wscale = 0xFF;  ///< 0xFF = absent
-  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt
-  std::uint8_t retransmits = 0;
-  std::uint8_t generation = 0;  ///< bumped on free: a stale reference to the slot is detected
-  std::uint32_t iss = 0;
-  std::uint32_t irs = 0;
+  PackedTuple addr;                  ///< the 4-tuple (local = our side), family in kV6
+  std::uint16_t peer_mss = 0;        ///< 0 = absent
+  std::uint8_t peer_wscale = 0xFF;   ///< 0xFF = absent
+  std::uint8_t flags = 0;            ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt
+  std::uint8_t retransmits = 0;      ///< SYN-ACKs retransmitted so far (its FIFO level)
+  std::uint8_t generation = 0;       ///< bumped on free: a stale reference to the slot is detected
+  std::uint32_t iss = 0;             ///< our ISN (the SYN-ACK's sequence number)
+  std::uint32_t irs = 0;             ///< the peer's ISN (from its SYN)
   std::uint32_t ts_recent = 0;       ///< the peer's TSval from its SYN
   std::int64_t syn_received_ns = 0;  ///< when the SYN arrived and the first SYN-ACK left
 
-  static constexpr std::uint8_t kV6 = 0x01;
-  static constexpr std::uint8_t kSack = 0x02;
-  static constexpr std::uint8_t kTimestamps = 0x04;
-  static constexpr std::uint8_t kInUse = 0x08;
+  static constexpr std::uint8_t kV6 = 0x01;          ///< flags: an IPv6 tuple
+  static constexpr std::uint8_t kSack = 0x02;        ///< flags: the SYN carried SACK-permitted
+  static constexpr std::uint8_t kTimestamps = 0x04;  ///< flags: the SYN carried Timestamps
+  static constexpr std::uint8_t kInUse = 0x08;  ///< flags: the slot holds a live entry (not on the free list)
   static constexpr std::uint8_t kCookie = 0x10;  ///< rebuilt from a SYN cookie, never stored
   static constexpr std::uint8_t kNoRtt = 0x20;   ///< when the SYN-ACK left is unknown: no RTT sample
 
+  /// Whether the slot holds a live entry.
   [[nodiscard]] bool in_use() const noexcept { return (flags & kInUse) != 0; }
+  /// The 4-tuple (local = our side).
   [[nodiscard]] wire::FourTuple tuple() const noexcept { return addr.unpack((flags & kV6) != 0); }
+  /// Whether `tuple` is this entry's (compares bytes without building a FourTuple).
   [[nodiscard]] bool matches(const wire::FourTuple& tuple) const noexcept {
     return addr.matches(tuple, (flags & kV6) != 0);
   }
+  /// The SYN's options as negotiation needs them.
   [[nodiscard]] SynOptions peer_options() const noexcept;
+  /// When the SYN arrived (and the first SYN-ACK left).
   [[nodiscard]] Instant syn_received_at() const noexcept {
     return Instant::from_nanoseconds(syn_received_ns);
   }
@@ -79,17 +85,18 @@ static_assert(sizeof(HalfOpen) <= 64, "a half-open entry must stay within 64 byt
 
 /// What the listener wants done after a segment.
 struct ListenerReply {
+  /// The action, with the fields below it uses.
   enum class Kind : std::uint8_t {
     none,                 ///< drop silently
     send_syn_ack,         ///< (re)send the SYN-ACK of entry `slot`
-    send_rst,             ///< send an RST (`rst` filled in)
+    send_rst,             ///< send an RST (`rst_seq`, `rst_ack` filled in)
     complete,             ///< the final ACK arrived: build the connection from entry `slot` (then free it)
     send_cookie_syn_ack,  ///< answer statelessly: syn_ack(cookie, cookie_ts_val); nothing was stored
     complete_cookie,      ///< a valid cookie ACK: build the connection from passive_open(cookie, ...)
   };
-  Kind kind = Kind::none;
-  std::uint32_t slot = 0;
-  wire::SeqNum rst_seq;
+  Kind kind = Kind::none;               ///< what to do
+  std::uint32_t slot = 0;               ///< the SYN-queue slot for send_syn_ack and complete
+  wire::SeqNum rst_seq;                 ///< send_rst: the RST's sequence number
   std::optional<wire::SeqNum> rst_ack;  ///< RST carries ACK with this value when set
   std::uint32_t ts_offset = 0;          ///< send_syn_ack of a new entry: its timestamp offset
   std::uint32_t cookie_ts_val = 0;      ///< send_cookie_syn_ack: our TSval (options in its low bits)
@@ -97,9 +104,13 @@ struct ListenerReply {
   /// send_syn_ack into a full queue: the entry pruned to make room (its tuple and former slot), whose
   /// flow-table entry the owner removes before adding the new one.
   std::optional<wire::FourTuple> pruned;
-  std::uint32_t pruned_slot = 0;
+  std::uint32_t pruned_slot = 0;  ///< the slot `pruned` held
 };
 
+/// A listening endpoint's SYN queue and accept queue (see the file comment). The owner (a Stack) routes
+/// segments to it, sends what the ListenerReply asks for and builds connections from completed entries; the
+/// listener itself never sends or allocates per SYN. Keeps a pointer to the Config it was built with, which
+/// must outlive it.
 class Listener {
  public:
   static constexpr std::uint32_t kMaxSynQueue = tcp::kMaxSynQueue;  ///< the bound on syn_queue_capacity
@@ -107,6 +118,7 @@ class Listener {
   /// `backlog` bounds the accept queue (0 = Config::default_backlog).
   Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog);
 
+  /// The address and port it listens on (address may be unspecified: any local address).
   [[nodiscard]] const wire::Endpoint& local() const noexcept { return local_; }
 
   /// RFC 9293 §3.10.7.2: a segment for this listener with no half-open entry for its tuple. A SYN with
@@ -137,7 +149,9 @@ class Listener {
   /// The same for a half-open value: a queue entry or one rebuilt from a cookie (ListenerReply::cookie).
   [[nodiscard]] PassiveOpen passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack,
                                          const IsnGenerator& isn) const;
+  /// The half-open entry in `slot` (slot < syn_queue_slots()).
   [[nodiscard]] const HalfOpen& entry(std::uint32_t slot) const noexcept { return syn_queue_[slot]; }
+  /// Frees `slot` (its generation is bumped so stale references are detected).
   void free_half_open(std::uint32_t slot) noexcept;
 
   /// Earliest SYN-ACK retransmission or expiry; Instant::max() when the SYN queue is empty. O(levels).
@@ -150,22 +164,31 @@ class Listener {
   void on_timeout(Instant now, Retransmit&& retransmit, Expired&& expired);
 
   // --- accept queue (opaque handles chosen by the owner, e.g. connection ids) ---------------------
+  /// Whether the accept queue holds `backlog()` completed connections.
   [[nodiscard]] bool accept_queue_full() const noexcept { return accept_count_ == accept_queue_.size(); }
+  /// Queues a completed connection's handle for accept; false (nothing queued) when full.
   bool push_accept(std::uint64_t handle) noexcept;
+  /// The oldest completed connection's handle; nullopt when none is waiting.
   [[nodiscard]] std::optional<std::uint64_t> pop_accept() noexcept;
+  /// Completed connections waiting to be accepted.
   [[nodiscard]] std::size_t accept_queue_size() const noexcept { return accept_count_; }
+  /// Half-open entries in the SYN queue.
   [[nodiscard]] std::size_t syn_queue_size() const noexcept { return half_open_count_; }
   /// The configured bound on half-open entries.
   [[nodiscard]] std::size_t syn_queue_capacity() const noexcept { return capacity_; }
   /// Slots allocated so far (valid indices for entry()): grows with use up to syn_queue_capacity().
   [[nodiscard]] std::size_t syn_queue_slots() const noexcept { return syn_queue_.size(); }
+  /// The accept queue's bound.
   [[nodiscard]] std::size_t backlog() const noexcept { return accept_queue_.size(); }
 
   /// The cookie generator (shared by the owner's listeners, not owned); null = no cookies whatever the
   /// Config says. The mode is Config::syn_cookies unless set_syn_cookie_mode() overrides it.
   void set_syn_cookies(SynCookies* cookies) noexcept { cookies_ = cookies; }
+  /// Overrides Config::syn_cookies for this listener.
   void set_syn_cookie_mode(SynCookieMode mode) noexcept { cookie_mode_ = mode; }
+  /// The SYN cookie mode in effect.
   [[nodiscard]] SynCookieMode syn_cookie_mode() const noexcept { return cookie_mode_; }
+  /// What the listener counted so far.
   [[nodiscard]] const ListenerStats& stats() const noexcept { return stats_; }
   /// A cookie SYN-ACK for a SYN (send_cookie_syn_ack, counted), or false when the SYN cannot be encoded
   /// or no generator is set. on_segment calls it per the mode; the forwarder calls it when its offers

@@ -1,5 +1,6 @@
-// Options negotiation on the handshake as pure functions (RFC 9293 §3.7.1, RFC 7323, RFC 2018, RFC 6691):
-// what we offer in a SYN, what we answer in a SYN-ACK, and what is in effect once both SYNs are seen.
+/// @file
+/// Options negotiation on the handshake as pure functions (RFC 9293 §3.7.1, RFC 7323, RFC 2018, RFC 6691):
+/// what we offer in a SYN, what we answer in a SYN-ACK, and what is in effect once both SYNs are seen.
 #pragma once
 
 #include <cstdint>
@@ -15,28 +16,32 @@ namespace synack::tcp {
 struct SynOptions {
   std::optional<std::uint16_t> mss;    ///< absent when not sent or sent as 0 (MSS 0 is ignored)
   std::optional<std::uint8_t> wscale;  ///< clamped to 14 (RFC 7323 §2.3)
-  bool sack_permitted = false;
-  std::optional<wire::Timestamps> timestamps;
+  bool sack_permitted = false;         ///< SACK-Permitted was present (RFC 2018)
+  std::optional<wire::Timestamps>
+      timestamps;  ///< the SYN's TSval and TSecr, when it carried Timestamps (RFC 7323)
 
+  /// The negotiation-relevant part of a SYN's parsed options (MSS 0 dropped, window scale clamped).
   [[nodiscard]] static SynOptions from(const wire::TcpOptions& options) noexcept;
+  /// Every field equal.
   friend constexpr bool operator==(const SynOptions&, const SynOptions&) noexcept = default;
 };
 
 /// Per-connection overrides of what we offer (nullopt = the Config's choice).
 struct OfferOverrides {
-  std::optional<std::uint16_t> mss;
-  std::optional<bool> window_scaling;
-  std::optional<std::uint8_t> window_shift;
-  std::optional<bool> sack_permitted;
-  std::optional<bool> timestamps;
+  std::optional<std::uint16_t> mss;    ///< the MSS to announce instead of the one derived from Config::mtu
+  std::optional<bool> window_scaling;  ///< offer window scaling (Config::window_scaling)
+  std::optional<std::uint8_t> window_shift;  ///< the shift to offer, 0-14 (Config::window_shift)
+  std::optional<bool> sack_permitted;        ///< offer SACK-permitted (Config::sack_permitted)
+  std::optional<bool> timestamps;            ///< offer timestamps (Config::timestamps)
 };
 
 /// What we put in our SYN (active open) or what we are prepared to agree to (passive open).
 struct Offer {
-  std::uint16_t mss = 536;
-  std::optional<std::uint8_t> wscale;
-  bool sack_permitted = false;
-  bool timestamps = false;
+  std::uint16_t mss = 536;             ///< the MSS we announce
+  std::optional<std::uint8_t> wscale;  ///< the shift we offer; nullopt = no Window Scale option
+  bool sack_permitted = false;         ///< we send SACK-permitted
+  bool timestamps = false;             ///< we send Timestamps
+  /// Every field equal.
   friend constexpr bool operator==(const Offer&, const Offer&) noexcept = default;
 };
 
@@ -48,8 +53,9 @@ struct Negotiated {
   std::optional<std::uint8_t> snd_shift;
   /// Shift we apply to the windows we advertise (our wscale); nullopt when scaling is off.
   std::optional<std::uint8_t> rcv_shift;
-  bool sack = false;
-  bool timestamps = false;
+  bool sack = false;        ///< both sides sent SACK-permitted: SACK blocks may be sent and are honoured
+  bool timestamps = false;  ///< both sides sent Timestamps: every segment carries them (RFC 7323 §3.2)
+  /// Every field equal.
   friend constexpr bool operator==(const Negotiated&, const Negotiated&) noexcept = default;
 };
 

@@ -1,6 +1,7 @@
-// A 4-tuple packed into 36 bytes for the compact per-flow records (half-open entries, TIME-WAIT
-// records): both addresses in 16-byte arrays (IPv4 in the first 4) and the two ports. The address family
-// is kept by the record that holds it (one flag bit), so the record stays within its byte budget.
+/// @file
+/// A 4-tuple packed into 36 bytes for the compact per-flow records (half-open entries, TIME-WAIT
+/// records): both addresses in 16-byte arrays (IPv4 in the first 4) and the two ports. The address family
+/// is kept by the record that holds it (one flag bit), so the record stays within its byte budget.
 #pragma once
 
 #include <array>
@@ -12,12 +13,14 @@
 
 namespace synack::tcp {
 
+/// A FourTuple without its address family: 36 bytes, as the compact records store it (see the file comment).
 struct PackedTuple {
-  std::array<std::byte, 16> local_addr{};
-  std::array<std::byte, 16> remote_addr{};
-  std::uint16_t local_port = 0;
-  std::uint16_t remote_port = 0;
+  std::array<std::byte, 16> local_addr{};   ///< our address; IPv4 in the first 4 bytes, the rest zero
+  std::array<std::byte, 16> remote_addr{};  ///< the peer's address, laid out the same way
+  std::uint16_t local_port = 0;             ///< our port
+  std::uint16_t remote_port = 0;            ///< the peer's port
 
+  /// Packs `tuple` (the family is dropped: the caller records it).
   [[nodiscard]] static PackedTuple pack(const wire::FourTuple& tuple) noexcept {
     PackedTuple p;
     // IpAddress keeps an IPv4 address in the first 4 of its 16 bytes and zeroes the rest.
@@ -27,6 +30,7 @@ struct PackedTuple {
     p.remote_port = tuple.remote.port;
     return p;
   }
+  /// The tuple again, for a record of family `v6` (true: IPv6).
   [[nodiscard]] wire::FourTuple unpack(bool v6) const noexcept {
     const auto addr = [v6](const std::array<std::byte, 16>& b) {
       return v6 ? wire::IpAddress::v6(b)

@@ -1,6 +1,7 @@
-// The sender's SACK scoreboard (RFC 6675 §4): which sequence ranges above SND.UNA the peer reported
-// holding, and the loss-recovery questions asked of it — IsLost(), SetPipe() and NextSeg() rule 1.
-// Fixed capacity; a connection allocates one only while the peer reports SACKed data.
+/// @file
+/// The sender's SACK scoreboard (RFC 6675 §4): which sequence ranges above SND.UNA the peer reported
+/// holding, and the loss-recovery questions asked of it — IsLost(), SetPipe() and NextSeg() rule 1.
+/// Fixed capacity; a connection allocates one only while the peer reports SACKed data.
 #pragma once
 
 #include <array>
@@ -14,29 +15,37 @@
 
 namespace synack::tcp {
 
+/// The sender's SACK scoreboard (see the file comment): up to kMaxRanges disjoint SACKed ranges above
+/// SND.UNA, kept sorted.
 class SackScoreboard {
  public:
+  /// The most ranges recorded; ranges past it (the highest) are forgotten.
   static constexpr std::size_t kMaxRanges = 32;
   static constexpr std::uint32_t kDupThresh = 3;  ///< RFC 6675 §2 DupThresh
 
+  /// A SACKed range of sequence space, [left, right).
   struct Range {
-    wire::SeqNum left;
+    wire::SeqNum left;   ///< first SACKed octet
     wire::SeqNum right;  ///< one past the last octet
   };
   /// A stretch to retransmit: NextSeg() rule 1.
   struct Hole {
-    wire::SeqNum seq;
-    std::uint32_t len;
+    wire::SeqNum seq;   ///< first octet to retransmit
+    std::uint32_t len;  ///< octets to retransmit, at most the SMSS asked for
   };
 
+  /// Forgets every range.
   void clear() noexcept { count_ = 0; }
   /// Drops what SND.UNA now covers and merges the blocks of an ACK that lie within (una, max]; blocks
   /// below SND.UNA (D-SACK, RFC 2883) or past SND.MAX are ignored. Returns whether new octets were
   /// SACKed. Past kMaxRanges ranges the highest are not recorded.
   bool update(wire::SeqNum una, wire::SeqNum max, std::span<const wire::SackBlock> blocks) noexcept;
 
+  /// True when nothing is SACKed.
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  /// The SACKed ranges, in sequence order.
   [[nodiscard]] std::span<const Range> ranges() const noexcept { return {ranges_.data(), count_}; }
+  /// SACKed octets in total.
   [[nodiscard]] std::uint32_t sacked_bytes() const noexcept;
   /// SACKed octets below `seq`.
   [[nodiscard]] std::uint32_t sacked_bytes_below(wire::SeqNum seq) const noexcept;

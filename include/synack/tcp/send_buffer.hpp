@@ -1,7 +1,8 @@
-// The send buffer: bytes written by the user and not yet acknowledged, in a FIFO of pool chunks taken
-// on the first byte and given back as ACKs drain them. The capacity is a bound, not an allocation.
-// A segment's payload is one span: within a chunk it points into it (no copy); across a chunk boundary
-// the bytes are copied into a staging chunk (at most one segment per 16 KiB of stream).
+/// @file
+/// The send buffer: bytes written by the user and not yet acknowledged, in a FIFO of pool chunks taken
+/// on the first byte and given back as ACKs drain them. The capacity is a bound, not an allocation.
+/// A segment's payload is one span: within a chunk it points into it (no copy); across a chunk boundary
+/// the bytes are copied into a staging chunk (at most one segment per 16 KiB of stream).
 #pragma once
 
 #include <cstddef>
@@ -12,11 +13,18 @@
 
 namespace synack::tcp {
 
+/// A connection's send buffer (see the file comment): at most `capacity` bytes, memory from a BufferPool.
+/// Move-only.
 class SendBuffer {
  public:
+  /// An empty buffer that accepts up to `capacity` bytes, with chunks from `pool` (not owned; it must outlive
+  /// the buffer). Without a pool, chunks come from plain new/delete with no memory budget.
   explicit SendBuffer(std::size_t capacity, BufferPool* pool = nullptr) noexcept;
+  /// @{
+  /// Takes over `other`'s chunks; `other` is left empty.
   SendBuffer(SendBuffer&& other) noexcept;
   SendBuffer& operator=(SendBuffer&& other) noexcept;
+  /// @}
   SendBuffer(const SendBuffer&) = delete;
   SendBuffer& operator=(const SendBuffer&) = delete;
   ~SendBuffer();
@@ -34,9 +42,15 @@ class SendBuffer {
   /// Drops everything and gives all memory back.
   void clear() noexcept;
 
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-  [[nodiscard]] std::size_t free_space() const noexcept { return capacity_ - size_; }
+  [[nodiscard]] std::size_t size() const noexcept {
+    return size_;
+  }  ///< bytes held (written, not yet acknowledged)
+  [[nodiscard]] std::size_t capacity() const noexcept {
+    return capacity_;
+  }  ///< the most bytes the buffer accepts
+  [[nodiscard]] std::size_t free_space() const noexcept {
+    return capacity_ - size_;
+  }  ///< capacity() - size(): what append() accepts at most
   /// Chunks held, the staging chunk included.
   [[nodiscard]] std::size_t chunks_held() const noexcept;
 

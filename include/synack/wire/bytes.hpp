@@ -1,5 +1,6 @@
-// Byte spans and explicit big-endian loads and stores. Wire bytes are never reinterpreted as structs:
-// every field is read and written through these helpers at an explicit offset.
+/// @file
+/// Byte spans and explicit big-endian loads and stores. Wire bytes are never reinterpreted as structs:
+/// every field is read and written through these helpers at an explicit offset.
 #pragma once
 
 #include <cstddef>
@@ -8,10 +9,14 @@
 
 namespace synack::wire {
 
+/// A read-only view of wire bytes; never owns them.
 using Bytes = std::span<const std::byte>;
+/// A writable view of an output buffer; never owns it.
 using MutableBytes = std::span<std::byte>;
 
-// Preconditions (checked by the view that calls these): offset + width <= bytes.size().
+/// @{
+/// The byte at `offset` / the big-endian (network order) 16- or 32-bit value starting there.
+/// Preconditions (checked by the view that calls these): offset + width <= bytes.size().
 [[nodiscard]] constexpr std::uint8_t load_u8(Bytes bytes, std::size_t offset) noexcept {
   return static_cast<std::uint8_t>(bytes[offset]);
 }
@@ -25,6 +30,9 @@ using MutableBytes = std::span<std::byte>;
          (static_cast<std::uint32_t>(bytes[offset + 2]) << 8U) |
          static_cast<std::uint32_t>(bytes[offset + 3]);
 }
+/// @}
+/// @{
+/// Writes `value` at `offset`, big-endian (network order) for the 16- and 32-bit forms.
 constexpr void store_u8(MutableBytes bytes, std::size_t offset, std::uint8_t value) noexcept {
   bytes[offset] = static_cast<std::byte>(value);
 }
@@ -39,4 +47,5 @@ constexpr void store_be32(MutableBytes bytes, std::size_t offset, std::uint32_t 
   bytes[offset + 3] = static_cast<std::byte>(value & 0xFFU);
 }
 
+/// @}
 }  // namespace synack::wire

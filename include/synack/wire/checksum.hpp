@@ -1,5 +1,6 @@
-// The Internet checksum (RFC 1071), the IPv4 and IPv6 pseudo-headers (RFC 9293 §3.1, RFC 8200 §8.1)
-// and incremental update (RFC 1624).
+/// @file
+/// The Internet checksum (RFC 1071), the IPv4 and IPv6 pseudo-headers (RFC 9293 §3.1, RFC 8200 §8.1)
+/// and incremental update (RFC 1624).
 #pragma once
 
 #include <cstddef>
@@ -14,8 +15,12 @@ class IpAddress;
 /// Accumulates the one's-complement sum of a byte stream that may arrive in pieces of any length.
 class ChecksumAccumulator {
  public:
+  /// Adds `bytes` to the sum; pieces may have any length, odd ones included (the next piece continues at the
+  /// odd byte).
   void add(Bytes bytes) noexcept;
+  /// Adds a 16-bit value as if it were two bytes in network order (must fall on an even byte boundary).
   void add_u16(std::uint16_t value) noexcept;
+  /// Adds a 32-bit value as if it were four bytes in network order (must fall on an even byte boundary).
   void add_u32(std::uint32_t value) noexcept;
   /// The pseudo-header for an upper-layer protocol of `upper_length` bytes (IPv4 or IPv6 by address family).
   void add_pseudo_header(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,

@@ -1,5 +1,6 @@
-// Typed errors for everything wire/ parses or emits, registered as a std::error_code category
-// ("synack.wire") so they compose with the rest of the program's error handling.
+/// @file
+/// Typed errors for everything wire/ parses or emits, registered as a std::error_code category
+/// ("synack.wire") so they compose with the rest of the program's error handling.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,8 @@
 
 namespace synack::wire {
 
+/// Why wire/ rejected a packet or could not emit one. 0 is never used, so a zero std::error_code means
+/// success; the value is also the error_code's value in the "synack.wire" category.
 enum class Error : std::uint8_t {
   // IPv4 / IPv6 network layer
   ip_truncated = 1,          ///< fewer bytes than the fixed IP header
@@ -39,8 +42,11 @@ enum class Error : std::uint8_t {
   link_not_ip,       ///< the frame carries something other than IPv4 or IPv6
 };
 
+/// The enumerator's name, e.g. "tcp_bad_checksum" (for counters and JSON).
 [[nodiscard]] std::string_view to_string(Error error) noexcept;
+/// The "synack.wire" category; its message() is a human-readable sentence per Error.
 [[nodiscard]] const std::error_category& wire_category() noexcept;
+/// Makes an Error usable as a std::error_code (found by argument-dependent lookup).
 [[nodiscard]] inline std::error_code make_error_code(Error error) noexcept {
   return {static_cast<int>(error), wire_category()};
 }

@@ -1,4 +1,5 @@
-// IP addresses (v4 or v6) and transport endpoints as small values.
+/// @file
+/// IP addresses (v4 or v6) and transport endpoints as small values.
 #pragma once
 
 #include <array>
@@ -15,16 +16,22 @@
 
 namespace synack::wire {
 
+/// The IP version of an address; the values are the header's version nibble.
 enum class IpVersion : std::uint8_t { v4 = 4, v6 = 6 };
 
+/// An IPv4 or IPv6 address as a 17-byte value (family + 16 bytes, IPv4 in the first 4). Cheap to copy,
+/// totally ordered (IPv4 before IPv6, then bytewise), hashable through FourTuple.
 class IpAddress {
  public:
+  /// The unspecified IPv4 address 0.0.0.0.
   constexpr IpAddress() noexcept = default;  // 0.0.0.0
+  /// The IPv4 address with these octets, in network order (`{192, 0, 2, 1}` is 192.0.2.1).
   [[nodiscard]] static constexpr IpAddress v4(std::array<std::byte, 4> octets) noexcept {
     IpAddress a;
     for (std::size_t i = 0; i < 4; ++i) a.bytes_[i] = octets[i];
     return a;
   }
+  /// The IPv4 address `host_order` (0xC0000201 is 192.0.2.1).
   [[nodiscard]] static constexpr IpAddress v4(std::uint32_t host_order) noexcept {
     IpAddress a;
     for (std::size_t i = 0; i < 4; ++i) {
@@ -32,6 +39,7 @@ class IpAddress {
     }
     return a;
   }
+  /// The IPv6 address with these 16 bytes, in network order.
   [[nodiscard]] static constexpr IpAddress v6(std::array<std::byte, 16> octets) noexcept {
     IpAddress a;
     a.version_ = IpVersion::v6;
@@ -43,15 +51,20 @@ class IpAddress {
   /// "192.0.2.1" or "2001:db8::1" (brackets allowed for IPv6); nullopt when it is neither.
   [[nodiscard]] static std::optional<IpAddress> parse(std::string_view text);
 
+  /// Which family the address belongs to.
   [[nodiscard]] constexpr IpVersion version() const noexcept { return version_; }
+  /// @{
+  /// True for an IPv4 (is_v4) or IPv6 (is_v6) address.
   [[nodiscard]] constexpr bool is_v4() const noexcept { return version_ == IpVersion::v4; }
   [[nodiscard]] constexpr bool is_v6() const noexcept { return version_ == IpVersion::v6; }
+  /// @}
   /// 4 bytes for IPv4, 16 for IPv6.
   [[nodiscard]] Bytes bytes() const noexcept { return Bytes(bytes_).first(is_v4() ? 4 : 16); }
   /// The first address byte (an IPv4 address's first octet): classification without a span.
   [[nodiscard]] constexpr std::uint8_t first_octet() const noexcept {
     return static_cast<std::uint8_t>(bytes_[0]);
   }
+  /// The conventional text form (inet_ntop): "192.0.2.1", or compressed IPv6 ("2001:db8::1").
   [[nodiscard]] std::string to_string() const;
 
   /// The 16 address bytes (an IPv4 address in the first 4, the rest zero) as two words in native byte
@@ -60,12 +73,15 @@ class IpAddress {
     return std::bit_cast<std::array<std::uint64_t, 2>>(bytes_);
   }
 
+  /// Equality: same family and the same bytes.
   // Two 64-bit compares and a byte, not a byte loop (the flow table compares tuples on every packet).
   friend constexpr bool operator==(const IpAddress& a, const IpAddress& b) noexcept {
     const auto x = a.words();
     const auto y = b.words();
     return a.version_ == b.version_ && ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
   }
+  /// Total order: family first (IPv4 < IPv6), then the bytes in network order. For ordered containers and
+  /// stable output, not for anything on the wire.
   friend constexpr std::strong_ordering operator<=>(const IpAddress&, const IpAddress&) noexcept = default;
 
  private:
@@ -73,22 +89,32 @@ class IpAddress {
   std::array<std::byte, 16> bytes_{};
 };
 
+/// A transport endpoint: an address and a port (host byte order).
 struct Endpoint {
+  /// The IP address (either family).
   IpAddress address;
+  /// The TCP port, in host byte order; 0 means "any" where an API says so.
   std::uint16_t port = 0;
 
   /// "192.0.2.1:80" or "[2001:db8::1]:80".
   [[nodiscard]] std::string to_string() const;
+  /// @{
+  /// Compared by address, then port.
   friend constexpr bool operator==(const Endpoint&, const Endpoint&) noexcept = default;
   friend constexpr std::strong_ordering operator<=>(const Endpoint&, const Endpoint&) noexcept = default;
+  /// @}
 };
 
 /// A connection's identity seen from one host.
 struct FourTuple {
+  /// Our side: the address and port this host uses.
   Endpoint local;
+  /// The peer's side.
   Endpoint remote;
 
+  /// The same connection seen from the peer: local and remote swapped.
   [[nodiscard]] FourTuple reversed() const noexcept { return {remote, local}; }
+  /// Equal when both endpoints are equal.
   friend constexpr bool operator==(const FourTuple&, const FourTuple&) noexcept = default;
 };
 

@@ -1,5 +1,6 @@
-// Link-layer decapsulation for captured frames: finds the IP datagram inside a frame of a given pcap
-// link type (raw IP, Ethernet with VLAN tags, Linux cooked SLL/SLL2, BSD loopback). Pure, no I/O.
+/// @file
+/// Link-layer decapsulation for captured frames: finds the IP datagram inside a frame of a given pcap
+/// link type (raw IP, Ethernet with VLAN tags, Linux cooked SLL/SLL2, BSD loopback). Pure, no I/O.
 #pragma once
 
 #include <cstddef>
@@ -28,9 +29,9 @@ inline constexpr std::uint32_t kLinuxSll2 = 276;    ///< Linux cooked capture v2
 
 /// Ethertypes decapsulate() recognises.
 namespace ethertype {
-inline constexpr std::uint16_t kIpv4 = 0x0800;
-inline constexpr std::uint16_t kIpv6 = 0x86DD;
-inline constexpr std::uint16_t kArp = 0x0806;
+inline constexpr std::uint16_t kIpv4 = 0x0800;     ///< IPv4 (RFC 894)
+inline constexpr std::uint16_t kIpv6 = 0x86DD;     ///< IPv6 (RFC 2464)
+inline constexpr std::uint16_t kArp = 0x0806;      ///< ARP: recognised so it can be reported as link_not_ip
 inline constexpr std::uint16_t kVlan = 0x8100;     ///< 802.1Q customer tag
 inline constexpr std::uint16_t kQinQ = 0x88A8;     ///< 802.1ad service tag
 inline constexpr std::uint16_t kQinQOld = 0x9100;  ///< pre-standard double tagging
@@ -41,6 +42,7 @@ inline constexpr std::size_t kMaxVlanTags = 4;
 
 /// The network-layer datagram found inside a captured frame.
 struct LinkPayload {
+  /// IPv4 or IPv6, from the ethertype, address family or version nibble.
   IpVersion version = IpVersion::v4;
   /// Everything after the link-layer header(s). May end with link padding (Ethernet pads to 60 bytes);
   /// the IP views trim to the datagram's own length.

@@ -1,6 +1,7 @@
-// Martian addresses: sources and destinations no TCP segment may legitimately carry (RFC 1122 §3.2.1.3,
-// RFC 1812 §5.3.7, RFC 4291 §2.5.2-§2.7). Pure classification of one address; what a host owns (the
-// "land" attack: our own address as source) is the Stack's to check, it knows its addresses.
+/// @file
+/// Martian addresses: sources and destinations no TCP segment may legitimately carry (RFC 1122 §3.2.1.3,
+/// RFC 1812 §5.3.7, RFC 4291 §2.5.2-§2.7). Pure classification of one address; what a host owns (the
+/// "land" attack: our own address as source) is the Stack's to check, it knows its addresses.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 namespace synack::wire {
 
+/// Why an address is martian: which reserved range (and which RFC) rules it out.
 enum class MartianReason : std::uint8_t {
   zero_net,            ///< 0.0.0.0/8: "this host on this network", never a source on the wire (§3.2.1.3 (a))
   loopback,            ///< 127.0.0.0/8: "MUST NOT appear outside a host" (§3.2.1.3 (g))
@@ -19,8 +21,9 @@ enum class MartianReason : std::uint8_t {
   v6_unspecified,  ///< :: (RFC 4291 §2.5.2: "must not be used as the source address" of a forwarded packet)
   v6_loopback,     ///< ::1 (RFC 4291 §2.5.3: "must never be sent outside a single node")
   v6_multicast,    ///< ff00::/8 (RFC 4291 §2.7: "must not be used as source addresses")
-  v4_mapped,       ///< ::ffff:0:0/96: IPv4 addresses for dual-stack APIs, not expected on the wire
+  v4_mapped,       ///< \::ffff:0:0/96: IPv4 addresses for dual-stack APIs, not expected on the wire
 };
+/// The enumerator's name, e.g. "loopback" (for counters and JSON).
 [[nodiscard]] std::string_view to_string(MartianReason reason) noexcept;
 
 /// Why `source` cannot be the source of a segment we receive; nullopt when it can.

@@ -1,6 +1,7 @@
-// Whole IP packets carrying TCP: parse one received datagram (IPv4 or IPv6) to its TCP segment, and emit
-// a datagram with both checksums filled in. This is the entry point the stack, the simulator, the TUN
-// driver and the analyzer share.
+/// @file
+/// Whole IP packets carrying TCP: parse one received datagram (IPv4 or IPv6) to its TCP segment, and emit
+/// a datagram with both checksums filled in. This is the entry point the stack, the simulator, the TUN
+/// driver and the analyzer share.
 #pragma once
 
 #include <cstddef>
@@ -16,12 +17,15 @@ namespace synack::wire {
 
 /// The network-layer facts a TCP endpoint needs about a received segment.
 struct IpInfo {
-  IpAddress src;
-  IpAddress dst;
+  IpAddress src;         ///< source address, as received
+  IpAddress dst;         ///< destination address (ours, for a segment we receive)
   std::uint8_t ttl = 0;  ///< TTL or hop limit
   std::uint8_t ecn = 0;  ///< the ECN field (RFC 3168)
 };
 
+/// Whether parsing checks the IPv4 header checksum and the TCP checksum (`verify`) or skips both
+/// (`ignore`: the simulator's own datagrams, and the analyzer, which must see segments from captures
+/// taken with checksum offload, where outgoing checksums are not yet filled in).
 enum class ChecksumPolicy : std::uint8_t { verify, ignore };
 
 /// A received TCP/IP packet: IP facts plus a checked TCP view.
@@ -32,8 +36,11 @@ class TcpPacketView {
   [[nodiscard]] static std::expected<TcpPacketView, Error> parse(
       Bytes datagram, ChecksumPolicy policy = ChecksumPolicy::verify) noexcept;
 
+  /// The IP-layer facts: addresses, TTL/hop limit, ECN.
   [[nodiscard]] const IpInfo& ip() const noexcept { return ip_; }
+  /// The TCP segment: header fields, options and payload.
   [[nodiscard]] const TcpView& tcp() const noexcept { return tcp_; }
+  /// IPv4 or IPv6.
   [[nodiscard]] IpVersion version() const noexcept { return ip_.src.version(); }
   /// The 4-tuple seen by the receiver: local = destination, remote = source.
   [[nodiscard]] FourTuple tuple_at_receiver() const noexcept {
@@ -51,9 +58,9 @@ class TcpPacketView {
 
 /// Fields of the IP header synack sets when it emits.
 struct IpParams {
-  std::uint8_t ttl = 64;  ///< TTL or hop limit
-  std::uint8_t ecn = 0;
-  std::uint8_t dscp = 0;
+  std::uint8_t ttl = 64;             ///< TTL or hop limit
+  std::uint8_t ecn = 0;              ///< the ECN field (RFC 3168), 0 = not ECN-capable
+  std::uint8_t dscp = 0;             ///< Differentiated Services code point (RFC 2474), 6 bits
   std::uint16_t identification = 0;  ///< IPv4 only
   std::uint32_t flow_label = 0;      ///< IPv6 only
 };

@@ -1,4 +1,5 @@
-// TCP header (RFC 9293 §3.1): flags, a checked view over received bytes, and a header value.
+/// @file
+/// TCP header (RFC 9293 §3.1): flags, a checked view over received bytes, and a header value.
 #pragma once
 
 #include <cstddef>
@@ -13,23 +14,30 @@
 
 namespace synack::wire {
 
+/// The TCP flag bits (RFC 9293 §3.1, RFC 3168 ECE/CWR, AE), as the low 9 bits of header bytes 12-13.
 class TcpFlags {
  public:
-  static constexpr std::uint16_t kFin = 0x001;
-  static constexpr std::uint16_t kSyn = 0x002;
-  static constexpr std::uint16_t kRst = 0x004;
-  static constexpr std::uint16_t kPsh = 0x008;
-  static constexpr std::uint16_t kAck = 0x010;
-  static constexpr std::uint16_t kUrg = 0x020;
-  static constexpr std::uint16_t kEce = 0x040;
-  static constexpr std::uint16_t kCwr = 0x080;
-  static constexpr std::uint16_t kAe = 0x100;  ///< Accurate ECN (formerly NS, RFC 3540)
-  static constexpr std::uint16_t kMask = 0x1FF;
+  static constexpr std::uint16_t kFin = 0x001;   ///< FIN: no more data from the sender
+  static constexpr std::uint16_t kSyn = 0x002;   ///< SYN: synchronise sequence numbers
+  static constexpr std::uint16_t kRst = 0x004;   ///< RST: reset the connection
+  static constexpr std::uint16_t kPsh = 0x008;   ///< PSH: push
+  static constexpr std::uint16_t kAck = 0x010;   ///< ACK: the acknowledgment field is significant
+  static constexpr std::uint16_t kUrg = 0x020;   ///< URG: the urgent pointer is significant
+  static constexpr std::uint16_t kEce = 0x040;   ///< ECE: ECN-Echo (RFC 3168)
+  static constexpr std::uint16_t kCwr = 0x080;   ///< CWR: congestion window reduced (RFC 3168)
+  static constexpr std::uint16_t kAe = 0x100;    ///< Accurate ECN (formerly NS, RFC 3540)
+  static constexpr std::uint16_t kMask = 0x1FF;  ///< all nine flag bits
 
+  /// No flags set.
   constexpr TcpFlags() noexcept = default;
+  /// The flags in `bits` (bits outside kMask are dropped).
   constexpr explicit TcpFlags(std::uint16_t bits) noexcept : bits_(bits & kMask) {}
+  /// The flag bits (a combination of the k* constants).
   [[nodiscard]] constexpr std::uint16_t bits() const noexcept { return bits_; }
+  /// True when every bit of `flag` (one constant or an OR of several) is set.
   [[nodiscard]] constexpr bool has(std::uint16_t flag) const noexcept { return (bits_ & flag) == flag; }
+  /// @{
+  /// Whether that one flag is set.
   [[nodiscard]] constexpr bool fin() const noexcept { return has(kFin); }
   [[nodiscard]] constexpr bool syn() const noexcept { return has(kSyn); }
   [[nodiscard]] constexpr bool rst() const noexcept { return has(kRst); }
@@ -38,12 +46,15 @@ class TcpFlags {
   [[nodiscard]] constexpr bool urg() const noexcept { return has(kUrg); }
   [[nodiscard]] constexpr bool ece() const noexcept { return has(kEce); }
   [[nodiscard]] constexpr bool cwr() const noexcept { return has(kCwr); }
+  /// @}
+  /// Sets (`on`) or clears one or more flags; returns *this for chaining.
   constexpr TcpFlags& set(std::uint16_t flag, bool on = true) noexcept {
     bits_ = static_cast<std::uint16_t>(on ? (bits_ | flag) : (bits_ & ~flag)) & kMask;
     return *this;
   }
   /// Scapy's letters in its order F S R P A U E C N: "S", "SA", "PA", "FA", "RA", "" for none.
   [[nodiscard]] std::string to_string() const;
+  /// Same bits.
   friend constexpr bool operator==(TcpFlags, TcpFlags) noexcept = default;
 
  private:
@@ -54,33 +65,55 @@ class TcpFlags {
 /// and the header (data offset * 4) inside the segment. Options are parsed on request.
 class TcpView {
  public:
+  /// The smallest TCP header: 20 bytes, data offset 5, no options.
   static constexpr std::size_t kMinHeaderSize = 20;
 
+  /// Checks `segment` as described above. Errors: tcp_truncated, tcp_bad_data_offset,
+  /// tcp_data_offset_past_end. Does not verify the checksum (that needs the pseudo-header:
+  /// tcp_checksum_ok()).
   [[nodiscard]] static std::expected<TcpView, Error> parse(Bytes segment) noexcept;
 
-  [[nodiscard]] std::uint16_t src_port() const noexcept { return load_be16(bytes_, 0); }
-  [[nodiscard]] std::uint16_t dst_port() const noexcept { return load_be16(bytes_, 2); }
-  [[nodiscard]] SeqNum seq() const noexcept { return SeqNum(load_be32(bytes_, 4)); }
-  [[nodiscard]] SeqNum ack() const noexcept { return SeqNum(load_be32(bytes_, 8)); }
+  [[nodiscard]] std::uint16_t src_port() const noexcept { return load_be16(bytes_, 0); }  ///< source port
+  [[nodiscard]] std::uint16_t dst_port() const noexcept {
+    return load_be16(bytes_, 2);
+  }  ///< destination port
+  [[nodiscard]] SeqNum seq() const noexcept { return SeqNum(load_be32(bytes_, 4)); }  ///< SEG.SEQ
+  [[nodiscard]] SeqNum ack() const noexcept {
+    return SeqNum(load_be32(bytes_, 8));
+  }  ///< SEG.ACK (meaningful when the ACK flag is set)
+  /// The header length in bytes (data offset × 4): 20 to 60.
   [[nodiscard]] std::size_t header_length() const noexcept {
     return static_cast<std::size_t>(load_u8(bytes_, 12) >> 4U) * 4U;
   }
+  /// The nine flag bits.
   [[nodiscard]] TcpFlags flags() const noexcept { return TcpFlags(load_be16(bytes_, 12) & TcpFlags::kMask); }
   /// The 3 reserved bits (RFC 9293 §3.1: must be zero when sent, ignored when received).
   [[nodiscard]] std::uint8_t reserved() const noexcept { return (load_u8(bytes_, 12) >> 1U) & 0x07U; }
-  [[nodiscard]] std::uint16_t window() const noexcept { return load_be16(bytes_, 14); }
-  [[nodiscard]] std::uint16_t checksum() const noexcept { return load_be16(bytes_, 16); }
-  [[nodiscard]] std::uint16_t urgent_pointer() const noexcept { return load_be16(bytes_, 18); }
-  [[nodiscard]] Bytes option_bytes() const noexcept { return bytes_.subspan(20, header_length() - 20); }
+  [[nodiscard]] std::uint16_t window() const noexcept {
+    return load_be16(bytes_, 14);
+  }  ///< SEG.WND as sent: not yet scaled by the window-scale shift
+  [[nodiscard]] std::uint16_t checksum() const noexcept {
+    return load_be16(bytes_, 16);
+  }  ///< the checksum field as received
+  [[nodiscard]] std::uint16_t urgent_pointer() const noexcept {
+    return load_be16(bytes_, 18);
+  }  ///< the urgent pointer field
+  [[nodiscard]] Bytes option_bytes() const noexcept {
+    return bytes_.subspan(20, header_length() - 20);
+  }  ///< the raw option bytes (between byte 20 and the data offset)
+  /// The options, parsed on each call (parse_tcp_options()); an error for a malformed list.
   [[nodiscard]] std::expected<TcpOptions, Error> options() const noexcept {
     return parse_tcp_options(option_bytes());
   }
-  [[nodiscard]] Bytes payload() const noexcept { return bytes_.subspan(header_length()); }
+  [[nodiscard]] Bytes payload() const noexcept {
+    return bytes_.subspan(header_length());
+  }  ///< the data after the header
   /// SEG.LEN: payload length plus one for SYN and one for FIN (RFC 9293 §3.4).
   [[nodiscard]] std::uint32_t sequence_length() const noexcept {
     return static_cast<std::uint32_t>(payload().size()) + (flags().syn() ? 1U : 0U) +
            (flags().fin() ? 1U : 0U);
   }
+  /// The whole segment (header and payload).
   [[nodiscard]] Bytes bytes() const noexcept { return bytes_; }
 
  private:
@@ -91,16 +124,17 @@ class TcpView {
 /// A TCP header as a value. parse(emit(h)) == h for every h whose options fit (checksum aside: emit
 /// computes it from the pseudo-header, see packet.hpp).
 struct TcpHeader {
-  std::uint16_t src_port = 0;
-  std::uint16_t dst_port = 0;
-  SeqNum seq;
-  SeqNum ack;
-  TcpFlags flags;
-  std::uint16_t window = 0;
-  std::uint16_t urgent_pointer = 0;
-  std::uint16_t checksum = 0;  ///< as received; ignored by emit
-  TcpOptions options;
+  std::uint16_t src_port = 0;        ///< source port
+  std::uint16_t dst_port = 0;        ///< destination port
+  SeqNum seq;                        ///< SEG.SEQ
+  SeqNum ack;                        ///< SEG.ACK
+  TcpFlags flags;                    ///< flag bits
+  std::uint16_t window = 0;          ///< SEG.WND, unscaled (as it goes in the 16-bit field)
+  std::uint16_t urgent_pointer = 0;  ///< the urgent pointer field
+  std::uint16_t checksum = 0;        ///< as received; ignored by emit
+  TcpOptions options;                ///< options, encoded by emit() in Linux's layout
 
+  /// The header value of a checked view, options parsed; an error for malformed options.
   [[nodiscard]] static std::expected<TcpHeader, Error> parse(const TcpView& view) noexcept;
   /// 20 + the options' encoded size.
   [[nodiscard]] std::size_t encoded_size() const noexcept {
@@ -109,6 +143,7 @@ struct TcpHeader {
   /// Writes the header with a zero checksum field; returns the header length.
   [[nodiscard]] std::expected<std::size_t, Error> emit(MutableBytes out) const noexcept;
 
+  /// Field-by-field equality (the checksum field included).
   friend bool operator==(const TcpHeader&, const TcpHeader&) noexcept = default;
 };
 
