@@ -463,7 +463,7 @@ std::optional<tcp::ConnectionInfo> StackCore::info(ConnectionId id) const {
   return c->info();
 }
 
-std::optional<Event> StackCore::poll_event() {
+std::optional<Event> StackCore::poll_event_queued() {
   if (pool_.take_relief()) relieve_memory_pressure();
   if (events_.empty()) return std::nullopt;
   Event e = events_.front();

@@ -54,8 +54,17 @@ class StackCore {
   void on_packet(Instant now, wire::Bytes ip_datagram);
   /// Writes the next datagram to send into `out` and returns its size; nullopt when nothing is due.
   /// `out` should hold the MTU (a too-small buffer drops that datagram and counts emit_failures).
-  [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out);
-  [[nodiscard]] std::optional<Event> poll_event();
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out) {
+    last_now_ = now;
+    // A driver polls until nothing is due, so every batch ends with a call that finds nothing: answer
+    // it here, without the full function's prologue.
+    if (control_count_ == 0 && ready_.empty() && !pool_.relief_pending()) return std::nullopt;
+    return poll_transmit_queued(now, out);
+  }
+  [[nodiscard]] std::optional<Event> poll_event() {
+    if (events_.empty() && !pool_.relief_pending()) return std::nullopt;  // the usual last call
+    return poll_event_queued();
+  }
   /// Earliest instant on_timeout() must run; Instant::max() when no timer runs.
   [[nodiscard]] Instant next_deadline() const;
   void on_timeout(Instant now);
@@ -185,6 +194,8 @@ class StackCore {
   void release(std::uint32_t index);
   /// Re-arms the slot's timer in the wheel when the connection's deadline moved.
   void sync_timer(std::uint32_t index) noexcept;
+  std::optional<std::size_t> poll_transmit_queued(Instant now, wire::MutableBytes out);
+  std::optional<Event> poll_event_queued();
   // flows: one keyed hash per datagram; the owner's own tuple confirms a hash match
   [[nodiscard]] bool flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept;
   [[nodiscard]] std::optional<FlowRef> flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const;

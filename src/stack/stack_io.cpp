@@ -324,8 +324,7 @@ std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const w
   return *n;
 }
 
-std::optional<std::size_t> StackCore::poll_transmit(Instant now, wire::MutableBytes out) {
-  last_now_ = now;
+std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::MutableBytes out) {
   if (pool_.take_relief()) relieve_memory_pressure();
   while (control_count_ > 0) {
     // By reference: nothing below queues control segments (emit only writes `out` and observes).

@@ -74,6 +74,8 @@ class BufferPool {
   [[nodiscard]] bool under_pressure() const noexcept { return pressure_; }
   /// Whether pressure ended since the last call (the Stack then wakes the senders held back).
   [[nodiscard]] bool take_relief() noexcept;
+  /// Whether take_relief() would return true, without taking it.
+  [[nodiscard]] bool relief_pending() const noexcept { return relief_; }
   [[nodiscard]] std::size_t bytes_in_use() const noexcept {
     return chunks_in_use_ * kChunkSize;
   }  ///< bytes of chunks held by buffers (what the limit counts)

@@ -277,15 +277,19 @@ class Connection {
   [[nodiscard]] std::uint32_t ts_val(Instant now) const noexcept;
 
   // Every change to timers_ goes through these, so that take_timers_changed() sees it.
+  // (Setting a timer to what it is, or stopping one that is not armed, changes nothing.)
   void set_timer(TimerKind kind, Instant at) noexcept {
+    if (timers_.get(kind) == at) return;
     timers_.set(kind, at);
     timers_changed_ = true;
   }
   void stop_timer(TimerKind kind) noexcept {
+    if (!timers_.armed(kind)) return;
     timers_.stop(kind);
     timers_changed_ = true;
   }
   void stop_timers() noexcept {
+    if (timers_.next() == Instant::max()) return;
     timers_.stop_all();
     timers_changed_ = true;
   }
