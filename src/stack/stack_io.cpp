@@ -14,7 +14,6 @@ void StackCore::observe(Instant now, ConnectionId id, Direction dir, const wire:
 }
 
 void StackCore::on_packet(Instant now, wire::Bytes datagram) {
-  last_now_ = now;
   ++stats_.packets_in;
   const auto view = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::verify);
   if (!view) {
@@ -321,7 +320,6 @@ std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const w
 }
 
 std::optional<std::size_t> StackCore::poll_transmit(Instant now, wire::MutableBytes out) {
-  last_now_ = now;
   if (pool_.take_relief()) relieve_memory_pressure();
   while (control_count_ > 0) {
     // By reference: nothing below queues control segments (emit only writes `out` and observes).
@@ -386,7 +384,6 @@ Instant StackCore::next_deadline() const {
 }
 
 void StackCore::on_timeout(Instant now) {
-  last_now_ = now;
   timers_.expire(now, [&](TimerWheel::Id index) {
     Slot& s = slots_[index];
     if (!s.conn) return;
