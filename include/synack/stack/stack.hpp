@@ -81,10 +81,10 @@ class Stack {
 
   [[nodiscard]] std::expected<std::size_t, std::error_code> send(ConnectionId id, wire::Bytes data);
   [[nodiscard]] std::expected<std::size_t, std::error_code> recv(ConnectionId id, wire::MutableBytes out);
-  /// Sends a FIN after the queued data. Timers the call arms (retransmission of the FIN) count from `now`.
+  /// Queues a FIN after the queued data (it leaves, and its retransmission timer starts, in poll_transmit).
   std::error_code shutdown_write(Instant now, ConnectionId id);
   /// Gives the connection up: it finishes closing by itself and its id becomes invalid once CLOSED.
-  /// Timers it arms (FIN-WAIT-2, TIME-WAIT) count from `now`.
+  /// The timer it arms (the orphaned FIN-WAIT-2 lifetime) counts from `now`.
   std::error_code close(Instant now, ConnectionId id);
   /// RST now; the id becomes invalid once the RST is sent.
   std::error_code abort(Instant now, ConnectionId id);
