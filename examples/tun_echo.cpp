@@ -126,10 +126,8 @@ int main(int argc, char** argv) {
             echo.pump(*id);  // the final ACK may have carried data
           }
           break;
-        case EventKind::readable:
-          echo.pump(e->connection);
-          break;
-        case EventKind::writable:
+        case EventKind::readable:  // bytes to read
+        case EventKind::writable:  // room again for what send() did not take
           echo.pump(e->connection);
           break;
         case EventKind::peer_closed:  // the client is done: echo the rest, then close our side
