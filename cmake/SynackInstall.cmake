@@ -61,3 +61,7 @@ install(FILES ${PROJECT_BINARY_DIR}/synack.pc DESTINATION ${CMAKE_INSTALL_LIBDIR
 
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR}
   COMPONENT runtime)
+# The examples as documentation, with the CMakeLists.txt that builds them against this installation.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
+  COMPONENT development FILES_MATCHING PATTERN "*.cpp" PATTERN "CMakeLists.txt")
+install(FILES ${PROJECT_SOURCE_DIR}/docs/embedding.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT development)

@@ -506,9 +506,9 @@ class Harness {
         }
         default:  // a shutdown
           if (in_.ConsumeBool())
-            (void)a.shutdown_write(*c);
+            (void)a.shutdown_write(now_, *c);
           else if (s)
-            (void)b.shutdown_write(*s);
+            (void)b.shutdown_write(now_, *s);
           break;
       }
       FUZZ_CHECK(net.size() < 100000);

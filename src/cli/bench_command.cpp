@@ -241,7 +241,7 @@ class Pair {
       case EventKind::reset:
       case EventKind::aborted:
       case EventKind::timed_out:
-        (void)server_->close(e.connection);  // FIN back (LAST-ACK), or release a reset connection
+        (void)server_->close(now_, e.connection);  // FIN back (LAST-ACK), or release a reset connection
         break;
       default:
         break;
@@ -283,7 +283,7 @@ std::uint64_t fill(Pair& p, std::uint64_t count, OnEstablished&& on_established)
         on_established(e.connection);
       } else if (e.kind == EventKind::refused || e.kind == EventKind::timed_out) {
         ++done;
-        (void)p.client().close(e.connection);
+        (void)p.client().close(p.now(), e.connection);
       }
     });
     p.tick();
@@ -358,16 +358,16 @@ struct RatePlan {
         ++r.handshakes;
         --inflight;
         if (plan.rst) {
-          (void)p.client().abort(e.connection);
+          (void)p.client().abort(p.now(), e.connection);
         } else {
-          (void)p.client().close(e.connection);  // FIN; the client holds TIME-WAIT
+          (void)p.client().close(p.now(), e.connection);  // FIN; the client holds TIME-WAIT
         }
         break;
       case EventKind::refused:
       case EventKind::timed_out:
         ++r.failed;
         --inflight;
-        (void)p.client().close(e.connection);
+        (void)p.client().close(p.now(), e.connection);
         break;
       default:
         break;
@@ -494,7 +494,7 @@ MemoryResult measure_time_wait(PairConfig config, std::uint64_t count) {
   config.max_connections = count + kDefaultQueue;
   const std::uint64_t before = trimmed_rss();
   Pair p(config);
-  (void)fill(p, count, [&](ConnectionId id) { (void)p.client().close(id); });
+  (void)fill(p, count, [&](ConnectionId id) { (void)p.client().close(p.now(), id); });
   p.pump([](const Event&) {});
   m.count = p.client().connection_count();
   if (m.count < count) m.capped = fmt::format("only {} reached TIME-WAIT", m.count);

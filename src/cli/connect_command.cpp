@@ -91,7 +91,7 @@ class Client {
       now = step->now;
       if (s_.signal_watch >= 0 && (step->watched & (1U << static_cast<unsigned>(s_.signal_watch))) != 0 &&
           s_.take_signal() != 0) {
-        (void)s_.stack->abort(*id);
+        (void)s_.stack->abort(now, *id);
         (void)s_.driver->flush(now);
         return fail(out, kExitFailure, "interrupted", "interrupted");
       }
@@ -138,7 +138,7 @@ class Client {
       }
       if (phase != Phase::open) continue;
       if (now >= data_deadline) {
-        (void)s_.stack->abort(*id);
+        (void)s_.stack->abort(now, *id);
         (void)s_.driver->flush(now);
         result = "transfer_timeout";
         code = kExitFailure;
@@ -173,12 +173,12 @@ class Client {
         const bool source_done = (!o_.send || text_sent) && (!o_.from_stdin || stdin_eof);
         if (source_done) {
           if (o_.abort) {
-            (void)s_.stack->abort(*id);
+            (void)s_.stack->abort(now, *id);
             (void)s_.driver->flush(now);
             result = "aborted";
             phase = Phase::done;
           } else {
-            (void)s_.stack->shutdown_write(*id);
+            (void)s_.stack->shutdown_write(now, *id);
           }
           shut = true;
         }
@@ -218,7 +218,7 @@ class Client {
       }
       if (turn > 100'000'000) break;
     }
-    if (result == "closed" || result == "established") (void)s_.stack->close(*id);
+    if (result == "closed" || result == "established") (void)s_.stack->close(now, *id);
     (void)s_.driver->flush(now);
     std::fflush(stdout);
     out.json["result"] = result;

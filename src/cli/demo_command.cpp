@@ -522,7 +522,7 @@ class LiveDemo {
         const std::string reply = fmt::format(
             "HTTP/1.0 200 OK\r\nServer: synack\r\nContent-Length: {}\r\n\r\n{}", body.size(), body);
         (void)s_.stack->send(srv.id, std::as_bytes(std::span(reply.data(), reply.size())));
-        (void)s_.stack->close(srv.id);
+        (void)s_.stack->close(now, srv.id);
         srv.answered = true;
       }
     }
@@ -538,14 +538,14 @@ class LiveDemo {
       if (!c->sent) {
         const std::string request = "GET / HTTP/1.0\r\nHost: kernel\r\n\r\n";
         (void)s_.stack->send(c->id, std::as_bytes(std::span(request.data(), request.size())));
-        (void)s_.stack->shutdown_write(c->id);
+        (void)s_.stack->shutdown_write(now, c->id);
         c->sent = true;
       }
       for (int k = 0; k < 16; ++k) {
         auto n = s_.stack->recv(c->id, buf);
         if (!n) break;
         if (*n == 0) {
-          (void)s_.stack->close(c->id);
+          (void)s_.stack->close(now, c->id);
           c->done = true;
           break;
         }

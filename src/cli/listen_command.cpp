@@ -415,7 +415,7 @@ class Server {
       case stack::EventKind::reset:
       case stack::EventKind::timed_out:
       case stack::EventKind::aborted:
-        end_by_stack(e.connection, e.kind);
+        end_by_stack(now, e.connection, e.kind);
         break;
       case stack::EventKind::closed:
         // We closed it (pump) and dropped our record then; the stack released it by itself.
@@ -427,13 +427,13 @@ class Server {
   }
 
   /// Moves bytes for the connections that had an event (or were left with work); bounded per call.
-  void pump() {
+  void pump(Instant now) {
     work_.swap(active_);
     for (const std::uint32_t index : work_) {
       ServerConn& c = conns_[index];
       c.queued = false;
       if (!c.in_use) continue;
-      pump_one(c);
+      pump_one(now, c);
     }
     work_.clear();
   }
@@ -663,9 +663,9 @@ class Server {
 
   /// The stack ended the connection (reset, timed out, aborted): report it and give the id back, so the
   /// stack frees the slot now (it keeps a connection until its user closes it).
-  void end_by_stack(stack::ConnectionId id, stack::EventKind kind) {
+  void end_by_stack(Instant now, stack::ConnectionId id, stack::EventKind kind) {
     if (ServerConn* c = find(id)) end(*c, kind);
-    (void)s_.stack->abort(id);  // the connection is CLOSED already: no RST, only the release
+    (void)s_.stack->abort(now, id);  // the connection is CLOSED already: no RST, only the release
   }
 
   /// Reports the end and drops the record.
@@ -697,7 +697,7 @@ class Server {
   }
 
   /// Moves bytes for one connection (at most 64 reads); closes it when the application is done with it.
-  void pump_one(ServerConn& c) {
+  void pump_one(Instant now, ServerConn& c) {
     for (int round = 0; round < 64; ++round) {
       if (c.pending_off < c.pending.size()) {
         auto sent = s_.stack->send(c.id, wire::Bytes(c.pending).subspan(c.pending_off));
@@ -710,7 +710,7 @@ class Server {
         c.pending_off = 0;
       }
       if (c.eof || (mode_ == Mode::http && c.responded)) {
-        (void)s_.stack->close(c.id);
+        (void)s_.stack->close(now, c.id);
         end(c, stack::EventKind::closed);
         return;
       }
@@ -926,7 +926,7 @@ int run_listen(const ListenOptions& o, const PrivilegeOptions& privileges) {
       }
     }
     while (auto e = s.stack->poll_event()) server.on_event(step->now, *e);
-    server.pump();
+    server.pump(step->now);
     server.after_step(step->now);
     server.flush_output();
   }

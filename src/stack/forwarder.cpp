@@ -150,7 +150,6 @@ void StackCore::free_offer(std::uint32_t index, bool expired) {
 }
 
 std::error_code StackCore::decide(Instant now, OfferId id, Verdict verdict) {
-  last_now_ = now;
   if (!offer(id)) {
     // The slot's generation moved on by one when this offer was freed; `expired` says why.
     const bool expired = id.index < offers_.size() && offers_[id.index].generation == id.generation + 1 &&

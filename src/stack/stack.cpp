@@ -284,7 +284,6 @@ std::optional<std::uint32_t> StackCore::find_listener(const wire::Endpoint& loca
 std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wire::Endpoint local,
                                                                 wire::Endpoint remote,
                                                                 const ConnectOptions& options) {
-  last_now_ = now;
   if (remote.port == 0) return std::unexpected(make_error_code(Error::invalid_argument));
   if (unspecified(local.address)) {
     const auto it =
@@ -371,14 +370,14 @@ std::expected<ConnectionId, std::error_code> StackCore::accept(ListenerId id) {
   return std::unexpected(make_error_code(Error::would_block));
 }
 
-std::error_code StackCore::close_listener(ListenerId id) {
+std::error_code StackCore::close_listener(Instant now, ListenerId id) {
   tcp::Listener* l = id.value < listeners_.size() && listeners_[id.value] ? &*listeners_[id.value] : nullptr;
   if (l == nullptr) return make_error_code(Error::invalid_argument);
   for (std::uint32_t slot = 0; slot < l->syn_queue_slots(); ++slot) {
     if (l->entry(slot).in_use()) flow_erase(l->entry(slot).tuple());
   }
   // Connections never accepted are reset, as Linux does when a listening socket closes.
-  while (auto cid = accept(id)) (void)abort(*cid);
+  while (auto cid = accept(id)) (void)abort(now, *cid);
   listeners_[id.value].reset();
   return {};
 }
@@ -399,27 +398,15 @@ std::expected<std::size_t, std::error_code> StackCore::recv(ConnectionId id, wir
   return r;
 }
 
-std::error_code StackCore::shutdown_write(ConnectionId id) {
+// shutdown_write and abort arm no timer themselves: the FIN or RST they queue leaves in the next
+// poll_transmit(now), which arms the FIN's retransmission timer. `now` keeps the three calls that end a
+// connection alike, and leaves room for an engine that would need it.
+std::error_code StackCore::shutdown_write(Instant /*now*/, ConnectionId id) {
   tcp::Connection* c = lookup(id);
   if (c == nullptr) return make_error_code(Error::unknown_connection);
   const std::error_code ec = c->shutdown_write();
   touch(id.index);
   return ec;
-}
-
-std::error_code StackCore::shutdown_write(Instant now, ConnectionId id) {
-  last_now_ = now;
-  return shutdown_write(id);
-}
-
-std::error_code StackCore::close(Instant now, ConnectionId id) {
-  last_now_ = now;
-  return close(id);
-}
-
-std::error_code StackCore::abort(Instant now, ConnectionId id) {
-  last_now_ = now;
-  return abort(id);
 }
 
 std::error_code StackCore::set_user_data(ConnectionId id, std::uint64_t user) {
@@ -439,16 +426,16 @@ std::optional<std::uint64_t> StackCore::user_data(ConnectionId id) const {
   return slots_[id.index].user;
 }
 
-std::error_code StackCore::close(ConnectionId id) {
+std::error_code StackCore::close(Instant now, ConnectionId id) {
   tcp::Connection* c = lookup(id);
   if (c == nullptr) return make_error_code(Error::unknown_connection);
-  c->close(last_now_);
+  c->close(now);  // FIN-WAIT-2's timer counts from the call, not from an earlier one
   slots_[id.index].released_by_user = true;
   touch(id.index);
   return {};
 }
 
-std::error_code StackCore::abort(ConnectionId id) {
+std::error_code StackCore::abort(Instant /*now*/, ConnectionId id) {
   tcp::Connection* c = lookup(id);
   if (c == nullptr) return make_error_code(Error::unknown_connection);
   c->abort();

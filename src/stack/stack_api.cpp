@@ -46,8 +46,8 @@ void Stack::rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) n
 std::expected<ConnectionId, std::error_code> Stack::accept(ListenerId id) {
   return core_->accept(id);
 }
-std::error_code Stack::close_listener(ListenerId id) {
-  return core_->close_listener(id);
+std::error_code Stack::close_listener(Instant now, ListenerId id) {
+  return core_->close_listener(now, id);
 }
 
 std::expected<std::size_t, std::error_code> Stack::send(ConnectionId id, wire::Bytes data) {
@@ -55,15 +55,6 @@ std::expected<std::size_t, std::error_code> Stack::send(ConnectionId id, wire::B
 }
 std::expected<std::size_t, std::error_code> Stack::recv(ConnectionId id, wire::MutableBytes out) {
   return core_->recv(id, out);
-}
-std::error_code Stack::shutdown_write(ConnectionId id) {
-  return core_->shutdown_write(id);
-}
-std::error_code Stack::close(ConnectionId id) {
-  return core_->close(id);
-}
-std::error_code Stack::abort(ConnectionId id) {
-  return core_->abort(id);
 }
 std::error_code Stack::shutdown_write(Instant now, ConnectionId id) {
   return core_->shutdown_write(now, id);

@@ -55,7 +55,6 @@ class StackCore {
   /// Writes the next datagram to send into `out` and returns its size; nullopt when nothing is due.
   /// `out` should hold the MTU (a too-small buffer drops that datagram and counts emit_failures).
   [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out) {
-    last_now_ = now;
     // A driver polls until nothing is due, so every batch ends with a call that finds nothing: answer
     // it here, without the full function's prologue.
     if (control_count_ == 0 && ready_.empty() && !pool_.relief_pending()) return std::nullopt;
@@ -87,20 +86,16 @@ class StackCore {
   /// fresh bits (e.g. random_isn_key()); cookies already sent stay valid under the previous secret.
   void rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept;
   [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId id);
-  std::error_code close_listener(ListenerId id);
+  std::error_code close_listener(Instant now, ListenerId id);
 
   [[nodiscard]] std::expected<std::size_t, std::error_code> send(ConnectionId id, wire::Bytes data);
   [[nodiscard]] std::expected<std::size_t, std::error_code> recv(ConnectionId id, wire::MutableBytes out);
-  std::error_code shutdown_write(ConnectionId id);
-  /// Gives the connection up: it finishes closing by itself and its id becomes invalid once CLOSED.
-  /// Timers it arms (FIN-WAIT-2) count from the last `now` the stack was given; prefer the overload.
-  std::error_code close(ConnectionId id);
-  /// RST now; the id becomes invalid once the RST is sent.
-  std::error_code abort(ConnectionId id);
-  /// The same at `now`: timers the call arms (FIN-WAIT-2, TIME-WAIT, retransmission of the FIN) count
-  /// from it.
+  /// Queues a FIN after the queued data (it leaves, and its retransmission timer starts, in poll_transmit).
   std::error_code shutdown_write(Instant now, ConnectionId id);
+  /// Gives the connection up: it finishes closing by itself and its id becomes invalid once CLOSED.
+  /// The timer it arms (the orphaned FIN-WAIT-2 lifetime) counts from `now`.
   std::error_code close(Instant now, ConnectionId id);
+  /// RST now; the id becomes invalid once the RST is sent.
   std::error_code abort(Instant now, ConnectionId id);
   /// The embedder's context for a connection or a pending offer (lwIP's tcp_arg): carried by every event
   /// about it (Event::user); an accepted offer's context passes to its half-open entry and connection.
@@ -297,7 +292,6 @@ class StackCore {
   Ring<Event> events_;
   SegmentObserver observer_;
   mutable StackStats stats_;  ///< stats() copies the pool's counters in
-  Instant last_now_;
 };
 
 }  // namespace synack::stack

@@ -14,7 +14,6 @@ void StackCore::observe(Instant now, ConnectionId id, Direction dir, const wire:
 }
 
 void StackCore::on_packet(Instant now, wire::Bytes datagram) {
-  last_now_ = now;
   ++stats_.packets_in;
   const auto view = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::verify);
   if (!view) {
@@ -389,7 +388,6 @@ Instant StackCore::next_deadline() const {
 }
 
 void StackCore::on_timeout(Instant now) {
-  last_now_ = now;
   timers_.expire(now, [&](TimerWheel::Id index) {
     Slot& s = slots_[index];
     if (!s.conn) return;

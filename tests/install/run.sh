@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The install test (issue 12): installs a configured, built synack tree to a temporary prefix, checks what
 # was installed, then builds and runs two consumer projects out of tree against that prefix only:
-# tests/install/find_package (CMake, find_package(synack)) and tests/install/pkg_config (make, pkg-config).
+# tests/install/find_package (CMake, find_package(synack)) and tests/install/pkg_config (make, pkg-config);
+# then the examples installed as documentation (share/doc/synack/examples), by their own CMakeLists.txt.
 # Each compiles handshake.cpp with -Wall -Wextra and an intentional unused variable, which must warn and not
 # fail (synack's -Werror does not leak), links, and runs an in-memory handshake between two Stacks.
 #   tests/install/run.sh BUILD_DIR     (static or shared, as BUILD_DIR was configured: BUILD_SHARED_LIBS)
@@ -73,3 +74,16 @@ mkdir -p "$work/pkg_config"
 make -C "$here/pkg_config" OUT="$work/pkg_config" >"$work/pc-build.log" 2>&1 ||
   { cat "$work/pc-build.log"; fail "pkg-config build"; }
 run_consumer pkg_config "$work/pkg_config/handshake" "$work/pc-build.log"
+
+# 3. The examples installed as documentation, built by their own CMakeLists.txt against the prefix; the two
+# that run in memory are run.
+examples=$(dirname "$(find "$prefix" -path '*/examples/CMakeLists.txt' -print -quit)")
+[[ -e "$examples/memory_pair.cpp" && -e "$examples/forwarder.cpp" && -e "$examples/tun_echo.cpp" ]] ||
+  fail "the examples were not installed (share/doc/synack/examples)"
+cmake -G Ninja -S "$examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+  >"$work/ex-configure.log" 2>&1 || { cat "$work/ex-configure.log"; fail "examples configure"; }
+cmake --build "$work/examples" >"$work/ex-build.log" 2>&1 || { cat "$work/ex-build.log"; fail "examples build"; }
+out=$(LD_LIBRARY_PATH="$libdir" "$work/examples/memory_pair") || fail "memory_pair failed: $out"
+grep -q "client received: hello from the server" <<<"$out" || fail "memory_pair: unexpected output: $out"
+out=$(LD_LIBRARY_PATH="$libdir" "$work/examples/forwarder" --self-test) || fail "forwarder --self-test failed: $out"
+echo "installed examples ($kind): built; memory_pair and forwarder --self-test ran"

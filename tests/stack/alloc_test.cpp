@@ -213,9 +213,9 @@ void one_connection(Stack& a, Stack& b, ListenerId l, Instant now, std::uint16_t
   ASSERT_EQ(b.send(*s, msg).value(), msg.size());
   relay(a, b, now);
   ASSERT_EQ(a.recv(*c, msg).value(), msg.size());
-  ASSERT_FALSE(a.abort(*c));
+  ASSERT_FALSE(a.abort(now, *c));
   relay(a, b, now);
-  ASSERT_FALSE(b.close(*s));
+  ASSERT_FALSE(b.close(now, *s));
   relay(a, b, now);
   while (a.poll_event()) {
   }
@@ -253,9 +253,9 @@ void server_closes_first(Stack& a, Stack& b, ListenerId l, Instant now, std::uin
   relay(a, b, now);
   const auto s = b.accept(l);
   ASSERT_TRUE(s);
-  ASSERT_FALSE(b.close(*s));
+  ASSERT_FALSE(b.close(now, *s));
   relay(a, b, now);
-  ASSERT_FALSE(a.close(*c));
+  ASSERT_FALSE(a.close(now, *c));
   relay(a, b, now);
   while (a.poll_event()) {
   }

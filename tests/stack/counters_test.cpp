@@ -326,7 +326,7 @@ TEST_F(ConnectionCounters, ConnectionReleased_StackKeepsItsCounts) {
   to_server(hdr(TcpFlags::kRst, (i.rcv_nxt + 1).raw()));
   ASSERT_EQ(b.stats().challenge_acks, 1U);
   to_server(hdr(TcpFlags::kRst, i.rcv_nxt.raw()));  // exact: resets it
-  ASSERT_TRUE(b.close(server_) == std::error_code{} || !b.info(server_));
+  ASSERT_TRUE(b.close(pair.now, server_) == std::error_code{} || !b.info(server_));
   pair.run_for(1s);
   EXPECT_FALSE(b.info(server_));
   EXPECT_EQ(b.stats().challenge_acks, 1U);

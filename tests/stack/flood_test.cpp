@@ -44,7 +44,7 @@ Outcome low_rate_attack(tcp::SynCookieMode mode) {
     for (int i = 0; i < 10; ++i) {
       b.on_packet(pair.now, spoofed_syn(spoofed++));
       pair.run_for(100ms);
-      while (auto s = b.accept(*l)) (void)b.abort(*s);
+      while (auto s = b.accept(*l)) (void)b.abort(pair.now, *s);
     }
     // The legitimate client: one connection a second, given 3 s (its first SYN retransmission is at 1 s).
     const auto c = a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80});
@@ -52,7 +52,7 @@ Outcome low_rate_attack(tcp::SynCookieMode mode) {
     ++o.attempted;
     pair.run_until([&] { return a.info(*c) && a.info(*c)->state == tcp::State::established; }, 3s);
     if (a.info(*c) && a.info(*c)->state == tcp::State::established) ++o.established;
-    (void)a.abort(*c);
+    (void)a.abort(pair.now, *c);
   }
   o.pruned = b.stats().syn_queue_pruned;
   o.cookies = b.stats().syncookies_sent;

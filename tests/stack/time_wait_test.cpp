@@ -25,14 +25,14 @@ class TimeWaitRecord : public ::testing::Test {
   /// The server closes first and the client answers: the server ends in TIME-WAIT with its user gone,
   /// so it is a record.
   void server_time_wait() {
-    ASSERT_FALSE(b.close(s));
+    ASSERT_FALSE(b.close(pair.now, s));
     pair.run_until([&] {
       for (auto& e : events_of(a)) ea.push_back(e);
       return has_event(ea, EventKind::peer_closed);
     });
     std::array<std::byte, 64> buf{};
     ASSERT_EQ(a.recv(c, buf).value_or(1), 0U);
-    ASSERT_FALSE(a.close(c));
+    ASSERT_FALSE(a.close(pair.now, c));
   }
   [[nodiscard]] std::vector<std::byte> segment_to_b(std::uint16_t flags, wire::SeqNum seq,
                                                     wire::SeqNum ack) const {
@@ -158,9 +158,9 @@ TEST(TimeWaitRecords, Overflow_ClosesWithoutTimeWait) {
   const ConnectionId c = *a.connect(pair.now, {addr_a(), 40000}, {addr_b(), 80});
   pair.run_for(100ms);
   const ConnectionId s = *b.accept(*l);
-  ASSERT_FALSE(b.close(s));
+  ASSERT_FALSE(b.close(pair.now, s));
   pair.run_for(100ms);
-  ASSERT_FALSE(a.close(c));
+  ASSERT_FALSE(a.close(pair.now, c));
   pair.run_for(100ms);
   EXPECT_EQ(b.time_wait_count(), 0U);
   EXPECT_EQ(b.connection_count(), 0U);
@@ -177,9 +177,9 @@ TEST(TimeWaitRecords, ManyRecords_ExpireInOrderAndAreReused) {
     std::vector<ConnectionId> clients;
     for (int i = 0; i < 50; ++i) clients.push_back(*a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80}));
     pair.run_for(100ms);
-    while (auto id = b.accept(*l)) (void)b.close(*id);  // server closes first: server TIME-WAIT
+    while (auto id = b.accept(*l)) (void)b.close(pair.now, *id);  // server closes first: server TIME-WAIT
     pair.run_for(100ms);
-    for (const ConnectionId c : clients) (void)a.close(c);
+    for (const ConnectionId c : clients) (void)a.close(pair.now, c);
     pair.run_for(100ms);
     EXPECT_EQ(b.time_wait_count(), 50U);
     EXPECT_EQ(a.connection_count(), 0U);
@@ -208,12 +208,12 @@ TEST(TimeWaitRecords, Ipv6_RecordAnswersAStrayAckAndExpires) {
   const ConnectionId c = *a.connect(pair.now, {a6, 40000}, {b6, 80});
   pair.run_for(100ms);
   const ConnectionId s = *b.accept(*l);
-  ASSERT_FALSE(b.close(s));
+  ASSERT_FALSE(b.close(pair.now, s));
   pair.run_for(100ms);
   std::array<std::byte, 64> buf{};
   ASSERT_EQ(a.recv(c, buf).value_or(1), 0U);
   const wire::SeqNum a_next = a.info(c)->snd_nxt;
-  ASSERT_FALSE(a.close(c));
+  ASSERT_FALSE(a.close(pair.now, c));
   pair.run_for(100ms);
   ASSERT_EQ(b.time_wait_count(), 1U);
   ASSERT_EQ(a.connection_count(), 0U);

@@ -30,7 +30,8 @@ void fnv(std::uint64_t& h, std::byte b) {
   h *= 0x100000001B3ULL;
 }
 
-void pump(Stack& s, ConnectionId id, Stream& out, Stream& in, unsigned salt_out, unsigned salt_in) {
+void pump(Instant now, Stack& s, ConnectionId id, Stream& out, Stream& in, unsigned salt_out,
+          unsigned salt_in) {
   std::array<std::byte, 16384> buf{};
   while (out.sent < kBytes) {
     const std::size_t n = std::min<std::size_t>(buf.size(), kBytes - out.sent);
@@ -41,7 +42,7 @@ void pump(Stack& s, ConnectionId id, Stream& out, Stream& in, unsigned salt_out,
     out.sent += *r;
   }
   if (out.sent == kBytes && !out.shut) {
-    EXPECT_FALSE(s.shutdown_write(id));
+    EXPECT_FALSE(s.shutdown_write(now, id));
     out.shut = true;
   }
   while (true) {
@@ -81,8 +82,8 @@ TEST_P(Transfer, TenMegabytesEachWayIntact) {
         if (!s) {
           if (auto acc = b.accept(*l)) s = *acc;
         }
-        pump(a, *c, a_to_b, b_to_a, 1, 2);
-        if (s) pump(b, *s, b_to_a, a_to_b, 2, 1);
+        pump(pair.now, a, *c, a_to_b, b_to_a, 1, 2);
+        if (s) pump(pair.now, b, *s, b_to_a, a_to_b, 2, 1);
         pair.flush();
         return a_to_b.eof && b_to_a.eof;
       },
@@ -148,7 +149,7 @@ TEST(Scale, FiveHundredConnectionsEchoAndClose) {
           // echo server: send back what arrives, close on EOF
           while (auto n = b.recv(s, buf)) {
             if (*n == 0) {
-              (void)b.close(s);
+              (void)b.close(pair.now, s);
               break;
             }
             (void)b.send(s, wire::Bytes(buf.data(), *n));
@@ -170,7 +171,7 @@ TEST(Scale, FiveHundredConnectionsEchoAndClose) {
             echoed[static_cast<std::size_t>(i)] += *n;
           }
           if (echoed[static_cast<std::size_t>(i)] == msg.size() && st->state == tcp::State::established) {
-            (void)a.close(clients[static_cast<std::size_t>(i)]);
+            (void)a.close(pair.now, clients[static_cast<std::size_t>(i)]);
           }
         }
         return done == kConnections && b.connection_count() == 0;

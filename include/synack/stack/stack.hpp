@@ -91,9 +91,9 @@ class Stack {
   /// The oldest completed connection of listener `id`: would_block when none is waiting, invalid_argument
   /// for an unknown listener. The connection is ESTABLISHED (or further along, if the peer already sent FIN).
   [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId id);
-  /// Closes listener `id`: its half-open entries are forgotten and connections never accepted are reset (as
-  /// Linux does). invalid_argument for an unknown listener.
-  std::error_code close_listener(ListenerId id);
+  /// Closes listener `id` at `now`: its half-open entries are forgotten and connections never accepted are
+  /// reset (as Linux does). invalid_argument for an unknown listener.
+  std::error_code close_listener(Instant now, ListenerId id);
 
   /// Queues bytes to send; returns how many were taken (0 when the send buffer is full or memory pressure
   /// holds it back: wait for EventKind::writable). Errors: unknown_connection; shut_down after
@@ -103,20 +103,9 @@ class Stack {
   /// would_block means nothing to read yet (wait for EventKind::readable): not a failure, unlike
   /// unknown_connection, not_connected or the connection's own error (reset, timed_out, …) once CLOSED.
   [[nodiscard]] std::expected<std::size_t, std::error_code> recv(ConnectionId id, wire::MutableBytes out);
-  /// shutdown_write() without `now`: timers count from the last `now` the stack was given; prefer the
-  /// overload.
-  std::error_code shutdown_write(ConnectionId id);
-  /// Gives the connection up: it finishes closing by itself and its id becomes invalid once CLOSED.
-  /// Timers it arms (FIN-WAIT-2) count from the last `now` the stack was given; prefer the overload.
-  std::error_code close(ConnectionId id);
-  /// RST now; the id becomes invalid once the RST is sent.
-  std::error_code abort(ConnectionId id);
-  /// The same at `now`: timers the call arms (FIN-WAIT-2, TIME-WAIT, retransmission of the FIN) count
-  /// from it.
-  ///
-  /// shutdown_write: sends FIN after the queued data (ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK);
-  /// receiving goes on. Errors: unknown_connection for a stale id, else what the connection reports
-  /// (e.g. not_connected once it is CLOSED).
+  /// Sends FIN after the queued data (ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK); receiving goes
+  /// on. The FIN leaves, and its retransmission timer starts, in poll_transmit. Errors: unknown_connection
+  /// for a stale id, else what the connection reports (e.g. not_connected once it is CLOSED).
   std::error_code shutdown_write(Instant now, ConnectionId id);
   /// Gives the connection up at `now`: it sends FIN after the queued data and finishes closing by itself
   /// (an orphaned FIN-WAIT-2 lasts tcp::Config::fin_wait_2_timeout from `now`; unread received data makes
