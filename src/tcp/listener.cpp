@@ -72,7 +72,28 @@ Instant Listener::entry_deadline(const HalfOpen& e) const noexcept {
     total += rto;
     rto = std::min(rto * 2, config_->max_rto);
   }
-  return e.syn_received_at() + total;
+  return syn_received_at(e) + total;
+}
+
+std::uint32_t Listener::since_epoch(Instant now) noexcept {
+  if (!epoch_set_) {
+    epoch_ = now - kEpochLead;
+    epoch_set_ = true;
+  } else if (now - epoch_ > kEpochSpan) {
+    // Every live entry is younger than the lead (its SYN-ACK schedule ends within minutes), so moving
+    // the epoch to now - lead keeps every SYN time exact; an older one would be clamped to the epoch.
+    const Instant next = now - kEpochLead;
+    const auto shift = std::chrono::duration_cast<std::chrono::microseconds>(next - epoch_).count();
+    for (HalfOpen& e : syn_queue_) {
+      if (!e.in_use()) continue;
+      e.syn_received_us =
+          e.syn_received_us > shift ? static_cast<std::uint32_t>(e.syn_received_us - shift) : 0;
+    }
+    epoch_ = next;
+  }
+  if (now < epoch_) return 0;  // time went backwards past the lead: the earliest representable instant
+  return static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(now - epoch_).count());
 }
 
 std::optional<std::uint32_t> Listener::oldest_retransmitted() const noexcept {
@@ -110,9 +131,10 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
   e = HalfOpen{};
   e.generation = generation;
   e.addr = PackedTuple::pack(tuple);
-  e.syn_received_ns = now.nanoseconds();
+  e.syn_received_us = since_epoch(now);
   const IsnGenerator::TupleTerms terms = isn.terms(tuple);
   e.iss = IsnGenerator::isn(now, terms).raw();
+  e.ts_offset = terms.ts_offset;
   if (ts_offset != nullptr) *ts_offset = terms.ts_offset;
   e.irs = peer_isn.raw();
   e.peer_mss = peer.mss.value_or(0);
@@ -176,14 +198,18 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
           e.ts_recent = peer->timestamps->value;
           // TSecr is our SYN-ACK's TSval: the clock then, rounded down by up to 63 ms, so the handshake
           // RTT sample errs long (a larger RTO), never short.
-          const std::uint32_t clock_now = ts_clock(now, isn.timestamp_offset(tuple));
+          e.ts_offset = isn.timestamp_offset(tuple);
+          const std::uint32_t clock_now = ts_clock(now, e.ts_offset);
           const std::uint32_t elapsed_ms = clock_now - h.options.timestamps->echo;
-          e.syn_received_ns = elapsed_ms < 0x80000000U
-                                  ? now.nanoseconds() - static_cast<std::int64_t>(elapsed_ms) * 1'000'000
-                                  : now.nanoseconds();
+          // (A cookie is valid for minutes, far less than the epoch's lead: the difference stays >= 0.)
+          const std::uint32_t now_us = since_epoch(now);
+          const std::uint64_t elapsed_us = std::uint64_t{elapsed_ms} * 1000U;
+          e.syn_received_us = elapsed_ms < 0x80000000U && elapsed_us <= now_us
+                                  ? now_us - static_cast<std::uint32_t>(elapsed_us)
+                                  : now_us;
         } else {
           e.flags |= HalfOpen::kNoRtt;  // nothing tells when the SYN-ACK left
-          e.syn_received_ns = now.nanoseconds();
+          e.syn_received_us = since_epoch(now);
         }
         ++stats_.established;
         r.kind = ListenerReply::Kind::complete_cookie;
@@ -262,7 +288,7 @@ bool Listener::answer_with_cookie(Instant now, const wire::FourTuple& tuple, con
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
   }
-  e.syn_received_ns = now.nanoseconds();
+  e.syn_received_us = since_epoch(now);
   r.cookie_ts_val = cookie->ts_val.value_or(0);
   r.kind = ListenerReply::Kind::send_cookie_syn_ack;
   last_cookie_sent_ = now;
@@ -315,8 +341,8 @@ ListenerReply Listener::on_half_open_segment(Instant now, std::uint32_t slot, co
   return r;
 }
 
-wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& isn) const {
-  return syn_ack(now, slot, isn.timestamp_offset(syn_queue_[slot].tuple()));
+wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& /*isn*/) const {
+  return syn_ack(now, slot, syn_queue_[slot].ts_offset);  // kept with the entry: no second hash
 }
 
 wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, std::uint32_t ts_offset) const {
@@ -344,7 +370,7 @@ PassiveOpen Listener::passive_open(std::uint32_t slot, const wire::TcpHeader& fi
 }
 
 PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack,
-                                   const IsnGenerator& isn) const {
+                                   const IsnGenerator& /*isn*/) const {
   PassiveOpen p;
   p.tuple = e.tuple();
   p.iss = SeqNum(e.iss);
@@ -352,12 +378,12 @@ PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& fin
   const wire::IpVersion v = p.tuple.local.address.version();
   const Offer ours = answer_offer(make_offer(*config_, v), e.peer_options());
   p.negotiated = negotiate(ours, e.peer_options(), v, config_->min_send_mss);
-  p.ts_offset = isn.timestamp_offset(p.tuple);
+  p.ts_offset = e.ts_offset;  // kept with the entry (or the cookie's check): no second hash
   // A peer that negotiated timestamps but leaves them off its final ACK still completes the handshake
   // (gVisor once stranded such connections in SYN-RECEIVED); TS.Recent stays the SYN's TSval.
   p.ts_recent = final_ack.options.timestamps ? final_ack.options.timestamps->value : e.ts_recent;
   p.peer_window = final_ack.window;
-  p.syn_received_at = e.syn_received_at();
+  p.syn_received_at = syn_received_at(e);
   p.synack_retransmits = e.retransmits;
   p.rtt_sample = (e.flags & HalfOpen::kNoRtt) == 0;
   return p;

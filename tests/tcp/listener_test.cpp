@@ -246,6 +246,35 @@ TEST_F(SynReceivedPassive, AcceptQueueFull_FinalAckDroppedEntryKept) {
 }
 
 // SYN-ACK retransmission: 1, 3, 7, 15, 31 s, entry dropped at 63 s after synack_retries = 5.
+// A half-open entry keeps its SYN time in 32 bits of microseconds after the listener's epoch (so that its
+// timestamp offset fits in 64 bytes). When `now` runs 65 minutes past the epoch the epoch moves forward:
+// a live entry keeps its exact SYN time, so its RTT sample and its SYN-ACK deadline are unchanged.
+TEST_F(SynReceivedPassive, ListenerEpochMoves_LiveEntryKeepsItsSynTime) {
+  listen();
+  (void)syn_into_queue();  // the first SYN sets the epoch, 30 minutes before it
+  now += 35min - 1s;
+  at_listener.remote.port = static_cast<std::uint16_t>(at_listener.remote.port + 1);
+  const std::uint32_t slot = syn_into_queue();
+  const Instant syn_at = now;
+  EXPECT_EQ(listener->syn_received_at(listener->entry(slot)), syn_at);
+  now += 2s;  // 65 min + 1 s after the epoch: the next SYN moves it
+  at_listener.remote.port = static_cast<std::uint16_t>(at_listener.remote.port + 1);
+  (void)syn_into_queue();
+  EXPECT_EQ(listener->syn_received_at(listener->entry(slot)), syn_at);
+  now += 30ms;
+  at_listener.remote.port = static_cast<std::uint16_t>(at_listener.remote.port - 1);
+  auto ack = seg(A, peer_iss + 1, our_iss(slot) + 1, 500);
+  ack.options.timestamps = wire::Timestamps{peer_tsval + 1, 0};
+  ASSERT_EQ(listener->on_half_open_segment(now, slot, ack).kind, ListenerReply::Kind::complete);
+  const PassiveOpen p = listener->passive_open(slot, ack, isn_gen);
+  EXPECT_EQ(p.syn_received_at, syn_at);
+  // The timestamp offset kept with the entry is the one the ISN generator gives for the tuple.
+  EXPECT_EQ(p.ts_offset, isn_gen.timestamp_offset(p.tuple));
+  conn = Connection::open_passive(config, p, now);
+  ASSERT_TRUE(conn->info().srtt);
+  EXPECT_EQ(*conn->info().srtt, 2s + 30ms);
+}
+
 TEST_F(SynReceivedPassive, SynAckRetransmissionSchedule) {
   listen();
   const Instant t0 = now;

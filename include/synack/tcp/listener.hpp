@@ -25,6 +25,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -48,16 +49,22 @@ namespace synack::tcp {
 /// A half-open connection: everything needed to retransmit the SYN-ACK and to build the connection when
 /// the final ACK arrives, in 64 bytes.
 struct HalfOpen {
-  PackedTuple addr;                  ///< the 4-tuple (local = our side), family in kV6
-  std::uint16_t peer_mss = 0;        ///< 0 = absent
-  std::uint8_t peer_wscale = 0xFF;   ///< 0xFF = absent
-  std::uint8_t flags = 0;            ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt
-  std::uint8_t retransmits = 0;      ///< SYN-ACKs retransmitted so far (its FIFO level)
-  std::uint8_t generation = 0;       ///< bumped on free: a stale reference to the slot is detected
-  std::uint32_t iss = 0;             ///< our ISN (the SYN-ACK's sequence number)
-  std::uint32_t irs = 0;             ///< the peer's ISN (from its SYN)
-  std::uint32_t ts_recent = 0;       ///< the peer's TSval from its SYN
-  std::int64_t syn_received_ns = 0;  ///< when the SYN arrived and the first SYN-ACK left
+  PackedTuple addr;                 ///< the 4-tuple (local = our side), family in kV6
+  std::uint16_t peer_mss = 0;       ///< 0 = absent
+  std::uint8_t peer_wscale = 0xFF;  ///< 0xFF = absent
+  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt
+  std::uint8_t retransmits = 0;     ///< SYN-ACKs retransmitted so far (its FIFO level)
+  std::uint8_t generation = 0;      ///< bumped on free: a stale reference to the slot is detected
+  std::uint32_t iss = 0;            ///< our ISN (the SYN-ACK's sequence number)
+  std::uint32_t irs = 0;            ///< the peer's ISN (from its SYN)
+  std::uint32_t ts_recent = 0;      ///< the peer's TSval from its SYN
+  /// When the SYN arrived and the first SYN-ACK left: microseconds after the listener's epoch
+  /// (Listener::syn_received_at() gives the Instant). 32 bits, so that the timestamp offset fits.
+  std::uint32_t syn_received_us = 0;
+  /// Our timestamp offset for the tuple (IsnGenerator::timestamp_offset, from the same hash as the ISN),
+  /// kept so that SYN-ACK retransmissions and the final ACK need no second hash (0, unused, in an entry
+  /// rebuilt from a cookie without timestamps).
+  std::uint32_t ts_offset = 0;
 
   static constexpr std::uint8_t kV6 = 0x01;          ///< flags: an IPv6 tuple
   static constexpr std::uint8_t kSack = 0x02;        ///< flags: the SYN carried SACK-permitted
@@ -76,10 +83,6 @@ struct HalfOpen {
   }
   /// The SYN's options as negotiation needs them.
   [[nodiscard]] SynOptions peer_options() const noexcept;
-  /// When the SYN arrived (and the first SYN-ACK left).
-  [[nodiscard]] Instant syn_received_at() const noexcept {
-    return Instant::from_nanoseconds(syn_received_ns);
-  }
 };
 static_assert(sizeof(HalfOpen) <= 64, "a half-open entry must stay within 64 bytes");
 
@@ -151,6 +154,10 @@ class Listener {
                                          const IsnGenerator& isn) const;
   /// The half-open entry in `slot` (slot < syn_queue_slots()).
   [[nodiscard]] const HalfOpen& entry(std::uint32_t slot) const noexcept { return syn_queue_[slot]; }
+  /// When entry `e` (of this listener, or one it rebuilt from a cookie) saw its SYN.
+  [[nodiscard]] Instant syn_received_at(const HalfOpen& e) const noexcept {
+    return epoch_ + std::chrono::microseconds(e.syn_received_us);
+  }
   /// Frees `slot` (its generation is bumped so stale references are detected).
   void free_half_open(std::uint32_t slot) noexcept;
 
@@ -213,6 +220,9 @@ class Listener {
   };
 
   [[nodiscard]] Instant entry_deadline(const HalfOpen& e) const noexcept;
+  /// `now` as HalfOpen::syn_received_us (moving the epoch, and every entry with it, when `now` nears the
+  /// end of the 32-bit range).
+  [[nodiscard]] std::uint32_t since_epoch(Instant now) noexcept;
   /// The oldest entry whose SYN-ACK was retransmitted at least once (the head of the highest non-empty
   /// retransmission FIFO), or nullopt when every entry is fresh.
   [[nodiscard]] std::optional<std::uint32_t> oldest_retransmitted() const noexcept;
@@ -234,6 +244,12 @@ class Listener {
   SynCookies* cookies_ = nullptr;
   SynCookieMode cookie_mode_;
   std::optional<Instant> last_cookie_sent_;
+  /// Entries' SYN times count from here (HalfOpen::syn_received_us); set kEpochLead before the first
+  /// SYN, moved forward when `now` passes kEpochSpan after it.
+  Instant epoch_{};
+  bool epoch_set_ = false;
+  static constexpr std::chrono::minutes kEpochLead{30};
+  static constexpr std::chrono::minutes kEpochSpan{65};  // < 2^32 µs (71.6 min)
   ListenerStats stats_;
 };
 
