@@ -10,22 +10,6 @@ std::string_view to_string(Dir dir) noexcept {
   return dir == Dir::client_to_server ? "c>s" : "s>c";
 }
 
-std::string_view to_string(Outcome outcome) noexcept {
-  switch (outcome) {
-    case Outcome::established:
-      return "established";
-    case Outcome::refused:
-      return "refused";
-    case Outcome::timeout:
-      return "timeout";
-    case Outcome::reset:
-      return "reset";
-    case Outcome::pending:
-      return "pending";
-  }
-  return "pending";
-}
-
 std::optional<Percentiles> percentiles(std::vector<double> values) {
   if (values.empty()) return std::nullopt;
   std::sort(values.begin(), values.end());

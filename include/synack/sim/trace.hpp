@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "synack/observe/handshake.hpp"
 #include "synack/sim/link.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
@@ -36,32 +37,11 @@ struct SegmentTrace {
   std::optional<Instant> arrival;
 };
 
-enum class Outcome : std::uint8_t {
-  established,  ///< the client reached ESTABLISHED (and was not reset afterwards)
-  refused,      ///< an RST answered the client's SYN
-  timeout,      ///< the client's SYN retransmissions ran out
-  reset,        ///< established, then reset by the peer
-  pending,      ///< none of the above when the run stopped (its virtual-time cap)
-};
-/// "established", "refused", "timeout", "reset", "pending".
-[[nodiscard]] std::string_view to_string(Outcome outcome) noexcept;
-inline constexpr std::array<Outcome, 5> kAllOutcomes{Outcome::established, Outcome::refused, Outcome::timeout,
-                                                     Outcome::reset, Outcome::pending};
-
-/// What the handshake put in effect (meaningful once established).
-struct NegotiatedView {
-  std::optional<std::uint16_t> mss_client_to_server;  ///< largest payload the client sends
-  std::optional<std::uint16_t> mss_server_to_client;  ///< largest payload the server sends
-  std::optional<std::uint8_t> wscale_client;          ///< the client's shift, when scaling is in effect
-  std::optional<std::uint8_t> wscale_server;          ///< the server's shift, when scaling is in effect
-  bool sack = false;
-  bool timestamps = false;
-};
-
 struct ConnectionResult {
-  std::uint32_t index = 0;  ///< 0-based, in start order
-  wire::FourTuple tuple;    ///< local = the client
-  Outcome outcome = Outcome::pending;
+  std::uint32_t number = 1;  ///< 1-based, in start order
+  wire::FourTuple tuple;     ///< local = the client
+  /// The client's view: established, refused, timed_out, reset or pending (observe/handshake.hpp).
+  observe::Outcome outcome = observe::Outcome::pending;
   Instant started_at;                     ///< when the client called connect
   std::optional<Instant> established_at;  ///< when the client reached ESTABLISHED
   std::optional<Instant> ended_at;        ///< when refused / timed out / reset was reported
@@ -70,8 +50,9 @@ struct ConnectionResult {
   std::uint32_t data_retransmits = 0;
   std::optional<std::uint32_t> client_isn;
   std::optional<std::uint32_t> server_isn;
-  std::optional<NegotiatedView> negotiated;  ///< set once established
-  std::vector<SegmentTrace> segments;        ///< empty unless the run recorded segments
+  /// The client's SYN and the server's SYN-ACK as they were sent, and what both agreed once both were sent.
+  observe::Negotiated negotiated;
+  std::vector<SegmentTrace> segments;  ///< empty unless the run recorded segments
 
   /// established_at - started_at.
   [[nodiscard]] std::optional<Duration> handshake_time() const noexcept {
@@ -85,8 +66,8 @@ struct Percentiles {
 };
 
 struct Summary {
-  std::array<std::uint64_t, kAllOutcomes.size()> outcomes{};  ///< indexed by Outcome
-  std::optional<Percentiles> handshake_ms;                    ///< over established connections
+  std::array<std::uint64_t, observe::kAllOutcomes.size()> outcomes{};  ///< indexed by observe::Outcome
+  std::optional<Percentiles> handshake_ms;                             ///< over established connections
   std::uint64_t syn_retransmits = 0;
   std::uint64_t synack_retransmits = 0;
   std::uint64_t segments = 0;
@@ -102,7 +83,7 @@ struct Summary {
   std::vector<double> histogram_edges_ms;
   std::vector<std::uint64_t> histogram;
 
-  [[nodiscard]] std::uint64_t count(Outcome o) const noexcept {
+  [[nodiscard]] std::uint64_t count(observe::Outcome o) const noexcept {
     return outcomes[static_cast<std::size_t>(o)];
   }
 };
