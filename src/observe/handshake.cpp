@@ -116,4 +116,13 @@ std::string to_string(const Agreed& a) {
                      a.ecn ? ", ECN on" : "");
 }
 
+std::string to_short_string(const Agreed& a) {
+  std::string out = fmt::format("mss {}/{}", a.mss_client_to_server, a.mss_server_to_client);
+  if (a.wscale_client && a.wscale_server) out += fmt::format(" ws {}/{}", *a.wscale_client, *a.wscale_server);
+  if (a.sack) out += " sack";
+  if (a.timestamps) out += " ts";
+  if (a.ecn) out += " ecn";
+  return out;
+}
+
 }  // namespace synack::observe

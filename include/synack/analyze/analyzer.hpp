@@ -6,7 +6,7 @@
 // handshake, plus a small tombstone per recently finished tuple; finished handshakes become small
 // ConnectionReport records. Per-segment detail (for ladders and SVGs) is kept only for the connections
 // AnalyzerConfig asks for. The analyzer never prints and never reads a clock: time is the capture's.
-// Verdict and anomaly rules: docs/analyze.md.
+// Outcome and anomaly rules: docs/analyze.md.
 #pragma once
 
 #include <array>
@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "synack/observe/handshake.hpp"
 #include "synack/wire/bytes.hpp"
 #include "synack/wire/ip_address.hpp"
 #include "synack/wire/tcp.hpp"
@@ -28,24 +29,6 @@ namespace synack::analyze {
 /// Capture time: nanoseconds since the Unix epoch (the same unit as capture::Timestamp).
 using Timestamp = std::chrono::nanoseconds;
 
-enum class Verdict : std::uint8_t {
-  established,   ///< SYN, SYN-ACK, and the client's ACK of the server's ISN + 1
-  refused,       ///< the server answered the SYN with an RST acknowledging it
-  timeout,       ///< SYN(s) and no answer before the capture (or the idle limit) ended
-  reset,         ///< an RST during the handshake after the SYN-ACK
-  simultaneous,  ///< both sides sent a SYN without ACK (RFC 9293 simultaneous open)
-  incomplete,    ///< the capture began mid-connection: the first packet seen was not the SYN
-};
-inline constexpr std::array<Verdict, 6> kAllVerdicts = {Verdict::established,  Verdict::refused,
-                                                        Verdict::timeout,      Verdict::reset,
-                                                        Verdict::simultaneous, Verdict::incomplete};
-/// "established", "refused", "timeout", "reset", "simultaneous", "incomplete" (the JSON names).
-[[nodiscard]] std::string_view to_string(Verdict verdict) noexcept;
-/// Refused, timeout and reset count as failures.
-[[nodiscard]] constexpr bool is_failure(Verdict v) noexcept {
-  return v == Verdict::refused || v == Verdict::timeout || v == Verdict::reset;
-}
-
 /// A value read from a SYN's options: known, absent, or unknown (the capture's snaplen cut the options).
 template <typename T>
 struct Offered {
@@ -53,7 +36,7 @@ struct Offered {
   std::optional<T> value;  ///< meaningful only when !unknown
 };
 
-/// What one side put in its SYN (or SYN-ACK).
+/// What one side put in its SYN (or SYN-ACK), as the capture holds it (observe::Offer once readable).
 struct OfferedOptions {
   bool seen = false;     ///< this side's SYN / SYN-ACK was captured
   bool unknown = false;  ///< its options were cut off by the snaplen: every field below is unknown
@@ -65,19 +48,6 @@ struct OfferedOptions {
   bool fast_open = false;     ///< a Fast Open option (cookie or cookie request)
   bool ecn = false;           ///< ECN setup: ECE+CWR on a SYN, ECE on a SYN-ACK (RFC 3168 §6.1.1)
   bool accurate_ecn = false;  ///< AE+CWR+ECE on a SYN (AccECN)
-};
-
-/// What is in effect once both sides' options are known (all nullopt when the SYN-ACK was not seen or
-/// either side's options are unknown).
-struct Negotiated {
-  bool known = false;
-  std::uint16_t mss_client_to_server = 0;  ///< largest segment the client may send (server's MSS or default)
-  std::uint16_t mss_server_to_client = 0;
-  std::optional<std::uint8_t> wscale_client;  ///< shift applied to the client's windows; nullopt: no scaling
-  std::optional<std::uint8_t> wscale_server;
-  bool sack = false;
-  bool timestamps = false;
-  bool ecn = false;
 };
 
 enum class Direction : std::uint8_t { to_server, to_client };
@@ -105,8 +75,9 @@ struct ConnectionReport {
   std::uint64_t number = 0;  ///< 1-based, in order of the connection's first captured packet
   wire::Endpoint client;
   wire::Endpoint server;
-  Verdict verdict = Verdict::timeout;
-  std::string reason;  ///< why this verdict, in a sentence ("RST/ACK from the server 0.031 ms after the SYN")
+  /// established, refused, timed_out, reset, simultaneous_open or incomplete (observe/handshake.hpp).
+  observe::Outcome outcome = observe::Outcome::timed_out;
+  std::string reason;  ///< why this outcome, in a sentence ("RST/ACK from the server 0.031 ms after the SYN")
   std::vector<std::string> anomalies;
   Timestamp first_packet{};            ///< the first packet of this connection the capture holds
   std::optional<Timestamp> first_syn;  ///< the client's first SYN
@@ -121,7 +92,8 @@ struct ConnectionReport {
   std::optional<std::uint32_t> server_isn;
   OfferedOptions client_offered;
   OfferedOptions server_offered;
-  Negotiated negotiated;
+  /// The readable offers (nullopt when not seen or cut by the snaplen) and what both agreed (observe::agree).
+  observe::Negotiated negotiated;
   std::uint64_t packets = 0;  ///< packets of this connection seen while it was tracked
   /// Segments in capture order, when this connection was recorded (see AnalyzerConfig).
   std::vector<SegmentRecord> segments;
@@ -156,7 +128,7 @@ struct EndpointFailures {
   wire::Endpoint server;
   std::uint64_t failures = 0;
   std::uint64_t refused = 0;
-  std::uint64_t timeout = 0;
+  std::uint64_t timed_out = 0;
   std::uint64_t reset = 0;
 };
 
@@ -168,14 +140,14 @@ struct HistogramBucket {
 };
 
 struct Summary {
-  std::array<std::uint64_t, kAllVerdicts.size()> verdicts{};  ///< indexed by Verdict
+  std::array<std::uint64_t, observe::kAllOutcomes.size()> outcomes{};  ///< indexed by observe::Outcome
   Distribution syn_to_synack;
   Distribution synack_to_ack;
   Distribution establish;
   std::vector<HistogramBucket> establish_histogram;  ///< log-scale buckets (empty when no timings)
   std::vector<EndpointFailures> top_failing;         ///< servers with the most failures, worst first
-  [[nodiscard]] std::uint64_t count(Verdict v) const noexcept {
-    return verdicts[static_cast<std::size_t>(v)];
+  [[nodiscard]] std::uint64_t count(observe::Outcome o) const noexcept {
+    return outcomes[static_cast<std::size_t>(o)];
   }
 };
 
@@ -198,7 +170,7 @@ struct AnalysisResult {
 
 /// Percentiles (nearest rank) of `values`; sorts its argument.
 [[nodiscard]] Distribution distribution_of(std::vector<double>& values);
-/// Summary of a set of connection reports (verdict counts, distributions, histogram, top failing).
+/// Summary of a set of connection reports (outcome counts, distributions, histogram, top failing).
 [[nodiscard]] Summary summarize(const std::vector<ConnectionReport>& connections, std::size_t top = 10);
 
 class FlowTable;

@@ -107,5 +107,7 @@ struct Negotiated {
 [[nodiscard]] std::string to_string(const Offer& offer);
 /// "MSS 1360 c>s / 1460 s>c, window scale client 7 / server 7, SACK on, timestamps on" (", ECN on" when on).
 [[nodiscard]] std::string to_string(const Agreed& agreed);
+/// The same for a table column: "mss 1360/1460 ws 7/7 sack ts" (c>s/s>c; " ecn" when on).
+[[nodiscard]] std::string to_short_string(const Agreed& agreed);
 
 }  // namespace synack::observe
