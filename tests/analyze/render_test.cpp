@@ -1,4 +1,4 @@
-// The outputs: the JSON contract (docs/analyze-json.md), the terminal report, the ladder and the SVG
+// The outputs: the JSON contract (docs/json.md), the terminal report, the ladder and the SVG
 // (valid XML that rsvg-convert renders to a non-empty PNG).
 #include <cstdlib>
 #include <fstream>

@@ -1,5 +1,5 @@
 // Analysing a capture file, and rendering the result: a terminal report, the JSON document
-// (docs/analyze-json.md), a text ladder of one connection, and an SVG sequence diagram of one connection.
+// (docs/json.md), a text ladder of one connection, and an SVG sequence diagram of one connection.
 // Everything returns strings; nothing here prints.
 #pragma once
 
@@ -53,7 +53,7 @@ struct TextOptions {
 /// endpoints, and the damage message if any.
 [[nodiscard]] std::string render_text(const FileReport& report, const TextOptions& options = {});
 
-/// The JSON document of docs/analyze-json.md (keys in the documented order).
+/// The JSON document of docs/json.md (keys in the documented order).
 [[nodiscard]] nlohmann::ordered_json to_json(const FileReport& report);
 [[nodiscard]] nlohmann::ordered_json to_json(const ConnectionReport& connection);
 /// The same document (same values and layout; doubles in their shortest exact form), produced piece by piece
