@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "format.hpp"
+
 namespace synack::analyze::detail {
 namespace {
 
@@ -34,10 +36,6 @@ std::int64_t seq_distance(std::uint32_t to, std::uint32_t from) noexcept {
 }
 
 }  // namespace
-
-double to_ms(Timestamp d) noexcept {
-  return static_cast<double>(d.count()) / 1e6;
-}
 
 Handshake::Handshake(std::uint64_t number, Limits limits, Timestamp time) : limits_(limits) {
   report_.number = number;

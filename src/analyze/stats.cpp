@@ -1,5 +1,7 @@
 // Capture-wide numbers: outcome counts, timing percentiles, the establish-time histogram and the servers
 // with the most failures.
+#include "synack/observe/stats.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -11,19 +13,12 @@ namespace synack::analyze {
 Distribution distribution_of(std::vector<double>& values) {
   Distribution d;
   d.count = values.size();
-  if (values.empty()) return d;
-  std::sort(values.begin(), values.end());
-  // Nearest rank: the smallest value with at least p% of the values at or below it.
-  auto rank = [&](double p) {
-    const auto n = static_cast<double>(values.size());
-    auto index = static_cast<std::size_t>(std::ceil(p / 100.0 * n));
-    index = std::clamp<std::size_t>(index, 1, values.size());
-    return values[index - 1];
-  };
-  d.p50 = rank(50);
-  d.p90 = rank(90);
-  d.p99 = rank(99);
-  d.max = values.back();
+  if (const auto p = observe::percentiles(values)) {
+    d.p50 = p->p50;
+    d.p90 = p->p90;
+    d.p99 = p->p99;
+    d.max = p->max;
+  }
   return d;
 }
 

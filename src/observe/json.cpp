@@ -132,7 +132,7 @@ std::expected<Agreed, std::string> agreed_from_json(const Json& j) {
   if (!scaling) return std::unexpected(scaling.error());
   if (**scaling != a.wscale_client.has_value() ||
       a.wscale_client.has_value() != a.wscale_server.has_value()) {
-    return std::unexpected("\"window_scaling\" disagrees with \"wscale_client\" / \"wscale_server\"");
+    return std::unexpected(R"("window_scaling" disagrees with "wscale_client" / "wscale_server")");
   }
   return a;
 }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "synack/observe/stats.hpp"
 #include "synack/sim/render.hpp"
 
 namespace synack::sim {
@@ -14,9 +15,6 @@ using Json = nlohmann::ordered_json;
 
 double seconds(Instant t) {
   return static_cast<double>(t.nanoseconds()) / 1e9;
-}
-double ms(Duration d) {
-  return static_cast<double>(d.count()) / 1e6;
 }
 
 template <typename T>
@@ -63,7 +61,7 @@ Json connection_json(const ConnectionResult& c, bool segments) {
   j["started_at_s"] = seconds(c.started_at);
   j["established_at_s"] = c.established_at ? Json(seconds(*c.established_at)) : Json(nullptr);
   const auto h = c.handshake_time();
-  j["handshake_ms"] = h ? Json(ms(*h)) : Json(nullptr);
+  j["handshake_ms"] = h ? Json(observe::to_ms(*h)) : Json(nullptr);
   j["ended_at_s"] = c.ended_at ? Json(seconds(*c.ended_at)) : Json(nullptr);
   j["syn_retransmits"] = c.syn_retransmits;
   j["synack_retransmits"] = c.synack_retransmits;

@@ -20,9 +20,7 @@ constexpr std::string_view kMagenta = "\x1b[35m";
 constexpr std::string_view kCyan = "\x1b[36m";
 constexpr std::size_t kArrowWidth = 28;
 
-double to_ms(Duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
+using observe::to_ms;
 
 std::string_view colour_of(const SegmentTrace& s) {
   switch (s.fate) {

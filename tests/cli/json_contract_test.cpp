@@ -4,10 +4,8 @@
 // The demo runs with --simulated (no TUN, no privileges; its live tour is checked against `analyze` the same
 // way in tun_e2e.py, test_demo_json_matches_analyze). Its first connection is a client offering MSS 1460 and
 // a server offering 1360 over IPv4, so sim and analyze are given the same MSS flags.
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -16,35 +14,19 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/shell.hpp"
 #include "synack/observe/json.hpp"
 
 namespace {
 
 using Json = nlohmann::ordered_json;
 
-struct Run {
-  int code = -1;
-  std::string out;
-};
-
-Run shell(const std::string& command) {
-  Run r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 const std::string kSynack = SYNACK_PATH;
 const std::string kDemoMss = " --client-mss 1460 --server-mss 1360";
 
 // The JSON document a command prints on stdout (its text and notes go to stderr, dropped).
 Json document(const std::string& command) {
-  const Run r = shell("(" + command + ") 2>/dev/null");
+  const auto r = synack::test::run_shell("(" + command + ") 2>/dev/null");
   EXPECT_EQ(r.code, 0) << command;
   if (!Json::accept(r.out)) {
     ADD_FAILURE() << command << " printed no JSON document:\n" << r.out;

@@ -15,23 +15,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/shell.hpp"
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;
-};
+using Result = synack::test::ShellResult;
 
 Result sim_raw(const std::string& cmd) {
-  Result r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return synack::test::run_shell(cmd);
 }
 
 Result sim(const std::string& args) {

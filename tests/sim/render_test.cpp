@@ -179,18 +179,6 @@ TEST(Json, StreamLinesAreOneObjectEach) {
   EXPECT_FALSE(k.contains("segments"));
 }
 
-TEST(Summary, NearestRankPercentiles) {
-  std::vector<double> v;
-  for (int i = 1; i <= 100; ++i) v.push_back(i);
-  const auto p = percentiles(v);
-  ASSERT_TRUE(p);
-  EXPECT_EQ(p->p50, 50);
-  EXPECT_EQ(p->p90, 90);
-  EXPECT_EQ(p->p99, 99);
-  EXPECT_EQ(p->max, 100);
-  EXPECT_FALSE(percentiles({}));
-}
-
 // --- determinism: same seed, same bytes -------------------------------------------------------------
 
 std::string read_all(const std::filesystem::path& p) {

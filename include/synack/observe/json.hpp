@@ -21,7 +21,7 @@ inline constexpr int kSchemaVersion = 1;
 /// {"schema": kSchemaVersion}: the start of a top-level document.
 [[nodiscard]] Json document();
 /// {"schema": kSchemaVersion, "event": event}: the start of a --json-stream line.
-[[nodiscard]] Json event(std::string_view event);
+[[nodiscard]] Json event(std::string_view name);
 
 /// {"mss", "wscale", "sack_permitted", "timestamps", "fast_open", "ecn"}.
 [[nodiscard]] Json to_json(const Offer& offer);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "synack/observe/handshake.hpp"
+#include "synack/observe/stats.hpp"
 #include "synack/sim/link.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
@@ -61,13 +62,9 @@ struct ConnectionResult {
   }
 };
 
-struct Percentiles {
-  double p50 = 0, p90 = 0, p99 = 0, max = 0;  ///< milliseconds
-};
-
 struct Summary {
   std::array<std::uint64_t, observe::kAllOutcomes.size()> outcomes{};  ///< indexed by observe::Outcome
-  std::optional<Percentiles> handshake_ms;                             ///< over established connections
+  std::optional<observe::Percentiles> handshake_ms;                    ///< over established connections
   std::uint64_t syn_retransmits = 0;
   std::uint64_t synack_retransmits = 0;
   std::uint64_t segments = 0;
@@ -134,9 +131,6 @@ struct RunResult {
   bool hit_time_cap = false;
   std::optional<FloodReport> flood;  ///< set when the run had an attacker (SimConfig::flood)
 };
-
-/// Nearest-rank percentiles of `values` (any order); nullopt when empty.
-[[nodiscard]] std::optional<Percentiles> percentiles(std::vector<double> values);
 
 /// The histogram's bucket edges in milliseconds (0, 1, 2, 5, 10, 20, 50, ... 100000).
 [[nodiscard]] const std::vector<double>& histogram_edges_ms();
