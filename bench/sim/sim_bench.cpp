@@ -27,7 +27,7 @@ void BM_SimHandshakes(benchmark::State& state) {
   for (auto _ : state) {
     const auto result = synack::sim::run(config);
     virtual_s = result.summary.virtual_seconds;
-    established = result.summary.count(synack::sim::Outcome::established);
+    established = result.summary.count(synack::observe::Outcome::established);
     segments = result.summary.segments;
     benchmark::DoNotOptimize(result.summary.segments);
   }

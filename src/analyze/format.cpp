@@ -83,17 +83,11 @@ std::string describe_segment(const SegmentRecord& s, const RelativeSeq& relative
 }
 
 std::string describe_negotiated(const ConnectionReport& c) {
-  const auto& n = c.negotiated;
-  if (!n.known) {
+  if (!c.negotiated.agreed) {
     if (c.client_offered.unknown || c.server_offered.unknown) return "options unknown (snaplen)";
     return "-";
   }
-  std::string out = fmt::format("mss {}/{}", n.mss_client_to_server, n.mss_server_to_client);
-  if (n.wscale_client && n.wscale_server) out += fmt::format(" ws {}/{}", *n.wscale_client, *n.wscale_server);
-  if (n.sack) out += " sack";
-  if (n.timestamps) out += " ts";
-  if (n.ecn) out += " ecn";
-  return out;
+  return observe::to_short_string(*c.negotiated.agreed);
 }
 
 std::string cut_note(const ConnectionReport& connection) {

@@ -7,11 +7,12 @@
 #include <vector>
 
 #include "synack/analyze/analyzer.hpp"
+#include "synack/observe/stats.hpp"
 
 namespace synack::analyze::detail {
 
-/// A duration in milliseconds.
-[[nodiscard]] double to_ms(Timestamp d) noexcept;
+/// Capture-time differences in milliseconds (the one conversion, observe/stats.hpp).
+using observe::to_ms;
 /// "0.021 ms", "12.500 ms", "3.001 s".
 [[nodiscard]] std::string format_duration_ms(double ms);
 /// "0.021 ms" or "-" when absent.

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "format.hpp"
+
 namespace synack::analyze::detail {
 namespace {
 
@@ -34,10 +36,6 @@ std::int64_t seq_distance(std::uint32_t to, std::uint32_t from) noexcept {
 }
 
 }  // namespace
-
-double to_ms(Timestamp d) noexcept {
-  return static_cast<double>(d.count()) / 1e6;
-}
 
 Handshake::Handshake(std::uint64_t number, Limits limits, Timestamp time) : limits_(limits) {
   report_.number = number;
@@ -82,7 +80,8 @@ ConnectionReport Handshake::incomplete_from_ack(std::uint64_t number, Timestamp 
   h.report_.server = src_is_client ? ack.dst : ack.src;
   h.report_.packets = 1;
   h.record(time, ack, src_is_client ? Direction::to_server : Direction::to_client);
-  h.close(Verdict::incomplete, "the capture began mid-connection (first packet an ACK, no SYN seen)");
+  h.close(observe::Outcome::incomplete,
+          "the capture began mid-connection (first packet an ACK, no SYN seen)");
   return std::move(h.report_);
 }
 
@@ -112,8 +111,8 @@ void Handshake::record(Timestamp time, const DecodedSegment& s, Direction direct
   report_.segments.push_back(r);
 }
 
-void Handshake::close(Verdict verdict, std::string reason) {
-  report_.verdict = verdict;
+void Handshake::close(observe::Outcome outcome, std::string reason) {
+  report_.outcome = outcome;
   report_.reason = std::move(reason);
   phase_ = Phase::closed;
 }
@@ -132,11 +131,11 @@ void Handshake::establish(Timestamp time) {
   report_.synack_to_ack_ms = to_ms(time - last_synack_);
   if (report_.first_syn) {
     report_.establish_ms = to_ms(time - *report_.first_syn);
-    report_.verdict = Verdict::established;
+    report_.outcome = observe::Outcome::established;
     report_.reason = fmt::format("SYN, SYN-ACK and ACK in {:.3f} ms", *report_.establish_ms);
     phase_ = Phase::established;
   } else {
-    report_.verdict = Verdict::incomplete;
+    report_.outcome = observe::Outcome::incomplete;
     report_.reason = "the capture began mid-handshake (SYN-ACK and ACK seen, no SYN)";
     phase_ = Phase::established;
   }
@@ -184,10 +183,10 @@ void Handshake::on_to_server(Timestamp time, const DecodedSegment& s) {
         return;
       }
       if (f.rst()) {
-        close(Verdict::reset, synack_seen_
-                                  ? fmt::format("the client reset the handshake {:.3f} ms after the SYN-ACK",
-                                                to_ms(time - last_synack_))
-                                  : "the client reset the handshake before any answer");
+        close(observe::Outcome::reset,
+              synack_seen_ ? fmt::format("the client reset the handshake {:.3f} ms after the SYN-ACK",
+                                         to_ms(time - last_synack_))
+                           : "the client reset the handshake before any answer");
         return;
       }
       if (phase_ == Phase::synack_received && f.ack() && !f.syn()) {
@@ -199,7 +198,7 @@ void Handshake::on_to_server(Timestamp time, const DecodedSegment& s) {
       if (f.ack() && !f.syn() && !f.rst() && seq_distance(s.ack, report_.server_isn.value_or(0) + 1U) >= 0) {
         establish(time);
       } else if (f.rst()) {
-        close(Verdict::incomplete, "the capture began mid-handshake; the client then reset it");
+        close(observe::Outcome::incomplete, "the capture began mid-handshake; the client then reset it");
       }
       return;
     case Phase::established:
@@ -221,7 +220,7 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
         report_.first_synack = time;
         report_.syn_to_synack_ms = to_ms(time - last_syn_);
         phase_ = Phase::simultaneous;
-        report_.verdict = Verdict::simultaneous;
+        report_.outcome = observe::Outcome::simultaneous_open;
         report_.reason =
             fmt::format("both sides sent a SYN without ACK ({:.3f} ms apart)", to_ms(time - last_syn_));
         return;
@@ -237,7 +236,7 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
       }
       if (f.rst()) {
         if (f.ack() && s.ack == client_isn() + 1U) {
-          close(Verdict::refused,
+          close(observe::Outcome::refused,
                 fmt::format("RST/ACK from the server {:.3f} ms after the SYN{}", to_ms(time - last_syn_),
                             report_.syn_retransmits > 0 ? " (after retransmissions)" : ""));
         } else {
@@ -256,7 +255,7 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
         return;
       }
       if (f.rst()) {
-        close(phase_ == Phase::incomplete ? Verdict::incomplete : Verdict::reset,
+        close(phase_ == Phase::incomplete ? observe::Outcome::incomplete : observe::Outcome::reset,
               fmt::format("the server reset the handshake {:.3f} ms after its SYN-ACK",
                           to_ms(time - last_synack_)));
       }
@@ -273,18 +272,18 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
 ConnectionReport Handshake::finalise() {
   switch (phase_) {
     case Phase::syn_sent:
-      report_.verdict = Verdict::timeout;
+      report_.outcome = observe::Outcome::timed_out;
       report_.reason = fmt::format("no answer to {} SYN{} over {:.3f} s", report_.syn_retransmits + 1,
                                    report_.syn_retransmits > 0 ? "s" : "",
                                    to_ms(last_syn_ - report_.first_syn.value_or(last_syn_)) / 1000.0);
       break;
     case Phase::synack_received:
-      report_.verdict = Verdict::timeout;
+      report_.outcome = observe::Outcome::timed_out;
       report_.reason = fmt::format("the server's SYN-ACK{} never acknowledged by the client",
                                    report_.synack_retransmits > 0 ? "s were" : " was");
       break;
     case Phase::incomplete:
-      report_.verdict = Verdict::incomplete;
+      report_.outcome = observe::Outcome::incomplete;
       report_.reason = "the capture began mid-handshake (first packet a SYN-ACK, no SYN seen)";
       break;
     case Phase::established:

@@ -54,7 +54,7 @@ class Handshake {
   void on_to_client(Timestamp time, const DecodedSegment& segment);
   void check_timestamps(Timestamp time, const DecodedSegment& segment, Direction direction);
   void establish(Timestamp time);
-  void close(Verdict verdict, std::string reason);
+  void close(observe::Outcome outcome, std::string reason);
   void take_synack(Timestamp time, const DecodedSegment& segment);
 
   ConnectionReport report_;

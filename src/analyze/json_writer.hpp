@@ -60,6 +60,30 @@ class JsonWriter {
     fmt::format_to(std::back_inserter(out_), "{}", v);
     if (out_.find_first_of(".eE", start) == std::string::npos) out_ += ".0";
   }
+  /// A value built as a tree elsewhere (observe's objects), written in the same layout.
+  void value(const nlohmann::ordered_json& v) {
+    if (v.is_object()) {
+      begin_object();
+      for (auto it = v.begin(); it != v.end(); ++it) key(it.key()).value(it.value());
+      end_object();
+    } else if (v.is_array()) {
+      begin_array();
+      for (const auto& item : v) value(item);
+      end_array();
+    } else if (v.is_string()) {
+      string(v.get_ref<const std::string&>());
+    } else if (v.is_boolean()) {
+      boolean(v.get<bool>());
+    } else if (v.is_number_unsigned()) {
+      integer(v.get<std::uint64_t>());
+    } else if (v.is_number_integer()) {
+      integer(v.get<std::int64_t>());
+    } else if (v.is_number_float()) {
+      number(v.get<double>());
+    } else {
+      null();
+    }
+  }
   template <typename T>
   void optional_integer(const std::optional<T>& v) {
     if (v) {

@@ -34,7 +34,7 @@ std::string arrow(const SegmentRecord& s, std::size_t width) {
 
 std::string render_ladder(const ConnectionReport& c, bool colour) {
   std::string out = fmt::format("Connection {}: {} → {}  {}", c.number, c.client.to_string(),
-                                c.server.to_string(), to_string(c.verdict));
+                                c.server.to_string(), observe::to_string(c.outcome));
   if (!c.reason.empty()) out += fmt::format(" ({})", c.reason);
   out += "\n";
   for (const auto& a : c.anomalies) out += fmt::format("  ! {}\n", a);

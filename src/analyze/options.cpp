@@ -129,6 +129,21 @@ void syn_cookie_check(ConnectionReport& r, bool v6) {
 
 }  // namespace
 
+namespace {
+
+// The offer as observe knows it: nullopt when the SYN was not captured or its options were cut.
+std::optional<observe::Offer> readable(const OfferedOptions& o) {
+  if (!o.seen || o.unknown) return std::nullopt;
+  return observe::Offer{.mss = o.mss,
+                        .wscale = o.wscale,
+                        .sack_permitted = o.sack_permitted,
+                        .timestamps = o.timestamps,
+                        .fast_open = o.fast_open,
+                        .ecn = o.ecn};
+}
+
+}  // namespace
+
 void conclude_options(ConnectionReport& r) {
   const auto& c = r.client_offered;
   const auto& s = r.server_offered;
@@ -146,6 +161,8 @@ void conclude_options(ConnectionReport& r) {
                                         v6 ? kDefaultMssV6 : kDefaultMssV4));
     }
   }
+  r.negotiated.client = readable(c);
+  r.negotiated.server = readable(s);
   if (!c.seen || !s.seen || c.unknown || s.unknown) return;
   if (c.wscale.has_value() != s.wscale.has_value()) {
     r.anomalies.push_back(
@@ -154,22 +171,12 @@ void conclude_options(ConnectionReport& r) {
                     side_name(c.wscale.has_value()), c.wscale ? *c.wscale : s.wscale.value_or(0),
                     side_name(!c.wscale.has_value())));
   }
-  auto& n = r.negotiated;
-  n.known = true;
-  const std::uint16_t fallback = v6 ? kDefaultMssV6 : kDefaultMssV4;
-  // A sender is bound by the peer's MSS option (or the default) and by its own link, which its own
-  // announced MSS reflects: the effective MSS is the smaller of the two (RFC 9293 §3.7.1, RFC 6691).
-  constexpr std::uint16_t kNoLimit = 0xFFFF;
-  n.mss_client_to_server = std::min(s.mss.value_or(fallback), c.mss.value_or(kNoLimit));
-  n.mss_server_to_client = std::min(c.mss.value_or(fallback), s.mss.value_or(kNoLimit));
-  if (c.wscale && s.wscale) {
-    n.wscale_client = std::min(*c.wscale, wire::kMaxWindowShift);
-    n.wscale_server = std::min(*s.wscale, wire::kMaxWindowShift);
+  // What both agreed: observe's rule, the same the simulator reports (RFC 9293 §3.7.1, RFC 6691).
+  if (r.negotiated.client && r.negotiated.server) {
+    r.negotiated.agreed =
+        observe::agree(*r.negotiated.client, *r.negotiated.server, r.client.address.version());
   }
-  n.sack = c.sack_permitted && s.sack_permitted;
-  n.timestamps = c.timestamps && s.timestamps;
-  n.ecn = c.ecn && s.ecn;
-  if (r.verdict != Verdict::simultaneous) syn_cookie_check(r, v6);
+  if (r.outcome != observe::Outcome::simultaneous_open) syn_cookie_check(r, v6);
 }
 
 }  // namespace synack::analyze::detail

@@ -1,8 +1,10 @@
-// The JSON document of docs/analyze-json.md. Field names and types are a contract: add, never rename.
+// The analyzer's document of docs/json.md. Field names and types are a contract: add, never rename (or raise
+// observe::kSchemaVersion).
 #include <cmath>
 
 #include "json_writer.hpp"
 #include "synack/analyze/report.hpp"
+#include "synack/observe/json.hpp"
 
 namespace synack::analyze {
 
@@ -23,35 +25,8 @@ json optional_value(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-json offered_json(const OfferedOptions& o) {
-  if (!o.seen) return nullptr;
-  const json unknown = "unknown";
-  return {
-      {"mss", o.unknown ? unknown : optional_value(o.mss)},
-      {"wscale", o.unknown ? unknown : optional_value(o.wscale)},
-      {"sack_permitted", o.unknown ? unknown : json(o.sack_permitted)},
-      {"timestamps", o.unknown ? unknown : json(o.timestamps)},
-      {"fast_open", o.unknown ? unknown : json(o.fast_open)},
-      {"ecn", o.ecn},
-  };
-}
-
-json negotiated_json(const Negotiated& n) {
-  if (!n.known) {
-    return {{"mss_client_to_server", nullptr}, {"mss_server_to_client", nullptr},
-            {"wscale_client", nullptr},        {"wscale_server", nullptr},
-            {"window_scaling", nullptr},       {"sack", nullptr},
-            {"timestamps", nullptr},           {"ecn", nullptr}};
-  }
-  const bool scaling = n.wscale_client.has_value() && n.wscale_server.has_value();
-  return {{"mss_client_to_server", n.mss_client_to_server},
-          {"mss_server_to_client", n.mss_server_to_client},
-          {"wscale_client", n.wscale_client.value_or(0)},
-          {"wscale_server", n.wscale_server.value_or(0)},
-          {"window_scaling", scaling},
-          {"sack", n.sack},
-          {"timestamps", n.timestamps},
-          {"ecn", n.ecn}};
+json options_unknown_json(const ConnectionReport& c) {
+  return {{"client", c.client_offered.unknown}, {"server", c.server_offered.unknown}};
 }
 
 json distribution_json(const Distribution& d) {
@@ -83,7 +58,7 @@ json to_json(const ConnectionReport& c) {
       {"number", c.number},
       {"client", c.client.to_string()},
       {"server", c.server.to_string()},
-      {"verdict", std::string(to_string(c.verdict))},
+      {"outcome", std::string(observe::to_string(c.outcome))},
       {"reason", c.reason},
       {"anomalies", c.anomalies},
       {"first_syn_s", c.first_syn ? json(static_cast<double>(c.first_syn->count()) / 1e9) : json(nullptr)},
@@ -95,8 +70,8 @@ json to_json(const ConnectionReport& c) {
       {"establish_ms", optional_ms(c.establish_ms)},
       {"client_isn", optional_value(c.client_isn)},
       {"server_isn", optional_value(c.server_isn)},
-      {"offered", {{"client", offered_json(c.client_offered)}, {"server", offered_json(c.server_offered)}}},
-      {"negotiated", negotiated_json(c.negotiated)},
+      {"negotiated", observe::to_json(c.negotiated)},
+      {"options_unknown", options_unknown_json(c)},
       {"packets", c.packets},
   };
   return j;
@@ -105,8 +80,8 @@ json to_json(const ConnectionReport& c) {
 namespace {
 
 json summary_json(const AnalysisResult& r) {
-  json verdicts = json::object();
-  for (auto v : kAllVerdicts) verdicts[std::string(to_string(v))] = r.summary.count(v);
+  json outcomes = json::object();
+  for (auto o : observe::kAllOutcomes) outcomes[std::string(observe::to_string(o))] = r.summary.count(o);
   json histogram = json::array();
   for (const auto& b : r.summary.establish_histogram) {
     histogram.push_back({{"lower_ms", b.lower_ms},
@@ -118,11 +93,11 @@ json summary_json(const AnalysisResult& r) {
     failing.push_back({{"server", f.server.to_string()},
                        {"failures", f.failures},
                        {"refused", f.refused},
-                       {"timeout", f.timeout},
+                       {"timed_out", f.timed_out},
                        {"reset", f.reset}});
   }
   return {{"connections", r.connections.size()},
-          {"verdicts", std::move(verdicts)},
+          {"outcomes", std::move(outcomes)},
           {"syn_to_synack_ms", distribution_json(r.summary.syn_to_synack)},
           {"synack_to_ack_ms", distribution_json(r.summary.synack_to_ack)},
           {"establish_ms", distribution_json(r.summary.establish)},
@@ -134,6 +109,8 @@ json summary_json(const AnalysisResult& r) {
 json head_json(const FileReport& report) {
   const auto& r = report.result;
   return {
+      {"schema", observe::kSchemaVersion},
+      {"document", "analyze"},
       {"file", report.file},
       {"status", std::string(status_name(report.status))},
       {"error", report.error.empty() ? json(nullptr) : json(report.error)},
@@ -161,26 +138,6 @@ std::string dump_at(const json& value, std::size_t depth) {
   return out;
 }
 
-void write_offered(detail::JsonWriter& w, const OfferedOptions& o) {
-  if (!o.seen) {
-    w.null();
-    return;
-  }
-  w.begin_object();
-  if (o.unknown) {
-    for (const char* k : {"mss", "wscale", "sack_permitted", "timestamps", "fast_open"})
-      w.key(k).string("unknown");
-  } else {
-    w.key("mss").optional_integer(o.mss);
-    w.key("wscale").optional_integer(o.wscale);
-    w.key("sack_permitted").boolean(o.sack_permitted);
-    w.key("timestamps").boolean(o.timestamps);
-    w.key("fast_open").boolean(o.fast_open);
-  }
-  w.key("ecn").boolean(o.ecn);
-  w.end_object();
-}
-
 void write_optional_ms(detail::JsonWriter& w, const std::optional<double>& ms) {
   if (ms) {
     w.number(round_ms(*ms));
@@ -196,7 +153,7 @@ void write_connection(std::string& out, std::size_t depth, const ConnectionRepor
   w.key("number").integer(c.number);
   w.key("client").string(c.client.to_string());
   w.key("server").string(c.server.to_string());
-  w.key("verdict").string(to_string(c.verdict));
+  w.key("outcome").string(observe::to_string(c.outcome));
   w.key("reason").string(c.reason);
   w.key("anomalies").begin_array();
   for (const auto& a : c.anomalies) w.string(a);
@@ -215,28 +172,8 @@ void write_connection(std::string& out, std::size_t depth, const ConnectionRepor
   write_optional_ms(w.key("establish_ms"), c.establish_ms);
   w.key("client_isn").optional_integer(c.client_isn);
   w.key("server_isn").optional_integer(c.server_isn);
-  w.key("offered").begin_object();
-  write_offered(w.key("client"), c.client_offered);
-  write_offered(w.key("server"), c.server_offered);
-  w.end_object();
-  const auto& n = c.negotiated;
-  w.key("negotiated").begin_object();
-  if (!n.known) {
-    for (const char* k : {"mss_client_to_server", "mss_server_to_client", "wscale_client", "wscale_server",
-                          "window_scaling", "sack", "timestamps", "ecn"}) {
-      w.key(k).null();
-    }
-  } else {
-    w.key("mss_client_to_server").integer(n.mss_client_to_server);
-    w.key("mss_server_to_client").integer(n.mss_server_to_client);
-    w.key("wscale_client").integer(n.wscale_client.value_or(0));
-    w.key("wscale_server").integer(n.wscale_server.value_or(0));
-    w.key("window_scaling").boolean(n.wscale_client.has_value() && n.wscale_server.has_value());
-    w.key("sack").boolean(n.sack);
-    w.key("timestamps").boolean(n.timestamps);
-    w.key("ecn").boolean(n.ecn);
-  }
-  w.end_object();
+  w.key("negotiated").value(observe::to_json(c.negotiated));
+  w.key("options_unknown").value(options_unknown_json(c));
   w.key("packets").integer(c.packets);
   w.end_object();
 }

@@ -15,18 +15,19 @@ using detail::format_optional_ms;
 
 // How bad a connection looks: failures first, then the slowest establish times.
 double badness(const ConnectionReport& c) {
-  if (is_failure(c.verdict)) return 1e18 + static_cast<double>(c.syn_retransmits);
+  if (observe::is_failure(c.outcome)) return 1e18 + static_cast<double>(c.syn_retransmits);
   return c.establish_ms.value_or(-1.0) + 1e6 * (c.syn_retransmits + c.synack_retransmits);
 }
 
 void append_row(std::string& out, const ConnectionReport& c) {
   const auto pair = fmt::format("{} → {}", c.client.to_string(), c.server.to_string());
-  fmt::format_to(
-      std::back_inserter(out), "{:>6}  {:<47}  {:<12} {:>12} {:>12} {:>5}  {}\n", c.number, pair,
-      to_string(c.verdict), format_optional_ms(c.syn_to_synack_ms), format_optional_ms(c.establish_ms),
-      fmt::format("{}/{}", c.syn_retransmits, c.synack_retransmits), detail::describe_negotiated(c));
+  fmt::format_to(std::back_inserter(out), "{:>6}  {:<47}  {:<17} {:>12} {:>12} {:>5}  {}\n", c.number, pair,
+                 observe::to_string(c.outcome), format_optional_ms(c.syn_to_synack_ms),
+                 format_optional_ms(c.establish_ms),
+                 fmt::format("{}/{}", c.syn_retransmits, c.synack_retransmits),
+                 detail::describe_negotiated(c));
   for (const auto& a : c.anomalies) fmt::format_to(std::back_inserter(out), "{:>8}! {}\n", "", a);
-  if (c.verdict != Verdict::established && !c.reason.empty()) {
+  if (c.outcome != observe::Outcome::established && !c.reason.empty()) {
     fmt::format_to(std::back_inserter(out), "{:>8}  {}\n", "", c.reason);
   }
 }
@@ -37,14 +38,14 @@ void append_table(std::string& out, const AnalysisResult& r, const TextOptions& 
     out += "\nNo TCP handshakes found.\n";
     return;
   }
-  out += fmt::format("\n{:>6}  {:<47}  {:<12} {:>12} {:>12} {:>5}  {}\n", "#", "client → server", "verdict",
+  out += fmt::format("\n{:>6}  {:<47}  {:<17} {:>12} {:>12} {:>5}  {}\n", "#", "client → server", "outcome",
                      "SYN→SYN-ACK", "establish", "retx", "agreed (mss c→s/s→c, ws c/s)");
   const std::size_t shown = std::min(o.first, cs.size());
   for (std::size_t i = 0; i < shown; ++i) append_row(out, cs[i]);
   if (shown == cs.size()) return;
   std::vector<const ConnectionReport*> rest;
   for (std::size_t i = shown; i < cs.size(); ++i) {
-    if (is_failure(cs[i].verdict) || cs[i].establish_ms) rest.push_back(&cs[i]);
+    if (observe::is_failure(cs[i].outcome) || cs[i].establish_ms) rest.push_back(&cs[i]);
   }
   const std::size_t worst = std::min(o.worst, rest.size());
   std::partial_sort(
@@ -106,9 +107,13 @@ std::string render_text(const FileReport& report, const TextOptions& options) {
     out += fmt::format("  WARNING: {}. This report covers what was read before the damage.\n", report.error);
   }
   append_table(out, r, options);
-  out += "\nVerdicts:";
-  for (auto v : kAllVerdicts)
-    out += fmt::format(" {} {}{}", to_string(v), r.summary.count(v), v == Verdict::incomplete ? "" : ",");
+  out += "\nOutcomes:";
+  // Every outcome a capture can show (a capture has no "pending": its end decides).
+  for (auto o : observe::kAllOutcomes) {
+    if (o == observe::Outcome::pending) continue;
+    out += fmt::format(" {} {}{}", observe::to_string(o), r.summary.count(o),
+                       o == observe::Outcome::incomplete ? "" : ",");
+  }
   out += "\n";
   append_distributions(out, r.summary);
   append_histogram(out, r.summary);
@@ -117,8 +122,8 @@ std::string render_text(const FileReport& report, const TextOptions& options) {
     const std::size_t n = std::min(options.top, r.summary.top_failing.size());
     for (std::size_t i = 0; i < n; ++i) {
       const auto& f = r.summary.top_failing[i];
-      out += fmt::format("  {:<47} {:>6} (refused {}, timeout {}, reset {})\n", f.server.to_string(),
-                         f.failures, f.refused, f.timeout, f.reset);
+      out += fmt::format("  {:<47} {:>6} (refused {}, timed_out {}, reset {})\n", f.server.to_string(),
+                         f.failures, f.refused, f.timed_out, f.reset);
     }
   }
   return out;

@@ -1,5 +1,7 @@
-// Capture-wide numbers: verdict counts, timing percentiles, the establish-time histogram and the servers
+// Capture-wide numbers: outcome counts, timing percentiles, the establish-time histogram and the servers
 // with the most failures.
+#include "synack/observe/stats.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -8,40 +10,15 @@
 
 namespace synack::analyze {
 
-std::string_view to_string(Verdict verdict) noexcept {
-  switch (verdict) {
-    case Verdict::established:
-      return "established";
-    case Verdict::refused:
-      return "refused";
-    case Verdict::timeout:
-      return "timeout";
-    case Verdict::reset:
-      return "reset";
-    case Verdict::simultaneous:
-      return "simultaneous";
-    case Verdict::incomplete:
-      return "incomplete";
-  }
-  return "unknown";
-}
-
 Distribution distribution_of(std::vector<double>& values) {
   Distribution d;
   d.count = values.size();
-  if (values.empty()) return d;
-  std::sort(values.begin(), values.end());
-  // Nearest rank: the smallest value with at least p% of the values at or below it.
-  auto rank = [&](double p) {
-    const auto n = static_cast<double>(values.size());
-    auto index = static_cast<std::size_t>(std::ceil(p / 100.0 * n));
-    index = std::clamp<std::size_t>(index, 1, values.size());
-    return values[index - 1];
-  };
-  d.p50 = rank(50);
-  d.p90 = rank(90);
-  d.p99 = rank(99);
-  d.max = values.back();
+  if (const auto p = observe::percentiles(values)) {
+    d.p50 = p->p50;
+    d.p90 = p->p90;
+    d.p99 = p->p99;
+    d.max = p->max;
+  }
   return d;
 }
 
@@ -84,17 +61,17 @@ Summary summarize(const std::vector<ConnectionReport>& connections, std::size_t 
   std::vector<double> syn_to_synack, synack_to_ack, establish;
   std::map<wire::Endpoint, EndpointFailures> failing;
   for (const auto& c : connections) {
-    ++s.verdicts[static_cast<std::size_t>(c.verdict)];
+    ++s.outcomes[static_cast<std::size_t>(c.outcome)];
     if (c.syn_to_synack_ms) syn_to_synack.push_back(*c.syn_to_synack_ms);
     if (c.synack_to_ack_ms) synack_to_ack.push_back(*c.synack_to_ack_ms);
     if (c.establish_ms) establish.push_back(*c.establish_ms);
-    if (is_failure(c.verdict)) {
+    if (observe::is_failure(c.outcome)) {
       auto& f = failing[c.server];
       f.server = c.server;
       ++f.failures;
-      if (c.verdict == Verdict::refused) ++f.refused;
-      if (c.verdict == Verdict::timeout) ++f.timeout;
-      if (c.verdict == Verdict::reset) ++f.reset;
+      if (c.outcome == observe::Outcome::refused) ++f.refused;
+      if (c.outcome == observe::Outcome::timed_out) ++f.timed_out;
+      if (c.outcome == observe::Outcome::reset) ++f.reset;
     }
   }
   s.establish_histogram = histogram_of(establish);

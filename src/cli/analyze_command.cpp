@@ -143,8 +143,7 @@ void register_analyze_command(CLI::App& app, int& exit_code) {
          "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback); '-' reads standard "
          "input")
       ->required();
-  sub->add_flag("--json", args->json,
-                "Print the JSON document of docs/analyze-json.md instead of the report");
+  sub->add_flag("--json", args->json, "Print the JSON document of docs/json.md instead of the report");
   sub->add_option("--ladder", args->ladder,
                   "Draw connection N (1-based, as numbered in the report) as a ladder")
       ->check(whole(1));

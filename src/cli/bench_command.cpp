@@ -23,6 +23,7 @@
 #include "bench_kernel.hpp"
 #include "exit_codes.hpp"
 #include "numbers.hpp"
+#include "synack/observe/json.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/error.hpp"
 
@@ -658,9 +659,8 @@ int run(const BenchArgs& args) {
     notes.emplace_back("the synack run stalled: ten virtual minutes without a completed handshake");
 
   if (args.json) {
-    nlohmann::json j;
-    j["schema"] = "synack-bench";
-    j["version"] = 1;
+    observe::Json j = observe::document();  // docs/json.md
+    j["document"] = "bench";
     auto& c = j["config"];
     c["inflight"] = plan.inflight;
     c["close"] = args.close;

@@ -19,6 +19,7 @@
 #include "listen_command.hpp"
 #include "numbers.hpp"
 #include "privileges.hpp"
+#include "synack/observe/json.hpp"
 #include "synack/tcp/error.hpp"
 
 namespace synack::cli {
@@ -41,7 +42,7 @@ struct ConnectOptions {
 
 struct Outcome {
   int exit_code = kExitOk;
-  nlohmann::json json;
+  observe::Json json = observe::document();
 };
 
 class Client {
@@ -50,7 +51,11 @@ class Client {
 
   Outcome run_one(const wire::Endpoint& remote, bool& stdin_eof) {
     Outcome out;
+    out.json["document"] = "connect";
     out.json["remote"] = remote.to_string();
+    // The handshake's outcome and options (docs/json.md), replaced once known; "result" is how the run ended.
+    out.json["outcome"] = observe::to_string(observe::Outcome::pending);
+    out.json["negotiated"] = nullptr;
     Instant now = link::monotonic_now();
     auto id = s_.stack->connect(now, wire::Endpoint{}, remote);
     if (!id) {
@@ -108,11 +113,13 @@ class Client {
             break;
           case stack::EventKind::refused:
             report_syns(out, tuple, started);
+            out.json["outcome"] = observe::to_string(observe::Outcome::refused);
             return fail(out, kExitRefused, fmt::format("{} refused the connection (RST)", remote.to_string()),
                         "refused");
           case stack::EventKind::timed_out:
             report_syns(out, tuple, started);
             if (phase == Phase::connecting) {
+              out.json["outcome"] = observe::to_string(observe::Outcome::timed_out);
               return fail(out, kExitTimedOut,
                           fmt::format("no answer from {} after {} SYN retransmission(s) ({:.3f} s)",
                                       remote.to_string(), o_.tun.syn_retries,
@@ -124,6 +131,7 @@ class Client {
             phase = Phase::done;
             break;
           case stack::EventKind::reset:
+            if (phase == Phase::connecting) out.json["outcome"] = observe::to_string(observe::Outcome::reset);
             result = "reset";
             code = kExitReset;
             phase = Phase::done;
@@ -258,6 +266,7 @@ class Client {
       fmt::print(stderr, "SYNs sent at{}\n", line);
     }
     out.json["syn_times_ms"] = times;
+    out.json["negotiated"] = observe::to_json(tun_cli::negotiated(h, false, tuple.local.address.version()));
   }
 
   void report_established(Outcome& out, stack::ConnectionId id, const wire::FourTuple& tuple,
@@ -271,16 +280,14 @@ class Client {
     out.json["isn"] = info->iss.raw();
     out.json["irs"] = info->irs.raw();
     out.json["syn_retransmits"] = info->syn_retransmits;
-    out.json["offered"] = h != nullptr && h->ours ? tun_cli::to_json(*h->ours) : nlohmann::json(nullptr);
-    out.json["peer_offered"] = h != nullptr && h->peer ? tun_cli::to_json(*h->peer) : nlohmann::json(nullptr);
-    out.json["agreed"] = tun_cli::to_json(info->negotiated);
+    out.json["outcome"] = observe::to_string(observe::Outcome::established);
     if (!o_.json) {
       fmt::print(stderr, "established {} → {} in {:.3f} ms\n", tuple.local.to_string(),
                  tuple.remote.to_string(), tun_cli::millis(took));
-      fmt::print(stderr, "  offered: synack <{}>  peer <{}>\n",
-                 h != nullptr && h->ours ? tun_cli::describe(*h->ours) : "?",
-                 h != nullptr && h->peer ? tun_cli::describe(*h->peer) : "?");
-      fmt::print(stderr, "  agreed:  {}\n", tun_cli::describe(info->negotiated));
+      const observe::Negotiated n = tun_cli::negotiated(h, false, tuple.local.address.version());
+      fmt::print(stderr, "  offered: synack <{}>  peer <{}>\n", tun_cli::describe(n.client),
+                 tun_cli::describe(n.server));
+      fmt::print(stderr, "  agreed:  {}\n", tun_cli::describe(n));
     }
   }
 

@@ -5,6 +5,8 @@
 // exchanges a request and a reply, closes, and prints every connection as `synack sim`'s ladder with what
 // each side offered and agreed. Then a SYN to a closed port (refused) and a SYN to an address nobody owns
 // (retransmitted with backoff, 2 retries, timed out). Everything crossing the device goes to a pcap.
+// With --json the tour's text goes to stderr and stdout gets one JSON document of every connection, in the
+// vocabulary of `synack sim --json` and `synack analyze --json` (docs/json.md).
 //
 // Where a namespace or /dev/net/tun is out of reach (unprivileged, user namespaces disabled, a root-only
 // /dev/net/tun) it says exactly what is missing in one line and gives the same tour over the simulator.
@@ -35,6 +37,7 @@
 #include "privileges.hpp"
 #include "synack/link/netns.hpp"
 #include "synack/link/tun_driver.hpp"
+#include "synack/observe/json.hpp"
 #include "synack/sim/render.hpp"
 #include "synack/sim/simulation.hpp"
 #include "synack/tcp/error.hpp"
@@ -66,8 +69,7 @@ struct Track {
   wire::FourTuple key;  ///< as the stack sees it (local = synack)
   bool synack_is_client = false;
   std::string title;
-  sim::ConnectionResult result;
-  std::optional<tcp::SynOptions> client_syn, server_syn;
+  sim::ConnectionResult result;         ///< its negotiated offers: the first SYN each way, as on the wire
   std::array<std::uint32_t, 2> high{};  ///< highest sequence end sent per direction
   std::array<bool, 2> seen{};
   bool printed = false;
@@ -88,7 +90,7 @@ class Recorder {
       t = &tracks_.back();
       t->key = r.tuple;
       t->synack_is_client = r.direction == stack::Direction::out;
-      t->result.index = static_cast<std::uint32_t>(tracks_.size() - 1);
+      t->result.number = static_cast<std::uint32_t>(tracks_.size());
       t->result.tuple = t->synack_is_client ? r.tuple : r.tuple.reversed();
       t->result.started_at = r.at;
     }
@@ -110,37 +112,39 @@ class Recorder {
     }
     auto& c = t->result;
     if (flags.syn()) {
-      const auto options = tcp::SynOptions::from(r.header.options);
+      auto& offer = c2s ? c.negotiated.client : c.negotiated.server;
+      if (!offer) offer = observe::Offer::from(r.header);
+      if (c.negotiated.client && c.negotiated.server && !c.negotiated.agreed) {
+        c.negotiated.agreed =
+            observe::agree(*c.negotiated.client, *c.negotiated.server, r.tuple.local.address.version());
+      }
       if (c2s) {
         c.client_isn = r.header.seq.raw();
-        t->client_syn = options;
         if (s.retransmission) ++c.syn_retransmits;
       } else {
         c.server_isn = r.header.seq.raw();
-        t->server_syn = options;
         if (s.retransmission) ++c.synack_retransmits;
       }
     }
-    if (c.outcome == sim::Outcome::pending) {
+    if (c.outcome == observe::Outcome::pending) {
       if (!c2s && flags.rst() && !c.server_isn) {
-        c.outcome = sim::Outcome::refused;
+        c.outcome = observe::Outcome::refused;
         c.ended_at = r.at;
       } else if (c2s && flags.ack() && !flags.syn() && c.server_isn &&
                  r.header.ack.raw() == *c.server_isn + 1U) {
-        c.outcome = sim::Outcome::established;
+        c.outcome = observe::Outcome::established;
         c.established_at = r.at;
-        c.negotiated = negotiated(*t);
       }
-    } else if (c.outcome == sim::Outcome::established && flags.rst()) {
-      c.outcome = sim::Outcome::reset;
+    } else if (c.outcome == observe::Outcome::established && flags.rst()) {
+      c.outcome = observe::Outcome::reset;
       c.ended_at = r.at;
     }
     if (c.segments.size() < 64) c.segments.push_back(s);
   }
 
   void timed_out(const wire::FourTuple& key, Instant at) {
-    if (Track* t = find(key); t != nullptr && t->result.outcome == sim::Outcome::pending) {
-      t->result.outcome = sim::Outcome::timeout;
+    if (Track* t = find(key); t != nullptr && t->result.outcome == observe::Outcome::pending) {
+      t->result.outcome = observe::Outcome::timed_out;
       t->result.ended_at = at;
     }
   }
@@ -154,21 +158,6 @@ class Recorder {
   std::vector<Track>& tracks() { return tracks_; }
 
  private:
-  static sim::NegotiatedView negotiated(const Track& t) {
-    sim::NegotiatedView n;
-    const auto v = t.key.local.address.version();
-    const tcp::SynOptions cs = t.client_syn.value_or(tcp::SynOptions{});
-    const tcp::SynOptions ss = t.server_syn.value_or(tcp::SynOptions{});
-    n.mss_client_to_server = ss.mss.value_or(tcp::default_peer_mss(v));
-    n.mss_server_to_client = cs.mss.value_or(tcp::default_peer_mss(v));
-    if (cs.wscale && ss.wscale) {
-      n.wscale_client = cs.wscale;
-      n.wscale_server = ss.wscale;
-    }
-    n.sack = cs.sack_permitted && ss.sack_permitted;
-    n.timestamps = cs.timestamps && ss.timestamps;
-    return n;
-  }
   std::vector<Track> tracks_;  // few: the demo's own connections
 };
 
@@ -381,7 +370,7 @@ struct ServerTask {
 
 class LiveDemo {
  public:
-  LiveDemo(tun_cli::TunSession& s, bool colour) : s_(s), colour_(colour) {}
+  LiveDemo(tun_cli::TunSession& s, bool colour, std::FILE* text) : s_(s), colour_(colour), text_(text) {}
 
   int run(const std::string& pcap_path, const PrivilegeOptions& privileges) {
     // The device, the namespace and the pcap are open; the kernel side's sockets need no privilege (ports
@@ -428,11 +417,11 @@ class LiveDemo {
 
     kernel_.stop();
     const auto& d = s_.driver->stats();
-    fmt::print("\n{} datagrams crossed {} ({} from the kernel, {} from synack) in {:.1f} s.\n",
+    fmt::print(text_, "\n{} datagrams crossed {} ({} from the kernel, {} from synack) in {:.1f} s.\n",
                d.datagrams_in + d.datagrams_out, s_.device->name(), d.datagrams_in, d.datagrams_out,
                tun_cli::millis(link::monotonic_now() - t0) / 1000.0);
     if (s_.pcap) (void)s_.pcap->flush();
-    fmt::print("Capture: {} (open it in Wireshark, or: synack analyze {})\n", pcap_path, pcap_path);
+    fmt::print(text_, "Capture: {} (open it in Wireshark, or: synack analyze {})\n", pcap_path, pcap_path);
     return kExitOk;
   }
 
@@ -555,7 +544,7 @@ class LiveDemo {
   }
 
   void section(const std::string& title) {
-    fmt::print("\n{}\n{}\n", title, std::string(title.size() > 100 ? 100 : title.size(), '-'));
+    fmt::print(text_, "\n{}\n{}\n", title, std::string(title.size() > 100 ? 100 : title.size(), '-'));
   }
 
   void print_tracks_where(const std::function<bool(const Track&)>& pred) {
@@ -573,25 +562,29 @@ class LiveDemo {
     const std::string client = t.synack_is_client ? "synack" : "kernel";
     const bool nobody = t.synack_is_client && t.key.remote.address == kDead4;
     const std::string server = t.synack_is_client ? (nobody ? "nobody" : "kernel") : "synack";
-    fmt::print("\n{} (client) → {} (server)\n", client, server);
-    fmt::print("{}", sim::render_ladder(t.result, sim::LadderOptions{.colour = colour_, .absolute = false}));
-    if (t.client_syn || t.server_syn) {
-      fmt::print("  offered: {} <{}>  {} <{}>\n", client,
-                 t.client_syn ? tun_cli::describe(*t.client_syn) : "-", server,
-                 t.server_syn ? tun_cli::describe(*t.server_syn) : "-");
+    t.title = fmt::format("{} (client) → {} (server)", client, server);
+    fmt::print(text_, "\n{}\n", t.title);
+    fmt::print(text_, "{}",
+               sim::render_ladder(t.result, sim::LadderOptions{.colour = colour_, .absolute = false}));
+    const observe::Negotiated& n = t.result.negotiated;
+    if (n.client || n.server) {
+      fmt::print(text_, "  offered: {} <{}>  {} <{}>\n", client,
+                 n.client ? observe::to_string(*n.client) : "-", server,
+                 n.server ? observe::to_string(*n.server) : "-");
     }
     // The kernel's own view of the same connection (TCP_INFO, what `ss -tni` shows).
     const std::string kernel_end = t.key.remote.to_string();
     const std::string synack_end = t.key.local.to_string();
     for (const auto& [key, view] : kernel_.views()) {
       if ((t.synack_is_client && key == synack_end) || (!t.synack_is_client && view.local == kernel_end)) {
-        fmt::print("  the kernel's view (ss -tni): {}\n", view.text);
+        fmt::print(text_, "  the kernel's view (ss -tni): {}\n", view.text);
       }
     }
   }
 
   tun_cli::TunSession& s_;
   bool colour_;
+  std::FILE* text_;
   KernelSide kernel_;
 
  public:
@@ -602,6 +595,33 @@ class LiveDemo {
   std::vector<ServerTask> servers_;
 };
 
+/// How the tour is shown: text with or without colour, on stdout; with --json the text on stderr and one
+/// JSON document on stdout.
+struct Output {
+  bool colour = false;
+  bool json = false;
+  [[nodiscard]] std::FILE* text() const noexcept { return json ? stderr : stdout; }
+};
+
+/// The --json document: {"schema", "document": "demo", "mode", "pcap", "connections": [{"title", then the
+/// fields of `synack sim --json`'s connection objects}]} (docs/json.md).
+void print_json(std::string_view mode, const std::string& pcap,
+                const std::vector<std::pair<std::string, const sim::ConnectionResult*>>& connections) {
+  observe::Json j = observe::document();
+  j["document"] = "demo";
+  j["mode"] = mode;
+  j["pcap"] = pcap;
+  observe::Json list = observe::Json::array();
+  for (const auto& [title, c] : connections) {
+    observe::Json item;
+    item["title"] = title;
+    item.update(sim::connection_json(*c, false));
+    list.push_back(std::move(item));
+  }
+  j["connections"] = std::move(list);
+  fmt::print("{}\n", j.dump(2));
+}
+
 /// Where the capture goes: `open_as` is what the writers open (a /proc/self/fd path for a file reserved
 /// with O_EXCL), `shown` what the user is told.
 struct CapturePath {
@@ -609,7 +629,7 @@ struct CapturePath {
   std::string shown;
 };
 
-int run_live(const CapturePath& pcap, bool colour, const PrivilegeOptions& privileges) {
+int run_live(const CapturePath& pcap, const Output& out, const PrivilegeOptions& privileges) {
   const std::string& pcap_path = pcap.shown;
   tun_cli::TunOptions o;
   o.device = "synack0";
@@ -622,24 +642,32 @@ int run_live(const CapturePath& pcap, bool colour, const PrivilegeOptions& privi
     return session.error().exit_code;
   }
   tun_cli::TunSession& s = **session;
-  fmt::print(
-      "synack demo — synack's TCP meets the Linux kernel's, over a TUN device in a private network "
-      "namespace\n");
-  fmt::print("  device {}: the kernel has {}/24 and {}/64, synack owns {} and {}\n", s.device->name(),
+  std::FILE* text = out.text();
+  fmt::print(text,
+             "synack demo — synack's TCP meets the Linux kernel's, over a TUN device in a private network "
+             "namespace\n");
+  fmt::print(text, "  device {}: the kernel has {}/24 and {}/64, synack owns {} and {}\n", s.device->name(),
              kKernel4.to_string(), kKernel6.to_string(), kSynack4.to_string(), kSynack6.to_string());
   fmt::print(
+      text,
       "  synack offers MSS {} (IPv6: {}), the kernel {} (IPv6: {}); synack serves HTTP on port {}, the "
       "kernel on port {}\n",
       kSynackMss, kSynackMss - 20, 1460, 1440, kSynackPort, kKernelPort);
-  LiveDemo demo(s, colour);
+  LiveDemo demo(s, out.colour, text);
   auto* recorder = &demo.recorder_;
   s.stack->set_observer([recorder](const stack::SegmentRecord& r) { recorder->observe(r); });
-  return demo.run(pcap_path, privileges);
+  const int code = demo.run(pcap_path, privileges);
+  if (out.json && code != kExitUnavailable) {
+    std::vector<std::pair<std::string, const sim::ConnectionResult*>> list;
+    for (const Track& t : recorder->tracks()) list.emplace_back(t.title, &t.result);
+    print_json("live", pcap_path, list);
+  }
+  return code;
 }
 
 // ---- the same tour over the simulated link ----------------------------------------------------------
 
-int run_simulated(const CapturePath& pcap, bool colour) {
+int run_simulated(const CapturePath& pcap, const Output& out) {
   const std::string& pcap_path = pcap.shown;
   auto recorder = sim::PcapRecorder::open(pcap.open_as);
   if (!recorder) {
@@ -669,19 +697,28 @@ int run_simulated(const CapturePath& pcap, bool colour) {
   parts.push_back({"a SYN to a closed port", base(kSynack4, kKernel4, sim::ServerMode::closed)});
   parts.push_back({"a SYN to an address nobody owns", base(kSynack4, kDead4, sim::ServerMode::dead)});
   parts.back().config.server_port = 80;
+  std::FILE* text = out.text();
+  std::vector<sim::ConnectionResult> connections;  // numbered through the whole tour, as in its capture
+  std::vector<std::pair<std::string, const sim::ConnectionResult*>> titled;
   for (auto& part : parts) {
-    fmt::print("\n{}\n{}\n", part.title, std::string(part.title.size(), '-'));
-    const sim::RunResult result = sim::run(part.config, observer);
-    for (const auto& c : result.connections) {
-      fmt::print("{}", sim::render_ladder(c, sim::LadderOptions{.colour = colour, .absolute = false}));
+    fmt::print(text, "\n{}\n{}\n", part.title, std::string(part.title.size(), '-'));
+    sim::RunResult result = sim::run(part.config, observer);
+    for (auto& c : result.connections) {
+      c.number = static_cast<std::uint32_t>(connections.size() + 1);
+      fmt::print(text, "{}",
+                 sim::render_ladder(c, sim::LadderOptions{.colour = out.colour, .absolute = false}));
+      connections.push_back(std::move(c));
+      titled.emplace_back(part.title, nullptr);
     }
   }
+  for (std::size_t i = 0; i < connections.size(); ++i) titled[i].second = &connections[i];
   if (auto closed = recorder->close(); !closed) {
     fmt::print(stderr, "synack demo: cannot write {}: {}\n", pcap_path, closed.error());
     return kExitFailure;
   }
-  fmt::print("\nCapture (virtual time): {} (open it in Wireshark, or: synack analyze {})\n", pcap_path,
+  fmt::print(text, "\nCapture (virtual time): {} (open it in Wireshark, or: synack analyze {})\n", pcap_path,
              pcap_path);
+  if (out.json) print_json("simulated", pcap_path, titled);
   return kExitOk;
 }
 
@@ -711,7 +748,8 @@ std::expected<std::pair<int, std::string>, std::string> create_default_capture()
       kMaxDefaultNames));
 }
 
-int run_demo_with(const CapturePath& pcap, bool colour, bool force_sim, const PrivilegeOptions& privileges) {
+int run_demo_with(const CapturePath& pcap, const Output& out, bool force_sim,
+                  const PrivilegeOptions& privileges) {
   std::string missing;
   if (force_sim) {
     missing = "--simulated was given";
@@ -721,16 +759,17 @@ int run_demo_with(const CapturePath& pcap, bool colour, bool force_sim, const Pr
     missing = tun.error();
   }
   if (missing.empty()) {
-    const int code = run_live(pcap, colour, privileges);
+    const int code = run_live(pcap, out, privileges);
     if (code != kExitUnavailable) return code;
     missing = "the TUN device could not be set up (see above)";
   }
-  fmt::print("synack demo: no live kernel peer ({}); the same tour over the simulated link instead\n",
+  fmt::print(out.text(),
+             "synack demo: no live kernel peer ({}); the same tour over the simulated link instead\n",
              missing);
-  return run_simulated(pcap, colour);
+  return run_simulated(pcap, out);
 }
 
-int run_demo(const std::string& pcap_option, bool colour, bool force_sim,
+int run_demo(const std::string& pcap_option, const Output& out, bool force_sim,
              const PrivilegeOptions& privileges) {
   CapturePath pcap{pcap_option, pcap_option};
   int reserved = -1;
@@ -743,7 +782,7 @@ int run_demo(const std::string& pcap_option, bool colour, bool force_sim,
     reserved = created->first;
     pcap = CapturePath{fmt::format("/proc/self/fd/{}", reserved), created->second};
   }
-  const int code = run_demo_with(pcap, colour, force_sim, privileges);
+  const int code = run_demo_with(pcap, out, force_sim, privileges);
   if (reserved >= 0) ::close(reserved);
   return code;
 }
@@ -756,16 +795,20 @@ void register_demo_command(CLI::App& app, int& exit_code) {
   auto pcap = std::make_shared<std::string>();
   auto simulated = std::make_shared<bool>(false);
   auto colour = std::make_shared<ColourMode>(ColourMode::automatic);
+  auto json = std::make_shared<bool>(false);
   cmd->add_option(
          "--pcap", *pcap,
          "Where to write the capture (default: a new synack-demo.pcap, or synack-demo-N.pcap, in the "
          "current directory; never an existing file there)")
       ->check(not_stdout());
   cmd->add_flag("--simulated", *simulated, "Give the tour over the simulated link, without the kernel");
+  cmd->add_flag("--json", *json,
+                "Print one JSON document of every connection (docs/json.md); the tour's text goes to stderr");
   add_colour_option(cmd, *colour);
   auto privileges = add_privilege_options(cmd);
-  cmd->callback([pcap, simulated, colour, privileges, &exit_code] {
-    exit_code = run_demo(*pcap, use_colour(*colour, stdout), *simulated, *privileges);
+  cmd->callback([pcap, simulated, colour, json, privileges, &exit_code] {
+    const Output out{.colour = use_colour(*colour, *json ? stderr : stdout), .json = *json};
+    exit_code = run_demo(*pcap, out, *simulated, *privileges);
   });
 }
 

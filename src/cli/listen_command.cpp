@@ -23,6 +23,7 @@
 #include "numbers.hpp"
 #include "privileges.hpp"
 #include "synack/link/netns.hpp"
+#include "synack/observe/json.hpp"
 #include "synack/stack/entropy.hpp"
 #include "synack/tcp/error.hpp"
 #include "usage.hpp"
@@ -86,12 +87,13 @@ void HandshakeLog::observe(const stack::SegmentRecord& record) {
     for (auto it = map_.begin(); it != map_.end() && n < kMax / 2; ++n) it = map_.erase(it);
   }
   Handshake& h = map_[record.tuple];
-  const auto options = tcp::SynOptions::from(record.header.options);
   if (record.direction == stack::Direction::in) {
-    if (!h.peer) h.peer_syn_at = record.at;
-    h.peer = options;
+    if (!h.peer) {
+      h.peer_syn_at = record.at;
+      h.peer = observe::Offer::from(record.header);
+    }
   } else {
-    h.ours = options;
+    if (!h.ours) h.ours = observe::Offer::from(record.header);
     if (h.our_syns.size() < 64) h.our_syns.push_back(record.at);
   }
 }
@@ -246,46 +248,21 @@ sandbox::Policy sandbox_policy(const TunSession& s) {
 
 // ---- descriptions ---------------------------------------------------------------------------------
 
-std::string describe(const tcp::SynOptions& o) {
-  std::string s;
-  const auto add = [&s](const std::string& part) { s += (s.empty() ? "" : ", ") + part; };
-  if (o.mss) add(fmt::format("mss {}", *o.mss));
-  if (o.wscale) add(fmt::format("wscale {}", *o.wscale));
-  if (o.sack_permitted) add("sackOK");
-  if (o.timestamps) add("TS");
-  return s.empty() ? "no options" : s;
+observe::Negotiated negotiated(const Handshake* h, bool passive, wire::IpVersion version) {
+  observe::Negotiated n;
+  if (h == nullptr) return n;
+  n.client = passive ? h->peer : h->ours;
+  n.server = passive ? h->ours : h->peer;
+  if (n.client && n.server) n.agreed = observe::agree(*n.client, *n.server, version);
+  return n;
 }
 
-std::string describe(const tcp::Negotiated& n) {
-  std::string s = fmt::format("mss {} out / {} in", n.send_mss, n.recv_mss);
-  if (n.snd_shift && n.rcv_shift) {
-    s += fmt::format(", wscale {}/{}", *n.snd_shift, *n.rcv_shift);
-  } else {
-    s += ", no window scaling";
-  }
-  s += n.sack ? ", SACK" : ", no SACK";
-  s += n.timestamps ? ", timestamps" : ", no timestamps";
-  return s;
+std::string describe(const std::optional<observe::Offer>& offer) {
+  return offer ? observe::to_string(*offer) : "?";
 }
 
-nlohmann::json to_json(const tcp::SynOptions& o) {
-  nlohmann::json j;
-  j["mss"] = o.mss ? nlohmann::json(*o.mss) : nlohmann::json(nullptr);
-  j["wscale"] = o.wscale ? nlohmann::json(*o.wscale) : nlohmann::json(nullptr);
-  j["sack_permitted"] = o.sack_permitted;
-  j["timestamps"] = o.timestamps.has_value();
-  return j;
-}
-
-nlohmann::json to_json(const tcp::Negotiated& n) {
-  nlohmann::json j;
-  j["send_mss"] = n.send_mss;
-  j["recv_mss"] = n.recv_mss;
-  j["snd_wscale"] = n.snd_shift ? nlohmann::json(*n.snd_shift) : nlohmann::json(nullptr);
-  j["rcv_wscale"] = n.rcv_shift ? nlohmann::json(*n.rcv_shift) : nlohmann::json(nullptr);
-  j["sack"] = n.sack;
-  j["timestamps"] = n.timestamps;
-  return j;
+std::string describe(const observe::Negotiated& negotiated) {
+  return negotiated.agreed ? observe::to_string(*negotiated.agreed) : "?";
 }
 
 double millis(Duration d) {
@@ -454,8 +431,7 @@ class Server {
   void summary(int signal) const {
     const auto& d = s_.driver->stats();
     if (o_.json_stream) {
-      nlohmann::json j;
-      j["event"] = "summary";
+      observe::Json j = observe::event("summary");
       j["signal"] = signal;
       j["connections"] = accepted_;
       j["open"] = open_;
@@ -534,8 +510,7 @@ class Server {
   /// SIGUSR1: the current counters to stderr, one block (one JSON line with --json-stream).
   void dump_counters(Instant now) const {
     if (o_.json_stream) {
-      nlohmann::json j;
-      j["event"] = "counters";
+      observe::Json j = observe::event("counters");
       j["elapsed_s"] = std::chrono::duration<double>(now - start_).count();
       j["counters"] = counters_json();
       fmt::print(stderr, "{}\n", j.dump());
@@ -610,17 +585,17 @@ class Server {
       ++interval_.suppressed;
       ++suppressed_total_;
     } else if (o_.json_stream) {
-      nlohmann::json j;
-      j["event"] = "established";
+      const observe::Negotiated n = tun_cli::negotiated(h, true, info->tuple.local.address.version());
+      observe::Json j = observe::event("established");
+      j["number"] = accepted_;
       j["peer"] = info->tuple.remote.to_string();
       j["local"] = info->tuple.local.to_string();
       j["syn_to_established_ms"] = tun_cli::millis(took);
       j["isn"] = info->iss.raw();
       j["irs"] = info->irs.raw();
       j["synack_retransmits"] = info->synack_retransmits;
-      j["peer_offered"] = h != nullptr && h->peer ? tun_cli::to_json(*h->peer) : nlohmann::json(nullptr);
-      j["synack_offered"] = h != nullptr && h->ours ? tun_cli::to_json(*h->ours) : nlohmann::json(nullptr);
-      j["agreed"] = tun_cli::to_json(info->negotiated);
+      j["outcome"] = observe::to_string(observe::Outcome::established);
+      j["negotiated"] = observe::to_json(n);
       fmt::print("{}\n", j.dump());
     } else {
       fmt::print("established {} → {} in {:.3f} ms{}\n", info->tuple.remote.to_string(),
@@ -628,10 +603,10 @@ class Server {
                  info->synack_retransmits > 0
                      ? fmt::format(" ({} SYN-ACK retransmissions)", info->synack_retransmits)
                      : "");
-      fmt::print("  offered: peer <{}>  synack <{}>\n",
-                 h != nullptr && h->peer ? tun_cli::describe(*h->peer) : "?",
-                 h != nullptr && h->ours ? tun_cli::describe(*h->ours) : "?");
-      fmt::print("  agreed:  {}\n", tun_cli::describe(info->negotiated));
+      const observe::Negotiated n = tun_cli::negotiated(h, true, info->tuple.local.address.version());
+      fmt::print("  offered: peer <{}>  synack <{}>\n", tun_cli::describe(n.client),
+                 tun_cli::describe(n.server));
+      fmt::print("  agreed:  {}\n", tun_cli::describe(n));
     }
     printed_ = printed_ || print;
     s_.log.erase(info->tuple);
@@ -764,8 +739,7 @@ class Server {
   void report(ServerConn& c, const std::string& how) {
     const std::optional<std::string> sha = c.sha ? std::optional(c.sha->hex_digest()) : std::nullopt;
     if (o_.json_stream) {
-      nlohmann::json j;
-      j["event"] = how;
+      observe::Json j = observe::event(how);
       j["peer"] = c.tuple.remote.to_string();
       j["local"] = c.tuple.local.to_string();
       j["bytes_received"] = c.bytes_in;
@@ -788,8 +762,7 @@ class Server {
     const Duration p99 = quantile(samples_, 0.99);
     const Duration max = samples_.empty() ? Duration::zero() : *std::ranges::max_element(samples_);
     if (o_.json_stream) {
-      nlohmann::json j;
-      j["event"] = "interval";
+      observe::Json j = observe::event("interval");
       j["seconds"] = seconds;
       j["handshakes"] = interval_.handshakes;
       j["handshakes_per_second"] = static_cast<double>(interval_.handshakes) / seconds;
@@ -889,8 +862,7 @@ int run_listen(const ListenOptions& o, const PrivilegeOptions& privileges) {
   for (auto p : o.ports) ports += (ports.empty() ? "" : ", ") + std::to_string(p);
   const std::string_view mode_name = mode == Mode::echo ? "echo" : mode == Mode::discard ? "discard" : "http";
   if (o.json_stream) {
-    nlohmann::json j;
-    j["event"] = "listening";
+    observe::Json j = observe::event("listening");
     j["device"] = s.device->name();
     j["addresses"] = nlohmann::json::array();
     for (const auto& a : s.addresses) j["addresses"].push_back(a.to_string());

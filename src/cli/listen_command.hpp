@@ -19,6 +19,7 @@
 #include "synack/capture/pcap.hpp"
 #include "synack/link/tun.hpp"
 #include "synack/link/tun_driver.hpp"
+#include "synack/observe/handshake.hpp"
 #include "synack/sandbox/sandbox.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/connection.hpp"
@@ -65,9 +66,9 @@ struct Failure {
 
 /// What one connection's handshake looked like from the stack's side (from the segment observer).
 struct Handshake {
-  std::optional<tcp::SynOptions> peer;  ///< the peer's SYN (passive) or SYN-ACK (active)
-  std::optional<tcp::SynOptions> ours;  ///< our SYN or SYN-ACK
-  std::vector<Instant> our_syns;        ///< when each of our SYNs / SYN-ACKs left (retransmissions too)
+  std::optional<observe::Offer> peer;  ///< the peer's first SYN (passive) or SYN-ACK (active)
+  std::optional<observe::Offer> ours;  ///< our first SYN or SYN-ACK
+  std::vector<Instant> our_syns;       ///< when each of our SYNs / SYN-ACKs left (retransmissions too)
   std::optional<Instant> peer_syn_at;
 };
 
@@ -113,12 +114,13 @@ struct TunSession {
 /// the pcap only (docs/security.md).
 [[nodiscard]] sandbox::Policy sandbox_policy(const TunSession& session);
 
-/// "mss 1460, wscale 7, sackOK, TS" (or "no options").
-[[nodiscard]] std::string describe(const tcp::SynOptions& options);
-/// "mss 1460 out / 1360 in, wscale 7/7, SACK, timestamps".
-[[nodiscard]] std::string describe(const tcp::Negotiated& negotiated);
-[[nodiscard]] nlohmann::json to_json(const tcp::SynOptions& options);
-[[nodiscard]] nlohmann::json to_json(const tcp::Negotiated& negotiated);
+/// What was negotiated on a connection, in the vocabulary of sim and analyze: both offers from the handshake
+/// log (`h` may be null) and what both agreed (observe::agree). `passive`: synack was the server.
+[[nodiscard]] observe::Negotiated negotiated(const Handshake* h, bool passive, wire::IpVersion version);
+/// One offer's text ("mss 1460, wscale 7, sackOK, TS"), or "?" when it was not seen.
+[[nodiscard]] std::string describe(const std::optional<observe::Offer>& offer);
+/// What both agreed ("MSS 1360 c>s / 1460 s>c, ..."), or "?" when it is not known.
+[[nodiscard]] std::string describe(const observe::Negotiated& negotiated);
 /// Milliseconds between two instants, 3 decimals.
 [[nodiscard]] double millis(Duration d);
 

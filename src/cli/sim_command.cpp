@@ -186,7 +186,7 @@ void print_cookie_ladder(std::FILE* out, const sim::RunResult& result, const sim
     return;
   }
   const auto failed = std::ranges::find_if(result.connections, [](const sim::ConnectionResult& c) {
-    return c.outcome != sim::Outcome::established;
+    return c.outcome != observe::Outcome::established;
   });
   if (failed != result.connections.end()) {
     fmt::print(out, "\nNo SYN cookie was sent; a legitimate client that did not connect:\n{}",
@@ -341,7 +341,7 @@ void register_sim_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   sub->add_option("--connections", a->connections, "Run N connections and print a summary")
       ->check(whole(1U, 10'000'000U));
-  auto* json = sub->add_flag("--json", a->json, "Print one JSON document (docs/sim-json.md)");
+  auto* json = sub->add_flag("--json", a->json, "Print one JSON document (docs/json.md)");
   auto* stream = sub->add_flag("--json-stream", a->json_stream, "Print one JSON object per line per event");
   json->excludes(stream);
   sub->add_option("--pcap", a->pcap,

@@ -1,8 +1,11 @@
-// The JSON contract of docs/sim-json.md, and the pcap recorder. Key order is fixed (ordered_json);
+// The simulator's documents of docs/json.md, and the pcap recorder. Key order is fixed (ordered_json);
 // numbers come from integers or from nanosecond counts divided by 1e9, so the same run gives the same
 // bytes.
+#include "synack/observe/json.hpp"
+
 #include <chrono>
 
+#include "synack/observe/stats.hpp"
 #include "synack/sim/render.hpp"
 
 namespace synack::sim {
@@ -12,9 +15,6 @@ using Json = nlohmann::ordered_json;
 
 double seconds(Instant t) {
   return static_cast<double>(t.nanoseconds()) / 1e9;
-}
-double ms(Duration d) {
-  return static_cast<double>(d.count()) / 1e6;
 }
 
 template <typename T>
@@ -54,28 +54,20 @@ Json segment_json(const SegmentTrace& s) {
 
 Json connection_json(const ConnectionResult& c, bool segments) {
   Json j;
-  j["index"] = c.index;
+  j["number"] = c.number;
   j["client"] = c.tuple.local.to_string();
   j["server"] = c.tuple.remote.to_string();
-  j["outcome"] = to_string(c.outcome);
+  j["outcome"] = observe::to_string(c.outcome);
   j["started_at_s"] = seconds(c.started_at);
   j["established_at_s"] = c.established_at ? Json(seconds(*c.established_at)) : Json(nullptr);
   const auto h = c.handshake_time();
-  j["handshake_ms"] = h ? Json(ms(*h)) : Json(nullptr);
+  j["handshake_ms"] = h ? Json(observe::to_ms(*h)) : Json(nullptr);
   j["ended_at_s"] = c.ended_at ? Json(seconds(*c.ended_at)) : Json(nullptr);
   j["syn_retransmits"] = c.syn_retransmits;
   j["synack_retransmits"] = c.synack_retransmits;
   j["client_isn"] = or_null(c.client_isn);
   j["server_isn"] = or_null(c.server_isn);
-  Json n;
-  const NegotiatedView v = c.negotiated.value_or(NegotiatedView{});
-  n["mss_client_to_server"] = or_null(v.mss_client_to_server);
-  n["mss_server_to_client"] = or_null(v.mss_server_to_client);
-  n["wscale_client"] = or_null(v.wscale_client);
-  n["wscale_server"] = or_null(v.wscale_server);
-  n["sack"] = v.sack;
-  n["timestamps"] = v.timestamps;
-  j["negotiated"] = std::move(n);
+  j["negotiated"] = observe::to_json(c.negotiated);
   if (segments) {
     Json list = Json::array();
     for (const auto& s : c.segments) list.push_back(segment_json(s));
@@ -88,7 +80,8 @@ Json summary_json(const Summary& s, std::uint64_t connections) {
   Json j;
   j["connections"] = connections;
   Json outcomes;
-  for (const Outcome o : kAllOutcomes) outcomes[std::string(to_string(o))] = s.count(o);
+  for (const observe::Outcome o : observe::kAllOutcomes)
+    outcomes[std::string(observe::to_string(o))] = s.count(o);
   j["outcomes"] = std::move(outcomes);
   if (s.handshake_ms) {
     j["handshake_ms"] = Json{{"p50", s.handshake_ms->p50},
@@ -148,7 +141,8 @@ Json flood_json(const FloodReport& f) {
 }
 
 Json run_json(const RunResult& r) {
-  Json j;
+  Json j = observe::document();
+  j["document"] = "sim";
   j["scenario"] = r.scenario;
   j["seed"] = r.seed;
   Json list = Json::array();
@@ -162,8 +156,7 @@ Json run_json(const RunResult& r) {
 }
 
 std::string stream_segment_line(std::uint32_t connection, const SegmentTrace& segment) {
-  Json j;
-  j["event"] = "segment";
+  Json j = observe::event("segment");
   j["connection"] = connection;
   const Json body = segment_json(segment);
   for (auto it = body.begin(); it != body.end(); ++it) j[it.key()] = it.value();
@@ -171,16 +164,14 @@ std::string stream_segment_line(std::uint32_t connection, const SegmentTrace& se
 }
 
 std::string stream_connection_line(const ConnectionResult& connection) {
-  Json j;
-  j["event"] = "connection";
+  Json j = observe::event("connection");
   const Json body = connection_json(connection, false);
   for (auto it = body.begin(); it != body.end(); ++it) j[it.key()] = it.value();
   return j.dump();
 }
 
 std::string stream_summary_line(const RunResult& r) {
-  Json j;
-  j["event"] = "summary";
+  Json j = observe::event("summary");
   j["scenario"] = r.scenario;
   j["seed"] = r.seed;
   std::uint64_t total = 0;

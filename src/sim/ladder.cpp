@@ -20,9 +20,7 @@ constexpr std::string_view kMagenta = "\x1b[35m";
 constexpr std::string_view kCyan = "\x1b[36m";
 constexpr std::size_t kArrowWidth = 28;
 
-double to_ms(Duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
+using observe::to_ms;
 
 std::string_view colour_of(const SegmentTrace& s) {
   switch (s.fate) {
@@ -84,38 +82,30 @@ std::string marks(const SegmentTrace& s) {
 std::string describe_outcome(const ConnectionResult& c) {
   const auto since_start = [&](Instant t) { return to_ms(t - c.started_at); };
   switch (c.outcome) {
-    case Outcome::established: {
+    case observe::Outcome::established: {
       std::string s = fmt::format("established after {:.3f} ms", to_ms(*c.handshake_time()));
       if (c.syn_retransmits > 0)
         s += fmt::format(" ({} SYN retransmission{})", c.syn_retransmits, c.syn_retransmits == 1 ? "" : "s");
       return s;
     }
-    case Outcome::refused:
+    case observe::Outcome::refused:
       return fmt::format("refused (RST) after {:.3f} ms", c.ended_at ? since_start(*c.ended_at) : 0.0);
-    case Outcome::timeout:
+    case observe::Outcome::timed_out:
       return fmt::format("timed out after {} SYN retransmission{} ({:.3f} s)", c.syn_retransmits,
                          c.syn_retransmits == 1 ? "" : "s",
                          c.ended_at ? since_start(*c.ended_at) / 1000.0 : 0.0);
-    case Outcome::reset:
+    case observe::Outcome::reset:
       return fmt::format("reset after {:.3f} ms (established after {:.3f} ms)",
                          c.ended_at ? since_start(*c.ended_at) : 0.0,
                          c.established_at ? since_start(*c.established_at) : 0.0);
-    case Outcome::pending:
+    case observe::Outcome::simultaneous_open:
+      return "simultaneous open";
+    case observe::Outcome::incomplete:
+      return "incomplete (the first segment seen was not the SYN)";
+    case observe::Outcome::pending:
       return "pending (no outcome when the run stopped)";
   }
   return "pending";
-}
-
-std::string describe_negotiated(const NegotiatedView& n) {
-  const auto mss = [](std::optional<std::uint16_t> v) {
-    return v ? fmt::format("{}", *v) : std::string("?");
-  };
-  std::string ws = "window scale off";
-  if (n.wscale_client && n.wscale_server) {
-    ws = fmt::format("window scale client {} / server {}", *n.wscale_client, *n.wscale_server);
-  }
-  return fmt::format("MSS {} c>s / {} s>c, {}, SACK {}, timestamps {}", mss(n.mss_client_to_server),
-                     mss(n.mss_server_to_client), ws, n.sack ? "on" : "off", n.timestamps ? "on" : "off");
 }
 
 std::string describe_impairments(const Impairments& link) {
@@ -161,7 +151,7 @@ std::string describe_impairments(const Impairments& link) {
 }
 
 std::string render_ladder(const ConnectionResult& c, const LadderOptions& options) {
-  std::string out = fmt::format("Connection {}: {} → {}\n", c.index + 1, c.tuple.local.to_string(),
+  std::string out = fmt::format("Connection {}: {} → {}\n", c.number, c.tuple.local.to_string(),
                                 c.tuple.remote.to_string());
   out += fmt::format("{:>12}  {:<{}}{:>{}}\n", "time", "client", kArrowWidth / 2 + 1, "server",
                      kArrowWidth / 2 + 1);
@@ -189,12 +179,12 @@ std::string render_ladder(const ConnectionResult& c, const LadderOptions& option
     out +=
         fmt::format("  … {} more segments not shown (--ladder-limit to raise)\n", c.segments.size() - shown);
   }
-  const std::string_view oc = !options.colour                     ? std::string_view{}
-                              : c.outcome == Outcome::established ? kGreen
-                              : c.outcome == Outcome::pending     ? kYellow
-                                                                  : kRed;
+  const std::string_view oc = !options.colour                              ? std::string_view{}
+                              : c.outcome == observe::Outcome::established ? kGreen
+                              : c.outcome == observe::Outcome::pending     ? kYellow
+                                                                           : kRed;
   out += fmt::format("  → {}{}{}\n", oc, describe_outcome(c), oc.empty() ? std::string_view{} : kReset);
-  if (c.negotiated) out += fmt::format("  agreed: {}\n", describe_negotiated(*c.negotiated));
+  if (c.negotiated.agreed) out += fmt::format("  agreed: {}\n", observe::to_string(*c.negotiated.agreed));
   return out;
 }
 
@@ -204,9 +194,12 @@ std::string render_summary(const RunResult& r, bool colour) {
   for (const auto n : s.outcomes) total += n;
   std::string out = fmt::format("Summary: {} connection{} (scenario {}, seed {}), {:.3f} s of virtual time\n",
                                 total, total == 1 ? "" : "s", r.scenario, r.seed, s.virtual_seconds);
-  for (const Outcome o : kAllOutcomes) {
+  for (const observe::Outcome o : observe::kAllOutcomes) {
     const std::uint64_t n = s.count(o);
-    if (n == 0 && o == Outcome::pending) continue;
+    // The four a simulated client can end in are always listed; the others only when they occurred.
+    const bool always = o == observe::Outcome::established || o == observe::Outcome::refused ||
+                        o == observe::Outcome::timed_out || o == observe::Outcome::reset;
+    if (n == 0 && !always) continue;
     const double pct = total == 0 ? 0.0 : 100.0 * static_cast<double>(n) / static_cast<double>(total);
     out += fmt::format("  {:<12} {:>9}  {:6.2f} %\n", to_string(o), n, pct);
   }
@@ -255,7 +248,7 @@ std::string render_flood(const RunResult& r) {
   const Summary& s = r.summary;
   std::uint64_t legit = 0;
   for (const auto n : s.outcomes) legit += n;
-  const std::uint64_t ok = s.count(Outcome::established);
+  const std::uint64_t ok = s.count(observe::Outcome::established);
   std::string out = fmt::format("SYN flood: {:g} SYN/s for {:g} s, cookies {}, SYN queue bound {}\n",
                                 f.syn_rate, f.duration_s, f.cookie_policy, f.syn_queue_bound);
   out +=

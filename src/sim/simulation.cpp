@@ -117,8 +117,8 @@ struct Tracked {
   std::array<bool, 2> sent_syn_ack{};                    // per Dir
   std::uint32_t syns = 0;
   std::uint32_t syn_acks = 0;
-  std::optional<std::uint16_t> client_syn_mss;
-  std::optional<std::uint16_t> server_syn_mss;
+  std::optional<observe::Offer> client_offer;  ///< the client's first SYN
+  std::optional<observe::Offer> server_offer;  ///< the server's first SYN-ACK (or SYN, simultaneous open)
   bool started = false;
   bool request_sent = false;
   bool gave_up = false;  ///< aborted at SimConfig::connect_timeout; later events are ignored
@@ -176,7 +176,7 @@ class Batch {
     tracked_.resize(count);
     for (std::uint32_t i = 0; i < count; ++i) {
       Tracked& t = tracked_[i];
-      t.result.index = first + i;
+      t.result.number = first + i + 1;
       t.result.tuple = {client_endpoint(config, first + i), {config.server_address, config.server_port}};
       t.result.started_at = start + first_connect + config.stagger * static_cast<std::int64_t>(i);
       by_client_endpoint_.emplace(endpoint_key(t.result.tuple.local), i);
@@ -265,9 +265,10 @@ class Batch {
     while (timeout_cursor_ < started &&
            tracked_[timeout_cursor_].result.started_at + *config_.connect_timeout <= now_) {
       Tracked& t = tracked_[timeout_cursor_++];
-      if (t.result.established_at || t.result.outcome != Outcome::pending || !t.client_id.valid()) continue;
+      if (t.result.established_at || t.result.outcome != observe::Outcome::pending || !t.client_id.valid())
+        continue;
       t.gave_up = true;
-      t.result.outcome = Outcome::timeout;
+      t.result.outcome = observe::Outcome::timed_out;
       t.result.ended_at = now_;
       (void)client_->abort(now_, t.client_id);
     }
@@ -403,13 +404,13 @@ class Batch {
       const bool from_client = dir == Dir::client_to_server;
       auto& isn = from_client ? t.result.client_isn : t.result.server_isn;
       if (!isn) isn = header->seq.raw();
-      auto& mss = from_client ? t.client_syn_mss : t.server_syn_mss;
-      if (!mss && header->options.mss) mss = header->options.mss;
+      auto& offer = from_client ? t.client_offer : t.server_offer;
+      if (!offer) offer = observe::Offer::from(*header);
       if (f.ack()) ++t.syn_acks;
       if (from_client && !f.ack()) ++t.syns;
     }
     ++result_.summary.segments;
-    if (observer_.on_segment) observer_.on_segment(t.result.index, s);
+    if (observer_.on_segment) observer_.on_segment(t.result.number, s);
     if (config_.record_segments) t.result.segments.push_back(s);
   }
 
@@ -442,7 +443,7 @@ class Batch {
       switch (e->kind) {
         case stack::EventKind::established:
           if (!t.result.established_at) t.result.established_at = now_;
-          t.result.outcome = Outcome::established;
+          t.result.outcome = observe::Outcome::established;
           if (config_.request_bytes > 0 && !t.request_sent) {
             t.request_sent = true;
             request_.assign(config_.request_bytes, std::byte{'x'});
@@ -450,17 +451,17 @@ class Batch {
           }
           break;
         case stack::EventKind::refused:
-          t.result.outcome = Outcome::refused;
+          t.result.outcome = observe::Outcome::refused;
           t.result.ended_at = now_;
           break;
         case stack::EventKind::timed_out:
           // A timeout after the handshake (data retransmissions) ends an established connection.
-          t.result.outcome = t.result.established_at ? Outcome::reset : Outcome::timeout;
+          t.result.outcome = t.result.established_at ? observe::Outcome::reset : observe::Outcome::timed_out;
           t.result.ended_at = now_;
           break;
         case stack::EventKind::reset:
         case stack::EventKind::aborted:
-          t.result.outcome = t.result.established_at ? Outcome::reset : Outcome::refused;
+          t.result.outcome = t.result.established_at ? observe::Outcome::reset : observe::Outcome::refused;
           t.result.ended_at = now_;
           break;
         default:
@@ -500,21 +501,12 @@ class Batch {
         r.synack_retransmits = si ? si->synack_retransmits : (t.syn_acks > 0 ? t.syn_acks - 1 : 0);
       }
       r.data_retransmits = ci ? ci->data_retransmits : 0;
-      if (r.established_at && ci) {
-        NegotiatedView n;
-        n.mss_client_to_server = ci->negotiated.send_mss;
-        if (si) {
-          n.mss_server_to_client = si->negotiated.send_mss;
-        } else {
-          // The server's send MSS: min(the client's MSS option or 536, the MSS the server announced).
-          n.mss_server_to_client = std::min<std::uint16_t>(t.client_syn_mss.value_or(536),
-                                                           t.server_syn_mss.value_or(config_.server.mss));
-        }
-        n.wscale_client = ci->negotiated.rcv_shift;
-        n.wscale_server = ci->negotiated.snd_shift;
-        n.sack = ci->negotiated.sack;
-        n.timestamps = ci->negotiated.timestamps;
-        r.negotiated = n;
+      // From the SYN and SYN-ACK as sent, by the same rule as the capture analyzer's.
+      r.negotiated.client = t.client_offer;
+      r.negotiated.server = t.server_offer;
+      if (t.client_offer && t.server_offer) {
+        r.negotiated.agreed =
+            observe::agree(*t.client_offer, *t.server_offer, r.tuple.local.address.version());
       }
       add_connection(r, result_.summary, handshakes_);
       if (observer_.on_connection) observer_.on_connection(r);

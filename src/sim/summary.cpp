@@ -10,34 +10,6 @@ std::string_view to_string(Dir dir) noexcept {
   return dir == Dir::client_to_server ? "c>s" : "s>c";
 }
 
-std::string_view to_string(Outcome outcome) noexcept {
-  switch (outcome) {
-    case Outcome::established:
-      return "established";
-    case Outcome::refused:
-      return "refused";
-    case Outcome::timeout:
-      return "timeout";
-    case Outcome::reset:
-      return "reset";
-    case Outcome::pending:
-      return "pending";
-  }
-  return "pending";
-}
-
-std::optional<Percentiles> percentiles(std::vector<double> values) {
-  if (values.empty()) return std::nullopt;
-  std::sort(values.begin(), values.end());
-  // Nearest rank: the smallest value with at least p% of the values at or below it.
-  const auto rank = [&](double p) {
-    const double r = std::ceil(p / 100.0 * static_cast<double>(values.size()));
-    const auto i = static_cast<std::size_t>(std::max(r, 1.0)) - 1;
-    return values[std::min(i, values.size() - 1)];
-  };
-  return Percentiles{rank(50), rank(90), rank(99), values.back()};
-}
-
 const std::vector<double>& histogram_edges_ms() {
   static const std::vector<double> edges{0,   1,    2,    5,    10,    20,    50,    100,   200,
                                          500, 1000, 2000, 5000, 10000, 20000, 50000, 100000};
@@ -54,7 +26,7 @@ void add_connection(const ConnectionResult& c, Summary& summary, std::vector<dou
   summary.synack_retransmits += c.synack_retransmits;
   const auto h = c.handshake_time();
   if (!h) return;
-  const double ms = std::chrono::duration<double, std::milli>(*h).count();
+  const double ms = observe::to_ms(*h);
   handshake_ms.push_back(ms);
   const auto& edges = summary.histogram_edges_ms;
   const auto it = std::upper_bound(edges.begin(), edges.end(), ms);
@@ -67,7 +39,7 @@ void finish_summary(Summary& summary, std::vector<double> handshake_ms) {
     summary.histogram_edges_ms = histogram_edges_ms();
     summary.histogram.assign(summary.histogram_edges_ms.size(), 0);
   }
-  summary.handshake_ms = percentiles(std::move(handshake_ms));
+  summary.handshake_ms = observe::percentiles(handshake_ms);
 }
 
 void summarise(const std::vector<ConnectionResult>& connections, Summary& summary) {

@@ -38,7 +38,7 @@ TEST(Analyzer, EstablishedHandshakeTimingsIsnsAndOptions) {
   ASSERT_EQ(r.connections.size(), 1U);
   const auto& c = r.connections[0];
   EXPECT_EQ(c.number, 1U);
-  EXPECT_EQ(c.verdict, Verdict::established);
+  EXPECT_EQ(c.outcome, observe::Outcome::established);
   EXPECT_EQ(c.client.to_string(), "192.0.2.1:40000");
   EXPECT_EQ(c.server.to_string(), "192.0.2.2:80");
   EXPECT_EQ(c.client_isn, kCisn);
@@ -54,16 +54,16 @@ TEST(Analyzer, EstablishedHandshakeTimingsIsnsAndOptions) {
   EXPECT_TRUE(c.client_offered.timestamps);
   EXPECT_EQ(c.server_offered.mss, 1400);
   EXPECT_EQ(c.server_offered.wscale, 9);
-  ASSERT_TRUE(c.negotiated.known);
-  EXPECT_EQ(c.negotiated.mss_client_to_server, 1400);
-  EXPECT_EQ(c.negotiated.mss_server_to_client, 1400);  // the server's own link limits it too
-  EXPECT_EQ(c.negotiated.wscale_client, 7);
-  EXPECT_EQ(c.negotiated.wscale_server, 9);
-  EXPECT_TRUE(c.negotiated.sack);
-  EXPECT_TRUE(c.negotiated.timestamps);
+  ASSERT_TRUE(c.negotiated.agreed);
+  EXPECT_EQ(c.negotiated.agreed->mss_client_to_server, 1400);
+  EXPECT_EQ(c.negotiated.agreed->mss_server_to_client, 1400);  // the server's own link limits it too
+  EXPECT_EQ(c.negotiated.agreed->wscale_client, 7);
+  EXPECT_EQ(c.negotiated.agreed->wscale_server, 9);
+  EXPECT_TRUE(c.negotiated.agreed->sack);
+  EXPECT_TRUE(c.negotiated.agreed->timestamps);
   EXPECT_TRUE(c.anomalies.empty()) << c.anomalies.front();
   EXPECT_EQ(c.segments.size(), 3U);
-  EXPECT_EQ(r.summary.count(Verdict::established), 1U);
+  EXPECT_EQ(r.summary.count(observe::Outcome::established), 1U);
   EXPECT_DOUBLE_EQ(r.summary.establish.p50.value(), 3.5);
 }
 
@@ -75,7 +75,7 @@ TEST(Analyzer, RetransmittedSynsCountAndSynToSynAckStartsAtTheLastSyn) {
                     k.c(kEpoch + 3s + 11ms, A, kCisn + 1, kSisn + 1, o)});
   ASSERT_EQ(r.connections.size(), 1U);
   const auto& c = r.connections[0];
-  EXPECT_EQ(c.verdict, Verdict::established);
+  EXPECT_EQ(c.outcome, observe::Outcome::established);
   EXPECT_EQ(c.syn_retransmits, 2U);
   EXPECT_DOUBLE_EQ(c.syn_to_synack_ms.value(), 10.0);
   EXPECT_DOUBLE_EQ(c.establish_ms.value(), 3011.0);
@@ -88,7 +88,7 @@ TEST(Analyzer, RetransmittedSynAckCounts) {
                     k.s(kEpoch + 1001ms, S | A, kSisn, kCisn + 1, o),
                     k.c(kEpoch + 1002ms, A, kCisn + 1, kSisn + 1, o)});
   const auto& c = r.connections.at(0);
-  EXPECT_EQ(c.verdict, Verdict::established);
+  EXPECT_EQ(c.outcome, observe::Outcome::established);
   EXPECT_EQ(c.synack_retransmits, 1U);
   EXPECT_DOUBLE_EQ(c.synack_to_ack_ms.value(), 1.0);
 }
@@ -97,7 +97,7 @@ TEST(Analyzer, RstAckAnsweringTheSynIsRefused) {
   auto k = v4();
   auto r = analyse({k.c(kEpoch, S, kCisn, 0, linux_syn_options()), k.s(kEpoch + 50us, R | A, 0, kCisn + 1)});
   const auto& c = r.connections.at(0);
-  EXPECT_EQ(c.verdict, Verdict::refused);
+  EXPECT_EQ(c.outcome, observe::Outcome::refused);
   EXPECT_THAT(c.reason, HasSubstr("RST/ACK"));
   EXPECT_FALSE(c.establish_ms.has_value());
   EXPECT_EQ(r.summary.top_failing.at(0).server.to_string(), "192.0.2.2:80");
@@ -108,7 +108,7 @@ TEST(Analyzer, RstNotAcknowledgingTheSynIsIgnored) {
   auto k = v4();
   auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 50us, R | A, 0, kCisn + 7)});
   const auto& c = r.connections.at(0);
-  EXPECT_EQ(c.verdict, Verdict::timeout);
+  EXPECT_EQ(c.outcome, observe::Outcome::timed_out);
   EXPECT_TRUE(has_anomaly(c, "does not acknowledge"));
 }
 
@@ -118,16 +118,16 @@ TEST(Analyzer, UnansweredSynsTimeOut) {
   for (auto t : {0s, 1s, 3s, 7s}) p.push_back(k.c(kEpoch + t, S, kCisn, 0, linux_syn_options()));
   auto r = analyse(p);
   const auto& c = r.connections.at(0);
-  EXPECT_EQ(c.verdict, Verdict::timeout);
+  EXPECT_EQ(c.outcome, observe::Outcome::timed_out);
   EXPECT_EQ(c.syn_retransmits, 3U);
   EXPECT_THAT(c.reason, HasSubstr("no answer to 4 SYNs over 7.000 s"));
-  EXPECT_FALSE(c.negotiated.known);
+  EXPECT_FALSE(c.negotiated.agreed);
 }
 
 TEST(Analyzer, SynAckNeverAcknowledgedTimesOut) {
   auto k = v4();
   auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 1ms, S | A, kSisn, kCisn + 1)});
-  EXPECT_EQ(r.connections.at(0).verdict, Verdict::timeout);
+  EXPECT_EQ(r.connections.at(0).outcome, observe::Outcome::timed_out);
   EXPECT_THAT(r.connections.at(0).reason, HasSubstr("never acknowledged"));
 }
 
@@ -135,14 +135,14 @@ TEST(Analyzer, ServerRstAfterSynAckIsReset) {
   auto k = v4();
   auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 1ms, S | A, kSisn, kCisn + 1),
                     k.s(kEpoch + 2ms, R, kSisn + 1, 0)});
-  EXPECT_EQ(r.connections.at(0).verdict, Verdict::reset);
+  EXPECT_EQ(r.connections.at(0).outcome, observe::Outcome::reset);
 }
 
 TEST(Analyzer, ClientRstAfterSynAckIsReset) {
   auto k = v4();
   auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 1ms, S | A, kSisn, kCisn + 1),
                     k.c(kEpoch + 2ms, R, kCisn + 1, 0)});
-  EXPECT_EQ(r.connections.at(0).verdict, Verdict::reset);
+  EXPECT_EQ(r.connections.at(0).outcome, observe::Outcome::reset);
   EXPECT_THAT(r.connections.at(0).reason, HasSubstr("client reset"));
 }
 
@@ -152,7 +152,7 @@ TEST(Analyzer, BothSidesSynIsSimultaneousOpen) {
                     k.s(kEpoch + 1ms, S, kSisn, 0, linux_syn_options()),
                     k.c(kEpoch + 2ms, S | A, kCisn, kSisn + 1), k.s(kEpoch + 2ms, S | A, kSisn, kCisn + 1)});
   ASSERT_EQ(r.connections.size(), 1U);
-  EXPECT_EQ(r.connections[0].verdict, Verdict::simultaneous);
+  EXPECT_EQ(r.connections[0].outcome, observe::Outcome::simultaneous_open);
   EXPECT_EQ(r.connections[0].server_isn, kSisn);
 }
 
@@ -161,7 +161,7 @@ TEST(Analyzer, SynAckFirstIsIncompleteAndStillTimed) {
   auto r = analyse({k.s(kEpoch, S | A, kSisn, kCisn + 1, linux_syn_options()),
                     k.c(kEpoch + 1ms, A, kCisn + 1, kSisn + 1)});
   const auto& c = r.connections.at(0);
-  EXPECT_EQ(c.verdict, Verdict::incomplete);
+  EXPECT_EQ(c.outcome, observe::Outcome::incomplete);
   EXPECT_EQ(c.client.to_string(), "192.0.2.1:40000");
   EXPECT_DOUBLE_EQ(c.synack_to_ack_ms.value(), 1.0);
   EXPECT_FALSE(c.establish_ms.has_value());
@@ -176,7 +176,7 @@ TEST(Analyzer, BareAckFirstIsIncompleteOncePerTuple) {
   }
   auto r = analyse(p);
   ASSERT_EQ(r.connections.size(), 1U);
-  EXPECT_EQ(r.connections[0].verdict, Verdict::incomplete);
+  EXPECT_EQ(r.connections[0].outcome, observe::Outcome::incomplete);
   EXPECT_EQ(r.counters.untracked, 49U);
 }
 
@@ -202,8 +202,8 @@ TEST(Analyzer, ReusedPortWithNewIsnIsANewConnection) {
                     k.c(kEpoch + 3ms, F | A, kCisn + 1, kSisn + 1, o), k.c(kEpoch + 5s, S, 90000, 0, o),
                     k.s(kEpoch + 5s + 1ms, R | A, 0, 90001)});
   ASSERT_EQ(r.connections.size(), 2U);
-  EXPECT_EQ(r.connections[0].verdict, Verdict::established);
-  EXPECT_EQ(r.connections[1].verdict, Verdict::refused);
+  EXPECT_EQ(r.connections[0].outcome, observe::Outcome::established);
+  EXPECT_EQ(r.connections[1].outcome, observe::Outcome::refused);
   EXPECT_EQ(r.connections[1].client_isn, 90000U);
   EXPECT_EQ(r.connections[1].number, 2U);
 }
@@ -212,7 +212,7 @@ TEST(Analyzer, ClientDataAcknowledgingTheSynAckEstablishes) {
   auto k = v4();
   auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 1ms, S | A, kSisn, kCisn + 1),
                     k.c(kEpoch + 2ms, P | A, kCisn + 1, kSisn + 1, {}, 100)});
-  EXPECT_EQ(r.connections.at(0).verdict, Verdict::established);
+  EXPECT_EQ(r.connections.at(0).outcome, observe::Outcome::established);
   EXPECT_DOUBLE_EQ(r.connections.at(0).establish_ms.value(), 2.0);
 }
 
@@ -226,7 +226,7 @@ TEST(Analyzer, WindowScaleFromOneSideOnly) {
   const auto& c = r.connections.at(0);
   EXPECT_TRUE(has_anomaly(c, "window scale from one side only: the client offered shift 7"))
       << c.anomalies.size();
-  EXPECT_FALSE(c.negotiated.wscale_client.has_value());
+  EXPECT_FALSE(c.negotiated.agreed->wscale_client.has_value());
 }
 
 TEST(Analyzer, MissingMss) {
@@ -238,7 +238,7 @@ TEST(Analyzer, MissingMss) {
                     k.c(kEpoch + 2ms, A, kCisn + 1, kSisn + 1, client)});
   const auto& c = r.connections.at(0);
   EXPECT_TRUE(has_anomaly(c, "missing MSS: the client's SYN"));
-  EXPECT_EQ(c.negotiated.mss_server_to_client, 536);
+  EXPECT_EQ(c.negotiated.agreed->mss_server_to_client, 536);
 }
 
 TEST(Analyzer, WindowScaleAbove14IsClamped) {
@@ -249,7 +249,7 @@ TEST(Analyzer, WindowScaleAbove14IsClamped) {
   const auto& c = r.connections.at(0);
   EXPECT_TRUE(has_anomaly(c, "window scale 15 > 14"));
   EXPECT_EQ(c.client_offered.wscale, 15);
-  EXPECT_EQ(c.negotiated.wscale_client, 14);
+  EXPECT_EQ(c.negotiated.agreed->wscale_client, 14);
 }
 
 TEST(Analyzer, TimestampsDroppedAfterBeingAgreed) {
@@ -300,7 +300,7 @@ TEST(Analyzer, EcnSetupIsOfferedAndNegotiated) {
   const auto& c = r.connections.at(0);
   EXPECT_TRUE(c.client_offered.ecn);
   EXPECT_TRUE(c.server_offered.ecn);
-  EXPECT_TRUE(c.negotiated.ecn);
+  EXPECT_TRUE(c.negotiated.agreed->ecn);
 }
 
 TEST(Analyzer, FastOpenOptionIsOffered) {
@@ -317,7 +317,7 @@ TEST(Analyzer, Ipv6EndpointsAreBracketed) {
                     k.s(kEpoch + 1ms, S | A, kSisn, kCisn + 1, linux_syn_options(1440)),
                     k.c(kEpoch + 2ms, A, kCisn + 1, kSisn + 1, linux_syn_options())});
   const auto& c = r.connections.at(0);
-  EXPECT_EQ(c.verdict, Verdict::established);
+  EXPECT_EQ(c.outcome, observe::Outcome::established);
   EXPECT_EQ(c.client.to_string(), "[2001:db8::1]:40000");
   EXPECT_EQ(c.server.to_string(), "[2001:db8::2]:443");
 }
@@ -335,10 +335,10 @@ TEST(Analyzer, SnaplenCutOptionsAreUnknownNotAbsent) {
   auto r = a.finish();
   ASSERT_EQ(r.connections.size(), 1U);
   const auto& c = r.connections[0];
-  EXPECT_EQ(c.verdict, Verdict::established);
+  EXPECT_EQ(c.outcome, observe::Outcome::established);
   EXPECT_TRUE(c.client_offered.unknown);
   EXPECT_FALSE(c.server_offered.unknown);
-  EXPECT_FALSE(c.negotiated.known);
+  EXPECT_FALSE(c.negotiated.agreed);
   EXPECT_FALSE(has_anomaly(c, "missing MSS: the client"));
   EXPECT_EQ(r.counters.truncated, 2U);
 }
@@ -368,7 +368,7 @@ TEST(Analyzer, IdleHandshakesAreFinalisedAndTheTableStaysBounded) {
   EXPECT_LE(most, 65U);
   auto r = a.finish();
   EXPECT_EQ(r.connections.size(), 5000U);
-  EXPECT_EQ(r.summary.count(Verdict::timeout), 5000U);
+  EXPECT_EQ(r.summary.count(observe::Outcome::timed_out), 5000U);
   EXPECT_GT(r.counters.flows_evicted_early, 0U);
 }
 

@@ -58,7 +58,7 @@ TEST(CaptureFile, DeadServerWithExponentialSynRetriesTimesOut) {
   EXPECT_EQ(report.frames, 7U);
   ASSERT_EQ(report.result.connections.size(), 1U);
   const auto& c = report.result.connections[0];
-  EXPECT_EQ(c.verdict, Verdict::timeout);
+  EXPECT_EQ(c.outcome, observe::Outcome::timed_out);
   EXPECT_EQ(c.syn_retransmits, 6U);
   EXPECT_EQ(c.client_isn, 424242U);
   EXPECT_EQ(c.first_syn, kEpoch);
@@ -73,14 +73,14 @@ TEST(CaptureFile, MixedCaptureKnownAnswers) {
   EXPECT_EQ(report.linktype, wire::dlt::kRaw);
   const auto& cs = report.result.connections;
   ASSERT_EQ(cs.size(), 3U);
-  EXPECT_EQ(cs[0].verdict, Verdict::established);
+  EXPECT_EQ(cs[0].outcome, observe::Outcome::established);
   EXPECT_DOUBLE_EQ(cs[0].establish_ms.value(), 3.0);
-  EXPECT_EQ(cs[1].verdict, Verdict::refused);
-  EXPECT_EQ(cs[2].verdict, Verdict::established);
+  EXPECT_EQ(cs[1].outcome, observe::Outcome::refused);
+  EXPECT_EQ(cs[2].outcome, observe::Outcome::established);
   EXPECT_DOUBLE_EQ(cs[2].syn_to_synack_ms.value(), 1.0);
   EXPECT_DOUBLE_EQ(cs[2].synack_to_ack_ms.value(), 2.0);
-  EXPECT_EQ(report.result.summary.count(Verdict::established), 2U);
-  EXPECT_EQ(report.result.summary.count(Verdict::refused), 1U);
+  EXPECT_EQ(report.result.summary.count(observe::Outcome::established), 2U);
+  EXPECT_EQ(report.result.summary.count(observe::Outcome::refused), 1U);
 }
 
 // Wraps each datagram in a link-layer header and checks the same answers come out.
@@ -141,8 +141,8 @@ TEST_P(LinkTypes, SameAnswersThroughEveryLinkLayer) {
   ASSERT_EQ(report.status, FileReport::Status::ok) << report.error;
   ASSERT_EQ(report.result.connections.size(), 3U);
   EXPECT_EQ(report.result.counters.tcp, 8U);
-  EXPECT_EQ(report.result.connections[0].verdict, Verdict::established);
-  EXPECT_EQ(report.result.connections[1].verdict, Verdict::refused);
+  EXPECT_EQ(report.result.connections[0].outcome, observe::Outcome::established);
+  EXPECT_EQ(report.result.connections[1].outcome, observe::Outcome::refused);
   EXPECT_EQ(report.result.connections[2].client.to_string(), "[2001:db8::1]:40002");
 }
 
@@ -164,11 +164,12 @@ TEST(CaptureFile, SnaplenCutCaptureMarksOptionsUnknown) {
   ASSERT_EQ(report.status, FileReport::Status::ok) << report.error;
   const auto& cs = report.result.connections;
   ASSERT_EQ(cs.size(), 2U);  // the IPv6 packets lose their TCP header entirely at 44 bytes
-  EXPECT_EQ(cs[0].verdict, Verdict::established);
+  EXPECT_EQ(cs[0].outcome, observe::Outcome::established);
   EXPECT_TRUE(cs[0].client_offered.unknown);
   EXPECT_TRUE(cs[0].server_offered.unknown);
   const auto json = to_json(report);
-  EXPECT_EQ(json["connections"][0]["offered"]["client"]["mss"], "unknown");
+  EXPECT_TRUE(json["connections"][0]["negotiated"]["offered"]["client"].is_null());
+  EXPECT_EQ(json["connections"][0]["options_unknown"]["client"], true);
   std::string streamed;
   write_json(report, [&](std::string_view piece) { streamed += piece; });
   EXPECT_EQ(nlohmann::json::parse(streamed), nlohmann::json::parse(json.dump()));

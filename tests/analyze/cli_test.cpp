@@ -76,7 +76,7 @@ TEST(AnalyzeCommand, Json) {
   EXPECT_EQ(r.exit_code, kExitOk);
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["connections"].size(), 2U);
-  EXPECT_EQ(j["summary"]["verdicts"]["refused"], 1);
+  EXPECT_EQ(j["summary"]["outcomes"]["refused"], 1);
 }
 
 TEST(AnalyzeCommand, LadderAndSvg) {

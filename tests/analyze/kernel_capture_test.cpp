@@ -218,7 +218,7 @@ void compare_with_tshark(const FileReport& report, const fs::path& pcap) {
       EXPECT_EQ(c.server_isn, synack->seq);
       expect_offered_matches(c.server_offered, *synack, "server SYN-ACK");
     }
-    if (c.verdict == Verdict::established) {
+    if (c.outcome == observe::Outcome::established) {
       ASSERT_GE(initial_rtt, 0.0) << "tshark has no initial_rtt";
       EXPECT_NEAR(*c.establish_ms, initial_rtt * 1000.0, 0.002);
     }
@@ -270,17 +270,17 @@ refused(socket.AF_INET6, "::1")
   ASSERT_EQ(report.status, FileReport::Status::ok) << report.error;
   const auto& cs = report.result.connections;
   ASSERT_EQ(cs.size(), 4U) << render_text(report);
-  EXPECT_EQ(cs[0].verdict, Verdict::established);
+  EXPECT_EQ(cs[0].outcome, observe::Outcome::established);
   EXPECT_EQ(cs[0].client.address.to_string(), "127.0.0.1");
-  EXPECT_EQ(cs[1].verdict, Verdict::established);
+  EXPECT_EQ(cs[1].outcome, observe::Outcome::established);
   EXPECT_EQ(cs[1].client.to_string().front(), '[');
-  EXPECT_EQ(cs[2].verdict, Verdict::refused);
-  EXPECT_EQ(cs[3].verdict, Verdict::refused);
+  EXPECT_EQ(cs[2].outcome, observe::Outcome::refused);
+  EXPECT_EQ(cs[3].outcome, observe::Outcome::refused);
   for (std::size_t i : {0U, 1U}) {
-    EXPECT_TRUE(cs[i].negotiated.known);
-    EXPECT_TRUE(cs[i].negotiated.sack);
-    EXPECT_TRUE(cs[i].negotiated.timestamps);
-    EXPECT_TRUE(cs[i].negotiated.wscale_client.has_value());
+    EXPECT_TRUE(cs[i].negotiated.agreed);
+    EXPECT_TRUE(cs[i].negotiated.agreed->sack);
+    EXPECT_TRUE(cs[i].negotiated.agreed->timestamps);
+    EXPECT_TRUE(cs[i].negotiated.agreed->wscale_client.has_value());
     // Nothing is wrong with these handshakes. A "SYN cookie likely" may still appear by chance (synack's
     // layout: 1 in 512 SYN-ACKs with timestamps, docs/analyze.md), so it is not counted here.
     for (const auto& a : cs[i].anomalies) EXPECT_TRUE(a.starts_with("SYN cookie likely")) << a;
@@ -288,8 +288,8 @@ refused(socket.AF_INET6, "::1")
     EXPECT_LT(*cs[i].establish_ms, 1000.0);
     EXPECT_NEAR(*cs[i].establish_ms, *cs[i].syn_to_synack_ms + *cs[i].synack_to_ack_ms, 0.002);
   }
-  EXPECT_EQ(report.result.summary.count(Verdict::established), 2U);
-  EXPECT_EQ(report.result.summary.count(Verdict::refused), 2U);
+  EXPECT_EQ(report.result.summary.count(observe::Outcome::established), 2U);
+  EXPECT_EQ(report.result.summary.count(observe::Outcome::refused), 2U);
   compare_with_tshark(report, pcap);
 }
 
@@ -309,14 +309,14 @@ echo_once(socket.AF_INET6, "::1")
   const auto& cs = report.result.connections;
   ASSERT_EQ(cs.size(), 2U) << render_text(report);
   for (const auto& c : cs) {
-    EXPECT_EQ(c.verdict, Verdict::established);
+    EXPECT_EQ(c.outcome, observe::Outcome::established);
     EXPECT_FALSE(c.client_offered.timestamps);
     EXPECT_FALSE(c.client_offered.sack_permitted);
     EXPECT_FALSE(c.client_offered.wscale.has_value());
     EXPECT_TRUE(c.client_offered.mss.has_value());
-    EXPECT_FALSE(c.negotiated.timestamps);
-    EXPECT_FALSE(c.negotiated.sack);
-    EXPECT_FALSE(c.negotiated.wscale_client.has_value());
+    EXPECT_FALSE(c.negotiated.agreed->timestamps);
+    EXPECT_FALSE(c.negotiated.agreed->sack);
+    EXPECT_FALSE(c.negotiated.agreed->wscale_client.has_value());
   }
   compare_with_tshark(report, pcap);
 }
@@ -332,9 +332,9 @@ echo_once(socket.AF_INET, "127.0.0.1")
   ASSERT_EQ(report.status, FileReport::Status::ok) << report.error;
   ASSERT_EQ(report.result.connections.size(), 1U);
   const auto& c = report.result.connections[0];
-  EXPECT_FALSE(c.negotiated.timestamps);
-  EXPECT_TRUE(c.negotiated.sack);
-  EXPECT_TRUE(c.negotiated.wscale_client.has_value());
+  EXPECT_FALSE(c.negotiated.agreed->timestamps);
+  EXPECT_TRUE(c.negotiated.agreed->sack);
+  EXPECT_TRUE(c.negotiated.agreed->wscale_client.has_value());
   compare_with_tshark(report, pcap);
 }
 
@@ -360,8 +360,8 @@ except (socket.timeout, TimeoutError, OSError):
   ASSERT_EQ(report.status, FileReport::Status::ok) << report.error;
   const auto& cs = report.result.connections;
   ASSERT_EQ(cs.size(), 2U) << render_text(report);
-  EXPECT_EQ(cs[0].verdict, Verdict::established);
-  EXPECT_EQ(cs[1].verdict, Verdict::timeout);
+  EXPECT_EQ(cs[0].outcome, observe::Outcome::established);
+  EXPECT_EQ(cs[1].outcome, observe::Outcome::timed_out);
   EXPECT_GE(cs[1].syn_retransmits, 1U);
   if (have("tshark")) {
     // Known answer: as many retransmissions as tshark sees SYNs from that port, less one.
@@ -406,7 +406,7 @@ for family, host in ((socket.AF_INET, "192.0.2.99"), (socket.AF_INET6, "2001:db8
   const auto& cs = report.result.connections;
   ASSERT_EQ(cs.size(), 2U) << render_text(report);
   for (const auto& c : cs) {
-    EXPECT_EQ(c.verdict, Verdict::timeout);
+    EXPECT_EQ(c.outcome, observe::Outcome::timed_out);
     EXPECT_GE(c.syn_retransmits, 1U);
     EXPECT_EQ(c.server.port, 80);
     EXPECT_FALSE(c.server_offered.seen);

@@ -1,4 +1,4 @@
-// The outputs: the JSON contract (docs/analyze-json.md), the terminal report, the ladder and the SVG
+// The outputs: the JSON contract (docs/json.md), the terminal report, the ladder and the SVG
 // (valid XML that rsvg-convert renders to a non-empty PNG).
 #include <cstdlib>
 #include <fstream>
@@ -42,6 +42,8 @@ FileReport sample_report() {
 
 TEST(Json, ContractFieldsAndTypes) {
   const auto j = to_json(sample_report());
+  EXPECT_EQ(j["schema"], 1);
+  EXPECT_EQ(j["document"], "analyze");
   EXPECT_EQ(j["file"], "sample <&> \"file\".pcap");
   EXPECT_EQ(j["packets"], 8);
   ASSERT_TRUE(j["connections"].is_array());
@@ -49,7 +51,8 @@ TEST(Json, ContractFieldsAndTypes) {
   const auto& c = j["connections"][0];
   EXPECT_EQ(c["client"], "192.0.2.1:40000");
   EXPECT_EQ(c["server"], "192.0.2.2:80");
-  EXPECT_EQ(c["verdict"], "established");
+  EXPECT_EQ(c["number"], 1);
+  EXPECT_EQ(c["outcome"], "established");
   EXPECT_TRUE(c["anomalies"].is_array());
   EXPECT_NEAR(c["first_syn_s"].get<double>(), 1767225600.123456789, 1e-6);
   EXPECT_EQ(c["first_syn_ns"], 1767225600123456789LL);
@@ -60,41 +63,45 @@ TEST(Json, ContractFieldsAndTypes) {
   EXPECT_DOUBLE_EQ(c["establish_ms"].get<double>(), 3.0);
   EXPECT_EQ(c["client_isn"], 1);
   EXPECT_EQ(c["server_isn"], 9);
-  EXPECT_EQ(c["offered"]["client"]["mss"], 1460);
-  EXPECT_EQ(c["offered"]["client"]["wscale"], 7);
-  EXPECT_EQ(c["offered"]["client"]["sack_permitted"], true);
-  EXPECT_EQ(c["offered"]["client"]["timestamps"], true);
-  EXPECT_EQ(c["offered"]["server"]["mss"], 1400);
-  EXPECT_EQ(c["offered"]["server"]["wscale"], 9);
-  EXPECT_EQ(c["negotiated"]["mss_client_to_server"], 1400);
-  EXPECT_EQ(c["negotiated"]["mss_server_to_client"], 1400);
-  EXPECT_EQ(c["negotiated"]["wscale_client"], 7);
-  EXPECT_EQ(c["negotiated"]["wscale_server"], 9);
-  EXPECT_EQ(c["negotiated"]["sack"], true);
-  EXPECT_EQ(c["negotiated"]["timestamps"], true);
+  const auto& offered = c["negotiated"]["offered"];
+  EXPECT_EQ(offered["client"]["mss"], 1460);
+  EXPECT_EQ(offered["client"]["wscale"], 7);
+  EXPECT_EQ(offered["client"]["sack_permitted"], true);
+  EXPECT_EQ(offered["client"]["timestamps"], true);
+  EXPECT_EQ(offered["server"]["mss"], 1400);
+  EXPECT_EQ(offered["server"]["wscale"], 9);
+  const auto& agreed = c["negotiated"]["agreed"];
+  EXPECT_EQ(agreed["mss_client_to_server"], 1400);
+  EXPECT_EQ(agreed["mss_server_to_client"], 1400);
+  EXPECT_EQ(agreed["window_scaling"], true);
+  EXPECT_EQ(agreed["wscale_client"], 7);
+  EXPECT_EQ(agreed["wscale_server"], 9);
+  EXPECT_EQ(agreed["sack"], true);
+  EXPECT_EQ(agreed["timestamps"], true);
+  EXPECT_EQ(c["options_unknown"]["client"], false);
 
   const auto& dead = j["connections"][1];
-  EXPECT_EQ(dead["verdict"], "timeout");
+  EXPECT_EQ(dead["outcome"], "timed_out");
   EXPECT_EQ(dead["syn_retransmits"], 1);
   EXPECT_TRUE(dead["syn_to_synack_ms"].is_null());
   EXPECT_TRUE(dead["establish_ms"].is_null());
   EXPECT_TRUE(dead["server_isn"].is_null());
-  EXPECT_TRUE(dead["offered"]["server"].is_null());
-  EXPECT_TRUE(dead["negotiated"]["sack"].is_null());
+  EXPECT_TRUE(dead["negotiated"]["offered"]["server"].is_null());
+  EXPECT_TRUE(dead["negotiated"]["agreed"].is_null());
 
   const auto& refused = j["connections"][2];
   EXPECT_EQ(refused["client"], "[2001:db8::1]:40002");
-  EXPECT_EQ(refused["verdict"], "refused");
-  EXPECT_TRUE(refused["offered"]["client"]["mss"].is_null());
+  EXPECT_EQ(refused["outcome"], "refused");
+  EXPECT_TRUE(refused["negotiated"]["offered"]["client"]["mss"].is_null());
   EXPECT_EQ(refused["anomalies"].size(), 1U);  // missing MSS
 
   const auto& s = j["summary"];
-  EXPECT_EQ(s["verdicts"]["established"], 1);
-  EXPECT_EQ(s["verdicts"]["timeout"], 1);
-  EXPECT_EQ(s["verdicts"]["refused"], 1);
-  EXPECT_EQ(s["verdicts"]["reset"], 0);
-  EXPECT_EQ(s["verdicts"]["simultaneous"], 0);
-  EXPECT_EQ(s["verdicts"]["incomplete"], 0);
+  EXPECT_EQ(s["outcomes"]["established"], 1);
+  EXPECT_EQ(s["outcomes"]["timed_out"], 1);
+  EXPECT_EQ(s["outcomes"]["refused"], 1);
+  EXPECT_EQ(s["outcomes"]["reset"], 0);
+  EXPECT_EQ(s["outcomes"]["simultaneous_open"], 0);
+  EXPECT_EQ(s["outcomes"]["incomplete"], 0);
   for (const char* timing : {"syn_to_synack_ms", "synack_to_ack_ms", "establish_ms"}) {
     for (const char* p : {"p50", "p90", "p99", "max"}) EXPECT_TRUE(s[timing].contains(p)) << timing << p;
   }
@@ -116,12 +123,12 @@ TEST(Json, MillisecondsAreRoundedToMicroseconds) {
   EXPECT_DOUBLE_EQ(round_ms(0.0004), 0.0);
 }
 
-TEST(Text, ReportShowsTableVerdictsPercentilesHistogramAndFailures) {
+TEST(Text, ReportShowsTableOutcomesPercentilesHistogramAndFailures) {
   const auto text = render_text(sample_report());
   EXPECT_THAT(text, HasSubstr("192.0.2.1:40000 → 192.0.2.2:80"));
   EXPECT_THAT(text, HasSubstr("established"));
   EXPECT_THAT(text, HasSubstr("3.000 ms"));
-  EXPECT_THAT(text, HasSubstr("Verdicts: established 1, refused 1, timeout 1"));
+  EXPECT_THAT(text, HasSubstr("Outcomes: established 1, refused 1, timed_out 1"));
   EXPECT_THAT(text, HasSubstr("p99"));
   EXPECT_THAT(text, HasSubstr("log scale"));
   EXPECT_THAT(text, HasSubstr("#"));

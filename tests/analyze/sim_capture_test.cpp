@@ -47,19 +47,9 @@ Both run_both(const sim::SimConfig& config) {
   return out;
 }
 
-Verdict expected_verdict(sim::Outcome o) {
-  switch (o) {
-    case sim::Outcome::established:
-    case sim::Outcome::reset:  // reset after establishment: the handshake itself completed
-      return Verdict::established;
-    case sim::Outcome::refused:
-      return Verdict::refused;
-    case sim::Outcome::timeout:
-      return Verdict::timeout;
-    case sim::Outcome::pending:
-      break;
-  }
-  return Verdict::timeout;
+// The analyzer judges the handshake; the simulator's client also reports a reset after establishment.
+observe::Outcome expected_outcome(observe::Outcome o) {
+  return o == observe::Outcome::reset ? observe::Outcome::established : o;
 }
 
 void expect_matches_sim(const Both& both, bool exact_retransmits) {
@@ -70,7 +60,7 @@ void expect_matches_sim(const Both& both, bool exact_retransmits) {
     ASSERT_NE(it, both.by_client.end());
     const auto& c = *it->second;
     EXPECT_EQ(c.server, s.tuple.remote);
-    EXPECT_EQ(c.verdict, expected_verdict(s.outcome)) << c.reason;
+    EXPECT_EQ(c.outcome, expected_outcome(s.outcome)) << c.reason;
     EXPECT_EQ(c.client_isn, s.client_isn);
     if (s.server_isn) {
       EXPECT_EQ(c.server_isn, s.server_isn);
@@ -84,14 +74,8 @@ void expect_matches_sim(const Both& both, bool exact_retransmits) {
       ASSERT_TRUE(c.establish_ms.has_value());
       EXPECT_NEAR(*c.establish_ms, ms(*handshake), 1e-6);
     }
-    if (s.negotiated && c.negotiated.known) {
-      EXPECT_EQ(c.negotiated.mss_client_to_server, s.negotiated->mss_client_to_server);
-      EXPECT_EQ(c.negotiated.mss_server_to_client, s.negotiated->mss_server_to_client);
-      EXPECT_EQ(c.negotiated.wscale_client, s.negotiated->wscale_client);
-      EXPECT_EQ(c.negotiated.wscale_server, s.negotiated->wscale_server);
-      EXPECT_EQ(c.negotiated.sack, s.negotiated->sack);
-      EXPECT_EQ(c.negotiated.timestamps, s.negotiated->timestamps);
-    }
+    // One value, one rule: both offers and what was agreed, exactly.
+    EXPECT_EQ(c.negotiated, s.negotiated);
   }
 }
 
@@ -109,7 +93,7 @@ TEST(SimCapture, ListeningServerAllEstablishedInTwoDelays) {
   config.to_client.delay = 15ms;
   const auto both = run_both(config);
   expect_matches_sim(both, true);
-  EXPECT_EQ(both.analysed.summary.count(Verdict::established), 20U);
+  EXPECT_EQ(both.analysed.summary.count(observe::Outcome::established), 20U);
   // SYN → SYN-ACK is the server's answer time seen at the sender: the SYN's one-way delay.
   EXPECT_NEAR(*both.analysed.connections[0].syn_to_synack_ms, 10.0, 1e-6);
   EXPECT_NEAR(*both.analysed.connections[0].establish_ms, 25.0, 1e-6);
@@ -120,7 +104,7 @@ TEST(SimCapture, ClosedPortIsRefused) {
   config.server_mode = sim::ServerMode::closed;
   const auto both = run_both(config);
   expect_matches_sim(both, true);
-  EXPECT_EQ(both.analysed.summary.count(Verdict::refused), 5U);
+  EXPECT_EQ(both.analysed.summary.count(observe::Outcome::refused), 5U);
 }
 
 TEST(SimCapture, DeadServerTimesOutWithTheSimulatorsRetransmissions) {
@@ -128,7 +112,7 @@ TEST(SimCapture, DeadServerTimesOutWithTheSimulatorsRetransmissions) {
   config.server_mode = sim::ServerMode::dead;
   const auto both = run_both(config);
   expect_matches_sim(both, true);
-  EXPECT_EQ(both.analysed.summary.count(Verdict::timeout), 3U);
+  EXPECT_EQ(both.analysed.summary.count(observe::Outcome::timed_out), 3U);
   EXPECT_GT(both.analysed.connections[0].syn_retransmits, 0U);
 }
 
@@ -141,8 +125,8 @@ TEST(SimCapture, OptionsTheServerDoesNotOffer) {
   expect_matches_sim(both, true);
   const auto& c = both.analysed.connections.at(0);
   EXPECT_EQ(c.server_offered.mss, 1200);
-  EXPECT_FALSE(c.negotiated.timestamps);
-  EXPECT_FALSE(c.negotiated.wscale_client.has_value());
+  EXPECT_FALSE(c.negotiated.agreed->timestamps);
+  EXPECT_FALSE(c.negotiated.agreed->wscale_client.has_value());
   EXPECT_THAT(c.anomalies, ::testing::Contains(::testing::HasSubstr("window scale from one side only")));
 }
 
@@ -162,7 +146,7 @@ TEST(SimCapture, SimultaneousOpen) {
   config.simultaneous_open = true;
   const auto both = run_both(config);
   ASSERT_EQ(both.analysed.connections.size(), 1U);
-  EXPECT_EQ(both.analysed.connections[0].verdict, Verdict::simultaneous);
+  EXPECT_EQ(both.analysed.connections[0].outcome, observe::Outcome::simultaneous_open);
 }
 
 TEST(SimCapture, ThroughTheSimulatorsPcap) {
@@ -184,7 +168,7 @@ TEST(SimCapture, ThroughTheSimulatorsPcap) {
     const auto& s = result.connections[i];
     const auto& c = report.result.connections[i];
     EXPECT_EQ(c.client, s.tuple.local);
-    EXPECT_EQ(c.verdict, expected_verdict(s.outcome));
+    EXPECT_EQ(c.outcome, expected_outcome(s.outcome));
     if (const auto handshake = s.handshake_time()) {
       EXPECT_NEAR(*c.establish_ms, ms(*handshake), 1e-6);
     }

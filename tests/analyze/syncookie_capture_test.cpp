@@ -26,7 +26,7 @@ void expect_cookie(const std::string& file, const std::string& phrase, std::size
   ASSERT_EQ(report.status, FileReport::Status::ok) << report.error;
   ASSERT_EQ(report.result.connections.size(), connections) << file;
   for (const ConnectionReport& c : report.result.connections) {
-    EXPECT_EQ(c.verdict, Verdict::established) << file;
+    EXPECT_EQ(c.outcome, observe::Outcome::established) << file;
     std::size_t cookies = 0;
     for (const auto& a : c.anomalies) {
       if (a.starts_with("SYN cookie likely")) {
@@ -103,14 +103,14 @@ TEST(SynCookieCapture, SynackOverTunWithKernelClient_BothLayoutsNamedSynack) {
   ASSERT_EQ(report.result.connections.size(), 6U);
   for (std::size_t i = 0; i < 6; ++i) {
     const ConnectionReport& c = report.result.connections[i];
-    EXPECT_EQ(c.verdict, Verdict::established);
+    EXPECT_EQ(c.outcome, observe::Outcome::established);
     const std::string want =
         i < 3 ? "SYN cookie likely (synack, timestamps)" : "SYN cookie likely (synack, no timestamps)";
     ASSERT_EQ(c.anomalies.size(), 1U);
     EXPECT_TRUE(c.anomalies[0].starts_with(want)) << c.anomalies[0];
     // The kernel's view agrees with what the cookie kept: window scale and SACK, timestamps or not.
-    EXPECT_TRUE(c.negotiated.sack);
-    EXPECT_TRUE(c.negotiated.wscale_server.has_value());
+    EXPECT_TRUE(c.negotiated.agreed->sack);
+    EXPECT_TRUE(c.negotiated.agreed->wscale_server.has_value());
   }
   const std::string json = to_json(report).dump();
   EXPECT_EQ(count(json, "SYN cookie likely (synack, timestamps)"), 3U);

@@ -1,35 +1,21 @@
 // `synack bench` end to end through the synack executable: the JSON shape, exact handshake counts, both
 // ways of closing, a bad flag, and the kernel baseline where a private network namespace is permitted.
 // No timing assertions: rates depend on the machine; only counts and shapes are checked.
-#include <sys/wait.h>
-
-#include <array>
 #include <cstdio>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/shell.hpp"
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;
-};
-
 /// Runs `synack bench ARGS`; stdout only, or stdout and stderr together with `with_stderr`.
-Result bench(const std::string& args, bool with_stderr = false) {
+synack::test::ShellResult bench(const std::string& args, bool with_stderr = false) {
   const std::string cmd =
       std::string(SYNACK_PATH) + " bench " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  Result r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return synack::test::run_shell(cmd);
 }
 
 // Small buffers keep the memory phases small: the test checks shapes, not numbers.
@@ -39,8 +25,8 @@ TEST(BenchCli, JsonRst_ExactHandshakeCountAndEveryField) {
   const auto r = bench(std::string("--connections 2000 --inflight 32 --json --no-kernel") + kSmall);
   ASSERT_EQ(r.code, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["schema"], "synack-bench");
-  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["schema"], 1);  // docs/json.md
+  EXPECT_EQ(j["document"], "bench");
   EXPECT_EQ(j["config"]["inflight"], 32);
   EXPECT_EQ(j["config"]["close"], "rst");
   EXPECT_EQ(j["config"]["connections"], 2000);

@@ -277,7 +277,7 @@ TEST(PcapDash, SimToStdout_PipedIntoAnalyzeFromStdin) {
   const auto report = nlohmann::json::parse(out);
   EXPECT_EQ(report["status"], "ok");
   EXPECT_EQ(report["summary"]["connections"], 1);
-  EXPECT_EQ(report["summary"]["verdicts"]["established"], 1);
+  EXPECT_EQ(report["summary"]["outcomes"]["established"], 1);
 }
 
 // ---- --color=auto|always|never ----------------------------------------------------------------------------

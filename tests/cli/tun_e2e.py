@@ -310,9 +310,11 @@ print("ok")
         self.assertGreaterEqual(len(est), 4, events)
         v4 = [e for e in est if e["peer"].startswith("192.0.2.1:")][0]
         v6 = [e for e in est if e["peer"].startswith("[2001:db8::1]")][0]
-        self.assertEqual(v4["peer_offered"]["mss"], 1460)
-        self.assertEqual(v6["peer_offered"]["mss"], 1440)
-        self.assertEqual(v4["agreed"]["send_mss"], 1460)
+        self.assertEqual(v4["schema"], 1)
+        self.assertEqual(v4["outcome"], "established")
+        self.assertEqual(v4["negotiated"]["offered"]["client"]["mss"], 1460)
+        self.assertEqual(v6["negotiated"]["offered"]["client"]["mss"], 1440)
+        self.assertEqual(v4["negotiated"]["agreed"]["mss_server_to_client"], 1460)
         closed = [e for e in events if e["event"] == "closed"]
         self.assertGreaterEqual(len(closed), 3)
         self.assertTrue(any(e["bytes_received"] == 100000 for e in closed))
@@ -363,7 +365,8 @@ time.sleep(0.2)
             self.assertEqual(code, 0, err)
             self.assertEqual(lines[0]["bytes_received"], len("hello synack"))
             self.assertEqual(lines[0]["received_sha256"], hashlib.sha256(b"hello synack").hexdigest())
-            self.assertEqual(lines[0]["agreed"]["send_mss"], 1460 if ":" not in host else 1440)
+            self.assertEqual(lines[0]["outcome"], "established")
+            self.assertEqual(lines[0]["negotiated"]["agreed"]["mss_client_to_server"], 1460 if ":" not in host else 1440)
         del http, socat
 
     def test_synack_client_abort_sends_rst(self):
@@ -464,8 +467,13 @@ def kernel_view(s, peer):
     return out + subprocess.run(["ss", "-tniH", "dst", peer], capture_output=True, text=True).stdout
 """
 
-    def compare_views(self, ss, agreed, offered, maxseg, case):
-        """The kernel's view (ss + TCP_INFO) against synack's `agreed` and the kernel's offer synack saw."""
+    def compare_views(self, ss, negotiated, us, maxseg, case):
+        """The kernel's view (ss + TCP_INFO) against synack's "negotiated" object (docs/json.md); `us` is
+        synack's side, "client" or "server"."""
+        peer = "server" if us == "client" else "client"
+        agreed = negotiated["agreed"]
+        offered = negotiated["offered"][peer]  # the kernel's offer, as synack saw it
+        ours = negotiated["offered"][us]
         kernel_ts = "ts=1" in ss or re.search(r"\sts\s", ss) is not None
         kernel_sack = "sack=1" in ss or re.search(r"\ssack\s", ss) is not None
         ws = re.search(r"wscale:(\d+),(\d+)", ss)
@@ -475,14 +483,14 @@ def kernel_view(s, peer):
         # Each option is in effect on both sides, or on neither.
         self.assertEqual(kernel_ts, agreed["timestamps"], case)
         self.assertEqual(kernel_sack, agreed["sack"], case)
-        self.assertEqual(ws is not None, agreed["snd_wscale"] is not None, case)
+        self.assertEqual(ws is not None, agreed["window_scaling"], case)
         if ws:
-            self.assertEqual(int(ws.group(1)), agreed["rcv_wscale"], case)  # kernel's snd = synack's shift
-            self.assertEqual(int(ws.group(2)), agreed["snd_wscale"], case)
+            self.assertEqual(int(ws.group(1)), agreed["wscale_" + us], case)  # kernel's snd = synack's shift
+            self.assertEqual(int(ws.group(2)), agreed["wscale_" + peer], case)
         # The kernel sends segments of synack's MSS (capped by its TCP_MAXSEG, less the timestamp option);
         # synack sends segments of the kernel's MSS.
-        self.assertEqual(mss, min(agreed["recv_mss"], maxseg or 65535) - (12 if kernel_ts else 0), case)
-        self.assertEqual(agreed["send_mss"], offered["mss"], case)
+        self.assertEqual(mss, min(ours["mss"], maxseg or 65535) - (12 if kernel_ts else 0), case)
+        self.assertEqual(agreed["mss_%s_to_%s" % (us, peer)], offered["mss"], case)
         if maxseg:
             self.assertEqual(offered["mss"], maxseg, case)
         return kernel_ts, kernel_sack, ws is not None
@@ -507,7 +515,7 @@ s.close()
         events = self.stop_listen(p, reader)
         est = [e for e in events if e["event"] == "established"]
         self.assertEqual(len(est), 1, events)
-        passive = self.compare_views(ss, est[0]["agreed"], est[0]["peer_offered"], maxseg, "passive " + case)
+        passive = self.compare_views(ss, est[0]["negotiated"], "server", maxseg, "passive " + case)
 
         # Active: synack connect -> a kernel server (TCP_MAXSEG on its listening socket).
         view = os.path.join(self.tmp, "kernel-view.txt")
@@ -531,7 +539,7 @@ c.sendall(data); c.shutdown(socket.SHUT_WR); c.recv(100); c.close()
         proc.wait(timeout=10)
         with open(view) as f:
             ss = f.read()
-        active = self.compare_views(ss, lines[0]["agreed"], lines[0]["peer_offered"], maxseg, "active " + case)
+        active = self.compare_views(ss, lines[0]["negotiated"], "client", maxseg, "active " + case)
         if sysctl and value == 0:
             index = {"net.ipv4.tcp_timestamps": 0, "net.ipv4.tcp_sack": 1, "net.ipv4.tcp_window_scaling": 2}
             self.assertFalse(passive[index[sysctl]], case)
@@ -602,11 +610,11 @@ s.close()
         self.assertEqual(len(est), 2, events)
         for host, ss in views.items():
             mine = [e for e in est if e["peer"].startswith("[2001:db8::1]" if ":" in host else "192.0.2.1")][0]
-            ts, sack, ws = self.compare_views(ss, mine["agreed"], mine["peer_offered"], None, "cookie " + host)
+            ts, sack, ws = self.compare_views(ss, mine["negotiated"], "server", None, "cookie " + host)
             self.assertFalse(ts, ss)
             self.assertTrue(sack, ss)
             self.assertTrue(ws, ss)
-            self.assertEqual(mine["agreed"]["rcv_wscale"], 7, mine)  # synack's own shift survived the cookie
+            self.assertEqual(mine["negotiated"]["agreed"]["wscale_server"], 7, mine)  # synack's shift survived the cookie
         counters = events[-1].get("counters", {})
         self.assertEqual(counters.get("TcpExtSyncookiesSent"), 2, counters)
         self.assertEqual(counters.get("TcpExtSyncookiesRecv"), 2, counters)
@@ -629,6 +637,26 @@ s.close()
         self.assertEqual(out.count("→ established after"), 4, out)
         self.assertEqual(r.stderr, "")
         self.assertEqual(expert_problems(pcap, allow=("Connection reset",)), [])
+
+    def test_demo_json_matches_analyze(self):
+        # The live tour's --json and `synack analyze --json` of its capture report every connection with the
+        # same outcome and negotiated options (docs/json.md); the tour's text goes to stderr.
+        pcap = os.path.join(self.tmp, "demo.pcap")
+        r = subprocess.run([SYNACK, "demo", "--json", "--pcap", pcap], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        demo = json.loads(r.stdout)
+        self.assertEqual((demo["schema"], demo["document"], demo["mode"]), (1, "demo", "live"), demo)
+        self.assertIn("→ established after", r.stderr)
+        self.assertEqual([c["number"] for c in demo["connections"]], list(range(1, len(demo["connections"]) + 1)))
+        a = subprocess.run([SYNACK, "analyze", "--json", pcap], capture_output=True, text=True, timeout=30)
+        self.assertEqual(a.returncode, 0, a.stderr)
+        analysed = {c["client"]: c for c in json.loads(a.stdout)["connections"]}
+        self.assertEqual(len(analysed), len(demo["connections"]), a.stdout)
+        for c in demo["connections"]:
+            seen = analysed[c["client"]]
+            # The analyzer judges the handshake; the tour also reports a reset after establishment.
+            self.assertEqual(seen["outcome"], "established" if c["outcome"] == "reset" else c["outcome"], c)
+            self.assertEqual(seen["negotiated"], c["negotiated"], c["title"])
 
     def test_demo_simulated(self):
         pcap = os.path.join(self.tmp, "demo.pcap")

@@ -15,23 +15,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/shell.hpp"
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;
-};
+using Result = synack::test::ShellResult;
 
 Result sim_raw(const std::string& cmd) {
-  Result r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return synack::test::run_shell(cmd);
 }
 
 Result sim(const std::string& args) {
@@ -75,7 +66,9 @@ TEST(SimCli, JsonIsOneDocumentAndDeterministic) {
   const auto j = nlohmann::json::parse(a.out);
   EXPECT_EQ(j["scenario"], "lossy");
   EXPECT_EQ(j["seed"], 4);
+  EXPECT_EQ(j["schema"], 1);
   EXPECT_EQ(j["connections"].size(), 5U);
+  EXPECT_EQ(j["connections"][0]["number"], 1);  // as the text's "Connection 1"
   EXPECT_TRUE(j["summary"].contains("outcomes"));
   EXPECT_TRUE(j["summary"]["handshake_ms"].contains("p99"));
 }
@@ -86,7 +79,16 @@ TEST(SimCli, JsonStreamIsOneObjectPerLine) {
   std::istringstream lines(r.out);
   std::string line;
   std::vector<std::string> events;
-  while (std::getline(lines, line)) events.push_back(nlohmann::json::parse(line)["event"]);
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["schema"], 1) << line;  // every line is a top-level document
+    if (j["event"] == "segment") {
+      EXPECT_EQ(j["connection"], 1) << line;  // connections count from 1
+    } else if (j["event"] == "connection") {
+      EXPECT_EQ(j["number"], 1) << line;
+    }
+    events.push_back(j["event"]);
+  }
   EXPECT_EQ(events, (std::vector<std::string>{"segment", "segment", "connection", "summary"}));
 }
 

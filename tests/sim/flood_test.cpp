@@ -43,8 +43,8 @@ TEST(SynFlood, CookiesNever_QueueFull_LegitimateClientsTimeOut) {
   EXPECT_EQ(f.cookies_sent, 0U);
   EXPECT_GT(f.drops_syn_queue_full, 40000U);
   EXPECT_GT(f.syn_queue_pruned, 0U);  // pruning frees room once a second, and the attacker takes it
-  EXPECT_LT(r.summary.count(Outcome::established), r.connections.size() / 2);
-  EXPECT_GT(r.summary.count(Outcome::timeout), 0U);
+  EXPECT_LT(r.summary.count(observe::Outcome::established), r.connections.size() / 2);
+  EXPECT_GT(r.summary.count(observe::Outcome::timed_out), 0U);
   expect_counters_add_up(f);
 }
 
@@ -52,7 +52,7 @@ TEST(SynFlood, CookiesWhenFull_QueueFull_EveryLegitimateClientConnectsInOneRound
   const RunResult r = run(flood(tcp::SynCookieMode::when_full));
   ASSERT_TRUE(r.flood);
   const FloodReport& f = *r.flood;
-  EXPECT_EQ(r.summary.count(Outcome::established), 20U);
+  EXPECT_EQ(r.summary.count(observe::Outcome::established), 20U);
   ASSERT_TRUE(r.summary.handshake_ms);
   EXPECT_EQ(r.summary.handshake_ms->p99, 20.0);
   EXPECT_EQ(f.synacks_from_queue, 256U);  // the queue filled once; cookies answered everything after
@@ -68,7 +68,7 @@ TEST(SynFlood, CookiesAlways_NoQueueEntryAtAll) {
   ASSERT_TRUE(r.flood);
   EXPECT_EQ(r.flood->syn_queue_peak, 0U);
   EXPECT_EQ(r.flood->synacks_from_queue, 0U);
-  EXPECT_EQ(r.summary.count(Outcome::established), 20U);
+  EXPECT_EQ(r.summary.count(observe::Outcome::established), 20U);
   expect_counters_add_up(*r.flood);
 }
 
@@ -77,7 +77,7 @@ TEST(SynFlood, LowRateNever_PruningKeepsClientsIn) {
   SimConfig c = flood(tcp::SynCookieMode::never);
   c.flood->syn_rate = 100;
   const RunResult r = run(c);
-  EXPECT_EQ(r.summary.count(Outcome::established), 20U);
+  EXPECT_EQ(r.summary.count(observe::Outcome::established), 20U);
   expect_counters_add_up(*r.flood);
 }
 
@@ -85,7 +85,7 @@ TEST(SynFlood, CookieHandshake_LadderMarksTheSynAck) {
   const RunResult r = run(flood(tcp::SynCookieMode::when_full));
   ASSERT_FALSE(r.connections.empty());
   const ConnectionResult& c = r.connections[0];
-  ASSERT_EQ(c.outcome, Outcome::established) << render_ladder(c);
+  ASSERT_EQ(c.outcome, observe::Outcome::established) << render_ladder(c);
   ASSERT_GE(c.segments.size(), 3U);
   EXPECT_EQ(c.segments[0].header.flags.to_string(), "S");
   EXPECT_FALSE(c.segments[0].syn_cookie);
@@ -95,10 +95,10 @@ TEST(SynFlood, CookieHandshake_LadderMarksTheSynAck) {
   const std::string ladder = render_ladder(c);
   EXPECT_NE(ladder.find("[SYN cookie]"), std::string::npos) << ladder;
   // The cookie kept every option the SYN offered.
-  ASSERT_TRUE(c.negotiated);
-  EXPECT_EQ(c.negotiated->wscale_server, 7);
-  EXPECT_TRUE(c.negotiated->sack);
-  EXPECT_TRUE(c.negotiated->timestamps);
+  ASSERT_TRUE(c.negotiated.agreed);
+  EXPECT_EQ(c.negotiated.agreed->wscale_server, 7);
+  EXPECT_TRUE(c.negotiated.agreed->sack);
+  EXPECT_TRUE(c.negotiated.agreed->timestamps);
 }
 
 TEST(SynFlood, CookieWithoutTimestamps_KeepsWindowScaleAndSack) {
@@ -107,11 +107,11 @@ TEST(SynFlood, CookieWithoutTimestamps_KeepsWindowScaleAndSack) {
   const RunResult r = run(c);
   ASSERT_FALSE(r.connections.empty());
   const ConnectionResult& first = r.connections[0];
-  ASSERT_EQ(first.outcome, Outcome::established);
-  ASSERT_TRUE(first.negotiated);
-  EXPECT_EQ(first.negotiated->wscale_server, 7);
-  EXPECT_TRUE(first.negotiated->sack);
-  EXPECT_FALSE(first.negotiated->timestamps);
+  ASSERT_EQ(first.outcome, observe::Outcome::established);
+  ASSERT_TRUE(first.negotiated.agreed);
+  EXPECT_EQ(first.negotiated.agreed->wscale_server, 7);
+  EXPECT_TRUE(first.negotiated.agreed->sack);
+  EXPECT_FALSE(first.negotiated.agreed->timestamps);
 }
 
 TEST(SynFlood, SameSeed_SameBytes_OtherSeedOtherSources) {
@@ -145,7 +145,7 @@ TEST(SynFlood, ConnectTimeout_GivesUpAtExactlyTheTimeout) {
   SimConfig c = flood(tcp::SynCookieMode::never);
   const RunResult r = run(c);
   for (const ConnectionResult& conn : r.connections) {
-    if (conn.outcome != Outcome::timeout) continue;
+    if (conn.outcome != observe::Outcome::timed_out) continue;
     ASSERT_TRUE(conn.ended_at);
     EXPECT_EQ(*conn.ended_at - conn.started_at, 3s);
   }

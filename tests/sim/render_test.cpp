@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "synack/observe/json.hpp"
 #include "synack/sim/scenario.hpp"
 #include "synack/sim/simulation.hpp"
 
@@ -40,7 +41,7 @@ ConnectionResult hand_made() {
   c.tuple = {{wire::IpAddress::v4(0xC0000201U), 40000}, {wire::IpAddress::v4(0xC0000202U), 80}};
   c.client_isn = 1000;
   c.server_isn = 9000;
-  c.outcome = Outcome::established;
+  c.outcome = observe::Outcome::established;
   c.established_at = Instant::from_duration(1020ms);
   c.syn_retransmits = 1;
   auto syn = seg(0ms, Dir::client_to_server, TcpFlags::kSyn, 1000, 0, Fate::dropped);
@@ -53,12 +54,12 @@ ConnectionResult hand_made() {
   c.segments.push_back(
       seg(1010ms, Dir::server_to_client, TcpFlags::kSyn | TcpFlags::kAck, 9000, 1001, Fate::duplicated));
   c.segments.push_back(seg(1020ms, Dir::client_to_server, TcpFlags::kAck, 1001, 9001, Fate::corrupted));
-  NegotiatedView n;
+  observe::Agreed n;
   n.mss_client_to_server = 1460;
   n.mss_server_to_client = 1360;
-  n.wscale_client = 7;
   n.sack = true;
-  c.negotiated = n;
+  c.negotiated.client = observe::Offer::from(syn.header);
+  c.negotiated.agreed = n;
   return c;
 }
 
@@ -92,11 +93,11 @@ TEST(Ladder, AbsoluteNumbersAndColourOnRequest) {
 
 TEST(Ladder, OutcomeSentences) {
   ConnectionResult c;
-  c.outcome = Outcome::timeout;
+  c.outcome = observe::Outcome::timed_out;
   c.syn_retransmits = 6;
   c.ended_at = Instant::from_duration(127s);
   EXPECT_EQ(describe_outcome(c), "timed out after 6 SYN retransmissions (127.000 s)");
-  c.outcome = Outcome::refused;
+  c.outcome = observe::Outcome::refused;
   c.ended_at = Instant::from_duration(20ms);
   EXPECT_EQ(describe_outcome(c), "refused (RST) after 20.000 ms");
 }
@@ -115,16 +116,20 @@ TEST(Ladder, ImpairmentsDescribeThemselves) {
 
 TEST(Json, ConnectionCarriesTheContractFields) {
   const auto j = connection_json(hand_made());
-  for (const char* key : {"outcome", "established_at_s", "syn_retransmits", "synack_retransmits",
+  for (const char* key : {"number", "outcome", "established_at_s", "syn_retransmits", "synack_retransmits",
                           "client_isn", "server_isn", "negotiated", "segments"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
+  EXPECT_EQ(j["number"], 1);  // connections count from 1, as the ladder's "Connection 1"
   EXPECT_EQ(j["outcome"], "established");
   EXPECT_DOUBLE_EQ(j["established_at_s"].get<double>(), 1.02);
   EXPECT_EQ(j["client_isn"], 1000);
-  EXPECT_EQ(j["negotiated"]["mss_server_to_client"], 1360);
-  EXPECT_EQ(j["negotiated"]["wscale_client"], 7);
-  EXPECT_TRUE(j["negotiated"]["wscale_server"].is_null());
+  EXPECT_EQ(j["negotiated"]["agreed"]["mss_server_to_client"], 1360);
+  EXPECT_EQ(j["negotiated"]["agreed"]["window_scaling"], false);
+  EXPECT_TRUE(j["negotiated"]["agreed"]["wscale_client"].is_null());
+  EXPECT_EQ(j["negotiated"]["offered"]["client"]["wscale"], 7);
+  EXPECT_TRUE(j["negotiated"]["offered"]["server"].is_null());
+  EXPECT_EQ(observe::negotiated_from_json(j["negotiated"]), hand_made().negotiated);
   const auto& s0 = j["segments"][0];
   EXPECT_EQ(s0["dir"], "c>s");
   EXPECT_EQ(s0["flags"], "S");
@@ -152,9 +157,11 @@ TEST(Json, DocumentShapeAndSummary) {
   const auto j = run_json(r);
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"scenario", "seed", "connections", "summary"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"schema", "document", "scenario", "seed", "connections", "summary"}));
+  EXPECT_EQ(j["schema"], observe::kSchemaVersion);
   EXPECT_EQ(j["summary"]["outcomes"]["established"], 1);
-  EXPECT_EQ(j["summary"]["outcomes"]["timeout"], 0);
+  EXPECT_EQ(j["summary"]["outcomes"]["timed_out"], 0);
   EXPECT_DOUBLE_EQ(j["summary"]["handshake_ms"]["p50"].get<double>(), 1020.0);
   EXPECT_DOUBLE_EQ(j["summary"]["handshake_ms"]["max"].get<double>(), 1020.0);
 }
@@ -170,18 +177,6 @@ TEST(Json, StreamLinesAreOneObjectEach) {
   const auto k = nlohmann::json::parse(stream_connection_line(c));
   EXPECT_EQ(k["event"], "connection");
   EXPECT_FALSE(k.contains("segments"));
-}
-
-TEST(Summary, NearestRankPercentiles) {
-  std::vector<double> v;
-  for (int i = 1; i <= 100; ++i) v.push_back(i);
-  const auto p = percentiles(v);
-  ASSERT_TRUE(p);
-  EXPECT_EQ(p->p50, 50);
-  EXPECT_EQ(p->p90, 90);
-  EXPECT_EQ(p->p99, 99);
-  EXPECT_EQ(p->max, 100);
-  EXPECT_FALSE(percentiles({}));
 }
 
 // --- determinism: same seed, same bytes -------------------------------------------------------------
@@ -236,7 +231,7 @@ TEST(Determinism, CorruptedSegmentsAreRejectedByTheStacks) {
   EXPECT_GT(r.summary.corrupted, 0U);
   EXPECT_GT(r.summary.checksum_drops, r.summary.malformed_drops);
   EXPECT_EQ(r.summary.checksum_drops + r.summary.malformed_drops, r.summary.corrupted);
-  EXPECT_EQ(r.summary.count(Outcome::established), 200U);
+  EXPECT_EQ(r.summary.count(observe::Outcome::established), 200U);
 }
 
 }  // namespace

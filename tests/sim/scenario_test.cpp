@@ -32,7 +32,7 @@ TEST(Scenario, NormalEstablishesInOneRoundTrip) {
   const auto r = run_scenario("normal");
   ASSERT_EQ(r.connections.size(), 1U);
   const auto& c = r.connections[0];
-  EXPECT_EQ(c.outcome, Outcome::established) << render_ladder(c);
+  EXPECT_EQ(c.outcome, observe::Outcome::established) << render_ladder(c);
   ASSERT_TRUE(c.handshake_time());
   EXPECT_EQ(*c.handshake_time(), 20ms);
   ASSERT_GE(c.segments.size(), 3U);
@@ -44,21 +44,21 @@ TEST(Scenario, NormalEstablishesInOneRoundTrip) {
   EXPECT_EQ(c.segments[2].at, Instant::from_duration(20ms));
   EXPECT_EQ(c.syn_retransmits, 0U);
   EXPECT_EQ(c.synack_retransmits, 0U);
-  ASSERT_TRUE(c.negotiated);
-  EXPECT_EQ(c.negotiated->mss_client_to_server, 1460);
-  EXPECT_EQ(c.negotiated->mss_server_to_client, 1460);
-  EXPECT_EQ(c.negotiated->wscale_client, 7);
-  EXPECT_EQ(c.negotiated->wscale_server, 7);
-  EXPECT_TRUE(c.negotiated->sack);
-  EXPECT_TRUE(c.negotiated->timestamps);
-  EXPECT_EQ(r.summary.count(Outcome::established), 1U);
+  ASSERT_TRUE(c.negotiated.agreed);
+  EXPECT_EQ(c.negotiated.agreed->mss_client_to_server, 1460);
+  EXPECT_EQ(c.negotiated.agreed->mss_server_to_client, 1460);
+  EXPECT_EQ(c.negotiated.agreed->wscale_client, 7);
+  EXPECT_EQ(c.negotiated.agreed->wscale_server, 7);
+  EXPECT_TRUE(c.negotiated.agreed->sack);
+  EXPECT_TRUE(c.negotiated.agreed->timestamps);
+  EXPECT_EQ(r.summary.count(observe::Outcome::established), 1U);
 }
 
 TEST(Scenario, DeadServerScheduleExactToTheMillisecond) {
   const auto r = run_scenario("dead-server");
   ASSERT_EQ(r.connections.size(), 1U);
   const auto& c = r.connections[0];
-  EXPECT_EQ(c.outcome, Outcome::timeout) << render_ladder(c);
+  EXPECT_EQ(c.outcome, observe::Outcome::timed_out) << render_ladder(c);
   const auto syns = segments_with(c, Dir::client_to_server, "S");
   const std::vector<Duration> expected{0s, 1s, 3s, 7s, 15s, 31s, 63s};
   ASSERT_EQ(syns.size(), expected.size()) << render_ladder(c);
@@ -77,13 +77,13 @@ TEST(Scenario, ClosedPortIsRefusedAfterOneRoundTrip) {
   const auto r = run_scenario("closed-port");
   ASSERT_EQ(r.connections.size(), 1U);
   const auto& c = r.connections[0];
-  EXPECT_EQ(c.outcome, Outcome::refused) << render_ladder(c);
+  EXPECT_EQ(c.outcome, observe::Outcome::refused) << render_ladder(c);
   ASSERT_TRUE(c.ended_at);
   EXPECT_EQ(c.ended_at->since_origin(), 20ms);
   ASSERT_EQ(c.segments.size(), 2U) << render_ladder(c);
   EXPECT_EQ(c.segments[1].header.flags.to_string(), "RA");
   EXPECT_EQ(c.segments[1].header.ack.raw(), *c.client_isn + 1);
-  EXPECT_FALSE(c.negotiated);
+  EXPECT_FALSE(c.negotiated.agreed);
 }
 
 TEST(Scenario, SimultaneousOpenSendsCrossingSynsThenSynAcks) {
@@ -109,7 +109,7 @@ TEST(Scenario, SimultaneousOpenEstablishesBothEnds) {
   const auto r = run_scenario("simultaneous-open");
   ASSERT_EQ(r.connections.size(), 1U);
   const auto& c = r.connections[0];
-  EXPECT_EQ(c.outcome, Outcome::established) << render_ladder(c);
+  EXPECT_EQ(c.outcome, observe::Outcome::established) << render_ladder(c);
   EXPECT_EQ(segments_with(c, Dir::client_to_server, "S").size(), 1U) << render_ladder(c);
   EXPECT_EQ(segments_with(c, Dir::server_to_client, "S").size(), 1U);
   EXPECT_EQ(segments_with(c, Dir::client_to_server, "SA").size(), 1U);
@@ -121,19 +121,19 @@ TEST(Scenario, SimultaneousOpenEstablishesBothEnds) {
 TEST(Scenario, MssMismatchAgreesOn1360BothWays) {
   const auto r = run_scenario("mss-mismatch");
   const auto& c = r.connections.at(0);
-  EXPECT_EQ(c.outcome, Outcome::established);
+  EXPECT_EQ(c.outcome, observe::Outcome::established);
   EXPECT_EQ(c.segments.at(0).header.options.mss, 1460);
   EXPECT_EQ(c.segments.at(1).header.options.mss, 1360);
   EXPECT_EQ(*c.handshake_time(), 20ms);
-  ASSERT_TRUE(c.negotiated);
-  EXPECT_EQ(c.negotiated->mss_client_to_server, 1360);
-  EXPECT_EQ(c.negotiated->mss_server_to_client, 1360);
+  ASSERT_TRUE(c.negotiated.agreed);
+  EXPECT_EQ(c.negotiated.agreed->mss_client_to_server, 1360);
+  EXPECT_EQ(c.negotiated.agreed->mss_server_to_client, 1360);
 }
 
 TEST(Scenario, NoOptionsAgreesOnNothingButMss) {
   const auto r = run_scenario("no-options");
   const auto& c = r.connections.at(0);
-  EXPECT_EQ(c.outcome, Outcome::established);
+  EXPECT_EQ(c.outcome, observe::Outcome::established);
   EXPECT_EQ(*c.handshake_time(), 20ms);
   const auto& syn = c.segments.at(0).header.options;
   EXPECT_TRUE(syn.mss);
@@ -144,17 +144,17 @@ TEST(Scenario, NoOptionsAgreesOnNothingButMss) {
   EXPECT_FALSE(syn_ack.wscale);
   EXPECT_FALSE(syn_ack.sack_permitted);
   EXPECT_FALSE(syn_ack.timestamps);
-  ASSERT_TRUE(c.negotiated);
-  EXPECT_FALSE(c.negotiated->wscale_client);
-  EXPECT_FALSE(c.negotiated->wscale_server);
-  EXPECT_FALSE(c.negotiated->sack);
-  EXPECT_FALSE(c.negotiated->timestamps);
+  ASSERT_TRUE(c.negotiated.agreed);
+  EXPECT_FALSE(c.negotiated.agreed->wscale_client);
+  EXPECT_FALSE(c.negotiated.agreed->wscale_server);
+  EXPECT_FALSE(c.negotiated.agreed->sack);
+  EXPECT_FALSE(c.negotiated.agreed->timestamps);
 }
 
 TEST(Scenario, LossyRecoversAfterTheFirstSynIsLost) {
   const auto r = run_scenario("lossy");
   const auto& c = r.connections.at(0);
-  EXPECT_EQ(c.outcome, Outcome::established) << render_ladder(c);
+  EXPECT_EQ(c.outcome, observe::Outcome::established) << render_ladder(c);
   ASSERT_FALSE(c.segments.empty());
   EXPECT_EQ(c.segments[0].fate, Fate::dropped);
   EXPECT_GE(c.syn_retransmits, 1U);
@@ -179,13 +179,13 @@ TEST(Scenario, LossyRecoversAfterTheFirstSynIsLost) {
 TEST(Scenario, TinyBacklogTimesOutTheLaterConnections) {
   const auto r = run_scenario("tiny-backlog");
   ASSERT_EQ(r.connections.size(), 3U);
-  EXPECT_EQ(r.connections[0].outcome, Outcome::established) << render_ladder(r.connections[0]);
-  EXPECT_EQ(r.connections[1].outcome, Outcome::timeout) << render_ladder(r.connections[1]);
-  EXPECT_EQ(r.connections[2].outcome, Outcome::timeout);
+  EXPECT_EQ(r.connections[0].outcome, observe::Outcome::established) << render_ladder(r.connections[0]);
+  EXPECT_EQ(r.connections[1].outcome, observe::Outcome::timed_out) << render_ladder(r.connections[1]);
+  EXPECT_EQ(r.connections[2].outcome, observe::Outcome::timed_out);
   ASSERT_TRUE(r.connections[1].ended_at);
   EXPECT_EQ(*r.connections[1].ended_at - r.connections[1].started_at, 127s);
-  EXPECT_EQ(r.summary.count(Outcome::established), 1U);
-  EXPECT_EQ(r.summary.count(Outcome::timeout), 2U);
+  EXPECT_EQ(r.summary.count(observe::Outcome::established), 1U);
+  EXPECT_EQ(r.summary.count(observe::Outcome::timed_out), 2U);
 }
 
 TEST(Scenario, EveryNamedScenarioHasAConfig) {
@@ -219,7 +219,7 @@ TEST(Simulation, DroppedFinalAckStillEstablishesBothSides) {
   c.to_server.script.push_back({ScriptRule::Match::final_ack, 1, Fate::dropped});
   const auto r = run(c);
   const auto& conn = r.connections.at(0);
-  EXPECT_EQ(conn.outcome, Outcome::established);
+  EXPECT_EQ(conn.outcome, observe::Outcome::established);
   EXPECT_EQ(*conn.handshake_time(), std::chrono::milliseconds(20));
   EXPECT_EQ(conn.segments.at(2).fate, Fate::dropped);
   EXPECT_GE(conn.synack_retransmits, 1U);  // the server retransmitted its SYN-ACK after 1 s
@@ -230,7 +230,7 @@ TEST(Simulation, EverySynAckDroppedTimesOutTheClient) {
   auto c = *scenario_config("normal");
   c.to_client.script.push_back({ScriptRule::Match::every_syn_ack, 1, Fate::dropped});
   const auto r = run(c);
-  EXPECT_EQ(r.connections.at(0).outcome, Outcome::timeout);
+  EXPECT_EQ(r.connections.at(0).outcome, observe::Outcome::timed_out);
   EXPECT_EQ(r.connections.at(0).ended_at->since_origin(), std::chrono::seconds(127));
 }
 
@@ -249,7 +249,8 @@ TEST(Simulation, ManyConnectionsAreCountedAndBatched) {
   const auto r = run(c, o);
   EXPECT_EQ(progress_calls, 3U);  // 512 + 512 + 476
   EXPECT_EQ(r.connections.size(), 1500U);
-  EXPECT_EQ(r.summary.count(Outcome::established) + r.summary.count(Outcome::timeout), 1500U);
+  EXPECT_EQ(r.summary.count(observe::Outcome::established) + r.summary.count(observe::Outcome::timed_out),
+            1500U);
   ASSERT_TRUE(r.summary.handshake_ms);
   EXPECT_EQ(r.summary.handshake_ms->p50, 20.0);
   EXPECT_GE(r.summary.handshake_ms->p99, 1000.0);

@@ -7,7 +7,7 @@
 /// handshake, plus a small tombstone per recently finished tuple; finished handshakes become small
 /// ConnectionReport records. Per-segment detail (for ladders and SVGs) is kept only for the connections
 /// AnalyzerConfig asks for. The analyzer never prints and never reads a clock: time is the capture's.
-/// Verdict and anomaly rules: docs/analyze.md.
+/// Outcome and anomaly rules: docs/analyze.md.
 #pragma once
 
 #include <array>
@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "synack/observe/handshake.hpp"
 #include "synack/wire/bytes.hpp"
 #include "synack/wire/ip_address.hpp"
 #include "synack/wire/tcp.hpp"
@@ -29,26 +30,6 @@ namespace synack::analyze {
 /// Capture time: nanoseconds since the Unix epoch (the same unit as capture::Timestamp).
 using Timestamp = std::chrono::nanoseconds;
 
-/// How a captured handshake ended (rules: docs/analyze.md).
-enum class Verdict : std::uint8_t {
-  established,   ///< SYN, SYN-ACK, and the client's ACK of the server's ISN + 1
-  refused,       ///< the server answered the SYN with an RST acknowledging it
-  timeout,       ///< SYN(s) and no answer before the capture (or the idle limit) ended
-  reset,         ///< an RST during the handshake after the SYN-ACK
-  simultaneous,  ///< both sides sent a SYN without ACK (RFC 9293 simultaneous open)
-  incomplete,    ///< the capture began mid-connection: the first packet seen was not the SYN
-};
-/// Every Verdict, in Summary::verdicts order.
-inline constexpr std::array<Verdict, 6> kAllVerdicts = {Verdict::established,  Verdict::refused,
-                                                        Verdict::timeout,      Verdict::reset,
-                                                        Verdict::simultaneous, Verdict::incomplete};
-/// "established", "refused", "timeout", "reset", "simultaneous", "incomplete" (the JSON names).
-[[nodiscard]] std::string_view to_string(Verdict verdict) noexcept;
-/// Refused, timeout and reset count as failures.
-[[nodiscard]] constexpr bool is_failure(Verdict v) noexcept {
-  return v == Verdict::refused || v == Verdict::timeout || v == Verdict::reset;
-}
-
 /// A value read from a SYN's options: known, absent, or unknown (the capture's snaplen cut the options).
 template <typename T>
 struct Offered {
@@ -56,7 +37,7 @@ struct Offered {
   std::optional<T> value;  ///< meaningful only when !unknown
 };
 
-/// What one side put in its SYN (or SYN-ACK).
+/// What one side put in its SYN (or SYN-ACK), as the capture holds it (observe::Offer once readable).
 struct OfferedOptions {
   bool seen = false;     ///< this side's SYN / SYN-ACK was captured
   bool unknown = false;  ///< its options were cut off by the snaplen: every field below is unknown
@@ -68,19 +49,6 @@ struct OfferedOptions {
   bool fast_open = false;              ///< a Fast Open option (cookie or cookie request)
   bool ecn = false;                    ///< ECN setup: ECE+CWR on a SYN, ECE on a SYN-ACK (RFC 3168 §6.1.1)
   bool accurate_ecn = false;           ///< AE+CWR+ECE on a SYN (AccECN)
-};
-
-/// What is in effect once both sides' options are known (all nullopt when the SYN-ACK was not seen or
-/// either side's options are unknown).
-struct Negotiated {
-  bool known = false;  ///< both sides' options were seen in full: the fields below mean something
-  std::uint16_t mss_client_to_server = 0;  ///< largest segment the client may send (server's MSS or default)
-  std::uint16_t mss_server_to_client = 0;  ///< largest segment the server may send (client's MSS or default)
-  std::optional<std::uint8_t> wscale_client;  ///< shift applied to the client's windows; nullopt: no scaling
-  std::optional<std::uint8_t> wscale_server;  ///< shift applied to the server's windows; nullopt: no scaling
-  bool sack = false;                          ///< both offered SACK-permitted
-  bool timestamps = false;                    ///< both offered Timestamps
-  bool ecn = false;                           ///< ECN was negotiated (RFC 3168 §6.1.1)
 };
 
 /// Which way a segment travelled, relative to the connection's client (the side that sent the first SYN).
@@ -106,11 +74,12 @@ struct SegmentRecord {
 
 /// Everything the analyzer concluded about one connection.
 struct ConnectionReport {
-  std::uint64_t number = 0;            ///< 1-based, in order of the connection's first captured packet
-  wire::Endpoint client;               ///< the side that sent the first SYN
-  wire::Endpoint server;               ///< the side the SYN was sent to
-  Verdict verdict = Verdict::timeout;  ///< how the handshake ended
-  std::string reason;  ///< why this verdict, in a sentence ("RST/ACK from the server 0.031 ms after the SYN")
+  std::uint64_t number = 0;  ///< 1-based, in order of the connection's first captured packet
+  wire::Endpoint client;     ///< the side that sent the first SYN
+  wire::Endpoint server;     ///< the side the SYN was sent to
+  /// established, refused, timed_out, reset, simultaneous_open or incomplete (observe/handshake.hpp).
+  observe::Outcome outcome = observe::Outcome::timed_out;
+  std::string reason;  ///< why this outcome, in a sentence ("RST/ACK from the server 0.031 ms after the SYN")
   std::vector<std::string>
       anomalies;  ///< oddities seen (e.g. "timestamps dropped"), one sentence each; rules in docs/analyze.md
   Timestamp first_packet{};                 ///< the first packet of this connection the capture holds
@@ -126,8 +95,9 @@ struct ConnectionReport {
   std::optional<std::uint32_t> server_isn;  ///< the server's ISN, when its SYN-ACK was captured
   OfferedOptions client_offered;            ///< what the client's SYN offered
   OfferedOptions server_offered;            ///< what the server's SYN-ACK offered
-  Negotiated negotiated;                    ///< what is in effect, when both sides' options are known
-  std::uint64_t packets = 0;                ///< packets of this connection seen while it was tracked
+  /// The readable offers (nullopt when not seen or cut by the snaplen) and what both agreed (observe::agree).
+  observe::Negotiated negotiated;
+  std::uint64_t packets = 0;  ///< packets of this connection seen while it was tracked
   /// Segments in capture order, when this connection was recorded (see AnalyzerConfig).
   std::vector<SegmentRecord> segments;
   bool segments_truncated = false;  ///< more segments were seen than were kept
@@ -162,11 +132,11 @@ struct Distribution {
 
 /// A server endpoint that failed handshakes, with the count per failure verdict.
 struct EndpointFailures {
-  wire::Endpoint server;       ///< the server address and port
-  std::uint64_t failures = 0;  ///< refused + timeout + reset
-  std::uint64_t refused = 0;   ///< connections refused
-  std::uint64_t timeout = 0;   ///< connections that timed out
-  std::uint64_t reset = 0;     ///< connections reset during the handshake
+  wire::Endpoint server;        ///< the server address and port
+  std::uint64_t failures = 0;   ///< refused + timed_out + reset
+  std::uint64_t refused = 0;    ///< connections refused
+  std::uint64_t timed_out = 0;  ///< connections that timed out
+  std::uint64_t reset = 0;      ///< connections reset during the handshake
 };
 
 /// A bucket of the establish-time histogram: [lower_ms, upper_ms).
@@ -178,15 +148,15 @@ struct HistogramBucket {
 
 /// The numbers over every connection of a capture.
 struct Summary {
-  std::array<std::uint64_t, kAllVerdicts.size()> verdicts{};  ///< indexed by Verdict
+  std::array<std::uint64_t, observe::kAllOutcomes.size()> outcomes{};  ///< indexed by observe::Outcome
   Distribution syn_to_synack;                        ///< last SYN before the first SYN-ACK → that SYN-ACK
   Distribution synack_to_ack;                        ///< last SYN-ACK before the final ACK → the final ACK
   Distribution establish;                            ///< first SYN → final ACK
   std::vector<HistogramBucket> establish_histogram;  ///< log-scale buckets (empty when no timings)
   std::vector<EndpointFailures> top_failing;         ///< servers with the most failures, worst first
-  /// Connections with verdict `v`.
-  [[nodiscard]] std::uint64_t count(Verdict v) const noexcept {
-    return verdicts[static_cast<std::size_t>(v)];
+  /// Connections with outcome `o`.
+  [[nodiscard]] std::uint64_t count(observe::Outcome o) const noexcept {
+    return outcomes[static_cast<std::size_t>(o)];
   }
 };
 
@@ -210,7 +180,7 @@ struct AnalysisResult {
 
 /// Percentiles (nearest rank) of `values`; sorts its argument.
 [[nodiscard]] Distribution distribution_of(std::vector<double>& values);
-/// Summary of a set of connection reports (verdict counts, distributions, histogram, top failing).
+/// Summary of a set of connection reports (outcome counts, distributions, histogram, top failing).
 [[nodiscard]] Summary summarize(const std::vector<ConnectionReport>& connections, std::size_t top = 10);
 
 class FlowTable;

@@ -1,6 +1,6 @@
 /// @file
 /// Analysing a capture file, and rendering the result: a terminal report, the JSON document
-/// (docs/analyze-json.md), a text ladder of one connection, and an SVG sequence diagram of one connection.
+/// (docs/json.md), a text ladder of one connection, and an SVG sequence diagram of one connection.
 /// Everything returns strings; nothing here prints.
 #pragma once
 
@@ -56,7 +56,7 @@ struct TextOptions {
 /// endpoints, and the damage message if any.
 [[nodiscard]] std::string render_text(const FileReport& report, const TextOptions& options = {});
 
-/// The JSON document of docs/analyze-json.md (keys in the documented order).
+/// The JSON document of docs/json.md (keys in the documented order).
 [[nodiscard]] nlohmann::ordered_json to_json(const FileReport& report);
 /// One connection's JSON object, as it appears in the document's "connections" array.
 [[nodiscard]] nlohmann::ordered_json to_json(const ConnectionReport& connection);

@@ -1,6 +1,6 @@
 /// @file
 /// Renderers of a simulation run: the ladder diagram (text, optional ANSI colour), the JSON contract of
-/// docs/sim-json.md (one document, or one object per line), the text summary, and a pcap recorder with
+/// docs/json.md (one document, or one object per line), the text summary, and a pcap recorder with
 /// virtual timestamps. They return strings; printing is the CLI's job.
 #pragma once
 
@@ -33,8 +33,6 @@ struct LadderOptions {
 /// "established after 20.000 ms", "refused after 10.000 ms", "timed out after 6 SYN retransmissions
 /// (127.000 s)", "reset after ...", "pending".
 [[nodiscard]] std::string describe_outcome(const ConnectionResult& c);
-/// "MSS 1460 c>s / 1360 s>c, window scale client 7 / server 7, SACK on, timestamps on".
-[[nodiscard]] std::string describe_negotiated(const NegotiatedView& n);
 /// "delay 10 ms, jitter 5 ms, loss 10 %, drop SYN #1": the non-default impairments of one direction.
 [[nodiscard]] std::string describe_impairments(const Impairments& link);
 /// Counts by outcome, handshake p50 / p90 / p99 / max, retransmissions, link fates and a histogram.
@@ -43,18 +41,19 @@ struct LadderOptions {
 /// reason), the SYN queue's occupancy, and how the legitimate clients fared. Empty without a flood.
 [[nodiscard]] std::string render_flood(const RunResult& r);
 
-// --- JSON (docs/sim-json.md) ----------------------------------------------------------------------
-/// One segment of a connection's trace as JSON (docs/sim-json.md "segments").
+// --- JSON (docs/json.md) --------------------------------------------------------------------------
+/// One segment of a connection's trace as JSON (docs/json.md, "segments").
 [[nodiscard]] nlohmann::ordered_json segment_json(const SegmentTrace& s);
 /// With `segments` false the "segments" array is left out (the stream's connection events).
 [[nodiscard]] nlohmann::ordered_json connection_json(const ConnectionResult& c, bool segments = true);
-/// The run's summary object for `connections` connections (docs/sim-json.md "summary").
+/// The run's summary object for `connections` connections (docs/json.md, "summary").
 [[nodiscard]] nlohmann::ordered_json summary_json(const Summary& s, std::uint64_t connections);
-/// The "flood" object of a run with an attacker (docs/sim-json.md).
+/// The "flood" object of a run with an attacker (docs/json.md).
 [[nodiscard]] nlohmann::ordered_json flood_json(const FloodReport& f);
-/// The whole document: {"scenario", "seed", "connections", "summary"}.
+/// The whole document: {"schema", "document": "sim", "scenario", "seed", "connections", "summary"}.
 [[nodiscard]] nlohmann::ordered_json run_json(const RunResult& r);
-/// --json-stream lines (no trailing newline): {"event": "segment" | "connection" | "summary", ...}.
+/// --json-stream lines (no trailing newline): {"schema", "event": "segment" | "connection" | "summary", ...}.
+/// `connection` is 1-based.
 [[nodiscard]] std::string stream_segment_line(std::uint32_t connection, const SegmentTrace& segment);
 /// @{
 /// The --json-stream line of one finished connection (without its segments) / of the run's summary.

@@ -106,7 +106,7 @@ struct SimConfig {
 
 /// Callbacks during a run (all optional). Called in virtual-time order; nothing here may throw.
 struct SimObserver {
-  /// Every segment as it is transmitted, with the index of its connection.
+  /// Every segment as it is transmitted, with the number (1-based) of its connection.
   std::function<void(std::uint32_t connection, const SegmentTrace&)> on_segment;
   /// Every transmitted datagram exactly as the sender emitted it (for a pcap).
   std::function<void(Instant at, wire::Bytes datagram)> on_datagram;

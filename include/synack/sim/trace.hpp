@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "synack/observe/handshake.hpp"
+#include "synack/observe/stats.hpp"
 #include "synack/sim/link.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
@@ -39,45 +41,23 @@ struct SegmentTrace {
   std::optional<Instant> arrival;
 };
 
-/// How a client connection ended up, from the client's point of view.
-enum class Outcome : std::uint8_t {
-  established,  ///< the client reached ESTABLISHED (and was not reset afterwards)
-  refused,      ///< an RST answered the client's SYN
-  timeout,      ///< the client's SYN retransmissions ran out
-  reset,        ///< established, then reset by the peer
-  pending,      ///< none of the above when the run stopped (its virtual-time cap)
-};
-/// "established", "refused", "timeout", "reset", "pending".
-[[nodiscard]] std::string_view to_string(Outcome outcome) noexcept;
-/// Every Outcome, in Summary::outcomes order.
-inline constexpr std::array<Outcome, 5> kAllOutcomes{Outcome::established, Outcome::refused, Outcome::timeout,
-                                                     Outcome::reset, Outcome::pending};
-
-/// What the handshake put in effect (meaningful once established).
-struct NegotiatedView {
-  std::optional<std::uint16_t> mss_client_to_server;  ///< largest payload the client sends
-  std::optional<std::uint16_t> mss_server_to_client;  ///< largest payload the server sends
-  std::optional<std::uint8_t> wscale_client;          ///< the client's shift, when scaling is in effect
-  std::optional<std::uint8_t> wscale_server;          ///< the server's shift, when scaling is in effect
-  bool sack = false;                                  ///< both sides agreed on SACK
-  bool timestamps = false;                            ///< both sides agreed on timestamps
-};
-
 /// One client connection of a run: its outcome, times, retransmissions and (optionally) every segment.
 struct ConnectionResult {
-  std::uint32_t index = 0;                   ///< 0-based, in start order
-  wire::FourTuple tuple;                     ///< local = the client
-  Outcome outcome = Outcome::pending;        ///< how it ended up
-  Instant started_at;                        ///< when the client called connect
-  std::optional<Instant> established_at;     ///< when the client reached ESTABLISHED
-  std::optional<Instant> ended_at;           ///< when refused / timed out / reset was reported
-  std::uint32_t syn_retransmits = 0;         ///< SYNs the client sent again
-  std::uint32_t synack_retransmits = 0;      ///< SYN-ACKs the server sent again
-  std::uint32_t data_retransmits = 0;        ///< data segments sent again (after the handshake)
-  std::optional<std::uint32_t> client_isn;   ///< the client's ISN, once its SYN was sent
-  std::optional<std::uint32_t> server_isn;   ///< the server's ISN, once its SYN-ACK was seen
-  std::optional<NegotiatedView> negotiated;  ///< set once established
-  std::vector<SegmentTrace> segments;        ///< empty unless the run recorded segments
+  std::uint32_t number = 1;  ///< 1-based, in start order
+  wire::FourTuple tuple;     ///< local = the client
+  /// The client's view: established, refused, timed_out, reset or pending (observe/handshake.hpp).
+  observe::Outcome outcome = observe::Outcome::pending;
+  Instant started_at;                       ///< when the client called connect
+  std::optional<Instant> established_at;    ///< when the client reached ESTABLISHED
+  std::optional<Instant> ended_at;          ///< when refused / timed out / reset was reported
+  std::uint32_t syn_retransmits = 0;        ///< SYNs the client sent again
+  std::uint32_t synack_retransmits = 0;     ///< SYN-ACKs the server sent again
+  std::uint32_t data_retransmits = 0;       ///< data segments sent again (after the handshake)
+  std::optional<std::uint32_t> client_isn;  ///< the client's ISN, once its SYN was sent
+  std::optional<std::uint32_t> server_isn;  ///< the server's ISN, once its SYN-ACK was seen
+  /// The client's SYN and the server's SYN-ACK as they were sent, and what both agreed once both were sent.
+  observe::Negotiated negotiated;
+  std::vector<SegmentTrace> segments;  ///< empty unless the run recorded segments
 
   /// established_at - started_at.
   [[nodiscard]] std::optional<Duration> handshake_time() const noexcept {
@@ -86,26 +66,18 @@ struct ConnectionResult {
   }
 };
 
-/// Nearest-rank percentiles and the maximum of a set of durations.
-struct Percentiles {
-  /// @{
-  /// The 50th, 90th and 99th percentiles and the maximum, in milliseconds.
-  double p50 = 0, p90 = 0, p99 = 0, max = 0;  ///< milliseconds
-  /// @}
-};
-
 /// The run's totals over every connection and both links.
 struct Summary {
-  std::array<std::uint64_t, kAllOutcomes.size()> outcomes{};  ///< indexed by Outcome
-  std::optional<Percentiles> handshake_ms;                    ///< over established connections
-  std::uint64_t syn_retransmits = 0;                          ///< SYN retransmissions, all connections
-  std::uint64_t synack_retransmits = 0;                       ///< SYN-ACK retransmissions, all connections
-  std::uint64_t segments = 0;        ///< segments transmitted onto the links (both directions)
-  std::uint64_t dropped = 0;         ///< datagrams the links dropped
-  std::uint64_t duplicated = 0;      ///< datagrams delivered twice
-  std::uint64_t corrupted = 0;       ///< datagrams corrupted
-  std::uint64_t reordered = 0;       ///< datagrams held back so later ones passed them
-  std::uint64_t checksum_drops = 0;  ///< datagrams the receiving stacks rejected for a bad checksum
+  std::array<std::uint64_t, observe::kAllOutcomes.size()> outcomes{};  ///< indexed by observe::Outcome
+  std::optional<observe::Percentiles> handshake_ms;                    ///< over established connections
+  std::uint64_t syn_retransmits = 0;     ///< SYN retransmissions, all connections
+  std::uint64_t synack_retransmits = 0;  ///< SYN-ACK retransmissions, all connections
+  std::uint64_t segments = 0;            ///< segments transmitted onto the links (both directions)
+  std::uint64_t dropped = 0;             ///< datagrams the links dropped
+  std::uint64_t duplicated = 0;          ///< datagrams delivered twice
+  std::uint64_t corrupted = 0;           ///< datagrams corrupted
+  std::uint64_t reordered = 0;           ///< datagrams held back so later ones passed them
+  std::uint64_t checksum_drops = 0;      ///< datagrams the receiving stacks rejected for a bad checksum
   std::uint64_t malformed_drops =
       0;                       ///< ... or as malformed (a flipped data-offset byte fails before the checksum)
   double virtual_seconds = 0;  ///< virtual time the run covered
@@ -114,7 +86,7 @@ struct Summary {
   std::vector<std::uint64_t> histogram;  ///< handshakes per bucket of histogram_edges_ms
 
   /// Connections with outcome `o`.
-  [[nodiscard]] std::uint64_t count(Outcome o) const noexcept {
+  [[nodiscard]] std::uint64_t count(observe::Outcome o) const noexcept {
     return outcomes[static_cast<std::size_t>(o)];
   }
 };
@@ -167,9 +139,6 @@ struct RunResult {
   bool hit_time_cap = false;
   std::optional<FloodReport> flood;  ///< set when the run had an attacker (SimConfig::flood)
 };
-
-/// Nearest-rank percentiles of `values` (any order); nullopt when empty.
-[[nodiscard]] std::optional<Percentiles> percentiles(std::vector<double> values);
 
 /// The histogram's bucket edges in milliseconds (0, 1, 2, 5, 10, 20, 50, ... 100000).
 [[nodiscard]] const std::vector<double>& histogram_edges_ms();
