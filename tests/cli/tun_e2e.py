@@ -840,8 +840,8 @@ print(json.dumps(out))
             self.assertTrue(got[src]["acked_data"], src)
             mine = [e for e in est if e["peer"].startswith("[2001:db8::77]" if ":" in src else "192.0.2.77:")]
             self.assertEqual(len(mine), 1, est)
-            agreed = mine[0]["agreed"]
-            self.assertEqual(agreed["snd_wscale"], 7, agreed)
+            agreed = mine[0]["negotiated"]["agreed"]
+            self.assertEqual(agreed["wscale_client"], 7, agreed)  # the client's shift survived the cookie
             self.assertTrue(agreed["sack"], agreed)
             self.assertFalse(agreed["timestamps"], agreed)
         c = events[-1]["counters"]
