@@ -167,8 +167,7 @@ std::error_code StackCore::decide(Instant now, OfferId id, Verdict verdict) {
   free_offer(id.index);
   switch (verdict) {
     case Verdict::accept: {
-      std::uint32_t ts_offset = 0;
-      const auto slot = forwarder_listener_->add_half_open(now, o.tuple, o.seq, o.options, isn_, &ts_offset);
+      const auto slot = forwarder_listener_->add_half_open(now, o.tuple, o.seq, o.options, isn_);
       if (!slot) {
         ++stats_.syn_queue_full_drops;
         ++stats_.listen_drops;
@@ -178,7 +177,7 @@ std::error_code StackCore::decide(Instant now, OfferId id, Verdict verdict) {
         offer_of_half_open_.resize(forwarder_listener_->syn_queue_slots());
       offer_of_half_open_[*slot] = AcceptedOffer{id, user};
       flow_insert(flows_.hash(o.tuple), FlowRef{FlowRef::Kind::half_open, *slot, kForwarderListener});
-      push_syn_ack(o.tuple, kForwarderListener, *slot, ts_offset);
+      push_syn_ack(o.tuple, kForwarderListener, *slot);
       return {};
     }
     case Verdict::refuse: {

@@ -123,9 +123,8 @@ class StackCore {
     bool with_ack = false;
     std::uint32_t listener = 0;
     std::uint32_t slot = 0;
-    std::uint32_t ts_offset = 0;  ///< syn_ack: the entry's timestamp offset, when known; cookie: TSval
+    std::uint32_t ts_offset = 0;  ///< cookie_syn_ack: its TSval
     std::uint8_t generation = 0;
-    bool has_ts_offset = false;
     tcp::HalfOpen cookie;  ///< cookie_syn_ack: what the SYN-ACK answers (no entry exists)
   };
   struct PendingOffer {
@@ -193,8 +192,7 @@ class StackCore {
   /// Queues <SEQ=seq><CTL=RST>, or <SEQ=seq><ACK=ack><CTL=RST,ACK> when `ack` is given.
   void push_rst(const wire::FourTuple& tuple, wire::SeqNum seq,
                 std::optional<wire::SeqNum> ack = std::nullopt);
-  void push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
-                    std::optional<std::uint32_t> ts_offset = std::nullopt);
+  void push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot);
   /// A connection of listener `owner` is in slot `index`: queue it for accept(), report it, and process
   /// data or FIN its final ACK carried.
   void accept_passive(Instant now, std::uint32_t index, std::uint32_t owner, const wire::TcpHeader& h,

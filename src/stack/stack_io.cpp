@@ -142,7 +142,7 @@ void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, st
           erase_half_open_flow(flows_.hash(*r.pruned), r.pruned_slot, *li);
         }
         flow_insert(hash, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
-        push_syn_ack(tuple, *li, r.slot, r.ts_offset);
+        push_syn_ack(tuple, *li, r.slot);
         break;
       case tcp::ListenerReply::Kind::send_cookie_syn_ack: {
         // RFC 4987 §3.6: no state at all, not even a flow-table entry; the SYN-ACK is built from the
@@ -293,8 +293,7 @@ void StackCore::push_control(const Control& c) {
   ++control_count_;
 }
 
-void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
-                             std::optional<std::uint32_t> ts_offset) {
+void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot) {
   const tcp::Listener* l = listener_at(owner);
   if (l == nullptr) return;
   Control c;
@@ -303,8 +302,6 @@ void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, 
   c.listener = owner;
   c.slot = slot;
   c.generation = l->entry(slot).generation;
-  c.ts_offset = ts_offset.value_or(0);
-  c.has_ts_offset = ts_offset.has_value();
   push_control(c);
 }
 
@@ -346,7 +343,7 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
       if (l == nullptr || c.slot >= l->syn_queue_capacity()) continue;
       const tcp::HalfOpen& e = l->entry(c.slot);
       if (!e.in_use() || e.generation != c.generation) continue;  // completed or expired meanwhile
-      h = c.has_ts_offset ? l->syn_ack(now, c.slot, c.ts_offset) : l->syn_ack(now, c.slot, isn_);
+      h = l->syn_ack(now, c.slot, isn_);  // the entry keeps its timestamp offset: no hash here
     }
     if (const auto n = emit(now, ConnectionId{}, c.tuple, h, {}, out)) {
       if (c.kind == Control::Kind::syn_ack) ++stats_.syn_acks_sent;
