@@ -38,12 +38,22 @@ FileReport analyse_reader(std::expected<capture::PcapReader, capture::CaptureErr
     }
     if (!frame->has_value()) break;
     const capture::Frame& f = **frame;
+    if (config.should_stop && report.frames % 4096 == 0 && config.should_stop()) {
+      report.status = FileReport::Status::interrupted;
+      report.error = fmt::format("interrupted after {} frames", report.frames);
+      break;
+    }
     ++report.frames;
     if (f.ip) {
       analyzer.add_datagram(f.timestamp, f.ip->datagram, f.is_truncated());
     } else {
       analyzer.add_frame(report.linktype, f.timestamp, f.data, f.origlen);
     }
+  }
+  if (report.status == FileReport::Status::ok && config.should_stop && config.should_stop()) {
+    // The input ended after a stop was asked for (a pipe whose writer the same Ctrl-C ended).
+    report.status = FileReport::Status::interrupted;
+    report.error = fmt::format("interrupted after {} frames", report.frames);
   }
   report.result = analyzer.finish(top_failing);
   return report;
@@ -59,6 +69,11 @@ FileReport analyse_file(const std::filesystem::path& path, const AnalyzerConfig&
 FileReport analyse_file(std::FILE* file, const std::string& name, const AnalyzerConfig& config,
                         std::size_t top_failing) {
   return analyse_reader(capture::PcapReader::open(file, name), name, config, top_failing);
+}
+
+FileReport analyse_capture(capture::PcapReader reader, const std::string& name, const AnalyzerConfig& config,
+                           std::size_t top_failing) {
+  return analyse_reader(std::move(reader), name, config, top_failing);
 }
 
 const ConnectionReport* find_connection(const AnalysisResult& result, std::uint64_t number) noexcept {

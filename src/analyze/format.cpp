@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "synack/analyze/report.hpp"
+#include "synack/observe/ladder.hpp"
 
 namespace synack::analyze {
 
@@ -59,18 +60,10 @@ std::uint32_t RelativeSeq::ack(const SegmentRecord& s) const noexcept {
 
 std::vector<bool> retransmissions(const ConnectionReport& c) {
   std::vector<bool> out(c.segments.size(), false);
+  observe::RetransmissionRule rule;
   for (std::size_t i = 0; i < c.segments.size(); ++i) {
     const auto& s = c.segments[i];
-    const bool occupies = s.flags.syn() || s.flags.fin() || s.payload_length > 0;
-    if (!occupies) continue;
-    for (std::size_t j = 0; j < i; ++j) {
-      const auto& e = c.segments[j];
-      if (e.direction == s.direction && e.seq == s.seq && e.flags.syn() == s.flags.syn() &&
-          e.flags.fin() == s.flags.fin() && (e.flags.syn() || e.flags.fin() || e.payload_length > 0)) {
-        out[i] = true;
-        break;
-      }
-    }
+    out[i] = rule.observe(s.direction, wire::SeqNum(s.seq), s.flags, s.payload_length);
   }
   return out;
 }
@@ -92,8 +85,7 @@ std::string describe_negotiated(const ConnectionReport& c) {
 
 std::string cut_note(const ConnectionReport& connection) {
   if (!connection.segments_truncated) return {};
-  return fmt::format("… the ladder stops at {} segments; more were seen (--ladder-limit to raise)",
-                     connection.segments.size());
+  return observe::ladder_cut_note(connection.segments.size(), std::nullopt);
 }
 
 }  // namespace detail

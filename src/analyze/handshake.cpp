@@ -30,9 +30,9 @@ OfferedOptions offered_from(const DecodedSegment& s, bool is_syn) {
   return o;
 }
 
-// Distance from `from` to `to` modulo 2^32, as a signed value.
-std::int64_t seq_distance(std::uint32_t to, std::uint32_t from) noexcept {
-  return static_cast<std::int32_t>(to - from);
+// Distance from `from` to `to` modulo 2^32, signed (RFC 9293 §3.4 sequence arithmetic, wire::SeqNum).
+std::int32_t seq_distance(std::uint32_t to, std::uint32_t from) noexcept {
+  return wire::SeqNum(to) - wire::SeqNum(from);
 }
 
 }  // namespace

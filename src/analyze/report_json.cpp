@@ -47,6 +47,8 @@ std::string_view status_name(FileReport::Status s) {
       return "open_failed";
     case FileReport::Status::unsupported:
       return "unsupported";
+    case FileReport::Status::interrupted:
+      return "interrupted";
   }
   return "unknown";
 }

@@ -106,6 +106,10 @@ std::string render_text(const FileReport& report, const TextOptions& options) {
   if (report.status == FileReport::Status::damaged) {
     out += fmt::format("  WARNING: {}. This report covers what was read before the damage.\n", report.error);
   }
+  if (report.status == FileReport::Status::interrupted) {
+    out +=
+        fmt::format("  NOTE: {} (SIGINT/SIGTERM). This report covers what was read before.\n", report.error);
+  }
   append_table(out, r, options);
   out += "\nOutcomes:";
   // Every outcome a capture can show (a capture has no "pending": its end decides).

@@ -6,6 +6,7 @@
 
 #include "format.hpp"
 #include "synack/analyze/report.hpp"
+#include "synack/observe/ladder.hpp"
 
 namespace synack::analyze {
 namespace {
@@ -38,24 +39,16 @@ std::string escape(std::string_view text) {
   return out;
 }
 
-const char* stroke_of(const SegmentRecord& s) {
-  if (s.flags.rst()) return "#c0392b";
-  if (s.flags.syn()) return "#1f618d";
-  if (s.flags.fin()) return "#b9770e";
-  return "#333333";
-}
-
-const char* marker_of(const SegmentRecord& s) {
-  if (s.flags.rst()) return "rst";
-  if (s.flags.syn()) return "syn";
-  if (s.flags.fin()) return "fin";
-  return "plain";
+/// The arrow-head marker of a paint (one per palette entry, defined in <defs>).
+std::string marker_of(observe::Paint paint) {
+  return fmt::format("paint{}", static_cast<int>(paint));
 }
 
 /// The lines under the diagram from `y` down: the anomalies, then whether the ladder was cut.
 void append_notes(std::string& out, const ConnectionReport& c, int y) {
   for (const auto& a : c.anomalies) {
-    out += fmt::format("<text x=\"20\" y=\"{}\" fill=\"#c0392b\">{}</text>\n", y, escape("! " + a));
+    out += fmt::format("<text x=\"20\" y=\"{}\" fill=\"{}\">{}</text>\n", y,
+                       observe::svg_colour(observe::Paint::bad), escape("! " + a));
     y += 18;
   }
   if (c.segments_truncated) {
@@ -85,13 +78,13 @@ std::string render_svg(const ConnectionReport& c) {
       "font-family=\"DejaVu Sans Mono, monospace\" font-size=\"12\">\n",
       kWidth, height);
   out += "<defs>\n";
-  for (const auto& [id, colour] : {std::pair{"syn", "#1f618d"}, std::pair{"rst", "#c0392b"},
-                                   std::pair{"fin", "#b9770e"}, std::pair{"plain", "#333333"}}) {
+  for (int p = 0; p <= static_cast<int>(observe::Paint::accent); ++p) {
+    const auto paint = static_cast<observe::Paint>(p);
     out += fmt::format(
         "<marker id=\"{}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" "
         "markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" "
         "fill=\"{}\"/></marker>\n",
-        id, colour);
+        marker_of(paint), observe::svg_colour(paint));
   }
   out += "</defs>\n";
   out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"white\"/>\n", kWidth, height);
@@ -122,11 +115,12 @@ std::string render_svg(const ConnectionReport& c) {
     const bool to_server = s.direction == Direction::to_server;
     const int x1 = to_server ? kLeft : kRight;
     const int x2 = to_server ? kRight : kLeft;
-    const char* colour = stroke_of(s);
+    const observe::Paint paint = observe::paint_of(s.flags, retransmitted[i]);
+    const std::string_view colour = observe::svg_colour(paint);
     out += fmt::format(
         "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1.6\" "
         "marker-end=\"url(#{})\"/>\n",
-        x1, y, x2, y + kSlant, colour, marker_of(s));
+        x1, y, x2, y + kSlant, colour, marker_of(paint));
     out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", kLeft - 12, y + 4,
                        escape(fmt::format("{:.3f} ms", detail::to_ms(s.time - origin))));
     const int mid = (kLeft + kRight) / 2;

@@ -20,9 +20,29 @@ namespace {
 constexpr std::int64_t kMaxPcapSeconds = 0xFFFFFFFFLL;  // the pcap record header holds 32-bit seconds
 constexpr std::int64_t kTwoTo32 = 0x100000000LL;
 
-CaptureError make_error(CaptureError::Kind kind, std::string message) {
-  return CaptureError{kind, std::move(message)};
+CaptureError make_error(CaptureError::Kind kind, std::string message, int os_errno = 0) {
+  return CaptureError{kind, std::move(message), os_errno};
 }
+
+class CaptureCategory final : public std::error_category {
+ public:
+  [[nodiscard]] const char* name() const noexcept override { return "synack.capture"; }
+  [[nodiscard]] std::string message(int value) const override {
+    switch (static_cast<CaptureError::Kind>(value)) {
+      case CaptureError::Kind::open:
+        return "the capture could not be opened";
+      case CaptureError::Kind::read:
+        return "the capture is damaged";
+      case CaptureError::Kind::write:
+        return "the capture could not be written";
+      case CaptureError::Kind::invalid_argument:
+        return "a value the capture format cannot hold";
+      case CaptureError::Kind::filter:
+        return "the filter expression does not compile";
+    }
+    return "unknown capture error";
+  }
+};
 
 std::string errno_text(int error) {
   return std::strerror(error);
@@ -35,6 +55,23 @@ std::string with_path(const std::string& path, const std::string& message) {
 }
 
 }  // namespace
+
+const std::error_category& capture_category() noexcept {
+  static const CaptureCategory category;
+  return category;
+}
+
+std::error_code make_error_code(CaptureError::Kind kind) noexcept {
+  return {static_cast<int>(kind), capture_category()};
+}
+
+std::error_code CaptureError::code() const noexcept {
+  return make_error_code(kind);
+}
+
+std::error_code CaptureError::os_error() const noexcept {
+  return os_errno == 0 ? std::error_code{} : std::error_code(os_errno, std::generic_category());
+}
 
 namespace {
 
@@ -77,9 +114,10 @@ std::expected<PcapWriter, CaptureError> PcapWriter::open(const std::filesystem::
         CaptureError::Kind::open,
         fmt::format("{}: pcap_open_dead failed for link type {}", path.string(), options.linktype)));
   }
+  errno = 0;
   pcap_dumper_t* dumper = open_dumper(handle, path);
   if (dumper == nullptr) {
-    auto error = make_error(CaptureError::Kind::open, with_path(path.string(), pcap_geterr(handle)));
+    auto error = make_error(CaptureError::Kind::open, with_path(path.string(), pcap_geterr(handle)), errno);
     pcap_close(handle);
     return std::unexpected(std::move(error));
   }
@@ -140,8 +178,8 @@ std::expected<void, CaptureError> PcapWriter::write(Timestamp timestamp, wire::B
 
   std::FILE* file = pcap_dump_file(dumper_);
   if (file != nullptr && std::ferror(file) != 0) {
-    return std::unexpected(
-        make_error(CaptureError::Kind::write, fmt::format("pcap write failed: {}", errno_text(errno))));
+    return std::unexpected(make_error(CaptureError::Kind::write,
+                                      fmt::format("pcap write failed: {}", errno_text(errno)), errno));
   }
   ++frames_written_;
   return {};
@@ -158,8 +196,8 @@ std::expected<void, CaptureError> PcapWriter::flush() noexcept {
     return std::unexpected(make_error(CaptureError::Kind::write, "pcap writer is closed"));
   }
   if (pcap_dump_flush(dumper_) != 0) {
-    return std::unexpected(
-        make_error(CaptureError::Kind::write, fmt::format("pcap flush failed: {}", errno_text(errno))));
+    return std::unexpected(make_error(CaptureError::Kind::write,
+                                      fmt::format("pcap flush failed: {}", errno_text(errno)), errno));
   }
   return {};
 }
@@ -185,10 +223,12 @@ PcapReader::PcapReader(pcap* handle, std::string path) noexcept
 
 std::expected<PcapReader, CaptureError> PcapReader::open(const std::filesystem::path& path) {
   std::array<char, PCAP_ERRBUF_SIZE> errbuf{};
+  errno = 0;  // kept when the OS refused the open (ENOENT, EACCES); 0 when the file is not a capture
   pcap_t* handle = pcap_open_offline_with_tstamp_precision(
       path.c_str(), static_cast<u_int>(PCAP_TSTAMP_PRECISION_NANO), errbuf.data());
   if (handle == nullptr) {
-    return std::unexpected(make_error(CaptureError::Kind::open, with_path(path.string(), errbuf.data())));
+    return std::unexpected(
+        make_error(CaptureError::Kind::open, with_path(path.string(), errbuf.data()), errno));
   }
   return PcapReader(handle, path.string());
 }
@@ -236,6 +276,19 @@ void PcapReader::release() noexcept {
     pcap_close(handle_);
     handle_ = nullptr;
   }
+}
+
+std::expected<void, CaptureError> PcapReader::set_filter(const std::string& expression) {
+  if (handle_ == nullptr) return std::unexpected(make_error(CaptureError::Kind::filter, "no capture open"));
+  bpf_program program{};
+  if (pcap_compile(handle_, &program, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    return std::unexpected(make_error(CaptureError::Kind::filter, pcap_geterr(handle_)));
+  }
+  // On a capture file libpcap runs the filter in userspace, in pcap_next_ex().
+  const int set = pcap_setfilter(handle_, &program);
+  pcap_freecode(&program);
+  if (set != 0) return std::unexpected(make_error(CaptureError::Kind::filter, pcap_geterr(handle_)));
+  return {};
 }
 
 std::string_view PcapReader::linktype_name() const noexcept {

@@ -9,13 +9,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/core.h>
 
 #include "exit_codes.hpp"
+#include "interrupt.hpp"
 #include "numbers.hpp"
 #include "privileges.hpp"
 #include "synack/analyze/report.hpp"
+#include "synack/capture/pcap.hpp"
 #include "terminal.hpp"
 
 namespace synack::cli {
@@ -30,8 +34,17 @@ struct AnalyzeArgs {
   std::size_t top = 10;
   std::size_t first = 20;
   ColourMode colour = ColourMode::automatic;
-  std::size_t ladder_limit = 32;  ///< segments recorded for --ladder / --svg
+  std::size_t ladder_limit = 32;        ///< segments recorded for --ladder / --svg
+  std::string filter;                   ///< -f/--filter EXPR
+  std::vector<std::string> expression;  ///< a BPF expression after FILE, as tcpdump takes it
 };
+
+/// The BPF expression: -f EXPR, or the words after FILE joined as tcpdump joins them (not both).
+std::string filter_of(const AnalyzeArgs& args) {
+  std::string joined;
+  for (const auto& word : args.expression) joined += (joined.empty() ? "" : " ") + word;
+  return args.filter.empty() ? joined : args.filter;
+}
 
 /// Writes and closes `out` (opened before the sandbox: it cannot open files).
 bool write_file(std::FILE* out, const std::string& text) {
@@ -51,50 +64,62 @@ std::FILE* open_capture(const std::string& file) {
 
 int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   analyze::AnalyzerConfig config;
+  // SIGINT/SIGTERM: stop reading, report what was read (exit 130). Installed before the sandbox.
+  catch_interrupts();
+  config.should_stop = [] { return interrupted(); };
   if (args.ladder) config.record_connections.push_back(*args.ladder);
   if (args.conn) config.record_connections.push_back(*args.conn);
   config.max_recorded_segments = args.ladder_limit;
-  // The capture and the SVG are opened first; then no root, no capabilities, and the seccomp sandbox
-  // before the first byte of the capture is parsed (docs/security.md).
+  // The capture, its filter and the SVG are opened first (names in a filter are looked up then, as
+  // tcpdump does); then no root, no capabilities, and the seccomp sandbox before the first frame of the
+  // capture is parsed (docs/security.md). Only the file's 24-byte header is read as root.
   std::FILE* in = open_capture(args.file);
+  if (in == nullptr) {
+    // fopen() failed: libpcap is handed the name for its usual message (nothing is parsed: it fails too).
+    fmt::print(stderr, "synack analyze: {}\n", analyze::analyse_file(args.file, config, args.top).error);
+    return kExitFailure;
+  }
+  const int in_fd = ::fileno(in);
+  auto reader = capture::PcapReader::open(in, args.file);  // owns `in` from here, also when it fails
+  if (!reader) {
+    fmt::print(stderr, "synack analyze: {}\n", reader.error().message);
+    return kExitFailure;
+  }
+  if (const std::string filter = filter_of(args); !filter.empty()) {
+    if (auto set = reader->set_filter(filter); !set) {
+      fmt::print(stderr, "synack analyze: --filter: '{}': {}\n", filter, set.error().message);
+      return kExitUsage;
+    }
+  }
   std::FILE* svg_out = nullptr;
-  if (in != nullptr && !args.svg.empty() && args.conn) {
+  if (!args.svg.empty() && args.conn) {
     svg_out = std::fopen(args.svg.c_str(), "wbe");
     if (svg_out == nullptr) {
-      std::fclose(in);
       fmt::print(stderr, "synack analyze: cannot write {}\n", args.svg);
       return kExitFailure;
     }
   }
-  if (in != nullptr) {
-    sandbox::Policy policy;
-    policy.io_fds = {::fileno(in), STDOUT_FILENO, STDERR_FILENO};
-    if (svg_out != nullptr) policy.io_fds.push_back(::fileno(svg_out));
-    if (const int code = drop_privileges_and_sandbox("analyze", privileges, policy); code != kExitOk) {
-      std::fclose(in);
-      if (svg_out != nullptr) std::fclose(svg_out);
-      return code;
-    }
+  sandbox::Policy policy;
+  policy.io_fds = {in_fd, STDOUT_FILENO, STDERR_FILENO};
+  if (svg_out != nullptr) policy.io_fds.push_back(::fileno(svg_out));
+  if (const int code = drop_privileges_and_sandbox("analyze", privileges, policy); code != kExitOk) {
+    if (svg_out != nullptr) std::fclose(svg_out);
+    return code;
   }
-  // A file fopen() cannot open is handed to libpcap by name, for the same message as always (nothing is
-  // parsed: it fails to open there too).
-  // analyse_file() owns `in` from here: libpcap closes it with the reader, PcapReader::open() when the
-  // open fails. The analyzer cannot see into either, so it would report `in` as leaked below.
-  // NOLINTBEGIN(clang-analyzer-unix.Stream)
-  const auto report = in != nullptr ? analyze::analyse_file(in, args.file, config, args.top)
-                                    : analyze::analyse_file(args.file, config, args.top);
+  const auto report = analyze::analyse_capture(std::move(*reader), args.file, config, args.top);
   using Status = analyze::FileReport::Status;
   // Open and damage errors name the file already (capture/pcap.hpp); an unsupported link type does not.
   if (report.status == Status::open_failed) {
     fmt::print(stderr, "synack analyze: {}\n", report.error);
     return kExitFailure;
   }
-  // NOLINTEND(clang-analyzer-unix.Stream)
   if (report.status == Status::unsupported) {
     fmt::print(stderr, "synack analyze: {}: {}\n", args.file, report.error);
     return kExitFailure;
   }
-  int code = report.status == Status::damaged ? kExitPartial : kExitOk;
+  int code = report.status == Status::damaged       ? kExitPartial
+             : report.status == Status::interrupted ? kExitInterrupted
+                                                    : kExitOk;
   if (report.status == Status::damaged) {
     fmt::print(stderr, "synack analyze: {}; reporting what was read before the damage\n", report.error);
   }
@@ -143,6 +168,12 @@ void register_analyze_command(CLI::App& app, int& exit_code) {
          "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback); '-' reads standard "
          "input")
       ->required();
+  auto* filter = sub->add_option(
+      "-f,--filter", args->filter,
+      "Analyse only the frames this BPF expression selects (tcpdump's syntax, pcap-filter(7)); "
+      "the expression may also follow FILE, as tcpdump takes it");
+  filter->excludes(sub->add_option("EXPRESSION", args->expression,
+                                   "A BPF filter expression (the words after FILE), as tcpdump takes it"));
   sub->add_flag("--json", args->json, "Print the JSON document of docs/json.md instead of the report");
   sub->add_option("--ladder", args->ladder,
                   "Draw connection N (1-based, as numbered in the report) as a ladder")
@@ -165,9 +196,10 @@ void register_analyze_command(CLI::App& app, int& exit_code) {
   auto privileges = add_privilege_options(sub);
   sub->footer(
       "Exit codes: 0 ok; 1 the file could not be opened, its link type is unsupported, or the connection "
-      "asked "
-      "for does not exist; 2 bad command line; 3 the file is damaged (a report of what was read before the "
-      "damage was printed). See docs/analyze.md.");
+      "asked for does not exist; 2 bad command line or a filter that does not compile; 3 the file is damaged "
+      "(a report of what was read before the "
+      "damage was printed); 130 SIGINT/SIGTERM stopped the reading (a report of what was read was printed). "
+      "See docs/analyze.md.");
   sub->callback([args, privileges, &exit_code] { exit_code = run(*args, *privileges); });
 }
 

@@ -32,6 +32,8 @@
 #include <fmt/core.h>
 
 #include "commands.hpp"
+#include "demo_kernel.hpp"
+#include "demo_recorder.hpp"
 #include "exit_codes.hpp"
 #include "listen_command.hpp"
 #include "privileges.hpp"
@@ -51,7 +53,10 @@ using namespace std::chrono_literals;
 using wire::IpAddress;
 
 constexpr std::uint16_t kSynackPort = 80;
-constexpr std::uint16_t kKernelPort = 8080;
+using demo::KernelSide;
+using demo::kKernelPort;
+using demo::Recorder;
+using demo::Track;
 constexpr std::uint16_t kClosedKernelPort = 9;
 constexpr std::uint16_t kClosedSynackPort = 81;
 constexpr std::uint16_t kSynackMss = 1360;  // the seed capture's server; the kernel offers 1460
@@ -62,296 +67,6 @@ const IpAddress kSynack4 = *IpAddress::parse("192.0.2.2");
 const IpAddress kDead4 = *IpAddress::parse("192.0.2.99");
 const IpAddress kKernel6 = *IpAddress::parse("2001:db8::1");
 const IpAddress kSynack6 = *IpAddress::parse("2001:db8::2");
-
-// ---- connections seen by the stack's observer, kept as the simulator's ConnectionResult ----------
-
-struct Track {
-  wire::FourTuple key;  ///< as the stack sees it (local = synack)
-  bool synack_is_client = false;
-  std::string title;
-  sim::ConnectionResult result;         ///< its negotiated offers: the first SYN each way, as on the wire
-  std::array<std::uint32_t, 2> high{};  ///< highest sequence end sent per direction
-  std::array<bool, 2> seen{};
-  bool printed = false;
-};
-
-std::int32_t seq_diff(std::uint32_t a, std::uint32_t b) {
-  return static_cast<std::int32_t>(a - b);
-}
-
-class Recorder {
- public:
-  void observe(const stack::SegmentRecord& r) {
-    const wire::TcpFlags flags = r.header.flags;
-    Track* t = find(r.tuple);
-    if (t == nullptr) {
-      if (!flags.syn() || flags.ack()) return;
-      tracks_.emplace_back();
-      t = &tracks_.back();
-      t->key = r.tuple;
-      t->synack_is_client = r.direction == stack::Direction::out;
-      t->result.number = static_cast<std::uint32_t>(tracks_.size());
-      t->result.tuple = t->synack_is_client ? r.tuple : r.tuple.reversed();
-      t->result.started_at = r.at;
-    }
-    const bool c2s = (r.direction == stack::Direction::out) == t->synack_is_client;
-    const std::size_t d = c2s ? 0 : 1;
-    sim::SegmentTrace s;
-    s.at = r.at;
-    s.dir = c2s ? sim::Dir::client_to_server : sim::Dir::server_to_client;
-    s.header = r.header;
-    s.payload_len = static_cast<std::uint32_t>(r.payload_len);
-    s.arrival = r.at;
-    const std::uint32_t len =
-        static_cast<std::uint32_t>(r.payload_len) + (flags.syn() ? 1U : 0U) + (flags.fin() ? 1U : 0U);
-    const std::uint32_t end = r.header.seq.raw() + len;
-    if (len > 0 && t->seen[d] && seq_diff(end, t->high[d]) <= 0) s.retransmission = true;
-    if (len > 0 && (!t->seen[d] || seq_diff(end, t->high[d]) > 0)) {
-      t->high[d] = end;
-      t->seen[d] = true;
-    }
-    auto& c = t->result;
-    if (flags.syn()) {
-      auto& offer = c2s ? c.negotiated.client : c.negotiated.server;
-      if (!offer) offer = observe::Offer::from(r.header);
-      if (c.negotiated.client && c.negotiated.server && !c.negotiated.agreed) {
-        c.negotiated.agreed =
-            observe::agree(*c.negotiated.client, *c.negotiated.server, r.tuple.local.address.version());
-      }
-      if (c2s) {
-        c.client_isn = r.header.seq.raw();
-        if (s.retransmission) ++c.syn_retransmits;
-      } else {
-        c.server_isn = r.header.seq.raw();
-        if (s.retransmission) ++c.synack_retransmits;
-      }
-    }
-    if (c.outcome == observe::Outcome::pending) {
-      if (!c2s && flags.rst() && !c.server_isn) {
-        c.outcome = observe::Outcome::refused;
-        c.ended_at = r.at;
-      } else if (c2s && flags.ack() && !flags.syn() && c.server_isn &&
-                 r.header.ack.raw() == *c.server_isn + 1U) {
-        c.outcome = observe::Outcome::established;
-        c.established_at = r.at;
-      }
-    } else if (c.outcome == observe::Outcome::established && flags.rst()) {
-      c.outcome = observe::Outcome::reset;
-      c.ended_at = r.at;
-    }
-    if (c.segments.size() < 64) c.segments.push_back(s);
-  }
-
-  void timed_out(const wire::FourTuple& key, Instant at) {
-    if (Track* t = find(key); t != nullptr && t->result.outcome == observe::Outcome::pending) {
-      t->result.outcome = observe::Outcome::timed_out;
-      t->result.ended_at = at;
-    }
-  }
-
-  Track* find(const wire::FourTuple& key) {
-    for (auto& t : tracks_) {
-      if (t.key == key) return &t;
-    }
-    return nullptr;
-  }
-  std::vector<Track>& tracks() { return tracks_; }
-
- private:
-  std::vector<Track> tracks_;  // few: the demo's own connections
-};
-
-// ---- the kernel's side: a server thread and a client thread, plain blocking sockets -------------
-
-struct KernelView {
-  std::string local;  ///< the kernel socket's own endpoint
-  std::string text;   ///< what TCP_INFO says, or the error
-};
-
-std::string endpoint_of(const sockaddr_storage& sa) {
-  char host[INET6_ADDRSTRLEN] = {};
-  if (sa.ss_family == AF_INET) {
-    sockaddr_in in{};
-    std::memcpy(&in, &sa, sizeof(in));
-    ::inet_ntop(AF_INET, &in.sin_addr, host, sizeof(host));
-    return fmt::format("{}:{}", host, ntohs(in.sin_port));
-  }
-  sockaddr_in6 in6{};
-  std::memcpy(&in6, &sa, sizeof(in6));
-  ::inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof(host));
-  return fmt::format("[{}]:{}", host, ntohs(in6.sin6_port));
-}
-
-std::string local_endpoint(int fd) {
-  sockaddr_storage sa{};
-  socklen_t len = sizeof(sa);
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return "?";
-  return endpoint_of(sa);
-}
-
-/// The kernel's view of a connection as `ss -tni` prints it (from TCP_INFO).
-std::string kernel_tcp_info(int fd) {
-  tcp_info info{};
-  socklen_t len = sizeof(info);
-  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return "TCP_INFO unavailable";
-  std::string s;
-  if ((info.tcpi_options & TCPI_OPT_TIMESTAMPS) != 0) s += "ts ";
-  if ((info.tcpi_options & TCPI_OPT_SACK) != 0) s += "sack ";
-  if ((info.tcpi_options & TCPI_OPT_WSCALE) != 0) {
-    s += fmt::format("wscale:{},{} ", static_cast<unsigned>(info.tcpi_snd_wscale),
-                     static_cast<unsigned>(info.tcpi_rcv_wscale));
-  }
-  s += fmt::format("mss:{} advmss:{}", info.tcpi_snd_mss, info.tcpi_advmss);
-  return s;
-}
-
-void set_timeouts(int fd, int seconds) {
-  const timeval tv{.tv_sec = seconds, .tv_usec = 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-sockaddr_storage to_sockaddr(const wire::Endpoint& e, socklen_t& len) {
-  sockaddr_storage sa{};
-  if (e.address.is_v4()) {
-    sockaddr_in in{};
-    in.sin_family = AF_INET;
-    in.sin_port = htons(e.port);
-    std::memcpy(&in.sin_addr, e.address.bytes().data(), 4);
-    std::memcpy(&sa, &in, sizeof(in));
-    len = sizeof(in);
-  } else {
-    sockaddr_in6 in6{};
-    in6.sin6_family = AF_INET6;
-    in6.sin6_port = htons(e.port);
-    std::memcpy(&in6.sin6_addr, e.address.bytes().data(), 16);
-    std::memcpy(&sa, &in6, sizeof(in6));
-    len = sizeof(in6);
-  }
-  return sa;
-}
-
-std::string read_until_eof(int fd, std::size_t limit) {
-  std::string got;
-  char buf[4096];
-  while (got.size() < limit) {
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<std::size_t>(n));
-  }
-  return got;
-}
-
-class KernelSide {
- public:
-  ~KernelSide() { stop(); }
-
-  /// Listens on the kernel's addresses, port kKernelPort; serves until stop().
-  std::expected<void, std::string> start_server() {
-    for (const IpAddress& a : {kKernel4, kKernel6}) {
-      const int fd = ::socket(a.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) return std::unexpected(fmt::format("socket: {}", std::strerror(errno)));
-      const int one = 1;
-      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-      socklen_t len = 0;
-      const sockaddr_storage sa = to_sockaddr(wire::Endpoint{a, kKernelPort}, len);
-      if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), len) != 0 || ::listen(fd, 8) != 0) {
-        const std::string error = std::strerror(errno);
-        ::close(fd);
-        return std::unexpected(fmt::format("kernel server on {}: {}", a.to_string(), error));
-      }
-      listeners_.push_back(fd);
-    }
-    server_ = std::thread([this] { serve(); });
-    return {};
-  }
-
-  /// Runs the kernel's client connections (to synack) on a thread; done() tells when they finished.
-  void start_clients(std::vector<wire::Endpoint> targets) {
-    client_ = std::thread([this, targets = std::move(targets)] {
-      for (const auto& t : targets) connect_one(t);
-      clients_done_ = true;
-    });
-  }
-  [[nodiscard]] bool clients_done() const { return clients_done_.load(); }
-
-  void stop() {
-    stopping_ = true;
-    if (server_.joinable()) server_.join();
-    if (client_.joinable()) client_.join();
-    for (int fd : listeners_) ::close(fd);
-    listeners_.clear();
-  }
-
-  [[nodiscard]] std::vector<std::pair<std::string, KernelView>> views() {
-    const std::lock_guard lock(mutex_);
-    return views_;
-  }
-
- private:
-  void serve() {
-    std::vector<pollfd> fds;
-    fds.reserve(listeners_.size());
-    for (int fd : listeners_) fds.push_back(pollfd{.fd = fd, .events = POLLIN, .revents = 0});
-    while (!stopping_) {
-      if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
-      for (const auto& p : fds) {
-        if ((p.revents & POLLIN) == 0) continue;
-        sockaddr_storage peer{};
-        socklen_t len = sizeof(peer);
-        const int c = ::accept4(p.fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
-        if (c < 0) continue;
-        set_timeouts(c, 3);
-        record(endpoint_of(peer), KernelView{local_endpoint(c), kernel_tcp_info(c)});
-        std::string request;
-        char buf[2048];
-        while (request.find("\r\n\r\n") == std::string::npos && request.size() < 8192) {
-          const ssize_t n = ::recv(c, buf, sizeof(buf), 0);
-          if (n <= 0) break;
-          request.append(buf, static_cast<std::size_t>(n));
-        }
-        const std::string body = "hello from the Linux kernel\n";
-        const std::string reply = fmt::format(
-            "HTTP/1.0 200 OK\r\nServer: linux\r\nContent-Length: {}\r\n\r\n{}", body.size(), body);
-        (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
-        ::shutdown(c, SHUT_WR);
-        (void)read_until_eof(c, 65536);
-        ::close(c);
-      }
-    }
-  }
-
-  void connect_one(const wire::Endpoint& target) {
-    const int fd = ::socket(target.address.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
-    set_timeouts(fd, 3);
-    socklen_t len = 0;
-    const sockaddr_storage sa = to_sockaddr(target, len);
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), len) != 0) {
-      record(target.to_string(),
-             KernelView{local_endpoint(fd), fmt::format("connect(): {}", std::strerror(errno))});
-      ::close(fd);
-      return;
-    }
-    record(target.to_string(), KernelView{local_endpoint(fd), kernel_tcp_info(fd)});
-    const std::string request = "GET / HTTP/1.0\r\nHost: synack\r\n\r\n";
-    (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    (void)read_until_eof(fd, 65536);
-    ::close(fd);
-  }
-
-  void record(std::string key, KernelView view) {
-    const std::lock_guard lock(mutex_);
-    views_.emplace_back(std::move(key), std::move(view));
-  }
-
-  std::vector<int> listeners_;
-  std::thread server_, client_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<bool> clients_done_{false};
-  std::mutex mutex_;
-  std::vector<std::pair<std::string, KernelView>> views_;
-};
 
 // ---- the live tour ----------------------------------------------------------------------------------
 
@@ -383,7 +98,7 @@ class LiveDemo {
       fmt::print(stderr, "synack demo: listen: {}\n", l.error().message());
       return kExitFailure;
     }
-    if (auto k = kernel_.start_server(); !k) {
+    if (auto k = kernel_.start_server({kKernel4, kKernel6}); !k) {
       fmt::print(stderr, "synack demo: {}\n", k.error());
       return kExitFailure;
     }

@@ -14,5 +14,8 @@ inline constexpr int kExitUnavailable = 7;  ///< the environment lacks something
 /// A system call outside the seccomp sandbox's list (docs/security.md): a bug in synack, reported on stderr
 /// as "synack: sandbox violation: syscall N (name) ...".
 inline constexpr int kExitSandboxViolation = 8;
+/// sim, analyze: SIGINT or SIGTERM stopped the run; what it had done was reported (128 + SIGINT, as a
+/// shell reports a process a Ctrl-C ended).
+inline constexpr int kExitInterrupted = 130;
 
 }  // namespace synack::cli

@@ -19,6 +19,7 @@
 #include <fmt/core.h>
 
 #include "exit_codes.hpp"
+#include "interrupt.hpp"
 #include "numbers.hpp"
 #include "synack/sim/render.hpp"
 #include "synack/sim/scenario.hpp"
@@ -281,10 +282,12 @@ int run(const SimArgs& args) {
     };
   }
   observer.on_progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
+  catch_interrupts();  // SIGINT/SIGTERM: stop, then report what was done (exit 130)
+  observer.should_stop = [] { return interrupted(); };
   const sim::RunResult result = sim::run(config, observer);
   progress.finish();
 
-  int code = kExitOk;
+  int code = result.interrupted ? kExitInterrupted : kExitOk;
   if (pcap) {
     const std::uint64_t frames = pcap->frames();
     if (auto closed = pcap->close(); !closed) {
@@ -387,7 +390,8 @@ void register_sim_command(CLI::App& app, int& exit_code) {
       ->check(real(0.001, 600.0));
   sub->footer(
       "Exit codes: 0 the run completed, whatever its outcomes; 1 the pcap could not be written; 2 bad "
-      "command line. Colour only on a terminal; NO_COLOR is respected. See docs/sim.md.");
+      "command line; 130 SIGINT/SIGTERM stopped it (what was done is reported). Colour only on a terminal; "
+      "NO_COLOR is respected. See docs/sim.md.");
   sub->add_option("--ladder-limit", a->ladder_limit,
                   "Segments drawn per ladder (default 0: all); a cut ladder says how many were left out")
       ->check(whole(0, 10'000'000));

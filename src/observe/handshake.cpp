@@ -35,6 +35,29 @@ std::optional<Outcome> outcome_from_string(std::string_view name) noexcept {
   return std::nullopt;
 }
 
+std::string_view to_string(Direction direction) noexcept {
+  return direction == Direction::to_server ? "c>s" : "s>c";
+}
+
+bool RetransmissionRule::observe(Direction direction, wire::SeqNum seq, wire::TcpFlags flags,
+                                 std::uint32_t payload_length) noexcept {
+  Side& side = sides_[static_cast<std::size_t>(direction)];
+  // RFC 9293 §3.4: SYN and FIN occupy one sequence number each, like a byte of data.
+  const std::uint32_t length = payload_length + (flags.syn() ? 1U : 0U) + (flags.fin() ? 1U : 0U);
+  if (length == 0) return false;
+  const wire::SeqNum end = seq + length;
+  if (flags.syn() && side.isn != seq) {
+    // A new ISN: a new attempt at a connection on the same tuple, not a retransmission.
+    side = Side{.isn = seq, .end = end, .sent_syn_ack = flags.ack()};
+    return false;
+  }
+  const bool first_syn_ack = flags.syn() && flags.ack() && !side.sent_syn_ack;
+  if (flags.syn() && flags.ack()) side.sent_syn_ack = true;
+  const bool again = side.end.has_value() && seq < *side.end && !first_syn_ack;
+  if (!side.end || *side.end < end) side.end = end;
+  return again;
+}
+
 Offer Offer::from(const wire::TcpHeader& syn) noexcept {
   const wire::TcpOptions& o = syn.options;
   Offer offer;

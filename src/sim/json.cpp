@@ -145,6 +145,7 @@ Json run_json(const RunResult& r) {
   j["document"] = "sim";
   j["scenario"] = r.scenario;
   j["seed"] = r.seed;
+  j["interrupted"] = r.interrupted;
   Json list = Json::array();
   for (const auto& c : r.connections) list.push_back(connection_json(c));
   j["connections"] = std::move(list);
@@ -174,6 +175,7 @@ std::string stream_summary_line(const RunResult& r) {
   Json j = observe::event("summary");
   j["scenario"] = r.scenario;
   j["seed"] = r.seed;
+  j["interrupted"] = r.interrupted;
   std::uint64_t total = 0;
   for (const auto n : r.summary.outcomes) total += n;
   const Json body = summary_json(r.summary, total);

@@ -1,4 +1,6 @@
 // Text renderers: the ladder diagram of one connection and the summary of a run.
+#include "synack/observe/ladder.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <span>
@@ -12,48 +14,21 @@
 namespace synack::sim {
 namespace {
 
-constexpr std::string_view kReset = "\x1b[0m";
-constexpr std::string_view kRed = "\x1b[31m";
-constexpr std::string_view kGreen = "\x1b[32m";
-constexpr std::string_view kYellow = "\x1b[33m";
-constexpr std::string_view kMagenta = "\x1b[35m";
-constexpr std::string_view kCyan = "\x1b[36m";
 constexpr std::size_t kArrowWidth = 28;
 
 using observe::to_ms;
 
-std::string_view colour_of(const SegmentTrace& s) {
+observe::Paint paint_of(const SegmentTrace& s) {
   switch (s.fate) {
     case Fate::dropped:
-      return kRed;
+      return observe::Paint::lost;
     case Fate::corrupted:
-      return kMagenta;
     case Fate::duplicated:
-      return kCyan;
+      return observe::Paint::altered;
     case Fate::delivered:
       break;
   }
-  if (s.retransmission) return kYellow;
-  if (s.header.flags.rst()) return kRed;
-  return "";
-}
-
-// "|---------- S ----------->|", "|<--------- SA -----------|"; a lost segment stops short at "X".
-std::string arrow(const SegmentTrace& s) {
-  const std::string flags = s.header.flags.to_string().empty() ? "." : s.header.flags.to_string();
-  const std::string label = " " + flags + " ";
-  const std::size_t body = kArrowWidth > label.size() + 1 ? kArrowWidth - label.size() - 1 : 0;
-  const std::size_t left = body / 2;
-  const std::size_t right = body - left;
-  const bool lost = s.fate == Fate::dropped;
-  if (s.dir == Dir::client_to_server) {
-    if (lost)
-      return "|" + std::string(left, '-') + label + std::string(right > 4 ? right - 4 : 0, '-') + "X    |";
-    return "|" + std::string(left, '-') + label + std::string(right, '-') + ">|";
-  }
-  if (lost)
-    return "|    X" + std::string(left > 4 ? left - 4 : 0, '-') + label + std::string(right, '-') + "|";
-  return "|<" + std::string(left, '-') + label + std::string(right, '-') + "|";
+  return observe::paint_of(s.header.flags, s.retransmission);
 }
 
 std::string describe_options(const wire::TcpOptions& o) {
@@ -153,12 +128,11 @@ std::string describe_impairments(const Impairments& link) {
 std::string render_ladder(const ConnectionResult& c, const LadderOptions& options) {
   std::string out = fmt::format("Connection {}: {} → {}\n", c.number, c.tuple.local.to_string(),
                                 c.tuple.remote.to_string());
-  out += fmt::format("{:>12}  {:<{}}{:>{}}\n", "time", "client", kArrowWidth / 2 + 1, "server",
-                     kArrowWidth / 2 + 1);
+  out += observe::ladder_heading(kArrowWidth);
   const std::size_t shown =
       options.limit == 0 ? c.segments.size() : std::min(options.limit, c.segments.size());
   for (const SegmentTrace& s : std::span(c.segments).first(shown)) {
-    const bool c2s = s.dir == Dir::client_to_server;
+    const bool c2s = s.dir == Direction::to_server;
     const std::optional<std::uint32_t> seq_base = c2s ? c.client_isn : c.server_isn;
     const std::optional<std::uint32_t> ack_base = c2s ? c.server_isn : c.client_isn;
     const auto rel = [&](wire::SeqNum v, std::optional<std::uint32_t> base) {
@@ -169,21 +143,19 @@ std::string render_ladder(const ConnectionResult& c, const LadderOptions& option
     fields += fmt::format(" win={} len={}", s.header.window, s.payload_len);
     const std::string opts = describe_options(s.header.options);
     if (!opts.empty()) fields += fmt::format(" <{}>", opts);
-    const std::string_view on = options.colour ? colour_of(s) : std::string_view{};
-    const std::string_view off = on.empty() ? std::string_view{} : kReset;
-    out += fmt::format("{:>9.3f} ms  {}{}{}  {}{}{}{}\n", to_ms(s.at - c.started_at), on, arrow(s), off,
-                       fields, on, marks(s), off);
+    const observe::Paint paint = paint_of(s);
+    const std::string arrow =
+        observe::ladder_arrow(s.header.flags, s.dir, kArrowWidth, s.fate == Fate::dropped);
+    out += fmt::format("{:>9.3f} ms  {}  {}{}\n", to_ms(s.at - c.started_at),
+                       observe::painted(arrow, paint, options.colour), fields,
+                       observe::painted(marks(s), paint, options.colour));
   }
   if (c.segments.empty()) out += "  (no segments recorded)\n";
   if (shown < c.segments.size()) {
-    out +=
-        fmt::format("  … {} more segments not shown (--ladder-limit to raise)\n", c.segments.size() - shown);
+    out += fmt::format("  {}\n", observe::ladder_cut_note(shown, c.segments.size() - shown));
   }
-  const std::string_view oc = !options.colour                              ? std::string_view{}
-                              : c.outcome == observe::Outcome::established ? kGreen
-                              : c.outcome == observe::Outcome::pending     ? kYellow
-                                                                           : kRed;
-  out += fmt::format("  → {}{}{}\n", oc, describe_outcome(c), oc.empty() ? std::string_view{} : kReset);
+  out += fmt::format("  → {}\n",
+                     observe::painted(describe_outcome(c), observe::paint_of(c.outcome), options.colour));
   if (c.negotiated.agreed) out += fmt::format("  agreed: {}\n", observe::to_string(*c.negotiated.agreed));
   return out;
 }
@@ -215,6 +187,8 @@ std::string render_summary(const RunResult& r, bool colour) {
       "{} as malformed), {} reordered\n",
       s.segments, s.dropped, s.duplicated, s.corrupted, s.checksum_drops, s.malformed_drops, s.reordered);
   if (r.hit_time_cap) out += "  note: the run stopped at its virtual-time cap\n";
+  if (r.interrupted)
+    out += "  note: interrupted (SIGINT/SIGTERM): the counts cover the connections started before\n";
   // Histogram: only the span of non-empty buckets.
   std::size_t first = s.histogram.size();
   std::size_t last = 0;
@@ -235,7 +209,7 @@ std::string render_summary(const RunResult& r, bool colour) {
                                     : fmt::format("≥ {:g} ms", lo);
       const auto width = static_cast<std::size_t>(peak == 0 ? 0 : (s.histogram[i] * kBar + peak - 1) / peak);
       const std::string bar(width, '#');
-      out += fmt::format("  {:>16}  {}{}{} {}\n", range, colour ? kCyan : "", bar, colour ? kReset : "",
+      out += fmt::format("  {:>16}  {} {}\n", range, observe::painted(bar, observe::Paint::accent, colour),
                          s.histogram[i]);
     }
   }

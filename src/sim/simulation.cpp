@@ -113,8 +113,7 @@ struct Tracked {
   ConnectionResult result;
   stack::ConnectionId client_id;
   std::optional<stack::ConnectionId> server_id;
-  std::array<std::optional<wire::SeqNum>, 2> max_end{};  // per Dir: end of the sequence space sent
-  std::array<bool, 2> sent_syn_ack{};                    // per Dir
+  observe::RetransmissionRule retransmissions;
   std::uint32_t syns = 0;
   std::uint32_t syn_acks = 0;
   std::optional<observe::Offer> client_offer;  ///< the client's first SYN
@@ -201,6 +200,10 @@ class Batch {
       if (config_.connect_timeout && timeout_cursor_ < next_start)
         next = std::min(next, tracked_[timeout_cursor_].result.started_at + *config_.connect_timeout);
       if (next == Instant::max()) break;
+      if (observer_.should_stop && observer_.should_stop()) {
+        result_.interrupted = true;
+        break;
+      }
       if (next - start_ > config_.max_virtual_time) {
         result_.hit_time_cap = true;
         break;
@@ -336,8 +339,8 @@ class Batch {
         server_->on_timeout(now_);
         progress = true;
       }
-      progress = transmit(*client_, Dir::client_to_server) || progress;
-      if (server_) progress = transmit(*server_, Dir::server_to_client) || progress;
+      progress = transmit(*client_, Direction::to_server) || progress;
+      if (server_) progress = transmit(*server_, Direction::to_client) || progress;
       progress = client_events() || progress;
       if (server_) progress = server_events() || progress;
       if (!progress) return deadline;
@@ -345,7 +348,7 @@ class Batch {
     return deadline;
   }
 
-  bool transmit(stack::Stack& host, Dir dir) {
+  bool transmit(stack::Stack& host, Direction dir) {
     bool any = false;
     while (auto n = host.poll_transmit(now_, buffer_)) {
       any = true;
@@ -355,12 +358,12 @@ class Batch {
     return any;
   }
 
-  void record(Dir dir, wire::Bytes datagram) {
+  void record(Direction dir, wire::Bytes datagram) {
     if (observer_.on_datagram) observer_.on_datagram(now_, datagram);
-    Link& link = dir == Dir::client_to_server ? to_server_ : to_client_;
+    Link& link = dir == Direction::to_server ? to_server_ : to_client_;
     const auto parsed = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore);
     bool cookie = false;
-    if (config_.flood && dir == Dir::server_to_client && parsed) {
+    if (config_.flood && dir == Direction::to_client && parsed) {
       const auto h = wire::TcpHeader::parse(parsed->tcp());
       if (h && h->flags.syn() && h->flags.ack()) cookie = count_syn_ack(parsed->ip().dst, *h);
       if (std::find(client_addresses_.begin(), client_addresses_.end(), parsed->ip().dst) ==
@@ -374,7 +377,7 @@ class Batch {
     if (!parsed) return;
     const auto header = wire::TcpHeader::parse(parsed->tcp());
     if (!header) return;
-    const wire::Endpoint client = dir == Dir::client_to_server
+    const wire::Endpoint client = dir == Direction::to_server
                                       ? wire::Endpoint{parsed->ip().src, header->src_port}
                                       : wire::Endpoint{parsed->ip().dst, header->dst_port};
     const auto it = by_client_endpoint_.find(endpoint_key(client));
@@ -389,19 +392,10 @@ class Batch {
     s.reordered = sent.reordered;
     s.syn_cookie = cookie;
     s.arrival = sent.arrival;
-    auto& max_end = t.max_end[static_cast<std::size_t>(dir)];
-    const std::uint32_t len = parsed->tcp().sequence_length();
     const wire::TcpFlags f = header->flags;
-    // In a simultaneous open the first SYN-ACK re-sends the SYN's sequence number by design.
-    const bool first_syn_ack = f.syn() && f.ack() && !t.sent_syn_ack[static_cast<std::size_t>(dir)];
-    if (f.syn() && f.ack()) t.sent_syn_ack[static_cast<std::size_t>(dir)] = true;
-    if (len > 0) {
-      const wire::SeqNum end = header->seq + len;
-      if (max_end && header->seq < *max_end && !first_syn_ack) s.retransmission = true;
-      if (!max_end || *max_end < end) max_end = end;
-    }
+    s.retransmission = t.retransmissions.observe(dir, header->seq, f, s.payload_len);
     if (f.syn()) {
-      const bool from_client = dir == Dir::client_to_server;
+      const bool from_client = dir == Direction::to_server;
       auto& isn = from_client ? t.result.client_isn : t.result.server_isn;
       if (!isn) isn = header->seq.raw();
       auto& offer = from_client ? t.client_offer : t.server_offer;
@@ -592,6 +586,7 @@ RunResult run(const SimConfig& config, const SimObserver& observer) {
     now = b.run();
     done += count;
     if (observer.on_progress) observer.on_progress(done, total);
+    if (result.interrupted) break;
   }
   result.summary.virtual_seconds = now.seconds();
   const auto add = [&](const LinkStats& s) {

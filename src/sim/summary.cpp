@@ -6,10 +6,6 @@
 
 namespace synack::sim {
 
-std::string_view to_string(Dir dir) noexcept {
-  return dir == Dir::client_to_server ? "c>s" : "s>c";
-}
-
 const std::vector<double>& histogram_edges_ms() {
   static const std::vector<double> edges{0,   1,    2,    5,    10,    20,    50,    100,   200,
                                          500, 1000, 2000, 5000, 10000, 20000, 50000, 100000};

@@ -1,4 +1,5 @@
 // `synack analyze` through CLI11, as the synack executable runs it: output and exit codes.
+#include <algorithm>
 #include <fstream>
 
 #include <gmock/gmock.h>
@@ -69,6 +70,34 @@ TEST(AnalyzeCommand, TextReport) {
   EXPECT_EQ(r.exit_code, kExitOk) << r.err;
   EXPECT_THAT(r.out, HasSubstr("2 connections"));
   EXPECT_THAT(r.out, HasSubstr("refused"));
+}
+
+// A BPF filter selects frames before the analyzer sees them, as tcpdump's does: -f EXPR, or the words
+// after FILE.
+TEST(AnalyzeCommand, BpfFilter_SelectsOneConnection) {
+  const auto file = sample().string();
+  for (const auto& args : {std::vector<std::string>{"analyze", file, "--json", "-f", "tcp port 81"},
+                           std::vector<std::string>{"analyze", file, "tcp", "port", "81", "--json"},
+                           std::vector<std::string>{"analyze", "--json", "--filter=port 81", file}}) {
+    auto r = run(args);
+    ASSERT_EQ(r.exit_code, kExitOk) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["connections"].size(), 1U) << r.out;
+    EXPECT_EQ(j["connections"][0]["outcome"], "refused");
+    EXPECT_EQ(j["connections"][0]["number"], 1);
+  }
+  auto none = run({"analyze", file, "--json", "-f", "udp"});
+  ASSERT_EQ(none.exit_code, kExitOk) << none.err;
+  EXPECT_EQ(nlohmann::json::parse(none.out)["connections"].size(), 0U);
+}
+
+TEST(AnalyzeCommand, BpfFilter_ThatDoesNotCompile_IsAUsageError) {
+  auto r = run({"analyze", sample().string(), "-f", "tcp port banana"});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("--filter"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  // -f and a trailing expression together: one of them is a mistake.
+  EXPECT_EQ(run({"analyze", sample().string(), "-f", "tcp", "port", "80"}).exit_code, kExitUsage);
 }
 
 TEST(AnalyzeCommand, Json) {

@@ -587,6 +587,22 @@ TEST_F(CaptureFileTest, PcapReader_MissingFile_OpenFailsWithOsMessage) {
   ASSERT_FALSE(reader.has_value());
   EXPECT_EQ(reader.error().kind, CaptureError::Kind::open);
   EXPECT_NE(reader.error().message.find("No such file"), std::string::npos) << reader.error().message;
+  // The kind as a registered std::error_code, and the OS's errno behind it.
+  EXPECT_EQ(reader.error().code(), CaptureError::Kind::open);
+  EXPECT_STREQ(reader.error().code().category().name(), "synack.capture");
+  EXPECT_EQ(reader.error().os_error(), std::errc::no_such_file_or_directory);
+}
+
+TEST(CaptureError, Kind_IsAnErrorCodeWhoseZeroMeansSuccess) {
+  const std::error_code ok;
+  EXPECT_FALSE(ok);
+  for (auto kind : {CaptureError::Kind::open, CaptureError::Kind::read, CaptureError::Kind::write,
+                    CaptureError::Kind::invalid_argument, CaptureError::Kind::filter}) {
+    const std::error_code code = kind;
+    EXPECT_TRUE(code);
+    EXPECT_FALSE(code.message().empty());
+  }
+  EXPECT_FALSE(CaptureError{}.os_error());
 }
 
 TEST_F(CaptureFileTest, PcapReader_Moved_ContinuesWhereItWas) {
@@ -607,6 +623,38 @@ TEST_F(CaptureFileTest, PcapReader_Moved_ContinuesWhereItWas) {
   ASSERT_EQ(rest.size(), 2U);
   EXPECT_EQ(rest[0].index, 1U);
   EXPECT_EQ(data[1], records[2].bytes);
+}
+
+// A BPF filter, as tcpdump's: only the frames it selects are returned (libpcap runs it in userspace).
+TEST_F(CaptureFileTest, PcapReader_Filter_ReturnsOnlyTheFramesItSelects) {
+  const auto path = file("filter.pcap");
+  const std::vector<Record> records = mixed_records(9);  // every third an IPv6 datagram
+  {
+    auto writer = PcapWriter::open(path);
+    ASSERT_TRUE(writer.has_value());
+    for (const Record& r : records) ASSERT_TRUE(writer->write(r.timestamp, as_bytes(r.bytes)).has_value());
+  }
+  auto reader = PcapReader::open(path);
+  ASSERT_TRUE(reader.has_value());
+  ASSERT_TRUE(reader->set_filter("ip6").has_value());
+  std::vector<ByteVector> data;
+  const std::vector<Frame> frames = read_all(*reader, data);
+  ASSERT_EQ(frames.size(), 3U);
+  EXPECT_EQ(data[0], records[2].bytes);
+  EXPECT_EQ(data[2], records[8].bytes);
+}
+
+TEST_F(CaptureFileTest, PcapReader_FilterThatDoesNotCompile_IsAFilterError) {
+  const auto path = file("filter-bad.pcap");
+  {
+    ASSERT_TRUE(PcapWriter::open(path).has_value());
+  }
+  auto reader = PcapReader::open(path);
+  ASSERT_TRUE(reader.has_value());
+  const auto set = reader->set_filter("tcp port banana");
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().kind, CaptureError::Kind::filter);
+  EXPECT_FALSE(set.error().message.empty());
 }
 
 }  // namespace

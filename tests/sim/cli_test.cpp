@@ -126,12 +126,14 @@ TEST(SimCli, PcapDash_CaptureOnStdout_ReportOnStderr) {
 
 TEST(SimCli, LadderLimit_CutLadderSaysHowManyMore_DefaultDrawsAll) {
   const auto all = sim("normal");
-  EXPECT_EQ(all.out.find("more segments not shown"), std::string::npos) << all.out;
+  EXPECT_EQ(all.out.find("the ladder stops"), std::string::npos) << all.out;
   const auto cut = sim("normal --ladder-limit 2");
   EXPECT_EQ(cut.code, 0);
   EXPECT_NE(cut.out.find("|------------ S ------------>|"), std::string::npos) << cut.out;
   EXPECT_EQ(cut.out.find("→ established"), cut.out.rfind("→ established"));  // the outcome still printed
-  EXPECT_NE(cut.out.find("more segments not shown (--ladder-limit to raise)"), std::string::npos) << cut.out;
+  EXPECT_NE(cut.out.find("… the ladder stops at 2 segments; 1 more was seen (--ladder-limit to raise)"),
+            std::string::npos)
+      << cut.out;
   EXPECT_EQ(sim("normal --ladder-limit -1").code, 2);
 }
 

@@ -21,7 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using wire::TcpFlags;
 
-SegmentTrace seg(Duration at, Dir dir, std::uint16_t flags, std::uint32_t seq, std::uint32_t ack,
+SegmentTrace seg(Duration at, Direction dir, std::uint16_t flags, std::uint32_t seq, std::uint32_t ack,
                  Fate fate = Fate::delivered, bool rtx = false) {
   SegmentTrace s;
   s.at = Instant::from_duration(at);
@@ -44,16 +44,16 @@ ConnectionResult hand_made() {
   c.outcome = observe::Outcome::established;
   c.established_at = Instant::from_duration(1020ms);
   c.syn_retransmits = 1;
-  auto syn = seg(0ms, Dir::client_to_server, TcpFlags::kSyn, 1000, 0, Fate::dropped);
+  auto syn = seg(0ms, Direction::to_server, TcpFlags::kSyn, 1000, 0, Fate::dropped);
   syn.header.options.mss = 1460;
   syn.header.options.wscale = 7;
   syn.header.options.sack_permitted = true;
   syn.header.options.timestamps = wire::Timestamps{11, 0};
   c.segments.push_back(syn);
-  c.segments.push_back(seg(1000ms, Dir::client_to_server, TcpFlags::kSyn, 1000, 0, Fate::delivered, true));
+  c.segments.push_back(seg(1000ms, Direction::to_server, TcpFlags::kSyn, 1000, 0, Fate::delivered, true));
   c.segments.push_back(
-      seg(1010ms, Dir::server_to_client, TcpFlags::kSyn | TcpFlags::kAck, 9000, 1001, Fate::duplicated));
-  c.segments.push_back(seg(1020ms, Dir::client_to_server, TcpFlags::kAck, 1001, 9001, Fate::corrupted));
+      seg(1010ms, Direction::to_client, TcpFlags::kSyn | TcpFlags::kAck, 9000, 1001, Fate::duplicated));
+  c.segments.push_back(seg(1020ms, Direction::to_server, TcpFlags::kAck, 1001, 9001, Fate::corrupted));
   observe::Agreed n;
   n.mss_client_to_server = 1460;
   n.mss_server_to_client = 1360;
@@ -157,8 +157,8 @@ TEST(Json, DocumentShapeAndSummary) {
   const auto j = run_json(r);
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
-  EXPECT_EQ(keys,
-            (std::vector<std::string>{"schema", "document", "scenario", "seed", "connections", "summary"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"schema", "document", "scenario", "seed", "interrupted",
+                                            "connections", "summary"}));
   EXPECT_EQ(j["schema"], observe::kSchemaVersion);
   EXPECT_EQ(j["summary"]["outcomes"]["established"], 1);
   EXPECT_EQ(j["summary"]["outcomes"]["timed_out"], 0);

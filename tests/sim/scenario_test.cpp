@@ -20,7 +20,8 @@ RunResult run_scenario(std::string_view name, std::uint64_t seed = 1) {
   return run(*config);
 }
 
-std::vector<const SegmentTrace*> segments_with(const ConnectionResult& c, Dir dir, std::string_view flags) {
+std::vector<const SegmentTrace*> segments_with(const ConnectionResult& c, Direction dir,
+                                               std::string_view flags) {
   std::vector<const SegmentTrace*> out;
   for (const auto& s : c.segments) {
     if (s.dir == dir && s.header.flags.to_string() == flags) out.push_back(&s);
@@ -59,7 +60,7 @@ TEST(Scenario, DeadServerScheduleExactToTheMillisecond) {
   ASSERT_EQ(r.connections.size(), 1U);
   const auto& c = r.connections[0];
   EXPECT_EQ(c.outcome, observe::Outcome::timed_out) << render_ladder(c);
-  const auto syns = segments_with(c, Dir::client_to_server, "S");
+  const auto syns = segments_with(c, Direction::to_server, "S");
   const std::vector<Duration> expected{0s, 1s, 3s, 7s, 15s, 31s, 63s};
   ASSERT_EQ(syns.size(), expected.size()) << render_ladder(c);
   for (std::size_t i = 0; i < syns.size(); ++i) {
@@ -110,10 +111,10 @@ TEST(Scenario, SimultaneousOpenEstablishesBothEnds) {
   ASSERT_EQ(r.connections.size(), 1U);
   const auto& c = r.connections[0];
   EXPECT_EQ(c.outcome, observe::Outcome::established) << render_ladder(c);
-  EXPECT_EQ(segments_with(c, Dir::client_to_server, "S").size(), 1U) << render_ladder(c);
-  EXPECT_EQ(segments_with(c, Dir::server_to_client, "S").size(), 1U);
-  EXPECT_EQ(segments_with(c, Dir::client_to_server, "SA").size(), 1U);
-  EXPECT_EQ(segments_with(c, Dir::server_to_client, "SA").size(), 1U);
+  EXPECT_EQ(segments_with(c, Direction::to_server, "S").size(), 1U) << render_ladder(c);
+  EXPECT_EQ(segments_with(c, Direction::to_client, "S").size(), 1U);
+  EXPECT_EQ(segments_with(c, Direction::to_server, "SA").size(), 1U);
+  EXPECT_EQ(segments_with(c, Direction::to_client, "SA").size(), 1U);
   ASSERT_TRUE(c.handshake_time());
   EXPECT_EQ(*c.handshake_time(), 20ms);
 }
@@ -166,7 +167,7 @@ TEST(Scenario, LossyRecoversAfterTheFirstSynIsLost) {
   // The client is established the instant the first SYN-ACK that was not lost arrives.
   const SegmentTrace* first_synack = nullptr;
   for (const auto& s : c.segments) {
-    if (s.dir == Dir::server_to_client && s.header.flags.to_string() == "SA" && s.fate != Fate::dropped) {
+    if (s.dir == Direction::to_client && s.header.flags.to_string() == "SA" && s.fate != Fate::dropped) {
       first_synack = &s;
       break;
     }

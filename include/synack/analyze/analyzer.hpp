@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,8 +52,8 @@ struct OfferedOptions {
   bool accurate_ecn = false;           ///< AE+CWR+ECE on a SYN (AccECN)
 };
 
-/// Which way a segment travelled, relative to the connection's client (the side that sent the first SYN).
-enum class Direction : std::uint8_t { to_server, to_client };
+/// Which way a segment travelled, relative to the connection's client: the observation layer's one type.
+using observe::Direction;
 
 /// One captured segment of a recorded connection (for ladders and SVGs).
 struct SegmentRecord {
@@ -119,6 +120,9 @@ struct AnalyzerConfig {
   /// Segments kept per recorded connection (`--ladder-limit`); a recorded connection is also watched after
   /// establishment for up to this many packets, so its ladder reaches the FIN exchange when it fits.
   std::size_t max_recorded_segments = 32;
+  /// analyse_file() / analyse_capture(): asked between frames (every 4,096); true stops the reading there,
+  /// with FileReport::Status::interrupted (e.g. on SIGINT).
+  std::function<bool()> should_stop;
 };
 
 /// Percentiles of one timing, in milliseconds; nullopt fields when no connection had the timing.

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "synack/analyze/analyzer.hpp"
+#include "synack/capture/pcap.hpp"
 
 namespace synack::analyze {
 
@@ -27,6 +28,7 @@ struct FileReport {
     damaged,      ///< the file broke off (truncated record, garbage); the report covers what came before
     open_failed,  ///< the file could not be opened or is not a capture file: nothing was read
     unsupported,  ///< the capture's link type is not one synack decodes: nothing was read
+    interrupted,  ///< AnalyzerConfig::should_stop stopped the reading; the report covers what came before
   };
   Status status = Status::ok;  ///< how far the file could be read
   std::string file;            ///< the file's name as given (or the `name` of the FILE* overload)
@@ -44,6 +46,10 @@ struct FileReport {
 /// sandbox that cannot open files); takes ownership of `file`. `name` is the report's file name.
 [[nodiscard]] FileReport analyse_file(std::FILE* file, const std::string& name,
                                       const AnalyzerConfig& config = {}, std::size_t top_failing = 10);
+/// The same for a reader opened (and perhaps given a BPF filter: PcapReader::set_filter()) already, as
+/// `synack analyze` does before its privilege drop. `name` is the report's file name.
+[[nodiscard]] FileReport analyse_capture(capture::PcapReader reader, const std::string& name,
+                                         const AnalyzerConfig& config = {}, std::size_t top_failing = 10);
 
 /// What render_text() lists.
 struct TextOptions {

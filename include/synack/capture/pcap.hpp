@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -28,17 +30,30 @@ namespace synack::capture {
 using Timestamp = std::chrono::nanoseconds;
 
 /// What went wrong, with libpcap's (or the OS's) message. Never thrown. fmt prints it as its message.
+/// code() is a std::error_code of the category "synack.capture"; os_error() keeps the errno behind it.
 struct CaptureError {
-  /// What kind of failure.
+  /// What kind of failure (0 is never used, so a zero std::error_code means success).
   enum class Kind : std::uint8_t {
-    open,              ///< the file could not be opened or is not a capture file
+    open = 1,          ///< the file could not be opened or is not a capture file
     read,              ///< the file is damaged (truncated record, garbage) after the frames already read
     write,             ///< the OS refused a write, flush or close
     invalid_argument,  ///< a value the file format cannot hold (a timestamp before 1970 or after 2106)
+    filter,            ///< a BPF filter expression that does not compile (libpcap's message says why)
   };
   Kind kind = Kind::open;  ///< what kind of failure
   std::string message;     ///< one line: libpcap's or the OS's message (fmt prints a CaptureError as this)
+  int os_errno = 0;        ///< the errno of the failed system call, 0 when the failure was not the OS's
+
+  /// kind as a std::error_code ("synack.capture").
+  [[nodiscard]] std::error_code code() const noexcept;
+  /// os_errno as a std::error_code (generic category); a zero code when there is none.
+  [[nodiscard]] std::error_code os_error() const noexcept;
 };
+
+/// The "synack.capture" error category: CaptureError::Kind values and their descriptions.
+[[nodiscard]] const std::error_category& capture_category() noexcept;
+/// Makes a CaptureError::Kind usable as a std::error_code (found by argument-dependent lookup).
+[[nodiscard]] std::error_code make_error_code(CaptureError::Kind kind) noexcept;
 
 /// Settings for PcapWriter::open().
 struct WriterOptions {
@@ -134,6 +149,11 @@ class PcapReader {
   PcapReader& operator=(const PcapReader&) = delete;
   ~PcapReader();
 
+  /// Reads only the frames a BPF filter expression selects (tcpdump's syntax, pcap-filter(7)), compiled
+  /// for this file's link type. Compile before a privilege drop: names in an expression ("port http",
+  /// "host NAME") are looked up in /etc/services and the resolver. An empty expression selects every frame.
+  [[nodiscard]] std::expected<void, CaptureError> set_filter(const std::string& expression);
+
   /// The next frame; std::nullopt at a clean end of file; CaptureError::Kind::read when the file is
   /// damaged (every frame before the damage has been returned). End of file and errors are sticky.
   [[nodiscard]] std::expected<std::optional<Frame>, CaptureError> next() noexcept;
@@ -164,6 +184,10 @@ class PcapReader {
 }  // namespace synack::capture
 
 /// @cond
+/// CaptureError::Kind converts to std::error_code.
+template <>
+struct std::is_error_code_enum<synack::capture::CaptureError::Kind> : std::true_type {};
+
 /// Formats a CaptureError as its message, so `fmt::print("{}", error)` works. (Hidden from the API
 /// reference: Doxygen cannot place a specialization in fmt's namespace; CaptureError's comment says it.)
 template <>

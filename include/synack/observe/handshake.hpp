@@ -42,6 +42,37 @@ inline constexpr std::array<Outcome, 7> kAllOutcomes{
 /// Which end of a connection: the one that sent the first SYN (client) or the one that answered it.
 enum class Role : std::uint8_t { client, server };
 
+/// Which way a segment travelled, relative to the connection's client (the side that sent the first SYN).
+/// The one direction type of every presenter (sim traces, analyzer records, the demo's observer).
+enum class Direction : std::uint8_t { to_server, to_client };
+/// "c>s" or "s>c" (the JSON form, docs/json.md).
+[[nodiscard]] std::string_view to_string(Direction direction) noexcept;
+/// to_server for the client, to_client for the server: the way a segment that `role` sent travels.
+[[nodiscard]] constexpr Direction sent_by(Role role) noexcept {
+  return role == Role::client ? Direction::to_server : Direction::to_client;
+}
+
+/// The one retransmission rule, applied to each segment of one connection in the order they were sent
+/// (sim), seen (analyze) or recorded by the Stack's observer (demo): a segment that occupies sequence
+/// space (SYN, FIN or payload, RFC 9293 §3.4) is a retransmission when it starts before the highest
+/// sequence end its side already sent. Two exceptions: a SYN with a new ISN starts a new attempt (a
+/// client retrying after an RST, or a reopened TIME-WAIT), and the first SYN-ACK of a side that sent a
+/// SYN re-sends that SYN's sequence number by design (simultaneous open, RFC 9293 §3.5 figure 8).
+class RetransmissionRule {
+ public:
+  /// Classifies the next segment sent in `direction`; true when it is a retransmission.
+  bool observe(Direction direction, wire::SeqNum seq, wire::TcpFlags flags,
+               std::uint32_t payload_length) noexcept;
+
+ private:
+  struct Side {
+    std::optional<wire::SeqNum> isn;  ///< the ISN of this side's latest SYN
+    std::optional<wire::SeqNum> end;  ///< the highest sequence end sent
+    bool sent_syn_ack = false;        ///< a SYN-ACK went this way
+  };
+  std::array<Side, 2> sides_{};
+};
+
 /// What one side put in its SYN (client) or SYN-ACK (server).
 struct Offer {
   std::optional<std::uint16_t> mss;    ///< as sent (0 included)

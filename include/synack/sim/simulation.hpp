@@ -114,6 +114,8 @@ struct SimObserver {
   std::function<void(const ConnectionResult&)> on_connection;
   /// After each batch: connections finished so far, and the total.
   std::function<void(std::uint64_t done, std::uint64_t total)> on_progress;
+  /// Asked between steps of the run: true stops it where it is (RunResult::interrupted), e.g. on SIGINT.
+  std::function<bool()> should_stop;
 };
 
 /// Runs the simulation to completion (every batch quiet, or its time cap).

@@ -21,20 +21,18 @@
 
 namespace synack::sim {
 
-/// Which way a segment travelled.
-enum class Dir : std::uint8_t { client_to_server, server_to_client };
-/// "c>s" or "s>c".
-[[nodiscard]] std::string_view to_string(Dir dir) noexcept;
+/// Which way a segment travelled: the observation layer's one direction type.
+using observe::Direction;
 
 /// One transmitted segment as the sender emitted it (before any corruption), with what the link did.
 struct SegmentTrace {
-  Instant at;                       ///< when the sender transmitted it
-  Dir dir = Dir::client_to_server;  ///< which way it travelled
-  wire::TcpHeader header;           ///< its TCP header as sent, options included
-  std::uint32_t payload_len = 0;    ///< payload bytes
-  Fate fate = Fate::delivered;      ///< what the link did with it
-  bool retransmission = false;      ///< it re-sends sequence space this side had already sent
-  bool reordered = false;           ///< held back so that later segments overtook it
+  Instant at;                            ///< when the sender transmitted it
+  Direction dir = Direction::to_server;  ///< which way it travelled
+  wire::TcpHeader header;                ///< its TCP header as sent, options included
+  std::uint32_t payload_len = 0;         ///< payload bytes
+  Fate fate = Fate::delivered;           ///< what the link did with it
+  bool retransmission = false;           ///< it re-sends sequence space this side had already sent
+  bool reordered = false;                ///< held back so that later segments overtook it
   /// A SYN-ACK the server's listener answered with a SYN cookie (no SYN-queue entry behind it).
   bool syn_cookie = false;
   /// When it (first) arrived; nullopt when dropped.
@@ -137,6 +135,9 @@ struct RunResult {
   /// A batch stopped with work left: at SimConfig::max_virtual_time, or because a stack kept reporting an
   /// overdue deadline (a stack bug the simulator refuses to spin on).
   bool hit_time_cap = false;
+  /// SimObserver::should_stop stopped the run: connections not finished by then are pending, later ones
+  /// were never started (and are not counted).
+  bool interrupted = false;
   std::optional<FloodReport> flood;  ///< set when the run had an attacker (SimConfig::flood)
 };
 
