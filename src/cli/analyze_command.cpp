@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <expected>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,45 @@ std::FILE* open_capture(const std::string& file) {
   return in;
 }
 
+/// What the analysis reads and writes, opened before the privilege drop.
+struct Opened {
+  capture::PcapReader reader;
+  int in_fd = -1;
+  std::FILE* svg = nullptr;  ///< --svg's file, when asked for
+};
+
+/// Opens the capture (and sets its filter) and the SVG: names in a filter are looked up here, as tcpdump
+/// does, and only the file's 24-byte header is read as root. An error is printed; its exit code returned.
+std::expected<Opened, int> open_all(const AnalyzeArgs& args, const analyze::AnalyzerConfig& config) {
+  std::FILE* in = open_capture(args.file);
+  if (in == nullptr) {
+    // fopen() failed: libpcap is handed the name for its usual message (nothing is parsed: it fails too).
+    fmt::print(stderr, "synack analyze: {}\n", analyze::analyse_file(args.file, config, args.top).error);
+    return std::unexpected(kExitFailure);
+  }
+  const int in_fd = ::fileno(in);
+  auto reader = capture::PcapReader::open(in, args.file);  // owns `in` from here, also when it fails
+  if (!reader) {
+    fmt::print(stderr, "synack analyze: {}\n", reader.error().message);
+    return std::unexpected(kExitFailure);
+  }
+  if (const std::string filter = filter_of(args); !filter.empty()) {
+    if (auto set = reader->set_filter(filter); !set) {
+      fmt::print(stderr, "synack analyze: --filter: '{}': {}\n", filter, set.error().message);
+      return std::unexpected(kExitUsage);
+    }
+  }
+  std::FILE* svg = nullptr;
+  if (!args.svg.empty() && args.conn) {
+    svg = std::fopen(args.svg.c_str(), "wbe");
+    if (svg == nullptr) {
+      fmt::print(stderr, "synack analyze: cannot write {}\n", args.svg);
+      return std::unexpected(kExitFailure);
+    }
+  }
+  return Opened{std::move(*reader), in_fd, svg};
+}
+
 int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   analyze::AnalyzerConfig config;
   // SIGINT/SIGTERM: stop reading, report what was read (exit 130). Installed before the sandbox.
@@ -70,43 +110,19 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   if (args.ladder) config.record_connections.push_back(*args.ladder);
   if (args.conn) config.record_connections.push_back(*args.conn);
   config.max_recorded_segments = args.ladder_limit;
-  // The capture, its filter and the SVG are opened first (names in a filter are looked up then, as
-  // tcpdump does); then no root, no capabilities, and the seccomp sandbox before the first frame of the
-  // capture is parsed (docs/security.md). Only the file's 24-byte header is read as root.
-  std::FILE* in = open_capture(args.file);
-  if (in == nullptr) {
-    // fopen() failed: libpcap is handed the name for its usual message (nothing is parsed: it fails too).
-    fmt::print(stderr, "synack analyze: {}\n", analyze::analyse_file(args.file, config, args.top).error);
-    return kExitFailure;
-  }
-  const int in_fd = ::fileno(in);
-  auto reader = capture::PcapReader::open(in, args.file);  // owns `in` from here, also when it fails
-  if (!reader) {
-    fmt::print(stderr, "synack analyze: {}\n", reader.error().message);
-    return kExitFailure;
-  }
-  if (const std::string filter = filter_of(args); !filter.empty()) {
-    if (auto set = reader->set_filter(filter); !set) {
-      fmt::print(stderr, "synack analyze: --filter: '{}': {}\n", filter, set.error().message);
-      return kExitUsage;
-    }
-  }
-  std::FILE* svg_out = nullptr;
-  if (!args.svg.empty() && args.conn) {
-    svg_out = std::fopen(args.svg.c_str(), "wbe");
-    if (svg_out == nullptr) {
-      fmt::print(stderr, "synack analyze: cannot write {}\n", args.svg);
-      return kExitFailure;
-    }
-  }
+  // Everything is opened first; then no root, no capabilities, and the seccomp sandbox before the first
+  // frame of the capture is parsed (docs/security.md).
+  auto opened = open_all(args, config);
+  if (!opened) return opened.error();
+  std::FILE* svg_out = opened->svg;
   sandbox::Policy policy;
-  policy.io_fds = {in_fd, STDOUT_FILENO, STDERR_FILENO};
+  policy.io_fds = {opened->in_fd, STDOUT_FILENO, STDERR_FILENO};
   if (svg_out != nullptr) policy.io_fds.push_back(::fileno(svg_out));
   if (const int code = drop_privileges_and_sandbox("analyze", privileges, policy); code != kExitOk) {
     if (svg_out != nullptr) std::fclose(svg_out);
     return code;
   }
-  const auto report = analyze::analyse_capture(std::move(*reader), args.file, config, args.top);
+  const auto report = analyze::analyse_capture(std::move(opened->reader), args.file, config, args.top);
   using Status = analyze::FileReport::Status;
   // Open and damage errors name the file already (capture/pcap.hpp); an unsupported link type does not.
   if (report.status == Status::open_failed) {

@@ -1,12 +1,53 @@
-// The named scenarios. Each is a SimConfig; the CLI's flags then override parts of it.
+// The named scenarios (each a SimConfig; the CLI's flags then override parts of it), the server modes'
+// names, and where the simulated clients live.
 #include <chrono>
 #include <string>
 
 #include "synack/sim/scenario.hpp"
+#include "synack/sim/simulation.hpp"
 
 namespace synack::sim {
 
 using namespace std::chrono_literals;
+
+std::string_view to_string(ServerMode mode) noexcept {
+  switch (mode) {
+    case ServerMode::listen:
+      return "listen";
+    case ServerMode::closed:
+      return "closed";
+    case ServerMode::dead:
+      return "dead";
+    case ServerMode::tiny_backlog:
+      return "tiny-backlog";
+  }
+  return "listen";
+}
+
+std::optional<ServerMode> parse_server_mode(std::string_view text) noexcept {
+  for (const ServerMode m :
+       {ServerMode::listen, ServerMode::closed, ServerMode::dead, ServerMode::tiny_backlog}) {
+    if (to_string(m) == text) return m;
+  }
+  return std::nullopt;
+}
+
+wire::Endpoint client_endpoint(const SimConfig& config, std::uint32_t index) noexcept {
+  constexpr std::uint32_t kPortsPerAddress = 20000;
+  const wire::Bytes b = config.client_address.bytes();
+  const std::uint32_t base = wire::load_be32(b, b.size() - 4);
+  wire::IpAddress address = config.client_address;
+  // 192.0.2.1, then the next host addresses, never the server's: one /24 holds 250 of them.
+  if (config.client_address.is_v4()) {
+    std::uint32_t next = base + index / kPortsPerAddress;
+    const wire::Bytes s = config.server_address.bytes();
+    if (config.server_address.is_v4() && next >= wire::load_be32(s, 0) && base < wire::load_be32(s, 0))
+      ++next;
+    address = wire::IpAddress::v4(next);
+  }
+  const auto port = static_cast<std::uint16_t>(config.first_client_port + index % kPortsPerAddress);
+  return {address, port};
+}
 
 const std::vector<ScenarioInfo>& scenarios() {
   static const std::vector<ScenarioInfo> list{
