@@ -51,6 +51,7 @@ void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
 }
 
 void FlowTable::emit(ConnectionReport report) {
+  if (config_.on_connection) config_.on_connection(report);
   done_.push_back(std::move(report));
 }
 

@@ -216,4 +216,21 @@ void write_json(const FileReport& report, const std::function<void(std::string_v
   sink("\n}");
 }
 
+std::string stream_connection_line(const ConnectionReport& connection) {
+  json line = observe::event("connection");
+  const json body = to_json(connection);
+  for (auto it = body.begin(); it != body.end(); ++it) line[it.key()] = it.value();
+  return line.dump();
+}
+
+std::string stream_summary_line(const FileReport& report) {
+  json line = observe::event("summary");
+  const json head = head_json(report);
+  for (auto it = head.begin(); it != head.end(); ++it) {
+    if (it.key() != "schema" && it.key() != "document") line[it.key()] = it.value();
+  }
+  line["summary"] = summary_json(report.result);
+  return line.dump();
+}
+
 }  // namespace synack::analyze

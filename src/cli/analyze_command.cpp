@@ -29,6 +29,7 @@ namespace {
 struct AnalyzeArgs {
   std::string file;
   bool json = false;
+  bool json_stream = false;
   std::optional<std::uint64_t> ladder;
   std::string svg;
   std::optional<std::uint64_t> conn;
@@ -107,6 +108,13 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   // SIGINT/SIGTERM: stop reading, report what was read (exit 130). Installed before the sandbox.
   catch_interrupts();
   config.should_stop = [] { return interrupted(); };
+  if (args.json_stream) {
+    // Each connection's line as soon as its report is final; the summary line at the end.
+    config.on_connection = [](const analyze::ConnectionReport& c) {
+      fmt::print("{}\n", analyze::stream_connection_line(c));
+      std::fflush(stdout);
+    };
+  }
   if (args.ladder) config.record_connections.push_back(*args.ladder);
   if (args.conn) config.record_connections.push_back(*args.conn);
   config.max_recorded_segments = args.ladder_limit;
@@ -147,7 +155,9 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
     }
     return c;
   };
-  if (args.json) {
+  if (args.json_stream) {
+    fmt::print("{}\n", analyze::stream_summary_line(report));
+  } else if (args.json) {
     analyze::write_json(report,
                         [](std::string_view piece) { std::fwrite(piece.data(), 1, piece.size(), stdout); });
     std::fputc('\n', stdout);
@@ -190,10 +200,15 @@ void register_analyze_command(CLI::App& app, int& exit_code) {
       "the expression may also follow FILE, as tcpdump takes it");
   filter->excludes(sub->add_option("EXPRESSION", args->expression,
                                    "A BPF filter expression (the words after FILE), as tcpdump takes it"));
-  sub->add_flag("--json", args->json, "Print the JSON document of docs/json.md instead of the report");
-  sub->add_option("--ladder", args->ladder,
-                  "Draw connection N (1-based, as numbered in the report) as a ladder")
-      ->check(whole(1));
+  auto* json =
+      sub->add_flag("--json", args->json, "Print the JSON document of docs/json.md instead of the report");
+  auto* stream = sub->add_flag("--json-stream", args->json_stream,
+                               "One JSON line per connection as soon as its report is final, then a summary "
+                               "line (docs/json.md)");
+  stream->excludes(json);
+  stream->excludes(sub->add_option("--ladder", args->ladder,
+                                   "Draw connection N (1-based, as numbered in the report) as a ladder")
+                       ->check(whole(1)));
   auto* svg =
       sub->add_option("--svg", args->svg, "Write an SVG sequence diagram of connection --conn N to FILE");
   auto* conn = sub->add_option("--conn", args->conn, "The connection --svg draws")->check(whole(1));

@@ -1,6 +1,7 @@
 // `synack analyze` through CLI11, as the synack executable runs it: output and exit codes.
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -98,6 +99,33 @@ TEST(AnalyzeCommand, BpfFilter_ThatDoesNotCompile_IsAUsageError) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   // -f and a trailing expression together: one of them is a mistake.
   EXPECT_EQ(run({"analyze", sample().string(), "-f", "tcp", "port", "80"}).exit_code, kExitUsage);
+}
+
+// --json-stream: a line per connection as its report becomes final, then the summary; the same values as
+// the document's.
+TEST(AnalyzeCommand, JsonStream_ALinePerConnectionThenTheSummary) {
+  const auto file = sample().string();
+  auto r = run({"analyze", file, "--json-stream"});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.err;
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 3U) << r.out;
+  const auto document = nlohmann::json::parse(run({"analyze", file, "--json"}).out);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(lines[i]["schema"], 1);
+    EXPECT_EQ(lines[i]["event"], "connection");
+    const auto n = lines[i]["number"].get<std::size_t>();
+    nlohmann::json same = lines[i];
+    same.erase("schema");
+    same.erase("event");
+    EXPECT_EQ(same, document["connections"][n - 1]) << lines[i].dump();
+  }
+  EXPECT_EQ(lines[2]["event"], "summary");
+  EXPECT_EQ(lines[2]["status"], "ok");
+  EXPECT_EQ(lines[2]["summary"], document["summary"]);
+  EXPECT_EQ(run({"analyze", file, "--json-stream", "--json"}).exit_code, kExitUsage);
+  EXPECT_EQ(run({"analyze", file, "--json-stream", "--ladder", "1"}).exit_code, kExitUsage);
 }
 
 TEST(AnalyzeCommand, Json) {

@@ -123,6 +123,10 @@ struct AnalyzerConfig {
   /// analyse_file() / analyse_capture(): asked between frames (every 4,096); true stops the reading there,
   /// with FileReport::Status::interrupted (e.g. on SIGINT).
   std::function<bool()> should_stop;
+  /// Called with each connection's report as soon as it is final (its handshake concluded and the packets
+  /// watched after it were seen, its flow went idle, or the input ended): in the order reports become
+  /// final, not by number. The reports are still returned by finish().
+  std::function<void(const ConnectionReport&)> on_connection;
 };
 
 /// Percentiles of one timing, in milliseconds; nullopt fields when no connection had the timing.

@@ -71,6 +71,13 @@ struct TextOptions {
 /// JSON tree or text in memory.
 void write_json(const FileReport& report, const std::function<void(std::string_view)>& sink);
 
+/// A `--json-stream` line for a connection whose report is final: {"schema", "event": "connection", then
+/// the keys of to_json(connection)}, on one line (docs/json.md).
+[[nodiscard]] std::string stream_connection_line(const ConnectionReport& connection);
+/// The stream's last line: {"schema", "event": "summary", "file", "status", "error", "linktype", "packets",
+/// "counters", "summary"}, on one line.
+[[nodiscard]] std::string stream_summary_line(const FileReport& report);
+
 /// Milliseconds rounded to 3 decimals (microseconds).
 [[nodiscard]] double round_ms(double ms) noexcept;
 
