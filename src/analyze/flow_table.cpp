@@ -47,6 +47,7 @@ void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
     started_ = true;
   }
   on_segment(time, *segment);
+  if (!refused_.empty()) expire_refused(now_);
   if (now_ - last_sweep_ > config_.idle_timeout / 8 || flows_.size() > config_.max_flows) sweep(now_);
 }
 
@@ -111,7 +112,26 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
     ++counters_.untracked;
     return;
   }
-  if (flow.handshake->on_segment(time, s)) retire(flow);
+  const bool watching = flow.handshake->watching_retries();
+  if (flow.handshake->on_segment(time, s)) {
+    retire(flow);
+  } else if (!watching && flow.handshake->watching_retries()) {
+    refused_.emplace_back(key, time);
+  }
+}
+
+void FlowTable::expire_refused(Timestamp now) {
+  while (!refused_.empty() && now - refused_.front().second > config_.refused_retry_window) {
+    const auto [key, since] = refused_.front();
+    refused_.pop_front();
+    const auto it = flows_.find(key);
+    if (it == flows_.end() || !it->second.handshake || !it->second.handshake->watching_retries()) continue;
+    if (now - it->second.last_seen > config_.refused_retry_window) {
+      retire(it->second);  // the tombstone stays: later packets of the tuple allocate nothing
+    } else {
+      refused_.emplace_back(key, it->second.last_seen);  // a retry came since: watch on from it
+    }
+  }
 }
 
 void FlowTable::sweep(Timestamp now) {
@@ -146,6 +166,7 @@ void FlowTable::sweep(Timestamp now) {
 AnalysisResult FlowTable::finish(std::size_t top_failing) {
   for (auto& [key, flow] : flows_) retire(flow);
   flows_.clear();
+  refused_.clear();
   AnalysisResult result;
   result.connections = std::move(done_);
   done_.clear();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -52,6 +53,7 @@ class FlowTable {
   void emit(ConnectionReport report);
   void retire(Flow& flow);
   void sweep(Timestamp now);
+  void expire_refused(Timestamp now);
   [[nodiscard]] detail::Handshake::Limits limits_for(std::uint64_t number) const;
 
   AnalyzerConfig config_;
@@ -59,6 +61,9 @@ class FlowTable {
   std::vector<ConnectionReport> done_;
   PacketCounters counters_;
   std::uint64_t next_number_ = 1;
+  /// Flows whose handshake was refused and is watching for retries, with when they entered the list, in
+  /// that order: each is retired once refused_retry_window has passed since its last packet.
+  std::deque<std::pair<Key, Timestamp>> refused_;
   Timestamp now_{};
   Timestamp last_sweep_{};
   bool started_ = false;

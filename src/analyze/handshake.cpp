@@ -153,11 +153,24 @@ void Handshake::check_timestamps(Timestamp time, const DecodedSegment& s, Direct
                   direction == Direction::to_server ? "client" : "server", since));
 }
 
+bool Handshake::on_after_refusal(Timestamp time, const DecodedSegment& s, Direction direction) {
+  if (direction == Direction::to_server && s.is_pure_syn() && s.seq == client_isn()) {
+    ++report_.syn_retries_after_refusal;
+    last_syn_ = time;
+    return false;
+  }
+  // The server refusing the retry again; anything else ends the watch (the verdict stands).
+  if (direction == Direction::to_client && s.flags.rst()) return false;
+  phase_ = Phase::closed;
+  return true;
+}
+
 bool Handshake::on_segment(Timestamp time, const DecodedSegment& s) {
   if (phase_ == Phase::closed) return true;
   ++report_.packets;
   const Direction direction = s.src == report_.client ? Direction::to_server : Direction::to_client;
   record(time, s, direction);
+  if (phase_ == Phase::refused) return on_after_refusal(time, s, direction);
   if (direction == Direction::to_server) {
     on_to_server(time, s);
   } else {
@@ -205,6 +218,7 @@ void Handshake::on_to_server(Timestamp time, const DecodedSegment& s) {
       check_timestamps(time, s, Direction::to_server);
       return;
     case Phase::simultaneous:
+    case Phase::refused:  // on_segment() hands these to on_after_refusal()
     case Phase::closed:
       return;
   }
@@ -239,6 +253,7 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
           close(observe::Outcome::refused,
                 fmt::format("RST/ACK from the server {:.3f} ms after the SYN{}", to_ms(time - last_syn_),
                             report_.syn_retransmits > 0 ? " (after retransmissions)" : ""));
+          phase_ = Phase::refused;  // a client may send the same SYN again (Windows does, twice)
         } else {
           report_.anomalies.emplace_back(
               "an RST that does not acknowledge the SYN was ignored (RFC 9293 §3.10.7.3)");
@@ -264,6 +279,7 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
       check_timestamps(time, s, Direction::to_client);
       return;
     case Phase::simultaneous:
+    case Phase::refused:  // on_segment() hands these to on_after_refusal()
     case Phase::closed:
       return;
   }
@@ -285,6 +301,15 @@ ConnectionReport Handshake::finalise() {
     case Phase::incomplete:
       report_.outcome = observe::Outcome::incomplete;
       report_.reason = "the capture began mid-handshake (first packet a SYN-ACK, no SYN seen)";
+      break;
+    case Phase::refused:
+      if (report_.syn_retries_after_refusal > 0) {
+        const auto n = report_.syn_retries_after_refusal;
+        report_.reason += fmt::format(
+            "; the client retried the refused port {} time{}, the last {:.3f} s after "
+            "its first SYN",
+            n, n == 1 ? "" : "s", to_ms(last_syn_ - report_.first_syn.value_or(last_syn_)) / 1000.0);
+      }
       break;
     case Phase::established:
     case Phase::simultaneous:

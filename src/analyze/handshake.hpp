@@ -19,6 +19,7 @@ class Handshake {
     established,      ///< watching a few more packets (timestamps dropped?)
     simultaneous,     ///< both sides sent a SYN
     incomplete,       ///< began mid-connection with a SYN-ACK
+    refused,          ///< refused by an RST: watching for the client's retries of the same SYN
     closed,           ///< the verdict is final
   };
 
@@ -43,6 +44,8 @@ class Handshake {
   [[nodiscard]] std::uint32_t client_isn() const noexcept { return report_.client_isn.value_or(0); }
   /// True while the client has sent nothing but its SYN(s) (a new ISN is then a new attempt).
   [[nodiscard]] bool awaiting_answer() const noexcept { return phase_ == Phase::syn_sent; }
+  /// Refused, and still watching for the same SYN again (the flow table ends the watch after a grace).
+  [[nodiscard]] bool watching_retries() const noexcept { return phase_ == Phase::refused; }
 
   /// Closes the handshake (end of capture, idle, eviction) and returns its report.
   [[nodiscard]] ConnectionReport finalise();
@@ -56,6 +59,7 @@ class Handshake {
   void establish(Timestamp time);
   void close(observe::Outcome outcome, std::string reason);
   void take_synack(Timestamp time, const DecodedSegment& segment);
+  bool on_after_refusal(Timestamp time, const DecodedSegment& segment, Direction direction);
 
   ConnectionReport report_;
   Limits limits_;

@@ -67,6 +67,7 @@ json to_json(const ConnectionReport& c) {
       {"first_syn_ns", c.first_syn ? json(c.first_syn->count()) : json(nullptr)},
       {"syn_retransmits", c.syn_retransmits},
       {"synack_retransmits", c.synack_retransmits},
+      {"syn_retries_after_refusal", c.syn_retries_after_refusal},
       {"syn_to_synack_ms", optional_ms(c.syn_to_synack_ms)},
       {"synack_to_ack_ms", optional_ms(c.synack_to_ack_ms)},
       {"establish_ms", optional_ms(c.establish_ms)},
@@ -169,6 +170,7 @@ void write_connection(std::string& out, std::size_t depth, const ConnectionRepor
   }
   w.key("syn_retransmits").integer(c.syn_retransmits);
   w.key("synack_retransmits").integer(c.synack_retransmits);
+  w.key("syn_retries_after_refusal").integer(c.syn_retries_after_refusal);
   write_optional_ms(w.key("syn_to_synack_ms"), c.syn_to_synack_ms);
   write_optional_ms(w.key("synack_to_ack_ms"), c.synack_to_ack_ms);
   write_optional_ms(w.key("establish_ms"), c.establish_ms);

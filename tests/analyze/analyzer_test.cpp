@@ -104,6 +104,56 @@ TEST(Analyzer, RstAckAnsweringTheSynIsRefused) {
   EXPECT_EQ(r.summary.top_failing.at(0).refused, 1U);
 }
 
+// Windows answers ECONNREFUSED only after sending the same SYN twice more, 0.5 s apart, each refused again:
+// one refused connection whose retries are counted, not two later SYNs silently absorbed.
+TEST(Analyzer, Refused_SameSynRetriedAfterRst_CountedInTheRefusedConnection) {
+  auto k = v4();
+  auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 1ms, R | A, 0, kCisn + 1),
+                    k.c(kEpoch + 500ms, S, kCisn, 0), k.s(kEpoch + 501ms, R | A, 0, kCisn + 1),
+                    k.c(kEpoch + 1000ms, S, kCisn, 0), k.s(kEpoch + 1001ms, R | A, 0, kCisn + 1)});
+  ASSERT_EQ(r.connections.size(), 1U);
+  const auto& c = r.connections[0];
+  EXPECT_EQ(c.outcome, observe::Outcome::refused);
+  EXPECT_EQ(c.syn_retries_after_refusal, 2U);
+  EXPECT_EQ(c.syn_retransmits, 0U);
+  EXPECT_EQ(c.packets, 6U);
+  EXPECT_THAT(c.reason,
+              HasSubstr("the client retried the refused port 2 times, the last 1.000 s after its first SYN"));
+  EXPECT_EQ(r.counters.untracked, 0U);
+}
+
+// The watch for retries ends refused_retry_window after the last RST: the report is then final (and
+// streamed at once), and a SYN with a new ISN is a new connection as before.
+TEST(Analyzer, Refused_WatchEndsAfterTheWindow_ReportStreamedThen) {
+  auto k = v4();
+  Conversation other("192.0.2.1", 40001, "192.0.2.2", 80);
+  std::vector<std::uint64_t> streamed;
+  AnalyzerConfig config;
+  config.on_connection = [&](const ConnectionReport& c) { streamed.push_back(c.number); };
+  Analyzer a(config);
+  for (const auto& p :
+       {k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 1ms, R | A, 0, kCisn + 1), other.c(kEpoch + 2s, S, 7, 0)}) {
+    a.add_datagram(p.time, p.bytes);
+  }
+  EXPECT_TRUE(streamed.empty());  // still watching: 2 s < 3 s
+  const auto late = other.c(kEpoch + 4s, S, 7, 0);
+  a.add_datagram(late.time, late.bytes);
+  ASSERT_EQ(streamed.size(), 1U);
+  EXPECT_EQ(streamed[0], 1U);
+  const auto result = a.finish();
+  EXPECT_EQ(result.connections.at(0).syn_retries_after_refusal, 0U);
+  EXPECT_EQ(result.connections.at(0).reason.find("retried"), std::string::npos);
+}
+
+TEST(Analyzer, Refused_ThenSynWithANewIsn_IsANewConnection) {
+  auto k = v4();
+  auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 1ms, R | A, 0, kCisn + 1),
+                    k.c(kEpoch + 100ms, S, kCisn + 99999, 0), k.s(kEpoch + 101ms, R | A, 0, kCisn + 100000)});
+  ASSERT_EQ(r.connections.size(), 2U);
+  EXPECT_EQ(r.connections[0].syn_retries_after_refusal, 0U);
+  EXPECT_EQ(r.connections[1].outcome, observe::Outcome::refused);
+}
+
 TEST(Analyzer, RstNotAcknowledgingTheSynIsIgnored) {
   auto k = v4();
   auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 50us, R | A, 0, kCisn + 7)});

@@ -83,12 +83,15 @@ struct ConnectionReport {
   std::string reason;  ///< why this outcome, in a sentence ("RST/ACK from the server 0.031 ms after the SYN")
   std::vector<std::string>
       anomalies;  ///< oddities seen (e.g. "timestamps dropped"), one sentence each; rules in docs/analyze.md
-  Timestamp first_packet{};                 ///< the first packet of this connection the capture holds
-  std::optional<Timestamp> first_syn;       ///< the client's first SYN
-  std::optional<Timestamp> first_synack;    ///< the server's first SYN-ACK
-  std::optional<Timestamp> final_ack;       ///< the packet that completed the handshake
-  std::uint32_t syn_retransmits = 0;        ///< SYNs the client sent again
-  std::uint32_t synack_retransmits = 0;     ///< SYN-ACKs the server sent again
+  Timestamp first_packet{};               ///< the first packet of this connection the capture holds
+  std::optional<Timestamp> first_syn;     ///< the client's first SYN
+  std::optional<Timestamp> first_synack;  ///< the server's first SYN-ACK
+  std::optional<Timestamp> final_ack;     ///< the packet that completed the handshake
+  std::uint32_t syn_retransmits = 0;      ///< SYNs the client sent again
+  std::uint32_t synack_retransmits = 0;   ///< SYN-ACKs the server sent again
+  /// Refused connections: the same SYN sent again after the server's RST (Windows retries a refused port,
+  /// 0.5 s apart), each answered or not; not counted in syn_retransmits.
+  std::uint32_t syn_retries_after_refusal = 0;
   std::optional<double> syn_to_synack_ms;   ///< last SYN before the first SYN-ACK → that SYN-ACK
   std::optional<double> synack_to_ack_ms;   ///< last SYN-ACK before the final ACK → the final ACK
   std::optional<double> establish_ms;       ///< first SYN → final ACK
@@ -113,6 +116,10 @@ struct AnalyzerConfig {
   std::size_t max_flows = 1U << 20U;
   /// Packets watched after establishment (for "timestamps dropped") before the report is final.
   std::uint32_t post_handshake_packets = 6;
+  /// A refused connection's report stays open this long (capture time) after the last RST or retried SYN,
+  /// so that a client sending the same SYN again (Windows retries a refused port twice, 0.5 s apart) is
+  /// counted in it (syn_retries_after_refusal) rather than lost.
+  std::chrono::nanoseconds refused_retry_window = std::chrono::seconds(3);
   /// Record segments for these connection numbers (ladder / SVG) …
   std::vector<std::uint64_t> record_connections;
   /// … or for every connection (tests, small captures).
