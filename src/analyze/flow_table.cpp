@@ -89,7 +89,25 @@ void FlowTable::start(Flow& flow, Timestamp time, const DecodedSegment& s) {
   // A tombstone: later packets of this tuple allocate nothing.
 }
 
+namespace {
+
+// RFC 9293 §3.10.7: every segment after the SYN carries ACK, and SYN and FIN are never sent together; a
+// segment with no flags, a FIN without ACK (also nmap's Xmas: FIN+PSH+URG) or SYN+FIN is a scanner's probe.
+bool is_probe(wire::TcpFlags f) noexcept {
+  const std::uint16_t bits = f.bits() & (wire::TcpFlags::kFin | wire::TcpFlags::kSyn | wire::TcpFlags::kRst |
+                                         wire::TcpFlags::kPsh | wire::TcpFlags::kAck | wire::TcpFlags::kUrg);
+  if (bits == 0) return true;
+  if (f.syn() && f.fin()) return true;
+  return f.fin() && !f.ack() && !f.rst();
+}
+
+}  // namespace
+
 void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
+  if (is_probe(s.flags)) {
+    ++counters_.probes;
+    return;
+  }
   Key key = s.src < s.dst ? Key{s.src, s.dst} : Key{s.dst, s.src};
   auto [it, inserted] = flows_.try_emplace(key);
   Flow& flow = it->second;

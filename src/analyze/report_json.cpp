@@ -125,7 +125,8 @@ json head_json(const FileReport& report) {
         {"malformed", r.counters.malformed},
         {"truncated", r.counters.truncated},
         {"untracked", r.counters.untracked},
-        {"flows_evicted_early", r.counters.flows_evicted_early}}},
+        {"flows_evicted_early", r.counters.flows_evicted_early},
+        {"probes", r.counters.probes}}},
   };
 }
 

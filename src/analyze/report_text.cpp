@@ -103,6 +103,10 @@ std::string render_text(const FileReport& report, const TextOptions& options) {
       report.linktype, report.linktype_name.empty() ? "" : fmt::format(" ({})", report.linktype_name),
       report.frames, r.counters.tcp, r.counters.not_tcp, r.counters.malformed, r.counters.truncated);
   out += fmt::format("  {} connections\n", r.connections.size());
+  if (r.counters.probes > 0) {
+    out += fmt::format("  {} scanner probe{} (no flags, FIN without ACK, Xmas, SYN+FIN): not handshakes\n",
+                       r.counters.probes, r.counters.probes == 1 ? "" : "s");
+  }
   if (report.status == FileReport::Status::damaged) {
     out += fmt::format("  WARNING: {}. This report covers what was read before the damage.\n", report.error);
   }

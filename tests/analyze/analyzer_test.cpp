@@ -154,6 +154,21 @@ TEST(Analyzer, Refused_ThenSynWithANewIsn_IsANewConnection) {
   EXPECT_EQ(r.connections[1].outcome, observe::Outcome::refused);
 }
 
+// nmap's NULL, FIN, Xmas and SYN+FIN scans send flag combinations no TCP sends on a connection: counted as
+// probes, no handshake, no flow state; an ACK scan's bare ACK stays an incomplete connection (it cannot be
+// told from a capture that began mid-connection).
+TEST(Analyzer, ScannerProbes_CountedNotHandshakes) {
+  auto k = v4();
+  constexpr std::uint16_t kP = wire::TcpFlags::kPsh;
+  constexpr std::uint16_t kU = wire::TcpFlags::kUrg;
+  auto r = analyse({k.c(kEpoch, 0, kCisn, 0), k.c(kEpoch + 1ms, F, kCisn, 0),
+                    k.c(kEpoch + 2ms, F | kP | kU, kCisn, 0), k.c(kEpoch + 3ms, S | F, kCisn, 0),
+                    k.c(kEpoch + 4ms, S | F | kP | kU, kCisn, 0), k.s(kEpoch + 5ms, R | A, 0, kCisn)});
+  EXPECT_EQ(r.counters.probes, 5U);
+  EXPECT_TRUE(r.connections.empty());
+  EXPECT_EQ(r.counters.untracked, 1U);  // the RST answering a probe
+}
+
 TEST(Analyzer, RstNotAcknowledgingTheSynIsIgnored) {
   auto k = v4();
   auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 50us, R | A, 0, kCisn + 7)});

@@ -184,6 +184,9 @@ struct PacketCounters {
   std::uint64_t truncated = 0;  ///< cut by the snaplen (still used when the TCP header's first 20 bytes fit)
   std::uint64_t untracked = 0;  ///< TCP packets of no tracked handshake (mid-connection data, stray RSTs)
   std::uint64_t flows_evicted_early = 0;  ///< flows finalised because max_flows was reached
+  /// Scanner probes, flag combinations no TCP sends on a connection (nmap's NULL, FIN, Xmas and SYN+FIN
+  /// scans: no flags, FIN without ACK, FIN+PSH+URG, SYN with FIN): counted, never a handshake, no state kept.
+  std::uint64_t probes = 0;
 };
 
 /// Everything an analysis produced: the reports, their summary and the packet counters.
