@@ -40,9 +40,11 @@ if [[ ${1:-} != "" && ${#scripts[@]} == 0 && -n ${PD_WORKER:-} ]]; then
   log=$(mktemp)
   if ((kernel)); then
     # A private network namespace per script: the tun device, its addresses and the sysctl live and die
-    # with it. tcp_rmem's maximum makes Linux offer window scale 7, as synack does.
+    # with it. tcp_rmem's maximum makes Linux offer window scale 7, as synack does; newer kernels' linear
+    # SYN timeouts (tcp_syn_linear_timeouts) are turned off for RFC 6298's exponential backoff.
     timeout 400 unshare -n sh -c '
       ip link set lo up && sysctl -q -w net.ipv4.tcp_rmem="4096 131072 6291456" &&
+      { [ ! -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts ] || sysctl -q -w net.ipv4.tcp_syn_linear_timeouts=0; } &&
       exec "$@"' sh "$PACKETDRILL" --local_ip=$local_ip --gateway_ip=198.51.100.2 \
       --netmask_ip=255.255.255.0 --remote_ip=$remote_ip --tolerance_usecs=200000 "$script" >"$log" 2>&1
     rc=$?
