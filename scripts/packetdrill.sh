@@ -60,7 +60,7 @@ if [[ ${1:-} != "" && ${#scripts[@]} == 0 && -n ${PD_WORKER:-} ]]; then
     rc=$?
     if ((rc == 0)) && [[ -n $pcap ]]; then
       bad=$(tshark -r "$pcap" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
-        -Y 'ip.checksum.status == "Bad" || tcp.checksum.status == "Bad"' 2>&1 | head -3)
+        -Y 'ip.checksum.status == "Bad" || tcp.checksum.status == "Bad"' 2>/dev/null | head -3)
       if [[ -n $bad ]]; then
         echo "bad checksum (tshark): $bad" >"$log"
         rc=1

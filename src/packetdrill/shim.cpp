@@ -357,9 +357,11 @@ int Shim::netdev_receive(void* buf, std::size_t* count, long long* time_usecs) {
       advance_to(lock, stack_.next_deadline());  // idle: jump to the next timer
       continue;
     }
-    // No datagram queued and no timer: only a blocked call on the other thread could still send.
-    changed_.wait_for(lock, kRealPatience, [this] { return !outbound_.empty(); });
-    if (!outbound_.empty() || stack_.next_deadline() != Instant::max()) continue;
+    // No datagram queued and no timer: only a call blocked on the other thread could still send.
+    if (!waiters_.empty()) {
+      changed_.wait_for(lock, kRealPatience, [this] { return !outbound_.empty(); });
+      if (!outbound_.empty() || stack_.next_deadline() != Instant::max()) continue;
+    }
     std::fprintf(stderr,
                  "synack-packetdrill: no datagram will leave the stack (none queued, no timer running)\n");
     *count = 0;  // packetdrill then reports the expected packet's line with an empty packet
