@@ -15,19 +15,39 @@ namespace {
 
 using synack::packetdrill::Shim;
 
-Shim& shim(void* userdata) { return *static_cast<Shim*>(userdata); }
+Shim& shim(void* userdata) {
+  return *static_cast<Shim*>(userdata);
+}
 
 extern "C" {
 
-void pd_free(void* u) { delete static_cast<Shim*>(u); }
-int pd_socket(void* u, int domain, int type, int protocol) { return shim(u).socket(domain, type, protocol); }
-int pd_bind(void* u, int fd, const sockaddr* addr, socklen_t len) { return shim(u).bind(fd, addr, len); }
-int pd_listen(void* u, int fd, int backlog) { return shim(u).listen(fd, backlog); }
-int pd_accept(void* u, int fd, sockaddr* addr, socklen_t* len) { return shim(u).accept(fd, addr, len); }
-int pd_connect(void* u, int fd, const sockaddr* addr, socklen_t len) { return shim(u).connect(fd, addr, len); }
-ssize_t pd_read(void* u, int fd, void* buf, size_t count) { return shim(u).recv(fd, buf, count, 0); }
-ssize_t pd_readv(void* u, int fd, const iovec* iov, int iovcnt) { return shim(u).readv(fd, iov, iovcnt, 0); }
-ssize_t pd_recv(void* u, int fd, void* buf, size_t len, int flags) { return shim(u).recv(fd, buf, len, flags); }
+void pd_free(void* u) {
+  delete static_cast<Shim*>(u);
+}
+int pd_socket(void* u, int domain, int type, int protocol) {
+  return shim(u).socket(domain, type, protocol);
+}
+int pd_bind(void* u, int fd, const sockaddr* addr, socklen_t len) {
+  return shim(u).bind(fd, addr, len);
+}
+int pd_listen(void* u, int fd, int backlog) {
+  return shim(u).listen(fd, backlog);
+}
+int pd_accept(void* u, int fd, sockaddr* addr, socklen_t* len) {
+  return shim(u).accept(fd, addr, len);
+}
+int pd_connect(void* u, int fd, const sockaddr* addr, socklen_t len) {
+  return shim(u).connect(fd, addr, len);
+}
+ssize_t pd_read(void* u, int fd, void* buf, size_t count) {
+  return shim(u).recv(fd, buf, count, 0);
+}
+ssize_t pd_readv(void* u, int fd, const iovec* iov, int iovcnt) {
+  return shim(u).readv(fd, iov, iovcnt, 0);
+}
+ssize_t pd_recv(void* u, int fd, void* buf, size_t len, int flags) {
+  return shim(u).recv(fd, buf, len, flags);
+}
 ssize_t pd_recvfrom(void* u, int fd, void* buf, size_t len, int flags, sockaddr* addr, socklen_t* addrlen) {
   // A connected stream socket reports no source address (Linux leaves *addrlen at 0).
   if (addr != nullptr && addrlen != nullptr) *addrlen = 0;
@@ -40,8 +60,12 @@ ssize_t pd_recvmsg(void* u, int fd, msghdr* msg, int flags) {
   msg->msg_flags = 0;
   return shim(u).readv(fd, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags);
 }
-ssize_t pd_write(void* u, int fd, const void* buf, size_t count) { return shim(u).send(fd, buf, count, 0); }
-ssize_t pd_writev(void* u, int fd, const iovec* iov, int iovcnt) { return shim(u).writev(fd, iov, iovcnt, 0); }
+ssize_t pd_write(void* u, int fd, const void* buf, size_t count) {
+  return shim(u).send(fd, buf, count, 0);
+}
+ssize_t pd_writev(void* u, int fd, const iovec* iov, int iovcnt) {
+  return shim(u).writev(fd, iov, iovcnt, 0);
+}
 ssize_t pd_send(void* u, int fd, const void* buf, size_t len, int flags) {
   return shim(u).send(fd, buf, len, flags);
 }
@@ -67,22 +91,36 @@ int pd_ioctl(void* u, int fd, unsigned long request, ...) {
   va_end(args);
   return shim(u).ioctl(fd, request, arg);
 }
-int pd_close(void* u, int fd) { return shim(u).close(fd); }
-int pd_shutdown(void* u, int fd, int how) { return shim(u).shutdown(fd, how); }
+int pd_close(void* u, int fd) {
+  return shim(u).close(fd);
+}
+int pd_shutdown(void* u, int fd, int how) {
+  return shim(u).shutdown(fd, how);
+}
 int pd_getsockopt(void* u, int fd, int level, int name, void* value, socklen_t* len) {
   return shim(u).getsockopt(fd, level, name, value, len);
 }
 int pd_setsockopt(void* u, int fd, int level, int name, const void* value, socklen_t len) {
   return shim(u).setsockopt(fd, level, name, value, len);
 }
-int pd_poll(void* u, pollfd* fds, nfds_t nfds, int timeout) { return shim(u).poll(fds, nfds, timeout); }
-int pd_netdev_send(void* u, const void* buf, size_t count) { return shim(u).netdev_send(buf, count); }
+int pd_poll(void* u, pollfd* fds, nfds_t nfds, int timeout) {
+  return shim(u).poll(fds, nfds, timeout);
+}
+int pd_netdev_send(void* u, const void* buf, size_t count) {
+  return shim(u).netdev_send(buf, count);
+}
 int pd_netdev_receive(void* u, void* buf, size_t* count, long long* time_usecs) {
   return shim(u).netdev_receive(buf, count, time_usecs);
 }
-int pd_usleep(void* u, useconds_t usec) { return shim(u).usleep(usec); }
-int pd_gettimeofday(void* u, timeval* tv, void* /*tz*/) { return shim(u).gettimeofday(tv); }
-int pd_epoll_create(void* u, int size) { return shim(u).epoll_create(size); }
+int pd_usleep(void* u, useconds_t usec) {
+  return shim(u).usleep(usec);
+}
+int pd_gettimeofday(void* u, timeval* tv, void* /*tz*/) {
+  return shim(u).gettimeofday(tv);
+}
+int pd_epoll_create(void* u, int size) {
+  return shim(u).epoll_create(size);
+}
 int pd_epoll_ctl(void* u, int epfd, int op, int fd, epoll_event* event) {
   return shim(u).epoll_ctl(epfd, op, fd, event);
 }
@@ -90,7 +128,9 @@ int pd_epoll_wait(void* u, int epfd, epoll_event* events, int max, int timeout) 
   return shim(u).epoll_wait(epfd, events, max, timeout);
 }
 // Pipes and splice are outside a TCP stack: refused, never a crash.
-int pd_pipe(void* /*u*/, int* /*fds*/) { return synack::packetdrill::fail(ENOSYS); }
+int pd_pipe(void* /*u*/, int* /*fds*/) {
+  return synack::packetdrill::fail(ENOSYS);
+}
 int pd_splice(void* /*u*/, int /*in*/, loff_t* /*off_in*/, int /*out*/, loff_t* /*off_out*/, size_t /*len*/,
               unsigned int /*flags*/) {
   return synack::packetdrill::fail(ENOSYS);
@@ -107,7 +147,7 @@ extern "C" __attribute__((visibility("default"))) void packetdrill_interface_ini
     std::exit(2);
   }
   *ifc = SynackPacketdrillInterface{
-      .userdata = new Shim(std::move(*options)),
+      .userdata = new Shim(*options),
       .free = pd_free,
       .socket = pd_socket,
       .bind = pd_bind,

@@ -20,18 +20,30 @@ inline int fail(int error) noexcept {
   if (!ec) return 0;
   if (ec.category() != make_error_code(tcp::Error::refused).category()) return ec.value();
   switch (static_cast<tcp::Error>(ec.value())) {
-    case tcp::Error::refused: return ECONNREFUSED;
-    case tcp::Error::timed_out: return ETIMEDOUT;
-    case tcp::Error::reset: return ECONNRESET;
-    case tcp::Error::aborted: return ECONNABORTED;
-    case tcp::Error::not_connected: return ENOTCONN;
-    case tcp::Error::shut_down: return EPIPE;
-    case tcp::Error::unknown_connection: return EBADF;
-    case tcp::Error::address_in_use: return EADDRINUSE;
-    case tcp::Error::address_not_local: return EADDRNOTAVAIL;
-    case tcp::Error::no_resources: return ENOBUFS;
-    case tcp::Error::would_block: return EAGAIN;
-    default: return EINVAL;
+    case tcp::Error::refused:
+      return ECONNREFUSED;
+    case tcp::Error::timed_out:
+      return ETIMEDOUT;
+    case tcp::Error::reset:
+      return ECONNRESET;
+    case tcp::Error::aborted:
+      return ECONNABORTED;
+    case tcp::Error::not_connected:
+      return ENOTCONN;
+    case tcp::Error::shut_down:
+      return EPIPE;
+    case tcp::Error::unknown_connection:
+      return EBADF;
+    case tcp::Error::address_in_use:
+      return EADDRINUSE;
+    case tcp::Error::address_not_local:
+      return EADDRNOTAVAIL;
+    case tcp::Error::no_resources:
+      return ENOBUFS;
+    case tcp::Error::would_block:
+      return EAGAIN;
+    default:
+      return EINVAL;
   }
 }
 

@@ -73,7 +73,7 @@ std::expected<ShimOptions, std::string> parse_flags(std::string_view flags) {
   return options;
 }
 
-Shim::Shim(ShimOptions options)
+Shim::Shim(const ShimOptions& options)
     : main_thread_(std::this_thread::get_id()),
       addresses_(options.addresses),
       now_(Instant::from_duration(std::chrono::seconds(kOriginSeconds))),
@@ -135,10 +135,18 @@ void Shim::on_event(const stack::Event& event) {
   Socket* s = find(static_cast<int>(event.user - 1));
   if (s == nullptr || s->kind != Kind::connection || !(s->conn == event.connection)) return;
   switch (event.kind) {
-    case stack::EventKind::established: s->established = true; break;
-    case stack::EventKind::writable: s->send_full = false; break;
-    case stack::EventKind::peer_closed: s->peer_fin = true; break;
-    case stack::EventKind::closed: s->dead = true; break;
+    case stack::EventKind::established:
+      s->established = true;
+      break;
+    case stack::EventKind::writable:
+      s->send_full = false;
+      break;
+    case stack::EventKind::peer_closed:
+      s->peer_fin = true;
+      break;
+    case stack::EventKind::closed:
+      s->dead = true;
+      break;
     case stack::EventKind::reset:
     case stack::EventKind::timed_out:
     case stack::EventKind::refused:
@@ -146,7 +154,8 @@ void Shim::on_event(const stack::Event& event) {
       s->dead = true;
       s->so_error = to_errno(event.error);
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -218,13 +227,16 @@ short Shim::readiness(const Socket& s) const {
   constexpr short kIn = POLLIN | POLLRDNORM;
   constexpr short kOut = POLLOUT | POLLWRNORM;
   switch (s.kind) {
-    case Kind::fresh: return POLLOUT | POLLHUP;  // as Linux reports an unconnected socket
+    case Kind::fresh:
+      return POLLOUT | POLLHUP;  // as Linux reports an unconnected socket
     case Kind::listener: {
       const auto info = stack_.listener_info(s.listener);
       return info && info->accept_queue > 0 ? kIn : short{0};
     }
-    case Kind::epoll: return 0;
-    case Kind::connection: break;
+    case Kind::epoll:
+      return 0;
+    case Kind::connection:
+      break;
   }
   short mask = 0;
   if (s.so_error != 0) mask |= POLLERR;
@@ -252,8 +264,8 @@ int Shim::poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
       p.revents = 0;
       if (p.fd < 0) continue;
       const Socket* s = find(p.fd);
-      p.revents = s == nullptr ? short{POLLNVAL}
-                               : static_cast<short>(readiness(*s) & (p.events | POLLERR | POLLHUP));
+      p.revents =
+          s == nullptr ? short{POLLNVAL} : static_cast<short>(readiness(*s) & (p.events | POLLERR | POLLHUP));
       if (p.revents != 0) ++ready;
     }
     return ready > 0;
@@ -295,7 +307,8 @@ int Shim::epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
       if (!known) return fail(ENOENT);
       ep->interest.erase(fd);
       return 0;
-    default: return fail(EINVAL);
+    default:
+      return fail(EINVAL);
   }
 }
 

@@ -46,7 +46,7 @@ struct ShimOptions {
 /// One script's host. See the file comment.
 class Shim {
  public:
-  explicit Shim(ShimOptions options);
+  explicit Shim(const ShimOptions& options);
   ~Shim();
   Shim(const Shim&) = delete;
   Shim& operator=(const Shim&) = delete;

@@ -1,6 +1,7 @@
 // The Shim's socket calls: what Linux returns for each, errnos included (tcp(7), socket(7), the man pages
 // of each call), over a synack Stack.
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
@@ -11,7 +12,6 @@
 #include <cstring>
 #include <utility>
 #include <vector>
-#include <linux/sockios.h>
 
 #include "errno_map.hpp"
 #include "shim.hpp"
@@ -214,7 +214,7 @@ int Shim::connect(int fd, const sockaddr* addr, socklen_t len) {
   if (!remote) return fail(remote.error());
   const wire::Endpoint local = s->bound.value_or(wire::Endpoint{unspecified(s->domain), 0});
   stack::ConnectOptions options;
-  if (s->maxseg) options.offer.mss = *s->maxseg;
+  if (s->maxseg) options.offer.mss = s->maxseg;
   advance_to(lock, now_);
   auto id = stack_.connect(now_, local, *remote, options);
   if (!id) return fail(to_errno(id.error()));
@@ -373,11 +373,17 @@ int Shim::fcntl(int fd, int cmd, long arg) {
   Socket* s = find(fd);
   if (s == nullptr) return fail(EBADF);
   switch (cmd) {
-    case F_GETFL: return O_RDWR | (s->nonblocking ? O_NONBLOCK : 0);
-    case F_SETFL: s->nonblocking = (arg & O_NONBLOCK) != 0; return 0;
-    case F_GETFD: return FD_CLOEXEC;
-    case F_SETFD: return 0;
-    default: return fail(EINVAL);
+    case F_GETFL:
+      return O_RDWR | (s->nonblocking ? O_NONBLOCK : 0);
+    case F_SETFL:
+      s->nonblocking = (arg & O_NONBLOCK) != 0;
+      return 0;
+    case F_GETFD:
+      return FD_CLOEXEC;
+    case F_SETFD:
+      return 0;
+    default:
+      return fail(EINVAL);
   }
 }
 
@@ -459,9 +465,12 @@ int Shim::getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
   const auto& config = stack_.tcp_config();
   if (level == SOL_SOCKET) {
     switch (name) {
-      case SO_ERROR: return put_int(value, len, std::exchange(s->so_error, 0));
-      case SO_TYPE: return put_int(value, len, SOCK_STREAM);
-      case SO_REUSEADDR: return put_int(value, len, s->reuseaddr ? 1 : 0);
+      case SO_ERROR:
+        return put_int(value, len, std::exchange(s->so_error, 0));
+      case SO_TYPE:
+        return put_int(value, len, SOCK_STREAM);
+      case SO_REUSEADDR:
+        return put_int(value, len, s->reuseaddr ? 1 : 0);
       case SO_RCVBUF:
         return put_int(value, len, s->rcvbuf != 0 ? s->rcvbuf : static_cast<int>(config.recv_buffer));
       case SO_SNDBUF:
@@ -473,19 +482,23 @@ int Shim::getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
         *len = n;
         return 0;
       }
-      default: return fail(ENOPROTOOPT);
+      default:
+        return fail(ENOPROTOOPT);
     }
   }
   if (level == IPPROTO_TCP) {
     switch (name) {
-      case TCP_NODELAY: return put_int(value, len, s->nodelay ? 1 : 0);
+      case TCP_NODELAY:
+        return put_int(value, len, s->nodelay ? 1 : 0);
       case TCP_MAXSEG: {
         if (s->kind == Kind::connection) {
-          if (auto info = stack_.info(s->conn); info && s->established) return put_int(value, len, info->smss);
+          if (auto info = stack_.info(s->conn); info && s->established)
+            return put_int(value, len, info->smss);
         }
         return put_int(value, len, s->maxseg.value_or(536));  // Linux: TCP_MSS_DEFAULT before a connection
       }
-      default: return fail(ENOPROTOOPT);
+      default:
+        return fail(ENOPROTOOPT);
     }
   }
   return fail(ENOPROTOOPT);
@@ -508,22 +521,33 @@ int Shim::setsockopt(int fd, int level, int name, const void* value, socklen_t l
   const int v = int_value(value, len);
   if (level == SOL_SOCKET) {
     switch (name) {
-      case SO_REUSEADDR: s->reuseaddr = v != 0; return 0;
+      case SO_REUSEADDR:
+        s->reuseaddr = v != 0;
+        return 0;
       case SO_REUSEPORT:
-      case SO_KEEPALIVE: return 0;
-      case SO_RCVBUF: s->rcvbuf = std::max(v, 0) * 2; return 0;  // Linux doubles it
-      case SO_SNDBUF: s->sndbuf = std::max(v, 0) * 2; return 0;
-      default: return fail(ENOPROTOOPT);
+      case SO_KEEPALIVE:
+        return 0;
+      case SO_RCVBUF:
+        s->rcvbuf = std::max(v, 0) * 2;
+        return 0;  // Linux doubles it
+      case SO_SNDBUF:
+        s->sndbuf = std::max(v, 0) * 2;
+        return 0;
+      default:
+        return fail(ENOPROTOOPT);
     }
   }
   if (level == IPPROTO_TCP) {
     switch (name) {
-      case TCP_NODELAY: s->nodelay = v != 0; return 0;  // synack never delays (no Nagle)
+      case TCP_NODELAY:
+        s->nodelay = v != 0;
+        return 0;  // synack never delays (no Nagle)
       case TCP_MAXSEG:
         if (v < 88 || v > 32767) return fail(EINVAL);  // Linux's TCP_MIN_MSS and MAX_TCP_WINDOW
         s->maxseg = static_cast<std::uint16_t>(v);
         return 0;
-      default: return fail(ENOPROTOOPT);  // TCP_FASTOPEN and the rest: synack has no such feature
+      default:
+        return fail(ENOPROTOOPT);  // TCP_FASTOPEN and the rest: synack has no such feature
     }
   }
   return fail(ENOPROTOOPT);

@@ -2,6 +2,8 @@
 // packetdrill calls it: misuse of the socket API gets the errno Linux returns, never a crash (this suite runs
 // under ASan and UBSan in the sanitizer build), and time is virtual. Two facades talk to each other: each
 // one's netdev_receive feeds the other's netdev_send.
+#include "shim.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -20,7 +22,6 @@
 #include <gtest/gtest.h>
 
 #include "interface.hpp"
-#include "shim.hpp"
 
 namespace {
 
@@ -50,7 +51,9 @@ sockaddr_in address(const char* ip, std::uint16_t port) {
   return a;
 }
 
-const sockaddr* sa(const sockaddr_in& a) { return reinterpret_cast<const sockaddr*>(&a); }
+const sockaddr* sa(const sockaddr_in& a) {
+  return reinterpret_cast<const sockaddr*>(&a);
+}
 
 // One datagram from `from` to `to`; false when `from` has nothing to send.
 bool forward(Facade& from, Facade& to, long long* when = nullptr) {
