@@ -97,7 +97,9 @@ if [[ -z ${PACKETDRILL:-} ]]; then
     echo "packetdrill.sh: skipped: no \$PACKETDRILL and no $builder to build packetdrill with"
     exit 77
   fi
-  if ! PACKETDRILL=$(bash "$builder" 2>&1 | tail -1) || [[ ! -x $PACKETDRILL ]]; then
+  # Under a lock: CTest may start several runs at once, and they would build into the same directory.
+  if ! PACKETDRILL=$(flock "${TMPDIR:-/tmp}/synack-packetdrill-build.lock" bash "$builder" 2>&1 | tail -1) ||
+    [[ ! -x $PACKETDRILL ]]; then
     echo "packetdrill.sh: skipped: building packetdrill failed: $PACKETDRILL"
     exit 77
   fi

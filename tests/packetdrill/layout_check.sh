@@ -4,12 +4,12 @@
 # where packetdrill was built ($PACKETDRILL's directory, else ../shared/tools/build-packetdrill.sh builds
 # it); nothing of it is copied into the project. Exit 77 (skip) when it is not available.
 set -uo pipefail
-ours=$1
+ours=$(realpath "$1")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 if [[ -z ${PACKETDRILL:-} ]]; then
   builder=$root/../shared/tools/build-packetdrill.sh
   [[ -f $builder ]] || { echo "layout_check: skipped: no \$PACKETDRILL and no $builder"; exit 77; }
-  PACKETDRILL=$(bash "$builder" 2>/dev/null | tail -1) || { echo "layout_check: skipped: packetdrill build failed"; exit 77; }
+  PACKETDRILL=$(flock "${TMPDIR:-/tmp}/synack-packetdrill-build.lock" bash "$builder" 2>/dev/null | tail -1) || { echo "layout_check: skipped: packetdrill build failed"; exit 77; }
 fi
 theirs=$(dirname "$PACKETDRILL")/packetdrill.h
 [[ -f $theirs ]] || { echo "layout_check: skipped: no packetdrill.h next to $PACKETDRILL"; exit 77; }
