@@ -160,7 +160,8 @@ void Shim::on_event(const stack::Event& event) {
 }
 
 void Shim::catch_up(Lock& lock) {
-  if (waiters_.empty()) return;
+  // Only the main thread waits: a blocked call that sends (a write finding room) must not wait for itself.
+  if (waiters_.empty() || std::this_thread::get_id() != main_thread_) return;
   caught_up_.wait_for(lock, kRealPatience, [this] {
     return std::ranges::all_of(waiters_, [this](const std::uint64_t* seen) { return *seen == epoch_; });
   });
@@ -202,13 +203,13 @@ bool Shim::wait_until(Lock& lock, const std::function<bool()>& ready, std::optio
   waiters_.push_back(&seen);
   bool ok = false;
   for (;;) {
-    seen = epoch_;
-    caught_up_.notify_all();
     if (ready()) {
       ok = true;
       break;
     }
     if (deadline && now_ >= *deadline) break;
+    seen = epoch_;  // after ready(), which may itself have changed the state (a write that queued a part)
+    caught_up_.notify_all();
     changed_.wait(lock);  // really asleep: packetdrill reads this thread's state from /proc
   }
   std::erase(waiters_, &seen);

@@ -330,42 +330,40 @@ ssize_t Shim::send_locked(Lock& lock, int fd, std::span<const std::byte> data, i
   if ((flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)) != 0) return fail(EOPNOTSUPP);
   if (s->kind != Kind::connection) return fail(EPIPE);  // Linux: not connected and not connecting
   const bool nonblocking = s->nonblocking || (flags & MSG_DONTWAIT) != 0;
-  ssize_t result = 0;
+  std::size_t taken = 0;
   int error = 0;
+  // Done when everything is queued, on an error, or (non-blocking) when the buffer is full. A blocking
+  // write waits until all of it is queued, as Linux does; an error after a part reports the part.
   const auto attempt = [&] {
     Socket* c = find(fd);
     if (c == nullptr) {
       error = EBADF;
       return true;
     }
-    if (c->so_error != 0) {
-      error = std::exchange(c->so_error, 0);
-      return true;
-    }
-    if (c->shut_wr || c->dead) {
-      error = EPIPE;
+    if (c->so_error != 0 || c->shut_wr || c->dead) {
+      if (taken == 0) error = c->so_error != 0 ? std::exchange(c->so_error, 0) : EPIPE;
       return true;
     }
     if (!c->established) return false;  // Linux waits for the handshake (EAGAIN when non-blocking)
-    auto n = stack_.send(c->conn, data);
+    auto n = stack_.send(c->conn, data.subspan(taken));
     if (!n) {
-      error = to_errno(n.error());
+      if (taken == 0) error = to_errno(n.error());
       return true;
     }
-    if (*n == 0 && !data.empty()) {
-      c->send_full = true;
-      return false;
+    if (*n > 0) {
+      taken += *n;
+      advance_to(lock, now_);
+      pump();
     }
-    result = static_cast<ssize_t>(*n);
-    advance_to(lock, now_);
-    pump();
-    return true;
+    if (taken == data.size()) return true;
+    c->send_full = true;
+    return nonblocking && taken > 0;
   };
   if (!attempt()) {
     if (nonblocking) return fail(EAGAIN);
-    if (!wait_until(lock, attempt, std::nullopt)) return fail(EAGAIN);
+    if (!wait_until(lock, attempt, std::nullopt) && taken == 0) return fail(EAGAIN);
   }
-  return error != 0 ? fail(error) : result;
+  return error != 0 ? fail(error) : static_cast<ssize_t>(taken);
 }
 
 int Shim::fcntl(int fd, int cmd, long arg) {

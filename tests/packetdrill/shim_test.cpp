@@ -309,6 +309,43 @@ TEST(PacketdrillShim, BlockingAcceptOnSecondThread_ReturnsWhenHandshakeCompletes
   EXPECT_EQ(pfd.revents, POLLOUT);
 }
 
+TEST(PacketdrillShim, BlockingWriteOnSecondThread_QueuesEverythingAsTheWindowOpens) {
+  Pair p;
+  const int l = listening(p.server);
+  void* cu = p.client.u();
+  const int c = p.client->socket(cu, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const auto a = address(kServerAddress, kPort);
+  EXPECT_ERRNO(p.client->connect(cu, c, sa(a), sizeof a), EINPROGRESS);
+  ASSERT_TRUE(forward(p.client, p.server));
+  ASSERT_TRUE(forward(p.server, p.client));
+  ASSERT_TRUE(forward(p.client, p.server));
+  const int s = p.server->accept(p.server.u(), l, nullptr, nullptr);
+  ASSERT_GE(s, 0);
+  ASSERT_EQ(p.client->fcntl(cu, c, F_SETFL, O_RDWR), 0);  // blocking from now on
+  // Four send buffers' worth (4 x 256 KiB): the write returns only once all of it is queued.
+  const std::vector<char> data(std::size_t{1} << 20U, 'x');
+  ssize_t written = -2;
+  std::thread writer([&] { written = p.client->write(cu, c, data.data(), data.size()); });
+  std::vector<char> sink(65536);
+  std::size_t received = 0;
+  for (int rounds = 0; received < data.size() && rounds < 100000; ++rounds) {
+    const bool moved = forward(p.client, p.server);
+    for (;;) {
+      const ssize_t n = p.server->recv(p.server.u(), s, sink.data(), sink.size(), MSG_DONTWAIT);
+      if (n <= 0) break;
+      received += static_cast<std::size_t>(n);
+    }
+    while (forward(p.server, p.client)) {
+    }
+    if (!moved) {
+      EXPECT_EQ(p.client->usleep(cu, 1000), 0);
+    }
+  }
+  writer.join();
+  EXPECT_EQ(written, static_cast<ssize_t>(data.size()));
+  EXPECT_EQ(received, data.size());
+}
+
 TEST(PacketdrillShim, Flags_ParseAndReject) {
   EXPECT_TRUE(synack::packetdrill::parse_flags("local=192.0.2.1 pcap=/tmp/x.pcap seed=3").has_value());
   EXPECT_TRUE(synack::packetdrill::parse_flags("local=192.0.2.1,local=2001:db8::1").has_value());
