@@ -24,8 +24,9 @@ namespace {
 // Virtual time starts at a plausible wall-clock second so that gettimeofday looks like one.
 constexpr std::int64_t kOriginSeconds = 1'700'000'000;
 // A blocked call wakes when the state changes; packetdrill's main thread waits this long (real time) for a
-// woken call to look again before it moves time on, and for another thread to send when nothing else will.
-constexpr auto kRealPatience = std::chrono::seconds(1);
+// woken call to look again before it moves time on, and for another thread to send when nothing else will
+// (generous: a loaded machine may take long to schedule the woken thread; it is waited for only then).
+constexpr auto kRealPatience = std::chrono::seconds(5);
 
 std::array<std::byte, 16> key_from_seed(std::uint64_t seed) {
   std::array<std::byte, 16> key{};
