@@ -16,6 +16,8 @@ packages=(
   tshark tcpdump python3 python3-scapy hping3 iproute2 socat curl netcat-openbsd
   # tools
   librsvg2-bin valgrind
+  # packetdrill (a test dependency, built from ../shared/tools by scripts/packetdrill.sh) needs these
+  bison flex
   # man pages: generated from --help at build time, rendered by the install test (man -l)
   help2man man-db
   # API reference: scripts/check-docs.sh renders include/synack and fails on any undocumented declaration

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test synack has. This is the README's test command and what CI runs.
 #   1. set-up (Debian packages), 2. format check and the API reference (Doxygen, no warnings), 3. GCC
-#   build + every CTest suite (unit, kernel peers in private network namespaces, tshark, install), 4. the
+#   build + every CTest suite (unit, kernel peers in private network namespaces, tshark, install, packetdrill
+#   scripts through libsynack-packetdrill.so and against the kernel), 4. the
 #   install test again on a shared Release build, 5. clang ASan+UBSan build + the unit suites under
 #   sanitizers, 6. each libFuzzer target for SYNACK_FUZZ_SECONDS (default 60) from its checked-in corpus,
 #   7. clang-tidy.
@@ -36,7 +37,7 @@ stage "build (GCC, RelWithDebInfo)"
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNACK_SANDBOX_TEST_HOOK=ON >/dev/null
 cmake --build build -j "$jobs"
 
-stage "tests (GCC): unit, kernel, tshark, install"
+stage "tests (GCC): unit, kernel, tshark, install, packetdrill"
 run_ctest build --timeout 600
 
 # The install test ran above on the static build (CTest label `install`); here again with shared libraries,
