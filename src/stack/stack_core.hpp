@@ -198,7 +198,7 @@ class StackCore {
   void accept_passive(Instant now, std::uint32_t index, std::uint32_t owner, const wire::TcpHeader& h,
                       wire::Bytes payload);
   [[nodiscard]] std::optional<std::size_t> emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
-                                                const wire::TcpHeader& h, wire::Bytes payload,
+                                                const wire::SendHeader& h, wire::Bytes payload,
                                                 wire::MutableBytes out);
   void observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
                const wire::TcpHeader& h, std::size_t payload_len) const;

@@ -342,25 +342,40 @@ ListenerReply Listener::on_half_open_segment(Instant now, std::uint32_t slot, co
 }
 
 wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& /*isn*/) const {
-  return syn_ack(now, slot, syn_queue_[slot].ts_offset);  // kept with the entry: no second hash
+  return send_syn_ack(now, slot).to_header();  // the entry keeps its timestamp offset: no second hash
 }
 
 wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, std::uint32_t ts_offset) const {
-  return syn_ack(syn_queue_[slot], ts_clock(now, ts_offset));
+  return send_syn_ack(syn_queue_[slot], ts_clock(now, ts_offset)).to_header();
 }
 
 wire::TcpHeader Listener::syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
-  const wire::FourTuple tuple = e.tuple();
+  return send_syn_ack(e, ts_val).to_header();
+}
+
+wire::SendHeader Listener::send_syn_ack(Instant now, std::uint32_t slot) const {
+  const HalfOpen& e = syn_queue_[slot];
+  return send_syn_ack(e, ts_clock(now, e.ts_offset));
+}
+
+wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
   const SynOptions peer = e.peer_options();
-  const Offer ours = answer_offer(make_offer(*config_, tuple.local.address.version()), peer);
-  wire::TcpHeader h;
+  const Offer ours = answer_offer(make_offer(*config_, e.tuple().local.address.version()), peer);
+  wire::SendHeader h;
   h.src_port = e.addr.local_port;
   h.dst_port = e.addr.remote_port;
   h.seq = SeqNum(e.iss);
   h.ack = SeqNum(e.irs) + 1;
   h.flags = TcpFlags(TcpFlags::kSyn | TcpFlags::kAck);
   h.window = config_->syn_window();
-  h.options = syn_options(ours, wire::Timestamps{ts_val, e.ts_recent});
+  h.has_mss = true;
+  h.mss = ours.mss;
+  h.wscale = ours.wscale.value_or(wire::SendHeader::kNoWindowScale);
+  h.sack_permitted = ours.sack_permitted;
+  if (ours.timestamps) {
+    h.has_timestamps = true;
+    h.timestamps = wire::Timestamps{ts_val, e.ts_recent};
+  }
   return h;
 }
 

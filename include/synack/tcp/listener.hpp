@@ -146,6 +146,10 @@ class Listener {
   [[nodiscard]] wire::TcpHeader syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& isn) const;
   /// The same with the entry's timestamp offset already known (IsnGenerator::timestamp_offset).
   [[nodiscard]] wire::TcpHeader syn_ack(Instant now, std::uint32_t slot, std::uint32_t ts_offset) const;
+  /// syn_ack(e, ts_val) as the compact header the Stack emits straight into its output buffer.
+  [[nodiscard]] wire::SendHeader send_syn_ack(const HalfOpen& e, std::uint32_t ts_val) const;
+  /// syn_ack(now, slot, isn) as the compact header the Stack emits (the entry keeps its timestamp offset).
+  [[nodiscard]] wire::SendHeader send_syn_ack(Instant now, std::uint32_t slot) const;
   /// The facts a completed entry hands to Connection::open_passive.
   [[nodiscard]] PassiveOpen passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack,
                                          const IsnGenerator& isn) const;
