@@ -235,6 +235,21 @@ void StackCore::touch(std::uint32_t index, bool requeue) {
   sync_timer(index);
 }
 
+void StackCore::after_transmit(std::uint32_t index, bool wants) {
+  Slot& s = slots_[index];
+  if (s.released_by_user && !wants) {
+    if (s.conn->state() == tcp::State::closed) {
+      release(index);
+      return;
+    }
+    if (s.conn->state() == tcp::State::time_wait) {
+      compact_time_wait(index);
+      return;
+    }
+  }
+  sync_timer(index);
+}
+
 const tcp::Listener* StackCore::listener_at(std::uint32_t owner) const noexcept {
   if (owner == kForwarderListener) return forwarder_listener_ ? &*forwarder_listener_ : nullptr;
   if (owner >= listeners_.size() || !listeners_[owner]) return nullptr;

@@ -146,6 +146,10 @@ class StackCore {
   /// Collects events, unmaps a CLOSED connection, queues it for transmission (unless `requeue` is
   /// false: poll_transmit just found it has nothing) and releases it when the user is done with it.
   void touch(std::uint32_t index, bool requeue = true);
+  /// touch() after poll_transmit handed out a segment of the connection in slot `index`, which is still
+  /// queued exactly when `wants` (its wants_transmit() after the segment): sending raises no event and
+  /// changes no state, so only the release and the timer are left to do.
+  void after_transmit(std::uint32_t index, bool wants);
   void release(std::uint32_t index);
   /// Re-arms the slot's timer in the wheel when the connection's deadline moved.
   void sync_timer(std::uint32_t index) noexcept;

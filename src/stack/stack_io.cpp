@@ -361,12 +361,13 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
       continue;
     }
     const auto n = emit(now, ConnectionId{index, s.generation}, s.conn->tuple(), o->header, o->payload, out);
-    if (!s.conn->wants_transmit()) {
+    const bool wants = s.conn->wants_transmit();
+    if (!wants) {
       // Its last segment for now: leave the queue at once rather than on the next call.
       ready_.pop_front();
       s.queued = false;
     }
-    touch(index);
+    after_transmit(index, wants);
     if (n) return n;
   }
   return std::nullopt;
