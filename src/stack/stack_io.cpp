@@ -165,7 +165,7 @@ void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, st
         }
         Slot& s = slots_[*index];
         s.listener = ListenerId{*li};
-        s.conn.emplace(tcp::Connection::open_passive(config_.tcp, l.passive_open(r.cookie, h, isn_), now));
+        s.conn.emplace(tcp::Connection::open_passive(config_.tcp, l.passive_open(r.cookie, h), now));
         flow_insert(hash, FlowRef{FlowRef::Kind::connection, *index, 0});
         s.flow_hash = hash;
         s.in_flow = true;
@@ -234,7 +234,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
     ++stats_.listen_drops;
     return;
   }
-  const tcp::PassiveOpen open = l->passive_open(ref.index, h, isn_);
+  const tcp::PassiveOpen open = l->passive_open(ref.index, h);
   Slot& s = slots_[*index];
   if (ref.owner == kForwarderListener) {
     s.offer = offer_of_half_open_[ref.index].offer;
