@@ -60,9 +60,9 @@ namespace {
 
 // The IP header in front of a TCP segment already written at out[ip_size, ip_size + tcp_size), the
 // payload after it, and the TCP checksum: what both emit_tcp_packet() overloads share.
-std::expected<std::size_t, Error> finish_packet(const IpAddress& src, const IpAddress& dst, std::size_t ip_size,
-                                                std::size_t tcp_size, Bytes payload, MutableBytes out,
-                                                const IpParams& params) noexcept {
+std::expected<std::size_t, Error> finish_packet(const IpAddress& src, const IpAddress& dst,
+                                                std::size_t ip_size, std::size_t tcp_size, Bytes payload,
+                                                MutableBytes out, const IpParams& params) noexcept {
   const std::size_t segment_size = tcp_size + payload.size();
   if (ip_size + segment_size > 0xFFFF) return std::unexpected(Error::payload_too_long);
   if (out.size() < ip_size + segment_size) return std::unexpected(Error::buffer_too_small);
@@ -98,8 +98,9 @@ std::expected<std::size_t, Error> finish_packet(const IpAddress& src, const IpAd
 }
 
 template <typename Header>
-std::expected<std::size_t, Error> emit_packet(const IpAddress& src, const IpAddress& dst, const Header& header,
-                                              Bytes payload, MutableBytes out, const IpParams& params) noexcept {
+std::expected<std::size_t, Error> emit_packet(const IpAddress& src, const IpAddress& dst,
+                                              const Header& header, Bytes payload, MutableBytes out,
+                                              const IpParams& params) noexcept {
   if (src.version() != dst.version()) return std::unexpected(Error::ip_bad_version);
   const std::size_t ip_size = src.is_v4() ? Ipv4Header::kSize : Ipv6Header::kSize;
   if (out.size() < ip_size) return std::unexpected(Error::buffer_too_small);
@@ -129,10 +130,12 @@ std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const Ip
   if (size > 0xFFFF) return std::unexpected(Error::payload_too_long);
   if (out.size() < size) return std::unexpected(Error::buffer_too_small);
   (void)header.emit(out.subspan(Ipv4Header::kSize, tcp_size));  // sized and checked above
-  if (!payload.empty()) std::memcpy(out.data() + Ipv4Header::kSize + tcp_size, payload.data(), payload.size());
+  if (!payload.empty())
+    std::memcpy(out.data() + Ipv4Header::kSize + tcp_size, payload.data(), payload.size());
   // RFC 791 §3.1: version 4, IHL 5; DSCP/ECN; total length; identification; DF; TTL; protocol.
   store_u8(out, 0, 0x45);
-  store_u8(out, 1, static_cast<std::uint8_t>((static_cast<unsigned>(params.dscp) << 2U) | (params.ecn & 0x03U)));
+  store_u8(out, 1,
+           static_cast<std::uint8_t>((static_cast<unsigned>(params.dscp) << 2U) | (params.ecn & 0x03U)));
   store_be16(out, 2, static_cast<std::uint16_t>(size));
   store_be16(out, 4, params.identification);
   store_be16(out, 6, 0x4000);

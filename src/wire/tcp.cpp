@@ -72,7 +72,6 @@ std::expected<std::size_t, Error> TcpHeader::emit(MutableBytes out) const noexce
   return size;
 }
 
-
 namespace {
 
 // Four option bytes as one big-endian word at `p` (Linux's tcp_options_write builds each word the same way).

@@ -176,8 +176,8 @@ TEST(EmitTcpPacket, SendHeaderWritesWhatItsTcpHeaderWrites) {
     EXPECT_EQ(too_small.error(), Error::buffer_too_small) << family;
   }
   std::array<std::byte, 256> buffer{};
-  const auto mixed =
-      emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("2001:db8::2"), h, payload, buffer, params);
+  const auto mixed = emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("2001:db8::2"), h,
+                                     payload, buffer, params);
   ASSERT_FALSE(mixed);
   EXPECT_EQ(mixed.error(), Error::ip_bad_version);
 }

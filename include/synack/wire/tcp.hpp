@@ -156,19 +156,19 @@ struct SendHeader {
   /// `wscale` when no Window Scale option is sent.
   static constexpr std::uint8_t kNoWindowScale = 0xFF;
 
-  std::uint16_t src_port = 0;                  ///< source port
-  std::uint16_t dst_port = 0;                  ///< destination port
-  SeqNum seq;                                  ///< SEG.SEQ
-  SeqNum ack;                                  ///< SEG.ACK
-  TcpFlags flags;                              ///< flag bits
-  std::uint16_t window = 0;                    ///< SEG.WND, unscaled (as it goes in the 16-bit field)
-  std::uint16_t mss = 0;                       ///< the MSS option's value, when has_mss
-  std::uint8_t wscale = kNoWindowScale;        ///< the Window Scale shift; kNoWindowScale = none
-  bool has_mss = false;                        ///< send an MSS option (`mss`)
-  bool sack_permitted = false;                 ///< send SACK-Permitted
-  bool has_timestamps = false;                 ///< send Timestamps (`timestamps`)
-  std::uint8_t sack_count = 0;                 ///< SACK blocks in `sack` (at most SackBlocks::kCapacity)
-  Timestamps timestamps;                       ///< TSval and TSecr, when has_timestamps
+  std::uint16_t src_port = 0;            ///< source port
+  std::uint16_t dst_port = 0;            ///< destination port
+  SeqNum seq;                            ///< SEG.SEQ
+  SeqNum ack;                            ///< SEG.ACK
+  TcpFlags flags;                        ///< flag bits
+  std::uint16_t window = 0;              ///< SEG.WND, unscaled (as it goes in the 16-bit field)
+  std::uint16_t mss = 0;                 ///< the MSS option's value, when has_mss
+  std::uint8_t wscale = kNoWindowScale;  ///< the Window Scale shift; kNoWindowScale = none
+  bool has_mss = false;                  ///< send an MSS option (`mss`)
+  bool sack_permitted = false;           ///< send SACK-Permitted
+  bool has_timestamps = false;           ///< send Timestamps (`timestamps`)
+  std::uint8_t sack_count = 0;           ///< SACK blocks in `sack` (at most SackBlocks::kCapacity)
+  Timestamps timestamps;                 ///< TSval and TSecr, when has_timestamps
   std::array<SackBlock, SackBlocks::kCapacity> sack{};  ///< the first sack_count are sent
 
   /// The options' encoded size (Linux layout, a multiple of 4).
