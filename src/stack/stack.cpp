@@ -332,8 +332,10 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
   Slot& s = slots_[*index];
   const tcp::Offer offer = tcp::make_offer(config_.tcp, tuple.local.address.version(), options.offer);
   const tcp::IsnGenerator::TupleTerms terms = isn_.terms(tuple);  // one SipHash for ISN and TS offset
-  s.conn.emplace(tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
-                                              terms.ts_offset, now));
+  s.conn.emplace(BuiltBy{[&] {
+    return tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
+                                        terms.ts_offset, now);
+  }});
   flows_.insert(hash, FlowRef{FlowRef::Kind::connection, *index, 0});
   s.flow_hash = hash;
   s.in_flow = true;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "synack/stack/flow_table.hpp"
@@ -27,6 +28,18 @@
 #include "synack/wire/ip_address.hpp"
 
 namespace synack::stack {
+
+/// Builds a value in place from a factory's result: `opt.emplace(BuiltBy{[&] { return T::make(...); }})`
+/// constructs the factory's prvalue straight into the optional (the conversion's result initialises it),
+/// instead of building a temporary and moving it in — for a 256-byte Connection, once per handshake side.
+template <typename F>
+struct BuiltBy {
+  F make;
+  // NOLINTNEXTLINE(google-explicit-constructor): the implicit conversion is the point
+  operator std::invoke_result_t<F&>() { return make(); }
+};
+template <typename F>
+BuiltBy(F) -> BuiltBy<F>;
 
 class StackCore {
  public:

@@ -242,7 +242,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
   } else {
     s.listener = ListenerId{ref.owner};
   }
-  s.conn.emplace(tcp::Connection::open_passive(config_.tcp, open, now));
+  s.conn.emplace(BuiltBy{[&] { return tcp::Connection::open_passive(config_.tcp, open, now); }});
   flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
   l->free_half_open(ref.index);
   s.flow_hash = hash;
