@@ -23,6 +23,42 @@ if(SYNACK_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# Link-time optimisation of synack's own code in optimised builds (Release, RelWithDebInfo, MinSizeRel), where
+# the compiler and linker support it: the Stack's public calls cross a translation unit (pimpl) and the engine
+# is spread over several libraries, so LTO lets them inline into each other. Only for synack as the top-level
+# project, never under sanitizers or fuzzing. A consumer is never made to use LTO: the static libraries
+# carry regular machine code beside their LTO bytecode (fat objects), so they link with or without LTO and
+# with either compiler; shared libraries are plain. Only our libraries are compiled for it, and only the
+# synack command and the benchmarks link with it (synack_enable_lto); tests link the regular code.
+option(SYNACK_LTO "Link-time optimisation of synack's libraries, command and benchmarks (optimised builds)"
+       ${PROJECT_IS_TOP_LEVEL})
+set(SYNACK_LTO_ACTIVE OFF)
+if(SYNACK_LTO AND NOT SYNACK_SANITIZE AND NOT SYNACK_FUZZ)
+  include(CheckIPOSupported)
+  check_ipo_supported(RESULT synack_ipo_ok OUTPUT synack_ipo_output LANGUAGES CXX)
+  if(synack_ipo_ok)
+    set(SYNACK_LTO_ACTIVE ON)
+  else()
+    message(STATUS "SYNACK_LTO: link-time optimisation not supported here, built without it: ${synack_ipo_output}")
+  endif()
+endif()
+
+# synack_enable_lto(target) — link-time optimisation for `target` in optimised builds (when SYNACK_LTO_ACTIVE).
+function(synack_enable_lto target)
+  if(NOT SYNACK_LTO_ACTIVE)
+    return()
+  endif()
+  foreach(config RELEASE RELWITHDEBINFO MINSIZEREL)
+    set_property(TARGET ${target} PROPERTY INTERPROCEDURAL_OPTIMIZATION_${config} ON)
+  endforeach()
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "STATIC_LIBRARY")
+    # Regular code beside the bytecode: a link without LTO (tests, or a consumer) uses it.
+    target_compile_options(${target} PRIVATE
+      $<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:-ffat-lto-objects>)
+  endif()
+endfunction()
+
 # synack_library(name SOURCES... [DEPS ...] [EXPORT_NAME n]) — one library per layer, static unless
 # BUILD_SHARED_LIBS. The warnings (synack_options) are PRIVATE and build-interface only, so a consumer
 # (add_subdirectory or find_package) gets none of them; what it gets is the include directory, C++23 and
@@ -41,6 +77,7 @@ function(synack_library name)
                                             $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_compile_features(${name} PUBLIC cxx_std_23)
   set_target_properties(${name} PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${SYNACK_SOVERSION})
+  synack_enable_lto(${name})
   if(ARG_EXPORT_NAME)
     set_target_properties(${name} PROPERTIES EXPORT_NAME ${ARG_EXPORT_NAME})
     add_library(synack::${ARG_EXPORT_NAME} ALIAS ${name})

@@ -375,7 +375,7 @@ class Harness {
         if (r.kind == synack::tcp::ListenerReply::Kind::send_cookie_syn_ack) last_cookie = r;
         if (r.kind == synack::tcp::ListenerReply::Kind::complete_cookie) {
           FUZZ_CHECK(mode != synack::tcp::SynCookieMode::never);
-          (void)Connection::open_passive(config_, l.passive_open(r.cookie, h, isn), now_);
+          (void)Connection::open_passive(config_, l.passive_open(r.cookie, h), now_);
           (void)l.push_accept(0);
         }
       } else if (op == 1 && l.syn_queue_size() > 0) {
@@ -385,7 +385,7 @@ class Harness {
           if (in_.ConsumeBool()) h.ack = SeqNum{l.entry(slot).iss} + 1;
           const auto r = l.on_half_open_segment(now_, slot, h);
           if (r.kind == synack::tcp::ListenerReply::Kind::complete) {
-            (void)Connection::open_passive(config_, l.passive_open(slot, h, isn), now_);
+            (void)Connection::open_passive(config_, l.passive_open(slot, h), now_);
             l.free_half_open(slot);
             (void)l.push_accept(slot);
           }

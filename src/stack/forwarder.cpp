@@ -79,7 +79,7 @@ void StackCore::forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, 
     ++stats_.offers_cookie_overflow;  // the client's next segment carries the same cookie
     return;
   }
-  offers_[*index].open = l.passive_open(r.cookie, h, isn_);
+  offers_[*index].open = l.passive_open(r.cookie, h);
   ++stats_.offers_cookie;
 }
 

@@ -235,6 +235,21 @@ void StackCore::touch(std::uint32_t index, bool requeue) {
   sync_timer(index);
 }
 
+void StackCore::after_transmit(std::uint32_t index, bool wants) {
+  Slot& s = slots_[index];
+  if (s.released_by_user && !wants) {
+    if (s.conn->state() == tcp::State::closed) {
+      release(index);
+      return;
+    }
+    if (s.conn->state() == tcp::State::time_wait) {
+      compact_time_wait(index);
+      return;
+    }
+  }
+  sync_timer(index);
+}
+
 const tcp::Listener* StackCore::listener_at(std::uint32_t owner) const noexcept {
   if (owner == kForwarderListener) return forwarder_listener_ ? &*forwarder_listener_ : nullptr;
   if (owner >= listeners_.size() || !listeners_[owner]) return nullptr;
@@ -317,8 +332,10 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
   Slot& s = slots_[*index];
   const tcp::Offer offer = tcp::make_offer(config_.tcp, tuple.local.address.version(), options.offer);
   const tcp::IsnGenerator::TupleTerms terms = isn_.terms(tuple);  // one SipHash for ISN and TS offset
-  s.conn.emplace(tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
-                                              terms.ts_offset, now));
+  s.conn.emplace(BuiltBy{[&] {
+    return tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
+                                        terms.ts_offset, now);
+  }});
   flows_.insert(hash, FlowRef{FlowRef::Kind::connection, *index, 0});
   s.flow_hash = hash;
   s.in_flow = true;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "synack/stack/flow_table.hpp"
@@ -27,6 +28,18 @@
 #include "synack/wire/ip_address.hpp"
 
 namespace synack::stack {
+
+/// Builds a value in place from a factory's result: `opt.emplace(BuiltBy{[&] { return T::make(...); }})`
+/// constructs the factory's prvalue straight into the optional (the conversion's result initialises it),
+/// instead of building a temporary and moving it in — for a 256-byte Connection, once per handshake side.
+template <typename F>
+struct BuiltBy {
+  F make;
+  // NOLINTNEXTLINE(google-explicit-constructor): the implicit conversion is the point
+  operator std::invoke_result_t<F&>() { return make(); }
+};
+template <typename F>
+BuiltBy(F) -> BuiltBy<F>;
 
 class StackCore {
  public:
@@ -146,6 +159,10 @@ class StackCore {
   /// Collects events, unmaps a CLOSED connection, queues it for transmission (unless `requeue` is
   /// false: poll_transmit just found it has nothing) and releases it when the user is done with it.
   void touch(std::uint32_t index, bool requeue = true);
+  /// touch() after poll_transmit handed out a segment of the connection in slot `index`, which is still
+  /// queued exactly when `wants` (its wants_transmit() after the segment): sending raises no event and
+  /// changes no state, so only the release and the timer are left to do.
+  void after_transmit(std::uint32_t index, bool wants);
   void release(std::uint32_t index);
   /// Re-arms the slot's timer in the wheel when the connection's deadline moved.
   void sync_timer(std::uint32_t index) noexcept;
@@ -198,7 +215,7 @@ class StackCore {
   void accept_passive(Instant now, std::uint32_t index, std::uint32_t owner, const wire::TcpHeader& h,
                       wire::Bytes payload);
   [[nodiscard]] std::optional<std::size_t> emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
-                                                const wire::TcpHeader& h, wire::Bytes payload,
+                                                const wire::SendHeader& h, wire::Bytes payload,
                                                 wire::MutableBytes out);
   void observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
                const wire::TcpHeader& h, std::size_t payload_len) const;

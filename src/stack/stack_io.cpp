@@ -165,7 +165,7 @@ void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, st
         }
         Slot& s = slots_[*index];
         s.listener = ListenerId{*li};
-        s.conn.emplace(tcp::Connection::open_passive(config_.tcp, l.passive_open(r.cookie, h, isn_), now));
+        s.conn.emplace(tcp::Connection::open_passive(config_.tcp, l.passive_open(r.cookie, h), now));
         flow_insert(hash, FlowRef{FlowRef::Kind::connection, *index, 0});
         s.flow_hash = hash;
         s.in_flow = true;
@@ -234,7 +234,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
     ++stats_.listen_drops;
     return;
   }
-  const tcp::PassiveOpen open = l->passive_open(ref.index, h, isn_);
+  const tcp::PassiveOpen open = l->passive_open(ref.index, h);
   Slot& s = slots_[*index];
   if (ref.owner == kForwarderListener) {
     s.offer = offer_of_half_open_[ref.index].offer;
@@ -242,7 +242,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
   } else {
     s.listener = ListenerId{ref.owner};
   }
-  s.conn.emplace(tcp::Connection::open_passive(config_.tcp, open, now));
+  s.conn.emplace(BuiltBy{[&] { return tcp::Connection::open_passive(config_.tcp, open, now); }});
   flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
   l->free_half_open(ref.index);
   s.flow_hash = hash;
@@ -306,7 +306,7 @@ void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, 
 }
 
 std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
-                                           const wire::TcpHeader& h, wire::Bytes payload,
+                                           const wire::SendHeader& h, wire::Bytes payload,
                                            wire::MutableBytes out) {
   const auto n =
       wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, config_.ip);
@@ -316,7 +316,7 @@ std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const w
   }
   ++stats_.packets_out;
   if (h.flags.rst()) ++stats_.out_rsts;
-  observe(now, id, Direction::out, tuple, h, payload.size());
+  if (observer_) observe(now, id, Direction::out, tuple, h.to_header(), payload.size());
   return *n;
 }
 
@@ -327,7 +327,7 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
     const Control& c = control_[control_head_];
     if (++control_head_ == control_.size()) control_head_ = 0;
     --control_count_;
-    wire::TcpHeader h;
+    wire::SendHeader h;
     if (c.kind == Control::Kind::rst) {
       h.src_port = c.tuple.local.port;
       h.dst_port = c.tuple.remote.port;
@@ -337,13 +337,13 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
     } else if (c.kind == Control::Kind::cookie_syn_ack) {
       const tcp::Listener* l = listener_at(c.listener);
       if (l == nullptr) continue;  // closed meanwhile
-      h = l->syn_ack(c.cookie, c.ts_offset);
+      h = l->send_syn_ack(c.cookie, c.ts_offset);
     } else {
       const tcp::Listener* l = listener_at(c.listener);
       if (l == nullptr || c.slot >= l->syn_queue_capacity()) continue;
       const tcp::HalfOpen& e = l->entry(c.slot);
       if (!e.in_use() || e.generation != c.generation) continue;  // completed or expired meanwhile
-      h = l->syn_ack(now, c.slot, isn_);  // the entry keeps its timestamp offset: no hash here
+      h = l->send_syn_ack(now, c.slot);  // the entry keeps its timestamp offset: no hash here
     }
     if (const auto n = emit(now, ConnectionId{}, c.tuple, h, {}, out)) {
       if (c.kind == Control::Kind::syn_ack) ++stats_.syn_acks_sent;
@@ -361,12 +361,13 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
       continue;
     }
     const auto n = emit(now, ConnectionId{index, s.generation}, s.conn->tuple(), o->header, o->payload, out);
-    if (!s.conn->wants_transmit()) {
+    const bool wants = s.conn->wants_transmit();
+    if (!wants) {
       // Its last segment for now: leave the queue at once rather than on the next call.
       ready_.pop_front();
       s.queued = false;
     }
-    touch(index);
+    after_transmit(index, wants);
     if (n) return n;
   }
   return std::nullopt;

@@ -62,8 +62,8 @@ std::uint16_t Connection::window_field() const noexcept {
   return static_cast<std::uint16_t>(std::min<std::uint32_t>(field, 65535U));
 }
 
-wire::TcpHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNum seq) {
-  wire::TcpHeader h;
+wire::SendHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNum seq) {
+  wire::SendHeader h;
   h.src_port = tuple_.local.port;
   h.dst_port = tuple_.remote.port;
   h.seq = seq;
@@ -76,7 +76,10 @@ wire::TcpHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNum
     if (right > rcv_adv_) rcv_adv_ = right;
     ack_pending_ = false;
   }
-  if (neg_.timestamps) h.options.timestamps = wire::Timestamps{ts_val(now), ts_recent_};
+  if (neg_.timestamps) {
+    h.has_timestamps = true;
+    h.timestamps = wire::Timestamps{ts_val(now), ts_recent_};
+  }
   if (h.flags.ack()) {
     // RFC 2018 §4: with SACK in effect, every ACK sent while out-of-order data is held carries SACK
     // blocks — the block of the latest out-of-order arrival first, then earlier ones — as many as fit
@@ -84,9 +87,10 @@ wire::TcpHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNum
     std::array<RecvBuffer::Held, wire::SackBlocks::kCapacity> held{};
     const std::size_t n = buffers_->recv.sack_ranges(std::span(held).first(sack_block_count()));
     for (std::size_t i = 0; i < n; ++i) {
-      (void)h.options.sack.push_back({rcv_nxt_ + static_cast<std::uint32_t>(held[i].begin),
-                                      rcv_nxt_ + static_cast<std::uint32_t>(held[i].end)});
+      h.sack[i] = {rcv_nxt_ + static_cast<std::uint32_t>(held[i].begin),
+                   rcv_nxt_ + static_cast<std::uint32_t>(held[i].end)};
     }
+    h.sack_count = static_cast<std::uint8_t>(n);
   }
   return h;
 }
@@ -97,7 +101,7 @@ std::size_t Connection::sack_block_count() const noexcept {
 }
 
 Outgoing Connection::make_syn(Instant now, bool with_ack) {
-  wire::TcpHeader h;
+  wire::SendHeader h;
   h.src_port = tuple_.local.port;
   h.dst_port = tuple_.remote.port;
   h.seq = iss_;
@@ -106,8 +110,14 @@ Outgoing Connection::make_syn(Instant now, bool with_ack) {
   // RFC 7323 §2.2: the window field of a SYN or SYN-ACK is never scaled.
   h.window = static_cast<std::uint16_t>(std::min<std::size_t>(buffers_->recv.window(), 65535U));
   // A retransmitted SYN carries the same options (only TSval moves with the clock).
-  const Offer offer{neg_.recv_mss, neg_.rcv_shift, neg_.sack, neg_.timestamps};
-  h.options = syn_options(offer, wire::Timestamps{ts_val(now), with_ack ? ts_recent_ : 0U});
+  h.has_mss = true;
+  h.mss = neg_.recv_mss;
+  h.wscale = neg_.rcv_shift.value_or(wire::SendHeader::kNoWindowScale);
+  h.sack_permitted = neg_.sack;
+  if (neg_.timestamps) {
+    h.has_timestamps = true;
+    h.timestamps = wire::Timestamps{ts_val(now), with_ack ? ts_recent_ : 0U};
+  }
   rcv_adv_ = rcv_nxt_ + h.window;
   snd_nxt_ = iss_ + 1;
   if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
@@ -291,7 +301,7 @@ bool Connection::wants_transmit() const noexcept {
 std::optional<Outgoing> Connection::poll_transmit(Instant now) {
   if (rst_pending_) {
     rst_pending_ = false;
-    wire::TcpHeader h;
+    wire::SendHeader h;
     h.src_port = tuple_.local.port;
     h.dst_port = tuple_.remote.port;
     h.seq = rst_seq_;

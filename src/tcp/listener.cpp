@@ -116,7 +116,7 @@ Instant Listener::next_deadline() const noexcept {
 
 std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::FourTuple& tuple,
                                                      SeqNum peer_isn, const SynOptions& peer,
-                                                     const IsnGenerator& isn, std::uint32_t* ts_offset) {
+                                                     const IsnGenerator& isn) {
   std::uint32_t slot = free_head_;
   if (slot != kNil) {
     free_head_ = links_[slot].next;
@@ -135,7 +135,6 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
   const IsnGenerator::TupleTerms terms = isn.terms(tuple);
   e.iss = IsnGenerator::isn(now, terms).raw();
   e.ts_offset = terms.ts_offset;
-  if (ts_offset != nullptr) *ts_offset = terms.ts_offset;
   e.irs = peer_isn.raw();
   e.peer_mss = peer.mss.value_or(0);
   e.peer_wscale = peer.wscale.value_or(0xFF);
@@ -256,7 +255,7 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   }
   // A SYN carrying data: the SYN-ACK acknowledges only the SYN (RCV.NXT = SEG.SEQ + 1); the data is
   // not queued and the peer retransmits it after the handshake.
-  const auto slot = add_half_open(now, tuple, h.seq, peer, isn, &r.ts_offset);
+  const auto slot = add_half_open(now, tuple, h.seq, peer, isn);
   r.kind = ListenerReply::Kind::send_syn_ack;
   r.slot = *slot;
   return r;
@@ -341,36 +340,45 @@ ListenerReply Listener::on_half_open_segment(Instant now, std::uint32_t slot, co
   return r;
 }
 
-wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& /*isn*/) const {
-  return syn_ack(now, slot, syn_queue_[slot].ts_offset);  // kept with the entry: no second hash
-}
-
-wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot, std::uint32_t ts_offset) const {
-  return syn_ack(syn_queue_[slot], ts_clock(now, ts_offset));
+wire::TcpHeader Listener::syn_ack(Instant now, std::uint32_t slot) const {
+  return send_syn_ack(now, slot).to_header();  // the entry keeps its timestamp offset: no second hash
 }
 
 wire::TcpHeader Listener::syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
-  const wire::FourTuple tuple = e.tuple();
+  return send_syn_ack(e, ts_val).to_header();
+}
+
+wire::SendHeader Listener::send_syn_ack(Instant now, std::uint32_t slot) const {
+  const HalfOpen& e = syn_queue_[slot];
+  return send_syn_ack(e, ts_clock(now, e.ts_offset));
+}
+
+wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
   const SynOptions peer = e.peer_options();
-  const Offer ours = answer_offer(make_offer(*config_, tuple.local.address.version()), peer);
-  wire::TcpHeader h;
+  const Offer ours = answer_offer(make_offer(*config_, e.tuple().local.address.version()), peer);
+  wire::SendHeader h;
   h.src_port = e.addr.local_port;
   h.dst_port = e.addr.remote_port;
   h.seq = SeqNum(e.iss);
   h.ack = SeqNum(e.irs) + 1;
   h.flags = TcpFlags(TcpFlags::kSyn | TcpFlags::kAck);
   h.window = config_->syn_window();
-  h.options = syn_options(ours, wire::Timestamps{ts_val, e.ts_recent});
+  h.has_mss = true;
+  h.mss = ours.mss;
+  h.wscale = ours.wscale.value_or(wire::SendHeader::kNoWindowScale);
+  h.sack_permitted = ours.sack_permitted;
+  if (ours.timestamps) {
+    h.has_timestamps = true;
+    h.timestamps = wire::Timestamps{ts_val, e.ts_recent};
+  }
   return h;
 }
 
-PassiveOpen Listener::passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack,
-                                   const IsnGenerator& isn) const {
-  return passive_open(syn_queue_[slot], final_ack, isn);
+PassiveOpen Listener::passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack) const {
+  return passive_open(syn_queue_[slot], final_ack);
 }
 
-PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack,
-                                   const IsnGenerator& /*isn*/) const {
+PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack) const {
   PassiveOpen p;
   p.tuple = e.tuple();
   p.iss = SeqNum(e.iss);

@@ -1,7 +1,9 @@
 #include "synack/wire/packet.hpp"
 
 #include <algorithm>
+#include <cstring>
 
+#include "checksum_sum.hpp"
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/ipv4.hpp"
 #include "synack/wire/ipv6.hpp"
@@ -54,18 +56,17 @@ std::size_t tcp_packet_size(IpVersion version, const TcpHeader& header, std::siz
   return ip + header.encoded_size() + payload_size;
 }
 
-std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const IpAddress& dst,
-                                                  const TcpHeader& header, Bytes payload, MutableBytes out,
-                                                  const IpParams& params) noexcept {
-  if (src.version() != dst.version()) return std::unexpected(Error::ip_bad_version);
-  const std::size_t ip_size = src.is_v4() ? Ipv4Header::kSize : Ipv6Header::kSize;
-  if (out.size() < ip_size) return std::unexpected(Error::buffer_too_small);
-  auto tcp_size = header.emit(out.subspan(ip_size));
-  if (!tcp_size) return std::unexpected(tcp_size.error());
-  const std::size_t segment_size = *tcp_size + payload.size();
+namespace {
+
+// The IP header in front of a TCP segment already written at out[ip_size, ip_size + tcp_size), the
+// payload after it, and the TCP checksum: what both emit_tcp_packet() overloads share.
+std::expected<std::size_t, Error> finish_packet(const IpAddress& src, const IpAddress& dst,
+                                                std::size_t ip_size, std::size_t tcp_size, Bytes payload,
+                                                MutableBytes out, const IpParams& params) noexcept {
+  const std::size_t segment_size = tcp_size + payload.size();
   if (ip_size + segment_size > 0xFFFF) return std::unexpected(Error::payload_too_long);
   if (out.size() < ip_size + segment_size) return std::unexpected(Error::buffer_too_small);
-  std::copy(payload.begin(), payload.end(), out.begin() + static_cast<std::ptrdiff_t>(ip_size + *tcp_size));
+  if (!payload.empty()) std::memcpy(out.data() + ip_size + tcp_size, payload.data(), payload.size());
 
   const auto upper_length = static_cast<std::uint16_t>(segment_size);
   if (src.is_v4()) {
@@ -94,6 +95,63 @@ std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const Ip
   store_be16(out, ip_size + 16,
              upper_layer_checksum(src, dst, kProtocolTcp, out.subspan(ip_size, segment_size)));
   return ip_size + segment_size;
+}
+
+template <typename Header>
+std::expected<std::size_t, Error> emit_packet(const IpAddress& src, const IpAddress& dst,
+                                              const Header& header, Bytes payload, MutableBytes out,
+                                              const IpParams& params) noexcept {
+  if (src.version() != dst.version()) return std::unexpected(Error::ip_bad_version);
+  const std::size_t ip_size = src.is_v4() ? Ipv4Header::kSize : Ipv6Header::kSize;
+  if (out.size() < ip_size) return std::unexpected(Error::buffer_too_small);
+  auto tcp_size = header.emit(out.subspan(ip_size));
+  if (!tcp_size) return std::unexpected(tcp_size.error());
+  return finish_packet(src, dst, ip_size, *tcp_size, payload, out, params);
+}
+
+}  // namespace
+
+std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const IpAddress& dst,
+                                                  const TcpHeader& header, Bytes payload, MutableBytes out,
+                                                  const IpParams& params) noexcept {
+  return emit_packet(src, dst, header, payload, out, params);
+}
+
+std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const IpAddress& dst,
+                                                  const SendHeader& header, Bytes payload, MutableBytes out,
+                                                  const IpParams& params) noexcept {
+  // The engine's own segments, every few hundred instructions counted: sizes are known up front, so the
+  // TCP header goes straight into place and an IPv4 header is written here without a header value.
+  if (!src.is_v4()) return emit_packet(src, dst, header, payload, out, params);
+  if (!dst.is_v4()) return std::unexpected(Error::ip_bad_version);
+  const std::size_t tcp_size = header.encoded_size();
+  if (tcp_size > TcpView::kMinHeaderSize + kMaxOptionBytes) return std::unexpected(Error::options_too_long);
+  const std::size_t size = Ipv4Header::kSize + tcp_size + payload.size();
+  if (size > 0xFFFF) return std::unexpected(Error::payload_too_long);
+  if (out.size() < size) return std::unexpected(Error::buffer_too_small);
+  (void)header.emit(out.subspan(Ipv4Header::kSize, tcp_size));  // sized and checked above
+  if (!payload.empty())
+    std::memcpy(out.data() + Ipv4Header::kSize + tcp_size, payload.data(), payload.size());
+  // RFC 791 §3.1: version 4, IHL 5; DSCP/ECN; total length; identification; DF; TTL; protocol.
+  store_u8(out, 0, 0x45);
+  store_u8(out, 1,
+           static_cast<std::uint8_t>((static_cast<unsigned>(params.dscp) << 2U) | (params.ecn & 0x03U)));
+  store_be16(out, 2, static_cast<std::uint16_t>(size));
+  store_be16(out, 4, params.identification);
+  store_be16(out, 6, 0x4000);
+  store_u8(out, 8, params.ttl);
+  store_u8(out, 9, kProtocolTcp);
+  store_be16(out, 10, 0);
+  std::memcpy(out.data() + 12, src.bytes().data(), 4);
+  std::memcpy(out.data() + 16, dst.bytes().data(), 4);
+  store_be16(out, 10, static_cast<std::uint16_t>(~detail::fold_to_wire16(detail::sum_native20(out.data()))));
+  // One pass over pseudo-header, header, options and payload; the checksum field is still zero.
+  const std::size_t segment_size = size - Ipv4Header::kSize;
+  std::uint64_t acc = detail::sum_pseudo_header(out.data() + 12, out.data() + 16, true, kProtocolTcp,
+                                                static_cast<std::uint32_t>(segment_size), 0);
+  acc = detail::sum_native(out.data() + Ipv4Header::kSize, segment_size, acc);
+  store_be16(out, Ipv4Header::kSize + 16, static_cast<std::uint16_t>(~detail::fold_to_wire16(acc)));
+  return size;
 }
 
 }  // namespace synack::wire

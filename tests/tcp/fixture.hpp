@@ -96,7 +96,8 @@ class EngineTest : public ::testing::Test {
   std::vector<Sent> drain() {
     std::vector<Sent> out;
     while (auto o = conn->poll_transmit(now)) {
-      out.push_back(Sent{o->header, std::vector<std::byte>(o->payload.begin(), o->payload.end())});
+      out.push_back(
+          Sent{o->header.to_header(), std::vector<std::byte>(o->payload.begin(), o->payload.end())});
       if (out.size() > 10000) break;
     }
     EXPECT_FALSE(conn->wants_transmit());  // the stack schedules output by it

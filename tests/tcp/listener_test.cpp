@@ -41,7 +41,7 @@ TEST_F(Listen, Syn_SendsSynAckAndQueuesHalfOpen) {
   EXPECT_EQ(listener->syn_queue_size(), 1U);
   // RFC 6528: ISS = M + F(tuple, key), from the injected key and time.
   EXPECT_EQ(our_iss(slot), isn_gen.isn(now, at_listener));
-  const wire::TcpHeader sa = listener->syn_ack(now, slot, isn_gen);
+  const wire::TcpHeader sa = listener->syn_ack(now, slot);
   EXPECT_EQ(sa.flags, TcpFlags(S | A));
   EXPECT_EQ(sa.ack, peer_iss + 1);
   EXPECT_EQ(sa.options.mss, std::optional<std::uint16_t>(1460));
@@ -56,7 +56,7 @@ TEST_F(Listen, SynWithoutOptions_SynAckCarriesOnlyMss) {
   listen();
   peer_timestamps = false;
   const ListenerReply r = listener->on_segment(now, at_listener, seg(S, peer_iss, SeqNum{0}), {}, isn_gen);
-  const wire::TcpHeader sa = listener->syn_ack(now, r.slot, isn_gen);
+  const wire::TcpHeader sa = listener->syn_ack(now, r.slot);
   EXPECT_EQ(sa.options.mss, std::optional<std::uint16_t>(1460));
   EXPECT_FALSE(sa.options.wscale);
   EXPECT_FALSE(sa.options.sack_permitted);
@@ -103,7 +103,7 @@ TEST_F(Listen, SynWithData_AcksOnlySyn) {
   const auto data = bytes_of(100);
   const ListenerReply r = listener->on_segment(now, at_listener, peer_syn(peer_iss), data, isn_gen);
   ASSERT_EQ(r.kind, ListenerReply::Kind::send_syn_ack);
-  EXPECT_EQ(listener->syn_ack(now, r.slot, isn_gen).ack, peer_iss + 1);
+  EXPECT_EQ(listener->syn_ack(now, r.slot).ack, peer_iss + 1);
 }
 
 TEST_F(Listen, SynQueueFull_DropsAndCounts) {
@@ -169,7 +169,7 @@ TEST_F(SynReceivedPassive, FinalAck_Completes) {
   ack.options.timestamps = wire::Timestamps{peer_tsval + 1, 0};
   const ListenerReply r = listener->on_half_open_segment(now, slot, ack);
   ASSERT_EQ(r.kind, ListenerReply::Kind::complete);
-  const PassiveOpen p = listener->passive_open(slot, ack, isn_gen);
+  const PassiveOpen p = listener->passive_open(slot, ack);
   listener->free_half_open(slot);
   conn = Connection::open_passive(config, p, now);
   EXPECT_EQ(conn->state(), State::established);
@@ -190,7 +190,7 @@ TEST_F(SynReceivedPassive, FinalAckWithoutTimestamps_Establishes) {
   peer_timestamps = false;
   const auto ack = seg(A, peer_iss + 1, our_iss(slot) + 1);
   ASSERT_EQ(listener->on_half_open_segment(now, slot, ack).kind, ListenerReply::Kind::complete);
-  conn = Connection::open_passive(config, listener->passive_open(slot, ack, isn_gen), now);
+  conn = Connection::open_passive(config, listener->passive_open(slot, ack), now);
   EXPECT_EQ(conn->state(), State::established);
   EXPECT_TRUE(conn->info().negotiated.timestamps);
   // And later segments without timestamps are still accepted (Linux behaviour).
@@ -266,7 +266,7 @@ TEST_F(SynReceivedPassive, ListenerEpochMoves_LiveEntryKeepsItsSynTime) {
   auto ack = seg(A, peer_iss + 1, our_iss(slot) + 1, 500);
   ack.options.timestamps = wire::Timestamps{peer_tsval + 1, 0};
   ASSERT_EQ(listener->on_half_open_segment(now, slot, ack).kind, ListenerReply::Kind::complete);
-  const PassiveOpen p = listener->passive_open(slot, ack, isn_gen);
+  const PassiveOpen p = listener->passive_open(slot, ack);
   EXPECT_EQ(p.syn_received_at, syn_at);
   // The timestamp offset kept with the entry is the one the ISN generator gives for the tuple.
   EXPECT_EQ(p.ts_offset, isn_gen.timestamp_offset(p.tuple));

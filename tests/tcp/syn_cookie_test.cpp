@@ -127,7 +127,7 @@ TEST_F(SynCookie, RoundTrip_EveryMssWscaleSackTimestamps_V4AndV6) {
               const ListenerReply r = on(ack);
               ASSERT_EQ(r.kind, ListenerReply::Kind::complete_cookie);
               EXPECT_EQ(r.cookie.peer_mss, entry);  // rounded down to the table
-              const PassiveOpen open = listener->passive_open(r.cookie, ack, isn_gen);
+              const PassiveOpen open = listener->passive_open(r.cookie, ack);
               EXPECT_EQ(open.iss, sa.seq);
               EXPECT_EQ(open.irs, seq);
               // The same as a SYN-queue entry for a SYN with MSS `entry`.
@@ -164,7 +164,7 @@ TEST_F(Listener_, CookieAck_ValidCreatesConnectionWithSynOptions) {
   const wire::TcpHeader ack = final_ack(sa, peer_iss + 1);
   const ListenerReply r = on(ack);
   ASSERT_EQ(r.kind, ListenerReply::Kind::complete_cookie);
-  const Connection c = Connection::open_passive(config, listener->passive_open(r.cookie, ack, isn_gen), now);
+  const Connection c = Connection::open_passive(config, listener->passive_open(r.cookie, ack), now);
   EXPECT_EQ(c.info().negotiated.snd_shift, std::optional<std::uint8_t>(7));
   EXPECT_EQ(c.info().negotiated.rcv_shift, std::optional<std::uint8_t>(7));
   EXPECT_TRUE(c.info().negotiated.sack);
@@ -424,7 +424,7 @@ TEST_F(Listener_, CookieSynWithoutMss_DefaultMss) {
   const wire::TcpHeader ack = final_ack(sa, peer_iss + 1);
   const ListenerReply r = on(ack);
   ASSERT_EQ(r.kind, ListenerReply::Kind::complete_cookie);
-  EXPECT_EQ(listener->passive_open(r.cookie, ack, isn_gen).negotiated.send_mss, 536);
+  EXPECT_EQ(listener->passive_open(r.cookie, ack).negotiated.send_mss, 536);
 }
 
 // The accept queue bound holds for cookies too (Linux ListenOverflows): the ACK is dropped, no RST.
@@ -450,14 +450,14 @@ TEST_F(Listener_, CookieRtt_FromTsecrOrNone) {
   const wire::TcpHeader ack_ts = final_ack(sa_ts, peer_iss + 1);
   ListenerReply r = on(ack_ts);
   ASSERT_EQ(r.kind, ListenerReply::Kind::complete_cookie);
-  const PassiveOpen with_ts = listener->passive_open(r.cookie, ack_ts, isn_gen);
+  const PassiveOpen with_ts = listener->passive_open(r.cookie, ack_ts);
   EXPECT_TRUE(with_ts.rtt_sample);
   EXPECT_GE(now - with_ts.syn_received_at, 100ms);
   EXPECT_LT(now - with_ts.syn_received_at, 164ms);
   const wire::TcpHeader ack_plain = final_ack(sa_plain, peer_iss + 101);
   r = on(ack_plain);
   ASSERT_EQ(r.kind, ListenerReply::Kind::complete_cookie);
-  const PassiveOpen plain = listener->passive_open(r.cookie, ack_plain, isn_gen);
+  const PassiveOpen plain = listener->passive_open(r.cookie, ack_plain);
   EXPECT_FALSE(plain.rtt_sample);
   const Connection c = Connection::open_passive(config, plain, now);
   EXPECT_EQ(c.info().rto, config.initial_rto);

@@ -121,6 +121,67 @@ TEST(EmitTcpPacket, MatchesAnIndependentEncoderIpv6) {
   EXPECT_EQ(*n, tcp_packet_size(IpVersion::v6, h, payload.size()));
 }
 
+TEST(EmitTcpPacket, SendHeaderMatchesAnIndependentEncoderIpv4) {
+  SendHeader h;
+  h.src_port = 40000;
+  h.dst_port = 80;
+  h.seq = SeqNum(0x1a2b3c4d);
+  h.flags = TcpFlags(TcpFlags::kSyn);
+  h.window = 64240;
+  h.has_mss = true;
+  h.mss = 1460;
+  h.sack_permitted = true;
+  h.has_timestamps = true;
+  h.timestamps = Timestamps{1000, 0};
+  h.wscale = 7;
+  std::array<std::byte, 128> out{};
+  auto n = emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), h, {}, out,
+                           {.ttl = 64, .identification = 0x1234});
+  ASSERT_TRUE(n);
+  EXPECT_EQ(to_hex(Bytes(out).first(*n)), kSynV4);
+}
+
+// The SendHeader path writes the bytes the TcpHeader path writes, for both families, with a payload,
+// SACK blocks and IP parameters, and refuses the same things.
+TEST(EmitTcpPacket, SendHeaderWritesWhatItsTcpHeaderWrites) {
+  SendHeader h;
+  h.src_port = 443;
+  h.dst_port = 51000;
+  h.seq = SeqNum(7);
+  h.ack = SeqNum(0xfffffff0U);
+  h.flags = TcpFlags(TcpFlags::kAck | TcpFlags::kPsh);
+  h.window = 501;
+  h.has_timestamps = true;
+  h.timestamps = Timestamps{123456, 654321};
+  h.sack_count = 2;
+  h.sack[0] = {SeqNum(100), SeqNum(200)};
+  h.sack[1] = {SeqNum(300), SeqNum(400)};
+  const std::vector<std::byte> payload = from_hex("68656c6c6f2c20776f726c6421");
+  const IpParams params{.ttl = 17, .ecn = 2, .dscp = 10, .identification = 99, .flow_label = 0x12345};
+  for (const char* family : {"v4", "v6"}) {
+    const bool v4 = std::string(family) == "v4";
+    const IpAddress src = *IpAddress::parse(v4 ? "192.0.2.1" : "2001:db8::1");
+    const IpAddress dst = *IpAddress::parse(v4 ? "198.51.100.7" : "2001:db8::2");
+    std::array<std::byte, 256> a{};
+    std::array<std::byte, 256> b{};
+    const auto na = emit_tcp_packet(src, dst, h, payload, a, params);
+    const auto nb = emit_tcp_packet(src, dst, h.to_header(), payload, b, params);
+    ASSERT_TRUE(na) << family;
+    ASSERT_TRUE(nb) << family;
+    EXPECT_EQ(to_hex(Bytes(a).first(*na)), to_hex(Bytes(b).first(*nb))) << family;
+    EXPECT_TRUE(TcpPacketView::parse(Bytes(a).first(*na))) << family;
+    std::array<std::byte, 60> small{};
+    const auto too_small = emit_tcp_packet(src, dst, h, payload, small, params);
+    ASSERT_FALSE(too_small) << family;
+    EXPECT_EQ(too_small.error(), Error::buffer_too_small) << family;
+  }
+  std::array<std::byte, 256> buffer{};
+  const auto mixed = emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("2001:db8::2"), h,
+                                     payload, buffer, params);
+  ASSERT_FALSE(mixed);
+  EXPECT_EQ(mixed.error(), Error::ip_bad_version);
+}
+
 TEST(EmitTcpPacket, RefusesMixedFamiliesAndSmallBuffers) {
   TcpHeader h;
   std::array<std::byte, 128> out{};

@@ -44,7 +44,7 @@ namespace synack::tcp {
 
 /// A segment to send: the header (checksum left to the emitter) and a payload view.
 struct Outgoing {
-  wire::TcpHeader header;  ///< the header; its options and flags final, its checksum computed on emission
+  wire::SendHeader header;  ///< the header; its options and flags final, its checksum computed on emission
   wire::Bytes
       payload;  ///< the payload: a view into the send buffer, valid until the next call on the connection
 };
@@ -251,7 +251,7 @@ class Connection {
   void update_timestamps(const wire::TcpHeader& h) noexcept;
 
   // connection_output.cpp
-  [[nodiscard]] wire::TcpHeader make_header(Instant now, std::uint16_t flags, wire::SeqNum seq);
+  [[nodiscard]] wire::SendHeader make_header(Instant now, std::uint16_t flags, wire::SeqNum seq);
   [[nodiscard]] Outgoing make_syn(Instant now, bool with_ack);
   [[nodiscard]] std::optional<Outgoing> make_data_segment(Instant now, wire::SeqNum seq, std::size_t max_len,
                                                           bool retransmission);

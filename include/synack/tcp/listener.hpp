@@ -101,7 +101,6 @@ struct ListenerReply {
   std::uint32_t slot = 0;               ///< the SYN-queue slot for send_syn_ack and complete
   wire::SeqNum rst_seq;                 ///< send_rst: the RST's sequence number
   std::optional<wire::SeqNum> rst_ack;  ///< RST carries ACK with this value when set
-  std::uint32_t ts_offset = 0;          ///< send_syn_ack of a new entry: its timestamp offset
   std::uint32_t cookie_ts_val = 0;      ///< send_cookie_syn_ack: our TSval (options in its low bits)
   HalfOpen cookie;                      ///< send_cookie_syn_ack / complete_cookie: the entry it stands for
   /// send_syn_ack into a full queue: the entry pruned to make room (its tuple and former slot), whose
@@ -130,28 +129,27 @@ class Listener {
                                          const wire::TcpHeader& header, wire::Bytes payload,
                                          const IsnGenerator& isn);
   /// Creates a half-open entry as if `header` (a SYN) had arrived; used by on_segment and by the
-  /// forwarder once the embedder accepted. nullopt when the SYN queue is full.
-  /// `ts_offset`, when given, receives the entry's timestamp offset (computed with its ISN by one hash).
+  /// forwarder once the embedder accepted. nullopt when the SYN queue is full. The entry keeps its
+  /// timestamp offset (HalfOpen::ts_offset), computed with its ISN by one hash.
   [[nodiscard]] std::optional<std::uint32_t> add_half_open(Instant now, const wire::FourTuple& tuple,
                                                            wire::SeqNum peer_isn, const SynOptions& peer,
-                                                           const IsnGenerator& isn,
-                                                           std::uint32_t* ts_offset = nullptr);
+                                                           const IsnGenerator& isn);
   /// RFC 9293 §3.10.7.4 for a half-open entry (SYN-RECEIVED): duplicate SYN, RST, bad or final ACK.
   [[nodiscard]] ListenerReply on_half_open_segment(Instant now, std::uint32_t slot,
                                                    const wire::TcpHeader& header);
 
   /// The SYN-ACK for `e` (a queue entry or a cookie) with TSval `ts_val`.
   [[nodiscard]] wire::TcpHeader syn_ack(const HalfOpen& e, std::uint32_t ts_val) const;
-  /// The SYN-ACK for entry `slot` with timestamps taken at `now`.
-  [[nodiscard]] wire::TcpHeader syn_ack(Instant now, std::uint32_t slot, const IsnGenerator& isn) const;
-  /// The same with the entry's timestamp offset already known (IsnGenerator::timestamp_offset).
-  [[nodiscard]] wire::TcpHeader syn_ack(Instant now, std::uint32_t slot, std::uint32_t ts_offset) const;
+  /// The SYN-ACK for entry `slot` with timestamps taken at `now` (the entry keeps its timestamp offset).
+  [[nodiscard]] wire::TcpHeader syn_ack(Instant now, std::uint32_t slot) const;
+  /// syn_ack(e, ts_val) as the compact header the Stack emits straight into its output buffer.
+  [[nodiscard]] wire::SendHeader send_syn_ack(const HalfOpen& e, std::uint32_t ts_val) const;
+  /// syn_ack(now, slot) as the compact header the Stack emits (the entry keeps its timestamp offset).
+  [[nodiscard]] wire::SendHeader send_syn_ack(Instant now, std::uint32_t slot) const;
   /// The facts a completed entry hands to Connection::open_passive.
-  [[nodiscard]] PassiveOpen passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack,
-                                         const IsnGenerator& isn) const;
+  [[nodiscard]] PassiveOpen passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack) const;
   /// The same for a half-open value: a queue entry or one rebuilt from a cookie (ListenerReply::cookie).
-  [[nodiscard]] PassiveOpen passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack,
-                                         const IsnGenerator& isn) const;
+  [[nodiscard]] PassiveOpen passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack) const;
   /// The half-open entry in `slot` (slot < syn_queue_slots()).
   [[nodiscard]] const HalfOpen& entry(std::uint32_t slot) const noexcept { return syn_queue_[slot]; }
   /// When entry `e` (of this listener, or one it rebuilt from a cookie) saw its SYN.

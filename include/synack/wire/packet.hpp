@@ -76,4 +76,10 @@ struct IpParams {
                                                                 MutableBytes out,
                                                                 const IpParams& params = {}) noexcept;
 
+/// The same for a SendHeader (the engine's own segments): the header is written straight into `out`.
+[[nodiscard]] std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const IpAddress& dst,
+                                                                const SendHeader& header, Bytes payload,
+                                                                MutableBytes out,
+                                                                const IpParams& params = {}) noexcept;
+
 }  // namespace synack::wire

@@ -2,6 +2,7 @@
 /// TCP header (RFC 9293 §3.1): flags, a checked view over received bytes, and a header value.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -145,6 +146,44 @@ struct TcpHeader {
 
   /// Field-by-field equality (the checksum field included).
   friend bool operator==(const TcpHeader&, const TcpHeader&) noexcept = default;
+};
+
+/// The header of a segment synack sends: the fixed fields and the options it puts on its own segments
+/// (MSS, window scale, SACK-permitted, timestamps, up to four SACK blocks). A fraction of TcpHeader's
+/// size (no Fast Open, no unknown options), so the engine builds it cheaply and emit() writes it straight
+/// into the output buffer, in the same Linux layout emit_tcp_options() uses.
+struct SendHeader {
+  /// `wscale` when no Window Scale option is sent.
+  static constexpr std::uint8_t kNoWindowScale = 0xFF;
+
+  std::uint16_t src_port = 0;            ///< source port
+  std::uint16_t dst_port = 0;            ///< destination port
+  SeqNum seq;                            ///< SEG.SEQ
+  SeqNum ack;                            ///< SEG.ACK
+  TcpFlags flags;                        ///< flag bits
+  std::uint16_t window = 0;              ///< SEG.WND, unscaled (as it goes in the 16-bit field)
+  std::uint16_t mss = 0;                 ///< the MSS option's value, when has_mss
+  std::uint8_t wscale = kNoWindowScale;  ///< the Window Scale shift; kNoWindowScale = none
+  bool has_mss = false;                  ///< send an MSS option (`mss`)
+  bool sack_permitted = false;           ///< send SACK-Permitted
+  bool has_timestamps = false;           ///< send Timestamps (`timestamps`)
+  std::uint8_t sack_count = 0;           ///< SACK blocks in `sack` (at most SackBlocks::kCapacity)
+  Timestamps timestamps;                 ///< TSval and TSecr, when has_timestamps
+  std::array<SackBlock, SackBlocks::kCapacity> sack{};  ///< the first sack_count are sent
+
+  /// The options' encoded size (Linux layout, a multiple of 4).
+  [[nodiscard]] std::size_t options_size() const noexcept {
+    return (has_mss ? 4U : 0U) + (has_timestamps ? 12U : (sack_permitted ? 4U : 0U)) +
+           (wscale != kNoWindowScale ? 4U : 0U) + (sack_count != 0 ? 4U + 8U * sack_count : 0U);
+  }
+  /// 20 + the options' encoded size.
+  [[nodiscard]] std::size_t encoded_size() const noexcept { return TcpView::kMinHeaderSize + options_size(); }
+  /// Writes the header and its options with a zero checksum field; returns the header length. Errors:
+  /// options_too_long (more than 40 bytes of options), buffer_too_small.
+  [[nodiscard]] std::expected<std::size_t, Error> emit(MutableBytes out) const noexcept;
+  /// The same header as a TcpHeader value (for observers and tests); TcpHeader::emit of it writes the
+  /// same bytes.
+  [[nodiscard]] TcpHeader to_header() const noexcept;
 };
 
 }  // namespace synack::wire
