@@ -54,7 +54,8 @@ Duration seconds(double s) {
 /// socket made afterwards lives there. Needs CAP_SYS_ADMIN: done before the privilege drop.
 std::expected<void, tun_cli::Failure> enter_upstream_netns(const std::string& name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
-    return std::unexpected(tun_cli::Failure{kExitUsage, fmt::format("--upstream-netns: '{}' is not a name", name)});
+    return std::unexpected(
+        tun_cli::Failure{kExitUsage, fmt::format("--upstream-netns: '{}' is not a name", name)});
   }
   const std::string path = "/run/netns/" + name;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -68,8 +69,8 @@ std::expected<void, tun_cli::Failure> enter_upstream_netns(const std::string& na
   ::close(fd);
   if (rc != 0) {
     return std::unexpected(tun_cli::Failure{
-        kExitUnavailable, fmt::format("--upstream-netns {}: setns: {} (it needs CAP_SYS_ADMIN)", name,
-                                      std::strerror(error))});
+        kExitUnavailable,
+        fmt::format("--upstream-netns {}: setns: {} (it needs CAP_SYS_ADMIN)", name, std::strerror(error))});
   }
   return {};
 }
@@ -87,9 +88,14 @@ void print_summary(const TunSession& s, const forward::Relay& relay, int signal,
   if (json) {
     observe::Json j = observe::event("summary");
     j["signal"] = signal;
-    j["offers"] = {{"total", c.offers},        {"accepted", c.accepted},     {"refused", c.refused},
-                   {"dropped", c.dropped},     {"expired", c.expired},       {"over_limit", c.over_limit},
-                   {"overflow", st.offers_overflow}, {"half_open_expired", c.half_open_expired}};
+    j["offers"] = {{"total", c.offers},
+                   {"accepted", c.accepted},
+                   {"refused", c.refused},
+                   {"dropped", c.dropped},
+                   {"expired", c.expired},
+                   {"over_limit", c.over_limit},
+                   {"overflow", st.offers_overflow},
+                   {"half_open_expired", c.half_open_expired}};
     j["relays"] = {{"live", relay.live()},
                    {"peak", c.peak},
                    {"closed", c.closed},
@@ -138,9 +144,10 @@ void print_banner(const TunSession& s, const ForwardOptions& o) {
 std::expected<std::unique_ptr<TunSession>, int> set_up(const ForwardOptions& o, const PrivilegeOptions& p,
                                                        int& epoll_fd) {
   if (o.upstream_mark && !p.no_drop) {
-    fmt::print(stderr,
-               "synack forward: --upstream-mark sets SO_MARK on every upstream socket, which needs "
-               "CAP_NET_ADMIN for the whole run: add --no-drop (docs/security.md), or use --upstream-netns\n");
+    fmt::print(
+        stderr,
+        "synack forward: --upstream-mark sets SO_MARK on every upstream socket, which needs "
+        "CAP_NET_ADMIN for the whole run: add --no-drop (docs/security.md), or use --upstream-netns\n");
     return std::unexpected(kExitUsage);
   }
   auto session = tun_cli::open_session(o.tun);
@@ -225,8 +232,9 @@ int run_forward(const ForwardOptions& o, const PrivilegeOptions& p) {
 void register_forward_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ForwardOptions>();
   auto* cmd = app.add_subcommand(
-      "forward", "A transparent TCP forwarder from a TUN device to kernel sockets: each SYN is answered only "
-                 "after the upstream connection answered (docs/forward.md)");
+      "forward",
+      "A transparent TCP forwarder from a TUN device to kernel sockets: each SYN is answered only "
+      "after the upstream connection answered (docs/forward.md)");
   o->tun.own_no_address = true;
   cmd->add_option("--tun", o->tun.device, "TUN device to create")->capture_default_str();
   cmd->add_option("--kernel-addr", o->tun.kernel_addrs,
@@ -247,7 +255,8 @@ void register_forward_command(CLI::App& app, int& exit_code) {
                   "Seconds an upstream connect may take; then the SYN is dropped")
       ->capture_default_str()
       ->check(real(0.01, 600.0));
-  cmd->add_option("--idle-timeout", o->idle_timeout, "Seconds without data before a relay is reset (0: never)")
+  cmd->add_option("--idle-timeout", o->idle_timeout,
+                  "Seconds without data before a relay is reset (0: never)")
       ->capture_default_str()
       ->check(real(0.0, 86400.0));
   cmd->add_option("--max-connections", o->max_connections,

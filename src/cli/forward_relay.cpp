@@ -147,8 +147,8 @@ void Relay::on_event(Instant now, const stack::Event& e) {
   Conn* c = find(e.user);
   if (c == nullptr) {
     // A connection we no longer relay (ended): give its id back so the Stack frees it.
-    if (e.connection.valid() && (e.kind == EventKind::reset || e.kind == EventKind::timed_out ||
-                                 e.kind == EventKind::aborted)) {
+    if (e.connection.valid() &&
+        (e.kind == EventKind::reset || e.kind == EventKind::timed_out || e.kind == EventKind::aborted)) {
       (void)stack_.abort(now, e.connection);
     }
     return;
@@ -214,17 +214,16 @@ void Relay::on_offer(Instant now, stack::OfferId id) {
 void Relay::start_connect(Instant now, std::uint32_t index) {
   Conn& c = conns_[index];
   const wire::Endpoint& destination = c.tuple.local;
-  c.fd = ::socket(destination.address.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                  0);
+  c.fd = ::socket(destination.address.is_v4() ? AF_INET : AF_INET6,
+                  SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c.fd < 0) {
     finish_connect(now, c, errno);
     return;
   }
   const int one = 1;
   (void)::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (!o_.device.empty() &&
-      ::setsockopt(c.fd, SOL_SOCKET, SO_BINDTODEVICE, o_.device.data(),
-                   static_cast<socklen_t>(o_.device.size())) != 0) {
+  if (!o_.device.empty() && ::setsockopt(c.fd, SOL_SOCKET, SO_BINDTODEVICE, o_.device.data(),
+                                         static_cast<socklen_t>(o_.device.size())) != 0) {
     finish_connect(now, c, errno);
     return;
   }
@@ -298,8 +297,9 @@ void Relay::on_sockets(Instant now) {
   for (int round = 0; round < 16; ++round) {
     const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 0);
     if (n <= 0) return;
-    for (int i = 0; i < n; ++i) on_socket(now, events[static_cast<std::size_t>(i)].data.u64,
-                                          events[static_cast<std::size_t>(i)].events);
+    for (int i = 0; i < n; ++i)
+      on_socket(now, events[static_cast<std::size_t>(i)].data.u64,
+                events[static_cast<std::size_t>(i)].events);
     if (static_cast<std::size_t>(n) < events.size()) return;
   }
 }
@@ -326,7 +326,8 @@ void Relay::pump_up(Instant now, Conn& c) {
   for (;;) {
     if (c.to_upstream_off < c.to_upstream.size()) {
       const std::size_t left = c.to_upstream.size() - c.to_upstream_off;
-      const ssize_t n = ::send(c.fd, c.to_upstream.data() + c.to_upstream_off, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+      const ssize_t n =
+          ::send(c.fd, c.to_upstream.data() + c.to_upstream_off, left, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // EPOLLOUT brings us back
         ++counters_.reset_by_upstream;
@@ -446,7 +447,8 @@ void Relay::on_timers(Instant now) {
   while (!connect_deadlines_.empty() && connect_deadlines_.front().at <= now) {
     const Deadline d = connect_deadlines_.front();
     connect_deadlines_.pop_front();
-    if (Conn* c = find(d.key); c != nullptr && c->phase == Phase::connecting) finish_connect(now, *c, ETIMEDOUT);
+    if (Conn* c = find(d.key); c != nullptr && c->phase == Phase::connecting)
+      finish_connect(now, *c, ETIMEDOUT);
   }
   if (now < next_sweep_) return;
   next_sweep_ = Instant::max();
@@ -472,7 +474,8 @@ Instant Relay::wake_by() const {
 void Relay::report_offer(Instant now, const Conn& c, std::string_view verdict, int error) {
   if (o_.quiet) return;
   // error -1: decided by --max-connections, no upstream was tried.
-  const observe::Outcome outcome = verdict == "refuse" ? observe::Outcome::refused : observe::Outcome::timed_out;
+  const observe::Outcome outcome =
+      verdict == "refuse" ? observe::Outcome::refused : observe::Outcome::timed_out;
   if (o_.json) {
     observe::Json j = observe::event("offer");
     j["client"] = c.tuple.remote.to_string();
@@ -485,10 +488,10 @@ void Relay::report_offer(Instant now, const Conn& c, std::string_view verdict, i
     fmt::print("{}\n", j.dump());
     return;
   }
-  const std::string why = error < 0   ? "--max-connections reached"
-                          : error > 0 ? fmt::format("upstream {} after {:.3f} ms", error_name(error),
-                                                    ms(now - c.syn_at))
-                                      : fmt::format("after {:.3f} ms", ms(now - c.syn_at));
+  const std::string why =
+      error < 0   ? "--max-connections reached"
+      : error > 0 ? fmt::format("upstream {} after {:.3f} ms", error_name(error), ms(now - c.syn_at))
+                  : fmt::format("after {:.3f} ms", ms(now - c.syn_at));
   fmt::print("{} → {}: {} ({})\n", c.tuple.remote.to_string(), c.tuple.local.to_string(), verdict, why);
 }
 
@@ -511,8 +514,8 @@ void Relay::report_end(Instant now, const Conn& c, std::string_view how) {
     return;
   }
   fmt::print("{} → {}: accepted (upstream connected in {:.3f} ms), {} B up, {} B down, {:.3f} s, {}\n",
-             c.tuple.remote.to_string(), c.tuple.local.to_string(), connect_ms, c.bytes_up, c.bytes_down, seconds,
-             how);
+             c.tuple.remote.to_string(), c.tuple.local.to_string(), connect_ms, c.bytes_up, c.bytes_down,
+             seconds, how);
 }
 
 }  // namespace synack::cli::forward

@@ -31,7 +31,7 @@ struct RelayOptions {
   std::optional<std::uint32_t> mark;  ///< --upstream-mark: SO_MARK
   Duration connect_timeout = std::chrono::seconds(5);
   Duration idle_timeout = std::chrono::seconds(300);  ///< zero: none
-  std::uint32_t max_connections = 1024;  ///< relays at once (connecting and connected)
+  std::uint32_t max_connections = 1024;               ///< relays at once (connecting and connected)
   WhenFull when_full = WhenFull::drop;
   std::size_t chunk = std::size_t{64} * 1024;  ///< bytes moved per read, and held per direction at most
   bool json = false;                           ///< --json-stream: one JSON object per line

@@ -1,7 +1,6 @@
 // `synack listen`: a synack server on a TUN device, talking to the Linux kernel's TCP (docs/tun.md). The
 // TUN session it shares with `connect`, `demo` and `forward` is tun_session.cpp.
 #include "listen_command.hpp"
-#include "listen_report.hpp"
 
 #include <malloc.h>
 #include <sys/signalfd.h>
@@ -18,6 +17,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "listen_report.hpp"
 #include "numbers.hpp"
 #include "privileges.hpp"
 #include "synack/observe/json.hpp"
@@ -74,8 +74,6 @@ constexpr std::string_view kHttpPage =
 constexpr Duration kInterval = std::chrono::seconds(1);
 /// Connect-time samples kept per interval for its percentiles (beyond it the interval's rest is unsampled).
 constexpr std::size_t kMaxSamples = 1U << 16U;
-
-
 
 class Server {
  public:

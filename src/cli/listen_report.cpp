@@ -53,8 +53,9 @@ void print_listen_summary(const tun_cli::TunSession& s, const ListenSummary& sum
     fmt::print(
         "synack listen: {} connection(s) accepted, {} still open, {} reset; {} B received, {} B sent; "
         "{} datagrams in, {} out\n",
-        grouped(sum.accepted), sum.open, grouped(sum.totals.reset + sum.totals.timed_out + sum.totals.aborted),
-        grouped(sum.bytes_in), grouped(sum.bytes_out), grouped(d.datagrams_in), grouped(d.datagrams_out));
+        grouped(sum.accepted), sum.open,
+        grouped(sum.totals.reset + sum.totals.timed_out + sum.totals.aborted), grouped(sum.bytes_in),
+        grouped(sum.bytes_out), grouped(d.datagrams_in), grouped(d.datagrams_out));
     fmt::print(
         "  ends: {} closed, {} reset by the peer, {} timed out, {} aborted; {} live in the stack at exit "
         "({} in TIME-WAIT), peak {}\n",

@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -142,10 +142,10 @@ bool looks_like_permission(std::string_view message) {
 std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOptions& o) {
   auto session = std::make_unique<TunSession>();
   std::vector<Prefixed> kernel;
-  const std::vector<std::string> addr_text =
-      o.own_no_address ? std::vector<std::string>{}
-      : o.addrs.empty() ? std::vector<std::string>{"192.0.2.2", "2001:db8::2"}
-                        : o.addrs;
+  const std::vector<std::string> addr_text = o.own_no_address ? std::vector<std::string>{}
+                                             : o.addrs.empty()
+                                                 ? std::vector<std::string>{"192.0.2.2", "2001:db8::2"}
+                                                 : o.addrs;
   const std::vector<std::string> kernel_text =
       o.kernel_addrs.empty() ? std::vector<std::string>{"192.0.2.1/24", "2001:db8::1/64"} : o.kernel_addrs;
   for (const auto& text : addr_text) {
@@ -168,7 +168,8 @@ std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOption
   std::vector<Prefixed> routes;
   for (const auto& text : o.routes) {
     auto p = parse_prefixed(text);
-    if (!p) return std::unexpected(Failure{kExitUsage, fmt::format("--route: '{}' is not PREFIX/LENGTH", text)});
+    if (!p)
+      return std::unexpected(Failure{kExitUsage, fmt::format("--route: '{}' is not PREFIX/LENGTH", text)});
     routes.push_back(*p);
   }
 
@@ -295,7 +296,6 @@ std::string Sha256::hex_digest() {
   for (unsigned char b : digest) hex += fmt::format("{:02x}", b);
   return hex;
 }
-
 
 // ---- numbers and counters -------------------------------------------------------------------------
 

@@ -304,7 +304,8 @@ std::expected<void, std::string> TunDevice::add_route(const wire::IpAddress& pre
   const bool fits = request.put_struct(message) && request.put_attr(RTA_DST, bytes.data(), bytes.size()) &&
                     request.put_attr(RTA_OIF, &oif, sizeof(oif));
   if (!fits) return std::unexpected(fmt::format("{}: netlink request too large", what));
-  return netlink_transact(request, seq, what, [](std::uint16_t, std::span<const std::byte>) { return false; });
+  return netlink_transact(request, seq, what,
+                          [](std::uint16_t, std::span<const std::byte>) { return false; });
 }
 
 std::expected<std::size_t, std::error_code> TunDevice::read(wire::MutableBytes buffer) const noexcept {

@@ -49,9 +49,9 @@ constexpr std::array kKernelSockets = {
     "getsockopt", "setsockopt", "sendto",  "recvfrom",        "sendmsg",     "recvmsg",
     "shutdown",   "clone",      "clone3",  "set_robust_list", "rseq",        "sched_getaffinity"};
 // `synack forward`'s upstream connections: non-blocking sockets in one epoll set, no threads.
-constexpr std::array kUpstreamSockets = {"connect",     "getsockopt",  "setsockopt", "sendto",
-                                         "recvfrom",    "shutdown",    "getsockname", "getpeername",
-                                         "epoll_ctl",   "epoll_wait",  "epoll_pwait"};
+constexpr std::array kUpstreamSockets = {"connect",   "getsockopt", "setsockopt",  "sendto",
+                                         "recvfrom",  "shutdown",   "getsockname", "getpeername",
+                                         "epoll_ctl", "epoll_wait", "epoll_pwait"};
 // Allowed with an argument check: mmap/mprotect (never PROT_EXEC), ioctl (TCGETS: isatty), tgkill (this
 // process only: abort()), socket (AF_INET/AF_INET6, kernel_sockets only).
 constexpr std::array kChecked = {"mmap", "mprotect", "ioctl", "tgkill"};

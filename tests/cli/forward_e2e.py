@@ -37,7 +37,7 @@ SOCAT_PORT, HTTP_PORT = 7100, 8080
 HALF_PORT, CLOSE_FIRST_PORT, RST_PORT, SLOW_PORT, SOURCE_PORT = 7200, 7201, 7202, 7203, 7204
 MB = 1024 * 1024
 # RSS bound of the back-pressure test: the process at rest plus this much (docs/forward.md "Memory").
-RSS_GROWTH_BOUND_KB = 48 * 1024
+RSS_GROWTH_BOUND_KB = 16 * 1024
 
 # Servers in S: echo on several ports (asyncio), half-close and reset behaviours, a slow reader and a
 # fast source (for the back-pressure test).
@@ -315,6 +315,9 @@ class Topology:
         return [json.loads(l) for l in lines if l.startswith("{")]
 
     def close(self):
+        for stream in (getattr(self, "fwd", None) and self.fwd.stdout, getattr(self, "fwd", None) and self.fwd.stderr):
+            if stream:
+                stream.close()
         for ns in (self.c, self.u, self.s):
             if ns is not None:
                 ns.close()
@@ -606,13 +609,18 @@ down()
                 samples.append(rss())
             client.kill()
             client.wait(timeout=10)
-            t.stop()
+            summary = t.stop()[-1]
         finally:
             t.close()
         peak = max(samples)
         print(f"\n  back-pressure: RSS at rest {base} kB, peak {peak} kB over {seconds} s "
               f"(bound: +{RSS_GROWTH_BOUND_KB} kB)", file=sys.stderr)
         self.assertLess(peak - base, RSS_GROWTH_BOUND_KB)
+        # Both transfers moved (at about the readers' 1 MB/s), and neither ran ahead of its reader.
+        self.assertGreater(summary["bytes_up"], 4 * MB, summary)
+        self.assertGreater(summary["bytes_down"], 4 * MB, summary)
+        self.assertLess(summary["bytes_up"], 100 * MB, summary)
+        self.assertLess(summary["bytes_down"], 100 * MB, summary)
 
 
 if __name__ == "__main__":
