@@ -241,6 +241,9 @@ void register_forward_command(CLI::App& app, int& exit_code) {
                   "ADDR/PREFIX for the kernel's side of the device (repeatable; default 192.0.2.1/24 and "
                   "2001:db8::1/64)")
       ->allow_extra_args(false);
+  cmd->add_flag("--no-configure", o->tun.no_configure,
+                "Leave the kernel's side of the device (addresses, routes) to you: for a namespace that is "
+                "not private, e.g. with --upstream-device");
   cmd->add_option("--route", o->tun.routes, "PREFIX/LENGTH the kernel routes into the device (repeatable)")
       ->allow_extra_args(false);
   auto* netns = cmd->add_option("--upstream-netns", o->upstream_netns,
