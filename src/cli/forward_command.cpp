@@ -44,6 +44,7 @@ struct ForwardOptions {
   std::string when_full = "drop";
   bool json_stream = false;
   bool quiet = false;
+  bool icmp_unreachable = false;
 };
 
 Duration seconds(double s) {
@@ -93,6 +94,7 @@ void print_summary(const TunSession& s, const forward::Relay& relay, int signal,
                    {"refused", c.refused},
                    {"dropped", c.dropped},
                    {"expired", c.expired},
+                   {"icmp_unreachable", c.icmp_sent},
                    {"over_limit", c.over_limit},
                    {"overflow", st.offers_overflow},
                    {"half_open_expired", c.half_open_expired}};
@@ -109,9 +111,10 @@ void print_summary(const TunSession& s, const forward::Relay& relay, int signal,
   } else {
     fmt::print(
         "synack forward: {} offers: {} accepted, {} refused, {} dropped ({} over --max-connections), {} "
-        "expired; {} SYNs past the pending bound; {} accepted but never completed by the client\n",
+        "expired; {} ICMP unreachable sent; {} SYNs past the pending bound; {} accepted but never "
+        "completed by the client\n",
         grouped(c.offers), grouped(c.accepted), grouped(c.refused), grouped(c.dropped), grouped(c.over_limit),
-        grouped(c.expired), grouped(st.offers_overflow), grouped(c.half_open_expired));
+        grouped(c.expired), grouped(c.icmp_sent), grouped(st.offers_overflow), grouped(c.half_open_expired));
     fmt::print(
         "  relays: {} closed, {} reset by the client, {} reset by the upstream, {} idle timeouts; {} live, "
         "peak {}; {} B up, {} B down\n",
@@ -180,6 +183,31 @@ std::expected<std::unique_ptr<TunSession>, int> set_up(const ForwardOptions& o, 
   return std::move(*session);
 }
 
+/// The relay's options from the command line; --icmp-unreachable writes to the device (and the pcap).
+forward::RelayOptions relay_options(const ForwardOptions& o, TunSession& s) {
+  forward::RelayOptions r{
+      .device = o.upstream_device,
+      .mark = o.upstream_mark,
+      .connect_timeout = seconds(o.connect_timeout),
+      .idle_timeout = seconds(o.idle_timeout),
+      .max_connections = o.max_connections,
+      .when_full = o.when_full == "refuse" ? forward::WhenFull::refuse : forward::WhenFull::drop,
+      .json = o.json_stream,
+      .quiet = o.quiet,
+      .send_datagram = {}};
+  if (o.icmp_unreachable) {
+    r.send_datagram = [&s](wire::Bytes datagram) {
+      (void)s.device->write(datagram);
+      if (s.pcap) {
+        (void)s.pcap->write(std::chrono::duration_cast<capture::Timestamp>(
+                                std::chrono::system_clock::now().time_since_epoch()),
+                            datagram);
+      }
+    };
+  }
+  return r;
+}
+
 int run_forward(const ForwardOptions& o, const PrivilegeOptions& p) {
   int epoll_fd = -1;
   auto session = set_up(o, p, epoll_fd);
@@ -196,16 +224,7 @@ int run_forward(const ForwardOptions& o, const PrivilegeOptions& p) {
   forwarder.pending_timeout = seconds(o.connect_timeout) + std::chrono::seconds(2);  // ours fires first
   forwarder.syn_cookies = tcp::SynCookieMode::never;  // a cookie would answer before the upstream did
   s.stack->set_forwarder(forwarder);
-  forward::Relay relay(*s.stack, epoll_fd,
-                       forward::RelayOptions{.device = o.upstream_device,
-                                             .mark = o.upstream_mark,
-                                             .connect_timeout = seconds(o.connect_timeout),
-                                             .idle_timeout = seconds(o.idle_timeout),
-                                             .max_connections = o.max_connections,
-                                             .when_full = o.when_full == "refuse" ? forward::WhenFull::refuse
-                                                                                  : forward::WhenFull::drop,
-                                             .json = o.json_stream,
-                                             .quiet = o.quiet});
+  forward::Relay relay(*s.stack, epoll_fd, relay_options(o, s));
   print_banner(s, o);
   for (;;) {
     auto step = s.driver->step(relay.wake_by());
@@ -275,6 +294,10 @@ void register_forward_command(CLI::App& app, int& exit_code) {
       ->check(whole(1024U, 1U << 30U));
   cmd->add_flag("--json-stream", o->json_stream, "One JSON object per line per event");
   cmd->add_flag("--quiet", o->quiet, "No per-connection lines: only the summary");
+  cmd->add_flag(
+      "--icmp-unreachable", o->icmp_unreachable,
+      "Answer a SYN whose upstream is unreachable (not silent) with an ICMP destination-unreachable "
+      "instead of dropping it silently");
   auto privileges = add_privilege_options(cmd);
   cmd->callback([o, privileges, &exit_code] { exit_code = run_forward(*o, *privileges); });
 }

@@ -17,6 +17,7 @@
 
 #include <fmt/core.h>
 
+#include "forward_icmp.hpp"
 #include "synack/observe/handshake.hpp"
 #include "synack/observe/json.hpp"
 
@@ -207,6 +208,7 @@ void Relay::on_offer(Instant now, stack::OfferId id) {
   c.offer = id;
   c.tuple = offer->tuple;
   c.syn_at = offer->received_at;
+  c.seq = offer->seq;
   (void)stack_.set_user_data(id, key_of(index, c));
   start_connect(now, index);
 }
@@ -273,6 +275,11 @@ void Relay::finish_connect(Instant now, Conn& c, int error) {
     case stack::Verdict::drop:
       ++counters_.dropped;
       report_offer(now, c, "drop", error);
+      // A router's answer for a destination it cannot reach; a silent upstream stays silent (filtered).
+      if (o_.send_datagram && error != ETIMEDOUT) {
+        o_.send_datagram(icmp_unreachable(c.tuple, c.seq, error));
+        ++counters_.icmp_sent;
+      }
       break;
   }
   end(now, c, "", false, false);

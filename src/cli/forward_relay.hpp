@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct RelayOptions {
   std::size_t chunk = std::size_t{64} * 1024;  ///< bytes moved per read, and held per direction at most
   bool json = false;                           ///< --json-stream: one JSON object per line
   bool quiet = false;                          ///< no per-connection lines
+  /// --icmp-unreachable: a dropped offer whose upstream connect failed (not timed out) is answered with
+  /// an ICMP destination-unreachable written with this (to the device); empty: dropped silently.
+  std::function<void(wire::Bytes)> send_datagram;
 };
 
 /// What the relay counted (the summary and --json-stream's "summary" event).
@@ -51,6 +55,7 @@ struct RelayCounters {
   std::uint64_t reset_by_client = 0;    ///< relays the client reset (or timed out on)
   std::uint64_t reset_by_upstream = 0;  ///< relays the upstream reset
   std::uint64_t idle = 0;               ///< relays reset for --idle-timeout
+  std::uint64_t icmp_sent = 0;          ///< --icmp-unreachable answers
   std::uint64_t bytes_up = 0;           ///< client -> upstream
   std::uint64_t bytes_down = 0;         ///< upstream -> client
   std::size_t peak = 0;                 ///< most relays live at once
@@ -89,6 +94,7 @@ class Relay {
     stack::ConnectionId conn;
     wire::FourTuple tuple;  ///< local = the destination, remote = the client
     Instant syn_at;
+    wire::SeqNum seq;  ///< the client's ISN (quoted by an ICMP unreachable)
     Instant connected_at;
     Instant last_active;
     std::vector<std::byte> to_upstream;  ///< read from the client, not yet taken by the upstream socket

@@ -31,7 +31,7 @@ import unittest
 SYNACK = os.environ.get("SYNACK", "synack")
 WARNING = 6291456  # tshark's expert severity "warning"
 SERVER4, SERVER6 = "203.0.113.10", "2001:db8:2::10"
-FILTERED4 = "203.0.113.99"
+FILTERED4, FILTERED6 = "203.0.113.99", "2001:db8:2::99"
 ECHO_PORTS = (7003, 7007, 7011)  # the asyncio echo server's; 7000-7019 is the scanned range
 SOCAT_PORT, HTTP_PORT = 7100, 8080
 HALF_PORT, CLOSE_FIRST_PORT, RST_PORT, SLOW_PORT, SOURCE_PORT = 7200, 7201, 7202, 7203, 7204
@@ -277,6 +277,7 @@ class Topology:
             ns.run(["ip", "-6", "addr", "add", v6, "dev", dev, "nodad"], check=True)
             ns.run(["ip", "link", "set", dev, "up"], check=True)
         self.u.run(["ip", "route", "add", "blackhole", FILTERED4 + "/32"], check=True)
+        self.u.run(["ip", "-6", "route", "add", "blackhole", FILTERED6 + "/128"], check=True)
 
     def _servers(self, http_dir):
         srv = self.s.spawn(["/usr/bin/python3", "-c", SERVERS, self.tmp], stdout=subprocess.PIPE, text=True)
@@ -575,6 +576,31 @@ print(json.dumps({{"third": third, "ok": ok}}))
         self.assertEqual(got, {"third": "timeout", "ok": 2})
         self.assertGreaterEqual(events[-1]["offers"]["over_limit"], 1)
         self.assertGreaterEqual(events[-1]["offers"]["dropped"], 1)
+
+    def test_icmp_unreachable(self):
+        # --icmp-unreachable: an unreachable upstream (a blackhole route in U) is answered with ICMP/ICMPv6
+        # destination-unreachable, which the client's kernel turns into EHOSTUNREACH at once.
+        t = Topology(("--icmp-unreachable",))
+        try:
+            got = t.c.py(f"""
+import errno, json
+res = {{}}
+for addr in ("{FILTERED4}", "{FILTERED6}"):
+    try:
+        socket.create_connection((addr, 80), 5); res[addr] = "connected"
+    except socket.timeout:
+        res[addr] = "timeout"
+    except OSError as e:
+        res[addr] = errno.errorcode.get(e.errno, str(e))
+print(json.dumps(res))
+""")
+            events = t.stop()
+            problems = expert_problems(t.pcap)
+        finally:
+            t.close()
+        self.assertEqual(got, {FILTERED4: "EHOSTUNREACH", FILTERED6: "EHOSTUNREACH"})
+        self.assertEqual(events[-1]["offers"]["icmp_unreachable"], 2)
+        self.assertEqual(problems, [])
 
     def test_back_pressure_rss(self):
         # 200 MB each way against a 1 MB/s reader on the other end (S's slow reader; C's throttled reader),
