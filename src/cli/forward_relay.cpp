@@ -169,6 +169,10 @@ void Relay::on_event(Instant now, const stack::Event& e) {
       ++counters_.reset_by_client;
       end(now, *c, e.kind == EventKind::reset ? "reset_by_client" : stack::to_string(e.kind), true, true);
       break;
+    case EventKind::closed:  // both FINs done before the relay saw both ends (not expected): release it
+      ++counters_.closed;
+      end(now, *c, "closed", false, false);
+      break;
     case EventKind::offer_expired:
       ++counters_.expired;
       report_offer(now, *c, "expired", 0);
