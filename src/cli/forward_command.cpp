@@ -146,6 +146,13 @@ void print_banner(const TunSession& s, const ForwardOptions& o) {
 /// drop. Returns the session, or the exit code.
 std::expected<std::unique_ptr<TunSession>, int> set_up(const ForwardOptions& o, const PrivilegeOptions& p,
                                                        int& epoll_fd) {
+  if (o.upstream_netns.empty() && o.upstream_device.empty() && !o.upstream_mark && !o.tun.no_configure) {
+    fmt::print(stderr,
+               "synack forward: the upstream sockets would be routed back into {}: give --upstream-netns, "
+               "--upstream-device or --upstream-mark (or --no-configure and route them yourself)\n",
+               o.tun.device);
+    return std::unexpected(kExitUsage);
+  }
   if (o.upstream_mark && !p.no_drop) {
     fmt::print(
         stderr,
