@@ -46,6 +46,7 @@ struct ListenOptions {
   bool quiet = false;
   bool sha256 = false;
   std::uint32_t lines_per_second = 20;
+  std::string syn_cookies = "when-full";  ///< --syn-cookies, parsed into tun.syn_cookies before the run
 };
 
 /// One accepted connection and what the application does with it. Kept in a table indexed by the stack's
@@ -563,15 +564,12 @@ void register_listen_command(CLI::App& app, int& exit_code) {
   discard->excludes(http);
   cmd->add_option("--backlog", options->backlog, "Accept-queue length (0: the engine's default)")
       ->check(whole(0, 1U << 20U));
-  cmd->add_option_function<std::string>(
-         "--syn-cookies",
-         [options](const std::string& v) {
-           options->tun.syn_cookies = tcp::parse_syn_cookie_mode(v).value_or(tcp::SynCookieMode::when_full);
-         },
-         "SYN cookies: never, when-full (only while the SYN queue is full, as Linux's default) or always (no "
-         "half-open state at all)")
+  cmd->add_option(
+         "--syn-cookies", options->syn_cookies,
+         "SYN cookies: never, when-full (only while the SYN queue is full, as Linux's default) or always "
+         "(no half-open state at all)")
       ->check(CLI::IsMember({"never", "when-full", "always"}))
-      ->default_str("when-full");
+      ->capture_default_str();
   cmd->add_option("--syn-queue", options->tun.syn_queue,
                   "Half-open connections kept at once per listener (1-1048576; default 65536); past it "
                   "SYNs get cookies or prune the oldest retransmitted entry")
@@ -586,7 +584,11 @@ void register_listen_command(CLI::App& app, int& exit_code) {
                   "per-second summary line; 0 prints all")
       ->capture_default_str()
       ->check(whole(0, 1'000'000'000));
-  cmd->callback([options, privileges, &exit_code] { exit_code = run_listen(*options, *privileges); });
+  cmd->callback([options, privileges, &exit_code] {
+    options->tun.syn_cookies =
+        tcp::parse_syn_cookie_mode(options->syn_cookies).value_or(tcp::SynCookieMode::when_full);
+    exit_code = run_listen(*options, *privileges);
+  });
 }
 
 }  // namespace synack::cli

@@ -25,8 +25,7 @@
 #include "synack/stack/entropy.hpp"
 #include "usage.hpp"
 
-namespace synack::cli {
-namespace tun_cli {
+namespace synack::cli::tun_cli {
 
 using wire::IpAddress;
 
@@ -353,5 +352,4 @@ void dump_counters(const TunSession& s, std::string_view command, double elapsed
   std::fflush(stderr);
 }
 
-}  // namespace tun_cli
-}  // namespace synack::cli
+}  // namespace synack::cli::tun_cli

@@ -29,8 +29,7 @@
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
 
-namespace synack::cli {
-namespace tun_cli {
+namespace synack::cli::tun_cli {
 
 /// An address with its prefix length ("192.0.2.1/24").
 struct Prefixed {
@@ -150,5 +149,4 @@ void print_counters(std::FILE* to, const TunSession& s);
 /// The counters to stderr now (SIGUSR1): one block, or one JSON line {"event": "counters", ...}.
 void dump_counters(const TunSession& s, std::string_view command, double elapsed_s, bool json);
 
-}  // namespace tun_cli
-}  // namespace synack::cli
+}  // namespace synack::cli::tun_cli
