@@ -19,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "cli"))
-import forward_e2e as F  # noqa: E402
+import forward_topology as F  # noqa: E402
 
 THROUGHPUT = r'''
 import json, socket, sys, time
