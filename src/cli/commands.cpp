@@ -3,6 +3,7 @@
 #include "analyze_command.hpp"
 #include "bench_command.hpp"
 #include "connect_command.hpp"
+#include "forward_command.hpp"
 #include "listen_command.hpp"
 #include "sim_command.hpp"
 
@@ -13,6 +14,7 @@ void register_commands(CLI::App& app, int& exit_code) {
   register_sim_command(app, exit_code);
   register_listen_command(app, exit_code);
   register_connect_command(app, exit_code);
+  register_forward_command(app, exit_code);
   register_analyze_command(app, exit_code);
   register_bench_command(app, exit_code);
 }

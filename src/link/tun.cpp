@@ -1,4 +1,5 @@
-// TUN device: open/attach (TUNSETIFF), MTU and flags (ioctl), addresses (rtnetlink RTM_NEWADDR), I/O.
+// TUN device: open/attach (TUNSETIFF), MTU and flags (ioctl), addresses (rtnetlink RTM_NEWADDR), routes
+// (RTM_NEWROUTE), I/O.
 #include "synack/link/tun.hpp"
 
 // <net/if.h> before any <linux/...> header, so the kernel headers defer to glibc's struct ifreq.
@@ -279,6 +280,32 @@ std::expected<void, std::string> TunDevice::add_address(const wire::IpAddress& a
     ::usleep(5000);
   }
   return std::unexpected(fmt::format("{}: the address did not become usable within 2 s", what));
+}
+
+std::expected<void, std::string> TunDevice::add_route(const wire::IpAddress& prefix,
+                                                      std::uint8_t prefix_length) const {
+  const std::string what = fmt::format("routing {}/{} into {}", prefix.to_string(), prefix_length, name_);
+  const unsigned ifindex = index();
+  if (ifindex == 0) return std::unexpected(fmt::format("{}: no such interface", what));
+  if (prefix_length > (prefix.is_v4() ? 32U : 128U)) {
+    return std::unexpected(fmt::format("{}: prefix too long", what));
+  }
+  const std::uint32_t seq = next_netlink_seq();
+  NetlinkRequest request(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
+  rtmsg message{};
+  message.rtm_family = prefix.is_v4() ? AF_INET : AF_INET6;
+  message.rtm_dst_len = prefix_length;
+  message.rtm_table = RT_TABLE_MAIN;
+  message.rtm_protocol = RTPROT_STATIC;
+  message.rtm_scope = RT_SCOPE_LINK;
+  message.rtm_type = RTN_UNICAST;
+  const std::uint32_t oif = ifindex;
+  const wire::Bytes bytes = prefix.bytes();
+  const bool fits = request.put_struct(message) && request.put_attr(RTA_DST, bytes.data(), bytes.size()) &&
+                    request.put_attr(RTA_OIF, &oif, sizeof(oif));
+  if (!fits) return std::unexpected(fmt::format("{}: netlink request too large", what));
+  return netlink_transact(request, seq, what,
+                          [](std::uint16_t, std::span<const std::byte>) { return false; });
 }
 
 std::expected<std::size_t, std::error_code> TunDevice::read(wire::MutableBytes buffer) const noexcept {

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -47,6 +48,10 @@ constexpr std::array kKernelSockets = {
     "bind",       "listen",     "accept4", "connect",         "getsockname", "getpeername",
     "getsockopt", "setsockopt", "sendto",  "recvfrom",        "sendmsg",     "recvmsg",
     "shutdown",   "clone",      "clone3",  "set_robust_list", "rseq",        "sched_getaffinity"};
+// `synack forward`'s upstream connections: non-blocking sockets in one epoll set, no threads.
+constexpr std::array kUpstreamSockets = {"connect",   "getsockopt", "setsockopt",  "sendto",
+                                         "recvfrom",  "shutdown",   "getsockname", "getpeername",
+                                         "epoll_ctl", "epoll_wait", "epoll_pwait"};
 // Allowed with an argument check: mmap/mprotect (never PROT_EXEC), ioctl (TCGETS: isatty), tgkill (this
 // process only: abort()), socket (AF_INET/AF_INET6, kernel_sockets only).
 constexpr std::array kChecked = {"mmap", "mprotect", "ioctl", "tgkill"};
@@ -142,6 +147,12 @@ std::vector<std::string_view> allowed_syscalls(const Policy& policy) {
     names.emplace_back("socket");
     names.emplace_back("rt_sigaction");
   }
+  if (policy.upstream_sockets) {
+    for (const char* name : kUpstreamSockets) {
+      if (std::ranges::find(names, std::string_view(name)) == names.end()) names.emplace_back(name);
+    }
+    if (!policy.kernel_sockets) names.emplace_back("socket");
+  }
   return names;
 }
 
@@ -172,6 +183,13 @@ std::expected<void, SandboxError> enter_sandbox(const Policy& policy) {
     filter.allow("rt_sigaction", {arg(0, SCMP_CMP_EQ, 33)});
     filter.allow("socket", {arg(0, SCMP_CMP_EQ, AF_INET)});
     filter.allow("socket", {arg(0, SCMP_CMP_EQ, AF_INET6)});
+  }
+  if (policy.upstream_sockets) {
+    for (const char* name : kUpstreamSockets) filter.allow(name);
+    if (!policy.kernel_sockets) {
+      filter.allow("socket", {arg(0, SCMP_CMP_EQ, AF_INET)});
+      filter.allow("socket", {arg(0, SCMP_CMP_EQ, AF_INET6)});
+    }
   }
   if (!filter.ok()) return fail(filter.error(), filter.where());
   // Every thread, including any the process already has (none, by the precondition).

@@ -214,6 +214,15 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
     case tcp::ListenerReply::Kind::none:
       if (!l->entry(ref.index).in_use()) {
         erase_half_open_flow(hash, ref.index, ref.owner);  // removed by an exact RST
+        if (ref.owner == kForwarderListener && ref.index < offer_of_half_open_.size()) {
+          // The embedder accepted this offer and may hold resources for it (an upstream socket): the
+          // client's RST ended it as surely as SYN-ACK retransmissions running out would have.
+          Event e;
+          e.kind = EventKind::half_open_expired;
+          e.offer = offer_of_half_open_[ref.index].offer;
+          e.user = offer_of_half_open_[ref.index].user;
+          events_.push_back(e);
+        }
       }
       return;
     case tcp::ListenerReply::Kind::send_syn_ack:

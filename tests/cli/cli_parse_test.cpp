@@ -112,6 +112,29 @@ TEST(ListenParse, TwoValuesAfterOnePort_Refused) {
   EXPECT_THAT(cli.parse({"listen", "--port", "80", "443"}), HasSubstr("443"));
 }
 
+TEST(ForwardParse, RoutesAndKernelAddrsRepeated_EachOccurrenceOneValue) {
+  Cli cli;
+  ASSERT_EQ(cli.parse({"forward", "--route", "203.0.113.0/24", "--kernel-addr", "192.0.2.1/24", "--route",
+                       "2001:db8:2::/64", "--upstream-netns", "up", "--when-full", "refuse"}),
+            "");
+  EXPECT_THAT(cli.values("forward", "--route"), ElementsAre("203.0.113.0/24", "2001:db8:2::/64"));
+  EXPECT_THAT(cli.values("forward", "--upstream-netns"), ElementsAre("up"));
+}
+
+TEST(ForwardParse, TwoUpstreamChoices_RefusedNamingBoth) {
+  Cli cli;
+  const std::string error = cli.parse({"forward", "--upstream-netns", "up", "--upstream-device", "eth0"});
+  EXPECT_THAT(error, HasSubstr("--upstream-netns"));
+  EXPECT_THAT(error, HasSubstr("--upstream-device"));
+}
+
+TEST(ForwardParse, BadNumbersAndChoices_RefusedNamingTheFlag) {
+  Cli cli;
+  EXPECT_THAT(cli.parse({"forward", "--connect-timeout", "0"}), HasSubstr("--connect-timeout"));
+  EXPECT_THAT(cli.parse({"forward", "--max-connections", "-1"}), HasSubstr("--max-connections"));
+  EXPECT_THAT(cli.parse({"forward", "--when-full", "queue"}), HasSubstr("--when-full"));
+}
+
 TEST(SimParse, OptionsBeforeScenario_ScenarioKept) {
   Cli cli;
   ASSERT_EQ(cli.parse({"sim", "--drop-syn", "1", "--corrupt-segment", "2", "lossy", "--seed", "3"}), "");

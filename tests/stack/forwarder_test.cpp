@@ -202,6 +202,39 @@ TEST_F(Forwarder, AcceptedHalfOpenExpires_EventWithOfferAndContext) {
   EXPECT_EQ(fwd.stats().half_open_timeouts, 1U);
 }
 
+// An accepted offer whose SYN-ACK the client answers with an RST (a SYN scanner's habit): the half-open
+// entry is gone and the event says so, as for an expiry (the embedder may hold an upstream socket).
+TEST_F(Forwarder, AcceptedHalfOpen_ClientRst_HalfOpenExpiredEvent) {
+  wire::TcpHeader h;
+  h.src_port = 4001;
+  h.dst_port = 443;
+  h.seq = wire::SeqNum{100};
+  h.flags = wire::TcpFlags(wire::TcpFlags::kSyn);
+  std::array<std::byte, 128> buf{};
+  auto n = wire::emit_tcp_packet(addr_c(), addr_b(), h, {}, buf);
+  fwd.on_packet(pair.now, wire::Bytes(buf.data(), *n));
+  std::optional<OfferId> o;
+  while (auto e = fwd.poll_event()) o = e->offer;
+  ASSERT_TRUE(o);
+  ASSERT_FALSE(fwd.set_user_data(*o, 11));
+  ASSERT_FALSE(fwd.decide(pair.now, *o, Verdict::accept));
+  std::array<std::byte, 256> out{};
+  while (fwd.poll_transmit(pair.now, out)) {
+  }
+  // RFC 9293 §3.10.7.3 (SYN-RECEIVED): an RST with SEG.SEQ = RCV.NXT removes the entry.
+  h.seq = wire::SeqNum{101};
+  h.flags = wire::TcpFlags(wire::TcpFlags::kRst);
+  n = wire::emit_tcp_packet(addr_c(), addr_b(), h, {}, buf);
+  fwd.on_packet(pair.now, wire::Bytes(buf.data(), *n));
+  std::optional<Event> gone;
+  while (auto e = fwd.poll_event()) {
+    if (e->kind == EventKind::half_open_expired) gone = e;
+  }
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->offer, *o);
+  EXPECT_EQ(gone->user, 11U);
+}
+
 // A listener wins for its own address and port; other SYNs, even to the same port elsewhere, are offers.
 TEST(ForwarderAndListener, ListenerWinsForItsAddressAndPort_OthersAreOffers) {
   Stack fwd{config_for(addr_b()), key(2), 2};

@@ -59,6 +59,11 @@ class TunDevice {
   [[nodiscard]] std::expected<void, std::string> add_address(const wire::IpAddress& address,
                                                              std::uint8_t prefix_length) const;
 
+  /// Routes `prefix`/`prefix_length` into this interface in the main table (RTM_NEWROUTE, scope link,
+  /// replacing an equal route), like `ip route replace PREFIX dev NAME`. The interface must be up. The
+  /// host bits of `prefix` must be zero (the kernel refuses the route otherwise).
+  [[nodiscard]] std::expected<void, std::string> add_route(const wire::IpAddress& prefix,
+                                                           std::uint8_t prefix_length) const;
   /// Reads one datagram into `buffer` (size it to the MTU or more). Returns its size, or 0 when no
   /// datagram is waiting (the fd would block); a real failure is an error. Never allocates.
   [[nodiscard]] std::expected<std::size_t, std::error_code> read(wire::MutableBytes buffer) const noexcept;

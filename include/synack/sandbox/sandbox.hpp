@@ -61,6 +61,10 @@ struct Policy {
   /// Kernel sockets and threads (`synack demo`'s kernel-side peer: socket, bind, listen, accept4,
   /// connect, send/recv, shutdown, getsockopt/setsockopt, clone3 ...).
   bool kernel_sockets = false;
+  /// Outgoing kernel sockets driven by epoll, without threads (`synack forward`'s upstream connections:
+  /// socket, connect, getsockopt/setsockopt, sendto/recvfrom, shutdown, getsockname/getpeername,
+  /// epoll_ctl/epoll_wait/epoll_pwait).
+  bool upstream_sockets = false;
 };
 
 /// The exit status of a process that made a system call the filter does not allow (src/cli/exit_codes.hpp

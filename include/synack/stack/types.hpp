@@ -71,8 +71,8 @@ enum class EventKind : std::uint8_t {
   /// forwarder: an offer nobody decided within pending_timeout was dropped (`offer`, `user`): release
   /// whatever the embedder holds for it (e.g. an upstream socket it opened)
   offer_expired,
-  /// forwarder: an accepted offer's SYN-ACK went unanswered through synack_retries and the half-open
-  /// entry was freed; no connection will come of it (`offer`, `user`)
+  /// forwarder: an accepted offer's SYN-ACK went unanswered through synack_retries, or the client's RST
+  /// removed its half-open entry; no connection will come of it (`offer`, `user`)
   half_open_expired,
 };
 /// The enumerator's name, e.g. "peer_closed" (for logs and JSON).

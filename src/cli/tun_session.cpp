@@ -1,0 +1,355 @@
+// The TUN toolbox shared by `listen`, `connect`, `demo` and `forward`: the TUN options, the session that
+// owns device + stack + driver + pcap + signalfd (creating the device and configuring the kernel's side,
+// its addresses and routes, only inside a private namespace), the handshake log fed by the stack's segment
+// observer, and the one-line / JSON descriptions of options.
+#include "tun_session.hpp"
+
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include "exit_codes.hpp"
+#include "numbers.hpp"
+#include "synack/link/netns.hpp"
+#include "synack/observe/json.hpp"
+#include "synack/stack/entropy.hpp"
+#include "usage.hpp"
+
+namespace synack::cli::tun_cli {
+
+using wire::IpAddress;
+
+std::optional<Prefixed> parse_prefixed(std::string_view text) {
+  const auto slash = text.rfind('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto address = IpAddress::parse(text.substr(0, slash));
+  if (!address) return std::nullopt;
+  const std::string_view digits = text.substr(slash + 1);
+  if (digits.empty() || digits.size() > 3) return std::nullopt;
+  unsigned prefix = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    prefix = prefix * 10U + static_cast<unsigned>(c - '0');
+  }
+  if (prefix > (address->is_v4() ? 32U : 128U)) return std::nullopt;
+  return Prefixed{*address, static_cast<std::uint8_t>(prefix)};
+}
+
+void add_tun_options(CLI::App* cmd, TunOptions& o) {
+  cmd->add_option("--tun", o.device, "TUN device to create or attach to")->capture_default_str();
+  // Repeatable options take one value per occurrence (allow_extra_args(false)): `--addr A HOST PORT`
+  // leaves HOST and PORT to the positionals.
+  cmd->add_option("--addr", o.addrs,
+                  "An address the synack stack owns (repeatable; default 192.0.2.2 and 2001:db8::2)")
+      ->allow_extra_args(false);
+  cmd->add_option("--kernel-addr", o.kernel_addrs,
+                  "ADDR/PREFIX for the kernel's side of the device (repeatable; default 192.0.2.1/24 and "
+                  "2001:db8::1/64)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--no-configure", o.no_configure, "Leave the kernel's side of the device as it is");
+  cmd->add_option("--pcap", o.pcap, "Write every datagram crossing the device to this pcap file")
+      ->check(not_stdout());
+  cmd->add_option("--mss", o.mss, "The MSS synack offers over IPv4 (IPv6: 20 less); default from the MTU")
+      ->check(whole(88, 65495));
+  cmd->add_option("--syn-retries", o.syn_retries, "SYN retransmissions before a connect times out")
+      ->capture_default_str()
+      ->check(whole(0, 20));
+  cmd->add_option("--buffers", o.buffers,
+                  "Send and receive buffer bytes per connection (default: the engine's, 256 KiB each)")
+      ->check(whole(1024U, 1U << 30U));
+  cmd->add_flag("--no-timestamps", o.no_timestamps, "Do not offer TCP timestamps");
+  cmd->add_flag("--no-sack", o.no_sack, "Do not offer SACK-permitted");
+  cmd->add_flag("--no-wscale", o.no_wscale, "Do not offer window scaling");
+}
+
+// ---- handshake log --------------------------------------------------------------------------------
+
+void HandshakeLog::observe(const stack::SegmentRecord& record) {
+  const wire::TcpFlags flags = record.header.flags;
+  if (!flags.syn() || flags.rst()) return;
+  if (map_.size() >= kMax && !map_.contains(record.tuple)) {
+    // Forget half at random (unordered order): bounded memory under a SYN flood.
+    std::size_t n = 0;
+    for (auto it = map_.begin(); it != map_.end() && n < kMax / 2; ++n) it = map_.erase(it);
+  }
+  Handshake& h = map_[record.tuple];
+  if (record.direction == stack::Direction::in) {
+    if (!h.peer) {
+      h.peer_syn_at = record.at;
+      h.peer = observe::Offer::from(record.header);
+    }
+  } else {
+    if (!h.ours) h.ours = observe::Offer::from(record.header);
+    if (h.our_syns.size() < 64) h.our_syns.push_back(record.at);
+  }
+}
+
+const Handshake* HandshakeLog::find(const wire::FourTuple& tuple) const {
+  const auto it = map_.find(tuple);
+  return it == map_.end() ? nullptr : &it->second;
+}
+
+// ---- session --------------------------------------------------------------------------------------
+
+TunSession::~TunSession() {
+  driver.reset();
+  if (pcap) (void)pcap->close();
+  if (signal_fd >= 0) ::close(signal_fd);
+}
+
+int TunSession::take_signal() const {
+  signalfd_siginfo info{};
+  if (signal_fd < 0) return 0;
+  if (::read(signal_fd, &info, sizeof(info)) != static_cast<ssize_t>(sizeof(info))) return 0;
+  return static_cast<int>(info.ssi_signo);
+}
+
+stack::StackConfig stack_config(const TunOptions& o, const std::vector<IpAddress>& addrs) {
+  stack::StackConfig config;
+  config.addresses = addrs;
+  config.tcp.syn_retries = o.syn_retries;
+  config.tcp.timestamps = !o.no_timestamps;
+  config.tcp.sack_permitted = !o.no_sack;
+  config.tcp.window_scaling = !o.no_wscale;
+  config.tcp.syn_cookies = o.syn_cookies;
+  if (o.syn_queue) config.tcp.syn_queue_capacity = *o.syn_queue;
+  // The MSS follows from the MTU (IPv4 MSS = MTU - 40): an --mss sets the MTU the stack assumes.
+  if (o.mss) config.tcp.mtu = std::uint32_t{*o.mss} + 40U;
+  if (o.buffers) config.tcp.send_buffer = config.tcp.recv_buffer = *o.buffers;
+  return config;
+}
+
+namespace {
+
+bool looks_like_permission(std::string_view message) {
+  return message.find("Operation not permitted") != std::string_view::npos ||
+         message.find("Permission denied") != std::string_view::npos;
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOptions& o) {
+  auto session = std::make_unique<TunSession>();
+  std::vector<Prefixed> kernel;
+  const std::vector<std::string> addr_text = o.own_no_address ? std::vector<std::string>{}
+                                             : o.addrs.empty()
+                                                 ? std::vector<std::string>{"192.0.2.2", "2001:db8::2"}
+                                                 : o.addrs;
+  const std::vector<std::string> kernel_text =
+      o.kernel_addrs.empty() ? std::vector<std::string>{"192.0.2.1/24", "2001:db8::1/64"} : o.kernel_addrs;
+  for (const auto& text : addr_text) {
+    auto a = IpAddress::parse(text);
+    if (!a)
+      return std::unexpected(Failure{kExitUsage, fmt::format("--addr: '{}' is not an IP address", text)});
+    session->addresses.push_back(*a);
+  }
+  for (const auto& text : kernel_text) {
+    auto p = parse_prefixed(text);
+    if (!p)
+      return std::unexpected(
+          Failure{kExitUsage, fmt::format("--kernel-addr: '{}' is not ADDR/PREFIX", text)});
+    if (std::ranges::find(session->addresses, p->address) != session->addresses.end()) {
+      return std::unexpected(Failure{
+          kExitUsage, fmt::format("--kernel-addr {} is also a synack --addr; they must differ", text)});
+    }
+    kernel.push_back(*p);
+  }
+  std::vector<Prefixed> routes;
+  for (const auto& text : o.routes) {
+    auto p = parse_prefixed(text);
+    if (!p)
+      return std::unexpected(Failure{kExitUsage, fmt::format("--route: '{}' is not PREFIX/LENGTH", text)});
+    routes.push_back(*p);
+  }
+
+  if (!o.no_configure) {
+    // Never touch the addresses or routes of a namespace we cannot prove private (fail closed).
+    if (auto private_ns = link::check_private_network_namespace(); !private_ns) {
+      return std::unexpected(Failure{
+          kExitUnavailable,
+          fmt::format(
+              "refusing to add addresses here: {}; run synack in a network namespace of its own "
+              "(e.g. 'ip netns add NAME; ip netns exec NAME synack ...' or 'unshare -rn synack ...'), or "
+              "pass --no-configure and configure the device yourself",
+              private_ns.error())});
+    }
+  }
+
+  auto device = link::TunDevice::open(o.device);
+  if (!device) {
+    const int code = looks_like_permission(device.error()) ? kExitUnavailable : kExitFailure;
+    return std::unexpected(
+        Failure{code, code == kExitUnavailable
+                          ? fmt::format("{} (creating a TUN device needs CAP_NET_ADMIN)", device.error())
+                          : device.error()});
+  }
+  session->device.emplace(std::move(*device));
+  const link::TunDevice& dev = *session->device;
+  if (!o.no_configure) {
+    // Keep the device quiet: no router solicitations over it (the pcap then holds only our traffic).
+    (void)link::write_net_sysctl(fmt::format("net/ipv6/conf/{}/router_solicitations", dev.name()), "0");
+    (void)link::write_net_sysctl(fmt::format("net/ipv6/conf/{}/accept_ra", dev.name()), "0");
+    if (auto up = dev.set_up(); !up) {
+      return std::unexpected(
+          Failure{looks_like_permission(up.error()) ? kExitUnavailable : kExitFailure, up.error()});
+    }
+    for (const Prefixed& p : kernel) {
+      if (auto added = dev.add_address(p.address, p.prefix); !added) {
+        return std::unexpected(
+            Failure{looks_like_permission(added.error()) ? kExitUnavailable : kExitFailure, added.error()});
+      }
+    }
+    for (const Prefixed& p : routes) {
+      if (auto added = dev.add_route(p.address, p.prefix); !added) {
+        return std::unexpected(
+            Failure{looks_like_permission(added.error()) ? kExitUnavailable : kExitFailure, added.error()});
+      }
+    }
+  } else {
+    (void)dev.set_up();
+  }
+
+  stack::StackConfig config = stack_config(o, session->addresses);
+  if (auto mtu = dev.mtu(); mtu && !o.mss) config.tcp.mtu = *mtu;
+  const auto key = stack::random_isn_key();
+  session->stack = std::make_unique<stack::Stack>(config, key, stack::random_seed());
+  TunSession* raw = session.get();
+  session->stack->set_observer([raw](const stack::SegmentRecord& r) { raw->log.observe(r); });
+
+  if (!o.pcap.empty()) {
+    auto writer = capture::PcapWriter::open(o.pcap);
+    if (!writer) {
+      return std::unexpected(
+          Failure{kExitFailure, fmt::format("cannot write {}", writer.error())});  // "PATH: why"
+    }
+    session->pcap.emplace(std::move(*writer));
+  }
+  session->driver = std::make_unique<link::TunDriver>(dev, *session->stack);
+  if (session->pcap) session->driver->set_pcap(&*session->pcap);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  if (::sigprocmask(SIG_BLOCK, &signals, nullptr) == 0) {
+    session->signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (session->signal_fd >= 0) session->signal_watch = session->driver->watch(session->signal_fd);
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  return session;
+}
+
+sandbox::Policy sandbox_policy(const TunSession& s) {
+  sandbox::Policy policy;
+  policy.io_fds = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, s.device->fd()};
+  if (s.signal_fd >= 0) policy.io_fds.push_back(s.signal_fd);
+  if (s.pcap && s.pcap->fd() >= 0) policy.io_fds.push_back(s.pcap->fd());
+  return policy;
+}
+
+// ---- descriptions ---------------------------------------------------------------------------------
+
+observe::Negotiated negotiated(const Handshake* h, bool passive, wire::IpVersion version) {
+  observe::Negotiated n;
+  if (h == nullptr) return n;
+  n.client = passive ? h->peer : h->ours;
+  n.server = passive ? h->ours : h->peer;
+  if (n.client && n.server) n.agreed = observe::agree(*n.client, *n.server, version);
+  return n;
+}
+
+std::string describe(const std::optional<observe::Offer>& offer) {
+  return offer ? observe::to_string(*offer) : "?";
+}
+
+std::string describe(const observe::Negotiated& negotiated) {
+  return negotiated.agreed ? observe::to_string(*negotiated.agreed) : "?";
+}
+
+double millis(Duration d) {
+  return static_cast<double>(std::chrono::round<std::chrono::microseconds>(d).count()) / 1000.0;
+}
+
+Sha256::Sha256() {
+  crypto_hash_sha256_init(&state_);
+}
+
+void Sha256::update(wire::Bytes data) {
+  crypto_hash_sha256_update(&state_, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+}
+
+std::string Sha256::hex_digest() {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256_final(&state_, digest.data());
+  std::string hex;
+  for (unsigned char b : digest) hex += fmt::format("{:02x}", b);
+  return hex;
+}
+
+// ---- numbers and counters -------------------------------------------------------------------------
+
+std::string grouped(std::uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  out.reserve(digits.size() + digits.size() / 3);
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+Duration quantile(std::vector<Duration>& v, double q) {
+  if (v.empty()) return Duration::zero();
+  const auto k = static_cast<std::size_t>(std::lround(q * static_cast<double>(v.size() - 1)));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+std::vector<stack::NamedCounter> counters(const TunSession& s) {
+  std::vector<stack::NamedCounter> v = stack::named_counters(s.stack->stats());
+  v.push_back({"SynackTunWriteDrops", s.driver->stats().write_drops});
+  return v;
+}
+
+nlohmann::json counters_json(const TunSession& s) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const stack::NamedCounter& c : counters(s)) j[std::string(c.name)] = c.value;
+  return j;
+}
+
+void print_counters(std::FILE* to, const TunSession& s) {
+  const auto all = counters(s);
+  for (std::size_t i = 0; i < all.size(); i += 6) {
+    std::string line = i == 0 ? "  counters: " : "            ";
+    for (std::size_t k = i; k < std::min(all.size(), i + 6); ++k) {
+      line += fmt::format("{}{} {}", k == i ? "" : ", ", all[k].name, grouped(all[k].value));
+    }
+    fmt::print(to, "{}\n", line);
+  }
+}
+
+void dump_counters(const TunSession& s, std::string_view command, double elapsed_s, bool json) {
+  if (json) {
+    observe::Json j = observe::event("counters");
+    j["elapsed_s"] = elapsed_s;
+    j["counters"] = counters_json(s);
+    fmt::print(stderr, "{}\n", j.dump());
+  } else {
+    fmt::print(stderr, "synack {}: counters after {:.1f} s (SIGUSR1)\n", command, elapsed_s);
+    print_counters(stderr, s);
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace synack::cli::tun_cli

@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""The namespaces, servers and `synack forward` process shared by forward_e2e.py and
+bench/tun/forward_bench.py (the topology is drawn in forward_e2e.py's docstring and docs/forward.md)."""
+import hashlib
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+SYNACK = os.environ.get("SYNACK", "synack")
+WARNING = 6291456  # tshark's expert severity "warning"
+SERVER4, SERVER6 = "203.0.113.10", "2001:db8:2::10"
+FILTERED4, FILTERED6 = "203.0.113.99", "2001:db8:2::99"
+ECHO_PORTS = (7003, 7007, 7011)  # the asyncio echo server's; 7000-7019 is the scanned range
+SOCAT_PORT, HTTP_PORT = 7100, 8080
+HALF_PORT, CLOSE_FIRST_PORT, RST_PORT, SLOW_PORT, SOURCE_PORT = 7200, 7201, 7202, 7203, 7204
+MB = 1024 * 1024
+# RSS bound of the back-pressure test: the process at rest plus this much (docs/forward.md "Memory").
+RSS_GROWTH_BOUND_KB = 16 * 1024
+
+# Servers in S: echo on several ports (asyncio), half-close and reset behaviours, a slow reader and a
+# fast source (for the back-pressure test).
+SERVERS = r'''
+import asyncio, hashlib, os, socket, struct, sys
+BLOCK = hashlib.sha256(b"synack").digest() * 2048   # 64 KiB
+async def echo(r, w):
+    try:
+        while True:
+            d = await r.read(65536)
+            if not d: break
+            w.write(d); await w.drain()
+        w.write_eof(); await w.drain()
+    except Exception: pass
+    w.close()
+async def half(r, w):          # reads to EOF, then sends what it read and 1 MiB more, then closes
+    got = b""
+    while True:
+        d = await r.read(65536)
+        if not d: break
+        got += d
+    w.write(got + BLOCK * 16); await w.drain(); w.close()
+async def close_first(r, w):   # sends 100 KiB and FIN first, then reads what the client still sends
+    w.write((BLOCK * 2)[:100 * 1024]); await w.drain(); w.write_eof()
+    got = b""
+    while True:
+        d = await r.read(65536)
+        if not d: break
+        got += d
+    open(os.path.join(sys.argv[1], "close_first.txt"), "wb").write(got)
+    w.close()
+async def rst(r, w):           # answers the first byte with an RST
+    await r.read(1)
+    s = w.get_extra_info("socket")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    w.transport.abort()
+async def slow(r, w):          # reads at 1 MB/s
+    try:
+        while True:
+            d = await r.read(65536)
+            if not d: break
+            await asyncio.sleep(len(d) / 1e6)
+    except Exception: pass
+    w.close()
+async def source(r, w):        # sends 200 MB as fast as the peer takes it
+    try:
+        for _ in range(200 * 16):
+            w.write(BLOCK); await w.drain()
+        w.write_eof(); await w.drain()
+    except Exception: pass
+    w.close()
+async def main():
+    servers = []
+    for port, fn in [(7003, echo), (7007, echo), (7011, echo), (7200, half), (7201, close_first),
+                     (7202, rst), (7203, slow), (7204, source)]:
+        servers.append(await asyncio.start_server(fn, host=["203.0.113.10", "2001:db8:2::10"], port=port,
+                                                  backlog=2048))
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+'''
+
+# A kernel client in C: deterministic data, sha256 of both directions.
+PY_HELPERS = r'''
+import hashlib, socket, sys, threading, time
+BLOCK = hashlib.sha256(b"synack").digest() * 2048   # 64 KiB
+def chunks(n):
+    sent = 0
+    while sent < n:
+        c = BLOCK[: min(len(BLOCK), n - sent)]
+        yield c
+        sent += len(c)
+def pump(s, size):
+    h_out = hashlib.sha256()
+    def writer():
+        for c in chunks(size):
+            h_out.update(c); s.sendall(c)
+        s.shutdown(socket.SHUT_WR)
+    t = threading.Thread(target=writer); t.start()
+    h_in = hashlib.sha256(); n = 0
+    while True:
+        d = s.recv(262144)
+        if not d: break
+        h_in.update(d); n += len(d)
+    t.join()
+    return h_out.hexdigest(), h_in.hexdigest(), n
+'''
+
+
+class Namespace:
+    def __init__(self, name):
+        self.name = name
+        subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
+        self.procs = []
+        self.run(["ip", "link", "set", "lo", "up"], check=True)
+
+    def cmd(self, argv):
+        return ["ip", "netns", "exec", self.name] + argv
+
+    def run(self, argv, timeout=60, check=False, **kw):
+        return subprocess.run(self.cmd(argv), timeout=timeout, check=check, capture_output=True, text=True, **kw)
+
+    def spawn(self, argv, **kw):
+        p = subprocess.Popen(self.cmd(argv), **kw)
+        self.procs.append(p)
+        return p
+
+    def py(self, code, timeout=120):
+        r = self.run(["/usr/bin/python3", "-c", PY_HELPERS + code], timeout=timeout)
+        if r.returncode != 0:
+            raise AssertionError(f"client failed: {r.stderr[-2000:]}")
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.kill(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+        subprocess.run(["ip", "netns", "del", self.name], timeout=10)
+
+
+class LineReader:
+    """Collects a process's stdout lines on a thread, so a test can wait for one with a bound."""
+
+    def __init__(self, stream):
+        self.q = queue.Queue()
+        self.lines = []
+        threading.Thread(target=self._run, args=(stream,), daemon=True).start()
+
+    def _run(self, stream):
+        for line in stream:
+            self.q.put(line)
+        self.q.put(None)
+
+    def wait_for(self, pred, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.q.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                return None
+            self.lines.append(line)
+            if pred(line):
+                return line
+        return None
+
+    def drain(self):
+        """The lines printed so far, without waiting."""
+        while True:
+            try:
+                line = self.q.get_nowait()
+            except queue.Empty:
+                return self.lines
+            if line is None:
+                return self.lines
+            self.lines.append(line)
+
+    def rest(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.lines.append(line)
+        return self.lines
+
+
+def expert_problems(pcap, allow=()):
+    """tshark's expert infos of warning severity or above on the frames synack wrote (source: a server
+    address, for which synack answers), except the messages in `allow`."""
+    out = subprocess.run(["tshark", "-r", pcap, "-o", "tcp.check_checksum:TRUE", "-T", "fields",
+                          "-e", "frame.number", "-e", "ip.src", "-e", "ipv6.src",
+                          "-e", "_ws.expert.severity", "-e", "_ws.expert.message"],
+                         capture_output=True, text=True, timeout=180)
+    problems = []
+    for line in out.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 5 or not parts[3]:
+            continue
+        if not (parts[1].startswith("203.0.113.") or parts[2].startswith("2001:db8:2::")):
+            continue
+        sev = [int(s) for s in parts[3].split(",") if s]
+        msgs = parts[4].split(",")
+        for i, s in enumerate(sev):
+            msg = msgs[i] if i < len(msgs) else "?"
+            if s >= WARNING and not any(a in msg for a in allow):
+                problems.append(f"frame {parts[0]}: {msg}")
+    if out.returncode != 0:
+        problems.append(f"tshark failed: {out.stderr.strip()}")
+    return problems
+
+
+class Topology:
+    """C, U and S with the servers running in S and `synack forward` in C (see the file comment)."""
+    counter = 0
+
+    def __init__(self, forward_args=(), http_dir=None):
+        Topology.counter += 1
+        base = f"synack-fwd-{os.getpid()}-{Topology.counter}"
+        self.tmp = tempfile.mkdtemp(prefix="synack-fwd-")
+        os.chmod(self.tmp, 0o777)  # synack writes its pcap here as root before dropping to nobody
+        self.c = self.u = self.s = None
+        try:
+            self.c, self.u, self.s = Namespace(base + "-c"), Namespace(base + "-u"), Namespace(base + "-s")
+            self._wire()
+            self._servers(http_dir)
+            self.pcap = os.path.join(self.tmp, "forward.pcap")
+            self.fwd = self.c.spawn([SYNACK, "forward", "--tun", "synack0", "--kernel-addr", "192.0.2.1/24",
+                                     "--kernel-addr", "2001:db8::1/64", "--route", "203.0.113.0/24",
+                                     "--route", "2001:db8:2::/64", "--upstream-netns", self.u.name,
+                                     "--pcap", self.pcap, "--json-stream", *forward_args],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.reader = LineReader(self.fwd.stdout)
+            if self.reader.wait_for(lambda l: '"forwarding"' in l, 20) is None:
+                raise AssertionError(f"synack forward did not start: {self.fwd.stderr.read()}")
+        except BaseException:
+            self.close()
+            raise
+
+    def _wire(self):
+        subprocess.run(["ip", "link", "add", "fwd0", "netns", self.u.name, "type", "veth", "peer", "name",
+                        "srv0", "netns", self.s.name], check=True, timeout=10)
+        for ns, dev, v4, v6 in ((self.u, "fwd0", "203.0.113.1/24", "2001:db8:2::1/64"),
+                                (self.s, "srv0", "203.0.113.10/24", "2001:db8:2::10/64")):
+            ns.run(["ip", "addr", "add", v4, "dev", dev], check=True)
+            ns.run(["ip", "-6", "addr", "add", v6, "dev", dev, "nodad"], check=True)
+            ns.run(["ip", "link", "set", dev, "up"], check=True)
+        self.u.run(["ip", "route", "add", "blackhole", FILTERED4 + "/32"], check=True)
+        self.u.run(["ip", "-6", "route", "add", "blackhole", FILTERED6 + "/128"], check=True)
+
+    def _servers(self, http_dir):
+        srv = self.s.spawn(["/usr/bin/python3", "-c", SERVERS, self.tmp], stdout=subprocess.PIPE, text=True)
+        if LineReader(srv.stdout).wait_for(lambda l: "ready" in l, 20) is None:
+            raise AssertionError("the servers in S did not start")
+        for addr in (SERVER4, SERVER6):
+            bind = f"[{addr}]" if ":" in addr else addr
+            self.s.spawn(["socat", f"TCP{'6' if ':' in addr else '4'}-LISTEN:{SOCAT_PORT},bind={bind},reuseaddr,"
+                          "fork,backlog=128", "PIPE"])
+        if http_dir:
+            for addr in (SERVER4, SERVER6):
+                self.s.spawn(["/usr/bin/python3", "-m", "http.server", "--bind", addr, "--directory", http_dir,
+                              str(HTTP_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Wait until every server answers from U (where synack's sockets are).
+        wait = "import socket,time\n" \
+               "for a,p in [('%s',%d),('%s',%d),('%s',%d)]:\n" \
+               "  for i in range(200):\n" \
+               "    try: socket.create_connection((a,p),1).close(); break\n" \
+               "    except OSError: time.sleep(0.05)\n" % (SERVER4, SOCAT_PORT, SERVER6, SOCAT_PORT,
+                                                            SERVER6 if http_dir else SERVER4,
+                                                            HTTP_PORT if http_dir else ECHO_PORTS[0])
+        self.u.run(["/usr/bin/python3", "-c", wait], timeout=30)
+
+    def status(self):
+        with open(f"/proc/{self.fwd.pid}/status") as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+    def stop(self):
+        """SIGINT; returns the JSON events synack printed (the summary last)."""
+        os.kill(self.fwd.pid, signal.SIGINT)
+        try:
+            self.fwd.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        lines = self.reader.rest(5)
+        return [json.loads(l) for l in lines if l.startswith("{")]
+
+    def close(self):
+        for stream in (getattr(self, "fwd", None) and self.fwd.stdout, getattr(self, "fwd", None) and self.fwd.stderr):
+            if stream:
+                stream.close()
+        for ns in (self.c, self.u, self.s):
+            if ns is not None:
+                ns.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
