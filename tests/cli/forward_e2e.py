@@ -83,10 +83,12 @@ class ForwardE2E(unittest.TestCase):
             print(f"\n  forward summary: offers {summary['offers']}, relays {summary['relays']}", file=sys.stderr)
             # Every tshark warning on synack's frames fails but these: resets are this suite's own doing
             # (scan, RST test); the 20 MB transfers fill windows exactly at times, and synack's window closes
-            # (Zero Window) whenever an upstream socket does not take more yet: the back-pressure itself.
+            # (Zero Window) whenever an upstream socket does not take more yet: the back-pressure itself. A burst
+            # of synack's segments can overflow the kernel's per-CPU input backlog behind the TUN device; the
+            # segment re-sent at once is a "(suspected) out-of-order segment" to tshark (seen in CI).
             cls.problems = expert_problems(cls.t.pcap, allow=("Connection reset", "window specified by the "
                                                               "receiver is now completely full", "Zero Window",
-                                                              "ZeroWindow"))
+                                                              "ZeroWindow", "out-of-order segment"))
             for check in cls.pcap_checks:
                 cls.problems += check(cls.t.pcap)
         finally:

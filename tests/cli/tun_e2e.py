@@ -456,11 +456,14 @@ for host in ("192.0.2.2", "2001:db8::2"):
         self.assertEqual(lines[0]["bytes_sent"], MB50)
         self.assertEqual(lines[0]["bytes_received"], MB50)
         self.assertEqual(lines[0]["received_sha256"], sha256_of_pattern(MB50))
-        # As above. No RST: the engine used to send a window update after ACKing the kernel's FIN (the
+        # As above; and synack may now fill the kernel's window to its edge with full-sized segments (its
+        # sender outpaces socat's reader since the engine got cheaper: seen in CI) — flow control at its
+        # limit, not a runt (sender silly-window avoidance, RFC 9293 §3.8.6.2.1, is tested in virtual time).
+        # No RST: the engine used to send a window update after ACKing the kernel's FIN (the
         # kernel, already CLOSED from LAST-ACK, answered with RST); it no longer updates the window once the
         # peer's FIN has arrived (CloseWait.ReadingOpensWindow_NoWindowUpdate).
-        self.assertEqual(expert_problems(self.pcap, allow=LOSS_UNDER_LOAD,
-                                         allow_from_kernel=("RFC 1624", "Zero Window", WINDOW_FULL)),
+        self.assertEqual(expert_problems(self.pcap, allow=LOSS_UNDER_LOAD + (WINDOW_FULL,),
+                                         allow_from_kernel=("RFC 1624", "Zero Window")),
                          [])
 
     # ---- option matrix: sysctls x both views ---------------------------------------------------------------
