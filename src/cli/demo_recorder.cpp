@@ -50,10 +50,13 @@ void Recorder::observe(const stack::SegmentRecord& r) {
       c.outcome = observe::Outcome::established;
       c.established_at = r.at;
     }
-  } else if (c.outcome == observe::Outcome::established && flags.rst()) {
+  } else if (c.outcome == observe::Outcome::established && flags.rst() && !(t->fin[0] && t->fin[1])) {
+    // An RST after both FINs is not a reset of the connection: a peer already CLOSED answers a late
+    // segment so (the kernel's tail-loss probe of its FIN crossing our ACK, seen on a loaded machine).
     c.outcome = observe::Outcome::reset;
     c.ended_at = r.at;
   }
+  if (flags.fin()) t->fin[c2s ? 0 : 1] = true;
   if (c.segments.size() < 64) c.segments.push_back(s);
 }
 

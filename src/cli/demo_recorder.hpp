@@ -3,6 +3,7 @@
 // retransmission rule and one agreement rule (observe/).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct Track {
   std::string title;
   sim::ConnectionResult result;  ///< its negotiated offers: the first SYN each way, as on the wire
   observe::RetransmissionRule retransmissions;
+  std::array<bool, 2> fin{};  ///< a FIN was sent: [0] by the client, [1] by the server
   bool printed = false;
 };
 

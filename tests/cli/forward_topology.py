@@ -1,18 +1,16 @@
 #!/usr/bin/env python3
 """The namespaces, servers and `synack forward` process shared by forward_e2e.py and
 bench/tun/forward_bench.py (the topology is drawn in forward_e2e.py's docstring and docs/forward.md)."""
-import hashlib
 import json
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tun_e2e  # noqa: E402  (Namespace, LineReader)
 
 SYNACK = os.environ.get("SYNACK", "synack")
 WARNING = 6291456  # tshark's expert severity "warning"
@@ -113,23 +111,8 @@ def pump(s, size):
 '''
 
 
-class Namespace:
-    def __init__(self, name):
-        self.name = name
-        subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
-        self.procs = []
-        self.run(["ip", "link", "set", "lo", "up"], check=True)
-
-    def cmd(self, argv):
-        return ["ip", "netns", "exec", self.name] + argv
-
-    def run(self, argv, timeout=60, check=False, **kw):
-        return subprocess.run(self.cmd(argv), timeout=timeout, check=check, capture_output=True, text=True, **kw)
-
-    def spawn(self, argv, **kw):
-        p = subprocess.Popen(self.cmd(argv), **kw)
-        self.procs.append(p)
-        return p
+class Namespace(tun_e2e.Namespace):
+    """tun_e2e's namespace, with the client helpers (PY_HELPERS) for code run inside it."""
 
     def py(self, code, timeout=120):
         r = self.run(["/usr/bin/python3", "-c", PY_HELPERS + code], timeout=timeout)
@@ -137,69 +120,8 @@ class Namespace:
             raise AssertionError(f"client failed: {r.stderr[-2000:]}")
         return json.loads(r.stdout.strip().splitlines()[-1])
 
-    def close(self):
-        for p in self.procs:
-            if p.poll() is None:
-                try:
-                    os.kill(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-        subprocess.run(["ip", "netns", "del", self.name], timeout=10)
 
-
-class LineReader:
-    """Collects a process's stdout lines on a thread, so a test can wait for one with a bound."""
-
-    def __init__(self, stream):
-        self.q = queue.Queue()
-        self.lines = []
-        threading.Thread(target=self._run, args=(stream,), daemon=True).start()
-
-    def _run(self, stream):
-        for line in stream:
-            self.q.put(line)
-        self.q.put(None)
-
-    def wait_for(self, pred, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.q.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                return None
-            self.lines.append(line)
-            if pred(line):
-                return line
-        return None
-
-    def drain(self):
-        """The lines printed so far, without waiting."""
-        while True:
-            try:
-                line = self.q.get_nowait()
-            except queue.Empty:
-                return self.lines
-            if line is None:
-                return self.lines
-            self.lines.append(line)
-
-    def rest(self, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.q.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            self.lines.append(line)
-        return self.lines
+LineReader = tun_e2e.LineReader
 
 
 def expert_problems(pcap, allow=()):

@@ -123,11 +123,13 @@ def sha256_of_pattern(size):
 
 
 class Namespace:
+    """A network namespace of the test's own (`ip netns add`), deleted by close() with the processes it ran.
+    Shared by privdrop_e2e.py and forward_topology.py."""
     counter = 0
 
-    def __init__(self):
+    def __init__(self, name=None):
         Namespace.counter += 1
-        self.name = f"synack-e2e-{os.getpid()}-{Namespace.counter}"
+        self.name = name or f"synack-e2e-{os.getpid()}-{Namespace.counter}"
         subprocess.run(["ip", "netns", "add", self.name], check=True, timeout=10)
         self.procs = []
         self.run(["ip", "link", "set", "lo", "up"], check=True)
@@ -186,6 +188,17 @@ class LineReader:
             if pred(line):
                 return line
         return None
+
+    def drain(self):
+        """The lines printed so far, without waiting."""
+        while True:
+            try:
+                line = self.q.get_nowait()
+            except queue.Empty:
+                return self.lines
+            if line is None:
+                return self.lines
+            self.lines.append(line)
 
     def rest(self, timeout=5):
         deadline = time.monotonic() + timeout
