@@ -159,6 +159,13 @@ class Namespace:
                     p.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     pass
+        # Anything the test's processes left in the namespace (a forking server's children), by PID.
+        left = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True, timeout=10)
+        for pid in left.stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
         subprocess.run(["ip", "netns", "del", self.name], timeout=10)
 
 
