@@ -26,20 +26,13 @@ import time
 import unittest
 
 import forward_topology as T
+import tun_e2e
 from forward_topology import (CLOSE_FIRST_PORT, ECHO_PORTS, FILTERED4, FILTERED6, HALF_PORT, HTTP_PORT, MB,
                               PY_HELPERS, RSS_GROWTH_BOUND_KB, RST_PORT, SERVER4, SERVER6, SLOW_PORT, SOCAT_PORT,
                               SOURCE_PORT, Topology, expert_problems)
 
 
-def pattern_sha(size):
-    block = hashlib.sha256(b"synack").digest() * 2048
-    h = hashlib.sha256()
-    sent = 0
-    while sent < size:
-        c = block[: min(len(block), size - sent)]
-        h.update(c)
-        sent += len(c)
-    return h.hexdigest()
+pattern_sha = tun_e2e.sha256_of_pattern  # the SHA-256 of the first `size` bytes of the helpers' pattern
 
 
 def check_closed_filtered_capture(pcap):

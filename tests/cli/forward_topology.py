@@ -84,31 +84,8 @@ async def main():
 asyncio.run(main())
 '''
 
-# A kernel client in C: deterministic data, sha256 of both directions.
-PY_HELPERS = r'''
-import hashlib, socket, sys, threading, time
-BLOCK = hashlib.sha256(b"synack").digest() * 2048   # 64 KiB
-def chunks(n):
-    sent = 0
-    while sent < n:
-        c = BLOCK[: min(len(BLOCK), n - sent)]
-        yield c
-        sent += len(c)
-def pump(s, size):
-    h_out = hashlib.sha256()
-    def writer():
-        for c in chunks(size):
-            h_out.update(c); s.sendall(c)
-        s.shutdown(socket.SHUT_WR)
-    t = threading.Thread(target=writer); t.start()
-    h_in = hashlib.sha256(); n = 0
-    while True:
-        d = s.recv(262144)
-        if not d: break
-        h_in.update(d); n += len(d)
-    t.join()
-    return h_out.hexdigest(), h_in.hexdigest(), n
-'''
+# Deterministic data and sha256 of both directions, for Python run inside a namespace (tun_e2e's).
+PY_HELPERS = tun_e2e.PY_HELPERS
 
 
 class Namespace(tun_e2e.Namespace):
