@@ -104,12 +104,6 @@ class ForwardE2E(unittest.TestCase):
                                capture_output=True, text=True, timeout=150)
             self.assertEqual(r.stdout.split()[0] if r.stdout else "", self.http_sha, f"{url}: {r.stderr}")
 
-    # Skipped, and issue 13 left open for it: about one run in four (seen 2026-12-02, standalone and in a
-    # full ctest run) the first connection stalls for the client's whole 120 s socket timeout with the
-    # relay still live — a lost wake-up between the relay's two directions and the Stack's window or
-    # writable events when 20 MB go both ways at once. The one-way transfers (curl 20 MB, 500 x 100 KB)
-    # and the half-close tests pass every time. Remove the skip with the fix.
-    @unittest.skip("intermittent relay stall with 20 MB each way at once: issue 13 open (see comment)")
     def test_socat_echo_20mb_each_way(self):
         size = 20 * MB
         for addr in (SERVER4, SERVER6):
@@ -310,6 +304,34 @@ print(json.dumps(res))
         self.assertEqual(got, {FILTERED4: "EHOSTUNREACH", FILTERED6: "EHOSTUNREACH"})
         self.assertEqual(events[-1]["offers"]["icmp_unreachable"], 2)
         self.assertEqual(problems, [])
+
+    def test_upstream_device(self):
+        # --upstream-device: synack and its sockets share C, which also has the veth to S; the servers'
+        # host routes in C go into synack0, and only SO_BINDTODEVICE keeps the upstream sockets from
+        # routing back into the device (they would loop: a SYN offered again for every upstream SYN).
+        t = Topology(upstream_device=True)
+        try:
+            got = t.c.py(f"""
+import json
+res = {{}}
+for addr in ("{SERVER4}", "{SERVER6}"):
+    s = socket.create_connection((addr, {ECHO_PORTS[0]}), 10)
+    s.settimeout(60)
+    out, back, n = pump(s, {MB})
+    res[addr] = [out == back, n]
+try:
+    socket.create_connection(("{SERVER4}", 9), 5); res["closed"] = "connected"
+except ConnectionRefusedError:
+    res["closed"] = "ECONNREFUSED"
+print(json.dumps(res))
+""")
+            events = t.stop()
+        finally:
+            t.close()
+        self.assertEqual(got, {SERVER4: [True, MB], SERVER6: [True, MB], "closed": "ECONNREFUSED"})
+        offers = events[-1]["offers"]
+        # Exactly the client's three SYNs were offered: none of synack's own upstream SYNs came back.
+        self.assertEqual((offers["accepted"], offers["refused"], offers["dropped"]), (2, 1, 0), offers)
 
     def test_back_pressure_rss(self):
         # 200 MB each way against a 1 MB/s reader on the other end (S's slow reader; C's throttled reader),

@@ -130,25 +130,35 @@ class Topology:
     """C, U and S with the servers running in S and `synack forward` in C (see the file comment)."""
     counter = 0
 
-    def __init__(self, forward_args=(), http_dir=None):
+    def __init__(self, forward_args=(), http_dir=None, upstream_device=False):
+        """upstream_device: no U; the veth to S is in C itself and synack's sockets leave through it by
+        --upstream-device (SO_BINDTODEVICE) while the servers' host routes in C point into the TUN
+        device. C then has a real interface, so synack runs with --no-configure and the test configures
+        synack0 (docs/forward.md, routing option 2)."""
         Topology.counter += 1
         base = f"synack-fwd-{os.getpid()}-{Topology.counter}"
         self.tmp = tempfile.mkdtemp(prefix="synack-fwd-")
         os.chmod(self.tmp, 0o777)  # synack writes its pcap here as root before dropping to nobody
         self.c = self.u = self.s = None
         try:
-            self.c, self.u, self.s = Namespace(base + "-c"), Namespace(base + "-u"), Namespace(base + "-s")
+            self.c, self.s = Namespace(base + "-c"), Namespace(base + "-s")
+            self.u = self.c if upstream_device else Namespace(base + "-u")
             self._wire()
             self._servers(http_dir)
             self.pcap = os.path.join(self.tmp, "forward.pcap")
-            self.fwd = self.c.spawn([SYNACK, "forward", "--tun", "synack0", "--kernel-addr", "192.0.2.1/24",
-                                     "--kernel-addr", "2001:db8::1/64", "--route", "203.0.113.0/24",
-                                     "--route", "2001:db8:2::/64", "--upstream-netns", self.u.name,
-                                     "--pcap", self.pcap, "--json-stream", *forward_args],
+            if upstream_device:
+                route = ["--no-configure", "--upstream-device", "fwd0"]
+            else:
+                route = ["--kernel-addr", "192.0.2.1/24", "--kernel-addr", "2001:db8::1/64", "--route",
+                         "203.0.113.0/24", "--route", "2001:db8:2::/64", "--upstream-netns", self.u.name]
+            self.fwd = self.c.spawn([SYNACK, "forward", "--tun", "synack0", *route, "--pcap", self.pcap,
+                                     "--json-stream", *forward_args],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             self.reader = LineReader(self.fwd.stdout)
             if self.reader.wait_for(lambda l: '"forwarding"' in l, 20) is None:
                 raise AssertionError(f"synack forward did not start: {self.fwd.stderr.read()}")
+            if upstream_device:
+                self._route_into_tun()
         except BaseException:
             self.close()
             raise
@@ -164,14 +174,30 @@ class Topology:
         self.u.run(["ip", "route", "add", "blackhole", FILTERED4 + "/32"], check=True)
         self.u.run(["ip", "-6", "route", "add", "blackhole", FILTERED6 + "/128"], check=True)
 
+    def _route_into_tun(self):
+        """--upstream-device: the kernel side of synack0 and host routes to the servers into it; more
+        specific than fwd0's connected prefixes, so the applications in C reach the servers through
+        synack, while synack's sockets, bound to fwd0, can only use fwd0's routes."""
+        for cmd in (["ip", "link", "set", "synack0", "up"],
+                    ["ip", "addr", "add", "192.0.2.1/24", "dev", "synack0"],
+                    ["ip", "-6", "addr", "add", "2001:db8::1/64", "dev", "synack0", "nodad"],
+                    ["ip", "route", "add", SERVER4 + "/32", "dev", "synack0"],
+                    ["ip", "-6", "route", "add", SERVER6 + "/128", "dev", "synack0"]):
+            self.c.run(cmd, check=True)
+
     def _servers(self, http_dir):
         srv = self.s.spawn(["/usr/bin/python3", "-c", SERVERS, self.tmp], stdout=subprocess.PIPE, text=True)
         if LineReader(srv.stdout).wait_for(lambda l: "ready" in l, 20) is None:
             raise AssertionError("the servers in S did not start")
         for addr in (SERVER4, SERVER6):
             bind = f"[{addr}]" if ":" in addr else addr
-            self.s.spawn(["socat", f"TCP{'6' if ':' in addr else '4'}-LISTEN:{SOCAT_PORT},bind={bind},reuseaddr,"
-                          "fork,backlog=128", "PIPE"])
+            # -b 4096: socat's PIPE echo is one process that writes each block into a pipe only it
+            # reads; with its default 8 KiB blocks a write into a pipe with one free 4 KiB slot (poll
+            # calls that writable) blocks for good once data flows both ways at full speed (seen: the
+            # socat child asleep in anon_pipe_write in at least 1 of 12 runs over plain loopback,
+            # without synack). A block of PIPE_BUF always fits in a free slot.
+            self.s.spawn(["socat", "-b", "4096", f"TCP{'6' if ':' in addr else '4'}-LISTEN:{SOCAT_PORT},"
+                          f"bind={bind},reuseaddr,fork,backlog=128", "PIPE"])
         if http_dir:
             for addr in (SERVER4, SERVER6):
                 self.s.spawn(["/usr/bin/python3", "-m", "http.server", "--bind", addr, "--directory", http_dir,
@@ -204,9 +230,8 @@ class Topology:
         for stream in (getattr(self, "fwd", None) and self.fwd.stdout, getattr(self, "fwd", None) and self.fwd.stderr):
             if stream:
                 stream.close()
-        for ns in (self.c, self.u, self.s):
-            if ns is not None:
-                ns.close()
+        for ns in {id(n): n for n in (self.c, self.u, self.s) if n is not None}.values():
+            ns.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
