@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "stack_core.hpp"
+#include "synack/random.hpp"
 #include "synack/tcp/error.hpp"
 
 namespace synack::stack {
@@ -59,11 +60,7 @@ void StackCore::relieve_memory_pressure() {
 StackCore::~StackCore() = default;
 
 std::uint64_t StackCore::next_random() noexcept {
-  // splitmix64: ephemeral ports only (not a secret).
-  std::uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31U);
+  return splitmix64(rng_state_);  // ephemeral ports only (not a secret)
 }
 
 bool StackCore::owns(const wire::IpAddress& address) const noexcept {

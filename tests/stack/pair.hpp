@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "synack/random.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/error.hpp"
 #include "synack/tcp/listener.hpp"  // Stack::listener() for SYN-queue details
@@ -41,23 +42,6 @@ inline StackConfig config_for(wire::IpAddress a) {
   c.addresses = {a};
   return c;
 }
-
-/// xorshift64*: the seeded loss PRNG (deterministic across platforms).
-class Prng {
- public:
-  explicit Prng(std::uint64_t seed) : s_(seed == 0 ? 0x9E3779B97F4A7C15ULL : seed) {}
-  std::uint64_t next() {
-    s_ ^= s_ >> 12U;
-    s_ ^= s_ << 25U;
-    s_ ^= s_ >> 27U;
-    return s_ * 0x2545F4914F6CDD1DULL;
-  }
-  /// true with probability `p`
-  bool chance(double p) { return static_cast<double>(next() >> 11U) * 0x1.0p-53 < p; }
-
- private:
-  std::uint64_t s_;
-};
 
 struct Datagram {
   Instant deliver_at;
@@ -141,7 +125,7 @@ class Pair {
   Stack& a_;
   Stack& b_;
   double loss_;
-  Prng prng_;
+  synack::Rng prng_;  // the seeded loss draws
   Duration latency_;
   std::deque<Datagram> wire_;
 };

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "synack/random.hpp"
+
 namespace synack {
 void PrintTo(Instant t, std::ostream* os) {
   *os << t.nanoseconds() << " ns";
@@ -278,14 +280,11 @@ struct Reference {
   }
 };
 
+// The project's generator with signed bounds (every bound here is positive).
 struct Rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return s >> 11U;
-  }
+  synack::Rng g;
   std::int64_t below(std::int64_t n) {
-    return static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(n));
+    return static_cast<std::int64_t>(g.below(static_cast<std::uint64_t>(n)));
   }
 };
 
@@ -340,7 +339,7 @@ std::int64_t pick_step(Rng& r, std::int64_t now, Instant next) {
 }
 
 void run_differential(std::uint64_t seed, std::int64_t origin, Id ids, int ops) {
-  Rng r{seed};
+  Rng r{synack::Rng(seed)};
   TimerWheel w(at(origin));
   Reference ref;
   std::int64_t now = origin;
