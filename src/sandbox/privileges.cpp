@@ -65,6 +65,67 @@ std::expected<void, SandboxError> check_no_capabilities() {
   return {};
 }
 
+struct Identity {
+  uid_t uid;
+  gid_t gid;
+};
+
+// The user to become (root only; otherwise our own ids). Resolved before anything is dropped: NSS may open
+// files and sockets the sandbox will not allow later.
+std::expected<Identity, SandboxError> resolve_user(const std::string& user, bool root) {
+  if (!root) return Identity{::getuid(), ::getgid()};
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  const int lookup = ::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  if (found == nullptr)
+    return fail(lookup != 0 ? lookup : ENOENT, fmt::format("user '{}' does not exist", user));
+  if (entry.pw_uid == 0) return fail(EINVAL, fmt::format("user '{}' is root; choose another", user));
+  return Identity{entry.pw_uid, entry.pw_gid};
+}
+
+// After the switch: every uid and gid is the target's, no supplementary group is left, and root cannot be
+// regained.
+std::expected<void, SandboxError> verify_switched(Identity id, bool groups_fixed) {
+  uid_t r = 0, e = 0, s = 0;
+  gid_t rg = 0, eg = 0, sg = 0;
+  if (::getresuid(&r, &e, &s) != 0 || r != id.uid || e != id.uid || s != id.uid) {
+    return fail(EPERM, fmt::format("the uid did not change to {}", id.uid));
+  }
+  if (::getresgid(&rg, &eg, &sg) != 0 || rg != id.gid || eg != id.gid || sg != id.gid) {
+    return fail(EPERM, fmt::format("the gid did not change to {}", id.gid));
+  }
+  if (!groups_fixed && ::getgroups(0, nullptr) != 0) return fail(EPERM, "supplementary groups are still set");
+  if (::setuid(0) == 0) return fail(EPERM, "setuid(0) succeeded after the drop");
+  return {};
+}
+
+// Root becomes `id` (groups, then gid, then uid); in a user namespace that maps only one id the switch
+// is impossible and the process stays that id, without capabilities (said in `d.note`).
+std::expected<void, SandboxError> switch_identity(Identity id, const std::string& user, Dropped& d) {
+  bool groups_fixed = false;
+  if (::setgroups(0, nullptr) != 0) {
+    // In a user namespace made by an unprivileged user setgroups is denied; its groups are fixed.
+    if (errno != EPERM || !setgroups_denied()) return fail(errno, "setgroups(0)");
+    groups_fixed = true;
+  }
+  if (::setresgid(id.gid, id.gid, id.gid) != 0) {
+    // EINVAL: the gid is not mapped in this user namespace (`unshare -r` maps only one id).
+    if (errno != EINVAL) return fail(errno, fmt::format("setresgid({})", id.gid));
+    d.how = Dropped::How::unmapped_user;
+    d.uid = ::getuid();
+    d.gid = ::getgid();
+    d.note = fmt::format(
+        "user {} (uid {}) is not mapped in this user namespace: staying its uid {}, with no capabilities",
+        user, id.uid, d.uid);
+    return {};
+  }
+  if (::setresuid(id.uid, id.uid, id.uid) != 0) return fail(errno, fmt::format("setresuid({})", id.uid));
+  d.uid = id.uid;
+  d.gid = id.gid;
+  return verify_switched(id, groups_fixed);
+}
+
 }  // namespace
 
 std::string SandboxError::message() const {
@@ -78,22 +139,8 @@ std::expected<Dropped, SandboxError> drop_privileges(const DropOptions& options)
   }
   Dropped d;
   const bool root = ::geteuid() == 0;
-  // Resolve the user first (root only): NSS may open files and sockets the sandbox will not allow later.
-  uid_t uid = ::getuid();
-  gid_t gid = ::getgid();
-  if (root) {
-    passwd entry{};
-    passwd* found = nullptr;
-    std::vector<char> buffer(16384);
-    const int lookup = ::getpwnam_r(options.user.c_str(), &entry, buffer.data(), buffer.size(), &found);
-    if (found == nullptr) {
-      return fail(lookup != 0 ? lookup : ENOENT, fmt::format("user '{}' does not exist", options.user));
-    }
-    if (entry.pw_uid == 0)
-      return fail(EINVAL, fmt::format("user '{}' is root; choose another", options.user));
-    uid = entry.pw_uid;
-    gid = entry.pw_gid;
-  }
+  const auto id = resolve_user(options.user, root);
+  if (!id) return std::unexpected(id.error());
   // Ambient and bounding sets: emptied while CAP_SETPCAP is still held (fails harmlessly without it).
   if (CAP_AMBIENT_SUPPORTED() && cap_reset_ambient() != 0 && root) return fail(errno, "cap_reset_ambient");
   const bool may_drop_bound = root && CAP_IS_SUPPORTED(CAP_SETPCAP);
@@ -102,47 +149,12 @@ std::expected<Dropped, SandboxError> drop_privileges(const DropOptions& options)
       if (cap_drop_bound(c) != 0) return fail(errno, fmt::format("cap_drop_bound({})", cap_to_name(c)));
     }
   }
-
   if (!root) {
     d.how = Dropped::How::not_root;
-    d.uid = uid;
-    d.gid = gid;
-  } else {
-    bool groups_fixed = false;
-    if (::setgroups(0, nullptr) != 0) {
-      // In a user namespace made by an unprivileged user setgroups is denied; its groups are fixed.
-      if (errno != EPERM || !setgroups_denied()) return fail(errno, "setgroups(0)");
-      groups_fixed = true;
-    }
-    if (::setresgid(gid, gid, gid) != 0) {
-      // EINVAL: the gid is not mapped in this user namespace (`unshare -r` maps only one id).
-      if (errno != EINVAL) return fail(errno, fmt::format("setresgid({})", gid));
-      d.how = Dropped::How::unmapped_user;
-    } else if (::setresuid(uid, uid, uid) != 0) {
-      return fail(errno, fmt::format("setresuid({})", uid));
-    }
-    if (d.how == Dropped::How::unmapped_user) {
-      d.uid = ::getuid();
-      d.gid = ::getgid();
-      d.note = fmt::format(
-          "user {} (uid {}) is not mapped in this user namespace: staying its uid {}, with no capabilities",
-          options.user, uid, d.uid);
-    } else {
-      d.uid = uid;
-      d.gid = gid;
-      uid_t r = 0, e = 0, s = 0;
-      gid_t rg = 0, eg = 0, sg = 0;
-      if (::getresuid(&r, &e, &s) != 0 || r != uid || e != uid || s != uid) {
-        return fail(EPERM, fmt::format("the uid did not change to {}", uid));
-      }
-      if (::getresgid(&rg, &eg, &sg) != 0 || rg != gid || eg != gid || sg != gid) {
-        return fail(EPERM, fmt::format("the gid did not change to {}", gid));
-      }
-      if (!groups_fixed && ::getgroups(0, nullptr) != 0) {
-        return fail(EPERM, "supplementary groups are still set");
-      }
-      if (::setuid(0) == 0) return fail(EPERM, "setuid(0) succeeded after the drop");
-    }
+    d.uid = id->uid;
+    d.gid = id->gid;
+  } else if (auto switched = switch_identity(*id, options.user, d); !switched) {
+    return std::unexpected(switched.error());
   }
   if (auto cleared = clear_capabilities(); !cleared) return std::unexpected(cleared.error());
   if (auto checked = check_no_capabilities(); !checked) return std::unexpected(checked.error());
