@@ -310,7 +310,7 @@ void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, 
   c.tuple = tuple;
   c.listener = owner;
   c.slot = slot;
-  c.generation = l->entry(slot).generation;
+  c.generation = l->entry_generation(slot);
   push_control(c);
 }
 
@@ -349,9 +349,11 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
       h = l->send_syn_ack(c.cookie, c.ts_offset);
     } else {
       const tcp::Listener* l = listener_at(c.listener);
-      if (l == nullptr || c.slot >= l->syn_queue_capacity()) continue;
-      const tcp::HalfOpen& e = l->entry(c.slot);
-      if (!e.in_use() || e.generation != c.generation) continue;  // completed or expired meanwhile
+      // Completed or expired meanwhile (the generation is 5 bits: the tuple confirms it).
+      if (l == nullptr || c.slot >= l->syn_queue_slots() || !l->entry_live(c.slot, c.generation) ||
+          !l->entry_matches(c.slot, c.tuple)) {
+        continue;
+      }
       h = l->send_syn_ack(now, c.slot);  // the entry keeps its timestamp offset: no hash here
     }
     if (const auto n = emit(now, ConnectionId{}, c.tuple, h, {}, out)) {
