@@ -75,6 +75,7 @@ TEST_F(SynQueue, ManyEntriesAcrossChunks_EachKeepsWhatItWasGiven) {
   Listener l(config, {wire::IpAddress::v4(0xC6336401U), 443}, 4);
   const std::uint32_t n = 2 * Listener::kChunk + 5;
   std::vector<std::uint32_t> slots;
+  slots.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) {
     const auto slot = l.add_half_open(now, v4_tuple(i), SeqNum(5000U + i), options_for(i), isn_gen);
     ASSERT_TRUE(slot);
@@ -94,6 +95,7 @@ TEST_F(SynQueue, FreedSlots_AreReusedWithoutGrowing_AndStaleGenerationsFail) {
   config.syn_queue_capacity = 2 * Listener::kChunk;
   Listener l(config, {wire::IpAddress::v4(0xC6336401U), 443}, 4);
   std::vector<std::uint32_t> slots;
+  slots.reserve(100);
   for (std::uint32_t i = 0; i < 100; ++i) {
     slots.push_back(*l.add_half_open(now, v4_tuple(i), SeqNum(5000U + i), options_for(i), isn_gen));
   }
@@ -116,18 +118,21 @@ TEST_F(SynQueue, FreedSlots_AreReusedWithoutGrowing_AndStaleGenerationsFail) {
 TEST_F(SynQueue, Ipv6Entries_RoundTripAndReuseTheirSideRecords) {
   config.syn_queue_capacity = 64;
   Listener l(config, v6_tuple(0).local, 4);
-  std::vector<std::uint32_t> slots;
+  std::vector<std::uint32_t> v6_slots;
+  std::vector<std::uint32_t> v4_slots;
+  v6_slots.reserve(20);
+  v4_slots.reserve(20);
   for (std::uint32_t i = 0; i < 20; ++i) {
-    slots.push_back(*l.add_half_open(now, v6_tuple(i), SeqNum(5000U + i), options_for(i), isn_gen));
-    slots.push_back(*l.add_half_open(now, v4_tuple(i), SeqNum(5000U + i), options_for(i), isn_gen));
+    v6_slots.push_back(*l.add_half_open(now, v6_tuple(i), SeqNum(5000U + i), options_for(i), isn_gen));
+    v4_slots.push_back(*l.add_half_open(now, v4_tuple(i), SeqNum(5000U + i), options_for(i), isn_gen));
   }
   for (std::uint32_t i = 0; i < 20; ++i) {
-    expect_entry(l, slots[2 * i], v6_tuple(i), i);
-    expect_entry(l, slots[2 * i + 1], v4_tuple(i), i);
-    EXPECT_FALSE(l.entry_matches(slots[2 * i], v6_tuple(i + 1)));
+    expect_entry(l, v6_slots[i], v6_tuple(i), i);
+    expect_entry(l, v4_slots[i], v4_tuple(i), i);
+    EXPECT_FALSE(l.entry_matches(v6_slots[i], v6_tuple(i + 1)));
   }
   const std::size_t bytes = l.syn_queue_memory_bytes();
-  for (std::uint32_t i = 0; i < 20; ++i) l.free_half_open(slots[2 * i]);
+  for (const std::uint32_t slot : v6_slots) l.free_half_open(slot);
   for (std::uint32_t i = 20; i < 40; ++i) {
     const auto slot = l.add_half_open(now, v6_tuple(i), SeqNum(5000U + i), options_for(i), isn_gen);
     ASSERT_TRUE(slot);
