@@ -484,7 +484,8 @@ wire::SendHeader Listener::send_syn_ack(Instant now, std::uint32_t slot) const {
 
 wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
   const SynOptions peer = e.peer_options();
-  const Offer ours = answer_offer(make_offer(*config_, e.tuple().local.address.version()), peer);
+  const Offer ours = answer_offer(
+      make_offer(*config_, (e.flags & HalfOpen::kV6) != 0 ? wire::IpVersion::v6 : wire::IpVersion::v4), peer);
   wire::SendHeader h;
   h.src_port = e.addr.local_port;
   h.dst_port = e.addr.remote_port;
@@ -513,8 +514,9 @@ PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& fin
   p.iss = SeqNum(e.iss);
   p.irs = SeqNum(e.irs);
   const wire::IpVersion v = p.tuple.local.address.version();
-  const Offer ours = answer_offer(make_offer(*config_, v), e.peer_options());
-  p.negotiated = negotiate(ours, e.peer_options(), v, config_->min_send_mss);
+  const SynOptions peer = e.peer_options();
+  const Offer ours = answer_offer(make_offer(*config_, v), peer);
+  p.negotiated = negotiate(ours, peer, v, config_->min_send_mss);
   p.ts_offset = e.ts_offset;  // kept with the entry (or the cookie's check): no second hash
   // A peer that negotiated timestamps but leaves them off its final ACK still completes the handshake
   // (gVisor once stranded such connections in SYN-RECEIVED); TS.Recent stays the SYN's TSval.
