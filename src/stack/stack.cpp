@@ -85,7 +85,7 @@ bool StackCore::flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcep
       return ref.index < slots_.size() && slots_[ref.index].conn && slots_[ref.index].conn->tuple() == tuple;
     case FlowRef::Kind::half_open: {
       const tcp::Listener* l = listener_at(ref.owner);
-      return l != nullptr && ref.index < l->syn_queue_slots() && l->entry(ref.index).matches(tuple);
+      return l != nullptr && ref.index < l->syn_queue_slots() && l->entry_matches(ref.index, tuple);
     }
     case FlowRef::Kind::offer:
       return ref.index < offers_.size() && offers_[ref.index].offer.tuple == tuple;
@@ -388,7 +388,8 @@ std::error_code StackCore::close_listener(Instant now, ListenerId id) {
   tcp::Listener* l = id.value < listeners_.size() && listeners_[id.value] ? &*listeners_[id.value] : nullptr;
   if (l == nullptr) return make_error_code(Error::invalid_argument);
   for (std::uint32_t slot = 0; slot < l->syn_queue_slots(); ++slot) {
-    if (l->entry(slot).in_use()) flow_erase(l->entry(slot).tuple());
+    const tcp::HalfOpen e = l->entry(slot);
+    if (e.in_use()) flow_erase(e.tuple());
   }
   // Connections never accepted are reset, as Linux does when a listening socket closes.
   while (auto cid = accept(id)) (void)abort(now, *cid);

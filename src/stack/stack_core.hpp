@@ -200,6 +200,9 @@ class StackCore {
                                const tcp::ConnectionCounters& after) noexcept;
 
   // stack_io.cpp
+  /// A datagram for a tuple the flow table knows (`ref`): TIME-WAIT, connection, half-open or offer.
+  void on_flow_segment(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
+                       const wire::TcpHeader& h, wire::Bytes payload);
   void on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
                           const wire::TcpHeader& h, wire::Bytes payload);
   void on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,

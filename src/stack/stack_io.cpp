@@ -36,63 +36,11 @@ void StackCore::on_packet(Instant now, wire::Bytes datagram) {
     return;
   }
   const wire::Bytes payload = view->tcp().payload();
-  const TcpFlags f = header->flags;
 
   const std::uint32_t hash = flows_.hash(tuple);  // once per datagram
-  if (auto ref = flow_find(hash, tuple)) {
-    if (ref->kind == FlowRef::Kind::time_wait) {
-      if (f.syn() && !f.ack() && !f.rst() && time_wait_.get(ref->index).accepts_syn(*header)) {
-        // RFC 6191 / Linux tcp_timewait_state_process (TCP_TW_SYN): the new incarnation replaces the
-        // TIME-WAIT record, which ends now.
-        ++stats_.time_wait_reuses;
-        flow_erase(hash, tuple);
-        time_wait_.set_owner(ref->index, kTwDead);
-        --time_wait_count_;
-        on_segment_no_flow(now, tuple, hash, *header, payload);
-        return;
-      }
-      // Anything else is TIME-WAIT's to answer (RFC 9293 §3.10.7.4): rebuild the connection for it.
-      const auto index = rebuild_time_wait(now, ref->index, hash);
-      if (!index) {
-        ++stats_.pool_full_drops;
-        return;
-      }
-      ref = FlowRef{FlowRef::Kind::connection, *index, 0};
-    }
-    switch (ref->kind) {
-      case FlowRef::Kind::connection: {
-        Slot& s = slots_[ref->index];
-        tcp::Connection& c = *s.conn;
-        if (c.state() == tcp::State::time_wait && f.syn() && !f.ack() && !f.rst() &&
-            c.time_wait_accepts_syn(*header)) {
-          // RFC 6191 / Linux tcp_timewait_state_process (TCP_TW_SYN): the new incarnation replaces the
-          // TIME-WAIT connection, which ends now.
-          ++stats_.time_wait_reuses;
-          flow_erase(hash, tuple);
-          s.in_flow = false;
-          c.abort();
-          touch(ref->index);
-          on_segment_no_flow(now, tuple, hash, *header, payload);
-          return;
-        }
-        observe(now, ConnectionId{ref->index, s.generation}, Direction::in, tuple, *header, payload.size());
-        const tcp::ConnectionCounters before = c.counters();
-        c.on_segment(now, *header, payload);
-        add_connection_counters(before, c.counters());
-        touch(ref->index);
-        return;
-      }
-      case FlowRef::Kind::half_open:
-        observe(now, ConnectionId{}, Direction::in, tuple, *header, payload.size());
-        on_half_open(now, tuple, hash, *ref, *header, payload);
-        return;
-      case FlowRef::Kind::offer:
-        // The client retransmitted its SYN while the embedder decides: nothing to do.
-        if (f.syn()) ++stats_.offer_duplicate_syns;
-        return;
-      case FlowRef::Kind::time_wait:
-        return;  // rebuilt above
-    }
+  if (const auto ref = flow_find(hash, tuple)) {
+    on_flow_segment(now, tuple, hash, *ref, *header, payload);
+    return;
   }
   // No flow: the datagram would create state or get an answer, so the martian filter and the owned
   // addresses apply here (no state, no answer). A datagram that matched a flow above has a tuple that
@@ -105,6 +53,64 @@ void StackCore::on_packet(Instant now, wire::Bytes datagram) {
   }
   observe(now, ConnectionId{}, Direction::in, tuple, *header, payload.size());
   on_segment_no_flow(now, tuple, hash, *header, payload);
+}
+
+void StackCore::on_flow_segment(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
+                                const wire::TcpHeader& h, wire::Bytes payload) {
+  const TcpFlags f = h.flags;
+  if (ref.kind == FlowRef::Kind::time_wait) {
+    if (f.syn() && !f.ack() && !f.rst() && time_wait_.get(ref.index).accepts_syn(h)) {
+      // RFC 6191 / Linux tcp_timewait_state_process (TCP_TW_SYN): the new incarnation replaces the
+      // TIME-WAIT record, which ends now.
+      ++stats_.time_wait_reuses;
+      flow_erase(hash, tuple);
+      time_wait_.set_owner(ref.index, kTwDead);
+      --time_wait_count_;
+      on_segment_no_flow(now, tuple, hash, h, payload);
+      return;
+    }
+    // Anything else is TIME-WAIT's to answer (RFC 9293 §3.10.7.4): rebuild the connection for it.
+    const auto index = rebuild_time_wait(now, ref.index, hash);
+    if (!index) {
+      ++stats_.pool_full_drops;
+      return;
+    }
+    ref = FlowRef{FlowRef::Kind::connection, *index, 0};
+  }
+  switch (ref.kind) {
+    case FlowRef::Kind::connection: {
+      Slot& s = slots_[ref.index];
+      tcp::Connection& c = *s.conn;
+      if (c.state() == tcp::State::time_wait && f.syn() && !f.ack() && !f.rst() &&
+          c.time_wait_accepts_syn(h)) {
+        // RFC 6191 / Linux tcp_timewait_state_process (TCP_TW_SYN): the new incarnation replaces the
+        // TIME-WAIT connection, which ends now.
+        ++stats_.time_wait_reuses;
+        flow_erase(hash, tuple);
+        s.in_flow = false;
+        c.abort();
+        touch(ref.index);
+        on_segment_no_flow(now, tuple, hash, h, payload);
+        return;
+      }
+      observe(now, ConnectionId{ref.index, s.generation}, Direction::in, tuple, h, payload.size());
+      const tcp::ConnectionCounters before = c.counters();
+      c.on_segment(now, h, payload);
+      add_connection_counters(before, c.counters());
+      touch(ref.index);
+      return;
+    }
+    case FlowRef::Kind::half_open:
+      observe(now, ConnectionId{}, Direction::in, tuple, h, payload.size());
+      on_half_open(now, tuple, hash, ref, h, payload);
+      return;
+    case FlowRef::Kind::offer:
+      // The client retransmitted its SYN while the embedder decides: nothing to do.
+      if (f.syn()) ++stats_.offer_duplicate_syns;
+      return;
+    case FlowRef::Kind::time_wait:
+      return;  // rebuilt above
+  }
 }
 
 void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
@@ -310,7 +316,7 @@ void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, 
   c.tuple = tuple;
   c.listener = owner;
   c.slot = slot;
-  c.generation = l->entry(slot).generation;
+  c.generation = l->entry_generation(slot);
   push_control(c);
 }
 
@@ -349,9 +355,11 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
       h = l->send_syn_ack(c.cookie, c.ts_offset);
     } else {
       const tcp::Listener* l = listener_at(c.listener);
-      if (l == nullptr || c.slot >= l->syn_queue_capacity()) continue;
-      const tcp::HalfOpen& e = l->entry(c.slot);
-      if (!e.in_use() || e.generation != c.generation) continue;  // completed or expired meanwhile
+      // Completed or expired meanwhile (the generation is 5 bits: the tuple confirms it).
+      if (l == nullptr || c.slot >= l->syn_queue_slots() || !l->entry_live(c.slot, c.generation) ||
+          !l->entry_matches(c.slot, c.tuple)) {
+        continue;
+      }
       h = l->send_syn_ack(now, c.slot);  // the entry keeps its timestamp offset: no hash here
     }
     if (const auto n = emit(now, ConnectionId{}, c.tuple, h, {}, out)) {

@@ -1,8 +1,12 @@
 // LISTEN and the passive SYN-RECEIVED of half-open entries (RFC 9293 §3.10.7.2, §3.10.7.4).
 #include "synack/tcp/listener.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <new>
 
 namespace synack::tcp {
 
@@ -34,15 +38,37 @@ Listener::Listener(const Config& config, wire::Endpoint local, std::uint32_t bac
       accept_queue_(backlog == 0 ? config.default_backlog : backlog),
       cookie_mode_(config.syn_cookies) {}
 
-std::size_t Listener::level_of(const HalfOpen& e) const noexcept {
-  return std::min<std::size_t>(e.retransmits, levels_.size() - 1);
+std::size_t Listener::level_of(std::uint32_t slot) const noexcept {
+  return std::min<std::size_t>(retransmits(slot), levels_.size() - 1);
+}
+
+void Listener::ChunkDelete::operator()(Stored* p) const noexcept {
+  ::munmap(p, kChunkBytes);
+}
+
+void Listener::set_prev(std::uint32_t slot, std::uint32_t prev) noexcept {
+  Stored& st = at(slot);
+  st.set_word((st.word() & ~Stored::kLinkMask) | link_to(prev));
+}
+
+void Listener::set_next(std::uint32_t slot, std::uint32_t next) noexcept {
+  Stored& st = at(slot);
+  st.set_word((st.word() & ~(Stored::kLinkMask << Stored::kNextShift)) |
+              (link_to(next) << Stored::kNextShift));
+}
+
+void Listener::set_retransmits(std::uint32_t slot, std::uint8_t n) noexcept {
+  Stored& st = at(slot);
+  st.set_word((st.word() & ~(std::uint64_t{0xFF} << Stored::kRetransmitsShift)) |
+              (std::uint64_t{n} << Stored::kRetransmitsShift));
 }
 
 void Listener::fifo_push(std::uint32_t slot) noexcept {
-  Fifo& f = levels_[level_of(syn_queue_[slot])];
-  links_[slot] = Link{f.tail, kNil};
+  Fifo& f = levels_[level_of(slot)];
+  set_prev(slot, f.tail);
+  set_next(slot, kNil);
   if (f.tail != kNil) {
-    links_[f.tail].next = slot;
+    set_next(f.tail, slot);
   } else {
     f.head = slot;
   }
@@ -50,29 +76,115 @@ void Listener::fifo_push(std::uint32_t slot) noexcept {
 }
 
 void Listener::fifo_remove(std::uint32_t slot) noexcept {
-  Fifo& f = levels_[level_of(syn_queue_[slot])];
-  const Link l = links_[slot];
-  if (l.prev != kNil) {
-    links_[l.prev].next = l.next;
+  Fifo& f = levels_[level_of(slot)];
+  const std::uint64_t w = at(slot).word();
+  const std::uint32_t prev = prev_of(w);
+  const std::uint32_t next = next_of(w);
+  if (prev != kNil) {
+    set_next(prev, next);
   } else {
-    f.head = l.next;
+    f.head = next;
   }
-  if (l.next != kNil) {
-    links_[l.next].prev = l.prev;
+  if (next != kNil) {
+    set_prev(next, prev);
   } else {
-    f.tail = l.prev;
+    f.tail = prev;
   }
 }
 
-Instant Listener::entry_deadline(const HalfOpen& e) const noexcept {
+void Listener::store(std::uint32_t slot, const HalfOpen& e) {
+  Stored& st = at(slot);
+  const bool v6 = (e.flags & HalfOpen::kV6) != 0;
+  if (v6) {
+    std::uint32_t index = v6_free_;
+    if (index != kNil) {
+      std::memcpy(&v6_free_, v6_addrs_[index].data(), sizeof v6_free_);
+    } else {
+      index = static_cast<std::uint32_t>(v6_addrs_.size());
+      v6_addrs_.emplace_back();
+    }
+    std::memcpy(v6_addrs_[index].data(), e.addr.local_addr.data(), 16);
+    std::memcpy(v6_addrs_[index].data() + 16, e.addr.remote_addr.data(), 16);
+    st.put(Stored::kLocal, index);
+    st.put(Stored::kRemote, std::uint32_t{0});
+  } else {
+    std::memcpy(st.bytes.data() + Stored::kLocal, e.addr.local_addr.data(), 4);
+    std::memcpy(st.bytes.data() + Stored::kRemote, e.addr.remote_addr.data(), 4);
+  }
+  st.put(Stored::kLocalPort, e.addr.local_port);
+  st.put(Stored::kRemotePort, e.addr.remote_port);
+  st.put(Stored::kIss, e.iss);
+  st.put(Stored::kIrs, e.irs);
+  st.put(Stored::kTsRecent, e.ts_recent);
+  st.put(Stored::kSynUs, e.syn_received_us);
+  st.put(Stored::kTsOffset, e.ts_offset);
+  st.put(Stored::kMss, e.peer_mss);
+  std::uint64_t flags = 0;
+  if (v6) flags |= 1U;
+  if ((e.flags & HalfOpen::kSack) != 0) flags |= 2U;
+  if ((e.flags & HalfOpen::kTimestamps) != 0) flags |= 4U;
+  if ((e.flags & HalfOpen::kNoRtt) != 0) flags |= 8U;
+  // RFC 7323 §2.3: a shift above 14 is used as 14; 15 stands for "absent".
+  const std::uint64_t wscale = e.peer_wscale == 0xFF ? 15U : std::min<std::uint8_t>(e.peer_wscale, 14);
+  const std::uint64_t w = st.word();
+  st.set_word(
+      (w & ((std::uint64_t{1} << Stored::kRetransmitsShift) - 1)) |
+      (std::uint64_t{e.retransmits} << Stored::kRetransmitsShift) |
+      (static_cast<std::uint64_t>(e.generation & Stored::kGenerationMask) << Stored::kGenerationShift) |
+      ((e.flags & HalfOpen::kInUse) != 0 ? Stored::kInUseBit : 0) | (flags << Stored::kFlagsShift) |
+      (wscale << Stored::kWscaleShift));
+}
+
+HalfOpen Listener::entry(std::uint32_t slot) const noexcept {
+  const Stored& st = at(slot);
+  const std::uint64_t w = st.word();
+  const std::uint64_t flags = (w >> Stored::kFlagsShift) & 0xFU;
+  HalfOpen e;
+  if ((flags & 1U) != 0) {
+    const V6Addresses& a = v6_addrs_[st.get<std::uint32_t>(Stored::kLocal)];
+    std::memcpy(e.addr.local_addr.data(), a.data(), 16);
+    std::memcpy(e.addr.remote_addr.data(), a.data() + 16, 16);
+    e.flags |= HalfOpen::kV6;
+  } else {
+    std::memcpy(e.addr.local_addr.data(), st.bytes.data() + Stored::kLocal, 4);
+    std::memcpy(e.addr.remote_addr.data(), st.bytes.data() + Stored::kRemote, 4);
+  }
+  e.addr.local_port = st.get<std::uint16_t>(Stored::kLocalPort);
+  e.addr.remote_port = st.get<std::uint16_t>(Stored::kRemotePort);
+  e.iss = st.get<std::uint32_t>(Stored::kIss);
+  e.irs = st.get<std::uint32_t>(Stored::kIrs);
+  e.ts_recent = st.get<std::uint32_t>(Stored::kTsRecent);
+  e.syn_received_us = st.get<std::uint32_t>(Stored::kSynUs);
+  e.ts_offset = st.get<std::uint32_t>(Stored::kTsOffset);
+  e.peer_mss = st.get<std::uint16_t>(Stored::kMss);
+  const auto wscale = static_cast<std::uint8_t>(w >> Stored::kWscaleShift);
+  e.peer_wscale = wscale == 15 ? 0xFF : wscale;
+  e.retransmits = Stored::retransmits_of(w);
+  e.generation = Stored::generation_of(w);
+  if ((w & Stored::kInUseBit) != 0) e.flags |= HalfOpen::kInUse;
+  if ((flags & 2U) != 0) e.flags |= HalfOpen::kSack;
+  if ((flags & 4U) != 0) e.flags |= HalfOpen::kTimestamps;
+  if ((flags & 8U) != 0) e.flags |= HalfOpen::kNoRtt;
+  return e;
+}
+
+bool Listener::v6_matches(const Stored& st, const wire::FourTuple& tuple) const noexcept {
+  const V6Addresses& a = v6_addrs_[st.get<std::uint32_t>(Stored::kLocal)];
+  const auto local = std::bit_cast<std::array<std::byte, 16>>(tuple.local.address.words());
+  const auto remote = std::bit_cast<std::array<std::byte, 16>>(tuple.remote.address.words());
+  return std::memcmp(a.data(), local.data(), 16) == 0 && std::memcmp(a.data() + 16, remote.data(), 16) == 0;
+}
+
+Instant Listener::entry_deadline(std::uint32_t slot) const noexcept {
   // SYN-ACKs at 0, 1, 3, 7, ... s: the RFC 6298 backoff from the initial RTO, capped at max_rto.
   Duration total{0};
   Duration rto = config_->initial_rto;
-  for (std::uint32_t i = 0; i <= e.retransmits; ++i) {
+  const std::uint32_t count = retransmits(slot);
+  for (std::uint32_t i = 0; i <= count; ++i) {
     total += rto;
     rto = std::min(rto * 2, config_->max_rto);
   }
-  return syn_received_at(e) + total;
+  return epoch_ + std::chrono::microseconds(at(slot).get<std::uint32_t>(Stored::kSynUs)) + total;
 }
 
 std::uint32_t Listener::since_epoch(Instant now) noexcept {
@@ -84,10 +196,11 @@ std::uint32_t Listener::since_epoch(Instant now) noexcept {
     // the epoch to now - lead keeps every SYN time exact; an older one would be clamped to the epoch.
     const Instant next = now - kEpochLead;
     const auto shift = std::chrono::duration_cast<std::chrono::microseconds>(next - epoch_).count();
-    for (HalfOpen& e : syn_queue_) {
-      if (!e.in_use()) continue;
-      e.syn_received_us =
-          e.syn_received_us > shift ? static_cast<std::uint32_t>(e.syn_received_us - shift) : 0;
+    for (std::uint32_t slot = 0; slot < slots_; ++slot) {
+      Stored& st = at(slot);
+      if ((st.word() & Stored::kInUseBit) == 0) continue;
+      const auto us = st.get<std::uint32_t>(Stored::kSynUs);
+      st.put(Stored::kSynUs, us > shift ? static_cast<std::uint32_t>(us - shift) : std::uint32_t{0});
     }
     epoch_ = next;
   }
@@ -109,7 +222,7 @@ Instant Listener::next_deadline() const noexcept {
   Instant earliest = Instant::max();
   if (half_open_count_ == 0) return earliest;
   for (const Fifo& f : levels_) {
-    if (f.head != kNil) earliest = std::min(earliest, entry_deadline(syn_queue_[f.head]));
+    if (f.head != kNil) earliest = std::min(earliest, entry_deadline(f.head));
   }
   return earliest;
 }
@@ -118,17 +231,23 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
                                                      SeqNum peer_isn, const SynOptions& peer,
                                                      const IsnGenerator& isn) {
   std::uint32_t slot = free_head_;
+  std::uint8_t generation = 0;
   if (slot != kNil) {
-    free_head_ = links_[slot].next;
+    const std::uint64_t w = at(slot).word();
+    free_head_ = next_of(w);
+    generation = Stored::generation_of(w);
   } else {
-    if (syn_queue_.size() >= capacity_) return std::nullopt;
-    slot = static_cast<std::uint32_t>(syn_queue_.size());
-    syn_queue_.emplace_back();
-    links_.emplace_back();
+    if (slots_ >= capacity_) return std::nullopt;
+    slot = slots_;
+    // A new chunk when the queue first reaches it: uninitialised, so untouched pages cost nothing.
+    if ((slot >> kChunkShift) >= chunks_.size()) {
+      void* p = ::mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      chunks_.emplace_back(static_cast<Stored*>(p));
+    }
+    ++slots_;
   }
-  HalfOpen& e = syn_queue_[slot];
-  const std::uint8_t generation = e.generation;
-  e = HalfOpen{};
+  HalfOpen e;
   e.generation = generation;
   e.addr = PackedTuple::pack(tuple);
   e.syn_received_us = since_epoch(now);
@@ -145,18 +264,27 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
   }
+  store(slot, e);
   fifo_push(slot);
   ++half_open_count_;
   return slot;
 }
 
 void Listener::free_half_open(std::uint32_t slot) noexcept {
-  HalfOpen& e = syn_queue_[slot];
-  if (!e.in_use()) return;
+  Stored& st = at(slot);
+  const std::uint64_t w = st.word();
+  if ((w & Stored::kInUseBit) == 0) return;
   fifo_remove(slot);
-  e.flags = 0;
-  ++e.generation;
-  links_[slot] = Link{kNil, free_head_};
+  if (((w >> Stored::kFlagsShift) & 1U) != 0) {  // give the IPv6 side record back
+    const auto index = st.get<std::uint32_t>(Stored::kLocal);
+    std::memcpy(v6_addrs_[index].data(), &v6_free_, sizeof v6_free_);
+    v6_free_ = index;
+  }
+  const auto generation =
+      static_cast<std::uint64_t>((Stored::generation_of(w) + 1U) & Stored::kGenerationMask);
+  // Free: not in use, the next generation, chained to the free list through its next link.
+  st.set_word((generation << Stored::kGenerationShift) | (link_to(free_head_) << Stored::kNextShift) |
+              Stored::kLinkMask);
   free_head_ = slot;
   --half_open_count_;
 }
@@ -248,7 +376,7 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
       ++stats_.syn_queue_full_drops;
       return r;
     }
-    r.pruned = syn_queue_[*victim].tuple();
+    r.pruned = entry(*victim).tuple();
     r.pruned_slot = *victim;
     ++stats_.syn_queue_pruned;
     free_half_open(*victim);
@@ -299,10 +427,11 @@ ListenerReply Listener::on_half_open_segment(Instant now, std::uint32_t slot, co
   (void)now;
   ListenerReply r;
   r.slot = slot;
-  HalfOpen& e = syn_queue_[slot];
+  const Stored& st = at(slot);
+  const SeqNum irs(st.get<std::uint32_t>(Stored::kIrs));
   const TcpFlags f = h.flags;
-  const SeqNum rcv_nxt = SeqNum(e.irs) + 1;
-  const SeqNum iss = SeqNum(e.iss);
+  const SeqNum rcv_nxt = irs + 1;
+  const SeqNum iss(st.get<std::uint32_t>(Stored::kIss));
   if (f.rst()) {
     // RFC 9293 §3.10.7.4 / RFC 5961 §3.2: only an RST exactly at RCV.NXT removes the entry ("return
     // this connection to LISTEN"); any other RST is ignored.
@@ -312,7 +441,7 @@ ListenerReply Listener::on_half_open_segment(Instant now, std::uint32_t slot, co
   if (f.syn() && !f.ack()) {
     // A duplicate SYN (the peer did not see our SYN-ACK): retransmit the SYN-ACK. A SYN with another
     // sequence number is ignored here; the entry times out or completes.
-    if (h.seq == SeqNum(e.irs)) r.kind = ListenerReply::Kind::send_syn_ack;
+    if (h.seq == irs) r.kind = ListenerReply::Kind::send_syn_ack;
     return r;
   }
   if (!f.ack()) return r;  // neither SYN, RST nor ACK: drop
@@ -349,13 +478,14 @@ wire::TcpHeader Listener::syn_ack(const HalfOpen& e, std::uint32_t ts_val) const
 }
 
 wire::SendHeader Listener::send_syn_ack(Instant now, std::uint32_t slot) const {
-  const HalfOpen& e = syn_queue_[slot];
+  const HalfOpen e = entry(slot);
   return send_syn_ack(e, ts_clock(now, e.ts_offset));
 }
 
 wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
   const SynOptions peer = e.peer_options();
-  const Offer ours = answer_offer(make_offer(*config_, e.tuple().local.address.version()), peer);
+  const Offer ours = answer_offer(
+      make_offer(*config_, (e.flags & HalfOpen::kV6) != 0 ? wire::IpVersion::v6 : wire::IpVersion::v4), peer);
   wire::SendHeader h;
   h.src_port = e.addr.local_port;
   h.dst_port = e.addr.remote_port;
@@ -375,7 +505,7 @@ wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val)
 }
 
 PassiveOpen Listener::passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack) const {
-  return passive_open(syn_queue_[slot], final_ack);
+  return passive_open(entry(slot), final_ack);
 }
 
 PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack) const {
@@ -384,8 +514,9 @@ PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& fin
   p.iss = SeqNum(e.iss);
   p.irs = SeqNum(e.irs);
   const wire::IpVersion v = p.tuple.local.address.version();
-  const Offer ours = answer_offer(make_offer(*config_, v), e.peer_options());
-  p.negotiated = negotiate(ours, e.peer_options(), v, config_->min_send_mss);
+  const SynOptions peer = e.peer_options();
+  const Offer ours = answer_offer(make_offer(*config_, v), peer);
+  p.negotiated = negotiate(ours, peer, v, config_->min_send_mss);
   p.ts_offset = e.ts_offset;  // kept with the entry (or the cookie's check): no second hash
   // A peer that negotiated timestamps but leaves them off its final ACK still completes the handshake
   // (gVisor once stranded such connections in SYN-RECEIVED); TS.Recent stays the SYN's TSval.

@@ -1,9 +1,12 @@
 /// @file
 /// LISTEN and the passive half of the handshake (RFC 9293 §3.5, §3.10.7.2): a listener owns a bounded
 /// SYN queue of compact half-open entries (SYN-RECEIVED without a full connection) and a bounded accept
-/// queue of completed connections. A SYN allocates nothing of its own: its entry is a 64-byte slot in a
-/// queue whose storage grows with use (doubling, up to Config::syn_queue_capacity) and is reused through a
-/// free list, so memory follows the peak number of half-open entries, not the configured bound.
+/// queue of completed connections. A SYN allocates nothing of its own: its entry is a 42-byte slot (IPv4;
+/// an IPv6 entry keeps its two addresses in a 32-byte side record) in a queue stored in fixed chunks of
+/// kChunk slots, allocated as the queue first reaches them (up to Config::syn_queue_capacity) and reused
+/// through a free list, so memory follows the peak number of half-open entries, not the configured bound,
+/// and never holds a doubling's unused half. The FIFO links, retransmission count, generation and flags
+/// share one 64-bit word of the slot.
 ///
 /// Timers without a scan: an entry's SYN-ACK deadline depends only on when its SYN arrived and how many
 /// times the SYN-ACK went out (1, 3, 7, ... s). Entries with the same retransmission count therefore expire
@@ -28,6 +31,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -47,17 +53,18 @@
 namespace synack::tcp {
 
 /// A half-open connection: everything needed to retransmit the SYN-ACK and to build the connection when
-/// the final ACK arrives, in 64 bytes.
+/// the final ACK arrives, as a value (64 bytes). The SYN queue stores it packed (Listener: 42 bytes).
 struct HalfOpen {
   PackedTuple addr;                 ///< the 4-tuple (local = our side), family in kV6
   std::uint16_t peer_mss = 0;       ///< 0 = absent
   std::uint8_t peer_wscale = 0xFF;  ///< 0xFF = absent
   std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt
   std::uint8_t retransmits = 0;     ///< SYN-ACKs retransmitted so far (its FIFO level)
-  std::uint8_t generation = 0;      ///< bumped on free: a stale reference to the slot is detected
-  std::uint32_t iss = 0;            ///< our ISN (the SYN-ACK's sequence number)
-  std::uint32_t irs = 0;            ///< the peer's ISN (from its SYN)
-  std::uint32_t ts_recent = 0;      ///< the peer's TSval from its SYN
+  /// Bumped on free (modulo 32, as stored): a stale reference to the slot is detected.
+  std::uint8_t generation = 0;
+  std::uint32_t iss = 0;        ///< our ISN (the SYN-ACK's sequence number)
+  std::uint32_t irs = 0;        ///< the peer's ISN (from its SYN)
+  std::uint32_t ts_recent = 0;  ///< the peer's TSval from its SYN
   /// When the SYN arrived and the first SYN-ACK left: microseconds after the listener's epoch
   /// (Listener::syn_received_at() gives the Instant). 32 bits, so that the timestamp offset fits.
   std::uint32_t syn_received_us = 0;
@@ -150,8 +157,32 @@ class Listener {
   [[nodiscard]] PassiveOpen passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack) const;
   /// The same for a half-open value: a queue entry or one rebuilt from a cookie (ListenerReply::cookie).
   [[nodiscard]] PassiveOpen passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack) const;
-  /// The half-open entry in `slot` (slot < syn_queue_slots()).
-  [[nodiscard]] const HalfOpen& entry(std::uint32_t slot) const noexcept { return syn_queue_[slot]; }
+  /// The half-open entry in `slot` (slot < syn_queue_slots()), unpacked.
+  [[nodiscard]] HalfOpen entry(std::uint32_t slot) const noexcept;
+  /// Whether `slot` (< syn_queue_slots()) holds a live entry for `tuple`, without unpacking it.
+  [[nodiscard]] bool entry_matches(std::uint32_t slot, const wire::FourTuple& tuple) const noexcept {
+    const Stored& st = at(slot);
+    const std::uint64_t w = st.word();
+    const bool v6 = ((w >> Stored::kFlagsShift) & 1U) != 0;
+    if ((w & Stored::kInUseBit) == 0 || tuple.local.address.is_v6() != v6 ||
+        st.get<std::uint32_t>(Stored::kLocalPort) !=
+            (std::uint32_t{tuple.local.port} | (std::uint32_t{tuple.remote.port} << 16U))) {
+      return false;
+    }
+    if (v6) return v6_matches(st, tuple);
+    // Both IPv4 addresses in one compare (an address's first 4 bytes are the low half of its first word).
+    return st.get<std::uint64_t>(Stored::kLocal) ==
+           ((tuple.local.address.words()[0] & 0xFFFFFFFFU) | (tuple.remote.address.words()[0] << 32U));
+  }
+  /// The generation (modulo 32) of `slot` (< syn_queue_slots()).
+  [[nodiscard]] std::uint8_t entry_generation(std::uint32_t slot) const noexcept {
+    return Stored::generation_of(at(slot).word());
+  }
+  /// Whether `slot` (< syn_queue_slots()) holds a live entry of generation `generation` (modulo 32).
+  [[nodiscard]] bool entry_live(std::uint32_t slot, std::uint8_t generation) const noexcept {
+    const std::uint64_t w = at(slot).word();
+    return (w & Stored::kInUseBit) != 0 && Stored::generation_of(w) == (generation & Stored::kGenerationMask);
+  }
   /// When entry `e` (of this listener, or one it rebuilt from a cookie) saw its SYN.
   [[nodiscard]] Instant syn_received_at(const HalfOpen& e) const noexcept {
     return epoch_ + std::chrono::microseconds(e.syn_received_us);
@@ -181,8 +212,14 @@ class Listener {
   [[nodiscard]] std::size_t syn_queue_size() const noexcept { return half_open_count_; }
   /// The configured bound on half-open entries.
   [[nodiscard]] std::size_t syn_queue_capacity() const noexcept { return capacity_; }
-  /// Slots allocated so far (valid indices for entry()): grows with use up to syn_queue_capacity().
-  [[nodiscard]] std::size_t syn_queue_slots() const noexcept { return syn_queue_.size(); }
+  /// Slots handed out so far (valid indices for entry()): grows with use up to syn_queue_capacity().
+  [[nodiscard]] std::size_t syn_queue_slots() const noexcept { return slots_; }
+  /// Heap bytes the SYN queue's chunks and IPv6 side records occupy.
+  [[nodiscard]] std::size_t syn_queue_memory_bytes() const noexcept {
+    return chunks_.size() * kChunk * sizeof(Stored) + v6_addrs_.capacity() * sizeof(V6Addresses);
+  }
+  /// Slots per chunk of the SYN queue's storage: 2048 x 42 bytes is exactly 21 pages.
+  static constexpr std::uint32_t kChunk = 2048;
   /// The accept queue's bound.
   [[nodiscard]] std::size_t backlog() const noexcept { return accept_queue_.size(); }
 
@@ -206,18 +243,101 @@ class Listener {
 
  private:
   static constexpr std::uint32_t kNil = 0xFFFFFFFFU;
-  /// Beside each entry: its neighbours in the FIFO of its retransmission count (in use), or the next free
-  /// slot (free).
-  struct Link {
-    std::uint32_t prev = kNil;
-    std::uint32_t next = kNil;
-  };
+  static constexpr std::uint32_t kChunkShift = 11;
+  /// The head and tail of one retransmission count's FIFO of in-use slots.
   struct Fifo {
     std::uint32_t head = kNil;
     std::uint32_t tail = kNil;
   };
+  static_assert(kChunk == 1U << kChunkShift);
+  /// A half-open entry as the queue stores it, 42 bytes with 2-byte alignment: the IPv4 addresses (or,
+  /// for IPv6, the index of its V6Addresses record in the first 4 bytes), ports, iss, irs, ts_recent,
+  /// syn_received_us, ts_offset, peer_mss, then one 64-bit word: FIFO prev (21 bits) and next (21; the
+  /// next free slot while free), retransmits (8), generation (5), in use (1), flags (4: IPv6, SACK,
+  /// timestamps, no RTT) and the peer's window scale (4; 15 = absent).
+  struct Stored {
+    static constexpr std::size_t kLocal = 0;
+    static constexpr std::size_t kRemote = 4;
+    static constexpr std::size_t kLocalPort = 8;
+    static constexpr std::size_t kRemotePort = 10;
+    static constexpr std::size_t kIss = 12;
+    static constexpr std::size_t kIrs = 16;
+    static constexpr std::size_t kTsRecent = 20;
+    static constexpr std::size_t kSynUs = 24;
+    static constexpr std::size_t kTsOffset = 28;
+    static constexpr std::size_t kMss = 32;
+    static constexpr std::size_t kWord = 34;
+    static constexpr std::uint64_t kLinkMask = (1U << 21U) - 1;  ///< also the nil link
+    static constexpr unsigned kNextShift = 21;
+    static constexpr unsigned kRetransmitsShift = 42;
+    static constexpr unsigned kGenerationShift = 50;
+    static constexpr std::uint8_t kGenerationMask = 0x1F;
+    static constexpr std::uint64_t kInUseBit = 1ULL << 55U;
+    static constexpr unsigned kFlagsShift = 56;
+    static constexpr unsigned kWscaleShift = 60;
 
-  [[nodiscard]] Instant entry_deadline(const HalfOpen& e) const noexcept;
+    std::array<std::byte, 42> bytes;
+
+    template <typename T>
+    [[nodiscard]] T get(std::size_t offset) const noexcept {
+      T v;
+      std::memcpy(&v, bytes.data() + offset, sizeof v);
+      return v;
+    }
+    template <typename T>
+    void put(std::size_t offset, T v) noexcept {
+      std::memcpy(bytes.data() + offset, &v, sizeof v);
+    }
+    [[nodiscard]] std::uint64_t word() const noexcept { return get<std::uint64_t>(kWord); }
+    void set_word(std::uint64_t w) noexcept { put(kWord, w); }
+    [[nodiscard]] static std::uint8_t generation_of(std::uint64_t w) noexcept {
+      return static_cast<std::uint8_t>((w >> kGenerationShift) & kGenerationMask);
+    }
+    [[nodiscard]] static std::uint8_t retransmits_of(std::uint64_t w) noexcept {
+      return static_cast<std::uint8_t>(w >> kRetransmitsShift);
+    }
+  };
+  static_assert(sizeof(Stored) == 42 && alignof(Stored) == 1);
+  /// A chunk is whole pages of its own (mmap): no page holds both queue entries and other allocations,
+  /// and a page no entry has reached yet is never touched (what RSS counts per entry is the entries).
+  static constexpr std::size_t kChunkBytes = kChunk * sizeof(Stored);
+  static_assert(kChunkBytes % 4096 == 0);
+  struct ChunkDelete {
+    void operator()(Stored* p) const noexcept;
+  };
+  using Chunk = std::unique_ptr<Stored[], ChunkDelete>;
+  using V6Addresses = std::array<std::byte, 32>;  ///< local then remote address of an IPv6 entry
+  /// Links as stored in the word's 21-bit fields (kNil is kLinkMask there).
+  [[nodiscard]] static std::uint32_t link_from(std::uint64_t bits) noexcept {
+    return bits == Stored::kLinkMask ? kNil : static_cast<std::uint32_t>(bits);
+  }
+  [[nodiscard]] static std::uint64_t link_to(std::uint32_t slot) noexcept {
+    return slot == kNil ? Stored::kLinkMask : slot;
+  }
+  [[nodiscard]] static std::uint32_t prev_of(std::uint64_t w) noexcept {
+    return link_from(w & Stored::kLinkMask);
+  }
+  [[nodiscard]] static std::uint32_t next_of(std::uint64_t w) noexcept {
+    return link_from((w >> Stored::kNextShift) & Stored::kLinkMask);
+  }
+  [[nodiscard]] Stored& at(std::uint32_t slot) noexcept {
+    return chunks_[slot >> kChunkShift][slot & (kChunk - 1)];
+  }
+  [[nodiscard]] const Stored& at(std::uint32_t slot) const noexcept {
+    return chunks_[slot >> kChunkShift][slot & (kChunk - 1)];
+  }
+  [[nodiscard]] bool v6_matches(const Stored& st, const wire::FourTuple& tuple) const noexcept;
+  void set_prev(std::uint32_t slot, std::uint32_t prev) noexcept;
+  void set_next(std::uint32_t slot, std::uint32_t next) noexcept;
+  /// Writes `e` into `slot` (its links kept), allocating an IPv6 side record when needed.
+  void store(std::uint32_t slot, const HalfOpen& e);
+  /// The retransmission count of the entry in `slot`, and setting it.
+  [[nodiscard]] std::uint8_t retransmits(std::uint32_t slot) const noexcept {
+    return Stored::retransmits_of(at(slot).word());
+  }
+  void set_retransmits(std::uint32_t slot, std::uint8_t n) noexcept;
+
+  [[nodiscard]] Instant entry_deadline(std::uint32_t slot) const noexcept;
   /// `now` as HalfOpen::syn_received_us (moving the epoch, and every entry with it, when `now` nears the
   /// end of the 32-bit range).
   [[nodiscard]] std::uint32_t since_epoch(Instant now) noexcept;
@@ -226,14 +346,16 @@ class Listener {
   [[nodiscard]] std::optional<std::uint32_t> oldest_retransmitted() const noexcept;
   void fifo_push(std::uint32_t slot) noexcept;    ///< at the tail of the FIFO of its retransmission count
   void fifo_remove(std::uint32_t slot) noexcept;  ///< from the FIFO of its retransmission count
-  [[nodiscard]] std::size_t level_of(const HalfOpen& e) const noexcept;
+  [[nodiscard]] std::size_t level_of(std::uint32_t slot) const noexcept;
 
   const Config* config_;
   wire::Endpoint local_;
   std::size_t capacity_;
-  std::vector<HalfOpen> syn_queue_;  ///< grows with use up to capacity_; free slots chained via links_
-  std::vector<Link> links_;          ///< parallel to syn_queue_
-  std::uint32_t free_head_ = kNil;
+  std::vector<Chunk> chunks_;          ///< kChunk slots each, allocated as first reached
+  std::uint32_t slots_ = 0;            ///< slots handed out so far (< chunks_.size() * kChunk)
+  std::uint32_t free_head_ = kNil;     ///< free slots chained through their next links
+  std::vector<V6Addresses> v6_addrs_;  ///< IPv6 entries' addresses; free ones chained
+  std::uint32_t v6_free_ = kNil;
   std::vector<Fifo> levels_;  ///< FIFO of in-use entries per retransmission count (0..synack_retries)
   std::vector<std::uint64_t> accept_queue_;  ///< ring
   std::size_t accept_head_ = 0;
@@ -258,9 +380,9 @@ void Listener::on_timeout(Instant now, Retransmit&& retransmit, Expired&& expire
     Fifo& fifo = levels_[level - 1];
     while (fifo.head != kNil) {
       const std::uint32_t slot = fifo.head;
-      HalfOpen& e = syn_queue_[slot];
-      if (entry_deadline(e) > now) break;
-      if (e.retransmits >= config_->synack_retries) {
+      if (entry_deadline(slot) > now) break;
+      const std::uint8_t count = retransmits(slot);
+      if (count >= config_->synack_retries) {
         ++stats_.half_open_timeouts;
         expired(slot);
         free_half_open(slot);
@@ -272,7 +394,7 @@ void Listener::on_timeout(Instant now, Retransmit&& retransmit, Expired&& expire
         retransmit(slot);
       }
       fifo_remove(slot);
-      ++e.retransmits;
+      set_retransmits(slot, static_cast<std::uint8_t>(count + 1));
       fifo_push(slot);
       ++stats_.synack_retransmits;
     }
