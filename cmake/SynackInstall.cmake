@@ -26,7 +26,7 @@ install(FILES ${PROJECT_BINARY_DIR}/synackConfig.cmake ${PROJECT_BINARY_DIR}/syn
 
 # pkg-config: every exported library, users before what they use.
 set(SYNACK_PC_LIBS "")
-foreach(lib synack_analyze synack_sim synack_observe synack_tun_driver synack_link synack_stack synack_tcp synack_capture
+foreach(lib synack_analyze synack_sim synack_observe synack_driver synack_link synack_stack synack_tcp synack_capture
             synack_wire)
   string(APPEND SYNACK_PC_LIBS " -l${lib}")
 endforeach()

@@ -18,8 +18,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <synack/driver/driver.hpp>
+#include <synack/link/netns.hpp>
 #include <synack/link/tun.hpp>
-#include <synack/link/tun_driver.hpp>
 #include <synack/stack/entropy.hpp>
 #include <synack/stack/stack.hpp>
 #include <synack/tcp/state.hpp>
@@ -153,7 +154,7 @@ int self_test() {
 // On a TUN device; the kernel's side is 192.0.2.1/24, so the kernel reaches any other 192.0.2.x here.
 int run_tun(const std::string& name, Forwarder& forwarder, Stack& fwd, long seconds) {
   if (auto ok = link::check_private_network_namespace(); !ok) {
-    std::fprintf(stderr, "forwarder: %s\n", ok.error().c_str());
+    std::fprintf(stderr, "forwarder: %s\n", ok.error().message().c_str());
     return 2;
   }
   auto device = link::TunDevice::open(name);
@@ -161,7 +162,7 @@ int run_tun(const std::string& name, Forwarder& forwarder, Stack& fwd, long seco
     std::fprintf(stderr, "forwarder: cannot set up the TUN device %s\n", name.c_str());
     return 2;
   }
-  link::TunDriver driver(*device, fwd);
+  driver::Driver driver(*device, fwd);
   std::printf("forwarder: answering for 192.0.2.0/24 via %s\n", device->name().c_str());
   std::fflush(stdout);
   const Instant end = link::monotonic_now() + std::chrono::seconds(seconds);

@@ -1,7 +1,7 @@
 // An echo server on a Linux TUN device: the kernel (or anything routed into the device) connects to
-// 192.0.2.2 port 7 and gets back every byte it sends. synack's TunDriver runs the loop (read datagrams,
+// 192.0.2.2 port 7 and gets back every byte it sends. synack's driver::Driver runs the loop (read datagrams,
 // feed the Stack with the monotonic time, fire timers, write what it emits); this program only handles
-// the events. Uses only the installed headers and synack::tun_driver (docs/embedding.md).
+// the events. Uses only the installed headers and synack::driver (docs/embedding.md).
 //
 //   tun_echo [--tun NAME] [--connections N] [--seconds S]
 //
@@ -18,8 +18,9 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <synack/driver/driver.hpp>
+#include <synack/link/netns.hpp>
 #include <synack/link/tun.hpp>
-#include <synack/link/tun_driver.hpp>
 #include <synack/stack/entropy.hpp>
 #include <synack/stack/stack.hpp>
 #include <synack/wire/ip_address.hpp>
@@ -77,20 +78,20 @@ int main(int argc, char** argv) {
 
   // Never add an address to a namespace that might be the host's own.
   if (auto ok = link::check_private_network_namespace(); !ok) {
-    std::fprintf(stderr, "tun_echo: %s\n", ok.error().c_str());
+    std::fprintf(stderr, "tun_echo: %s\n", ok.error().message().c_str());
     return 2;
   }
   auto device = link::TunDevice::open(tun_name);
   if (!device) {
-    std::fprintf(stderr, "tun_echo: %s\n", device.error().c_str());
+    std::fprintf(stderr, "tun_echo: %s\n", device.error().message().c_str());
     return 2;
   }
   if (auto up = device->set_up(); !up) {
-    std::fprintf(stderr, "tun_echo: %s\n", up.error().c_str());
+    std::fprintf(stderr, "tun_echo: %s\n", up.error().message().c_str());
     return 2;
   }
   if (auto added = device->add_address(*wire::IpAddress::parse("192.0.2.1"), 24); !added) {
-    std::fprintf(stderr, "tun_echo: %s\n", added.error().c_str());
+    std::fprintf(stderr, "tun_echo: %s\n", added.error().message().c_str());
     return 2;
   }
 
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tun_echo: listen: %s\n", listener.error().message().c_str());
     return 1;
   }
-  link::TunDriver driver(*device, stack);
+  driver::Driver driver(*device, stack);
   Echo echo(stack);
   std::printf("tun_echo: listening on %s via %s\n", local.to_string().c_str(), device->name().c_str());
   std::fflush(stdout);

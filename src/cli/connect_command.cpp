@@ -49,6 +49,7 @@ class Client {
  public:
   Client(TunSession& s, const ConnectOptions& o) : s_(s), o_(o), scratch_(std::size_t{64} * 1024) {}
 
+  /// One connection to `remote`: connect, send, receive, close; what happened as text (stderr) and JSON.
   Outcome run_one(const wire::Endpoint& remote, bool& stdin_eof) {
     Outcome out;
     out.json["document"] = "connect";
@@ -56,22 +57,33 @@ class Client {
     // The handshake's outcome and options (docs/json.md), replaced once known; "result" is how the run ended.
     out.json["outcome"] = observe::to_string(observe::Outcome::pending);
     out.json["negotiated"] = nullptr;
-    Instant now = link::monotonic_now();
-    auto id = s_.stack->connect(now, wire::Endpoint{}, remote);
-    if (!id) {
-      const bool not_local = id.error() == tcp::Error::address_not_local;
-      return fail(
-          out, kExitFailure,
-          not_local ? fmt::format("no --addr of {}'s family", remote.to_string()) : id.error().message(),
-          "error");
+    Transfer t;
+    if (!start(out, remote, t)) return out;
+    for (std::uint64_t turn = 0; t.phase != Phase::done; ++turn) {
+      const Next next = turn_once(out, t, stdin_eof);
+      if (next == Next::failed) return out;
+      if (next == Next::stop) break;
+      if (next == Next::more && turn > 100'000'000) break;
     }
-    const auto first = s_.stack->info(*id);
-    const wire::FourTuple tuple = first ? first->tuple : wire::FourTuple{};
-    out.json["local"] = tuple.local.to_string();
-    const Instant started = now;
-    if (!o_.json) fmt::print(stderr, "connecting {} → {} …\n", tuple.local.to_string(), remote.to_string());
+    finish(out, t);
+    return out;
+  }
 
-    enum class Phase : std::uint8_t { connecting, open, done };
+  void set_stdin_watch(int w) { stdin_watch_ = w; }
+
+ private:
+  enum class Phase : std::uint8_t { connecting, open, done };
+  /// What one turn of the loop asks for: another turn (`waiting`: still connecting), the end of the
+  /// transfer (then its report), or an end already reported by fail().
+  enum class Next : std::uint8_t { more, waiting, stop, failed };
+
+  /// The state of one connection's run.
+  struct Transfer {
+    stack::ConnectionId id;
+    wire::Endpoint remote;
+    wire::FourTuple tuple;
+    Instant started;
+    Instant now;
     Phase phase = Phase::connecting;
     bool text_sent = false;
     bool shut = false;
@@ -85,166 +97,214 @@ class Client {
     tun_cli::Sha256 sha;
     std::string result = "established";
     int code = kExitOk;
-    const int stdin_watch = o_.from_stdin ? stdin_watch_ : -1;
     Instant data_deadline = Instant::max();
+  };
 
-    for (std::uint64_t turn = 0; phase != Phase::done; ++turn) {
-      const bool want_stdin = phase == Phase::open && o_.from_stdin && !stdin_eof && pending.empty() && !shut;
-      if (stdin_watch >= 0) s_.driver->set_watch_enabled(stdin_watch, want_stdin);
-      auto step = s_.driver->step(data_deadline);
-      if (!step) return fail(out, kExitFailure, step.error(), "error");
-      now = step->now;
-      if (s_.signal_watch >= 0 && (step->watched & (1U << static_cast<unsigned>(s_.signal_watch))) != 0 &&
-          s_.take_signal() != 0) {
-        (void)s_.stack->abort(now, *id);
-        (void)s_.driver->flush(now);
-        return fail(out, kExitFailure, "interrupted", "interrupted");
-      }
-      for (int i = 0; i < 1024; ++i) {
-        auto e = s_.stack->poll_event();
-        if (!e) break;
-        if (!(e->connection == *id)) continue;
-        switch (e->kind) {
-          case stack::EventKind::established:
-            phase = Phase::open;
-            data_deadline =
-                now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o_.timeout_s));
-            report_established(out, *id, tuple, started);
-            break;
-          case stack::EventKind::refused:
-            report_syns(out, tuple, started);
-            out.json["outcome"] = observe::to_string(observe::Outcome::refused);
-            return fail(out, kExitRefused, fmt::format("{} refused the connection (RST)", remote.to_string()),
-                        "refused");
-          case stack::EventKind::timed_out:
-            report_syns(out, tuple, started);
-            if (phase == Phase::connecting) {
-              out.json["outcome"] = observe::to_string(observe::Outcome::timed_out);
-              return fail(out, kExitTimedOut,
-                          fmt::format("no answer from {} after {} SYN retransmission(s) ({:.3f} s)",
-                                      remote.to_string(), o_.tun.syn_retries,
-                                      tun_cli::millis(now - started) / 1000.0),
-                          "timed_out");
-            }
-            result = "timed_out";
-            code = kExitFailure;
-            phase = Phase::done;
-            break;
-          case stack::EventKind::reset:
-            if (phase == Phase::connecting) out.json["outcome"] = observe::to_string(observe::Outcome::reset);
-            result = "reset";
-            code = kExitReset;
-            phase = Phase::done;
-            break;
-          case stack::EventKind::closed:
-          case stack::EventKind::aborted:
-            phase = Phase::done;
-            break;
-          default:
-            break;
-        }
-      }
-      if (phase != Phase::open) continue;
-      if (now >= data_deadline) {
-        (void)s_.stack->abort(now, *id);
-        (void)s_.driver->flush(now);
-        result = "transfer_timeout";
-        code = kExitFailure;
-        break;
-      }
-      // --- send ---
-      for (int round = 0; round < 64 && !shut; ++round) {
-        if (pending_off < pending.size()) {
-          auto sent = s_.stack->send(*id, wire::Bytes(pending).subspan(pending_off));
-          if (!sent) break;
-          pending_off += *sent;
-          bytes_out += *sent;
-          if (pending_off < pending.size()) break;
-        }
-        pending.clear();
-        pending_off = 0;
-        if (o_.send && !text_sent) {
-          const auto bytes = std::as_bytes(std::span(o_.send->data(), o_.send->size()));
-          pending.assign(bytes.begin(), bytes.end());
-          text_sent = true;
-          continue;
-        }
-        if (o_.from_stdin && !stdin_eof &&
-            (step->watched & (1U << static_cast<unsigned>(std::max(stdin_watch, 0)))) != 0 && round == 0) {
-          const ssize_t n = ::read(STDIN_FILENO, scratch_.data(), scratch_.size());
-          if (n > 0) {
-            pending.assign(scratch_.begin(), scratch_.begin() + n);
-            continue;
-          }
-          if (n == 0 || (errno != EAGAIN && errno != EINTR)) stdin_eof = true;
-        }
-        const bool source_done = (!o_.send || text_sent) && (!o_.from_stdin || stdin_eof);
-        if (source_done) {
-          if (o_.abort) {
-            (void)s_.stack->abort(now, *id);
-            (void)s_.driver->flush(now);
-            result = "aborted";
-            phase = Phase::done;
-          } else {
-            (void)s_.stack->shutdown_write(now, *id);
-          }
-          shut = true;
-        }
-        break;
-      }
-      if (phase == Phase::done) break;
-      // --- receive ---
-      for (int round = 0; round < 64 && !eof; ++round) {
-        auto n = s_.stack->recv(*id, scratch_);
-        if (!n) break;
-        if (*n == 0) {
-          eof = true;
-          break;
-        }
-        const wire::Bytes got = wire::Bytes(scratch_).first(*n);
-        bytes_in += *n;
-        sha.update(got);
-        if (!o_.json) {
-          if (std::fwrite(got.data(), 1, got.size(), stdout) != got.size()) break;
-        }
-      }
-      // --- close: once both directions are finished, wait (bounded) for TIME-WAIT or CLOSED ---
-      if (eof && shut) {
-        if (!closing) {
-          closing = true;
-          close_started = now;
-          data_deadline =
-              now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o_.linger_s));
-        }
-        const auto info = s_.stack->info(*id);
-        if (!info || info->state == tcp::State::time_wait || info->state == tcp::State::closed ||
-            now - close_started >=
-                std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o_.linger_s))) {
-          result = "closed";
-          break;
-        }
-      }
-      if (turn > 100'000'000) break;
-    }
-    if (result == "closed" || result == "established") (void)s_.stack->close(now, *id);
-    (void)s_.driver->flush(now);
-    std::fflush(stdout);
-    out.json["result"] = result;
-    out.json["bytes_sent"] = bytes_out;
-    out.json["bytes_received"] = bytes_in;
-    out.json["received_sha256"] = sha.hex_digest();
-    out.json["exit_code"] = code;
-    out.exit_code = code;
-    if (!o_.json) {
-      fmt::print(stderr, "{}: sent {} B, received {} B (sha256 {})\n", result, bytes_out, bytes_in,
-                 out.json["received_sha256"].get<std::string>());
-    }
-    return out;
+  static Duration seconds(double s) {
+    return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
   }
 
-  void set_stdin_watch(int w) { stdin_watch_ = w; }
+  /// Sends the SYN; false (after fail()) when the stack cannot connect there.
+  bool start(Outcome& out, const wire::Endpoint& remote, Transfer& t) {
+    t.now = link::monotonic_now();
+    auto id = s_.stack->connect(t.now, wire::Endpoint{}, remote);
+    if (!id) {
+      const bool not_local = id.error() == tcp::Error::address_not_local;
+      fail(out, kExitFailure,
+           not_local ? fmt::format("no --addr of {}'s family", remote.to_string()) : id.error().message(),
+           "error");
+      return false;
+    }
+    t.id = *id;
+    t.remote = remote;
+    const auto first = s_.stack->info(*id);
+    t.tuple = first ? first->tuple : wire::FourTuple{};
+    out.json["local"] = t.tuple.local.to_string();
+    t.started = t.now;
+    if (!o_.json) fmt::print(stderr, "connecting {} → {} …\n", t.tuple.local.to_string(), remote.to_string());
+    return true;
+  }
 
- private:
+  /// One driver step and what follows from it.
+  Next turn_once(Outcome& out, Transfer& t, bool& stdin_eof) {
+    const int stdin_watch = o_.from_stdin ? stdin_watch_ : -1;
+    const bool want_stdin =
+        t.phase == Phase::open && o_.from_stdin && !stdin_eof && t.pending.empty() && !t.shut;
+    if (stdin_watch >= 0) s_.driver->set_watch_enabled(stdin_watch, want_stdin);
+    auto step = s_.driver->step(t.data_deadline);
+    if (!step) {
+      fail(out, kExitFailure, step.error(), "error");
+      return Next::failed;
+    }
+    t.now = step->now;
+    if (s_.signal_watch >= 0 && (step->watched & (1U << static_cast<unsigned>(s_.signal_watch))) != 0 &&
+        s_.take_signal() != 0) {
+      (void)s_.stack->abort(t.now, t.id);
+      (void)s_.driver->flush(t.now);
+      fail(out, kExitFailure, "interrupted", "interrupted");
+      return Next::failed;
+    }
+    if (!drain_events(out, t)) return Next::failed;
+    if (t.phase != Phase::open) return Next::waiting;
+    if (t.now >= t.data_deadline) {
+      (void)s_.stack->abort(t.now, t.id);
+      (void)s_.driver->flush(t.now);
+      t.result = "transfer_timeout";
+      t.code = kExitFailure;
+      return Next::stop;
+    }
+    const bool stdin_ready = (step->watched & (1U << static_cast<unsigned>(std::max(stdin_watch, 0)))) != 0;
+    send_some(t, stdin_ready, stdin_eof);
+    if (t.phase == Phase::done) return Next::stop;
+    receive_some(t);
+    if (closed(t)) {
+      t.result = "closed";
+      return Next::stop;
+    }
+    return Next::more;
+  }
+
+  /// The stack's events for this connection; false when one ended the run (already reported by fail()).
+  bool drain_events(Outcome& out, Transfer& t) {
+    for (int i = 0; i < 1024; ++i) {
+      auto e = s_.stack->poll_event();
+      if (!e) break;
+      if (!(e->connection == t.id)) continue;
+      switch (e->kind) {
+        case stack::EventKind::established:
+          t.phase = Phase::open;
+          t.data_deadline = t.now + seconds(o_.timeout_s);
+          report_established(out, t.id, t.tuple, t.started);
+          break;
+        case stack::EventKind::refused:
+          report_syns(out, t.tuple, t.started);
+          out.json["outcome"] = observe::to_string(observe::Outcome::refused);
+          fail(out, kExitRefused, fmt::format("{} refused the connection (RST)", t.remote.to_string()),
+               "refused");
+          return false;
+        case stack::EventKind::timed_out:
+          report_syns(out, t.tuple, t.started);
+          if (t.phase == Phase::connecting) {
+            out.json["outcome"] = observe::to_string(observe::Outcome::timed_out);
+            fail(out, kExitTimedOut,
+                 fmt::format("no answer from {} after {} SYN retransmission(s) ({:.3f} s)",
+                             t.remote.to_string(), o_.tun.syn_retries,
+                             tun_cli::millis(t.now - t.started) / 1000.0),
+                 "timed_out");
+            return false;
+          }
+          t.result = "timed_out";
+          t.code = kExitFailure;
+          t.phase = Phase::done;
+          break;
+        case stack::EventKind::reset:
+          if (t.phase == Phase::connecting) out.json["outcome"] = observe::to_string(observe::Outcome::reset);
+          t.result = "reset";
+          t.code = kExitReset;
+          t.phase = Phase::done;
+          break;
+        case stack::EventKind::closed:
+        case stack::EventKind::aborted:
+          t.phase = Phase::done;
+          break;
+        default:
+          break;
+      }
+    }
+    return true;
+  }
+
+  /// Hands the stack what is pending, then the next piece of the source (--send, stdin); at the source's
+  /// end closes the sending direction (or aborts, --abort).
+  void send_some(Transfer& t, bool stdin_ready, bool& stdin_eof) {
+    for (int round = 0; round < 64 && !t.shut; ++round) {
+      if (t.pending_off < t.pending.size()) {
+        auto sent = s_.stack->send(t.id, wire::Bytes(t.pending).subspan(t.pending_off));
+        if (!sent) break;
+        t.pending_off += *sent;
+        t.bytes_out += *sent;
+        if (t.pending_off < t.pending.size()) break;
+      }
+      t.pending.clear();
+      t.pending_off = 0;
+      if (o_.send && !t.text_sent) {
+        const auto bytes = std::as_bytes(std::span(o_.send->data(), o_.send->size()));
+        t.pending.assign(bytes.begin(), bytes.end());
+        t.text_sent = true;
+        continue;
+      }
+      if (o_.from_stdin && !stdin_eof && stdin_ready && round == 0) {
+        const ssize_t n = ::read(STDIN_FILENO, scratch_.data(), scratch_.size());
+        if (n > 0) {
+          t.pending.assign(scratch_.begin(), scratch_.begin() + n);
+          continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EINTR)) stdin_eof = true;
+      }
+      const bool source_done = (!o_.send || t.text_sent) && (!o_.from_stdin || stdin_eof);
+      if (source_done) {
+        if (o_.abort) {
+          (void)s_.stack->abort(t.now, t.id);
+          (void)s_.driver->flush(t.now);
+          t.result = "aborted";
+          t.phase = Phase::done;
+        } else {
+          (void)s_.stack->shutdown_write(t.now, t.id);
+        }
+        t.shut = true;
+      }
+      break;
+    }
+  }
+
+  /// Takes what arrived: counted, hashed, and printed on stdout (unless --json).
+  void receive_some(Transfer& t) {
+    for (int round = 0; round < 64 && !t.eof; ++round) {
+      auto n = s_.stack->recv(t.id, scratch_);
+      if (!n) break;
+      if (*n == 0) {
+        t.eof = true;
+        break;
+      }
+      const wire::Bytes got = wire::Bytes(scratch_).first(*n);
+      t.bytes_in += *n;
+      t.sha.update(got);
+      if (!o_.json) {
+        if (std::fwrite(got.data(), 1, got.size(), stdout) != got.size()) break;
+      }
+    }
+  }
+
+  /// Once both directions are finished: true at TIME-WAIT or CLOSED, or after --linger (bounded wait).
+  bool closed(Transfer& t) {
+    if (!t.eof || !t.shut) return false;
+    if (!t.closing) {
+      t.closing = true;
+      t.close_started = t.now;
+      t.data_deadline = t.now + seconds(o_.linger_s);
+    }
+    const auto info = s_.stack->info(t.id);
+    return !info || info->state == tcp::State::time_wait || info->state == tcp::State::closed ||
+           t.now - t.close_started >= seconds(o_.linger_s);
+  }
+
+  /// Closes (when the run ended well) and reports: the JSON's result and counts, the text's last line.
+  void finish(Outcome& out, Transfer& t) {
+    if (t.result == "closed" || t.result == "established") (void)s_.stack->close(t.now, t.id);
+    (void)s_.driver->flush(t.now);
+    std::fflush(stdout);
+    out.json["result"] = t.result;
+    out.json["bytes_sent"] = t.bytes_out;
+    out.json["bytes_received"] = t.bytes_in;
+    out.json["received_sha256"] = t.sha.hex_digest();
+    out.json["exit_code"] = t.code;
+    out.exit_code = t.code;
+    if (!o_.json) {
+      fmt::print(stderr, "{}: sent {} B, received {} B (sha256 {})\n", t.result, t.bytes_out, t.bytes_in,
+                 out.json["received_sha256"].get<std::string>());
+    }
+  }
+
   Outcome& fail(Outcome& out, int code, const std::string& message, std::string_view result) {
     out.exit_code = code;
     out.json["result"] = result;

@@ -37,8 +37,8 @@
 #include "exit_codes.hpp"
 #include "listen_command.hpp"
 #include "privileges.hpp"
+#include "synack/driver/driver.hpp"
 #include "synack/link/netns.hpp"
-#include "synack/link/tun_driver.hpp"
 #include "synack/observe/json.hpp"
 #include "synack/sim/render.hpp"
 #include "synack/sim/simulation.hpp"
@@ -348,7 +348,7 @@ int run_live(const CapturePath& pcap, const Output& out, const PrivilegeOptions&
   const std::string& pcap_path = pcap.shown;
   tun_cli::TunOptions o;
   o.device = "synack0";
-  o.pcap = pcap.open_as;
+  o.link.pcap = pcap.open_as;
   o.mss = kSynackMss;
   o.syn_retries = kSynRetries;
   auto session = tun_cli::open_session(o);
@@ -469,9 +469,9 @@ int run_demo_with(const CapturePath& pcap, const Output& out, bool force_sim,
   if (force_sim) {
     missing = "--simulated was given";
   } else if (auto ns = link::enter_private_netns(); !ns) {
-    missing = ns.error();
+    missing = ns.error().message();
   } else if (auto tun = link::tun_available(); !tun) {
-    missing = tun.error();
+    missing = tun.error().message();
   }
   if (missing.empty()) {
     const int code = run_live(pcap, out, privileges);

@@ -24,7 +24,6 @@
 #include "privileges.hpp"
 #include "synack/observe/json.hpp"
 #include "tun_session.hpp"
-#include "usage.hpp"
 
 namespace synack::cli {
 
@@ -203,14 +202,8 @@ forward::RelayOptions relay_options(const ForwardOptions& o, TunSession& s) {
       .quiet = o.quiet,
       .send_datagram = {}};
   if (o.icmp_unreachable) {
-    r.send_datagram = [&s](wire::Bytes datagram) {
-      (void)s.device->write(datagram);
-      if (s.pcap) {
-        (void)s.pcap->write(std::chrono::duration_cast<capture::Timestamp>(
-                                std::chrono::system_clock::now().time_since_epoch()),
-                            datagram);
-      }
-    };
+    // Through the decorators, so the capture and the impairments see it like any datagram.
+    r.send_datagram = [&s](wire::Bytes datagram) { (void)s.link->transmit(link::monotonic_now(), datagram); };
   }
   return r;
 }
@@ -295,8 +288,7 @@ void register_forward_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--when-full", o->when_full, "What a SYN past --max-connections gets: drop or refuse")
       ->capture_default_str()
       ->check(CLI::IsMember({"drop", "refuse"}));
-  cmd->add_option("--pcap", o->tun.pcap, "Write every datagram crossing the device to this pcap file")
-      ->check(not_stdout());
+  add_link_flags(cmd, o->tun.link, LinkKind::device);
   cmd->add_option("--buffers", o->tun.buffers, "Send and receive buffer bytes per connection")
       ->check(whole(1024U, 1U << 30U));
   cmd->add_flag("--json-stream", o->json_stream, "One JSON object per line per event");

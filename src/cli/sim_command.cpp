@@ -20,6 +20,7 @@
 
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
+#include "link_flags.hpp"
 #include "numbers.hpp"
 #include "synack/sim/render.hpp"
 #include "synack/sim/scenario.hpp"
@@ -35,15 +36,13 @@ constexpr double kMaxAttackSyns = 10e6;
 
 struct SimArgs {
   std::string scenario = "normal";
-  std::uint64_t seed = 1;
+  LinkFlags link;  ///< --pcap, --seed, --loss, --delay, --jitter, --dup, --reorder, --corrupt
   std::optional<std::uint32_t> connections;
   bool json = false;
   bool json_stream = false;
-  std::string pcap;
   bool absolute = false;
   bool list = false;
-  // Impairments: "V" for both directions or "C2S,S2C" (client->server, server->client).
-  std::string loss, dup, reorder, corrupt, delay_ms, jitter_ms, bandwidth;
+  std::string bandwidth;  ///< "V" for both directions or "C2S,S2C" (client->server, server->client)
   std::optional<std::uint16_t> client_mss, server_mss;
   bool no_wscale = false, no_sack = false, no_timestamps = false;
   bool server_no_wscale = false, server_no_sack = false, server_no_timestamps = false;
@@ -66,59 +65,13 @@ struct SimArgs {
   std::size_t ladder_limit = 0;  ///< segments per ladder; 0 draws all
 };
 
-Duration from_ms(double ms) {
-  return Duration(static_cast<std::int64_t>(std::llround(ms * 1e6)));
-}
-
-struct PerDirection {
-  double to_server = 0;
-  double to_client = 0;
-};
-
-std::optional<double> parse_number(std::string_view text) {
-  double v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
-/// "V" (both directions) or "C2S,S2C", each in [lo, hi].
-std::optional<PerDirection> parse_per_direction(std::string_view text, double lo, double hi) {
-  const auto comma = text.find(',');
-  const auto a = parse_number(text.substr(0, comma));
-  const auto b = comma == std::string_view::npos ? a : parse_number(text.substr(comma + 1));
-  if (!a || !b || *a < lo || *a > hi || *b < lo || *b > hi) return std::nullopt;
-  return PerDirection{*a, *b};
-}
-
-CLI::Validator per_direction(double lo, double hi) {
-  return {[lo, hi](std::string& text) -> std::string {
-            if (parse_per_direction(text, lo, hi)) return {};
-            return fmt::format("'{}' is not a value in [{}, {}] or two of them as C2S,S2C", text, lo, hi);
-          },
-          "V|C2S,S2C"};
-}
-
-/// Applies `text` (already validated) to both directions through `set`.
-template <typename Set>
-void apply(const std::string& text, sim::SimConfig& c, Set set) {
-  if (text.empty()) return;
-  const auto v = parse_per_direction(text, -1e300, 1e300);
-  if (!v) return;
-  set(c.to_server, v->to_server);
-  set(c.to_client, v->to_client);
-}
-
 /// The scenario with the command line's overrides applied.
 sim::SimConfig make_config(const SimArgs& a, sim::SimConfig c) {
-  apply(a.loss, c, [](sim::Impairments& d, double v) { d.loss = v; });
-  apply(a.dup, c, [](sim::Impairments& d, double v) { d.duplicate = v; });
-  apply(a.reorder, c, [](sim::Impairments& d, double v) { d.reorder = v; });
-  apply(a.corrupt, c, [](sim::Impairments& d, double v) { d.corrupt = v; });
-  apply(a.delay_ms, c, [](sim::Impairments& d, double v) { d.delay = from_ms(v); });
-  apply(a.jitter_ms, c, [](sim::Impairments& d, double v) { d.jitter = from_ms(v); });
-  apply(a.bandwidth, c,
-        [](sim::Impairments& d, double v) { d.bandwidth_bps = static_cast<std::uint64_t>(std::llround(v)); });
+  apply_impairments(a.link, c.to_server, c.to_client);
+  if (const auto bw = parse_per_direction(a.bandwidth, 0.0, 1e12)) {
+    c.to_server.bandwidth_bps = static_cast<std::uint64_t>(std::llround(bw->first));
+    c.to_client.bandwidth_bps = static_cast<std::uint64_t>(std::llround(bw->second));
+  }
   using Match = sim::ScriptRule::Match;
   for (const auto n : a.drop_syn) c.to_server.script.push_back({Match::nth_syn, n, sim::Fate::dropped});
   if (a.drop_synack) c.to_client.script.push_back({Match::every_syn_ack, 1, sim::Fate::dropped});
@@ -197,7 +150,7 @@ void print_cookie_ladder(std::FILE* out, const sim::RunResult& result, const sim
 
 /// The scenario with the command line applied, or the exit code of a refusal (already printed).
 std::expected<sim::SimConfig, int> configure(const SimArgs& args) {
-  auto base = sim::scenario_config(args.scenario, args.seed);
+  auto base = sim::scenario_config(args.scenario, args.link.seed);
   if (!base) {
     fmt::print(stderr, "synack sim: unknown scenario '{}'; 'synack sim --list' shows them\n", args.scenario);
     return std::unexpected(kExitUsage);
@@ -207,7 +160,7 @@ std::expected<sim::SimConfig, int> configure(const SimArgs& args) {
                args.syn_rate ? "--syn-rate" : "--flood-duration");
     return std::unexpected(kExitUsage);
   }
-  if (args.pcap == "-" && (args.json || args.json_stream)) {
+  if (args.link.pcap == "-" && (args.json || args.json_stream)) {
     fmt::print(stderr,
                "synack sim: --pcap - writes the capture to stdout, where {} would go; run "
                "'synack sim --help' for usage\n",
@@ -261,8 +214,8 @@ int run(const SimArgs& args) {
   config.keep_connections = config.record_segments;  // the summary is counted as the run goes
 
   std::optional<sim::PcapRecorder> pcap;
-  if (!args.pcap.empty()) {
-    auto opened = sim::PcapRecorder::open(args.pcap);  // "-": standard output
+  if (!args.link.pcap.empty()) {
+    auto opened = sim::PcapRecorder::open(args.link.pcap);  // "-": standard output
     if (!opened) {
       fmt::print(stderr, "synack sim: cannot write {}\n", opened.error());  // "PATH: why"
       return kExitFailure;
@@ -291,11 +244,11 @@ int run(const SimArgs& args) {
   if (pcap) {
     const std::uint64_t frames = pcap->frames();
     if (auto closed = pcap->close(); !closed) {
-      fmt::print(stderr, "synack sim: cannot write {}: {}\n", args.pcap, closed.error());
+      fmt::print(stderr, "synack sim: cannot write {}: {}\n", args.link.pcap, closed.error());
       code = kExitFailure;
     } else if (!args.json && !args.json_stream) {
       fmt::print(stderr, "synack sim: wrote {} segments to {}\n", frames,
-                 args.pcap == "-" ? "standard output" : args.pcap);
+                 args.link.pcap == "-" ? "standard output" : args.link.pcap);
     }
   }
   if (args.json) {
@@ -303,26 +256,15 @@ int run(const SimArgs& args) {
   } else if (args.json_stream) {
     fmt::print("{}\n", sim::stream_summary_line(result));
   } else {
-    print_report(args.pcap == "-" ? stderr : stdout, args, config, result, ladder_limit, cookie_ladder);
+    print_report(args.link.pcap == "-" ? stderr : stdout, args, config, result, ladder_limit, cookie_ladder);
   }
   return code;
 }
 
-/// The link's impairments: --loss, --delay, --jitter, --dup, --reorder, --corrupt, --bandwidth, --drop-syn.
+/// The simulated link's own impairments (the shared ones are add_link_flags'): --bandwidth, --drop-syn.
 void add_impairment_options(CLI::App* sub, SimArgs& args) {
-  sub->add_option("--loss", args.loss, "Loss probability (P, or C2S,S2C for each direction)")
-      ->check(per_direction(0.0, 1.0));
-  sub->add_option("--delay", args.delay_ms, "One-way delay in ms (default 10; or C2S,S2C)")
-      ->check(per_direction(0.0, 3.6e6));
-  sub->add_option("--jitter", args.jitter_ms, "Extra delay, uniform in [0, MS] (or C2S,S2C)")
-      ->check(per_direction(0.0, 3.6e6));
-  sub->add_option("--dup", args.dup, "Duplication probability (or C2S,S2C)")->check(per_direction(0.0, 1.0));
-  sub->add_option("--reorder", args.reorder, "Probability a segment is held back so later ones pass it")
-      ->check(per_direction(0.0, 1.0));
-  sub->add_option("--corrupt", args.corrupt, "Probability one byte is flipped (the checksum catches it)")
-      ->check(per_direction(0.0, 1.0));
   sub->add_option("--bandwidth", args.bandwidth, "Link rate in bits per second, 0 = unlimited (or C2S,S2C)")
-      ->check(per_direction(0.0, 1e12));
+      ->check(per_direction(0.0, 1e12, "C2S,S2C"));
   sub->add_option("--drop-syn", args.drop_syn, "Drop the client's Nth SYN (repeatable)")
       ->allow_extra_args(false)
       ->check(whole(1U, 100U));
@@ -339,20 +281,15 @@ void register_sim_command(CLI::App& app, int& exit_code) {
                   "mss-mismatch, no-options, tiny-backlog, syn-flood (see --list)")
       ->capture_default_str();
   sub->add_flag("--list", a->list, "List the scenarios and exit");
-  sub->add_option("--seed", a->seed, "Seed of every random choice: same seed, same bytes out")
-      ->check(whole(0))
-      ->capture_default_str();
   sub->add_option("--connections", a->connections, "Run N connections and print a summary")
       ->check(whole(1U, 10'000'000U));
   auto* json = sub->add_flag("--json", a->json, "Print one JSON document (docs/json.md)");
   auto* stream = sub->add_flag("--json-stream", a->json_stream, "Print one JSON object per line per event");
   json->excludes(stream);
-  sub->add_option("--pcap", a->pcap,
-                  "Write every segment to a pcap file with virtual timestamps ('-': standard output; the "
-                  "report then goes to stderr)");
   sub->add_flag("--absolute", a->absolute, "Absolute sequence numbers in the ladder (relative by default)");
   sub->add_option("--ladders", a->ladders, "Draw the first N connections (default: all when at most 10)")
       ->check(whole(0, 10'000'000));
+  add_link_flags(sub, a->link, LinkKind::simulated);
   add_impairment_options(sub, *a);
   sub->add_flag("--drop-synack", a->drop_synack, "Drop every SYN-ACK");
   sub->add_flag("--drop-final-ack", a->drop_final_ack, "Drop the handshake's final ACK");

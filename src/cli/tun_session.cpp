@@ -4,6 +4,7 @@
 // observer, and the one-line / JSON descriptions of options.
 #include "tun_session.hpp"
 
+#include <fcntl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -23,7 +24,6 @@
 #include "synack/link/netns.hpp"
 #include "synack/observe/json.hpp"
 #include "synack/stack/entropy.hpp"
-#include "usage.hpp"
 
 namespace synack::cli::tun_cli {
 
@@ -57,8 +57,7 @@ void add_tun_options(CLI::App* cmd, TunOptions& o) {
                   "2001:db8::1/64)")
       ->allow_extra_args(false);
   cmd->add_flag("--no-configure", o.no_configure, "Leave the kernel's side of the device as it is");
-  cmd->add_option("--pcap", o.pcap, "Write every datagram crossing the device to this pcap file")
-      ->check(not_stdout());
+  add_link_flags(cmd, o.link, LinkKind::device);
   cmd->add_option("--mss", o.mss, "The MSS synack offers over IPv4 (IPv6: 20 less); default from the MTU")
       ->check(whole(88, 65495));
   cmd->add_option("--syn-retries", o.syn_retries, "SYN retransmissions before a connect times out")
@@ -103,6 +102,7 @@ const Handshake* HandshakeLog::find(const wire::FourTuple& tuple) const {
 
 TunSession::~TunSession() {
   driver.reset();
+  captured.reset();
   if (pcap) (void)pcap->close();
   if (signal_fd >= 0) ::close(signal_fd);
 }
@@ -131,16 +131,15 @@ stack::StackConfig stack_config(const TunOptions& o, const std::vector<IpAddress
 
 namespace {
 
-bool looks_like_permission(std::string_view message) {
-  return message.find("Operation not permitted") != std::string_view::npos ||
-         message.find("Permission denied") != std::string_view::npos;
-}
-
-}  // namespace
-
-std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOptions& o) {
-  auto session = std::make_unique<TunSession>();
+struct Plan {
+  std::vector<IpAddress> addresses;
   std::vector<Prefixed> kernel;
+  std::vector<Prefixed> routes;
+};
+
+/// The addresses, the kernel's prefixes and the routes the options name, or a usage error.
+std::expected<Plan, Failure> plan(const TunOptions& o) {
+  Plan p;
   const std::vector<std::string> addr_text = o.own_no_address ? std::vector<std::string>{}
                                              : o.addrs.empty()
                                                  ? std::vector<std::string>{"192.0.2.2", "2001:db8::2"}
@@ -151,27 +150,117 @@ std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOption
     auto a = IpAddress::parse(text);
     if (!a)
       return std::unexpected(Failure{kExitUsage, fmt::format("--addr: '{}' is not an IP address", text)});
-    session->addresses.push_back(*a);
+    p.addresses.push_back(*a);
   }
   for (const auto& text : kernel_text) {
-    auto p = parse_prefixed(text);
-    if (!p)
+    auto prefixed = parse_prefixed(text);
+    if (!prefixed)
       return std::unexpected(
           Failure{kExitUsage, fmt::format("--kernel-addr: '{}' is not ADDR/PREFIX", text)});
-    if (std::ranges::find(session->addresses, p->address) != session->addresses.end()) {
+    if (std::ranges::find(p.addresses, prefixed->address) != p.addresses.end()) {
       return std::unexpected(Failure{
           kExitUsage, fmt::format("--kernel-addr {} is also a synack --addr; they must differ", text)});
     }
-    kernel.push_back(*p);
+    p.kernel.push_back(*prefixed);
   }
-  std::vector<Prefixed> routes;
   for (const auto& text : o.routes) {
-    auto p = parse_prefixed(text);
-    if (!p)
+    auto prefixed = parse_prefixed(text);
+    if (!prefixed)
       return std::unexpected(Failure{kExitUsage, fmt::format("--route: '{}' is not PREFIX/LENGTH", text)});
-    routes.push_back(*p);
+    p.routes.push_back(*prefixed);
   }
+  return p;
+}
 
+Failure os_failure(const link::Error& error) {
+  return Failure{error.is_permission() ? kExitUnavailable : kExitFailure, error.message()};
+}
+
+/// Brings the device up and gives the kernel's side its addresses and routes (unless --no-configure).
+std::expected<void, Failure> configure(const link::TunDevice& dev, const TunOptions& o, const Plan& p) {
+  if (o.no_configure) {
+    (void)dev.set_up();
+    return {};
+  }
+  // Keep the device quiet: no router solicitations over it (the pcap then holds only our traffic).
+  (void)link::write_net_sysctl(fmt::format("net/ipv6/conf/{}/router_solicitations", dev.name()), "0");
+  (void)link::write_net_sysctl(fmt::format("net/ipv6/conf/{}/accept_ra", dev.name()), "0");
+  if (auto up = dev.set_up(); !up) return std::unexpected(os_failure(up.error()));
+  for (const Prefixed& k : p.kernel) {
+    if (auto added = dev.add_address(k.address, k.prefix); !added)
+      return std::unexpected(os_failure(added.error()));
+  }
+  for (const Prefixed& r : p.routes) {
+    if (auto added = dev.add_route(r.address, r.prefix); !added)
+      return std::unexpected(os_failure(added.error()));
+  }
+  return {};
+}
+
+/// The pcap the flags ask for. "-" is standard output, which from then on carries the capture only:
+/// the original stdout is kept for it and fd 1 becomes a copy of stderr, so everything the command prints
+/// there goes to stderr.
+std::expected<link::PcapRecorder, Failure> open_pcap(const std::string& path) {
+  std::string open_as = path;
+  int kept = -1;
+  if (path == "-") {
+    std::fflush(stdout);
+    kept = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (kept < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+      if (kept >= 0) ::close(kept);
+      return std::unexpected(Failure{kExitFailure, "cannot write the capture to standard output"});
+    }
+    open_as = fmt::format("/proc/self/fd/{}", kept);
+  }
+  auto recorder = link::PcapRecorder::open(open_as, link::realtime_offset());
+  if (kept >= 0) ::close(kept);
+  if (!recorder) {
+    const std::string what = path == "-" ? std::string("standard output") : recorder.error().message;
+    return std::unexpected(Failure{kExitFailure, fmt::format("cannot write {}", what)});  // "PATH: why"
+  }
+  return std::move(*recorder);
+}
+
+/// The device under its decorators: impairments next to the device, the capture outside them.
+std::expected<void, Failure> decorate(TunSession& s, const LinkFlags& flags) {
+  s.link = &*s.device;
+  if (flags.impaired()) {
+    sim::Impairments out;
+    sim::Impairments in;
+    out.delay = in.delay = Duration::zero();  // the simulator's default one-way 10 ms is not a device's
+    apply_impairments(flags, out, in);
+    s.impaired = std::make_unique<sim::ImpairedDevice>(*s.link, std::move(out), std::move(in), flags.seed);
+    s.link = s.impaired.get();
+  }
+  if (!flags.pcap.empty()) {
+    auto recorder = open_pcap(flags.pcap);
+    if (!recorder) return std::unexpected(recorder.error());
+    s.pcap.emplace(std::move(*recorder));
+    s.captured = std::make_unique<link::PcapDevice>(*s.link, *s.pcap);
+    s.link = s.captured.get();
+  }
+  return {};
+}
+
+void block_signals_into_signalfd(TunSession& s) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  if (::sigprocmask(SIG_BLOCK, &signals, nullptr) == 0) {
+    s.signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (s.signal_fd >= 0) s.signal_watch = s.driver->watch(s.signal_fd);
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOptions& o) {
+  auto planned = plan(o);
+  if (!planned) return std::unexpected(planned.error());
+  auto session = std::make_unique<TunSession>();
+  session->addresses = planned->addresses;
   if (!o.no_configure) {
     // Never touch the addresses or routes of a namespace we cannot prove private (fail closed).
     if (auto private_ns = link::check_private_network_namespace(); !private_ns) {
@@ -181,71 +270,30 @@ std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOption
               "refusing to add addresses here: {}; run synack in a network namespace of its own "
               "(e.g. 'ip netns add NAME; ip netns exec NAME synack ...' or 'unshare -rn synack ...'), or "
               "pass --no-configure and configure the device yourself",
-              private_ns.error())});
+              private_ns.error().message())});
     }
   }
-
   auto device = link::TunDevice::open(o.device);
   if (!device) {
-    const int code = looks_like_permission(device.error()) ? kExitUnavailable : kExitFailure;
-    return std::unexpected(
-        Failure{code, code == kExitUnavailable
-                          ? fmt::format("{} (creating a TUN device needs CAP_NET_ADMIN)", device.error())
-                          : device.error()});
+    Failure failure = os_failure(device.error());
+    if (failure.exit_code == kExitUnavailable)
+      failure.message += " (creating a TUN device needs CAP_NET_ADMIN)";
+    return std::unexpected(std::move(failure));
   }
   session->device.emplace(std::move(*device));
-  const link::TunDevice& dev = *session->device;
-  if (!o.no_configure) {
-    // Keep the device quiet: no router solicitations over it (the pcap then holds only our traffic).
-    (void)link::write_net_sysctl(fmt::format("net/ipv6/conf/{}/router_solicitations", dev.name()), "0");
-    (void)link::write_net_sysctl(fmt::format("net/ipv6/conf/{}/accept_ra", dev.name()), "0");
-    if (auto up = dev.set_up(); !up) {
-      return std::unexpected(
-          Failure{looks_like_permission(up.error()) ? kExitUnavailable : kExitFailure, up.error()});
-    }
-    for (const Prefixed& p : kernel) {
-      if (auto added = dev.add_address(p.address, p.prefix); !added) {
-        return std::unexpected(
-            Failure{looks_like_permission(added.error()) ? kExitUnavailable : kExitFailure, added.error()});
-      }
-    }
-    for (const Prefixed& p : routes) {
-      if (auto added = dev.add_route(p.address, p.prefix); !added) {
-        return std::unexpected(
-            Failure{looks_like_permission(added.error()) ? kExitUnavailable : kExitFailure, added.error()});
-      }
-    }
-  } else {
-    (void)dev.set_up();
-  }
+  if (auto configured = configure(*session->device, o, *planned); !configured)
+    return std::unexpected(configured.error());
 
   stack::StackConfig config = stack_config(o, session->addresses);
-  if (auto mtu = dev.mtu(); mtu && !o.mss) config.tcp.mtu = *mtu;
+  if (auto mtu = session->device->mtu(); mtu && !o.mss) config.tcp.mtu = *mtu;
   const auto key = stack::random_isn_key();
   session->stack = std::make_unique<stack::Stack>(config, key, stack::random_seed());
   TunSession* raw = session.get();
   session->stack->set_observer([raw](const stack::SegmentRecord& r) { raw->log.observe(r); });
 
-  if (!o.pcap.empty()) {
-    auto writer = capture::PcapWriter::open(o.pcap);
-    if (!writer) {
-      return std::unexpected(
-          Failure{kExitFailure, fmt::format("cannot write {}", writer.error())});  // "PATH: why"
-    }
-    session->pcap.emplace(std::move(*writer));
-  }
-  session->driver = std::make_unique<link::TunDriver>(dev, *session->stack);
-  if (session->pcap) session->driver->set_pcap(&*session->pcap);
-
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  if (::sigprocmask(SIG_BLOCK, &signals, nullptr) == 0) {
-    session->signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (session->signal_fd >= 0) session->signal_watch = session->driver->watch(session->signal_fd);
-  }
-  std::signal(SIGPIPE, SIG_IGN);
+  if (auto decorated = decorate(*session, o.link); !decorated) return std::unexpected(decorated.error());
+  session->driver = std::make_unique<driver::Driver>(*session->link, *session->stack);
+  block_signals_into_signalfd(*session);
   return session;
 }
 
@@ -319,6 +367,10 @@ Duration quantile(std::vector<Duration>& v, double q) {
 std::vector<stack::NamedCounter> counters(const TunSession& s) {
   std::vector<stack::NamedCounter> v = stack::named_counters(s.stack->stats());
   v.push_back({"SynackTunWriteDrops", s.driver->stats().write_drops});
+  if (s.impaired) {
+    v.push_back({"SynackImpairDroppedOut", s.impaired->transmitted().dropped});
+    v.push_back({"SynackImpairDroppedIn", s.impaired->received().dropped});
+  }
   return v;
 }
 

@@ -17,11 +17,13 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
-#include "synack/capture/pcap.hpp"
+#include "link_flags.hpp"
+#include "synack/driver/driver.hpp"
+#include "synack/link/pcap_device.hpp"
 #include "synack/link/tun.hpp"
-#include "synack/link/tun_driver.hpp"
 #include "synack/observe/handshake.hpp"
 #include "synack/sandbox/sandbox.hpp"
+#include "synack/sim/impaired_device.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/options.hpp"
@@ -44,8 +46,8 @@ struct TunOptions {
   std::vector<std::string> addrs;         ///< the stack's addresses (default 192.0.2.2, 2001:db8::2)
   std::vector<std::string> kernel_addrs;  ///< the kernel side's (default 192.0.2.1/24, 2001:db8::1/64)
   bool no_configure = false;              ///< attach only: leave the kernel side as it is
-  std::string pcap;
-  std::optional<std::uint16_t> mss;  ///< the MSS synack offers (IPv4; IPv6 offers 20 less)
+  LinkFlags link;                         ///< --pcap, --seed and the impairments (link_flags.hpp)
+  std::optional<std::uint16_t> mss;       ///< the MSS synack offers (IPv4; IPv6 offers 20 less)
   std::uint32_t syn_retries = 6;
   std::optional<std::uint32_t> buffers;  ///< send and receive buffer bytes per connection (engine default)
   bool no_timestamps = false;
@@ -56,6 +58,7 @@ struct TunOptions {
   std::vector<std::string> routes;  ///< forward --route: PREFIXes routed into the device (kernel side)
   bool own_no_address = false;      ///< forward: the stack owns no address (it answers for any, as offers)
 };
+/// The TUN options of listen and connect, the link flags (add_link_flags) among them.
 void add_tun_options(CLI::App* cmd, TunOptions& options);
 
 struct Failure {
@@ -84,12 +87,17 @@ class HandshakeLog {
   std::unordered_map<wire::FourTuple, Handshake> map_;
 };
 
-/// Device, stack, driver, pcap and signals of one command run over TUN.
+/// Device, its decorators, stack, driver and signals of one command run over TUN. The driver drives `link`:
+/// the TUN device under the capture (outermost: it records what the stack sends and what reaches it) and
+/// the impairments, each only when asked for.
 struct TunSession {
   std::optional<link::TunDevice> device;
+  std::unique_ptr<sim::ImpairedDevice> impaired;  ///< --loss, --delay, ...
+  std::optional<link::PcapRecorder> pcap;         ///< --pcap
+  std::unique_ptr<link::PcapDevice> captured;
+  link::Device* link = nullptr;  ///< what the driver drives
   std::unique_ptr<stack::Stack> stack;
-  std::optional<capture::PcapWriter> pcap;
-  std::unique_ptr<link::TunDriver> driver;
+  std::unique_ptr<driver::Driver> driver;
   HandshakeLog log;
   std::vector<wire::IpAddress> addresses;
   int signal_fd = -1;
@@ -138,8 +146,8 @@ class Sha256 {
 [[nodiscard]] std::string grouped(std::uint64_t n);
 /// The q-quantile (0..1) of `v` (reorders it); zero when empty.
 [[nodiscard]] Duration quantile(std::vector<Duration>& v, double q);
-/// The stack's counters under their nstat-style names (docs/engine.md "Counters") and the TUN driver's
-/// write drops.
+/// The stack's counters under their nstat-style names (docs/engine.md "Counters"), the driver's write
+/// drops, and with impairments what they dropped each way.
 [[nodiscard]] std::vector<stack::NamedCounter> counters(const TunSession& s);
 /// The same as one JSON object (name -> value).
 [[nodiscard]] nlohmann::json counters_json(const TunSession& s);

@@ -1,16 +1,9 @@
-// Small pieces netns.cpp and tun.cpp share: an fd closed at scope exit, and errno as text.
+// What netns.cpp and tun.cpp share: an fd closed at scope exit.
 #pragma once
 
 #include <unistd.h>
 
-#include <string>
-#include <system_error>
-
 namespace synack::link::detail {
-
-[[nodiscard]] inline std::string errno_text(int error) {
-  return std::generic_category().message(error);
-}
 
 /// Closes an fd at scope exit.
 class FdGuard {

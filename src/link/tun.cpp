@@ -30,7 +30,6 @@
 namespace synack::link {
 namespace {
 
-using detail::errno_text;
 using detail::FdGuard;
 
 ifreq make_ifreq(const std::string& name) noexcept {
@@ -96,22 +95,22 @@ std::uint32_t next_netlink_seq() noexcept {
 /// an NLMSG_ERROR (an acknowledgement when its error is 0) or a reply `on_reply` accepts. An error names
 /// `what` and the errno the kernel reported.
 template <typename OnReply>
-std::expected<void, std::string> netlink_transact(NetlinkRequest& request, std::uint32_t seq,
-                                                  std::string_view what, OnReply on_reply) {
+std::expected<void, Error> netlink_transact(NetlinkRequest& request, std::uint32_t seq, std::string_view what,
+                                            OnReply on_reply) {
   const FdGuard sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-  if (sock.get() < 0) return std::unexpected(fmt::format("socket(AF_NETLINK): {}", errno_text(errno)));
+  if (sock.get() < 0) return std::unexpected(Error::os(fmt::format("{}: socket(AF_NETLINK)", what), errno));
   const timeval timeout{.tv_sec = 2, .tv_usec = 0};
   ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   const auto message = request.finish();
   if (::send(sock.get(), message.data(), message.size(), 0) != static_cast<ssize_t>(message.size())) {
-    return std::unexpected(fmt::format("{}: netlink send: {}", what, errno_text(errno)));
+    return std::unexpected(Error::os(fmt::format("{}: netlink send", what), errno));
   }
   alignas(nlmsghdr) std::array<std::byte, 8192> reply{};
   for (int attempt = 0; attempt < 16; ++attempt) {
     const ssize_t received = ::recv(sock.get(), reply.data(), reply.size(), 0);
     if (received < 0) {
       if (errno == EINTR) continue;
-      return std::unexpected(fmt::format("{}: netlink recv: {}", what, errno_text(errno)));
+      return std::unexpected(Error::os(fmt::format("{}: netlink recv", what), errno));
     }
     std::size_t offset = 0;
     const auto total = static_cast<std::size_t>(received);
@@ -125,17 +124,17 @@ std::expected<void, std::string> netlink_transact(NetlinkRequest& request, std::
       if (header.nlmsg_seq == seq && header.nlmsg_type == NLMSG_ERROR) {
         nlmsgerr error{};
         if (body.size() < sizeof(nlmsgerr)) {
-          return std::unexpected(fmt::format("{}: truncated netlink acknowledgement", what));
+          return std::unexpected(Error::of(std::string(what), Errc::netlink));
         }
         std::memcpy(&error, body.data(), sizeof(error));
         if (error.error == 0) return {};
-        return std::unexpected(fmt::format("{}: {}", what, errno_text(-error.error)));
+        return std::unexpected(Error::os(std::string(what), -error.error));
       }
       if (header.nlmsg_seq == seq && on_reply(header.nlmsg_type, body)) return {};
       offset += nl_align(header.nlmsg_len);
     }
   }
-  return std::unexpected(fmt::format("{}: no netlink acknowledgement", what));
+  return std::unexpected(Error::of(std::string(what), Errc::netlink));
 }
 
 /// IFF_UP of `name` (false when it cannot be read).
@@ -151,7 +150,7 @@ bool interface_is_up(const std::string& name) noexcept {
 /// An IPv6 address only gets its local route when the kernel's address work (DAD, even when skipped with
 /// IFA_F_NODAD) completes, a moment after RTM_NEWADDR was acknowledged; until then packets to it are
 /// dropped as not ours (Ip6InAddrErrors).
-std::expected<bool, std::string> route_is_local(const wire::IpAddress& address, std::string_view what) {
+std::expected<bool, Error> route_is_local(const wire::IpAddress& address, std::string_view what) {
   const std::uint32_t seq = next_netlink_seq();
   NetlinkRequest request(RTM_GETROUTE, NLM_F_REQUEST, seq);
   rtmsg message{};
@@ -159,7 +158,7 @@ std::expected<bool, std::string> route_is_local(const wire::IpAddress& address, 
   message.rtm_dst_len = address.is_v4() ? 32 : 128;
   const wire::Bytes bytes = address.bytes();
   if (!request.put_struct(message) || !request.put_attr(RTA_DST, bytes.data(), bytes.size())) {
-    return std::unexpected(fmt::format("{}: netlink request too large", what));
+    return std::unexpected(Error::of(std::string(what), Errc::netlink));
   }
   bool local = false;
   auto result =
@@ -176,20 +175,19 @@ std::expected<bool, std::string> route_is_local(const wire::IpAddress& address, 
 
 }  // namespace
 
-std::expected<TunDevice, std::string> TunDevice::open(std::string_view name) {
+std::expected<TunDevice, Error> TunDevice::open(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameLength ||
       name.find_first_of("/: \t\n") != std::string_view::npos || name == "." || name == "..") {
-    return std::unexpected(fmt::format("bad interface name '{}' (1 to {} characters, no '/', ':' or space)",
-                                       name, kMaxNameLength));
+    return std::unexpected(Error::of(fmt::format("'{}'", name), Errc::bad_name));
   }
   const int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(fmt::format("/dev/net/tun is not accessible: {}", errno_text(errno)));
+  if (fd < 0) return std::unexpected(Error::os("/dev/net/tun", errno));
   ifreq request = make_ifreq(std::string(name));
   request.ifr_flags = IFF_TUN | IFF_NO_PI;
   if (::ioctl(fd, TUNSETIFF, &request) != 0) {
     const int error = errno;
     ::close(fd);
-    return std::unexpected(fmt::format("TUNSETIFF {}: {}", name, errno_text(error)));
+    return std::unexpected(Error::os(fmt::format("TUNSETIFF {}", name), error));
   }
   request.ifr_name[IFNAMSIZ - 1] = '\0';
   return TunDevice(fd, std::string(request.ifr_name));
@@ -215,39 +213,40 @@ unsigned TunDevice::index() const noexcept {
   return ::if_nametoindex(name_.c_str());
 }
 
-std::expected<std::uint32_t, std::string> TunDevice::mtu() const {
+std::expected<std::uint32_t, Error> TunDevice::mtu() const {
   const FdGuard sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (sock.get() < 0) return std::unexpected(fmt::format("socket(AF_INET): {}", errno_text(errno)));
+  if (sock.get() < 0) return std::unexpected(Error::os("socket(AF_INET)", errno));
   ifreq request = make_ifreq(name_);
   if (::ioctl(sock.get(), SIOCGIFMTU, &request) != 0) {
-    return std::unexpected(fmt::format("SIOCGIFMTU {}: {}", name_, errno_text(errno)));
+    return std::unexpected(Error::os(fmt::format("SIOCGIFMTU {}", name_), errno));
   }
   return static_cast<std::uint32_t>(request.ifr_mtu);
 }
 
-std::expected<void, std::string> TunDevice::set_mtu(std::uint32_t mtu) const {
-  if (mtu > 65535) return std::unexpected(fmt::format("MTU {} for {} is too large", mtu, name_));
+std::expected<void, Error> TunDevice::set_mtu(std::uint32_t mtu) const {
+  if (mtu > 65535)
+    return std::unexpected(Error::of(fmt::format("MTU {} for {}", mtu, name_), Errc::out_of_range));
   const FdGuard sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (sock.get() < 0) return std::unexpected(fmt::format("socket(AF_INET): {}", errno_text(errno)));
+  if (sock.get() < 0) return std::unexpected(Error::os("socket(AF_INET)", errno));
   ifreq request = make_ifreq(name_);
   request.ifr_mtu = static_cast<int>(mtu);
   if (::ioctl(sock.get(), SIOCSIFMTU, &request) != 0) {
-    return std::unexpected(fmt::format("SIOCSIFMTU {} {}: {}", name_, mtu, errno_text(errno)));
+    return std::unexpected(Error::os(fmt::format("SIOCSIFMTU {} {}", name_, mtu), errno));
   }
   return {};
 }
 
-std::expected<void, std::string> TunDevice::set_up() const {
+std::expected<void, Error> TunDevice::set_up() const {
   return set_interface_up(name_);
 }
 
-std::expected<void, std::string> TunDevice::add_address(const wire::IpAddress& address,
-                                                        std::uint8_t prefix_length) const {
+std::expected<void, Error> TunDevice::add_address(const wire::IpAddress& address,
+                                                  std::uint8_t prefix_length) const {
   const std::string what = fmt::format("adding {}/{} to {}", address.to_string(), prefix_length, name_);
   const unsigned ifindex = index();
-  if (ifindex == 0) return std::unexpected(fmt::format("{}: no such interface", what));
+  if (ifindex == 0) return std::unexpected(Error::os(what, ENODEV));
   const unsigned max_prefix = address.is_v4() ? 32U : 128U;
-  if (prefix_length > max_prefix) return std::unexpected(fmt::format("{}: prefix too long", what));
+  if (prefix_length > max_prefix) return std::unexpected(Error::of(what, Errc::out_of_range));
 
   const std::uint32_t seq = next_netlink_seq();
   NetlinkRequest request(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
@@ -262,7 +261,7 @@ std::expected<void, std::string> TunDevice::add_address(const wire::IpAddress& a
   const bool fits = request.put_struct(message) && request.put_attr(IFA_LOCAL, bytes.data(), bytes.size()) &&
                     request.put_attr(IFA_ADDRESS, bytes.data(), bytes.size()) &&
                     request.put_attr(IFA_FLAGS, &flags, sizeof(flags));
-  if (!fits) return std::unexpected(fmt::format("{}: netlink request too large", what));
+  if (!fits) return std::unexpected(Error::of(what, Errc::netlink));
   if (auto added = netlink_transact(request, seq, what,
                                     [](std::uint16_t, std::span<const std::byte>) { return false; });
       !added) {
@@ -279,16 +278,16 @@ std::expected<void, std::string> TunDevice::add_address(const wire::IpAddress& a
     if (std::chrono::steady_clock::now() > deadline) break;
     ::usleep(5000);
   }
-  return std::unexpected(fmt::format("{}: the address did not become usable within 2 s", what));
+  return std::unexpected(Error::of(what, Errc::address_timeout));
 }
 
-std::expected<void, std::string> TunDevice::add_route(const wire::IpAddress& prefix,
-                                                      std::uint8_t prefix_length) const {
+std::expected<void, Error> TunDevice::add_route(const wire::IpAddress& prefix,
+                                                std::uint8_t prefix_length) const {
   const std::string what = fmt::format("routing {}/{} into {}", prefix.to_string(), prefix_length, name_);
   const unsigned ifindex = index();
-  if (ifindex == 0) return std::unexpected(fmt::format("{}: no such interface", what));
+  if (ifindex == 0) return std::unexpected(Error::os(what, ENODEV));
   if (prefix_length > (prefix.is_v4() ? 32U : 128U)) {
-    return std::unexpected(fmt::format("{}: prefix too long", what));
+    return std::unexpected(Error::of(what, Errc::out_of_range));
   }
   const std::uint32_t seq = next_netlink_seq();
   NetlinkRequest request(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
@@ -303,7 +302,7 @@ std::expected<void, std::string> TunDevice::add_route(const wire::IpAddress& pre
   const wire::Bytes bytes = prefix.bytes();
   const bool fits = request.put_struct(message) && request.put_attr(RTA_DST, bytes.data(), bytes.size()) &&
                     request.put_attr(RTA_OIF, &oif, sizeof(oif));
-  if (!fits) return std::unexpected(fmt::format("{}: netlink request too large", what));
+  if (!fits) return std::unexpected(Error::of(what, Errc::netlink));
   return netlink_transact(request, seq, what,
                           [](std::uint16_t, std::span<const std::byte>) { return false; });
 }
@@ -328,9 +327,9 @@ std::expected<std::size_t, std::error_code> TunDevice::write(wire::Bytes datagra
   }
 }
 
-std::expected<void, std::string> tun_available() {
+std::expected<void, Error> tun_available() {
   const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(fmt::format("/dev/net/tun is not accessible: {}", errno_text(errno)));
+  if (fd < 0) return std::unexpected(Error::os("/dev/net/tun", errno));
   ::close(fd);
   return {};
 }

@@ -185,23 +185,9 @@ std::string stream_summary_line(const RunResult& r) {
 }
 
 std::expected<PcapRecorder, capture::CaptureError> PcapRecorder::open(const std::filesystem::path& path) {
-  auto writer = capture::PcapWriter::open(path);
-  if (!writer) return std::unexpected(writer.error());
-  return PcapRecorder(std::move(*writer));
-}
-
-void PcapRecorder::record(Instant at, wire::Bytes datagram) noexcept {
-  if (error_) return;
-  const capture::Timestamp ts = std::chrono::seconds(kPcapEpochSeconds) + at.since_origin();
-  if (auto r = writer_.write(ts, datagram); !r) error_ = r.error();
-}
-
-std::expected<void, capture::CaptureError> PcapRecorder::close() noexcept {
-  if (error_) {
-    (void)writer_.close();
-    return std::unexpected(*error_);
-  }
-  return writer_.close();
+  auto recorder = link::PcapRecorder::open(path, std::chrono::seconds(kPcapEpochSeconds));
+  if (!recorder) return std::unexpected(recorder.error());
+  return PcapRecorder(std::move(*recorder));
 }
 
 }  // namespace synack::sim

@@ -1,9 +1,7 @@
 // The TUN driver (link/tun_driver.hpp): its clock arithmetic (unit), and its loop against the Linux kernel
 // in a private network namespace (kernel): a kernel client completes a handshake with a Stack driven by
-// TunDriver, the bytes arrive, the pcap tap records every datagram, and an idle driver sleeps instead of
-// spinning; and once a connection is established, datagrams through the loop allocate nothing.
-#include "synack/link/tun_driver.hpp"
-
+// driver::Driver, the bytes arrive, the pcap decorator records every datagram, and an idle driver sleeps
+// instead of spinning; and once a connection is established, datagrams through the loop allocate nothing.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -24,7 +22,9 @@
 
 #include "../link/netns_child.hpp"
 #include "synack/capture/pcap.hpp"
+#include "synack/driver/driver.hpp"
 #include "synack/link/netns.hpp"
+#include "synack/link/pcap_device.hpp"
 #include "synack/link/tun.hpp"
 #include "synack/stack/stack.hpp"
 
@@ -52,6 +52,8 @@ namespace synack::link {
 namespace {
 
 using namespace std::chrono_literals;
+using driver::Driver;
+using driver::wait_time;
 
 TEST(WaitTime, IsZeroWhenTheDeadlineIsDue) {
   const Instant now = Instant::from_nanoseconds(5'000'000'000);
@@ -81,20 +83,20 @@ TEST(TunDriverKernel, KernelClientHandshakeDataAndCaptureThroughTheLoop) {
   const auto result = test_support::run_in_private_netns(
       [&](test_support::ChildReport& report) {
         auto dev = TunDevice::open("synack0");
-        if (!dev) return report.skip(dev.error());
-        if (auto up = dev->set_up(); !up) return report.fail(up.error());
+        if (!dev) return report.skip(dev.error().message());
+        if (auto up = dev->set_up(); !up) return report.fail(up.error().message());
         if (auto a = dev->add_address(*wire::IpAddress::parse("192.0.2.1"), 24); !a)
-          return report.fail(a.error());
+          return report.fail(a.error().message());
         stack::StackConfig config;
         config.addresses = {*wire::IpAddress::parse("192.0.2.2")};
         const std::array<std::byte, 16> key{};
         stack::Stack st(config, key, 1);
         auto listener = st.listen(wire::Endpoint{wire::IpAddress{}, 7});
         if (!listener) return report.fail("listen failed");
-        auto writer = capture::PcapWriter::open(pcap_path);
-        if (!writer) return report.fail("pcap open failed");
-        TunDriver driver(*dev, st);
-        driver.set_pcap(&*writer);
+        auto recorder = PcapRecorder::open(pcap_path, realtime_offset());
+        if (!recorder) return report.fail("pcap open failed");
+        PcapDevice captured(*dev, *recorder);  // the capture as a decorator over the TUN device
+        Driver driver(captured, st);
 
         // A kernel client, non-blocking: connect, then send once connected.
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -139,7 +141,7 @@ TEST(TunDriverKernel, KernelClientHandshakeDataAndCaptureThroughTheLoop) {
         report.note("datagrams_in", std::to_string(driver.stats().datagrams_in));
         report.note("datagrams_out", std::to_string(driver.stats().datagrams_out));
         ::close(fd);
-        (void)writer->close();
+        (void)recorder->close();
       },
       10s);
   SYNACK_CHECK_CHILD(result);
@@ -165,17 +167,17 @@ TEST(TunDriverKernel, Established_KernelSendsData_NoAllocationPerDatagram) {
   const auto result = test_support::run_in_private_netns(
       [&](test_support::ChildReport& report) {
         auto dev = TunDevice::open("synack0");
-        if (!dev) return report.skip(dev.error());
-        if (auto up = dev->set_up(); !up) return report.fail(up.error());
+        if (!dev) return report.skip(dev.error().message());
+        if (auto up = dev->set_up(); !up) return report.fail(up.error().message());
         if (auto a = dev->add_address(*wire::IpAddress::parse("192.0.2.1"), 24); !a)
-          return report.fail(a.error());
+          return report.fail(a.error().message());
         stack::StackConfig config;
         config.addresses = {*wire::IpAddress::parse("192.0.2.2")};
         const std::array<std::byte, 16> key{};
         stack::Stack st(config, key, 1);
         auto listener = st.listen(wire::Endpoint{wire::IpAddress{}, 7});
         if (!listener) return report.fail("listen failed");
-        TunDriver driver(*dev, st);
+        Driver driver(*dev, st);
 
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) return report.fail("socket() failed");

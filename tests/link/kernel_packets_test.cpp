@@ -165,18 +165,18 @@ std::vector<std::byte> pseudo_header(const IpAddress& src, const IpAddress& dst,
 
 std::optional<TunDevice> setup_tun(ChildReport& report) {
   if (auto available = tun_available(); !available) {
-    report.skip(available.error());
+    report.skip(available.error().message());
     return std::nullopt;
   }
   auto tun = TunDevice::open(kTunName);
   if (!tun) {
-    report.fail(tun.error());
+    report.fail(tun.error().message());
     return std::nullopt;
   }
   // Fewer IPv6 housekeeping packets on the device (they would be skipped anyway).
   for (const char* key : {"accept_dad", "router_solicitations"}) {
     if (auto r = write_net_sysctl(fmt::format("net.ipv6.conf.{}.{}", tun->name(), key), "0"); !r) {
-      report.note("warning", r.error());
+      report.note("warning", r.error().message());
     }
   }
   const auto steps = {tun->set_mtu(1500), tun->set_up(),
@@ -184,7 +184,7 @@ std::optional<TunDevice> setup_tun(ChildReport& report) {
                       tun->add_address(family(wire::IpVersion::v6).kernel, 64)};
   for (const auto& step : steps) {
     if (!step) {
-      report.fail(step.error());
+      report.fail(step.error().message());
       return std::nullopt;
     }
   }

@@ -127,7 +127,7 @@ ChildResult run_in_private_netns(const std::function<void(ChildReport&)>& body,
     int status = 0;
     try {
       if (auto entered = enter_private_netns(); !entered) {
-        report.skip(entered.error());
+        report.skip(entered.error().message());
       } else {
         body(report);
         status = report.failed() ? 1 : 0;

@@ -44,12 +44,12 @@ TEST(Netns, EnterPrivateNamespace_HasOnlyLoopbackUp) {
 
 TEST(Netns, WriteNetSysctl_InNamespace_TakesEffect) {
   const auto result = run_in_private_netns([](ChildReport& report) {
-    if (auto r = write_net_sysctl("net.ipv4.ip_forward", "1"); !r) report.fail(r.error());
-    if (auto r = write_net_sysctl("net/ipv6/conf/lo/hop_limit", "42"); !r) report.fail(r.error());
+    if (auto r = write_net_sysctl("net.ipv4.ip_forward", "1"); !r) report.fail(r.error().message());
+    if (auto r = write_net_sysctl("net/ipv6/conf/lo/hop_limit", "42"); !r) report.fail(r.error().message());
     if (auto r = write_net_sysctl("net.ipv4.conf.nosuchdev.rp_filter", "0"); r) {
       report.fail("writing a sysctl of a missing interface succeeded");
     } else {
-      report.note("missing_error", r.error());
+      report.note("missing_error", r.error().message());
     }
   });
   SYNACK_CHECK_CHILD(result);

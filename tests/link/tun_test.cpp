@@ -79,36 +79,37 @@ TEST(Tun, OpenWithBadName_FailsBeforeTouchingTheKernel) {
   for (const std::string_view name : {"", "sixteen-chars-xx", "a/b", "a:b", "a b", ".."}) {
     const auto tun = TunDevice::open(name);
     ASSERT_FALSE(tun) << name;
-    EXPECT_NE(tun.error().find("bad interface name"), std::string::npos) << tun.error();
+    EXPECT_NE(tun.error().message().find("bad interface name"), std::string::npos) << tun.error().message();
+    EXPECT_EQ(tun.error().code, Errc::bad_name);
   }
 }
 
 TEST(Tun, CreateInPrivateNamespace_ConfiguresIpv4AndIpv6) {
   const auto result = run_in_private_netns([](ChildReport& report) {
-    if (auto available = tun_available(); !available) return report.skip(available.error());
+    if (auto available = tun_available(); !available) return report.skip(available.error().message());
     auto tun = TunDevice::open(kTunName);
-    if (!tun) return report.fail(tun.error());
+    if (!tun) return report.fail(tun.error().message());
     report.note("name", tun->name());
     report.note("index_nonzero", tun->index() != 0 ? "yes" : "no");
     if (auto r = write_net_sysctl(fmt::format("net.ipv6.conf.{}.accept_dad", tun->name()), "0"); !r) {
-      report.fail(r.error());
+      report.fail(r.error().message());
     }
-    if (auto r = tun->set_mtu(1400); !r) report.fail(r.error());
+    if (auto r = tun->set_mtu(1400); !r) report.fail(r.error().message());
     if (auto mtu = tun->mtu(); mtu) {
       report.note("mtu", std::to_string(*mtu));
     } else {
-      report.fail(mtu.error());
+      report.fail(mtu.error().message());
     }
-    if (auto r = tun->set_up(); !r) report.fail(r.error());
+    if (auto r = tun->set_up(); !r) report.fail(r.error().message());
     const auto v4 = wire::IpAddress::v4(0xC0000201U);  // 192.0.2.1
     const auto v6 = wire::IpAddress::v6({std::byte{0x20}, std::byte{0x01}, std::byte{0x0d}, std::byte{0xb8},
                                          std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
                                          std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
                                          std::byte{0}, std::byte{1}});  // 2001:db8::1
-    if (auto r = tun->add_address(v4, 24); !r) report.fail(r.error());
-    if (auto r = tun->add_address(v6, 64); !r) report.fail(r.error());
+    if (auto r = tun->add_address(v4, 24); !r) report.fail(r.error().message());
+    if (auto r = tun->add_address(v6, 64); !r) report.fail(r.error().message());
     // Adding the same address again replaces it rather than failing.
-    if (auto r = tun->add_address(v4, 24); !r) report.fail(fmt::format("re-adding: {}", r.error()));
+    if (auto r = tun->add_address(v4, 24); !r) report.fail(fmt::format("re-adding: {}", r.error().message()));
     if (auto r = tun->add_address(v4, 33); r) report.fail("a /33 IPv4 prefix was accepted");
     report_addresses(report);
   });
@@ -125,9 +126,9 @@ TEST(Tun, CreateInPrivateNamespace_ConfiguresIpv4AndIpv6) {
 
 TEST(Tun, ReadWithNothingQueued_ReturnsZeroAndMoveKeepsTheFd) {
   const auto result = run_in_private_netns([](ChildReport& report) {
-    if (auto available = tun_available(); !available) return report.skip(available.error());
+    if (auto available = tun_available(); !available) return report.skip(available.error().message());
     auto opened = TunDevice::open(kTunName);
-    if (!opened) return report.fail(opened.error());
+    if (!opened) return report.fail(opened.error().message());
     const int fd = opened->fd();
     TunDevice tun = std::move(*opened);
     report.note("moved_from_fd", std::to_string(opened->fd()));

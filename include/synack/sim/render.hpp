@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "synack/capture/pcap.hpp"
+#include "synack/link/pcap_device.hpp"
 #include "synack/sim/link.hpp"
 #include "synack/sim/trace.hpp"
 #include "synack/time.hpp"
@@ -65,24 +66,17 @@ struct LadderOptions {
 /// Virtual time 0 is written as this instant (2023-11-14T22:13:20Z), so captures are reproducible.
 inline constexpr std::int64_t kPcapEpochSeconds = 1'700'000'000;
 
-/// Writes every datagram it is given to a raw-IP, nanosecond pcap at kPcapEpochSeconds + virtual time.
-/// Datagrams are recorded as the sender emitted them (a capture at the sender's side of the link).
-class PcapRecorder {
+/// The simulator's capture: link::PcapRecorder (the one pcap writer of the TUN commands too) with virtual
+/// time 0 at kPcapEpochSeconds. Datagrams are recorded as the sender emitted them (a capture at the
+/// sender's side of the link).
+class PcapRecorder : public link::PcapRecorder {
  public:
-  /// Creates (truncates) `path` as a raw-IP pcap with nanosecond timestamps.
+  /// Creates (truncates) `path` ("-": standard output) as a raw-IP pcap with nanosecond timestamps.
   [[nodiscard]] static std::expected<PcapRecorder, capture::CaptureError> open(
       const std::filesystem::path& path);
-  /// Records one datagram; the first write error is kept and reported by close().
-  void record(Instant at, wire::Bytes datagram) noexcept;
-  /// Flushes and closes the file; reports the first error of any record() or of the close.
-  [[nodiscard]] std::expected<void, capture::CaptureError> close() noexcept;
-  /// Datagrams recorded so far.
-  [[nodiscard]] std::uint64_t frames() const noexcept { return writer_.frames_written(); }
 
  private:
-  explicit PcapRecorder(capture::PcapWriter writer) noexcept : writer_(std::move(writer)) {}
-  capture::PcapWriter writer_;
-  std::optional<capture::CaptureError> error_;
+  explicit PcapRecorder(link::PcapRecorder recorder) noexcept : link::PcapRecorder(std::move(recorder)) {}
 };
 
 }  // namespace synack::sim

@@ -1,13 +1,14 @@
 /// @file
-/// The TUN driver: the event loop that connects one Stack to a Linux TUN device. Each step writes what the
+/// The driver layer: the event loop that connects one Stack to one link::Device (a TUN device, or one
+/// decorated with a capture and impairments). Each step does the device's due work, writes what the
 /// stack has to send, reads at once when the device may hold datagrams (the kernel answers a write within
 /// it), and otherwise sleeps in ppoll() until a datagram arrives, the stack's next deadline, a caller's
 /// wake-up time or a watched fd (a signalfd, stdin) — never busy-polls — then reads up to a batch of
 /// datagrams into a ring of buffers allocated once, feeds them to the stack with the CLOCK_MONOTONIC time,
 /// fires the stack's timers when due, and writes what the stack emits. Nothing is allocated per packet.
 ///
-/// An optional pcap tap records every datagram read from or written to the device (wall-clock timestamps).
-/// The driver is single-threaded and owns neither the device nor the stack.
+/// Capture and impairments are decorators over the device (link::PcapDevice, sim::ImpairedDevice), not the
+/// driver's business. The driver is single-threaded and owns neither the device nor the stack.
 #pragma once
 
 #include <poll.h>
@@ -19,37 +20,27 @@
 #include <string>
 #include <vector>
 
-#include "synack/capture/pcap.hpp"
-#include "synack/link/tun.hpp"
+#include "synack/link/device.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/bytes.hpp"
 
-namespace synack::link {
+namespace synack::driver {
 
-/// CLOCK_MONOTONIC as an Instant (the TUN driver's time origin is the monotonic clock's).
-[[nodiscard]] Instant monotonic_now() noexcept;
-/// CLOCK_REALTIME minus CLOCK_MONOTONIC, sampled now: adds to an Instant to give capture time.
-[[nodiscard]] Duration realtime_offset() noexcept;
-/// Succeeds only when the caller's network namespace is provably a private one that synack may configure:
-/// it is not PID 1's (when that can be read), and it holds no interface but loopback and TUN devices (the
-/// initial namespace of any real machine has a NIC). The error says, in one line, why not. synack never adds
-/// addresses or routes anywhere else.
-[[nodiscard]] std::expected<void, std::string> check_private_network_namespace();
 /// How long ppoll() should sleep from `now` until `deadline`: zero when due, `max_wait` at most (and for
 /// Instant::max()). Never negative.
 [[nodiscard]] Duration wait_time(Instant now, Instant deadline, Duration max_wait) noexcept;
 
-/// Sizes and limits of a TunDriver, fixed at construction.
-struct TunDriverConfig {
+/// Sizes and limits of a Driver, fixed at construction.
+struct DriverConfig {
   std::size_t batch = 64;                       ///< datagrams read per wake-up (the ring's size)
   std::size_t buffer_size = 65536;              ///< bytes per ring buffer (>= the device MTU)
   std::size_t max_writes_per_step = 512;        ///< then the next step polls without sleeping
   Duration max_wait = std::chrono::seconds(1);  ///< longest sleep (a safety net; no timer is missed)
 };
 
-/// What a TunDriver counted since construction (monotonic).
-struct TunDriverStats {
+/// What a Driver counted since construction (monotonic).
+struct DriverStats {
   std::uint64_t steps = 0;          ///< step() calls
   std::uint64_t datagrams_in = 0;   ///< datagrams read from the device and fed to the stack
   std::uint64_t datagrams_out = 0;  ///< datagrams written to the device
@@ -59,21 +50,17 @@ struct TunDriverStats {
   std::uint64_t polls = 0;          ///< ppoll() calls (a step that found datagrams by reading skips it)
   std::uint64_t write_drops = 0;    ///< datagrams the device refused (EAGAIN/ENOBUFS): TCP retransmits
   std::uint64_t timeouts = 0;       ///< Stack::on_timeout calls
-  std::uint64_t pcap_errors = 0;    ///< datagrams the pcap tap failed to record
 };
 
-/// The event loop joining one TunDevice and one Stack (see the file comment). Not copyable; keeps pointers to
-/// both, which must outlive it.
-class TunDriver {
+/// The event loop joining one link::Device and one Stack (see the file comment). Not copyable; keeps pointers
+/// to both, which must outlive it.
+class Driver {
  public:
   /// The most fds watch() accepts.
   static constexpr std::size_t kMaxWatched = 4;
 
   /// Both must outlive the driver. Allocates the ring and the transmit buffer here, once.
-  TunDriver(const TunDevice& device, stack::Stack& stack, TunDriverConfig config = {});
-
-  /// Records every datagram crossing the device into `writer` (not owned; nullptr turns the tap off).
-  void set_pcap(capture::PcapWriter* writer) noexcept { pcap_ = writer; }
+  Driver(link::Device& device, stack::Stack& stack, DriverConfig config = {});
   /// Adds an fd to wait on for `events` (POLLIN …); step() reports which ones were ready. At most
   /// kMaxWatched; returns the watch's index, or -1 when full.
   int watch(int fd, short events = POLLIN) noexcept;
@@ -95,22 +82,21 @@ class TunDriver {
   [[nodiscard]] std::expected<std::size_t, std::string> flush(Instant now);
 
   /// What the driver counted so far.
-  [[nodiscard]] const TunDriverStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const DriverStats& stats() const noexcept { return stats_; }
   /// The sizes it was built with.
-  [[nodiscard]] const TunDriverConfig& config() const noexcept { return config_; }
+  [[nodiscard]] const DriverConfig& config() const noexcept { return config_; }
 
  private:
-  void tap(Instant now, wire::Bytes datagram) noexcept;
   /// Reads up to `batch` datagrams into the ring (non-blocking); sets device_empty_ when a read found none.
-  [[nodiscard]] std::expected<std::size_t, std::string> read_batch();
+  [[nodiscard]] std::expected<std::size_t, std::string> read_batch(Instant now);
 
   /// Steps in a row that found datagrams without ppoll(); then one ppoll() (zero timeout) checks the
   /// watched fds.
   static constexpr std::uint32_t kMaxStepsWithoutPoll = 64;
 
-  const TunDevice* device_;
+  link::Device* device_;
   stack::Stack* stack_;
-  TunDriverConfig config_;
+  DriverConfig config_;
   std::vector<std::byte> ring_;      ///< batch * buffer_size bytes
   std::vector<std::size_t> sizes_;   ///< datagram size per ring slot
   std::vector<std::byte> transmit_;  ///< one datagram being emitted
@@ -120,9 +106,7 @@ class TunDriver {
   bool more_to_write_ = false;
   bool device_empty_ = true;  ///< the last read found no datagram and nothing was written since
   std::uint32_t steps_without_poll_ = 0;
-  capture::PcapWriter* pcap_ = nullptr;
-  Duration realtime_offset_{0};
-  TunDriverStats stats_;
+  DriverStats stats_;
 };
 
-}  // namespace synack::link
+}  // namespace synack::driver
