@@ -47,6 +47,7 @@ void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
     started_ = true;
   }
   on_segment(time, *segment);
+  if (!deadlines_.empty() && deadlines_.top().when <= now_) check_deadlines(now_);
   if (!refused_.empty()) expire_refused(now_);
   if (now_ - last_sweep_ > config_.idle_timeout / 8 || flows_.size() > config_.max_flows) sweep(now_);
 }
@@ -56,20 +57,72 @@ void FlowTable::emit(ConnectionReport report) {
   done_.push_back(std::move(report));
 }
 
-void FlowTable::retire(Flow& flow) {
+void FlowTable::retire(Flow& flow, Timestamp when) {
   if (flow.handshake) {
-    emit(flow.handshake->finalise());
+    auto report = flow.handshake->finalise();
+    if (config_.on_verdict) tell_final(*flow.handshake, report, when);
+    emit(std::move(report));
     flow.handshake.reset();
   }
 }
 
-void FlowTable::start(Flow& flow, Timestamp time, const DecodedSegment& s) {
+void FlowTable::tell_final(Handshake& handshake, const ConnectionReport& report, Timestamp when) {
+  using Told = Handshake::Told;
+  // A verdict told on its deadline stands when the end of the capture (or idle) agrees with it.
+  if (handshake.told == Told::final) return;
+  if (handshake.told == Told::by_deadline && report.outcome == observe::Outcome::timed_out) return;
+  handshake.told = Told::final;
+  config_.on_verdict(report, when);
+}
+
+void FlowTable::tell_after_segment(const Key& key, Handshake& h, Timestamp time) {
+  using Told = Handshake::Told;
+  if (h.verdict_known()) {
+    if (h.told != Told::final) {
+      h.told = Told::final;
+      config_.on_verdict(h.snapshot(), time);
+    }
+    return;
+  }
+  if (h.armed) return;
+  const Timestamp when = h.verdict_deadline(config_.verdict_initial_rto);
+  if (h.told == Told::by_deadline && when == h.told_deadline) return;  // told already; nothing moved
+  h.armed = true;
+  deadlines_.push(Deadline{when, key, h.number()});
+}
+
+void FlowTable::check_deadlines(Timestamp now) {
+  using Told = Handshake::Told;
+  while (!deadlines_.empty() && deadlines_.top().when <= now) {
+    const Deadline d = deadlines_.top();
+    deadlines_.pop();
+    const auto it = flows_.find(d.key);
+    if (it == flows_.end() || !it->second.handshake || it->second.handshake->number() != d.number) continue;
+    Handshake& h = *it->second.handshake;
+    h.armed = false;
+    if (h.verdict_known()) continue;
+    const Timestamp when = h.verdict_deadline(config_.verdict_initial_rto);
+    if (when > now) {  // a retransmission moved it
+      h.armed = true;
+      deadlines_.push(Deadline{when, d.key, d.number});
+      continue;
+    }
+    if (h.told == Told::by_deadline && when == h.told_deadline) continue;
+    h.told = Told::by_deadline;
+    h.told_deadline = when;
+    // The waiting side gave up when its next retransmission was due, before the grace.
+    config_.on_verdict(h.snapshot(), h.gave_up_at(config_.verdict_initial_rto));
+  }
+}
+
+void FlowTable::start(const Key& key, Flow& flow, Timestamp time, const DecodedSegment& s) {
   flow.last_seen = time;
   if (s.is_pure_syn()) {
     const auto number = next_number_++;
     flow.handshake = std::make_unique<Handshake>(Handshake::from_syn(number, time, s, limits_for(number)));
     flow.client_isn = s.seq;
     flow.has_client_isn = true;
+    if (config_.on_verdict) tell_after_segment(key, *flow.handshake, time);
     return;
   }
   if (s.is_synack() && !s.flags.rst()) {
@@ -77,12 +130,15 @@ void FlowTable::start(Flow& flow, Timestamp time, const DecodedSegment& s) {
     flow.handshake = std::make_unique<Handshake>(Handshake::from_synack(number, time, s, limits_for(number)));
     flow.client_isn = s.ack - 1U;
     flow.has_client_isn = true;
+    if (config_.on_verdict) tell_after_segment(key, *flow.handshake, time);
     return;
   }
   const bool bare_ack = s.flags.bits() == wire::TcpFlags::kAck && s.payload_length == 0;
   if (bare_ack) {
     const auto number = next_number_++;
-    emit(Handshake::incomplete_from_ack(number, time, s, limits_for(number).max_segments > 0));
+    auto report = Handshake::incomplete_from_ack(number, time, s, limits_for(number).max_segments > 0);
+    if (config_.on_verdict) config_.on_verdict(report, time);
+    emit(std::move(report));
   } else {
     ++counters_.untracked;
   }
@@ -112,7 +168,7 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
   auto [it, inserted] = flows_.try_emplace(key);
   Flow& flow = it->second;
   if (inserted) {
-    start(flow, time, s);
+    start(key, flow, time, s);
     return;
   }
   flow.last_seen = std::max(flow.last_seen, time);
@@ -121,8 +177,8 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
     const bool from_client = !flow.handshake || s.src == flow.handshake->client();
     const bool simultaneous = flow.handshake && !from_client && flow.handshake->awaiting_answer();
     if (!simultaneous) {
-      retire(flow);
-      start(flow, time, s);
+      retire(flow, time);
+      start(key, flow, time, s);
       return;
     }
   }
@@ -132,10 +188,11 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
   }
   const bool watching = flow.handshake->watching_retries();
   if (flow.handshake->on_segment(time, s)) {
-    retire(flow);
-  } else if (!watching && flow.handshake->watching_retries()) {
-    refused_.emplace_back(key, time);
+    retire(flow, time);
+    return;
   }
+  if (!watching && flow.handshake->watching_retries()) refused_.emplace_back(key, time);
+  if (config_.on_verdict) tell_after_segment(key, *flow.handshake, time);
 }
 
 void FlowTable::expire_refused(Timestamp now) {
@@ -145,7 +202,7 @@ void FlowTable::expire_refused(Timestamp now) {
     const auto it = flows_.find(key);
     if (it == flows_.end() || !it->second.handshake || !it->second.handshake->watching_retries()) continue;
     if (now - it->second.last_seen > config_.refused_retry_window) {
-      retire(it->second);  // the tombstone stays: later packets of the tuple allocate nothing
+      retire(it->second, now);  // the tombstone stays: later packets of the tuple allocate nothing
     } else {
       refused_.emplace_back(key, it->second.last_seen);  // a retry came since: watch on from it
     }
@@ -156,7 +213,7 @@ void FlowTable::sweep(Timestamp now) {
   last_sweep_ = now;
   for (auto it = flows_.begin(); it != flows_.end();) {
     if (now - it->second.last_seen > config_.idle_timeout) {
-      retire(it->second);
+      retire(it->second, now);
       it = flows_.erase(it);
     } else {
       ++it;
@@ -173,7 +230,7 @@ void FlowTable::sweep(Timestamp now) {
   for (auto it = flows_.begin(); it != flows_.end();) {
     if (it->second.last_seen <= cutoff && flows_.size() > config_.max_flows / 2) {
       if (it->second.handshake) ++counters_.flows_evicted_early;
-      retire(it->second);
+      retire(it->second, now);
       it = flows_.erase(it);
     } else {
       ++it;
@@ -182,9 +239,10 @@ void FlowTable::sweep(Timestamp now) {
 }
 
 AnalysisResult FlowTable::finish(std::size_t top_failing) {
-  for (auto& [key, flow] : flows_) retire(flow);
+  for (auto& [key, flow] : flows_) retire(flow, now_);
   flows_.clear();
   refused_.clear();
+  deadlines_ = {};
   AnalysisResult result;
   result.connections = std::move(done_);
   done_.clear();
@@ -217,6 +275,10 @@ void Analyzer::add_frame(std::uint32_t linktype, Timestamp time, wire::Bytes fra
     return;
   }
   table_->add(time, payload->datagram, frame.size() < original_length);
+}
+
+void Analyzer::advance(Timestamp now) {
+  table_->check_deadlines(now);
 }
 
 const PacketCounters& Analyzer::counters() const noexcept {

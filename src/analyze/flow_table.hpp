@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <unordered_map>
 #include <vector>
 
@@ -29,6 +31,8 @@ class FlowTable {
   [[nodiscard]] const PacketCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] std::size_t size() const noexcept { return flows_.size(); }
   [[nodiscard]] AnalysisResult finish(std::size_t top_failing);
+  /// Tells the pending handshakes whose verdict deadline is at or before `now` (live analysis).
+  void check_deadlines(Timestamp now);
 
  private:
   struct Key {
@@ -49,12 +53,23 @@ class FlowTable {
   };
 
   void on_segment(Timestamp time, const detail::DecodedSegment& segment);
-  void start(Flow& flow, Timestamp time, const detail::DecodedSegment& segment);
+  void start(const Key& key, Flow& flow, Timestamp time, const detail::DecodedSegment& segment);
   void emit(ConnectionReport report);
-  void retire(Flow& flow);
+  void retire(Flow& flow, Timestamp when);
   void sweep(Timestamp now);
   void expire_refused(Timestamp now);
   [[nodiscard]] detail::Handshake::Limits limits_for(std::uint64_t number) const;
+  void tell_after_segment(const Key& key, detail::Handshake& handshake, Timestamp time);
+  void tell_final(detail::Handshake& handshake, const ConnectionReport& report, Timestamp when);
+
+  /// A pending handshake's verdict deadline (live analysis only), checked lazily: a handshake whose
+  /// deadline moved is put back with the new one.
+  struct Deadline {
+    Timestamp when;
+    Key key;
+    std::uint64_t number;
+    friend bool operator>(const Deadline& a, const Deadline& b) noexcept { return a.when > b.when; }
+  };
 
   AnalyzerConfig config_;
   std::unordered_map<Key, Flow, KeyHash> flows_;
@@ -64,6 +79,7 @@ class FlowTable {
   /// Flows whose handshake was refused and is watching for retries, with when they entered the list, in
   /// that order: each is retired once refused_retry_window has passed since its last packet.
   std::deque<std::pair<Key, Timestamp>> refused_;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   Timestamp now_{};
   Timestamp last_sweep_{};
   bool started_ = false;

@@ -191,7 +191,10 @@ void Handshake::on_to_server(Timestamp time, const DecodedSegment& s) {
       if (s.is_pure_syn()) {
         if (s.seq == client_isn()) {
           ++report_.syn_retransmits;
-          if (!synack_seen_) last_syn_ = time;
+          if (!synack_seen_) {
+            prev_syn_ = last_syn_;
+            last_syn_ = time;
+          }
         }
         return;
       }
@@ -265,6 +268,7 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
       if (s.is_synack()) {
         if (s.seq == report_.server_isn.value_or(0)) {
           ++report_.synack_retransmits;
+          prev_synack_ = last_synack_;
           last_synack_ = time;
         }
         return;
@@ -319,6 +323,34 @@ ConnectionReport Handshake::finalise() {
   phase_ = Phase::closed;
   conclude_options(report_);
   return std::move(report_);
+}
+
+std::chrono::nanoseconds Handshake::retransmission_interval(
+    std::chrono::nanoseconds initial_rto) const noexcept {
+  const bool waiting_for_synack = phase_ == Phase::syn_sent;
+  const Timestamp last = waiting_for_synack ? last_syn_ : last_synack_;
+  const Timestamp prev = waiting_for_synack ? prev_syn_ : prev_synack_;
+  const bool retransmitted = (waiting_for_synack ? report_.syn_retransmits : report_.synack_retransmits) > 0;
+  // RFC 6298 §5.5: each retransmission doubles the timer, so the next one was due twice the last gap on.
+  return retransmitted ? 2 * (last - prev) : initial_rto;
+}
+
+Timestamp Handshake::gave_up_at(std::chrono::nanoseconds initial_rto) const noexcept {
+  return (phase_ == Phase::syn_sent ? last_syn_ : last_synack_) + retransmission_interval(initial_rto);
+}
+
+Timestamp Handshake::verdict_deadline(std::chrono::nanoseconds initial_rto) const noexcept {
+  // A kernel's retransmission timer fires a little late (Linux's timer wheel: a few per cent); a verdict
+  // told early is told again when the late retransmission comes.
+  return gave_up_at(initial_rto) + retransmission_interval(initial_rto) / 32 + std::chrono::milliseconds(20);
+}
+
+ConnectionReport Handshake::snapshot() const {
+  Handshake copy = *this;
+  copy.recording_ = false;
+  auto report = copy.finalise();
+  report.segments.clear();
+  return report;
 }
 
 }  // namespace synack::analyze::detail

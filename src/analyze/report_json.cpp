@@ -226,6 +226,15 @@ std::string stream_connection_line(const ConnectionReport& connection) {
   return line.dump();
 }
 
+std::string stream_verdict_line(const ConnectionReport& connection, Timestamp decided, Timestamp told) {
+  json line = observe::event("verdict");
+  line["decided_ns"] = decided.count();
+  line["told_ns"] = told.count();
+  const json body = to_json(connection);
+  for (auto it = body.begin(); it != body.end(); ++it) line[it.key()] = it.value();
+  return line.dump();
+}
+
 std::string stream_summary_line(const FileReport& report) {
   json line = observe::event("summary");
   const json head = head_json(report);

@@ -134,6 +134,17 @@ struct AnalyzerConfig {
   /// watched after it were seen, its flow went idle, or the input ended): in the order reports become
   /// final, not by number. The reports are still returned by finish().
   std::function<void(const ConnectionReport&)> on_connection;
+  /// Live analysis (`synack analyze -i`): called as soon as a connection's outcome is known, with its
+  /// report as it stands then — at the segment that decided it (established, refused, reset, simultaneous
+  /// open, a late-start handshake completed), or, for one still waiting, once the waiting side's
+  /// retransmission budget is spent (Analyzer::advance() or a later packet's capture time passing
+  /// Handshake's deadline: twice the last retransmission gap, or verdict_initial_rto after a single SYN,
+  /// plus a small grace). A connection told `timed_out` that then moves (a late retransmission or answer) is
+  /// told again. `decided` is the capture time of the segment that decided it, or the time the waiting side
+  /// gave up (its next retransmission was due). Costs nothing when unset.
+  std::function<void(const ConnectionReport&, Timestamp decided)> on_verdict;
+  /// The retransmission timeout assumed after a single SYN or SYN-ACK (RFC 6298 §2.1: 1 s).
+  std::chrono::nanoseconds verdict_initial_rto = std::chrono::seconds(1);
 };
 
 /// Percentiles of one timing, in milliseconds; nullopt fields when no connection had the timing.
@@ -223,6 +234,11 @@ class Analyzer {
   void add_datagram(Timestamp time, wire::Bytes datagram, bool cut_short = false);
   /// One captured frame of pcap link type `linktype`; decapsulated, then add_datagram().
   void add_frame(std::uint32_t linktype, Timestamp time, wire::Bytes frame, std::uint32_t original_length);
+
+  /// Tells (AnalyzerConfig::on_verdict) every pending handshake whose deadline is at or before `now`: for
+  /// a live capture, called with the wall clock when no packet comes. Never finalises a report, so the
+  /// reports finish() returns are those of the same packets read from a file.
+  void advance(Timestamp now);
 
   /// What was offered and what could not be used, so far.
   [[nodiscard]] const PacketCounters& counters() const noexcept;
