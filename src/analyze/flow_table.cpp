@@ -5,6 +5,8 @@
 #include <limits>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "synack/wire/link_layer.hpp"
 
 namespace synack::analyze {
@@ -60,6 +62,7 @@ void FlowTable::emit(ConnectionReport report) {
 void FlowTable::retire(Flow& flow, Timestamp when) {
   if (flow.handshake) {
     auto report = flow.handshake->finalise();
+    flow.was_established = report.outcome == observe::Outcome::established;
     if (config_.on_verdict) tell_final(*flow.handshake, report, when);
     emit(std::move(report));
     flow.handshake.reset();
@@ -119,6 +122,7 @@ void FlowTable::start(const Key& key, Flow& flow, Timestamp time, const DecodedS
   flow.last_seen = time;
   if (s.is_pure_syn()) {
     const auto number = next_number_++;
+    flow.number = number;
     flow.handshake = std::make_unique<Handshake>(Handshake::from_syn(number, time, s, limits_for(number)));
     flow.client_isn = s.seq;
     flow.has_client_isn = true;
@@ -127,6 +131,7 @@ void FlowTable::start(const Key& key, Flow& flow, Timestamp time, const DecodedS
   }
   if (s.is_synack() && !s.flags.rst()) {
     const auto number = next_number_++;
+    flow.number = number;
     flow.handshake = std::make_unique<Handshake>(Handshake::from_synack(number, time, s, limits_for(number)));
     flow.client_isn = s.ack - 1U;
     flow.has_client_isn = true;
@@ -168,17 +173,29 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
   auto [it, inserted] = flows_.try_emplace(key);
   Flow& flow = it->second;
   if (inserted) {
+    (void)is_duplicate(flow, time, s);
     start(key, flow, time, s);
     return;
   }
+  if (is_duplicate(flow, time, s)) {
+    ++counters_.duplicates;
+    return;
+  }
+  const Timestamp previously_seen = flow.last_seen;
   flow.last_seen = std::max(flow.last_seen, time);
   // A SYN with a new ISN on a known tuple is a new connection (a reused port, or a new attempt).
   if (s.is_pure_syn() && (!flow.has_client_isn || s.seq != flow.client_isn)) {
     const bool from_client = !flow.handshake || s.src == flow.handshake->client();
     const bool simultaneous = flow.handshake && !from_client && flow.handshake->awaiting_answer();
     if (!simultaneous) {
+      const bool was_pending = flow.handshake && flow.handshake->awaiting_answer() && from_client;
       retire(flow, time);
+      const std::uint64_t previous = flow.number;
+      const bool was_established = flow.was_established;
       start(key, flow, time, s);
+      if (previous != 0 && flow.handshake) {
+        link_previous(flow, previous, was_pending, was_established, time - previously_seen, s);
+      }
       return;
     }
   }
@@ -193,6 +210,41 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
   }
   if (!watching && flow.handshake->watching_retries()) refused_.emplace_back(key, time);
   if (config_.on_verdict) tell_after_segment(key, *flow.handshake, time);
+}
+
+bool FlowTable::is_duplicate(Flow& flow, Timestamp time, const DecodedSegment& s) noexcept {
+  // IPv4: the Identification field and the checksum name the datagram; IPv6 has no Identification, so the
+  // segment's own fields stand in (with the checksum, which covers the payload).
+  std::uint64_t print = (static_cast<std::uint64_t>(s.has_ip_id ? s.ip_id : s.window) << 48U) ^
+                        (static_cast<std::uint64_t>(s.tcp_checksum) << 32U) ^ s.seq;
+  print = print * 0x9E3779B97F4A7C15ULL ^ (static_cast<std::uint64_t>(s.ack) << 16U) ^ s.flags.bits() ^
+          (static_cast<std::uint64_t>(s.payload_length) << 48U) ^ s.src.port;
+  const bool duplicate = print == flow.last_print &&
+                         time - flow.last_print_time <= config_.duplicate_window &&
+                         time >= flow.last_print_time;
+  flow.last_print = print;
+  flow.last_print_time = time;
+  return duplicate;
+}
+
+void FlowTable::link_previous(Flow& flow, std::uint64_t previous, bool was_pending, bool was_established,
+                              std::chrono::nanoseconds since, const DecodedSegment& syn) {
+  const double seconds = static_cast<double>(since.count()) / 1e9;
+  std::string note;
+  if (was_pending) {
+    note = fmt::format(
+        "a new attempt on the 4-tuple of connection {}: a SYN with a new ISN ({}) {:.3f} s after that "
+        "connection's last unanswered SYN",
+        previous, syn.seq, seconds);
+  } else if (was_established && since < std::chrono::seconds(240)) {
+    // RFC 9293 §3.4.2 / §3.6.1: the side that closed first holds the tuple in TIME-WAIT for 2×MSL; a new SYN
+    // then is accepted only when its ISN (or timestamp, RFC 6191) is above the old connection's.
+    note = fmt::format(
+        "the 4-tuple of connection {} reused {:.3f} s after its last packet: the old connection may still "
+        "be in TIME-WAIT on the side that closed first (2×MSL, 240 s in RFC 9293; Linux holds 60 s)",
+        previous, seconds);
+  }
+  flow.handshake->link_previous(previous, std::move(note));
 }
 
 void FlowTable::expire_refused(Timestamp now) {

@@ -50,9 +50,16 @@ class FlowTable {
     Timestamp last_seen{};
     std::uint32_t client_isn = 0;
     bool has_client_isn = false;
+    bool was_established = false;  ///< the last connection of this tuple was established
+    std::uint64_t number = 0;      ///< the last connection of this tuple (0: none)
+    std::uint64_t last_print = 0;  ///< the last segment's fingerprint (duplicate frames)
+    Timestamp last_print_time{};
   };
 
   void on_segment(Timestamp time, const detail::DecodedSegment& segment);
+  bool is_duplicate(Flow& flow, Timestamp time, const detail::DecodedSegment& segment) noexcept;
+  void link_previous(Flow& flow, std::uint64_t previous, bool was_pending, bool was_established,
+                     std::chrono::nanoseconds since, const detail::DecodedSegment& syn);
   void start(const Key& key, Flow& flow, Timestamp time, const detail::DecodedSegment& segment);
   void emit(ConnectionReport report);
   void retire(Flow& flow, Timestamp when);

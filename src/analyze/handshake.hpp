@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "format.hpp"
 #include "segment.hpp"
@@ -50,6 +51,10 @@ class Handshake {
 
   /// Closes the handshake (end of capture, idle, eviction) and returns its report.
   [[nodiscard]] ConnectionReport finalise();
+
+  /// Links this connection to the one before it on the same 4-tuple, with a sentence for its anomalies
+  /// (none when empty).
+  void link_previous(std::uint64_t previous, std::string anomaly);
 
   // ---- Live verdicts (AnalyzerConfig::on_verdict) ----
   [[nodiscard]] std::uint64_t number() const noexcept { return report_.number; }

@@ -25,6 +25,24 @@ json optional_value(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+// ECN set up on each side (RFC 3168 §6.1.1 "ecn", AccECN "accecn"), and what both agreed.
+json ecn_setup_json(const ConnectionReport& c) {
+  auto side = [](const OfferedOptions& o) {
+    if (!o.seen) return json(nullptr);
+    if (o.accurate_ecn) return json("accecn");
+    return o.ecn ? json("ecn") : json(nullptr);
+  };
+  const auto& cl = c.client_offered;
+  const auto& sv = c.server_offered;
+  json agreed = nullptr;
+  if (cl.accurate_ecn && sv.accurate_ecn) {
+    agreed = "accecn";
+  } else if (cl.ecn && sv.ecn) {
+    agreed = "ecn";
+  }
+  return {{"client", side(cl)}, {"server", side(sv)}, {"agreed", std::move(agreed)}};
+}
+
 json options_unknown_json(const ConnectionReport& c) {
   return {{"client", c.client_offered.unknown}, {"server", c.server_offered.unknown}};
 }
@@ -76,6 +94,10 @@ json to_json(const ConnectionReport& c) {
       {"negotiated", observe::to_json(c.negotiated)},
       {"options_unknown", options_unknown_json(c)},
       {"packets", c.packets},
+      {"previous_attempt", optional_value(c.previous_attempt)},
+      {"syn_data_bytes", c.syn_data_bytes},
+      {"syn_data_acknowledged", optional_value(c.syn_data_acknowledged)},
+      {"ecn_setup", ecn_setup_json(c)},
   };
   return j;
 }
@@ -126,7 +148,8 @@ json head_json(const FileReport& report) {
         {"truncated", r.counters.truncated},
         {"untracked", r.counters.untracked},
         {"flows_evicted_early", r.counters.flows_evicted_early},
-        {"probes", r.counters.probes}}},
+        {"probes", r.counters.probes},
+        {"duplicates", r.counters.duplicates}}},
   };
 }
 
@@ -180,6 +203,10 @@ void write_connection(std::string& out, std::size_t depth, const ConnectionRepor
   w.key("negotiated").value(observe::to_json(c.negotiated));
   w.key("options_unknown").value(options_unknown_json(c));
   w.key("packets").integer(c.packets);
+  w.key("previous_attempt").optional_integer(c.previous_attempt);
+  w.key("syn_data_bytes").integer(c.syn_data_bytes);
+  w.key("syn_data_acknowledged").value(optional_value(c.syn_data_acknowledged));
+  w.key("ecn_setup").value(ecn_setup_json(c));
   w.end_object();
 }
 
