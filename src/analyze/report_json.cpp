@@ -1,6 +1,7 @@
 // The analyzer's document of docs/json.md. Field names and types are a contract: add, never rename (or raise
 // observe::kSchemaVersion).
 #include <cmath>
+#include <utility>
 
 #include "json_writer.hpp"
 #include "synack/analyze/report.hpp"
@@ -25,22 +26,34 @@ json optional_value(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-// ECN set up on each side (RFC 3168 §6.1.1 "ecn", AccECN "accecn"), and what both agreed.
-json ecn_setup_json(const ConnectionReport& c) {
-  auto side = [](const OfferedOptions& o) {
-    if (!o.seen) return json(nullptr);
-    if (o.accurate_ecn) return json("accecn");
-    return o.ecn ? json("ecn") : json(nullptr);
+// ECN set up on each side (RFC 3168 §6.1.1 "ecn", AccECN "accecn"), and what both agreed; nullptr: none.
+struct EcnSetup {
+  const char* client = nullptr;
+  const char* server = nullptr;
+  const char* agreed = nullptr;
+};
+
+EcnSetup ecn_setup_of(const ConnectionReport& c) {
+  auto side = [](const OfferedOptions& o) -> const char* {
+    if (!o.seen) return nullptr;
+    if (o.accurate_ecn) return "accecn";
+    return o.ecn ? "ecn" : nullptr;
   };
   const auto& cl = c.client_offered;
   const auto& sv = c.server_offered;
-  json agreed = nullptr;
+  const char* agreed = nullptr;
   if (cl.accurate_ecn && sv.accurate_ecn) {
     agreed = "accecn";
   } else if (cl.ecn && sv.ecn) {
     agreed = "ecn";
   }
-  return {{"client", side(cl)}, {"server", side(sv)}, {"agreed", std::move(agreed)}};
+  return {side(cl), side(sv), agreed};
+}
+
+json ecn_setup_json(const ConnectionReport& c) {
+  const auto e = ecn_setup_of(c);
+  auto value = [](const char* v) { return v != nullptr ? json(v) : json(nullptr); };
+  return {{"client", value(e.client)}, {"server", value(e.server)}, {"agreed", value(e.agreed)}};
 }
 
 json options_unknown_json(const ConnectionReport& c) {
@@ -205,8 +218,23 @@ void write_connection(std::string& out, std::size_t depth, const ConnectionRepor
   w.key("packets").integer(c.packets);
   w.key("previous_attempt").optional_integer(c.previous_attempt);
   w.key("syn_data_bytes").integer(c.syn_data_bytes);
-  w.key("syn_data_acknowledged").value(optional_value(c.syn_data_acknowledged));
-  w.key("ecn_setup").value(ecn_setup_json(c));
+  if (c.syn_data_acknowledged) {
+    w.key("syn_data_acknowledged").boolean(*c.syn_data_acknowledged);
+  } else {
+    w.key("syn_data_acknowledged").null();
+  }
+  // Written directly, not as a tree: a capture may have millions of connections.
+  const auto ecn = ecn_setup_of(c);
+  w.key("ecn_setup").begin_object();
+  for (const auto& [name, v] :
+       {std::pair{"client", ecn.client}, std::pair{"server", ecn.server}, std::pair{"agreed", ecn.agreed}}) {
+    if (v != nullptr) {
+      w.key(name).string(v);
+    } else {
+      w.key(name).null();
+    }
+  }
+  w.end_object();
   w.end_object();
 }
 
