@@ -5,6 +5,8 @@
 #include <limits>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "synack/wire/link_layer.hpp"
 
 namespace synack::analyze {
@@ -47,6 +49,7 @@ void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
     started_ = true;
   }
   on_segment(time, *segment);
+  if (!deadlines_.empty() && deadlines_.top().when <= now_) check_deadlines(now_);
   if (!refused_.empty()) expire_refused(now_);
   if (now_ - last_sweep_ > config_.idle_timeout / 8 || flows_.size() > config_.max_flows) sweep(now_);
 }
@@ -56,33 +59,91 @@ void FlowTable::emit(ConnectionReport report) {
   done_.push_back(std::move(report));
 }
 
-void FlowTable::retire(Flow& flow) {
+void FlowTable::retire(Flow& flow, Timestamp when) {
   if (flow.handshake) {
-    emit(flow.handshake->finalise());
+    auto report = flow.handshake->finalise();
+    flow.was_established = report.outcome == observe::Outcome::established;
+    if (config_.on_verdict) tell_final(*flow.handshake, report, when);
+    emit(std::move(report));
     flow.handshake.reset();
   }
 }
 
-void FlowTable::start(Flow& flow, Timestamp time, const DecodedSegment& s) {
+void FlowTable::tell_final(Handshake& handshake, const ConnectionReport& report, Timestamp when) {
+  using Told = Handshake::Told;
+  // A verdict told on its deadline stands when the end of the capture (or idle) agrees with it.
+  if (handshake.told == Told::final) return;
+  if (handshake.told == Told::by_deadline && report.outcome == observe::Outcome::timed_out) return;
+  handshake.told = Told::final;
+  config_.on_verdict(report, when);
+}
+
+void FlowTable::tell_after_segment(const Key& key, Handshake& h, Timestamp time) {
+  using Told = Handshake::Told;
+  if (h.verdict_known()) {
+    if (h.told != Told::final) {
+      h.told = Told::final;
+      config_.on_verdict(h.snapshot(), time);
+    }
+    return;
+  }
+  if (h.armed) return;
+  const Timestamp when = h.verdict_deadline(config_.verdict_initial_rto);
+  if (h.told == Told::by_deadline && when == h.told_deadline) return;  // told already; nothing moved
+  h.armed = true;
+  deadlines_.push(Deadline{when, key, h.number()});
+}
+
+void FlowTable::check_deadlines(Timestamp now) {
+  using Told = Handshake::Told;
+  while (!deadlines_.empty() && deadlines_.top().when <= now) {
+    const Deadline d = deadlines_.top();
+    deadlines_.pop();
+    const auto it = flows_.find(d.key);
+    if (it == flows_.end() || !it->second.handshake || it->second.handshake->number() != d.number) continue;
+    Handshake& h = *it->second.handshake;
+    h.armed = false;
+    if (h.verdict_known()) continue;
+    const Timestamp when = h.verdict_deadline(config_.verdict_initial_rto);
+    if (when > now) {  // a retransmission moved it
+      h.armed = true;
+      deadlines_.push(Deadline{when, d.key, d.number});
+      continue;
+    }
+    if (h.told == Told::by_deadline && when == h.told_deadline) continue;
+    h.told = Told::by_deadline;
+    h.told_deadline = when;
+    // The waiting side gave up when its next retransmission was due, before the grace.
+    config_.on_verdict(h.snapshot(), h.gave_up_at(config_.verdict_initial_rto));
+  }
+}
+
+void FlowTable::start(const Key& key, Flow& flow, Timestamp time, const DecodedSegment& s) {
   flow.last_seen = time;
   if (s.is_pure_syn()) {
     const auto number = next_number_++;
+    flow.number = number;
     flow.handshake = std::make_unique<Handshake>(Handshake::from_syn(number, time, s, limits_for(number)));
     flow.client_isn = s.seq;
     flow.has_client_isn = true;
+    if (config_.on_verdict) tell_after_segment(key, *flow.handshake, time);
     return;
   }
   if (s.is_synack() && !s.flags.rst()) {
     const auto number = next_number_++;
+    flow.number = number;
     flow.handshake = std::make_unique<Handshake>(Handshake::from_synack(number, time, s, limits_for(number)));
     flow.client_isn = s.ack - 1U;
     flow.has_client_isn = true;
+    if (config_.on_verdict) tell_after_segment(key, *flow.handshake, time);
     return;
   }
   const bool bare_ack = s.flags.bits() == wire::TcpFlags::kAck && s.payload_length == 0;
   if (bare_ack) {
     const auto number = next_number_++;
-    emit(Handshake::incomplete_from_ack(number, time, s, limits_for(number).max_segments > 0));
+    auto report = Handshake::incomplete_from_ack(number, time, s, limits_for(number).max_segments > 0);
+    if (config_.on_verdict) config_.on_verdict(report, time);
+    emit(std::move(report));
   } else {
     ++counters_.untracked;
   }
@@ -112,17 +173,29 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
   auto [it, inserted] = flows_.try_emplace(key);
   Flow& flow = it->second;
   if (inserted) {
-    start(flow, time, s);
+    (void)is_duplicate(flow, time, s);
+    start(key, flow, time, s);
     return;
   }
+  if (is_duplicate(flow, time, s)) {
+    ++counters_.duplicates;
+    return;
+  }
+  const Timestamp previously_seen = flow.last_seen;
   flow.last_seen = std::max(flow.last_seen, time);
   // A SYN with a new ISN on a known tuple is a new connection (a reused port, or a new attempt).
   if (s.is_pure_syn() && (!flow.has_client_isn || s.seq != flow.client_isn)) {
     const bool from_client = !flow.handshake || s.src == flow.handshake->client();
     const bool simultaneous = flow.handshake && !from_client && flow.handshake->awaiting_answer();
     if (!simultaneous) {
-      retire(flow);
-      start(flow, time, s);
+      const bool was_pending = flow.handshake && flow.handshake->awaiting_answer() && from_client;
+      retire(flow, time);
+      const std::uint64_t previous = flow.number;
+      const bool was_established = flow.was_established;
+      start(key, flow, time, s);
+      if (previous != 0 && flow.handshake) {
+        link_previous(flow, previous, was_pending, was_established, time - previously_seen, s);
+      }
       return;
     }
   }
@@ -132,10 +205,46 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
   }
   const bool watching = flow.handshake->watching_retries();
   if (flow.handshake->on_segment(time, s)) {
-    retire(flow);
-  } else if (!watching && flow.handshake->watching_retries()) {
-    refused_.emplace_back(key, time);
+    retire(flow, time);
+    return;
   }
+  if (!watching && flow.handshake->watching_retries()) refused_.emplace_back(key, time);
+  if (config_.on_verdict) tell_after_segment(key, *flow.handshake, time);
+}
+
+bool FlowTable::is_duplicate(Flow& flow, Timestamp time, const DecodedSegment& s) noexcept {
+  // IPv4: the Identification field and the checksum name the datagram; IPv6 has no Identification, so the
+  // segment's own fields stand in (with the checksum, which covers the payload).
+  std::uint64_t print = (static_cast<std::uint64_t>(s.has_ip_id ? s.ip_id : s.window) << 48U) ^
+                        (static_cast<std::uint64_t>(s.tcp_checksum) << 32U) ^ s.seq;
+  print = print * 0x9E3779B97F4A7C15ULL ^ (static_cast<std::uint64_t>(s.ack) << 16U) ^ s.flags.bits() ^
+          (static_cast<std::uint64_t>(s.payload_length) << 48U) ^ s.src.port;
+  const bool duplicate = print == flow.last_print &&
+                         time - flow.last_print_time <= config_.duplicate_window &&
+                         time >= flow.last_print_time;
+  flow.last_print = print;
+  flow.last_print_time = time;
+  return duplicate;
+}
+
+void FlowTable::link_previous(Flow& flow, std::uint64_t previous, bool was_pending, bool was_established,
+                              std::chrono::nanoseconds since, const DecodedSegment& syn) {
+  const double seconds = static_cast<double>(since.count()) / 1e9;
+  std::string note;
+  if (was_pending) {
+    note = fmt::format(
+        "a new attempt on the 4-tuple of connection {}: a SYN with a new ISN ({}) {:.3f} s after that "
+        "connection's last unanswered SYN",
+        previous, syn.seq, seconds);
+  } else if (was_established && since < std::chrono::seconds(240)) {
+    // RFC 9293 §3.4.2 / §3.6.1: the side that closed first holds the tuple in TIME-WAIT for 2×MSL; a new SYN
+    // then is accepted only when its ISN (or timestamp, RFC 6191) is above the old connection's.
+    note = fmt::format(
+        "the 4-tuple of connection {} reused {:.3f} s after its last packet: the old connection may still "
+        "be in TIME-WAIT on the side that closed first (2×MSL, 240 s in RFC 9293; Linux holds 60 s)",
+        previous, seconds);
+  }
+  flow.handshake->link_previous(previous, std::move(note));
 }
 
 void FlowTable::expire_refused(Timestamp now) {
@@ -145,7 +254,7 @@ void FlowTable::expire_refused(Timestamp now) {
     const auto it = flows_.find(key);
     if (it == flows_.end() || !it->second.handshake || !it->second.handshake->watching_retries()) continue;
     if (now - it->second.last_seen > config_.refused_retry_window) {
-      retire(it->second);  // the tombstone stays: later packets of the tuple allocate nothing
+      retire(it->second, now);  // the tombstone stays: later packets of the tuple allocate nothing
     } else {
       refused_.emplace_back(key, it->second.last_seen);  // a retry came since: watch on from it
     }
@@ -156,7 +265,7 @@ void FlowTable::sweep(Timestamp now) {
   last_sweep_ = now;
   for (auto it = flows_.begin(); it != flows_.end();) {
     if (now - it->second.last_seen > config_.idle_timeout) {
-      retire(it->second);
+      retire(it->second, now);
       it = flows_.erase(it);
     } else {
       ++it;
@@ -173,7 +282,7 @@ void FlowTable::sweep(Timestamp now) {
   for (auto it = flows_.begin(); it != flows_.end();) {
     if (it->second.last_seen <= cutoff && flows_.size() > config_.max_flows / 2) {
       if (it->second.handshake) ++counters_.flows_evicted_early;
-      retire(it->second);
+      retire(it->second, now);
       it = flows_.erase(it);
     } else {
       ++it;
@@ -182,9 +291,10 @@ void FlowTable::sweep(Timestamp now) {
 }
 
 AnalysisResult FlowTable::finish(std::size_t top_failing) {
-  for (auto& [key, flow] : flows_) retire(flow);
+  for (auto& [key, flow] : flows_) retire(flow, now_);
   flows_.clear();
   refused_.clear();
+  deadlines_ = {};
   AnalysisResult result;
   result.connections = std::move(done_);
   done_.clear();
@@ -217,6 +327,10 @@ void Analyzer::add_frame(std::uint32_t linktype, Timestamp time, wire::Bytes fra
     return;
   }
   table_->add(time, payload->datagram, frame.size() < original_length);
+}
+
+void Analyzer::advance(Timestamp now) {
+  table_->check_deadlines(now);
 }
 
 const PacketCounters& Analyzer::counters() const noexcept {

@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <unordered_map>
 #include <vector>
 
@@ -29,6 +31,8 @@ class FlowTable {
   [[nodiscard]] const PacketCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] std::size_t size() const noexcept { return flows_.size(); }
   [[nodiscard]] AnalysisResult finish(std::size_t top_failing);
+  /// Tells the pending handshakes whose verdict deadline is at or before `now` (live analysis).
+  void check_deadlines(Timestamp now);
 
  private:
   struct Key {
@@ -46,15 +50,33 @@ class FlowTable {
     Timestamp last_seen{};
     std::uint32_t client_isn = 0;
     bool has_client_isn = false;
+    bool was_established = false;  ///< the last connection of this tuple was established
+    std::uint64_t number = 0;      ///< the last connection of this tuple (0: none)
+    std::uint64_t last_print = 0;  ///< the last segment's fingerprint (duplicate frames)
+    Timestamp last_print_time{};
   };
 
   void on_segment(Timestamp time, const detail::DecodedSegment& segment);
-  void start(Flow& flow, Timestamp time, const detail::DecodedSegment& segment);
+  bool is_duplicate(Flow& flow, Timestamp time, const detail::DecodedSegment& segment) noexcept;
+  void link_previous(Flow& flow, std::uint64_t previous, bool was_pending, bool was_established,
+                     std::chrono::nanoseconds since, const detail::DecodedSegment& syn);
+  void start(const Key& key, Flow& flow, Timestamp time, const detail::DecodedSegment& segment);
   void emit(ConnectionReport report);
-  void retire(Flow& flow);
+  void retire(Flow& flow, Timestamp when);
   void sweep(Timestamp now);
   void expire_refused(Timestamp now);
   [[nodiscard]] detail::Handshake::Limits limits_for(std::uint64_t number) const;
+  void tell_after_segment(const Key& key, detail::Handshake& handshake, Timestamp time);
+  void tell_final(detail::Handshake& handshake, const ConnectionReport& report, Timestamp when);
+
+  /// A pending handshake's verdict deadline (live analysis only), checked lazily: a handshake whose
+  /// deadline moved is put back with the new one.
+  struct Deadline {
+    Timestamp when;
+    Key key;
+    std::uint64_t number;
+    friend bool operator>(const Deadline& a, const Deadline& b) noexcept { return a.when > b.when; }
+  };
 
   AnalyzerConfig config_;
   std::unordered_map<Key, Flow, KeyHash> flows_;
@@ -64,6 +86,7 @@ class FlowTable {
   /// Flows whose handshake was refused and is watching for retries, with when they entered the list, in
   /// that order: each is retired once refused_retry_window has passed since its last packet.
   std::deque<std::pair<Key, Timestamp>> refused_;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   Timestamp now_{};
   Timestamp last_sweep_{};
   bool started_ = false;

@@ -26,6 +26,11 @@ OfferedOptions offered_from(const DecodedSegment& s, bool is_syn) {
     o.accurate_ecn = o.ecn && s.flags.has(wire::TcpFlags::kAe);
   } else {
     o.ecn = s.flags.ece() && !s.flags.cwr();
+    // AccECN (RFC 9768 §3.1.1): a SYN-ACK's AE, CWR, ECE of 010, 011, 100 or 110 feeds back the SYN's IP-ECN
+    // field and agrees to AccECN; 001 is classic ECN, 000 none, the others are reserved.
+    const unsigned ace =
+        (s.flags.has(wire::TcpFlags::kAe) ? 4U : 0U) | (s.flags.cwr() ? 2U : 0U) | (s.flags.ece() ? 1U : 0U);
+    o.accurate_ecn = ace == 2U || ace == 3U || ace == 4U || ace == 6U;
   }
   return o;
 }
@@ -51,6 +56,7 @@ Handshake Handshake::from_syn(std::uint64_t number, Timestamp time, const Decode
   h.report_.first_syn = time;
   h.report_.client_isn = syn.seq;
   h.report_.client_offered = offered_from(syn, true);
+  h.report_.syn_data_bytes = syn.payload_length;
   h.last_syn_ = time;
   h.phase_ = Phase::syn_sent;
   h.report_.packets = 1;
@@ -124,6 +130,11 @@ void Handshake::take_synack(Timestamp time, const DecodedSegment& s) {
   report_.server_offered = offered_from(s, false);
   last_synack_ = time;
   if (report_.first_syn) report_.syn_to_synack_ms = to_ms(time - last_syn_);
+  if (report_.syn_data_bytes > 0 && report_.client_isn) {
+    // RFC 7413 §4.2: a server that accepts the SYN's data acknowledges it in the SYN-ACK; one that does not
+    // (no or a bad cookie) acknowledges the SYN alone and the client sends the data again.
+    report_.syn_data_acknowledged = s.ack == *report_.client_isn + 1U + report_.syn_data_bytes;
+  }
 }
 
 void Handshake::establish(Timestamp time) {
@@ -191,7 +202,10 @@ void Handshake::on_to_server(Timestamp time, const DecodedSegment& s) {
       if (s.is_pure_syn()) {
         if (s.seq == client_isn()) {
           ++report_.syn_retransmits;
-          if (!synack_seen_) last_syn_ = time;
+          if (!synack_seen_) {
+            prev_syn_ = last_syn_;
+            last_syn_ = time;
+          }
         }
         return;
       }
@@ -240,7 +254,9 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
         return;
       }
       if (s.is_synack()) {
-        if (s.ack != client_isn() + 1U) {
+        const bool data_acknowledged =
+            report_.syn_data_bytes > 0 && s.ack == client_isn() + 1U + report_.syn_data_bytes;
+        if (s.ack != client_isn() + 1U && !data_acknowledged) {
           report_.anomalies.push_back(fmt::format(
               "SYN-ACK acknowledges {} instead of the client's ISN + 1 ({})", s.ack, client_isn() + 1U));
         }
@@ -265,6 +281,7 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
       if (s.is_synack()) {
         if (s.seq == report_.server_isn.value_or(0)) {
           ++report_.synack_retransmits;
+          prev_synack_ = last_synack_;
           last_synack_ = time;
         }
         return;
@@ -317,8 +334,50 @@ ConnectionReport Handshake::finalise() {
       break;
   }
   phase_ = Phase::closed;
+  if (report_.syn_data_bytes > 0) {
+    report_.reason += fmt::format(
+        "; {} byte{} of data on the SYN{}{}", report_.syn_data_bytes, report_.syn_data_bytes == 1 ? "" : "s",
+        report_.client_offered.fast_open ? " with a Fast Open cookie" : "",
+        !report_.syn_data_acknowledged ? ""
+        : *report_.syn_data_acknowledged
+            ? ", acknowledged by the SYN-ACK (accepted)"
+            : ", not acknowledged by the SYN-ACK (the server took the SYN only; the data is sent again)");
+  }
   conclude_options(report_);
   return std::move(report_);
+}
+
+std::chrono::nanoseconds Handshake::retransmission_interval(
+    std::chrono::nanoseconds initial_rto) const noexcept {
+  const bool waiting_for_synack = phase_ == Phase::syn_sent;
+  const Timestamp last = waiting_for_synack ? last_syn_ : last_synack_;
+  const Timestamp prev = waiting_for_synack ? prev_syn_ : prev_synack_;
+  const bool retransmitted = (waiting_for_synack ? report_.syn_retransmits : report_.synack_retransmits) > 0;
+  // RFC 6298 §5.5: each retransmission doubles the timer, so the next one was due twice the last gap on.
+  return retransmitted ? 2 * (last - prev) : initial_rto;
+}
+
+void Handshake::link_previous(std::uint64_t previous, std::string anomaly) {
+  report_.previous_attempt = previous;
+  if (!anomaly.empty()) report_.anomalies.push_back(std::move(anomaly));
+}
+
+Timestamp Handshake::gave_up_at(std::chrono::nanoseconds initial_rto) const noexcept {
+  return (phase_ == Phase::syn_sent ? last_syn_ : last_synack_) + retransmission_interval(initial_rto);
+}
+
+Timestamp Handshake::verdict_deadline(std::chrono::nanoseconds initial_rto) const noexcept {
+  // A kernel's retransmission timer fires a little late (Linux's timer wheel: a few per cent); a verdict
+  // told early is told again when the late retransmission comes.
+  return gave_up_at(initial_rto) + retransmission_interval(initial_rto) / 32 + std::chrono::milliseconds(20);
+}
+
+ConnectionReport Handshake::snapshot() const {
+  Handshake copy = *this;
+  copy.recording_ = false;
+  auto report = copy.finalise();
+  report.segments.clear();
+  return report;
 }
 
 }  // namespace synack::analyze::detail

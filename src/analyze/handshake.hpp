@@ -2,8 +2,10 @@
 // docs/analyze.md's; the flow table (flow_table.hpp) decides which tracker a segment belongs to.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "format.hpp"
 #include "segment.hpp"
@@ -50,6 +52,31 @@ class Handshake {
   /// Closes the handshake (end of capture, idle, eviction) and returns its report.
   [[nodiscard]] ConnectionReport finalise();
 
+  /// Links this connection to the one before it on the same 4-tuple, with a sentence for its anomalies
+  /// (none when empty).
+  void link_previous(std::uint64_t previous, std::string anomaly);
+
+  // ---- Live verdicts (AnalyzerConfig::on_verdict) ----
+  [[nodiscard]] std::uint64_t number() const noexcept { return report_.number; }
+  /// True once a segment decided the outcome (established, refused, reset, simultaneous open, or a
+  /// late-start handshake completed); a pending handshake is decided by its deadline instead.
+  [[nodiscard]] bool verdict_known() const noexcept {
+    return phase_ != Phase::syn_sent && phase_ != Phase::synack_received && phase_ != Phase::incomplete;
+  }
+  /// When the side still waiting has given up: the time its next retransmission was due (twice the last
+  /// gap between its retransmissions, or `initial_rto` after a first SYN / SYN-ACK: RFC 6298 §5.5's backoff
+  /// from §2.1's initial RTO), plus a grace of 1/32 of that interval and 20 ms for a late timer.
+  [[nodiscard]] Timestamp verdict_deadline(std::chrono::nanoseconds initial_rto) const noexcept;
+  /// When the waiting side gave up: its next retransmission was due then and did not come.
+  [[nodiscard]] Timestamp gave_up_at(std::chrono::nanoseconds initial_rto) const noexcept;
+  /// The report as finalise() would give it now, leaving this handshake open.
+  [[nodiscard]] ConnectionReport snapshot() const;
+  /// How far the verdict was told: not yet, on a deadline (still pending: told again if it moves), final.
+  enum class Told : std::uint8_t { no, by_deadline, final };
+  Told told = Told::no;       ///< kept by the flow table
+  Timestamp told_deadline{};  ///< the deadline a by_deadline verdict was told at
+  bool armed = false;         ///< the flow table holds a deadline entry for it
+
  private:
   Handshake(std::uint64_t number, Limits limits, Timestamp time);
   void record(Timestamp time, const DecodedSegment& segment, Direction direction);
@@ -60,12 +87,16 @@ class Handshake {
   void close(observe::Outcome outcome, std::string reason);
   void take_synack(Timestamp time, const DecodedSegment& segment);
   bool on_after_refusal(Timestamp time, const DecodedSegment& segment, Direction direction);
+  [[nodiscard]] std::chrono::nanoseconds retransmission_interval(
+      std::chrono::nanoseconds initial_rto) const noexcept;
 
   ConnectionReport report_;
   Limits limits_;
   Phase phase_ = Phase::syn_sent;
   Timestamp last_syn_{};
+  Timestamp prev_syn_{};  ///< the SYN before last_syn_ (the retransmission gap)
   Timestamp last_synack_{};
+  Timestamp prev_synack_{};
   std::uint32_t post_packets_ = 0;
   bool synack_seen_ = false;
   bool ts_drop_reported_ = false;

@@ -1,6 +1,7 @@
 // The analyzer's document of docs/json.md. Field names and types are a contract: add, never rename (or raise
 // observe::kSchemaVersion).
 #include <cmath>
+#include <utility>
 
 #include "json_writer.hpp"
 #include "synack/analyze/report.hpp"
@@ -23,6 +24,36 @@ json optional_ms(const std::optional<double>& ms) {
 template <typename T>
 json optional_value(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
+}
+
+// ECN set up on each side (RFC 3168 §6.1.1 "ecn", AccECN "accecn"), and what both agreed; nullptr: none.
+struct EcnSetup {
+  const char* client = nullptr;
+  const char* server = nullptr;
+  const char* agreed = nullptr;
+};
+
+EcnSetup ecn_setup_of(const ConnectionReport& c) {
+  auto side = [](const OfferedOptions& o) -> const char* {
+    if (!o.seen) return nullptr;
+    if (o.accurate_ecn) return "accecn";
+    return o.ecn ? "ecn" : nullptr;
+  };
+  const auto& cl = c.client_offered;
+  const auto& sv = c.server_offered;
+  const char* agreed = nullptr;
+  if (cl.accurate_ecn && sv.accurate_ecn) {
+    agreed = "accecn";
+  } else if (cl.ecn && sv.ecn) {
+    agreed = "ecn";
+  }
+  return {side(cl), side(sv), agreed};
+}
+
+json ecn_setup_json(const ConnectionReport& c) {
+  const auto e = ecn_setup_of(c);
+  auto value = [](const char* v) { return v != nullptr ? json(v) : json(nullptr); };
+  return {{"client", value(e.client)}, {"server", value(e.server)}, {"agreed", value(e.agreed)}};
 }
 
 json options_unknown_json(const ConnectionReport& c) {
@@ -76,6 +107,10 @@ json to_json(const ConnectionReport& c) {
       {"negotiated", observe::to_json(c.negotiated)},
       {"options_unknown", options_unknown_json(c)},
       {"packets", c.packets},
+      {"previous_attempt", optional_value(c.previous_attempt)},
+      {"syn_data_bytes", c.syn_data_bytes},
+      {"syn_data_acknowledged", optional_value(c.syn_data_acknowledged)},
+      {"ecn_setup", ecn_setup_json(c)},
   };
   return j;
 }
@@ -126,7 +161,8 @@ json head_json(const FileReport& report) {
         {"truncated", r.counters.truncated},
         {"untracked", r.counters.untracked},
         {"flows_evicted_early", r.counters.flows_evicted_early},
-        {"probes", r.counters.probes}}},
+        {"probes", r.counters.probes},
+        {"duplicates", r.counters.duplicates}}},
   };
 }
 
@@ -180,6 +216,25 @@ void write_connection(std::string& out, std::size_t depth, const ConnectionRepor
   w.key("negotiated").value(observe::to_json(c.negotiated));
   w.key("options_unknown").value(options_unknown_json(c));
   w.key("packets").integer(c.packets);
+  w.key("previous_attempt").optional_integer(c.previous_attempt);
+  w.key("syn_data_bytes").integer(c.syn_data_bytes);
+  if (c.syn_data_acknowledged) {
+    w.key("syn_data_acknowledged").boolean(*c.syn_data_acknowledged);
+  } else {
+    w.key("syn_data_acknowledged").null();
+  }
+  // Written directly, not as a tree: a capture may have millions of connections.
+  const auto ecn = ecn_setup_of(c);
+  w.key("ecn_setup").begin_object();
+  for (const auto& [name, v] :
+       {std::pair{"client", ecn.client}, std::pair{"server", ecn.server}, std::pair{"agreed", ecn.agreed}}) {
+    if (v != nullptr) {
+      w.key(name).string(v);
+    } else {
+      w.key(name).null();
+    }
+  }
+  w.end_object();
   w.end_object();
 }
 
@@ -221,6 +276,15 @@ void write_json(const FileReport& report, const std::function<void(std::string_v
 
 std::string stream_connection_line(const ConnectionReport& connection) {
   json line = observe::event("connection");
+  const json body = to_json(connection);
+  for (auto it = body.begin(); it != body.end(); ++it) line[it.key()] = it.value();
+  return line.dump();
+}
+
+std::string stream_verdict_line(const ConnectionReport& connection, Timestamp decided, Timestamp told) {
+  json line = observe::event("verdict");
+  line["decided_ns"] = decided.count();
+  line["told_ns"] = told.count();
   const json body = to_json(connection);
   for (auto it = body.begin(); it != body.end(); ++it) line[it.key()] = it.value();
   return line.dump();

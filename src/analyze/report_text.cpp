@@ -107,6 +107,10 @@ std::string render_text(const FileReport& report, const TextOptions& options) {
     out += fmt::format("  {} scanner probe{} (no flags, FIN without ACK, Xmas, SYN+FIN): not handshakes\n",
                        r.counters.probes, r.counters.probes == 1 ? "" : "s");
   }
+  if (r.counters.duplicates > 0) {
+    out += fmt::format("  {} duplicate frame{} (captured twice: same IP ID and checksum) skipped\n",
+                       r.counters.duplicates, r.counters.duplicates == 1 ? "" : "s");
+  }
   if (report.status == FileReport::Status::damaged) {
     out += fmt::format("  WARNING: {}. This report covers what was read before the damage.\n", report.error);
   }

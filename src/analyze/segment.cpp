@@ -12,6 +12,7 @@ namespace synack::analyze::detail {
 namespace {
 
 void fill_from(const wire::TcpView& tcp, DecodedSegment& out) noexcept {
+  out.tcp_checksum = tcp.checksum();
   out.src.port = tcp.src_port();
   out.dst.port = tcp.dst_port();
   out.seq = tcp.seq().raw();
@@ -68,6 +69,8 @@ std::expected<DecodedSegment, DecodeError> decode_cut(wire::Bytes datagram) noex
       return std::unexpected(DecodeError::not_tcp);
     out.src.address = v4->src();
     out.dst.address = v4->dst();
+    out.has_ip_id = true;
+    out.ip_id = wire::load_be16(buf, 4);
     tcp_offset = ihl;
     upper_length = total > ihl ? total - ihl : 0;
   } else if (version == 6) {
@@ -116,6 +119,10 @@ std::expected<DecodedSegment, DecodeError> decode_segment(wire::Bytes datagram, 
   DecodedSegment out;
   out.src.address = packet->ip().src;
   out.dst.address = packet->ip().dst;
+  if ((wire::load_u8(datagram, 0) >> 4U) == 4) {
+    out.has_ip_id = true;
+    out.ip_id = wire::load_be16(datagram, 4);
+  }
   fill_from(packet->tcp(), out);
   read_options(packet->tcp(), out);
   out.payload_length = static_cast<std::uint32_t>(packet->tcp().payload().size());

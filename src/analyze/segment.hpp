@@ -23,6 +23,9 @@ struct DecodedSegment {
   bool cut_short = false;            ///< the capture held fewer bytes than the datagram had
   bool options_unknown = false;      ///< the options were cut off (or malformed): nothing is known of them
   bool options_malformed = false;
+  bool has_ip_id = false;  ///< IPv4: ip_id holds the datagram's Identification field
+  std::uint16_t ip_id = 0;
+  std::uint16_t tcp_checksum = 0;  ///< the checksum field as captured (not verified)
   wire::TcpOptions options;
 
   [[nodiscard]] bool is_pure_syn() const noexcept { return flags.syn() && !flags.ack(); }

@@ -15,6 +15,7 @@
 
 #include <fmt/core.h>
 
+#include "analyze_live.hpp"
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
 #include "numbers.hpp"
@@ -39,6 +40,12 @@ struct AnalyzeArgs {
   std::size_t ladder_limit = 32;        ///< segments recorded for --ladder / --svg
   std::string filter;                   ///< -f/--filter EXPR
   std::vector<std::string> expression;  ///< a BPF expression after FILE, as tcpdump takes it
+  std::string interface;                ///< -i: capture live instead of reading FILE
+  std::string save;                     ///< -w FILE: also save what -i captured
+  std::uint32_t snaplen = 262144;       ///< -s: bytes kept of each live frame
+  std::uint32_t buffer_kib = 16384;     ///< -B: the kernel's capture buffer, KiB
+  bool promiscuous = false;             ///< --promiscuous
+  double interval_s = 10.0;             ///< --interval: the live summary line's period
 };
 
 /// The BPF expression: -f EXPR, or the words after FILE joined as tcpdump joins them (not both).
@@ -103,7 +110,47 @@ std::expected<Opened, int> open_all(const AnalyzeArgs& args, const analyze::Anal
   return Opened{std::move(*reader), in_fd, svg};
 }
 
+/// `-i IFACE [EXPRESSION]`: with no FILE, the first word CLI11 took as FILE starts the expression.
+int run_live(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
+  if (args.ladder || args.conn) {
+    fmt::print(
+        stderr,
+        "synack analyze: --ladder and --svg read a file, not a live capture (-w FILE, then read it)\n");
+    return kExitUsage;
+  }
+  LiveArgs live;
+  live.interface = args.interface;
+  std::vector<std::string> words;
+  if (!args.file.empty()) words.push_back(args.file);
+  words.insert(words.end(), args.expression.begin(), args.expression.end());
+  if (!words.empty() && !args.filter.empty()) {
+    fmt::print(stderr, "synack analyze: --filter: give the expression once (-f or after the options)\n");
+    return kExitUsage;
+  }
+  for (const auto& word : words) live.filter += (live.filter.empty() ? "" : " ") + word;
+  if (live.filter.empty()) live.filter = args.filter;
+  live.save = args.save;
+  live.snaplen = args.snaplen;
+  live.buffer_kib = args.buffer_kib;
+  live.promiscuous = args.promiscuous;
+  live.interval_s = args.interval_s;
+  live.json = args.json;
+  live.json_stream = args.json_stream;
+  live.top = args.top;
+  live.first = args.first;
+  return run_live_analysis(live, privileges);
+}
+
 int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
+  if (!args.interface.empty()) return run_live(args, privileges);
+  if (args.file.empty()) {
+    fmt::print(stderr, "synack analyze: FILE or -i INTERFACE is required\n");
+    return kExitUsage;
+  }
+  if (!args.save.empty()) {
+    fmt::print(stderr, "synack analyze: -w saves a live capture: it needs -i INTERFACE\n");
+    return kExitUsage;
+  }
   analyze::AnalyzerConfig config;
   // SIGINT/SIGTERM: stop reading, report what was read (exit 130). Installed before the sandbox.
   catch_interrupts();
@@ -188,12 +235,32 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
 
 void register_analyze_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<AnalyzeArgs>();
-  auto* sub = app.add_subcommand("analyze", "Explain every TCP handshake in a pcap / pcapng capture");
+  auto* sub = app.add_subcommand(
+      "analyze", "Explain every TCP handshake in a pcap / pcapng capture, or live on an interface");
   sub->add_option(
-         "FILE", args->file,
-         "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback); '-' reads standard "
-         "input")
-      ->required();
+      "FILE", args->file,
+      "Capture file (pcap or pcapng; Ethernet, VLAN, SLL, SLL2, raw IP, loopback); '-' reads standard "
+      "input. Not with -i");
+  sub->add_option(
+      "-i,--interface", args->interface,
+      "Capture live on this interface (libpcap; needs CAP_NET_RAW, dropped once it is open): each "
+      "handshake's verdict as soon as it is known, a summary line every --interval, the full "
+      "report on SIGINT");
+  sub->add_option("-w,--write", args->save, "With -i: also save every frame captured to this pcap file");
+  sub->add_option("-s,--snaplen", args->snaplen, "With -i: bytes kept of each frame")
+      ->capture_default_str()
+      ->check(whole(64, 262144));
+  sub->add_option("-B,--buffer-size", args->buffer_kib,
+                  "With -i: the kernel's capture buffer in KiB (tcpdump's -B)")
+      ->capture_default_str()
+      ->check(whole(256, 1U << 21U));
+  sub->add_flag("--promiscuous", args->promiscuous,
+                "With -i: put the interface in promiscuous mode (off by default: this host's traffic only)");
+  sub->add_option("--interval", args->interval_s,
+                  "With -i: seconds between summary lines (handshakes/s, SYN→SYN-ACK p50/p99, failures); 0: "
+                  "none")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
   auto* filter = sub->add_option(
       "-f,--filter", args->filter,
       "Analyse only the frames this BPF expression selects (tcpdump's syntax, pcap-filter(7)); "

@@ -225,5 +225,28 @@ TEST(AnalyzeCommand, LadderLimit_CutLadderAndSvgSaySo) {
   EXPECT_EQ(run({"analyze", long_connection().string(), "--ladder-limit", "0"}).exit_code, kExitUsage);
 }
 
+// Live capture's command line: FILE or -i, -w only with -i, an interface that cannot be opened exits 7.
+TEST(AnalyzeCommand, Live_NeitherFileNorInterface_IsAUsageError) {
+  const auto r = run({"analyze"});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("FILE or -i INTERFACE"));
+}
+
+TEST(AnalyzeCommand, Live_WriteWithoutInterface_IsAUsageError) {
+  const auto r = run({"analyze", sample().string(), "-w", temp_path("saved.pcap").string()});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("-w"));
+}
+
+TEST(AnalyzeCommand, Live_LadderWithInterface_IsAUsageError) {
+  EXPECT_EQ(run({"analyze", "-i", "lo", "--ladder", "1"}).exit_code, kExitUsage);
+}
+
+TEST(AnalyzeCommand, Live_NoSuchInterface_ExitsSevenNamingIt) {
+  const auto r = run({"analyze", "-i", "synack-no-such0"});
+  EXPECT_EQ(r.exit_code, kExitUnavailable);
+  EXPECT_THAT(r.err, HasSubstr("synack-no-such0"));
+}
+
 }  // namespace
 }  // namespace synack::cli

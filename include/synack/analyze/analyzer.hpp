@@ -102,6 +102,13 @@ struct ConnectionReport {
   /// The readable offers (nullopt when not seen or cut by the snaplen) and what both agreed (observe::agree).
   observe::Negotiated negotiated;
   std::uint64_t packets = 0;  ///< packets of this connection seen while it was tracked
+  /// The connection before this one on the same 4-tuple (a new SYN with a new ISN: a new attempt, or the
+  /// port reused), by number; nullopt for the first.
+  std::optional<std::uint64_t> previous_attempt;
+  std::uint32_t syn_data_bytes = 0;  ///< payload on the client's SYN (TCP Fast Open, RFC 7413)
+  /// Whether the SYN-ACK acknowledged the SYN's data (ack = ISN + 1 + bytes); nullopt without SYN data or
+  /// SYN-ACK.
+  std::optional<bool> syn_data_acknowledged;
   /// Segments in capture order, when this connection was recorded (see AnalyzerConfig).
   std::vector<SegmentRecord> segments;
   bool segments_truncated = false;  ///< more segments were seen than were kept
@@ -134,6 +141,21 @@ struct AnalyzerConfig {
   /// watched after it were seen, its flow went idle, or the input ended): in the order reports become
   /// final, not by number. The reports are still returned by finish().
   std::function<void(const ConnectionReport&)> on_connection;
+  /// Live analysis (`synack analyze -i`): called as soon as a connection's outcome is known, with its
+  /// report as it stands then — at the segment that decided it (established, refused, reset, simultaneous
+  /// open, a late-start handshake completed), or, for one still waiting, once the waiting side's
+  /// retransmission budget is spent (Analyzer::advance() or a later packet's capture time passing
+  /// Handshake's deadline: twice the last retransmission gap, or verdict_initial_rto after a single SYN,
+  /// plus a small grace). A connection told `timed_out` that then moves (a late retransmission or answer) is
+  /// told again. `decided` is the capture time of the segment that decided it, or the time the waiting side
+  /// gave up (its next retransmission was due). Costs nothing when unset.
+  std::function<void(const ConnectionReport&, Timestamp decided)> on_verdict;
+  /// A segment identical to its flow's previous one within this much capture time is a duplicate frame
+  /// (PacketCounters::duplicates); no TCP re-sends a segment that fast (RFC 6298 §2.4: RTO ≥ 1 s; Linux 200
+  /// ms).
+  std::chrono::nanoseconds duplicate_window = std::chrono::milliseconds(5);
+  /// The retransmission timeout assumed after a single SYN or SYN-ACK (RFC 6298 §2.1: 1 s).
+  std::chrono::nanoseconds verdict_initial_rto = std::chrono::seconds(1);
 };
 
 /// Percentiles of one timing, in milliseconds; nullopt fields when no connection had the timing.
@@ -187,6 +209,11 @@ struct PacketCounters {
   /// Scanner probes, flag combinations no TCP sends on a connection (nmap's NULL, FIN, Xmas and SYN+FIN
   /// scans: no flags, FIN without ACK, FIN+PSH+URG, SYN with FIN): counted, never a handshake, no state kept.
   std::uint64_t probes = 0;
+  /// Frames captured twice (a capture on both sides of a bridge, a mirror port): the same segment of a flow
+  /// again within AnalyzerConfig::duplicate_window, with the same IPv4 Identification and TCP checksum (or,
+  /// for IPv6, the same checksum, sequence, acknowledgment, flags, window and length). Skipped: a SYN
+  /// captured twice is not a retransmission.
+  std::uint64_t duplicates = 0;
 };
 
 /// Everything an analysis produced: the reports, their summary and the packet counters.
@@ -223,6 +250,11 @@ class Analyzer {
   void add_datagram(Timestamp time, wire::Bytes datagram, bool cut_short = false);
   /// One captured frame of pcap link type `linktype`; decapsulated, then add_datagram().
   void add_frame(std::uint32_t linktype, Timestamp time, wire::Bytes frame, std::uint32_t original_length);
+
+  /// Tells (AnalyzerConfig::on_verdict) every pending handshake whose deadline is at or before `now`: for
+  /// a live capture, called with the wall clock when no packet comes. Never finalises a report, so the
+  /// reports finish() returns are those of the same packets read from a file.
+  void advance(Timestamp now);
 
   /// What was offered and what could not be used, so far.
   [[nodiscard]] const PacketCounters& counters() const noexcept;

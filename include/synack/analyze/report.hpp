@@ -74,6 +74,11 @@ void write_json(const FileReport& report, const std::function<void(std::string_v
 /// A `--json-stream` line for a connection whose report is final: {"schema", "event": "connection", then
 /// the keys of to_json(connection)}, on one line (docs/json.md).
 [[nodiscard]] std::string stream_connection_line(const ConnectionReport& connection);
+/// A live capture's `--json-stream` line for a verdict as soon as it is known: {"schema", "event": "verdict",
+/// "decided_ns" (capture time of the deciding segment, or when the waiting side gave up), "told_ns" (the
+/// clock when it was told), then the keys of to_json(connection) as they stood then}, on one line.
+[[nodiscard]] std::string stream_verdict_line(const ConnectionReport& connection, Timestamp decided,
+                                              Timestamp told);
 /// The stream's last line: {"schema", "event": "summary", "file", "status", "error", "linktype", "packets",
 /// "counters", "summary"}, on one line.
 [[nodiscard]] std::string stream_summary_line(const FileReport& report);
