@@ -216,7 +216,7 @@ class StackCore {
                       wire::Bytes payload);
   [[nodiscard]] std::optional<std::size_t> emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
                                                 const wire::SendHeader& h, wire::Bytes payload,
-                                                wire::MutableBytes out);
+                                                wire::MutableBytes out, std::uint8_t ecn = 0);
   void observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
                const wire::TcpHeader& h, std::size_t payload_len) const;
   void expire_offers(Instant now);

@@ -77,7 +77,7 @@ void StackCore::on_packet(Instant now, wire::Bytes datagram) {
         }
         observe(now, ConnectionId{ref->index, s.generation}, Direction::in, tuple, *header, payload.size());
         const tcp::ConnectionCounters before = c.counters();
-        c.on_segment(now, *header, payload);
+        c.on_segment(now, *header, payload, view->ip().ecn);
         add_connection_counters(before, c.counters());
         touch(ref->index);
         return;
@@ -316,9 +316,15 @@ void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, 
 
 std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
                                            const wire::SendHeader& h, wire::Bytes payload,
-                                           wire::MutableBytes out) {
-  const auto n =
-      wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, config_.ip);
+                                           wire::MutableBytes out, std::uint8_t ecn) {
+  std::expected<std::size_t, wire::Error> n;
+  if (ecn == 0) {
+    n = wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, config_.ip);
+  } else {
+    wire::IpParams ip = config_.ip;
+    ip.ecn = ecn;  // ECT(0) on a data segment of an ECN connection (RFC 3168 §6.1.2)
+    n = wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, ip);
+  }
   if (!n) {
     ++stats_.emit_failures;
     return std::nullopt;
@@ -369,7 +375,8 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
       touch(index, false);
       continue;
     }
-    const auto n = emit(now, ConnectionId{index, s.generation}, s.conn->tuple(), o->header, o->payload, out);
+    const auto n =
+        emit(now, ConnectionId{index, s.generation}, s.conn->tuple(), o->header, o->payload, out, o->ecn);
     const bool wants = s.conn->wants_transmit();
     if (!wants) {
       // Its last segment for now: leave the queue at once rather than on the next call.

@@ -15,6 +15,7 @@ SynOptions HalfOpen::peer_options() const noexcept {
   if (peer_wscale != 0xFF) s.wscale = peer_wscale;
   s.sack_permitted = (flags & kSack) != 0;
   if ((flags & kTimestamps) != 0) s.timestamps = wire::Timestamps{ts_recent, 0};
+  s.ecn = (flags & kEcn) != 0;
   return s;
 }
 
@@ -141,6 +142,7 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
   e.flags = HalfOpen::kInUse;
   if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
   if (peer.sack_permitted) e.flags |= HalfOpen::kSack;
+  if (peer.ecn) e.flags |= HalfOpen::kEcn;
   if (peer.timestamps) {
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
@@ -192,6 +194,7 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
         e.flags = HalfOpen::kCookie;
         if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
         if (peer->sack_permitted) e.flags |= HalfOpen::kSack;
+        if (peer->ecn) e.flags |= HalfOpen::kEcn;
         if (peer->timestamps) {
           e.flags |= HalfOpen::kTimestamps;
           e.ts_recent = peer->timestamps->value;
@@ -229,7 +232,9 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
     ++stats_.accept_queue_full_drops;
     return r;
   }
-  const SynOptions peer = SynOptions::from(h.options);
+  SynOptions peer = SynOptions::from(h.options);
+  // RFC 3168 §6.1.1: an ECN-setup SYN is agreed to unless ECN is off here (the entry remembers it).
+  peer.ecn = config_->ecn != EcnMode::off && ecn_setup(h.flags);
   const bool full = half_open_count_ >= capacity_;
   // RFC 4987 §3.6: answer statelessly, always or once the SYN queue is full. A SYN the cookie cannot
   // encode (an MSS below the table) falls back to the queue.
@@ -283,6 +288,7 @@ bool Listener::answer_with_cookie(Instant now, const wire::FourTuple& tuple, con
   e.flags = HalfOpen::kCookie;
   if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
   if (cookie->peer.sack_permitted) e.flags |= HalfOpen::kSack;
+  if (cookie->peer.ecn) e.flags |= HalfOpen::kEcn;
   if (peer.timestamps) {
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
@@ -355,13 +361,15 @@ wire::SendHeader Listener::send_syn_ack(Instant now, std::uint32_t slot) const {
 
 wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
   const SynOptions peer = e.peer_options();
-  const Offer ours = answer_offer(make_offer(*config_, e.tuple().local.address.version()), peer);
+  const Offer ours = answer_offer(passive_offer(*config_, e.tuple().local.address.version()), peer);
   wire::SendHeader h;
   h.src_port = e.addr.local_port;
   h.dst_port = e.addr.remote_port;
   h.seq = SeqNum(e.iss);
   h.ack = SeqNum(e.irs) + 1;
-  h.flags = TcpFlags(TcpFlags::kSyn | TcpFlags::kAck);
+  // RFC 3168 §6.1.1: an ECN-setup SYN-ACK has ECE set and CWR clear.
+  h.flags = TcpFlags(ours.ecn ? (TcpFlags::kSyn | TcpFlags::kAck | TcpFlags::kEce)
+                              : (TcpFlags::kSyn | TcpFlags::kAck));
   h.window = config_->syn_window();
   h.has_mss = true;
   h.mss = ours.mss;
@@ -384,7 +392,7 @@ PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& fin
   p.iss = SeqNum(e.iss);
   p.irs = SeqNum(e.irs);
   const wire::IpVersion v = p.tuple.local.address.version();
-  const Offer ours = answer_offer(make_offer(*config_, v), e.peer_options());
+  const Offer ours = answer_offer(passive_offer(*config_, v), e.peer_options());
   p.negotiated = negotiate(ours, e.peer_options(), v, config_->min_send_mss);
   p.ts_offset = e.ts_offset;  // kept with the entry (or the cookie's check): no second hash
   // A peer that negotiated timestamps but leaves them off its final ACK still completes the handshake

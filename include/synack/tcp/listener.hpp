@@ -52,7 +52,7 @@ struct HalfOpen {
   PackedTuple addr;                 ///< the 4-tuple (local = our side), family in kV6
   std::uint16_t peer_mss = 0;       ///< 0 = absent
   std::uint8_t peer_wscale = 0xFF;  ///< 0xFF = absent
-  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt
+  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt | kEcn
   std::uint8_t retransmits = 0;     ///< SYN-ACKs retransmitted so far (its FIFO level)
   std::uint8_t generation = 0;      ///< bumped on free: a stale reference to the slot is detected
   std::uint32_t iss = 0;            ///< our ISN (the SYN-ACK's sequence number)
@@ -72,6 +72,7 @@ struct HalfOpen {
   static constexpr std::uint8_t kInUse = 0x08;  ///< flags: the slot holds a live entry (not on the free list)
   static constexpr std::uint8_t kCookie = 0x10;  ///< rebuilt from a SYN cookie, never stored
   static constexpr std::uint8_t kNoRtt = 0x20;   ///< when the SYN-ACK left is unknown: no RTT sample
+  static constexpr std::uint8_t kEcn = 0x40;     ///< the SYN asked for ECN and we agree (RFC 3168 §6.1.1)
 
   /// Whether the slot holds a live entry.
   [[nodiscard]] bool in_use() const noexcept { return (flags & kInUse) != 0; }
