@@ -68,6 +68,23 @@ TEST_F(EcnSynSent, EcnOn_SynCarriesEceAndCwr) {
   EXPECT_TRUE(conn->info().negotiated.ecn);
 }
 
+// §6.1.1.1: no answer to an ECN-setup SYN -> the retransmission is a plain SYN, and a SYN-ACK with ECE then
+// does not turn ECN on.
+TEST_F(EcnSynSent, SynTimeout_RetransmissionWithoutEcnFlags) {
+  config.ecn = EcnMode::on;
+  conn = Connection::open_active(config, tuple, make_offer(config, wire::IpVersion::v4), iss, 0, now);
+  ASSERT_EQ(drain_ecn().at(0).h.flags, TcpFlags(S | E | C));
+  run_until(conn->next_deadline());
+  const auto again = drain_ecn();
+  ASSERT_EQ(again.size(), 1U);
+  EXPECT_EQ(again[0].h.flags, TcpFlags(S));
+  auto h = seg(S | A | E, peer_iss, iss + 1, 1024);
+  h.options = peer_syn_options(peer_tsval);
+  deliver(h);
+  ASSERT_EQ(conn->state(), State::established);
+  EXPECT_FALSE(conn->info().negotiated.ecn);
+}
+
 TEST_F(EcnSynSent, EcnPassive_SynCarriesNoEcnFlags) {
   ASSERT_EQ(config.ecn, EcnMode::passive);  // the default, as Linux's tcp_ecn = 2
   conn = Connection::open_active(config, tuple, make_offer(config, wire::IpVersion::v4), iss, 0, now);
@@ -267,6 +284,15 @@ using EcnListen = EcnListenTest;
 TEST_F(EcnListen, EcnSetupSyn_Passive_SynAckCarriesEce) {
   listen();
   const auto [flags, ecn] = handshake(S | E | C);
+  EXPECT_EQ(flags, TcpFlags(S | A | E));
+  EXPECT_TRUE(ecn);
+}
+
+// An AccECN SYN (AE, CWR, ECE) is an ECN-setup SYN to an RFC 3168 listener, which answers with RFC 3168's
+// SYN-ACK (ECE alone): the AccECN client falls back to classic ECN (draft-ietf-tcpm-accurate-ecn §3.1.2).
+TEST_F(EcnListen, AccEcnSyn_AnsweredAsClassicEcn) {
+  listen();
+  const auto [flags, ecn] = handshake(S | E | C | TcpFlags::kAe);
   EXPECT_EQ(flags, TcpFlags(S | A | E));
   EXPECT_TRUE(ecn);
 }
