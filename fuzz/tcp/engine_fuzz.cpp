@@ -71,6 +71,7 @@ class Harness {
     config_.max_out_of_order_ranges = 8;
     config_.window_shift = in_.ConsumeIntegralInRange<std::uint8_t>(0, 14);
     config_.timestamps = in_.ConsumeBool();
+    config_.ecn = static_cast<synack::tcp::EcnMode>(in_.ConsumeIntegralInRange<int>(0, 2));  // RFC 3168
   }
 
   void run() {
@@ -203,7 +204,7 @@ class Harness {
       acceptable = synack::wire::seq_in_range(h.seq, rcv_before, rcv_before + wnd) ||
                    synack::wire::seq_in_range(h.seq + (seg_len - 1), rcv_before, rcv_before + wnd);
     }
-    conn_->on_segment(now_, h, payload);
+    conn_->on_segment(now_, h, payload, in_.ConsumeIntegralInRange<std::uint8_t>(0, 3));  // IP ECN field
     if (synchronized) {
       const bool off_window = !acceptable;
       const bool inexact_rst = h.flags.rst() && h.seq != rcv_before;

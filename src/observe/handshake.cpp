@@ -66,9 +66,7 @@ Offer Offer::from(const wire::TcpHeader& syn) noexcept {
   offer.sack_permitted = o.sack_permitted;
   offer.timestamps = o.timestamps.has_value();
   offer.fast_open = o.fast_open.has_value();
-  // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR, an ECN-setup SYN-ACK ECE without CWR.
-  const wire::TcpFlags f = syn.flags;
-  offer.ecn = f.ack() ? (f.ece() && !f.cwr()) : (f.ece() && f.cwr());
+  offer.ecn = tcp::ecn_setup(syn.flags);  // RFC 3168 §6.1.1, the engine's own rule
   return offer;
 }
 
@@ -78,6 +76,7 @@ Offer Offer::from(const tcp::SynOptions& syn) noexcept {
   offer.wscale = syn.wscale;
   offer.sack_permitted = syn.sack_permitted;
   offer.timestamps = syn.timestamps.has_value();
+  offer.ecn = syn.ecn;
   return offer;
 }
 

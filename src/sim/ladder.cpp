@@ -24,6 +24,7 @@ observe::Paint paint_of(const SegmentTrace& s) {
       return observe::Paint::lost;
     case Fate::corrupted:
     case Fate::duplicated:
+    case Fate::marked:
       return observe::Paint::altered;
     case Fate::delivered:
       break;
@@ -46,6 +47,7 @@ std::string marks(const SegmentTrace& s) {
   if (s.fate == Fate::dropped) m += " [dropped]";
   if (s.fate == Fate::duplicated) m += " [duplicated]";
   if (s.fate == Fate::corrupted) m += " [corrupted]";
+  if (s.fate == Fate::marked) m += " [CE]";
   if (s.retransmission) m += " [retransmission]";
   if (s.reordered) m += " [reordered]";
   if (s.syn_cookie) m += " [SYN cookie]";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "synack/wire/checksum.hpp"
 #include "synack/wire/packet.hpp"
 
 namespace synack::sim {
@@ -17,6 +18,8 @@ std::string_view to_string(Fate fate) noexcept {
       return "duplicated";
     case Fate::corrupted:
       return "corrupted";
+    case Fate::marked:
+      return "marked";
   }
   return "delivered";
 }
@@ -39,6 +42,31 @@ std::uint64_t flow_key(const wire::TcpPacketView& p) noexcept {
   };
   const std::uint64_t src = low32(p.ip().src) ^ (static_cast<std::uint64_t>(low32(p.ip().dst)) << 7U);
   return (src << 32U) ^ (static_cast<std::uint64_t>(p.tcp().src_port()) << 16U) ^ p.tcp().dst_port();
+}
+
+// The IP ECN field (RFC 3168 §5): IPv4's TOS low bits, IPv6's Traffic Class low bits.
+std::uint8_t ecn_of(wire::Bytes d) noexcept {
+  if (d.size() < 2) return 0;
+  const auto b1 = static_cast<unsigned>(d[1]);
+  return static_cast<std::uint8_t>((static_cast<unsigned>(d[0]) >> 4U) == 4 ? (b1 & 0x03U)
+                                                                            : ((b1 >> 4U) & 0x03U));
+}
+
+// Sets CE; an IPv4 header checksum is mended (RFC 1624), IPv6 has none.
+void mark_ce(std::vector<std::byte>& d) noexcept {
+  if ((static_cast<unsigned>(d[0]) >> 4U) != 4) {
+    d[1] |= std::byte{0x30};
+    return;
+  }
+  if (d.size() < 20) return;
+  const auto word = [&d](std::size_t i) {
+    return static_cast<std::uint16_t>((static_cast<unsigned>(d[i]) << 8U) | static_cast<unsigned>(d[i + 1]));
+  };
+  const std::uint16_t before = word(0);
+  d[1] |= std::byte{0x03};
+  const std::uint16_t sum = wire::checksum_update(word(10), before, word(0));
+  d[10] = static_cast<std::byte>(sum >> 8U);
+  d[11] = static_cast<std::byte>(sum & 0xFFU);
 }
 
 }  // namespace
@@ -104,9 +132,15 @@ void Link::schedule(Instant at, std::vector<std::byte> bytes) {
 SendOutcome Link::send(Instant now, wire::Bytes datagram) {
   ++stats_.sent;
   stats_.bytes += datagram.size();
+  const std::optional<Fate> scripted = scripted_fate(datagram);
+  // The AQM looks at the backlog this datagram finds: a Not-ECT one over the threshold never enters.
+  const bool congested = impairments_.aqm_threshold > Duration::zero() && impairments_.bandwidth_bps != 0 &&
+                         busy_until_ > now && busy_until_ - now > impairments_.aqm_threshold;
+  const bool ect = ecn_of(datagram) == 0b10 || ecn_of(datagram) == 0b01;
+  const bool aqm_drop = congested && !ect && !scripted;
   // Serialisation: the link sends one datagram at a time at bandwidth_bps.
   Instant departure = now;
-  if (impairments_.bandwidth_bps != 0) {
+  if (impairments_.bandwidth_bps != 0 && !aqm_drop) {
     const auto ns = static_cast<std::int64_t>(
         (static_cast<std::uint64_t>(datagram.size()) * 8U * 1'000'000'000ULL) / impairments_.bandwidth_bps);
     departure = std::max(now, busy_until_) + Duration(ns);
@@ -122,11 +156,16 @@ SendOutcome Link::send(Instant now, wire::Bytes datagram) {
   const Duration jitter(
       jitter_ns > 0 ? static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(jitter_ns) + 1U)) : 0);
   SendOutcome out;
-  if (const auto f = scripted_fate(datagram)) {
-    out.fate = *f;
+  if (scripted) {
+    out.fate = *scripted;
     out.scripted = true;
+  } else if (aqm_drop) {
+    out.fate = Fate::dropped;
+    ++stats_.aqm_dropped;
   } else if (lost) {
     out.fate = Fate::dropped;
+  } else if (congested && ect) {
+    out.fate = Fate::marked;  // RFC 3168 §5: CE instead of a drop
   } else if (bad) {
     out.fate = Fate::corrupted;
   } else if (dup) {
@@ -147,6 +186,10 @@ SendOutcome Link::send(Instant now, wire::Bytes datagram) {
   if (out.fate == Fate::corrupted) {
     ++stats_.corrupted;
     corrupt_tcp_byte(bytes, rng_);
+  }
+  if (out.fate == Fate::marked) {
+    ++stats_.marked;
+    mark_ce(bytes);
   }
   if (out.fate == Fate::duplicated) {
     ++stats_.duplicated;

@@ -201,8 +201,9 @@ class StackCore {
 
   // stack_io.cpp
   /// A datagram for a tuple the flow table knows (`ref`): TIME-WAIT, connection, half-open or offer.
+  /// `ip_ecn`: the datagram's IP ECN field (RFC 3168), for the connection.
   void on_flow_segment(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
-                       const wire::TcpHeader& h, wire::Bytes payload);
+                       const wire::TcpHeader& h, wire::Bytes payload, std::uint8_t ip_ecn);
   void on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
                           const wire::TcpHeader& h, wire::Bytes payload);
   void on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
@@ -219,7 +220,7 @@ class StackCore {
                       wire::Bytes payload);
   [[nodiscard]] std::optional<std::size_t> emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
                                                 const wire::SendHeader& h, wire::Bytes payload,
-                                                wire::MutableBytes out);
+                                                wire::MutableBytes out, std::uint8_t ecn = 0);
   void observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
                const wire::TcpHeader& h, std::size_t payload_len) const;
   void expire_offers(Instant now);

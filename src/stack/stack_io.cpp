@@ -39,7 +39,7 @@ void StackCore::on_packet(Instant now, wire::Bytes datagram) {
 
   const std::uint32_t hash = flows_.hash(tuple);  // once per datagram
   if (const auto ref = flow_find(hash, tuple)) {
-    on_flow_segment(now, tuple, hash, *ref, *header, payload);
+    on_flow_segment(now, tuple, hash, *ref, *header, payload, view->ip().ecn);
     return;
   }
   // No flow: the datagram would create state or get an answer, so the martian filter and the owned
@@ -56,7 +56,7 @@ void StackCore::on_packet(Instant now, wire::Bytes datagram) {
 }
 
 void StackCore::on_flow_segment(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
-                                const wire::TcpHeader& h, wire::Bytes payload) {
+                                const wire::TcpHeader& h, wire::Bytes payload, std::uint8_t ip_ecn) {
   const TcpFlags f = h.flags;
   if (ref.kind == FlowRef::Kind::time_wait) {
     if (f.syn() && !f.ack() && !f.rst() && time_wait_.get(ref.index).accepts_syn(h)) {
@@ -95,7 +95,7 @@ void StackCore::on_flow_segment(Instant now, const wire::FourTuple& tuple, std::
       }
       observe(now, ConnectionId{ref.index, s.generation}, Direction::in, tuple, h, payload.size());
       const tcp::ConnectionCounters before = c.counters();
-      c.on_segment(now, h, payload);
+      c.on_segment(now, h, payload, ip_ecn);
       add_connection_counters(before, c.counters());
       touch(ref.index);
       return;
@@ -322,9 +322,15 @@ void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, 
 
 std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
                                            const wire::SendHeader& h, wire::Bytes payload,
-                                           wire::MutableBytes out) {
-  const auto n =
-      wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, config_.ip);
+                                           wire::MutableBytes out, std::uint8_t ecn) {
+  std::expected<std::size_t, wire::Error> n;
+  if (ecn == 0) {
+    n = wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, config_.ip);
+  } else {
+    wire::IpParams ip = config_.ip;
+    ip.ecn = ecn;  // ECT(0) on a data segment of an ECN connection (RFC 3168 §6.1.2)
+    n = wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, ip);
+  }
   if (!n) {
     ++stats_.emit_failures;
     return std::nullopt;
@@ -377,7 +383,8 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
       touch(index, false);
       continue;
     }
-    const auto n = emit(now, ConnectionId{index, s.generation}, s.conn->tuple(), o->header, o->payload, out);
+    const auto n =
+        emit(now, ConnectionId{index, s.generation}, s.conn->tuple(), o->header, o->payload, out, o->ecn);
     const bool wants = s.conn->wants_transmit();
     if (!wants) {
       // Its last segment for now: leave the queue at once rather than on the next call.

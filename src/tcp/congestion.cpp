@@ -61,6 +61,12 @@ void Congestion::on_fast_retransmit(std::uint32_t flight, std::uint32_t smss) no
   acked_in_ca_ = 0;
 }
 
+void Congestion::on_ecn_echo(std::uint32_t flight, std::uint32_t smss) noexcept {
+  ssthresh_ = half_flight_floor(flight, smss);
+  cwnd_ = ssthresh_;
+  acked_in_ca_ = 0;
+}
+
 void Congestion::on_sack_recovery(std::uint32_t flight, std::uint32_t smss) noexcept {
   ssthresh_ = half_flight_floor(flight, smss);
   cwnd_ = ssthresh_;

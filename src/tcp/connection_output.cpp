@@ -67,6 +67,8 @@ wire::SendHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNu
   h.src_port = tuple_.local.port;
   h.dst_port = tuple_.remote.port;
   h.seq = seq;
+  // RFC 3168 §6.1.3: while a CE mark waits for the sender's CWR, every ACK carries ECE.
+  if (ece_pending_ && neg_.ecn && (flags & TcpFlags::kAck) != 0) flags |= TcpFlags::kEce;
   h.flags = TcpFlags(flags);
   if (h.flags.ack()) {
     h.ack = rcv_nxt_;
@@ -105,7 +107,10 @@ Outgoing Connection::make_syn(Instant now, bool with_ack) {
   h.src_port = tuple_.local.port;
   h.dst_port = tuple_.remote.port;
   h.seq = iss_;
-  h.flags = TcpFlags(with_ack ? (TcpFlags::kSyn | TcpFlags::kAck) : TcpFlags::kSyn);
+  std::uint16_t flags = with_ack ? (TcpFlags::kSyn | TcpFlags::kAck) : TcpFlags::kSyn;
+  // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN-ACK ECE alone.
+  if (neg_.ecn) flags |= with_ack ? TcpFlags::kEce : (TcpFlags::kEce | TcpFlags::kCwr);
+  h.flags = TcpFlags(flags);
   if (with_ack) h.ack = rcv_nxt_;
   // RFC 7323 §2.2: the window field of a SYN or SYN-ACK is never scaled.
   h.window = static_cast<std::uint16_t>(std::min<std::size_t>(buffers_->recv.window(), 65535U));
@@ -257,11 +262,21 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
   std::uint16_t flags = TcpFlags::kAck;
   if (len > 0 && offset + len == sb.size()) flags |= TcpFlags::kPsh;
   if (fin) flags |= TcpFlags::kFin;
-  Outgoing out{make_header(now, flags, seq), payload};
-
   // Below SND.MAX it is a retransmission, whichever path sent it (fast retransmit or go-back-N).
+  const bool resent = retransmission || seq < snd_max_ || (fin && fin_sent_);
+  // RFC 3168 §6.1.2: CWR on the first new data segment after a reduction for ECE.
+  const bool cwr = neg_.ecn && cwr_pending_ && len > 0 && !resent;
+  if (cwr) {
+    flags |= TcpFlags::kCwr;
+    cwr_pending_ = false;
+  }
+  Outgoing out{make_header(now, flags, seq), payload};
+  // RFC 3168 §6.1.4-5: ECT(0) on new data only — not on retransmissions (nor on SYNs, pure ACKs or
+  // window probes, which are built elsewhere without it).
+  if (neg_.ecn && len > 0 && !resent) out.ecn = ecn::kEct0;
+
   const SeqNum seg_end = end + (fin ? 1U : 0U);
-  if (retransmission || seq < snd_max_ || (fin && fin_sent_)) {
+  if (resent) {
     ++buffers_->data_retransmits;
     rtx_tsval_ = ts_val(now);
     timing_ = false;  // Karn (RFC 6298 §3): no sample across a retransmission

@@ -19,6 +19,7 @@ SynOptions HalfOpen::peer_options() const noexcept {
   if (peer_wscale != 0xFF) s.wscale = peer_wscale;
   s.sack_permitted = (flags & kSack) != 0;
   if ((flags & kTimestamps) != 0) s.timestamps = wire::Timestamps{ts_recent, 0};
+  s.ecn = (flags & kEcn) != 0;
   return s;
 }
 
@@ -124,6 +125,7 @@ void Listener::store(std::uint32_t slot, const HalfOpen& e) {
   if ((e.flags & HalfOpen::kSack) != 0) flags |= 2U;
   if ((e.flags & HalfOpen::kTimestamps) != 0) flags |= 4U;
   if ((e.flags & HalfOpen::kNoRtt) != 0) flags |= 8U;
+  if ((e.flags & HalfOpen::kEcn) != 0) flags |= 16U;
   // RFC 7323 §2.3: a shift above 14 is used as 14; 15 stands for "absent".
   const std::uint64_t wscale = e.peer_wscale == 0xFF ? 15U : std::min<std::uint8_t>(e.peer_wscale, 14);
   const std::uint64_t w = st.word();
@@ -138,7 +140,7 @@ void Listener::store(std::uint32_t slot, const HalfOpen& e) {
 HalfOpen Listener::entry(std::uint32_t slot) const noexcept {
   const Stored& st = at(slot);
   const std::uint64_t w = st.word();
-  const std::uint64_t flags = (w >> Stored::kFlagsShift) & 0xFU;
+  const std::uint64_t flags = (w >> Stored::kFlagsShift) & Stored::kFlagsMask;
   HalfOpen e;
   if ((flags & 1U) != 0) {
     const V6Addresses& a = v6_addrs_[st.get<std::uint32_t>(Stored::kLocal)];
@@ -165,6 +167,7 @@ HalfOpen Listener::entry(std::uint32_t slot) const noexcept {
   if ((flags & 2U) != 0) e.flags |= HalfOpen::kSack;
   if ((flags & 4U) != 0) e.flags |= HalfOpen::kTimestamps;
   if ((flags & 8U) != 0) e.flags |= HalfOpen::kNoRtt;
+  if ((flags & 16U) != 0) e.flags |= HalfOpen::kEcn;
   return e;
 }
 
@@ -260,6 +263,7 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
   e.flags = HalfOpen::kInUse;
   if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
   if (peer.sack_permitted) e.flags |= HalfOpen::kSack;
+  if (peer.ecn) e.flags |= HalfOpen::kEcn;
   if (peer.timestamps) {
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
@@ -320,6 +324,7 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
         e.flags = HalfOpen::kCookie;
         if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
         if (peer->sack_permitted) e.flags |= HalfOpen::kSack;
+        if (peer->ecn) e.flags |= HalfOpen::kEcn;
         if (peer->timestamps) {
           e.flags |= HalfOpen::kTimestamps;
           e.ts_recent = peer->timestamps->value;
@@ -357,7 +362,9 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
     ++stats_.accept_queue_full_drops;
     return r;
   }
-  const SynOptions peer = SynOptions::from(h.options);
+  SynOptions peer = SynOptions::from(h.options);
+  // RFC 3168 §6.1.1: an ECN-setup SYN is agreed to unless ECN is off here (the entry remembers it).
+  peer.ecn = config_->ecn != EcnMode::off && ecn_setup(h.flags);
   const bool full = half_open_count_ >= capacity_;
   // RFC 4987 §3.6: answer statelessly, always or once the SYN queue is full. A SYN the cookie cannot
   // encode (an MSS below the table) falls back to the queue.
@@ -411,6 +418,7 @@ bool Listener::answer_with_cookie(Instant now, const wire::FourTuple& tuple, con
   e.flags = HalfOpen::kCookie;
   if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
   if (cookie->peer.sack_permitted) e.flags |= HalfOpen::kSack;
+  if (cookie->peer.ecn) e.flags |= HalfOpen::kEcn;
   if (peer.timestamps) {
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
@@ -485,13 +493,15 @@ wire::SendHeader Listener::send_syn_ack(Instant now, std::uint32_t slot) const {
 wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
   const SynOptions peer = e.peer_options();
   const Offer ours = answer_offer(
-      make_offer(*config_, (e.flags & HalfOpen::kV6) != 0 ? wire::IpVersion::v6 : wire::IpVersion::v4), peer);
+      passive_offer(*config_, (e.flags & HalfOpen::kV6) != 0 ? wire::IpVersion::v6 : wire::IpVersion::v4), peer);
   wire::SendHeader h;
   h.src_port = e.addr.local_port;
   h.dst_port = e.addr.remote_port;
   h.seq = SeqNum(e.iss);
   h.ack = SeqNum(e.irs) + 1;
-  h.flags = TcpFlags(TcpFlags::kSyn | TcpFlags::kAck);
+  // RFC 3168 §6.1.1: an ECN-setup SYN-ACK has ECE set and CWR clear.
+  h.flags = TcpFlags(ours.ecn ? (TcpFlags::kSyn | TcpFlags::kAck | TcpFlags::kEce)
+                              : (TcpFlags::kSyn | TcpFlags::kAck));
   h.window = config_->syn_window();
   h.has_mss = true;
   h.mss = ours.mss;
@@ -515,7 +525,7 @@ PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& fin
   p.irs = SeqNum(e.irs);
   const wire::IpVersion v = p.tuple.local.address.version();
   const SynOptions peer = e.peer_options();
-  const Offer ours = answer_offer(make_offer(*config_, v), peer);
+  const Offer ours = answer_offer(passive_offer(*config_, v), peer);
   p.negotiated = negotiate(ours, peer, v, config_->min_send_mss);
   p.ts_offset = e.ts_offset;  // kept with the entry (or the cookie's check): no second hash
   // A peer that negotiated timestamps but leaves them off its final ACK still completes the handshake

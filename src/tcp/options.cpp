@@ -23,6 +23,13 @@ Offer make_offer(const Config& config, wire::IpVersion version, const OfferOverr
   }
   o.sack_permitted = overrides.sack_permitted.value_or(config.sack_permitted);
   o.timestamps = overrides.timestamps.value_or(config.timestamps);
+  o.ecn = overrides.ecn.value_or(config.ecn == EcnMode::on);
+  return o;
+}
+
+Offer passive_offer(const Config& config, wire::IpVersion version) noexcept {
+  Offer o = make_offer(config, version);
+  o.ecn = config.ecn != EcnMode::off;
   return o;
 }
 
@@ -32,6 +39,7 @@ Offer answer_offer(const Offer& ours, const SynOptions& peer) noexcept {
   if (ours.wscale && peer.wscale) o.wscale = ours.wscale;         // RFC 7323 §2.2
   o.sack_permitted = ours.sack_permitted && peer.sack_permitted;  // RFC 2018 §2
   o.timestamps = ours.timestamps && peer.timestamps.has_value();  // RFC 7323 §3.2
+  o.ecn = ours.ecn && peer.ecn;                                   // RFC 3168 §6.1.1
   return o;
 }
 
@@ -48,6 +56,8 @@ Negotiated negotiate(const Offer& ours, const SynOptions& peer, wire::IpVersion 
   }
   n.sack = ours.sack_permitted && peer.sack_permitted;
   n.timestamps = ours.timestamps && peer.timestamps.has_value();
+  // RFC 3168 §6.1.1: ECN is in use once an ECN-setup SYN was answered by an ECN-setup SYN-ACK.
+  n.ecn = ours.ecn && peer.ecn;
   return n;
 }
 

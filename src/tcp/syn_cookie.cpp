@@ -169,13 +169,15 @@ std::optional<SynCookies::Cookie> SynCookies::make(Instant now, const wire::Four
   c.peer.wscale = syn.wscale;
   c.peer.sack_permitted = syn.sack_permitted;
   c.peer.timestamps = syn.timestamps;
+  // ECN has a bit only beside the timestamps (as in Linux): without them a cookie SYN-ACK agrees to no ECN.
+  c.peer.ecn = syn.ecn && syn.timestamps.has_value();
   const std::uint32_t ws = syn.wscale ? std::min<std::uint32_t>(*syn.wscale, 14) : kWscaleNone;
   if (syn.wscale) c.peer.wscale = static_cast<std::uint8_t>(ws);
   const std::uint32_t sack = syn.sack_permitted ? 1U : 0U;
   if (syn.timestamps) {
     // Linux cookie_init_timestamp: the options go in the TSval's low bits, the clock rounded down so the
     // TSval never runs ahead of the TSvals the connection sends later (RFC 7323 §5.4 monotonicity).
-    const std::uint32_t ts6 = ws | (sack != 0 ? kTsSack : 0U);
+    const std::uint32_t ts6 = ws | (sack != 0 ? kTsSack : 0U) | (c.peer.ecn ? kTsEcn : 0U);
     std::uint32_t ts_val = (ts_clock & ~kTsMask) | ts6;
     if (static_cast<std::int32_t>(ts_val - ts_clock) > 0) ts_val -= kTsMask + 1U;
     const auto state = static_cast<std::uint16_t>(*index | (ts6 << 3U));
@@ -204,7 +206,6 @@ std::optional<SynOptions> SynCookies::check(Instant now, const wire::FourTuple& 
   if (ack.options.timestamps) {
     // RFC 7323 §3.2: TSecr echoes the TSval of our SYN-ACK, where the options are.
     const std::uint32_t ts6 = ack.options.timestamps->echo & kTsMask;
-    if ((ts6 & kTsEcn) != 0) return std::nullopt;
     const std::uint32_t index = isn & 7U;
     layout = kLayoutTimestamps;
     mac_bits = kMacBitsTimestamps;
@@ -213,6 +214,7 @@ std::optional<SynOptions> SynCookies::check(Instant now, const wire::FourTuple& 
     o.mss = table[index];
     ws = ts6 & 0x0FU;
     o.sack_permitted = (ts6 & kTsSack) != 0;
+    o.ecn = (ts6 & kTsEcn) != 0;
     o.timestamps = wire::Timestamps{ack.options.timestamps->value, 0};
   } else {
     state = static_cast<std::uint16_t>(isn & 0xFFU);

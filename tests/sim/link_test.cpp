@@ -36,6 +36,29 @@ std::vector<std::byte> datagram(std::uint16_t flags, std::uint32_t seq = 1000, s
   return out;
 }
 
+// A data datagram with the IP ECN field `ecn` (IPv4, or IPv6 when `v6`).
+std::vector<std::byte> ecn_datagram(std::uint8_t ecn, bool v6 = false) {
+  wire::TcpHeader h;
+  h.src_port = 40000;
+  h.dst_port = 80;
+  h.seq = wire::SeqNum(1000);
+  h.ack = wire::SeqNum(5000);
+  h.flags = TcpFlags(TcpFlags::kAck);
+  h.window = 65535;
+  std::vector<std::byte> data(1000, std::byte{0x61});
+  std::vector<std::byte> out(1500);
+  wire::IpParams ip;
+  ip.ecn = ecn;
+  std::array<std::byte, 16> a{std::byte{0x20}, std::byte{0x01}, std::byte{0x0d}, std::byte{0xb8}};
+  std::array<std::byte, 16> b = a;
+  a[15] = std::byte{1};
+  b[15] = std::byte{2};
+  const auto n = v6 ? wire::emit_tcp_packet(wire::IpAddress::v6(a), wire::IpAddress::v6(b), h, data, out, ip)
+                    : wire::emit_tcp_packet(kClient, kServer, h, data, out, ip);
+  out.resize(n.value_or(0));
+  return out;
+}
+
 TEST(Rng, SameSeedSameStreamSameNumbers) {
   Rng a(42, 1), b(42, 1), c(42, 2), d(43, 1);
   for (int i = 0; i < 100; ++i) {
@@ -208,6 +231,47 @@ TEST(Link, FateNames) {
   EXPECT_EQ(to_string(Fate::dropped), "dropped");
   EXPECT_EQ(to_string(Fate::duplicated), "duplicated");
   EXPECT_EQ(to_string(Fate::corrupted), "corrupted");
+}
+
+}  // namespace
+}  // namespace synack::sim
+
+namespace synack::sim {
+namespace {
+
+// RFC 3168 §5 at a bottleneck: past the AQM threshold an ECN-capable datagram is marked CE (the IPv4
+// header checksum mended), a Not-ECT one is dropped before it takes a place in the queue.
+TEST(Link, AqmThreshold_EctMarkedCe_NotEctDropped) {
+  for (const bool v6 : {false, true}) {
+    Impairments imp;
+    imp.delay = 1ms;
+    imp.bandwidth_bps = 1'000'000;  // a 1,040-byte datagram takes 8.3 ms
+    imp.aqm_threshold = 5ms;
+    Link link(imp, 1, 0);
+    EXPECT_EQ(link.send(Instant{}, ecn_datagram(0b10, v6)).fate, Fate::delivered);  // empty queue
+    EXPECT_EQ(link.send(Instant{}, ecn_datagram(0b10, v6)).fate, Fate::marked);     // 8.3 ms ahead
+    EXPECT_EQ(link.send(Instant{}, ecn_datagram(0b00, v6)).fate, Fate::dropped);    // Not-ECT
+    EXPECT_EQ(link.send(Instant{}, ecn_datagram(0b01, v6)).fate, Fate::marked);     // ECT(1)
+    EXPECT_EQ(link.stats().marked, 2U);
+    EXPECT_EQ(link.stats().aqm_dropped, 1U);
+    EXPECT_EQ(link.stats().dropped, 1U);
+    std::vector<std::uint8_t> ecn;
+    while (auto d = link.pop_due(Instant{} + 1s)) {
+      const auto view = wire::TcpPacketView::parse(*d, wire::ChecksumPolicy::verify);
+      ASSERT_TRUE(view) << "the IPv4 header checksum was mended";
+      ecn.push_back(view->ip().ecn);
+    }
+    EXPECT_EQ(ecn, (std::vector<std::uint8_t>{0b10, 0b11, 0b11}));
+  }
+}
+
+TEST(Link, NoAqm_QueueUnlimited_NothingMarked) {
+  Impairments imp;
+  imp.bandwidth_bps = 1'000'000;
+  Link link(imp, 1, 0);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(link.send(Instant{}, ecn_datagram(0b10)).fate, Fate::delivered);
+  EXPECT_EQ(link.stats().marked, 0U);
+  EXPECT_EQ(to_string(Fate::marked), "marked");
 }
 
 }  // namespace

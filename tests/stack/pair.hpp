@@ -57,6 +57,8 @@ class Pair {
   Instant now = Instant::from_nanoseconds(1'000'000'000);
   /// Drops the datagram (returns true) when set; sees every datagram before the random loss.
   std::function<bool(bool to_b, const wire::TcpPacketView&)> filter;
+  /// Rewrites a datagram on the way (after filter and loss), e.g. a router's CE mark.
+  std::function<void(bool to_b, std::vector<std::byte>& datagram)> mutate;
   std::uint64_t sent = 0;
   std::uint64_t lost = 0;
 
@@ -116,6 +118,7 @@ class Pair {
       }
       // Constant latency keeps each direction in order; the deque stays sorted by delivery time.
       Datagram d{now + latency_, to_b, std::vector<std::byte>(bytes.begin(), bytes.end())};
+      if (mutate) mutate(to_b, d.bytes);
       auto it = wire_.end();
       while (it != wire_.begin() && std::prev(it)->deliver_at > d.deliver_at) --it;
       wire_.insert(it, std::move(d));

@@ -84,7 +84,7 @@ struct Offer {
 
   /// The offer of a SYN or SYN-ACK header.
   [[nodiscard]] static Offer from(const wire::TcpHeader& syn) noexcept;
-  /// The engine's reduced form (no Fast Open or ECN: synack's engine offers neither).
+  /// The engine's reduced form (no Fast Open: synack's engine does not offer it).
   [[nodiscard]] static Offer from(const tcp::SynOptions& syn) noexcept;
   /// Field by field.
   friend constexpr bool operator==(const Offer&, const Offer&) noexcept = default;

@@ -28,8 +28,9 @@ enum class Fate : std::uint8_t {
   dropped,     ///< never arrived
   duplicated,  ///< arrived twice, intact
   corrupted,   ///< arrived with one byte of its TCP part flipped (the receiver's checksum drops it)
+  marked,      ///< arrived once with its IP ECN field set to CE by the queue (Impairments::aqm_threshold)
 };
-/// "delivered", "dropped", "duplicated", "corrupted" (the JSON spelling).
+/// "delivered", "dropped", "duplicated", "corrupted", "marked" (the JSON spelling).
 [[nodiscard]] std::string_view to_string(Fate fate) noexcept;
 
 /// A scripted fate: applies to the segments of each connection (4-tuple) in this direction that match.
@@ -57,7 +58,11 @@ struct Impairments {
   double reorder = 0.0;    ///< probability a segment is held back (by delay + 1 ms) so later ones pass it
   double corrupt = 0.0;    ///< probability one byte of the TCP part is flipped
   std::uint64_t bandwidth_bps = 0;  ///< serialisation rate in bits per second; 0 = unlimited
-  std::vector<ScriptRule> script;   ///< scripted fates, checked before the random draws
+  /// A step AQM on the bottleneck queue (with bandwidth_bps): a datagram that finds more than this much
+  /// serialisation backlog ahead of it is marked CE when it is ECN-capable (ECT(0) or ECT(1), RFC 3168
+  /// §5) and dropped otherwise (it never enters the queue). Zero: no AQM, the queue is unlimited.
+  Duration aqm_threshold = 0ms;
+  std::vector<ScriptRule> script;  ///< scripted fates, checked before the random draws
 };
 
 /// What send() decided.
@@ -70,13 +75,15 @@ struct SendOutcome {
 
 /// What one direction of the link counted (monotonic).
 struct LinkStats {
-  std::uint64_t sent = 0;        ///< datagrams given to send()
-  std::uint64_t delivered = 0;   ///< arrivals handed out by pop_due (a duplicate counts twice)
-  std::uint64_t dropped = 0;     ///< datagrams whose fate was `dropped`
-  std::uint64_t duplicated = 0;  ///< datagrams whose fate was `duplicated`
-  std::uint64_t corrupted = 0;   ///< datagrams whose fate was `corrupted`
-  std::uint64_t reordered = 0;   ///< datagrams held back so later ones passed them
-  std::uint64_t bytes = 0;       ///< bytes given to send()
+  std::uint64_t sent = 0;         ///< datagrams given to send()
+  std::uint64_t delivered = 0;    ///< arrivals handed out by pop_due (a duplicate counts twice)
+  std::uint64_t dropped = 0;      ///< datagrams whose fate was `dropped`
+  std::uint64_t duplicated = 0;   ///< datagrams whose fate was `duplicated`
+  std::uint64_t corrupted = 0;    ///< datagrams whose fate was `corrupted`
+  std::uint64_t reordered = 0;    ///< datagrams held back so later ones passed them
+  std::uint64_t marked = 0;       ///< datagrams the AQM marked CE (Impairments::aqm_threshold)
+  std::uint64_t aqm_dropped = 0;  ///< Not-ECT datagrams the AQM dropped (included in `dropped`)
+  std::uint64_t bytes = 0;        ///< bytes given to send()
 };
 
 /// One direction of the simulated network (see the file comment). Owns the datagrams in flight.

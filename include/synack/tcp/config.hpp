@@ -26,6 +26,14 @@ enum class SynCookieMode : std::uint8_t {
   always,     ///< every SYN, no half-open entry at all (Linux tcp_syncookies = 2)
 };
 
+/// Explicit Congestion Notification (RFC 3168 §6.1.1): whether a connection asks for it in its SYN and
+/// whether a listener agrees when a SYN asks. Linux's net.ipv4.tcp_ecn 0, 2 (its default) and 1.
+enum class EcnMode : std::uint8_t {
+  off,      ///< never: no ECN-setup SYN, and a SYN that asks gets a SYN-ACK without ECE
+  passive,  ///< agree when the peer's SYN asks, never ask (Linux tcp_ecn = 2, the default)
+  on,       ///< ask in every SYN, and agree when asked (Linux tcp_ecn = 1)
+};
+
 /// Every knob of the TCP engine, with Linux-like defaults (a plain aggregate: set what you need, keep the
 /// rest). A Stack hands one Config to each listener and connection it creates (StackConfig::tcp).
 struct Config {
@@ -66,6 +74,7 @@ struct Config {
   std::uint8_t window_shift = 7;    ///< the shift we offer (Linux's default for large buffers), <= 14
   bool sack_permitted = true;       ///< offer SACK-permitted (RFC 2018); SACK recovery comes later
   bool timestamps = true;           ///< offer RFC 7323 timestamps
+  EcnMode ecn = EcnMode::passive;   ///< ECN (RFC 3168): ask in our SYNs (on), or only agree (passive)
   std::uint16_t min_send_mss = 48;  ///< floor on the MSS we send with (Linux TCP_MIN_SND_MSS)
 
   // --- buffers -------------------------------------------------------------------------------------

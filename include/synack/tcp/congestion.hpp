@@ -35,6 +35,10 @@ class Congestion {
   /// RFC 6675 §5 step 4.2: SACK-based recovery starts with ssthresh = cwnd = max(FlightSize / 2, 2*SMSS);
   /// what may be sent is then cwnd - pipe.
   void on_sack_recovery(std::uint32_t flight, std::uint32_t smss) noexcept;
+  /// RFC 3168 §6.1.2: an ACK with ECE (a router marked instead of dropping) — the response to a loss
+  /// without the loss: ssthresh = cwnd = max(FlightSize / 2, 2*SMSS); the connection calls it at most
+  /// once per window of data.
+  void on_ecn_echo(std::uint32_t flight, std::uint32_t smss) noexcept;
   /// RFC 6582 §3.2 step 3: each further duplicate ACK in recovery inflates cwnd by SMSS.
   void on_dupack_in_recovery(std::uint32_t smss) noexcept;
   /// RFC 6582 §3.2 step 5, partial ACK: deflate by the bytes acknowledged, add SMSS back when at least

@@ -47,7 +47,18 @@ struct Outgoing {
   wire::SendHeader header;  ///< the header; its options and flags final, its checksum computed on emission
   wire::Bytes
       payload;  ///< the payload: a view into the send buffer, valid until the next call on the connection
+  /// The IP header's ECN field for this segment: ECT(0) on new data while ECN is in use, else Not-ECT
+  /// (RFC 3168 §6.1.4-5: never on SYNs, pure ACKs, retransmissions or window probes).
+  std::uint8_t ecn = 0;
 };
+
+/// The IP ECN codepoints (RFC 3168 §5).
+namespace ecn {
+inline constexpr std::uint8_t kNotEct = 0b00;  ///< not ECN-capable transport
+inline constexpr std::uint8_t kEct1 = 0b01;    ///< ECN-capable, codepoint 1
+inline constexpr std::uint8_t kEct0 = 0b10;    ///< ECN-capable, codepoint 0 (what RFC 3168 senders set)
+inline constexpr std::uint8_t kCe = 0b11;      ///< congestion experienced (set by a router)
+}  // namespace ecn
 
 /// Event bits returned by Connection::take_events().
 namespace event {
@@ -108,7 +119,7 @@ class Connection {
 
   // --- engine inputs -----------------------------------------------------------------------------
   /// A segment for this connection's 4-tuple (already checksummed and parsed).
-  void on_segment(Instant now, const wire::TcpHeader& header, wire::Bytes payload);
+  void on_segment(Instant now, const wire::TcpHeader& header, wire::Bytes payload, std::uint8_t ip_ecn = 0);
   /// Fires the timers that are due at `now`.
   void on_timeout(Instant now);
 
@@ -221,6 +232,9 @@ class Connection {
     std::uint32_t data_retransmits = 0;
     std::uint32_t fast_retransmits = 0;
     std::uint32_t timeouts = 0;
+    std::uint32_t ce_received = 0;     ///< segments that arrived marked CE (RFC 3168)
+    std::uint32_t ecn_reductions = 0;  ///< congestion responses to ECE (at most one per window)
+    wire::SeqNum ecn_recover;          ///< no further response to ECE until SND.UNA passes this
     wire::SeqNum high_rxt;  ///< RFC 6675 HighRxt: end of the highest octet retransmitted in recovery
   };
   struct BuffersDeleter {
@@ -238,6 +252,7 @@ class Connection {
   // connection_input.cpp
   void on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
   void on_segment_synchronized(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
+  void on_ecn_input(const wire::TcpHeader& h, std::size_t payload_len) noexcept;
   [[nodiscard]] bool segment_acceptable(const wire::TcpHeader& h, std::size_t payload_len) const noexcept;
   bool process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len);
   void enter_recovery() noexcept;
@@ -356,6 +371,10 @@ class Connection {
   bool eof_read_ : 1 = false;
   bool ts_seen_ : 1 = false;
   bool send_held_ : 1 = false;      ///< send() was cut short for memory: kWritable when pressure ends
+  bool ece_pending_ : 1 = false;    ///< CE arrived: our ACKs carry ECE until a segment with CWR does
+  bool cwr_pending_ : 1 = false;    ///< we reduced for ECE: the next new data segment carries CWR
+  bool ecn_reduced_ : 1 = false;    ///< the ACK being processed carried ECE and reduced cwnd: no growth
+  std::uint8_t rx_ecn_ : 2 = 0;     ///< the IP ECN field of the segment being processed
   bool timers_changed_ : 1 = true;  ///< see take_timers_changed(); a new connection is not filed yet
 };
 

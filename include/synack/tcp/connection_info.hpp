@@ -47,6 +47,8 @@ struct ConnectionInfo {
   std::uint16_t smss = 0;      ///< payload bytes per full segment: send MSS less our TCP options (RFC 6691)
   std::uint32_t fast_retransmits = 0;  ///< entries into fast recovery (RFC 6582)
   std::uint32_t timeouts = 0;          ///< retransmission timeouts after the handshake
+  std::uint32_t ecn_ce_received = 0;   ///< segments that arrived marked CE (negotiated.ecn only)
+  std::uint32_t ecn_reductions = 0;    ///< congestion-window reductions for ECE (RFC 3168 §6.1.2)
   /// How the connection ended: a tcp::Error (refused, timed_out, reset, aborted), or empty while it is open
   /// and after a normal close.
   std::error_code error;

@@ -58,9 +58,9 @@ struct HalfOpen {
   PackedTuple addr;                 ///< the 4-tuple (local = our side), family in kV6
   std::uint16_t peer_mss = 0;       ///< 0 = absent
   std::uint8_t peer_wscale = 0xFF;  ///< 0xFF = absent
-  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt
+  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt | kEcn
   std::uint8_t retransmits = 0;     ///< SYN-ACKs retransmitted so far (its FIFO level)
-  /// Bumped on free (modulo 32, as stored): a stale reference to the slot is detected.
+  /// Bumped on free (modulo 16, as stored): a stale reference to the slot is detected.
   std::uint8_t generation = 0;
   std::uint32_t iss = 0;        ///< our ISN (the SYN-ACK's sequence number)
   std::uint32_t irs = 0;        ///< the peer's ISN (from its SYN)
@@ -79,6 +79,7 @@ struct HalfOpen {
   static constexpr std::uint8_t kInUse = 0x08;  ///< flags: the slot holds a live entry (not on the free list)
   static constexpr std::uint8_t kCookie = 0x10;  ///< rebuilt from a SYN cookie, never stored
   static constexpr std::uint8_t kNoRtt = 0x20;   ///< when the SYN-ACK left is unknown: no RTT sample
+  static constexpr std::uint8_t kEcn = 0x40;     ///< the SYN asked for ECN and we agree (RFC 3168 §6.1.1)
 
   /// Whether the slot holds a live entry.
   [[nodiscard]] bool in_use() const noexcept { return (flags & kInUse) != 0; }
@@ -174,11 +175,11 @@ class Listener {
     return st.get<std::uint64_t>(Stored::kLocal) ==
            ((tuple.local.address.words()[0] & 0xFFFFFFFFU) | (tuple.remote.address.words()[0] << 32U));
   }
-  /// The generation (modulo 32) of `slot` (< syn_queue_slots()).
+  /// The generation (modulo 16) of `slot` (< syn_queue_slots()).
   [[nodiscard]] std::uint8_t entry_generation(std::uint32_t slot) const noexcept {
     return Stored::generation_of(at(slot).word());
   }
-  /// Whether `slot` (< syn_queue_slots()) holds a live entry of generation `generation` (modulo 32).
+  /// Whether `slot` (< syn_queue_slots()) holds a live entry of generation `generation` (modulo 16).
   [[nodiscard]] bool entry_live(std::uint32_t slot, std::uint8_t generation) const noexcept {
     const std::uint64_t w = at(slot).word();
     return (w & Stored::kInUseBit) != 0 && Stored::generation_of(w) == (generation & Stored::kGenerationMask);
@@ -253,8 +254,8 @@ class Listener {
   /// A half-open entry as the queue stores it, 42 bytes with 2-byte alignment: the IPv4 addresses (or,
   /// for IPv6, the index of its V6Addresses record in the first 4 bytes), ports, iss, irs, ts_recent,
   /// syn_received_us, ts_offset, peer_mss, then one 64-bit word: FIFO prev (21 bits) and next (21; the
-  /// next free slot while free), retransmits (8), generation (5), in use (1), flags (4: IPv6, SACK,
-  /// timestamps, no RTT) and the peer's window scale (4; 15 = absent).
+  /// next free slot while free), retransmits (8), generation (4), in use (1), flags (5: IPv6, SACK,
+  /// timestamps, no RTT, ECN) and the peer's window scale (4; 15 = absent).
   struct Stored {
     static constexpr std::size_t kLocal = 0;
     static constexpr std::size_t kRemote = 4;
@@ -271,9 +272,10 @@ class Listener {
     static constexpr unsigned kNextShift = 21;
     static constexpr unsigned kRetransmitsShift = 42;
     static constexpr unsigned kGenerationShift = 50;
-    static constexpr std::uint8_t kGenerationMask = 0x1F;
-    static constexpr std::uint64_t kInUseBit = 1ULL << 55U;
-    static constexpr unsigned kFlagsShift = 56;
+    static constexpr std::uint8_t kGenerationMask = 0x0F;
+    static constexpr std::uint64_t kInUseBit = 1ULL << 54U;
+    static constexpr unsigned kFlagsShift = 55;
+    static constexpr std::uint64_t kFlagsMask = 0x1F;
     static constexpr unsigned kWscaleShift = 60;
 
     std::array<std::byte, 42> bytes;

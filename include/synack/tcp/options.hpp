@@ -8,6 +8,7 @@
 
 #include "synack/tcp/config.hpp"
 #include "synack/wire/ip_address.hpp"
+#include "synack/wire/tcp.hpp"
 #include "synack/wire/tcp_options.hpp"
 
 namespace synack::tcp {
@@ -19,6 +20,8 @@ struct SynOptions {
   bool sack_permitted = false;         ///< SACK-Permitted was present (RFC 2018)
   std::optional<wire::Timestamps>
       timestamps;  ///< the SYN's TSval and TSecr, when it carried Timestamps (RFC 7323)
+  /// ECN setup (RFC 3168 §6.1.1): a SYN with ECE and CWR, or a SYN-ACK with ECE and not CWR (ecn_setup()).
+  bool ecn = false;
 
   /// The negotiation-relevant part of a SYN's parsed options (MSS 0 dropped, window scale clamped).
   [[nodiscard]] static SynOptions from(const wire::TcpOptions& options) noexcept;
@@ -33,6 +36,7 @@ struct OfferOverrides {
   std::optional<std::uint8_t> window_shift;  ///< the shift to offer, 0-14 (Config::window_shift)
   std::optional<bool> sack_permitted;        ///< offer SACK-permitted (Config::sack_permitted)
   std::optional<bool> timestamps;            ///< offer timestamps (Config::timestamps)
+  std::optional<bool> ecn;                   ///< ask for ECN in the SYN (Config::ecn == EcnMode::on)
 };
 
 /// What we put in our SYN (active open) or what we are prepared to agree to (passive open).
@@ -41,6 +45,7 @@ struct Offer {
   std::optional<std::uint8_t> wscale;  ///< the shift we offer; nullopt = no Window Scale option
   bool sack_permitted = false;         ///< we send SACK-permitted
   bool timestamps = false;             ///< we send Timestamps
+  bool ecn = false;                    ///< ECN setup flags on our SYN (ECE+CWR) or SYN-ACK (ECE)
   /// Every field equal.
   friend constexpr bool operator==(const Offer&, const Offer&) noexcept = default;
 };
@@ -55,6 +60,7 @@ struct Negotiated {
   std::optional<std::uint8_t> rcv_shift;
   bool sack = false;        ///< both sides sent SACK-permitted: SACK blocks may be sent and are honoured
   bool timestamps = false;  ///< both sides sent Timestamps: every segment carries them (RFC 7323 §3.2)
+  bool ecn = false;  ///< ECN in use (RFC 3168 §6.1.1): ECT(0) on new data, CE echoed with ECE until CWR
   /// Every field equal.
   friend constexpr bool operator==(const Negotiated&, const Negotiated&) noexcept = default;
 };
@@ -68,8 +74,17 @@ struct Negotiated {
 [[nodiscard]] Offer make_offer(const Config& config, wire::IpVersion version,
                                const OfferOverrides& overrides = {}) noexcept;
 
-/// The offer a passive opener answers with: MSS always; window scale, SACK-permitted and timestamps only
-/// when the peer's SYN carried them (RFC 7323 §1.3, §2.2; RFC 2018 §2).
+/// Whether a SYN's flags ask for ECN (ECE and CWR, RFC 3168 §6.1.1), or a SYN-ACK's agree to it (ECE
+/// without CWR: a SYN-ACK with both is a reflected ECN-setup SYN and agrees to nothing).
+[[nodiscard]] constexpr bool ecn_setup(wire::TcpFlags flags) noexcept {
+  return flags.ack() ? (flags.ece() && !flags.cwr()) : (flags.ece() && flags.cwr());
+}
+
+/// What a passive opener is prepared to agree to: make_offer(), with ECN agreed to unless it is off.
+[[nodiscard]] Offer passive_offer(const Config& config, wire::IpVersion version) noexcept;
+
+/// The offer a passive opener answers with: MSS always; window scale, SACK-permitted, timestamps and ECN
+/// only when the peer's SYN carried them (RFC 7323 §1.3, §2.2; RFC 2018 §2; RFC 3168 §6.1.1).
 [[nodiscard]] Offer answer_offer(const Offer& ours, const SynOptions& peer) noexcept;
 
 /// What is in effect given our offer and the peer's SYN options: each option only when both sent it;

@@ -21,9 +21,9 @@
 ///            |  our TS clock  | ECN  | SACK | wscale  |      (the clock rounded down to 64 ms)
 ///
 ///   MSS: index into a per-family table of 8 values (the SYN's MSS rounds down to the table); wscale: the
-///   SYN's shift 0-14, or 15 = the SYN carried no window scale; ECN: always 0 (the engine has no ECN, the
-///   bit is kept where Linux keeps it so a later ECN can use it). The MAC covers the TSval bits too, so a
-///   peer cannot alter the options it gets back.
+///   SYN's shift 0-14, or 15 = the SYN carried no window scale; ECN: the SYN asked for ECN and the
+///   listener agreed (where Linux keeps it; without timestamps there is no room, so a cookie SYN-ACK then
+///   agrees to no ECN). The MAC covers the TSval bits too, so a peer cannot alter the options it gets back.
 ///
 /// Validity: a cookie made in tick c is accepted during ticks c and c + 1, i.e. 64 to 128 s (Linux: about
 /// two minutes). Secret rotation: every `rotation_ticks` ticks (default 4, about 4 minutes) the secret is
