@@ -493,7 +493,8 @@ wire::SendHeader Listener::send_syn_ack(Instant now, std::uint32_t slot) const {
 wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
   const SynOptions peer = e.peer_options();
   const Offer ours = answer_offer(
-      passive_offer(*config_, (e.flags & HalfOpen::kV6) != 0 ? wire::IpVersion::v6 : wire::IpVersion::v4), peer);
+      passive_offer(*config_, (e.flags & HalfOpen::kV6) != 0 ? wire::IpVersion::v6 : wire::IpVersion::v4),
+      peer);
   wire::SendHeader h;
   h.src_port = e.addr.local_port;
   h.dst_port = e.addr.remote_port;
