@@ -43,6 +43,8 @@ struct SimArgs {
   bool absolute = false;
   bool list = false;
   std::string bandwidth;  ///< "V" for both directions or "C2S,S2C" (client->server, server->client)
+  std::optional<double> aqm_threshold_ms;  ///< --aqm-threshold: CE-mark (or drop Not-ECT) past this backlog
+  std::string client_ecn, server_ecn;      ///< --ecn, --server-ecn
   std::optional<std::uint16_t> client_mss, server_mss;
   bool no_wscale = false, no_sack = false, no_timestamps = false;
   bool server_no_wscale = false, server_no_sack = false, server_no_timestamps = false;
@@ -72,6 +74,10 @@ sim::SimConfig make_config(const SimArgs& a, sim::SimConfig c) {
     c.to_server.bandwidth_bps = static_cast<std::uint64_t>(std::llround(bw->first));
     c.to_client.bandwidth_bps = static_cast<std::uint64_t>(std::llround(bw->second));
   }
+  if (a.aqm_threshold_ms)
+    c.to_server.aqm_threshold = c.to_client.aqm_threshold = from_ms(*a.aqm_threshold_ms);
+  if (const auto m = tcp::parse_ecn_mode(a.client_ecn)) c.client.ecn = *m;
+  if (const auto m = tcp::parse_ecn_mode(a.server_ecn)) c.server.ecn = *m;
   using Match = sim::ScriptRule::Match;
   for (const auto n : a.drop_syn) c.to_server.script.push_back({Match::nth_syn, n, sim::Fate::dropped});
   if (a.drop_synack) c.to_client.script.push_back({Match::every_syn_ack, 1, sim::Fate::dropped});
@@ -265,6 +271,15 @@ int run(const SimArgs& args) {
 void add_impairment_options(CLI::App* sub, SimArgs& args) {
   sub->add_option("--bandwidth", args.bandwidth, "Link rate in bits per second, 0 = unlimited (or C2S,S2C)")
       ->check(per_direction(0.0, 1e12, "C2S,S2C"));
+  sub->add_option(
+         "--aqm-threshold", args.aqm_threshold_ms,
+         "With --bandwidth: past this queue (MS of backlog) mark ECN-capable segments CE and drop the "
+         "others (RFC 3168 §5); default none")
+      ->check(CLI::Range(0.001, 60000.0));
+  sub->add_option("--ecn", args.client_ecn, "The client's ECN: off, passive or on (asks in its SYN)")
+      ->check(CLI::IsMember({"off", "passive", "on"}));
+  sub->add_option("--server-ecn", args.server_ecn, "The server's ECN: off, passive (default) or on")
+      ->check(CLI::IsMember({"off", "passive", "on"}));
   sub->add_option("--drop-syn", args.drop_syn, "Drop the client's Nth SYN (repeatable)")
       ->allow_extra_args(false)
       ->check(whole(1U, 100U));

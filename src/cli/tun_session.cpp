@@ -68,6 +68,12 @@ void add_tun_options(CLI::App* cmd, TunOptions& o) {
       ->check(whole(1024U, 1U << 30U));
   cmd->add_flag("--no-timestamps", o.no_timestamps, "Do not offer TCP timestamps");
   cmd->add_flag("--no-sack", o.no_sack, "Do not offer SACK-permitted");
+  cmd->add_option(
+         "--ecn", o.ecn,
+         "ECN (RFC 3168): off, passive (agree when the peer's SYN asks; the default, as Linux) or on "
+         "(ask in every SYN)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "passive", "on"}));
   cmd->add_flag("--no-wscale", o.no_wscale, "Do not offer window scaling");
 }
 
@@ -120,6 +126,7 @@ stack::StackConfig stack_config(const TunOptions& o, const std::vector<IpAddress
   config.tcp.syn_retries = o.syn_retries;
   config.tcp.timestamps = !o.no_timestamps;
   config.tcp.sack_permitted = !o.no_sack;
+  config.tcp.ecn = tcp::parse_ecn_mode(o.ecn).value_or(tcp::EcnMode::passive);
   config.tcp.window_scaling = !o.no_wscale;
   config.tcp.syn_cookies = o.syn_cookies;
   if (o.syn_queue) config.tcp.syn_queue_capacity = *o.syn_queue;

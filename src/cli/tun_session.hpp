@@ -52,6 +52,7 @@ struct TunOptions {
   std::optional<std::uint32_t> buffers;  ///< send and receive buffer bytes per connection (engine default)
   bool no_timestamps = false;
   bool no_sack = false;
+  std::string ecn = "passive";  ///< --ecn: off, passive (agree when asked) or on (ask in every SYN)
   bool no_wscale = false;
   tcp::SynCookieMode syn_cookies = tcp::SynCookieMode::when_full;  ///< listen --syn-cookies
   std::optional<std::uint32_t> syn_queue;                          ///< listen --syn-queue

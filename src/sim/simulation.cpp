@@ -45,6 +45,7 @@ tcp::Config tcp_config(const HostOptions& o) {
   c.window_shift = o.window_shift;
   c.sack_permitted = o.sack;
   c.timestamps = o.timestamps;
+  c.ecn = o.ecn;
   c.send_buffer = o.send_buffer;
   c.recv_buffer = o.recv_buffer;
   return c;

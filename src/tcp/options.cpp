@@ -27,6 +27,25 @@ Offer make_offer(const Config& config, wire::IpVersion version, const OfferOverr
   return o;
 }
 
+std::string_view to_string(EcnMode mode) noexcept {
+  switch (mode) {
+    case EcnMode::off:
+      return "off";
+    case EcnMode::passive:
+      return "passive";
+    case EcnMode::on:
+      return "on";
+  }
+  return "?";
+}
+
+std::optional<EcnMode> parse_ecn_mode(std::string_view text) noexcept {
+  if (text == "off") return EcnMode::off;
+  if (text == "passive") return EcnMode::passive;
+  if (text == "on") return EcnMode::on;
+  return std::nullopt;
+}
+
 Offer passive_offer(const Config& config, wire::IpVersion version) noexcept {
   Offer o = make_offer(config, version);
   o.ecn = config.ecn != EcnMode::off;

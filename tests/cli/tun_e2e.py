@@ -576,6 +576,93 @@ c.sendall(data); c.shutdown(socket.SHUT_WR); c.recv(100); c.close()
             self.assertFalse(passive[index[sysctl]], case)
             self.assertFalse(active[index[sysctl]], case)
 
+    # ---- ECN (RFC 3168) against the kernel, both directions -------------------------------------------
+    def ecn_marks(self):
+        """(synack's new-data frames, of them ECT(0); the kernel's, of them ECT(0)) in self.pcap; synack is
+        192.0.2.2 / 2001:db8::2 in both directions. Retransmissions are left out: they are never ECT
+        (RFC 3168 §6.1.5), and a loaded machine may provoke one (a tail-loss probe)."""
+        new_data = ("tcp.len > 0 && !tcp.analysis.retransmission && !tcp.analysis.fast_retransmission && "
+                    "!tcp.analysis.spurious_retransmission")
+        out = subprocess.run(["tshark", "-r", self.pcap, "-Y", new_data, "-T", "fields", "-e", "ip.src",
+                              "-e", "ipv6.src", "-e", "ip.dsfield.ecn", "-e", "ipv6.tclass.ecn"],
+                             capture_output=True, text=True, timeout=60).stdout
+        counts = [0, 0, 0, 0]
+        for line in out.splitlines():
+            src4, src6, ecn4, ecn6 = (line.split("\t") + ["", "", "", ""])[:4]
+            ours = (src4 or src6) in ("192.0.2.2", "2001:db8::2")
+            ect0 = (ecn4 or ecn6) == "2"
+            counts[0 if ours else 2] += 1
+            counts[1 if ours else 3] += ect0
+        return counts
+
+    ECN_VIEW = r"""
+def kernel_ecn(s):
+    return bool(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)[5] & 8)  # TCPI_OPT_ECN
+"""
+
+    def check_ecn_case(self, kernel_ecn, synack_ecn, expect):
+        self.ns.sysctl("net.ipv4.tcp_ecn", kernel_ecn)  # this namespace's own (per-netns sysctl)
+        case = f"kernel tcp_ecn={kernel_ecn}, synack --ecn {synack_ecn}"
+        # Passive: a kernel client -> synack listen --echo, 200 kB each way.
+        p, reader = self.start_listen("--port", "7", "--echo", "--ecn", synack_ecn)
+        out = self.py(self.ECN_VIEW + r"""
+s = socket.create_connection(("192.0.2.2", 7), timeout=10)
+o, i, n = pump(s, 200000)
+assert o == i and n == 200000
+print("ECN", kernel_ecn(s))
+""")
+        events = self.stop_listen(p, reader)
+        est = [e for e in events if e["event"] == "established"]
+        self.assertEqual(len(est), 1, events)
+        self.assertEqual(est[0]["negotiated"]["agreed"]["ecn"], expect, case)
+        self.assertIn(f"ECN {expect}", out, case)  # the kernel's own view (TCP_INFO)
+        ours, ours_ect, theirs, theirs_ect = self.ecn_marks()
+        self.assertGreater(ours, 0)
+        self.assertEqual(ours_ect, ours if expect else 0, f"passive {case}: synack's data frames")
+        self.assertEqual(theirs_ect, theirs if expect else 0, f"passive {case}: the kernel's data frames")
+        self.assert_capture_clean()
+        # Active: synack connect -> a kernel echo server.
+        view = os.path.join(self.tmp, "ecn-view.txt")
+        server = PY_HELPERS + self.ECN_VIEW + r"""
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 7008)); l.listen(1); l.settimeout(20)
+c, _ = l.accept(); c.settimeout(10)
+data = b""
+while len(data) < 5000:
+    d = c.recv(65536)
+    if not d: break
+    data += d
+open("VIEW_PATH", "w").write("ECN %s" % kernel_ecn(c))
+c.sendall(data); c.shutdown(socket.SHUT_WR); c.recv(100); c.close()
+"""
+        proc = self.ns.spawn(["python3", "-c", server.replace("VIEW_PATH", view)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.wait_port(7008)
+        code, lines, _, err = self.connect("192.0.2.1", "7008", "--ecn", synack_ecn, "--send", "e" * 5000)
+        self.assertEqual(code, 0, err)
+        proc.wait(timeout=10)
+        with open(view) as f:
+            self.assertEqual(f.read(), f"ECN {expect}", case)
+        self.assertEqual(lines[0]["negotiated"]["agreed"]["ecn"], expect, case)
+        self.assertEqual(lines[0]["bytes_received"], 5000)
+        ours, ours_ect, theirs, theirs_ect = self.ecn_marks()
+        self.assertGreater(ours, 0)
+        self.assertEqual(ours_ect, ours if expect else 0, f"active {case}: synack's data frames")
+        self.assertEqual(theirs_ect, theirs if expect else 0, f"active {case}: the kernel's data frames")
+        self.assert_capture_clean()
+
+    def test_ecn_kernel_1_synack_on(self):
+        # The kernel asks (tcp_ecn=1) and synack agrees; synack asks and the kernel agrees.
+        self.check_ecn_case(1, "on", True)
+
+    def test_ecn_kernel_1_synack_off(self):
+        self.check_ecn_case(1, "off", False)
+
+    def test_ecn_kernel_0_synack_on(self):
+        # The kernel neither asks nor agrees: no ECN, and no ECT mark on anyone's data.
+        self.check_ecn_case(0, "on", False)
+
     def test_options_timestamps_0(self):
         self.check_options_case("net.ipv4.tcp_timestamps", 0)
 

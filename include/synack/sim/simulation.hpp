@@ -39,13 +39,14 @@ enum class ServerMode : std::uint8_t {
 
 /// The handshake options one host offers.
 struct HostOptions {
-  std::uint16_t mss = 1460;                ///< announced MSS (sets the stack's MTU to mss + 40)
-  bool window_scaling = true;              ///< offer window scaling (RFC 7323)
-  std::uint8_t window_shift = 7;           ///< the shift offered, 0-14
-  bool sack = true;                        ///< offer SACK-permitted (RFC 2018)
-  bool timestamps = true;                  ///< offer timestamps (RFC 7323)
-  std::uint32_t send_buffer = 256 * 1024;  ///< tcp::Config::send_buffer
-  std::uint32_t recv_buffer = 256 * 1024;  ///< tcp::Config::recv_buffer (sets the advertised window)
+  std::uint16_t mss = 1460;                  ///< announced MSS (sets the stack's MTU to mss + 40)
+  bool window_scaling = true;                ///< offer window scaling (RFC 7323)
+  std::uint8_t window_shift = 7;             ///< the shift offered, 0-14
+  bool sack = true;                          ///< offer SACK-permitted (RFC 2018)
+  bool timestamps = true;                    ///< offer timestamps (RFC 7323)
+  tcp::EcnMode ecn = tcp::EcnMode::passive;  ///< ECN (RFC 3168): ask (on), agree only (passive), off
+  std::uint32_t send_buffer = 256 * 1024;    ///< tcp::Config::send_buffer
+  std::uint32_t recv_buffer = 256 * 1024;    ///< tcp::Config::recv_buffer (sets the advertised window)
 };
 
 /// An attacker that floods the server with spoofed SYNs (the syn-flood scenario), as `hping3 -S --flood

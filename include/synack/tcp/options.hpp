@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "synack/tcp/config.hpp"
 #include "synack/wire/ip_address.hpp"
@@ -73,6 +74,11 @@ struct Negotiated {
 /// Our offer from the configuration and per-connection overrides.
 [[nodiscard]] Offer make_offer(const Config& config, wire::IpVersion version,
                                const OfferOverrides& overrides = {}) noexcept;
+
+/// "off", "passive" or "on" (the CLI's --ecn values).
+[[nodiscard]] std::string_view to_string(EcnMode mode) noexcept;
+/// The inverse of to_string(EcnMode); nullopt for any other text.
+[[nodiscard]] std::optional<EcnMode> parse_ecn_mode(std::string_view text) noexcept;
 
 /// Whether a SYN's flags ask for ECN (ECE and CWR, RFC 3168 §6.1.1), or a SYN-ACK's agree to it (ECE
 /// without CWR: a SYN-ACK with both is a reflected ECN-setup SYN and agrees to nothing).
