@@ -44,7 +44,19 @@ def sh(cmd):
     subprocess.run(cmd, shell=True, check=True, timeout=20)
 
 
+def fresh_namespace():
+    """True only in a network namespace nobody configured: its one interface is lo (the caller made it with
+    unshare). Anywhere else (the root namespace, a host's) this script must not add addresses or routes."""
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, timeout=10).stdout
+    names = [l.split(":")[1].strip().split("@")[0] for l in links.splitlines() if l.count(":") >= 2]
+    return names == ["lo"]
+
+
 def main():
+    if not fresh_namespace():
+        print("refusing: not a fresh private network namespace (run it through live_capture_test)",
+              file=sys.stderr)
+        return 77
     sh("ip link set lo up")
     server = subprocess.Popen(["unshare", "-n", sys.executable, "-c", SERVER_PY], stdout=subprocess.PIPE, text=True)
     procs = [server]
