@@ -129,6 +129,25 @@ struct TsharkRow {
   std::string tsval;
 };
 
+/// Runs `cmd` (a tshark command writing '|'-separated fields to `out`); each line of `out` split into
+/// exactly `width` fields (missing ones empty). Empty when tshark failed.
+inline std::vector<std::vector<std::string>> tshark_fields(const std::string& cmd, const std::string& out,
+                                                           std::size_t width) {
+  std::vector<std::vector<std::string>> rows;
+  if (std::system(cmd.c_str()) != 0) return rows;
+  std::ifstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    std::string field;
+    while (std::getline(ss, field, '|')) f.push_back(field);
+    f.resize(width);
+    rows.push_back(std::move(f));
+  }
+  return rows;
+}
+
 inline std::vector<TsharkRow> tshark_rows(const fs::path& pcap) {
   const auto out = pcap.string() + ".tshark";
   const std::string cmd =
@@ -139,15 +158,7 @@ inline std::vector<TsharkRow> tshark_rows(const fs::path& pcap) {
       "-e tcp.options.timestamp.tsval > '" +
       out + "' 2>/dev/null";
   std::vector<TsharkRow> rows;
-  if (std::system(cmd.c_str()) != 0) return rows;
-  std::ifstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    std::string field;
-    while (std::getline(ss, field, '|')) f.push_back(field);
-    f.resize(12);
+  for (const std::vector<std::string>& f : tshark_fields(cmd, out, 12)) {
     TsharkRow r;
     r.src = f[0].empty() ? f[1] : f[0];
     r.sport = static_cast<std::uint16_t>(std::stoul(f[2].empty() ? "0" : f[2]));

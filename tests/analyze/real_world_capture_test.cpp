@@ -27,19 +27,7 @@ std::vector<std::vector<std::string>> tshark_syns(const fs::path& pcap, const st
   const std::string cmd = "tshark -r '" + pcap.string() +
                           "' -Y 'tcp.flags.syn == 1' -T fields -E separator='|' " + fields + " > '" + out +
                           "' 2>/dev/null";
-  std::vector<std::vector<std::string>> rows;
-  if (std::system(cmd.c_str()) != 0) return rows;
-  std::ifstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    std::string field;
-    while (std::getline(ss, field, '|')) f.push_back(field);
-    f.resize(8);
-    rows.push_back(f);
-  }
-  return rows;
+  return tshark_fields(cmd, out, 8);
 }
 
 #define SKIP_WITHOUT_TSHARK()                            \
