@@ -34,10 +34,14 @@ struct ConnectOptions {
   std::optional<std::string> send;
   bool from_stdin = false;
   std::uint32_t count = 1;
-  bool json = false;
+  bool json = false;         ///< one document at the end
+  bool json_stream = false;  ///< one line per connection as it ends
   bool abort = false;
   double timeout_s = 60.0;
   double linger_s = 2.0;
+
+  /// Standard output carries JSON only (no received bytes), the text goes nowhere.
+  [[nodiscard]] bool machine_output() const noexcept { return json || json_stream; }
 };
 
 struct Outcome {
@@ -121,7 +125,8 @@ class Client {
     t.tuple = first ? first->tuple : wire::FourTuple{};
     out.json["local"] = t.tuple.local.to_string();
     t.started = t.now;
-    if (!o_.json) fmt::print(stderr, "connecting {} → {} …\n", t.tuple.local.to_string(), remote.to_string());
+    if (!o_.machine_output())
+      fmt::print(stderr, "connecting {} → {} …\n", t.tuple.local.to_string(), remote.to_string());
     return true;
   }
 
@@ -269,7 +274,7 @@ class Client {
       const wire::Bytes got = wire::Bytes(scratch_).first(*n);
       t.bytes_in += *n;
       t.sha.update(got);
-      if (!o_.json) {
+      if (!o_.machine_output()) {
         if (std::fwrite(got.data(), 1, got.size(), stdout) != got.size()) break;
       }
     }
@@ -299,7 +304,7 @@ class Client {
     out.json["received_sha256"] = t.sha.hex_digest();
     out.json["exit_code"] = t.code;
     out.exit_code = t.code;
-    if (!o_.json) {
+    if (!o_.machine_output()) {
       fmt::print(stderr, "{}: sent {} B, received {} B (sha256 {})\n", t.result, t.bytes_out, t.bytes_in,
                  out.json["received_sha256"].get<std::string>());
     }
@@ -310,7 +315,7 @@ class Client {
     out.json["result"] = result;
     out.json["message"] = message;
     out.json["exit_code"] = code;
-    if (!o_.json) fmt::print(stderr, "synack connect: {}\n", message);
+    if (!o_.machine_output()) fmt::print(stderr, "synack connect: {}\n", message);
     return out;
   }
 
@@ -320,7 +325,7 @@ class Client {
     if (h != nullptr) {
       for (Instant t : h->our_syns) times.push_back(tun_cli::millis(t - started));
     }
-    if (!o_.json && h != nullptr && h->our_syns.size() > 1) {
+    if (!o_.machine_output() && h != nullptr && h->our_syns.size() > 1) {
       std::string line;
       for (Instant t : h->our_syns) line += fmt::format(" +{:.3f}s", tun_cli::millis(t - started) / 1000.0);
       fmt::print(stderr, "SYNs sent at{}\n", line);
@@ -341,7 +346,7 @@ class Client {
     out.json["irs"] = info->irs.raw();
     out.json["syn_retransmits"] = info->syn_retransmits;
     out.json["outcome"] = observe::to_string(observe::Outcome::established);
-    if (!o_.json) {
+    if (!o_.machine_output()) {
       fmt::print(stderr, "established {} → {} in {:.3f} ms\n", tuple.local.to_string(),
                  tuple.remote.to_string(), tun_cli::millis(took));
       const observe::Negotiated n = tun_cli::negotiated(h, false, tuple.local.address.version());
@@ -356,6 +361,23 @@ class Client {
   std::vector<std::byte> scratch_;
   int stdin_watch_ = -1;
 };
+
+/// --json: the one connection's document, or with --count N one document holding N of them.
+void print_document(observe::Json& connections) {
+  if (connections.size() == 1) {
+    fmt::print("{}\n", connections[0].dump());
+  } else {
+    observe::Json j = observe::document();
+    j["document"] = "connect";
+    for (auto& c : connections) {
+      c.erase("schema");
+      c.erase("document");
+    }
+    j["connections"] = std::move(connections);
+    fmt::print("{}\n", j.dump());
+  }
+  std::fflush(stdout);
+}
 
 int run_connect(const ConnectOptions& o, const PrivilegeOptions& privileges) {
   auto host = wire::IpAddress::parse(o.host);
@@ -383,14 +405,23 @@ int run_connect(const ConnectOptions& o, const PrivilegeOptions& privileges) {
     return code;
   int exit_code = kExitOk;
   bool stdin_eof = false;
-  for (std::uint32_t i = 0; i < std::max<std::uint32_t>(o.count, 1); ++i) {
+  observe::Json all = nlohmann::json::array();
+  const std::uint32_t count = std::max<std::uint32_t>(o.count, 1);
+  for (std::uint32_t i = 0; i < count; ++i) {
     Outcome outcome = client.run_one(wire::Endpoint{*host, o.port}, stdin_eof);
-    if (o.json) {
-      fmt::print("{}\n", outcome.json.dump());
+    outcome.json["number"] = i + 1;
+    if (o.json_stream) {
+      observe::Json line = observe::event("connection");
+      line.update(outcome.json);
+      line.erase("document");
+      fmt::print("{}\n", line.dump());
       std::fflush(stdout);
+    } else if (o.json) {
+      all.push_back(std::move(outcome.json));
     }
     if (exit_code == kExitOk) exit_code = outcome.exit_code;
   }
+  if (o.json) print_document(all);
   // Let the last FIN/ACK exchange leave the device (bounded).
   const Instant until = link::monotonic_now() + std::chrono::milliseconds(50);
   for (int i = 0; i < 100 && link::monotonic_now() < until; ++i) {
@@ -414,8 +445,12 @@ void register_connect_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--count", options->count, "Connections to make, one after another")
       ->capture_default_str()
       ->check(whole(1, 100000));
-  cmd->add_flag("--json", options->json,
-                "One JSON object per connection on stdout (received bytes not printed)");
+  auto* json = cmd->add_flag("--json", options->json,
+                             "One JSON document on stdout once done: the connection's, or with --count N one "
+                             "holding N (received bytes not printed)");
+  cmd->add_flag("--json-stream", options->json_stream,
+                "One JSON object per line on stdout as each connection ends (received bytes not printed)")
+      ->excludes(json);
   cmd->add_flag("--abort", options->abort, "Reset the connection (RST) after sending instead of closing it");
   cmd->add_option("--timeout", options->timeout_s, "Seconds allowed for the transfer after the handshake")
       ->capture_default_str()

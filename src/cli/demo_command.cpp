@@ -36,6 +36,7 @@
 #include "demo_recorder.hpp"
 #include "exit_codes.hpp"
 #include "listen_command.hpp"
+#include "log_flags.hpp"
 #include "privileges.hpp"
 #include "synack/driver/driver.hpp"
 #include "synack/link/netns.hpp"
@@ -83,9 +84,30 @@ struct ServerTask {
   bool answered = false;
 };
 
+/// How a capture written to standard output (--pcap -) is named in messages.
+constexpr std::string_view kStandardOutput = "standard output";
+
+/// Where the capture went, and how to read it.
+std::string capture_hint(const std::string& shown) {
+  if (shown == kStandardOutput)
+    return "written to standard output (e.g. synack demo --pcap - | synack analyze -)";
+  return fmt::format("{} (open it in Wireshark, or: synack analyze {})", shown, shown);
+}
+
+/// --json-stream: one connection as it is shown, `{"schema", "event": "connection", "title", then the
+/// fields of a sim connection without segments}` (docs/json.md).
+void print_stream_line(const std::string& title, const sim::ConnectionResult& c) {
+  observe::Json j = observe::event("connection");
+  j["title"] = title;
+  j.update(sim::connection_json(c, false));
+  fmt::print("{}\n", j.dump());
+  std::fflush(stdout);
+}
+
 class LiveDemo {
  public:
-  LiveDemo(tun_cli::TunSession& s, bool colour, std::FILE* text) : s_(s), colour_(colour), text_(text) {}
+  LiveDemo(tun_cli::TunSession& s, bool colour, std::FILE* text, bool json_stream)
+      : s_(s), colour_(colour), text_(text), json_stream_(json_stream) {}
 
   int run(const std::string& pcap_path, const PrivilegeOptions& privileges) {
     // The device, the namespace and the pcap are open; the kernel side's sockets need no privilege (ports
@@ -136,7 +158,7 @@ class LiveDemo {
                d.datagrams_in + d.datagrams_out, s_.device->name(), d.datagrams_in, d.datagrams_out,
                tun_cli::millis(link::monotonic_now() - t0) / 1000.0);
     if (s_.pcap) (void)s_.pcap->flush();
-    fmt::print(text_, "Capture: {} (open it in Wireshark, or: synack analyze {})\n", pcap_path, pcap_path);
+    fmt::print(text_, "Capture: {}\n", capture_hint(pcap_path));
     return kExitOk;
   }
 
@@ -295,11 +317,13 @@ class LiveDemo {
         fmt::print(text_, "  the kernel's view (ss -tni): {}\n", view.text);
       }
     }
+    if (json_stream_) print_stream_line(t.title, t.result);
   }
 
   tun_cli::TunSession& s_;
   bool colour_;
   std::FILE* text_;
+  bool json_stream_;
   KernelSide kernel_;
 
  public:
@@ -315,7 +339,12 @@ class LiveDemo {
 struct Output {
   bool colour = false;
   bool json = false;
-  [[nodiscard]] std::FILE* text() const noexcept { return json ? stderr : stdout; }
+  bool json_stream = false;  ///< one line per connection as it is shown
+  bool pcap_stdout = false;  ///< --pcap -: the capture owns standard output
+  LogFlags log;              ///< -v
+  [[nodiscard]] std::FILE* text() const noexcept {
+    return json || json_stream || pcap_stdout ? stderr : stdout;
+  }
 };
 
 /// The --json document: {"schema", "document": "demo", "mode", "pcap", "connections": [{"title", then the
@@ -351,6 +380,7 @@ int run_live(const CapturePath& pcap, const Output& out, const PrivilegeOptions&
   o.link.pcap = pcap.open_as;
   o.mss = kSynackMss;
   o.syn_retries = kSynRetries;
+  o.log = out.log;
   auto session = tun_cli::open_session(o);
   if (!session) {
     fmt::print(stderr, "synack demo: {}\n", session.error().message);
@@ -368,7 +398,7 @@ int run_live(const CapturePath& pcap, const Output& out, const PrivilegeOptions&
       "  synack offers MSS {} (IPv6: {}), the kernel {} (IPv6: {}); synack serves HTTP on port {}, the "
       "kernel on port {}\n",
       kSynackMss, kSynackMss - 20, 1460, 1440, kSynackPort, kKernelPort);
-  LiveDemo demo(s, out.colour, text);
+  LiveDemo demo(s, out.colour, text, out.json_stream);
   auto* recorder = &demo.recorder_;
   s.stack->set_observer([recorder](const stack::SegmentRecord& r) { recorder->observe(r); });
   const int code = demo.run(pcap_path, privileges);
@@ -391,6 +421,7 @@ int run_simulated(const CapturePath& pcap, const Output& out) {
   }
   sim::SimObserver observer;
   observer.on_datagram = [&](Instant at, wire::Bytes d) { recorder->record(at, d); };
+  observer.on_log = log_printer(out.log, stderr);
   struct Part {
     std::string title;
     sim::SimConfig config;
@@ -422,6 +453,7 @@ int run_simulated(const CapturePath& pcap, const Output& out) {
       c.number = static_cast<std::uint32_t>(connections.size() + 1);
       fmt::print(text, "{}",
                  sim::render_ladder(c, sim::LadderOptions{.colour = out.colour, .absolute = false}));
+      if (out.json_stream) print_stream_line(part.title, c);
       connections.push_back(std::move(c));
       titled.emplace_back(part.title, nullptr);
     }
@@ -431,8 +463,7 @@ int run_simulated(const CapturePath& pcap, const Output& out) {
     fmt::print(stderr, "synack demo: cannot write {}: {}\n", pcap_path, closed.error());
     return kExitFailure;
   }
-  fmt::print(text, "\nCapture (virtual time): {} (open it in Wireshark, or: synack analyze {})\n", pcap_path,
-             pcap_path);
+  fmt::print(text, "\nCapture (virtual time): {}\n", capture_hint(pcap_path));
   if (out.json) print_json("simulated", pcap_path, titled);
   return kExitOk;
 }
@@ -486,7 +517,7 @@ int run_demo_with(const CapturePath& pcap, const Output& out, bool force_sim,
 
 int run_demo(const std::string& pcap_option, const Output& out, bool force_sim,
              const PrivilegeOptions& privileges) {
-  CapturePath pcap{pcap_option, pcap_option};
+  CapturePath pcap{pcap_option, pcap_option == "-" ? std::string(kStandardOutput) : pcap_option};
   int reserved = -1;
   if (pcap_option.empty()) {
     auto created = create_default_capture();
@@ -511,18 +542,38 @@ void register_demo_command(CLI::App& app, int& exit_code) {
   auto simulated = std::make_shared<bool>(false);
   auto colour = std::make_shared<ColourMode>(ColourMode::automatic);
   auto json = std::make_shared<bool>(false);
+  auto json_stream = std::make_shared<bool>(false);
+  auto log = std::make_shared<LogFlags>();
   cmd->add_option(
-         "--pcap", *pcap,
-         "Where to write the capture (default: a new synack-demo.pcap, or synack-demo-N.pcap, in the "
-         "current directory; never an existing file there)")
-      ->check(not_stdout());
+      "--pcap", *pcap,
+      "Where to write the capture ('-': standard output, the tour's text then on stderr; default: "
+      "a new synack-demo.pcap, or synack-demo-N.pcap, in the current directory; never an "
+      "existing file there)");
   cmd->add_flag("--simulated", *simulated, "Give the tour over the simulated link, without the kernel");
-  cmd->add_flag("--json", *json,
-                "Print one JSON document of every connection (docs/json.md); the tour's text goes to stderr");
+  auto* json_flag = cmd->add_flag(
+      "--json", *json,
+      "Print one JSON document of every connection (docs/json.md); the tour's text goes to stderr");
+  cmd->add_flag(
+         "--json-stream", *json_stream,
+         "Print one JSON object per line per connection as it is shown; the tour's text goes to stderr")
+      ->excludes(json_flag);
   add_colour_option(cmd, *colour);
+  add_log_flags(cmd, *log);
   auto privileges = add_privilege_options(cmd);
-  cmd->callback([pcap, simulated, colour, json, privileges, &exit_code] {
-    const Output out{.colour = use_colour(*colour, *json ? stderr : stdout), .json = *json};
+  cmd->callback([pcap, simulated, colour, json, json_stream, log, privileges, &exit_code] {
+    const bool pcap_stdout = *pcap == "-";
+    if (pcap_stdout && (*json || *json_stream)) {
+      fmt::print(stderr,
+                 "synack demo: --pcap -: standard output carries the JSON; give a file name (run "
+                 "'synack demo --help')\n");
+      exit_code = kExitUsage;
+      return;
+    }
+    const Output out{.colour = use_colour(*colour, *json || *json_stream || pcap_stdout ? stderr : stdout),
+                     .json = *json,
+                     .json_stream = *json_stream,
+                     .pcap_stdout = pcap_stdout,
+                     .log = *log};
     exit_code = run_demo(*pcap, out, *simulated, *privileges);
   });
 }

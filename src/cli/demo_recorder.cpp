@@ -2,6 +2,24 @@
 #include "demo_recorder.hpp"
 
 namespace synack::cli::demo {
+namespace {
+
+constexpr std::size_t kMaxSegments = 64;
+
+/// The tracker's view in the simulator's record.
+void copy(const observe::ConnectionTracker& tracker, sim::ConnectionResult& c) {
+  c.negotiated = tracker.negotiated();
+  c.client_isn = tracker.isn(observe::Role::client);
+  c.server_isn = tracker.isn(observe::Role::server);
+  c.syn_retransmits = tracker.syn_retransmits(observe::Role::client);
+  c.synack_retransmits = tracker.syn_retransmits(observe::Role::server);
+  c.data_retransmits = tracker.data_retransmits(observe::Role::client);
+  c.outcome = tracker.outcome();
+  c.established_at = tracker.established_at();
+  c.ended_at = tracker.ended_at();
+}
+
+}  // namespace
 
 void Recorder::observe(const stack::SegmentRecord& r) {
   const wire::TcpFlags flags = r.header.flags;
@@ -12,6 +30,7 @@ void Recorder::observe(const stack::SegmentRecord& r) {
     t = &tracks_.back();
     t->key = r.tuple;
     t->synack_is_client = r.direction == stack::Direction::out;
+    t->tracker = observe::ConnectionTracker(r.tuple.local.address.version());
     t->result.number = static_cast<std::uint32_t>(tracks_.size());
     t->result.tuple = t->synack_is_client ? r.tuple : r.tuple.reversed();
     t->result.started_at = r.at;
@@ -23,41 +42,16 @@ void Recorder::observe(const stack::SegmentRecord& r) {
   s.header = r.header;
   s.payload_len = static_cast<std::uint32_t>(r.payload_len);
   s.arrival = r.at;
-  s.retransmission =
-      t->retransmissions.observe(s.dir, r.header.seq, flags, static_cast<std::uint32_t>(r.payload_len));
-  auto& c = t->result;
-  if (flags.syn()) {
-    auto& offer = c2s ? c.negotiated.client : c.negotiated.server;
-    if (!offer) offer = observe::Offer::from(r.header);
-    if (c.negotiated.client && c.negotiated.server && !c.negotiated.agreed) {
-      c.negotiated.agreed =
-          observe::agree(*c.negotiated.client, *c.negotiated.server, r.tuple.local.address.version());
-    }
-    if (c2s) {
-      c.client_isn = r.header.seq.raw();
-      if (s.retransmission) ++c.syn_retransmits;
-    } else {
-      c.server_isn = r.header.seq.raw();
-      if (s.retransmission) ++c.synack_retransmits;
-    }
+  s.retransmission = t->tracker.observe(r.at, s.dir, r.header, s.payload_len);
+  copy(t->tracker, t->result);
+  if (t->result.segments.size() < kMaxSegments) t->result.segments.push_back(s);
+}
+
+void Recorder::timed_out(const wire::FourTuple& key, Instant at) {
+  if (Track* t = find(key)) {
+    t->tracker.timed_out(at);
+    copy(t->tracker, t->result);
   }
-  if (c.outcome == observe::Outcome::pending) {
-    if (!c2s && flags.rst() && !c.server_isn) {
-      c.outcome = observe::Outcome::refused;
-      c.ended_at = r.at;
-    } else if (c2s && flags.ack() && !flags.syn() && c.server_isn &&
-               r.header.ack.raw() == *c.server_isn + 1U) {
-      c.outcome = observe::Outcome::established;
-      c.established_at = r.at;
-    }
-  } else if (c.outcome == observe::Outcome::established && flags.rst() && !(t->fin[0] && t->fin[1])) {
-    // An RST after both FINs is not a reset of the connection: a peer already CLOSED answers a late
-    // segment so (the kernel's tail-loss probe of its FIN crossing our ACK, seen on a loaded machine).
-    c.outcome = observe::Outcome::reset;
-    c.ended_at = r.at;
-  }
-  if (flags.fin()) t->fin[c2s ? 0 : 1] = true;
-  if (c.segments.size() < 64) c.segments.push_back(s);
 }
 
 }  // namespace synack::cli::demo

@@ -41,6 +41,7 @@ struct ForwardOptions {
   double idle_timeout = 300.0;
   std::uint32_t max_connections = 1024;
   std::string when_full = "drop";
+  bool json = false;  ///< one document at exit (the summary), nothing before it
   bool json_stream = false;
   bool quiet = false;
   bool icmp_unreachable = false;
@@ -82,11 +83,12 @@ std::string upstream_text(const ForwardOptions& o) {
   return "this network namespace";
 }
 
-void print_summary(const TunSession& s, const forward::Relay& relay, int signal, bool json) {
+void print_summary(const TunSession& s, const forward::Relay& relay, int signal, const ForwardOptions& o) {
   const forward::RelayCounters& c = relay.counters();
   const stack::StackStats& st = s.stack->stats();
-  if (json) {
-    observe::Json j = observe::event("summary");
+  if (o.json || o.json_stream) {
+    observe::Json j = o.json ? observe::document() : observe::event("summary");
+    if (o.json) j["document"] = "forward";
     j["signal"] = signal;
     j["offers"] = {{"total", c.offers},
                    {"accepted", c.accepted},
@@ -125,6 +127,7 @@ void print_summary(const TunSession& s, const forward::Relay& relay, int signal,
 }
 
 void print_banner(const TunSession& s, const ForwardOptions& o) {
+  if (o.json) return;  // stdout carries the one document
   if (o.json_stream) {
     observe::Json j = observe::event("forwarding");
     j["device"] = s.device->name();
@@ -235,7 +238,7 @@ int run_forward(const ForwardOptions& o, const PrivilegeOptions& p) {
     if (s.signal_watch >= 0 && (step->watched & (1U << static_cast<unsigned>(s.signal_watch))) != 0) {
       if (const int sig = s.take_signal(); sig != 0) {
         std::fflush(stdout);
-        print_summary(s, relay, sig, o.json_stream);
+        print_summary(s, relay, sig, o);
         return kExitOk;
       }
     }
@@ -289,16 +292,24 @@ void register_forward_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::IsMember({"drop", "refuse"}));
   add_link_flags(cmd, o->tun.link, LinkKind::device);
+  add_log_flags(cmd, o->tun.log);
+  tun_cli::add_ecn_option(cmd, o->tun.ecn);
   cmd->add_option("--buffers", o->tun.buffers, "Send and receive buffer bytes per connection")
       ->check(whole(1024U, 1U << 30U));
-  cmd->add_flag("--json-stream", o->json_stream, "One JSON object per line per event");
-  cmd->add_flag("--quiet", o->quiet, "No per-connection lines: only the summary");
+  auto* stream = cmd->add_flag("--json-stream", o->json_stream, "One JSON object per line per event");
+  cmd->add_flag("--json", o->json,
+                "One JSON document on stdout when the run ends (the summary; nothing printed before it)")
+      ->excludes(stream);
+  cmd->add_flag("-q,--quiet", o->quiet, "No per-connection lines: only the summary");
   cmd->add_flag(
       "--icmp-unreachable", o->icmp_unreachable,
       "Answer a SYN whose upstream is unreachable (not silent) with an ICMP destination-unreachable "
       "instead of dropping it silently");
   auto privileges = add_privilege_options(cmd);
-  cmd->callback([o, privileges, &exit_code] { exit_code = run_forward(*o, *privileges); });
+  cmd->callback([o, privileges, &exit_code] {
+    if (o->json) o->quiet = true;  // stdout carries the one document
+    exit_code = run_forward(*o, *privileges);
+  });
 }
 
 }  // namespace synack::cli

@@ -42,6 +42,7 @@ struct ListenOptions {
   bool discard = false;
   bool http = false;
   std::uint32_t backlog = 0;
+  bool json = false;  ///< one document at exit (the summary), nothing before it
   bool json_stream = false;
   bool quiet = false;
   bool sha256 = false;
@@ -158,7 +159,8 @@ class Server {
                       .totals = totals_,
                       .peak = peak_,
                       .suppressed = suppressed_total_,
-                      .json = o_.json_stream,
+                      .json = o_.json_stream || o_.json,
+                      .document = o_.json,
                       .listeners = {}};
     for (std::size_t i = 0; i < listeners_.size(); ++i) {
       if (const auto l = s_.stack->listener_info(listeners_[i])) sum.listeners.emplace_back(o_.ports[i], *l);
@@ -574,8 +576,11 @@ void register_listen_command(CLI::App& app, int& exit_code) {
                   "Half-open connections kept at once per listener (1-1048576; default 65536); past it "
                   "SYNs get cookies or prune the oldest retransmitted entry")
       ->check(whole(1U, tcp::kMaxSynQueue));
-  cmd->add_flag("--json-stream", options->json_stream, "One JSON object per line per event");
-  cmd->add_flag("--quiet", options->quiet,
+  auto* stream = cmd->add_flag("--json-stream", options->json_stream, "One JSON object per line per event");
+  cmd->add_flag("--json", options->json,
+                "One JSON document on stdout when the run ends (the summary; nothing printed before it)")
+      ->excludes(stream);
+  cmd->add_flag("-q,--quiet", options->quiet,
                 "No per-connection or per-second lines: only the summary (and, with --json-stream, the "
                 "listening event)");
   cmd->add_flag("--sha256", options->sha256, "SHA-256 of each connection's received bytes in its end line");
@@ -585,6 +590,7 @@ void register_listen_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(whole(0, 1'000'000'000));
   cmd->callback([options, privileges, &exit_code] {
+    if (options->json) options->quiet = true;  // stdout carries the one document
     options->tun.syn_cookies =
         tcp::parse_syn_cookie_mode(options->syn_cookies).value_or(tcp::SynCookieMode::when_full);
     exit_code = run_listen(*options, *privileges);

@@ -14,7 +14,8 @@ using tun_cli::grouped;
 void print_listen_summary(const tun_cli::TunSession& s, const ListenSummary& sum) {
   const auto& d = s.driver->stats();
   if (sum.json) {
-    observe::Json j = observe::event("summary");
+    observe::Json j = sum.document ? observe::document() : observe::event("summary");
+    if (sum.document) j["document"] = "listen";
     j["signal"] = sum.signal;
     j["connections"] = sum.accepted;
     j["open"] = sum.open;

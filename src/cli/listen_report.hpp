@@ -31,10 +31,11 @@ struct ListenSummary {
   std::size_t peak = 0;
   std::uint64_t suppressed = 0;
   bool json = false;
+  bool document = false;  ///< --json: a "document": "listen" rather than a "summary" event
   std::vector<std::pair<std::uint16_t, stack::ListenerInfo>> listeners;  ///< by --port
 };
 
-/// Prints the summary to stdout (text, or one JSON line) and flushes.
+/// Prints the summary to stdout (text, or one JSON line: an event or, for --json, the document) and flushes.
 void print_listen_summary(const tun_cli::TunSession& s, const ListenSummary& sum);
 
 }  // namespace synack::cli

@@ -21,6 +21,7 @@
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
 #include "link_flags.hpp"
+#include "log_flags.hpp"
 #include "numbers.hpp"
 #include "synack/sim/render.hpp"
 #include "synack/sim/scenario.hpp"
@@ -37,6 +38,7 @@ constexpr double kMaxAttackSyns = 10e6;
 struct SimArgs {
   std::string scenario = "normal";
   LinkFlags link;  ///< --pcap, --seed, --loss, --delay, --jitter, --dup, --reorder, --corrupt
+  LogFlags log;    ///< -v: both stacks' transitions and drops on stderr
   std::optional<std::uint32_t> connections;
   bool json = false;
   bool json_stream = false;
@@ -54,6 +56,7 @@ struct SimArgs {
   bool drop_final_ack = false;
   std::vector<std::uint32_t> corrupt_segment;
   std::optional<std::size_t> ladders;
+  bool quiet = false;  ///< -q: no ladders, only the summary
   std::optional<std::uint32_t> request;
   std::optional<std::uint32_t> buffer_kib;
   // Listener under attack.
@@ -213,9 +216,10 @@ int run(const SimArgs& args) {
   if (!configured) return configured.error();
   sim::SimConfig config = std::move(*configured);
   // A flood draws one ladder by default: a client's handshake the listener answered with a cookie.
-  const bool cookie_ladder = config.flood && !args.ladders;
+  const bool cookie_ladder = config.flood && !args.ladders && !args.quiet;
   const std::size_t ladder_limit =
-      args.ladders.value_or(config.connections <= 10 && !config.flood ? config.connections : 0);
+      args.quiet ? 0
+                 : args.ladders.value_or(config.connections <= 10 && !config.flood ? config.connections : 0);
   config.record_segments = args.json || (!args.json_stream && (ladder_limit > 0 || cookie_ladder));
   config.keep_connections = config.record_segments;  // the summary is counted as the run goes
 
@@ -243,6 +247,7 @@ int run(const SimArgs& args) {
   observer.on_progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
   catch_interrupts();  // SIGINT/SIGTERM: stop, then report what was done (exit 130)
   observer.should_stop = [] { return interrupted(); };
+  observer.on_log = log_printer(args.log);
   const sim::RunResult result = sim::run(config, observer);
   progress.finish();
 
@@ -302,9 +307,12 @@ void register_sim_command(CLI::App& app, int& exit_code) {
   auto* stream = sub->add_flag("--json-stream", a->json_stream, "Print one JSON object per line per event");
   json->excludes(stream);
   sub->add_flag("--absolute", a->absolute, "Absolute sequence numbers in the ladder (relative by default)");
-  sub->add_option("--ladders", a->ladders, "Draw the first N connections (default: all when at most 10)")
-      ->check(whole(0, 10'000'000));
+  auto* ladders =
+      sub->add_option("--ladders", a->ladders, "Draw the first N connections (default: all when at most 10)")
+          ->check(whole(0, 10'000'000));
+  sub->add_flag("-q,--quiet", a->quiet, "No ladders: only the summary (as --ladders 0)")->excludes(ladders);
   add_link_flags(sub, a->link, LinkKind::simulated);
+  add_log_flags(sub, a->log);
   add_impairment_options(sub, *a);
   sub->add_flag("--drop-synack", a->drop_synack, "Drop every SYN-ACK");
   sub->add_flag("--drop-final-ack", a->drop_final_ack, "Drop the handshake's final ACK");

@@ -58,6 +58,7 @@ void add_tun_options(CLI::App* cmd, TunOptions& o) {
       ->allow_extra_args(false);
   cmd->add_flag("--no-configure", o.no_configure, "Leave the kernel's side of the device as it is");
   add_link_flags(cmd, o.link, LinkKind::device);
+  add_log_flags(cmd, o.log);
   cmd->add_option("--mss", o.mss, "The MSS synack offers over IPv4 (IPv6: 20 less); default from the MTU")
       ->check(whole(88, 65495));
   cmd->add_option("--syn-retries", o.syn_retries, "SYN retransmissions before a connect times out")
@@ -68,13 +69,17 @@ void add_tun_options(CLI::App* cmd, TunOptions& o) {
       ->check(whole(1024U, 1U << 30U));
   cmd->add_flag("--no-timestamps", o.no_timestamps, "Do not offer TCP timestamps");
   cmd->add_flag("--no-sack", o.no_sack, "Do not offer SACK-permitted");
+  add_ecn_option(cmd, o.ecn);
+  cmd->add_flag("--no-wscale", o.no_wscale, "Do not offer window scaling");
+}
+
+void add_ecn_option(CLI::App* cmd, std::string& ecn) {
   cmd->add_option(
-         "--ecn", o.ecn,
+         "--ecn", ecn,
          "ECN (RFC 3168): off, passive (agree when the peer's SYN asks; the default, as Linux) or on "
          "(ask in every SYN)")
       ->capture_default_str()
       ->check(CLI::IsMember({"off", "passive", "on"}));
-  cmd->add_flag("--no-wscale", o.no_wscale, "Do not offer window scaling");
 }
 
 // ---- handshake log --------------------------------------------------------------------------------
@@ -297,6 +302,7 @@ std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOption
   session->stack = std::make_unique<stack::Stack>(config, key, stack::random_seed());
   TunSession* raw = session.get();
   session->stack->set_observer([raw](const stack::SegmentRecord& r) { raw->log.observe(r); });
+  attach_log(*session->stack, o.log, "");
 
   if (auto decorated = decorate(*session, o.link); !decorated) return std::unexpected(decorated.error());
   session->driver = std::make_unique<driver::Driver>(*session->link, *session->stack);

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "link_flags.hpp"
+#include "log_flags.hpp"
 #include "synack/driver/driver.hpp"
 #include "synack/link/pcap_device.hpp"
 #include "synack/link/tun.hpp"
@@ -47,6 +48,7 @@ struct TunOptions {
   std::vector<std::string> kernel_addrs;  ///< the kernel side's (default 192.0.2.1/24, 2001:db8::1/64)
   bool no_configure = false;              ///< attach only: leave the kernel side as it is
   LinkFlags link;                         ///< --pcap, --seed and the impairments (link_flags.hpp)
+  LogFlags log;                           ///< -v: the stack's transitions and drops on stderr
   std::optional<std::uint16_t> mss;       ///< the MSS synack offers (IPv4; IPv6 offers 20 less)
   std::uint32_t syn_retries = 6;
   std::optional<std::uint32_t> buffers;  ///< send and receive buffer bytes per connection (engine default)
@@ -61,6 +63,8 @@ struct TunOptions {
 };
 /// The TUN options of listen and connect, the link flags (add_link_flags) among them.
 void add_tun_options(CLI::App* cmd, TunOptions& options);
+/// --ecn off|passive|on (TunOptions::ecn), for commands that take only some of the TUN options (forward).
+void add_ecn_option(CLI::App* cmd, std::string& ecn);
 
 struct Failure {
   int exit_code = 1;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "synack/observe/tracker.hpp"
 #include "synack/sim/random.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/error.hpp"
@@ -75,11 +76,16 @@ struct Tracked {
   ConnectionResult result;
   stack::ConnectionId client_id;
   std::optional<stack::ConnectionId> server_id;
-  observe::RetransmissionRule retransmissions;
-  std::uint32_t syns = 0;
-  std::uint32_t syn_acks = 0;
-  std::optional<observe::Offer> client_offer;  ///< the client's first SYN
-  std::optional<observe::Offer> server_offer;  ///< the server's first SYN-ACK (or SYN, simultaneous open)
+  observe::ConnectionTracker tracker;  ///< every segment as sent: ISNs, offers, retransmissions
+
+  /// SYNs without ACK the client sent.
+  [[nodiscard]] std::uint32_t client_syns() const noexcept {
+    return tracker.syns(observe::Role::client) - tracker.syn_acks(observe::Role::client);
+  }
+  /// SYN-ACKs sent either way (both sides send one in a simultaneous open).
+  [[nodiscard]] std::uint32_t syn_acks() const noexcept {
+    return tracker.syn_acks(observe::Role::client) + tracker.syn_acks(observe::Role::server);
+  }
   bool started = false;
   bool request_sent = false;
   bool gave_up = false;  ///< aborted at SimConfig::connect_timeout; later events are ignored
@@ -110,6 +116,10 @@ class Batch {
     const auto ckey = isn_key(config.seed, 0);
     client_ =
         std::make_unique<stack::Stack>(cc, ckey, Rng(config.seed, kStreamStack + 2ULL * batch_number).next());
+    if (observer.on_log) {
+      client_->set_log_hook(
+          [&observer](const stack::LogRecord& r) { observer.on_log(observe::Role::client, r); });
+    }
     if (config.server_mode != ServerMode::dead) {
       stack::StackConfig sc;
       sc.tcp = tcp_config(config.server);
@@ -121,6 +131,10 @@ class Batch {
       const auto skey = isn_key(config.seed, 1);
       server_ = std::make_unique<stack::Stack>(
           sc, skey, Rng(config.seed, kStreamStack + 2ULL * batch_number + 1).next());
+      if (observer.on_log) {
+        server_->set_log_hook(
+            [&observer](const stack::LogRecord& r) { observer.on_log(observe::Role::server, r); });
+      }
       if ((config.server_mode == ServerMode::listen || config.server_mode == ServerMode::tiny_backlog) &&
           !config.simultaneous_open) {
         const std::uint32_t backlog =
@@ -139,6 +153,7 @@ class Batch {
       Tracked& t = tracked_[i];
       t.result.number = first + i + 1;
       t.result.tuple = {client_endpoint(config, first + i), {config.server_address, config.server_port}};
+      t.tracker = observe::ConnectionTracker(config.server_address.version());
       t.result.started_at = start + first_connect + config.stagger * static_cast<std::int64_t>(i);
       by_client_endpoint_.emplace(endpoint_key(t.result.tuple.local), i);
     }
@@ -354,17 +369,7 @@ class Batch {
     s.reordered = sent.reordered;
     s.syn_cookie = cookie;
     s.arrival = sent.arrival;
-    const wire::TcpFlags f = header->flags;
-    s.retransmission = t.retransmissions.observe(dir, header->seq, f, s.payload_len);
-    if (f.syn()) {
-      const bool from_client = dir == Direction::to_server;
-      auto& isn = from_client ? t.result.client_isn : t.result.server_isn;
-      if (!isn) isn = header->seq.raw();
-      auto& offer = from_client ? t.client_offer : t.server_offer;
-      if (!offer) offer = observe::Offer::from(*header);
-      if (f.ack()) ++t.syn_acks;
-      if (from_client && !f.ack()) ++t.syns;
-    }
+    s.retransmission = t.tracker.observe(now_, dir, *header, s.payload_len);
     ++result_.summary.segments;
     if (observer_.on_segment) observer_.on_segment(t.result.number, s);
     if (config_.record_segments) t.result.segments.push_back(s);
@@ -450,20 +455,19 @@ class Batch {
       if (t.started && t.client_id.valid()) ci = client_->info(t.client_id);
       std::optional<tcp::ConnectionInfo> si;
       if (t.server_id && server_) si = server_->info(*t.server_id);
-      r.syn_retransmits = ci ? ci->syn_retransmits : (t.syns > 0 ? t.syns - 1 : 0);
+      const std::uint32_t syns = t.client_syns();
+      const std::uint32_t syn_acks = t.syn_acks();
+      r.syn_retransmits = ci ? ci->syn_retransmits : (syns > 0 ? syns - 1 : 0);
       if (config_.simultaneous_open) {
-        r.synack_retransmits = t.syn_acks > 2 ? t.syn_acks - 2 : 0;
+        r.synack_retransmits = syn_acks > 2 ? syn_acks - 2 : 0;
       } else {
-        r.synack_retransmits = si ? si->synack_retransmits : (t.syn_acks > 0 ? t.syn_acks - 1 : 0);
+        r.synack_retransmits = si ? si->synack_retransmits : (syn_acks > 0 ? syn_acks - 1 : 0);
       }
       r.data_retransmits = ci ? ci->data_retransmits : 0;
       // From the SYN and SYN-ACK as sent, by the same rule as the capture analyzer's.
-      r.negotiated.client = t.client_offer;
-      r.negotiated.server = t.server_offer;
-      if (t.client_offer && t.server_offer) {
-        r.negotiated.agreed =
-            observe::agree(*t.client_offer, *t.server_offer, r.tuple.local.address.version());
-      }
+      r.client_isn = t.tracker.isn(observe::Role::client);
+      r.server_isn = t.tracker.isn(observe::Role::server);
+      r.negotiated = t.tracker.negotiated();
       add_connection(r, result_.summary, handshakes_);
       if (observer_.on_connection) observer_.on_connection(r);
       if (config_.keep_connections) result_.connections.push_back(std::move(r));
@@ -485,7 +489,7 @@ class Batch {
       f.drops_accept_queue_full += s.accept_queue_full_drops;
       f.drops_control_queue += s.control_queue_drops;
       f.syn_queue_pruned += s.syn_queue_pruned;
-      for (const Tracked& t : tracked_) f.legit_syns += t.syns;
+      for (const Tracked& t : tracked_) f.legit_syns += t.client_syns();
     }
   }
 

@@ -31,7 +31,9 @@ std::optional<std::uint32_t> StackCore::add_offer(Instant now, std::uint32_t has
 
 void StackCore::forwarder_syn(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
                               const wire::TcpHeader& h) {
-  const tcp::SynOptions peer = tcp::SynOptions::from(h.options);
+  tcp::SynOptions peer = tcp::SynOptions::from(h.options);
+  // RFC 3168 §6.1.1: an ECN-setup SYN is agreed to as a listener would (Config::ecn, passive by default).
+  peer.ecn = forwarder_tcp_.ecn != tcp::EcnMode::off && tcp::ecn_setup(h.flags);
   const tcp::SynCookieMode mode = forwarder_->syn_cookies;
   // RFC 4987 §3.6 for offers: past max_pending (or for every SYN under `always`) the SYN is answered
   // with a cookie and no state; the final ACK that returns it becomes the offer (forwarder_cookie_ack).

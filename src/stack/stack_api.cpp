@@ -14,9 +14,14 @@ Stack& Stack::operator=(Stack&&) noexcept = default;
 Stack::~Stack() = default;
 
 void Stack::on_packet(Instant now, wire::Bytes ip_datagram) {
+  if (core_->logging()) [[unlikely]] {
+    core_->on_packet_logged(now, ip_datagram);
+    return;
+  }
   core_->on_packet(now, ip_datagram);
 }
 std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes out) {
+  core_->log_time(now);
   return core_->poll_transmit(now, out);
 }
 std::optional<Event> Stack::poll_event() {
@@ -26,12 +31,17 @@ Instant Stack::next_deadline() const {
   return core_->next_deadline();
 }
 void Stack::on_timeout(Instant now) {
+  if (core_->logging()) [[unlikely]] {
+    core_->on_timeout_logged(now);
+    return;
+  }
   core_->on_timeout(now);
 }
 
 std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::Endpoint local,
                                                             wire::Endpoint remote,
                                                             const ConnectOptions& options) {
+  core_->log_time(now);
   return core_->connect(now, local, remote, options);
 }
 std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, std::uint32_t backlog) {
@@ -47,6 +57,7 @@ std::expected<ConnectionId, std::error_code> Stack::accept(ListenerId id) {
   return core_->accept(id);
 }
 std::error_code Stack::close_listener(Instant now, ListenerId id) {
+  core_->log_time(now);
   return core_->close_listener(now, id);
 }
 
@@ -57,12 +68,15 @@ std::expected<std::size_t, std::error_code> Stack::recv(ConnectionId id, wire::M
   return core_->recv(id, out);
 }
 std::error_code Stack::shutdown_write(Instant now, ConnectionId id) {
+  core_->log_time(now);
   return core_->shutdown_write(now, id);
 }
 std::error_code Stack::close(Instant now, ConnectionId id) {
+  core_->log_time(now);
   return core_->close(now, id);
 }
 std::error_code Stack::abort(Instant now, ConnectionId id) {
+  core_->log_time(now);
   return core_->abort(now, id);
 }
 std::error_code Stack::set_user_data(ConnectionId id, std::uint64_t user) {
@@ -85,11 +99,15 @@ std::optional<SynOffer> Stack::offer(OfferId id) const {
   return core_->offer(id);
 }
 std::error_code Stack::decide(Instant now, OfferId id, Verdict verdict) {
+  core_->log_time(now);
   return core_->decide(now, id, verdict);
 }
 
 void Stack::set_observer(SegmentObserver observer) {
   core_->set_observer(std::move(observer));
+}
+void Stack::set_log_hook(LogHook hook) {
+  core_->set_log_hook(std::move(hook));
 }
 const StackStats& Stack::stats() const noexcept {
   return core_->stats();

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <memory>
 #include <optional>
 #include <span>
 #include <system_error>
@@ -40,6 +41,24 @@ struct BuiltBy {
 };
 template <typename F>
 BuiltBy(F) -> BuiltBy<F>;
+
+class StackCore;
+
+/// The log hook's state while one is installed (stack_log.cpp): the hook, the `now` of the call in progress
+/// and the transition sink the Stack's tcp::Config points at.
+class StackLog final : public tcp::TransitionSink {
+ public:
+  StackLog(const StackCore& core, LogHook log_hook) : hook(std::move(log_hook)), core_(&core) {}
+  void on_transition(const tcp::Connection& connection, const tcp::Transition& transition) noexcept override;
+  /// One record per counter (drops and notes, not the routine ones) that went up from `before` to `after`.
+  void counters(const StackStats& before, const StackStats& after, const wire::FourTuple& tuple) const;
+
+  LogHook hook;
+  Instant now;
+
+ private:
+  const StackCore* core_;
+};
 
 class StackCore {
  public:
@@ -95,6 +114,16 @@ class StackCore {
 
   // --- observation -------------------------------------------------------------------------------------
   void set_observer(SegmentObserver observer) { observer_ = std::move(observer); }
+  // stack_log.cpp
+  void set_log_hook(LogHook hook);
+  [[nodiscard]] bool logging() const noexcept { return log_ != nullptr; }
+  void log_time(Instant now) noexcept {
+    if (log_) log_->now = now;
+  }
+  void on_packet_logged(Instant now, wire::Bytes datagram);
+  void on_timeout_logged(Instant now);
+  /// The id of the connection on `tuple`, invalid when the flow table has none.
+  [[nodiscard]] ConnectionId id_of(const wire::FourTuple& tuple) const;
   [[nodiscard]] const StackStats& stats() const noexcept {
     stats_.memory = pool_.stats();
     return stats_;
@@ -271,7 +300,8 @@ class StackCore {
   Ring<std::uint32_t> ready_;
   Ring<Event> events_;
   SegmentObserver observer_;
-  mutable StackStats stats_;  ///< stats() copies the pool's counters in
+  std::unique_ptr<StackLog> log_;  ///< set while a log hook is installed
+  mutable StackStats stats_;       ///< stats() copies the pool's counters in
 };
 
 }  // namespace synack::stack

@@ -118,6 +118,7 @@ Connection Connection::open_passive(const Config& config, const PassiveOpen& ope
   } else if (!c.rtt_.has_sample()) {
     c.rtt_.set_rto(std::max(config.rto_after_syn_retransmit, config.min_rto));  // RFC 6298 §5.7
   }
+  c.trigger_ = Trigger::accept;
   c.set_state(State::established);
   c.become_established(now);
   return c;
@@ -188,6 +189,7 @@ std::expected<std::size_t, std::error_code> Connection::recv(wire::MutableBytes 
 }
 
 std::error_code Connection::shutdown_write() {
+  trigger_ = Trigger::close;
   switch (state_) {
     case State::syn_sent:
     case State::syn_received:
@@ -211,6 +213,7 @@ std::error_code Connection::shutdown_write() {
 }
 
 void Connection::close(Instant now) {
+  trigger_ = Trigger::close;
   user_closed_ = true;
   if (state_ == State::syn_sent) {
     // RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB.
@@ -231,6 +234,7 @@ void Connection::close(Instant now) {
 }
 
 void Connection::abort() {
+  trigger_ = Trigger::abort;
   // RFC 9293 §3.10.5 ABORT: in SYN-RECEIVED and synchronized states (except the closing ones) send RST.
   if (state_ == State::syn_received || state_ == State::established || state_ == State::fin_wait_1 ||
       state_ == State::fin_wait_2 || state_ == State::close_wait) {
@@ -314,7 +318,7 @@ Connection Connection::from_time_wait(const Config& config, const TimeWaitRecord
   c.established_seen_ = true;
   c.user_closed_ = true;
   c.set_timer(TimerKind::time_wait, record.expiry());
-  c.set_state(State::time_wait);
+  c.state_ = State::time_wait;  // restored from the record: not a transition
   return c;
 }
 

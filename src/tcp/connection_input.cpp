@@ -11,6 +11,8 @@ using wire::SeqNum;
 void Connection::on_segment(Instant now, const wire::TcpHeader& header, wire::Bytes payload,
                             std::uint8_t ip_ecn) {
   rx_ecn_ = ip_ecn & 0x03U;
+  trigger_ = Trigger::segment;
+  trigger_flags_ = header.flags;
   switch (state_) {
     case State::closed:
     case State::listen:

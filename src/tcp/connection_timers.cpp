@@ -17,9 +17,19 @@ void Connection::enter_time_wait(Instant now) noexcept {
 }
 
 void Connection::set_state(State next) noexcept {
+  const State previous = state_;
   state_ = next;
+  if (config_->transition_sink != nullptr) [[unlikely]]
+    report_transition(previous);
   // Nothing queued will be sent any more: its memory goes back at once, not when the slot is released.
   if (next == State::closed && buffers_) buffers_->send.clear();
+}
+
+void Connection::report_transition(State from) const noexcept {
+  Transition t{from, state_, trigger_, {}, std::nullopt};
+  if (trigger_ == Trigger::segment) t.flags = trigger_flags_;
+  if (has_error_) t.error = error_;
+  config_->transition_sink->on_transition(*this, t);
 }
 
 void Connection::fail(Error err) noexcept {
@@ -36,6 +46,7 @@ Instant Connection::next_deadline() const noexcept {
 }
 
 void Connection::on_timeout(Instant now) {
+  trigger_ = Trigger::timeout;
   if (take_due_timer(TimerKind::retransmit, now)) {
     switch (state_) {
       case State::syn_sent:

@@ -269,18 +269,14 @@ TEST(NumericFlags, SeedMinusOne_SaysWhatIsWrong) {
 
 // ---- stdout and stdin as capture files ------------------------------------------------------------------
 
-TEST(PcapDash, Demo_RefusesStdoutForTheCapture) {
-  Cli cli;
-  EXPECT_THAT(cli.parse({"demo", "--pcap", "-"}), HasSubstr("--pcap: '-' (standard output)"));
-}
-
-// listen, connect and forward write `--pcap -` to stdout and print there nothing else (their text and JSON go
-// to stderr then: tests/cli/impair_e2e.py runs it).
-TEST(PcapDash, ListenConnectForward_TakeStdoutForTheCapture) {
+// listen, connect, forward and demo write `--pcap -` to stdout and print there nothing else (their text and
+// JSON go to stderr then: tests/cli/impair_e2e.py runs listen and connect, DemoPcapDash below the demo).
+TEST(PcapDash, ListenConnectForwardDemo_TakeStdoutForTheCapture) {
   for (const std::vector<std::string>& words :
        {std::vector<std::string>{"listen", "--port", "80", "--pcap", "-"},
         std::vector<std::string>{"connect", "192.0.2.1", "80", "--pcap", "-"},
-        std::vector<std::string>{"forward", "--pcap", "-"}}) {
+        std::vector<std::string>{"forward", "--pcap", "-"},
+        std::vector<std::string>{"demo", "--pcap", "-"}}) {
     Cli cli;
     EXPECT_EQ(cli.parse(words), "") << words.front();
   }
@@ -313,6 +309,56 @@ TEST(PcapDash, SimToStdout_PipedIntoAnalyzeFromStdin) {
   EXPECT_EQ(report["status"], "ok");
   EXPECT_EQ(report["summary"]["connections"], 1);
   EXPECT_EQ(report["summary"]["outcomes"]["established"], 1);
+}
+
+// The demo's capture on stdout is a pcap analyze reads from stdin: the tour's four connections. With --json
+// (stdout taken twice) it refuses, exit 2.
+TEST(PcapDash, DemoToStdout_PipedIntoAnalyze_JsonRefused) {
+  const auto synack = std::filesystem::canonical("/proc/self/exe").parent_path() / ".." / ".." / "synack";
+  if (!std::filesystem::exists(synack)) GTEST_SKIP() << "build the synack target first: " << synack;
+  const std::string s = synack.string();
+  const auto [code, out] =
+      shell(s + " demo --simulated --pcap - 2>/dev/null | " + s + " analyze --no-drop --json - 2>/dev/null");
+  ASSERT_EQ(code, 0) << out;
+  const auto report = nlohmann::json::parse(out);
+  EXPECT_EQ(report["summary"]["connections"], 4);
+  EXPECT_EQ(report["summary"]["outcomes"]["established"], 2);
+  EXPECT_EQ(shell(s + " demo --simulated --pcap - --json >/dev/null 2>&1").first, kExitUsage);
+  EXPECT_EQ(shell(s + " demo --simulated --pcap - --json-stream >/dev/null 2>&1").first, kExitUsage);
+}
+
+// ---- --json and --json-stream, -v and -q, on every command that reports ---------------------------------
+
+TEST(JsonFlags, EveryReportingCommand_TakesJsonOrJsonStreamNotBoth) {
+  const std::vector<std::vector<std::string>> commands{
+      {"listen", "--port", "80"}, {"connect", "192.0.2.1", "80"}, {"forward"}, {"demo"}, {"sim"},
+      {"analyze", "x.pcap"}};
+  for (const auto& base : commands) {
+    for (const std::string flag : {"--json", "--json-stream"}) {
+      Cli cli;
+      auto words = base;
+      words.push_back(flag);
+      EXPECT_EQ(cli.parse(words), "") << base.front() << " " << flag;
+    }
+    Cli cli;
+    auto both = base;
+    both.emplace_back("--json");
+    both.emplace_back("--json-stream");
+    EXPECT_THAT(cli.parse(both), HasSubstr("excludes")) << base.front();
+  }
+}
+
+TEST(LogFlags, VerboseOnEveryCommandWithAStack_QuietWhereThereIsChatter) {
+  for (const std::vector<std::string>& words :
+       {std::vector<std::string>{"listen", "--port", "80", "-v", "-q"},
+        std::vector<std::string>{"connect", "192.0.2.1", "80", "-v"},
+        std::vector<std::string>{"forward", "--verbose", "--quiet"}, std::vector<std::string>{"demo", "-v"},
+        std::vector<std::string>{"sim", "-v", "-q"}}) {
+    Cli cli;
+    EXPECT_EQ(cli.parse(words), "") << words.front();
+  }
+  Cli cli;
+  EXPECT_THAT(cli.parse({"sim", "-q", "--ladders", "2"}), HasSubstr("excludes"));
 }
 
 // ---- --color=auto|always|never ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -126,6 +127,31 @@ TEST(JsonContract, DemoTour_AnalyzeOfItsCapture_SameNegotiatedAndOutcomeEach) {
   EXPECT_EQ(dc[2]["outcome"], "refused");
   EXPECT_EQ(dc[3]["outcome"], "timed_out");
   EXPECT_TRUE(dc[3]["negotiated"]["agreed"].is_null());  // nobody answered: one offer, no agreement
+}
+
+// --json-stream prints, line by line as the tour shows them, the connections --json gathers in one document.
+TEST(JsonContract, DemoJsonStream_OneLinePerConnection_SameAsTheDocument) {
+  TempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  const Json demo = document(kSynack + " demo --simulated --json --pcap " + (tmp.path() / "a.pcap").string());
+  const auto r = synack::test::run_shell(kSynack + " demo --simulated --json-stream --pcap " +
+                                         (tmp.path() / "b.pcap").string() + " 2>/dev/null");
+  ASSERT_EQ(r.code, 0);
+  std::vector<Json> lines;
+  std::size_t start = 0;
+  for (std::size_t end = r.out.find('\n'); end != std::string::npos; end = r.out.find('\n', start)) {
+    lines.push_back(Json::parse(r.out.substr(start, end - start)));
+    start = end + 1;
+  }
+  ASSERT_EQ(lines.size(), demo["connections"].size()) << r.out;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i]["schema"], synack::observe::kSchemaVersion);
+    EXPECT_EQ(lines[i]["event"], "connection");
+    Json body = lines[i];
+    body.erase("schema");
+    body.erase("event");
+    EXPECT_EQ(body, demo["connections"][i]);
+  }
 }
 
 }  // namespace

@@ -124,6 +124,33 @@ TEST(SimCli, PcapDash_CaptureOnStdout_ReportOnStderr) {
   EXPECT_EQ(sim("normal --pcap - --json").code, 2);  // both would want stdout
 }
 
+// -v: both stacks' log on stderr (transitions with their cause, drops with their counter), stdout unchanged.
+TEST(SimCli, Verbose_BothStacksTransitionsAndDropsOnStderr) {
+  const auto log = sim_raw(std::string(SIM_CLI_PATH) + " normal -v 2>&1 >/dev/null");
+  EXPECT_EQ(log.code, 0);
+  EXPECT_NE(log.out.find("[client] +0.000000 s 192.0.2.1:"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("CLOSED -> SYN-SENT (OPEN)"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("SYN-SENT -> ESTABLISHED (rcv SYN,ACK)"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("[server]"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("CLOSED -> ESTABLISHED (handshake completed in the listener)"), std::string::npos)
+      << log.out;
+  EXPECT_EQ(sim("normal -v").out, sim("normal").out);
+  const auto refused = sim_raw(std::string(SIM_CLI_PATH) + " closed-port -v 2>&1 >/dev/null");
+  EXPECT_NE(refused.out.find("[server]"), std::string::npos);
+  EXPECT_NE(refused.out.find("drop SynackNoListener"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("SYN-SENT -> CLOSED (rcv RST,ACK (connection refused))"), std::string::npos)
+      << refused.out;
+  EXPECT_EQ(sim_raw(std::string(SIM_CLI_PATH) + " normal 2>&1 >/dev/null").out, "");  // no -v: no log
+}
+
+TEST(SimCli, Quiet_NoLadderOnlyTheSummary) {
+  const auto r = sim("normal -q");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.find("|------------ S ------------>|"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("established"), std::string::npos) << r.out;
+  EXPECT_EQ(sim("normal -q --ladders 1").code, 2);
+}
+
 TEST(SimCli, LadderLimit_CutLadderSaysHowManyMore_DefaultDrawsAll) {
   const auto all = sim("normal");
   EXPECT_EQ(all.out.find("the ladder stops"), std::string::npos) << all.out;

@@ -73,6 +73,36 @@ TEST_F(Forwarder, Accept_EstablishesWithOfferId) {
   EXPECT_EQ(got, data);
 }
 
+// RFC 3168 §6.1.1: an accepted offer agrees to ECN as a listener would — passive by default, never when the
+// forwarder's Config::ecn is off.
+TEST(ForwarderEcn, EcnSetupSyn_AcceptedOfferAgreesUnlessEcnIsOff) {
+  for (const tcp::EcnMode fwd_mode : {tcp::EcnMode::passive, tcp::EcnMode::off}) {
+    SCOPED_TRACE(tcp::to_string(fwd_mode));
+    StackConfig cc = config_for(addr_a());
+    cc.tcp.ecn = tcp::EcnMode::on;
+    StackConfig fc;
+    fc.tcp.ecn = fwd_mode;
+    Stack client{cc, key(1), 1};
+    Stack fwd{fc, key(2), 2};
+    fwd.set_forwarder(ForwarderConfig{});
+    Pair pair{client, fwd};
+    const auto c = client.connect(pair.now, {addr_a(), 0}, {wire::IpAddress::v4(0xC6336407U), 443});
+    ASSERT_TRUE(c);
+    std::optional<SynOffer> o;
+    pair.run_until([&] {
+      while (auto e = fwd.poll_event()) {
+        if (e->kind == EventKind::syn_offer) o = fwd.offer(e->offer);
+      }
+      return o.has_value();
+    });
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->options.ecn, fwd_mode != tcp::EcnMode::off);
+    ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::accept));
+    pair.run_until([&] { return client.info(*c)->state == tcp::State::established; });
+    EXPECT_EQ(client.info(*c)->negotiated.ecn, fwd_mode != tcp::EcnMode::off);
+  }
+}
+
 TEST_F(Forwarder, Refuse_ClientSeesRefused) {
   const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
   const auto o = wait_offer();

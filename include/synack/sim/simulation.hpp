@@ -18,6 +18,7 @@
 
 #include "synack/sim/link.hpp"
 #include "synack/sim/trace.hpp"
+#include "synack/stack/types.hpp"
 #include "synack/tcp/config.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/bytes.hpp"
@@ -117,6 +118,9 @@ struct SimObserver {
   std::function<void(std::uint64_t done, std::uint64_t total)> on_progress;
   /// Asked between steps of the run: true stops it where it is (RunResult::interrupted), e.g. on SIGINT.
   std::function<bool()> should_stop;
+  /// The client's and the server's stack logs (stack::Stack::set_log_hook: state transitions, drops), in
+  /// virtual time; unset = no log hook on either stack.
+  std::function<void(observe::Role side, const stack::LogRecord&)> on_log;
 };
 
 /// Runs the simulation to completion (every batch quiet, or its time cap).

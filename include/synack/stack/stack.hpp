@@ -144,6 +144,11 @@ class Stack {
   /// Calls `observer` with every segment the stack receives or sends (for ladders and logs); an empty
   /// function turns it off. The observer must not call into the Stack.
   void set_observer(SegmentObserver observer);
+  /// Calls `hook` with every state transition of every connection (old state, new state, why) and every
+  /// datagram the stack drops with its reason (the counter that counted it): the events a `-v` prints. An
+  /// empty function turns it off; while off, the only cost is one test per call. The hook must not call
+  /// into the Stack. A TIME-WAIT connection kept as a compact record reports no further transition.
+  void set_log_hook(LogHook hook);
   /// Everything the stack counted since construction (see StackStats).
   [[nodiscard]] const StackStats& stats() const noexcept;
   /// The connections' buffer memory (bytes in use, pressure).

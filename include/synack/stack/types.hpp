@@ -15,6 +15,7 @@
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/listener_stats.hpp"
 #include "synack/tcp/options.hpp"
+#include "synack/tcp/transition.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
 #include "synack/wire/packet.hpp"
@@ -279,5 +280,26 @@ struct SegmentRecord {
 };
 /// Called for every segment the stack receives or sends (Stack::set_observer); must not call into the Stack.
 using SegmentObserver = std::function<void(const SegmentRecord&)>;
+
+/// What a LogRecord reports.
+enum class LogKind : std::uint8_t {
+  transition,  ///< a connection changed state (LogRecord::transition)
+  drop,        ///< a datagram or segment was dropped, or a half-open entry gave up (LogRecord::reason)
+  note,        ///< something worth a line that dropped nothing: a challenge ACK, a SYN cookie, a pruned entry
+};
+/// One entry of the stack's log (Stack::set_log_hook): the library's events for `-v`, as values.
+struct LogRecord {
+  Instant at;  ///< the `now` of the call in which it happened
+  LogKind kind = LogKind::note;
+  ConnectionId connection;     ///< the connection (transitions; invalid while an active open is being made)
+  wire::FourTuple tuple;       ///< local = this stack; the dropped datagram's when it parsed (else all zero)
+  tcp::Transition transition;  ///< LogKind::transition: old state, new state and why (tcp::describe)
+  /// drop and note: the counter that counted it, as named_counters() names it ("TcpInCsumErrors",
+  /// "SynackOutOfWindow" …; docs/engine.md "Counters"). Static storage.
+  std::string_view reason;
+  std::uint64_t count = 0;  ///< drop and note: how much that counter went up in this call
+};
+/// Called for every LogRecord (Stack::set_log_hook); must not call into the Stack and must not throw.
+using LogHook = std::function<void(const LogRecord&)>;
 
 }  // namespace synack::stack

@@ -12,6 +12,8 @@
 
 namespace synack::tcp {
 
+class TransitionSink;
+
 class BufferPool;
 
 using namespace std::chrono_literals;
@@ -84,6 +86,9 @@ struct Config {
   /// Where buffer memory comes from (chunks taken as bytes arrive, see buffer_pool.hpp). The Stack sets
   /// its own pool here; null = plain new/delete with no memory budget (unit tests, tools). Not owned.
   BufferPool* buffer_pool = nullptr;
+  /// Told every state transition of every connection using this Config (old state, new state, why; see
+  /// transition.hpp). The Stack sets its own while a log hook is installed; null = not reported. Not owned.
+  TransitionSink* transition_sink = nullptr;
 
   // --- RFC 5961 ------------------------------------------------------------------------------------
   /// Challenge ACKs (and replies to unacceptable segments without data) per connection per interval:

@@ -35,6 +35,7 @@
 #include "synack/tcp/state.hpp"
 #include "synack/tcp/time_wait.hpp"
 #include "synack/tcp/timer_table.hpp"
+#include "synack/tcp/transition.hpp"
 #include "synack/time.hpp"
 #include "synack/wire/ip_address.hpp"
 #include "synack/wire/seq.hpp"
@@ -318,6 +319,7 @@ class Connection {
   void arm_retransmit(Instant now) noexcept;
   void enter_time_wait(Instant now) noexcept;
   void set_state(State next) noexcept;
+  void report_transition(State from) const noexcept;
   void fail(Error err) noexcept;
 
   const Config* config_;
@@ -349,6 +351,8 @@ class Connection {
   std::uint8_t events_ = 0;
   State state_ = State::closed;
   Error error_{};
+  Trigger trigger_ = Trigger::open;  ///< the event being handled, for state transitions (transition.hpp)
+  wire::TcpFlags trigger_flags_;     ///< the arriving segment's flags when trigger_ is Trigger::segment
   bool has_error_ : 1 = false;
   bool passive_ : 1 = false;
   bool syn_pending_ : 1 = false;

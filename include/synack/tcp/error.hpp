@@ -30,7 +30,7 @@ enum class Error : std::uint8_t {
   offer_expired,       ///< the offer expired (ForwarderConfig::pending_timeout) before decide()
 };
 
-/// The enumerator's name, e.g. "timed_out" (for counters and JSON).
+/// A short phrase, e.g. "connection timed out" (the category's message() and log lines).
 [[nodiscard]] std::string_view to_string(Error error) noexcept;
 /// The "synack.tcp" category; its message() is a human-readable sentence per Error.
 [[nodiscard]] const std::error_category& tcp_category() noexcept;
