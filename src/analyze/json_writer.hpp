@@ -2,8 +2,10 @@
 // `--json` on large captures (building an nlohmann tree per connection costs more than the analysis).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,15 +28,27 @@ class JsonWriter {
 
   JsonWriter& key(std::string_view name) {
     separate();
-    out_ += '"';
-    out_ += name;  // keys are our own identifiers: no escaping needed
-    out_ += "\": ";
+    // Keys are our own identifiers: no escaping needed.
+    const std::size_t at = out_.size();
+    out_.resize(at + name.size() + 4);
+    char* p = out_.data() + at;
+    *p++ = '"';
+    p = std::copy(name.begin(), name.end(), p);
+    std::memcpy(p, "\": ", 3);
     pending_key_ = true;
     return *this;
   }
 
   void null() { scalar("null"); }
   void boolean(bool v) { scalar(v ? "true" : "false"); }
+  template <typename T>
+  void optional_boolean(const std::optional<T>& v) {
+    if (v) {
+      boolean(*v);
+    } else {
+      null();
+    }
+  }
   void string(std::string_view v) {
     value_prefix();
     if (needs_escape(v)) {
@@ -48,7 +62,8 @@ class JsonWriter {
   template <typename T>
   void integer(T v) {
     value_prefix();
-    fmt::format_to(std::back_inserter(out_), "{}", v);
+    const fmt::format_int text(v);
+    out_.append(text.data(), text.size());
   }
   void number(double v) {
     value_prefix();
@@ -101,8 +116,15 @@ class JsonWriter {
     return false;
   }
   void newline() {
-    out_ += '\n';
-    out_.append(indent_, ' ');
+    // One append of a newline and the indentation (documents nest far less than 32 deep).
+    static constexpr std::string_view kLine =
+        "\n                                                                ";
+    if (indent_ < kLine.size()) {
+      out_.append(kLine.data(), indent_ + 1);
+    } else {
+      out_ += '\n';
+      out_.append(indent_, ' ');
+    }
   }
   // Before a value: a comma and newline inside arrays, nothing after a key.
   void value_prefix() {
@@ -110,12 +132,13 @@ class JsonWriter {
       pending_key_ = false;
       return;
     }
-    if (!first_.empty()) separate();
+    if (depth_ != 0) separate();
   }
   void separate() {
-    if (first_.empty()) return;
-    if (!first_.back()) out_ += ',';
-    first_.back() = false;
+    if (depth_ == 0) return;
+    const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+    if ((first_ & bit) == 0) out_ += ',';
+    first_ &= ~bit;
     newline();
   }
   void scalar(std::string_view text) {
@@ -125,20 +148,22 @@ class JsonWriter {
   void open(char bracket) {
     value_prefix();
     out_ += bracket;
-    first_.push_back(true);
+    first_ |= std::uint64_t{1} << depth_;  // a JSON document nests far less than 64 deep
+    ++depth_;
     indent_ += 2;
   }
   void close(char bracket) {
     indent_ -= 2;
-    const bool empty = first_.back();
-    first_.pop_back();
+    --depth_;
+    const bool empty = (first_ & (std::uint64_t{1} << depth_)) != 0;
     if (!empty) newline();
     out_ += bracket;
   }
 
   std::string& out_;
   std::size_t indent_;
-  std::vector<bool> first_;  // per open container: no member written yet
+  std::uint64_t first_ = 0;  // bit d: the open container at depth d has no member written yet
+  unsigned depth_ = 0;       // open containers
   bool pending_key_ = false;
 };
 
