@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -71,9 +73,12 @@ class JsonWriter {
       out_ += "null";
       return;
     }
-    const auto start = out_.size();
-    fmt::format_to(std::back_inserter(out_), "{}", v);
-    if (out_.find_first_of(".eE", start) == std::string::npos) out_ += ".0";
+    // The shortest text that reads back as v (as nlohmann writes it), formatted into a stack buffer.
+    std::array<char, 32> text{};
+    const auto end = fmt::format_to_n(text.data(), text.size(), FMT_COMPILE("{}"), v).out;
+    const std::string_view written(text.data(), static_cast<std::size_t>(end - text.data()));
+    out_ += written;
+    if (written.find_first_of(".eE") == std::string_view::npos) out_ += ".0";
   }
   /// A value built as a tree elsewhere (observe's objects), written in the same layout.
   void value(const nlohmann::ordered_json& v) {

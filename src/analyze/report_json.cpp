@@ -1,5 +1,7 @@
 // The analyzer's document of docs/json.md. Field names and types are a contract: add, never rename (or raise
 // observe::kSchemaVersion).
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <utility>
 
@@ -228,13 +230,36 @@ void write_negotiated(detail::JsonWriter& w, const observe::Negotiated& n) {
   w.end_object();
 }
 
+// "a.b.c.d:port" for IPv4 without a formatting library (two per connection: it showed in profiles);
+// IPv6 as wire::Endpoint::to_string() writes it.
+void write_endpoint(detail::JsonWriter& w, const wire::Endpoint& e) {
+  if (!e.address.is_v4()) {
+    w.string(e.to_string());
+    return;
+  }
+  std::array<char, 24> text{};
+  char* p = text.data();
+  auto digits = [&p](unsigned v) {
+    const fmt::format_int f(v);
+    p = std::copy(f.data(), f.data() + f.size(), p);
+  };
+  const auto bytes = e.address.bytes();
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (i > 0) *p++ = '.';
+    digits(static_cast<unsigned>(bytes[i]));
+  }
+  *p++ = ':';
+  digits(e.port);
+  w.string(std::string_view(text.data(), static_cast<std::size_t>(p - text.data())));
+}
+
 // The same object as to_json(c), written directly (no tree).
 void write_connection(std::string& out, std::size_t depth, const ConnectionReport& c) {
   detail::JsonWriter w(out, depth);
   w.begin_object();
   w.key("number").integer(c.number);
-  w.key("client").string(c.client.to_string());
-  w.key("server").string(c.server.to_string());
+  write_endpoint(w.key("client"), c.client);
+  write_endpoint(w.key("server"), c.server);
   w.key("outcome").string(observe::to_string(c.outcome));
   w.key("reason").string(c.reason);
   w.key("anomalies").begin_array();
