@@ -29,14 +29,30 @@ class JsonWriter {
   void end_array() { close(']'); }
 
   JsonWriter& key(std::string_view name) {
-    separate();
-    // Keys are our own identifiers: no escaping needed.
-    const std::size_t at = out_.size();
-    out_.resize(at + name.size() + 4);
-    char* p = out_.data() + at;
-    *p++ = '"';
-    p = std::copy(name.begin(), name.end(), p);
-    std::memcpy(p, "\": ", 3);
+    // The separator, newline, indentation and `"name": ` in one append (keys are our own identifiers: no
+    // escaping needed).
+    std::array<char, 160> text{};
+    std::size_t n = 0;
+    if (depth_ != 0) {
+      const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+      if ((first_ & bit) == 0) text[n++] = ',';
+      first_ &= ~bit;
+    }
+    if (indent_ + name.size() + 8 > text.size()) {  // never for our documents; kept correct anyway
+      separate_slow(n > 0);
+      n = 0;
+    } else if (depth_ != 0) {
+      text[n++] = '\n';
+      std::fill_n(text.data() + n, indent_, ' ');
+      n += indent_;
+    }
+    text[n++] = '"';
+    std::copy(name.begin(), name.end(), text.data() + n);
+    n += name.size();
+    text[n++] = '"';
+    text[n++] = ':';
+    text[n++] = ' ';
+    out_.append(text.data(), n);
     pending_key_ = true;
     return *this;
   }
@@ -138,6 +154,10 @@ class JsonWriter {
       return;
     }
     if (depth_ != 0) separate();
+  }
+  void separate_slow(bool comma) {
+    if (comma) out_ += ',';
+    newline();
   }
   void separate() {
     if (depth_ == 0) return;
