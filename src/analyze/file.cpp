@@ -1,16 +1,30 @@
 // Streaming a capture file through the analyzer.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "synack/analyze/report.hpp"
-#include "synack/capture/pcap.hpp"
+#include "synack/capture/reader.hpp"
 #include "synack/wire/link_layer.hpp"
 
 namespace synack::analyze {
 
 namespace {
 
-FileReport analyse_reader(std::expected<capture::PcapReader, capture::CaptureError> reader, std::string name,
-                          const AnalyzerConfig& config, std::size_t top_failing) {
+/// True when some interface declared before the first packet has a link type synack decodes (a pcapng
+/// file that declares none yet is read: its interfaces may come later).
+bool any_supported(const std::vector<capture::CaptureInterface>& interfaces) {
+  return interfaces.empty() || std::ranges::any_of(interfaces, [](const capture::CaptureInterface& i) {
+           return wire::is_supported_linktype(i.linktype);
+         });
+}
+
+FileReport analyse_reader(std::expected<capture::CaptureReader, capture::CaptureError> reader,
+                          std::string name, const AnalyzerConfig& config, std::size_t top_failing) {
   FileReport report;
   report.file = std::move(name);
   if (!reader) {
@@ -19,8 +33,8 @@ FileReport analyse_reader(std::expected<capture::PcapReader, capture::CaptureErr
     return report;
   }
   report.linktype = reader->linktype();
-  report.linktype_name = std::string(reader->linktype_name());
-  if (!wire::is_supported_linktype(report.linktype)) {
+  report.linktype_name = std::string(capture::linktype_name(report.linktype));
+  if (!any_supported(reader->interfaces())) {
     report.status = FileReport::Status::unsupported;
     report.error = fmt::format(
         "unsupported link type {}{}: synack reads raw IP, Ethernet (with VLAN tags), Linux "
@@ -29,32 +43,30 @@ FileReport analyse_reader(std::expected<capture::PcapReader, capture::CaptureErr
     return report;
   }
   Analyzer analyzer(config);
+  capture::Record record;
   for (;;) {
-    auto frame = reader->next();
-    if (!frame) {
+    const auto next = reader->next(record);
+    if (next == capture::CaptureReader::Next::error) {
       report.status = FileReport::Status::damaged;
-      report.error = frame.error().message;  // "PATH: damaged after N frames: why"
+      report.error = reader->error().message;  // "PATH: damaged after N frames: why"
       break;
     }
-    if (!frame->has_value()) break;
-    const capture::Frame& f = **frame;
+    if (next == capture::CaptureReader::Next::end) break;
     if (config.should_stop && report.frames % 4096 == 0 && config.should_stop()) {
       report.status = FileReport::Status::interrupted;
       report.error = fmt::format("interrupted after {} frames", report.frames);
       break;
     }
     ++report.frames;
-    if (f.ip) {
-      analyzer.add_datagram(f.timestamp, f.ip->datagram, f.is_truncated());
-    } else {
-      analyzer.add_frame(report.linktype, f.timestamp, f.data, f.origlen);
-    }
+    analyzer.add_frame(record.linktype, record.timestamp, record.data, record.origlen);
   }
   if (report.status == FileReport::Status::ok && config.should_stop && config.should_stop()) {
     // The input ended after a stop was asked for (a pipe whose writer the same Ctrl-C ended).
     report.status = FileReport::Status::interrupted;
     report.error = fmt::format("interrupted after {} frames", report.frames);
   }
+  report.interfaces = reader->interfaces().size();
+  report.records_dropped = reader->counters().dropped();
   report.result = analyzer.finish(top_failing);
   return report;
 }
@@ -63,16 +75,23 @@ FileReport analyse_reader(std::expected<capture::PcapReader, capture::CaptureErr
 
 FileReport analyse_file(const std::filesystem::path& path, const AnalyzerConfig& config,
                         std::size_t top_failing) {
-  return analyse_reader(capture::PcapReader::open(path), path.string(), config, top_failing);
+  return analyse_reader(capture::CaptureReader::open(path), path.string(), config, top_failing);
 }
 
 FileReport analyse_file(std::FILE* file, const std::string& name, const AnalyzerConfig& config,
                         std::size_t top_failing) {
-  return analyse_reader(capture::PcapReader::open(file, name), name, config, top_failing);
+  // The reader owns a descriptor of its own; the FILE (nothing read through it yet) is closed.
+  const int fd = ::fcntl(::fileno(file), F_DUPFD_CLOEXEC, 0);
+  std::fclose(file);
+  if (fd < 0)
+    return analyse_reader(std::unexpected(capture::CaptureError{capture::CaptureError::Kind::open,
+                                                                name + ": cannot duplicate"}),
+                          name, config, top_failing);
+  return analyse_reader(capture::CaptureReader::open(fd, name), name, config, top_failing);
 }
 
-FileReport analyse_capture(capture::PcapReader reader, const std::string& name, const AnalyzerConfig& config,
-                           std::size_t top_failing) {
+FileReport analyse_capture(capture::CaptureReader reader, const std::string& name,
+                           const AnalyzerConfig& config, std::size_t top_failing) {
   return analyse_reader(std::move(reader), name, config, top_failing);
 }
 

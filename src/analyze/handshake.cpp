@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "format.hpp"
@@ -143,7 +144,7 @@ void Handshake::establish(Timestamp time) {
   if (report_.first_syn) {
     report_.establish_ms = to_ms(time - *report_.first_syn);
     report_.outcome = observe::Outcome::established;
-    report_.reason = fmt::format("SYN, SYN-ACK and ACK in {:.3f} ms", *report_.establish_ms);
+    report_.reason = fmt::format(FMT_COMPILE("SYN, SYN-ACK and ACK in {:.3f} ms"), *report_.establish_ms);
     phase_ = Phase::established;
   } else {
     report_.outcome = observe::Outcome::incomplete;
@@ -267,7 +268,8 @@ void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
       if (f.rst()) {
         if (f.ack() && s.ack == client_isn() + 1U) {
           close(observe::Outcome::refused,
-                fmt::format("RST/ACK from the server {:.3f} ms after the SYN{}", to_ms(time - last_syn_),
+                fmt::format(FMT_COMPILE("RST/ACK from the server {:.3f} ms after the SYN{}"),
+                            to_ms(time - last_syn_),
                             report_.syn_retransmits > 0 ? " (after retransmissions)" : ""));
           phase_ = Phase::refused;  // a client may send the same SYN again (Windows does, twice)
         } else {
@@ -306,8 +308,8 @@ ConnectionReport Handshake::finalise() {
   switch (phase_) {
     case Phase::syn_sent:
       report_.outcome = observe::Outcome::timed_out;
-      report_.reason = fmt::format("no answer to {} SYN{} over {:.3f} s", report_.syn_retransmits + 1,
-                                   report_.syn_retransmits > 0 ? "s" : "",
+      report_.reason = fmt::format(FMT_COMPILE("no answer to {} SYN{} over {:.3f} s"),
+                                   report_.syn_retransmits + 1, report_.syn_retransmits > 0 ? "s" : "",
                                    to_ms(last_syn_ - report_.first_syn.value_or(last_syn_)) / 1000.0);
       break;
     case Phase::synack_received:

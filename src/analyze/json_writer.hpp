@@ -2,13 +2,17 @@
 // `--json` on large captures (building an nlohmann tree per connection costs more than the analysis).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -25,16 +29,44 @@ class JsonWriter {
   void end_array() { close(']'); }
 
   JsonWriter& key(std::string_view name) {
-    separate();
-    out_ += '"';
-    out_ += name;  // keys are our own identifiers: no escaping needed
-    out_ += "\": ";
+    // The separator, newline, indentation and `"name": ` in one append (keys are our own identifiers: no
+    // escaping needed).
+    std::array<char, 160> text{};
+    std::size_t n = 0;
+    if (depth_ != 0) {
+      const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+      if ((first_ & bit) == 0) text[n++] = ',';
+      first_ &= ~bit;
+    }
+    if (indent_ + name.size() + 8 > text.size()) {  // never for our documents; kept correct anyway
+      separate_slow(n > 0);
+      n = 0;
+    } else if (depth_ != 0) {
+      text[n++] = '\n';
+      std::fill_n(text.data() + n, indent_, ' ');
+      n += indent_;
+    }
+    text[n++] = '"';
+    std::copy(name.begin(), name.end(), text.data() + n);
+    n += name.size();
+    text[n++] = '"';
+    text[n++] = ':';
+    text[n++] = ' ';
+    out_.append(text.data(), n);
     pending_key_ = true;
     return *this;
   }
 
   void null() { scalar("null"); }
   void boolean(bool v) { scalar(v ? "true" : "false"); }
+  template <typename T>
+  void optional_boolean(const std::optional<T>& v) {
+    if (v) {
+      boolean(*v);
+    } else {
+      null();
+    }
+  }
   void string(std::string_view v) {
     value_prefix();
     if (needs_escape(v)) {
@@ -48,7 +80,8 @@ class JsonWriter {
   template <typename T>
   void integer(T v) {
     value_prefix();
-    fmt::format_to(std::back_inserter(out_), "{}", v);
+    const fmt::format_int text(v);
+    out_.append(text.data(), text.size());
   }
   void number(double v) {
     value_prefix();
@@ -56,9 +89,12 @@ class JsonWriter {
       out_ += "null";
       return;
     }
-    const auto start = out_.size();
-    fmt::format_to(std::back_inserter(out_), "{}", v);
-    if (out_.find_first_of(".eE", start) == std::string::npos) out_ += ".0";
+    // The shortest text that reads back as v (as nlohmann writes it), formatted into a stack buffer.
+    std::array<char, 32> text{};
+    const auto end = fmt::format_to_n(text.data(), text.size(), FMT_COMPILE("{}"), v).out;
+    const std::string_view written(text.data(), static_cast<std::size_t>(end - text.data()));
+    out_ += written;
+    if (written.find_first_of(".eE") == std::string_view::npos) out_ += ".0";
   }
   /// A value built as a tree elsewhere (observe's objects), written in the same layout.
   void value(const nlohmann::ordered_json& v) {
@@ -101,8 +137,15 @@ class JsonWriter {
     return false;
   }
   void newline() {
-    out_ += '\n';
-    out_.append(indent_, ' ');
+    // One append of a newline and the indentation (documents nest far less than 32 deep).
+    static constexpr std::string_view kLine =
+        "\n                                                                ";
+    if (indent_ < kLine.size()) {
+      out_.append(kLine.data(), indent_ + 1);
+    } else {
+      out_ += '\n';
+      out_.append(indent_, ' ');
+    }
   }
   // Before a value: a comma and newline inside arrays, nothing after a key.
   void value_prefix() {
@@ -110,12 +153,17 @@ class JsonWriter {
       pending_key_ = false;
       return;
     }
-    if (!first_.empty()) separate();
+    if (depth_ != 0) separate();
+  }
+  void separate_slow(bool comma) {
+    if (comma) out_ += ',';
+    newline();
   }
   void separate() {
-    if (first_.empty()) return;
-    if (!first_.back()) out_ += ',';
-    first_.back() = false;
+    if (depth_ == 0) return;
+    const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+    if ((first_ & bit) == 0) out_ += ',';
+    first_ &= ~bit;
     newline();
   }
   void scalar(std::string_view text) {
@@ -125,20 +173,22 @@ class JsonWriter {
   void open(char bracket) {
     value_prefix();
     out_ += bracket;
-    first_.push_back(true);
+    first_ |= std::uint64_t{1} << depth_;  // a JSON document nests far less than 64 deep
+    ++depth_;
     indent_ += 2;
   }
   void close(char bracket) {
     indent_ -= 2;
-    const bool empty = first_.back();
-    first_.pop_back();
+    --depth_;
+    const bool empty = (first_ & (std::uint64_t{1} << depth_)) != 0;
     if (!empty) newline();
     out_ += bracket;
   }
 
   std::string& out_;
   std::size_t indent_;
-  std::vector<bool> first_;  // per open container: no member written yet
+  std::uint64_t first_ = 0;  // bit d: the open container at depth d has no member written yet
+  unsigned depth_ = 0;       // open containers
   bool pending_key_ = false;
 };
 

@@ -99,7 +99,8 @@ std::string render_text(const FileReport& report, const TextOptions& options) {
     return out;
   }
   out += fmt::format(
-      "  link type {}{}, {} packets ({} TCP, {} not TCP, {} malformed, {} cut by the snaplen)\n",
+      "  {}link type {}{}, {} packets ({} TCP, {} not TCP, {} malformed, {} cut by the snaplen)\n",
+      report.interfaces > 1 ? fmt::format("{} interfaces, the first's ", report.interfaces) : "",
       report.linktype, report.linktype_name.empty() ? "" : fmt::format(" ({})", report.linktype_name),
       report.frames, r.counters.tcp, r.counters.not_tcp, r.counters.malformed, r.counters.truncated);
   out += fmt::format("  {} connections\n", r.connections.size());

@@ -21,7 +21,7 @@
 #include "numbers.hpp"
 #include "privileges.hpp"
 #include "synack/analyze/report.hpp"
-#include "synack/capture/pcap.hpp"
+#include "synack/capture/reader.hpp"
 #include "terminal.hpp"
 
 namespace synack::cli {
@@ -62,33 +62,29 @@ bool write_file(std::FILE* out, const std::string& text) {
 }
 
 /// The capture to read: FILE, or standard input for "-" (as tcpdump -r -), through a descriptor of its own.
-std::FILE* open_capture(const std::string& file) {
-  if (file != "-") return std::fopen(file.c_str(), "rbe");
-  const int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) return nullptr;
-  std::FILE* in = ::fdopen(fd, "rb");
-  if (in == nullptr) ::close(fd);
-  return in;
+int open_capture(const std::string& file) {
+  if (file != "-") return ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  return ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
 }
 
 /// What the analysis reads and writes, opened before the privilege drop.
 struct Opened {
-  capture::PcapReader reader;
+  capture::CaptureReader reader;
   int in_fd = -1;
   std::FILE* svg = nullptr;  ///< --svg's file, when asked for
 };
 
 /// Opens the capture (and sets its filter) and the SVG: names in a filter are looked up here, as tcpdump
-/// does, and only the file's 24-byte header is read as root. An error is printed; its exit code returned.
+/// does, and only the file's header (pcapng: the blocks before the first packet) is read as root. An error is
+/// printed; its exit code returned.
 std::expected<Opened, int> open_all(const AnalyzeArgs& args, const analyze::AnalyzerConfig& config) {
-  std::FILE* in = open_capture(args.file);
-  if (in == nullptr) {
-    // fopen() failed: libpcap is handed the name for its usual message (nothing is parsed: it fails too).
+  const int in_fd = open_capture(args.file);
+  if (in_fd < 0) {
+    // open() failed: the reader is handed the name for its usual message (nothing is parsed: it fails too).
     fmt::print(stderr, "synack analyze: {}\n", analyze::analyse_file(args.file, config, args.top).error);
     return std::unexpected(kExitFailure);
   }
-  const int in_fd = ::fileno(in);
-  auto reader = capture::PcapReader::open(in, args.file);  // owns `in` from here, also when it fails
+  auto reader = capture::CaptureReader::open(in_fd, args.file);  // owns in_fd from here, also when it fails
   if (!reader) {
     fmt::print(stderr, "synack analyze: {}\n", reader.error().message);
     return std::unexpected(kExitFailure);
@@ -202,22 +198,18 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
     }
     return c;
   };
-  if (args.json_stream) {
-    fmt::print("{}\n", analyze::stream_summary_line(report));
-  } else if (args.json) {
-    analyze::write_json(report,
-                        [](std::string_view piece) { std::fwrite(piece.data(), 1, piece.size(), stdout); });
-    std::fputc('\n', stdout);
-  } else if (args.ladder) {
+  if (args.ladder && !args.json) {
     const auto* c = lookup(*args.ladder);
     if (c == nullptr) return kExitFailure;
     fmt::print("{}", analyze::render_ladder(*c, use_colour(args.colour, stdout)));
   } else {
-    analyze::TextOptions text;
-    text.top = args.top;
-    text.worst = args.top;
-    text.first = args.first;
-    fmt::print("{}", analyze::render_text(report, text));
+    print_report({args.json, args.json_stream, args.top, args.first}, report);
+  }
+  if (report.records_dropped > 0) {
+    fmt::print(stderr,
+               "synack analyze: {}: {} packet record{} skipped (an interface the section does not "
+               "declare, or a time out of range)\n",
+               args.file, report.records_dropped, report.records_dropped == 1 ? "" : "s");
   }
   if (!args.svg.empty() && args.conn) {
     const auto* c = lookup(*args.conn);

@@ -135,24 +135,24 @@ std::expected<capture::LiveCapture, int> open_live(const LiveArgs& args) {
   return std::move(*live);
 }
 
-void print_report(const LiveArgs& args, const analyze::FileReport& report) {
-  if (args.json_stream) {
+}  // namespace
+
+void print_report(const ReportFormat& format, const analyze::FileReport& report) {
+  if (format.json_stream) {
     fmt::print("{}\n", analyze::stream_summary_line(report));
-  } else if (args.json) {
+  } else if (format.json) {
     analyze::write_json(report,
                         [](std::string_view piece) { std::fwrite(piece.data(), 1, piece.size(), stdout); });
     std::fputc('\n', stdout);
   } else {
     analyze::TextOptions text;
-    text.top = args.top;
-    text.worst = args.top;
-    text.first = args.first;
+    text.top = format.top;
+    text.worst = format.top;
+    text.first = format.first;
     fmt::print("{}", analyze::render_text(report, text));
   }
   std::fflush(stdout);
 }
-
-}  // namespace
 
 int run_live_analysis(const LiveArgs& args, const PrivilegeOptions& privileges) {
   catch_interrupts();
@@ -224,7 +224,7 @@ int run_live_analysis(const LiveArgs& args, const PrivilegeOptions& privileges) 
   (void)live->flush();
   report.frames = live->frames();
   report.result = analyzer.finish(args.top);
-  print_report(args, report);
+  print_report({args.json, args.json_stream, args.top, args.first}, report);
   live->leave_open();  // closing the ring needs setsockopt(), which the sandbox forbids; exit frees it
   return report.status == analyze::FileReport::Status::ok ? kExitOk : kExitFailure;
 }

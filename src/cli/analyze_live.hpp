@@ -6,6 +6,7 @@
 #include <string>
 
 #include "privileges.hpp"
+#include "synack/analyze/report.hpp"
 
 namespace synack::cli {
 
@@ -22,6 +23,17 @@ struct LiveArgs {
   std::size_t top = 10;
   std::size_t first = 20;
 };
+
+/// How a whole report is printed: the --json-stream summary line, the --json document or the text report.
+struct ReportFormat {
+  bool json = false;
+  bool json_stream = false;
+  std::size_t top = 10;    ///< failing servers and worst connections listed
+  std::size_t first = 20;  ///< connections listed in capture order
+};
+
+/// Prints `report` on standard output as `format` asks (files and live captures alike), then flushes.
+void print_report(const ReportFormat& format, const analyze::FileReport& report);
 
 /// Captures on args.interface until SIGINT/SIGTERM, printing each handshake's verdict as it becomes known,
 /// a summary line every interval, and the full report at the end. Returns the exit code.

@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "synack/analyze/analyzer.hpp"
-#include "synack/capture/pcap.hpp"
+#include "synack/capture/reader.hpp"
 
 namespace synack::analyze {
 
@@ -36,19 +36,24 @@ struct FileReport {
   std::uint32_t linktype = 0;  ///< the capture's DLT_ value (0 when not opened)
   std::string linktype_name;   ///< libpcap's name for it, e.g. "EN10MB"
   std::uint64_t frames = 0;    ///< capture records read
-  AnalysisResult result;       ///< the handshakes found in what was read
+  std::size_t interfaces = 0;  ///< interfaces the file declared (pcapng: one per IDB; pcap: 1)
+  /// Packet records skipped because they could not be placed (pcapng: an interface their section does not
+  /// declare, a timestamp out of range); counted by capture::ReaderCounters.
+  std::uint64_t records_dropped = 0;
+  AnalysisResult result;  ///< the handshakes found in what was read
 };
 
-/// Reads a pcap / pcapng file through libpcap and analyses every frame, streaming.
+/// Reads a pcap / pcapng file (capture::CaptureReader: several interfaces and link types in one pcapng file
+/// are read) and analyses every frame, streaming.
 [[nodiscard]] FileReport analyse_file(const std::filesystem::path& path, const AnalyzerConfig& config = {},
                                       std::size_t top_failing = 10);
 /// The same for a file opened already (e.g. before a privilege drop: `synack analyze` parses in a
 /// sandbox that cannot open files); takes ownership of `file`. `name` is the report's file name.
 [[nodiscard]] FileReport analyse_file(std::FILE* file, const std::string& name,
                                       const AnalyzerConfig& config = {}, std::size_t top_failing = 10);
-/// The same for a reader opened (and perhaps given a BPF filter: PcapReader::set_filter()) already, as
+/// The same for a reader opened (and perhaps given a BPF filter: CaptureReader::set_filter()) already, as
 /// `synack analyze` does before its privilege drop. `name` is the report's file name.
-[[nodiscard]] FileReport analyse_capture(capture::PcapReader reader, const std::string& name,
+[[nodiscard]] FileReport analyse_capture(capture::CaptureReader reader, const std::string& name,
                                          const AnalyzerConfig& config = {}, std::size_t top_failing = 10);
 
 /// What render_text() lists.
