@@ -240,6 +240,9 @@ class StackCore {
   tcp::IsnGenerator isn_;
   tcp::SynCookies cookies_;  ///< shared by every listener, as Linux's syncookie_secret
   std::uint64_t rng_state_;
+  /// make_offer(config_.tcp, version) for IPv4 and IPv6, once: connect() without overrides uses them.
+  tcp::Offer default_offer_v4_;
+  tcp::Offer default_offer_v6_;
   std::vector<wire::IpAddress> owned_list_;  ///< config_.addresses without unspecified ones
   std::vector<wire::IpAddress> owned_;  ///< open-addressed set of config_.addresses (unspecified = empty)
   FlowTable flows_;
