@@ -411,6 +411,7 @@ std::error_code StackCore::close_listener(Instant now, ListenerId id) {
   }
   // Connections never accepted are reset, as Linux does when a listening socket closes.
   while (auto cid = accept(id)) (void)abort(now, *cid);
+  add_listener_counters(l->stats(), stats_);  // its counts stay in the stack's totals
   listeners_[id.value].reset();
   return {};
 }

@@ -95,10 +95,8 @@ class StackCore {
 
   // --- observation -------------------------------------------------------------------------------------
   void set_observer(SegmentObserver observer) { observer_ = std::move(observer); }
-  [[nodiscard]] const StackStats& stats() const noexcept {
-    stats_.memory = pool_.stats();
-    return stats_;
-  }
+  /// The stack's own counters plus what its listeners counted (added up here, not per segment).
+  [[nodiscard]] const StackStats& stats() const noexcept;
   [[nodiscard]] const tcp::BufferPool& buffer_pool() const noexcept { return pool_; }
   [[nodiscard]] std::size_t connection_count() const noexcept { return live_connections_ + time_wait_count_; }
   [[nodiscard]] std::size_t time_wait_count() const noexcept { return time_wait_count_; }
@@ -193,8 +191,9 @@ class StackCore {
   /// RFC 1122 §3.2.1.3, RFC 1812 §5.3.7: a martian source or destination, counted by reason in
   /// stats_.martian; the datagram is then discarded before any lookup.
   [[nodiscard]] bool is_martian(const wire::FourTuple& tuple) noexcept;
-  /// Adds what a listener counted during one call (after - before) to the stack's totals.
-  void add_listener_counters(const tcp::ListenerStats& before, const tcp::ListenerStats& after) noexcept;
+  /// Adds what listener stats `l` counted to `s` (stats() for live listeners; close_listener folds a
+  /// closing listener's counts into stats_ for good).
+  static void add_listener_counters(const tcp::ListenerStats& l, StackStats& s) noexcept;
   /// Adds what a connection counted during one call (after - before) to the stack's totals.
   void add_connection_counters(const tcp::ConnectionCounters& before,
                                const tcp::ConnectionCounters& after) noexcept;
@@ -274,7 +273,8 @@ class StackCore {
   Ring<std::uint32_t> ready_;
   Ring<Event> events_;
   SegmentObserver observer_;
-  mutable StackStats stats_;  ///< stats() copies the pool's counters in
+  StackStats stats_;             ///< counted by the stack itself (and by listeners since closed)
+  mutable StackStats reported_;  ///< stats(): stats_, the pool's counters and the live listeners' counts
 };
 
 }  // namespace synack::stack
