@@ -44,6 +44,30 @@ void FlowTable::insert(std::uint32_t h, FlowRef ref) {
   ++size_;
 }
 
+std::optional<std::size_t> FlowTable::position_exact(std::uint32_t h, FlowRef ref) const noexcept {
+  if (capacity_ == 0) return std::nullopt;
+  const Entry want = entry_of(h, ref);
+  const std::size_t mask = capacity_ - 1;
+  for (std::size_t i = h & mask; entries_[i].ref != kEmpty; i = (i + 1) & mask) {
+    if (entries_[i].hash == h && entries_[i].ref == want.ref) return i;
+  }
+  return std::nullopt;
+}
+
+bool FlowTable::replace_exact(std::uint32_t h, FlowRef old_ref, FlowRef ref) noexcept {
+  const auto i = position_exact(h, old_ref);
+  if (!i) return false;
+  entries_[*i] = entry_of(h, ref);
+  return true;
+}
+
+bool FlowTable::erase_exact(std::uint32_t h, FlowRef old_ref) noexcept {
+  const auto i = position_exact(h, old_ref);
+  if (!i) return false;
+  remove_at(*i);
+  return true;
+}
+
 void FlowTable::remove_at(std::size_t i) noexcept {
   // Backward-shift deletion: pull later members of the probe chain into the hole.
   const std::size_t mask = capacity_ - 1;

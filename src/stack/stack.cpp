@@ -162,7 +162,7 @@ void StackCore::release(std::uint32_t index) {
   Slot& s = slots_[index];
   if (!s.conn) return;
   if (s.in_flow) {
-    flow_erase(s.flow_hash, s.conn->tuple());
+    (void)flows_.erase_exact(s.flow_hash, connection_ref(index));
     s.in_flow = false;
   }
   if (s.time_wait != kNone) {
@@ -226,7 +226,7 @@ void StackCore::touch(std::uint32_t index, bool requeue) {
     }
   }
   if (c.state() == tcp::State::closed && s.in_flow) {
-    flow_erase(s.flow_hash, c.tuple());
+    (void)flows_.erase_exact(s.flow_hash, connection_ref(index));
     s.in_flow = false;
   }
   const bool wants = c.wants_transmit();

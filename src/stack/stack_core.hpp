@@ -173,6 +173,14 @@ class StackCore {
   void flow_erase(std::uint32_t hash, const wire::FourTuple& tuple);
   void flow_erase(const wire::FourTuple& tuple) { flow_erase(flows_.hash(tuple), tuple); }
   void flow_replace(std::uint32_t hash, const wire::FourTuple& tuple, FlowRef ref);
+  /// Points the flow of owner `old_ref` at `ref` (inserts it when there is none), without a tuple compare.
+  void flow_replace_exact(std::uint32_t hash, FlowRef old_ref, FlowRef ref) {
+    if (!flows_.replace_exact(hash, old_ref, ref)) flows_.insert(hash, ref);
+  }
+  /// The flow of connection slot `index`.
+  [[nodiscard]] static FlowRef connection_ref(std::uint32_t index) noexcept {
+    return FlowRef{FlowRef::Kind::connection, index, 0};
+  }
   // TIME-WAIT records
   /// The user has closed a connection in TIME-WAIT with nothing to send: keep a record instead.
   void compact_time_wait(std::uint32_t index);

@@ -255,7 +255,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
     s.listener = ListenerId{ref.owner};
   }
   s.conn.emplace(BuiltBy{[&] { return tcp::Connection::open_passive(config_.tcp, open, now); }});
-  flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  flow_replace_exact(hash, ref, connection_ref(*index));
   l->free_half_open(ref.index);
   s.flow_hash = hash;
   s.in_flow = true;

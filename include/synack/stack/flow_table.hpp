@@ -61,6 +61,10 @@ class FlowTable {
   bool erase(std::uint32_t h, Match&& match);
   /// Adds an entry; the caller knows the tuple has none (find() said so).
   void insert(std::uint32_t h, FlowRef ref);
+  /// replace() and erase() for the entry (h, `old_ref`) itself, found without asking its owner: one owner
+  /// has one flow, so the encoded word names the entry (no tuple compare). False when there is none.
+  bool replace_exact(std::uint32_t h, FlowRef old_ref, FlowRef ref) noexcept;
+  bool erase_exact(std::uint32_t h, FlowRef old_ref) noexcept;
 
   /// Starts loading the cache line a lookup of hash `h` reads first, so that work done before the
   /// lookup (parsing the rest of a datagram) overlaps the miss in a large table.
@@ -101,6 +105,7 @@ class FlowTable {
   /// The position of the matching entry, or nullopt.
   template <typename Match>
   [[nodiscard]] std::optional<std::size_t> position(std::uint32_t h, Match&& match) const;
+  [[nodiscard]] std::optional<std::size_t> position_exact(std::uint32_t h, FlowRef ref) const noexcept;
   void remove_at(std::size_t i) noexcept;
   void resize(std::size_t capacity);
   /// Entries as mapped memory of their own: a table of 2 MiB or more asks for transparent huge pages
