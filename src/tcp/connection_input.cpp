@@ -156,15 +156,7 @@ void Connection::on_simultaneous_syn_ack(Instant now, const wire::TcpHeader& h) 
     return;
   }
   update_timestamps(h);
-  snd_una_ = h.ack;
-  snd_wnd_ = h.window;
-  max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-  snd_wl1_ = h.seq;
-  snd_wl2_ = h.ack;
-  stop_timer(TimerKind::retransmit);
-  if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
-  set_state(State::established);
-  become_established(now);
+  (void)ack_syn_received(now, h, h.window);
 }
 
 void Connection::on_unacceptable(Instant now, const wire::TcpHeader& h, std::size_t payload_len,
@@ -233,7 +225,9 @@ void Connection::on_ecn_input(const wire::TcpHeader& h, std::size_t payload_len)
 }
 
 bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len) {
-  if (state_ == State::syn_received) return ack_syn_received(now, h);
+  if (state_ == State::syn_received) {
+    return ack_syn_received(now, h, static_cast<std::uint32_t>(h.window) << neg_.snd_shift.value_or(0));
+  }
 
   // RFC 5961 §5.2: acceptable iff (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT; otherwise a
   // challenge ACK and the segment is dropped.
@@ -272,7 +266,7 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
   return true;
 }
 
-bool Connection::ack_syn_received(Instant now, const wire::TcpHeader& h) {
+bool Connection::ack_syn_received(Instant now, const wire::TcpHeader& h, std::uint32_t window) {
   // RFC 9293 §3.10.7.4 fifth, SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED
   // ... If the segment acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
   if (!(snd_una_ < h.ack && h.ack <= snd_max_)) {
@@ -280,7 +274,7 @@ bool Connection::ack_syn_received(Instant now, const wire::TcpHeader& h) {
     return false;
   }
   snd_una_ = h.ack;
-  snd_wnd_ = static_cast<std::uint32_t>(h.window) << neg_.snd_shift.value_or(0);
+  snd_wnd_ = window;
   max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
   snd_wl1_ = h.seq;
   snd_wl2_ = h.ack;

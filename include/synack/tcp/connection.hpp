@@ -264,8 +264,9 @@ class Connection {
   [[nodiscard]] bool segment_acceptable(const wire::TcpHeader& h, std::size_t payload_len) const noexcept;
   /// RFC 9293 §3.10.7.4 fifth, the ACK field; false when the segment's text is not to be processed.
   bool process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len);
-  /// process_ack in SYN-RECEIVED: the ACK of our SYN-ACK enters ESTABLISHED, anything else gets an RST.
-  bool ack_syn_received(Instant now, const wire::TcpHeader& h);
+  /// process_ack in SYN-RECEIVED (and the simultaneous open's SYN-ACK): the ACK of our SYN-ACK enters
+  /// ESTABLISHED with the peer's window `window` (scaled, or not on a SYN-ACK), anything else gets an RST.
+  bool ack_syn_received(Instant now, const wire::TcpHeader& h, std::uint32_t window);
   /// What an ACK that advanced SND.UNA left to do.
   struct NewAck {
     bool process_text = true;   ///< false: the connection closed (LAST-ACK), drop the rest
