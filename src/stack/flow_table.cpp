@@ -1,7 +1,10 @@
 #include "synack/stack/flow_table.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <bit>
+#include <new>
 
 namespace synack::stack {
 
@@ -16,20 +19,58 @@ std::uint32_t FlowTable::hash(const wire::FourTuple& tuple) const noexcept {
   return static_cast<std::uint32_t>(h);
 }
 
+void FlowTable::Unmap::operator()(Entry* p) const noexcept {
+  ::munmap(p, bytes);
+}
+
+FlowTable::Storage FlowTable::allocate(std::size_t capacity) {
+  constexpr std::size_t kHugePage = std::size_t{2} << 20U;
+  const std::size_t bytes = capacity * sizeof(Entry);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  // A hint (ignored where huge pages are off); asked before the first write so the pages start huge.
+  if (bytes >= kHugePage) (void)::madvise(p, bytes, MADV_HUGEPAGE);
+  auto* entries = static_cast<Entry*>(p);
+  std::uninitialized_fill_n(entries, capacity, Entry{});
+  return Storage(entries, Unmap{bytes});
+}
+
 void FlowTable::insert(std::uint32_t h, FlowRef ref) {
-  if (entries_.empty() || (size_ + 1) * 4 > entries_.size() * 3) {
-    resize(std::max(kMinCapacity, entries_.size() * 2));
-  }
-  const std::size_t mask = entries_.size() - 1;
+  if (capacity_ == 0 || (size_ + 1) * 4 > capacity_ * 3) resize(std::max(kMinCapacity, capacity_ * 2));
+  const std::size_t mask = capacity_ - 1;
   std::size_t i = h & mask;
   while (entries_[i].ref != kEmpty) i = (i + 1) & mask;
   entries_[i] = entry_of(h, ref);
   ++size_;
 }
 
+std::optional<std::size_t> FlowTable::position_exact(std::uint32_t h, FlowRef ref) const noexcept {
+  if (capacity_ == 0) return std::nullopt;
+  const Entry want = entry_of(h, ref);
+  const std::size_t mask = capacity_ - 1;
+  for (std::size_t i = h & mask; entries_[i].ref != kEmpty; i = (i + 1) & mask) {
+    if (entries_[i].hash == h && entries_[i].ref == want.ref) return i;
+  }
+  return std::nullopt;
+}
+
+bool FlowTable::replace_exact(std::uint32_t h, FlowRef old_ref, FlowRef ref) noexcept {
+  const auto i = position_exact(h, old_ref);
+  if (!i) return false;
+  entries_[*i] = entry_of(h, ref);
+  return true;
+}
+
+bool FlowTable::erase_exact(std::uint32_t h, FlowRef old_ref) noexcept {
+  const auto i = position_exact(h, old_ref);
+  if (!i) return false;
+  remove_at(*i);
+  return true;
+}
+
 void FlowTable::remove_at(std::size_t i) noexcept {
   // Backward-shift deletion: pull later members of the probe chain into the hole.
-  const std::size_t mask = entries_.size() - 1;
+  const std::size_t mask = capacity_ - 1;
   std::size_t hole = i;
   for (std::size_t j = (hole + 1) & mask; entries_[j].ref != kEmpty; j = (j + 1) & mask) {
     const std::size_t home = entries_[j].hash & mask;
@@ -45,10 +86,13 @@ void FlowTable::remove_at(std::size_t i) noexcept {
 }
 
 void FlowTable::resize(std::size_t capacity) {
-  std::vector<Entry> old(std::bit_ceil(capacity));
+  const std::size_t old_capacity = capacity_;
+  capacity_ = std::bit_ceil(capacity);
+  Storage old = allocate(capacity_);
   old.swap(entries_);
-  const std::size_t mask = entries_.size() - 1;
-  for (const Entry& e : old) {
+  const std::size_t mask = capacity_ - 1;
+  for (std::size_t k = 0; k < old_capacity; ++k) {
+    const Entry& e = old[k];
     if (e.ref == kEmpty) continue;
     std::size_t i = e.hash & mask;
     while (entries_[i].ref != kEmpty) i = (i + 1) & mask;

@@ -41,10 +41,8 @@ void StackCore::forwarder_syn(Instant now, const wire::FourTuple& tuple, std::ui
        (mode == tcp::SynCookieMode::when_full && free_offers_.empty())) &&
       control_count_ < control_.size()) {
     tcp::Listener& l = *forwarder_listener_;
-    const tcp::ListenerStats before = l.stats();
     tcp::ListenerReply r;
     const bool sent = l.answer_with_cookie(now, tuple, h, peer, isn_, r);
-    add_listener_counters(before, l.stats());
     if (sent) {
       Control c;
       c.kind = Control::Kind::cookie_syn_ack;
@@ -62,9 +60,7 @@ void StackCore::forwarder_syn(Instant now, const wire::FourTuple& tuple, std::ui
 void StackCore::forwarder_cookie_ack(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
                                      const wire::TcpHeader& h, wire::Bytes payload) {
   tcp::Listener& l = *forwarder_listener_;
-  const tcp::ListenerStats before = l.stats();
   const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_);
-  add_listener_counters(before, l.stats());
   if (r.kind == tcp::ListenerReply::Kind::send_rst) {
     // Not a valid cookie: as an ACK to a closed port (RFC 9293 §3.10.7.1), <SEQ=SEG.ACK><CTL=RST>.
     push_rst(tuple, r.rst_seq);

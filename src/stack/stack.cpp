@@ -22,6 +22,9 @@ std::size_t address_hash(const wire::IpAddress& a) noexcept {
 bool unspecified(const wire::IpAddress& a) noexcept {
   return a == wire::IpAddress{} || a == wire::IpAddress::v6({});
 }
+bool no_overrides(const tcp::OfferOverrides& o) noexcept {
+  return !o.mss && !o.window_scaling && !o.window_shift && !o.sack_permitted && !o.timestamps && !o.ecn;
+}
 }  // namespace
 
 StackCore::StackCore(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed)
@@ -44,6 +47,8 @@ StackCore::StackCore(StackConfig config, std::span<const std::byte, 16> isn_key,
     owned_[i] = a;
   }
   config_.tcp.buffer_pool = &pool_;  // every connection of this stack takes its buffers from it
+  default_offer_v4_ = tcp::make_offer(config_.tcp, wire::IpVersion::v4);
+  default_offer_v6_ = tcp::make_offer(config_.tcp, wire::IpVersion::v6);
   // Slots, offers and TIME-WAIT records are named in 29 bits by the flow table.
   config_.max_connections = std::min(config_.max_connections, FlowTable::kMaxIndex);
   config_.max_time_wait = std::min(config_.max_time_wait, FlowTable::kMaxIndex);
@@ -157,7 +162,7 @@ void StackCore::release(std::uint32_t index) {
   Slot& s = slots_[index];
   if (!s.conn) return;
   if (s.in_flow) {
-    flow_erase(s.flow_hash, s.conn->tuple());
+    (void)flows_.erase_exact(s.flow_hash, connection_ref(index));
     s.in_flow = false;
   }
   if (s.time_wait != kNone) {
@@ -204,14 +209,24 @@ void StackCore::touch(std::uint32_t index, bool requeue) {
     if ((ev & tcp::event::kError) != 0) {
       const std::error_code err = c.error();
       EventKind kind = EventKind::reset;
-      if (err == make_error_code(Error::refused)) kind = EventKind::refused;
-      if (err == make_error_code(Error::timed_out)) kind = EventKind::timed_out;
-      if (err == make_error_code(Error::aborted)) kind = EventKind::aborted;
+      switch (c.failure()) {  // the enum, not three error_code compares (each a category call)
+        case Error::refused:
+          kind = EventKind::refused;
+          break;
+        case Error::timed_out:
+          kind = EventKind::timed_out;
+          break;
+        case Error::aborted:
+          kind = EventKind::aborted;
+          break;
+        default:
+          break;
+      }
       push(kind, err);
     }
   }
   if (c.state() == tcp::State::closed && s.in_flow) {
-    flow_erase(s.flow_hash, c.tuple());
+    (void)flows_.erase_exact(s.flow_hash, connection_ref(index));
     s.in_flow = false;
   }
   const bool wants = c.wants_transmit();
@@ -327,7 +342,10 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
   const auto index = alloc_slot();
   if (!index) return std::unexpected(make_error_code(Error::no_resources));
   Slot& s = slots_[*index];
-  const tcp::Offer offer = tcp::make_offer(config_.tcp, tuple.local.address.version(), options.offer);
+  const wire::IpVersion version = tuple.local.address.version();
+  const tcp::Offer offer = !no_overrides(options.offer) ? tcp::make_offer(config_.tcp, version, options.offer)
+                           : version == wire::IpVersion::v4 ? default_offer_v4_
+                                                            : default_offer_v6_;
   const tcp::IsnGenerator::TupleTerms terms = isn_.terms(tuple);  // one SipHash for ISN and TS offset
   s.conn.emplace(BuiltBy{[&] {
     return tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
@@ -393,6 +411,7 @@ std::error_code StackCore::close_listener(Instant now, ListenerId id) {
   }
   // Connections never accepted are reset, as Linux does when a listening socket closes.
   while (auto cid = accept(id)) (void)abort(now, *cid);
+  add_listener_counters(l->stats(), stats_);  // its counts stay in the stack's totals
   listeners_[id.value].reset();
   return {};
 }

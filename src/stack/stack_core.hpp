@@ -124,10 +124,8 @@ class StackCore {
   void on_timeout_logged(Instant now);
   /// The id of the connection on `tuple`, invalid when the flow table has none.
   [[nodiscard]] ConnectionId id_of(const wire::FourTuple& tuple) const;
-  [[nodiscard]] const StackStats& stats() const noexcept {
-    stats_.memory = pool_.stats();
-    return stats_;
-  }
+  /// The stack's own counters plus what its listeners counted (added up here, not per segment).
+  [[nodiscard]] const StackStats& stats() const noexcept;
   [[nodiscard]] const tcp::BufferPool& buffer_pool() const noexcept { return pool_; }
   [[nodiscard]] std::size_t connection_count() const noexcept { return live_connections_ + time_wait_count_; }
   [[nodiscard]] std::size_t time_wait_count() const noexcept { return time_wait_count_; }
@@ -204,6 +202,14 @@ class StackCore {
   void flow_erase(std::uint32_t hash, const wire::FourTuple& tuple);
   void flow_erase(const wire::FourTuple& tuple) { flow_erase(flows_.hash(tuple), tuple); }
   void flow_replace(std::uint32_t hash, const wire::FourTuple& tuple, FlowRef ref);
+  /// Points the flow of owner `old_ref` at `ref` (inserts it when there is none), without a tuple compare.
+  void flow_replace_exact(std::uint32_t hash, FlowRef old_ref, FlowRef ref) {
+    if (!flows_.replace_exact(hash, old_ref, ref)) flows_.insert(hash, ref);
+  }
+  /// The flow of connection slot `index`.
+  [[nodiscard]] static FlowRef connection_ref(std::uint32_t index) noexcept {
+    return FlowRef{FlowRef::Kind::connection, index, 0};
+  }
   // TIME-WAIT records
   /// The user has closed a connection in TIME-WAIT with nothing to send: keep a record instead.
   void compact_time_wait(std::uint32_t index);
@@ -222,8 +228,9 @@ class StackCore {
   /// RFC 1122 §3.2.1.3, RFC 1812 §5.3.7: a martian source or destination, counted by reason in
   /// stats_.martian; the datagram is then discarded before any lookup.
   [[nodiscard]] bool is_martian(const wire::FourTuple& tuple) noexcept;
-  /// Adds what a listener counted during one call (after - before) to the stack's totals.
-  void add_listener_counters(const tcp::ListenerStats& before, const tcp::ListenerStats& after) noexcept;
+  /// Adds what listener stats `l` counted to `s` (stats() for live listeners; close_listener folds a
+  /// closing listener's counts into stats_ for good).
+  static void add_listener_counters(const tcp::ListenerStats& l, StackStats& s) noexcept;
   /// Adds what a connection counted during one call (after - before) to the stack's totals.
   void add_connection_counters(const tcp::ConnectionCounters& before,
                                const tcp::ConnectionCounters& after) noexcept;
@@ -269,6 +276,9 @@ class StackCore {
   tcp::IsnGenerator isn_;
   tcp::SynCookies cookies_;  ///< shared by every listener, as Linux's syncookie_secret
   std::uint64_t rng_state_;
+  /// make_offer(config_.tcp, version) for IPv4 and IPv6, once: connect() without overrides uses them.
+  tcp::Offer default_offer_v4_;
+  tcp::Offer default_offer_v6_;
   std::vector<wire::IpAddress> owned_list_;  ///< config_.addresses without unspecified ones
   std::vector<wire::IpAddress> owned_;  ///< open-addressed set of config_.addresses (unspecified = empty)
   FlowTable flows_;
@@ -301,7 +311,8 @@ class StackCore {
   Ring<Event> events_;
   SegmentObserver observer_;
   std::unique_ptr<StackLog> log_;  ///< set while a log hook is installed
-  mutable StackStats stats_;       ///< stats() copies the pool's counters in
+  StackStats stats_;               ///< counted by the stack itself (and by listeners since closed)
+  mutable StackStats reported_;    ///< stats(): stats_, the pool's counters and the live listeners' counts
 };
 
 }  // namespace synack::stack

@@ -26,6 +26,8 @@ void StackCore::on_packet(Instant now, wire::Bytes datagram) {
     return;
   }
   const wire::FourTuple tuple = view->tuple_at_receiver();
+  const std::uint32_t hash = flows_.hash(tuple);  // once per datagram
+  flows_.prefetch(hash);  // parsing the header below overlaps the miss of a large table
   const auto header = wire::TcpHeader::parse(view->tcp());
   if (!header) {
     ++stats_.malformed;
@@ -37,7 +39,6 @@ void StackCore::on_packet(Instant now, wire::Bytes datagram) {
   }
   const wire::Bytes payload = view->tcp().payload();
 
-  const std::uint32_t hash = flows_.hash(tuple);  // once per datagram
   if (const auto ref = flow_find(hash, tuple)) {
     on_flow_segment(now, tuple, hash, *ref, *header, payload, view->ip().ecn);
     return;
@@ -138,9 +139,7 @@ void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, st
       return;
     }
     tcp::Listener& l = *listeners_[*li];
-    const tcp::ListenerStats before = l.stats();
     const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_);
-    add_listener_counters(before, l.stats());
     switch (r.kind) {
       case tcp::ListenerReply::Kind::send_syn_ack:
         if (r.pruned) {
@@ -213,9 +212,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
     flow_erase(hash, tuple);
     return;
   }
-  const tcp::ListenerStats before = l->stats();
   const tcp::ListenerReply r = l->on_half_open_segment(now, ref.index, h);
-  add_listener_counters(before, l->stats());
   switch (r.kind) {
     case tcp::ListenerReply::Kind::none:
       if (!l->entry(ref.index).in_use()) {
@@ -258,7 +255,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
     s.listener = ListenerId{ref.owner};
   }
   s.conn.emplace(BuiltBy{[&] { return tcp::Connection::open_passive(config_.tcp, open, now); }});
-  flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  flow_replace_exact(hash, ref, connection_ref(*index));
   l->free_half_open(ref.index);
   s.flow_hash = hash;
   s.in_flow = true;

@@ -67,20 +67,20 @@ ConnectionId StackCore::id_of(const wire::FourTuple& tuple) const {
 
 void StackCore::on_packet_logged(Instant now, wire::Bytes datagram) {
   log_->now = now;
-  const StackStats before = stats_;
+  const StackStats before = stats();  // the listeners' counts included
   on_packet(now, datagram);
   wire::FourTuple tuple{};
   if (const auto view = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore)) {
     tuple = view->tuple_at_receiver();
   }
-  if (log_) log_->counters(before, stats_, tuple);
+  if (log_) log_->counters(before, stats(), tuple);
 }
 
 void StackCore::on_timeout_logged(Instant now) {
   log_->now = now;
-  const StackStats before = stats_;
+  const StackStats before = stats();
   on_timeout(now);
-  if (log_) log_->counters(before, stats_, wire::FourTuple{});
+  if (log_) log_->counters(before, stats(), wire::FourTuple{});
 }
 
 }  // namespace synack::stack

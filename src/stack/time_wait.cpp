@@ -43,7 +43,7 @@ void StackCore::compact_time_wait(std::uint32_t index) {
   }
   time_wait_.set_owner(record, kTwLive);
   ++time_wait_count_;
-  flow_replace(s.flow_hash, s.conn->tuple(), FlowRef{FlowRef::Kind::time_wait, record, 0});
+  flow_replace_exact(s.flow_hash, connection_ref(index), FlowRef{FlowRef::Kind::time_wait, record, 0});
   s.in_flow = false;
   s.time_wait = kNone;
   release(index);
@@ -61,7 +61,7 @@ std::optional<std::uint32_t> StackCore::rebuild_time_wait(Instant now, std::uint
   s.released_by_user = true;
   s.time_wait = record;
   time_wait_.set_owner(record, kTwRebuilt);
-  flow_replace(hash, tuple, FlowRef{FlowRef::Kind::connection, *index, 0});
+  flow_replace_exact(hash, FlowRef{FlowRef::Kind::time_wait, record, 0}, connection_ref(*index));
   s.flow_hash = hash;
   s.in_flow = true;
   return index;

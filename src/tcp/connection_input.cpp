@@ -103,23 +103,7 @@ bool Connection::segment_acceptable(const wire::TcpHeader& h, std::size_t payloa
 void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, wire::Bytes payload) {
   const wire::TcpFlags f = h.flags;
   if (state_ == State::syn_received && f.syn() && f.ack() && !f.rst() && h.seq == irs_) {
-    // Simultaneous open (RFC 9293 §3.5 Figure 8; the acceptability test would reject this segment, see
-    // RFC 793 errata and Linux's special case in tcp_validate_incoming): the peer's SYN-ACK carries the
-    // ACK of our SYN. Its window is not scaled (RFC 7323 §2.2).
-    if (snd_una_ < h.ack && h.ack <= snd_max_) {
-      update_timestamps(h);
-      snd_una_ = h.ack;
-      snd_wnd_ = h.window;
-      max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-      snd_wl1_ = h.seq;
-      snd_wl2_ = h.ack;
-      stop_timer(TimerKind::retransmit);
-      if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
-      set_state(State::established);
-      become_established(now);
-    } else {
-      schedule_rst(h.ack, std::nullopt);
-    }
+    on_simultaneous_syn_ack(now, h);
     return;
   }
   bool acceptable = segment_acceptable(h, payload.size());
@@ -133,48 +117,15 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
     paws_rejected = true;
   }
   if (!acceptable) {
-    ++(paws_rejected ? buffers_->paws_rejected : buffers_->out_of_window);
-    // RFC 9293 §3.10.7.4: "If an incoming segment is not acceptable, an acknowledgment should be sent in
-    // reply (unless the RST bit is set, if so drop the segment and return)".
-    if (!f.rst()) {
-      // An unacceptable segment without data is answered through the per-connection limiter (RFC 5961
-      // §7 ACK throttling, Linux's tcp_invalid_ratelimit): two desynchronized peers cannot ACK each
-      // other forever. Segments with data are always answered.
-      if (payload.empty() && !f.fin()) {
-        challenge_ack(now);
-      } else {
-        ack_pending_ = true;
-      }
-      // TIME-WAIT: a retransmitted FIN is acknowledged and restarts the 2 MSL timer (§3.10.7.4 eighth).
-      if (state_ == State::time_wait && f.fin())
-        set_timer(TimerKind::time_wait, now + config_->time_wait_length());
-    }
+    on_unacceptable(now, h, payload.size(), paws_rejected);
     return;
   }
 
   // Second, the RST bit (RFC 5961 §3.2): reset only when SEG.SEQ = RCV.NXT exactly; an in-window RST
   // that is not exact gets a challenge ACK.
   if (f.rst()) {
-    if (h.seq != rcv_nxt_) {
-      challenge_ack(now);
-      return;
-    }
-    switch (state_) {
-      case State::syn_received:
-        fail(Error::refused);  // RFC 9293 §3.10.7.4: active open -> "connection refused"
-        return;
-      case State::established:
-      case State::fin_wait_1:
-      case State::fin_wait_2:
-      case State::close_wait:
-        fail(Error::reset);
-        return;
-      default:  // CLOSING, LAST-ACK, TIME-WAIT: enter CLOSED (Linux does not apply RFC 1337)
-        set_state(State::closed);
-        stop_timers();
-        events_ |= event::kClosed;
-        return;
-    }
+    on_rst_synchronized(now, h);
+    return;
   }
 
   // Fourth, the SYN bit (RFC 5961 §4.2): any SYN in a synchronized state gets a challenge ACK. In
@@ -196,6 +147,60 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
 
   // Seventh and eighth: segment text and FIN.
   process_data(now, h.seq, payload, f.fin());
+}
+
+void Connection::on_simultaneous_syn_ack(Instant now, const wire::TcpHeader& h) {
+  // Simultaneous open (RFC 9293 §3.5 Figure 8; the acceptability test would reject this segment, see
+  // RFC 793 errata and Linux's special case in tcp_validate_incoming): the peer's SYN-ACK carries the
+  // ACK of our SYN. Its window is not scaled (RFC 7323 §2.2).
+  if (!(snd_una_ < h.ack && h.ack <= snd_max_)) {
+    schedule_rst(h.ack, std::nullopt);
+    return;
+  }
+  update_timestamps(h);
+  (void)ack_syn_received(now, h, h.window);
+}
+
+void Connection::on_unacceptable(Instant now, const wire::TcpHeader& h, std::size_t payload_len,
+                                 bool paws_rejected) {
+  ++(paws_rejected ? buffers_->paws_rejected : buffers_->out_of_window);
+  // RFC 9293 §3.10.7.4: "If an incoming segment is not acceptable, an acknowledgment should be sent in
+  // reply (unless the RST bit is set, if so drop the segment and return)".
+  if (h.flags.rst()) return;
+  // An unacceptable segment without data is answered through the per-connection limiter (RFC 5961
+  // §7 ACK throttling, Linux's tcp_invalid_ratelimit): two desynchronized peers cannot ACK each
+  // other forever. Segments with data are always answered.
+  if (payload_len == 0 && !h.flags.fin()) {
+    challenge_ack(now);
+  } else {
+    ack_pending_ = true;
+  }
+  // TIME-WAIT: a retransmitted FIN is acknowledged and restarts the 2 MSL timer (§3.10.7.4 eighth).
+  if (state_ == State::time_wait && h.flags.fin())
+    set_timer(TimerKind::time_wait, now + config_->time_wait_length());
+}
+
+void Connection::on_rst_synchronized(Instant now, const wire::TcpHeader& h) {
+  if (h.seq != rcv_nxt_) {
+    challenge_ack(now);
+    return;
+  }
+  switch (state_) {
+    case State::syn_received:
+      fail(Error::refused);  // RFC 9293 §3.10.7.4: active open -> "connection refused"
+      return;
+    case State::established:
+    case State::fin_wait_1:
+    case State::fin_wait_2:
+    case State::close_wait:
+      fail(Error::reset);
+      return;
+    default:  // CLOSING, LAST-ACK, TIME-WAIT: enter CLOSED (Linux does not apply RFC 1337)
+      set_state(State::closed);
+      stop_timers();
+      events_ |= event::kClosed;
+      return;
+  }
 }
 
 void Connection::on_ecn_input(const wire::TcpHeader& h, std::size_t payload_len) noexcept {
@@ -223,22 +228,7 @@ void Connection::on_ecn_input(const wire::TcpHeader& h, std::size_t payload_len)
 
 bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len) {
   if (state_ == State::syn_received) {
-    // RFC 9293 §3.10.7.4 fifth, SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED
-    // ... If the segment acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
-    if (!(snd_una_ < h.ack && h.ack <= snd_max_)) {
-      schedule_rst(h.ack, std::nullopt);
-      return false;
-    }
-    snd_una_ = h.ack;
-    snd_wnd_ = static_cast<std::uint32_t>(h.window) << neg_.snd_shift.value_or(0);
-    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-    snd_wl1_ = h.seq;
-    snd_wl2_ = h.ack;
-    stop_timer(TimerKind::retransmit);
-    if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
-    set_state(State::established);
-    become_established(now);
-    return true;
+    return ack_syn_received(now, h, static_cast<std::uint32_t>(h.window) << neg_.snd_shift.value_or(0));
   }
 
   // RFC 5961 §5.2: acceptable iff (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT; otherwise a
@@ -252,98 +242,11 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
   const std::uint32_t scaled_window = static_cast<std::uint32_t>(h.window) << neg_.snd_shift.value_or(0);
   bool newly_sacked = false;
   if (snd_una_ < h.ack) {
-    // The SYN's sequence number is never data (in synchronized states it is already acknowledged).
-    const auto acked = static_cast<std::uint32_t>(h.ack - snd_una_) - (snd_una_ == iss_ ? 1U : 0U);
-    const bool fin_now_acked = fin_sent_ && !fin_acked_ && h.ack == fin_seq() + 1;
-    SendBuffer& sb = buffers_->send;
-    const std::size_t free_before = sb.free_space();
-    const std::size_t data_acked = std::min<std::size_t>(acked - (fin_now_acked ? 1U : 0U), sb.size());
-    sb.consume(data_acked);
-    buffers_->bytes_acked += data_acked;
-    const std::uint32_t flight_before = std::max(in_flight(), static_cast<std::uint32_t>(h.ack - snd_una_));
-    snd_una_ = h.ack;
-    if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
-    if (fin_now_acked) fin_acked_ = true;
-    newly_sacked = update_scoreboard(h);
-    // RTT measurement. With timestamps, RFC 7323 §4 (RTTM): TSecr echoes the TSval of the segment that
-    // advanced the peer's RCV.NXT, so even an ACK of a retransmission gives an unambiguous sample.
-    // Without timestamps, RFC 6298 with Karn: only the timed segment, never retransmitted (timing_ is
-    // cleared when anything is retransmitted).
-    // An echo older than our latest retransmission may be a stale TS.Recent (the peer's ACKs were
-    // lost and it echoes a segment from long ago): no sample from it.
-    if (neg_.timestamps && h.options.timestamps && h.options.timestamps->echo != 0) {
-      const std::uint32_t echo = h.options.timestamps->echo;
-      const auto ms = static_cast<std::int32_t>(ts_val(now) - echo);
-      if (ms >= 0 && static_cast<std::int32_t>(echo - rtx_tsval_) >= 0) {
-        rtt_.sample(std::chrono::milliseconds(ms), config_->min_rto, config_->max_rto);
-      }
-      timing_ = false;
-    } else if (timing_ && h.ack >= timed_seq_) {
-      rtt_.sample(now - timed_at_, config_->min_rto, config_->max_rto);
-      timing_ = false;
-    }
-    rtx_count_ = 0;
-    dupacks_ = 0;
-    // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it (on every partial
-    // ACK too: RFC 6582 §4's "Slow-but-Steady" variant).
-    set_timer(TimerKind::retransmit, snd_una_ == snd_max_ ? Instant::max() : now + rtt_.rto());
-    if (in_recovery_) {
-      if (h.ack < recovery_point_) {
-        if (sack_recovery_) {
-          // RFC 6675: the scoreboard and pipe decide what goes next. A partial ACK still means the new
-          // SND.UNA was a hole before recovery began: resend it if the scoreboard does not already call
-          // it lost and it was not resent yet (Linux marks the head lost the same way).
-          if (!scoreboard().is_lost(snd_una_, smss()) && buffers_->high_rxt <= snd_una_)
-            rtx_one_pending_ = true;
-        } else {
-          // RFC 6582 §3.2 step 5, partial ACK: retransmit the first unacknowledged segment, deflate cwnd.
-          rtx_one_pending_ = true;
-          cc_.on_partial_ack(acked, smss());
-        }
-      } else {
-        // Full ACK: everything up to the recovery point arrived; leave recovery.
-        in_recovery_ = false;
-        sack_recovery_ = false;
-        cc_.on_full_ack(in_flight(), smss());
-      }
-    } else {
-      if (!ecn_reduced_) cc_.on_ack(acked, smss(), flight_before);  // RFC 5681 §3.1
-    }
-    const std::size_t threshold = sb.capacity() / 2;
-    if (free_before < threshold && sb.free_space() >= threshold) events_ |= event::kWritable;
-
-    if (fin_now_acked) {
-      switch (state_) {
-        case State::fin_wait_1:
-          set_state(State::fin_wait_2);
-          if (user_closed_) set_timer(TimerKind::fin_wait_2, now + config_->fin_wait_2_timeout);
-          break;
-        case State::closing:
-          enter_time_wait(now);
-          break;
-        case State::last_ack:
-          set_state(State::closed);
-          stop_timers();
-          events_ |= event::kClosed;
-          return false;
-        default:
-          break;
-      }
-    }
+    const NewAck r = on_new_ack(now, h);
+    if (!r.process_text) return false;
+    newly_sacked = r.newly_sacked;
   } else if (h.ack == snd_una_) {
-    // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same window, data outstanding.
-    newly_sacked = update_scoreboard(h);
-    // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same window, data outstanding. With SACK, RFC
-    // 6675 §2 also counts any ACK that SACKs new octets, data or window change notwithstanding.
-    if ((payload_len == 0 && !h.flags.fin() && scaled_window == snd_wnd_ && snd_max_ != snd_una_) ||
-        newly_sacked) {
-      if (dupacks_ < 255) ++dupacks_;
-      if (in_recovery_) {
-        if (!sack_recovery_) cc_.on_dupack_in_recovery(smss());  // RFC 6582 §3.2 step 3
-      } else if (dupacks_ >= 3 && h.ack >= recovery_point_) {
-        enter_recovery();
-      }
-    }
+    newly_sacked = on_duplicate_ack(h, payload_len, scaled_window);
   } else {
     return true;  // an old ACK within MAX.SND.WND: ignored, the text is still processed
   }
@@ -363,6 +266,133 @@ bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t 
     }
   }
   return true;
+}
+
+bool Connection::ack_syn_received(Instant now, const wire::TcpHeader& h, std::uint32_t window) {
+  // RFC 9293 §3.10.7.4 fifth, SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED
+  // ... If the segment acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
+  if (!(snd_una_ < h.ack && h.ack <= snd_max_)) {
+    schedule_rst(h.ack, std::nullopt);
+    return false;
+  }
+  snd_una_ = h.ack;
+  snd_wnd_ = window;
+  max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+  snd_wl1_ = h.seq;
+  snd_wl2_ = h.ack;
+  stop_timer(TimerKind::retransmit);
+  if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
+  set_state(State::established);
+  become_established(now);
+  return true;
+}
+
+Connection::NewAck Connection::on_new_ack(Instant now, const wire::TcpHeader& h) {
+  // The SYN's sequence number is never data (in synchronized states it is already acknowledged).
+  const auto acked = static_cast<std::uint32_t>(h.ack - snd_una_) - (snd_una_ == iss_ ? 1U : 0U);
+  const bool fin_now_acked = fin_sent_ && !fin_acked_ && h.ack == fin_seq() + 1;
+  SendBuffer& sb = buffers_->send;
+  const std::size_t free_before = sb.free_space();
+  const std::size_t data_acked = std::min<std::size_t>(acked - (fin_now_acked ? 1U : 0U), sb.size());
+  sb.consume(data_acked);
+  buffers_->bytes_acked += data_acked;
+  const std::uint32_t flight_before = std::max(in_flight(), static_cast<std::uint32_t>(h.ack - snd_una_));
+  snd_una_ = h.ack;
+  if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
+  if (fin_now_acked) fin_acked_ = true;
+  const bool newly_sacked = update_scoreboard(h);
+  sample_rtt(now, h);
+  rtx_count_ = 0;
+  dupacks_ = 0;
+  // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it (on every partial
+  // ACK too: RFC 6582 §4's "Slow-but-Steady" variant).
+  set_timer(TimerKind::retransmit, snd_una_ == snd_max_ ? Instant::max() : now + rtt_.rto());
+  grow_window_on_ack(h, acked, flight_before);
+  const std::size_t threshold = sb.capacity() / 2;
+  if (free_before < threshold && sb.free_space() >= threshold) events_ |= event::kWritable;
+  if (fin_now_acked) return {on_fin_acked(now), newly_sacked};
+  return {true, newly_sacked};
+}
+
+void Connection::sample_rtt(Instant now, const wire::TcpHeader& h) {
+  // RTT measurement. With timestamps, RFC 7323 §4 (RTTM): TSecr echoes the TSval of the segment that
+  // advanced the peer's RCV.NXT, so even an ACK of a retransmission gives an unambiguous sample.
+  // Without timestamps, RFC 6298 with Karn: only the timed segment, never retransmitted (timing_ is
+  // cleared when anything is retransmitted).
+  // An echo older than our latest retransmission may be a stale TS.Recent (the peer's ACKs were
+  // lost and it echoes a segment from long ago): no sample from it.
+  if (neg_.timestamps && h.options.timestamps && h.options.timestamps->echo != 0) {
+    const std::uint32_t echo = h.options.timestamps->echo;
+    const auto ms = static_cast<std::int32_t>(ts_val(now) - echo);
+    if (ms >= 0 && static_cast<std::int32_t>(echo - rtx_tsval_) >= 0) {
+      rtt_.sample(std::chrono::milliseconds(ms), config_->min_rto, config_->max_rto);
+    }
+    timing_ = false;
+  } else if (timing_ && h.ack >= timed_seq_) {
+    rtt_.sample(now - timed_at_, config_->min_rto, config_->max_rto);
+    timing_ = false;
+  }
+}
+
+void Connection::grow_window_on_ack(const wire::TcpHeader& h, std::uint32_t acked,
+                                    std::uint32_t flight_before) {
+  if (!in_recovery_) {
+    if (!ecn_reduced_) cc_.on_ack(acked, smss(), flight_before);  // RFC 5681 §3.1
+    return;
+  }
+  if (h.ack < recovery_point_) {
+    if (sack_recovery_) {
+      // RFC 6675: the scoreboard and pipe decide what goes next. A partial ACK still means the new
+      // SND.UNA was a hole before recovery began: resend it if the scoreboard does not already call
+      // it lost and it was not resent yet (Linux marks the head lost the same way).
+      if (!scoreboard().is_lost(snd_una_, smss()) && buffers_->high_rxt <= snd_una_) rtx_one_pending_ = true;
+    } else {
+      // RFC 6582 §3.2 step 5, partial ACK: retransmit the first unacknowledged segment, deflate cwnd.
+      rtx_one_pending_ = true;
+      cc_.on_partial_ack(acked, smss());
+    }
+  } else {
+    // Full ACK: everything up to the recovery point arrived; leave recovery.
+    in_recovery_ = false;
+    sack_recovery_ = false;
+    cc_.on_full_ack(in_flight(), smss());
+  }
+}
+
+bool Connection::on_fin_acked(Instant now) noexcept {
+  switch (state_) {
+    case State::fin_wait_1:
+      set_state(State::fin_wait_2);
+      if (user_closed_) set_timer(TimerKind::fin_wait_2, now + config_->fin_wait_2_timeout);
+      return true;
+    case State::closing:
+      enter_time_wait(now);
+      return true;
+    case State::last_ack:
+      set_state(State::closed);
+      stop_timers();
+      events_ |= event::kClosed;
+      return false;
+    default:
+      return true;
+  }
+}
+
+bool Connection::on_duplicate_ack(const wire::TcpHeader& h, std::size_t payload_len,
+                                  std::uint32_t scaled_window) {
+  const bool newly_sacked = update_scoreboard(h);
+  // RFC 5681 §2 duplicate ACK: no data, no SYN/FIN, same window, data outstanding. With SACK, RFC
+  // 6675 §2 also counts any ACK that SACKs new octets, data or window change notwithstanding.
+  if ((payload_len == 0 && !h.flags.fin() && scaled_window == snd_wnd_ && snd_max_ != snd_una_) ||
+      newly_sacked) {
+    if (dupacks_ < 255) ++dupacks_;
+    if (in_recovery_) {
+      if (!sack_recovery_) cc_.on_dupack_in_recovery(smss());  // RFC 6582 §3.2 step 3
+    } else if (dupacks_ >= 3 && h.ack >= recovery_point_) {
+      enter_recovery();
+    }
+  }
+  return newly_sacked;
 }
 
 bool Connection::update_scoreboard(const wire::TcpHeader& h) noexcept {

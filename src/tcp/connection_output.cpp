@@ -339,6 +339,12 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
     default:
       break;
   }
+  if (!fin_queued_ && !rtx_one_pending_ && !probe_pending_ && buffers_->send.size() == 0) {
+    // Nothing queued and no FIN (the handshake's ACK, most pure ACKs): no data segment, retransmission
+    // or persist is possible, as in wants_transmit(); what is left is the ACK, with SND.MAX (below).
+    if (ack_pending_) return Outgoing{make_header(now, TcpFlags::kAck, snd_max_), {}};
+    return std::nullopt;
+  }
   if (rtx_one_pending_) {
     // RFC 5681 §3.2 / RFC 6582 §3.2: retransmit the earliest unacknowledged segment.
     rtx_one_pending_ = false;

@@ -32,6 +32,8 @@ std::uint32_t ts_clock(Instant now, std::uint32_t ts_offset) noexcept {
 
 Listener::Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog)
     : config_(&config),
+      passive_v4_(passive_offer(config, wire::IpVersion::v4)),
+      passive_v6_(passive_offer(config, wire::IpVersion::v6)),
       local_(local),
       // At most 2^20 entries (64 MiB): a Stack's flow table names a half-open slot in 20 bits.
       capacity_(std::clamp<std::uint32_t>(config.syn_queue_capacity, 1, kMaxSynQueue)),
@@ -146,29 +148,35 @@ HalfOpen Listener::entry(std::uint32_t slot) const noexcept {
     const V6Addresses& a = v6_addrs_[st.get<std::uint32_t>(Stored::kLocal)];
     std::memcpy(e.addr.local_addr.data(), a.data(), 16);
     std::memcpy(e.addr.remote_addr.data(), a.data() + 16, 16);
-    e.flags |= HalfOpen::kV6;
   } else {
     std::memcpy(e.addr.local_addr.data(), st.bytes.data() + Stored::kLocal, 4);
     std::memcpy(e.addr.remote_addr.data(), st.bytes.data() + Stored::kRemote, 4);
   }
+  e.syn_received_us = st.get<std::uint32_t>(Stored::kSynUs);
+  e.peer_mss = st.get<std::uint16_t>(Stored::kMss);
+  e.retransmits = Stored::retransmits_of(w);
+  e.generation = Stored::generation_of(w);
+  unpack_answer(st, e);
+  return e;
+}
+
+void Listener::unpack_answer(const Stored& st, HalfOpen& e) noexcept {
   e.addr.local_port = st.get<std::uint16_t>(Stored::kLocalPort);
   e.addr.remote_port = st.get<std::uint16_t>(Stored::kRemotePort);
   e.iss = st.get<std::uint32_t>(Stored::kIss);
   e.irs = st.get<std::uint32_t>(Stored::kIrs);
   e.ts_recent = st.get<std::uint32_t>(Stored::kTsRecent);
-  e.syn_received_us = st.get<std::uint32_t>(Stored::kSynUs);
   e.ts_offset = st.get<std::uint32_t>(Stored::kTsOffset);
-  e.peer_mss = st.get<std::uint16_t>(Stored::kMss);
+  const std::uint64_t w = st.word();
+  const std::uint64_t flags = (w >> Stored::kFlagsShift) & Stored::kFlagsMask;
   const auto wscale = static_cast<std::uint8_t>(w >> Stored::kWscaleShift);
   e.peer_wscale = wscale == 15 ? 0xFF : wscale;
-  e.retransmits = Stored::retransmits_of(w);
-  e.generation = Stored::generation_of(w);
+  if ((flags & 1U) != 0) e.flags |= HalfOpen::kV6;
   if ((w & Stored::kInUseBit) != 0) e.flags |= HalfOpen::kInUse;
   if ((flags & 2U) != 0) e.flags |= HalfOpen::kSack;
   if ((flags & 4U) != 0) e.flags |= HalfOpen::kTimestamps;
   if ((flags & 8U) != 0) e.flags |= HalfOpen::kNoRtt;
   if ((flags & 16U) != 0) e.flags |= HalfOpen::kEcn;
-  return e;
 }
 
 bool Listener::v6_matches(const Stored& st, const wire::FourTuple& tuple) const noexcept {
@@ -486,15 +494,21 @@ wire::TcpHeader Listener::syn_ack(const HalfOpen& e, std::uint32_t ts_val) const
 }
 
 wire::SendHeader Listener::send_syn_ack(Instant now, std::uint32_t slot) const {
-  const HalfOpen e = entry(slot);
+  // Only what a SYN-ACK reads, straight from the packed slot: no addresses (nor an IPv6 side record).
+  HalfOpen e;
+  unpack_answer(at(slot), e);
   return send_syn_ack(e, ts_clock(now, e.ts_offset));
 }
 
 wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val) const {
-  const SynOptions peer = e.peer_options();
-  const Offer ours = answer_offer(
-      passive_offer(*config_, (e.flags & HalfOpen::kV6) != 0 ? wire::IpVersion::v6 : wire::IpVersion::v4),
-      peer);
+  // answer_offer(passive offer, the SYN's options), read from the entry's flags without building either.
+  const Offer& passive = (e.flags & HalfOpen::kV6) != 0 ? passive_v6_ : passive_v4_;
+  Offer ours;
+  ours.mss = passive.mss;
+  if (e.peer_wscale != 0xFF) ours.wscale = passive.wscale;                           // RFC 7323 §2.2
+  ours.sack_permitted = passive.sack_permitted && (e.flags & HalfOpen::kSack) != 0;  // RFC 2018 §2
+  ours.timestamps = passive.timestamps && (e.flags & HalfOpen::kTimestamps) != 0;    // RFC 7323 §3.2
+  ours.ecn = passive.ecn && (e.flags & HalfOpen::kEcn) != 0;                         // RFC 3168 §6.1.1
   wire::SendHeader h;
   h.src_port = e.addr.local_port;
   h.dst_port = e.addr.remote_port;
@@ -525,9 +539,10 @@ PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& fin
   p.iss = SeqNum(e.iss);
   p.irs = SeqNum(e.irs);
   const wire::IpVersion v = p.tuple.local.address.version();
-  const SynOptions peer = e.peer_options();
-  const Offer ours = answer_offer(passive_offer(*config_, v), peer);
-  p.negotiated = negotiate(ours, peer, v, config_->min_send_mss);
+  // negotiate() takes each option only when both sides sent it: the passive offer as it stands gives
+  // what answer_offer() of it would.
+  p.negotiated = negotiate(v == wire::IpVersion::v6 ? passive_v6_ : passive_v4_, e.peer_options(), v,
+                           config_->min_send_mss);
   p.ts_offset = e.ts_offset;  // kept with the entry (or the cookie's check): no second hash
   // A peer that negotiated timestamps but leaves them off its final ACK still completes the handshake
   // (gVisor once stranded such connections in SYN-RECEIVED); TS.Recent stays the SYN's TSval.

@@ -168,6 +168,8 @@ class Connection {
   [[nodiscard]] const wire::FourTuple& tuple() const noexcept { return tuple_; }
   /// Why the connection ended (a tcp::Error); empty while open and after a normal close.
   [[nodiscard]] std::error_code error() const noexcept;
+  /// error() as the enum, without building an error_code: meaningful only when error() is set.
+  [[nodiscard]] Error failure() const noexcept { return error_; }
   /// Whether the user called close() or abort() (the connection is orphaned: nobody reads it any more).
   [[nodiscard]] bool user_closed() const noexcept { return user_closed_; }
   /// A plain-value snapshot of everything observable (see ConnectionInfo).
@@ -253,9 +255,34 @@ class Connection {
   // connection_input.cpp
   void on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
   void on_segment_synchronized(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
+  /// SYN-RECEIVED after a simultaneous open: the peer's SYN-ACK acknowledges our SYN.
+  void on_simultaneous_syn_ack(Instant now, const wire::TcpHeader& h);
+  /// A segment that failed the sequence test or PAWS (RFC 9293 §3.10.7.4 first): counted, maybe answered.
+  void on_unacceptable(Instant now, const wire::TcpHeader& h, std::size_t payload_len, bool paws_rejected);
+  /// An acceptable RST in a synchronized state (RFC 9293 §3.10.7.4 second, RFC 5961 §3.2).
+  void on_rst_synchronized(Instant now, const wire::TcpHeader& h);
   void on_ecn_input(const wire::TcpHeader& h, std::size_t payload_len) noexcept;
   [[nodiscard]] bool segment_acceptable(const wire::TcpHeader& h, std::size_t payload_len) const noexcept;
+  /// RFC 9293 §3.10.7.4 fifth, the ACK field; false when the segment's text is not to be processed.
   bool process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len);
+  /// process_ack in SYN-RECEIVED (and the simultaneous open's SYN-ACK): the ACK of our SYN-ACK enters
+  /// ESTABLISHED with the peer's window `window` (scaled, or not on a SYN-ACK), anything else gets an RST.
+  bool ack_syn_received(Instant now, const wire::TcpHeader& h, std::uint32_t window);
+  /// What an ACK that advanced SND.UNA left to do.
+  struct NewAck {
+    bool process_text = true;   ///< false: the connection closed (LAST-ACK), drop the rest
+    bool newly_sacked = false;  ///< the scoreboard learned new SACKed octets
+  };
+  /// SND.UNA < SEG.ACK: the send buffer, RTT, retransmission timer, congestion window and FIN.
+  NewAck on_new_ack(Instant now, const wire::TcpHeader& h);
+  /// An RTT sample from the ACK (RFC 7323 §4 with timestamps, else RFC 6298 with Karn).
+  void sample_rtt(Instant now, const wire::TcpHeader& h);
+  /// The congestion window on an ACK of `acked` new octets (RFC 5681, RFC 6582, RFC 6675).
+  void grow_window_on_ack(const wire::TcpHeader& h, std::uint32_t acked, std::uint32_t flight_before);
+  /// Our FIN was acknowledged: the state moves on; false when the connection closed (LAST-ACK).
+  bool on_fin_acked(Instant now) noexcept;
+  /// SEG.ACK = SND.UNA: a duplicate ACK (RFC 5681 §2, RFC 6675 §2); whether it SACKed new octets.
+  bool on_duplicate_ack(const wire::TcpHeader& h, std::size_t payload_len, std::uint32_t scaled_window);
   void enter_recovery() noexcept;
   /// Feeds the ACK's SACK blocks to the scoreboard (after SND.UNA moved); whether new octets were SACKed.
   bool update_scoreboard(const wire::TcpHeader& h) noexcept;

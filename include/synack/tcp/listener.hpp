@@ -329,6 +329,9 @@ class Listener {
     return chunks_[slot >> kChunkShift][slot & (kChunk - 1)];
   }
   [[nodiscard]] bool v6_matches(const Stored& st, const wire::FourTuple& tuple) const noexcept;
+  /// Into `e`, what a SYN-ACK needs of a slot: ports, ISS, IRS, TS.Recent, timestamp offset, flags and the
+  /// peer's window scale (entry() adds the addresses, SYN time, MSS, count and generation).
+  static void unpack_answer(const Stored& st, HalfOpen& e) noexcept;
   void set_prev(std::uint32_t slot, std::uint32_t prev) noexcept;
   void set_next(std::uint32_t slot, std::uint32_t next) noexcept;
   /// Writes `e` into `slot` (its links kept), allocating an IPv6 side record when needed.
@@ -351,6 +354,10 @@ class Listener {
   [[nodiscard]] std::size_t level_of(std::uint32_t slot) const noexcept;
 
   const Config* config_;
+  /// What we agree to on a SYN (passive_offer), per address family, taken from the Config once at
+  /// construction instead of rebuilt for every SYN-ACK and final ACK.
+  Offer passive_v4_;
+  Offer passive_v6_;
   wire::Endpoint local_;
   std::size_t capacity_;
   std::vector<Chunk> chunks_;          ///< kChunk slots each, allocated as first reached
