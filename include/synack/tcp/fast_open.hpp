@@ -43,6 +43,7 @@ class FastOpenKeys {
   /// How long the previous secret is still accepted after rekey().
   static constexpr Duration kGrace = std::chrono::minutes(5);
 
+  /// Cookies under `key` (e.g. derive_key() of the ISN key; tests pass fixed bytes).
   explicit FastOpenKeys(std::span<const std::byte, 16> key) noexcept;
   /// A Fast Open secret derived from the ISN key (one CSPRNG read serves both; neither reveals the other).
   [[nodiscard]] static Key derive_key(std::span<const std::byte, 16> isn_key) noexcept;
@@ -93,7 +94,7 @@ struct FastOpenListener {
 
 /// A client's knowledge of one server address (RFC 7413 §4.2.1).
 struct FastOpenEntry {
-  wire::IpAddress server;
+  wire::IpAddress server;                      ///< the server's address
   std::optional<wire::FastOpenCookie> cookie;  ///< the server's last cookie
   std::uint16_t mss = 0;                       ///< the server's MSS from its SYN-ACK (0 = unknown)
   std::optional<Instant> hostile_until;        ///< §7.1: no Fast Open to this server until then
@@ -102,10 +103,11 @@ struct FastOpenEntry {
 /// The client's cookie cache (see the file comment). Bounded; plain values; the owner injects time.
 class FastOpenCache {
  public:
-  static constexpr std::size_t kDefaultCapacity = 1024;
+  static constexpr std::size_t kDefaultCapacity = 1024;  ///< servers remembered by default
   /// How long a destination whose SYN with data went unanswered gets no Fast Open (§7.1).
   static constexpr Duration kHostileFor = std::chrono::minutes(60);
 
+  /// At most `capacity` servers (at least 1).
   explicit FastOpenCache(std::size_t capacity = kDefaultCapacity) : capacity_(capacity == 0 ? 1 : capacity) {}
   /// The entry for `server`, if any.
   [[nodiscard]] const FastOpenEntry* find(const wire::IpAddress& server) const noexcept;
@@ -162,8 +164,9 @@ struct FastOpenState {
   [[nodiscard]] FastOpenInfo info() const noexcept;
 };
 
-/// "hex" of a cookie's bytes (lower case), and back (nullopt for odd length, bad digits or a bad size).
+/// A cookie's bytes in lower-case hex.
 [[nodiscard]] std::string to_hex(const wire::FastOpenCookie& cookie);
+/// The inverse of to_hex(); nullopt for odd length, bad digits or a size no cookie has.
 [[nodiscard]] std::optional<wire::FastOpenCookie> cookie_from_hex(std::string_view hex) noexcept;
 
 }  // namespace synack::tcp

@@ -247,9 +247,11 @@ class Listener {
   /// are still in SYN-RECEIVED.
   void enable_fast_open(const FastOpenKeys* keys, std::uint32_t queue_length,
                         std::function<bool(std::uint64_t)> still_pending);
+  /// @{
   /// The Fast Open state; null when Fast Open is off for this listener.
   [[nodiscard]] FastOpenListener* fast_open() noexcept { return fast_open_.get(); }
   [[nodiscard]] const FastOpenListener* fast_open() const noexcept { return fast_open_.get(); }
+  /// @}
   /// The Fast Open cookie flag (ListenerReply::fast_open_cookie) for a SYN's SYN-ACK: the SYN carried the
   /// option and this listener does Fast Open.
   [[nodiscard]] std::uint8_t fast_open_cookie_for(const wire::TcpHeader& syn) const noexcept;
