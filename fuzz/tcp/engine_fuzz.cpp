@@ -22,6 +22,7 @@
 
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/connection.hpp"
+#include "synack/tcp/fast_open.hpp"
 #include "synack/tcp/listener.hpp"
 #include "synack/wire/packet.hpp"
 
@@ -302,7 +303,8 @@ class Harness {
       sc.addresses = {synack::wire::IpAddress::v4(0x0A000001U)};
       sc.tcp = config_;
       stack_.emplace(sc, std::array<std::byte, 16>{}, 1);
-      (void)stack_->listen({synack::wire::IpAddress::v4(0x0A000001U), 80}, 4);
+      (void)stack_->listen({synack::wire::IpAddress::v4(0x0A000001U), 80},
+                           synack::stack::ListenOptions{4, std::nullopt, 2});  // with Fast Open
     }
     if (in_.ConsumeBool()) {
       const auto bytes = in_.ConsumeBytes<std::byte>(in_.ConsumeIntegralInRange<std::size_t>(0, 200));
@@ -319,6 +321,10 @@ class Harness {
       h.window = in_.ConsumeIntegral<std::uint16_t>();
       if (in_.ConsumeBool())
         h.options.timestamps = synack::wire::Timestamps{in_.ConsumeIntegral<std::uint32_t>(), 0};
+      if (in_.ConsumeBool()) {  // a Fast Open request or a (most likely invalid) cookie
+        const auto cookie = in_.ConsumeBytes<std::byte>(in_.ConsumeBool() ? 0 : 8);
+        h.options.fast_open = synack::wire::FastOpenCookie::make(cookie, in_.ConsumeBool());
+      }
       std::array<std::byte, 256> dgram{};
       const auto n = synack::wire::emit_tcp_packet(
           synack::wire::IpAddress::v4(0x0A000002U), synack::wire::IpAddress::v4(0x0A000001U), h,
@@ -417,23 +423,42 @@ class Harness {
     synack::stack::Stack a(ca, std::array<std::byte, 16>{std::byte{1}}, 1);
     synack::stack::Stack b(cb, std::array<std::byte, 16>{std::byte{2}}, 2);
     const bool simultaneous = in_.ConsumeBool();
+    // TCP Fast Open (RFC 7413): b's listener takes data in SYNs; a's cache holds b's cookie (derived as b
+    // derives it), a wrong one or none; a's first bytes ride in its SYN.
+    const bool fast_open = !simultaneous && in_.ConsumeBool();
     std::optional<synack::stack::ConnectionId> s;
     if (simultaneous) {
       s = *b.connect(now_, {cb.addresses[0], 80}, {ca.addresses[0], 5555});
     } else {
-      (void)b.listen({cb.addresses[0], 80}, 4);
+      (void)b.listen({cb.addresses[0], 80},
+                     synack::stack::ListenOptions{4, std::nullopt, fast_open ? 2U : 0U});
     }
-    const auto c = a.connect(now_, {ca.addresses[0], 5555}, {cb.addresses[0], 80});
+    std::uint64_t sent_ab = 0, recv_ab = 0, sent_ba = 0, recv_ba = 0;
+    const auto pattern = [](std::uint64_t i, unsigned salt) {
+      return static_cast<std::byte>((i * 131U + salt) & 0xFFU);
+    };
+    synack::stack::ConnectOptions co;
+    std::array<std::byte, 2000> first{};
+    if (fast_open) {
+      const int cookie = in_.ConsumeIntegralInRange<int>(0, 2);
+      const synack::tcp::FastOpenKeys keys(
+          synack::tcp::FastOpenKeys::derive_key(std::array<std::byte, 16>{std::byte{2}}));
+      auto foc = keys.make(ca.addresses[0], in_.ConsumeBool());
+      if (cookie == 1) foc = keys.make(cb.addresses[0]);  // another address's: invalid here
+      if (cookie < 2) a.fast_open_cache().store(cb.addresses[0], foc, in_.ConsumeIntegral<std::uint16_t>());
+      const std::size_t n = in_.ConsumeIntegralInRange<std::size_t>(0, first.size());
+      for (std::size_t i = 0; i < n; ++i) first[i] = pattern(i, 1);
+      co.data = synack::wire::Bytes(first.data(), n);
+      co.fast_open = true;
+      sent_ab = n;  // the send buffer (16 KiB) takes it all
+    }
+    const auto c = a.connect(now_, {ca.addresses[0], 5555}, {cb.addresses[0], 80}, co);
     FUZZ_CHECK(c.has_value());
     struct Packet {
       bool to_b;
       std::vector<std::byte> bytes;
     };
     std::vector<Packet> net;  // in flight, in an order the fuzzer permutes
-    std::uint64_t sent_ab = 0, recv_ab = 0, sent_ba = 0, recv_ba = 0;
-    const auto pattern = [](std::uint64_t i, unsigned salt) {
-      return static_cast<std::byte>((i * 131U + salt) & 0xFFU);
-    };
     std::array<std::byte, 4096> buf{};
     const auto pump = [&] {
       for (int side = 0; side < 2; ++side) {

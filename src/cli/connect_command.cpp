@@ -111,7 +111,15 @@ class Client {
   /// Sends the SYN; false (after fail()) when the stack cannot connect there.
   bool start(Outcome& out, const wire::Endpoint& remote, Transfer& t) {
     t.now = link::monotonic_now();
-    auto id = s_.stack->connect(t.now, wire::Endpoint{}, remote);
+    stack::ConnectOptions co;
+    if (o_.tun.fast_open != 0 && o_.send) {
+      // RFC 7413: --send's text is queued with the SYN (in it when a cookie is cached).
+      co.data = std::as_bytes(std::span(o_.send->data(), o_.send->size()));
+      t.text_sent = true;
+      t.bytes_out += co.data.size();
+    }
+    co.fast_open = o_.tun.fast_open != 0;
+    auto id = s_.stack->connect(t.now, wire::Endpoint{}, remote, co);
     if (!id) {
       const bool not_local = id.error() == tcp::Error::address_not_local;
       fail(out, kExitFailure,
@@ -346,6 +354,7 @@ class Client {
     out.json["irs"] = info->irs.raw();
     out.json["syn_retransmits"] = info->syn_retransmits;
     out.json["outcome"] = observe::to_string(observe::Outcome::established);
+    out.json["fast_open"] = tun_cli::fast_open_json(info->fast_open);
     if (!o_.machine_output()) {
       fmt::print(stderr, "established {} → {} in {:.3f} ms\n", tuple.local.to_string(),
                  tuple.remote.to_string(), tun_cli::millis(took));
@@ -353,6 +362,7 @@ class Client {
       fmt::print(stderr, "  offered: synack <{}>  peer <{}>\n", tun_cli::describe(n.client),
                  tun_cli::describe(n.server));
       fmt::print(stderr, "  agreed:  {}\n", tun_cli::describe(n));
+      if (info->fast_open.used) fmt::print(stderr, "  fast open: {}\n", tun_cli::describe(info->fast_open));
     }
   }
 
@@ -422,6 +432,7 @@ int run_connect(const ConnectOptions& o, const PrivilegeOptions& privileges) {
     if (exit_code == kExitOk) exit_code = outcome.exit_code;
   }
   if (o.json) print_document(all);
+  tun_cli::save_fast_open_cache(s);
   // Let the last FIN/ACK exchange leave the device (bounded).
   const Instant until = link::monotonic_now() + std::chrono::milliseconds(50);
   for (int i = 0; i < 100 && link::monotonic_now() < until; ++i) {
@@ -440,6 +451,7 @@ void register_connect_command(CLI::App& app, int& exit_code) {
   auto privileges = add_privilege_options(cmd);
   cmd->add_option("HOST", options->host, "Server address (IPv4 or IPv6 literal)")->required();
   cmd->add_option("PORT", options->port, "Server port")->required()->check(whole(1, 65535));
+  tun_cli::add_fast_open_connect_options(cmd, options->tun);
   cmd->add_option("--send", options->send, "Send this text, then close the sending direction");
   cmd->add_flag("--stdin", options->from_stdin, "Send standard input, then close the sending direction");
   cmd->add_option("--count", options->count, "Connections to make, one after another")

@@ -240,6 +240,7 @@ class Server {
       j["synack_retransmits"] = info->synack_retransmits;
       j["outcome"] = observe::to_string(observe::Outcome::established);
       j["negotiated"] = observe::to_json(n);
+      j["fast_open"] = tun_cli::fast_open_json(info->fast_open);
       fmt::print("{}\n", j.dump());
     } else {
       fmt::print("established {} → {} in {:.3f} ms{}\n", info->tuple.remote.to_string(),
@@ -251,6 +252,7 @@ class Server {
       fmt::print("  offered: peer <{}>  synack <{}>\n", tun_cli::describe(n.client),
                  tun_cli::describe(n.server));
       fmt::print("  agreed:  {}\n", tun_cli::describe(n));
+      if (info->fast_open.used) fmt::print("  fast open: {}\n", tun_cli::describe(info->fast_open));
     }
     printed_ = printed_ || print;
     s_.log.erase(info->tuple);
@@ -493,7 +495,7 @@ int run_listen(const ListenOptions& o, const PrivilegeOptions& privileges) {
     return code;
   std::vector<stack::ListenerId> listeners;
   for (std::uint16_t port : o.ports) {
-    auto id = s.stack->listen(wire::Endpoint{wire::IpAddress{}, port}, o.backlog);
+    auto id = s.stack->listen({wire::IpAddress{}, port}, {o.backlog, std::nullopt, o.tun.fast_open});
     if (!id) {
       fmt::print(stderr, "synack listen: port {}: {}\n", port, id.error().message());
       return kExitFailure;
@@ -554,6 +556,7 @@ void register_listen_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ListenOptions>();
   auto* cmd = app.add_subcommand("listen", "A synack server on a TUN device, for kernel (or any) clients");
   tun_cli::add_tun_options(cmd, options->tun);
+  tun_cli::add_fast_open_listen_option(cmd, options->tun);
   auto privileges = add_privilege_options(cmd);
   cmd->add_option("--port", options->ports, "Port to listen on (repeatable: --port 80 --port 443)")
       ->required()

@@ -42,12 +42,20 @@ void print_listen_summary(const tun_cli::TunSession& s, const ListenSummary& sum
     j["listeners"] = nlohmann::json::array();
     for (const auto& [port, l] : sum.listeners) {
       const tcp::ListenerStats& ls = l.stats;
-      j["listeners"].push_back({{"port", port},
-                                {"syn_queue", l.syn_queue},
-                                {"syns_received", ls.syns_received},
-                                {"established", ls.established},
-                                {"synack_retransmits", ls.synack_retransmits},
-                                {"half_open_timeouts", ls.half_open_timeouts}});
+      j["listeners"].push_back(
+          {{"port", port},
+           {"syn_queue", l.syn_queue},
+           {"syns_received", ls.syns_received},
+           {"established", ls.established},
+           {"synack_retransmits", ls.synack_retransmits},
+           {"half_open_timeouts", ls.half_open_timeouts},
+           {"fast_open", l.fast_open_queue == 0
+                             ? nlohmann::json(nullptr)
+                             : nlohmann::json{{"queue", l.fast_open_queue},
+                                              {"cookies_sent", l.fast_open_cookies_sent},
+                                              {"syn_data_accepted", l.fast_open_accepted},
+                                              {"invalid_cookies", l.fast_open_invalid},
+                                              {"queue_overflows", l.fast_open_overflows}}}});
     }
     fmt::print("{}\n", j.dump());
   } else {
@@ -62,6 +70,14 @@ void print_listen_summary(const tun_cli::TunSession& s, const ListenSummary& sum
         "({} in TIME-WAIT), peak {}\n",
         grouped(sum.totals.closed), grouped(sum.totals.reset), grouped(sum.totals.timed_out),
         grouped(sum.totals.aborted), s.stack->connection_count(), s.stack->time_wait_count(), sum.peak);
+    for (const auto& [port, l] : sum.listeners) {
+      if (l.fast_open_queue == 0) continue;
+      fmt::print(
+          "  fast open on port {}: {} cookie(s) sent, {} SYN(s) with data accepted, {} invalid cookie(s), "
+          "{} past the queue ({})\n",
+          port, grouped(l.fast_open_cookies_sent), grouped(l.fast_open_accepted),
+          grouped(l.fast_open_invalid), grouped(l.fast_open_overflows), l.fast_open_queue);
+    }
     tun_cli::print_counters(stdout, s);
   }
   std::fflush(stdout);

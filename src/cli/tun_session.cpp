@@ -10,9 +10,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -82,6 +84,24 @@ void add_ecn_option(CLI::App* cmd, std::string& ecn) {
       ->check(CLI::IsMember({"off", "passive", "on"}));
 }
 
+void add_fast_open_listen_option(CLI::App* cmd, TunOptions& o) {
+  cmd->add_option(
+         "--fastopen", o.fast_open,
+         "TCP Fast Open (RFC 7413): hand out cookies and accept data in SYNs, at most QLEN Fast Open "
+         "connections waiting for their final ACK (--fastopen alone: 16)")
+      ->expected(0, 1)
+      ->default_str("16")
+      ->check(whole(1, 1U << 20U));
+}
+
+void add_fast_open_connect_options(CLI::App* cmd, TunOptions& o) {
+  cmd->add_flag(
+      "--fastopen", o.fast_open,
+      "TCP Fast Open (RFC 7413): ask for a cookie, or with a cached one put --send's data in the SYN");
+  cmd->add_option("--fastopen-cache", o.fast_open_cache,
+                  "File keeping Fast Open cookies across runs (read at start, written at the end)");
+}
+
 // ---- handshake log --------------------------------------------------------------------------------
 
 void HandshakeLog::observe(const stack::SegmentRecord& record) {
@@ -116,6 +136,7 @@ TunSession::~TunSession() {
   captured.reset();
   if (pcap) (void)pcap->close();
   if (signal_fd >= 0) ::close(signal_fd);
+  if (fast_open_fd >= 0) ::close(fast_open_fd);
 }
 
 int TunSession::take_signal() const {
@@ -304,6 +325,20 @@ std::expected<std::unique_ptr<TunSession>, Failure> open_session(const TunOption
   session->stack->set_observer([raw](const stack::SegmentRecord& r) { raw->log.observe(r); });
   attach_log(*session->stack, o.log, "");
 
+  if (!o.fast_open_cache.empty()) {
+    // Opened now, read and written later through this fd (the sandbox allows I/O on it only).
+    session->fast_open_fd = ::open(o.fast_open_cache.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (session->fast_open_fd < 0)
+      return std::unexpected(Failure{
+          kExitFailure, fmt::format("--fastopen-cache {}: {}", o.fast_open_cache, std::strerror(errno))});
+    std::string text;
+    std::array<char, 4096> buf{};
+    for (ssize_t n;
+         (n = ::read(session->fast_open_fd, buf.data(), buf.size())) > 0 && text.size() < (1U << 20U);)
+      text.append(buf.data(), static_cast<std::size_t>(n));
+    session->fast_open_size = text.size();
+    (void)session->stack->fast_open_cache().parse(text);
+  }
   if (auto decorated = decorate(*session, o.link); !decorated) return std::unexpected(decorated.error());
   session->driver = std::make_unique<driver::Driver>(*session->link, *session->stack);
   block_signals_into_signalfd(*session);
@@ -315,7 +350,36 @@ sandbox::Policy sandbox_policy(const TunSession& s) {
   policy.io_fds = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, s.device->fd()};
   if (s.signal_fd >= 0) policy.io_fds.push_back(s.signal_fd);
   if (s.pcap && s.pcap->fd() >= 0) policy.io_fds.push_back(s.pcap->fd());
+  if (s.fast_open_fd >= 0) policy.io_fds.push_back(s.fast_open_fd);
   return policy;
+}
+
+void save_fast_open_cache(TunSession& s) {
+  if (s.fast_open_fd < 0) return;
+  std::string text = s.stack->fast_open_cache().serialize();
+  // No ftruncate in the sandbox: a shorter text is padded with blank lines, which parse() skips.
+  if (text.size() < s.fast_open_size) text.append(s.fast_open_size - text.size(), '\n');
+  if (::pwrite(s.fast_open_fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()))
+    s.fast_open_size = text.size();
+}
+
+nlohmann::json fast_open_json(const tcp::FastOpenInfo& i) {
+  if (!i.used) return nullptr;
+  return {{"cookie_requested", i.cookie_requested}, {"cookie_sent", i.cookie_sent},
+          {"cookie_received", i.cookie_received},   {"syn_data_bytes", i.syn_data},
+          {"syn_data_accepted", i.syn_data_acked},  {"fell_back", i.fell_back}};
+}
+
+std::string describe(const tcp::FastOpenInfo& i) {
+  std::string s;
+  const auto add = [&s](std::string_view part) { s += (s.empty() ? "" : ", ") + std::string(part); };
+  if (i.cookie_requested) add("cookie requested");
+  if (i.cookie_sent) add("cookie sent");
+  if (i.cookie_received) add("cookie received");
+  if (i.syn_data > 0)
+    add(fmt::format("{} B in the SYN {}", i.syn_data, i.syn_data_acked ? "accepted" : "not acknowledged"));
+  if (i.fell_back) add("SYN with data unanswered: retried plain (RFC 7413 §7.1)");
+  return s.empty() ? "none" : s;
 }
 
 // ---- descriptions ---------------------------------------------------------------------------------

@@ -60,11 +60,18 @@ struct TunOptions {
   std::optional<std::uint32_t> syn_queue;                          ///< listen --syn-queue
   std::vector<std::string> routes;  ///< forward --route: PREFIXes routed into the device (kernel side)
   bool own_no_address = false;      ///< forward: the stack owns no address (it answers for any, as offers)
+  /// TCP Fast Open (RFC 7413): listen --fastopen[=QLEN] (the queue length), connect --fastopen (nonzero).
+  std::uint32_t fast_open = 0;
+  std::string fast_open_cache;  ///< connect --fastopen-cache FILE: cookies kept across runs
 };
 /// The TUN options of listen and connect, the link flags (add_link_flags) among them.
 void add_tun_options(CLI::App* cmd, TunOptions& options);
 /// --ecn off|passive|on (TunOptions::ecn), for commands that take only some of the TUN options (forward).
 void add_ecn_option(CLI::App* cmd, std::string& ecn);
+/// listen --fastopen[=QLEN].
+void add_fast_open_listen_option(CLI::App* cmd, TunOptions& options);
+/// connect --fastopen and --fastopen-cache FILE.
+void add_fast_open_connect_options(CLI::App* cmd, TunOptions& options);
 
 struct Failure {
   int exit_code = 1;
@@ -107,6 +114,8 @@ struct TunSession {
   std::vector<wire::IpAddress> addresses;
   int signal_fd = -1;
   int signal_watch = -1;
+  int fast_open_fd = -1;           ///< --fastopen-cache, opened before privileges are dropped
+  std::size_t fast_open_size = 0;  ///< its size when read (a shorter save pads with blank lines)
   TunSession() = default;
   TunSession(const TunSession&) = delete;
   TunSession& operator=(const TunSession&) = delete;
@@ -133,6 +142,11 @@ struct TunSession {
 [[nodiscard]] std::string describe(const std::optional<observe::Offer>& offer);
 /// What both agreed ("MSS 1360 c>s / 1460 s>c, ..."), or "?" when it is not known.
 [[nodiscard]] std::string describe(const observe::Negotiated& negotiated);
+/// The Fast Open outcome as JSON (docs/json.md) and as text ("cookie requested, cookie received").
+[[nodiscard]] nlohmann::json fast_open_json(const tcp::FastOpenInfo& info);
+[[nodiscard]] std::string describe(const tcp::FastOpenInfo& info);
+/// Writes the stack's Fast Open cookie cache back to --fastopen-cache (no-op without one).
+void save_fast_open_cache(TunSession& session);
 /// Milliseconds between two instants, 3 decimals.
 [[nodiscard]] double millis(Duration d);
 

@@ -33,6 +33,7 @@ StackCore::StackCore(StackConfig config, std::span<const std::byte, 16> isn_key,
                                     std::min<std::size_t>(config_.max_connections, 4096)}),
       isn_(isn_key),
       cookies_(tcp::SynCookies::derive_key(isn_key)),
+      fast_open_keys_(tcp::FastOpenKeys::derive_key(isn_key)),
       rng_state_(rng_seed),
       flows_(rng_seed ^ 0x5EED5EED5EED5EEDULL),
       control_(std::max<std::uint32_t>(config_.control_queue, 1)) {
@@ -206,6 +207,8 @@ void StackCore::touch(std::uint32_t index, bool requeue) {
     if ((ev & tcp::event::kWritable) != 0 && (ev & tcp::event::kEstablished) == 0) push(EventKind::writable);
     if ((ev & tcp::event::kPeerClosed) != 0) push(EventKind::peer_closed);
     if ((ev & tcp::event::kClosed) != 0) push(EventKind::closed);
+    if ((ev & (tcp::event::kEstablished | tcp::event::kError)) != 0 && c.fast_open() != nullptr) [[unlikely]]
+      fast_open_learn(c);
     if ((ev & tcp::event::kError) != 0) {
       const std::error_code err = c.error();
       EventKind kind = EventKind::reset;
@@ -293,7 +296,13 @@ std::optional<ListenerInfo> StackCore::listener_info(ListenerId id) const noexce
                       .accept_queue = l->accept_queue_size(),
                       .backlog = l->backlog(),
                       .syn_cookies = l->syn_cookie_mode(),
-                      .stats = l->stats()};
+                      .stats = l->stats(),
+                      .fast_open_queue = l->fast_open() ? l->fast_open()->queue_length : 0U,
+                      .fast_open_pending = l->fast_open() ? l->fast_open()->pending.size() : 0U,
+                      .fast_open_cookies_sent = l->fast_open() ? l->fast_open()->cookies_sent : 0U,
+                      .fast_open_accepted = l->fast_open() ? l->fast_open()->accepted : 0U,
+                      .fast_open_invalid = l->fast_open() ? l->fast_open()->invalid : 0U,
+                      .fast_open_overflows = l->fast_open() ? l->fast_open()->queue_overflows : 0U};
 }
 
 std::optional<std::uint32_t> StackCore::find_listener(const wire::Endpoint& local) const noexcept {
@@ -351,6 +360,8 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
     return tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
                                         terms.ts_offset, now);
   }});
+  if (options.fast_open || !options.data.empty()) [[unlikely]]
+    fast_open_connect(now, *s.conn, options);
   flows_.insert(hash, FlowRef{FlowRef::Kind::connection, *index, 0});
   s.flow_hash = hash;
   s.in_flow = true;
@@ -383,6 +394,13 @@ std::expected<ListenerId, std::error_code> StackCore::listen(wire::Endpoint loca
   listeners_[index].emplace(config_.tcp, local, options.backlog);
   listeners_[index]->set_syn_cookies(&cookies_);
   if (options.syn_cookies) listeners_[index]->set_syn_cookie_mode(*options.syn_cookies);
+  if (options.fast_open != 0) {
+    listeners_[index]->enable_fast_open(&fast_open_keys_, options.fast_open, [this](std::uint64_t handle) {
+      const tcp::Connection* c =
+          lookup(ConnectionId{static_cast<std::uint32_t>(handle), static_cast<std::uint32_t>(handle >> 32U)});
+      return c != nullptr && c->state() == tcp::State::syn_received;
+    });
+  }
   return ListenerId{index};
 }
 

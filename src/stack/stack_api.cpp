@@ -53,6 +53,12 @@ std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, c
 void Stack::rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept {
   core_->rekey_syn_cookies(now, key);
 }
+void Stack::rekey_fast_open(Instant now, std::span<const std::byte, 16> key) noexcept {
+  core_->rekey_fast_open(now, key);
+}
+tcp::FastOpenCache& Stack::fast_open_cache() noexcept {
+  return core_->fast_open_cache();
+}
 std::expected<ConnectionId, std::error_code> Stack::accept(ListenerId id) {
   return core_->accept(id);
 }

@@ -20,6 +20,7 @@
 #include "synack/stack/types.hpp"
 #include "synack/tcp/buffer_pool.hpp"
 #include "synack/tcp/connection.hpp"
+#include "synack/tcp/fast_open.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/listener.hpp"
 #include "synack/tcp/syn_cookie.hpp"
@@ -94,6 +95,10 @@ class StackCore {
   [[nodiscard]] std::expected<ListenerId, std::error_code> listen(wire::Endpoint local,
                                                                   const ListenOptions& options);
   void rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept;
+  void rekey_fast_open(Instant now, std::span<const std::byte, 16> key) noexcept {
+    fast_open_keys_.rekey(now, key);
+  }
+  [[nodiscard]] tcp::FastOpenCache& fast_open_cache() noexcept { return fast_open_cache_; }
   [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId id);
   std::error_code close_listener(Instant now, ListenerId id);
 
@@ -165,6 +170,8 @@ class StackCore {
     std::uint32_t slot = 0;
     std::uint32_t ts_offset = 0;  ///< cookie_syn_ack: its TSval
     std::uint8_t generation = 0;
+    std::uint8_t fast_open =
+        0;                 ///< SYN-ACKs: carry a Fast Open cookie (tcp::ListenerReply::fast_open_cookie)
     tcp::HalfOpen cookie;  ///< cookie_syn_ack: what the SYN-ACK answers (no entry exists)
   };
   struct PendingOffer {
@@ -249,7 +256,19 @@ class StackCore {
   /// Queues <SEQ=seq><CTL=RST>, or <SEQ=seq><ACK=ack><CTL=RST,ACK> when `ack` is given.
   void push_rst(const wire::FourTuple& tuple, wire::SeqNum seq,
                 std::optional<wire::SeqNum> ack = std::nullopt);
-  void push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot);
+  void push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
+                    std::uint8_t fast_open = 0);
+  // stack_fast_open.cpp (RFC 7413)
+  /// connect() with data or Fast Open: queue the data; put a cookie (or a request) and data in the SYN.
+  void fast_open_connect(Instant now, tcp::Connection& c, const ConnectOptions& options);
+  /// A listener's fast_open reply: the connection is made now, readable at once, and queued for accept.
+  void fast_open_accept(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, std::uint32_t owner,
+                        const tcp::ListenerReply& r, const wire::TcpHeader& h, wire::Bytes payload);
+  /// A client connection that used Fast Open was established or failed: update the cookie cache.
+  void fast_open_learn(const tcp::Connection& c);
+  /// The Fast Open option a SYN-ACK carries for Control::fast_open (its storage is `cookie`).
+  void add_fast_open_cookie(const Control& c, wire::SendHeader& h,
+                            wire::FastOpenCookie& cookie) const noexcept;
   /// A connection of listener `owner` is in slot `index`: queue it for accept(), report it, and process
   /// data or FIN its final ACK carried.
   void accept_passive(Instant now, std::uint32_t index, std::uint32_t owner, const wire::TcpHeader& h,
@@ -274,7 +293,9 @@ class StackCore {
   StackConfig config_;
   tcp::BufferPool pool_;  ///< before the slots: connections give their memory back to it when destroyed
   tcp::IsnGenerator isn_;
-  tcp::SynCookies cookies_;  ///< shared by every listener, as Linux's syncookie_secret
+  tcp::SynCookies cookies_;             ///< shared by every listener, as Linux's syncookie_secret
+  tcp::FastOpenKeys fast_open_keys_;    ///< RFC 7413 server cookies, shared by every listener
+  tcp::FastOpenCache fast_open_cache_;  ///< RFC 7413 client cookies per server address
   std::uint64_t rng_state_;
   /// make_offer(config_.tcp, version) for IPv4 and IPv6, once: connect() without overrides uses them.
   tcp::Offer default_offer_v4_;

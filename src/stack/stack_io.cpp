@@ -147,7 +147,7 @@ void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, st
           erase_half_open_flow(flows_.hash(*r.pruned), r.pruned_slot, *li);
         }
         flow_insert(hash, FlowRef{FlowRef::Kind::half_open, r.slot, *li});
-        push_syn_ack(tuple, *li, r.slot);
+        push_syn_ack(tuple, *li, r.slot, r.fast_open_cookie);
         break;
       case tcp::ListenerReply::Kind::send_cookie_syn_ack: {
         // RFC 4987 §3.6: no state at all, not even a flow-table entry; the SYN-ACK is built from the
@@ -158,6 +158,7 @@ void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, st
         c.listener = *li;
         c.ts_offset = r.cookie_ts_val;
         c.cookie = r.cookie;
+        c.fast_open = r.fast_open_cookie;
         push_control(c);
         break;
       }
@@ -177,6 +178,9 @@ void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, st
         accept_passive(now, *index, *li, h, payload);
         break;
       }
+      case tcp::ListenerReply::Kind::fast_open:
+        fast_open_accept(now, tuple, hash, *li, r, h, payload);
+        break;
       case tcp::ListenerReply::Kind::send_rst:
         push_rst(tuple, r.rst_seq);
         ++stats_.resets_sent;
@@ -229,13 +233,14 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
       }
       return;
     case tcp::ListenerReply::Kind::send_syn_ack:
-      push_syn_ack(tuple, ref.owner, ref.index);
+      push_syn_ack(tuple, ref.owner, ref.index, l->fast_open_cookie_for(h));
       return;
     case tcp::ListenerReply::Kind::send_rst:
       push_rst(tuple, r.rst_seq);
       return;
     case tcp::ListenerReply::Kind::send_cookie_syn_ack:
     case tcp::ListenerReply::Kind::complete_cookie:
+    case tcp::ListenerReply::Kind::fast_open:
       return;  // only on_segment answers with cookies
     case tcp::ListenerReply::Kind::complete:
       break;
@@ -305,7 +310,8 @@ void StackCore::push_control(const Control& c) {
   ++control_count_;
 }
 
-void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot) {
+void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
+                             std::uint8_t fast_open) {
   const tcp::Listener* l = listener_at(owner);
   if (l == nullptr) return;
   Control c;
@@ -314,6 +320,7 @@ void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, 
   c.listener = owner;
   c.slot = slot;
   c.generation = l->entry_generation(slot);
+  c.fast_open = fast_open;
   push_control(c);
 }
 
@@ -365,6 +372,9 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
       }
       h = l->send_syn_ack(now, c.slot);  // the entry keeps its timestamp offset: no hash here
     }
+    wire::FastOpenCookie fast_open;
+    if (c.fast_open != 0) [[unlikely]]
+      add_fast_open_cookie(c, h, fast_open);
     if (const auto n = emit(now, ConnectionId{}, c.tuple, h, {}, out)) {
       if (c.kind == Control::Kind::syn_ack) ++stats_.syn_acks_sent;
       return n;

@@ -355,6 +355,7 @@ ConnectionInfo Connection::info() const {
   i.ssthresh = cc_.ssthresh();
   i.smss = static_cast<std::uint16_t>(smss());
   i.error = error();
+  if (buffers_->fast_open) i.fast_open = buffers_->fast_open->info();
   return i;
 }
 

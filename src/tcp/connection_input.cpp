@@ -64,6 +64,7 @@ void Connection::on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire
     // SYN-ACK acknowledging our SYN: ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
     snd_una_ = h.ack;
     snd_wl2_ = h.ack;
+    if (buffers_->fast_open) fast_open_syn_ack(now, h);
     if (syn_retransmits_ == 0) {
       rtt_.sample(now - buffers_->syn_sent_at, config_->min_rto, config_->max_rto);  // Karn: first SYN only
     } else {
@@ -228,7 +229,11 @@ void Connection::on_ecn_input(const wire::TcpHeader& h, std::size_t payload_len)
 
 bool Connection::process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len) {
   if (state_ == State::syn_received) {
-    return ack_syn_received(now, h, static_cast<std::uint32_t>(h.window) << neg_.snd_shift.value_or(0));
+    if (!ack_syn_received(now, h, static_cast<std::uint32_t>(h.window) << neg_.snd_shift.value_or(0)))
+      return false;
+    // RFC 7413 §4.2.2: a Fast Open server may have sent data after its SYN-ACK; an ACK of some of it is
+    // processed below as in ESTABLISHED, once the SYN is acknowledged.
+    if (h.ack == iss_ + 1) return true;
   }
 
   // RFC 5961 §5.2: acceptable iff (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT; otherwise a
@@ -275,12 +280,14 @@ bool Connection::ack_syn_received(Instant now, const wire::TcpHeader& h, std::ui
     schedule_rst(h.ack, std::nullopt);
     return false;
   }
-  snd_una_ = h.ack;
+  snd_una_ = iss_ + 1;  // the SYN; an ACK of Fast Open data beyond it is the caller's (process_ack)
   snd_wnd_ = window;
   max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
   snd_wl1_ = h.seq;
   snd_wl2_ = h.ack;
   stop_timer(TimerKind::retransmit);
+  if (buffers_->fast_open && syn_retransmits_ == 0)  // a Fast Open SYN-ACK left at syn_sent_at
+    rtt_.sample(now - buffers_->syn_sent_at, config_->min_rto, config_->max_rto);
   if (!rtt_.has_sample()) rtt_.set_rto(std::max(config_->rto_after_syn_retransmit, config_->min_rto));
   set_state(State::established);
   become_established(now);

@@ -128,7 +128,10 @@ Outgoing Connection::make_syn(Instant now, bool with_ack) {
   if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
   ack_pending_ = false;
   arm_retransmit(now);
-  return Outgoing{h, {}};
+  Outgoing out{h, {}};
+  if (buffers_->fast_open) [[unlikely]]
+    fast_open_syn(out);
+  return out;
 }
 
 std::uint32_t Connection::smss() const noexcept {
@@ -209,7 +212,9 @@ bool Connection::needs_persist() const noexcept {
 }
 
 bool Connection::has_new_data_to_send() const noexcept {
-  if (!is_synchronized(state_)) return false;
+  // RFC 7413 §4.2.2: a Fast Open server sends in SYN-RECEIVED, once its SYN-ACK is out.
+  if (!is_synchronized(state_) && !(state_ == State::syn_received && buffers_->fast_open && snd_max_ != iss_))
+    return false;
   if (send_allowance() > 0) return true;
   // A FIN goes when every byte before it went (in this pass: a timeout rewinds SND.NXT); it needs
   // neither peer window nor congestion window (Linux tcp_cwnd_test lets a lone FIN through).
@@ -333,7 +338,11 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
       syn_pending_ = false;
       return make_syn(now, false);
     case State::syn_received:
-      if (!syn_pending_ && !ack_pending_) return std::nullopt;
+      if (!syn_pending_ && !ack_pending_) {
+        // RFC 7413 §4.2.2: a Fast Open server may send data before the handshake completes.
+        if (buffers_->fast_open) break;
+        return std::nullopt;
+      }
       syn_pending_ = false;
       return make_syn(now, true);
     default:

@@ -61,6 +61,7 @@ void Connection::on_timeout(Instant now) {
         // RFC 3168 §6.1.1.1: a path may drop ECN-setup SYNs (broken middleboxes); the retransmitted SYN
         // goes without ECE and CWR, and the connection without ECN (Linux does the same).
         if (state_ == State::syn_sent) neg_.ecn = false;
+        if (buffers_->fast_open) fast_open_syn_timeout(now);
         rtt_.backoff(config_->max_rto);
         syn_pending_ = true;
         snd_nxt_ = iss_;

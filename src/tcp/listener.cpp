@@ -258,8 +258,17 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
     }
     ++slots_;
   }
-  HalfOpen e;
+  HalfOpen e = make_half_open(now, tuple, peer_isn, peer, isn);
   e.generation = generation;
+  store(slot, e);
+  fifo_push(slot);
+  ++half_open_count_;
+  return slot;
+}
+
+HalfOpen Listener::make_half_open(Instant now, const wire::FourTuple& tuple, SeqNum peer_isn,
+                                  const SynOptions& peer, const IsnGenerator& isn) {
+  HalfOpen e;
   e.addr = PackedTuple::pack(tuple);
   e.syn_received_us = since_epoch(now);
   const IsnGenerator::TupleTerms terms = isn.terms(tuple);
@@ -276,10 +285,7 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
   }
-  store(slot, e);
-  fifo_push(slot);
-  ++half_open_count_;
-  return slot;
+  return e;
 }
 
 void Listener::free_half_open(std::uint32_t slot) noexcept {
@@ -303,7 +309,6 @@ void Listener::free_half_open(std::uint32_t slot) noexcept {
 
 ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
                                    wire::Bytes payload, const IsnGenerator& isn) {
-  (void)payload;
   ListenerReply r;
   const TcpFlags f = h.flags;
   // RFC 9293 §3.10.7.2 first: "An incoming RST segment could not be valid ... should be ignored".
@@ -373,6 +378,10 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   SynOptions peer = SynOptions::from(h.options);
   // RFC 3168 §6.1.1: an ECN-setup SYN is agreed to unless ECN is off here (the entry remembers it).
   peer.ecn = config_->ecn != EcnMode::off && ecn_setup(h.flags);
+  // RFC 7413 §4.2.2: a SYN with the Fast Open option, on a listener that does Fast Open.
+  if (fast_open_ != nullptr && h.options.fast_open) [[unlikely]] {
+    if (fast_open_syn(now, tuple, h, payload, peer, isn, r)) return r;
+  }
   const bool full = half_open_count_ >= capacity_;
   // RFC 4987 §3.6: answer statelessly, always or once the SYN queue is full. A SYN the cookie cannot
   // encode (an MSS below the table) falls back to the queue.
@@ -396,8 +405,8 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
     ++stats_.syn_queue_pruned;
     free_half_open(*victim);
   }
-  // A SYN carrying data: the SYN-ACK acknowledges only the SYN (RCV.NXT = SEG.SEQ + 1); the data is
-  // not queued and the peer retransmits it after the handshake.
+  // A SYN carrying data (without a valid Fast Open cookie): the SYN-ACK acknowledges only the SYN
+  // (RCV.NXT = SEG.SEQ + 1); the data is not queued and the peer retransmits it after the handshake.
   const auto slot = add_half_open(now, tuple, h.seq, peer, isn);
   r.kind = ListenerReply::Kind::send_syn_ack;
   r.slot = *slot;

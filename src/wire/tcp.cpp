@@ -130,6 +130,19 @@ std::expected<std::size_t, Error> SendHeader::emit(MutableBytes out) const noexc
       p += 8;
     }
   }
+  if (fast_open != nullptr) [[unlikely]] {
+    // RFC 7413 §4.1.1 (or the experimental kind 254 with magic 0xF989), NOPs in front to fill the word.
+    const Bytes cookie = fast_open->cookie();
+    const std::size_t raw = (fast_open->experimental() ? 4U : 2U) + cookie.size();
+    for (std::size_t i = raw; i < fast_open_size(); ++i) *p++ = std::byte{option_kind::kNop};
+    *p++ = std::byte{fast_open->experimental() ? option_kind::kExperimental : option_kind::kFastOpen};
+    *p++ = static_cast<std::byte>(raw);
+    if (fast_open->experimental()) {
+      *p++ = std::byte{kFastOpenExperimentalMagic >> 8U};
+      *p++ = std::byte{kFastOpenExperimentalMagic & 0xFFU};
+    }
+    for (const std::byte b : cookie) *p++ = b;
+  }
   return size;
 }
 
@@ -146,6 +159,7 @@ TcpHeader SendHeader::to_header() const noexcept {
   h.options.sack_permitted = sack_permitted;
   if (has_timestamps) h.options.timestamps = timestamps;
   for (std::size_t i = 0; i < sack_count && i < sack.size(); ++i) (void)h.options.sack.push_back(sack[i]);
+  if (fast_open != nullptr) h.options.fast_open = *fast_open;
   return h;
 }
 

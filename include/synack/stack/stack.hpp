@@ -30,6 +30,7 @@
 
 namespace synack::tcp {
 class BufferPool;
+class FastOpenCache;
 class Listener;
 }  // namespace synack::tcp
 
@@ -88,6 +89,13 @@ class Stack {
   /// derived from the ISN key and rotates on a schedule (tcp/syn_cookie.hpp). This replaces it now with 128
   /// fresh bits (e.g. random_isn_key()); cookies already sent stay valid under the previous secret.
   void rekey_syn_cookies(Instant now, std::span<const std::byte, 16> key) noexcept;
+  /// TCP Fast Open cookies (RFC 7413 §4.1.2) are a MAC of the client's address under a secret derived from
+  /// the ISN key; this installs 128 fresh bits. Cookies under the previous secret stay valid for
+  /// tcp::FastOpenKeys::kGrace.
+  void rekey_fast_open(Instant now, std::span<const std::byte, 16> key) noexcept;
+  /// The client's Fast Open cookie cache (RFC 7413 §4.2.1): filled from SYN-ACKs, read by connect() with
+  /// ConnectOptions::fast_open; the embedder may load and save it.
+  [[nodiscard]] tcp::FastOpenCache& fast_open_cache() noexcept;
   /// The oldest completed connection of listener `id`: would_block when none is waiting, invalid_argument
   /// for an unknown listener. The connection is ESTABLISHED (or further along, if the peer already sent FIN).
   [[nodiscard]] std::expected<ConnectionId, std::error_code> accept(ListenerId id);

@@ -142,6 +142,12 @@ struct ListenerInfo {
   tcp::SynCookieMode syn_cookies =
       tcp::SynCookieMode::when_full;  ///< the SYN cookie mode in effect for this listener
   tcp::ListenerStats stats;           ///< the listener's counters
+  std::uint32_t fast_open_queue = 0;  ///< the Fast Open queue length (0 = off)
+  std::size_t fast_open_pending = 0;  ///< Fast Open connections still waiting for their final ACK (or stale)
+  std::uint64_t fast_open_cookies_sent = 0;  ///< SYN-ACKs that carried a Fast Open cookie
+  std::uint64_t fast_open_accepted = 0;      ///< SYNs whose data was accepted at once
+  std::uint64_t fast_open_invalid = 0;       ///< SYNs with a cookie that did not check
+  std::uint64_t fast_open_overflows = 0;     ///< valid SYNs with data handled plainly: the queue was full
 };
 
 /// Stack::listen's options.
@@ -149,11 +155,20 @@ struct ListenOptions {
   std::uint32_t backlog = 0;  ///< the accept queue's bound (0 = tcp::Config::default_backlog)
   /// SYN cookies for this listener; nullopt = StackConfig::tcp.syn_cookies.
   std::optional<tcp::SynCookieMode> syn_cookies;
+  /// TCP Fast Open (RFC 7413) queue length, as Linux's TCP_FASTOPEN socket option: at most this many
+  /// connections created from a SYN with data wait for their final ACK (§5.1). 0 = no Fast Open.
+  std::uint32_t fast_open = 0;
 };
 
 /// Per-connection options for Stack::connect.
 struct ConnectOptions {
   tcp::OfferOverrides offer;  ///< what to offer in our SYN instead of StackConfig::tcp's choice
+  /// Queued at once, as send() would (the caller's bytes are copied).
+  wire::Bytes data;
+  /// TCP Fast Open (RFC 7413 §4.2.1): with a cookie cached for the server (Stack::fast_open_cache), the
+  /// first bytes of `data` (up to the server's cached MSS) go in the SYN; without one the SYN asks for a
+  /// cookie. A server marked hostile (§7.1) gets a plain SYN.
+  bool fast_open = false;
 };
 
 /// Everything a Stack is built with. Plain values; the defaults suit a server (Linux-like limits).

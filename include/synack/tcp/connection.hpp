@@ -27,6 +27,7 @@
 #include "synack/tcp/congestion.hpp"
 #include "synack/tcp/connection_info.hpp"
 #include "synack/tcp/error.hpp"
+#include "synack/tcp/fast_open.hpp"
 #include "synack/tcp/options.hpp"
 #include "synack/tcp/recv_buffer.hpp"
 #include "synack/tcp/rtt.hpp"
@@ -106,6 +107,16 @@ class Connection {
                                               Instant now);
   /// Passive open completed by the listener: the connection starts in ESTABLISHED.
   [[nodiscard]] static Connection open_passive(const Config& config, const PassiveOpen& open, Instant now);
+  /// RFC 7413 §4.2.2: a SYN with a valid Fast Open cookie and data. The connection starts in SYN-RECEIVED
+  /// with `syn_data` readable at once and its SYN-ACK (acknowledging SYN and data) ready; it may send
+  /// before the final ACK. `open` is the listener's passive_open() with the SYN as the segment.
+  [[nodiscard]] static Connection open_fast_open(const Config& config, PassiveOpen open, wire::Bytes syn_data,
+                                                 Instant now);
+  /// RFC 7413 §4.2.1, client: before the first SYN leaves, makes it carry `option` (a cookie, or a cookie
+  /// request when empty) and the first `syn_data` bytes of the send buffer (0 with a request).
+  void use_fast_open(const wire::FastOpenCookie& option, std::uint32_t syn_data);
+  /// The Fast Open state; null for a connection that does not use Fast Open.
+  [[nodiscard]] const FastOpenState* fast_open() const noexcept { return buffers_->fast_open.get(); }
   /// A connection in TIME-WAIT rebuilt from its compact record, to process a segment that reached it
   /// (`ts_offset` as the connection had it: IsnGenerator::timestamp_offset of the tuple).
   [[nodiscard]] static Connection from_time_wait(const Config& config, const TimeWaitRecord& record,
@@ -239,6 +250,7 @@ class Connection {
     std::uint32_t ecn_reductions = 0;  ///< congestion responses to ECE (at most one per window)
     wire::SeqNum ecn_recover;          ///< no further response to ECE until SND.UNA passes this
     wire::SeqNum high_rxt;  ///< RFC 6675 HighRxt: end of the highest octet retransmitted in recovery
+    std::unique_ptr<FastOpenState> fast_open;  ///< only for connections that use Fast Open (RFC 7413)
   };
   struct BuffersDeleter {
     void operator()(Buffers* b) const noexcept;
@@ -292,6 +304,13 @@ class Connection {
   void schedule_rst(wire::SeqNum seq, std::optional<wire::SeqNum> ack) noexcept;
   void become_established(Instant now) noexcept;
   void update_timestamps(const wire::TcpHeader& h) noexcept;
+  // connection_fast_open.cpp (RFC 7413)
+  /// Our SYN (client: option and data) or SYN-ACK as make_syn built it, amended for Fast Open.
+  void fast_open_syn(Outgoing& out);
+  /// Client, a SYN-ACK acknowledging our SYN (SND.UNA already SEG.ACK): what it acknowledged of the data.
+  void fast_open_syn_ack(Instant now, const wire::TcpHeader& h);
+  /// Client, the SYN timed out: §7.1, the retry carries neither data nor the option.
+  void fast_open_syn_timeout(Instant now) noexcept;
 
   // connection_output.cpp
   [[nodiscard]] wire::SendHeader make_header(Instant now, std::uint16_t flags, wire::SeqNum seq);

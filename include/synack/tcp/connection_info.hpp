@@ -7,6 +7,7 @@
 #include <optional>
 #include <system_error>
 
+#include "synack/tcp/fast_open.hpp"
 #include "synack/tcp/options.hpp"
 #include "synack/tcp/state.hpp"
 #include "synack/time.hpp"
@@ -52,6 +53,7 @@ struct ConnectionInfo {
   /// How the connection ended: a tcp::Error (refused, timed_out, reset, aborted), or empty while it is open
   /// and after a normal close.
   std::error_code error;
+  FastOpenInfo fast_open;  ///< TCP Fast Open (RFC 7413): what happened on the handshake
 };
 
 }  // namespace synack::tcp

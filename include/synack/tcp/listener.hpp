@@ -40,6 +40,7 @@
 
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/connection.hpp"
+#include "synack/tcp/fast_open.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/listener_stats.hpp"
 #include "synack/tcp/options.hpp"
@@ -104,6 +105,9 @@ struct ListenerReply {
     complete,             ///< the final ACK arrived: build the connection from entry `slot` (then free it)
     send_cookie_syn_ack,  ///< answer statelessly: syn_ack(cookie, cookie_ts_val); nothing was stored
     complete_cookie,      ///< a valid cookie ACK: build the connection from passive_open(cookie, ...)
+    /// RFC 7413 §4.2.2, a SYN with a valid Fast Open cookie and data: build the connection now from
+    /// Connection::open_fast_open(passive_open(cookie, syn), data); nothing was stored.
+    fast_open,
   };
   Kind kind = Kind::none;               ///< what to do
   std::uint32_t slot = 0;               ///< the SYN-queue slot for send_syn_ack and complete
@@ -115,6 +119,11 @@ struct ListenerReply {
   /// flow-table entry the owner removes before adding the new one.
   std::optional<wire::FourTuple> pruned;
   std::uint32_t pruned_slot = 0;  ///< the slot `pruned` held
+  /// send_syn_ack / send_cookie_syn_ack: the SYN-ACK carries a Fast Open cookie for the client
+  /// (kFastOpenCookie, or kFastOpenExperimental in option 254 as the SYN asked; RFC 7413 §4.2.2).
+  std::uint8_t fast_open_cookie = 0;
+  static constexpr std::uint8_t kFastOpenCookie = 1;        ///< fast_open_cookie: option kind 34
+  static constexpr std::uint8_t kFastOpenExperimental = 2;  ///< fast_open_cookie: option 254, magic 0xF989
 };
 
 /// A listening endpoint's SYN queue and accept queue (see the file comment). The owner (a Stack) routes
@@ -233,6 +242,19 @@ class Listener {
   [[nodiscard]] SynCookieMode syn_cookie_mode() const noexcept { return cookie_mode_; }
   /// What the listener counted so far.
   [[nodiscard]] const ListenerStats& stats() const noexcept { return stats_; }
+  /// RFC 7413 server side: cookies from `keys` (the owner's, not owned), at most `queue_length` pending
+  /// Fast Open connections (0 turns Fast Open off); `still_pending` tells which of the owner's handles
+  /// are still in SYN-RECEIVED.
+  void enable_fast_open(const FastOpenKeys* keys, std::uint32_t queue_length,
+                        std::function<bool(std::uint64_t)> still_pending);
+  /// @{
+  /// The Fast Open state; null when Fast Open is off for this listener.
+  [[nodiscard]] FastOpenListener* fast_open() noexcept { return fast_open_.get(); }
+  [[nodiscard]] const FastOpenListener* fast_open() const noexcept { return fast_open_.get(); }
+  /// @}
+  /// The Fast Open cookie flag (ListenerReply::fast_open_cookie) for a SYN's SYN-ACK: the SYN carried the
+  /// option and this listener does Fast Open.
+  [[nodiscard]] std::uint8_t fast_open_cookie_for(const wire::TcpHeader& syn) const noexcept;
   /// A cookie SYN-ACK for a SYN (send_cookie_syn_ack, counted), or false when the SYN cannot be encoded
   /// or no generator is set. on_segment calls it per the mode; the forwarder calls it when its offers
   /// are full.
@@ -352,6 +374,13 @@ class Listener {
   void fifo_push(std::uint32_t slot) noexcept;    ///< at the tail of the FIFO of its retransmission count
   void fifo_remove(std::uint32_t slot) noexcept;  ///< from the FIFO of its retransmission count
   [[nodiscard]] std::size_t level_of(std::uint32_t slot) const noexcept;
+  /// The half-open entry a SYN makes (not stored): tuple, ISN and timestamp offset, the SYN's options.
+  [[nodiscard]] HalfOpen make_half_open(Instant now, const wire::FourTuple& tuple, wire::SeqNum peer_isn,
+                                        const SynOptions& peer, const IsnGenerator& isn);
+  /// RFC 7413 §4.2.2 for a SYN with the Fast Open option (fast_open.cpp): true when `r` is the answer
+  /// (kind fast_open); otherwise the SYN goes on as a plain one, `r.fast_open_cookie` set as needed.
+  bool fast_open_syn(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h, wire::Bytes payload,
+                     const SynOptions& peer, const IsnGenerator& isn, ListenerReply& r);
 
   const Config* config_;
   /// What we agree to on a SYN (passive_offer), per address family, taken from the Config once at
@@ -373,6 +402,7 @@ class Listener {
   SynCookies* cookies_ = nullptr;
   SynCookieMode cookie_mode_;
   std::optional<Instant> last_cookie_sent_;
+  std::unique_ptr<FastOpenListener> fast_open_;  ///< RFC 7413; null = off
   /// Entries' SYN times count from here (HalfOpen::syn_received_us); set kEpochLead before the first
   /// SYN, moved forward when `now` passes kEpochSpan after it.
   Instant epoch_{};

@@ -170,11 +170,20 @@ struct SendHeader {
   std::uint8_t sack_count = 0;           ///< SACK blocks in `sack` (at most SackBlocks::kCapacity)
   Timestamps timestamps;                 ///< TSval and TSecr, when has_timestamps
   std::array<SackBlock, SackBlocks::kCapacity> sack{};  ///< the first sack_count are sent
+  /// A Fast Open option (RFC 7413) to send last, NOP-padded to a word; not owned, must outlive emit().
+  const FastOpenCookie* fast_open = nullptr;
 
   /// The options' encoded size (Linux layout, a multiple of 4).
   [[nodiscard]] std::size_t options_size() const noexcept {
     return (has_mss ? 4U : 0U) + (has_timestamps ? 12U : (sack_permitted ? 4U : 0U)) +
-           (wscale != kNoWindowScale ? 4U : 0U) + (sack_count != 0 ? 4U + 8U * sack_count : 0U);
+           (wscale != kNoWindowScale ? 4U : 0U) + (sack_count != 0 ? 4U + 8U * sack_count : 0U) +
+           (fast_open != nullptr ? fast_open_size() : 0U);
+  }
+  /// The Fast Open option's encoded size with its NOP padding (0 without one).
+  [[nodiscard]] std::size_t fast_open_size() const noexcept {
+    if (fast_open == nullptr) return 0;
+    const std::size_t raw = (fast_open->experimental() ? 4U : 2U) + fast_open->cookie().size();
+    return (raw + 3U) & ~std::size_t{3};
   }
   /// 20 + the options' encoded size.
   [[nodiscard]] std::size_t encoded_size() const noexcept { return TcpView::kMinHeaderSize + options_size(); }
