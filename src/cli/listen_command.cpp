@@ -502,25 +502,8 @@ int run_listen(const ListenOptions& o, const PrivilegeOptions& privileges) {
     }
     listeners.push_back(*id);
   }
-  std::string addrs;
-  for (const auto& a : s.addresses) addrs += (addrs.empty() ? "" : ", ") + a.to_string();
-  std::string ports;
-  for (auto p : o.ports) ports += (ports.empty() ? "" : ", ") + std::to_string(p);
   const std::string_view mode_name = mode == Mode::echo ? "echo" : mode == Mode::discard ? "discard" : "http";
-  if (o.json_stream) {
-    observe::Json j = observe::event("listening");
-    j["device"] = s.device->name();
-    j["addresses"] = nlohmann::json::array();
-    for (const auto& a : s.addresses) j["addresses"].push_back(a.to_string());
-    j["ports"] = o.ports;
-    j["mode"] = mode_name;
-    j["pid"] = ::getpid();
-    fmt::print("{}\n", j.dump());
-  } else if (!o.quiet) {
-    fmt::print("synack listening on {} port {} ({}) via {}; Ctrl-C for a summary\n", addrs, ports, mode_name,
-               s.device->name());
-  }
-  std::fflush(stdout);
+  if (o.json_stream || !o.quiet) print_listening(s, o.ports, mode_name, o.json_stream);
 
   // --quiet prints no handshake: the segment observer (the offered options and the peer's SYN time for
   // the per-connection and per-second lines) would only cost time.

@@ -1,7 +1,10 @@
 // `synack listen`'s summary (listen_report.hpp).
 #include "listen_report.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <string>
 
 #include <fmt/core.h>
 
@@ -10,6 +13,28 @@
 namespace synack::cli {
 
 using tun_cli::grouped;
+
+void print_listening(const tun_cli::TunSession& s, const std::vector<std::uint16_t>& ports,
+                     std::string_view mode, bool json) {
+  if (json) {
+    observe::Json j = observe::event("listening");
+    j["device"] = s.device->name();
+    j["addresses"] = nlohmann::json::array();
+    for (const auto& a : s.addresses) j["addresses"].push_back(a.to_string());
+    j["ports"] = ports;
+    j["mode"] = mode;
+    j["pid"] = ::getpid();
+    fmt::print("{}\n", j.dump());
+  } else {
+    std::string addrs;
+    for (const auto& a : s.addresses) addrs += (addrs.empty() ? "" : ", ") + a.to_string();
+    std::string list;
+    for (auto p : ports) list += (list.empty() ? "" : ", ") + std::to_string(p);
+    fmt::print("synack listening on {} port {} ({}) via {}; Ctrl-C for a summary\n", addrs, list, mode,
+               s.device->name());
+  }
+  std::fflush(stdout);
+}
 
 void print_listen_summary(const tun_cli::TunSession& s, const ListenSummary& sum) {
   const auto& d = s.driver->stats();

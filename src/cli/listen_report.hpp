@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,10 @@ struct ListenSummary {
   bool document = false;  ///< --json: a "document": "listen" rather than a "summary" event
   std::vector<std::pair<std::uint16_t, stack::ListenerInfo>> listeners;  ///< by --port
 };
+
+/// The first line: "synack listening on ADDRS port PORTS (MODE) via DEVICE", or the `listening` event.
+void print_listening(const tun_cli::TunSession& s, const std::vector<std::uint16_t>& ports,
+                     std::string_view mode, bool json);
 
 /// Prints the summary to stdout (text, or one JSON line: an event or, for --json, the document) and flushes.
 void print_listen_summary(const tun_cli::TunSession& s, const ListenSummary& sum);
