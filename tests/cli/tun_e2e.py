@@ -348,6 +348,39 @@ print("ok")
         self.assert_capture_clean(allow=("Connection reset",))
         del curl
 
+    def test_kernel_client_listen_json_document_and_verbose_log(self):
+        """listen --json prints nothing until the end, then one document; -v logs transitions and drops."""
+        p = self.ns.spawn([SYNACK, "listen", "--json", "-v", "--port", "7", "--echo", "--pcap", self.pcap],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out = self.py(r'''
+deadline = time.monotonic() + 10
+while True:
+    try:
+        s = socket.create_connection(("192.0.2.2", 7), timeout=2)
+        break
+    except OSError:
+        if time.monotonic() > deadline: raise
+        time.sleep(0.05)
+o, i, n = pump(s, 1000)
+assert o == i and n == 1000, (o, i, n)
+s.close()
+try:
+    socket.create_connection(("192.0.2.2", 81), timeout=2)
+except ConnectionRefusedError:
+    print("refused")
+''')
+        self.assertIn("refused", out)  # pump() saw the echo's end: synack had the client's FIN before it
+        os.kill(p.pid, signal.SIGTERM)
+        stdout, stderr = p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 0, stderr)
+        doc = json.loads(stdout)  # nothing but the one document
+        self.assertEqual(doc["schema"], 1)
+        self.assertEqual(doc["document"], "listen")
+        self.assertGreaterEqual(doc["connections"], 1)
+        self.assertIn("CLOSED -> ESTABLISHED (handshake completed in the listener)", stderr)
+        self.assertIn("ESTABLISHED -> CLOSE-WAIT (rcv FIN", stderr)
+        self.assertIn("drop SynackNoListener 192.0.2.2:81 < 192.0.2.1:", stderr)
+
     def test_kernel_client_http(self):
         p, reader = self.start_listen("--port", "80", "--http")
         for url in ("http://192.0.2.2/", "http://[2001:db8::2]/"):
@@ -395,6 +428,29 @@ time.sleep(0.2)
             self.assertEqual(lines[0]["outcome"], "established")
             self.assertEqual(lines[0]["negotiated"]["agreed"]["mss_client_to_server"], 1460 if ":" not in host else 1440)
         del http, socat
+
+    def test_synack_client_json_document_and_stream(self):
+        """--json with --count N is one document of N connections; --json-stream one line per connection."""
+        self.kernel_device()
+        self.ns.spawn(["socat", "TCP-LISTEN:9000,reuseaddr,fork", "EXEC:cat"],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_port(9000)
+        base = [SYNACK, "connect", "--pcap", self.pcap, "192.0.2.1", "9000", "--send", "hi", "--count", "2"]
+        r = subprocess.run(self.ns.cmd(base + ["--json"]), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)  # exactly one document
+        self.assertEqual(doc["document"], "connect")
+        self.assertEqual([c["number"] for c in doc["connections"]], [1, 2])
+        self.assertTrue(all(c["result"] == "closed" and c["bytes_received"] == 2 for c in doc["connections"]))
+        r = subprocess.run(self.ns.cmd(base + ["--json-stream", "-v"]), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = [json.loads(l) for l in r.stdout.splitlines()]
+        self.assertEqual([(l["event"], l["number"]) for l in lines], [("connection", 1), ("connection", 2)])
+        self.assertTrue(all(l["schema"] == 1 and "document" not in l for l in lines))
+        # -v: synack's own transitions on stderr, each with its cause
+        self.assertIn("CLOSED -> SYN-SENT (OPEN)", r.stderr)
+        self.assertIn("SYN-SENT -> ESTABLISHED (rcv SYN,ACK)", r.stderr)
+        self.assertIn("ESTABLISHED -> FIN-WAIT-1 (CLOSE)", r.stderr)
 
     def test_synack_client_abort_sends_rst(self):
         self.kernel_device()
