@@ -141,7 +141,7 @@ class JsonWriter {
     static constexpr std::string_view kLine =
         "\n                                                                ";
     if (indent_ < kLine.size()) {
-      out_.append(kLine.data(), indent_ + 1);
+      out_.append(kLine.substr(0, indent_ + 1));
     } else {
       out_ += '\n';
       out_.append(indent_, ' ');

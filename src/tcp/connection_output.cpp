@@ -213,8 +213,8 @@ bool Connection::needs_persist() const noexcept {
 
 bool Connection::has_new_data_to_send() const noexcept {
   // RFC 7413 §4.2.2: a Fast Open server sends in SYN-RECEIVED, once its SYN-ACK is out.
-  if (!is_synchronized(state_) && !(state_ == State::syn_received && buffers_->fast_open && snd_max_ != iss_))
-    return false;
+  const bool fast_open_server = state_ == State::syn_received && buffers_->fast_open && snd_max_ != iss_;
+  if (!is_synchronized(state_) && !fast_open_server) return false;
   if (send_allowance() > 0) return true;
   // A FIN goes when every byte before it went (in this pass: a timeout rewinds SND.NXT); it needs
   // neither peer window nor congestion window (Linux tcp_cwnd_test lets a lone FIN through).

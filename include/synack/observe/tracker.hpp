@@ -16,6 +16,7 @@
 
 namespace synack::observe {
 
+/// One connection's observation, segment by segment (see the file comment). A plain value: copy it freely.
 class ConnectionTracker {
  public:
   /// `version` decides the default MSS of an offer without one (RFC 9293 §3.7.1: 536, IPv6 1220).
@@ -45,8 +46,9 @@ class ConnectionTracker {
   /// answering a late segment), pending otherwise. A timeout is not visible on the wire: the caller's
   /// (timed_out()).
   [[nodiscard]] Outcome outcome() const noexcept { return outcome_; }
-  /// When the outcome was decided (established: the final ACK; refused / reset: the RST).
+  /// When the client's ACK of the server's SYN was seen (established).
   [[nodiscard]] std::optional<Instant> established_at() const noexcept { return established_at_; }
+  /// When the outcome became a failure: the RST (refused, reset) or timed_out()'s instant.
   [[nodiscard]] std::optional<Instant> ended_at() const noexcept { return ended_at_; }
   /// The caller knows the client gave up (its stack said so, or its last retransmission went unanswered).
   void timed_out(Instant at) noexcept;

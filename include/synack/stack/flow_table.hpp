@@ -61,10 +61,12 @@ class FlowTable {
   bool erase(std::uint32_t h, Match&& match);
   /// Adds an entry; the caller knows the tuple has none (find() said so).
   void insert(std::uint32_t h, FlowRef ref);
+  /// @{
   /// replace() and erase() for the entry (h, `old_ref`) itself, found without asking its owner: one owner
   /// has one flow, so the encoded word names the entry (no tuple compare). False when there is none.
   bool replace_exact(std::uint32_t h, FlowRef old_ref, FlowRef ref) noexcept;
   bool erase_exact(std::uint32_t h, FlowRef old_ref) noexcept;
+  /// @}
 
   /// Starts loading the cache line a lookup of hash `h` reads first, so that work done before the
   /// lookup (parsing the rest of a datagram) overlaps the miss in a large table.

@@ -304,9 +304,9 @@ enum class LogKind : std::uint8_t {
 };
 /// One entry of the stack's log (Stack::set_log_hook): the library's events for `-v`, as values.
 struct LogRecord {
-  Instant at;  ///< the `now` of the call in which it happened
-  LogKind kind = LogKind::note;
-  ConnectionId connection;     ///< the connection (transitions; invalid while an active open is being made)
+  Instant at;                    ///< the `now` of the call in which it happened
+  LogKind kind = LogKind::note;  ///< what this record reports
+  ConnectionId connection;       ///< the connection (transitions; invalid while an active open is being made)
   wire::FourTuple tuple;       ///< local = this stack; the dropped datagram's when it parsed (else all zero)
   tcp::Transition transition;  ///< LogKind::transition: old state, new state and why (tcp::describe)
   /// drop and note: the counter that counted it, as named_counters() names it ("TcpInCsumErrors",

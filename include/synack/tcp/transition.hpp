@@ -28,11 +28,11 @@ enum class Trigger : std::uint8_t {
 
 /// One state change of one connection.
 struct Transition {
-  State from = State::closed;
-  State to = State::closed;
-  Trigger trigger = Trigger::open;
-  wire::TcpFlags flags;        ///< the arriving segment's flags (Trigger::segment only)
-  std::optional<Error> error;  ///< why the connection failed, when it did (refused, reset, timed_out …)
+  State from = State::closed;       ///< the state left
+  State to = State::closed;         ///< the state entered
+  Trigger trigger = Trigger::open;  ///< the event being handled
+  wire::TcpFlags flags;             ///< the arriving segment's flags (Trigger::segment only)
+  std::optional<Error> error;       ///< why the connection failed, when it did (refused, reset, timed_out …)
   /// Field by field.
   friend constexpr bool operator==(const Transition&, const Transition&) noexcept = default;
 };
@@ -51,9 +51,12 @@ class TransitionSink {
 
  protected:
   TransitionSink() = default;
+  /// @{
+  /// Copyable as a base; never destroyed through a TransitionSink pointer.
   TransitionSink(const TransitionSink&) = default;
   TransitionSink& operator=(const TransitionSink&) = default;
   ~TransitionSink() = default;
+  /// @}
 };
 
 }  // namespace synack::tcp
