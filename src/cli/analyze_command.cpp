@@ -137,18 +137,10 @@ int run_live(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   return run_live_analysis(live, privileges);
 }
 
-int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
-  if (!args.interface.empty()) return run_live(args, privileges);
-  if (args.file.empty()) {
-    fmt::print(stderr, "synack analyze: FILE or -i INTERFACE is required\n");
-    return kExitUsage;
-  }
-  if (!args.save.empty()) {
-    fmt::print(stderr, "synack analyze: -w saves a live capture: it needs -i INTERFACE\n");
-    return kExitUsage;
-  }
+/// What the analysis records and whom it tells, from the command line. Installs the SIGINT/SIGTERM
+/// handler (stop reading, report what was read, exit 130) before the sandbox.
+analyze::AnalyzerConfig analyzer_config(const AnalyzeArgs& args) {
   analyze::AnalyzerConfig config;
-  // SIGINT/SIGTERM: stop reading, report what was read (exit 130). Installed before the sandbox.
   catch_interrupts();
   config.should_stop = [] { return interrupted(); };
   if (args.json_stream) {
@@ -161,6 +153,22 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   if (args.ladder) config.record_connections.push_back(*args.ladder);
   if (args.conn) config.record_connections.push_back(*args.conn);
   config.max_recorded_segments = args.ladder_limit;
+  return config;
+}
+
+int print_outputs(const AnalyzeArgs& args, const analyze::FileReport& report, std::FILE* svg_out);
+
+int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
+  if (!args.interface.empty()) return run_live(args, privileges);
+  if (args.file.empty()) {
+    fmt::print(stderr, "synack analyze: FILE or -i INTERFACE is required\n");
+    return kExitUsage;
+  }
+  if (!args.save.empty()) {
+    fmt::print(stderr, "synack analyze: -w saves a live capture: it needs -i INTERFACE\n");
+    return kExitUsage;
+  }
+  analyze::AnalyzerConfig config = analyzer_config(args);
   // Everything is opened first; then no root, no capabilities, and the seccomp sandbox before the first
   // frame of the capture is parsed (docs/security.md).
   auto opened = open_all(args, config);
@@ -190,6 +198,13 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
   if (report.status == Status::damaged) {
     fmt::print(stderr, "synack analyze: {}; reporting what was read before the damage\n", report.error);
   }
+  const int printed = print_outputs(args, report, svg_out);
+  return printed != kExitOk ? printed : code;
+}
+
+/// The report (or the one ladder), the skipped-records note and the SVG: kExitOk, or kExitFailure when a
+/// requested connection does not exist or the SVG cannot be written.
+int print_outputs(const AnalyzeArgs& args, const analyze::FileReport& report, std::FILE* svg_out) {
   auto lookup = [&](std::uint64_t n) {
     const auto* c = analyze::find_connection(report.result, n);
     if (c == nullptr) {
@@ -220,7 +235,7 @@ int run(const AnalyzeArgs& args, const PrivilegeOptions& privileges) {
     }
     fmt::print(stderr, "synack analyze: wrote connection {} to {}\n", *args.conn, args.svg);
   }
-  return code;
+  return kExitOk;
 }
 
 }  // namespace

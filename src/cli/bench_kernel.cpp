@@ -74,106 +74,140 @@ constexpr std::uint64_t kClient = 1ULL << 32U;
 constexpr std::uint64_t kAccepted = 2ULL << 32U;
 constexpr std::uint64_t kListener = 3ULL << 32U;
 
-/// The epoll loop; fills `w`. Runs in the child.
-void measure(const KernelBaselineConfig& config, Wire& w) {
+/// Raises the descriptor limit to its hard maximum; returns how many handshakes fit in flight (two
+/// descriptors each: client and accepted).
+std::uint64_t descriptor_room() {
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;
     (void)::setrlimit(RLIMIT_NOFILE, &files);
     (void)::getrlimit(RLIMIT_NOFILE, &files);
   }
-  // Each handshake in flight holds two descriptors (client and accepted).
-  const auto fd_room = static_cast<std::uint64_t>(files.rlim_cur > 128 ? (files.rlim_cur - 64) / 2 : 32);
-  const auto inflight = static_cast<std::uint32_t>(std::min<std::uint64_t>(config.inflight, fd_room));
-  w.inflight = inflight;
+  return static_cast<std::uint64_t>(files.rlim_cur > 128 ? (files.rlim_cur - 64) / 2 : 32);
+}
 
-  const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  (void)::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-  if (lfd < 0 || ::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(lfd, static_cast<int>(std::min<std::uint32_t>(inflight + 16, 65535))) != 0 ||
-      ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    put(w.error, "listening socket on 127.0.0.1: " + errno_text(errno));
-    return;
+// NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+
+/// The kernel's side of the benchmark: a listener on 127.0.0.1 and non-blocking clients in one epoll set.
+class KernelLoop {
+ public:
+  KernelLoop(const KernelBaselineConfig& config, Wire& w, std::uint32_t inflight)
+      : config_(config), w_(w), inflight_(inflight) {}
+  KernelLoop(const KernelLoop&) = delete;
+  KernelLoop& operator=(const KernelLoop&) = delete;
+  ~KernelLoop() {
+    if (ep_ >= 0) ::close(ep_);
+    if (lfd_ >= 0) ::close(lfd_);
   }
-  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  epoll_event lev{};
-  lev.events = EPOLLIN;
-  lev.data.u64 = kListener | static_cast<std::uint32_t>(lfd);
-  (void)::epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev);
 
-  std::uint32_t in_flight = 0;
-  std::uint64_t started = 0;
-  const linger abort_linger{1, 0};
-  const auto start_one = [&]() -> bool {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      ++w.connect_errors;
+  /// The listening socket and the epoll set; false (w.error set) when they cannot be made.
+  bool open() {
+    lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    (void)::setsockopt(lfd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    addr_.sin_family = AF_INET;
+    addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr_.sin_port = 0;
+    socklen_t len = sizeof addr_;
+    if (lfd_ < 0 || ::bind(lfd_, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_) != 0 ||
+        ::listen(lfd_, static_cast<int>(std::min<std::uint32_t>(inflight_ + 16, 65535))) != 0 ||
+        ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&addr_), &len) != 0) {
+      put(w_.error, "listening socket on 127.0.0.1: " + errno_text(errno));
       return false;
     }
-    if (config.rst) (void)::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_linger, sizeof abort_linger);
-    const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+    add(lfd_, EPOLLIN, kListener);
+    return true;
+  }
+
+  /// Runs until the time budget or the handshake count is spent.
+  void run() {
+    const bool counted = config_.max_handshakes > 0;
+    const auto deadline = std::chrono::steady_clock::now() + config_.budget;
+    std::vector<epoll_event> events(1024);
+    while (std::chrono::steady_clock::now() < deadline &&
+           (!counted || w_.handshakes < config_.max_handshakes)) {
+      while (in_flight_ < inflight_ && (!counted || started_ < config_.max_handshakes)) {
+        if (!start_one()) break;
+      }
+      const int n = ::epoll_wait(ep_, events.data(), static_cast<int>(events.size()), 50);
+      for (int i = 0; i < n; ++i) on_event(events[static_cast<std::size_t>(i)].data.u64);
+    }
+  }
+
+ private:
+  void add(int fd, std::uint32_t events, std::uint64_t kind) const {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = kind | static_cast<std::uint32_t>(fd);
+    (void)::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
+  }
+
+  bool start_one() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      ++w_.connect_errors;
+      return false;
+    }
+    static constexpr linger kAbort{1, 0};
+    if (config_.rst) (void)::setsockopt(fd, SOL_SOCKET, SO_LINGER, &kAbort, sizeof kAbort);
+    const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_);
     if (rc != 0 && errno != EINPROGRESS) {
-      ++w.connect_errors;  // EADDRNOTAVAIL: every ephemeral port is busy (TIME-WAIT); try again later
+      ++w_.connect_errors;  // EADDRNOTAVAIL: every ephemeral port is busy (TIME-WAIT); try again later
       ::close(fd);
       return false;
     }
-    epoll_event ev{};
-    ev.events = EPOLLOUT;
-    ev.data.u64 = kClient | static_cast<std::uint32_t>(fd);
-    (void)::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-    ++in_flight;
-    ++started;
+    add(fd, EPOLLOUT, kClient);
+    ++in_flight_;
+    ++started_;
     return true;
-  };
-  const bool counted = config.max_handshakes > 0;
-  const auto begin = std::chrono::steady_clock::now();
-  const auto deadline = begin + config.budget;
-  std::vector<epoll_event> events(1024);
-  while (std::chrono::steady_clock::now() < deadline && (!counted || w.handshakes < config.max_handshakes)) {
-    while (in_flight < inflight && (!counted || started < config.max_handshakes)) {
-      if (!start_one()) break;
-    }
-    const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 50);
-    for (int i = 0; i < n; ++i) {
-      const std::uint64_t tag = events[static_cast<std::size_t>(i)].data.u64;
-      const auto fd = static_cast<int>(tag & 0xFFFFFFFFU);
-      const std::uint64_t kind = tag & ~0xFFFFFFFFULL;
-      if (kind == kListener) {
-        for (;;) {
-          const int afd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-          if (afd < 0) break;
-          ++w.accepted;
-          // The server closes when the client's FIN or RST arrives, so the client closes first (and
-          // holds TIME-WAIT with --close fin), as in synack's run.
-          epoll_event ev{};
-          ev.events = EPOLLIN | EPOLLRDHUP;
-          ev.data.u64 = kAccepted | static_cast<std::uint32_t>(afd);
-          (void)::epoll_ctl(ep, EPOLL_CTL_ADD, afd, &ev);
-        }
-      } else if (kind == kAccepted) {
-        ::close(fd);  // the peer's FIN or RST: closing also removes it from the epoll set
-      } else {
-        int err = 0;
-        socklen_t elen = sizeof err;
-        (void)::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
-        if (err == 0) {
-          ++w.handshakes;
-        } else {
-          ++w.connect_errors;
-        }
-        ::close(fd);  // SO_LINGER {1, 0}: RST; otherwise FIN
-        --in_flight;
+  }
+
+  void on_event(std::uint64_t tag) {
+    const auto fd = static_cast<int>(tag & 0xFFFFFFFFU);
+    const std::uint64_t kind = tag & ~0xFFFFFFFFULL;
+    if (kind == kListener) {
+      for (;;) {
+        const int afd = ::accept4(lfd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (afd < 0) break;
+        ++w_.accepted;
+        // The server closes when the client's FIN or RST arrives, so the client closes first (and holds
+        // TIME-WAIT with --close fin), as in synack's run.
+        add(afd, EPOLLIN | EPOLLRDHUP, kAccepted);
       }
+    } else if (kind == kAccepted) {
+      ::close(fd);  // the peer's FIN or RST: closing also removes it from the epoll set
+    } else {
+      int err = 0;
+      socklen_t elen = sizeof err;
+      (void)::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+      ++(err == 0 ? w_.handshakes : w_.connect_errors);
+      ::close(fd);  // SO_LINGER {1, 0}: RST; otherwise FIN
+      --in_flight_;
     }
   }
-  // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
+
+  const KernelBaselineConfig& config_;
+  Wire& w_;
+  std::uint32_t inflight_;
+  sockaddr_in addr_{};
+  int lfd_ = -1;
+  int ep_ = -1;
+  std::uint32_t in_flight_ = 0;
+  std::uint64_t started_ = 0;
+};
+
+// NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
+
+/// The epoll loop; fills `w`. Runs in the child.
+void measure(const KernelBaselineConfig& config, Wire& w) {
+  const auto inflight =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(config.inflight, descriptor_room()));
+  w.inflight = inflight;
+  KernelLoop loop(config, w, inflight);
+  if (!loop.open()) return;
+  const auto begin = std::chrono::steady_clock::now();
+  loop.run();
   w.wall_seconds = seconds(std::chrono::steady_clock::now() - begin);
   rusage ru{};
   (void)::getrusage(RUSAGE_SELF, &ru);

@@ -21,7 +21,7 @@ void Stack::on_packet(Instant now, wire::Bytes ip_datagram) {
   core_->on_packet(now, ip_datagram);
 }
 std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes out) {
-  core_->log_time(now);
+  // No log_time(): sending changes no connection's state, and this call runs several times per segment.
   return core_->poll_transmit(now, out);
 }
 std::optional<Event> Stack::poll_event() {
