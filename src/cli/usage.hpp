@@ -29,15 +29,4 @@ inline int report_usage_error(const CLI::App& app, const CLI::ParseError& error)
   return kExitUsage;
 }
 
-/// For a command whose report must stay on stdout (demo's tour): `--pcap -` is refused at parse time rather
-/// than mixing the capture into the report (listen, connect, forward and sim move their output to stderr
-/// instead: link_flags.hpp).
-inline CLI::Validator not_stdout() {
-  return {[](std::string& path) -> std::string {
-            return path == "-" ? "'-' (standard output) carries this command's report; give a file name"
-                               : std::string();
-          },
-          "FILE"};
-}
-
 }  // namespace synack::cli
