@@ -16,7 +16,6 @@
 namespace synack::capture {
 namespace {
 
-constexpr std::uint32_t kSectionHeader = 0x0A0D0D0A;
 constexpr std::uint32_t kInterfaceDescription = 1;
 constexpr std::uint32_t kObsoletePacket = 2;
 constexpr std::uint32_t kSimplePacket = 3;
@@ -205,7 +204,7 @@ Step pcapng_step(CaptureReader::State& s, ReaderCounters& counters, Record& out,
   }
   const std::uint32_t type = s.u32(s.pos);
   std::uint32_t length = 0;
-  if (type == kSectionHeader) {
+  if (type == kPcapngSectionHeader) {
     if (auto bad = read_section_header(s, length)) {
       why = *bad;
       return Step::error;

@@ -24,7 +24,6 @@ namespace {
 
 constexpr std::uint32_t kPcapMicro = 0xA1B2C3D4;
 constexpr std::uint32_t kPcapNano = 0xA1B23C4D;
-constexpr std::uint32_t kPcapngMagic = 0x0A0D0D0A;
 constexpr std::size_t kPcapHeader = 24;
 constexpr std::size_t kRecordHeader = 16;
 constexpr std::size_t kChunk = std::size_t{1} << 20U;  // a pipe is read 1 MiB at a time
@@ -44,7 +43,7 @@ std::optional<std::string> read_magic(CaptureReader::State& s, CaptureFormat& fo
   if (!s.ensure(4)) return std::string(s.available() == 0 ? "empty file" : "file too short to be a capture");
   std::uint32_t magic = 0;
   std::memcpy(&magic, s.pos, sizeof magic);
-  if (magic == kPcapngMagic) {
+  if (magic == kPcapngSectionHeader) {
     format = CaptureFormat::pcapng;
     return std::nullopt;
   }

@@ -20,6 +20,9 @@ namespace synack::capture {
 /// allocate): 64 MiB, far above any snaplen.
 inline constexpr std::uint32_t kMaxRecordBytes = 64U << 20U;
 
+/// The pcapng Section Header Block's type, which is also a pcapng file's first four bytes.
+inline constexpr std::uint32_t kPcapngSectionHeader = 0x0A0D0D0A;
+
 /// How an interface's timestamp units become nanoseconds: units * multiply / divide (10^-k resolutions),
 /// or whole seconds and a binary fraction (2^-k resolutions), plus the interface's offset.
 struct TimeScale {

@@ -275,11 +275,4 @@ class SandboxViolation(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if len(args) >= 2 and args[0] == "--synack":
-        tun_e2e.SYNACK = os.path.abspath(args[1])
-        args = args[2:]
-    if os.geteuid() != 0:
-        print("SKIP: needs root (ip netns)")
-        sys.exit(77)
-    unittest.main(argv=[sys.argv[0]] + args, verbosity=2)
+    tun_e2e.main()

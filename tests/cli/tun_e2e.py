@@ -1105,7 +1105,10 @@ print(json.dumps({{"results": results, "spoofed": sent[0]}}))
         self.assertNotIn("192.0.2.", addrs)
 
 
-if __name__ == "__main__":
+def main():
+    """The kernel tests' command line, for this file and those that import it: [--synack PATH] [unittest
+    arguments]; exit 77 (CTest's skip) without root."""
+    global SYNACK
     args = sys.argv[1:]
     if len(args) >= 2 and args[0] == "--synack":
         SYNACK = os.path.abspath(args[1])
@@ -1113,4 +1116,8 @@ if __name__ == "__main__":
     if os.geteuid() != 0:
         print("SKIP: needs root (ip netns)")
         sys.exit(77)
-    unittest.main(argv=[sys.argv[0]] + args, verbosity=2)
+    unittest.main(module="__main__", argv=[sys.argv[0]] + args, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
