@@ -18,8 +18,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <span>
 #include <vector>
 
+#include "synack/sim/pair.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/fast_open.hpp"
@@ -31,6 +33,7 @@ namespace {
 using namespace std::chrono_literals;
 using synack::Duration;
 using synack::Instant;
+using synack::sim::Side;
 using synack::tcp::Config;
 using synack::tcp::Connection;
 using synack::tcp::State;
@@ -454,23 +457,33 @@ class Harness {
     }
     const auto c = a.connect(now_, {ca.addresses[0], 5555}, {cb.addresses[0], 80}, co);
     FUZZ_CHECK(c.has_value());
+    // The one two-stack harness (sim::StackPair). While the fuzzer plays the network, before_send keeps
+    // every datagram off the links and in `net`, which the input delivers in any order, duplicates or
+    // drops; at the end the links (1 ms, no impairment) carry everything cleanly.
     struct Packet {
-      bool to_b;
+      Side to;
       std::vector<std::byte> bytes;
     };
-    std::vector<Packet> net;  // in flight, in an order the fuzzer permutes
+    std::vector<Packet> net;
+    synack::sim::Impairments clean;
+    clean.delay = 1ms;
+    synack::sim::Link ab(clean, 1, 1);
+    synack::sim::Link ba(clean, 1, 2);
+    synack::sim::StackPair pair(&a, &b, ab, ba, now_);
+    bool fuzzed_network = true;
+    std::uint64_t emitted = 0;
+    pair.hooks.before_send = [&](Side from, std::span<std::byte> d) {
+      FUZZ_CHECK(++emitted < 100000);  // poll_transmit terminates
+      if (!fuzzed_network) return true;
+      net.push_back(Packet{synack::sim::peer_of(from), std::vector<std::byte>(d.begin(), d.end())});
+      return false;
+    };
     std::array<std::byte, 4096> buf{};
     const auto pump = [&] {
-      for (int side = 0; side < 2; ++side) {
-        synack::stack::Stack& st = side == 0 ? a : b;
-        std::array<std::byte, 2048> out{};
-        int n = 0;
-        while (auto len = st.poll_transmit(now_, out)) {
-          FUZZ_CHECK(++n < 100000);
-          net.push_back(Packet{side == 0, std::vector<std::byte>(
-                                              out.begin(), out.begin() + static_cast<std::ptrdiff_t>(*len))});
-        }
-        while (st.poll_event()) {
+      emitted = 0;
+      pair.transmit();
+      for (synack::stack::Stack* st : {&a, &b}) {
+        while (st->poll_event()) {
         }
       }
       if (!s && !simultaneous) {
@@ -490,6 +503,13 @@ class Harness {
       }
       FUZZ_CHECK(recv_ab <= sent_ab && recv_ba <= sent_ba);
     };
+    const auto send_pattern = [&](synack::stack::Stack& st, synack::stack::ConnectionId id,
+                                  std::uint64_t& sent, unsigned salt) {
+      std::array<std::byte, 3000> data{};
+      const std::size_t n = in_.ConsumeIntegralInRange<std::size_t>(0, data.size());
+      for (std::size_t i = 0; i < n; ++i) data[i] = pattern(sent + i, salt);
+      if (auto r = st.send(id, synack::wire::Bytes(data.data(), n))) sent += *r;
+    };
     while (in_.remaining_bytes() > 0) {
       pump();
       switch (in_.ConsumeIntegralInRange<int>(0, 6)) {
@@ -499,9 +519,8 @@ class Harness {
           const std::size_t i = in_.ConsumeIntegralInRange<std::size_t>(0, net.size() - 1);
           Packet p = std::move(net[i]);
           net.erase(net.begin() + static_cast<std::ptrdiff_t>(i));
-          (p.to_b ? b : a).on_packet(now_, p.bytes);
-          if (in_.ConsumeIntegralInRange<int>(0, 7) == 0)
-            (p.to_b ? b : a).on_packet(now_, p.bytes);  // duplicate
+          pair.deliver(p.to, p.bytes);
+          if (in_.ConsumeIntegralInRange<int>(0, 7) == 0) pair.deliver(p.to, p.bytes);  // duplicate
           break;
         }
         case 2:  // drop one
@@ -509,54 +528,35 @@ class Harness {
             net.erase(net.begin() + static_cast<std::ptrdiff_t>(
                                         in_.ConsumeIntegralInRange<std::size_t>(0, net.size() - 1)));
           break;
-        case 3: {  // time passes
-          now_ += Duration(in_.ConsumeIntegralInRange<std::int64_t>(0, 3'000'000'000));
-          if (a.next_deadline() <= now_) a.on_timeout(now_);
-          if (b.next_deadline() <= now_) b.on_timeout(now_);
+        case 3:  // time passes
+          pair.advance(Duration(in_.ConsumeIntegralInRange<std::int64_t>(0, 3'000'000'000)));
+          pair.fire_timers();
           break;
-        }
-        case 4: {  // a sends
-          std::array<std::byte, 3000> data{};
-          const std::size_t n = in_.ConsumeIntegralInRange<std::size_t>(0, data.size());
-          for (std::size_t i = 0; i < n; ++i) data[i] = pattern(sent_ab + i, 1);
-          if (auto r = a.send(*c, synack::wire::Bytes(data.data(), n))) sent_ab += *r;
+        case 4:  // a sends
+          send_pattern(a, *c, sent_ab, 1);
           break;
-        }
-        case 5: {  // b sends
-          if (!s) break;
-          std::array<std::byte, 3000> data{};
-          const std::size_t n = in_.ConsumeIntegralInRange<std::size_t>(0, data.size());
-          for (std::size_t i = 0; i < n; ++i) data[i] = pattern(sent_ba + i, 2);
-          if (auto r = b.send(*s, synack::wire::Bytes(data.data(), n))) sent_ba += *r;
+        case 5:  // b sends
+          if (s) send_pattern(b, *s, sent_ba, 2);
           break;
-        }
         default:  // a shutdown
           if (in_.ConsumeBool())
-            (void)a.shutdown_write(now_, *c);
+            (void)a.shutdown_write(pair.now(), *c);
           else if (s)
-            (void)b.shutdown_write(now_, *s);
+            (void)b.shutdown_write(pair.now(), *s);
           break;
       }
       FUZZ_CHECK(net.size() < 100000);
     }
-    // Let the network run cleanly: everything delivered in order, timers fired. The exchange must go
-    // quiet: a bounded number of datagrams per simulated interval (no endless ping-pong).
+    // Let the network run cleanly: what is in flight goes on the links in order, timers fire. The
+    // exchange must go quiet: a bounded number of busy steps (no endless ping-pong).
+    for (Packet& p : net) pair.link_from(synack::sim::peer_of(p.to)).send(pair.now(), p.bytes);
+    net.clear();
+    fuzzed_network = false;
     int busy_rounds = 0;
     for (int round = 0; round < 2000; ++round) {
       pump();
-      if (!net.empty()) FUZZ_CHECK(++busy_rounds < 1000);  // a clean network cannot stay busy forever
-      if (net.empty()) {
-        const Instant next = std::min(a.next_deadline(), b.next_deadline());
-        if (next == Instant::max()) break;
-        now_ = std::max(now_, next);
-        if (a.next_deadline() <= now_) a.on_timeout(now_);
-        if (b.next_deadline() <= now_) b.on_timeout(now_);
-        continue;
-      }
-      std::vector<Packet> batch;
-      batch.swap(net);
-      now_ += 1ms;
-      for (Packet& p : batch) (p.to_b ? b : a).on_packet(now_, p.bytes);
+      if (ab.in_flight() + ba.in_flight() > 0) FUZZ_CHECK(++busy_rounds < 1000);
+      if (!pair.step()) break;
     }
   }
 

@@ -44,16 +44,17 @@ std::uint64_t flow_key(const wire::TcpPacketView& p) noexcept {
   return (src << 32U) ^ (static_cast<std::uint64_t>(p.tcp().src_port()) << 16U) ^ p.tcp().dst_port();
 }
 
-// The IP ECN field (RFC 3168 §5): IPv4's TOS low bits, IPv6's Traffic Class low bits.
-std::uint8_t ecn_of(wire::Bytes d) noexcept {
+}  // namespace
+
+std::uint8_t ecn_field(wire::Bytes d) noexcept {
   if (d.size() < 2) return 0;
   const auto b1 = static_cast<unsigned>(d[1]);
   return static_cast<std::uint8_t>((static_cast<unsigned>(d[0]) >> 4U) == 4 ? (b1 & 0x03U)
                                                                             : ((b1 >> 4U) & 0x03U));
 }
 
-// Sets CE; an IPv4 header checksum is mended (RFC 1624), IPv6 has none.
-void mark_ce(std::vector<std::byte>& d) noexcept {
+void mark_ce(std::span<std::byte> d) noexcept {
+  if (d.size() < 2) return;
   if ((static_cast<unsigned>(d[0]) >> 4U) != 4) {
     d[1] |= std::byte{0x30};
     return;
@@ -68,8 +69,6 @@ void mark_ce(std::vector<std::byte>& d) noexcept {
   d[10] = static_cast<std::byte>(sum >> 8U);
   d[11] = static_cast<std::byte>(sum & 0xFFU);
 }
-
-}  // namespace
 
 void corrupt_tcp_byte(std::vector<std::byte>& datagram, Rng& rng) {
   const std::size_t start = ip_header_length(datagram);
@@ -136,7 +135,7 @@ SendOutcome Link::send(Instant now, wire::Bytes datagram) {
   // The AQM looks at the backlog this datagram finds: a Not-ECT one over the threshold never enters.
   const bool congested = impairments_.aqm_threshold > Duration::zero() && impairments_.bandwidth_bps != 0 &&
                          busy_until_ > now && busy_until_ - now > impairments_.aqm_threshold;
-  const bool ect = ecn_of(datagram) == 0b10 || ecn_of(datagram) == 0b01;
+  const bool ect = ecn_field(datagram) == 0b10 || ecn_field(datagram) == 0b01;
   const bool aqm_drop = congested && !ect && !scripted;
   // Serialisation: the link sends one datagram at a time at bandwidth_bps.
   Instant departure = now;

@@ -5,12 +5,14 @@
 #include <array>
 #include <cmath>
 #include <memory>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "synack/observe/tracker.hpp"
+#include "synack/sim/pair.hpp"
 #include "synack/sim/random.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/error.hpp"
@@ -91,6 +93,44 @@ struct Tracked {
   bool gave_up = false;  ///< aborted at SimConfig::connect_timeout; later events are ignored
 };
 
+/// The distinct client addresses of connections first .. first + count - 1.
+std::vector<wire::IpAddress> client_addresses(const SimConfig& config, std::uint32_t first,
+                                              std::uint32_t count) {
+  std::vector<wire::IpAddress> v;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const wire::IpAddress a = client_endpoint(config, first + i).address;
+    if (std::find(v.begin(), v.end(), a) == v.end()) v.push_back(a);
+  }
+  return v;
+}
+
+/// The batch's client stack, owning the addresses of its connections.
+std::unique_ptr<stack::Stack> client_stack(const SimConfig& config, std::uint32_t batch_number,
+                                           std::uint32_t first, std::uint32_t count) {
+  stack::StackConfig cc;
+  cc.tcp = tcp_config(config.client);
+  cc.max_connections = count + 16;
+  cc.control_queue = std::max<std::uint32_t>(256, count * 2);
+  cc.addresses = client_addresses(config, first, count);
+  return std::make_unique<stack::Stack>(cc, isn_key(config.seed, 0),
+                                        Rng(config.seed, kStreamStack + 2ULL * batch_number).next());
+}
+
+/// The batch's server stack; none for ServerMode::dead.
+std::unique_ptr<stack::Stack> server_stack(const SimConfig& config, std::uint32_t batch_number,
+                                           std::uint32_t count) {
+  if (config.server_mode == ServerMode::dead) return nullptr;
+  stack::StackConfig sc;
+  sc.tcp = tcp_config(config.server);
+  if (config.syn_cookies) sc.tcp.syn_cookies = *config.syn_cookies;
+  if (config.syn_queue) sc.tcp.syn_queue_capacity = *config.syn_queue;
+  sc.max_connections = count + 16;
+  sc.control_queue = std::max<std::uint32_t>(256, count * 2);
+  sc.addresses.push_back(config.server_address);
+  return std::make_unique<stack::Stack>(sc, isn_key(config.seed, 1),
+                                        Rng(config.seed, kStreamStack + 2ULL * batch_number + 1).next());
+}
+
 class Batch {
  public:
   Batch(const SimConfig& config, const SimObserver& observer, RunResult& result,
@@ -103,46 +143,26 @@ class Batch {
         to_server_(to_server),
         to_client_(to_client),
         start_(start),
-        now_(start) {
-    stack::StackConfig cc;
-    cc.tcp = tcp_config(config.client);
-    cc.max_connections = count + 16;
-    cc.control_queue = std::max<std::uint32_t>(256, count * 2);
-    for (std::uint32_t i = 0; i < count; ++i) {
-      const wire::IpAddress a = client_endpoint(config, first + i).address;
-      if (std::find(cc.addresses.begin(), cc.addresses.end(), a) == cc.addresses.end())
-        cc.addresses.push_back(a);
-    }
-    const auto ckey = isn_key(config.seed, 0);
-    client_ =
-        std::make_unique<stack::Stack>(cc, ckey, Rng(config.seed, kStreamStack + 2ULL * batch_number).next());
+        now_(start),
+        client_(client_stack(config, batch_number, first, count)),
+        server_(server_stack(config, batch_number, count)),
+        pair_(client_.get(), server_.get(), to_server, to_client, start) {
     if (observer.on_log) {
       client_->set_log_hook(
           [&observer](const stack::LogRecord& r) { observer.on_log(observe::Role::client, r); });
-    }
-    if (config.server_mode != ServerMode::dead) {
-      stack::StackConfig sc;
-      sc.tcp = tcp_config(config.server);
-      if (config.syn_cookies) sc.tcp.syn_cookies = *config.syn_cookies;
-      if (config.syn_queue) sc.tcp.syn_queue_capacity = *config.syn_queue;
-      sc.max_connections = count + 16;
-      sc.control_queue = std::max<std::uint32_t>(256, count * 2);
-      sc.addresses.push_back(config.server_address);
-      const auto skey = isn_key(config.seed, 1);
-      server_ = std::make_unique<stack::Stack>(
-          sc, skey, Rng(config.seed, kStreamStack + 2ULL * batch_number + 1).next());
-      if (observer.on_log) {
+      if (server_) {
         server_->set_log_hook(
             [&observer](const stack::LogRecord& r) { observer.on_log(observe::Role::server, r); });
       }
-      if ((config.server_mode == ServerMode::listen || config.server_mode == ServerMode::tiny_backlog) &&
-          !config.simultaneous_open) {
-        const std::uint32_t backlog =
-            config.server_mode == ServerMode::tiny_backlog ? config.tiny_backlog : 0;
-        if (auto l = server_->listen({config.server_address, config.server_port}, backlog)) listener_ = *l;
-      }
     }
-    client_addresses_ = cc.addresses;
+    if (server_ &&
+        (config.server_mode == ServerMode::listen || config.server_mode == ServerMode::tiny_backlog) &&
+        !config.simultaneous_open) {
+      const std::uint32_t backlog = config.server_mode == ServerMode::tiny_backlog ? config.tiny_backlog : 0;
+      if (auto l = server_->listen({config.server_address, config.server_port}, backlog)) listener_ = *l;
+    }
+    hook_pair();
+    client_addresses_ = client_addresses(config, first, count);
     if (config.flood) {
       const double seconds = std::chrono::duration<double>(config.flood->duration).count();
       attack_total_ = static_cast<std::uint64_t>(std::floor(std::max(0.0, config.flood->syn_rate * seconds)));
@@ -274,83 +294,71 @@ class Batch {
     last_queue_ = q;
   }
 
-  /// A datagram for the server; during a flood, a SYN its listener answers with a cookie marks the
-  /// SYN-ACK that will follow it (SegmentTrace::syn_cookie).
-  void deliver_to_server(wire::Bytes datagram) {
-    if (!config_.flood) {
-      server_->on_packet(now_, datagram);
-      return;
+  /// The pair's hooks: every datagram the stacks emit is recorded (SegmentTrace) and every stack event
+  /// handled here.
+  void hook_pair() {
+    pair_.hooks.before_send = [this](Side from, std::span<std::byte> datagram) {
+      return before_send(from == Side::a ? Direction::to_server : Direction::to_client, datagram);
+    };
+    pair_.hooks.after_send = [this](Side from, wire::Bytes datagram, const SendOutcome& sent) {
+      record(from == Side::a ? Direction::to_server : Direction::to_client, datagram, sent);
+    };
+    if (config_.flood) {
+      pair_.hooks.after_delivery = [this](Side to, wire::Bytes datagram) {
+        if (to == Side::b) after_server_delivery(datagram);
+      };
     }
+    pair_.hooks.on_event = [this](Side side, const stack::Event& e) {
+      if (side == Side::a) {
+        client_event(e);
+      } else {
+        server_event(e);
+      }
+    };
+  }
+
+  /// During a flood, a SYN the server's listener answered with a cookie marks the SYN-ACK that will
+  /// follow it (SegmentTrace::syn_cookie).
+  void after_server_delivery(wire::Bytes datagram) {
     const std::uint64_t cookies = server_->stats().syncookies_sent;
-    server_->on_packet(now_, datagram);
-    if (server_->stats().syncookies_sent == cookies) return;
+    if (cookies == cookies_seen_) return;
+    cookies_seen_ = cookies;
     const auto parsed = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore);
     if (!parsed) return;
     const auto header = wire::TcpHeader::parse(parsed->tcp());
     if (header) cookie_pending_.insert(endpoint_key({parsed->ip().src, header->src_port}));
   }
 
-  /// Does everything due at now_: arrivals, timers, transmissions, events, until nothing changes. Returns
-  /// the earliest stack deadline, read in the last round (which changed nothing, so it is still current:
-  /// Stack::next_deadline() scans every connection, so it is read once per round and stack).
+  /// Does everything due at now_ (StackPair::settle): arrivals, timers, transmissions, events, until
+  /// nothing changes. Returns the earliest stack deadline, read in the last round (which changed nothing,
+  /// so it is still current).
   Instant settle() {
-    Instant deadline = Instant::max();
-    for (int round = 0; round < kMaxSettleRounds; ++round) {
-      bool progress = false;
-      while (auto d = to_server_.pop_due(now_)) {
-        if (server_) deliver_to_server(*d);
-        progress = true;
-      }
-      while (auto d = to_client_.pop_due(now_)) {
-        client_->on_packet(now_, *d);
-        progress = true;
-      }
-      const Instant client_deadline = client_->next_deadline();
-      const Instant server_deadline = server_ ? server_->next_deadline() : Instant::max();
-      deadline = std::min(client_deadline, server_deadline);
-      if (client_deadline <= now_) {
-        client_->on_timeout(now_);
-        progress = true;
-      }
-      if (server_deadline <= now_) {
-        server_->on_timeout(now_);
-        progress = true;
-      }
-      progress = transmit(*client_, Direction::to_server) || progress;
-      if (server_) progress = transmit(*server_, Direction::to_client) || progress;
-      progress = client_events() || progress;
-      if (server_) progress = server_events() || progress;
-      if (!progress) return deadline;
-    }
-    return deadline;
+    pair_.set_now(now_);
+    return pair_.settle(kMaxSettleRounds);
   }
 
-  bool transmit(stack::Stack& host, Direction dir) {
-    bool any = false;
-    while (auto n = host.poll_transmit(now_, buffer_)) {
-      any = true;
-      const wire::Bytes datagram = wire::Bytes(buffer_).first(*n);
-      record(dir, datagram);
-    }
-    return any;
-  }
-
-  void record(Direction dir, wire::Bytes datagram) {
+  /// Every datagram a stack emits, before its link: the observer sees it; during a flood a SYN-ACK is
+  /// counted, and one for a spoofed source goes nowhere (false).
+  bool before_send(Direction dir, wire::Bytes datagram) {
     if (observer_.on_datagram) observer_.on_datagram(now_, datagram);
-    Link& link = dir == Direction::to_server ? to_server_ : to_client_;
+    cookie_ = false;
+    if (!config_.flood || dir != Direction::to_client) return true;
     const auto parsed = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore);
-    bool cookie = false;
-    if (config_.flood && dir == Direction::to_client && parsed) {
-      const auto h = wire::TcpHeader::parse(parsed->tcp());
-      if (h && h->flags.syn() && h->flags.ack()) cookie = count_syn_ack(parsed->ip().dst, *h);
-      if (std::find(client_addresses_.begin(), client_addresses_.end(), parsed->ip().dst) ==
-          client_addresses_.end()) {
-        // A spoofed source: nobody is there to receive it, or to answer it.
-        ++result_.flood->synacks_to_spoofed;
-        return;
-      }
+    if (!parsed) return true;
+    const auto h = wire::TcpHeader::parse(parsed->tcp());
+    if (h && h->flags.syn() && h->flags.ack()) cookie_ = count_syn_ack(parsed->ip().dst, *h);
+    if (std::find(client_addresses_.begin(), client_addresses_.end(), parsed->ip().dst) ==
+        client_addresses_.end()) {
+      // A spoofed source: nobody is there to receive it, or to answer it.
+      ++result_.flood->synacks_to_spoofed;
+      return false;
     }
-    const SendOutcome sent = link.send(now_, datagram);
+    return true;
+  }
+
+  /// Every datagram on a link, with its fate: a SegmentTrace for its connection.
+  void record(Direction dir, wire::Bytes datagram, const SendOutcome& sent) {
+    const auto parsed = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore);
     if (!parsed) return;
     const auto header = wire::TcpHeader::parse(parsed->tcp());
     if (!header) return;
@@ -367,7 +375,7 @@ class Batch {
     s.payload_len = static_cast<std::uint32_t>(parsed->tcp().payload().size());
     s.fate = sent.fate;
     s.reordered = sent.reordered;
-    s.syn_cookie = cookie;
+    s.syn_cookie = cookie_;
     s.arrival = sent.arrival;
     s.retransmission = t.tracker.observe(now_, dir, *header, s.payload_len);
     ++result_.summary.segments;
@@ -393,59 +401,49 @@ class Batch {
     return false;
   }
 
-  bool client_events() {
-    bool any = false;
-    while (auto e = client_->poll_event()) {
-      any = true;
-      const auto it = by_client_id_.find(id_key(e->connection));
-      if (it == by_client_id_.end()) continue;
-      Tracked& t = tracked_[it->second];
-      if (t.gave_up) continue;
-      switch (e->kind) {
-        case stack::EventKind::established:
-          if (!t.result.established_at) t.result.established_at = now_;
-          t.result.outcome = observe::Outcome::established;
-          if (config_.request_bytes > 0 && !t.request_sent) {
-            t.request_sent = true;
-            request_.assign(config_.request_bytes, std::byte{'x'});
-            (void)client_->send(t.client_id, request_);
-          }
-          break;
-        case stack::EventKind::refused:
-          t.result.outcome = observe::Outcome::refused;
-          t.result.ended_at = now_;
-          break;
-        case stack::EventKind::timed_out:
-          // A timeout after the handshake (data retransmissions) ends an established connection.
-          t.result.outcome = t.result.established_at ? observe::Outcome::reset : observe::Outcome::timed_out;
-          t.result.ended_at = now_;
-          break;
-        case stack::EventKind::reset:
-        case stack::EventKind::aborted:
-          t.result.outcome = t.result.established_at ? observe::Outcome::reset : observe::Outcome::refused;
-          t.result.ended_at = now_;
-          break;
-        default:
-          break;
-      }
+  void client_event(const stack::Event& e) {
+    const auto it = by_client_id_.find(id_key(e.connection));
+    if (it == by_client_id_.end()) return;
+    Tracked& t = tracked_[it->second];
+    if (t.gave_up) return;
+    switch (e.kind) {
+      case stack::EventKind::established:
+        if (!t.result.established_at) t.result.established_at = now_;
+        t.result.outcome = observe::Outcome::established;
+        if (config_.request_bytes > 0 && !t.request_sent) {
+          t.request_sent = true;
+          request_.assign(config_.request_bytes, std::byte{'x'});
+          (void)client_->send(t.client_id, request_);
+        }
+        break;
+      case stack::EventKind::refused:
+        t.result.outcome = observe::Outcome::refused;
+        t.result.ended_at = now_;
+        break;
+      case stack::EventKind::timed_out:
+        // A timeout after the handshake (data retransmissions) ends an established connection.
+        t.result.outcome = t.result.established_at ? observe::Outcome::reset : observe::Outcome::timed_out;
+        t.result.ended_at = now_;
+        break;
+      case stack::EventKind::reset:
+      case stack::EventKind::aborted:
+        t.result.outcome = t.result.established_at ? observe::Outcome::reset : observe::Outcome::refused;
+        t.result.ended_at = now_;
+        break;
+      default:
+        break;
     }
-    return any;
   }
 
-  bool server_events() {
-    bool any = false;
-    while (auto e = server_->poll_event()) {
-      any = true;
-      if (e->kind != stack::EventKind::acceptable) continue;
-      if (config_.server_mode == ServerMode::tiny_backlog) continue;  // this server never accepts
-      while (auto id = server_->accept(listener_)) {
-        const auto info = server_->info(*id);
-        if (!info) continue;
-        const auto it = by_client_endpoint_.find(endpoint_key(info->tuple.remote));
-        if (it != by_client_endpoint_.end()) tracked_[it->second].server_id = *id;
-      }
+  void server_event(const stack::Event& e) {
+    if (e.kind != stack::EventKind::acceptable) return;
+    if (config_.server_mode == ServerMode::tiny_backlog) return;  // this server never accepts
+    while (auto id = server_->accept(listener_)) {
+      const auto info = server_->info(*id);
+      if (!info) continue;
+      const auto it = by_client_endpoint_.find(endpoint_key(info->tuple.remote));
+      if (it != by_client_endpoint_.end()) tracked_[it->second].server_id = *id;
     }
-    return any;
   }
 
   void finish() {
@@ -503,6 +501,7 @@ class Batch {
   Instant now_;
   std::unique_ptr<stack::Stack> client_;
   std::unique_ptr<stack::Stack> server_;
+  StackPair pair_;  ///< the two stacks over the links (constructed once both exist)
   stack::ListenerId listener_;
   std::vector<Tracked> tracked_;
   std::unordered_map<std::uint64_t, std::size_t> by_client_endpoint_;
@@ -516,6 +515,8 @@ class Batch {
   std::uint64_t attack_total_ = 0;
   std::uint64_t attack_sent_ = 0;
   std::uint32_t last_queue_ = 0;
+  std::uint64_t cookies_seen_ = 0;  ///< the server's syncookies_sent after the last delivery
+  bool cookie_ = false;             ///< the datagram being sent is a cookie SYN-ACK
   std::unordered_set<std::uint64_t> cookie_pending_;            ///< peers whose next SYN-ACK is a cookie
   std::unordered_map<std::uint64_t, std::uint32_t> queue_isn_;  ///< peer -> ISN of its last queue SYN-ACK
 };

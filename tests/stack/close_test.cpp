@@ -16,7 +16,7 @@ class Close : public ::testing::Test {
 
   void SetUp() override {
     const auto l = b.listen({addr_b(), 80});
-    c = *a.connect(pair.now, {addr_a(), 40000}, {addr_b(), 80});
+    c = *a.connect(pair.now(), {addr_a(), 40000}, {addr_b(), 80});
     pair.run_until([&] { return a.info(c)->state == tcp::State::established; });
     pair.run_for(50ms);
     s = *b.accept(*l);
@@ -42,7 +42,7 @@ class Close : public ::testing::Test {
 };
 
 TEST_F(Close, ClientFirst_ClientInTimeWaitServerClosed) {
-  ASSERT_FALSE(a.shutdown_write(pair.now, c));
+  ASSERT_FALSE(a.shutdown_write(pair.now(), c));
   pair.run_until([&] {
     collect();
     return has_event(eb, EventKind::peer_closed);
@@ -50,33 +50,33 @@ TEST_F(Close, ClientFirst_ClientInTimeWaitServerClosed) {
   pair.run_for(50ms);
   EXPECT_EQ(sb(), tcp::State::close_wait);
   EXPECT_EQ(sa(), tcp::State::fin_wait_2);
-  ASSERT_FALSE(b.close(pair.now, s));
+  ASSERT_FALSE(b.close(pair.now(), s));
   pair.run_for(100ms);
   collect();
   EXPECT_EQ(sa(), tcp::State::time_wait);
   EXPECT_EQ(b.connection_count(), 0U);  // LAST-ACK -> CLOSED and released
   // TIME-WAIT lasts 2 MSL = 60 s.
-  ASSERT_FALSE(a.close(pair.now, c));
+  ASSERT_FALSE(a.close(pair.now(), c));
   pair.run_for(59s);
   EXPECT_EQ(a.connection_count(), 1U);
   pair.run_for(2s);
   EXPECT_EQ(a.connection_count(), 0U);
   EXPECT_FALSE(a.info(c));
-  const std::uint64_t sent = pair.sent;
+  const std::uint64_t sent = pair.sent();
   pair.run_for(300s);
-  EXPECT_EQ(pair.sent, sent);  // nothing left ticking
+  EXPECT_EQ(pair.sent(), sent);  // nothing left ticking
   EXPECT_EQ(a.next_deadline(), Instant::max());
   EXPECT_EQ(b.next_deadline(), Instant::max());
 }
 
 TEST_F(Close, ServerFirst_ServerInTimeWait) {
-  ASSERT_FALSE(b.close(pair.now, s));
+  ASSERT_FALSE(b.close(pair.now(), s));
   pair.run_until([&] {
     collect();
     return has_event(ea, EventKind::peer_closed);
   });
   EXPECT_EQ(read_all(a, c), 0U);
-  ASSERT_FALSE(a.close(pair.now, c));
+  ASSERT_FALSE(a.close(pair.now(), c));
   pair.run_for(100ms);
   EXPECT_EQ(a.connection_count(), 0U);
   EXPECT_EQ(b.connection_count(), 1U);  // TIME-WAIT
@@ -85,8 +85,8 @@ TEST_F(Close, ServerFirst_ServerInTimeWait) {
 }
 
 TEST_F(Close, Simultaneous_BothThroughClosingToTimeWait) {
-  ASSERT_FALSE(a.shutdown_write(pair.now, c));
-  ASSERT_FALSE(b.shutdown_write(pair.now, s));
+  ASSERT_FALSE(a.shutdown_write(pair.now(), c));
+  ASSERT_FALSE(b.shutdown_write(pair.now(), s));
   pair.flush();
   pair.run_for(15ms);  // both FINs in flight and arrived
   EXPECT_EQ(sa(), tcp::State::closing);
@@ -97,7 +97,7 @@ TEST_F(Close, Simultaneous_BothThroughClosingToTimeWait) {
 }
 
 TEST_F(Close, HalfClose_ServerKeepsSendingAfterClientFin) {
-  ASSERT_FALSE(a.shutdown_write(pair.now, c));
+  ASSERT_FALSE(a.shutdown_write(pair.now(), c));
   pair.run_for(50ms);
   const std::vector<std::byte> data(100000, std::byte{3});
   std::size_t sent = 0;
@@ -109,7 +109,7 @@ TEST_F(Close, HalfClose_ServerKeepsSendingAfterClientFin) {
   });
   EXPECT_EQ(got, data.size());
   EXPECT_EQ(sa(), tcp::State::fin_wait_2);
-  ASSERT_FALSE(b.close(pair.now, s));
+  ASSERT_FALSE(b.close(pair.now(), s));
   pair.run_until([&] {
     collect();
     return has_event(ea, EventKind::peer_closed);
@@ -119,7 +119,7 @@ TEST_F(Close, HalfClose_ServerKeepsSendingAfterClientFin) {
 }
 
 TEST_F(Close, Abort_PeerSeesReset) {
-  ASSERT_FALSE(a.abort(pair.now, c));
+  ASSERT_FALSE(a.abort(pair.now(), c));
   pair.run_until([&] {
     collect();
     return has_event(eb, EventKind::reset);
@@ -136,11 +136,11 @@ TEST_F(Close, Abort_PeerSeesReset) {
 // close_listener(now, id): connections nobody accepted are reset, as Linux does when a listening socket
 // closes; an accepted one lives on, and the port then refuses new SYNs.
 TEST_F(Close, CloseListener_UnacceptedConnectionReset_AcceptedOneLivesOn) {
-  const ConnectionId c2 = *a.connect(pair.now, {addr_a(), 40001}, {addr_b(), 80});
+  const ConnectionId c2 = *a.connect(pair.now(), {addr_a(), 40001}, {addr_b(), 80});
   pair.run_until([&] { return a.info(c2)->state == tcp::State::established; });
   pair.run_for(50ms);
   ASSERT_EQ(b.listener_info(ListenerId{0})->accept_queue, 1U);
-  ASSERT_FALSE(b.close_listener(pair.now, ListenerId{0}));
+  ASSERT_FALSE(b.close_listener(pair.now(), ListenerId{0}));
   EXPECT_FALSE(b.listener_info(ListenerId{0}));
   pair.run_until([&] {
     collect();
@@ -149,8 +149,8 @@ TEST_F(Close, CloseListener_UnacceptedConnectionReset_AcceptedOneLivesOn) {
   EXPECT_EQ(a.info(c2)->error, tcp::make_error_code(tcp::Error::reset));
   EXPECT_EQ(sa(), tcp::State::established);  // the accepted connection is untouched
   EXPECT_EQ(sb(), tcp::State::established);
-  EXPECT_EQ(b.close_listener(pair.now, ListenerId{0}), tcp::make_error_code(tcp::Error::invalid_argument));
-  const ConnectionId c3 = *a.connect(pair.now, {addr_a(), 40002}, {addr_b(), 80});
+  EXPECT_EQ(b.close_listener(pair.now(), ListenerId{0}), tcp::make_error_code(tcp::Error::invalid_argument));
+  const ConnectionId c3 = *a.connect(pair.now(), {addr_a(), 40002}, {addr_b(), 80});
   pair.run_until([&] { return a.info(c3)->state == tcp::State::closed; });
   EXPECT_EQ(a.info(c3)->error, tcp::make_error_code(tcp::Error::refused));
 }
@@ -159,7 +159,7 @@ TEST_F(Close, CloseWithUnreadData_SendsReset) {
   const std::vector<std::byte> data(10, std::byte{1});
   ASSERT_EQ(a.send(c, data).value(), 10U);
   pair.run_for(50ms);
-  ASSERT_FALSE(b.close(pair.now, s));  // 10 unread bytes
+  ASSERT_FALSE(b.close(pair.now(), s));  // 10 unread bytes
   pair.run_until([&] {
     collect();
     return has_event(ea, EventKind::reset);
@@ -170,16 +170,16 @@ TEST_F(Close, CloseWithUnreadData_SendsReset) {
 // A new SYN for a 4-tuple in TIME-WAIT (server closed first): the reconnecting client's ISN and
 // timestamp are newer, so the TIME-WAIT connection is replaced (RFC 6191, Linux).
 TEST_F(Close, NewSynForTimeWaitTuple_ReusesIt) {
-  ASSERT_FALSE(b.close(pair.now, s));
+  ASSERT_FALSE(b.close(pair.now(), s));
   pair.run_until([&] {
     collect();
     return has_event(ea, EventKind::peer_closed);
   });
-  ASSERT_FALSE(a.close(pair.now, c));
+  ASSERT_FALSE(a.close(pair.now(), c));
   pair.run_for(100ms);
   ASSERT_EQ(b.connection_count(), 1U);  // TIME-WAIT on the server
   pair.run_for(5s);
-  const auto c2 = a.connect(pair.now, {addr_a(), 40000}, {addr_b(), 80});
+  const auto c2 = a.connect(pair.now(), {addr_a(), 40000}, {addr_b(), 80});
   ASSERT_TRUE(c2);
   pair.run_until([&] { return a.info(*c2)->state == tcp::State::established; }, 5s);
   EXPECT_EQ(a.info(*c2)->state, tcp::State::established);
@@ -202,7 +202,7 @@ TEST(ZeroWindow, LostWindowUpdate_RecoveredByPersistProbe) {
   Stack b{cb, key(2), 2};
   Pair pair{a, b};
   const auto l = b.listen({addr_b(), 80});
-  const auto c = *a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80});
+  const auto c = *a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80});
   std::optional<ConnectionId> s;
   pair.run_until(
       [&] {

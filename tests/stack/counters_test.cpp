@@ -211,11 +211,11 @@ TEST(Counters, AcceptQueueFull_SynsAndFinalAcksCountedAsOverflowsAndDrops) {
   Stack b{config_for(addr_b()), key(2), 22};
   Pair pair{a, b};
   ASSERT_TRUE(b.listen({addr_b(), 80}, 1));
-  ASSERT_TRUE(a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80}));
+  ASSERT_TRUE(a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80}));
   pair.run_for(100ms);  // established, waiting in the accept queue (never accepted)
   ASSERT_EQ(b.stats().listen_syns, 1U);
-  b.on_packet(pair.now, datagram({addr_a(), 5000}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 1000)));
-  EXPECT_EQ(drain(b, pair.now), 0U);
+  b.on_packet(pair.now(), datagram({addr_a(), 5000}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 1000)));
+  EXPECT_EQ(drain(b, pair.now()), 0U);
   const StackStats& st = b.stats();
   EXPECT_EQ(st.listen_syns, 2U);
   EXPECT_EQ(st.syn_acks_sent, 1U);
@@ -272,7 +272,7 @@ class ConnectionCounters : public ::testing::Test {
     };
     const auto l = b.listen({addr_b(), 80});
     ASSERT_TRUE(l);
-    ASSERT_TRUE(a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80}));
+    ASSERT_TRUE(a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80}));
     pair.run_for(100ms);
     const auto c = b.accept(*l);
     ASSERT_TRUE(c);
@@ -284,7 +284,7 @@ class ConnectionCounters : public ::testing::Test {
     const auto i = b.info(server_);
     ASSERT_TRUE(i);
     h.options.timestamps = wire::Timestamps{tsval.value_or(last_tsval_), 0};
-    b.on_packet(pair.now, datagram(tuple_.remote, tuple_.local, h));
+    b.on_packet(pair.now(), datagram(tuple_.remote, tuple_.local, h));
   }
 
   Stack a{config_for(addr_a()), key(1), 11};
@@ -315,7 +315,7 @@ TEST_F(ConnectionCounters, ChallengeAcksOutOfWindowAndPaws_AddUpInStack) {
   EXPECT_EQ(st.paws_rejected, 1U);
   EXPECT_EQ(b.info(server_)->state, tcp::State::established);
   // A fresh interval (RFC 5961 §7): the next one is answered again.
-  pair.now += cfg.challenge_ack_interval;
+  pair.advance(cfg.challenge_ack_interval);
   to_server(hdr(TcpFlags::kRst, (i.rcv_nxt + 7).raw()));
   EXPECT_EQ(b.stats().challenge_acks, after.challenge_acks_sent + 1);
 }
@@ -326,7 +326,7 @@ TEST_F(ConnectionCounters, ConnectionReleased_StackKeepsItsCounts) {
   to_server(hdr(TcpFlags::kRst, (i.rcv_nxt + 1).raw()));
   ASSERT_EQ(b.stats().challenge_acks, 1U);
   to_server(hdr(TcpFlags::kRst, i.rcv_nxt.raw()));  // exact: resets it
-  ASSERT_TRUE(b.close(pair.now, server_) == std::error_code{} || !b.info(server_));
+  ASSERT_TRUE(b.close(pair.now(), server_) == std::error_code{} || !b.info(server_));
   pair.run_for(1s);
   EXPECT_FALSE(b.info(server_));
   EXPECT_EQ(b.stats().challenge_acks, 1U);

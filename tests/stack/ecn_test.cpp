@@ -4,31 +4,16 @@
 #include <vector>
 
 #include "pair.hpp"
+#include "synack/sim/link.hpp"
 #include "synack/tcp/congestion.hpp"
-#include "synack/wire/checksum.hpp"
 
 namespace synack::stack::testing {
 namespace {
 
 constexpr std::uint8_t kEct0 = 0b10;
-constexpr std::uint8_t kCe = 0b11;
 
-std::uint8_t ip_ecn(const std::vector<std::byte>& d) {
-  return std::to_integer<std::uint8_t>(d[1]) & 0x03U;
-}
-
-// Sets CE in an IPv4 header and mends its header checksum (RFC 1624).
-void mark_ce(std::vector<std::byte>& d) {
-  const auto word = [&d](std::size_t i) {
-    return static_cast<std::uint16_t>((std::to_integer<unsigned>(d[i]) << 8U) |
-                                      std::to_integer<unsigned>(d[i + 1]));
-  };
-  const std::uint16_t before = word(0);
-  d[1] |= std::byte{kCe};
-  const std::uint16_t sum = wire::checksum_update(word(10), before, word(0));
-  d[10] = static_cast<std::byte>(sum >> 8U);
-  d[11] = static_cast<std::byte>(sum & 0xFFU);
-}
+using sim::ecn_field;  // the IP ECN field (RFC 3168 §5)
+using sim::mark_ce;    // a router's CE mark, the IPv4 header checksum mended
 
 struct Tally {
   std::uint64_t data = 0;       ///< a -> b datagrams with payload
@@ -50,7 +35,7 @@ Tally transfer(tcp::EcnMode a_mode, tcp::EcnMode b_mode, std::uint64_t mark_ever
   Stack b{cb, key(2), 2};
   Pair pair{a, b};
   Tally t;
-  pair.mutate = [&](bool to_b, std::vector<std::byte>& d) {
+  pair.mutate = [&](bool to_b, std::span<std::byte> d) {
     const auto view = wire::TcpPacketView::parse(d);
     if (!view) return;
     const bool data = !view->tcp().payload().empty();
@@ -58,17 +43,17 @@ Tally transfer(tcp::EcnMode a_mode, tcp::EcnMode b_mode, std::uint64_t mark_ever
     if (!to_b && view->tcp().flags().ece()) ++t.ece_acks;
     if (to_b && data) {
       ++t.data;
-      if (ip_ecn(d) == kEct0) ++t.data_ect0;
-      if (mark_every != 0 && ip_ecn(d) == kEct0 && t.data % mark_every == 0) {
+      if (ecn_field(d) == kEct0) ++t.data_ect0;
+      if (mark_every != 0 && ecn_field(d) == kEct0 && t.data % mark_every == 0) {
         mark_ce(d);
         ++t.marked;
       }
-    } else if (ip_ecn(d) != 0) {
+    } else if (ecn_field(d) != 0) {
       ++t.other_ect;
     }
   };
   const auto l = b.listen({addr_b(), 80});
-  const auto c = a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80});
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80});
   EXPECT_TRUE(l && c);
   std::optional<ConnectionId> s;
   std::vector<std::byte> chunk(16384, std::byte{0x5A});

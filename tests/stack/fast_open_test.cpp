@@ -49,7 +49,7 @@ class FastOpen : public ::testing::Test {
     ConnectOptions o;
     o.data = bytes_of(data);
     o.fast_open = fast_open;
-    client = *a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80}, o);
+    client = *a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80}, o);
     std::optional<ConnectionId> server;
     received.clear();
     EXPECT_TRUE(pair.run_until(
@@ -121,7 +121,7 @@ TEST_F(FastOpen, Listen_SynWithValidCookieAndData_DeliversDataAtOnce) {
   ConnectOptions o;
   o.data = bytes_of("GET /");
   o.fast_open = true;
-  client = *a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80}, o);
+  client = *a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80}, o);
   pair.run_for(50ms);  // SYN and SYN-ACK cross; the final ACK is held
   const auto s = syns();
   ASSERT_EQ(s.size(), 1U);
@@ -143,7 +143,7 @@ TEST_F(FastOpen, SynReceived_DataBeforeFinalAck_IsReadableAndAnswered) {
   ConnectOptions o;
   o.data = bytes_of("ping");
   o.fast_open = true;
-  client = *a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80}, o);
+  client = *a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80}, o);
   std::optional<ConnectionId> server;
   ASSERT_TRUE(pair.run_until(
       [&] {
@@ -193,7 +193,7 @@ TEST_F(FastOpen, Listen_SynWithInvalidCookie_AcksOnlySynAndSendsFreshCookie) {
 }
 
 TEST_F(FastOpen, Listen_FastOpenQueueFull_FallsBackToPlainHandshake) {
-  b.close_listener(pair.now, listener);
+  b.close_listener(pair.now(), listener);
   listener =
       *b.listen({addr_b(), 80}, ListenOptions{.backlog = 0, .syn_cookies = std::nullopt, .fast_open = 1});
   (void)exchange("first");
@@ -202,11 +202,11 @@ TEST_F(FastOpen, Listen_FastOpenQueueFull_FallsBackToPlainHandshake) {
   ConnectOptions o;
   o.data = bytes_of("one");
   o.fast_open = true;
-  (void)*a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80}, o);
+  (void)*a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80}, o);
   pair.run_for(30ms);
   seen.clear();
   o.data = bytes_of("two");
-  (void)*a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80}, o);
+  (void)*a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80}, o);
   pair.run_for(30ms);
   const auto s = syns();
   ASSERT_EQ(s.size(), 1U);
@@ -219,7 +219,7 @@ TEST_F(FastOpen, Listen_FastOpenQueueFull_FallsBackToPlainHandshake) {
 
 TEST_F(FastOpen, Listen_FastOpenOff_IgnoresTheOption) {
   (void)exchange("first");
-  b.close_listener(pair.now, listener);
+  b.close_listener(pair.now(), listener);
   listener = *b.listen({addr_b(), 80});
   (void)exchange("second");
   const auto s = syns();
@@ -238,24 +238,24 @@ TEST_F(FastOpen, SynSent_SynWithDataTimesOut_RetriesPlainAndMarksHostile) {
   drop = [](bool to_b, const wire::TcpHeader& h, std::size_t payload) {
     return to_b && h.flags.syn() && (payload > 0 || h.options.fast_open.has_value());
   };
-  const Instant start = pair.now;
+  const Instant start = pair.now();
   (void)exchange("second");
   EXPECT_EQ(received, "second");
-  EXPECT_LT(pair.now - start, 2s);  // one SYN timeout (1 s), then a plain handshake
+  EXPECT_LT(pair.now() - start, 2s);  // one SYN timeout (1 s), then a plain handshake
   auto s = syns();
   ASSERT_EQ(s.size(), 2U);
   EXPECT_EQ(s[1].payload, 0U);
   EXPECT_FALSE(s[1].h.options.fast_open);
   EXPECT_TRUE(a.info(client)->fast_open.fell_back);
-  EXPECT_TRUE(a.fast_open_cache().hostile(pair.now, addr_b()));
+  EXPECT_TRUE(a.fast_open_cache().hostile(pair.now(), addr_b()));
   // The next attempt goes straight to a plain handshake.
-  const Instant again = pair.now;
+  const Instant again = pair.now();
   (void)exchange("third");
   s = syns();
   ASSERT_EQ(s.size(), 1U);
   EXPECT_FALSE(s[0].h.options.fast_open);
   EXPECT_EQ(s[0].payload, 0U);
-  EXPECT_LT(pair.now - again, 500ms);
+  EXPECT_LT(pair.now() - again, 500ms);
 }
 
 TEST_F(FastOpen, SynSent_CachedMss_BoundsTheDataInTheSyn) {
@@ -271,7 +271,7 @@ TEST_F(FastOpen, SynSent_CachedMss_BoundsTheDataInTheSyn) {
 
 TEST_F(FastOpen, Listen_RekeyedSecret_PreviousCookieAcceptedForGrace) {
   (void)exchange("first");
-  b.rekey_fast_open(pair.now, key(9));
+  b.rekey_fast_open(pair.now(), key(9));
   (void)exchange("second");
   auto s = syns();
   auto sa = syn_ack();

@@ -42,17 +42,17 @@ Outcome low_rate_attack(tcp::SynCookieMode mode) {
   std::vector<ConnectionId> clients;
   for (int second = 0; second < 90; ++second) {
     for (int i = 0; i < 10; ++i) {
-      b.on_packet(pair.now, spoofed_syn(spoofed++));
+      b.on_packet(pair.now(), spoofed_syn(spoofed++));
       pair.run_for(100ms);
-      while (auto s = b.accept(*l)) (void)b.abort(pair.now, *s);
+      while (auto s = b.accept(*l)) (void)b.abort(pair.now(), *s);
     }
     // The legitimate client: one connection a second, given 3 s (its first SYN retransmission is at 1 s).
-    const auto c = a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80});
+    const auto c = a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80});
     if (!c) continue;
     ++o.attempted;
     pair.run_until([&] { return a.info(*c) && a.info(*c)->state == tcp::State::established; }, 3s);
     if (a.info(*c) && a.info(*c)->state == tcp::State::established) ++o.established;
-    (void)a.abort(pair.now, *c);
+    (void)a.abort(pair.now(), *c);
   }
   o.pruned = b.stats().syn_queue_pruned;
   o.cookies = b.stats().syncookies_sent;

@@ -31,7 +31,7 @@ class Forwarder : public ::testing::Test {
 };
 
 TEST_F(Forwarder, Offer_ShowsTupleAndOptionsBeforeAnyState) {
-  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto c = client.connect(pair.now(), {addr_a(), 0}, anywhere);
   ASSERT_TRUE(c);
   const auto o = wait_offer();
   ASSERT_TRUE(o);
@@ -46,10 +46,10 @@ TEST_F(Forwarder, Offer_ShowsTupleAndOptionsBeforeAnyState) {
 }
 
 TEST_F(Forwarder, Accept_EstablishesWithOfferId) {
-  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto c = client.connect(pair.now(), {addr_a(), 0}, anywhere);
   const auto o = wait_offer();
   ASSERT_TRUE(o);
-  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::accept));
+  ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::accept));
   std::optional<Event> est;
   pair.run_until([&] {
     while (auto e = fwd.poll_event()) {
@@ -86,7 +86,7 @@ TEST(ForwarderEcn, EcnSetupSyn_AcceptedOfferAgreesUnlessEcnIsOff) {
     Stack fwd{fc, key(2), 2};
     fwd.set_forwarder(ForwarderConfig{});
     Pair pair{client, fwd};
-    const auto c = client.connect(pair.now, {addr_a(), 0}, {wire::IpAddress::v4(0xC6336407U), 443});
+    const auto c = client.connect(pair.now(), {addr_a(), 0}, {wire::IpAddress::v4(0xC6336407U), 443});
     ASSERT_TRUE(c);
     std::optional<SynOffer> o;
     pair.run_until([&] {
@@ -97,16 +97,16 @@ TEST(ForwarderEcn, EcnSetupSyn_AcceptedOfferAgreesUnlessEcnIsOff) {
     });
     ASSERT_TRUE(o);
     EXPECT_EQ(o->options.ecn, fwd_mode != tcp::EcnMode::off);
-    ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::accept));
+    ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::accept));
     pair.run_until([&] { return client.info(*c)->state == tcp::State::established; });
     EXPECT_EQ(client.info(*c)->negotiated.ecn, fwd_mode != tcp::EcnMode::off);
   }
 }
 
 TEST_F(Forwarder, Refuse_ClientSeesRefused) {
-  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto c = client.connect(pair.now(), {addr_a(), 0}, anywhere);
   const auto o = wait_offer();
-  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::refuse));
+  ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::refuse));
   std::vector<Event> ec;
   pair.run_until([&] {
     for (auto& e : events_of(client)) ec.push_back(e);
@@ -118,9 +118,9 @@ TEST_F(Forwarder, Refuse_ClientSeesRefused) {
 }
 
 TEST_F(Forwarder, Drop_ClientRetransmitsAndGetsANewOffer) {
-  (void)client.connect(pair.now, {addr_a(), 0}, anywhere);
+  (void)client.connect(pair.now(), {addr_a(), 0}, anywhere);
   const auto o = wait_offer();
-  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::drop));
+  ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::drop));
   const auto again = wait_offer();  // the SYN retransmitted at 1 s
   ASSERT_TRUE(again);
   EXPECT_NE(again->id, o->id);
@@ -130,18 +130,18 @@ TEST_F(Forwarder, Drop_ClientRetransmitsAndGetsANewOffer) {
 // Defer: decide later, e.g. after the embedder's own upstream connect succeeded. Retransmitted SYNs
 // while deferred do not create new offers.
 TEST_F(Forwarder, Defer_ThenAcceptAfterUpstreamConnect) {
-  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto c = client.connect(pair.now(), {addr_a(), 0}, anywhere);
   const auto o = wait_offer();
   pair.run_for(3500ms);  // two SYN retransmissions (1 s, 3 s) arrive meanwhile
   EXPECT_EQ(fwd.stats().offer_duplicate_syns, 2U);
   EXPECT_EQ(fwd.stats().offers, 1U);
-  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::accept));
+  ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::accept));
   pair.run_until([&] { return client.info(*c)->state == tcp::State::established; });
   EXPECT_EQ(client.info(*c)->state, tcp::State::established);
 }
 
 TEST_F(Forwarder, DeferredOffersExpireAndAreCounted) {
-  (void)client.connect(pair.now, {addr_a(), 0}, anywhere);
+  (void)client.connect(pair.now(), {addr_a(), 0}, anywhere);
   const auto o = wait_offer();
   ASSERT_FALSE(fwd.set_user_data(o->id, 77));
   std::vector<Event> ev;
@@ -155,25 +155,25 @@ TEST_F(Forwarder, DeferredOffersExpireAndAreCounted) {
   ASSERT_NE(expired, ev.end());
   EXPECT_EQ(expired->offer, o->id);
   EXPECT_EQ(expired->user, 77U);
-  EXPECT_EQ(fwd.decide(pair.now, o->id, Verdict::accept), tcp::make_error_code(tcp::Error::offer_expired));
+  EXPECT_EQ(fwd.decide(pair.now(), o->id, Verdict::accept), tcp::make_error_code(tcp::Error::offer_expired));
 }
 
 TEST_F(Forwarder, DecideTwice_SecondIsUnknownOffer) {
-  (void)client.connect(pair.now, {addr_a(), 0}, anywhere);
+  (void)client.connect(pair.now(), {addr_a(), 0}, anywhere);
   const auto o = wait_offer();
-  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::drop));
-  EXPECT_EQ(fwd.decide(pair.now, o->id, Verdict::accept), tcp::make_error_code(tcp::Error::unknown_offer));
-  EXPECT_EQ(fwd.decide(pair.now, OfferId{}, Verdict::accept),
+  ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::drop));
+  EXPECT_EQ(fwd.decide(pair.now(), o->id, Verdict::accept), tcp::make_error_code(tcp::Error::unknown_offer));
+  EXPECT_EQ(fwd.decide(pair.now(), OfferId{}, Verdict::accept),
             tcp::make_error_code(tcp::Error::unknown_offer));
   EXPECT_EQ(fwd.set_user_data(o->id, 1), tcp::make_error_code(tcp::Error::unknown_offer));
 }
 
 // The offer's context follows it: accepted, its connection's events carry it.
 TEST_F(Forwarder, UserData_OfferContextPassesToConnectionEvents) {
-  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto c = client.connect(pair.now(), {addr_a(), 0}, anywhere);
   const auto o = wait_offer();
   ASSERT_FALSE(fwd.set_user_data(o->id, 0xC0FFEE));
-  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::accept));
+  ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::accept));
   std::optional<Event> est;
   pair.run_until([&] {
     while (auto e = fwd.poll_event()) {
@@ -185,7 +185,7 @@ TEST_F(Forwarder, UserData_OfferContextPassesToConnectionEvents) {
   EXPECT_EQ(est->user, 0xC0FFEEU);
   EXPECT_EQ(fwd.user_data(est->connection), std::optional<std::uint64_t>(0xC0FFEE));
   ASSERT_FALSE(fwd.set_user_data(est->connection, 5));
-  ASSERT_FALSE(client.abort(pair.now, *c));
+  ASSERT_FALSE(client.abort(pair.now(), *c));
   std::optional<Event> reset;
   pair.run_until([&] {
     while (auto e = fwd.poll_event()) {
@@ -208,19 +208,19 @@ TEST_F(Forwarder, AcceptedHalfOpenExpires_EventWithOfferAndContext) {
     h.flags = wire::TcpFlags(wire::TcpFlags::kSyn);
     std::array<std::byte, 128> buf{};
     const auto n = wire::emit_tcp_packet(addr_c(), addr_b(), h, {}, buf);
-    fwd.on_packet(pair.now, wire::Bytes(buf.data(), *n));
+    fwd.on_packet(pair.now(), wire::Bytes(buf.data(), *n));
     std::optional<OfferId> id;
     while (auto e = fwd.poll_event()) id = e->offer;
     return *id;
   }();
   ASSERT_FALSE(fwd.set_user_data(o, 9));
-  ASSERT_FALSE(fwd.decide(pair.now, o, Verdict::accept));
+  ASSERT_FALSE(fwd.decide(pair.now(), o, Verdict::accept));
   std::optional<Event> gone;
   for (int i = 0; i < 200 && !gone; ++i) {
-    pair.now = std::max(pair.now, fwd.next_deadline());
-    fwd.on_timeout(pair.now);
+    pair.set_now(std::max(pair.now(), fwd.next_deadline()));
+    fwd.on_timeout(pair.now());
     std::array<std::byte, 256> buf{};
-    while (fwd.poll_transmit(pair.now, buf)) {
+    while (fwd.poll_transmit(pair.now(), buf)) {
     }
     while (auto e = fwd.poll_event()) {
       if (e->kind == EventKind::half_open_expired) gone = e;
@@ -242,20 +242,20 @@ TEST_F(Forwarder, AcceptedHalfOpen_ClientRst_HalfOpenExpiredEvent) {
   h.flags = wire::TcpFlags(wire::TcpFlags::kSyn);
   std::array<std::byte, 128> buf{};
   auto n = wire::emit_tcp_packet(addr_c(), addr_b(), h, {}, buf);
-  fwd.on_packet(pair.now, wire::Bytes(buf.data(), *n));
+  fwd.on_packet(pair.now(), wire::Bytes(buf.data(), *n));
   std::optional<OfferId> o;
   while (auto e = fwd.poll_event()) o = e->offer;
   ASSERT_TRUE(o);
   ASSERT_FALSE(fwd.set_user_data(*o, 11));
-  ASSERT_FALSE(fwd.decide(pair.now, *o, Verdict::accept));
+  ASSERT_FALSE(fwd.decide(pair.now(), *o, Verdict::accept));
   std::array<std::byte, 256> out{};
-  while (fwd.poll_transmit(pair.now, out)) {
+  while (fwd.poll_transmit(pair.now(), out)) {
   }
   // RFC 9293 §3.10.7.3 (SYN-RECEIVED): an RST with SEG.SEQ = RCV.NXT removes the entry.
   h.seq = wire::SeqNum{101};
   h.flags = wire::TcpFlags(wire::TcpFlags::kRst);
   n = wire::emit_tcp_packet(addr_c(), addr_b(), h, {}, buf);
-  fwd.on_packet(pair.now, wire::Bytes(buf.data(), *n));
+  fwd.on_packet(pair.now(), wire::Bytes(buf.data(), *n));
   std::optional<Event> gone;
   while (auto e = fwd.poll_event()) {
     if (e->kind == EventKind::half_open_expired) gone = e;
@@ -293,16 +293,16 @@ TEST(ForwarderAndListener, ListenerWinsForItsAddressAndPort_OthersAreOffers) {
 // close/shutdown/abort with their own `now`: a close in FIN-WAIT-2 (after shutdown_write, the FIN
 // acknowledged) arms the orphan timer from that instant, not from the last one the stack saw.
 TEST_F(Forwarder, CloseWithNow_FinWait2DeadlineFromThatInstant) {
-  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto c = client.connect(pair.now(), {addr_a(), 0}, anywhere);
   const auto o = wait_offer();
-  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::accept));
+  ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::accept));
   pair.run_until([&] { return client.info(*c)->state == tcp::State::established; });
-  ASSERT_FALSE(client.shutdown_write(pair.now, *c));
+  ASSERT_FALSE(client.shutdown_write(pair.now(), *c));
   pair.run_until([&] { return client.info(*c)->state == tcp::State::fin_wait_2; });
   ASSERT_EQ(client.info(*c)->state, tcp::State::fin_wait_2);
   EXPECT_EQ(client.next_deadline(), Instant::max());  // not orphaned yet: no FIN-WAIT-2 timer
-  // The client's stack last saw pair.now; the user closes 30 s later.
-  const Instant later = pair.now + std::chrono::seconds(30);
+  // The client's stack last saw pair.now(); the user closes 30 s later.
+  const Instant later = pair.now() + std::chrono::seconds(30);
   ASSERT_FALSE(client.close(later, *c));
   // FIN-WAIT-2 lasts fin_wait_2_timeout from the close (Linux tcp_fin_timeout, 60 s).
   EXPECT_EQ(client.next_deadline(), later + client.tcp_config().fin_wait_2_timeout);
@@ -381,7 +381,7 @@ class ForwarderCookies : public ::testing::Test {
     h.options.mss = 1460;
     std::array<std::byte, 128> buf{};
     const auto n = wire::emit_tcp_packet(addr_c(), addr_b(), h, {}, buf);
-    fwd.on_packet(pair.now, wire::Bytes(buf.data(), *n));
+    fwd.on_packet(pair.now(), wire::Bytes(buf.data(), *n));
   }
   std::optional<SynOffer> wait_offer(Duration limit = 10s) {
     std::optional<SynOffer> o;
@@ -407,7 +407,7 @@ TEST_F(ForwarderCookies, WhenFull_OffersFull_CookieFinalAckBecomesOffer_AcceptCa
   ASSERT_EQ(fwd.pending_offer_count(), 2U);
   while (fwd.poll_event()) {
   }
-  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto c = client.connect(pair.now(), {addr_a(), 0}, anywhere);
   ASSERT_TRUE(c);
   const auto o = wait_offer(2s);  // before the spoofed offers expire (5 s)
   ASSERT_TRUE(o);
@@ -421,7 +421,7 @@ TEST_F(ForwarderCookies, WhenFull_OffersFull_CookieFinalAckBecomesOffer_AcceptCa
   EXPECT_EQ(fwd.stats().offers_overflow, 0U);
   EXPECT_EQ(fwd.connection_count(), 0U);
 
-  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::accept));
+  ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::accept));
   std::optional<Event> est;
   while (auto e = fwd.poll_event()) {
     if (e->kind == EventKind::established) est = e;
@@ -460,20 +460,20 @@ TEST_F(ForwarderCookies, Never_OffersFull_SynDroppedNoSynAck) {
   EXPECT_EQ(fwd.stats().offers_overflow, 1U);
   EXPECT_EQ(fwd.stats().syncookies_sent, 0U);
   std::array<std::byte, 256> buf{};
-  EXPECT_FALSE(fwd.poll_transmit(pair.now, buf));
+  EXPECT_FALSE(fwd.poll_transmit(pair.now(), buf));
 }
 
 // always: no offer for the SYN; refusing after the handshake resets the client's established
 // connection with <SEQ=SND.NXT><CTL=RST> (it sees a reset, not "refused").
 TEST_F(ForwarderCookies, Always_NoOfferForSyn_RefuseAfterHandshakeResetsClient) {
   forward(tcp::SynCookieMode::always, 16);
-  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto c = client.connect(pair.now(), {addr_a(), 0}, anywhere);
   ASSERT_TRUE(c);
   const auto o = wait_offer(2s);
   ASSERT_TRUE(o);
   EXPECT_TRUE(o->handshake_done);
   EXPECT_EQ(fwd.stats().offers, 1U);  // the SYN itself made none
-  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::refuse));
+  ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::refuse));
   std::vector<Event> ec;
   pair.run_until([&] {
     for (auto& e : events_of(client)) ec.push_back(e);
@@ -491,7 +491,7 @@ TEST_F(ForwarderCookies, Always_ForgedCookieAck_RstNoOffer) {
   forward(tcp::SynCookieMode::always, 16);
   spoofed_syn(7);
   std::array<std::byte, 256> buf{};
-  const auto m = fwd.poll_transmit(pair.now, buf);
+  const auto m = fwd.poll_transmit(pair.now(), buf);
   ASSERT_TRUE(m);
   const auto synack = *wire::TcpHeader::parse(wire::TcpPacketView::parse(wire::Bytes(buf.data(), *m))->tcp());
   ASSERT_EQ(synack.flags, wire::TcpFlags(wire::TcpFlags::kSyn | wire::TcpFlags::kAck));
@@ -503,8 +503,8 @@ TEST_F(ForwarderCookies, Always_ForgedCookieAck_RstNoOffer) {
   ack.flags = wire::TcpFlags(wire::TcpFlags::kAck);
   ack.window = 1000;
   const auto n = wire::emit_tcp_packet(addr_c(), addr_b(), ack, {}, buf);
-  fwd.on_packet(pair.now, wire::Bytes(buf.data(), *n));
-  const auto r = fwd.poll_transmit(pair.now, buf);
+  fwd.on_packet(pair.now(), wire::Bytes(buf.data(), *n));
+  const auto r = fwd.poll_transmit(pair.now(), buf);
   ASSERT_TRUE(r);
   const auto rst = *wire::TcpHeader::parse(wire::TcpPacketView::parse(wire::Bytes(buf.data(), *r))->tcp());
   EXPECT_EQ(rst.flags, wire::TcpFlags(wire::TcpFlags::kRst));
@@ -517,10 +517,10 @@ TEST_F(ForwarderCookies, Always_ForgedCookieAck_RstNoOffer) {
 // cookie and makes a new offer, which can still be accepted.
 TEST_F(ForwarderCookies, Always_DropThenClientDataMakesNewOffer_Accept) {
   forward(tcp::SynCookieMode::always, 16);
-  const auto c = client.connect(pair.now, {addr_a(), 0}, anywhere);
+  const auto c = client.connect(pair.now(), {addr_a(), 0}, anywhere);
   const auto o = wait_offer(2s);
   ASSERT_TRUE(o);
-  ASSERT_FALSE(fwd.decide(pair.now, o->id, Verdict::drop));
+  ASSERT_FALSE(fwd.decide(pair.now(), o->id, Verdict::drop));
   EXPECT_EQ(fwd.stats().offers_dropped, 1U);
   const std::vector<std::byte> data(100, std::byte{3});
   ASSERT_EQ(client.send(*c, data).value(), 100U);
@@ -528,7 +528,7 @@ TEST_F(ForwarderCookies, Always_DropThenClientDataMakesNewOffer_Accept) {
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->handshake_done);
   EXPECT_NE(again->id, o->id);
-  ASSERT_FALSE(fwd.decide(pair.now, again->id, Verdict::accept));
+  ASSERT_FALSE(fwd.decide(pair.now(), again->id, Verdict::accept));
   std::optional<Event> est;
   while (auto e = fwd.poll_event()) {
     if (e->kind == EventKind::established) est = e;

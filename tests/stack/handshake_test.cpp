@@ -56,9 +56,9 @@ class Handshake : public ::testing::Test {
 TEST_F(Handshake, ActiveToListener_Establishes) {
   const auto l = b.listen(server, 8);
   ASSERT_TRUE(l);
-  const auto c = a.connect(pair.now, {addr_a(), 0}, server);
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, server);
   ASSERT_TRUE(c);
-  const Instant t0 = pair.now;
+  const Instant t0 = pair.now();
   std::vector<Event> ea;
   std::vector<Event> eb;
   pair.run_until([&] {
@@ -87,9 +87,9 @@ TEST_F(Handshake, ActiveToListener_Establishes) {
   EXPECT_EQ(ib->synack_retransmits, 0U);
   EXPECT_EQ(ia->tuple.remote, server);
   // Quiet once established: nothing more on the wire.
-  const std::uint64_t sent = pair.sent;
+  const std::uint64_t sent = pair.sent();
   pair.run_for(30s);
-  EXPECT_EQ(pair.sent, sent);
+  EXPECT_EQ(pair.sent(), sent);
 }
 
 TEST_F(Handshake, OptionsOff_NegotiatedOff) {
@@ -99,7 +99,7 @@ TEST_F(Handshake, OptionsOff_NegotiatedOff) {
   o.offer.timestamps = false;
   o.offer.sack_permitted = false;
   o.offer.mss = 1000;
-  const auto c = a.connect(pair.now, {addr_a(), 0}, server, o);
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, server, o);
   pair.run_until([&] { return a.info(*c)->state == tcp::State::established; });
   const auto i = a.info(*c);
   ASSERT_EQ(i->state, tcp::State::established);
@@ -116,7 +116,7 @@ TEST_F(Handshake, Ipv6_Establishes) {
   Stack b6{config_for(v6b), key(4), 2};
   Pair p6{a6, b6};
   ASSERT_TRUE(b6.listen({v6b, 443}));
-  const auto c = a6.connect(p6.now, {v6a, 0}, {v6b, 443});
+  const auto c = a6.connect(p6.now(), {v6a, 0}, {v6b, 443});
   ASSERT_TRUE(c);
   p6.run_until([&] { return a6.info(*c)->state == tcp::State::established; });
   EXPECT_EQ(a6.info(*c)->negotiated.send_mss, 1440);
@@ -125,8 +125,8 @@ TEST_F(Handshake, Ipv6_Establishes) {
 TEST_F(Handshake, SimultaneousOpen_BothEstablish) {
   const wire::Endpoint ea{addr_a(), 5000};
   const wire::Endpoint eb{addr_b(), 6000};
-  const auto ca = a.connect(pair.now, ea, eb);
-  const auto cb = b.connect(pair.now, eb, ea);
+  const auto ca = a.connect(pair.now(), ea, eb);
+  const auto cb = b.connect(pair.now(), eb, ea);
   ASSERT_TRUE(ca && cb);
   pair.run_until([&] {
     return a.info(*ca)->state == tcp::State::established && b.info(*cb)->state == tcp::State::established;
@@ -136,9 +136,9 @@ TEST_F(Handshake, SimultaneousOpen_BothEstablish) {
   EXPECT_EQ(a.info(*ca)->iss, b.info(*cb)->irs);
   EXPECT_EQ(b.info(*cb)->iss, a.info(*ca)->irs);
   // Quiet afterwards: no SYN-ACK ping-pong.
-  const std::uint64_t sent = pair.sent;
+  const std::uint64_t sent = pair.sent();
   pair.run_for(5s);
-  EXPECT_EQ(pair.sent, sent);
+  EXPECT_EQ(pair.sent(), sent);
 }
 
 TEST_F(Handshake, SimultaneousOpen_OneSynAckLost_StillEstablishes) {
@@ -148,8 +148,8 @@ TEST_F(Handshake, SimultaneousOpen_OneSynAckLost_StillEstablishes) {
   pair.filter = [&](bool to_b, const wire::TcpPacketView& v) {
     return to_b && v.tcp().flags().syn() && v.tcp().flags().ack() && dropped++ == 0;
   };
-  const auto ca = a.connect(pair.now, ea, eb);
-  const auto cb = b.connect(pair.now, eb, ea);
+  const auto ca = a.connect(pair.now(), ea, eb);
+  const auto cb = b.connect(pair.now(), eb, ea);
   pair.run_until(
       [&] {
         return a.info(*ca)->state == tcp::State::established && b.info(*cb)->state == tcp::State::established;
@@ -162,8 +162,8 @@ TEST_F(Handshake, SimultaneousOpen_OneSynAckLost_StillEstablishes) {
 // RFC 9293 §3.10.7.1: a SYN to a port with no listener gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>,
 // and the client reports "refused", not "timed out".
 TEST_F(Handshake, SynToClosedPort_RefusedQuickly) {
-  const auto c = a.connect(pair.now, {addr_a(), 0}, {addr_b(), 81});
-  const Instant t0 = pair.now;
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 81});
+  const Instant t0 = pair.now();
   std::vector<Event> ea;
   pair.run_until([&] {
     for (auto& e : events_of(a)) ea.push_back(e);
@@ -171,7 +171,7 @@ TEST_F(Handshake, SynToClosedPort_RefusedQuickly) {
   });
   EXPECT_TRUE(has_event(ea, EventKind::refused));
   EXPECT_FALSE(has_event(ea, EventKind::timed_out));
-  EXPECT_EQ(pair.now - t0, 20ms);
+  EXPECT_EQ(pair.now() - t0, 20ms);
   EXPECT_EQ(b.stats().resets_sent, 1U);
   const auto refused =
       std::find_if(ea.begin(), ea.end(), [](const Event& e) { return e.kind == EventKind::refused; });
@@ -257,14 +257,14 @@ TEST(NotLocal, SegmentsToOtherAddressesDropped) {
 // Linux's schedule: SYNs at 0, 1, 3, 7, 15, 31, 63 s, ETIMEDOUT at 127 s — checked to the millisecond.
 TEST_F(Handshake, NoAnswer_SynScheduleToTheMillisecond) {
   std::vector<std::int64_t> syn_ms;
-  const Instant t0 = pair.now;
+  const Instant t0 = pair.now();
   a.set_observer([&](const SegmentRecord& r) {
     if (r.direction == Direction::out && r.header.flags.syn()) {
       syn_ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(r.at - t0).count());
     }
   });
   pair.filter = [](bool to_b, const wire::TcpPacketView&) { return to_b; };  // a black hole
-  const auto c = a.connect(pair.now, {addr_a(), 0}, server);
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, server);
   std::vector<Event> ea;
   pair.run_until(
       [&] {
@@ -273,7 +273,7 @@ TEST_F(Handshake, NoAnswer_SynScheduleToTheMillisecond) {
       },
       1000s);
   EXPECT_EQ(syn_ms, (std::vector<std::int64_t>{0, 1000, 3000, 7000, 15000, 31000, 63000}));
-  EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(pair.now - t0).count(), 127000);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(pair.now() - t0).count(), 127000);
   EXPECT_TRUE(has_event(ea, EventKind::timed_out));
   EXPECT_FALSE(has_event(ea, EventKind::refused));
   EXPECT_FALSE(a.info(*c).has_value() && a.info(*c)->state != tcp::State::closed);
@@ -285,8 +285,8 @@ TEST_F(Handshake, SynRetriesConfigurable_ThreeRetries) {
   Stack a3{cfg, key(1), 1};
   Pair p{a3, b};
   p.filter = [](bool to_b, const wire::TcpPacketView&) { return to_b; };
-  const Instant t0 = p.now;
-  (void)a3.connect(p.now, {addr_a(), 0}, server);
+  const Instant t0 = p.now();
+  (void)a3.connect(p.now(), {addr_a(), 0}, server);
   std::vector<Event> ea;
   p.run_until(
       [&] {
@@ -294,7 +294,7 @@ TEST_F(Handshake, SynRetriesConfigurable_ThreeRetries) {
         return has_event(ea, EventKind::timed_out);
       },
       1000s);
-  EXPECT_EQ(p.now - t0, 15s);  // 1 + 2 + 4 + 8
+  EXPECT_EQ(p.now() - t0, 15s);  // 1 + 2 + 4 + 8
 }
 
 TEST_F(Handshake, LostSyn_RetransmittedAfterOneSecond) {
@@ -303,10 +303,10 @@ TEST_F(Handshake, LostSyn_RetransmittedAfterOneSecond) {
   pair.filter = [&](bool to_b, const wire::TcpPacketView& v) {
     return to_b && v.tcp().flags().syn() && dropped++ == 0;
   };
-  const Instant t0 = pair.now;
-  const auto c = a.connect(pair.now, {addr_a(), 0}, server);
+  const Instant t0 = pair.now();
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, server);
   pair.run_until([&] { return a.info(*c)->state == tcp::State::established; });
-  EXPECT_EQ(pair.now - t0, 1020ms);
+  EXPECT_EQ(pair.now() - t0, 1020ms);
   EXPECT_EQ(a.info(*c)->syn_retransmits, 1U);
   EXPECT_FALSE(a.info(*c)->srtt);  // Karn: no sample from the retransmitted SYN
 }
@@ -317,11 +317,11 @@ TEST_F(Handshake, LostSynAck_RetransmittedByListener) {
   pair.filter = [&](bool to_b, const wire::TcpPacketView& v) {
     return !to_b && v.tcp().flags().syn() && dropped++ == 0;
   };
-  const auto c = a.connect(pair.now, {addr_a(), 0}, server);
-  const Instant t0 = pair.now;
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, server);
+  const Instant t0 = pair.now();
   pair.run_until([&] { return a.info(*c)->state == tcp::State::established; });
   // The client's SYN retransmission at 1 s is a duplicate SYN: the listener answers it at once.
-  EXPECT_EQ(pair.now - t0, 1020ms);
+  EXPECT_EQ(pair.now() - t0, 1020ms);
   pair.run_for(100ms);
   const auto s = b.accept(*l);
   ASSERT_TRUE(s);
@@ -338,7 +338,7 @@ TEST_F(Handshake, LostFinalAck_DataCompletesHandshake) {
     }
     return false;
   };
-  const auto c = a.connect(pair.now, {addr_a(), 0}, server);
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, server);
   pair.run_until([&] { return a.info(*c)->state == tcp::State::established; });
   const std::vector<std::byte> data(100, std::byte{7});
   ASSERT_EQ(a.send(*c, data).value(), 100U);
@@ -366,7 +366,7 @@ TEST_F(Handshake, LostFinalAck_DataCompletesHandshake) {
 TEST_F(Handshake, HalfOpenDiscoveryAndRecovery) {
   const auto l = b.listen(server);
   const wire::Endpoint client{addr_a(), 40000};
-  const auto c = a.connect(pair.now, client, server);
+  const auto c = a.connect(pair.now(), client, server);
   pair.run_until([&] { return a.info(*c)->state == tcp::State::established; });
   pair.run_for(100ms);
   const auto old_server = b.accept(*l);
@@ -375,8 +375,8 @@ TEST_F(Handshake, HalfOpenDiscoveryAndRecovery) {
 
   Stack a2{config_for(addr_a()), key(9), 99};  // the client host restarted: no state
   Pair p2{a2, b};
-  p2.now = pair.now + 10s;
-  const auto c2 = a2.connect(p2.now, client, server);
+  p2.set_now(pair.now() + 10s);
+  const auto c2 = a2.connect(p2.now(), client, server);
   ASSERT_TRUE(c2);
   std::vector<Event> eb;
   p2.run_until(
@@ -392,10 +392,10 @@ TEST_F(Handshake, HalfOpenDiscoveryAndRecovery) {
 }
 
 TEST_F(Handshake, ConnectErrors) {
-  EXPECT_EQ(a.connect(pair.now, {addr_b(), 1}, server).error(),
+  EXPECT_EQ(a.connect(pair.now(), {addr_b(), 1}, server).error(),
             tcp::make_error_code(tcp::Error::address_not_local));
-  ASSERT_TRUE(a.connect(pair.now, {addr_a(), 1}, server));
-  EXPECT_EQ(a.connect(pair.now, {addr_a(), 1}, server).error(),
+  ASSERT_TRUE(a.connect(pair.now(), {addr_a(), 1}, server));
+  EXPECT_EQ(a.connect(pair.now(), {addr_a(), 1}, server).error(),
             tcp::make_error_code(tcp::Error::address_in_use));
   EXPECT_EQ(b.listen({addr_b(), 80}).has_value(), true);
   EXPECT_EQ(b.listen({addr_b(), 80}).error(), tcp::make_error_code(tcp::Error::address_in_use));
@@ -426,7 +426,7 @@ TEST(MovedStack, MidHandshake_MovedServerCompletesAndCarriesData) {
   b_first.reset();
   ASSERT_EQ(b.listener_info(*l)->syn_queue, 1U);
   Pair pair{a, b};
-  pair.now = now;
+  pair.set_now(now);
   pair.run_until([&] { return a.info(*c) && a.info(*c)->state == tcp::State::established; });
   std::optional<ConnectionId> server;
   pair.run_until([&] {

@@ -49,13 +49,13 @@ class Log : public ::testing::Test {
 
 TEST_F(Log, HandshakeAndClose_EveryTransitionWithItsCause) {
   const auto l = b.listen({addr_b(), 80});
-  const ConnectionId c = *a.connect(pair.now, {addr_a(), 40000}, {addr_b(), 80});
+  const ConnectionId c = *a.connect(pair.now(), {addr_a(), 40000}, {addr_b(), 80});
   pair.run_until([&] { return a.info(c)->state == State::established; });
   pair.run_for(50ms);
   const ConnectionId s = *b.accept(*l);
-  ASSERT_FALSE(a.shutdown_write(pair.now, c));
+  ASSERT_FALSE(a.shutdown_write(pair.now(), c));
   pair.run_for(100ms);
-  ASSERT_FALSE(b.close(pair.now, s));
+  ASSERT_FALSE(b.close(pair.now(), s));
   pair.run_for(100ms);
 
   const auto ta = transitions(ra);
@@ -93,7 +93,7 @@ TEST_F(Log, HandshakeAndClose_EveryTransitionWithItsCause) {
 }
 
 TEST_F(Log, SynSent_RstAck_TransitionNamesTheErrorAndThePeerLogsNoListener) {
-  const ConnectionId c = *a.connect(pair.now, {addr_a(), 40001}, {addr_b(), 81});
+  const ConnectionId c = *a.connect(pair.now(), {addr_a(), 40001}, {addr_b(), 81});
   pair.run_for(1s);
   const auto ta = transitions(ra);
   ASSERT_EQ(ta.size(), 2U);
@@ -111,7 +111,7 @@ TEST_F(Log, SynSent_RstAck_TransitionNamesTheErrorAndThePeerLogsNoListener) {
 
 TEST_F(Log, SynSent_RetriesExhausted_TimeoutTransition) {
   pair.filter = [](bool, const wire::TcpPacketView&) { return true; };  // the path drops everything
-  (void)a.connect(pair.now, {addr_a(), 40002}, {addr_b(), 80});
+  (void)a.connect(pair.now(), {addr_a(), 40002}, {addr_b(), 80});
   pair.run_for(200s);
   const auto ta = transitions(ra);
   ASSERT_EQ(ta.size(), 2U);
@@ -121,22 +121,22 @@ TEST_F(Log, SynSent_RetriesExhausted_TimeoutTransition) {
 
 TEST_F(Log, BadChecksum_DroppedWithItsReason) {
   (void)b.listen({addr_b(), 80});
-  (void)a.connect(pair.now, {addr_a(), 40003}, {addr_b(), 80});
+  (void)a.connect(pair.now(), {addr_a(), 40003}, {addr_b(), 80});
   std::array<std::byte, 2048> buf{};
-  const auto n = a.poll_transmit(pair.now, buf);
+  const auto n = a.poll_transmit(pair.now(), buf);
   ASSERT_TRUE(n);
   buf[*n - 1] ^= std::byte{0xFF};  // the SYN's last option byte: the TCP checksum no longer matches
-  b.on_packet(pair.now, wire::Bytes(buf.data(), *n));
+  b.on_packet(pair.now(), wire::Bytes(buf.data(), *n));
   const LogRecord* drop = find_reason(rb, "TcpInCsumErrors");
   ASSERT_NE(drop, nullptr);
   EXPECT_EQ(drop->kind, LogKind::drop);
-  EXPECT_EQ(drop->at, pair.now);
+  EXPECT_EQ(drop->at, pair.now());
   EXPECT_EQ(drop->tuple.remote, (wire::Endpoint{addr_a(), 40003}));
 }
 
 TEST_F(Log, HookRemoved_NothingMoreIsReported) {
   a.set_log_hook({});
-  (void)a.connect(pair.now, {addr_a(), 40004}, {addr_b(), 82});
+  (void)a.connect(pair.now(), {addr_a(), 40004}, {addr_b(), 82});
   pair.run_for(1s);
   EXPECT_TRUE(ra.empty());
   EXPECT_FALSE(rb.empty());  // b's hook still sees its drop

@@ -20,7 +20,7 @@ TEST(MemoryPressure, Established_SenderHeldBack_WritableWhenPressureEnds) {
   Stack b{config_for(addr_b()), key(2), 2};
   Pair pair{a, b};
   const auto l = b.listen({addr_b(), 80});
-  const auto c = a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80});
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80});
   ASSERT_TRUE(l && c);
   std::optional<ConnectionId> s;
   ASSERT_TRUE(pair.run_until([&] {
@@ -75,7 +75,7 @@ TEST(MemoryPressure, TightBudgetBothSides_TransferIntact) {
   Stack b{cb, key(2), 2};
   Pair pair{a, b};
   const auto l = b.listen({addr_b(), 80});
-  const auto c = a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80});
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80});
   ASSERT_TRUE(l && c);
   std::optional<ConnectionId> s;
   constexpr std::size_t kBytes = 1024 * 1024;

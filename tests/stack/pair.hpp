@@ -1,17 +1,17 @@
-// Two Stacks back to back through an in-memory pipe with a fixed one-way latency and seeded loss, in
-// virtual time: deliver what is due, poll_transmit both sides, jump to the next deadline.
+// The engine tests' two Stacks back to back: sim::StackPair (the one two-stack harness) over two links with
+// a fixed one-way latency and seeded loss, in virtual time, plus a filter and a rewriter for datagrams.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "synack/random.hpp"
+#include "synack/sim/pair.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/tcp/error.hpp"
 #include "synack/tcp/listener.hpp"  // Stack::listener() for SYN-queue details
@@ -43,94 +43,51 @@ inline StackConfig config_for(wire::IpAddress a) {
   return c;
 }
 
-struct Datagram {
-  Instant deliver_at;
-  bool to_b = false;
-  std::vector<std::byte> bytes;
+/// The links' impairments: a fixed one-way latency and seeded random loss, the same both ways.
+inline sim::Impairments path(double loss, Duration latency) {
+  sim::Impairments i;
+  i.delay = latency;
+  i.loss = loss;
+  return i;
+}
+
+/// The two links a Pair owns (constructed before the StackPair that refers to them).
+struct PairLinks {
+  sim::Link a_to_b;
+  sim::Link b_to_a;
 };
 
-class Pair {
+/// sim::StackPair with links of its own: `filter` drops a datagram before its link (and before the random
+/// loss), `mutate` rewrites one on the way (a router's CE mark). `to_b` says which way it travels.
+class Pair : private PairLinks, public sim::StackPair {
  public:
   Pair(Stack& a, Stack& b, double loss = 0.0, std::uint64_t seed = 1, Duration latency = 10ms)
-      : a_(a), b_(b), loss_(loss), prng_(seed), latency_(latency) {}
+      : PairLinks{sim::Link(path(loss, latency), seed, 1), sim::Link(path(loss, latency), seed, 2)},
+        sim::StackPair(&a, &b, a_to_b, b_to_a) {
+    hooks.before_send = [this](sim::Side from, std::span<std::byte> datagram) {
+      const bool to_b = from == sim::Side::a;
+      if (filter) {
+        const auto view = wire::TcpPacketView::parse(datagram);
+        if (view && filter(to_b, *view)) return false;
+      }
+      if (mutate) mutate(to_b, datagram);
+      return true;
+    };
+  }
 
-  Instant now = Instant::from_nanoseconds(1'000'000'000);
   /// Drops the datagram (returns true) when set; sees every datagram before the random loss.
   std::function<bool(bool to_b, const wire::TcpPacketView&)> filter;
-  /// Rewrites a datagram on the way (after filter and loss), e.g. a router's CE mark.
-  std::function<void(bool to_b, std::vector<std::byte>& datagram)> mutate;
-  std::uint64_t sent = 0;
-  std::uint64_t lost = 0;
+  /// Rewrites a datagram on the way (after filter), e.g. a router's CE mark.
+  std::function<void(bool to_b, std::span<std::byte> datagram)> mutate;
 
+  /// Datagrams both stacks emitted.
+  [[nodiscard]] std::uint64_t sent() const noexcept { return stats().transmitted; }
+  /// Of those, dropped by the filter or the random loss.
+  [[nodiscard]] std::uint64_t lost() const noexcept {
+    return stats().withheld + a_to_b.stats().dropped + b_to_a.stats().dropped;
+  }
   /// Collects what both sides want to send now.
-  void flush() {
-    collect(a_, true);
-    collect(b_, false);
-  }
-  /// One step: flush, then advance to the next delivery or deadline and process it. False when idle.
-  bool step(Instant limit = Instant::max()) {
-    flush();
-    Instant next = std::min(a_.next_deadline(), b_.next_deadline());
-    if (!wire_.empty()) next = std::min(next, wire_.front().deliver_at);
-    if (next == Instant::max() || next > limit) return false;
-    if (next > now) now = next;
-    while (!wire_.empty() && wire_.front().deliver_at <= now) {
-      Datagram d = std::move(wire_.front());
-      wire_.pop_front();
-      (d.to_b ? b_ : a_).on_packet(now, d.bytes);
-    }
-    if (a_.next_deadline() <= now) a_.on_timeout(now);
-    if (b_.next_deadline() <= now) b_.on_timeout(now);
-    flush();
-    return true;
-  }
-  /// Steps until `done()` or virtual time passes `limit`.
-  bool run_until(const std::function<bool()>& done, Duration limit = 600s) {
-    const Instant end = now + limit;
-    while (!done()) {
-      if (!step(end)) return done();
-    }
-    return true;
-  }
-  void run_for(Duration d) {
-    const Instant end = now + d;
-    while (step(end)) {
-    }
-    now = end;
-  }
-
- private:
-  void collect(Stack& from, bool to_b) {
-    std::array<std::byte, 2048> buf{};
-    while (auto n = from.poll_transmit(now, buf)) {
-      ++sent;
-      const wire::Bytes bytes(buf.data(), *n);
-      if (filter) {
-        const auto view = wire::TcpPacketView::parse(bytes);
-        if (view && filter(to_b, *view)) {
-          ++lost;
-          continue;
-        }
-      }
-      if (loss_ > 0 && prng_.chance(loss_)) {
-        ++lost;
-        continue;
-      }
-      // Constant latency keeps each direction in order; the deque stays sorted by delivery time.
-      Datagram d{now + latency_, to_b, std::vector<std::byte>(bytes.begin(), bytes.end())};
-      if (mutate) mutate(to_b, d.bytes);
-      auto it = wire_.end();
-      while (it != wire_.begin() && std::prev(it)->deliver_at > d.deliver_at) --it;
-      wire_.insert(it, std::move(d));
-    }
-  }
-
-  Stack& a_;
-  Stack& b_;
-  double loss_;
-  synack::Rng prng_;  // the seeded loss draws
-  Duration latency_;
-  std::deque<Datagram> wire_;
+  void flush() { transmit(); }
 };
 
 /// Drains events of one stack into a vector.

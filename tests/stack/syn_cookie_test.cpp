@@ -59,7 +59,7 @@ TEST_P(CookieStack, Always_HandshakeAndDataBothWays) {
   Pair p{a, b};
   const auto l = b.listen({cb, 80});
   ASSERT_TRUE(l);
-  const auto client = a.connect(p.now, {ca, 0}, {cb, 80});
+  const auto client = a.connect(p.now(), {ca, 0}, {cb, 80});
   ASSERT_TRUE(client);
   // The SYN-ACK leaves no state on the server: no half-open entry, no connection, no flow.
   p.run_until([&] { return b.stats().syncookies_sent == 1; });
@@ -117,7 +117,7 @@ TEST(CookieStack_, FinalAckLost_FirstDataSegmentCompletes) {
     return false;
   };
   const auto l = b.listen({addr_b(), 80});
-  const auto client = a.connect(p.now, {addr_a(), 0}, {addr_b(), 80});
+  const auto client = a.connect(p.now(), {addr_a(), 0}, {addr_b(), 80});
   ASSERT_TRUE(p.run_until([&] { return a.info(*client)->state == tcp::State::established; }));
   p.flush();
   EXPECT_TRUE(dropped);

@@ -16,7 +16,7 @@ class TimeWaitRecord : public ::testing::Test {
 
   void SetUp() override {
     const auto l = b.listen({addr_b(), 80});
-    c = *a.connect(pair.now, {addr_a(), 40000}, {addr_b(), 80});
+    c = *a.connect(pair.now(), {addr_a(), 40000}, {addr_b(), 80});
     pair.run_until([&] { return a.info(c)->state == tcp::State::established; });
     pair.run_for(50ms);
     s = *b.accept(*l);
@@ -25,14 +25,14 @@ class TimeWaitRecord : public ::testing::Test {
   /// The server closes first and the client answers: the server ends in TIME-WAIT with its user gone,
   /// so it is a record.
   void server_time_wait() {
-    ASSERT_FALSE(b.close(pair.now, s));
+    ASSERT_FALSE(b.close(pair.now(), s));
     pair.run_until([&] {
       for (auto& e : events_of(a)) ea.push_back(e);
       return has_event(ea, EventKind::peer_closed);
     });
     std::array<std::byte, 64> buf{};
     ASSERT_EQ(a.recv(c, buf).value_or(1), 0U);
-    ASSERT_FALSE(a.close(pair.now, c));
+    ASSERT_FALSE(a.close(pair.now(), c));
   }
   [[nodiscard]] std::vector<std::byte> segment_to_b(std::uint16_t flags, wire::SeqNum seq,
                                                     wire::SeqNum ack) const {
@@ -50,7 +50,7 @@ class TimeWaitRecord : public ::testing::Test {
   std::size_t drain_b() {
     std::array<std::byte, 256> buf{};
     std::size_t n = 0;
-    while (b.poll_transmit(pair.now, buf)) ++n;
+    while (b.poll_transmit(pair.now(), buf)) ++n;
     return n;
   }
 };
@@ -89,16 +89,16 @@ TEST_F(TimeWaitRecord, RetransmittedFin_AckedAndTimerRestarted) {
   ASSERT_EQ(dropped, 1);
   ASSERT_EQ(b.time_wait_count(), 1U);
   ASSERT_EQ(a.connection_count(), 1U);  // LAST-ACK, waiting for the lost ACK
-  const Instant began = pair.now;
+  const Instant began = pair.now();
   pair.run_until([&] { return a.connection_count() == 0; }, 10s);  // the retransmitted FIN is ACKed
   ASSERT_EQ(a.connection_count(), 0U);
-  const Instant restarted = pair.now;
+  const Instant restarted = pair.now();
   EXPECT_GT(restarted - began, 50ms);  // the client's RTO (200 ms) after its first FIN
   EXPECT_EQ(b.time_wait_count(), 1U);
   // The record now ends 2 MSL after the retransmitted FIN arrived, not after the first FIN.
-  pair.run_for((began + 60s) - pair.now);
+  pair.run_for((began + 60s) - pair.now());
   EXPECT_EQ(b.time_wait_count(), 1U);
-  pair.run_for((restarted + 60s) - pair.now);
+  pair.run_for((restarted + 60s) - pair.now());
   EXPECT_EQ(b.time_wait_count(), 0U);
   EXPECT_EQ(b.connection_count(), 0U);
   EXPECT_EQ(b.next_deadline(), Instant::max());
@@ -111,16 +111,16 @@ TEST_F(TimeWaitRecord, Rst_ExactEndsIt_InWindowGetsChallengeAck) {
   server_time_wait();
   pair.run_for(100ms);
   ASSERT_EQ(b.time_wait_count(), 1U);
-  b.on_packet(pair.now, segment_to_b(wire::TcpFlags::kRst, rcv_nxt + 10, wire::SeqNum{0}));
+  b.on_packet(pair.now(), segment_to_b(wire::TcpFlags::kRst, rcv_nxt + 10, wire::SeqNum{0}));
   EXPECT_EQ(drain_b(), 1U);  // the challenge ACK
   EXPECT_EQ(b.time_wait_count(), 1U);
-  b.on_packet(pair.now, segment_to_b(wire::TcpFlags::kRst, rcv_nxt, wire::SeqNum{0}));
+  b.on_packet(pair.now(), segment_to_b(wire::TcpFlags::kRst, rcv_nxt, wire::SeqNum{0}));
   EXPECT_EQ(drain_b(), 0U);
   EXPECT_EQ(b.time_wait_count(), 0U);
   EXPECT_EQ(b.connection_count(), 0U);
   // The tuple is free: an ACK for it gets the RST a closed port sends.
   const std::uint64_t resets = b.stats().resets_sent;
-  b.on_packet(pair.now, segment_to_b(wire::TcpFlags::kAck, rcv_nxt, wire::SeqNum{1}));
+  b.on_packet(pair.now(), segment_to_b(wire::TcpFlags::kAck, rcv_nxt, wire::SeqNum{1}));
   EXPECT_EQ(b.stats().resets_sent, resets + 1);
   pair.run_for(61s);
   EXPECT_EQ(b.next_deadline(), Instant::max());
@@ -135,15 +135,15 @@ TEST_F(TimeWaitRecord, ChallengeAckLimit_SurvivesCompaction) {
   ASSERT_EQ(b.time_wait_count(), 1U);
   std::size_t answered = 0;
   for (std::uint32_t i = 0; i < 20; ++i) {
-    b.on_packet(pair.now, segment_to_b(wire::TcpFlags::kRst, rcv_nxt + 10 + i, wire::SeqNum{0}));
+    b.on_packet(pair.now(), segment_to_b(wire::TcpFlags::kRst, rcv_nxt + 10 + i, wire::SeqNum{0}));
     answered += drain_b();
-    pair.now += 1ms;
+    pair.advance(1ms);
   }
   EXPECT_EQ(answered, b.tcp_config().challenge_ack_limit);
   EXPECT_EQ(b.time_wait_count(), 1U);
   // The next interval has a fresh budget.
-  pair.now += b.tcp_config().challenge_ack_interval;
-  b.on_packet(pair.now, segment_to_b(wire::TcpFlags::kRst, rcv_nxt + 100, wire::SeqNum{0}));
+  pair.advance(b.tcp_config().challenge_ack_interval);
+  b.on_packet(pair.now(), segment_to_b(wire::TcpFlags::kRst, rcv_nxt + 100, wire::SeqNum{0}));
   EXPECT_EQ(drain_b(), 1U);
 }
 
@@ -155,12 +155,12 @@ TEST(TimeWaitRecords, Overflow_ClosesWithoutTimeWait) {
   Stack b{cb, key(2), 2};
   Pair pair{a, b};
   const auto l = b.listen({addr_b(), 80});
-  const ConnectionId c = *a.connect(pair.now, {addr_a(), 40000}, {addr_b(), 80});
+  const ConnectionId c = *a.connect(pair.now(), {addr_a(), 40000}, {addr_b(), 80});
   pair.run_for(100ms);
   const ConnectionId s = *b.accept(*l);
-  ASSERT_FALSE(b.close(pair.now, s));
+  ASSERT_FALSE(b.close(pair.now(), s));
   pair.run_for(100ms);
-  ASSERT_FALSE(a.close(pair.now, c));
+  ASSERT_FALSE(a.close(pair.now(), c));
   pair.run_for(100ms);
   EXPECT_EQ(b.time_wait_count(), 0U);
   EXPECT_EQ(b.connection_count(), 0U);
@@ -175,11 +175,11 @@ TEST(TimeWaitRecords, ManyRecords_ExpireInOrderAndAreReused) {
   const auto l = b.listen({addr_b(), 80});
   for (int round = 0; round < 3; ++round) {
     std::vector<ConnectionId> clients;
-    for (int i = 0; i < 50; ++i) clients.push_back(*a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80}));
+    for (int i = 0; i < 50; ++i) clients.push_back(*a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80}));
     pair.run_for(100ms);
-    while (auto id = b.accept(*l)) (void)b.close(pair.now, *id);  // server closes first: server TIME-WAIT
+    while (auto id = b.accept(*l)) (void)b.close(pair.now(), *id);  // server closes first: server TIME-WAIT
     pair.run_for(100ms);
-    for (const ConnectionId c : clients) (void)a.close(pair.now, c);
+    for (const ConnectionId c : clients) (void)a.close(pair.now(), c);
     pair.run_for(100ms);
     EXPECT_EQ(b.time_wait_count(), 50U);
     EXPECT_EQ(a.connection_count(), 0U);
@@ -205,15 +205,15 @@ TEST(TimeWaitRecords, Ipv6_RecordAnswersAStrayAckAndExpires) {
   Stack b{config_for(b6), key(2), 2};
   Pair pair{a, b};
   const auto l = b.listen({b6, 80});
-  const ConnectionId c = *a.connect(pair.now, {a6, 40000}, {b6, 80});
+  const ConnectionId c = *a.connect(pair.now(), {a6, 40000}, {b6, 80});
   pair.run_for(100ms);
   const ConnectionId s = *b.accept(*l);
-  ASSERT_FALSE(b.close(pair.now, s));
+  ASSERT_FALSE(b.close(pair.now(), s));
   pair.run_for(100ms);
   std::array<std::byte, 64> buf{};
   ASSERT_EQ(a.recv(c, buf).value_or(1), 0U);
   const wire::SeqNum a_next = a.info(c)->snd_nxt;
-  ASSERT_FALSE(a.close(pair.now, c));
+  ASSERT_FALSE(a.close(pair.now(), c));
   pair.run_for(100ms);
   ASSERT_EQ(b.time_wait_count(), 1U);
   ASSERT_EQ(a.connection_count(), 0U);
@@ -228,10 +228,10 @@ TEST(TimeWaitRecords, Ipv6_RecordAnswersAStrayAckAndExpires) {
   h.window = 1000;
   std::vector<std::byte> d(128);
   d.resize(*wire::emit_tcp_packet(a6, b6, h, {}, d));
-  b.on_packet(pair.now, d);
+  b.on_packet(pair.now(), d);
   std::array<std::byte, 256> out{};
   std::size_t answered = 0;
-  while (b.poll_transmit(pair.now, out)) ++answered;
+  while (b.poll_transmit(pair.now(), out)) ++answered;
   EXPECT_EQ(answered, 1U);
   EXPECT_EQ(b.time_wait_count(), 1U);
   pair.run_for(61s);

@@ -68,13 +68,13 @@ TEST_P(Transfer, TenMegabytesEachWayIntact) {
   Stack b{config_for(addr_b()), key(2), 2};
   Pair pair{a, b, loss, std::uint64_t{0xC0FFEEU} + static_cast<unsigned>(GetParam())};
   const auto l = b.listen({addr_b(), 80});
-  const auto c = a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80});
+  const auto c = a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80});
   ASSERT_TRUE(l && c);
   std::optional<ConnectionId> s;
   Stream a_to_b;
   Stream b_to_a;
   const auto wall0 = std::chrono::steady_clock::now();
-  const Instant t0 = pair.now;
+  const Instant t0 = pair.now();
   const bool done = pair.run_until(
       [&] {
         (void)events_of(a);
@@ -82,30 +82,30 @@ TEST_P(Transfer, TenMegabytesEachWayIntact) {
         if (!s) {
           if (auto acc = b.accept(*l)) s = *acc;
         }
-        pump(pair.now, a, *c, a_to_b, b_to_a, 1, 2);
-        if (s) pump(pair.now, b, *s, b_to_a, a_to_b, 2, 1);
+        pump(pair.now(), a, *c, a_to_b, b_to_a, 1, 2);
+        if (s) pump(pair.now(), b, *s, b_to_a, a_to_b, 2, 1);
         pair.flush();
         return a_to_b.eof && b_to_a.eof;
       },
       100000s);
   const auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   ASSERT_TRUE(done) << "a->b " << a_to_b.received << " b->a " << b_to_a.received << " virtual "
-                    << static_cast<double>((pair.now - t0).count()) / 1e9 << " a "
+                    << static_cast<double>((pair.now() - t0).count()) / 1e9 << " a "
                     << tcp::to_string(a.info(*c)->state) << " b "
                     << (s && b.info(*s) ? tcp::to_string(b.info(*s)->state) : "-") << " a.err "
-                    << a.info(*c)->error.message() << " a.next " << (a.next_deadline() - pair.now).count();
+                    << a.info(*c)->error.message() << " a.next " << (a.next_deadline() - pair.now()).count();
   EXPECT_EQ(a_to_b.received, kBytes);
   EXPECT_EQ(b_to_a.received, kBytes);
   EXPECT_EQ(a_to_b.hash_received, a_to_b.hash_sent);
   EXPECT_EQ(b_to_a.hash_received, b_to_a.hash_sent);
   const auto ia = a.info(*c);
-  RecordProperty("virtual_seconds", std::to_string((pair.now - t0).count() / 1'000'000'000));
+  RecordProperty("virtual_seconds", std::to_string((pair.now() - t0).count() / 1'000'000'000));
   RecordProperty("wall_seconds", std::to_string(wall));
   std::printf(
       "[ loss %2d%% ] virtual %.1f s, wall %.3f s, datagrams %llu (lost %llu), a: retransmits %u, fast "
       "retransmits %u, timeouts %u, cwnd %u\n",
-      GetParam(), static_cast<double>((pair.now - t0).count()) / 1e9, wall,
-      static_cast<unsigned long long>(pair.sent), static_cast<unsigned long long>(pair.lost),
+      GetParam(), static_cast<double>((pair.now() - t0).count()) / 1e9, wall,
+      static_cast<unsigned long long>(pair.sent()), static_cast<unsigned long long>(pair.lost()),
       ia ? ia->data_retransmits : 0U, ia ? ia->fast_retransmits : 0U, ia ? ia->timeouts : 0U,
       ia ? ia->cwnd : 0U);
 }
@@ -135,7 +135,7 @@ TEST(Scale, FiveHundredConnectionsEchoAndClose) {
   constexpr int kConnections = 500;
   std::vector<ConnectionId> clients;
   for (int i = 0; i < kConnections; ++i)
-    clients.push_back(*a.connect(pair.now, {addr_a(), 0}, {addr_b(), 80}));
+    clients.push_back(*a.connect(pair.now(), {addr_a(), 0}, {addr_b(), 80}));
   std::vector<ConnectionId> servers;
   std::vector<std::size_t> echoed(kConnections, 0);
   std::vector<bool> sent(kConnections, false);
@@ -149,7 +149,7 @@ TEST(Scale, FiveHundredConnectionsEchoAndClose) {
           // echo server: send back what arrives, close on EOF
           while (auto n = b.recv(s, buf)) {
             if (*n == 0) {
-              (void)b.close(pair.now, s);
+              (void)b.close(pair.now(), s);
               break;
             }
             (void)b.send(s, wire::Bytes(buf.data(), *n));
@@ -171,7 +171,7 @@ TEST(Scale, FiveHundredConnectionsEchoAndClose) {
             echoed[static_cast<std::size_t>(i)] += *n;
           }
           if (echoed[static_cast<std::size_t>(i)] == msg.size() && st->state == tcp::State::established) {
-            (void)a.close(pair.now, clients[static_cast<std::size_t>(i)]);
+            (void)a.close(pair.now(), clients[static_cast<std::size_t>(i)]);
           }
         }
         return done == kConnections && b.connection_count() == 0;

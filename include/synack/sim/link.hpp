@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -137,6 +138,12 @@ class Link {
   std::unordered_map<std::uint64_t, FlowCounters> flows_;
   LinkStats stats_;
 };
+
+/// The IP ECN field of a datagram (RFC 3168 §5): IPv4's TOS low bits, IPv6's Traffic Class low bits.
+[[nodiscard]] std::uint8_t ecn_field(wire::Bytes datagram) noexcept;
+/// Sets the IP ECN field to CE (0b11), as a congested router does; an IPv4 header checksum is mended
+/// (RFC 1624), IPv6 has none.
+void mark_ce(std::span<std::byte> datagram) noexcept;
 
 /// Flips one byte of the TCP part of `datagram` (after the IP header) to a different value, chosen by
 /// `rng`. A single-byte change always breaks the Internet checksum, so the receiver drops the segment.
