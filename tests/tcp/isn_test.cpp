@@ -110,13 +110,13 @@ TEST(Isn, TermsAreSipHash24OfTheTupleForBothFamilies) {
   for (unsigned seed = 0; seed < 64; ++seed) {
     IsnGenerator::Key key{};
     for (std::size_t i = 0; i < key.size(); ++i)
-      key[i] = static_cast<std::byte>((seed * 37U + i * 101U) & 0xFFU);
+      key[i] = static_cast<std::byte>((std::size_t{seed} * 37U + i * 101U) & 0xFFU);
     const bool v6 = (seed & 1U) != 0;
     std::array<std::byte, 16> a{};
     std::array<std::byte, 16> b{};
     for (std::size_t i = 0; i < 16; ++i) {
       a[i] = static_cast<std::byte>((seed + i * 7U) & 0xFFU);
-      b[i] = static_cast<std::byte>((seed * 3U + i * 13U + 1U) & 0xFFU);
+      b[i] = static_cast<std::byte>((std::size_t{seed} * 3U + i * 13U + 1U) & 0xFFU);
     }
     const auto lport = static_cast<std::uint16_t>(1000U + seed * 997U);
     const auto rport = static_cast<std::uint16_t>(443U + seed);
