@@ -9,6 +9,25 @@
 namespace synack::stack {
 
 std::uint32_t FlowTable::hash(const wire::FourTuple& tuple) const noexcept {
+  if (tuple.local.address.is_v4() && tuple.remote.address.is_v4()) {
+    // IPv4 (five times per handshake): both addresses in one word, both ports in another, each mixed in
+    // by a keyed multiply-xorshift step (a bijection of the state, so tuples that differ in one word
+    // never collide on 64 bits), then one avalanche (splitmix64's finalizer) — instead of
+    // wire::hash_value's five word steps and a second finalizer. The secret seed enters first.
+    constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+    // An IPv4 address is the first 4 of its 16 bytes (the rest zero): in one half of the first word,
+    // so the remote one rotated into the other half sits beside the local one.
+    const std::uint64_t addresses =
+        tuple.local.address.words()[0] ^ std::rotl(tuple.remote.address.words()[0], 32);
+    const std::uint64_t ports = (std::uint64_t{tuple.local.port} << 16U) | tuple.remote.port;
+    std::uint64_t h = (seed_ ^ addresses) * kMul;
+    h ^= h >> 32U;
+    h = (h ^ ports) * 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 27U;
+    h *= 0x94D049BB133111EBULL;
+    h ^= h >> 31U;
+    return static_cast<std::uint32_t>(h);
+  }
   // wire::hash_value keyed with the secret seed, then a final avalanche (splitmix64's finalizer).
   std::uint64_t h = static_cast<std::uint64_t>(wire::hash_value(tuple, seed_)) ^ seed_;
   h ^= h >> 30U;

@@ -8,7 +8,7 @@
 namespace synack::stack {
 
 Stack::Stack(StackConfig config, std::span<const std::byte, 16> isn_key, std::uint64_t rng_seed)
-    : core_(std::make_unique<StackCore>(std::move(config), isn_key, rng_seed)) {}
+    : core_(std::make_unique<StackCore>(std::move(config), isn_key, rng_seed)), due_(core_->due()) {}
 Stack::Stack(Stack&&) noexcept = default;
 Stack& Stack::operator=(Stack&&) noexcept = default;
 Stack::~Stack() = default;
@@ -20,11 +20,11 @@ void Stack::on_packet(Instant now, wire::Bytes ip_datagram) {
   }
   core_->on_packet(now, ip_datagram);
 }
-std::optional<std::size_t> Stack::poll_transmit(Instant now, wire::MutableBytes out) {
+std::optional<std::size_t> Stack::poll_transmit_due(Instant now, wire::MutableBytes out) {
   // No log_time(): sending changes no connection's state, and this call runs several times per segment.
   return core_->poll_transmit(now, out);
 }
-std::optional<Event> Stack::poll_event() {
+std::optional<Event> Stack::poll_event_due() {
   return core_->poll_event();
 }
 Instant Stack::next_deadline() const {

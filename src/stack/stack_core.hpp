@@ -85,6 +85,10 @@ class StackCore {
   }
   [[nodiscard]] Instant next_deadline() const;
   void on_timeout(Instant now);
+  /// For the public Stack's inline "nothing due" answers (detail::DueCounters).
+  [[nodiscard]] detail::DueCounters due() const noexcept {
+    return {&control_count_, ready_.size_address(), events_.size_address(), pool_.relief_address()};
+  }
 
   // --- sockets -------------------------------------------------------------------------------------------
   [[nodiscard]] std::expected<ConnectionId, std::error_code> connect(Instant now, wire::Endpoint local,

@@ -36,6 +36,12 @@ bool UnknownOptions::push_back(std::uint8_t kind, Bytes data) noexcept {
   return true;
 }
 
+bool operator==(const UnknownOptions& a, const UnknownOptions& b) noexcept {
+  return a.count_ == b.count_ && a.used_ == b.used_ &&
+         std::equal(a.entries_.begin(), a.entries_.begin() + a.count_, b.entries_.begin()) &&
+         std::equal(a.data_.begin(), a.data_.begin() + a.used_, b.data_.begin());
+}
+
 std::size_t UnknownOptions::encoded_size() const noexcept {
   std::size_t n = 0;
   for (std::size_t i = 0; i < count_; ++i) n += 2U + entries_[i].length;

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -101,6 +102,47 @@ TEST(Isn, DifferentKeysUncorrelated) {
                                 IsnGenerator(k2).secret_term(tuple(p)));
   }
   EXPECT_NEAR(total_bits / 1000.0, 16.0, 0.6);
+}
+
+// The hash is written out in isn.cpp: both halves of its output, for IPv4 and IPv6 tuples and many keys,
+// must be what libsodium's SipHash-2-4 gives for the documented input layout.
+TEST(Isn, TermsAreSipHash24OfTheTupleForBothFamilies) {
+  for (unsigned seed = 0; seed < 64; ++seed) {
+    IsnGenerator::Key key{};
+    for (std::size_t i = 0; i < key.size(); ++i)
+      key[i] = static_cast<std::byte>((std::size_t{seed} * 37U + i * 101U) & 0xFFU);
+    const bool v6 = (seed & 1U) != 0;
+    std::array<std::byte, 16> a{};
+    std::array<std::byte, 16> b{};
+    for (std::size_t i = 0; i < 16; ++i) {
+      a[i] = static_cast<std::byte>((seed + i * 7U) & 0xFFU);
+      b[i] = static_cast<std::byte>((std::size_t{seed} * 3U + i * 13U + 1U) & 0xFFU);
+    }
+    const auto lport = static_cast<std::uint16_t>(1000U + seed * 997U);
+    const auto rport = static_cast<std::uint16_t>(443U + seed);
+    const wire::FourTuple t =
+        v6 ? wire::FourTuple{{wire::IpAddress::v6(a), lport}, {wire::IpAddress::v6(b), rport}}
+           : wire::FourTuple{{wire::IpAddress::v4(0xC0000200U + seed), lport},
+                             {wire::IpAddress::v4(0xC6336400U + seed), rport}};
+    std::vector<unsigned char> in;
+    const auto put = [&](const wire::Endpoint& e) {
+      for (std::byte x : e.address.bytes()) in.push_back(static_cast<unsigned char>(x));
+      in.push_back(static_cast<unsigned char>(e.port >> 8U));
+      in.push_back(static_cast<unsigned char>(e.port & 0xFFU));
+    };
+    put(t.local);
+    put(t.remote);
+    in.push_back(0);
+    std::array<unsigned char, 8> out{};
+    std::array<unsigned char, 16> k{};
+    std::memcpy(k.data(), key.data(), 16);
+    crypto_shorthash(out.data(), in.data(), in.size(), k.data());
+    std::uint64_t want = 0;
+    for (std::size_t i = 0; i < 8; ++i) want |= static_cast<std::uint64_t>(out[i]) << (8U * i);
+    const auto got = IsnGenerator(key).terms(t);
+    EXPECT_EQ(got.secret, static_cast<std::uint32_t>(want)) << "seed " << seed;
+    EXPECT_EQ(got.ts_offset, static_cast<std::uint32_t>(want >> 32U)) << "seed " << seed;
+  }
 }
 
 }  // namespace

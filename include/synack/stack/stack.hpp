@@ -62,10 +62,16 @@ class Stack {
   void on_packet(Instant now, wire::Bytes ip_datagram);
   /// Writes the next datagram to send into `out` and returns its size; nullopt when nothing is due.
   /// `out` should hold the MTU (a too-small buffer drops that datagram and counts emit_failures).
-  [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out);
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out) {
+    if (*due_.control == 0 && *due_.ready == 0 && !*due_.relief) return std::nullopt;  // no call
+    return poll_transmit_due(now, out);
+  }
   /// The next event, in the order they happened; nullopt when there is none. Call until nullopt after
   /// every on_packet, on_timeout and user call.
-  [[nodiscard]] std::optional<Event> poll_event();
+  [[nodiscard]] std::optional<Event> poll_event() {
+    if (*due_.events == 0 && !*due_.relief) return std::nullopt;  // the usual last call, without a call
+    return poll_event_due();
+  }
   /// Earliest instant on_timeout() must run; Instant::max() when no timer runs.
   [[nodiscard]] Instant next_deadline() const;
   /// Fires every timer due at `now` (retransmissions, SYN-ACK retransmissions, persist, FIN-WAIT-2,
@@ -175,7 +181,11 @@ class Stack {
   [[nodiscard]] const tcp::Config& tcp_config() const noexcept;
 
  private:
+  std::optional<std::size_t> poll_transmit_due(Instant now, wire::MutableBytes out);
+  std::optional<Event> poll_event_due();
+
   std::unique_ptr<StackCore> core_;
+  detail::DueCounters due_;  ///< into *core_ (a move takes them along with the pointer)
 };
 
 }  // namespace synack::stack

@@ -317,4 +317,17 @@ struct LogRecord {
 /// Called for every LogRecord (Stack::set_log_hook); must not call into the Stack and must not throw.
 using LogHook = std::function<void(const LogRecord&)>;
 
+namespace detail {
+/// Where a Stack's core keeps what poll_transmit() and poll_event() check first, so that the public
+/// Stack answers "nothing due" inline (a driver ends every batch with such a call: about 18 per
+/// handshake) instead of with a call into the core. Internal; the pointers stay valid while the core
+/// lives.
+struct DueCounters {
+  const std::size_t* control = nullptr;  ///< control segments queued (RST, SYN-ACK)
+  const std::size_t* ready = nullptr;    ///< connections queued to transmit
+  const std::size_t* events = nullptr;   ///< events queued
+  const bool* relief = nullptr;          ///< buffer memory pressure just ended
+};
+}  // namespace detail
+
 }  // namespace synack::stack

@@ -76,6 +76,8 @@ class BufferPool {
   [[nodiscard]] bool take_relief() noexcept;
   /// Whether take_relief() would return true, without taking it.
   [[nodiscard]] bool relief_pending() const noexcept { return relief_; }
+  /// Where relief_pending() is kept (stable while the pool lives): for a check made without a call.
+  [[nodiscard]] const bool* relief_address() const noexcept { return &relief_; }
   [[nodiscard]] std::size_t bytes_in_use() const noexcept {
     return chunks_in_use_ * kChunkSize;
   }  ///< bytes of chunks held by buffers (what the limit counts)

@@ -135,6 +135,12 @@ struct TcpHeader {
   std::uint16_t checksum = 0;        ///< as received; ignored by emit
   TcpOptions options;                ///< options, encoded by emit() in Linux's layout
 
+  /// The fields' defaults above. User-provided so that value-initialisation (`TcpHeader()`, as
+  /// `std::expected`'s in-place construction does for every received segment) does not zero the whole
+  /// object before running them.
+  // NOLINTNEXTLINE(modernize-use-equals-default): `= default` would bring the zeroing back
+  TcpHeader() noexcept {}
+
   /// The header value of a checked view, options parsed; an error for malformed options.
   [[nodiscard]] static std::expected<TcpHeader, Error> parse(const TcpView& view) noexcept;
   /// 20 + the options' encoded size.
