@@ -19,16 +19,7 @@ void fill_from(const wire::TcpView& tcp, DecodedSegment& out) noexcept {
   out.ack = tcp.ack().raw();
   out.flags = tcp.flags();
   out.window = tcp.window();
-}
-
-void read_options(const wire::TcpView& tcp, DecodedSegment& out) noexcept {
-  auto options = tcp.options();
-  if (options) {
-    out.options = *options;
-  } else {
-    out.options_unknown = true;
-    out.options_malformed = true;
-  }
+  out.option_bytes = tcp.option_bytes();
 }
 
 bool is_length_error(wire::Error e) noexcept {
@@ -71,6 +62,7 @@ std::expected<DecodedSegment, DecodeError> decode_cut(wire::Bytes datagram) noex
     out.dst.address = v4->dst();
     out.has_ip_id = true;
     out.ip_id = wire::load_be16(buf, 4);
+    out.ip_ecn = v4->ecn();
     tcp_offset = ihl;
     upper_length = total > ihl ? total - ihl : 0;
   } else if (version == 6) {
@@ -84,6 +76,7 @@ std::expected<DecodedSegment, DecodeError> decode_cut(wire::Bytes datagram) noex
     }
     out.src.address = v6->src();
     out.dst.address = v6->dst();
+    out.ip_ecn = v6->ecn();
     tcp_offset = v6->upper_offset();
     const std::size_t whole = payload + wire::Ipv6View::kHeaderSize;
     upper_length = whole > tcp_offset ? whole - tcp_offset : 0;
@@ -95,14 +88,20 @@ std::expected<DecodedSegment, DecodeError> decode_cut(wire::Bytes datagram) noex
   if (header_length < wire::TcpView::kMinHeaderSize) return std::unexpected(DecodeError::malformed);
   if (tcp_offset + header_length > n) {
     // The options run past the cut: read the fixed header only.
-    out.options_unknown = true;
+    out.options_cut = true;
     wire::store_u8(buf, tcp_offset + 12,
                    static_cast<std::uint8_t>((wire::load_u8(buf, tcp_offset + 12) & 0x0FU) | 0x50U));
   }
   auto tcp = wire::TcpView::parse(buf.subspan(tcp_offset));
   if (!tcp) return std::unexpected(DecodeError::malformed);
   fill_from(*tcp, out);
-  if (!out.options_unknown) read_options(*tcp, out);
+  // The copy dies with this function: the options are parsed now (a cut datagram is rare).
+  if (out.options_cut) {
+    out.set_options({}, false);
+  } else {
+    auto options = wire::parse_tcp_options(out.option_bytes);
+    out.set_options(options.value_or(wire::TcpOptions{}), !options.has_value());
+  }
   out.payload_length =
       static_cast<std::uint32_t>(upper_length > header_length ? upper_length - header_length : 0);
   return out;
@@ -119,14 +118,46 @@ std::expected<DecodedSegment, DecodeError> decode_segment(wire::Bytes datagram, 
   DecodedSegment out;
   out.src.address = packet->ip().src;
   out.dst.address = packet->ip().dst;
+  out.ip_ecn = packet->ip().ecn;
   if ((wire::load_u8(datagram, 0) >> 4U) == 4) {
     out.has_ip_id = true;
     out.ip_id = wire::load_be16(datagram, 4);
   }
   fill_from(packet->tcp(), out);
-  read_options(packet->tcp(), out);
   out.payload_length = static_cast<std::uint32_t>(packet->tcp().payload().size());
   return out;
+}
+
+void DecodedSegment::parse_options() const noexcept {
+  parsed_.emplace();
+  if (options_cut) return;
+  if (wire::parse_tcp_options_into(option_bytes, *parsed_)) {
+    parsed_.emplace();  // malformed: nothing is known (a partial parse is not kept)
+    malformed_ = true;
+  }
+}
+
+bool DecodedSegment::timestamps_or_unknown() const noexcept {
+  if (parsed_ || options_cut) return options_unknown() || options().timestamps.has_value();
+  // Walk the kinds to the first Timestamps option (RFC 7323 §3: kind 8, length 10): most segments after a
+  // handshake carry one early. Whatever follows it, the answer is then true (a malformed option after it
+  // makes the options unknown, also true). Anything else takes the full parse.
+  const wire::Bytes b = option_bytes;
+  std::size_t i = 0;
+  while (i < b.size()) {
+    const auto kind = static_cast<std::uint8_t>(b[i]);
+    if (kind == wire::option_kind::kEnd) break;
+    if (kind == wire::option_kind::kNop) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= b.size()) break;
+    const auto length = static_cast<std::size_t>(b[i + 1]);
+    if (length < 2 || i + length > b.size()) break;
+    if (kind == wire::option_kind::kTimestamps && length == 10) return true;
+    i += length;
+  }
+  return options_unknown() || options().timestamps.has_value();
 }
 
 }  // namespace synack::analyze::detail
