@@ -54,9 +54,34 @@ void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
   if (now_ - last_sweep_ > config_.idle_timeout / 8 || flows_.size() > config_.max_flows) sweep(now_);
 }
 
-void FlowTable::emit(ConnectionReport report) {
+std::size_t FlowTable::emit(ConnectionReport report) {
   if (config_.on_connection) config_.on_connection(report);
   done_.push_back(std::move(report));
+  return done_.size() - 1;
+}
+
+void FlowTable::count_ecn(const Flow& flow, const DecodedSegment& s) noexcept {
+  // RFC 3168 §5: the IP header's ECN field; §6.1: ECE and CWR on segments after the SYNs (on a SYN and a
+  // SYN-ACK they set ECN up instead: OfferedOptions).
+  const bool ece_cwr =
+      !s.flags.syn() && (s.flags.bits() & (wire::TcpFlags::kEce | wire::TcpFlags::kCwr)) != 0;
+  if (s.ip_ecn == 0 && !ece_cwr) return;
+  ConnectionReport* report = nullptr;
+  if (flow.handshake) {
+    report = &flow.handshake->report_in_progress();
+  } else if (flow.report != kNoReport) {
+    report = &done_[flow.report];
+  } else {
+    return;
+  }
+  EcnCounts& e = report->ecn[s.src == report->client ? 0 : 1];
+  e.ect1 += s.ip_ecn == 1 ? 1U : 0U;
+  e.ect0 += s.ip_ecn == 2 ? 1U : 0U;
+  e.ce += s.ip_ecn == 3 ? 1U : 0U;
+  if (ece_cwr) {
+    e.ece += s.flags.ece() ? 1U : 0U;
+    e.cwr += s.flags.cwr() ? 1U : 0U;
+  }
 }
 
 void FlowTable::retire(Flow& flow, Timestamp when) {
@@ -64,7 +89,7 @@ void FlowTable::retire(Flow& flow, Timestamp when) {
     auto report = flow.handshake->finalise();
     flow.was_established = report.outcome == observe::Outcome::established;
     if (config_.on_verdict) tell_final(*flow.handshake, report, when);
-    emit(std::move(report));
+    flow.report = emit(std::move(report));
     flow.handshake.reset();
   }
 }
@@ -143,7 +168,7 @@ void FlowTable::start(const Key& key, Flow& flow, Timestamp time, const DecodedS
     const auto number = next_number_++;
     auto report = Handshake::incomplete_from_ack(number, time, s, limits_for(number).max_segments > 0);
     if (config_.on_verdict) config_.on_verdict(report, time);
-    emit(std::move(report));
+    flow.report = emit(std::move(report));
   } else {
     ++counters_.untracked;
   }
@@ -175,6 +200,7 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
   if (inserted) {
     (void)is_duplicate(flow, time, s);
     start(key, flow, time, s);
+    count_ecn(flow, s);
     return;
   }
   if (is_duplicate(flow, time, s)) {
@@ -196,9 +222,11 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
       if (previous != 0 && flow.handshake) {
         link_previous(flow, previous, was_pending, was_established, time - previously_seen, s);
       }
+      count_ecn(flow, s);
       return;
     }
   }
+  count_ecn(flow, s);
   if (!flow.handshake) {
     ++counters_.untracked;
     return;

@@ -22,6 +22,8 @@ OfferedOptions offered_from(const DecodedSegment& s, bool is_syn) {
     o.timestamps = options.timestamps.has_value();
     if (options.timestamps) o.tsval = options.timestamps->value;
     o.fast_open = options.fast_open.has_value();
+    if (options.fast_open)
+      o.fast_open_cookie_bytes = static_cast<std::uint8_t>(options.fast_open->cookie().size());
   }
   if (is_syn) {
     o.ecn = s.flags.ece() && s.flags.cwr();
@@ -116,7 +118,10 @@ void Handshake::record(Timestamp time, const DecodedSegment& s, Direction direct
     r.sack_blocks = static_cast<std::uint8_t>(options.sack.size());
     r.timestamps = options.timestamps;
     r.fast_open = options.fast_open.has_value();
+    if (options.fast_open)
+      r.fast_open_cookie_bytes = static_cast<std::uint8_t>(options.fast_open->cookie().size());
   }
+  r.ip_ecn = s.ip_ecn;
   report_.segments.push_back(r);
 }
 
@@ -146,7 +151,7 @@ void Handshake::establish(Timestamp time) {
   if (report_.first_syn) {
     report_.establish_ms = to_ms(time - *report_.first_syn);
     report_.outcome = observe::Outcome::established;
-    report_.reason = fmt::format(FMT_COMPILE("SYN, SYN-ACK and ACK in {:.3f} ms"), *report_.establish_ms);
+    report_.reason = "SYN, SYN-ACK and ACK in " + fixed3_ms(time - *report_.first_syn) + " ms";
     phase_ = Phase::established;
   } else {
     report_.outcome = observe::Outcome::incomplete;

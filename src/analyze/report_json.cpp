@@ -58,6 +58,22 @@ json ecn_setup_json(const ConnectionReport& c) {
   return {{"client", value(e.client)}, {"server", value(e.server)}, {"agreed", value(e.agreed)}};
 }
 
+// A side's TCP Fast Open option (RFC 7413 §4.1.1): "request" (an empty cookie), "cookie", or none.
+const char* fast_open_of(const OfferedOptions& o) {
+  if (!o.seen || o.unknown || !o.fast_open) return nullptr;
+  return o.fast_open_cookie_bytes == 0 ? "request" : "cookie";
+}
+
+json fast_open_json(const ConnectionReport& c) {
+  auto value = [](const char* v) { return v != nullptr ? json(v) : json(nullptr); };
+  return {{"client", value(fast_open_of(c.client_offered))},
+          {"server", value(fast_open_of(c.server_offered))}};
+}
+
+json ecn_counts_json(const EcnCounts& e) {
+  return {{"ect0", e.ect0}, {"ect1", e.ect1}, {"ce", e.ce}, {"ece", e.ece}, {"cwr", e.cwr}};
+}
+
 json options_unknown_json(const ConnectionReport& c) {
   return {{"client", c.client_offered.unknown}, {"server", c.server_offered.unknown}};
 }
@@ -113,6 +129,8 @@ json to_json(const ConnectionReport& c) {
       {"syn_data_bytes", c.syn_data_bytes},
       {"syn_data_acknowledged", optional_value(c.syn_data_acknowledged)},
       {"ecn_setup", ecn_setup_json(c)},
+      {"fast_open", fast_open_json(c)},
+      {"ecn", {{"to_server", ecn_counts_json(c.ecn[0])}, {"to_client", ecn_counts_json(c.ecn[1])}}},
   };
   return j;
 }
@@ -254,6 +272,31 @@ void write_ecn_setup(JsonCursor& w, const ConnectionReport& c) {
   w.lit("\n      }");
 }
 
+void write_fast_open(JsonCursor& w, const ConnectionReport& c) {
+  w.lit("{\n        \"client\": ");
+  if (const char* v = fast_open_of(c.client_offered)) {
+    w.string(v);
+  } else {
+    w.null();
+  }
+  w.lit(",\n        \"server\": ");
+  if (const char* v = fast_open_of(c.server_offered)) {
+    w.string(v);
+  } else {
+    w.null();
+  }
+  w.lit("\n      }");
+}
+
+void write_ecn_counts(JsonCursor& w, const EcnCounts& e) {
+  w.lit("{\n          \"ect0\": ").integer(e.ect0);
+  w.lit(",\n          \"ect1\": ").integer(e.ect1);
+  w.lit(",\n          \"ce\": ").integer(e.ce);
+  w.lit(",\n          \"ece\": ").integer(e.ece);
+  w.lit(",\n          \"cwr\": ").integer(e.cwr);
+  w.lit("\n        }");
+}
+
 // Bytes write_connection() may write for `c`: the fixed text, the numbers, and the strings escaped.
 std::size_t connection_room(const ConnectionReport& c) {
   std::size_t room = 4096 + JsonCursor::string_room(c.reason);
@@ -303,7 +346,13 @@ void write_connection(JsonCursor& w, const ConnectionReport& c) {
   w.lit(",\n      \"syn_data_acknowledged\": ").optional_boolean(c.syn_data_acknowledged);
   w.lit(",\n      \"ecn_setup\": ");
   write_ecn_setup(w, c);
-  w.lit("\n    }");
+  w.lit(",\n      \"fast_open\": ");
+  write_fast_open(w, c);
+  w.lit(",\n      \"ecn\": {\n        \"to_server\": ");
+  write_ecn_counts(w, c.ecn[0]);
+  w.lit(",\n        \"to_client\": ");
+  write_ecn_counts(w, c.ecn[1]);
+  w.lit("\n      }\n    }");
 }
 
 }  // namespace
