@@ -1,5 +1,8 @@
 #include "format.hpp"
 
+#include <array>
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "synack/analyze/report.hpp"
@@ -37,19 +40,22 @@ std::string format_duration_ms(double ms) {
   return fmt::format("{:.3f} ms", ms);
 }
 
-std::string fixed3_ms(std::chrono::nanoseconds d) {
+void append_fixed3_ms(std::string& out, std::chrono::nanoseconds d) {
   const std::int64_t ns = d.count();
   // Below 10^15 ns the double nearest to ns / 10^6 lies within 10^-7 ms of it, so it rounds to 3 decimals as
   // the exact quotient does — except at a tie (ns ending in 500), where the double's side of it decides.
-  if (ns < 0 || ns >= 1'000'000'000'000'000 || ns % 1000 == 500) return fmt::format("{:.3f}", to_ms(d));
+  if (ns < 0 || ns >= 1'000'000'000'000'000 || ns % 1000 == 500) {
+    fmt::format_to(std::back_inserter(out), "{:.3f}", to_ms(d));
+    return;
+  }
   const auto micros = static_cast<std::uint64_t>((ns + 500) / 1000);
-  std::string out = fmt::format_int(micros / 1000U).str();
+  const fmt::format_int whole(micros / 1000U);
+  out.append(whole.data(), whole.size());
   const auto fraction = static_cast<unsigned>(micros % 1000U);
-  out += '.';
-  out += static_cast<char>('0' + fraction / 100U);
-  out += static_cast<char>('0' + fraction / 10U % 10U);
-  out += static_cast<char>('0' + fraction % 10U);
-  return out;
+  const std::array<char, 4> digits{'.', static_cast<char>('0' + fraction / 100U),
+                                   static_cast<char>('0' + fraction / 10U % 10U),
+                                   static_cast<char>('0' + fraction % 10U)};
+  out.append(digits.data(), digits.size());
 }
 
 std::string describe_ecn(const ConnectionReport& c) {

@@ -16,9 +16,9 @@ namespace synack::analyze::detail {
 using observe::to_ms;
 /// "0.021 ms", "12.500 ms", "3.001 s".
 [[nodiscard]] std::string format_duration_ms(double ms);
-/// `d` in milliseconds with 3 decimals, the text of fmt's "{:.3f}" of to_ms(d) ("0.050"), without the float
-/// formatter in the common case (one per established connection).
-[[nodiscard]] std::string fixed3_ms(std::chrono::nanoseconds d);
+/// Appends `d` in milliseconds with 3 decimals, the text of fmt's "{:.3f}" of to_ms(d) ("0.050"), without
+/// the float formatter in the common case (one per established connection).
+void append_fixed3_ms(std::string& out, std::chrono::nanoseconds d);
 /// "0.021 ms" or "-" when absent.
 [[nodiscard]] std::string format_optional_ms(const std::optional<double>& ms);
 

@@ -151,7 +151,10 @@ void Handshake::establish(Timestamp time) {
   if (report_.first_syn) {
     report_.establish_ms = to_ms(time - *report_.first_syn);
     report_.outcome = observe::Outcome::established;
-    report_.reason = "SYN, SYN-ACK and ACK in " + fixed3_ms(time - *report_.first_syn) + " ms";
+    report_.reason.reserve(40);  // one allocation
+    report_.reason = "SYN, SYN-ACK and ACK in ";
+    append_fixed3_ms(report_.reason, time - *report_.first_syn);
+    report_.reason += " ms";
     phase_ = Phase::established;
   } else {
     report_.outcome = observe::Outcome::incomplete;

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <expected>
 #include <optional>
 
 #include "synack/wire/bytes.hpp"
@@ -65,8 +64,9 @@ struct DecodedSegment {
 
 enum class DecodeError : std::uint8_t { not_tcp, malformed };
 
-/// Decodes `datagram`. The option bytes stay a view of `datagram`, which must outlive the result's use.
-[[nodiscard]] std::expected<DecodedSegment, DecodeError> decode_segment(wire::Bytes datagram,
-                                                                        bool cut_short) noexcept;
+/// Decodes `datagram` into `out` (a fresh DecodedSegment: filled in place, never copied). The option bytes
+/// stay a view of `datagram`, which must outlive the use of `out`.
+[[nodiscard]] std::optional<DecodeError> decode_segment(wire::Bytes datagram, bool cut_short,
+                                                        DecodedSegment& out) noexcept;
 
 }  // namespace synack::analyze::detail
