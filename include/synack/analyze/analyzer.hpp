@@ -84,6 +84,7 @@ struct EcnCounts {
   std::uint64_t ce = 0;   ///< packets marked CE (Congestion Experienced: a router marked instead of dropping)
   std::uint64_t ece = 0;  ///< segments other than SYN / SYN-ACK with ECE (the receiver echoing CE)
   std::uint64_t cwr = 0;  ///< segments other than SYN / SYN-ACK with CWR (the sender reduced its window)
+  /// Field by field.
   friend constexpr bool operator==(const EcnCounts&, const EcnCounts&) noexcept = default;
 };
 
