@@ -64,7 +64,7 @@ class JsonCursor {
     return *this;
   }
   /// A double as nlohmann writes it: the shortest text that reads back as v, ".0" after an integer.
-  JsonCursor& number(double v) noexcept {
+  JsonCursor& number(double v) {
     if (!std::isfinite(v)) return null();
     const auto end = fmt::format_to_n(p_, 32, FMT_COMPILE("{}"), v).out;
     const std::string_view written(p_, static_cast<std::size_t>(end - p_));
@@ -73,16 +73,16 @@ class JsonCursor {
     return *this;
   }
   /// Milliseconds rounded to the microsecond (round_ms()), as number(round_ms(ms)) writes them.
-  JsonCursor& milliseconds(double ms) noexcept {
+  JsonCursor& milliseconds(double ms) {
     const double micros = std::round(ms * 1000.0);
     // k / 1000 for a whole k below 10^15 has at most 15 significant digits, so the shortest text that reads
     // back as the double nearest to it is that decimal itself: written from k's digits, without the float
-    // formatter. Anything else (negative, huge) goes the general way.
-    if (!(micros >= 0.0 && micros < 1e15)) return number(micros / 1000.0);
+    // formatter. Anything else (negative, -0, huge, not a number) goes the general way.
+    if (std::signbit(micros) || std::isnan(micros) || micros >= 1e15) return number(micros / 1000.0);
     const auto k = static_cast<std::uint64_t>(micros);
     integer(k / 1000U);
     *p_++ = '.';
-    unsigned fraction = static_cast<unsigned>(k % 1000U);
+    const auto fraction = static_cast<unsigned>(k % 1000U);
     if (fraction == 0) {
       *p_++ = '0';
       return *this;
@@ -96,7 +96,7 @@ class JsonCursor {
     p_ += n;
     return *this;
   }
-  JsonCursor& optional_milliseconds(const std::optional<double>& ms) noexcept {
+  JsonCursor& optional_milliseconds(const std::optional<double>& ms) {
     if (ms) return milliseconds(*ms);
     return null();
   }
