@@ -26,7 +26,8 @@ Packet marked(Packet p, std::uint8_t ecn) {
   if ((static_cast<unsigned>(p.bytes[0]) >> 4U) == 4) {
     p.bytes[1] = static_cast<std::byte>((static_cast<unsigned>(p.bytes[1]) & 0xFCU) | ecn);
   } else {  // IPv6: the traffic class's low 2 bits are bits 4-5 of the second byte
-    p.bytes[1] = static_cast<std::byte>((static_cast<unsigned>(p.bytes[1]) & 0xCFU) | (static_cast<unsigned>(ecn) << 4U));
+    p.bytes[1] = static_cast<std::byte>((static_cast<unsigned>(p.bytes[1]) & 0xCFU) |
+                                        (static_cast<unsigned>(ecn) << 4U));
   }
   return p;
 }
