@@ -1,6 +1,7 @@
 #include "flow_table.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <utility>
@@ -33,9 +34,9 @@ Handshake::Limits FlowTable::limits_for(std::uint64_t number) const {
 void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
   ++counters_.packets;
   if (cut_short) ++counters_.truncated;
-  auto segment = detail::decode_segment(datagram, cut_short);
-  if (!segment) {
-    if (segment.error() == detail::DecodeError::not_tcp) {
+  DecodedSegment segment;
+  if (const auto error = detail::decode_segment(datagram, cut_short, segment)) {
+    if (*error == detail::DecodeError::not_tcp) {
       ++counters_.not_tcp;
     } else {
       ++counters_.malformed;
@@ -48,15 +49,40 @@ void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
     last_sweep_ = time;
     started_ = true;
   }
-  on_segment(time, *segment);
+  on_segment(time, segment);
   if (!deadlines_.empty() && deadlines_.top().when <= now_) check_deadlines(now_);
   if (!refused_.empty()) expire_refused(now_);
   if (now_ - last_sweep_ > config_.idle_timeout / 8 || flows_.size() > config_.max_flows) sweep(now_);
 }
 
-void FlowTable::emit(ConnectionReport report) {
+std::size_t FlowTable::emit(ConnectionReport report) {
   if (config_.on_connection) config_.on_connection(report);
   done_.push_back(std::move(report));
+  return done_.size() - 1;
+}
+
+void FlowTable::count_ecn(const Flow& flow, const DecodedSegment& s) noexcept {
+  // RFC 3168 §5: the IP header's ECN field; §6.1: ECE and CWR on segments after the SYNs (on a SYN and a
+  // SYN-ACK they set ECN up instead: OfferedOptions).
+  const bool ece_cwr =
+      !s.flags.syn() && (s.flags.bits() & (wire::TcpFlags::kEce | wire::TcpFlags::kCwr)) != 0;
+  if (s.ip_ecn == 0 && !ece_cwr) return;
+  ConnectionReport* report = nullptr;
+  if (flow.handshake) {
+    report = &flow.handshake->report_in_progress();
+  } else if (flow.report != kNoReport) {
+    report = &done_[flow.report];
+  } else {
+    return;
+  }
+  EcnCounts& e = report->ecn[s.src == report->client ? 0 : 1];
+  e.ect1 += s.ip_ecn == 1 ? 1U : 0U;
+  e.ect0 += s.ip_ecn == 2 ? 1U : 0U;
+  e.ce += s.ip_ecn == 3 ? 1U : 0U;
+  if (ece_cwr) {
+    e.ece += s.flags.ece() ? 1U : 0U;
+    e.cwr += s.flags.cwr() ? 1U : 0U;
+  }
 }
 
 void FlowTable::retire(Flow& flow, Timestamp when) {
@@ -64,7 +90,7 @@ void FlowTable::retire(Flow& flow, Timestamp when) {
     auto report = flow.handshake->finalise();
     flow.was_established = report.outcome == observe::Outcome::established;
     if (config_.on_verdict) tell_final(*flow.handshake, report, when);
-    emit(std::move(report));
+    flow.report = emit(std::move(report));
     flow.handshake.reset();
   }
 }
@@ -143,7 +169,7 @@ void FlowTable::start(const Key& key, Flow& flow, Timestamp time, const DecodedS
     const auto number = next_number_++;
     auto report = Handshake::incomplete_from_ack(number, time, s, limits_for(number).max_segments > 0);
     if (config_.on_verdict) config_.on_verdict(report, time);
-    emit(std::move(report));
+    flow.report = emit(std::move(report));
   } else {
     ++counters_.untracked;
   }
@@ -162,6 +188,21 @@ bool is_probe(wire::TcpFlags f) noexcept {
   return f.fin() && !f.ack() && !f.rst();
 }
 
+// a < b in wire::Endpoint's order (family, the address bytes in network order, the port), from the
+// address's two words instead of a byte comparison: once per packet, for the flow's key.
+bool endpoint_less(const wire::Endpoint& a, const wire::Endpoint& b) noexcept {
+  if (a.address.version() != b.address.version()) return a.address.version() < b.address.version();
+  const auto x = a.address.words();
+  const auto y = b.address.words();
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    // The words in network order as numbers.
+    const std::uint64_t xi = std::endian::native == std::endian::little ? std::byteswap(x[i]) : x[i];
+    const std::uint64_t yi = std::endian::native == std::endian::little ? std::byteswap(y[i]) : y[i];
+    if (xi != yi) return xi < yi;
+  }
+  return a.port < b.port;
+}
+
 }  // namespace
 
 void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
@@ -169,12 +210,13 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
     ++counters_.probes;
     return;
   }
-  Key key = s.src < s.dst ? Key{s.src, s.dst} : Key{s.dst, s.src};
+  Key key = endpoint_less(s.src, s.dst) ? Key{s.src, s.dst} : Key{s.dst, s.src};
   auto [it, inserted] = flows_.try_emplace(key);
   Flow& flow = it->second;
   if (inserted) {
     (void)is_duplicate(flow, time, s);
     start(key, flow, time, s);
+    count_ecn(flow, s);
     return;
   }
   if (is_duplicate(flow, time, s)) {
@@ -196,9 +238,11 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
       if (previous != 0 && flow.handshake) {
         link_previous(flow, previous, was_pending, was_established, time - previously_seen, s);
       }
+      count_ecn(flow, s);
       return;
     }
   }
+  count_ecn(flow, s);
   if (!flow.handshake) {
     ++counters_.untracked;
     return;
@@ -292,8 +336,9 @@ void FlowTable::sweep(Timestamp now) {
 
 namespace {
 
-/// The reports ordered by number. Numbers are 1..n, one report each, so each report is moved once to its
-/// place (sorting moved the large reports about n log n times); any other set of numbers is sorted.
+/// The reports ordered by number. Numbers are 1..n, one report each, so each report is swapped into its
+/// place in the same vector (no second vector of n reports: its pages cost more than the moves); any other
+/// set of numbers is sorted.
 std::vector<ConnectionReport> in_number_order(std::vector<ConnectionReport> reports) {
   const std::size_t n = reports.size();
   std::vector<bool> placed(n, false);
@@ -310,9 +355,10 @@ std::vector<ConnectionReport> in_number_order(std::vector<ConnectionReport> repo
               [](const ConnectionReport& a, const ConnectionReport& b) { return a.number < b.number; });
     return reports;
   }
-  std::vector<ConnectionReport> ordered(n);
-  for (auto& r : reports) ordered[r.number - 1] = std::move(r);
-  return ordered;
+  for (std::size_t i = 0; i < n; ++i) {
+    while (reports[i].number != i + 1) std::swap(reports[i], reports[reports[i].number - 1]);
+  }
+  return reports;
 }
 
 }  // namespace

@@ -50,9 +50,10 @@ class FlowTable {
     Timestamp last_seen{};
     std::uint32_t client_isn = 0;
     bool has_client_isn = false;
-    bool was_established = false;  ///< the last connection of this tuple was established
-    std::uint64_t number = 0;      ///< the last connection of this tuple (0: none)
-    std::uint64_t last_print = 0;  ///< the last segment's fingerprint (duplicate frames)
+    bool was_established = false;    ///< the last connection of this tuple was established
+    std::uint64_t number = 0;        ///< the last connection of this tuple (0: none)
+    std::size_t report = kNoReport;  ///< the last connection's report in done_, once final
+    std::uint64_t last_print = 0;    ///< the last segment's fingerprint (duplicate frames)
     Timestamp last_print_time{};
   };
 
@@ -61,7 +62,11 @@ class FlowTable {
   void link_previous(Flow& flow, std::uint64_t previous, bool was_pending, bool was_established,
                      std::chrono::nanoseconds since, const detail::DecodedSegment& syn);
   void start(const Key& key, Flow& flow, Timestamp time, const detail::DecodedSegment& segment);
-  void emit(ConnectionReport report);
+  static constexpr std::size_t kNoReport = ~std::size_t{0};
+  /// Adds a final report; returns its place in done_.
+  std::size_t emit(ConnectionReport report);
+  /// Counts the segment's ECN marks into the report of its flow's connection (open or final).
+  void count_ecn(const Flow& flow, const detail::DecodedSegment& segment) noexcept;
   void retire(Flow& flow, Timestamp when);
   void sweep(Timestamp now);
   void expire_refused(Timestamp now);

@@ -1,5 +1,8 @@
 #include "format.hpp"
 
+#include <array>
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "synack/analyze/report.hpp"
@@ -19,7 +22,14 @@ std::string describe_options(const SegmentRecord& s) {
   if (s.sack_blocks > 0) add(fmt::format("sack {}", s.sack_blocks));
   if (s.timestamps) add(fmt::format("TS val {} ecr {}", s.timestamps->value, s.timestamps->echo));
   if (s.wscale) add(fmt::format("ws {}", *s.wscale));
-  if (s.fast_open) add("TFO");
+  if (s.fast_open) {
+    add(s.fast_open_cookie_bytes == 0 ? std::string("TFO cookie request")
+                                      : fmt::format("TFO cookie {} bytes", s.fast_open_cookie_bytes));
+  }
+  // RFC 3168 §5: the IP header's ECN codepoint (not an option, but a fact of the segment worth seeing).
+  if (s.ip_ecn == 3) add("CE");
+  if (s.ip_ecn == 2) add("ECT(0)");
+  if (s.ip_ecn == 1) add("ECT(1)");
   return out;
 }
 
@@ -28,6 +38,62 @@ namespace detail {
 std::string format_duration_ms(double ms) {
   if (ms >= 10000.0) return fmt::format("{:.3f} s", ms / 1000.0);
   return fmt::format("{:.3f} ms", ms);
+}
+
+void append_fixed3_ms(std::string& out, std::chrono::nanoseconds d) {
+  const std::int64_t ns = d.count();
+  // Below 10^15 ns the double nearest to ns / 10^6 lies within 10^-7 ms of it, so it rounds to 3 decimals as
+  // the exact quotient does — except at a tie (ns ending in 500), where the double's side of it decides.
+  if (ns < 0 || ns >= 1'000'000'000'000'000 || ns % 1000 == 500) {
+    fmt::format_to(std::back_inserter(out), "{:.3f}", to_ms(d));
+    return;
+  }
+  const auto micros = static_cast<std::uint64_t>((ns + 500) / 1000);
+  const fmt::format_int whole(micros / 1000U);
+  out.append(whole.data(), whole.size());
+  const auto fraction = static_cast<unsigned>(micros % 1000U);
+  const std::array<char, 4> digits{'.', static_cast<char>('0' + fraction / 100U),
+                                   static_cast<char>('0' + fraction / 10U % 10U),
+                                   static_cast<char>('0' + fraction % 10U)};
+  out.append(digits.data(), digits.size());
+}
+
+std::string describe_ecn(const ConnectionReport& c) {
+  std::string out;
+  for (std::size_t d = 0; d < c.ecn.size(); ++d) {
+    const EcnCounts& e = c.ecn[d];
+    if (e == EcnCounts{}) continue;
+    std::string parts;
+    auto add = [&parts](const char* name, std::uint64_t n) {
+      if (n == 0) return;
+      parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", name, n);
+    };
+    add("ECT(0)", e.ect0);
+    add("ECT(1)", e.ect1);
+    add("CE", e.ce);
+    add("ECE", e.ece);
+    add("CWR", e.cwr);
+    out += fmt::format("{}{}: {}", out.empty() ? "ECN " : "; ", d == 0 ? "c→s" : "s→c", parts);
+  }
+  return out;
+}
+
+std::string describe_fast_open(const ConnectionReport& c) {
+  std::string out;
+  auto add = [&out](const std::string& part) { out += (out.empty() ? "TFO: " : ", ") + part; };
+  for (const bool client : {true, false}) {
+    const OfferedOptions& o = client ? c.client_offered : c.server_offered;
+    if (!o.seen || o.unknown || !o.fast_open) continue;
+    const char* side = client ? "client" : "server";
+    add(o.fast_open_cookie_bytes == 0 ? fmt::format("{} cookie request", side)
+                                      : fmt::format("{} cookie ({} bytes)", side, o.fast_open_cookie_bytes));
+  }
+  if (c.syn_data_bytes > 0) {
+    add(fmt::format("{} byte{} of data on the SYN", c.syn_data_bytes, c.syn_data_bytes == 1 ? "" : "s"));
+    if (c.syn_data_acknowledged)
+      add(*c.syn_data_acknowledged ? "acknowledged by the SYN-ACK" : "not acknowledged by the SYN-ACK");
+  }
+  return out;
 }
 
 std::string format_optional_ms(const std::optional<double>& ms) {

@@ -1,6 +1,7 @@
 // Small formatting helpers shared by the text report, the ladder and the SVG.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,6 +16,9 @@ namespace synack::analyze::detail {
 using observe::to_ms;
 /// "0.021 ms", "12.500 ms", "3.001 s".
 [[nodiscard]] std::string format_duration_ms(double ms);
+/// Appends `d` in milliseconds with 3 decimals, the text of fmt's "{:.3f}" of to_ms(d) ("0.050"), without
+/// the float formatter in the common case (one per established connection).
+void append_fixed3_ms(std::string& out, std::chrono::nanoseconds d);
 /// "0.021 ms" or "-" when absent.
 [[nodiscard]] std::string format_optional_ms(const std::optional<double>& ms);
 
@@ -42,5 +46,12 @@ class RelativeSeq {
 [[nodiscard]] std::string cut_note(const ConnectionReport& connection);
 /// "client" or "server" options in effect, e.g. "mss 1460/1460 ws 7/7 sack ts".
 [[nodiscard]] std::string describe_negotiated(const ConnectionReport& connection);
+
+/// "ECN c→s: ECT(0) 10, CE 2, CWR 1; s→c: ECT(0) 9, ECE 2" — the marks counted on each direction, or
+/// empty when there were none.
+[[nodiscard]] std::string describe_ecn(const ConnectionReport& connection);
+/// "TFO: client cookie (8 bytes), server cookie (8 bytes), 5 bytes of data on the SYN, acknowledged" — what
+/// the SYN and SYN-ACK did with TCP Fast Open (RFC 7413), or empty when neither carried the option or data.
+[[nodiscard]] std::string describe_fast_open(const ConnectionReport& connection);
 
 }  // namespace synack::analyze::detail

@@ -13,14 +13,17 @@ namespace {
 OfferedOptions offered_from(const DecodedSegment& s, bool is_syn) {
   OfferedOptions o;
   o.seen = true;
-  o.unknown = s.options_unknown;
-  if (!s.options_unknown) {
-    o.mss = s.options.mss;
-    o.wscale = s.options.wscale;
-    o.sack_permitted = s.options.sack_permitted;
-    o.timestamps = s.options.timestamps.has_value();
-    if (s.options.timestamps) o.tsval = s.options.timestamps->value;
-    o.fast_open = s.options.fast_open.has_value();
+  o.unknown = s.options_unknown();
+  if (!o.unknown) {
+    const auto& options = s.options();
+    o.mss = options.mss;
+    o.wscale = options.wscale;
+    o.sack_permitted = options.sack_permitted;
+    o.timestamps = options.timestamps.has_value();
+    if (options.timestamps) o.tsval = options.timestamps->value;
+    o.fast_open = options.fast_open.has_value();
+    if (options.fast_open)
+      o.fast_open_cookie_bytes = static_cast<std::uint8_t>(options.fast_open->cookie().size());
   }
   if (is_syn) {
     o.ecn = s.flags.ece() && s.flags.cwr();
@@ -106,15 +109,19 @@ void Handshake::record(Timestamp time, const DecodedSegment& s, Direction direct
   r.ack = s.ack;
   r.window = s.window;
   r.payload_length = s.payload_length;
-  r.options_unknown = s.options_unknown;
-  if (!s.options_unknown) {
-    r.mss = s.options.mss;
-    r.wscale = s.options.wscale;
-    r.sack_permitted = s.options.sack_permitted;
-    r.sack_blocks = static_cast<std::uint8_t>(s.options.sack.size());
-    r.timestamps = s.options.timestamps;
-    r.fast_open = s.options.fast_open.has_value();
+  r.options_unknown = s.options_unknown();
+  if (!r.options_unknown) {
+    const auto& options = s.options();
+    r.mss = options.mss;
+    r.wscale = options.wscale;
+    r.sack_permitted = options.sack_permitted;
+    r.sack_blocks = static_cast<std::uint8_t>(options.sack.size());
+    r.timestamps = options.timestamps;
+    r.fast_open = options.fast_open.has_value();
+    if (options.fast_open)
+      r.fast_open_cookie_bytes = static_cast<std::uint8_t>(options.fast_open->cookie().size());
   }
+  r.ip_ecn = s.ip_ecn;
   report_.segments.push_back(r);
 }
 
@@ -144,7 +151,10 @@ void Handshake::establish(Timestamp time) {
   if (report_.first_syn) {
     report_.establish_ms = to_ms(time - *report_.first_syn);
     report_.outcome = observe::Outcome::established;
-    report_.reason = fmt::format(FMT_COMPILE("SYN, SYN-ACK and ACK in {:.3f} ms"), *report_.establish_ms);
+    report_.reason.reserve(40);  // one allocation
+    report_.reason = "SYN, SYN-ACK and ACK in ";
+    append_fixed3_ms(report_.reason, time - *report_.first_syn);
+    report_.reason += " ms";
     phase_ = Phase::established;
   } else {
     report_.outcome = observe::Outcome::incomplete;
@@ -154,9 +164,9 @@ void Handshake::establish(Timestamp time) {
 }
 
 void Handshake::check_timestamps(Timestamp time, const DecodedSegment& s, Direction direction) {
-  if (ts_drop_reported_ || s.options_unknown || s.flags.rst()) return;
+  if (ts_drop_reported_ || s.flags.rst()) return;
   const bool agreed = report_.client_offered.timestamps && report_.server_offered.timestamps;
-  if (!agreed || s.options.timestamps) return;
+  if (!agreed || s.timestamps_or_unknown()) return;
   ts_drop_reported_ = true;
   const auto since = report_.final_ack ? to_ms(time - *report_.final_ack) : 0.0;
   report_.anomalies.push_back(

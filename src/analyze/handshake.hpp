@@ -49,6 +49,9 @@ class Handshake {
   /// Refused, and still watching for the same SYN again (the flow table ends the watch after a grace).
   [[nodiscard]] bool watching_retries() const noexcept { return phase_ == Phase::refused; }
 
+  /// The report being built (the flow table counts ECN marks into it).
+  [[nodiscard]] ConnectionReport& report_in_progress() noexcept { return report_; }
+
   /// Closes the handshake (end of capture, idle, eviction) and returns its report.
   [[nodiscard]] ConnectionReport finalise();
 

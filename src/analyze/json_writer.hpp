@@ -1,16 +1,15 @@
-// A minimal streaming JSON writer with nlohmann's dump(2) layout, for the per-connection objects of
-// `--json` on large captures (building an nlohmann tree per connection costs more than the analysis).
+// Writing the per-connection objects of `--json` straight into a character buffer, in nlohmann's dump(2)
+// layout: a capture has as many of them as it has connections, and building them as nlohmann trees (or
+// appending key by key to a std::string) cost more than analysing the packets. The caller makes room first
+// (JsonText::room()); every write then is a copy of a literal or a number's digits, no allocation.
 #pragma once
 
-#include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -18,178 +17,132 @@
 
 namespace synack::analyze::detail {
 
-class JsonWriter {
+/// A write position in a buffer the caller sized (JsonText::room()).
+class JsonCursor {
  public:
-  /// Appends to `out`; `depth` is the indentation (in spaces) of the opening brace's line.
-  JsonWriter(std::string& out, std::size_t depth) : out_(out), indent_(depth) {}
+  explicit JsonCursor(char* at) noexcept : p_(at) {}
+  [[nodiscard]] char* position() const noexcept { return p_; }
 
-  void begin_object() { open('{'); }
-  void end_object() { close('}'); }
-  void begin_array() { open('['); }
-  void end_array() { close(']'); }
-
-  JsonWriter& key(std::string_view name) {
-    // The separator, newline, indentation and `"name": ` in one append (keys are our own identifiers: no
-    // escaping needed).
-    std::array<char, 160> text{};
-    std::size_t n = 0;
-    if (depth_ != 0) {
-      const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
-      if ((first_ & bit) == 0) text[n++] = ',';
-      first_ &= ~bit;
-    }
-    if (indent_ + name.size() + 8 > text.size()) {  // never for our documents; kept correct anyway
-      separate_slow(n > 0);
-      n = 0;
-    } else if (depth_ != 0) {
-      text[n++] = '\n';
-      std::fill_n(text.data() + n, indent_, ' ');
-      n += indent_;
-    }
-    text[n++] = '"';
-    std::copy(name.begin(), name.end(), text.data() + n);
-    n += name.size();
-    text[n++] = '"';
-    text[n++] = ':';
-    text[n++] = ' ';
-    out_.append(text.data(), n);
-    pending_key_ = true;
+  /// A literal: keys with their separators and indentation, punctuation.
+  template <std::size_t N>
+  JsonCursor& lit(const char (&text)[N]) noexcept {
+    std::memcpy(p_, text, N - 1);
+    p_ += N - 1;
     return *this;
   }
-
-  void null() { scalar("null"); }
-  void boolean(bool v) { scalar(v ? "true" : "false"); }
-  template <typename T>
-  void optional_boolean(const std::optional<T>& v) {
-    if (v) {
-      boolean(*v);
-    } else {
-      null();
-    }
+  JsonCursor& raw(std::string_view text) noexcept {
+    std::memcpy(p_, text.data(), text.size());
+    p_ += text.size();
+    return *this;
   }
-  void string(std::string_view v) {
-    value_prefix();
-    if (needs_escape(v)) {
-      out_ += nlohmann::json(std::string(v)).dump();
-    } else {
-      out_ += '"';
-      out_ += v;
-      out_ += '"';
-    }
+  JsonCursor& boolean(bool v) noexcept {
+    if (v) return lit("true");
+    return lit("false");
   }
+  JsonCursor& null() noexcept { return lit("null"); }
   template <typename T>
-  void integer(T v) {
-    value_prefix();
+  JsonCursor& integer(T v) noexcept {
     const fmt::format_int text(v);
-    out_.append(text.data(), text.size());
-  }
-  void number(double v) {
-    value_prefix();
-    if (!std::isfinite(v)) {
-      out_ += "null";
-      return;
-    }
-    // The shortest text that reads back as v (as nlohmann writes it), formatted into a stack buffer.
-    std::array<char, 32> text{};
-    const auto end = fmt::format_to_n(text.data(), text.size(), FMT_COMPILE("{}"), v).out;
-    const std::string_view written(text.data(), static_cast<std::size_t>(end - text.data()));
-    out_ += written;
-    if (written.find_first_of(".eE") == std::string_view::npos) out_ += ".0";
-  }
-  /// A value built as a tree elsewhere (observe's objects), written in the same layout.
-  void value(const nlohmann::ordered_json& v) {
-    if (v.is_object()) {
-      begin_object();
-      for (auto it = v.begin(); it != v.end(); ++it) key(it.key()).value(it.value());
-      end_object();
-    } else if (v.is_array()) {
-      begin_array();
-      for (const auto& item : v) value(item);
-      end_array();
-    } else if (v.is_string()) {
-      string(v.get_ref<const std::string&>());
-    } else if (v.is_boolean()) {
-      boolean(v.get<bool>());
-    } else if (v.is_number_unsigned()) {
-      integer(v.get<std::uint64_t>());
-    } else if (v.is_number_integer()) {
-      integer(v.get<std::int64_t>());
-    } else if (v.is_number_float()) {
-      number(v.get<double>());
-    } else {
-      null();
-    }
+    return raw(std::string_view(text.data(), text.size()));
   }
   template <typename T>
-  void optional_integer(const std::optional<T>& v) {
-    if (v) {
-      integer(*v);
-    } else {
-      null();
-    }
+  JsonCursor& optional_integer(const std::optional<T>& v) noexcept {
+    if (v) return integer(*v);
+    return null();
   }
+  template <typename T>
+  JsonCursor& optional_boolean(const std::optional<T>& v) noexcept {
+    if (v) return boolean(*v);
+    return null();
+  }
+  /// A string, escaped as nlohmann escapes it (at most 6 bytes a character: room() counts that).
+  JsonCursor& string(std::string_view v) {
+    if (needs_escape(v)) return raw(nlohmann::json(std::string(v)).dump());
+    *p_++ = '"';
+    raw(v);
+    *p_++ = '"';
+    return *this;
+  }
+  /// A double as nlohmann writes it: the shortest text that reads back as v, ".0" after an integer.
+  JsonCursor& number(double v) {
+    if (!std::isfinite(v)) return null();
+    const auto end = fmt::format_to_n(p_, 32, FMT_COMPILE("{}"), v).out;
+    const std::string_view written(p_, static_cast<std::size_t>(end - p_));
+    p_ = end;
+    if (written.find_first_of(".eE") == std::string_view::npos) lit(".0");
+    return *this;
+  }
+  /// Milliseconds rounded to the microsecond (round_ms()), as number(round_ms(ms)) writes them.
+  JsonCursor& milliseconds(double ms) {
+    const double micros = std::round(ms * 1000.0);
+    // k / 1000 for a whole k below 10^15 has at most 15 significant digits, so the shortest text that reads
+    // back as the double nearest to it is that decimal itself: written from k's digits, without the float
+    // formatter. Anything else (negative, -0, huge, not a number) goes the general way.
+    if (std::signbit(micros) || std::isnan(micros) || micros >= 1e15) return number(micros / 1000.0);
+    const auto k = static_cast<std::uint64_t>(micros);
+    integer(k / 1000U);
+    *p_++ = '.';
+    const auto fraction = static_cast<unsigned>(k % 1000U);
+    if (fraction == 0) {
+      *p_++ = '0';
+      return *this;
+    }
+    const char digits[3] = {static_cast<char>('0' + fraction / 100U),
+                            static_cast<char>('0' + fraction / 10U % 10U),
+                            static_cast<char>('0' + fraction % 10U)};
+    std::size_t n = 3;
+    while (digits[n - 1] == '0') --n;
+    std::memcpy(p_, digits, n);
+    p_ += n;
+    return *this;
+  }
+  JsonCursor& optional_milliseconds(const std::optional<double>& ms) {
+    if (ms) return milliseconds(*ms);
+    return null();
+  }
+
+  /// Bytes a string may take once escaped and quoted.
+  [[nodiscard]] static std::size_t string_room(std::string_view v) noexcept { return v.size() * 6 + 2; }
 
  private:
-  static bool needs_escape(std::string_view v) {
+  static bool needs_escape(std::string_view v) noexcept {
     for (char c : v) {
       if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return true;
     }
     return false;
   }
-  void newline() {
-    // One append of a newline and the indentation (documents nest far less than 32 deep).
-    static constexpr std::string_view kLine =
-        "\n                                                                ";
-    if (indent_ < kLine.size()) {
-      out_.append(kLine.substr(0, indent_ + 1));
-    } else {
-      out_ += '\n';
-      out_.append(indent_, ' ');
-    }
+  char* p_;
+};
+
+/// The output buffer: pieces are written into it in place and handed to the sink a large block at a time.
+class JsonText {
+ public:
+  static constexpr std::size_t kBlock = std::size_t{1} << 18U;
+
+  /// A cursor with room for `bytes` more.
+  JsonCursor room(std::size_t bytes) {
+    if (buffer_.size() < used_ + bytes) buffer_.resize(std::max(used_ + bytes, kBlock + kBlock / 2));
+    return JsonCursor(buffer_.data() + used_);
   }
-  // Before a value: a comma and newline inside arrays, nothing after a key.
-  void value_prefix() {
-    if (pending_key_) {
-      pending_key_ = false;
-      return;
-    }
-    if (depth_ != 0) separate();
+  void commit(const JsonCursor& cursor) noexcept {
+    used_ = static_cast<std::size_t>(cursor.position() - buffer_.data());
   }
-  void separate_slow(bool comma) {
-    if (comma) out_ += ',';
-    newline();
+  void append(std::string_view text) {
+    auto cursor = room(text.size());
+    cursor.raw(text);
+    commit(cursor);
   }
-  void separate() {
-    if (depth_ == 0) return;
-    const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
-    if ((first_ & bit) == 0) out_ += ',';
-    first_ &= ~bit;
-    newline();
-  }
-  void scalar(std::string_view text) {
-    value_prefix();
-    out_ += text;
-  }
-  void open(char bracket) {
-    value_prefix();
-    out_ += bracket;
-    first_ |= std::uint64_t{1} << depth_;  // a JSON document nests far less than 64 deep
-    ++depth_;
-    indent_ += 2;
-  }
-  void close(char bracket) {
-    indent_ -= 2;
-    --depth_;
-    const bool empty = (first_ & (std::uint64_t{1} << depth_)) != 0;
-    if (!empty) newline();
-    out_ += bracket;
+  [[nodiscard]] bool full() const noexcept { return used_ >= kBlock; }
+  /// The text written since the last take(); the buffer is empty afterwards.
+  [[nodiscard]] std::string_view take() noexcept {
+    const std::string_view text(buffer_.data(), used_);
+    used_ = 0;
+    return text;
   }
 
-  std::string& out_;
-  std::size_t indent_;
-  std::uint64_t first_ = 0;  // bit d: the open container at depth d has no member written yet
-  unsigned depth_ = 0;       // open containers
-  bool pending_key_ = false;
+ private:
+  std::string buffer_;
+  std::size_t used_ = 0;
 };
 
 }  // namespace synack::analyze::detail

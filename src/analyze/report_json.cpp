@@ -58,6 +58,22 @@ json ecn_setup_json(const ConnectionReport& c) {
   return {{"client", value(e.client)}, {"server", value(e.server)}, {"agreed", value(e.agreed)}};
 }
 
+// A side's TCP Fast Open option (RFC 7413 §4.1.1): "request" (an empty cookie), "cookie", or none.
+const char* fast_open_of(const OfferedOptions& o) {
+  if (!o.seen || o.unknown || !o.fast_open) return nullptr;
+  return o.fast_open_cookie_bytes == 0 ? "request" : "cookie";
+}
+
+json fast_open_json(const ConnectionReport& c) {
+  auto value = [](const char* v) { return v != nullptr ? json(v) : json(nullptr); };
+  return {{"client", value(fast_open_of(c.client_offered))},
+          {"server", value(fast_open_of(c.server_offered))}};
+}
+
+json ecn_counts_json(const EcnCounts& e) {
+  return {{"ect0", e.ect0}, {"ect1", e.ect1}, {"ce", e.ce}, {"ece", e.ece}, {"cwr", e.cwr}};
+}
+
 json options_unknown_json(const ConnectionReport& c) {
   return {{"client", c.client_offered.unknown}, {"server", c.server_offered.unknown}};
 }
@@ -113,6 +129,8 @@ json to_json(const ConnectionReport& c) {
       {"syn_data_bytes", c.syn_data_bytes},
       {"syn_data_acknowledged", optional_value(c.syn_data_acknowledged)},
       {"ecn_setup", ecn_setup_json(c)},
+      {"fast_open", fast_open_json(c)},
+      {"ecn", {{"to_server", ecn_counts_json(c.ecn[0])}, {"to_client", ecn_counts_json(c.ecn[1])}}},
   };
   return j;
 }
@@ -180,128 +198,161 @@ std::string dump_at(const json& value, std::size_t depth) {
   return out;
 }
 
-void write_optional_ms(detail::JsonWriter& w, const std::optional<double>& ms) {
-  if (ms) {
-    w.number(round_ms(*ms));
-  } else {
-    w.null();
-  }
-}
+using detail::JsonCursor;
 
-// observe::to_json(Offer / Negotiated)'s objects, written directly: building them as trees cost more than
-// the analysis of the packets (the tests check both give the same document).
-void write_offer(detail::JsonWriter& w, const std::optional<observe::Offer>& offer) {
+// observe::to_json(Offer / Negotiated)'s objects, written directly at their depth in a connection.
+void write_offer(JsonCursor& w, const std::optional<observe::Offer>& offer) {
   if (!offer) {
     w.null();
     return;
   }
-  w.begin_object();
-  w.key("mss").optional_integer(offer->mss);
-  w.key("wscale").optional_integer(offer->wscale);
-  w.key("sack_permitted").boolean(offer->sack_permitted);
-  w.key("timestamps").boolean(offer->timestamps);
-  w.key("fast_open").boolean(offer->fast_open);
-  w.key("ecn").boolean(offer->ecn);
-  w.end_object();
+  w.lit("{\n            \"mss\": ").optional_integer(offer->mss);
+  w.lit(",\n            \"wscale\": ").optional_integer(offer->wscale);
+  w.lit(",\n            \"sack_permitted\": ").boolean(offer->sack_permitted);
+  w.lit(",\n            \"timestamps\": ").boolean(offer->timestamps);
+  w.lit(",\n            \"fast_open\": ").boolean(offer->fast_open);
+  w.lit(",\n            \"ecn\": ").boolean(offer->ecn);
+  w.lit("\n          }");
 }
 
-void write_negotiated(detail::JsonWriter& w, const observe::Negotiated& n) {
-  w.begin_object();
-  w.key("offered").begin_object();
-  write_offer(w.key("client"), n.client);
-  write_offer(w.key("server"), n.server);
-  w.end_object();
-  w.key("agreed");
+void write_negotiated(JsonCursor& w, const observe::Negotiated& n) {
+  w.lit("{\n        \"offered\": {\n          \"client\": ");
+  write_offer(w, n.client);
+  w.lit(",\n          \"server\": ");
+  write_offer(w, n.server);
+  w.lit("\n        },\n        \"agreed\": ");
   if (!n.agreed) {
     w.null();
   } else {
     const auto& a = *n.agreed;
-    w.begin_object();
-    w.key("mss_client_to_server").integer(a.mss_client_to_server);
-    w.key("mss_server_to_client").integer(a.mss_server_to_client);
-    w.key("window_scaling").boolean(a.window_scaling());
-    w.key("wscale_client").optional_integer(a.wscale_client);
-    w.key("wscale_server").optional_integer(a.wscale_server);
-    w.key("sack").boolean(a.sack);
-    w.key("timestamps").boolean(a.timestamps);
-    w.key("ecn").boolean(a.ecn);
-    w.end_object();
+    w.lit("{\n          \"mss_client_to_server\": ").integer(a.mss_client_to_server);
+    w.lit(",\n          \"mss_server_to_client\": ").integer(a.mss_server_to_client);
+    w.lit(",\n          \"window_scaling\": ").boolean(a.window_scaling());
+    w.lit(",\n          \"wscale_client\": ").optional_integer(a.wscale_client);
+    w.lit(",\n          \"wscale_server\": ").optional_integer(a.wscale_server);
+    w.lit(",\n          \"sack\": ").boolean(a.sack);
+    w.lit(",\n          \"timestamps\": ").boolean(a.timestamps);
+    w.lit(",\n          \"ecn\": ").boolean(a.ecn);
+    w.lit("\n        }");
   }
-  w.end_object();
+  w.lit("\n      }");
 }
 
 // "a.b.c.d:port" for IPv4 without a formatting library (two per connection: it showed in profiles);
 // IPv6 as wire::Endpoint::to_string() writes it.
-void write_endpoint(detail::JsonWriter& w, const wire::Endpoint& e) {
+void write_endpoint(JsonCursor& w, const wire::Endpoint& e) {
   if (!e.address.is_v4()) {
     w.string(e.to_string());
     return;
   }
-  std::array<char, 24> text{};
-  char* p = text.data();
-  auto digits = [&p](unsigned v) {
-    const fmt::format_int f(v);
-    p = std::copy(f.data(), f.data() + f.size(), p);
-  };
+  w.lit("\"");
   const auto bytes = e.address.bytes();
   for (std::size_t i = 0; i < 4; ++i) {
-    if (i > 0) *p++ = '.';
-    digits(static_cast<unsigned>(bytes[i]));
+    if (i > 0) w.lit(".");
+    w.integer(static_cast<unsigned>(bytes[i]));
   }
-  *p++ = ':';
-  digits(e.port);
-  w.string(std::string_view(text.data(), static_cast<std::size_t>(p - text.data())));
+  w.lit(":").integer(e.port).lit("\"");
 }
 
-// The same object as to_json(c), written directly (no tree).
-void write_connection(std::string& out, std::size_t depth, const ConnectionReport& c) {
-  detail::JsonWriter w(out, depth);
-  w.begin_object();
-  w.key("number").integer(c.number);
-  write_endpoint(w.key("client"), c.client);
-  write_endpoint(w.key("server"), c.server);
-  w.key("outcome").string(observe::to_string(c.outcome));
-  w.key("reason").string(c.reason);
-  w.key("anomalies").begin_array();
-  for (const auto& a : c.anomalies) w.string(a);
-  w.end_array();
-  if (c.first_syn) {
-    w.key("first_syn_s").number(static_cast<double>(c.first_syn->count()) / 1e9);
-    w.key("first_syn_ns").integer(c.first_syn->count());
-  } else {
-    w.key("first_syn_s").null();
-    w.key("first_syn_ns").null();
-  }
-  w.key("syn_retransmits").integer(c.syn_retransmits);
-  w.key("synack_retransmits").integer(c.synack_retransmits);
-  w.key("syn_retries_after_refusal").integer(c.syn_retries_after_refusal);
-  write_optional_ms(w.key("syn_to_synack_ms"), c.syn_to_synack_ms);
-  write_optional_ms(w.key("synack_to_ack_ms"), c.synack_to_ack_ms);
-  write_optional_ms(w.key("establish_ms"), c.establish_ms);
-  w.key("client_isn").optional_integer(c.client_isn);
-  w.key("server_isn").optional_integer(c.server_isn);
-  write_negotiated(w.key("negotiated"), c.negotiated);
-  w.key("options_unknown").begin_object();
-  w.key("client").boolean(c.client_offered.unknown);
-  w.key("server").boolean(c.server_offered.unknown);
-  w.end_object();
-  w.key("packets").integer(c.packets);
-  w.key("previous_attempt").optional_integer(c.previous_attempt);
-  w.key("syn_data_bytes").integer(c.syn_data_bytes);
-  w.key("syn_data_acknowledged").optional_boolean(c.syn_data_acknowledged);
-  // Written directly, not as a tree: a capture may have millions of connections.
+void write_ecn_setup(JsonCursor& w, const ConnectionReport& c) {
   const auto ecn = ecn_setup_of(c);
-  w.key("ecn_setup").begin_object();
-  for (const auto& [name, v] :
-       {std::pair{"client", ecn.client}, std::pair{"server", ecn.server}, std::pair{"agreed", ecn.agreed}}) {
+  auto value = [&w](const char* v) {
     if (v != nullptr) {
-      w.key(name).string(v);
+      w.string(v);
     } else {
-      w.key(name).null();
+      w.null();
     }
+  };
+  w.lit("{\n        \"client\": ");
+  value(ecn.client);
+  w.lit(",\n        \"server\": ");
+  value(ecn.server);
+  w.lit(",\n        \"agreed\": ");
+  value(ecn.agreed);
+  w.lit("\n      }");
+}
+
+void write_fast_open(JsonCursor& w, const ConnectionReport& c) {
+  w.lit("{\n        \"client\": ");
+  if (const char* v = fast_open_of(c.client_offered)) {
+    w.string(v);
+  } else {
+    w.null();
   }
-  w.end_object();
-  w.end_object();
+  w.lit(",\n        \"server\": ");
+  if (const char* v = fast_open_of(c.server_offered)) {
+    w.string(v);
+  } else {
+    w.null();
+  }
+  w.lit("\n      }");
+}
+
+void write_ecn_counts(JsonCursor& w, const EcnCounts& e) {
+  w.lit("{\n          \"ect0\": ").integer(e.ect0);
+  w.lit(",\n          \"ect1\": ").integer(e.ect1);
+  w.lit(",\n          \"ce\": ").integer(e.ce);
+  w.lit(",\n          \"ece\": ").integer(e.ece);
+  w.lit(",\n          \"cwr\": ").integer(e.cwr);
+  w.lit("\n        }");
+}
+
+// Bytes write_connection() may write for `c`: the fixed text, the numbers, and the strings escaped.
+std::size_t connection_room(const ConnectionReport& c) {
+  std::size_t room = 4096 + JsonCursor::string_room(c.reason);
+  for (const auto& a : c.anomalies) room += 16 + JsonCursor::string_room(a);
+  return room;
+}
+
+// The same object as to_json(c) dumped with indent 2 at the depth of an item of "connections" (its
+// opening brace's line indented by 4), written directly: no tree.
+void write_connection(JsonCursor& w, const ConnectionReport& c) {
+  w.lit("{\n      \"number\": ").integer(c.number);
+  w.lit(",\n      \"client\": ");
+  write_endpoint(w, c.client);
+  w.lit(",\n      \"server\": ");
+  write_endpoint(w, c.server);
+  w.lit(",\n      \"outcome\": ").string(observe::to_string(c.outcome));
+  w.lit(",\n      \"reason\": ").string(c.reason);
+  w.lit(",\n      \"anomalies\": ");
+  if (c.anomalies.empty()) {
+    w.lit("[]");
+  } else {
+    for (std::size_t i = 0; i < c.anomalies.size(); ++i)
+      w.lit(i == 0 ? "[\n        " : ",\n        ").string(c.anomalies[i]);
+    w.lit("\n      ]");
+  }
+  if (c.first_syn) {
+    w.lit(",\n      \"first_syn_s\": ").number(static_cast<double>(c.first_syn->count()) / 1e9);
+    w.lit(",\n      \"first_syn_ns\": ").integer(c.first_syn->count());
+  } else {
+    w.lit(",\n      \"first_syn_s\": null,\n      \"first_syn_ns\": null");
+  }
+  w.lit(",\n      \"syn_retransmits\": ").integer(c.syn_retransmits);
+  w.lit(",\n      \"synack_retransmits\": ").integer(c.synack_retransmits);
+  w.lit(",\n      \"syn_retries_after_refusal\": ").integer(c.syn_retries_after_refusal);
+  w.lit(",\n      \"syn_to_synack_ms\": ").optional_milliseconds(c.syn_to_synack_ms);
+  w.lit(",\n      \"synack_to_ack_ms\": ").optional_milliseconds(c.synack_to_ack_ms);
+  w.lit(",\n      \"establish_ms\": ").optional_milliseconds(c.establish_ms);
+  w.lit(",\n      \"client_isn\": ").optional_integer(c.client_isn);
+  w.lit(",\n      \"server_isn\": ").optional_integer(c.server_isn);
+  w.lit(",\n      \"negotiated\": ");
+  write_negotiated(w, c.negotiated);
+  w.lit(",\n      \"options_unknown\": {\n        \"client\": ").boolean(c.client_offered.unknown);
+  w.lit(",\n        \"server\": ").boolean(c.server_offered.unknown);
+  w.lit("\n      },\n      \"packets\": ").integer(c.packets);
+  w.lit(",\n      \"previous_attempt\": ").optional_integer(c.previous_attempt);
+  w.lit(",\n      \"syn_data_bytes\": ").integer(c.syn_data_bytes);
+  w.lit(",\n      \"syn_data_acknowledged\": ").optional_boolean(c.syn_data_acknowledged);
+  w.lit(",\n      \"ecn_setup\": ");
+  write_ecn_setup(w, c);
+  w.lit(",\n      \"fast_open\": ");
+  write_fast_open(w, c);
+  w.lit(",\n      \"ecn\": {\n        \"to_server\": ");
+  write_ecn_counts(w, c.ecn[0]);
+  w.lit(",\n        \"to_client\": ");
+  write_ecn_counts(w, c.ecn[1]);
+  w.lit("\n      }\n    }");
 }
 
 }  // namespace
@@ -327,13 +378,21 @@ void write_json(const FileReport& report, const std::function<void(std::string_v
     sink(",\n  \"connections\": [],\n  \"summary\": ");
   } else {
     sink(",\n  \"connections\": [\n");
-    std::string item;
+    // Written into one buffer and handed to the sink in large blocks.
+    detail::JsonText text;
     for (std::size_t i = 0; i < connections.size(); ++i) {
-      item.assign(4, ' ');
-      write_connection(item, 4, connections[i]);
-      item += i + 1 < connections.size() ? ",\n" : "\n";
-      sink(item);
+      auto w = text.room(connection_room(connections[i]));
+      w.lit("    ");
+      write_connection(w, connections[i]);
+      if (i + 1 < connections.size()) {
+        w.lit(",\n");
+      } else {
+        w.lit("\n");
+      }
+      text.commit(w);
+      if (text.full()) sink(text.take());
     }
+    sink(text.take());
     sink("  ],\n  \"summary\": ");
   }
   sink(dump_at(summary_json(report.result), 2));

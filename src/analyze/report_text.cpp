@@ -27,6 +27,12 @@ void append_row(std::string& out, const ConnectionReport& c) {
                  fmt::format("{}/{}", c.syn_retransmits, c.synack_retransmits),
                  detail::describe_negotiated(c));
   for (const auto& a : c.anomalies) fmt::format_to(std::back_inserter(out), "{:>8}! {}\n", "", a);
+  if (const auto ecn = detail::describe_ecn(c); !ecn.empty()) {
+    fmt::format_to(std::back_inserter(out), "{:>8}  {}\n", "", ecn);
+  }
+  if (const auto tfo = detail::describe_fast_open(c); !tfo.empty()) {
+    fmt::format_to(std::back_inserter(out), "{:>8}  {}\n", "", tfo);
+  }
   if (c.outcome != observe::Outcome::established && !c.reason.empty()) {
     fmt::format_to(std::back_inserter(out), "{:>8}  {}\n", "", c.reason);
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <optional>
 
 #include "synack/wire/ipv4.hpp"
 #include "synack/wire/ipv6.hpp"
@@ -19,16 +20,7 @@ void fill_from(const wire::TcpView& tcp, DecodedSegment& out) noexcept {
   out.ack = tcp.ack().raw();
   out.flags = tcp.flags();
   out.window = tcp.window();
-}
-
-void read_options(const wire::TcpView& tcp, DecodedSegment& out) noexcept {
-  auto options = tcp.options();
-  if (options) {
-    out.options = *options;
-  } else {
-    out.options_unknown = true;
-    out.options_malformed = true;
-  }
+  out.option_bytes = tcp.option_bytes();
 }
 
 bool is_length_error(wire::Error e) noexcept {
@@ -46,87 +38,157 @@ DecodeError classify(wire::Error e) noexcept {
 
 // The datagram was cut by the snaplen: copy what we have, make the IP length fields agree with it, and
 // read as much of the TCP header as survived.
-std::expected<DecodedSegment, DecodeError> decode_cut(wire::Bytes datagram) noexcept {
+std::optional<DecodeError> decode_cut(wire::Bytes datagram, DecodedSegment& out) noexcept {
   std::array<std::byte, 1024> buffer{};
   const std::size_t n = std::min(datagram.size(), buffer.size());
   std::copy_n(datagram.begin(), n, buffer.begin());
   const wire::MutableBytes buf(buffer.data(), n);
-  if (n == 0) return std::unexpected(DecodeError::malformed);
-  DecodedSegment out;
+  if (n == 0) return DecodeError::malformed;
   out.cut_short = true;
   std::size_t tcp_offset = 0;
   std::size_t upper_length = 0;  // the TCP segment's length on the wire
   const unsigned version = wire::load_u8(buf, 0) >> 4U;
   if (version == 4) {
-    if (n < wire::Ipv4View::kMinHeaderSize) return std::unexpected(DecodeError::malformed);
+    if (n < wire::Ipv4View::kMinHeaderSize) return DecodeError::malformed;
     const std::size_t ihl = static_cast<std::size_t>(wire::load_u8(buf, 0) & 0x0FU) * 4U;
-    if (ihl < wire::Ipv4View::kMinHeaderSize || ihl > n) return std::unexpected(DecodeError::malformed);
+    if (ihl < wire::Ipv4View::kMinHeaderSize || ihl > n) return DecodeError::malformed;
     const std::size_t total = wire::load_be16(buf, 2);
     wire::store_be16(buf, 2, static_cast<std::uint16_t>(n));
     auto v4 = wire::Ipv4View::parse(buf);
-    if (!v4) return std::unexpected(classify(v4.error()));
-    if (v4->is_fragment() || v4->protocol() != wire::kProtocolTcp)
-      return std::unexpected(DecodeError::not_tcp);
+    if (!v4) return classify(v4.error());
+    if (v4->is_fragment() || v4->protocol() != wire::kProtocolTcp) return DecodeError::not_tcp;
     out.src.address = v4->src();
     out.dst.address = v4->dst();
     out.has_ip_id = true;
     out.ip_id = wire::load_be16(buf, 4);
+    out.ip_ecn = v4->ecn();
     tcp_offset = ihl;
     upper_length = total > ihl ? total - ihl : 0;
   } else if (version == 6) {
-    if (n < wire::Ipv6View::kHeaderSize) return std::unexpected(DecodeError::malformed);
+    if (n < wire::Ipv6View::kHeaderSize) return DecodeError::malformed;
     const std::size_t payload = wire::load_be16(buf, 4);
     wire::store_be16(buf, 4, static_cast<std::uint16_t>(n - wire::Ipv6View::kHeaderSize));
     auto v6 = wire::Ipv6View::parse(buf);
-    if (!v6) return std::unexpected(classify(v6.error()));
+    if (!v6) return classify(v6.error());
     if (v6->is_fragment() || v6->upper_protocol() != wire::kProtocolTcp) {
-      return std::unexpected(DecodeError::not_tcp);
+      return DecodeError::not_tcp;
     }
     out.src.address = v6->src();
     out.dst.address = v6->dst();
+    out.ip_ecn = v6->ecn();
     tcp_offset = v6->upper_offset();
     const std::size_t whole = payload + wire::Ipv6View::kHeaderSize;
     upper_length = whole > tcp_offset ? whole - tcp_offset : 0;
   } else {
-    return std::unexpected(DecodeError::not_tcp);
+    return DecodeError::not_tcp;
   }
-  if (n < tcp_offset + wire::TcpView::kMinHeaderSize) return std::unexpected(DecodeError::malformed);
+  if (n < tcp_offset + wire::TcpView::kMinHeaderSize) return DecodeError::malformed;
   const std::size_t header_length = static_cast<std::size_t>(wire::load_u8(buf, tcp_offset + 12) >> 4U) * 4U;
-  if (header_length < wire::TcpView::kMinHeaderSize) return std::unexpected(DecodeError::malformed);
+  if (header_length < wire::TcpView::kMinHeaderSize) return DecodeError::malformed;
   if (tcp_offset + header_length > n) {
     // The options run past the cut: read the fixed header only.
-    out.options_unknown = true;
+    out.options_cut = true;
     wire::store_u8(buf, tcp_offset + 12,
                    static_cast<std::uint8_t>((wire::load_u8(buf, tcp_offset + 12) & 0x0FU) | 0x50U));
   }
   auto tcp = wire::TcpView::parse(buf.subspan(tcp_offset));
-  if (!tcp) return std::unexpected(DecodeError::malformed);
+  if (!tcp) return DecodeError::malformed;
   fill_from(*tcp, out);
-  if (!out.options_unknown) read_options(*tcp, out);
+  // The copy dies with this function: the options are parsed now (a cut datagram is rare).
+  if (out.options_cut) {
+    out.set_options({}, false);
+  } else {
+    auto options = wire::parse_tcp_options(out.option_bytes);
+    out.set_options(options.value_or(wire::TcpOptions{}), !options.has_value());
+  }
   out.payload_length =
       static_cast<std::uint32_t>(upper_length > header_length ? upper_length - header_length : 0);
-  return out;
+  return std::nullopt;
 }
 
 }  // namespace
 
-std::expected<DecodedSegment, DecodeError> decode_segment(wire::Bytes datagram, bool cut_short) noexcept {
+namespace {
+
+// The common datagram read straight from its bytes: IPv4 without options (IHL 5), not a fragment, TCP, the
+// total length within what was captured. Exactly the checks wire::TcpPacketView::parse makes for such a
+// datagram (RFC 791: bytes past the total length are link padding); anything else, including every error,
+// goes through it (decode_segment), so the answers are the same.
+bool decode_plain_ipv4(wire::Bytes datagram, DecodedSegment& out) noexcept {
+  constexpr std::size_t kHeader = wire::Ipv4View::kMinHeaderSize;
+  if (datagram.size() < kHeader + wire::TcpView::kMinHeaderSize || wire::load_u8(datagram, 0) != 0x45) {
+    return false;
+  }
+  const std::size_t total = wire::load_be16(datagram, 2);
+  constexpr std::uint16_t kFragmentBits = 0x3FFF;  // MF and the fragment offset
+  if (total > datagram.size() || (wire::load_be16(datagram, 6) & kFragmentBits) != 0 ||
+      wire::load_u8(datagram, 9) != wire::kProtocolTcp) {
+    return false;
+  }
+  auto tcp = wire::TcpView::parse(datagram.subspan(kHeader, total > kHeader ? total - kHeader : 0));
+  if (!tcp) return false;
+  out.src.address = wire::IpAddress::v4(wire::load_be32(datagram, 12));
+  out.dst.address = wire::IpAddress::v4(wire::load_be32(datagram, 16));
+  out.ip_ecn = wire::load_u8(datagram, 1) & 0x03U;
+  out.has_ip_id = true;
+  out.ip_id = wire::load_be16(datagram, 4);
+  fill_from(*tcp, out);
+  out.payload_length = static_cast<std::uint32_t>(tcp->payload().size());
+  return true;
+}
+
+}  // namespace
+
+std::optional<DecodeError> decode_segment(wire::Bytes datagram, bool cut_short,
+                                          DecodedSegment& out) noexcept {
+  if (decode_plain_ipv4(datagram, out)) return std::nullopt;
   auto packet = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::ignore);
   if (!packet) {
-    if (cut_short && is_length_error(packet.error())) return decode_cut(datagram);
-    return std::unexpected(classify(packet.error()));
+    if (cut_short && is_length_error(packet.error())) return decode_cut(datagram, out);
+    return classify(packet.error());
   }
-  DecodedSegment out;
   out.src.address = packet->ip().src;
   out.dst.address = packet->ip().dst;
+  out.ip_ecn = packet->ip().ecn;
   if ((wire::load_u8(datagram, 0) >> 4U) == 4) {
     out.has_ip_id = true;
     out.ip_id = wire::load_be16(datagram, 4);
   }
   fill_from(packet->tcp(), out);
-  read_options(packet->tcp(), out);
   out.payload_length = static_cast<std::uint32_t>(packet->tcp().payload().size());
-  return out;
+  return std::nullopt;
+}
+
+void DecodedSegment::parse_options() const noexcept {
+  parsed_.emplace();
+  if (options_cut) return;
+  if (wire::parse_tcp_options_into(option_bytes, *parsed_)) {
+    parsed_.emplace();  // malformed: nothing is known (a partial parse is not kept)
+    malformed_ = true;
+  }
+}
+
+bool DecodedSegment::timestamps_or_unknown() const noexcept {
+  if (parsed_ || options_cut) return options_unknown() || options().timestamps.has_value();
+  // Walk the kinds to the first Timestamps option (RFC 7323 §3: kind 8, length 10): most segments after a
+  // handshake carry one early. Whatever follows it, the answer is then true (a malformed option after it
+  // makes the options unknown, also true). Anything else takes the full parse.
+  const wire::Bytes b = option_bytes;
+  std::size_t i = 0;
+  while (i < b.size()) {
+    const auto kind = static_cast<std::uint8_t>(b[i]);
+    if (kind == wire::option_kind::kEnd) break;
+    if (kind == wire::option_kind::kNop) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= b.size()) break;
+    const auto length = static_cast<std::size_t>(b[i + 1]);
+    if (length < 2 || i + length > b.size()) break;
+    if (kind == wire::option_kind::kTimestamps && length == 10) return true;
+    i += length;
+  }
+  return options_unknown() || options().timestamps.has_value();
 }
 
 }  // namespace synack::analyze::detail

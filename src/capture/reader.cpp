@@ -162,7 +162,9 @@ std::expected<CaptureReader, CaptureError> CaptureReader::open(int fd, const std
     const auto size = static_cast<std::size_t>(st.st_size);
     void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map != MAP_FAILED) {
-      (void)::madvise(map, size, MADV_SEQUENTIAL | MADV_WILLNEED);
+      // Advice values are not bit flags: one call each.
+      (void)::madvise(map, size, MADV_SEQUENTIAL);
+      (void)::madvise(map, size, MADV_WILLNEED);
       state->map = map;
       state->map_size = size;
       state->pos = static_cast<const std::byte*>(map);

@@ -42,14 +42,15 @@ struct Offered {
 struct OfferedOptions {
   bool seen = false;     ///< this side's SYN / SYN-ACK was captured
   bool unknown = false;  ///< its options were cut off by the snaplen: every field below is unknown
-  std::optional<std::uint16_t> mss;    ///< MSS offered, in bytes
-  std::optional<std::uint8_t> wscale;  ///< as sent (may exceed 14)
-  bool sack_permitted = false;         ///< SACK-permitted offered
-  bool timestamps = false;             ///< Timestamps offered
-  std::uint32_t tsval = 0;             ///< TSval of the SYN / SYN-ACK when timestamps
-  bool fast_open = false;              ///< a Fast Open option (cookie or cookie request)
-  bool ecn = false;                    ///< ECN setup: ECE+CWR on a SYN, ECE on a SYN-ACK (RFC 3168 §6.1.1)
-  bool accurate_ecn = false;           ///< AE+CWR+ECE on a SYN (AccECN)
+  std::optional<std::uint16_t> mss;         ///< MSS offered, in bytes
+  std::optional<std::uint8_t> wscale;       ///< as sent (may exceed 14)
+  bool sack_permitted = false;              ///< SACK-permitted offered
+  bool timestamps = false;                  ///< Timestamps offered
+  std::uint32_t tsval = 0;                  ///< TSval of the SYN / SYN-ACK when timestamps
+  bool fast_open = false;                   ///< a Fast Open option (cookie or cookie request)
+  std::uint8_t fast_open_cookie_bytes = 0;  ///< the Fast Open cookie's length (0: a cookie request)
+  bool ecn = false;           ///< ECN setup: ECE+CWR on a SYN, ECE on a SYN-ACK (RFC 3168 §6.1.1)
+  bool accurate_ecn = false;  ///< AE+CWR+ECE on a SYN (AccECN)
 };
 
 /// Which way a segment travelled, relative to the connection's client: the observation layer's one type.
@@ -71,6 +72,20 @@ struct SegmentRecord {
   std::uint8_t sack_blocks = 0;        ///< SACK blocks carried
   std::optional<wire::Timestamps> timestamps;  ///< Timestamps option, when present
   bool fast_open = false;                      ///< Fast Open option present
+  std::uint8_t fast_open_cookie_bytes = 0;     ///< its cookie's length (0: a cookie request)
+  std::uint8_t ip_ecn = 0;  ///< the IP header's ECN field (RFC 3168 §5: 1 ECT(1), 2 ECT(0), 3 CE)
+};
+
+/// ECN at work in one direction of a connection (RFC 3168): the IP ECN codepoints its packets carried and
+/// the TCP ECE / CWR flags on its segments after the SYNs.
+struct EcnCounts {
+  std::uint64_t ect0 = 0;  ///< packets marked ECT(0)
+  std::uint64_t ect1 = 0;  ///< packets marked ECT(1)
+  std::uint64_t ce = 0;   ///< packets marked CE (Congestion Experienced: a router marked instead of dropping)
+  std::uint64_t ece = 0;  ///< segments other than SYN / SYN-ACK with ECE (the receiver echoing CE)
+  std::uint64_t cwr = 0;  ///< segments other than SYN / SYN-ACK with CWR (the sender reduced its window)
+  /// Field by field.
+  friend constexpr bool operator==(const EcnCounts&, const EcnCounts&) noexcept = default;
 };
 
 /// Everything the analyzer concluded about one connection.
@@ -109,6 +124,10 @@ struct ConnectionReport {
   /// Whether the SYN-ACK acknowledged the SYN's data (ack = ISN + 1 + bytes); nullopt without SYN data or
   /// SYN-ACK.
   std::optional<bool> syn_data_acknowledged;
+  /// ECN at work, indexed by Direction (client to server, server to client): counted over every packet of
+  /// the connection the capture holds, also after its report is final (a report already streamed by
+  /// AnalyzerConfig::on_connection holds the counts up to then). Duplicate frames are not counted.
+  std::array<EcnCounts, 2> ecn{};
   /// Segments in capture order, when this connection was recorded (see AnalyzerConfig).
   std::vector<SegmentRecord> segments;
   bool segments_truncated = false;  ///< more segments were seen than were kept

@@ -20,7 +20,7 @@ struct Percentiles {
 };
 
 /// Nearest rank: each percentile is the smallest value with at least p % of the values at or below it.
-/// Sorts `values` in place; nullopt when it is empty.
+/// Reorders `values` (a selection, not a full sort); nullopt when it is empty.
 [[nodiscard]] std::optional<Percentiles> percentiles(std::span<double> values);
 
 /// A duration (or a difference of capture timestamps) in milliseconds, to the nanosecond.
