@@ -202,6 +202,7 @@ void write_offer(detail::JsonWriter& w, const std::optional<observe::Offer>& off
   w.key("timestamps").boolean(offer->timestamps);
   w.key("fast_open").boolean(offer->fast_open);
   w.key("ecn").boolean(offer->ecn);
+  w.key("accecn").boolean(offer->accecn);
   w.end_object();
 }
 
@@ -225,6 +226,7 @@ void write_negotiated(detail::JsonWriter& w, const observe::Negotiated& n) {
     w.key("sack").boolean(a.sack);
     w.key("timestamps").boolean(a.timestamps);
     w.key("ecn").boolean(a.ecn);
+    w.key("accecn").boolean(a.accecn);
     w.end_object();
   }
   w.end_object();
