@@ -69,6 +69,12 @@ void mark_ce(std::vector<std::byte>& d) noexcept {
   d[11] = static_cast<std::byte>(sum & 0xFFU);
 }
 
+// Whether a segment carries a Fast Open option (a cookie or a cookie request, RFC 7413 §4.1.1).
+bool tfo_option(const wire::TcpView& tcp) noexcept {
+  const auto options = tcp.options();
+  return options && options->fast_open.has_value();
+}
+
 }  // namespace
 
 void corrupt_tcp_byte(std::vector<std::byte>& datagram, Rng& rng) {
@@ -117,6 +123,9 @@ std::optional<Fate> Link::scripted_fate(wire::Bytes datagram) {
         break;
       case ScriptRule::Match::nth_segment:
         hit = c.segments == r.n;
+        break;
+      case ScriptRule::Match::tfo_syn:
+        hit = syn && (!parsed->tcp().payload().empty() || tfo_option(parsed->tcp()));
         break;
     }
     if (hit) return r.fate;
