@@ -75,7 +75,7 @@ class Harness {
     config_.max_out_of_order_ranges = 8;
     config_.window_shift = in_.ConsumeIntegralInRange<std::uint8_t>(0, 14);
     config_.timestamps = in_.ConsumeBool();
-    config_.ecn = static_cast<synack::tcp::EcnMode>(in_.ConsumeIntegralInRange<int>(0, 2));  // RFC 3168
+    config_.ecn = static_cast<synack::tcp::EcnMode>(in_.ConsumeIntegralInRange<int>(0, 3));  // RFC 3168, 9768
   }
 
   void run() {
@@ -381,7 +381,7 @@ class Harness {
           }
           if (in_.ConsumeBool()) t = last_cookie->cookie.tuple();
         }
-        const auto r = l.on_segment(now_, t, h, {}, isn);
+        const auto r = l.on_segment(now_, t, h, {}, isn, in_.ConsumeIntegralInRange<std::uint8_t>(0, 3));
         if (r.kind == synack::tcp::ListenerReply::Kind::send_cookie_syn_ack) last_cookie = r;
         if (r.kind == synack::tcp::ListenerReply::Kind::complete_cookie) {
           FUZZ_CHECK(mode != synack::tcp::SynCookieMode::never);

@@ -212,6 +212,7 @@ void write_offer(JsonCursor& w, const std::optional<observe::Offer>& offer) {
   w.lit(",\n            \"timestamps\": ").boolean(offer->timestamps);
   w.lit(",\n            \"fast_open\": ").boolean(offer->fast_open);
   w.lit(",\n            \"ecn\": ").boolean(offer->ecn);
+  w.lit(",\n            \"accecn\": ").boolean(offer->accecn);
   w.lit("\n          }");
 }
 
@@ -233,6 +234,7 @@ void write_negotiated(JsonCursor& w, const observe::Negotiated& n) {
     w.lit(",\n          \"sack\": ").boolean(a.sack);
     w.lit(",\n          \"timestamps\": ").boolean(a.timestamps);
     w.lit(",\n          \"ecn\": ").boolean(a.ecn);
+    w.lit(",\n          \"accecn\": ").boolean(a.accecn);
     w.lit("\n        }");
   }
   w.lit("\n      }");

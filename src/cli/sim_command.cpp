@@ -281,10 +281,15 @@ void add_impairment_options(CLI::App* sub, SimArgs& args) {
          "With --bandwidth: past this queue (MS of backlog) mark ECN-capable segments CE and drop the "
          "others (RFC 3168 §5); default none")
       ->check(CLI::Range(0.001, 60000.0));
-  sub->add_option("--ecn", args.client_ecn, "The client's ECN: off, passive or on (asks in its SYN)")
-      ->check(CLI::IsMember({"off", "passive", "on"}));
-  sub->add_option("--server-ecn", args.server_ecn, "The server's ECN: off, passive (default) or on")
-      ->check(CLI::IsMember({"off", "passive", "on"}));
+  sub->add_option("--ecn", args.client_ecn,
+                  "The client's ECN: off, passive, on (asks for RFC 3168 ECN in its SYN) or accecn (asks for "
+                  "Accurate ECN, RFC 9768)")
+      ->check(CLI::IsMember({"off", "passive", "on", "accecn"}));
+  sub->add_option(
+         "--server-ecn", args.server_ecn,
+         "The server's ECN: off, passive (default: agrees to RFC 3168 ECN), on, or accecn (agrees to "
+         "Accurate ECN too)")
+      ->check(CLI::IsMember({"off", "passive", "on", "accecn"}));
   sub->add_option("--drop-syn", args.drop_syn, "Drop the client's Nth SYN (repeatable)")
       ->allow_extra_args(false)
       ->check(whole(1U, 100U));

@@ -78,10 +78,11 @@ void add_tun_options(CLI::App* cmd, TunOptions& o) {
 void add_ecn_option(CLI::App* cmd, std::string& ecn) {
   cmd->add_option(
          "--ecn", ecn,
-         "ECN (RFC 3168): off, passive (agree when the peer's SYN asks; the default, as Linux) or on "
-         "(ask in every SYN)")
+         "ECN: off, passive (agree to RFC 3168 ECN when the peer's SYN asks; the default, as Linux), on "
+         "(ask for RFC 3168 ECN in every SYN) or accecn (ask for Accurate ECN, RFC 9768, and agree to "
+         "either)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"off", "passive", "on"}));
+      ->check(CLI::IsMember({"off", "passive", "on", "accecn"}));
 }
 
 void add_fast_open_listen_option(CLI::App* cmd, TunOptions& o) {

@@ -54,7 +54,7 @@ struct TunOptions {
   std::optional<std::uint32_t> buffers;  ///< send and receive buffer bytes per connection (engine default)
   bool no_timestamps = false;
   bool no_sack = false;
-  std::string ecn = "passive";  ///< --ecn: off, passive (agree when asked) or on (ask in every SYN)
+  std::string ecn = "passive";  ///< --ecn: off, passive (agree when asked), on (ask in every SYN), accecn
   bool no_wscale = false;
   tcp::SynCookieMode syn_cookies = tcp::SynCookieMode::when_full;  ///< listen --syn-cookies
   std::optional<std::uint32_t> syn_queue;                          ///< listen --syn-queue
@@ -66,7 +66,8 @@ struct TunOptions {
 };
 /// The TUN options of listen and connect, the link flags (add_link_flags) among them.
 void add_tun_options(CLI::App* cmd, TunOptions& options);
-/// --ecn off|passive|on (TunOptions::ecn), for commands that take only some of the TUN options (forward).
+/// --ecn off|passive|on|accecn (TunOptions::ecn), for commands that take only some of the TUN options
+/// (forward).
 void add_ecn_option(CLI::App* cmd, std::string& ecn);
 /// listen --fastopen[=QLEN].
 void add_fast_open_listen_option(CLI::App* cmd, TunOptions& options);

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "synack/tcp/accecn.hpp"
+
 namespace synack::observe {
 
 std::string_view to_string(Outcome outcome) noexcept {
@@ -67,6 +69,10 @@ Offer Offer::from(const wire::TcpHeader& syn) noexcept {
   offer.timestamps = o.timestamps.has_value();
   offer.fast_open = o.fast_open.has_value();
   offer.ecn = tcp::ecn_setup(syn.flags);  // RFC 3168 §6.1.1, the engine's own rule
+  // RFC 9768 §3.1.1: the AccECN request (111) and the SYN-ACK codepoints that agree to it.
+  offer.accecn = syn.flags.ack()
+                     ? tcp::accecn::syn_ack_feedback(syn.flags, true) == tcp::accecn::Feedback::accecn
+                     : tcp::accecn::ace(syn.flags) == 0b111;
   return offer;
 }
 
@@ -77,6 +83,7 @@ Offer Offer::from(const tcp::SynOptions& syn) noexcept {
   offer.sack_permitted = syn.sack_permitted;
   offer.timestamps = syn.timestamps.has_value();
   offer.ecn = syn.ecn;
+  offer.accecn = syn.accecn;
   return offer;
 }
 
@@ -97,7 +104,8 @@ Agreed agree(const Offer& client, const Offer& server, wire::IpVersion version) 
   }
   a.sack = client.sack_permitted && server.sack_permitted;
   a.timestamps = client.timestamps && server.timestamps;
-  a.ecn = client.ecn && server.ecn;
+  a.accecn = client.accecn && server.accecn;
+  a.ecn = a.accecn || (client.ecn && server.ecn);
   return a;
 }
 
@@ -124,7 +132,11 @@ std::string to_string(const Offer& offer) {
   if (offer.sack_permitted) add("sackOK");
   if (offer.timestamps) add("TS");
   if (offer.fast_open) add("TFO");
-  if (offer.ecn) add("ECN");
+  if (offer.accecn) {
+    add("AccECN");
+  } else if (offer.ecn) {
+    add("ECN");
+  }
   return s.empty() ? "no options" : s;
 }
 
@@ -135,7 +147,7 @@ std::string to_string(const Agreed& a) {
   }
   return fmt::format("MSS {} c>s / {} s>c, {}, SACK {}, timestamps {}{}", a.mss_client_to_server,
                      a.mss_server_to_client, ws, a.sack ? "on" : "off", a.timestamps ? "on" : "off",
-                     a.ecn ? ", ECN on" : "");
+                     a.accecn ? ", AccECN on" : (a.ecn ? ", ECN on" : ""));
 }
 
 std::string to_short_string(const Agreed& a) {
@@ -143,7 +155,7 @@ std::string to_short_string(const Agreed& a) {
   if (a.wscale_client && a.wscale_server) out += fmt::format(" ws {}/{}", *a.wscale_client, *a.wscale_server);
   if (a.sack) out += " sack";
   if (a.timestamps) out += " ts";
-  if (a.ecn) out += " ecn";
+  if (a.ecn) out += a.accecn ? " accecn" : " ecn";
   return out;
 }
 

@@ -40,6 +40,14 @@ std::expected<std::optional<T>, std::string> read(const Json& j, std::string_vie
   }
 }
 
+// A boolean key that documents before it existed lack ("accecn"): false when absent.
+std::expected<bool, std::string> read_optional_flag(const Json& j, std::string_view key) {
+  if (!j.contains(key)) return false;
+  auto v = read<bool>(j, key, false);
+  if (!v) return std::unexpected(v.error());
+  return **v;
+}
+
 }  // namespace
 
 Json document() {
@@ -62,6 +70,7 @@ Json to_json(const Offer& o) {
   j["timestamps"] = o.timestamps;
   j["fast_open"] = o.fast_open;
   j["ecn"] = o.ecn;
+  j["accecn"] = o.accecn;
   return j;
 }
 
@@ -75,6 +84,7 @@ Json to_json(const Agreed& a) {
   j["sack"] = a.sack;
   j["timestamps"] = a.timestamps;
   j["ecn"] = a.ecn;
+  j["accecn"] = a.accecn;
   return j;
 }
 
@@ -104,6 +114,11 @@ std::expected<Offer, std::string> offer_from_json(const Json& j) {
     if (!v) return std::unexpected(v.error());
     *field = **v;
   }
+  if (auto v = read_optional_flag(j, "accecn"); v) {
+    o.accecn = *v;
+  } else {
+    return std::unexpected(v.error());
+  }
   return o;
 }
 
@@ -127,6 +142,11 @@ std::expected<Agreed, std::string> agreed_from_json(const Json& j) {
     auto v = read<bool>(j, key, false);
     if (!v) return std::unexpected(v.error());
     *field = **v;
+  }
+  if (auto v = read_optional_flag(j, "accecn"); v) {
+    a.accecn = *v;
+  } else {
+    return std::unexpected(v.error());
   }
   auto scaling = read<bool>(j, "window_scaling", false);
   if (!scaling) return std::unexpected(scaling.error());

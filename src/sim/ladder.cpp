@@ -39,6 +39,12 @@ std::string describe_options(const wire::TcpOptions& o) {
   if (o.timestamps) parts.push_back(fmt::format("TS val {} ecr {}", o.timestamps->value, o.timestamps->echo));
   if (o.wscale) parts.push_back(fmt::format("wscale {}", *o.wscale));
   if (!o.sack.empty()) parts.push_back(fmt::format("sack {} blocks", o.sack.size()));
+  if (o.fast_open) {
+    // RFC 7413: an empty option asks for a cookie; otherwise the cookie, in hex.
+    std::string hex;
+    for (const std::byte b : o.fast_open->cookie()) hex += fmt::format("{:02x}", static_cast<unsigned>(b));
+    parts.push_back(o.fast_open->is_request() ? std::string("TFO cookie request") : "TFO cookie " + hex);
+  }
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
@@ -51,6 +57,7 @@ std::string marks(const SegmentTrace& s) {
   if (s.retransmission) m += " [retransmission]";
   if (s.reordered) m += " [reordered]";
   if (s.syn_cookie) m += " [SYN cookie]";
+  if (s.header.flags.syn() && s.payload_len > 0) m += " [data on SYN]";  // RFC 7413 (or a plain SYN+data)
   return m;
 }
 
@@ -121,6 +128,9 @@ std::string describe_impairments(const Impairments& link) {
         break;
       case ScriptRule::Match::nth_segment:
         parts.push_back(fmt::format("{} segment #{}", verb, r.n));
+        break;
+      case ScriptRule::Match::tfo_syn:
+        parts.push_back(fmt::format("{} every SYN with data or a TFO option", verb));
         break;
     }
   }

@@ -44,6 +44,12 @@ std::uint64_t flow_key(const wire::TcpPacketView& p) noexcept {
   return (src << 32U) ^ (static_cast<std::uint64_t>(p.tcp().src_port()) << 16U) ^ p.tcp().dst_port();
 }
 
+// Whether a segment carries a Fast Open option (a cookie or a cookie request, RFC 7413 §4.1.1).
+bool tfo_option(const wire::TcpView& tcp) noexcept {
+  const auto options = tcp.options();
+  return options && options->fast_open.has_value();
+}
+
 }  // namespace
 
 std::uint8_t ecn_field(wire::Bytes d) noexcept {
@@ -116,6 +122,9 @@ std::optional<Fate> Link::scripted_fate(wire::Bytes datagram) {
         break;
       case ScriptRule::Match::nth_segment:
         hit = c.segments == r.n;
+        break;
+      case ScriptRule::Match::tfo_syn:
+        hit = syn && (!parsed->tcp().payload().empty() || tfo_option(parsed->tcp()));
         break;
     }
     if (hit) return r.fate;

@@ -251,8 +251,10 @@ class StackCore {
   /// `ip_ecn`: the datagram's IP ECN field (RFC 3168), for the connection.
   void on_flow_segment(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
                        const wire::TcpHeader& h, wire::Bytes payload, std::uint8_t ip_ecn);
+  /// A datagram no flow knows: a listener's, the forwarder's, or answered as closed (`ip_ecn` for an
+  /// AccECN SYN-ACK, RFC 9768 Table 2).
   void on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
-                          const wire::TcpHeader& h, wire::Bytes payload);
+                          const wire::TcpHeader& h, wire::Bytes payload, std::uint8_t ip_ecn = 0);
   void on_half_open(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
                     const wire::TcpHeader& h, wire::Bytes payload);
   void reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len);

@@ -53,7 +53,7 @@ void StackCore::on_packet(Instant now, wire::Bytes datagram) {
     return;
   }
   observe(now, ConnectionId{}, Direction::in, tuple, *header, payload.size());
-  on_segment_no_flow(now, tuple, hash, *header, payload);
+  on_segment_no_flow(now, tuple, hash, *header, payload, view->ip().ecn);
 }
 
 void StackCore::on_flow_segment(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
@@ -67,7 +67,7 @@ void StackCore::on_flow_segment(Instant now, const wire::FourTuple& tuple, std::
       flow_erase(hash, tuple);
       time_wait_.set_owner(ref.index, kTwDead);
       --time_wait_count_;
-      on_segment_no_flow(now, tuple, hash, h, payload);
+      on_segment_no_flow(now, tuple, hash, h, payload, ip_ecn);
       return;
     }
     // Anything else is TIME-WAIT's to answer (RFC 9293 §3.10.7.4): rebuild the connection for it.
@@ -91,7 +91,7 @@ void StackCore::on_flow_segment(Instant now, const wire::FourTuple& tuple, std::
         s.in_flow = false;
         c.abort();
         touch(ref.index);
-        on_segment_no_flow(now, tuple, hash, h, payload);
+        on_segment_no_flow(now, tuple, hash, h, payload, ip_ecn);
         return;
       }
       observe(now, ConnectionId{ref.index, s.generation}, Direction::in, tuple, h, payload.size());
@@ -115,7 +115,7 @@ void StackCore::on_flow_segment(Instant now, const wire::FourTuple& tuple, std::
 }
 
 void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
-                                   const wire::TcpHeader& h, wire::Bytes payload) {
+                                   const wire::TcpHeader& h, wire::Bytes payload, std::uint8_t ip_ecn) {
   const TcpFlags f = h.flags;
   // A listener wins for its own address and port (a wildcard listener: on the addresses the stack owns);
   // everything else is the forwarder's.
@@ -139,7 +139,7 @@ void StackCore::on_segment_no_flow(Instant now, const wire::FourTuple& tuple, st
       return;
     }
     tcp::Listener& l = *listeners_[*li];
-    const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_);
+    const tcp::ListenerReply r = l.on_segment(now, tuple, h, payload, isn_, ip_ecn);
     switch (r.kind) {
       case tcp::ListenerReply::Kind::send_syn_ack:
         if (r.pruned) {

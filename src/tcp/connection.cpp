@@ -72,7 +72,8 @@ Connection Connection::open_active(const Config& config, const wire::FourTuple& 
   c.neg_.rcv_shift = offer.wscale;
   c.neg_.sack = offer.sack_permitted;
   c.neg_.timestamps = offer.timestamps;
-  c.neg_.ecn = offer.ecn;  // in SYN-SENT: we ask (RFC 3168 §6.1.1); the SYN-ACK decides
+  c.neg_.ecn = offer.ecn;        // in SYN-SENT: we ask (RFC 3168 §6.1.1); the SYN-ACK decides
+  c.neg_.accecn = offer.accecn;  // RFC 9768 §3.1.1
   c.neg_.send_mss = default_peer_mss(tuple.local.address.version());
   c.iss_ = iss;
   c.buffers_->ecn_recover = iss;
@@ -97,6 +98,10 @@ Connection Connection::open_passive(const Config& config, const PassiveOpen& ope
   c.snd_nxt_ = c.snd_una_;
   c.snd_max_ = c.snd_una_;
   c.buffers_->ecn_recover = c.snd_una_;
+  if (c.neg_.accecn) {
+    c.start_accecn();
+    c.buffers_->s_cep = open.accecn_s_cep;  // RFC 9768 Table 4
+  }
   c.rcv_nxt_ = open.irs + 1;
   // The right edge the listener's SYN-ACK offered: receiver SWS avoidance keeps offering it until the
   // window can move by a worthwhile amount.
@@ -337,6 +342,7 @@ ConnectionInfo Connection::info() const {
   i.timeouts = buffers_->timeouts;
   i.ecn_ce_received = buffers_->ce_received;
   i.ecn_reductions = buffers_->ecn_reductions;
+  i.ecn_ce_delivered = buffers_->ce_delivered;
   if (state_ != State::closed || buffers_->syn_sent_at != Instant{} || established_seen_)
     i.syn_sent_at = buffers_->syn_sent_at;
   if (established_seen_) i.established_at = buffers_->established_at;

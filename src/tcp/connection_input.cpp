@@ -48,9 +48,10 @@ void Connection::on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire
   rcv_nxt_ = h.seq + 1;
   rcv_adv_ = rcv_nxt_;
   SynOptions peer = SynOptions::from(h.options);
-  peer.ecn = ecn_setup(f);  // RFC 3168 §6.1.1: ECE without CWR on the SYN-ACK agrees to our ECN-setup SYN
-  const Offer ours{neg_.recv_mss, neg_.rcv_shift, neg_.sack, neg_.timestamps, neg_.ecn};
+  read_syn_ack_ecn(f, peer);
+  const Offer ours{neg_.recv_mss, neg_.rcv_shift, neg_.sack, neg_.timestamps, neg_.ecn, neg_.accecn};
   neg_ = negotiate(ours, peer, tuple_.local.address.version(), config_->min_send_mss);
+  if (neg_.accecn) start_accecn();
   if (neg_.timestamps) {
     ts_recent_ = peer.timestamps->value;
     ts_seen_ = true;
@@ -143,7 +144,7 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
   // Fifth, the ACK field: "if the ACK bit is off, drop the segment and return".
   if (!f.ack()) return;
   update_timestamps(h);
-  if (neg_.ecn) on_ecn_input(h, payload.size());
+  if (neg_.ecn || neg_.accecn) on_ecn_input(h, payload.size());
   if (!process_ack(now, h, payload.size())) return;
 
   // Seventh and eighth: segment text and FIN.
@@ -201,29 +202,6 @@ void Connection::on_rst_synchronized(Instant now, const wire::TcpHeader& h) {
       stop_timers();
       events_ |= event::kClosed;
       return;
-  }
-}
-
-void Connection::on_ecn_input(const wire::TcpHeader& h, std::size_t payload_len) noexcept {
-  // RFC 3168 §6.1.3, receiver: a CE mark is echoed with ECE on every ACK until a segment with CWR
-  // arrives; CWR on a segment that is itself marked CE does not stop the echo (the CE is newer).
-  if (h.flags.cwr()) ece_pending_ = false;
-  if (rx_ecn_ == ecn::kCe) {
-    ++buffers_->ce_received;
-    ece_pending_ = true;
-    if (payload_len > 0) ack_pending_ = true;  // tell the sender now, not after a delayed ACK
-  }
-  // RFC 3168 §6.1.2, sender: ECE halves the congestion window at most once per window of data (until
-  // SND.UNA passes what was outstanding at the last reduction), and not during loss recovery, which has
-  // already reduced it; the next new data segment carries CWR.
-  ecn_reduced_ = false;
-  if (h.flags.ece() && !h.flags.syn() && !in_recovery_ && buffers_->ecn_recover <= snd_una_ &&
-      snd_una_ < snd_max_) {
-    cc_.on_ecn_echo(in_flight(), smss());
-    buffers_->ecn_recover = snd_max_;
-    ++buffers_->ecn_reductions;
-    cwr_pending_ = true;
-    ecn_reduced_ = true;  // "SHOULD NOT increase its congestion window in response to" this ACK
   }
 }
 

@@ -69,6 +69,8 @@ wire::SendHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNu
   h.seq = seq;
   // RFC 3168 §6.1.3: while a CE mark waits for the sender's CWR, every ACK carries ECE.
   if (ece_pending_ && neg_.ecn && (flags & TcpFlags::kAck) != 0) flags |= TcpFlags::kEce;
+  if (neg_.accecn) [[unlikely]]
+    flags = accecn_flags(flags);  // RFC 9768 §3.2.2: the ACE field instead
   h.flags = TcpFlags(flags);
   if (h.flags.ack()) {
     h.ack = rcv_nxt_;
@@ -110,6 +112,8 @@ Outgoing Connection::make_syn(Instant now, bool with_ack) {
   std::uint16_t flags = with_ack ? (TcpFlags::kSyn | TcpFlags::kAck) : TcpFlags::kSyn;
   // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN-ACK ECE alone.
   if (neg_.ecn) flags |= with_ack ? TcpFlags::kEce : (TcpFlags::kEce | TcpFlags::kCwr);
+  // RFC 9768 §3.1.1: a SYN requesting AccECN sets AE as well.
+  if (neg_.accecn && !with_ack) flags |= TcpFlags::kAe;
   h.flags = TcpFlags(flags);
   if (with_ack) h.ack = rcv_nxt_;
   // RFC 7323 §2.2: the window field of a SYN or SYN-ACK is never scaled.

@@ -136,7 +136,8 @@ bool Listener::fast_open_syn(Instant now, const wire::FourTuple& tuple, const wi
     return false;
   }
   r.cookie = make_half_open(now, tuple, h.seq, peer, isn);
-  r.cookie.flags = static_cast<std::uint8_t>(r.cookie.flags & ~HalfOpen::kInUse);
+  // The connection's own SYN-ACK answers: RFC 3168 ECN if the SYN asked for any (no AccECN codepoint).
+  r.cookie.flags = static_cast<std::uint8_t>(r.cookie.flags & ~(HalfOpen::kInUse | HalfOpen::kAccEcn));
   r.kind = ListenerReply::Kind::fast_open;
   ++fo.accepted;
   ++stats_.established;

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <new>
 
+#include "synack/tcp/accecn.hpp"
+
 namespace synack::tcp {
 
 using wire::SeqNum;
@@ -20,10 +22,22 @@ SynOptions HalfOpen::peer_options() const noexcept {
   s.sack_permitted = (flags & kSack) != 0;
   if ((flags & kTimestamps) != 0) s.timestamps = wire::Timestamps{ts_recent, 0};
   s.ecn = (flags & kEcn) != 0;
+  s.accecn = (flags & kAccEcn) != 0;
+  s.ip_ecn = syn_ecn;
   return s;
 }
 
 namespace {
+/// RFC 9768 §3.1.1 on a listener that does AccECN: a SYN whose AE, CWR, ECE are anything but 000 and
+/// 011 is answered as an AccECN SYN (111) — "MUST negotiate the use of AccECN as if they had been set
+/// to 111"; the SYN's IP-ECN field is kept for the SYN-ACK (Table 2).
+void accecn_syn(TcpFlags f, std::uint8_t ip_ecn, SynOptions& peer) noexcept {
+  if (!accecn::requested(f)) return;
+  peer.ecn = true;
+  peer.accecn = true;
+  peer.ip_ecn = ip_ecn & 3U;
+}
+
 /// Our TSval clock for a tuple: milliseconds plus its offset (IsnGenerator::timestamp_offset).
 std::uint32_t ts_clock(Instant now, std::uint32_t ts_offset) noexcept {
   return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 1'000'000U) + ts_offset;
@@ -37,7 +51,7 @@ Listener::Listener(const Config& config, wire::Endpoint local, std::uint32_t bac
       local_(local),
       // At most 2^20 entries (64 MiB): a Stack's flow table names a half-open slot in 20 bits.
       capacity_(std::clamp<std::uint32_t>(config.syn_queue_capacity, 1, kMaxSynQueue)),
-      levels_(std::min<std::uint32_t>(config.synack_retries, 254) + 1),
+      levels_(std::min<std::uint32_t>(config.synack_retries, Stored::kRetransmitsMask) + 1),
       accept_queue_(backlog == 0 ? config.default_backlog : backlog),
       cookie_mode_(config.syn_cookies) {}
 
@@ -62,7 +76,7 @@ void Listener::set_next(std::uint32_t slot, std::uint32_t next) noexcept {
 
 void Listener::set_retransmits(std::uint32_t slot, std::uint8_t n) noexcept {
   Stored& st = at(slot);
-  st.set_word((st.word() & ~(std::uint64_t{0xFF} << Stored::kRetransmitsShift)) |
+  st.set_word((st.word() & ~(Stored::kRetransmitsMask << Stored::kRetransmitsShift)) |
               (std::uint64_t{n} << Stored::kRetransmitsShift));
 }
 
@@ -126,7 +140,8 @@ void Listener::store(std::uint32_t slot, const HalfOpen& e) {
   if (v6) flags |= 1U;
   if ((e.flags & HalfOpen::kSack) != 0) flags |= 2U;
   if ((e.flags & HalfOpen::kTimestamps) != 0) flags |= 4U;
-  if ((e.flags & HalfOpen::kNoRtt) != 0) flags |= 8U;
+  // Flag bit 8 is kAccEcn's: only entries rebuilt from cookies have kNoRtt, and those are never stored.
+  if ((e.flags & HalfOpen::kAccEcn) != 0) flags |= 8U;
   if ((e.flags & HalfOpen::kEcn) != 0) flags |= 16U;
   // RFC 7323 §2.3: a shift above 14 is used as 14; 15 stands for "absent".
   const std::uint64_t wscale = e.peer_wscale == 0xFF ? 15U : std::min<std::uint8_t>(e.peer_wscale, 14);
@@ -134,6 +149,7 @@ void Listener::store(std::uint32_t slot, const HalfOpen& e) {
   st.set_word(
       (w & ((std::uint64_t{1} << Stored::kRetransmitsShift) - 1)) |
       (std::uint64_t{e.retransmits} << Stored::kRetransmitsShift) |
+      (std::uint64_t{e.syn_ecn & 3U} << Stored::kSynEcnShift) |
       (static_cast<std::uint64_t>(e.generation & Stored::kGenerationMask) << Stored::kGenerationShift) |
       ((e.flags & HalfOpen::kInUse) != 0 ? Stored::kInUseBit : 0) | (flags << Stored::kFlagsShift) |
       (wscale << Stored::kWscaleShift));
@@ -175,8 +191,9 @@ void Listener::unpack_answer(const Stored& st, HalfOpen& e) noexcept {
   if ((w & Stored::kInUseBit) != 0) e.flags |= HalfOpen::kInUse;
   if ((flags & 2U) != 0) e.flags |= HalfOpen::kSack;
   if ((flags & 4U) != 0) e.flags |= HalfOpen::kTimestamps;
-  if ((flags & 8U) != 0) e.flags |= HalfOpen::kNoRtt;
+  if ((flags & 8U) != 0) e.flags |= HalfOpen::kAccEcn;
   if ((flags & 16U) != 0) e.flags |= HalfOpen::kEcn;
+  e.syn_ecn = static_cast<std::uint8_t>((w >> Stored::kSynEcnShift) & 3U);
 }
 
 bool Listener::v6_matches(const Stored& st, const wire::FourTuple& tuple) const noexcept {
@@ -281,6 +298,10 @@ HalfOpen Listener::make_half_open(Instant now, const wire::FourTuple& tuple, Seq
   if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
   if (peer.sack_permitted) e.flags |= HalfOpen::kSack;
   if (peer.ecn) e.flags |= HalfOpen::kEcn;
+  if (peer.accecn) {
+    e.flags |= HalfOpen::kAccEcn;
+    e.syn_ecn = peer.ip_ecn;
+  }
   if (peer.timestamps) {
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
@@ -308,7 +329,7 @@ void Listener::free_half_open(std::uint32_t slot) noexcept {
 }
 
 ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
-                                   wire::Bytes payload, const IsnGenerator& isn) {
+                                   wire::Bytes payload, const IsnGenerator& isn, std::uint8_t ip_ecn) {
   ListenerReply r;
   const TcpFlags f = h.flags;
   // RFC 9293 §3.10.7.2 first: "An incoming RST segment could not be valid ... should be ignored".
@@ -378,7 +399,10 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   SynOptions peer = SynOptions::from(h.options);
   // RFC 3168 §6.1.1: an ECN-setup SYN is agreed to unless ECN is off here (the entry remembers it).
   peer.ecn = config_->ecn != EcnMode::off && ecn_setup(h.flags);
-  // RFC 7413 §4.2.2: a SYN with the Fast Open option, on a listener that does Fast Open.
+  if (config_->ecn == EcnMode::accecn) [[unlikely]]
+    accecn_syn(h.flags, ip_ecn, peer);
+  // RFC 7413 §4.2.2: a SYN with the Fast Open option, on a listener that does Fast Open (which answers
+  // an AccECN SYN with RFC 3168 ECN, as a SYN cookie does).
   if (fast_open_ != nullptr && h.options.fast_open) [[unlikely]] {
     if (fast_open_syn(now, tuple, h, payload, peer, isn, r)) return r;
   }
@@ -518,6 +542,7 @@ wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val)
   ours.sack_permitted = passive.sack_permitted && (e.flags & HalfOpen::kSack) != 0;  // RFC 2018 §2
   ours.timestamps = passive.timestamps && (e.flags & HalfOpen::kTimestamps) != 0;    // RFC 7323 §3.2
   ours.ecn = passive.ecn && (e.flags & HalfOpen::kEcn) != 0;                         // RFC 3168 §6.1.1
+  ours.accecn = ours.ecn && (e.flags & HalfOpen::kAccEcn) != 0;                      // RFC 9768 §3.1.1
   wire::SendHeader h;
   h.src_port = e.addr.local_port;
   h.dst_port = e.addr.remote_port;
@@ -526,6 +551,8 @@ wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val)
   // RFC 3168 §6.1.1: an ECN-setup SYN-ACK has ECE set and CWR clear.
   h.flags = TcpFlags(ours.ecn ? (TcpFlags::kSyn | TcpFlags::kAck | TcpFlags::kEce)
                               : (TcpFlags::kSyn | TcpFlags::kAck));
+  // RFC 9768 §3.1.1 Table 2: an AccECN SYN-ACK feeds back the SYN's IP-ECN field in AE, CWR, ECE.
+  if (ours.accecn) h.flags = TcpFlags(accecn::with_ace(h.flags.bits(), accecn::handshake_ace(e.syn_ecn)));
   h.window = config_->syn_window();
   h.has_mss = true;
   h.mss = ours.mss;
@@ -560,6 +587,13 @@ PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& fin
   p.syn_received_at = syn_received_at(e);
   p.synack_retransmits = e.retransmits;
   p.rtt_sample = (e.flags & HalfOpen::kNoRtt) == 0;
+  // RFC 9768 §3.2.2.1 Table 4: the ACE field of the ACK of an AccECN SYN-ACK feeds back the SYN-ACK's
+  // IP-ECN (s.cep 6 after CE, else 5); 0b000 (Note 1): "the Server MUST NOT set ECT on outgoing packets
+  // and MUST NOT respond to AccECN feedback" — its own feedback goes on.
+  if (p.negotiated.accecn) {
+    p.accecn_s_cep = accecn::handshake_s_cep(accecn::ace(final_ack.flags));
+    if (p.accecn_s_cep == 0) p.negotiated.ecn = false;
+  }
   return p;
 }
 

@@ -23,7 +23,9 @@ Offer make_offer(const Config& config, wire::IpVersion version, const OfferOverr
   }
   o.sack_permitted = overrides.sack_permitted.value_or(config.sack_permitted);
   o.timestamps = overrides.timestamps.value_or(config.timestamps);
-  o.ecn = overrides.ecn.value_or(config.ecn == EcnMode::on);
+  o.accecn = overrides.accecn.value_or(config.ecn == EcnMode::accecn);
+  o.ecn = overrides.ecn.value_or(o.accecn || config.ecn == EcnMode::on);
+  o.accecn = o.accecn && o.ecn;  // ecn = false wins
   return o;
 }
 
@@ -35,6 +37,8 @@ std::string_view to_string(EcnMode mode) noexcept {
       return "passive";
     case EcnMode::on:
       return "on";
+    case EcnMode::accecn:
+      return "accecn";
   }
   return "?";
 }
@@ -43,12 +47,14 @@ std::optional<EcnMode> parse_ecn_mode(std::string_view text) noexcept {
   if (text == "off") return EcnMode::off;
   if (text == "passive") return EcnMode::passive;
   if (text == "on") return EcnMode::on;
+  if (text == "accecn") return EcnMode::accecn;
   return std::nullopt;
 }
 
 Offer passive_offer(const Config& config, wire::IpVersion version) noexcept {
   Offer o = make_offer(config, version);
   o.ecn = config.ecn != EcnMode::off;
+  o.accecn = config.ecn == EcnMode::accecn;
   return o;
 }
 
@@ -59,6 +65,7 @@ Offer answer_offer(const Offer& ours, const SynOptions& peer) noexcept {
   o.sack_permitted = ours.sack_permitted && peer.sack_permitted;  // RFC 2018 §2
   o.timestamps = ours.timestamps && peer.timestamps.has_value();  // RFC 7323 §3.2
   o.ecn = ours.ecn && peer.ecn;                                   // RFC 3168 §6.1.1
+  o.accecn = o.ecn && ours.accecn && peer.accecn;                 // RFC 9768 §3.1.1
   return o;
 }
 
@@ -77,6 +84,8 @@ Negotiated negotiate(const Offer& ours, const SynOptions& peer, wire::IpVersion 
   n.timestamps = ours.timestamps && peer.timestamps.has_value();
   // RFC 3168 §6.1.1: ECN is in use once an ECN-setup SYN was answered by an ECN-setup SYN-ACK.
   n.ecn = ours.ecn && peer.ecn;
+  // RFC 9768 §3.1.1: AccECN feedback when both asked (the SYN) or agreed (the SYN-ACK) to it.
+  n.accecn = n.ecn && ours.accecn && peer.accecn;
   return n;
 }
 

@@ -17,9 +17,10 @@ TEST(ObserveJson, Negotiated_Write_KeysInDocumentedOrder) {
   EXPECT_EQ(
       j.dump(),
       R"({"offered":{"client":{"mss":1460,"wscale":7,"sack_permitted":true,"timestamps":true,"fast_open":false,)"
-      R"("ecn":false},"server":{"mss":1360,"wscale":9,"sack_permitted":true,"timestamps":false,"fast_open":false,)"
-      R"("ecn":false}},"agreed":{"mss_client_to_server":1360,"mss_server_to_client":1360,"window_scaling":true,)"
-      R"("wscale_client":7,"wscale_server":9,"sack":true,"timestamps":false,"ecn":false}})");
+      R"("ecn":false,"accecn":false},"server":{"mss":1360,"wscale":9,"sack_permitted":true,"timestamps":false,)"
+      R"("fast_open":false,"ecn":false,"accecn":false}},"agreed":{"mss_client_to_server":1360,)"
+      R"("mss_server_to_client":1360,"window_scaling":true,"wscale_client":7,"wscale_server":9,"sack":true,)"
+      R"("timestamps":false,"ecn":false,"accecn":false}})");
 }
 
 TEST(ObserveJson, Negotiated_ReadWhatWasWritten_SameValue) {

@@ -81,6 +81,8 @@ struct Offer {
   bool timestamps = false;             ///< Timestamps (RFC 7323)
   bool fast_open = false;              ///< a Fast Open option (cookie or cookie request)
   bool ecn = false;                    ///< ECN setup: ECE+CWR on a SYN, ECE on a SYN-ACK (RFC 3168 §6.1.1)
+  /// AccECN (RFC 9768 §3.1.1): AE+CWR+ECE on a SYN; on a SYN-ACK one of the four AccECN codepoints
+  bool accecn = false;
 
   /// The offer of a SYN or SYN-ACK header.
   [[nodiscard]] static Offer from(const wire::TcpHeader& syn) noexcept;
@@ -98,7 +100,8 @@ struct Agreed {
   std::optional<std::uint8_t> wscale_server;  ///< the server's shift
   bool sack = false;                          ///< both offered SACK-permitted
   bool timestamps = false;                    ///< both offered Timestamps
-  bool ecn = false;  ///< ECN negotiated: ECE+CWR on the SYN and ECE on the SYN-ACK (RFC 3168 §6.1.1)
+  bool ecn = false;     ///< ECN negotiated: ECE+CWR on the SYN and ECE on the SYN-ACK (RFC 3168 §6.1.1)
+  bool accecn = false;  ///< AccECN negotiated (RFC 9768 §3.1.1; then `ecn` too)
 
   /// Whether window scaling is in effect (both offered it).
   [[nodiscard]] bool window_scaling() const noexcept { return wscale_client.has_value(); }

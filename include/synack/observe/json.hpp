@@ -23,10 +23,10 @@ inline constexpr int kSchemaVersion = 1;
 /// {"schema": kSchemaVersion, "event": event}: the start of a --json-stream line.
 [[nodiscard]] Json event(std::string_view name);
 
-/// {"mss", "wscale", "sack_permitted", "timestamps", "fast_open", "ecn"}.
+/// {"mss", "wscale", "sack_permitted", "timestamps", "fast_open", "ecn", "accecn"}.
 [[nodiscard]] Json to_json(const Offer& offer);
 /// {"mss_client_to_server", "mss_server_to_client", "window_scaling", "wscale_client", "wscale_server",
-///  "sack", "timestamps", "ecn"}.
+///  "sack", "timestamps", "ecn", "accecn"}.
 [[nodiscard]] Json to_json(const Agreed& agreed);
 /// {"offered": {"client": Offer | null, "server": Offer | null}, "agreed": Agreed | null}.
 [[nodiscard]] Json to_json(const Negotiated& negotiated);

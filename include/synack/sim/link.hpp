@@ -44,6 +44,9 @@ struct ScriptRule {
     every_syn_ack,  ///< every SYN-ACK
     final_ack,      ///< the first pure ACK after this side sent a SYN: the handshake's third segment
     nth_segment,    ///< the Nth segment of the connection in this direction, whatever it carries
+    /// every SYN without ACK that carries data or a Fast Open option: a middlebox hostile to TCP Fast
+    /// Open (RFC 7413 §7.1), as the client's fallback must cope with
+    tfo_syn,
   };
   Match match = Match::nth_syn;  ///< which segments
   std::uint32_t n = 1;           ///< for the nth_* kinds

@@ -45,7 +45,7 @@ struct HostOptions {
   std::uint8_t window_shift = 7;             ///< the shift offered, 0-14
   bool sack = true;                          ///< offer SACK-permitted (RFC 2018)
   bool timestamps = true;                    ///< offer timestamps (RFC 7323)
-  tcp::EcnMode ecn = tcp::EcnMode::passive;  ///< ECN (RFC 3168): ask (on), agree only (passive), off
+  tcp::EcnMode ecn = tcp::EcnMode::passive;  ///< ECN: ask (on; accecn: RFC 9768), agree only (passive), off
   std::uint32_t send_buffer = 256 * 1024;    ///< tcp::Config::send_buffer
   std::uint32_t recv_buffer = 256 * 1024;    ///< tcp::Config::recv_buffer (sets the advertised window)
 };

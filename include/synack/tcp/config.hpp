@@ -29,11 +29,15 @@ enum class SynCookieMode : std::uint8_t {
 };
 
 /// Explicit Congestion Notification (RFC 3168 §6.1.1): whether a connection asks for it in its SYN and
-/// whether a listener agrees when a SYN asks. Linux's net.ipv4.tcp_ecn 0, 2 (its default) and 1.
+/// whether a listener agrees when a SYN asks; Accurate ECN (RFC 9768) with `accecn`. Linux's
+/// net.ipv4.tcp_ecn 0, 2 (its default), 1 and 3.
 enum class EcnMode : std::uint8_t {
   off,      ///< never: no ECN-setup SYN, and a SYN that asks gets a SYN-ACK without ECE
-  passive,  ///< agree when the peer's SYN asks, never ask (Linux tcp_ecn = 2, the default)
-  on,       ///< ask in every SYN, and agree when asked (Linux tcp_ecn = 1)
+  passive,  ///< agree (RFC 3168) when the peer's SYN asks, never ask (Linux tcp_ecn = 2, the default)
+  on,       ///< ask (RFC 3168) in every SYN, and agree when asked (Linux tcp_ecn = 1)
+  /// ask for AccECN in every SYN (AE, CWR, ECE), and agree to AccECN or RFC 3168 ECN as the SYN asks
+  /// (Linux tcp_ecn = 3); see docs/engine.md "Accurate ECN" for the subset supported
+  accecn,
 };
 
 /// Every knob of the TCP engine, with Linux-like defaults (a plain aggregate: set what you need, keep the
@@ -76,7 +80,7 @@ struct Config {
   std::uint8_t window_shift = 7;    ///< the shift we offer (Linux's default for large buffers), <= 14
   bool sack_permitted = true;       ///< offer SACK-permitted (RFC 2018); SACK recovery comes later
   bool timestamps = true;           ///< offer RFC 7323 timestamps
-  EcnMode ecn = EcnMode::passive;   ///< ECN (RFC 3168): ask in our SYNs (on), or only agree (passive)
+  EcnMode ecn = EcnMode::passive;   ///< ECN: ask in our SYNs (on, accecn), or only agree (passive)
   std::uint16_t min_send_mss = 48;  ///< floor on the MSS we send with (Linux TCP_MIN_SND_MSS)
 
   // --- buffers -------------------------------------------------------------------------------------

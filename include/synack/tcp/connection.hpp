@@ -86,6 +86,9 @@ struct PassiveOpen {
   /// Whether syn_received_at times the handshake (false for a SYN cookie without timestamps: no RTT
   /// sample, the RTO stays initial_rto).
   bool rtt_sample = true;
+  /// AccECN (negotiated.accecn): s.cep as the final ACK's ACE sets it (RFC 9768 Table 4; 0 = no response
+  /// to the feedback, and negotiated.ecn false: no ECT).
+  std::uint8_t accecn_s_cep = 5;
 };
 
 /// What a connection dropped or answered specially, for the Stack's totals (cheap: four loads).
@@ -249,6 +252,12 @@ class Connection {
     std::uint32_t ce_received = 0;     ///< segments that arrived marked CE (RFC 3168)
     std::uint32_t ecn_reductions = 0;  ///< congestion responses to ECE (at most one per window)
     wire::SeqNum ecn_recover;          ///< no further response to ECE until SND.UNA passes this
+    std::uint32_t ce_delivered = 0;    ///< AccECN: CE marks the peer's ACE counter reported
+    std::uint8_t r_cep = 5;            ///< AccECN r.cep mod 8: CE-marked packets received (RFC 9768 §3.2.2.2)
+    std::uint8_t s_cep = 5;            ///< AccECN s.cep mod 8: the peer's counter as last read from ACE
+    std::uint8_t r_cep_acked = 5;      ///< AccECN: r.cep on the last ACK we sent
+    /// AccECN client: the ACE of our first ACK (RFC 9768 Table 4, the SYN-ACK's IP-ECN); 0 = sent
+    std::uint8_t ace_first = 0;
     wire::SeqNum high_rxt;  ///< RFC 6675 HighRxt: end of the highest octet retransmitted in recovery
     std::unique_ptr<FastOpenState> fast_open;  ///< only for connections that use Fast Open (RFC 7413)
   };
@@ -273,7 +282,20 @@ class Connection {
   void on_unacceptable(Instant now, const wire::TcpHeader& h, std::size_t payload_len, bool paws_rejected);
   /// An acceptable RST in a synchronized state (RFC 9293 §3.10.7.4 second, RFC 5961 §3.2).
   void on_rst_synchronized(Instant now, const wire::TcpHeader& h);
+  // ecn.cpp
   void on_ecn_input(const wire::TcpHeader& h, std::size_t payload_len) noexcept;
+  /// RFC 9768 §3.2.2: counts CE-marked arrivals (r.cep) and reads the peer's ACE counter (s.cep).
+  void on_accecn_input(const wire::TcpHeader& h, std::size_t payload_len) noexcept;
+  /// The sender's response to ECE, or to an increase of the ACE counter: once per window (RFC 3168 §6.1.2).
+  void ecn_congestion_response() noexcept;
+  /// The header flags of an outgoing segment with AccECN: the ACE field carries r.cep (or, on the
+  /// client's first ACK, the SYN-ACK's IP-ECN); RFC 3168's ECE and CWR are not used.
+  [[nodiscard]] std::uint16_t accecn_flags(std::uint16_t flags) noexcept;
+  /// SYN-SENT: the ECN the SYN-ACK agrees to (RFC 3168 §6.1.1, RFC 9768 §3.1.2) into `peer`.
+  void read_syn_ack_ecn(wire::TcpFlags f, SynOptions& peer) const noexcept;
+  /// After negotiation: the AccECN counters start (RFC 9768 §3.2.2.2); a client keeps the SYN-ACK's
+  /// IP-ECN for its first ACK (§3.2.2.1).
+  void start_accecn() noexcept;
   [[nodiscard]] bool segment_acceptable(const wire::TcpHeader& h, std::size_t payload_len) const noexcept;
   /// RFC 9293 §3.10.7.4 fifth, the ACK field; false when the segment's text is not to be processed.
   bool process_ack(Instant now, const wire::TcpHeader& h, std::size_t payload_len);

@@ -50,6 +50,7 @@ struct ConnectionInfo {
   std::uint32_t timeouts = 0;          ///< retransmission timeouts after the handshake
   std::uint32_t ecn_ce_received = 0;   ///< segments that arrived marked CE (negotiated.ecn only)
   std::uint32_t ecn_reductions = 0;    ///< congestion-window reductions for ECE (RFC 3168 §6.1.2)
+  std::uint32_t ecn_ce_delivered = 0;  ///< AccECN: CE marks the peer's ACE counter reported (RFC 9768)
   /// How the connection ended: a tcp::Error (refused, timed_out, reset, aborted), or empty while it is open
   /// and after a normal close.
   std::error_code error;

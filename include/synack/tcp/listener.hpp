@@ -59,10 +59,11 @@ struct HalfOpen {
   PackedTuple addr;                 ///< the 4-tuple (local = our side), family in kV6
   std::uint16_t peer_mss = 0;       ///< 0 = absent
   std::uint8_t peer_wscale = 0xFF;  ///< 0xFF = absent
-  std::uint8_t flags = 0;           ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt | kEcn
-  std::uint8_t retransmits = 0;     ///< SYN-ACKs retransmitted so far (its FIFO level)
+  std::uint8_t flags = 0;        ///< kV6 | kSack | kTimestamps | kInUse | kCookie | kNoRtt | kEcn | kAccEcn
+  std::uint8_t retransmits = 0;  ///< SYN-ACKs retransmitted so far (its FIFO level)
   /// Bumped on free (modulo 16, as stored): a stale reference to the slot is detected.
   std::uint8_t generation = 0;
+  std::uint8_t syn_ecn = 0;     ///< the SYN's IP-ECN field, fed back in an AccECN SYN-ACK (kAccEcn)
   std::uint32_t iss = 0;        ///< our ISN (the SYN-ACK's sequence number)
   std::uint32_t irs = 0;        ///< the peer's ISN (from its SYN)
   std::uint32_t ts_recent = 0;  ///< the peer's TSval from its SYN
@@ -81,6 +82,7 @@ struct HalfOpen {
   static constexpr std::uint8_t kCookie = 0x10;  ///< rebuilt from a SYN cookie, never stored
   static constexpr std::uint8_t kNoRtt = 0x20;   ///< when the SYN-ACK left is unknown: no RTT sample
   static constexpr std::uint8_t kEcn = 0x40;     ///< the SYN asked for ECN and we agree (RFC 3168 §6.1.1)
+  static constexpr std::uint8_t kAccEcn = 0x80;  ///< the SYN asked for AccECN and we agree (RFC 9768 §3.1.1)
 
   /// Whether the slot holds a live entry.
   [[nodiscard]] bool in_use() const noexcept { return (flags & kInUse) != 0; }
@@ -144,7 +146,7 @@ class Listener {
   /// room takes a SYN-queue slot (its index in reply.slot) and asks for a SYN-ACK.
   [[nodiscard]] ListenerReply on_segment(Instant now, const wire::FourTuple& tuple,
                                          const wire::TcpHeader& header, wire::Bytes payload,
-                                         const IsnGenerator& isn);
+                                         const IsnGenerator& isn, std::uint8_t ip_ecn = 0);
   /// Creates a half-open entry as if `header` (a SYN) had arrived; used by on_segment and by the
   /// forwarder once the embedder accepted. nullopt when the SYN queue is full. The entry keeps its
   /// timestamp offset (HalfOpen::ts_offset), computed with its ISN by one hash.
@@ -293,6 +295,8 @@ class Listener {
     static constexpr std::uint64_t kLinkMask = (1U << 21U) - 1;  ///< also the nil link
     static constexpr unsigned kNextShift = 21;
     static constexpr unsigned kRetransmitsShift = 42;
+    static constexpr std::uint64_t kRetransmitsMask = 0x3F;  ///< 6 bits: synack_retries is clamped to 63
+    static constexpr unsigned kSynEcnShift = 48;             ///< 2 bits: HalfOpen::syn_ecn
     static constexpr unsigned kGenerationShift = 50;
     static constexpr std::uint8_t kGenerationMask = 0x0F;
     static constexpr std::uint64_t kInUseBit = 1ULL << 54U;
@@ -318,7 +322,7 @@ class Listener {
       return static_cast<std::uint8_t>((w >> kGenerationShift) & kGenerationMask);
     }
     [[nodiscard]] static std::uint8_t retransmits_of(std::uint64_t w) noexcept {
-      return static_cast<std::uint8_t>(w >> kRetransmitsShift);
+      return static_cast<std::uint8_t>((w >> kRetransmitsShift) & kRetransmitsMask);
     }
   };
   static_assert(sizeof(Stored) == 42 && alignof(Stored) == 1);
@@ -421,7 +425,7 @@ void Listener::on_timeout(Instant now, Retransmit&& retransmit, Expired&& expire
       const std::uint32_t slot = fifo.head;
       if (entry_deadline(slot) > now) break;
       const std::uint8_t count = retransmits(slot);
-      if (count >= config_->synack_retries) {
+      if (count + 1U >= levels_.size()) {  // synack_retries, at most 63
         ++stats_.half_open_timeouts;
         expired(slot);
         free_half_open(slot);

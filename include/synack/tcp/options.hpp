@@ -23,6 +23,10 @@ struct SynOptions {
       timestamps;  ///< the SYN's TSval and TSecr, when it carried Timestamps (RFC 7323)
   /// ECN setup (RFC 3168 §6.1.1): a SYN with ECE and CWR, or a SYN-ACK with ECE and not CWR (ecn_setup()).
   bool ecn = false;
+  /// AccECN (RFC 9768 §3.1.1): a SYN requesting it (implies `ecn`), or a SYN-ACK agreeing to it.
+  bool accecn = false;
+  /// The IP-ECN field the SYN arrived with (fed back in an AccECN SYN-ACK, RFC 9768 Table 2).
+  std::uint8_t ip_ecn = 0;
 
   /// The negotiation-relevant part of a SYN's parsed options (MSS 0 dropped, window scale clamped).
   [[nodiscard]] static SynOptions from(const wire::TcpOptions& options) noexcept;
@@ -38,6 +42,8 @@ struct OfferOverrides {
   std::optional<bool> sack_permitted;        ///< offer SACK-permitted (Config::sack_permitted)
   std::optional<bool> timestamps;            ///< offer timestamps (Config::timestamps)
   std::optional<bool> ecn;                   ///< ask for ECN in the SYN (Config::ecn == EcnMode::on)
+  /// ask for AccECN in the SYN (Config::ecn == EcnMode::accecn); true implies ecn, ecn = false wins
+  std::optional<bool> accecn;
 };
 
 /// What we put in our SYN (active open) or what we are prepared to agree to (passive open).
@@ -47,6 +53,7 @@ struct Offer {
   bool sack_permitted = false;         ///< we send SACK-permitted
   bool timestamps = false;             ///< we send Timestamps
   bool ecn = false;                    ///< ECN setup flags on our SYN (ECE+CWR) or SYN-ACK (ECE)
+  bool accecn = false;                 ///< AccECN: AE+CWR+ECE on our SYN, or agreed to (RFC 9768)
   /// Every field equal.
   friend constexpr bool operator==(const Offer&, const Offer&) noexcept = default;
 };
@@ -62,6 +69,9 @@ struct Negotiated {
   bool sack = false;        ///< both sides sent SACK-permitted: SACK blocks may be sent and are honoured
   bool timestamps = false;  ///< both sides sent Timestamps: every segment carries them (RFC 7323 §3.2)
   bool ecn = false;  ///< ECN in use (RFC 3168 §6.1.1): ECT(0) on new data, CE echoed with ECE until CWR
+  /// AccECN feedback (RFC 9768): the ACE field counts CE marks instead of ECE/CWR (then `ecn` says
+  /// whether we send ECT; an AccECN server whose first ACK had ACE 0 sends none, §3.2.2.3).
+  bool accecn = false;
   /// Every field equal.
   friend constexpr bool operator==(const Negotiated&, const Negotiated&) noexcept = default;
 };
@@ -75,7 +85,7 @@ struct Negotiated {
 [[nodiscard]] Offer make_offer(const Config& config, wire::IpVersion version,
                                const OfferOverrides& overrides = {}) noexcept;
 
-/// "off", "passive" or "on" (the CLI's --ecn values).
+/// "off", "passive", "on" or "accecn" (the CLI's --ecn values).
 [[nodiscard]] std::string_view to_string(EcnMode mode) noexcept;
 /// The inverse of to_string(EcnMode); nullopt for any other text.
 [[nodiscard]] std::optional<EcnMode> parse_ecn_mode(std::string_view text) noexcept;
