@@ -303,7 +303,7 @@ void register_sim_command(CLI::App& app, int& exit_code) {
       app.add_subcommand("sim", "Watch handshakes in a deterministic simulated network (virtual time)");
   sub->add_option("SCENARIO", a->scenario,
                   "normal, lossy, dead-server, closed-port, simultaneous-open, "
-                  "mss-mismatch, no-options, tiny-backlog, syn-flood (see --list)")
+                  "mss-mismatch, no-options, tiny-backlog, tfo-hostile, syn-flood (see --list)")
       ->capture_default_str();
   sub->add_flag("--list", a->list, "List the scenarios and exit");
   sub->add_option("--connections", a->connections, "Run N connections and print a summary")

@@ -59,6 +59,9 @@ const std::vector<ScenarioInfo>& scenarios() {
       {"mss-mismatch", "client announces MSS 1460, server 1360: both send at most 1360 bytes"},
       {"no-options", "the client offers only an MSS: no window scaling, SACK or timestamps"},
       {"tiny-backlog", "a server with a backlog of 1 that never accepts: the later connections time out"},
+      {"tfo-hostile",
+       "Fast Open through a middlebox that drops SYNs with data or the option: the client falls back after "
+       "one SYN timeout (1 s), and its next connection sends a plain SYN at once"},
       {"syn-flood",
        "5,000 spoofed SYN/s for 10 s at a SYN queue of 256 while 20 clients connect (3 s timeout)"},
   };
@@ -108,6 +111,16 @@ std::optional<SimConfig> scenario_config(std::string_view name, std::uint64_t se
     c.tiny_backlog = 1;
     c.connections = 3;
     c.stagger = 100ms;
+    return c;
+  }
+  if (name == "tfo-hostile") {
+    // RFC 7413 §7.1: the first SYN (a cookie request) vanishes; its retransmission goes without the option
+    // and the server is remembered as hostile, so the second connection, 3 s later, starts plain.
+    c.client.fast_open = true;
+    c.server.fast_open = true;
+    c.to_server.script.push_back({ScriptRule::Match::tfo_syn, 1, Fate::dropped});
+    c.connections = 2;
+    c.stagger = 3s;
     return c;
   }
   if (name == "syn-flood") {

@@ -31,8 +31,9 @@ constexpr std::uint64_t kStreamAttacker = 4;
 constexpr std::uint64_t kStreamStack = 16;  // + 2 * batch (+1 for the server)
 
 constexpr std::size_t kBuffer = 2048;
-constexpr int kMaxSettleRounds = 10000;    // rounds of arrivals/timers/transmissions at one instant
-constexpr std::uint32_t kMaxStalls = 100;  // consecutive instants with an overdue deadline
+constexpr std::uint32_t kFastOpenQueue = 16;  // a Fast Open server's pending-connection bound (RFC 7413 §5.1)
+constexpr int kMaxSettleRounds = 10000;       // rounds of arrivals/timers/transmissions at one instant
+constexpr std::uint32_t kMaxStalls = 100;     // consecutive instants with an overdue deadline
 
 /// The attacker's spoofed sources: hosts 1-254 of 198.51.100.0/24 and 203.0.113.0/24 (RFC 5737).
 wire::IpAddress spoofed_source(Rng& rng) {
@@ -159,7 +160,9 @@ class Batch {
         (config.server_mode == ServerMode::listen || config.server_mode == ServerMode::tiny_backlog) &&
         !config.simultaneous_open) {
       const std::uint32_t backlog = config.server_mode == ServerMode::tiny_backlog ? config.tiny_backlog : 0;
-      if (auto l = server_->listen({config.server_address, config.server_port}, backlog)) listener_ = *l;
+      const stack::ListenOptions options{backlog, std::nullopt,
+                                         config.server.fast_open ? kFastOpenQueue : 0U};
+      if (auto l = server_->listen({config.server_address, config.server_port}, options)) listener_ = *l;
     }
     hook_pair();
     client_addresses_ = client_addresses(config, first, count);
@@ -226,6 +229,13 @@ class Batch {
     Tracked& t = tracked_[i];
     t.started = true;
     stack::ConnectOptions options;
+    if (config_.client.fast_open) {
+      // RFC 7413 §4.2.1: the request rides in the SYN when a cookie is cached (a cookie request otherwise).
+      options.fast_open = true;
+      request_.assign(config_.request_bytes, std::byte{'x'});
+      options.data = request_;
+      t.request_sent = true;
+    }
     auto id = client_->connect(now_, t.result.tuple.local, t.result.tuple.remote, options);
     if (!id) return;  // cannot happen with fresh stacks; the connection stays pending
     t.client_id = *id;

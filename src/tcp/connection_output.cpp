@@ -225,12 +225,9 @@ bool Connection::has_new_data_to_send() const noexcept {
   return fin_queued_ && !fin_acked_ && snd_nxt_ <= fin_seq() && unsent_bytes() == std::size_t{0};
 }
 
-std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, std::size_t max_len,
-                                                      bool retransmission) {
-  SendBuffer& sb = buffers_->send;
-  const std::int32_t off = seq - data_base();
-  if (off < 0) return std::nullopt;
-  const auto offset = static_cast<std::size_t>(off);
+std::size_t Connection::data_length(SeqNum seq, std::size_t offset, std::size_t max_len,
+                                    bool retransmission) const noexcept {
+  const SendBuffer& sb = buffers_->send;
   const std::size_t avail = offset < sb.size() ? sb.size() - offset : 0;
   std::size_t len = std::min(avail, max_len);
   if (retransmission) {
@@ -254,6 +251,16 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
     const std::size_t room = smss() > 4 + 8 * blocks ? smss() - (4 + 8 * blocks) : 0;
     len = std::min(len, room);
   }
+  return len;
+}
+
+std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, std::size_t max_len,
+                                                      bool retransmission) {
+  SendBuffer& sb = buffers_->send;
+  const std::int32_t off = seq - data_base();
+  if (off < 0) return std::nullopt;
+  const auto offset = static_cast<std::size_t>(off);
+  std::size_t len = data_length(seq, offset, max_len, retransmission);
   // The payload is one span: a view into a chunk, or a copy in the staging chunk when it crosses a chunk
   // boundary (shorter only at the pool's hard limit, when no staging chunk can be had).
   const wire::Bytes payload = len > 0 ? sb.peek(offset, len) : wire::Bytes{};
@@ -284,7 +291,12 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
   // window probes, which are built elsewhere without it).
   if (neg_.ecn && len > 0 && !resent) out.ecn = ecn::kEct0;
 
-  const SeqNum seg_end = end + (fin ? 1U : 0U);
+  note_data_sent(now, seq, end + (fin ? 1U : 0U), fin, retransmission, resent);
+  return out;
+}
+
+void Connection::note_data_sent(Instant now, SeqNum seq, SeqNum seg_end, bool fin, bool retransmission,
+                                bool resent) {
   if (resent) {
     ++buffers_->data_retransmits;
     rtx_tsval_ = ts_val(now);
@@ -303,11 +315,10 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
       }
       snd_max_ = snd_nxt_;
     }
+    skip_sacked();
   }
-  if (!retransmission) skip_sacked();
   last_send_ = now;
   arm_retransmit(now);  // RFC 6298 §5.1
-  return out;
 }
 
 bool Connection::wants_transmit() const noexcept {

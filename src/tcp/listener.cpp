@@ -37,11 +37,6 @@ void accecn_syn(TcpFlags f, std::uint8_t ip_ecn, SynOptions& peer) noexcept {
   peer.accecn = true;
   peer.ip_ecn = ip_ecn & 3U;
 }
-
-/// Our TSval clock for a tuple: milliseconds plus its offset (IsnGenerator::timestamp_offset).
-std::uint32_t ts_clock(Instant now, std::uint32_t ts_offset) noexcept {
-  return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 1'000'000U) + ts_offset;
-}
 }  // namespace
 
 Listener::Listener(const Config& config, wire::Endpoint local, std::uint32_t backlog)
@@ -334,60 +329,8 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   const TcpFlags f = h.flags;
   // RFC 9293 §3.10.7.2 first: "An incoming RST segment could not be valid ... should be ignored".
   if (f.rst()) return r;
-  // Second: "Any acknowledgment is bad if it arrives on a connection still in the LISTEN state. An
-  // acceptable reset segment should be formed for any arriving ACK-bearing segment. The RST should be
-  // formatted as follows: <SEQ=SEG.ACK><CTL=RST>".
-  // RFC 4987 §3.6: unless it is the final ACK of a cookie SYN-ACK, which completes the handshake with
-  // the state the cookie carries (SEG.ACK - 1 is our ISN, SEG.SEQ - 1 the peer's).
-  if (f.ack()) {
-    if (!f.syn() && cookie_ack_possible(now)) {
-      if (const auto peer = cookies_->check(now, tuple, h)) {
-        ++stats_.syncookies_recv;
-        if (accept_queue_full()) {
-          // As for a queue entry (Linux ListenOverflows): drop; the peer's next segment carries the same
-          // cookie and may find room while the cookie is valid.
-          ++stats_.accept_queue_full_drops;
-          return r;
-        }
-        HalfOpen& e = r.cookie;
-        e.addr = PackedTuple::pack(tuple);
-        e.iss = (h.ack - 1).raw();
-        e.irs = (h.seq - 1).raw();
-        e.peer_mss = peer->mss.value_or(0);
-        e.peer_wscale = peer->wscale.value_or(0xFF);
-        e.flags = HalfOpen::kCookie;
-        if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
-        if (peer->sack_permitted) e.flags |= HalfOpen::kSack;
-        if (peer->ecn) e.flags |= HalfOpen::kEcn;
-        if (peer->timestamps) {
-          e.flags |= HalfOpen::kTimestamps;
-          e.ts_recent = peer->timestamps->value;
-          // TSecr is our SYN-ACK's TSval: the clock then, rounded down by up to 63 ms, so the handshake
-          // RTT sample errs long (a larger RTO), never short.
-          e.ts_offset = isn.timestamp_offset(tuple);
-          const std::uint32_t clock_now = ts_clock(now, e.ts_offset);
-          const std::uint32_t elapsed_ms = clock_now - h.options.timestamps->echo;
-          // (A cookie is valid for minutes, far less than the epoch's lead: the difference stays >= 0.)
-          const std::uint32_t now_us = since_epoch(now);
-          const std::uint64_t elapsed_us = std::uint64_t{elapsed_ms} * 1000U;
-          e.syn_received_us = elapsed_ms < 0x80000000U && elapsed_us <= now_us
-                                  ? now_us - static_cast<std::uint32_t>(elapsed_us)
-                                  : now_us;
-        } else {
-          e.flags |= HalfOpen::kNoRtt;  // nothing tells when the SYN-ACK left
-          e.syn_received_us = since_epoch(now);
-        }
-        ++stats_.established;
-        r.kind = ListenerReply::Kind::complete_cookie;
-        return r;
-      }
-      ++stats_.syncookies_failed;
-    }
-    ++stats_.resets_sent;
-    r.kind = ListenerReply::Kind::send_rst;
-    r.rst_seq = h.ack;
-    return r;
-  }
+  // Second: an ACK (on_ack).
+  if (f.ack()) return on_ack(now, tuple, h, isn);
   // Fourth: a SYN. Anything else is dropped.
   if (!f.syn()) return r;
   ++stats_.syns_received;
@@ -414,20 +357,9 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
       answer_with_cookie(now, tuple, h, peer, isn, r)) {
     return r;
   }
-  if (full) {
-    // Make room by dropping the oldest entry whose SYN-ACK already went out more than once: a peer that
-    // meant to connect has most likely answered the first one, and a spoofed SYN never will. Without it
-    // 256 spoofed SYNs hold a queue for the whole 63 s of SYN-ACK retries (Linux prunes too: its
-    // request-socket timer gives old entries fewer retries when the queue is more than half full).
-    const auto victim = oldest_retransmitted();
-    if (!victim) {
-      ++stats_.syn_queue_full_drops;
-      return r;
-    }
-    r.pruned = entry(*victim).tuple();
-    r.pruned_slot = *victim;
-    ++stats_.syn_queue_pruned;
-    free_half_open(*victim);
+  if (full && !make_room(r)) {
+    ++stats_.syn_queue_full_drops;
+    return r;
   }
   // A SYN carrying data (without a valid Fast Open cookie): the SYN-ACK acknowledges only the SYN
   // (RCV.NXT = SEG.SEQ + 1); the data is not queued and the peer retransmits it after the handshake.
@@ -437,38 +369,17 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   return r;
 }
 
-bool Listener::cookie_ack_possible(Instant now) const noexcept {
-  // Linux (cookie_v4_check, tcp_synq_no_recent_overflow): only while cookies are on and were sent
-  // recently enough that one could still be valid.
-  return cookies_ != nullptr && cookie_mode_ != SynCookieMode::never && last_cookie_sent_ &&
-         now - *last_cookie_sent_ < SynCookies::kTick * SynCookies::kValidTicks;
-}
-
-bool Listener::answer_with_cookie(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& syn,
-                                  const SynOptions& peer, const IsnGenerator& isn, ListenerReply& r) {
-  if (cookies_ == nullptr) return false;
-  const std::uint32_t clock = peer.timestamps ? ts_clock(now, isn.timestamp_offset(tuple)) : 0;
-  const auto cookie = cookies_->make(now, tuple, syn.seq, peer, clock);
-  if (!cookie) return false;
-  HalfOpen& e = r.cookie;
-  e.addr = PackedTuple::pack(tuple);
-  e.iss = cookie->isn.raw();
-  e.irs = syn.seq.raw();
-  e.peer_mss = cookie->peer.mss.value_or(0);
-  e.peer_wscale = cookie->peer.wscale.value_or(0xFF);
-  e.flags = HalfOpen::kCookie;
-  if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
-  if (cookie->peer.sack_permitted) e.flags |= HalfOpen::kSack;
-  if (cookie->peer.ecn) e.flags |= HalfOpen::kEcn;
-  if (peer.timestamps) {
-    e.flags |= HalfOpen::kTimestamps;
-    e.ts_recent = peer.timestamps->value;
-  }
-  e.syn_received_us = since_epoch(now);
-  r.cookie_ts_val = cookie->ts_val.value_or(0);
-  r.kind = ListenerReply::Kind::send_cookie_syn_ack;
-  last_cookie_sent_ = now;
-  ++stats_.syncookies_sent;
+bool Listener::make_room(ListenerReply& r) {
+  // Make room by dropping the oldest entry whose SYN-ACK already went out more than once: a peer that
+  // meant to connect has most likely answered the first one, and a spoofed SYN never will. Without it
+  // 256 spoofed SYNs hold a queue for the whole 63 s of SYN-ACK retries (Linux prunes too: its
+  // request-socket timer gives old entries fewer retries when the queue is more than half full).
+  const auto victim = oldest_retransmitted();
+  if (!victim) return false;
+  r.pruned = entry(*victim).tuple();
+  r.pruned_slot = *victim;
+  ++stats_.syn_queue_pruned;
+  free_half_open(*victim);
   return true;
 }
 

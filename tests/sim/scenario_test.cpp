@@ -189,6 +189,34 @@ TEST(Scenario, TinyBacklogTimesOutTheLaterConnections) {
   EXPECT_EQ(r.summary.count(observe::Outcome::timed_out), 2U);
 }
 
+TEST(Scenario, TfoHostile_FirstFallsBackAfterOneRto_SecondStartsPlain) {
+  const auto r = run_scenario("tfo-hostile");
+  ASSERT_EQ(r.connections.size(), 2U);
+  const auto& first = r.connections[0];
+  const auto& second = r.connections[1];
+  // RFC 7413 §7.1: the SYN with the Fast Open option vanishes on the path; the retransmission, one initial
+  // RTO later, carries neither the option nor data, and gets through.
+  ASSERT_EQ(first.outcome, observe::Outcome::established) << render_ladder(first);
+  ASSERT_GE(first.segments.size(), 2U);
+  EXPECT_EQ(first.segments[0].fate, Fate::dropped);
+  EXPECT_TRUE(first.segments[0].header.options.fast_open.has_value());
+  EXPECT_EQ(first.segments[1].header.flags.to_string(), "S");
+  EXPECT_EQ(first.segments[1].at - first.started_at, 1s);
+  EXPECT_FALSE(first.segments[1].header.options.fast_open.has_value());
+  EXPECT_EQ(first.segments[1].fate, Fate::delivered);
+  EXPECT_EQ(first.syn_retransmits, 1U);
+  ASSERT_TRUE(first.established_at);
+  EXPECT_EQ(*first.established_at - first.started_at, 1020ms);  // one RTO, then one round trip
+  // The destination is remembered as hostile: the next connection's first SYN is plain.
+  ASSERT_EQ(second.outcome, observe::Outcome::established) << render_ladder(second);
+  ASSERT_FALSE(second.segments.empty());
+  EXPECT_FALSE(second.segments[0].header.options.fast_open.has_value());
+  EXPECT_EQ(second.segments[0].fate, Fate::delivered);
+  EXPECT_EQ(second.syn_retransmits, 0U);
+  ASSERT_TRUE(second.established_at);
+  EXPECT_EQ(*second.established_at - second.started_at, 20ms);
+}
+
 TEST(Scenario, EveryNamedScenarioHasAConfig) {
   for (const auto& s : scenarios()) EXPECT_TRUE(scenario_config(s.name).has_value()) << s.name;
   EXPECT_FALSE(scenario_config("no-such-scenario").has_value());

@@ -48,6 +48,9 @@ struct HostOptions {
   tcp::EcnMode ecn = tcp::EcnMode::passive;  ///< ECN: ask (on; accecn: RFC 9768), agree only (passive), off
   std::uint32_t send_buffer = 256 * 1024;    ///< tcp::Config::send_buffer
   std::uint32_t recv_buffer = 256 * 1024;    ///< tcp::Config::recv_buffer (sets the advertised window)
+  /// TCP Fast Open (RFC 7413): a client connects with ConnectOptions::fast_open (its request rides in the
+  /// SYN once a cookie is cached, a cookie request otherwise); a server listens with a Fast Open queue.
+  bool fast_open = false;
 };
 
 /// An attacker that floods the server with spoofed SYNs (the syn-flood scenario), as `hping3 -S --flood

@@ -339,6 +339,15 @@ class Connection {
   [[nodiscard]] Outgoing make_syn(Instant now, bool with_ack);
   [[nodiscard]] std::optional<Outgoing> make_data_segment(Instant now, wire::SeqNum seq, std::size_t max_len,
                                                           bool retransmission);
+  /// Payload bytes the data segment at `seq` (`offset` into the send buffer) may carry: what is queued, at
+  /// most `max_len`, within what was sent before (a retransmission) or the send allowance, before the
+  /// next SACKed range, leaving room for the SACK blocks.
+  [[nodiscard]] std::size_t data_length(wire::SeqNum seq, std::size_t offset, std::size_t max_len,
+                                        bool retransmission) const noexcept;
+  /// The send state after a data segment [seq, seg_end) left: SND.NXT/SND.MAX, RTT timing (Karn),
+  /// retransmission counts, the retransmission timer.
+  void note_data_sent(Instant now, wire::SeqNum seq, wire::SeqNum seg_end, bool fin, bool retransmission,
+                      bool resent);
   [[nodiscard]] wire::SeqNum data_base() const noexcept;  ///< sequence number of the send buffer's front
   [[nodiscard]] wire::SeqNum fin_seq() const noexcept;    ///< valid once fin_queued_
   [[nodiscard]] std::uint32_t advertised_window() const noexcept;  ///< with receiver SWS avoidance

@@ -368,6 +368,10 @@ class Listener {
   }
   void set_retransmits(std::uint32_t slot, std::uint8_t n) noexcept;
 
+  /// Our TSval clock for a tuple: milliseconds plus its offset (IsnGenerator::timestamp_offset).
+  [[nodiscard]] static std::uint32_t ts_clock(Instant now, std::uint32_t ts_offset) noexcept {
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 1'000'000U) + ts_offset;
+  }
   [[nodiscard]] Instant entry_deadline(std::uint32_t slot) const noexcept;
   /// `now` as HalfOpen::syn_received_us (moving the epoch, and every entry with it, when `now` nears the
   /// end of the 32-bit range).
@@ -381,6 +385,17 @@ class Listener {
   /// The half-open entry a SYN makes (not stored): tuple, ISN and timestamp offset, the SYN's options.
   [[nodiscard]] HalfOpen make_half_open(Instant now, const wire::FourTuple& tuple, wire::SeqNum peer_isn,
                                         const SynOptions& peer, const IsnGenerator& isn);
+  /// on_segment for an ACK: the final ACK of a cookie SYN-ACK completes (RFC 4987 §3.6); any other gets
+  /// an RST (RFC 9293 §3.10.7.2).
+  ListenerReply on_ack(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
+                       const IsnGenerator& isn);
+  /// The entry a valid cookie ACK stands for: our ISN and the peer's from SEG.ACK and SEG.SEQ, the
+  /// options the cookie carried, the handshake's RTT from the echoed timestamp when there is one.
+  [[nodiscard]] HalfOpen cookie_entry(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
+                                      const SynOptions& peer, const IsnGenerator& isn);
+  /// A full SYN queue: frees the oldest entry whose SYN-ACK was retransmitted (ListenerReply::pruned);
+  /// false when every entry is fresh.
+  bool make_room(ListenerReply& r);
   /// RFC 7413 §4.2.2 for a SYN with the Fast Open option (fast_open.cpp): true when `r` is the answer
   /// (kind fast_open); otherwise the SYN goes on as a plain one, `r.fast_open_cookie` set as needed.
   bool fast_open_syn(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h, wire::Bytes payload,
