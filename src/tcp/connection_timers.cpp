@@ -61,7 +61,7 @@ void Connection::on_timeout(Instant now) {
         // RFC 3168 §6.1.1.1: a path may drop ECN-setup SYNs (broken middleboxes); the retransmitted SYN
         // goes without ECE and CWR, and the connection without ECN (Linux does the same). RFC 9768
         // §3.1.4.1: an AccECN SYN is retransmitted once as it was, the later ones without the flags.
-        if (state_ == State::syn_sent && !(neg_.accecn && syn_retransmits_ == 1)) {
+        if (state_ == State::syn_sent && (!neg_.accecn || syn_retransmits_ != 1)) {
           neg_.ecn = false;
           neg_.accecn = false;
         }
