@@ -232,7 +232,6 @@ class Batch {
     if (config_.client.fast_open) {
       // RFC 7413 §4.2.1: the request rides in the SYN when a cookie is cached (a cookie request otherwise).
       options.fast_open = true;
-      request_.assign(config_.request_bytes, std::byte{'x'});
       options.data = request_;
       t.request_sent = true;
     }
@@ -422,7 +421,6 @@ class Batch {
         t.result.outcome = observe::Outcome::established;
         if (config_.request_bytes > 0 && !t.request_sent) {
           t.request_sent = true;
-          request_.assign(config_.request_bytes, std::byte{'x'});
           (void)client_->send(t.client_id, request_);
         }
         break;
@@ -517,7 +515,8 @@ class Batch {
   std::unordered_map<std::uint64_t, std::size_t> by_client_endpoint_;
   std::unordered_map<std::uint64_t, std::size_t> by_client_id_;
   std::array<std::byte, kBuffer> buffer_{};
-  std::vector<std::byte> request_;
+  std::vector<std::byte> request_ =
+      std::vector<std::byte>(config_.request_bytes, std::byte{'x'});  ///< each client's request
   std::vector<wire::IpAddress> client_addresses_;
   std::size_t timeout_cursor_ = 0;  ///< next connection whose connect_timeout may still fire
   // The flood (SimConfig::flood).

@@ -5,6 +5,24 @@
 
 namespace synack::tcp {
 
+namespace {
+/// A cookie's entry (never stored): the tuple, both ISNs, and the options the cookie encodes.
+HalfOpen cookie_half_open(const wire::FourTuple& tuple, std::uint32_t iss, std::uint32_t irs,
+                          const SynOptions& peer) noexcept {
+  HalfOpen e;
+  e.addr = PackedTuple::pack(tuple);
+  e.iss = iss;
+  e.irs = irs;
+  e.peer_mss = peer.mss.value_or(0);
+  e.peer_wscale = peer.wscale.value_or(0xFF);
+  e.flags = HalfOpen::kCookie;
+  if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
+  if (peer.sack_permitted) e.flags |= HalfOpen::kSack;
+  if (peer.ecn) e.flags |= HalfOpen::kEcn;
+  return e;
+}
+}  // namespace
+
 ListenerReply Listener::on_ack(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
                                const IsnGenerator& isn) {
   // RFC 9293 §3.10.7.2 second: "Any acknowledgment is bad if it arrives on a connection still in the
@@ -37,16 +55,7 @@ ListenerReply Listener::on_ack(Instant now, const wire::FourTuple& tuple, const 
 
 HalfOpen Listener::cookie_entry(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
                                 const SynOptions& peer, const IsnGenerator& isn) {
-  HalfOpen e;
-  e.addr = PackedTuple::pack(tuple);
-  e.iss = (h.ack - 1).raw();
-  e.irs = (h.seq - 1).raw();
-  e.peer_mss = peer.mss.value_or(0);
-  e.peer_wscale = peer.wscale.value_or(0xFF);
-  e.flags = HalfOpen::kCookie;
-  if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
-  if (peer.sack_permitted) e.flags |= HalfOpen::kSack;
-  if (peer.ecn) e.flags |= HalfOpen::kEcn;
+  HalfOpen e = cookie_half_open(tuple, (h.ack - 1).raw(), (h.seq - 1).raw(), peer);
   if (peer.timestamps) {
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
@@ -82,15 +91,7 @@ bool Listener::answer_with_cookie(Instant now, const wire::FourTuple& tuple, con
   const auto cookie = cookies_->make(now, tuple, syn.seq, peer, clock);
   if (!cookie) return false;
   HalfOpen& e = r.cookie;
-  e.addr = PackedTuple::pack(tuple);
-  e.iss = cookie->isn.raw();
-  e.irs = syn.seq.raw();
-  e.peer_mss = cookie->peer.mss.value_or(0);
-  e.peer_wscale = cookie->peer.wscale.value_or(0xFF);
-  e.flags = HalfOpen::kCookie;
-  if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
-  if (cookie->peer.sack_permitted) e.flags |= HalfOpen::kSack;
-  if (cookie->peer.ecn) e.flags |= HalfOpen::kEcn;
+  e = cookie_half_open(tuple, cookie->isn.raw(), syn.seq.raw(), cookie->peer);
   if (peer.timestamps) {
     e.flags |= HalfOpen::kTimestamps;
     e.ts_recent = peer.timestamps->value;
