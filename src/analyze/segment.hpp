@@ -27,12 +27,22 @@ struct DecodedSegment : observe::Segment {
   std::uint8_t ip_ecn = 0;         ///< the IP header's ECN field (RFC 3168 §5: 1 ECT(1), 2 ECT(0), 3 CE)
   std::uint16_t ip_id = 0;         ///< IPv4 Identification
   std::uint16_t tcp_checksum = 0;  ///< the checksum field as captured (not verified)
+
+  /// Makes the segment ready for decode_segment() again: what a decoder may leave unset is reset (the
+  /// options, the flags of a cut or an IPv4 datagram); the rest every decoder writes.
+  void reset() noexcept {
+    reset_options();
+    cut_short = false;
+    has_ip_id = false;
+    ip_ecn = 0;
+    ip_id = 0;
+  }
 };
 
 enum class DecodeError : std::uint8_t { not_tcp, malformed };
 
-/// Decodes `datagram` into `out` (a fresh DecodedSegment: filled in place, never copied). The option bytes
-/// stay a view of `datagram`, which must outlive the use of `out`.
+/// Decodes `datagram` into `out` (a fresh DecodedSegment, or one reset(): filled in place, never copied). The
+/// option bytes stay a view of `datagram`, which must outlive the use of `out`.
 [[nodiscard]] std::optional<DecodeError> decode_segment(wire::Bytes datagram, bool cut_short,
                                                         DecodedSegment& out) noexcept;
 

@@ -48,6 +48,13 @@ class Segment {
   /// answered without the full parse when a Timestamps option comes first (the common case).
   [[nodiscard]] bool timestamps_or_unknown() const noexcept;
 
+  /// Forgets the options of the segment decoded before, so that a decoder can fill the same object again
+  /// (cheaper than a fresh one for each packet).
+  void reset_options() noexcept {
+    parsed_.reset();
+    malformed_ = false;
+    options_cut = false;
+  }
   /// For decoders that parse the options themselves (a copy of a cut datagram).
   void set_options(const wire::TcpOptions& options, bool malformed) noexcept {
     parsed_ = options;
