@@ -34,7 +34,8 @@ Handshake::Limits FlowTable::limits_for(std::uint64_t number) const {
 void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
   ++counters_.packets;
   if (cut_short) ++counters_.truncated;
-  DecodedSegment segment;
+  DecodedSegment& segment = segment_;  // one object for every packet, reset: cheaper than a fresh one
+  segment.reset();
   if (const auto error = detail::decode_segment(datagram, cut_short, segment)) {
     if (*error == detail::DecodeError::not_tcp) {
       ++counters_.not_tcp;
@@ -55,10 +56,19 @@ void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
   if (now_ - last_sweep_ > config_.idle_timeout / 8 || flows_.size() > config_.max_flows) sweep(now_);
 }
 
+ConnectionReport& FlowTable::place_of(std::uint64_t number) {
+  // Numbers are handed out 1, 2, 3 … and each gets exactly one report: its place is number - 1, so the
+  // reports end in number order without a pass to sort them.
+  const std::size_t at = number - 1;
+  if (done_.size() <= at) done_.resize(at + 1);
+  return done_[at];
+}
+
 std::size_t FlowTable::emit(ConnectionReport report) {
   if (config_.on_connection) config_.on_connection(report);
-  done_.push_back(std::move(report));
-  return done_.size() - 1;
+  ConnectionReport& place = place_of(report.number);
+  place = std::move(report);
+  return place.number - 1;
 }
 
 void FlowTable::count_ecn(const Flow& flow, const DecodedSegment& s) noexcept {
@@ -68,8 +78,8 @@ void FlowTable::count_ecn(const Flow& flow, const DecodedSegment& s) noexcept {
       !s.flags.syn() && (s.flags.bits() & (wire::TcpFlags::kEce | wire::TcpFlags::kCwr)) != 0;
   if (s.ip_ecn == 0 && !ece_cwr) return;
   ConnectionReport* report = nullptr;
-  if (flow.handshake) {
-    report = &flow.handshake->report_in_progress();
+  if (Handshake* h = handshake_of(flow)) {
+    report = &h->report_in_progress();
   } else if (flow.report != kNoReport) {
     report = &done_[flow.report];
   } else {
@@ -85,14 +95,28 @@ void FlowTable::count_ecn(const Flow& flow, const DecodedSegment& s) noexcept {
   }
 }
 
-void FlowTable::retire(Flow& flow, Timestamp when) {
-  if (flow.handshake) {
-    auto report = flow.handshake->finalise();
-    flow.was_established = report.outcome == observe::Outcome::established;
-    if (config_.on_verdict) tell_final(*flow.handshake, report, when);
-    flow.report = emit(std::move(report));
-    flow.handshake.reset();
+void FlowTable::adopt(Flow& flow, Handshake&& handshake) {
+  if (free_.empty()) {
+    flow.handshake = static_cast<std::uint32_t>(pool_.size());
+    pool_.push_back(std::move(handshake));
+    return;
   }
+  flow.handshake = free_.back();
+  free_.pop_back();
+  pool_[flow.handshake] = std::move(handshake);
+}
+
+void FlowTable::retire(Flow& flow, Timestamp when) {
+  Handshake* handshake = handshake_of(flow);
+  if (handshake == nullptr) return;
+  ConnectionReport& report = place_of(handshake->number());  // built in its place
+  report = handshake->finalise();
+  flow.was_established = report.outcome == observe::Outcome::established;
+  if (config_.on_verdict) tell_final(*handshake, report, when);
+  if (config_.on_connection) config_.on_connection(report);
+  flow.report = report.number - 1;
+  free_.push_back(flow.handshake);
+  flow.handshake = kNoHandshake;
 }
 
 void FlowTable::tell_final(Handshake& handshake, const ConnectionReport& report, Timestamp when) {
@@ -125,9 +149,10 @@ void FlowTable::check_deadlines(Timestamp now) {
   while (!deadlines_.empty() && deadlines_.top().when <= now) {
     const Deadline d = deadlines_.top();
     deadlines_.pop();
-    const auto it = flows_.find(d.key);
-    if (it == flows_.end() || !it->second.handshake || it->second.handshake->number() != d.number) continue;
-    Handshake& h = *it->second.handshake;
+    Flow* flow = flows_.find(d.key);
+    Handshake* found = flow != nullptr ? handshake_of(*flow) : nullptr;
+    if (found == nullptr || found->number() != d.number) continue;
+    Handshake& h = *found;
     h.armed = false;
     if (h.verdict_known()) continue;
     const Timestamp when = h.verdict_deadline(config_.verdict_initial_rto);
@@ -149,19 +174,19 @@ void FlowTable::start(const Key& key, Flow& flow, Timestamp time, const DecodedS
   if (s.is_pure_syn()) {
     const auto number = next_number_++;
     flow.number = number;
-    flow.handshake = std::make_unique<Handshake>(Handshake::from_syn(number, time, s, limits_for(number)));
+    adopt(flow, Handshake::from_syn(number, time, s, limits_for(number)));
     flow.client_isn = s.seq;
     flow.has_client_isn = true;
-    if (config_.on_verdict) tell_after_segment(key, *flow.handshake, time);
+    if (config_.on_verdict) tell_after_segment(key, *handshake_of(flow), time);
     return;
   }
   if (s.is_synack() && !s.flags.rst()) {
     const auto number = next_number_++;
     flow.number = number;
-    flow.handshake = std::make_unique<Handshake>(Handshake::from_synack(number, time, s, limits_for(number)));
+    adopt(flow, Handshake::from_synack(number, time, s, limits_for(number)));
     flow.client_isn = s.ack - 1U;
     flow.has_client_isn = true;
-    if (config_.on_verdict) tell_after_segment(key, *flow.handshake, time);
+    if (config_.on_verdict) tell_after_segment(key, *handshake_of(flow), time);
     return;
   }
   const bool bare_ack = s.flags.bits() == wire::TcpFlags::kAck && s.payload_length == 0;
@@ -211,8 +236,7 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
     return;
   }
   Key key = endpoint_less(s.src, s.dst) ? Key{s.src, s.dst} : Key{s.dst, s.src};
-  auto [it, inserted] = flows_.try_emplace(key);
-  Flow& flow = it->second;
+  auto [flow, inserted] = flows_.try_emplace(key);
   if (inserted) {
     (void)is_duplicate(flow, time, s);
     start(key, flow, time, s);
@@ -227,15 +251,16 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
   flow.last_seen = std::max(flow.last_seen, time);
   // A SYN with a new ISN on a known tuple is a new connection (a reused port, or a new attempt).
   if (s.is_pure_syn() && (!flow.has_client_isn || s.seq != flow.client_isn)) {
-    const bool from_client = !flow.handshake || s.src == flow.handshake->client();
-    const bool simultaneous = flow.handshake && !from_client && flow.handshake->awaiting_answer();
+    const Handshake* open = handshake_of(flow);
+    const bool from_client = open == nullptr || s.src == open->client();
+    const bool simultaneous = open != nullptr && !from_client && open->awaiting_answer();
     if (!simultaneous) {
-      const bool was_pending = flow.handshake && flow.handshake->awaiting_answer() && from_client;
+      const bool was_pending = open != nullptr && open->awaiting_answer() && from_client;
       retire(flow, time);
       const std::uint64_t previous = flow.number;
       const bool was_established = flow.was_established;
       start(key, flow, time, s);
-      if (previous != 0 && flow.handshake) {
+      if (previous != 0 && handshake_of(flow) != nullptr) {
         link_previous(flow, previous, was_pending, was_established, time - previously_seen, s);
       }
       count_ecn(flow, s);
@@ -243,17 +268,18 @@ void FlowTable::on_segment(Timestamp time, const DecodedSegment& s) {
     }
   }
   count_ecn(flow, s);
-  if (!flow.handshake) {
+  Handshake* handshake = handshake_of(flow);
+  if (handshake == nullptr) {
     ++counters_.untracked;
     return;
   }
-  const bool watching = flow.handshake->watching_retries();
-  if (flow.handshake->on_segment(time, s)) {
+  const bool watching = handshake->watching_retries();
+  if (handshake->on_segment(time, s)) {
     retire(flow, time);
     return;
   }
-  if (!watching && flow.handshake->watching_retries()) refused_.emplace_back(key, time);
-  if (config_.on_verdict) tell_after_segment(key, *flow.handshake, time);
+  if (!watching && handshake->watching_retries()) refused_.emplace_back(key, time);
+  if (config_.on_verdict) tell_after_segment(key, *handshake, time);
 }
 
 bool FlowTable::is_duplicate(Flow& flow, Timestamp time, const DecodedSegment& s) noexcept {
@@ -288,50 +314,47 @@ void FlowTable::link_previous(Flow& flow, std::uint64_t previous, bool was_pendi
         "be in TIME-WAIT on the side that closed first (2×MSL, 240 s in RFC 9293; Linux holds 60 s)",
         previous, seconds);
   }
-  flow.handshake->link_previous(previous, std::move(note));
+  handshake_of(flow)->link_previous(previous, std::move(note));
 }
 
 void FlowTable::expire_refused(Timestamp now) {
   while (!refused_.empty() && now - refused_.front().second > config_.refused_retry_window) {
     const auto [key, since] = refused_.front();
     refused_.pop_front();
-    const auto it = flows_.find(key);
-    if (it == flows_.end() || !it->second.handshake || !it->second.handshake->watching_retries()) continue;
-    if (now - it->second.last_seen > config_.refused_retry_window) {
-      retire(it->second, now);  // the tombstone stays: later packets of the tuple allocate nothing
+    Flow* flow = flows_.find(key);
+    const Handshake* handshake = flow != nullptr ? handshake_of(*flow) : nullptr;
+    if (handshake == nullptr || !handshake->watching_retries()) continue;
+    if (now - flow->last_seen > config_.refused_retry_window) {
+      retire(*flow, now);  // the tombstone stays: later packets of the tuple allocate nothing
     } else {
-      refused_.emplace_back(key, it->second.last_seen);  // a retry came since: watch on from it
+      refused_.emplace_back(key, flow->last_seen);  // a retry came since: watch on from it
     }
   }
 }
 
 void FlowTable::sweep(Timestamp now) {
   last_sweep_ = now;
-  for (auto it = flows_.begin(); it != flows_.end();) {
-    if (now - it->second.last_seen > config_.idle_timeout) {
-      retire(it->second, now);
-      it = flows_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  flows_.erase_if([&](const Key&, Flow& flow) {
+    if (now - flow.last_seen <= config_.idle_timeout) return false;
+    retire(flow, now);
+    return true;
+  });
   if (flows_.size() <= config_.max_flows) return;
   // Still too many: finalise the least recently seen half.
   std::vector<Timestamp> seen;
   seen.reserve(flows_.size());
-  for (const auto& [key, flow] : flows_) seen.push_back(flow.last_seen);
+  flows_.for_each([&seen](const Key&, const Flow& flow) { seen.push_back(flow.last_seen); });
   auto middle = seen.begin() + static_cast<std::ptrdiff_t>(seen.size() / 2);
   std::nth_element(seen.begin(), middle, seen.end());
   const Timestamp cutoff = *middle;
-  for (auto it = flows_.begin(); it != flows_.end();) {
-    if (it->second.last_seen <= cutoff && flows_.size() > config_.max_flows / 2) {
-      if (it->second.handshake) ++counters_.flows_evicted_early;
-      retire(it->second, now);
-      it = flows_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  std::size_t remaining = flows_.size();
+  flows_.erase_if([&](const Key&, Flow& flow) {
+    if (flow.last_seen > cutoff || remaining <= config_.max_flows / 2) return false;
+    if (handshake_of(flow) != nullptr) ++counters_.flows_evicted_early;
+    retire(flow, now);
+    --remaining;
+    return true;
+  });
 }
 
 namespace {
@@ -364,8 +387,10 @@ std::vector<ConnectionReport> in_number_order(std::vector<ConnectionReport> repo
 }  // namespace
 
 AnalysisResult FlowTable::finish(std::size_t top_failing) {
-  for (auto& [key, flow] : flows_) retire(flow, now_);
+  flows_.for_each([this](const Key&, Flow& flow) { retire(flow, now_); });
   flows_.clear();
+  pool_.clear();
+  free_.clear();
   refused_.clear();
   deadlines_ = {};
   AnalysisResult result;

@@ -1,6 +1,8 @@
 // The analyzer's flow table: canonical 4-tuple → the handshake in progress (or a tombstone for a tuple
-// whose handshake is finished, so its later packets allocate nothing). Bounded: idle flows are finalised
-// after AnalyzerConfig::idle_timeout of capture time, and the least recently seen when max_flows is hit.
+// whose handshake is finished, so its later packets allocate nothing). The map is flat (flat_map.hpp) and
+// the handshakes live in a pool whose slots are reused, so a connection allocates no node of its own.
+// Bounded: idle flows are finalised after AnalyzerConfig::idle_timeout of capture time, and the least
+// recently seen when max_flows is hit.
 #pragma once
 
 #include <cstdint>
@@ -9,9 +11,9 @@
 #include <memory>
 #include <optional>
 #include <queue>
-#include <unordered_map>
 #include <vector>
 
+#include "flat_map.hpp"
 #include "handshake.hpp"
 #include "segment.hpp"
 #include "synack/analyze/analyzer.hpp"
@@ -46,7 +48,7 @@ class FlowTable {
     }
   };
   struct Flow {
-    std::unique_ptr<detail::Handshake> handshake;  // null: a tombstone
+    std::uint32_t handshake = kNoHandshake;  ///< its place in pool_; kNoHandshake: a tombstone
     Timestamp last_seen{};
     std::uint32_t client_isn = 0;
     bool has_client_isn = false;
@@ -57,6 +59,14 @@ class FlowTable {
     Timestamp last_print_time{};
   };
 
+  static constexpr std::uint32_t kNoHandshake = ~std::uint32_t{0};
+  /// The flow's handshake in the pool, or nullptr for a tombstone.
+  [[nodiscard]] detail::Handshake* handshake_of(const Flow& flow) noexcept {
+    return flow.handshake == kNoHandshake ? nullptr : &pool_[flow.handshake];
+  }
+  /// Puts `handshake` in a free slot of the pool (reusing a retired one) and gives it to `flow`.
+  void adopt(Flow& flow, detail::Handshake&& handshake);
+
   void on_segment(Timestamp time, const detail::DecodedSegment& segment);
   bool is_duplicate(Flow& flow, Timestamp time, const detail::DecodedSegment& segment) noexcept;
   void link_previous(Flow& flow, std::uint64_t previous, bool was_pending, bool was_established,
@@ -65,6 +75,8 @@ class FlowTable {
   static constexpr std::size_t kNoReport = ~std::size_t{0};
   /// Adds a final report; returns its place in done_.
   std::size_t emit(ConnectionReport report);
+  /// Where connection `number`'s report goes in done_ (number - 1), made room for.
+  ConnectionReport& place_of(std::uint64_t number);
   /// Counts the segment's ECN marks into the report of its flow's connection (open or final).
   void count_ecn(const Flow& flow, const detail::DecodedSegment& segment) noexcept;
   void retire(Flow& flow, Timestamp when);
@@ -84,7 +96,11 @@ class FlowTable {
   };
 
   AnalyzerConfig config_;
-  std::unordered_map<Key, Flow, KeyHash> flows_;
+  detail::FlatMap<Key, Flow, KeyHash> flows_;
+  /// The open handshakes, and retired slots to reuse. A deque: growing never moves a handshake, and its
+  /// blocks come from the heap, not from fresh pages.
+  std::deque<detail::Handshake> pool_;
+  std::vector<std::uint32_t> free_;  ///< retired slots of pool_
   std::vector<ConnectionReport> done_;
   PacketCounters counters_;
   std::uint64_t next_number_ = 1;
@@ -92,6 +108,7 @@ class FlowTable {
   /// that order: each is retired once refused_retry_window has passed since its last packet.
   std::deque<std::pair<Key, Timestamp>> refused_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  detail::DecodedSegment segment_;  ///< the packet being read (add())
   Timestamp now_{};
   Timestamp last_sweep_{};
   bool started_ = false;

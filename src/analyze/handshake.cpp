@@ -10,43 +10,44 @@
 namespace synack::analyze::detail {
 namespace {
 
-OfferedOptions offered_from(const DecodedSegment& s, bool is_syn) {
+using observe::Outcome;
+using observe::Role;
+
+Instant instant(Timestamp t) noexcept {
+  return Instant::from_duration(t);
+}
+Timestamp stamp(Instant i) noexcept {
+  return i.since_origin();
+}
+
+/// The report's form of `side`'s first SYN / SYN-ACK offer: the tracker's, with what only a report shows
+/// (the SYN's TSval for the SYN cookie check, the Fast Open cookie's length).
+OfferedOptions offered_from(const observe::ConnectionTracker& tracker, Role side, const DecodedSegment& s) {
   OfferedOptions o;
   o.seen = true;
-  o.unknown = s.options_unknown();
+  o.unknown = tracker.options_unknown(side);
+  const observe::Offer& offer = *tracker.offer(side);
+  o.mss = offer.mss;
+  o.wscale = offer.wscale;
+  o.sack_permitted = offer.sack_permitted;
+  o.timestamps = offer.timestamps;
+  o.fast_open = offer.fast_open;
+  o.ecn = offer.ecn;
+  o.accurate_ecn = offer.accecn;
   if (!o.unknown) {
     const auto& options = s.options();
-    o.mss = options.mss;
-    o.wscale = options.wscale;
-    o.sack_permitted = options.sack_permitted;
-    o.timestamps = options.timestamps.has_value();
     if (options.timestamps) o.tsval = options.timestamps->value;
-    o.fast_open = options.fast_open.has_value();
-    if (options.fast_open)
+    if (options.fast_open) {
       o.fast_open_cookie_bytes = static_cast<std::uint8_t>(options.fast_open->cookie().size());
-  }
-  if (is_syn) {
-    o.ecn = s.flags.ece() && s.flags.cwr();
-    o.accurate_ecn = o.ecn && s.flags.has(wire::TcpFlags::kAe);
-  } else {
-    o.ecn = s.flags.ece() && !s.flags.cwr();
-    // AccECN (RFC 9768 §3.1.1): a SYN-ACK's AE, CWR, ECE of 010, 011, 100 or 110 feeds back the SYN's IP-ECN
-    // field and agrees to AccECN; 001 is classic ECN, 000 none, the others are reserved.
-    const unsigned ace =
-        (s.flags.has(wire::TcpFlags::kAe) ? 4U : 0U) | (s.flags.cwr() ? 2U : 0U) | (s.flags.ece() ? 1U : 0U);
-    o.accurate_ecn = ace == 2U || ace == 3U || ace == 4U || ace == 6U;
+    }
   }
   return o;
 }
 
-// Distance from `from` to `to` modulo 2^32, signed (RFC 9293 §3.4 sequence arithmetic, wire::SeqNum).
-std::int32_t seq_distance(std::uint32_t to, std::uint32_t from) noexcept {
-  return wire::SeqNum(to) - wire::SeqNum(from);
-}
-
 }  // namespace
 
-Handshake::Handshake(std::uint64_t number, Limits limits, Timestamp time) : limits_(limits) {
+Handshake::Handshake(std::uint64_t number, Limits limits, Timestamp time, wire::IpVersion version)
+    : tracker_(version), limits_(limits) {
   report_.number = number;
   report_.first_packet = time;
   recording_ = limits.max_segments > 0;
@@ -54,44 +55,41 @@ Handshake::Handshake(std::uint64_t number, Limits limits, Timestamp time) : limi
 
 Handshake Handshake::from_syn(std::uint64_t number, Timestamp time, const DecodedSegment& syn,
                               Limits limits) {
-  Handshake h(number, limits, time);
+  Handshake h(number, limits, time, syn.src.address.version());
   h.report_.client = syn.src;
   h.report_.server = syn.dst;
   h.report_.first_syn = time;
   h.report_.client_isn = syn.seq;
-  h.report_.client_offered = offered_from(syn, true);
   h.report_.syn_data_bytes = syn.payload_length;
-  h.last_syn_ = time;
-  h.phase_ = Phase::syn_sent;
   h.report_.packets = 1;
   h.record(time, syn, Direction::to_server);
+  (void)h.tracker_.observe(instant(time), Direction::to_server, syn);
+  h.report_.client_offered = offered_from(h.tracker_, Role::client, syn);
   return h;
 }
 
 Handshake Handshake::from_synack(std::uint64_t number, Timestamp time, const DecodedSegment& synack,
                                  Limits limits) {
-  Handshake h(number, limits, time);
+  Handshake h(number, limits, time, synack.src.address.version());
   h.report_.client = synack.dst;
   h.report_.server = synack.src;
   h.report_.client_isn = synack.ack - 1U;
-  h.phase_ = Phase::incomplete;
   h.report_.packets = 1;
   h.record(time, synack, Direction::to_client);
-  h.take_synack(time, synack);
+  h.track(time, synack, Direction::to_client);
   return h;
 }
 
 ConnectionReport Handshake::incomplete_from_ack(std::uint64_t number, Timestamp time,
                                                 const DecodedSegment& ack, bool recording) {
-  Handshake h(number, Limits{0, recording ? 1U : 0U}, time);
+  Handshake h(number, Limits{0, recording ? 1U : 0U}, time, ack.src.address.version());
   // Mid-connection we cannot know who connected: guess the side with the higher (ephemeral) port.
   const bool src_is_client = ack.src.port >= ack.dst.port;
   h.report_.client = src_is_client ? ack.src : ack.dst;
   h.report_.server = src_is_client ? ack.dst : ack.src;
   h.report_.packets = 1;
   h.record(time, ack, src_is_client ? Direction::to_server : Direction::to_client);
-  h.close(observe::Outcome::incomplete,
-          "the capture began mid-connection (first packet an ACK, no SYN seen)");
+  h.close(Outcome::incomplete, "the capture began mid-connection (first packet an ACK, no SYN seen)");
   return std::move(h.report_);
 }
 
@@ -125,41 +123,91 @@ void Handshake::record(Timestamp time, const DecodedSegment& s, Direction direct
   report_.segments.push_back(r);
 }
 
-void Handshake::close(observe::Outcome outcome, std::string reason) {
+void Handshake::close(Outcome outcome, std::string reason) {
   report_.outcome = outcome;
   report_.reason = std::move(reason);
-  phase_ = Phase::closed;
+  closed_ = true;
 }
 
-void Handshake::take_synack(Timestamp time, const DecodedSegment& s) {
-  synack_seen_ = true;
+void Handshake::track(Timestamp time, const DecodedSegment& s, Direction direction) {
+  const Outcome before = tracker_.handshake_outcome();
+  const std::uint32_t ignored_rsts = tracker_.ignored_rsts();
+  (void)tracker_.observe(instant(time), direction, s);
+  if (direction == Direction::to_client && s.flags.syn() && !report_.server_offered.seen)
+    take_answer(time, s);
+  if (tracker_.ignored_rsts() != ignored_rsts) {
+    report_.anomalies.emplace_back(
+        "an RST that does not acknowledge the SYN was ignored (RFC 9293 §3.10.7.3)");
+  }
+  if (before == Outcome::pending && tracker_.handshake_outcome() != Outcome::pending) take_verdict(time);
+}
+
+void Handshake::take_answer(Timestamp time, const DecodedSegment& s) {
   report_.first_synack = time;
   report_.server_isn = s.seq;
-  report_.server_offered = offered_from(s, false);
-  last_synack_ = time;
-  if (report_.first_syn) report_.syn_to_synack_ms = to_ms(time - last_syn_);
-  if (report_.syn_data_bytes > 0 && report_.client_isn) {
-    // RFC 7413 §4.2: a server that accepts the SYN's data acknowledges it in the SYN-ACK; one that does not
-    // (no or a bad cookie) acknowledges the SYN alone and the client sends the data again.
-    report_.syn_data_acknowledged = s.ack == *report_.client_isn + 1U + report_.syn_data_bytes;
+  report_.server_offered = offered_from(tracker_, Role::server, s);
+  if (const auto answered = tracker_.answered_syn_at())
+    report_.syn_to_synack_ms = to_ms(time - stamp(*answered));
+  if (!s.flags.ack()) return;  // a simultaneous open's SYN
+  const std::uint32_t isn = client_isn();
+  const bool data_acknowledged = report_.syn_data_bytes > 0 && s.ack == isn + 1U + report_.syn_data_bytes;
+  if (!tracker_.late_start() && s.ack != isn + 1U && !data_acknowledged) {
+    report_.anomalies.push_back(
+        fmt::format("SYN-ACK acknowledges {} instead of the client's ISN + 1 ({})", s.ack, isn + 1U));
   }
+  // RFC 7413 §4.2: a server that accepts the SYN's data acknowledges it in the SYN-ACK; one that does not
+  // (no or a bad cookie) acknowledges the SYN alone and the client sends the data again.
+  if (report_.syn_data_bytes > 0) report_.syn_data_acknowledged = data_acknowledged;
 }
 
-void Handshake::establish(Timestamp time) {
+void Handshake::take_verdict(Timestamp time) {
+  const Outcome outcome = tracker_.handshake_outcome();
+  if (outcome == Outcome::reset || (outcome == Outcome::incomplete && !tracker_.established_at())) {
+    take_reset(time);
+    return;
+  }
+  if (outcome == Outcome::refused) {
+    report_.outcome = outcome;
+    report_.reason =
+        fmt::format(FMT_COMPILE("RST/ACK from the server {:.3f} ms after the SYN{}"),
+                    to_ms(time - stamp(*tracker_.answered_syn_at())),
+                    tracker_.syn_retransmits(Role::client) > 0 ? " (after retransmissions)" : "");
+    return;  // a client may send the same SYN again (Windows does, twice): watching_retries()
+  }
+  if (outcome == Outcome::simultaneous_open) {
+    report_.outcome = outcome;
+    report_.reason = fmt::format("both sides sent a SYN without ACK ({:.3f} ms apart)",
+                                 to_ms(time - stamp(*tracker_.answered_syn_at())));
+    return;
+  }
+  // Established, or a late start completed.
   report_.final_ack = time;
-  report_.synack_to_ack_ms = to_ms(time - last_synack_);
-  if (report_.first_syn) {
-    report_.establish_ms = to_ms(time - *report_.first_syn);
-    report_.outcome = observe::Outcome::established;
-    report_.reason.reserve(40);  // one allocation
-    report_.reason = "SYN, SYN-ACK and ACK in ";
-    append_fixed3_ms(report_.reason, time - *report_.first_syn);
-    report_.reason += " ms";
-    phase_ = Phase::established;
-  } else {
-    report_.outcome = observe::Outcome::incomplete;
+  report_.synack_to_ack_ms = to_ms(time - stamp(*tracker_.acknowledged_syn_ack_at()));
+  report_.outcome = outcome;
+  if (!report_.first_syn) {
     report_.reason = "the capture began mid-handshake (SYN-ACK and ACK seen, no SYN)";
-    phase_ = Phase::established;
+    return;
+  }
+  report_.establish_ms = to_ms(time - *report_.first_syn);
+  report_.reason.reserve(40);  // one allocation
+  report_.reason = "SYN, SYN-ACK and ACK in ";
+  append_fixed3_ms(report_.reason, time - *report_.first_syn);
+  report_.reason += " ms";
+}
+
+void Handshake::take_reset(Timestamp time) {
+  const bool by_client = tracker_.reset_by() == Role::client;
+  const double since_synack = to_ms(time - stamp(tracker_.last_syn_at(Role::server)));
+  if (tracker_.late_start() && by_client) {
+    close(Outcome::incomplete, "the capture began mid-handshake; the client then reset it");
+  } else if (!by_client) {
+    close(tracker_.handshake_outcome(),
+          fmt::format("the server reset the handshake {:.3f} ms after its SYN-ACK", since_synack));
+  } else if (tracker_.syn_acks(Role::server) > 0) {
+    close(Outcome::reset,
+          fmt::format("the client reset the handshake {:.3f} ms after the SYN-ACK", since_synack));
+  } else {
+    close(Outcome::reset, "the client reset the handshake before any answer");
   }
 }
 
@@ -176,176 +224,64 @@ void Handshake::check_timestamps(Timestamp time, const DecodedSegment& s, Direct
 }
 
 bool Handshake::on_after_refusal(Timestamp time, const DecodedSegment& s, Direction direction) {
-  if (direction == Direction::to_server && s.is_pure_syn() && s.seq == client_isn()) {
-    ++report_.syn_retries_after_refusal;
-    last_syn_ = time;
-    return false;
-  }
+  (void)tracker_.observe(instant(time), direction, s);  // counts the client's retries of the refused SYN
+  if (direction == Direction::to_server && s.is_pure_syn() && s.seq == client_isn()) return false;
   // The server refusing the retry again; anything else ends the watch (the verdict stands).
   if (direction == Direction::to_client && s.flags.rst()) return false;
-  phase_ = Phase::closed;
+  closed_ = true;
   return true;
 }
 
 bool Handshake::on_segment(Timestamp time, const DecodedSegment& s) {
-  if (phase_ == Phase::closed) return true;
+  if (closed_) return true;
   ++report_.packets;
   const Direction direction = s.src == report_.client ? Direction::to_server : Direction::to_client;
   record(time, s, direction);
-  if (phase_ == Phase::refused) return on_after_refusal(time, s, direction);
-  if (direction == Direction::to_server) {
-    on_to_server(time, s);
+  if (watching_retries()) return on_after_refusal(time, s, direction);
+  const bool decided_before = verdict_known();
+  track(time, s, direction);
+  const Outcome outcome = tracker_.handshake_outcome();
+  if (closed_ || outcome == Outcome::pending || outcome == Outcome::refused) return closed_;
+  // Established (or a late start completed) or a simultaneous open: a few more packets are watched.
+  if (decided_before && outcome != Outcome::simultaneous_open) check_timestamps(time, s, direction);
+  if (s.flags.rst() || s.flags.fin() || ++post_packets_ > limits_.post_handshake_packets) closed_ = true;
+  return closed_;
+}
+
+void Handshake::conclude_pending() {
+  if (closed_) return;
+  const Outcome outcome = tracker_.handshake_outcome();
+  if (outcome == Outcome::refused && tracker_.retries_after_refusal() > 0) {
+    const auto n = tracker_.retries_after_refusal();
+    const Timestamp first = report_.first_syn.value_or(Timestamp{});
+    report_.reason += fmt::format(
+        "; the client retried the refused port {} time{}, the last {:.3f} s after its first SYN", n,
+        n == 1 ? "" : "s", to_ms(stamp(tracker_.last_retry_at().value_or(instant(first))) - first) / 1000.0);
+  }
+  if (outcome != Outcome::pending) return;
+  if (tracker_.late_start()) {
+    report_.outcome = Outcome::incomplete;
+    report_.reason = "the capture began mid-handshake (first packet a SYN-ACK, no SYN seen)";
+  } else if (tracker_.awaiting_answer()) {
+    const std::uint32_t retransmits = tracker_.syn_retransmits(Role::client);
+    const Timestamp last = stamp(tracker_.last_syn_at(Role::client));
+    report_.outcome = Outcome::timed_out;
+    report_.reason =
+        fmt::format(FMT_COMPILE("no answer to {} SYN{} over {:.3f} s"), retransmits + 1,
+                    retransmits > 0 ? "s" : "", to_ms(last - report_.first_syn.value_or(last)) / 1000.0);
   } else {
-    on_to_client(time, s);
-  }
-  if (phase_ == Phase::established || phase_ == Phase::simultaneous) {
-    if (s.flags.rst() || s.flags.fin() || ++post_packets_ > limits_.post_handshake_packets)
-      phase_ = Phase::closed;
-  }
-  return phase_ == Phase::closed;
-}
-
-void Handshake::on_to_server(Timestamp time, const DecodedSegment& s) {
-  const auto& f = s.flags;
-  switch (phase_) {
-    case Phase::syn_sent:
-    case Phase::synack_received:
-      if (s.is_pure_syn()) {
-        if (s.seq == client_isn()) {
-          ++report_.syn_retransmits;
-          if (!synack_seen_) {
-            prev_syn_ = last_syn_;
-            last_syn_ = time;
-          }
-        }
-        return;
-      }
-      if (f.rst()) {
-        close(observe::Outcome::reset,
-              synack_seen_ ? fmt::format("the client reset the handshake {:.3f} ms after the SYN-ACK",
-                                         to_ms(time - last_synack_))
-                           : "the client reset the handshake before any answer");
-        return;
-      }
-      if (phase_ == Phase::synack_received && f.ack() && !f.syn()) {
-        const auto d = seq_distance(s.ack, report_.server_isn.value_or(0) + 1U);
-        if (d >= 0 && d <= (1 << 20)) establish(time);
-      }
-      return;
-    case Phase::incomplete:
-      if (f.ack() && !f.syn() && !f.rst() && seq_distance(s.ack, report_.server_isn.value_or(0) + 1U) >= 0) {
-        establish(time);
-      } else if (f.rst()) {
-        close(observe::Outcome::incomplete, "the capture began mid-handshake; the client then reset it");
-      }
-      return;
-    case Phase::established:
-      check_timestamps(time, s, Direction::to_server);
-      return;
-    case Phase::simultaneous:
-    case Phase::refused:  // on_segment() hands these to on_after_refusal()
-    case Phase::closed:
-      return;
-  }
-}
-
-void Handshake::on_to_client(Timestamp time, const DecodedSegment& s) {
-  const auto& f = s.flags;
-  switch (phase_) {
-    case Phase::syn_sent:
-      if (s.is_pure_syn()) {
-        report_.server_isn = s.seq;
-        report_.server_offered = offered_from(s, true);
-        report_.first_synack = time;
-        report_.syn_to_synack_ms = to_ms(time - last_syn_);
-        phase_ = Phase::simultaneous;
-        report_.outcome = observe::Outcome::simultaneous_open;
-        report_.reason =
-            fmt::format("both sides sent a SYN without ACK ({:.3f} ms apart)", to_ms(time - last_syn_));
-        return;
-      }
-      if (s.is_synack()) {
-        const bool data_acknowledged =
-            report_.syn_data_bytes > 0 && s.ack == client_isn() + 1U + report_.syn_data_bytes;
-        if (s.ack != client_isn() + 1U && !data_acknowledged) {
-          report_.anomalies.push_back(fmt::format(
-              "SYN-ACK acknowledges {} instead of the client's ISN + 1 ({})", s.ack, client_isn() + 1U));
-        }
-        take_synack(time, s);
-        phase_ = Phase::synack_received;
-        return;
-      }
-      if (f.rst()) {
-        if (f.ack() && s.ack == client_isn() + 1U) {
-          close(observe::Outcome::refused,
-                fmt::format(FMT_COMPILE("RST/ACK from the server {:.3f} ms after the SYN{}"),
-                            to_ms(time - last_syn_),
-                            report_.syn_retransmits > 0 ? " (after retransmissions)" : ""));
-          phase_ = Phase::refused;  // a client may send the same SYN again (Windows does, twice)
-        } else {
-          report_.anomalies.emplace_back(
-              "an RST that does not acknowledge the SYN was ignored (RFC 9293 §3.10.7.3)");
-        }
-      }
-      return;
-    case Phase::synack_received:
-    case Phase::incomplete:
-      if (s.is_synack()) {
-        if (s.seq == report_.server_isn.value_or(0)) {
-          ++report_.synack_retransmits;
-          prev_synack_ = last_synack_;
-          last_synack_ = time;
-        }
-        return;
-      }
-      if (f.rst()) {
-        close(phase_ == Phase::incomplete ? observe::Outcome::incomplete : observe::Outcome::reset,
-              fmt::format("the server reset the handshake {:.3f} ms after its SYN-ACK",
-                          to_ms(time - last_synack_)));
-      }
-      return;
-    case Phase::established:
-      check_timestamps(time, s, Direction::to_client);
-      return;
-    case Phase::simultaneous:
-    case Phase::refused:  // on_segment() hands these to on_after_refusal()
-    case Phase::closed:
-      return;
+    report_.outcome = Outcome::timed_out;
+    report_.reason = fmt::format("the server's SYN-ACK{} never acknowledged by the client",
+                                 tracker_.syn_retransmits(Role::server) > 0 ? "s were" : " was");
   }
 }
 
 ConnectionReport Handshake::finalise() {
-  switch (phase_) {
-    case Phase::syn_sent:
-      report_.outcome = observe::Outcome::timed_out;
-      report_.reason = fmt::format(FMT_COMPILE("no answer to {} SYN{} over {:.3f} s"),
-                                   report_.syn_retransmits + 1, report_.syn_retransmits > 0 ? "s" : "",
-                                   to_ms(last_syn_ - report_.first_syn.value_or(last_syn_)) / 1000.0);
-      break;
-    case Phase::synack_received:
-      report_.outcome = observe::Outcome::timed_out;
-      report_.reason = fmt::format("the server's SYN-ACK{} never acknowledged by the client",
-                                   report_.synack_retransmits > 0 ? "s were" : " was");
-      break;
-    case Phase::incomplete:
-      report_.outcome = observe::Outcome::incomplete;
-      report_.reason = "the capture began mid-handshake (first packet a SYN-ACK, no SYN seen)";
-      break;
-    case Phase::refused:
-      if (report_.syn_retries_after_refusal > 0) {
-        const auto n = report_.syn_retries_after_refusal;
-        report_.reason += fmt::format(
-            "; the client retried the refused port {} time{}, the last {:.3f} s after "
-            "its first SYN",
-            n, n == 1 ? "" : "s", to_ms(last_syn_ - report_.first_syn.value_or(last_syn_)) / 1000.0);
-      }
-      break;
-    case Phase::established:
-    case Phase::simultaneous:
-    case Phase::closed:
-      break;
-  }
-  phase_ = Phase::closed;
+  conclude_pending();
+  closed_ = true;
+  report_.syn_retransmits = tracker_.syn_retransmits(Role::client);
+  report_.synack_retransmits = tracker_.syn_retransmits(Role::server);
+  report_.syn_retries_after_refusal = tracker_.retries_after_refusal();
   if (report_.syn_data_bytes > 0) {
     report_.reason += fmt::format(
         "; {} byte{} of data on the SYN{}{}", report_.syn_data_bytes, report_.syn_data_bytes == 1 ? "" : "s",
@@ -355,18 +291,19 @@ ConnectionReport Handshake::finalise() {
             ? ", acknowledged by the SYN-ACK (accepted)"
             : ", not acknowledged by the SYN-ACK (the server took the SYN only; the data is sent again)");
   }
+  report_.negotiated = tracker_.negotiated();
   conclude_options(report_);
   return std::move(report_);
 }
 
 std::chrono::nanoseconds Handshake::retransmission_interval(
     std::chrono::nanoseconds initial_rto) const noexcept {
-  const bool waiting_for_synack = phase_ == Phase::syn_sent;
-  const Timestamp last = waiting_for_synack ? last_syn_ : last_synack_;
-  const Timestamp prev = waiting_for_synack ? prev_syn_ : prev_synack_;
-  const bool retransmitted = (waiting_for_synack ? report_.syn_retransmits : report_.synack_retransmits) > 0;
+  // Waiting for the SYN-ACK, the client's SYNs; then the server's SYN-ACKs.
+  const Role side = tracker_.awaiting_answer() ? Role::client : Role::server;
   // RFC 6298 §5.5: each retransmission doubles the timer, so the next one was due twice the last gap on.
-  return retransmitted ? 2 * (last - prev) : initial_rto;
+  return tracker_.syn_retransmits(side) > 0
+             ? 2 * (stamp(tracker_.last_syn_at(side)) - stamp(tracker_.previous_syn_at(side)))
+             : initial_rto;
 }
 
 void Handshake::link_previous(std::uint64_t previous, std::string anomaly) {
@@ -375,7 +312,8 @@ void Handshake::link_previous(std::uint64_t previous, std::string anomaly) {
 }
 
 Timestamp Handshake::gave_up_at(std::chrono::nanoseconds initial_rto) const noexcept {
-  return (phase_ == Phase::syn_sent ? last_syn_ : last_synack_) + retransmission_interval(initial_rto);
+  const Role side = tracker_.awaiting_answer() ? Role::client : Role::server;
+  return stamp(tracker_.last_syn_at(side)) + retransmission_interval(initial_rto);
 }
 
 Timestamp Handshake::verdict_deadline(std::chrono::nanoseconds initial_rto) const noexcept {

@@ -1,5 +1,9 @@
-// One connection's handshake, followed segment by segment until its verdict is final. The rules are
-// docs/analyze.md's; the flow table (flow_table.hpp) decides which tracker a segment belongs to.
+// One connection's handshake as the analyzer reports it: the observation layer's tracker
+// (observe::ConnectionTracker: ISNs, offers, the agreement, retransmissions, the outcome the wire shows)
+// fed segment by segment, with what only a capture report adds on top — the report's timings and reason
+// sentences, the anomalies, the segments recorded for ladders, a few packets watched after the handshake
+// (timestamps dropped?), the watch for a refused client's retries, and the live verdict's deadline. The
+// rules are docs/analyze.md's; the flow table (flow_table.hpp) decides which handshake a segment belongs to.
 #pragma once
 
 #include <chrono>
@@ -10,21 +14,12 @@
 #include "format.hpp"
 #include "segment.hpp"
 #include "synack/analyze/analyzer.hpp"
+#include "synack/observe/tracker.hpp"
 
 namespace synack::analyze::detail {
 
 class Handshake {
  public:
-  enum class Phase : std::uint8_t {
-    syn_sent,         ///< the client's SYN, no answer yet
-    synack_received,  ///< the server's SYN-ACK, no final ACK yet
-    established,      ///< watching a few more packets (timestamps dropped?)
-    simultaneous,     ///< both sides sent a SYN
-    incomplete,       ///< began mid-connection with a SYN-ACK
-    refused,          ///< refused by an RST: watching for the client's retries of the same SYN
-    closed,           ///< the verdict is final
-  };
-
   struct Limits {
     std::uint32_t post_handshake_packets = 6;
     std::size_t max_segments = 0;  ///< 0: do not record segments
@@ -41,13 +36,14 @@ class Handshake {
 
   /// Feeds one segment of this connection. Returns true once the verdict is final.
   bool on_segment(Timestamp time, const DecodedSegment& segment);
-  [[nodiscard]] Phase phase() const noexcept { return phase_; }
   [[nodiscard]] const wire::Endpoint& client() const noexcept { return report_.client; }
   [[nodiscard]] std::uint32_t client_isn() const noexcept { return report_.client_isn.value_or(0); }
   /// True while the client has sent nothing but its SYN(s) (a new ISN is then a new attempt).
-  [[nodiscard]] bool awaiting_answer() const noexcept { return phase_ == Phase::syn_sent; }
+  [[nodiscard]] bool awaiting_answer() const noexcept { return tracker_.awaiting_answer(); }
   /// Refused, and still watching for the same SYN again (the flow table ends the watch after a grace).
-  [[nodiscard]] bool watching_retries() const noexcept { return phase_ == Phase::refused; }
+  [[nodiscard]] bool watching_retries() const noexcept {
+    return !closed_ && tracker_.handshake_outcome() == observe::Outcome::refused;
+  }
 
   /// The report being built (the flow table counts ECN marks into it).
   [[nodiscard]] ConnectionReport& report_in_progress() noexcept { return report_; }
@@ -64,7 +60,7 @@ class Handshake {
   /// True once a segment decided the outcome (established, refused, reset, simultaneous open, or a
   /// late-start handshake completed); a pending handshake is decided by its deadline instead.
   [[nodiscard]] bool verdict_known() const noexcept {
-    return phase_ != Phase::syn_sent && phase_ != Phase::synack_received && phase_ != Phase::incomplete;
+    return closed_ || tracker_.handshake_outcome() != observe::Outcome::pending;
   }
   /// When the side still waiting has given up: the time its next retransmission was due (twice the last
   /// gap between its retransmissions, or `initial_rto` after a first SYN / SYN-ACK: RFC 6298 §5.5's backoff
@@ -81,33 +77,31 @@ class Handshake {
   bool armed = false;         ///< the flow table holds a deadline entry for it
 
  private:
-  Handshake(std::uint64_t number, Limits limits, Timestamp time);
+  Handshake(std::uint64_t number, Limits limits, Timestamp time, wire::IpVersion version);
   void record(Timestamp time, const DecodedSegment& segment, Direction direction);
-  void on_to_server(Timestamp time, const DecodedSegment& segment);
-  void on_to_client(Timestamp time, const DecodedSegment& segment);
+  /// Feeds the tracker and takes what the segment decided into the report.
+  void track(Timestamp time, const DecodedSegment& segment, Direction direction);
+  void take_answer(Timestamp time, const DecodedSegment& segment);
+  void take_verdict(Timestamp time);
+  void take_reset(Timestamp time);
   void check_timestamps(Timestamp time, const DecodedSegment& segment, Direction direction);
-  void establish(Timestamp time);
   void close(observe::Outcome outcome, std::string reason);
-  void take_synack(Timestamp time, const DecodedSegment& segment);
   bool on_after_refusal(Timestamp time, const DecodedSegment& segment, Direction direction);
+  void conclude_pending();
   [[nodiscard]] std::chrono::nanoseconds retransmission_interval(
       std::chrono::nanoseconds initial_rto) const noexcept;
 
+  observe::ConnectionTracker tracker_;
   ConnectionReport report_;
   Limits limits_;
-  Phase phase_ = Phase::syn_sent;
-  Timestamp last_syn_{};
-  Timestamp prev_syn_{};  ///< the SYN before last_syn_ (the retransmission gap)
-  Timestamp last_synack_{};
-  Timestamp prev_synack_{};
   std::uint32_t post_packets_ = 0;
-  bool synack_seen_ = false;
+  bool closed_ = false;  ///< the verdict is final and nothing more is watched
   bool ts_drop_reported_ = false;
   bool recording_ = false;
 };
 
-/// Fills report.negotiated and adds the option anomalies (one-sided window scale, missing MSS, window
-/// scale above 14, SYN cookie likely).
+/// Fills report.negotiated's anomalies (one-sided window scale, missing MSS, window scale above 14, SYN
+/// cookie likely); report.negotiated itself is the tracker's.
 void conclude_options(ConnectionReport& report);
 
 }  // namespace synack::analyze::detail

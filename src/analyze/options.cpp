@@ -129,21 +129,6 @@ void syn_cookie_check(ConnectionReport& r, bool v6) {
 
 }  // namespace
 
-namespace {
-
-// The offer as observe knows it: nullopt when the SYN was not captured or its options were cut.
-std::optional<observe::Offer> readable(const OfferedOptions& o) {
-  if (!o.seen || o.unknown) return std::nullopt;
-  return observe::Offer{.mss = o.mss,
-                        .wscale = o.wscale,
-                        .sack_permitted = o.sack_permitted,
-                        .timestamps = o.timestamps,
-                        .fast_open = o.fast_open,
-                        .ecn = o.ecn};
-}
-
-}  // namespace
-
 void conclude_options(ConnectionReport& r) {
   const auto& c = r.client_offered;
   const auto& s = r.server_offered;
@@ -161,8 +146,6 @@ void conclude_options(ConnectionReport& r) {
                                         v6 ? kDefaultMssV6 : kDefaultMssV4));
     }
   }
-  r.negotiated.client = readable(c);
-  r.negotiated.server = readable(s);
   if (!c.seen || !s.seen || c.unknown || s.unknown) return;
   if (c.wscale.has_value() != s.wscale.has_value()) {
     r.anomalies.push_back(
@@ -170,11 +153,6 @@ void conclude_options(ConnectionReport& r) {
                     "neither side scales",
                     side_name(c.wscale.has_value()), c.wscale ? *c.wscale : s.wscale.value_or(0),
                     side_name(!c.wscale.has_value())));
-  }
-  // What both agreed: observe's rule, the same the simulator reports (RFC 9293 §3.7.1, RFC 6691).
-  if (r.negotiated.client && r.negotiated.server) {
-    r.negotiated.agreed =
-        observe::agree(*r.negotiated.client, *r.negotiated.server, r.client.address.version());
   }
   if (r.outcome != observe::Outcome::simultaneous_open) syn_cookie_check(r, v6);
 }

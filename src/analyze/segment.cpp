@@ -159,36 +159,4 @@ std::optional<DecodeError> decode_segment(wire::Bytes datagram, bool cut_short,
   return std::nullopt;
 }
 
-void DecodedSegment::parse_options() const noexcept {
-  parsed_.emplace();
-  if (options_cut) return;
-  if (wire::parse_tcp_options_into(option_bytes, *parsed_)) {
-    parsed_.emplace();  // malformed: nothing is known (a partial parse is not kept)
-    malformed_ = true;
-  }
-}
-
-bool DecodedSegment::timestamps_or_unknown() const noexcept {
-  if (parsed_ || options_cut) return options_unknown() || options().timestamps.has_value();
-  // Walk the kinds to the first Timestamps option (RFC 7323 §3: kind 8, length 10): most segments after a
-  // handshake carry one early. Whatever follows it, the answer is then true (a malformed option after it
-  // makes the options unknown, also true). Anything else takes the full parse.
-  const wire::Bytes b = option_bytes;
-  std::size_t i = 0;
-  while (i < b.size()) {
-    const auto kind = static_cast<std::uint8_t>(b[i]);
-    if (kind == wire::option_kind::kEnd) break;
-    if (kind == wire::option_kind::kNop) {
-      ++i;
-      continue;
-    }
-    if (i + 1 >= b.size()) break;
-    const auto length = static_cast<std::size_t>(b[i + 1]);
-    if (length < 2 || i + length > b.size()) break;
-    if (kind == wire::option_kind::kTimestamps && length == 10) return true;
-    i += length;
-  }
-  return options_unknown() || options().timestamps.has_value();
-}
-
 }  // namespace synack::analyze::detail

@@ -61,7 +61,11 @@ bool RetransmissionRule::observe(Direction direction, wire::SeqNum seq, wire::Tc
 }
 
 Offer Offer::from(const wire::TcpHeader& syn) noexcept {
-  const wire::TcpOptions& o = syn.options;
+  return from(Segment::from(syn, 0));
+}
+
+Offer Offer::from(const Segment& syn) noexcept {
+  const wire::TcpOptions& o = syn.options();
   Offer offer;
   offer.mss = o.mss;
   offer.wscale = o.wscale;

@@ -1,6 +1,10 @@
 // The one per-connection tracker: offers, ISNs, retransmissions and the outcome the wire shows.
 #include "synack/observe/tracker.hpp"
 
+#include <array>
+#include <cstddef>
+#include <tuple>
+
 #include <gtest/gtest.h>
 
 namespace synack::observe {
@@ -105,6 +109,108 @@ TEST(ConnectionTracker, TimedOut_OnlyWhilePending) {
   EXPECT_EQ(t.outcome(), Outcome::timed_out);
   t.timed_out(at(128'000));
   EXPECT_EQ(t.ended_at(), at(127'000));
+}
+
+TEST(ConnectionTracker, Refused_SameSynAgain_CountedAsARetryNotARetransmission) {
+  ConnectionTracker t;
+  (void)t.observe(at(0), kC2S, syn(kS, 100, 0, 1460), 0);
+  (void)t.observe(at(1), kS2C, segment(kR | kA, 0, 101), 0);
+  (void)t.observe(at(500), kC2S, syn(kS, 100, 0, 1460), 0);
+  (void)t.observe(at(501), kS2C, segment(kR | kA, 0, 101), 0);
+  EXPECT_EQ(t.outcome(), Outcome::refused);
+  EXPECT_EQ(t.retries_after_refusal(), 1U);
+  EXPECT_EQ(t.last_retry_at(), at(500));
+  EXPECT_EQ(t.syn_retransmits(Role::client), 0U);
+  EXPECT_EQ(t.answered_syn_at(), at(0));
+  EXPECT_EQ(t.reset_by(), Role::server);
+}
+
+TEST(ConnectionTracker, SynSent_RstNotAcknowledgingTheSyn_IgnoredAndStillAwaitingAnswer) {
+  ConnectionTracker t;
+  (void)t.observe(at(0), kC2S, syn(kS, 100, 0, 1460), 0);
+  (void)t.observe(at(1), kS2C, segment(kR | kA, 0, 555), 0);  // RFC 9293 §3.10.7.3: not acceptable
+  EXPECT_EQ(t.outcome(), Outcome::pending);
+  EXPECT_EQ(t.ignored_rsts(), 1U);
+  EXPECT_TRUE(t.awaiting_answer());
+}
+
+TEST(ConnectionTracker, SynSent_PeerSynWithoutAck_SimultaneousOpen) {
+  ConnectionTracker t;
+  (void)t.observe(at(0), kC2S, syn(kS, 100, 0, 1460), 0);
+  EXPECT_FALSE(t.observe(at(2), kS2C, syn(kS, 500, 0, 1400), 0));
+  EXPECT_EQ(t.outcome(), Outcome::simultaneous_open);
+  EXPECT_EQ(t.answered_syn_at(), at(0));
+  ASSERT_TRUE(t.negotiated().agreed);
+  EXPECT_EQ(t.negotiated().agreed->mss_client_to_server, 1400);
+}
+
+TEST(ConnectionTracker, SynAckReceived_ServerRst_ResetByTheServer) {
+  ConnectionTracker t;
+  (void)t.observe(at(0), kC2S, syn(kS, 100, 0, 1460), 0);
+  (void)t.observe(at(1), kS2C, syn(kS | kA, 500, 101, 1460), 0);
+  (void)t.observe(at(9), kS2C, segment(kR, 501), 0);
+  EXPECT_EQ(t.outcome(), Outcome::reset);
+  EXPECT_EQ(t.reset_by(), Role::server);
+  EXPECT_EQ(t.ended_at(), at(9));
+}
+
+TEST(ConnectionTracker, LateStart_SynAckThenAck_IncompleteWithTheServerOfferOnly) {
+  ConnectionTracker t;
+  (void)t.observe(at(0), kS2C, syn(kS | kA, 500, 101, 1460), 0);
+  EXPECT_TRUE(t.late_start());
+  EXPECT_FALSE(t.awaiting_answer());
+  (void)t.observe(at(1), kC2S, segment(kA, 101, 501), 0);
+  EXPECT_EQ(t.outcome(), Outcome::incomplete);
+  EXPECT_EQ(t.established_at(), at(1));
+  EXPECT_FALSE(t.negotiated().client);
+  EXPECT_TRUE(t.negotiated().server);
+}
+
+/// Client ISN 100 at 0 ms, server ISN 500 at 1 ms, the client's ACK at 2 ms.
+ConnectionTracker established() {
+  ConnectionTracker t;
+  for (const auto& [ms, direction, header] :
+       {std::tuple{0, kC2S, syn(kS, 100, 0, 1460)}, std::tuple{1, kS2C, syn(kS | kA, 500, 101, 1460)},
+        std::tuple{2, kC2S, segment(kA, 101, 501)}}) {
+    (void)t.observe(at(ms), direction, header, 0);
+  }
+  return t;
+}
+
+TEST(ConnectionTracker, Established_LaterRst_HandshakeOutcomeStaysEstablished) {
+  ConnectionTracker t = established();
+  (void)t.observe(at(3), kC2S, segment(kR, 101), 0);
+  EXPECT_EQ(t.outcome(), Outcome::reset);
+  EXPECT_EQ(t.handshake_outcome(), Outcome::established);
+  EXPECT_EQ(t.acknowledged_syn_ack_at(), at(1));
+}
+
+TEST(ConnectionTracker, LazySegment_OptionsReadFromTheBytesOnlyOnTheSyn) {
+  // MSS 1460 (kind 2, length 4), then end of options.
+  const std::array<std::byte, 8> bytes{std::byte{2}, std::byte{4}, std::byte{0x05}, std::byte{0xB4},
+                                       std::byte{0}, std::byte{0}, std::byte{0},    std::byte{0}};
+  Segment s;
+  s.flags = wire::TcpFlags(kS);
+  s.seq = 100;
+  s.option_bytes = wire::Bytes(bytes.data(), bytes.size());
+  ConnectionTracker t;
+  (void)t.observe(at(0), kC2S, s);
+  ASSERT_TRUE(t.negotiated().client);
+  EXPECT_EQ(t.negotiated().client->mss, 1460);
+  EXPECT_FALSE(t.options_unknown(Role::client));
+}
+
+TEST(ConnectionTracker, CutOptions_OfferSeenButUnknownAndNotNegotiated) {
+  Segment s;
+  s.flags = wire::TcpFlags(kS | wire::TcpFlags::kEce | wire::TcpFlags::kCwr);
+  s.seq = 100;
+  s.options_cut = true;
+  ConnectionTracker t;
+  (void)t.observe(at(0), kC2S, s);
+  EXPECT_TRUE(t.options_unknown(Role::client));
+  ASSERT_TRUE(t.offer(Role::client));
+  EXPECT_TRUE(t.offer(Role::client)->ecn);  // the flags are known even when the options are not
+  EXPECT_FALSE(t.negotiated().client);
 }
 
 }  // namespace

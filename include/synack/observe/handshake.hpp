@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "synack/observe/segment.hpp"
 #include "synack/tcp/options.hpp"
 #include "synack/wire/ip_address.hpp"
 #include "synack/wire/tcp.hpp"
@@ -86,6 +87,8 @@ struct Offer {
 
   /// The offer of a SYN or SYN-ACK header.
   [[nodiscard]] static Offer from(const wire::TcpHeader& syn) noexcept;
+  /// The same for a segment whose options are decoded on demand (no options when they are unknown).
+  [[nodiscard]] static Offer from(const Segment& syn) noexcept;
   /// The engine's reduced form (no Fast Open: synack's engine does not offer it).
   [[nodiscard]] static Offer from(const tcp::SynOptions& syn) noexcept;
   /// Field by field.
