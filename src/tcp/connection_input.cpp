@@ -21,6 +21,11 @@ void Connection::on_segment(Instant now, const wire::TcpHeader& header, wire::By
     case State::syn_sent:
       on_segment_syn_sent(now, header, payload);
       return;
+    case State::fin_wait_1:
+    case State::fin_wait_2:
+    case State::closing:
+      on_segment_closing(now, header, payload);
+      return;
     default:
       on_segment_synchronized(now, header, payload);
       return;
@@ -85,6 +90,18 @@ void Connection::on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire
   snd_nxt_ = iss_;
   syn_pending_ = true;
   set_state(State::syn_received);
+}
+
+void Connection::on_segment_closing(Instant now, const wire::TcpHeader& h, wire::Bytes payload) {
+  // While no change is pending the Stack's timer wheel holds timers_.next() for this connection.
+  const bool filed_in_wheel = !timers_changed_;
+  const Instant filed = timers_.next();
+  on_segment_synchronized(now, h, payload);
+  // Entering TIME-WAIT only moves the deadline later (the FIN's retransmission timer or FIN-WAIT-2's
+  // gives way to 2 MSL, RFC 9293 §3.10.7.4): the earlier deadline stays filed instead of being refiled.
+  // When it fires, on_timeout() finds nothing due and the Stack files the real one; a connection its
+  // user closed is compacted into a TIME-WAIT record long before.
+  if (filed_in_wheel && state_ == State::time_wait && filed <= timers_.next()) timers_changed_ = false;
 }
 
 bool Connection::segment_acceptable(const wire::TcpHeader& h, std::size_t payload_len) const noexcept {
@@ -273,6 +290,20 @@ bool Connection::ack_syn_received(Instant now, const wire::TcpHeader& h, std::ui
 }
 
 Connection::NewAck Connection::on_new_ack(Instant now, const wire::TcpHeader& h) {
+  if (fin_sent_ && !fin_acked_ && h.ack == snd_max_ && buffers_->send.size() == 0 && !buffers_->sacked) {
+    // Only our FIN was outstanding and this ACK covers it: RFC 9293 §3.10.7.4 fifth, FIN-WAIT-1 ("if
+    // the FIN segment is now acknowledged, then enter FIN-WAIT-2"), CLOSING (TIME-WAIT) and LAST-ACK
+    // ("delete the TCB, enter the CLOSED state"). No data to release, and nothing is sent after the FIN,
+    // so no RTT sample and no congestion-window growth are of any use (RFC 6298 §5.2: all acknowledged,
+    // the retransmission timer stops).
+    snd_una_ = h.ack;
+    snd_nxt_ = snd_max_;
+    fin_acked_ = true;
+    rtx_count_ = 0;
+    dupacks_ = 0;
+    stop_timer(TimerKind::retransmit);
+    return {on_fin_acked(now), false};
+  }
   // The SYN's sequence number is never data (in synchronized states it is already acknowledged).
   const auto acked = static_cast<std::uint32_t>(h.ack - snd_una_) - (snd_una_ == iss_ ? 1U : 0U);
   const bool fin_now_acked = fin_sent_ && !fin_acked_ && h.ack == fin_seq() + 1;

@@ -84,12 +84,12 @@ wire::SendHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNu
     h.has_timestamps = true;
     h.timestamps = wire::Timestamps{ts_val(now), ts_recent_};
   }
-  if (h.flags.ack()) {
-    // RFC 2018 §4: with SACK in effect, every ACK sent while out-of-order data is held carries SACK
-    // blocks — the block of the latest out-of-order arrival first, then earlier ones — as many as fit
-    // beside the timestamps (3, else 4).
+  // RFC 2018 §4: with SACK in effect, every ACK sent while out-of-order data is held carries SACK
+  // blocks — the block of the latest out-of-order arrival first, then earlier ones — as many as fit
+  // beside the timestamps (3, else 4). (Most ACKs have none: nothing to gather then.)
+  if (const std::size_t blocks = h.flags.ack() ? sack_block_count() : 0; blocks > 0) {
     std::array<RecvBuffer::Held, wire::SackBlocks::kCapacity> held{};
-    const std::size_t n = buffers_->recv.sack_ranges(std::span(held).first(sack_block_count()));
+    const std::size_t n = buffers_->recv.sack_ranges(std::span(held).first(blocks));
     for (std::size_t i = 0; i < n; ++i) {
       h.sack[i] = {rcv_nxt_ + static_cast<std::uint32_t>(held[i].begin),
                    rcv_nxt_ + static_cast<std::uint32_t>(held[i].end)};
@@ -215,10 +215,13 @@ bool Connection::needs_persist() const noexcept {
   return unsent_bytes().value_or(0) > 0 && send_allowance() == 0;
 }
 
-bool Connection::has_new_data_to_send() const noexcept {
+bool Connection::fast_open_server() const noexcept {
   // RFC 7413 §4.2.2: a Fast Open server sends in SYN-RECEIVED, once its SYN-ACK is out.
-  const bool fast_open_server = state_ == State::syn_received && buffers_->fast_open && snd_max_ != iss_;
-  if (!is_synchronized(state_) && !fast_open_server) return false;
+  return state_ == State::syn_received && buffers_->fast_open && snd_max_ != iss_;
+}
+
+bool Connection::has_new_data_to_send() const noexcept {
+  if (!is_synchronized(state_) && !fast_open_server()) return false;
   if (send_allowance() > 0) return true;
   // A FIN goes when every byte before it went (in this pass: a timeout rewinds SND.NXT); it needs
   // neither peer window nor congestion window (Linux tcp_cwnd_test lets a lone FIN through).
@@ -321,13 +324,46 @@ void Connection::note_data_sent(Instant now, SeqNum seq, SeqNum seg_end, bool fi
   arm_retransmit(now);  // RFC 6298 §5.1
 }
 
+void Connection::restart_after_idle(Instant now) noexcept {
+  if (config_->slow_start_after_idle && snd_una_ == snd_max_ && now - last_send_ > rtt_.rto()) {
+    // RFC 5681 §4.1: nothing sent for longer than an RTO, so the ACK clock is gone: restart from at
+    // most the initial window.
+    cc_.on_idle_restart(Congestion::initial_window(smss(), config_->initial_window));
+  }
+}
+
+bool Connection::fin_due_without_data() const noexcept {
+  // With the send buffer empty the FIN is the next thing at SND.NXT exactly when SND.NXT is the buffer's
+  // front (after a timeout's rewind too) — what has_new_data_to_send() finds by the longer way.
+  return fin_queued_ && !fin_acked_ && snd_nxt_ == data_base();
+}
+
+Outgoing Connection::make_fin(Instant now) {
+  // RFC 9293 §3.10.4 CLOSE (ESTABLISHED, CLOSE-WAIT): "form a FIN segment and send it" once everything
+  // before it was sent — here nothing is queued, so it is a control segment <SEQ=SND.NXT><ACK=RCV.NXT>
+  // <CTL=FIN,ACK>, without the data path's length, window and SACK-range work. The FIN needs neither
+  // peer nor congestion window (as in has_new_data_to_send()); it is timed and retransmitted like data
+  // (RFC 9293 §3.8.1: the FIN occupies sequence space and is acknowledged like data).
+  const SeqNum seq = snd_nxt_;
+  const bool resent = seq < snd_max_ || fin_sent_;  // after a timeout's rewind: a retransmission
+  Outgoing out{make_header(now, TcpFlags::kAck | TcpFlags::kFin, seq), {}};
+  note_data_sent(now, seq, seq + 1, true, false, resent);
+  return out;
+}
+
 bool Connection::wants_transmit() const noexcept {
   if (rst_pending_) return true;
   if (state_ == State::closed || state_ == State::listen) return false;
   if (syn_pending_ || ack_pending_ || rtx_one_pending_ || probe_pending_) return true;
   // Nothing queued and no FIN to send: no data segment, retransmission or persist is possible (the
   // common case, asked after every call — the rest below costs far more).
-  if (!fin_queued_ && buffers_->send.size() == 0) return false;
+  if (!fin_queued_) {
+    if (buffers_->send.size() == 0) return false;
+  } else if (buffers_->send.size() == 0 && !sack_recovery_) {
+    // No data: only the FIN can be due (has_new_data_to_send() without the data path; the
+    // fast-open server of SYN-RECEIVED included, as there).
+    return fin_due_without_data() && (is_synchronized(state_) || fast_open_server());
+  }
   if (has_new_data_to_send() || next_sack_retransmission()) return true;
   // Data held back by the window and the persist timer not yet armed: poll_transmit arms it.
   return needs_persist();
@@ -363,9 +399,15 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
     default:
       break;
   }
-  if (!fin_queued_ && !rtx_one_pending_ && !probe_pending_ && buffers_->send.size() == 0) {
-    // Nothing queued and no FIN (the handshake's ACK, most pure ACKs): no data segment, retransmission
-    // or persist is possible, as in wants_transmit(); what is left is the ACK, with SND.MAX (below).
+  if (buffers_->send.size() == 0 && !rtx_one_pending_ && !probe_pending_ &&
+      (!fin_queued_ || !sack_recovery_)) {
+    // No data queued (the handshake's ACK, most pure ACKs, and the FIN of a connection whose data is
+    // acknowledged): no data segment, retransmission or persist is possible, as in wants_transmit();
+    // what is left is the FIN, as a control segment, and the ACK, with SND.MAX (below).
+    if (fin_queued_) {
+      restart_after_idle(now);
+      if (fin_due_without_data()) return make_fin(now);
+    }
     if (ack_pending_) return Outgoing{make_header(now, TcpFlags::kAck, snd_max_), {}};
     return std::nullopt;
   }
@@ -378,11 +420,7 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
     // RFC 6675 NextSeg() rule 1: a lost stretch the peer's SACKs point at.
     if (auto seg = make_data_segment(now, hole->seq, hole->len, true)) return seg;
   }
-  if (config_->slow_start_after_idle && snd_una_ == snd_max_ && now - last_send_ > rtt_.rto()) {
-    // RFC 5681 §4.1: nothing sent for longer than an RTO, so the ACK clock is gone: restart from at
-    // most the initial window.
-    cc_.on_idle_restart(Congestion::initial_window(smss(), config_->initial_window));
-  }
+  restart_after_idle(now);
   if (auto seg = make_data_segment(now, snd_nxt_, smss(), false)) return seg;
 
   // Window too small with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).

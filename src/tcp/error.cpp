@@ -46,11 +46,13 @@ class TcpCategory final : public std::error_category {
     return std::string(to_string(static_cast<Error>(value)));
   }
 };
+
+// Constant-initialised (no guard on every call: an error event builds an error_code per connection).
+constinit const TcpCategory kTcpCategory{};
 }  // namespace
 
 const std::error_category& tcp_category() noexcept {
-  static const TcpCategory category;
-  return category;
+  return kTcpCategory;
 }
 
 }  // namespace synack::tcp

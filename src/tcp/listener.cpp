@@ -280,20 +280,26 @@ std::optional<std::uint32_t> Listener::add_half_open(Instant now, const wire::Fo
 
 HalfOpen Listener::make_half_open(Instant now, const wire::FourTuple& tuple, SeqNum peer_isn,
                                   const SynOptions& peer, const IsnGenerator& isn) {
+  const IsnGenerator::TupleTerms terms = isn.terms(tuple);
+  HalfOpen e = half_open(tuple, IsnGenerator::isn(now, terms).raw(), peer_isn.raw(), peer, HalfOpen::kInUse);
+  e.syn_received_us = since_epoch(now);
+  e.ts_offset = terms.ts_offset;
+  return e;
+}
+
+HalfOpen Listener::half_open(const wire::FourTuple& tuple, std::uint32_t iss, std::uint32_t irs,
+                             const SynOptions& peer, std::uint8_t flags) noexcept {
   HalfOpen e;
   e.addr = PackedTuple::pack(tuple);
-  e.syn_received_us = since_epoch(now);
-  const IsnGenerator::TupleTerms terms = isn.terms(tuple);
-  e.iss = IsnGenerator::isn(now, terms).raw();
-  e.ts_offset = terms.ts_offset;
-  e.irs = peer_isn.raw();
+  e.iss = iss;
+  e.irs = irs;
   e.peer_mss = peer.mss.value_or(0);
   e.peer_wscale = peer.wscale.value_or(0xFF);
-  e.flags = HalfOpen::kInUse;
+  e.flags = flags;
   if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
   if (peer.sack_permitted) e.flags |= HalfOpen::kSack;
   if (peer.ecn) e.flags |= HalfOpen::kEcn;
-  if (peer.accecn) {
+  if (peer.accecn) {  // never in a cookie's options (a cookie answers an AccECN SYN with RFC 3168 ECN)
     e.flags |= HalfOpen::kAccEcn;
     e.syn_ecn = peer.ip_ecn;
   }
@@ -476,6 +482,27 @@ wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val)
   return h;
 }
 
+Negotiated Listener::negotiated(const HalfOpen& e) const noexcept {
+  // negotiate(passive offer, e.peer_options()), read from the entry's fields: each option only when both
+  // SYNs carried it (the passive offer as it stands gives what answer_offer() of it would).
+  const bool v6 = (e.flags & HalfOpen::kV6) != 0;
+  const Offer& ours = v6 ? passive_v6_ : passive_v4_;
+  Negotiated n;
+  const std::uint16_t peer_mss =
+      e.peer_mss != 0 ? e.peer_mss : default_peer_mss(v6 ? wire::IpVersion::v6 : wire::IpVersion::v4);
+  n.send_mss = std::max(std::min(peer_mss, ours.mss), config_->min_send_mss);
+  n.recv_mss = ours.mss;
+  if (ours.wscale && e.peer_wscale != 0xFF) {  // RFC 7323 §2.2
+    n.snd_shift = e.peer_wscale;
+    n.rcv_shift = ours.wscale;
+  }
+  n.sack = ours.sack_permitted && (e.flags & HalfOpen::kSack) != 0;          // RFC 2018 §2
+  n.timestamps = ours.timestamps && (e.flags & HalfOpen::kTimestamps) != 0;  // RFC 7323 §3.2
+  n.ecn = ours.ecn && (e.flags & HalfOpen::kEcn) != 0;                       // RFC 3168 §6.1.1
+  n.accecn = n.ecn && ours.accecn && (e.flags & HalfOpen::kAccEcn) != 0;     // RFC 9768 §3.1.1
+  return n;
+}
+
 PassiveOpen Listener::passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack) const {
   return passive_open(entry(slot), final_ack);
 }
@@ -485,11 +512,7 @@ PassiveOpen Listener::passive_open(const HalfOpen& e, const wire::TcpHeader& fin
   p.tuple = e.tuple();
   p.iss = SeqNum(e.iss);
   p.irs = SeqNum(e.irs);
-  const wire::IpVersion v = p.tuple.local.address.version();
-  // negotiate() takes each option only when both sides sent it: the passive offer as it stands gives
-  // what answer_offer() of it would.
-  p.negotiated = negotiate(v == wire::IpVersion::v6 ? passive_v6_ : passive_v4_, e.peer_options(), v,
-                           config_->min_send_mss);
+  p.negotiated = negotiated(e);
   p.ts_offset = e.ts_offset;  // kept with the entry (or the cookie's check): no second hash
   // A peer that negotiated timestamps but leaves them off its final ACK still completes the handshake
   // (gVisor once stranded such connections in SYN-RECEIVED); TS.Recent stays the SYN's TSval.

@@ -5,24 +5,6 @@
 
 namespace synack::tcp {
 
-namespace {
-/// A cookie's entry (never stored): the tuple, both ISNs, and the options the cookie encodes.
-HalfOpen cookie_half_open(const wire::FourTuple& tuple, std::uint32_t iss, std::uint32_t irs,
-                          const SynOptions& peer) noexcept {
-  HalfOpen e;
-  e.addr = PackedTuple::pack(tuple);
-  e.iss = iss;
-  e.irs = irs;
-  e.peer_mss = peer.mss.value_or(0);
-  e.peer_wscale = peer.wscale.value_or(0xFF);
-  e.flags = HalfOpen::kCookie;
-  if (tuple.local.address.is_v6()) e.flags |= HalfOpen::kV6;
-  if (peer.sack_permitted) e.flags |= HalfOpen::kSack;
-  if (peer.ecn) e.flags |= HalfOpen::kEcn;
-  return e;
-}
-}  // namespace
-
 ListenerReply Listener::on_ack(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
                                const IsnGenerator& isn) {
   // RFC 9293 §3.10.7.2 second: "Any acknowledgment is bad if it arrives on a connection still in the
@@ -55,10 +37,8 @@ ListenerReply Listener::on_ack(Instant now, const wire::FourTuple& tuple, const 
 
 HalfOpen Listener::cookie_entry(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
                                 const SynOptions& peer, const IsnGenerator& isn) {
-  HalfOpen e = cookie_half_open(tuple, (h.ack - 1).raw(), (h.seq - 1).raw(), peer);
+  HalfOpen e = half_open(tuple, (h.ack - 1).raw(), (h.seq - 1).raw(), peer, HalfOpen::kCookie);
   if (peer.timestamps) {
-    e.flags |= HalfOpen::kTimestamps;
-    e.ts_recent = peer.timestamps->value;
     // TSecr is our SYN-ACK's TSval: the clock then, rounded down by up to 63 ms, so the handshake RTT
     // sample errs long (a larger RTO), never short.
     e.ts_offset = isn.timestamp_offset(tuple);
@@ -91,11 +71,9 @@ bool Listener::answer_with_cookie(Instant now, const wire::FourTuple& tuple, con
   const auto cookie = cookies_->make(now, tuple, syn.seq, peer, clock);
   if (!cookie) return false;
   HalfOpen& e = r.cookie;
-  e = cookie_half_open(tuple, cookie->isn.raw(), syn.seq.raw(), cookie->peer);
-  if (peer.timestamps) {
-    e.flags |= HalfOpen::kTimestamps;
-    e.ts_recent = peer.timestamps->value;
-  }
+  // The cookie's options are the SYN's as the cookie encodes them (its MSS from the table; its timestamps
+  // the SYN's).
+  e = half_open(tuple, cookie->isn.raw(), syn.seq.raw(), cookie->peer, HalfOpen::kCookie);
   e.syn_received_us = since_epoch(now);
   r.cookie_ts_val = cookie->ts_val.value_or(0);
   r.kind = ListenerReply::Kind::send_cookie_syn_ack;

@@ -67,6 +67,101 @@ TEST_F(FinWait1, FinAckingOurFin_EntersTimeWaitDirectly) {
   EXPECT_EQ(conn->state(), State::time_wait);
 }
 
+// RFC 9293 §3.10.4 CLOSE with nothing queued: the FIN leaves as a control segment
+// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK> with the timestamps, and is timed like data (§3.8.1): the
+// retransmission timer runs until it is acknowledged.
+TEST_F(Established, ShutdownWriteWithNothingQueued_SendsFinAloneAndArmsRetransmit) {
+  established();
+  ASSERT_EQ(conn->next_deadline(), Instant::max());
+  ASSERT_FALSE(conn->shutdown_write());
+  EXPECT_TRUE(conn->wants_transmit());
+  const Sent s = expect_one();
+  EXPECT_EQ(s.h.flags, TcpFlags(F | A));
+  EXPECT_EQ(s.h.seq, iss + 1);
+  EXPECT_EQ(s.h.ack, peer_iss + 1);
+  EXPECT_TRUE(s.payload.empty());
+  EXPECT_TRUE(s.h.options.timestamps.has_value());
+  EXPECT_EQ(conn->snd_nxt(), iss + 2);
+  EXPECT_EQ(conn->next_deadline(), now + conn->info().rto);
+}
+
+// Data sent and acknowledged before the close: the FIN follows it alone, at SND.NXT.
+TEST_F(Established, ShutdownWriteAfterDataAcked_SendsFinAtSndNxt) {
+  established();
+  (void)conn->send(bytes_of(100));
+  EXPECT_EQ(expect_one().payload.size(), 100U);
+  peer_acks_all();
+  ASSERT_FALSE(conn->shutdown_write());
+  const Sent s = expect_one();
+  EXPECT_EQ(s.h.flags, TcpFlags(F | A));
+  EXPECT_EQ(s.h.seq, iss + 1 + 100);
+  EXPECT_TRUE(s.payload.empty());
+  peer_acks_all();
+  EXPECT_EQ(conn->state(), State::fin_wait_2);
+  EXPECT_EQ(conn->info().bytes_acked, 100U);
+}
+
+// Entering TIME-WAIT only moves the deadline later (the FIN's retransmission → 2 MSL): the earlier one,
+// which the Stack has filed, is not reported as a change. When it fires, nothing is due and the real
+// deadline is reported for refiling.
+TEST_F(FinWait1, FinAckingOurFin_KeepsEarlierDeadlineFiled) {
+  fin_wait_1();
+  ASSERT_TRUE(conn->take_timers_changed());  // the Stack files the FIN's retransmission deadline
+  const Instant filed = conn->next_deadline();
+  now += 10ms;
+  deliver(seg(F | A, peer_next(), our_next()));
+  ASSERT_EQ(conn->state(), State::time_wait);
+  const Instant expiry = now + config.time_wait_length();
+  EXPECT_EQ(conn->next_deadline(), expiry);
+  EXPECT_FALSE(conn->take_timers_changed());
+  (void)expect_one();  // the ACK of the peer's FIN
+  now = filed;         // the wheel fires at the deadline it holds
+  conn->mark_timers_changed();
+  conn->on_timeout(now);
+  EXPECT_EQ(conn->state(), State::time_wait);
+  expect_none();
+  EXPECT_TRUE(conn->take_timers_changed());
+  EXPECT_EQ(conn->next_deadline(), expiry);
+}
+
+// The same transition with a change the Stack has not filed yet: it is still reported.
+TEST_F(FinWait1, FinAckingOurFinBeforeTimerFiled_ReportsChange) {
+  fin_wait_1();
+  deliver(seg(F | A, peer_next(), our_next()));
+  ASSERT_EQ(conn->state(), State::time_wait);
+  EXPECT_TRUE(conn->take_timers_changed());
+  EXPECT_EQ(conn->next_deadline(), now + config.time_wait_length());
+}
+
+// RFC 9293 §3.10.7.4 LAST-ACK: an ACK of our data and FIN together closes, the data counted as acked.
+TEST_F(LastAck, AckOfDataAndFin_ClosesWithDataCounted) {
+  close_wait();
+  (void)conn->send(bytes_of(20));
+  ASSERT_FALSE(conn->shutdown_write());
+  const Sent s = expect_one();
+  EXPECT_EQ(s.payload.size(), 20U);
+  EXPECT_TRUE(s.h.flags.fin());
+  peer_acks_all();
+  EXPECT_EQ(conn->state(), State::closed);
+  EXPECT_TRUE(conn->take_events() & event::kClosed);
+  EXPECT_EQ(conn->info().bytes_acked, 20U);
+  EXPECT_EQ(conn->next_deadline(), Instant::max());
+}
+
+// LAST-ACK with only the FIN outstanding: its ACK ends the connection and stops the FIN's timer.
+TEST_F(LastAck, AckOfFin_ClosesAndStopsTimer) {
+  close_wait();
+  ASSERT_FALSE(conn->shutdown_write());
+  EXPECT_EQ(expect_one().h.flags, TcpFlags(F | A));
+  ASSERT_EQ(conn->state(), State::last_ack);
+  ASSERT_LT(conn->next_deadline(), Instant::max());
+  peer_acks_all();
+  EXPECT_EQ(conn->state(), State::closed);
+  EXPECT_TRUE(conn->take_events() & event::kClosed);
+  EXPECT_EQ(conn->next_deadline(), Instant::max());
+  EXPECT_EQ(conn->snd_una(), conn->snd_nxt());
+}
+
 TEST_F(Established, Fin_EntersCloseWait_PeerClosedAndEof) {
   established();
   const auto data = bytes_of(20);

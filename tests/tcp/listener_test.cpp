@@ -316,5 +316,32 @@ TEST_F(SynReceivedPassive, FreedSlotBumpsGeneration) {
   EXPECT_NE(listener->entry(slot).generation, g);
 }
 
+// RFC 9293 §3.10.7.4 (SYN-RECEIVED, the final ACK): the connection's options are negotiate() of the
+// passive offer and the SYN's options, for every combination of what the SYN carried and what the
+// listener offers (the listener reads them from the entry's fields; negotiate() is the reference).
+TEST_F(SynReceivedPassive, FinalAck_NegotiatedEqualsNegotiateForEveryOptionMix) {
+  for (int mask = 0; mask < 64; ++mask) {
+    config = Config{};
+    config.window_scaling = (mask & 16) == 0;
+    config.sack_permitted = (mask & 32) == 0;
+    config.ecn = (mask & 8) != 0 ? EcnMode::passive : EcnMode::off;
+    listen();
+    wire::TcpHeader syn = seg(S, peer_iss, SeqNum{0});
+    syn.options = {};
+    if ((mask & 1) != 0) syn.options.mss = static_cast<std::uint16_t>(500 + mask);
+    if ((mask & 2) != 0) syn.options.wscale = static_cast<std::uint8_t>(mask % 15);
+    syn.options.sack_permitted = (mask & 4) != 0;
+    if ((mask & 8) != 0) syn.options.timestamps = wire::Timestamps{1234, 0};
+    if ((mask & 1) != 0) syn.flags = TcpFlags(S | TcpFlags::kEce | TcpFlags::kCwr);  // ECN-setup SYN
+    const ListenerReply r = listener->on_segment(now, at_listener, syn, {}, isn_gen);
+    ASSERT_EQ(r.kind, ListenerReply::Kind::send_syn_ack) << mask;
+    const HalfOpen e = listener->entry(r.slot);
+    const Negotiated expected = negotiate(passive_offer(config, wire::IpVersion::v4), e.peer_options(),
+                                          wire::IpVersion::v4, config.min_send_mss);
+    const auto ack = seg(A, peer_iss + 1, SeqNum(e.iss) + 1);
+    EXPECT_EQ(listener->passive_open(r.slot, ack).negotiated, expected) << mask;
+  }
+}
+
 }  // namespace
 }  // namespace synack::tcp::testing

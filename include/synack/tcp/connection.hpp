@@ -146,7 +146,9 @@ class Connection {
   /// The earliest instant on_timeout must be called; Instant::max() when no timer runs.
   [[nodiscard]] Instant next_deadline() const noexcept;
   /// Whether any timer was set or stopped since the last call (then clears the mark): the Stack refiles
-  /// the connection in its timer wheel only then, not after every segment.
+  /// the connection in its timer wheel only then, not after every segment. Entering TIME-WAIT, whose
+  /// deadline is later than the one filed, leaves the earlier one filed (not reported): next_deadline()
+  /// is then later than the wheel's, whose early call to on_timeout() finds nothing due and refiles.
   [[nodiscard]] bool take_timers_changed() noexcept {
     const bool changed = timers_changed_;
     timers_changed_ = false;
@@ -276,6 +278,9 @@ class Connection {
   // connection_input.cpp
   void on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
   void on_segment_synchronized(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
+  /// FIN-WAIT-1, FIN-WAIT-2, CLOSING: on_segment_synchronized, and entering TIME-WAIT leaves the earlier
+  /// deadline filed in the Stack's wheel (take_timers_changed()).
+  void on_segment_closing(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
   /// SYN-RECEIVED after a simultaneous open: the peer's SYN-ACK acknowledges our SYN.
   void on_simultaneous_syn_ack(Instant now, const wire::TcpHeader& h);
   /// A segment that failed the sequence test or PAWS (RFC 9293 §3.10.7.4 first): counted, maybe answered.
@@ -353,6 +358,14 @@ class Connection {
   [[nodiscard]] std::uint32_t advertised_window() const noexcept;  ///< with receiver SWS avoidance
   [[nodiscard]] std::uint16_t window_field() const noexcept;
   [[nodiscard]] bool has_new_data_to_send() const noexcept;
+  /// RFC 7413 §4.2.2: a Fast Open server in SYN-RECEIVED whose SYN-ACK is out (it may send).
+  [[nodiscard]] bool fast_open_server() const noexcept;
+  /// With the send buffer empty: whether the FIN is due at SND.NXT (first send or after a rewind).
+  [[nodiscard]] bool fin_due_without_data() const noexcept;
+  /// The FIN as a control segment (nothing queued before it), timed and retransmitted as data is.
+  [[nodiscard]] Outgoing make_fin(Instant now);
+  /// RFC 5681 §4.1: cwnd back to at most the initial window after an idle RTO.
+  void restart_after_idle(Instant now) noexcept;
   /// Queued bytes at and after SND.NXT; nullopt while SND.NXT is still at the SYN.
   [[nodiscard]] std::optional<std::size_t> unsent_bytes() const noexcept;
   /// Payload bytes the segment at SND.NXT may carry now (peer window, congestion window, sender SWS).

@@ -169,6 +169,8 @@ class Listener {
   [[nodiscard]] PassiveOpen passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack) const;
   /// The same for a half-open value: a queue entry or one rebuilt from a cookie (ListenerReply::cookie).
   [[nodiscard]] PassiveOpen passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack) const;
+  /// negotiate() of the passive offer and the entry's SYN options, read from its fields.
+  [[nodiscard]] Negotiated negotiated(const HalfOpen& e) const noexcept;
   /// The half-open entry in `slot` (slot < syn_queue_slots()), unpacked.
   [[nodiscard]] HalfOpen entry(std::uint32_t slot) const noexcept;
   /// Whether `slot` (< syn_queue_slots()) holds a live entry for `tuple`, without unpacking it.
@@ -382,6 +384,10 @@ class Listener {
   void fifo_push(std::uint32_t slot) noexcept;    ///< at the tail of the FIFO of its retransmission count
   void fifo_remove(std::uint32_t slot) noexcept;  ///< from the FIFO of its retransmission count
   [[nodiscard]] std::size_t level_of(std::uint32_t slot) const noexcept;
+  /// What every half-open entry holds from the SYN (a stored one, a cookie's, a Fast Open one): the
+  /// tuple, both ISNs and the SYN's options (MSS, window scale, SACK, ECN, AccECN, TSval), with `flags`.
+  [[nodiscard]] static HalfOpen half_open(const wire::FourTuple& tuple, std::uint32_t iss, std::uint32_t irs,
+                                          const SynOptions& peer, std::uint8_t flags) noexcept;
   /// The half-open entry a SYN makes (not stored): tuple, ISN and timestamp offset, the SYN's options.
   [[nodiscard]] HalfOpen make_half_open(Instant now, const wire::FourTuple& tuple, wire::SeqNum peer_isn,
                                         const SynOptions& peer, const IsnGenerator& isn);
