@@ -404,9 +404,10 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
   return std::nullopt;
 }
 
-Instant StackCore::next_deadline() const {
+Instant StackCore::next_deadline() {
   // Each source keeps its own earliest deadline: the cost does not depend on how many connections,
   // half-open entries or TIME-WAIT records exist (only on how many listeners).
+  flush_timers();
   Instant t = std::min(timers_.next_deadline(), offer_timers_.next_deadline());
   for (const auto& l : listeners_) {
     if (l) t = std::min(t, l->next_deadline());
@@ -417,6 +418,7 @@ Instant StackCore::next_deadline() const {
 }
 
 void StackCore::on_timeout(Instant now) {
+  flush_timers();
   timers_.expire(now, [&](TimerWheel::Id index) {
     Slot& s = slots_[index];
     if (!s.conn) return;
