@@ -72,7 +72,8 @@ class StackCore {
   ~StackCore();
 
   // --- driver side -----------------------------------------------------------------------------------
-  void on_packet(Instant now, wire::Bytes ip_datagram);
+  void on_packet(Instant now, wire::Bytes ip_datagram) { on_packet_hashed(now, ip_datagram, std::nullopt); }
+  void on_packets(Instant now, std::span<const wire::Bytes> ip_datagrams);
   [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out) {
     // A driver polls until nothing is due, so every batch ends with a call that finds nothing: answer
     // it here, without the full function's prologue.
@@ -255,6 +256,8 @@ class StackCore {
                                const tcp::ConnectionCounters& after) noexcept;
 
   // stack_io.cpp
+  /// on_packet() with the flow hash of the datagram's peeked tuple when on_packets() computed it.
+  void on_packet_hashed(Instant now, wire::Bytes datagram, std::optional<std::uint32_t> peeked_hash);
   /// A datagram for a tuple the flow table knows (`ref`): TIME-WAIT, connection, half-open or offer.
   /// `ip_ecn`: the datagram's IP ECN field (RFC 3168), for the connection.
   void on_flow_segment(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
