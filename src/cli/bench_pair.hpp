@@ -178,11 +178,8 @@ class Pair {
     for (;;) {
       bool moved = client_to_server();
       moved = drain_server_events() || moved;
-      while (const auto n = server_->poll_transmit(now_, buf_)) {
+      if (const std::size_t n = transfer(*server_, to_client_ ? client_.get() : nullptr); n != 0)
         moved = true;
-        ++packets_;
-        if (to_client_) client_->on_packet(now_, wire::Bytes(buf_.data(), *n));
-      }
       // What the client sends in answer (the handshake's final ACK) leaves before its user hears of the
       // connection, as a kernel's ACK does before connect() reports success.
       moved = client_to_server() || moved;
@@ -198,14 +195,24 @@ class Pair {
   [[nodiscard]] std::size_t half_open() const { return server_->listener_info(listener_)->syn_queue; }
 
  private:
-  bool client_to_server() {
-    bool moved = false;
-    while (const auto n = client_->poll_transmit(now_, buf_)) {
-      moved = true;
-      ++packets_;
-      server_->on_packet(now_, wire::Bytes(buf_.data(), *n));
+  bool client_to_server() { return transfer(*client_, server_.get()) != 0; }
+  /// Moves what `from` has to send to `to` (dropped when null) in bursts of up to kBurst datagrams, each
+  /// handed over with one on_packets() call as a driver delivers what one read returned. Returns how many.
+  std::size_t transfer(Stack& from, Stack* to) {
+    std::size_t total = 0;
+    for (;;) {
+      std::size_t n = 0;
+      while (n < kBurst) {
+        const auto size = from.poll_transmit(now_, wire::MutableBytes(burst_[n].data(), burst_[n].size()));
+        if (!size) break;
+        views_[n] = wire::Bytes(burst_[n].data(), *size);
+        ++n;
+      }
+      if (n == 0) return total;
+      total += n;
+      packets_ += n;
+      if (to != nullptr) to->on_packets(now_, std::span<const wire::Bytes>(views_.data(), n));
     }
-    return moved;
   }
   bool drain_server_events() {
     bool moved = false;
@@ -238,7 +245,9 @@ class Pair {
   std::unique_ptr<Stack> client_;
   stack::ListenerId listener_;
   Instant now_ = Instant::from_nanoseconds(1'000'000'000);
-  std::array<std::byte, 2048> buf_{};
+  static constexpr std::size_t kBurst = 16;
+  std::array<std::array<std::byte, 2048>, kBurst> burst_{};
+  std::array<wire::Bytes, kBurst> views_{};
   std::uint64_t cursor_ = 0;
   std::uint64_t busy_tuples_ = 0;
   std::uint64_t packets_ = 0;

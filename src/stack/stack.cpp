@@ -119,10 +119,22 @@ void StackCore::sync_timer(std::uint32_t index) noexcept {
     timers_.cancel(index);
     return;
   }
-  // Refiled only when a timer of the connection changed (most calls change none).
-  if (!s.conn->take_timers_changed()) return;
-  const Instant d = s.conn->next_deadline();
-  if (d != timers_.deadline(index)) timers_.schedule(index, d);
+  // Noted only when a timer of the connection changed (most calls change none), and once per flush.
+  if (!s.conn->take_timers_changed() || s.timer_pending) return;
+  s.timer_pending = true;
+  timer_pending_.push_back(index);  // within capacity: reserved as slots_ grows (alloc_slot)
+}
+
+void StackCore::flush_timers() noexcept {
+  for (const std::uint32_t index : timer_pending_) {
+    Slot& s = slots_[index];
+    s.timer_pending = false;
+    // A released slot's timer was cancelled at release; a reused one files its new connection's deadline.
+    if (!s.conn) continue;
+    const Instant d = s.conn->next_deadline();
+    if (d != timers_.deadline(index)) timers_.schedule(index, d);
+  }
+  timer_pending_.clear();
 }
 
 tcp::Connection* StackCore::lookup(ConnectionId id) noexcept {
@@ -148,6 +160,8 @@ std::optional<std::uint32_t> StackCore::alloc_slot() {
   } else {
     index = static_cast<std::uint32_t>(slots_.size());
     slots_.emplace_back();
+    // sync_timer() notes each slot at most once: room for all of them, so it never allocates.
+    timer_pending_.reserve(slots_.capacity());
   }
   Slot& s = slots_[index];
   s.offer = OfferId{};
@@ -345,9 +359,14 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
     }
     if (!found) return std::unexpected(make_error_code(Error::address_in_use));
   } else {
+    // The lookup's line starts loading now and is read after the ISN's SipHash: with many flows resident
+    // it is a cache miss (a new tuple lands on a random line), which the hash work then overlaps.
     hash = flows_.hash(tuple);
-    if (flow_find(hash, tuple)) return std::unexpected(make_error_code(Error::address_in_use));
+    flows_.prefetch(hash);
   }
+  const tcp::IsnGenerator::TupleTerms terms = isn_.terms(tuple);  // one SipHash for ISN and TS offset
+  if (local.port != 0 && flow_find(hash, tuple))
+    return std::unexpected(make_error_code(Error::address_in_use));
   const auto index = alloc_slot();
   if (!index) return std::unexpected(make_error_code(Error::no_resources));
   Slot& s = slots_[*index];
@@ -355,7 +374,6 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
   const tcp::Offer offer = !no_overrides(options.offer) ? tcp::make_offer(config_.tcp, version, options.offer)
                            : version == wire::IpVersion::v4 ? default_offer_v4_
                                                             : default_offer_v6_;
-  const tcp::IsnGenerator::TupleTerms terms = isn_.terms(tuple);  // one SipHash for ISN and TS offset
   s.conn.emplace(BuiltBy{[&] {
     return tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
                                         terms.ts_offset, now);

@@ -20,6 +20,13 @@ void Stack::on_packet(Instant now, wire::Bytes ip_datagram) {
   }
   core_->on_packet(now, ip_datagram);
 }
+void Stack::on_packets(Instant now, std::span<const wire::Bytes> ip_datagrams) {
+  if (core_->logging()) [[unlikely]] {
+    for (const wire::Bytes d : ip_datagrams) core_->on_packet_logged(now, d);
+    return;
+  }
+  core_->on_packets(now, ip_datagrams);
+}
 std::optional<std::size_t> Stack::poll_transmit_due(Instant now, wire::MutableBytes out) {
   // No log_time(): sending changes no connection's state, and this call runs several times per segment.
   return core_->poll_transmit(now, out);

@@ -72,7 +72,8 @@ class StackCore {
   ~StackCore();
 
   // --- driver side -----------------------------------------------------------------------------------
-  void on_packet(Instant now, wire::Bytes ip_datagram);
+  void on_packet(Instant now, wire::Bytes ip_datagram) { on_packet_hashed(now, ip_datagram, std::nullopt); }
+  void on_packets(Instant now, std::span<const wire::Bytes> ip_datagrams);
   [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out) {
     // A driver polls until nothing is due, so every batch ends with a call that finds nothing: answer
     // it here, without the full function's prologue.
@@ -83,7 +84,8 @@ class StackCore {
     if (events_.empty() && !pool_.relief_pending()) return std::nullopt;  // the usual last call
     return poll_event_queued();
   }
-  [[nodiscard]] Instant next_deadline() const;
+  /// Not const: it first files the timers that changed since the last call (flush_timers).
+  [[nodiscard]] Instant next_deadline();
   void on_timeout(Instant now);
   /// For the public Stack's inline "nothing due" answers (detail::DueCounters).
   [[nodiscard]] detail::DueCounters due() const noexcept {
@@ -155,6 +157,7 @@ class StackCore {
     bool in_flow = false;
     bool queued = false;  ///< in ready_
     bool released_by_user = false;
+    bool timer_pending = false;  ///< in timer_pending_: its deadline changed since the wheel last saw it
   };
   /// TimeWaitRecord::owner: where a record stands.
   enum TimeWaitOwner : std::uint8_t {
@@ -202,8 +205,14 @@ class StackCore {
   /// changes no state, so only the release and the timer are left to do.
   void after_transmit(std::uint32_t index, bool wants);
   void release(std::uint32_t index);
-  /// Re-arms the slot's timer in the wheel when the connection's deadline moved.
+  /// Notes that the slot's timer must be refiled when the connection's deadline moved; the wheel sees it
+  /// at the next flush_timers().
   void sync_timer(std::uint32_t index) noexcept;
+  /// Files the deadline of every connection noted by sync_timer() since the last flush: the wheel is
+  /// current again. A deadline that changes several times between two driver calls to next_deadline() or
+  /// on_timeout() (a SYN's retransmission timer armed at connect() and cancelled by the SYN-ACK within one
+  /// pump, or by the connection's release) is filed once, or not at all.
+  void flush_timers() noexcept;
   std::optional<std::size_t> poll_transmit_queued(Instant now, wire::MutableBytes out);
   std::optional<Event> poll_event_queued();
   // flows: one keyed hash per datagram; the owner's own tuple confirms a hash match
@@ -247,6 +256,8 @@ class StackCore {
                                const tcp::ConnectionCounters& after) noexcept;
 
   // stack_io.cpp
+  /// on_packet() with the flow hash of the datagram's peeked tuple when on_packets() computed it.
+  void on_packet_hashed(Instant now, wire::Bytes datagram, std::optional<std::uint32_t> peeked_hash);
   /// A datagram for a tuple the flow table knows (`ref`): TIME-WAIT, connection, half-open or offer.
   /// `ip_ecn`: the datagram's IP ECN field (RFC 3168), for the connection.
   void on_flow_segment(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
@@ -312,8 +323,9 @@ class StackCore {
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::size_t live_connections_ = 0;
-  TimerWheel timers_;        ///< one timer per connection slot: its next deadline
-  TimerWheel offer_timers_;  ///< one per pending forwarder offer
+  TimerWheel timers_;  ///< one timer per connection slot: its next deadline (after flush_timers)
+  std::vector<std::uint32_t> timer_pending_;  ///< slots whose deadline may have moved (capacity: slots_')
+  TimerWheel offer_timers_;                   ///< one per pending forwarder offer
   TimeWaitTable time_wait_;  ///< records (IPv4 ones in 40 bytes); free ones chained through `link`
   std::uint32_t time_wait_head_ = kNone;  ///< expiry FIFO (appended in expiry order) through `link`
   std::uint32_t time_wait_tail_ = kNone;

@@ -1,5 +1,6 @@
 // Stack: datagrams in (on_packet), datagrams out (poll_transmit), timers (on_timeout/next_deadline).
 #include <algorithm>
+#include <array>
 
 #include "stack_core.hpp"
 #include "synack/wire/packet.hpp"
@@ -13,7 +14,24 @@ void StackCore::observe(Instant now, ConnectionId id, Direction dir, const wire:
   if (observer_) observer_(SegmentRecord{now, id, dir, tuple, h, payload_len});
 }
 
-void StackCore::on_packet(Instant now, wire::Bytes datagram) {
+void StackCore::on_packets(Instant now, std::span<const wire::Bytes> datagrams) {
+  constexpr std::size_t kAhead = 16;  // lines in flight at once (a core has 10-16 fill buffers)
+  std::array<std::optional<std::uint32_t>, kAhead> hashes;
+  for (std::size_t base = 0; base < datagrams.size(); base += kAhead) {
+    const std::size_t n = std::min(kAhead, datagrams.size() - base);
+    for (std::size_t i = 0; i < n; ++i) {
+      hashes[i].reset();
+      if (const auto tuple = wire::peek_tuple_at_receiver(datagrams[base + i])) {
+        hashes[i] = flows_.hash(*tuple);
+        flows_.prefetch(*hashes[i]);
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) on_packet_hashed(now, datagrams[base + i], hashes[i]);
+  }
+}
+
+void StackCore::on_packet_hashed(Instant now, wire::Bytes datagram,
+                                 std::optional<std::uint32_t> peeked_hash) {
   ++stats_.packets_in;
   const auto view = wire::TcpPacketView::parse(datagram, wire::ChecksumPolicy::verify);
   if (!view) {
@@ -26,8 +44,9 @@ void StackCore::on_packet(Instant now, wire::Bytes datagram) {
     return;
   }
   const wire::FourTuple tuple = view->tuple_at_receiver();
-  const std::uint32_t hash = flows_.hash(tuple);  // once per datagram
-  flows_.prefetch(hash);  // parsing the header below overlaps the miss of a large table
+  // Once per datagram. The peeked tuple is this one (the same header fields; tests/wire pins it).
+  const std::uint32_t hash = peeked_hash ? *peeked_hash : flows_.hash(tuple);
+  if (!peeked_hash) flows_.prefetch(hash);  // parsing the header below overlaps the miss of a large table
   const auto header = wire::TcpHeader::parse(view->tcp());
   if (!header) {
     ++stats_.malformed;
@@ -404,9 +423,10 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
   return std::nullopt;
 }
 
-Instant StackCore::next_deadline() const {
+Instant StackCore::next_deadline() {
   // Each source keeps its own earliest deadline: the cost does not depend on how many connections,
   // half-open entries or TIME-WAIT records exist (only on how many listeners).
+  flush_timers();
   Instant t = std::min(timers_.next_deadline(), offer_timers_.next_deadline());
   for (const auto& l : listeners_) {
     if (l) t = std::min(t, l->next_deadline());
@@ -417,6 +437,7 @@ Instant StackCore::next_deadline() const {
 }
 
 void StackCore::on_timeout(Instant now) {
+  flush_timers();
   timers_.expire(now, [&](TimerWheel::Id index) {
     Slot& s = slots_[index];
     if (!s.conn) return;

@@ -1,6 +1,7 @@
 #include "synack/wire/packet.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "checksum_sum.hpp"
@@ -49,6 +50,27 @@ std::expected<TcpPacketView, Error> TcpPacketView::parse(Bytes datagram, Checksu
     return std::unexpected(Error::tcp_bad_checksum);
   }
   return TcpPacketView(ip, *tcp);
+}
+
+std::optional<FourTuple> peek_tuple_at_receiver(Bytes datagram) noexcept {
+  if (datagram.size() < Ipv4Header::kSize) return std::nullopt;
+  const std::uint8_t first = load_u8(datagram, 0);
+  if (first >> 4U == 4) {
+    const std::size_t ihl = (first & 0x0FU) * std::size_t{4};
+    if (ihl < Ipv4Header::kSize || datagram.size() < ihl + 4 || load_u8(datagram, 9) != kProtocolTcp)
+      return std::nullopt;
+    const auto v4 = [&](std::size_t at) {
+      std::array<std::byte, 4> octets{};
+      std::memcpy(octets.data(), datagram.data() + at, octets.size());
+      return IpAddress::v4(octets);
+    };
+    return FourTuple{{v4(16), load_be16(datagram, ihl + 2)}, {v4(12), load_be16(datagram, ihl)}};
+  }
+  if (first >> 4U != 6 || datagram.size() < Ipv6Header::kSize + 4 || load_u8(datagram, 6) != kProtocolTcp)
+    return std::nullopt;
+  return FourTuple{
+      {IpAddress::from_bytes(datagram.subspan(24, 16)), load_be16(datagram, Ipv6Header::kSize + 2)},
+      {IpAddress::from_bytes(datagram.subspan(8, 16)), load_be16(datagram, Ipv6Header::kSize)}};
 }
 
 std::size_t tcp_packet_size(IpVersion version, const TcpHeader& header, std::size_t payload_size) noexcept {

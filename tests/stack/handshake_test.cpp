@@ -92,6 +92,50 @@ TEST_F(Handshake, ActiveToListener_Establishes) {
   EXPECT_EQ(pair.sent(), sent);
 }
 
+/// Everything `from` has to send, each datagram in its own buffer.
+std::vector<std::vector<std::byte>> drain(Stack& from, Instant now) {
+  std::vector<std::vector<std::byte>> v;
+  std::array<std::byte, 2048> buf{};
+  while (auto n = from.poll_transmit(now, buf)) v.emplace_back(buf.begin(), buf.begin() + *n);
+  return v;
+}
+
+/// Hands `datagrams` (and one garbage datagram in their middle) to `to` with one on_packets() call.
+void deliver_burst(Stack& to, Instant now, const std::vector<std::vector<std::byte>>& datagrams) {
+  static const std::array<std::byte, 3> kGarbage{std::byte{0x45}, std::byte{0}, std::byte{1}};
+  std::vector<wire::Bytes> views;
+  for (const auto& d : datagrams) {
+    if (views.size() == datagrams.size() / 2) views.emplace_back(kGarbage.data(), kGarbage.size());
+    views.emplace_back(d.data(), d.size());
+  }
+  to.on_packets(now, views);
+}
+
+TEST_F(Handshake, BurstsThroughOnPackets_AllEstablishGarbageCounted) {
+  // 40 handshakes whose datagrams cross in bursts (more than on_packets' 16 prefetched at once).
+  const auto l = b.listen(server, 64);
+  ASSERT_TRUE(l);
+  constexpr int kCount = 40;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(a.connect(pair.now(), {addr_a(), static_cast<std::uint16_t>(40000 + i)}, server));
+  }
+  const auto syns = drain(a, pair.now());
+  ASSERT_EQ(syns.size(), static_cast<std::size_t>(kCount));
+  deliver_burst(b, pair.now(), syns);
+  const auto syn_acks = drain(b, pair.now());
+  ASSERT_EQ(syn_acks.size(), static_cast<std::size_t>(kCount));
+  deliver_burst(a, pair.now(), syn_acks);
+  deliver_burst(b, pair.now(), drain(a, pair.now()));
+  int established = 0;
+  for (const auto& e : events_of(a)) established += e.kind == EventKind::established ? 1 : 0;
+  EXPECT_EQ(established, kCount);
+  int accepted = 0;
+  while (b.accept(*l)) ++accepted;
+  EXPECT_EQ(accepted, kCount);
+  EXPECT_EQ(a.stats().malformed, 1U);
+  EXPECT_EQ(b.stats().malformed, 2U);
+}
+
 TEST_F(Handshake, OptionsOff_NegotiatedOff) {
   ASSERT_TRUE(b.listen(server));
   ConnectOptions o;

@@ -86,6 +86,44 @@ TEST(TcpPacketView, RejectsNonTcpFragmentsAndGarbage) {
   EXPECT_EQ(TcpPacketView::parse(short_tcp, ChecksumPolicy::ignore).error(), Error::tcp_truncated);
 }
 
+TEST(PeekTuple, EqualsTheParsedTupleForIpv4AndIpv6) {
+  for (const char* hex : {kSynV4, kDataV6}) {
+    const auto b = from_hex(hex);
+    const auto p = TcpPacketView::parse(b);
+    ASSERT_TRUE(p) << to_string(p.error());
+    const auto peeked = peek_tuple_at_receiver(b);
+    ASSERT_TRUE(peeked.has_value()) << hex;
+    EXPECT_EQ(*peeked, p->tuple_at_receiver()) << hex;
+  }
+}
+
+TEST(PeekTuple, Ipv4WithOptions_ReadsThePortsAfterThem) {
+  // kSynV4 with IHL 6 and four bytes of IP options (NOPs + EOL) inserted before the TCP header.
+  auto b = from_hex(kSynV4);
+  b[0] = std::byte{0x46};
+  b[3] = std::byte{64};  // total length 60 + 4
+  const std::array<std::byte, 4> options{std::byte{1}, std::byte{1}, std::byte{1}, std::byte{0}};
+  b.insert(b.begin() + 20, options.begin(), options.end());
+  const auto p = TcpPacketView::parse(b, ChecksumPolicy::ignore);
+  ASSERT_TRUE(p) << to_string(p.error());
+  const auto peeked = peek_tuple_at_receiver(b);
+  ASSERT_TRUE(peeked.has_value());
+  EXPECT_EQ(*peeked, p->tuple_at_receiver());
+}
+
+TEST(PeekTuple, ShortOrNotTcp_IsNullopt) {
+  EXPECT_FALSE(peek_tuple_at_receiver({}).has_value());
+  auto udp = from_hex(kSynV4);
+  udp[9] = std::byte{17};
+  EXPECT_FALSE(peek_tuple_at_receiver(udp).has_value());
+  auto bad_ihl = from_hex(kSynV4);
+  bad_ihl[0] = std::byte{0x44};
+  EXPECT_FALSE(peek_tuple_at_receiver(bad_ihl).has_value());
+  auto cut = from_hex(kSynV4);
+  cut.resize(22);
+  EXPECT_FALSE(peek_tuple_at_receiver(cut).has_value());
+}
+
 TEST(EmitTcpPacket, MatchesAnIndependentEncoderIpv4) {
   TcpHeader h;
   h.src_port = 40000;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 
 #include "synack/wire/bytes.hpp"
 #include "synack/wire/error.hpp"
@@ -52,6 +53,13 @@ class TcpPacketView {
   IpInfo ip_;
   TcpView tcp_;
 };
+
+/// The 4-tuple a TCP datagram carries, read from the fixed header fields alone (no checksum, length or
+/// option checks; IPv6 only without extension headers); nullopt when those fields are not there. A hint,
+/// not a parse: Stack::on_packets hashes it to start loading flow-table lines for a burst before it
+/// processes the burst's first datagram. For a datagram TcpPacketView::parse accepts, it is the parsed
+/// view's tuple_at_receiver().
+[[nodiscard]] std::optional<FourTuple> peek_tuple_at_receiver(Bytes datagram) noexcept;
 
 /// True when the TCP checksum over `segment` with the pseudo-header for src/dst verifies.
 [[nodiscard]] bool tcp_checksum_ok(const IpAddress& src, const IpAddress& dst, Bytes segment) noexcept;
