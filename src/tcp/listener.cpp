@@ -483,24 +483,17 @@ wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val)
 }
 
 Negotiated Listener::negotiated(const HalfOpen& e) const noexcept {
-  // negotiate(passive offer, e.peer_options()), read from the entry's fields: each option only when both
-  // SYNs carried it (the passive offer as it stands gives what answer_offer() of it would).
+  // negotiate() of the passive offer as it stands (what answer_offer() of it would give) and the SYN's
+  // options straight from the entry's fields, without rebuilding its SynOptions.
   const bool v6 = (e.flags & HalfOpen::kV6) != 0;
-  const Offer& ours = v6 ? passive_v6_ : passive_v4_;
-  Negotiated n;
-  const std::uint16_t peer_mss =
-      e.peer_mss != 0 ? e.peer_mss : default_peer_mss(v6 ? wire::IpVersion::v6 : wire::IpVersion::v4);
-  n.send_mss = std::max(std::min(peer_mss, ours.mss), config_->min_send_mss);
-  n.recv_mss = ours.mss;
-  if (ours.wscale && e.peer_wscale != 0xFF) {  // RFC 7323 §2.2
-    n.snd_shift = e.peer_wscale;
-    n.rcv_shift = ours.wscale;
-  }
-  n.sack = ours.sack_permitted && (e.flags & HalfOpen::kSack) != 0;          // RFC 2018 §2
-  n.timestamps = ours.timestamps && (e.flags & HalfOpen::kTimestamps) != 0;  // RFC 7323 §3.2
-  n.ecn = ours.ecn && (e.flags & HalfOpen::kEcn) != 0;                       // RFC 3168 §6.1.1
-  n.accecn = n.ecn && ours.accecn && (e.flags & HalfOpen::kAccEcn) != 0;     // RFC 9768 §3.1.1
-  return n;
+  const PeerSyn peer{e.peer_mss,
+                     e.peer_wscale,
+                     (e.flags & HalfOpen::kSack) != 0,
+                     (e.flags & HalfOpen::kTimestamps) != 0,
+                     (e.flags & HalfOpen::kEcn) != 0,
+                     (e.flags & HalfOpen::kAccEcn) != 0};
+  return negotiate(v6 ? passive_v6_ : passive_v4_, peer, v6 ? wire::IpVersion::v6 : wire::IpVersion::v4,
+                   config_->min_send_mss);
 }
 
 PassiveOpen Listener::passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack) const {

@@ -69,24 +69,32 @@ Offer answer_offer(const Offer& ours, const SynOptions& peer) noexcept {
   return o;
 }
 
-Negotiated negotiate(const Offer& ours, const SynOptions& peer, wire::IpVersion version,
+Negotiated negotiate(const Offer& ours, const PeerSyn& peer, wire::IpVersion version,
                      std::uint16_t min_send_mss) noexcept {
   Negotiated n;
-  const std::uint16_t peer_mss = peer.mss.value_or(default_peer_mss(version));
+  const std::uint16_t peer_mss = peer.mss != 0 ? peer.mss : default_peer_mss(version);
   n.send_mss = std::max(std::min(peer_mss, ours.mss), min_send_mss);
   n.recv_mss = ours.mss;
   // RFC 7323 §2.2: scaling is in effect only when both SYNs carried the option.
-  if (ours.wscale && peer.wscale) {
+  if (ours.wscale && peer.wscale != 0xFF) {
     n.snd_shift = peer.wscale;
     n.rcv_shift = ours.wscale;
   }
-  n.sack = ours.sack_permitted && peer.sack_permitted;
-  n.timestamps = ours.timestamps && peer.timestamps.has_value();
+  n.sack = ours.sack_permitted && peer.sack_permitted;  // RFC 2018 §2
+  n.timestamps = ours.timestamps && peer.timestamps;    // RFC 7323 §3.2
   // RFC 3168 §6.1.1: ECN is in use once an ECN-setup SYN was answered by an ECN-setup SYN-ACK.
   n.ecn = ours.ecn && peer.ecn;
   // RFC 9768 §3.1.1: AccECN feedback when both asked (the SYN) or agreed (the SYN-ACK) to it.
   n.accecn = n.ecn && ours.accecn && peer.accecn;
   return n;
+}
+
+Negotiated negotiate(const Offer& ours, const SynOptions& peer, wire::IpVersion version,
+                     std::uint16_t min_send_mss) noexcept {
+  return negotiate(ours,
+                   PeerSyn{peer.mss.value_or(0), peer.wscale.value_or(0xFF), peer.sack_permitted,
+                           peer.timestamps.has_value(), peer.ecn, peer.accecn},
+                   version, min_send_mss);
 }
 
 wire::TcpOptions syn_options(const Offer& offer, wire::Timestamps ts) noexcept {

@@ -103,8 +103,22 @@ struct Negotiated {
 /// only when the peer's SYN carried them (RFC 7323 §1.3, §2.2; RFC 2018 §2; RFC 3168 §6.1.1).
 [[nodiscard]] Offer answer_offer(const Offer& ours, const SynOptions& peer) noexcept;
 
+/// A peer's SYN options as the plain values a half-open entry keeps: `mss` 0 and `wscale` 0xFF mean the
+/// option was absent.
+struct PeerSyn {
+  std::uint16_t mss = 0;
+  std::uint8_t wscale = 0xFF;
+  bool sack_permitted = false;
+  bool timestamps = false;
+  bool ecn = false;
+  bool accecn = false;
+};
+
 /// What is in effect given our offer and the peer's SYN options: each option only when both sent it;
 /// send MSS = min(peer's MSS (536/1220 when absent), our MSS), floored at `min_send_mss`.
+[[nodiscard]] Negotiated negotiate(const Offer& ours, const PeerSyn& peer, wire::IpVersion version,
+                                   std::uint16_t min_send_mss = 48) noexcept;
+/// The same for the options of a parsed SYN.
 [[nodiscard]] Negotiated negotiate(const Offer& ours, const SynOptions& peer, wire::IpVersion version,
                                    std::uint16_t min_send_mss = 48) noexcept;
 
