@@ -106,12 +106,12 @@ struct Negotiated {
 /// A peer's SYN options as the plain values a half-open entry keeps: `mss` 0 and `wscale` 0xFF mean the
 /// option was absent.
 struct PeerSyn {
-  std::uint16_t mss = 0;
-  std::uint8_t wscale = 0xFF;
-  bool sack_permitted = false;
-  bool timestamps = false;
-  bool ecn = false;
-  bool accecn = false;
+  std::uint16_t mss = 0;        ///< MSS option value; 0 when absent.
+  std::uint8_t wscale = 0xFF;   ///< Window-scale shift; 0xFF when absent.
+  bool sack_permitted = false;  ///< SACK-permitted was present.
+  bool timestamps = false;      ///< A timestamps option was present.
+  bool ecn = false;             ///< The SYN's flags set up classic ECN (ECE+CWR, RFC 3168 §6.1.1).
+  bool accecn = false;          ///< The SYN's flags set up AccECN (AE+CWR+ECE).
 };
 
 /// What is in effect given our offer and the peer's SYN options: each option only when both sent it;
