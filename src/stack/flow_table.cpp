@@ -135,7 +135,7 @@ void FlowTable::resize(std::size_t lines) {
   old.swap(storage_);
   lines_ = storage_.get();
   mask_ = std::bit_ceil(lines) - 1;
-  grow_at_ = (mask_ + 1) * kLineSlots * 3 / 4;
+  grow_at_ = (mask_ + 1) * kGrowAtPerLine;
   for (std::size_t k = 0; k < old_lines; ++k) {
     const Line& line = old[k];
     for (std::uint32_t m = line.used; m != 0; m &= m - 1) {
