@@ -6,6 +6,10 @@
 #include <bit>
 #include <new>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace synack::stack {
 
 std::uint32_t FlowTable::hash(const wire::FourTuple& tuple) const noexcept {
@@ -38,84 +42,106 @@ std::uint32_t FlowTable::hash(const wire::FourTuple& tuple) const noexcept {
   return static_cast<std::uint32_t>(h);
 }
 
-void FlowTable::Unmap::operator()(Entry* p) const noexcept {
+FlowTable::Line FlowTable::empty_line_{};
+
+void FlowTable::Unmap::operator()(Line* p) const noexcept {
   ::munmap(p, bytes);
 }
 
-FlowTable::Storage FlowTable::allocate(std::size_t capacity) {
+FlowTable::Storage FlowTable::allocate(std::size_t lines) {
   constexpr std::size_t kHugePage = std::size_t{2} << 20U;
-  const std::size_t bytes = capacity * sizeof(Entry);
+  const std::size_t bytes = lines * sizeof(Line);
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   // A hint (ignored where huge pages are off); asked before the first write so the pages start huge.
   if (bytes >= kHugePage) (void)::madvise(p, bytes, MADV_HUGEPAGE);
-  auto* entries = static_cast<Entry*>(p);
-  std::uninitialized_fill_n(entries, capacity, Entry{});
-  return Storage(entries, Unmap{bytes});
+  auto* first = static_cast<Line*>(p);
+  std::uninitialized_value_construct_n(first, lines);  // all zero: no slot used, no overflow
+  return Storage(first, Unmap{bytes});
+}
+
+std::uint32_t FlowTable::hash_matches(const Line& line, std::uint32_t h) noexcept {
+#if defined(__SSE2__)
+  // The 7 hashes and `used` as two 16-byte lanes of four words, each compared with h at once.
+  const __m128i want = _mm_set1_epi32(static_cast<int>(h));
+  const auto* words = reinterpret_cast<const __m128i*>(line.hash.data());  // 64-byte aligned
+  const auto low =
+      static_cast<std::uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(words[0], want))));
+  const auto high =
+      static_cast<std::uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(words[1], want))));
+  return (low | (high << 4U)) & line.used;
+#else
+  std::uint32_t m = 0;
+  for (std::size_t i = 0; i < kLineSlots; ++i) m |= static_cast<std::uint32_t>(line.hash[i] == h) << i;
+  return m & line.used;
+#endif
+}
+
+void FlowTable::place(std::uint32_t h, std::uint32_t word) noexcept {
+  std::size_t i = h & mask_;
+  while (lines_[i].used == kFull) {
+    ++lines_[i].overflow;  // a lookup of h must read past this line
+    i = (i + 1) & mask_;
+  }
+  Line& line = lines_[i];
+  const auto slot = static_cast<unsigned>(std::countr_one(line.used));
+  line.hash[slot] = h;
+  line.ref[slot] = word;
+  line.used |= 1U << slot;
 }
 
 void FlowTable::insert(std::uint32_t h, FlowRef ref) {
-  if (capacity_ == 0 || (size_ + 1) * 4 > capacity_ * 3) resize(std::max(kMinCapacity, capacity_ * 2));
-  const std::size_t mask = capacity_ - 1;
-  std::size_t i = h & mask;
-  while (entries_[i].ref != kEmpty) i = (i + 1) & mask;
-  entries_[i] = entry_of(h, ref);
+  if (size_ >= grow_at_) resize(std::max(kMinLines, line_count() * 2));
+  place(h, word_of(ref));
   ++size_;
 }
 
-std::optional<std::size_t> FlowTable::position_exact(std::uint32_t h, FlowRef ref) const noexcept {
-  if (capacity_ == 0) return std::nullopt;
-  const Entry want = entry_of(h, ref);
-  const std::size_t mask = capacity_ - 1;
-  for (std::size_t i = h & mask; entries_[i].ref != kEmpty; i = (i + 1) & mask) {
-    if (entries_[i].hash == h && entries_[i].ref == want.ref) return i;
-  }
-  return std::nullopt;
-}
-
 bool FlowTable::replace_exact(std::uint32_t h, FlowRef old_ref, FlowRef ref) noexcept {
-  const auto i = position_exact(h, old_ref);
-  if (!i) return false;
-  entries_[*i] = entry_of(h, ref);
+  const std::uint32_t want = word_of(old_ref);
+  const auto p = locate(h, [want](std::uint32_t word) { return word == want; });
+  if (p == kNowhere) return false;
+  ref_at(p) = word_of(ref);
   return true;
 }
 
 bool FlowTable::erase_exact(std::uint32_t h, FlowRef old_ref) noexcept {
-  const auto i = position_exact(h, old_ref);
-  if (!i) return false;
-  remove_at(*i);
+  const std::uint32_t want = word_of(old_ref);
+  const auto p = locate(h, [want](std::uint32_t word) { return word == want; });
+  if (p == kNowhere) return false;
+  remove_at(p);
   return true;
 }
 
-void FlowTable::remove_at(std::size_t i) noexcept {
-  // Backward-shift deletion: pull later members of the probe chain into the hole.
-  const std::size_t mask = capacity_ - 1;
-  std::size_t hole = i;
-  for (std::size_t j = (hole + 1) & mask; entries_[j].ref != kEmpty; j = (j + 1) & mask) {
-    const std::size_t home = entries_[j].hash & mask;
-    // Move j into the hole when its home is not in (hole, j] cyclically.
-    const bool home_between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-    if (!home_between) {
-      entries_[hole] = entries_[j];
-      hole = j;
-    }
-  }
-  entries_[hole].ref = kEmpty;
+void FlowTable::remove_at(Position p) noexcept {
+  const std::size_t at = p >> kSlotBits;
+  const auto slot = static_cast<unsigned>(p & ((1U << kSlotBits) - 1));
+  Line& line = lines_[at];
+  line.used &= ~(1U << slot);
+  // The lines from its home to this one counted it as passing over them (the lookup read each of them).
+  for (std::size_t i = line.hash[slot] & mask_; i != at; i = (i + 1) & mask_) --lines_[i].overflow;
   --size_;
 }
 
-void FlowTable::resize(std::size_t capacity) {
-  const std::size_t old_capacity = capacity_;
-  capacity_ = std::bit_ceil(capacity);
-  Storage old = allocate(capacity_);
-  old.swap(entries_);
-  const std::size_t mask = capacity_ - 1;
-  for (std::size_t k = 0; k < old_capacity; ++k) {
-    const Entry& e = old[k];
-    if (e.ref == kEmpty) continue;
-    std::size_t i = e.hash & mask;
-    while (entries_[i].ref != kEmpty) i = (i + 1) & mask;
-    entries_[i] = e;
+std::size_t FlowTable::lines_probed(std::uint32_t h) const noexcept {
+  if (!storage_) return 0;
+  std::size_t lines = 1;
+  for (std::size_t i = h & mask_; lines_[i].overflow != 0 && lines <= mask_; i = (i + 1) & mask_) ++lines;
+  return lines;
+}
+
+void FlowTable::resize(std::size_t lines) {
+  const std::size_t old_lines = line_count();
+  Storage old = allocate(std::bit_ceil(lines));
+  old.swap(storage_);
+  lines_ = storage_.get();
+  mask_ = std::bit_ceil(lines) - 1;
+  grow_at_ = (mask_ + 1) * kGrowAtPerLine;
+  for (std::size_t k = 0; k < old_lines; ++k) {
+    const Line& line = old[k];
+    for (std::uint32_t m = line.used; m != 0; m &= m - 1) {
+      const auto slot = static_cast<unsigned>(std::countr_zero(m));
+      place(line.hash[slot], line.ref[slot]);
+    }
   }
 }
 

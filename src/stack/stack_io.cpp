@@ -371,9 +371,10 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
   if (pool_.take_relief()) relieve_memory_pressure();
   while (control_count_ > 0) {
     // By reference: nothing below queues control segments (emit only writes `out` and observes).
+    // A drained queue starts again at its first slot (as Ring does): the few slots a handshake uses stay
+    // cached instead of the queue walking its whole array.
     const Control& c = control_[control_head_];
-    if (++control_head_ == control_.size()) control_head_ = 0;
-    --control_count_;
+    if (--control_count_ == 0 || ++control_head_ == control_.size()) control_head_ = 0;
     wire::SendHeader h;
     if (c.kind == Control::Kind::rst) {
       h.src_port = c.tuple.local.port;

@@ -46,7 +46,7 @@ TEST(FlowTable, InsertFindEraseWithGrowth) {
   Owners o;
   for (std::uint16_t p = 1; p <= 1000; ++p) o.insert(p);
   EXPECT_EQ(o.table.size(), 1000U);
-  EXPECT_LE(o.table.capacity(), 2048U);  // grows at 3/4 load
+  EXPECT_LE(o.table.capacity(), 2048U);  // grows past 6 entries per 7-slot line
   for (std::uint16_t p = 1; p <= 1000; ++p) {
     const auto r = o.find(p);
     ASSERT_TRUE(r);
@@ -123,6 +123,70 @@ TEST(FlowTable, RandomizedAgainstMap) {
     if (r) {
       EXPECT_EQ(r->index, model[k]);
     }
+  }
+}
+
+// Memory per flow: a 64-byte line per 3 flows at most (just after a doubling), so ≤ 21.3 bytes per flow
+// at any size — what the 8-byte slots of the linear-probing table cost at 3/8 load.
+TEST(FlowTable, Growth_AtMostOneLinePerThreeFlows) {
+  FlowTable table(5);
+  for (std::uint32_t i = 0; i < 5000; ++i) {
+    table.insert(i * 2654435761U, FlowRef{FlowRef::Kind::connection, i, 0});
+    if (table.size() >= 6) {
+      ASSERT_LE(table.memory_bytes() * 3, table.size() * 64) << table.size();
+    }
+  }
+}
+
+// One line per negative lookup: the overflow count of a line says whether a lookup must read on. Eight
+// entries homed on one line (7 slots) push one onto the next line; erasing it makes the home line the
+// only one read again, and erasing one of the seven (a hole in a full line) keeps the other reachable.
+TEST(FlowTable, FullLine_OverflowCounted_NegativeLookupReadsOneLineAgainAfterErase) {
+  FlowTable table(3);
+  constexpr std::uint32_t kHash = 5;
+  for (std::uint32_t i = 0; i < FlowTable::kLineSlots; ++i) {
+    table.insert(kHash, FlowRef{FlowRef::Kind::connection, i, 0});
+  }
+  EXPECT_EQ(table.lines_probed(kHash), 1U);  // full, but nothing placed past it yet
+  table.insert(kHash, FlowRef{FlowRef::Kind::connection, 7, 0});
+  EXPECT_EQ(table.lines_probed(kHash), 2U);
+  EXPECT_EQ(table.lines_probed(kHash + 1), 1U);  // the line the eighth went to did not overflow
+  for (std::uint32_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(table.find(kHash, [i](FlowRef r) { return r.index == i; })->index, i);
+  }
+  EXPECT_FALSE(table.find(kHash, [](FlowRef r) { return r.index == 8; }));
+  // A hole in the home line: the eighth stays where it is, and still counted, so still found.
+  EXPECT_TRUE(table.erase_exact(kHash, FlowRef{FlowRef::Kind::connection, 0, 0}));
+  EXPECT_EQ(table.lines_probed(kHash), 2U);
+  EXPECT_EQ(table.find(kHash, [](FlowRef r) { return r.index == 7; })->index, 7U);
+  EXPECT_TRUE(table.erase(kHash, [](FlowRef r) { return r.index == 7; }));
+  EXPECT_EQ(table.lines_probed(kHash), 1U);
+  // The hole is reused: the home line takes the next entry and nothing overflows.
+  table.insert(kHash, FlowRef{FlowRef::Kind::connection, 9, 0});
+  EXPECT_EQ(table.lines_probed(kHash), 1U);
+  EXPECT_EQ(table.size(), 7U);
+}
+
+// Many entries with one hash spill over several lines (wrapping past the last one); erased in an order
+// unlike their insertion, every one stays reachable until erased, and the counts all return to 0.
+TEST(FlowTable, LongOverflowChain_ErasedOutOfOrder_CountsReturnToZero) {
+  FlowTable table(3);
+  const std::uint32_t hash = 0xFFFFFFFFU;  // homed on the last line, so its chain wraps to line 0
+  constexpr std::uint32_t kCount = 40;
+  for (std::uint32_t i = 0; i < kCount; ++i) table.insert(hash, FlowRef{FlowRef::Kind::offer, i, 0});
+  EXPECT_GE(table.lines_probed(hash), kCount / FlowTable::kLineSlots);
+  std::vector<bool> present(kCount, true);
+  for (std::uint32_t k = 0; k < kCount; ++k) {
+    const std::uint32_t victim = (k * 17U) % kCount;  // 17 is prime to 40: each one once
+    EXPECT_TRUE(table.erase(hash, [victim](FlowRef r) { return r.index == victim; })) << victim;
+    present[victim] = false;
+    for (std::uint32_t i = 0; i < kCount; ++i) {
+      EXPECT_EQ(table.find(hash, [i](FlowRef r) { return r.index == i; }).has_value(), present[i]) << i;
+    }
+  }
+  EXPECT_EQ(table.size(), 0U);
+  for (std::uint32_t line = 0; line < table.capacity() / FlowTable::kLineSlots; ++line) {
+    EXPECT_EQ(table.lines_probed(line), 1U) << line;
   }
 }
 

@@ -29,9 +29,11 @@ class Ring {
     ++count_;
   }
   /// Drops the oldest element; the ring must not be empty. The slot keeps the moved-from value until reused.
+  /// A ring that drains starts again at the first slot, so a queue that is usually short keeps using the
+  /// same few (cached) slots instead of walking the whole array it once grew to, one cold line at a time.
   void pop_front() noexcept {
-    head_ = (head_ + 1) & (items_.size() - 1);
     --count_;
+    head_ = count_ == 0 ? 0 : (head_ + 1) & (items_.size() - 1);
   }
 
  private:
