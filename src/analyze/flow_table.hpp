@@ -15,6 +15,7 @@
 
 #include "flat_map.hpp"
 #include "handshake.hpp"
+#include "report_store.hpp"
 #include "segment.hpp"
 #include "synack/analyze/analyzer.hpp"
 
@@ -101,7 +102,7 @@ class FlowTable {
   /// blocks come from the heap, not from fresh pages.
   std::deque<detail::Handshake> pool_;
   std::vector<std::uint32_t> free_;  ///< retired slots of pool_
-  std::vector<ConnectionReport> done_;
+  detail::ReportStore done_;  ///< final reports by place (number - 1)
   PacketCounters counters_;
   std::uint64_t next_number_ = 1;
   /// Flows whose handshake was refused and is watching for retries, with when they entered the list, in
