@@ -42,6 +42,10 @@ class JsonCursor {
   JsonCursor& null() noexcept { return lit("null"); }
   template <typename T>
   JsonCursor& integer(T v) noexcept {
+    if (static_cast<std::uint64_t>(v) < 10) {  // (negatives wrap to large) most counts (ECN marks, retransmissions) are 0: one character
+      *p_++ = static_cast<char>('0' + static_cast<int>(v));
+      return *this;
+    }
     const fmt::format_int text(v);
     return raw(std::string_view(text.data(), text.size()));
   }
@@ -66,7 +70,9 @@ class JsonCursor {
   /// A double as nlohmann writes it: the shortest text that reads back as v, ".0" after an integer.
   JsonCursor& number(double v) {
     if (!std::isfinite(v)) return null();
-    const auto end = fmt::format_to_n(p_, 32, FMT_COMPILE("{}"), v).out;
+    // Straight to the pointer (room() made room; the longest double is 24 characters): format_to_n's
+    // truncating iterator cost more than the shortest-digits search itself.
+    char* const end = fmt::format_to(p_, FMT_COMPILE("{}"), v);
     const std::string_view written(p_, static_cast<std::size_t>(end - p_));
     p_ = end;
     if (written.find_first_of(".eE") == std::string_view::npos) lit(".0");
