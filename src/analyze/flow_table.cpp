@@ -108,7 +108,7 @@ void FlowTable::retire(Flow& flow, Timestamp when) {
   Handshake* handshake = handshake_of(flow);
   if (handshake == nullptr) return;
   ConnectionReport& report = place_of(handshake->number());  // built in its place
-  report = handshake->finalise();
+  handshake->finalise(report);
   flow.was_established = report.outcome == observe::Outcome::established;
   if (config_.on_verdict) tell_final(*handshake, report, when);
   if (config_.on_connection) config_.on_connection(report);
