@@ -113,7 +113,7 @@ class FlowTable {
   /// blocks come from the heap, not from fresh pages.
   std::deque<detail::Handshake> pool_;
   std::vector<std::uint32_t> free_;  ///< retired slots of pool_
-  detail::ReportStore done_;  ///< final reports by place (number - 1)
+  detail::ReportStore done_;         ///< final reports by place (number - 1)
   PacketCounters counters_;
   std::uint64_t next_number_ = 1;
   /// Flows whose handshake was refused and is watching for retries, with when they entered the list, in

@@ -42,7 +42,8 @@ class JsonCursor {
   JsonCursor& null() noexcept { return lit("null"); }
   template <typename T>
   JsonCursor& integer(T v) noexcept {
-    if (static_cast<std::uint64_t>(v) < 10) {  // (negatives wrap to large) most counts (ECN marks, retransmissions) are 0: one character
+    // Most counts (ECN marks, retransmissions) are 0: one character. A negative wraps past 10.
+    if (static_cast<std::uint64_t>(v) < 10) {
       *p_++ = static_cast<char>('0' + static_cast<int>(v));
       return *this;
     }

@@ -4,8 +4,8 @@
 // written three times over). take() moves them once into a vector of exactly their number.
 #pragma once
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <iterator>
 #include <vector>
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cstring>
 #include <cstddef>
+#include <cstring>
 #include <optional>
 
 #include "synack/wire/ipv4.hpp"
@@ -33,8 +33,8 @@ void fill_tcp(const std::byte* header, std::size_t header_length, DecodedSegment
   out.flags = wire::TcpFlags(load_be<std::uint16_t>(header + 12) & wire::TcpFlags::kMask);
   out.window = load_be<std::uint16_t>(header + 14);
   out.tcp_checksum = load_be<std::uint16_t>(header + 16);
-  out.option_bytes = wire::Bytes(header + wire::TcpView::kMinHeaderSize,
-                                 header_length - wire::TcpView::kMinHeaderSize);
+  out.option_bytes =
+      wire::Bytes(header + wire::TcpView::kMinHeaderSize, header_length - wire::TcpView::kMinHeaderSize);
 }
 
 void fill_from(const wire::TcpView& tcp, DecodedSegment& out) noexcept {
