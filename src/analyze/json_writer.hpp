@@ -113,7 +113,19 @@ class JsonCursor {
 
  private:
   static bool needs_escape(std::string_view v) noexcept {
-    for (char c : v) {
+    // Eight bytes at a time: (w - 0x01..01 * n) & ~w & 0x80..80 is non-zero exactly when some byte of w is
+    // below n (n <= 0x80), and a byte equal to c is a zero byte of w ^ (0x01..01 * c).
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    const auto below = [](std::uint64_t w, std::uint64_t n) { return (w - kOnes * n) & ~w & kHighs; };
+    std::size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, v.data() + i, sizeof w);
+      if ((below(w, 0x20) | below(w ^ (kOnes * '"'), 1) | below(w ^ (kOnes * '\\'), 1)) != 0) return true;
+    }
+    for (; i < v.size(); ++i) {
+      const char c = v[i];
       if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return true;
     }
     return false;
