@@ -98,7 +98,7 @@ class JsonCursor {
                             static_cast<char>('0' + fraction / 10U % 10U),
                             static_cast<char>('0' + fraction % 10U)};
     std::size_t n = 3;
-    while (digits[n - 1] == '0') --n;
+    while (n > 1 && digits[n - 1] == '0') --n;  // fraction != 0: a digit stays
     std::memcpy(p_, digits, n);
     p_ += n;
     return *this;

@@ -60,7 +60,7 @@ std::vector<std::int64_t> nanosecond_cases() {
   std::mt19937_64 random(18);
   for (int i = 0; i < 200000; ++i) {
     const int digits = static_cast<int>(random() % 16U);
-    std::int64_t v = static_cast<std::int64_t>(random() % 1000000000000000ULL);
+    auto v = static_cast<std::int64_t>(random() % 1000000000000000ULL);
     for (int d = digits; d < 15; ++d) v /= 10;
     ns.push_back(v);
     ns.push_back(v - v % 1000 + 500);  // a tie at the third decimal
