@@ -1,10 +1,14 @@
-// The flow table's map: open addressing with linear probing in one array of slots, a power-of-two
-// capacity kept at most half full. A lookup is a hash, a mask and (nearly always) one slot's key compare in
-// the same cache line as its value — no bucket array, no node to chase, no allocation per entry (what
-// std::unordered_map costs on every packet). Entries are removed only by erase_if() (the flow table's
-// sweeps), which rebuilds the array into a second one kept for it: no tombstones, no fresh pages.
+// The flow table's map: the entries (key and value) packed in one dense array, found through an index of
+// small slots — open addressing with linear probing, a power-of-two capacity kept at most half full, each
+// slot the entry's place and 32 bits of its key's hash. A lookup is a hash, a mask, one 8-byte slot and
+// (nearly always) one entry's key compare: no bucket array, no node to chase, no allocation per entry (what
+// std::unordered_map costs on every packet). The index is 8 bytes a slot and the entries are as many as
+// there are keys, so growing touches a fraction of the memory a table of whole entries at half load would
+// (a fresh analyzer faulting its pages in again was most of what the table cost). Entries are removed only
+// by erase_if() (the flow table's sweeps), which packs the array and rebuilds the index: no tombstones.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -18,89 +22,89 @@ class FlatMap {
   /// The entry for `key` (nullptr when absent). Valid until the next try_emplace() or erase_if().
   [[nodiscard]] Value* find(const Key& key) noexcept {
     if (slots_.empty()) return nullptr;
-    for (std::size_t i = Hash{}(key)&mask_;; i = (i + 1) & mask_) {
-      Slot& s = slots_[i];
-      if (!s.used) return nullptr;
-      if (s.key == key) return &s.value;
+    const std::uint64_t h = Hash{}(key);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot s = slots_[i];
+      if (s.entry == 0) return nullptr;
+      if (s.tag == tag_of(h) && entries_[s.entry - 1].key == key) return &entries_[s.entry - 1].value;
     }
   }
 
   /// The entry for `key`, value-initialised when it was absent (then `second` is true). The reference is
   /// valid until the next try_emplace() or erase_if().
   std::pair<Value&, bool> try_emplace(const Key& key) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    std::size_t i = Hash{}(key)&mask_;
+    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+    const std::uint64_t h = Hash{}(key);
+    std::size_t i = h & mask_;
     for (;; i = (i + 1) & mask_) {
-      Slot& s = slots_[i];
-      if (!s.used) break;
-      if (s.key == key) return {s.value, false};
+      const Slot s = slots_[i];
+      if (s.entry == 0) break;
+      if (s.tag == tag_of(h) && entries_[s.entry - 1].key == key) return {entries_[s.entry - 1].value, false};
     }
-    Slot& s = slots_[i];
-    s.used = true;
-    s.key = key;
-    s.value = Value{};
-    ++size_;
-    return {s.value, true};
+    entries_.push_back(Entry{key, Value{}});
+    slots_[i] = Slot{static_cast<std::uint32_t>(entries_.size()), tag_of(h)};
+    return {entries_.back().value, true};
   }
 
-  /// Calls `f(key, value)` for every entry, in slot order.
+  /// Calls `f(key, value)` for every entry, in the order they were added (sweeps keep that order).
   template <typename F>
   void for_each(F&& f) {
-    for (Slot& s : slots_) {
-      if (s.used) f(s.key, s.value);
-    }
+    for (Entry& e : entries_) f(e.key, e.value);
   }
 
   /// Removes every entry for which `remove(key, value)` returns true (it may act on the value first).
   template <typename F>
   void erase_if(F&& remove) {
-    // Into a second array kept for the purpose: a sweep allocates (and faults in) no new pages.
-    spare_.resize(slots_.size());
-    for (Slot& s : spare_) s.used = false;
-    spare_.swap(slots_);
-    size_ = 0;
-    for (Slot& s : spare_) {
-      if (s.used && !remove(s.key, s.value)) place(std::move(s));
+    std::size_t kept = 0;
+    for (Entry& e : entries_) {
+      if (remove(e.key, e.value)) continue;
+      if (&entries_[kept] != &e) entries_[kept] = std::move(e);
+      ++kept;
     }
+    entries_.resize(kept);
+    reindex();
   }
 
   void clear() {
+    entries_.clear();
     slots_.clear();
-    spare_.clear();
     mask_ = 0;
-    size_ = 0;
   }
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
 
  private:
-  struct Slot {
-    Key key{};
-    Value value{};
-    bool used = false;
+  struct Entry {
+    Key key;
+    Value value;
   };
-
-  void place(Slot&& slot) {
-    std::size_t i = Hash{}(slot.key) & mask_;
-    while (slots_[i].used) i = (i + 1) & mask_;
-    slots_[i] = std::move(slot);
-    ++size_;
-  }
+  /// An index slot: the entry's place in entries_ plus one (0: empty), and the high half of its hash.
+  struct Slot {
+    std::uint32_t entry = 0;
+    std::uint32_t tag = 0;
+  };
+  static std::uint32_t tag_of(std::uint64_t hash) noexcept { return static_cast<std::uint32_t>(hash >> 32U); }
 
   void grow() {
-    std::vector<Slot> old(slots_.empty() ? kInitialSlots : slots_.size() * 2);
-    old.swap(slots_);
+    slots_.resize(slots_.empty() ? kInitialSlots : slots_.size() * 2);
     mask_ = slots_.size() - 1;
-    size_ = 0;
-    for (Slot& s : old) {
-      if (s.used) place(std::move(s));
+    reindex();
+  }
+
+  /// Fills the index afresh from the entries.
+  void reindex() {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+    for (std::size_t n = 0; n < entries_.size(); ++n) {
+      const std::uint64_t h = Hash{}(entries_[n].key);
+      std::size_t i = h & mask_;
+      while (slots_[i].entry != 0) i = (i + 1) & mask_;
+      slots_[i] = Slot{static_cast<std::uint32_t>(n + 1), tag_of(h)};
     }
   }
 
   static constexpr std::size_t kInitialSlots = 1024;
+  std::vector<Entry> entries_;
   std::vector<Slot> slots_;
-  std::vector<Slot> spare_;  ///< erase_if()'s second array
   std::size_t mask_ = 0;
-  std::size_t size_ = 0;
 };
 
 }  // namespace synack::analyze::detail

@@ -59,9 +59,7 @@ void FlowTable::add(Timestamp time, wire::Bytes datagram, bool cut_short) {
 ConnectionReport& FlowTable::place_of(std::uint64_t number) {
   // Numbers are handed out 1, 2, 3 … and each gets exactly one report: its place is number - 1, so the
   // reports end in number order without a pass to sort them.
-  const std::size_t at = number - 1;
-  if (done_.size() <= at) done_.resize(at + 1);
-  return done_[at];
+  return done_.at(number - 1);
 }
 
 std::size_t FlowTable::emit(ConnectionReport report) {
@@ -110,7 +108,7 @@ void FlowTable::retire(Flow& flow, Timestamp when) {
   Handshake* handshake = handshake_of(flow);
   if (handshake == nullptr) return;
   ConnectionReport& report = place_of(handshake->number());  // built in its place
-  report = handshake->finalise();
+  handshake->finalise(report);
   flow.was_established = report.outcome == observe::Outcome::established;
   if (config_.on_verdict) tell_final(*handshake, report, when);
   if (config_.on_connection) config_.on_connection(report);
@@ -357,35 +355,6 @@ void FlowTable::sweep(Timestamp now) {
   });
 }
 
-namespace {
-
-/// The reports ordered by number. Numbers are 1..n, one report each, so each report is swapped into its
-/// place in the same vector (no second vector of n reports: its pages cost more than the moves); any other
-/// set of numbers is sorted.
-std::vector<ConnectionReport> in_number_order(std::vector<ConnectionReport> reports) {
-  const std::size_t n = reports.size();
-  std::vector<bool> placed(n, false);
-  bool dense = true;
-  for (const auto& r : reports) {
-    if (r.number == 0 || r.number > n || placed[r.number - 1]) {
-      dense = false;
-      break;
-    }
-    placed[r.number - 1] = true;
-  }
-  if (!dense) {
-    std::sort(reports.begin(), reports.end(),
-              [](const ConnectionReport& a, const ConnectionReport& b) { return a.number < b.number; });
-    return reports;
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    while (reports[i].number != i + 1) std::swap(reports[i], reports[reports[i].number - 1]);
-  }
-  return reports;
-}
-
-}  // namespace
-
 AnalysisResult FlowTable::finish(std::size_t top_failing) {
   flows_.for_each([this](const Key&, Flow& flow) { retire(flow, now_); });
   flows_.clear();
@@ -394,8 +363,7 @@ AnalysisResult FlowTable::finish(std::size_t top_failing) {
   refused_.clear();
   deadlines_ = {};
   AnalysisResult result;
-  result.connections = in_number_order(std::move(done_));
-  done_.clear();
+  result.connections = done_.take();  // in number order: each report is at its place
   result.summary = summarize(result.connections, top_failing);
   result.counters = counters_;
   counters_ = {};

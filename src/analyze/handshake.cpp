@@ -276,7 +276,7 @@ void Handshake::conclude_pending() {
   }
 }
 
-ConnectionReport Handshake::finalise() {
+void Handshake::finalise(ConnectionReport& into) {
   conclude_pending();
   closed_ = true;
   report_.syn_retransmits = tracker_.syn_retransmits(Role::client);
@@ -293,7 +293,7 @@ ConnectionReport Handshake::finalise() {
   }
   report_.negotiated = tracker_.negotiated();
   conclude_options(report_);
-  return std::move(report_);
+  into = std::move(report_);
 }
 
 std::chrono::nanoseconds Handshake::retransmission_interval(
@@ -325,7 +325,8 @@ Timestamp Handshake::verdict_deadline(std::chrono::nanoseconds initial_rto) cons
 ConnectionReport Handshake::snapshot() const {
   Handshake copy = *this;
   copy.recording_ = false;
-  auto report = copy.finalise();
+  ConnectionReport report;
+  copy.finalise(report);
   report.segments.clear();
   return report;
 }

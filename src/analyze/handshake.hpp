@@ -48,8 +48,9 @@ class Handshake {
   /// The report being built (the flow table counts ECN marks into it).
   [[nodiscard]] ConnectionReport& report_in_progress() noexcept { return report_; }
 
-  /// Closes the handshake (end of capture, idle, eviction) and returns its report.
-  [[nodiscard]] ConnectionReport finalise();
+  /// Closes the handshake (end of capture, idle, eviction) and moves its report into `into` (the report's
+  /// place: one move, not a return and an assignment).
+  void finalise(ConnectionReport& into);
 
   /// Links this connection to the one before it on the same 4-tuple, with a sentence for its anomalies
   /// (none when empty).

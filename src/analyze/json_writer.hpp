@@ -42,6 +42,11 @@ class JsonCursor {
   JsonCursor& null() noexcept { return lit("null"); }
   template <typename T>
   JsonCursor& integer(T v) noexcept {
+    // Most counts (ECN marks, retransmissions) are 0: one character. A negative wraps past 10.
+    if (static_cast<std::uint64_t>(v) < 10) {
+      *p_++ = static_cast<char>('0' + static_cast<int>(v));
+      return *this;
+    }
     const fmt::format_int text(v);
     return raw(std::string_view(text.data(), text.size()));
   }
@@ -66,7 +71,9 @@ class JsonCursor {
   /// A double as nlohmann writes it: the shortest text that reads back as v, ".0" after an integer.
   JsonCursor& number(double v) {
     if (!std::isfinite(v)) return null();
-    const auto end = fmt::format_to_n(p_, 32, FMT_COMPILE("{}"), v).out;
+    // Straight to the pointer (room() made room; the longest double is 24 characters): format_to_n's
+    // truncating iterator cost more than the shortest-digits search itself.
+    char* const end = fmt::format_to(p_, FMT_COMPILE("{}"), v);
     const std::string_view written(p_, static_cast<std::size_t>(end - p_));
     p_ = end;
     if (written.find_first_of(".eE") == std::string_view::npos) lit(".0");
@@ -91,7 +98,7 @@ class JsonCursor {
                             static_cast<char>('0' + fraction / 10U % 10U),
                             static_cast<char>('0' + fraction % 10U)};
     std::size_t n = 3;
-    while (digits[n - 1] == '0') --n;
+    while (n > 1 && digits[n - 1] == '0') --n;  // fraction != 0: a digit stays
     std::memcpy(p_, digits, n);
     p_ += n;
     return *this;
@@ -106,7 +113,19 @@ class JsonCursor {
 
  private:
   static bool needs_escape(std::string_view v) noexcept {
-    for (char c : v) {
+    // Eight bytes at a time: (w - 0x01..01 * n) & ~w & 0x80..80 is non-zero exactly when some byte of w is
+    // below n (n <= 0x80), and a byte equal to c is a zero byte of w ^ (0x01..01 * c).
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    const auto below = [](std::uint64_t w, std::uint64_t n) { return (w - kOnes * n) & ~w & kHighs; };
+    std::size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, v.data() + i, sizeof w);
+      if ((below(w, 0x20) | below(w ^ (kOnes * '"'), 1) | below(w ^ (kOnes * '\\'), 1)) != 0) return true;
+    }
+    for (; i < v.size(); ++i) {
+      const char c = v[i];
       if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return true;
     }
     return false;

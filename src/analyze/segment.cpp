@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
+#include <cstring>
 #include <optional>
 
 #include "synack/wire/ipv4.hpp"
@@ -12,15 +14,32 @@
 namespace synack::analyze::detail {
 namespace {
 
+/// A big-endian field at `p` (the caller checked the bytes are there): one load, not a byte loop.
+template <typename T>
+T load_be(const std::byte* p) noexcept {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::little) v = std::byteswap(v);
+  return v;
+}
+
+/// The TCP header's fields from its bytes: `header` holds `header_length` valid bytes (what
+/// wire::TcpView::parse checks), the options a view of them.
+void fill_tcp(const std::byte* header, std::size_t header_length, DecodedSegment& out) noexcept {
+  out.src.port = load_be<std::uint16_t>(header);
+  out.dst.port = load_be<std::uint16_t>(header + 2);
+  out.seq = load_be<std::uint32_t>(header + 4);
+  out.ack = load_be<std::uint32_t>(header + 8);
+  out.flags = wire::TcpFlags(load_be<std::uint16_t>(header + 12) & wire::TcpFlags::kMask);
+  out.window = load_be<std::uint16_t>(header + 14);
+  out.tcp_checksum = load_be<std::uint16_t>(header + 16);
+  out.option_bytes =
+      wire::Bytes(header + wire::TcpView::kMinHeaderSize, header_length - wire::TcpView::kMinHeaderSize);
+}
+
 void fill_from(const wire::TcpView& tcp, DecodedSegment& out) noexcept {
-  out.tcp_checksum = tcp.checksum();
-  out.src.port = tcp.src_port();
-  out.dst.port = tcp.dst_port();
-  out.seq = tcp.seq().raw();
-  out.ack = tcp.ack().raw();
-  out.flags = tcp.flags();
-  out.window = tcp.window();
-  out.option_bytes = tcp.option_bytes();
+  // The header begins kMinHeaderSize bytes before its options.
+  fill_tcp(tcp.option_bytes().data() - wire::TcpView::kMinHeaderSize, tcp.header_length(), out);
 }
 
 bool is_length_error(wire::Error e) noexcept {
@@ -116,24 +135,28 @@ namespace {
 // goes through it (decode_segment), so the answers are the same.
 bool decode_plain_ipv4(wire::Bytes datagram, DecodedSegment& out) noexcept {
   constexpr std::size_t kHeader = wire::Ipv4View::kMinHeaderSize;
-  if (datagram.size() < kHeader + wire::TcpView::kMinHeaderSize || wire::load_u8(datagram, 0) != 0x45) {
-    return false;
-  }
-  const std::size_t total = wire::load_be16(datagram, 2);
+  constexpr std::size_t kTcpHeader = wire::TcpView::kMinHeaderSize;
+  if (datagram.size() < kHeader + kTcpHeader || datagram[0] != std::byte{0x45}) return false;
+  const std::byte* ip = datagram.data();
+  const std::size_t total = load_be<std::uint16_t>(ip + 2);
   constexpr std::uint16_t kFragmentBits = 0x3FFF;  // MF and the fragment offset
-  if (total > datagram.size() || (wire::load_be16(datagram, 6) & kFragmentBits) != 0 ||
-      wire::load_u8(datagram, 9) != wire::kProtocolTcp) {
+  if (total > datagram.size() || (load_be<std::uint16_t>(ip + 6) & kFragmentBits) != 0 ||
+      static_cast<std::uint8_t>(ip[9]) != wire::kProtocolTcp) {
     return false;
   }
-  auto tcp = wire::TcpView::parse(datagram.subspan(kHeader, total > kHeader ? total - kHeader : 0));
-  if (!tcp) return false;
-  out.src.address = wire::IpAddress::v4(wire::load_be32(datagram, 12));
-  out.dst.address = wire::IpAddress::v4(wire::load_be32(datagram, 16));
-  out.ip_ecn = wire::load_u8(datagram, 1) & 0x03U;
+  // wire::TcpView::parse's checks on the segment [kHeader, total): 20 bytes, a data offset of at least 5
+  // words that stays inside it.
+  const std::size_t segment = total > kHeader ? total - kHeader : 0;
+  const std::byte* tcp = ip + kHeader;
+  const std::size_t header_length = static_cast<std::size_t>(static_cast<std::uint8_t>(tcp[12]) >> 4U) * 4U;
+  if (segment < kTcpHeader || header_length < kTcpHeader || header_length > segment) return false;
+  out.src.address = wire::IpAddress::v4(load_be<std::uint32_t>(ip + 12));
+  out.dst.address = wire::IpAddress::v4(load_be<std::uint32_t>(ip + 16));
+  out.ip_ecn = static_cast<std::uint8_t>(ip[1]) & 0x03U;
   out.has_ip_id = true;
-  out.ip_id = wire::load_be16(datagram, 4);
-  fill_from(*tcp, out);
-  out.payload_length = static_cast<std::uint32_t>(tcp->payload().size());
+  out.ip_id = load_be<std::uint16_t>(ip + 4);
+  fill_tcp(tcp, header_length, out);
+  out.payload_length = static_cast<std::uint32_t>(segment - header_length);
   return true;
 }
 

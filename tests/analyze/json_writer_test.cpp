@@ -60,7 +60,7 @@ std::vector<std::int64_t> nanosecond_cases() {
   std::mt19937_64 random(18);
   for (int i = 0; i < 200000; ++i) {
     const int digits = static_cast<int>(random() % 16U);
-    std::int64_t v = static_cast<std::int64_t>(random() % 1000000000000000ULL);
+    auto v = static_cast<std::int64_t>(random() % 1000000000000000ULL);
     for (int d = digits; d < 15; ++d) v /= 10;
     ns.push_back(v);
     ns.push_back(v - v % 1000 + 500);  // a tie at the third decimal
@@ -85,6 +85,54 @@ TEST(JsonNumbers, Fixed3Ms_SameTextAsFmt) {
     detail::append_fixed3_ms(text, d);
     ASSERT_EQ(text, fmt::format("{:.3f}", observe::to_ms(d))) << n << " ns";
   }
+}
+
+}  // namespace
+}  // namespace synack::analyze
+
+namespace synack::analyze {
+namespace {
+
+std::string via_string(const std::string& s) {
+  std::string buffer(detail::JsonCursor::string_room(s), ' ');
+  detail::JsonCursor w(buffer.data());
+  w.string(s);
+  return {buffer.data(), w.position()};
+}
+
+TEST(JsonStrings, EveryAsciiByteAtEveryPlaceOfAWord_SameTextAsNlohmann) {
+  // The escape check reads eight bytes at a time: each character that needs escaping (and each that does
+  // not) is tried at each place of the first two words and of the tail.
+  for (int c = 0; c < 0x80; ++c) {
+    for (std::size_t at = 0; at < 19; ++at) {
+      std::string s(19, 'a');
+      s[at] = static_cast<char>(c);
+      ASSERT_EQ(via_string(s), nlohmann::json(s).dump()) << "byte " << c << " at " << at;
+    }
+  }
+  for (const char* s : {"", "\"", "\\", "SYN, SYN-ACK and ACK in 0.050 ms", "2×MSL → 240 s", "\x1f"}) {
+    EXPECT_EQ(via_string(s), nlohmann::json(s).dump()) << s;
+  }
+}
+
+template <typename T>
+std::string via_integer(T v) {
+  std::string buffer(32, ' ');
+  detail::JsonCursor w(buffer.data());
+  w.integer(v);
+  return {buffer.data(), w.position()};
+}
+
+TEST(JsonNumbers, Integers_SameTextAsFmt) {
+  for (std::int64_t v = -12; v <= 12; ++v) {
+    EXPECT_EQ(via_integer(v), fmt::format("{}", v));
+    EXPECT_EQ(via_integer(static_cast<int>(v)), fmt::format("{}", v));
+  }
+  for (std::uint64_t v : {0ULL, 9ULL, 10ULL, 255ULL, 18446744073709551615ULL}) {
+    EXPECT_EQ(via_integer(v), fmt::format("{}", v));
+  }
+  EXPECT_EQ(via_integer(std::int64_t{-9223372036854775807 - 1}), "-9223372036854775808");
+  EXPECT_EQ(via_integer(std::uint8_t{7}), "7");
 }
 
 }  // namespace

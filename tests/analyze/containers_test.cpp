@@ -1,0 +1,106 @@
+// The flow table's containers: the flat map (an index of small slots over dense entries) and the store of
+// final reports (blocks that never move).
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "flat_map.hpp"
+#include "report_store.hpp"
+
+namespace synack::analyze::detail {
+namespace {
+
+struct SpreadHash {
+  std::size_t operator()(std::uint64_t k) const noexcept { return (k + 1) * 0x9E3779B97F4A7C15ULL; }
+};
+/// Every key in one probe chain, and the same tag: only the key compare tells them apart.
+struct CollidingHash {
+  std::size_t operator()(std::uint64_t) const noexcept { return 7; }
+};
+
+template <typename Hash>
+void fill(FlatMap<std::uint64_t, std::uint64_t, Hash>& map, std::uint64_t n) {
+  for (std::uint64_t k = 0; k < n; ++k) {
+    auto [value, inserted] = map.try_emplace(k);
+    ASSERT_TRUE(inserted) << k;
+    EXPECT_EQ(value, 0U) << "a new entry is value-initialised";
+    value = k * 10 + 1;
+  }
+}
+
+TEST(FlatMap, Growing_FindsEveryKeyAndNoOther) {
+  FlatMap<std::uint64_t, std::uint64_t, SpreadHash> map;
+  fill(map, 5000);  // past several doublings of the 1,024-slot index
+  EXPECT_EQ(map.size(), 5000U);
+  for (std::uint64_t k = 0; k < 5000; ++k) {
+    const auto* v = map.find(k);
+    ASSERT_NE(v, nullptr) << k;
+    EXPECT_EQ(*v, k * 10 + 1);
+  }
+  EXPECT_EQ(map.find(5000), nullptr);
+  auto [again, inserted] = map.try_emplace(42);
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(again, 421U);
+  EXPECT_EQ(map.size(), 5000U);
+}
+
+TEST(FlatMap, CollidingHashes_KeysStillApart) {
+  FlatMap<std::uint64_t, std::uint64_t, CollidingHash> map;
+  fill(map, 300);
+  for (std::uint64_t k = 0; k < 300; ++k) {
+    ASSERT_NE(map.find(k), nullptr) << k;
+    EXPECT_EQ(*map.find(k), k * 10 + 1);
+  }
+  EXPECT_EQ(map.find(300), nullptr);
+}
+
+TEST(FlatMap, EraseIf_KeepsTheRestFindableInInsertionOrder) {
+  FlatMap<std::uint64_t, std::uint64_t, SpreadHash> map;
+  fill(map, 3000);
+  std::size_t asked = 0;
+  map.erase_if([&asked](std::uint64_t k, std::uint64_t&) {
+    ++asked;
+    return k % 2 == 0;
+  });
+  EXPECT_EQ(asked, 3000U);
+  EXPECT_EQ(map.size(), 1500U);
+  for (std::uint64_t k = 0; k < 3000; ++k) {
+    const auto* v = map.find(k);
+    if (k % 2 == 0) {
+      EXPECT_EQ(v, nullptr) << k;
+    } else {
+      ASSERT_NE(v, nullptr) << k;
+      EXPECT_EQ(*v, k * 10 + 1);
+    }
+  }
+  std::vector<std::uint64_t> order;
+  map.for_each([&order](std::uint64_t k, std::uint64_t&) { order.push_back(k); });
+  ASSERT_EQ(order.size(), 1500U);
+  for (std::size_t i = 0; i < order.size(); ++i) EXPECT_EQ(order[i], 2 * i + 1);
+  // Inserting after a sweep reuses the packed array.
+  auto [value, inserted] = map.try_emplace(0);
+  EXPECT_TRUE(inserted);
+  EXPECT_EQ(value, 0U);
+}
+
+TEST(ReportStore, At_MakesPlacesThatNeverMove_TakeKeepsPlaceOrder) {
+  ReportStore store;
+  ConnectionReport& first = store.at(0);
+  first.number = 1;
+  first.reason = "kept across growth";
+  store.at(4999).number = 5000;  // five blocks; the places between are made too
+  EXPECT_EQ(store.size(), 5000U);
+  EXPECT_EQ(&store[0], &first) << "a report's place never moves";
+  for (std::size_t i = 1; i + 1 < 5000; ++i) store[i].number = i + 1;
+  const auto reports = store.take();
+  ASSERT_EQ(reports.size(), 5000U);
+  EXPECT_EQ(reports.front().reason, "kept across growth");
+  for (std::size_t i = 0; i < reports.size(); ++i) ASSERT_EQ(reports[i].number, i + 1);
+  EXPECT_EQ(store.size(), 0U);
+  EXPECT_EQ(store.at(0).number, 0U) << "empty after take(): a fresh report";
+}
+
+}  // namespace
+}  // namespace synack::analyze::detail
