@@ -495,7 +495,9 @@ void Connection::process_fin_if_reached(Instant now) noexcept {
   rcv_nxt_ += 1;
   peer_fin_received_ = true;
   ack_pending_ = true;
-  events_ |= event::kPeerClosed | event::kReadable;
+  // Nobody reads a connection its user closed (close(), not shutdown_write()): the end of stream is not
+  // announced to it. Its end is (closed, or nothing once compacted in TIME-WAIT).
+  if (!user_closed_) events_ |= event::kPeerClosed | event::kReadable;
   switch (state_) {
     case State::syn_received:
     case State::established:

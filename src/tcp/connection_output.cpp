@@ -24,41 +24,33 @@ SeqNum Connection::fin_seq() const noexcept {
   return data_base() + static_cast<std::uint32_t>(buffers_->send.size());
 }
 
-std::uint32_t Connection::advertised_window() const noexcept {
-  // Receiver silly-window avoidance (RFC 9293 §3.8.6.2.2, a MUST): move the right edge we offer only when
-  // it advances by at least min(half the buffer, one MSS); otherwise keep offering the old edge, so a
-  // reader taking a few bytes at a time does not invite the peer to send segments of that size.
-  const std::uint32_t free = rcv_wnd();
-  const std::int32_t rem = rcv_adv_ - rcv_nxt_;
-  const std::uint32_t offered = rem > 0 ? static_cast<std::uint32_t>(rem) : 0U;
-  if (free <= offered) return free;
-  const std::uint32_t threshold =
-      std::min<std::uint32_t>(static_cast<std::uint32_t>(buffers_->recv.capacity() / 2), neg_.recv_mss);
-  if (free - offered < threshold) return offered;
-  // Memory pressure (buffer_pool.hpp): the window stops growing, but the right edge already offered is
-  // never pulled back (RFC 9293 §3.8.6.2.2 "SHOULD NOT shrink", RFC 7323 §2.4).
-  if (under_pressure(buffers_->pool)) return offered;
-  return free;
-}
-
-bool Connection::window_held_by_pressure() const noexcept {
-  if (!under_pressure(buffers_->pool)) return false;
-  const std::uint32_t free = rcv_wnd();
-  const std::int32_t rem = rcv_adv_ - rcv_nxt_;
-  const std::uint32_t offered = rem > 0 ? static_cast<std::uint32_t>(rem) : 0U;
-  const std::uint32_t threshold =
-      std::min<std::uint32_t>(static_cast<std::uint32_t>(buffers_->recv.capacity() / 2), neg_.recv_mss);
-  return free > offered && free - offered >= threshold;
-}
-
-std::uint16_t Connection::window_field() const noexcept {
+std::uint16_t Connection::window_field() noexcept {
+  // One pass over the receive window (rcv_wnd() and the pool's pressure flag read once per header).
   const std::uint32_t shift = neg_.rcv_shift.value_or(0);
-  const std::uint32_t w = advertised_window();
+  const std::uint32_t free = rcv_wnd();
+  const std::int32_t rem = rcv_adv_ - rcv_nxt_;
+  const std::uint32_t offered = rem > 0 ? static_cast<std::uint32_t>(rem) : 0U;
+  std::uint32_t w = free;
+  if (free > offered) {
+    // Receiver silly-window avoidance (RFC 9293 §3.8.6.2.2, a MUST): move the right edge we offer only
+    // when it advances by at least min(half the buffer, one MSS); otherwise keep offering the old edge,
+    // so a reader taking a few bytes at a time does not invite the peer to send segments of that size.
+    const std::uint32_t threshold =
+        std::min<std::uint32_t>(static_cast<std::uint32_t>(buffers_->recv.capacity() / 2), neg_.recv_mss);
+    if (free - offered < threshold) {
+      w = offered;
+    } else if (under_pressure(buffers_->pool)) {
+      // Memory pressure (buffer_pool.hpp): the window stops growing, but the right edge already offered
+      // is never pulled back (RFC 9293 §3.8.6.2.2 "SHOULD NOT shrink", RFC 7323 §2.4).
+      ++buffers_->pool->counters().windows_clamped;
+      w = offered;
+    }
+  }
   std::uint32_t field = w >> shift;
   // RFC 7323 §2.4: scaling rounds the window down, which would pull an edge we keep offering back by up
   // to 2^shift - 1 bytes; round up instead when the buffer has that room (Linux tcp_select_window aligns
   // the same way).
-  if ((field << shift) < w && ((field + 1U) << shift) <= rcv_wnd()) ++field;
+  if ((field << shift) < w && ((field + 1U) << shift) <= free) ++field;
   return static_cast<std::uint16_t>(std::min<std::uint32_t>(field, 65535U));
 }
 
@@ -74,7 +66,6 @@ wire::SendHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNu
   h.flags = TcpFlags(flags);
   if (h.flags.ack()) {
     h.ack = rcv_nxt_;
-    if (window_held_by_pressure()) ++buffers_->pool->counters().windows_clamped;
     h.window = window_field();
     const SeqNum right = rcv_nxt_ + (static_cast<std::uint32_t>(h.window) << neg_.rcv_shift.value_or(0));
     if (right > rcv_adv_) rcv_adv_ = right;

@@ -67,6 +67,29 @@ TEST_F(FinWait1, FinAckingOurFin_EntersTimeWaitDirectly) {
   EXPECT_EQ(conn->state(), State::time_wait);
 }
 
+// A connection its user closed (close(), not shutdown_write()) has no reader: the peer's FIN is
+// acknowledged and moves the state on, but raises no end-of-stream events (peer_closed, readable).
+TEST_F(FinWait1, FinAckingOurFinAfterClose_RaisesNoPeerClosedOrReadable) {
+  fin_wait_1();
+  conn->close(now);
+  (void)conn->take_events();
+  deliver(seg(F | A, peer_next(), our_next()));
+  EXPECT_EQ(conn->state(), State::time_wait);
+  EXPECT_EQ(conn->take_events() & (event::kPeerClosed | event::kReadable), 0);
+  const Sent ack = expect_one();
+  EXPECT_EQ(ack.h.ack, peer_iss + 2);  // the FIN is still acknowledged
+}
+
+// Half-close only (shutdown_write): the user still reads, so the same FIN raises both events.
+TEST_F(FinWait1, FinAckingOurFinAfterShutdownWrite_RaisesPeerClosedAndReadable) {
+  fin_wait_1();
+  (void)conn->take_events();
+  deliver(seg(F | A, peer_next(), our_next()));
+  EXPECT_EQ(conn->state(), State::time_wait);
+  EXPECT_EQ(conn->take_events() & (event::kPeerClosed | event::kReadable),
+            event::kPeerClosed | event::kReadable);
+}
+
 // RFC 9293 §3.10.4 CLOSE with nothing queued: the FIN leaves as a control segment
 // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK> with the timestamps, and is timed like data (§3.8.1): the
 // retransmission timer runs until it is acknowledged.

@@ -271,8 +271,6 @@ class Connection {
   [[nodiscard]] const SackScoreboard& scoreboard() const noexcept {
     return buffers_->sacked ? *buffers_->sacked : kNoSackState;
   }
-  /// Memory pressure holds the right edge where it is although receiver SWS avoidance would move it.
-  [[nodiscard]] bool window_held_by_pressure() const noexcept;
   Connection(const Config& config, const wire::FourTuple& tuple);
 
   // connection_input.cpp
@@ -355,8 +353,9 @@ class Connection {
                       bool resent);
   [[nodiscard]] wire::SeqNum data_base() const noexcept;  ///< sequence number of the send buffer's front
   [[nodiscard]] wire::SeqNum fin_seq() const noexcept;    ///< valid once fin_queued_
-  [[nodiscard]] std::uint32_t advertised_window() const noexcept;  ///< with receiver SWS avoidance
-  [[nodiscard]] std::uint16_t window_field() const noexcept;
+  /// The window field of an ACK: receiver SWS avoidance, memory pressure (counted when it holds the
+  /// edge), RFC 7323 scaling rounded up when the buffer has room.
+  [[nodiscard]] std::uint16_t window_field() noexcept;
   [[nodiscard]] bool has_new_data_to_send() const noexcept;
   /// RFC 7413 §4.2.2: a Fast Open server in SYN-RECEIVED whose SYN-ACK is out (it may send).
   [[nodiscard]] bool fast_open_server() const noexcept;
