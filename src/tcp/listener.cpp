@@ -486,14 +486,8 @@ Negotiated Listener::negotiated(const HalfOpen& e) const noexcept {
   // negotiate() of the passive offer as it stands (what answer_offer() of it would give) and the SYN's
   // options straight from the entry's fields, without rebuilding its SynOptions.
   const bool v6 = (e.flags & HalfOpen::kV6) != 0;
-  const PeerSyn peer{e.peer_mss,
-                     e.peer_wscale,
-                     (e.flags & HalfOpen::kSack) != 0,
-                     (e.flags & HalfOpen::kTimestamps) != 0,
-                     (e.flags & HalfOpen::kEcn) != 0,
-                     (e.flags & HalfOpen::kAccEcn) != 0};
-  return negotiate(v6 ? passive_v6_ : passive_v4_, peer, v6 ? wire::IpVersion::v6 : wire::IpVersion::v4,
-                   config_->min_send_mss);
+  return negotiate(v6 ? passive_v6_ : passive_v4_, e.peer_syn(),
+                   v6 ? wire::IpVersion::v6 : wire::IpVersion::v4, config_->min_send_mss);
 }
 
 PassiveOpen Listener::passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack) const {

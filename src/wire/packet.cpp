@@ -1,7 +1,6 @@
 #include "synack/wire/packet.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 
 #include "checksum_sum.hpp"
@@ -59,12 +58,8 @@ std::optional<FourTuple> peek_tuple_at_receiver(Bytes datagram) noexcept {
     const std::size_t ihl = (first & 0x0FU) * std::size_t{4};
     if (ihl < Ipv4Header::kSize || datagram.size() < ihl + 4 || load_u8(datagram, 9) != kProtocolTcp)
       return std::nullopt;
-    const auto v4 = [&](std::size_t at) {
-      std::array<std::byte, 4> octets{};
-      std::memcpy(octets.data(), datagram.data() + at, octets.size());
-      return IpAddress::v4(octets);
-    };
-    return FourTuple{{v4(16), load_be16(datagram, ihl + 2)}, {v4(12), load_be16(datagram, ihl)}};
+    return FourTuple{{IpAddress::from_bytes(datagram.subspan(16, 4)), load_be16(datagram, ihl + 2)},
+                     {IpAddress::from_bytes(datagram.subspan(12, 4)), load_be16(datagram, ihl)}};
   }
   if (first >> 4U != 6 || datagram.size() < Ipv6Header::kSize + 4 || load_u8(datagram, 6) != kProtocolTcp)
     return std::nullopt;

@@ -92,8 +92,17 @@ struct HalfOpen {
   [[nodiscard]] bool matches(const wire::FourTuple& tuple) const noexcept {
     return addr.matches(tuple, (flags & kV6) != 0);
   }
-  /// The SYN's options as negotiation needs them.
+  /// The SYN's options as a SynOptions (as the forwarder's offer carries them).
   [[nodiscard]] SynOptions peer_options() const noexcept;
+  /// The SYN's options as negotiate() takes them, straight from the fields.
+  [[nodiscard]] PeerSyn peer_syn() const noexcept {
+    return PeerSyn{peer_mss,
+                   peer_wscale,
+                   (flags & kSack) != 0,
+                   (flags & kTimestamps) != 0,
+                   (flags & kEcn) != 0,
+                   (flags & kAccEcn) != 0};
+  }
 };
 static_assert(sizeof(HalfOpen) <= 64, "a half-open entry must stay within 64 bytes");
 
