@@ -15,8 +15,8 @@ namespace {
 
 // SipHash-2-4 (Aumasson and Bernstein), the function libsodium's crypto_shorthash computes, written out
 // for the short inputs below: with libsodium's call through its dispatch and the tuple packed byte by
-// byte, terms() took ≈262 instructions (twice per handshake); ≈216 with this function; less again with
-// the key's initial state kept (constructor) and an IPv4 tuple packed at fixed offsets. Same output bit for
+// byte, terms() took ≈262 instructions (twice per handshake); ≈216 with this function; ≈184 with the
+// key's initial state kept (constructor) and an IPv4 tuple packed at fixed offsets. Same output bit for
 // bit: isn_test pins it against crypto_shorthash.
 struct SipState {
   std::uint64_t v0, v1, v2, v3;
