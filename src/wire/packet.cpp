@@ -1,6 +1,7 @@
 #include "synack/wire/packet.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "checksum_sum.hpp"
@@ -14,7 +15,18 @@ bool tcp_checksum_ok(const IpAddress& src, const IpAddress& dst, Bytes segment) 
   return upper_layer_checksum(src, dst, kProtocolTcp, segment) == 0;
 }
 
-std::expected<TcpPacketView, Error> TcpPacketView::parse(Bytes datagram, ChecksumPolicy policy) noexcept {
+namespace {
+
+IpAddress v4_at(const std::byte* p) noexcept {
+  std::array<std::byte, 4> octets{};
+  std::memcpy(octets.data(), p, octets.size());
+  return IpAddress::v4(octets);
+}
+
+}  // namespace
+
+std::expected<TcpPacketView, Error> TcpPacketView::parse_other(Bytes datagram,
+                                                               ChecksumPolicy policy) noexcept {
   if (datagram.empty()) return std::unexpected(Error::ip_truncated);
   IpInfo ip;
   Bytes segment;
@@ -49,6 +61,37 @@ std::expected<TcpPacketView, Error> TcpPacketView::parse(Bytes datagram, Checksu
     return std::unexpected(Error::tcp_bad_checksum);
   }
   return TcpPacketView(ip, *tcp);
+}
+
+std::expected<TcpPacketView, Error> TcpPacketView::parse(Bytes datagram, ChecksumPolicy policy) noexcept {
+  if (datagram.size() < Ipv4Header::kSize || load_u8(datagram, 0) != 0x45) [[unlikely]]
+    return parse_other(datagram, policy);
+  // The checks of Ipv4View::parse, header_checksum_ok and parse_other, in their order and
+  // with their errors, for the header every datagram carries (version 4, IHL 5): read once, in line,
+  // and the TCP checksum's pseudo-header summed from the header's own address bytes (RFC 9293 §3.1).
+  const std::byte* d = datagram.data();
+  const std::size_t total = load_be16(datagram, 2);
+  // RFC 791: total length covers header and data; bytes past it (link padding) are not ours.
+  if (total < Ipv4Header::kSize || total > datagram.size())
+    return std::unexpected(Error::ip_bad_total_length);
+  const bool verify = policy == ChecksumPolicy::verify;
+  // A correct header sums to all ones (RFC 1071 §1).
+  if (verify && detail::fold_to_wire16(detail::sum_native20(d)) != 0xFFFF)
+    return std::unexpected(Error::ipv4_bad_checksum);
+  if ((load_be16(datagram, 6) & 0x3FFFU) != 0) return std::unexpected(Error::ip_fragment);  // MF, offset
+  if (load_u8(datagram, 9) != kProtocolTcp) return std::unexpected(Error::ip_not_tcp);
+  const Bytes segment = datagram.subspan(Ipv4Header::kSize, total - Ipv4Header::kSize);
+  auto tcp = TcpView::parse(segment);
+  if (!tcp) return std::unexpected(tcp.error());
+  if (verify) {
+    std::uint64_t acc = detail::sum_pseudo_header(d + 12, d + 16, true, kProtocolTcp,
+                                                  static_cast<std::uint32_t>(segment.size()), 0);
+    acc = detail::sum_native(segment.data(), segment.size(), acc);
+    if (detail::fold_to_wire16(acc) != 0xFFFF) return std::unexpected(Error::tcp_bad_checksum);
+  }
+  return TcpPacketView(IpInfo{v4_at(d + 12), v4_at(d + 16), load_u8(datagram, 8),
+                              static_cast<std::uint8_t>(load_u8(datagram, 1) & 0x03U)},
+                       *tcp);
 }
 
 std::optional<FourTuple> peek_tuple_at_receiver(Bytes datagram) noexcept {

@@ -51,7 +51,8 @@ class IsnGenerator {
   }
 
  private:
-  Key key_{};
+  // SipHash-2-4's v0..v3 after keying (the key itself is not kept).
+  std::array<std::uint64_t, 4> init_{};
 };
 
 }  // namespace synack::tcp

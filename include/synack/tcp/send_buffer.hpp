@@ -53,6 +53,8 @@ class SendBuffer {
   }  ///< capacity() - size(): what append() accepts at most
   /// Chunks held, the staging chunk included.
   [[nodiscard]] std::size_t chunks_held() const noexcept;
+  /// True when any chunk is held (chunks_held() != 0, without the walk): clear() has memory to give back.
+  [[nodiscard]] bool holds_chunks() const noexcept { return head_ != nullptr || staging_ != nullptr; }
 
  private:
   BufferPool* pool_;

@@ -50,6 +50,8 @@ class TcpPacketView {
 
  private:
   TcpPacketView(IpInfo ip, TcpView tcp) noexcept : ip_(ip), tcp_(tcp) {}
+  // parse() for everything but an IPv4 datagram with a 20-byte header (which parse() reads in line).
+  static std::expected<TcpPacketView, Error> parse_other(Bytes datagram, ChecksumPolicy policy) noexcept;
   IpInfo ip_;
   TcpView tcp_;
 };
