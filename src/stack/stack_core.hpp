@@ -205,13 +205,23 @@ class StackCore {
   /// changes no state, so only the release and the timer are left to do.
   void after_transmit(std::uint32_t index, bool wants);
   void release(std::uint32_t index);
-  /// Notes that the slot's timer must be refiled when the connection's deadline moved; the wheel sees it
-  /// at the next flush_timers().
-  void sync_timer(std::uint32_t index) noexcept;
-  /// Files the deadline of every connection noted by sync_timer() since the last flush: the wheel is
-  /// current again. A deadline that changes several times between two driver calls to next_deadline() or
-  /// on_timeout() (a SYN's retransmission timer armed at connect() and cancelled by the SYN-ACK within one
-  /// pump, or by the connection's release) is filed once, or not at all.
+  /// Raises the Stack events for the connection bits `ev` of slot `index` (touch()).
+  void post_events(std::uint32_t index, std::uint8_t ev);
+  /// Notes that slot `s` (at `index`, holding a connection) may need its timer refiled when a timer of
+  /// the connection changed; the wheel sees it at the next flush_timers(). Inline: most calls find no
+  /// change.
+  void sync_timer(Slot& s, std::uint32_t index) noexcept {
+    if (!s.conn->take_timers_changed() || s.timer_pending) return;
+    note_timer(s, index);
+  }
+  void note_timer(Slot& s, std::uint32_t index) noexcept;
+  /// Files the deadline of every connection noted by sync_timer() since the last flush when it moved
+  /// earlier than the one filed (or none is filed), and unfiles a connection with no timer left; a
+  /// deadline that moved later leaves the earlier entry, whose expiry then refiles the connection
+  /// (on_timeout). A deadline that changes
+  /// several times between two driver calls to next_deadline() or on_timeout() (a SYN's retransmission
+  /// timer armed at connect() and cancelled by the SYN-ACK within one pump, or by the connection's
+  /// release) is filed once, or not at all.
   void flush_timers() noexcept;
   std::optional<std::size_t> poll_transmit_queued(Instant now, wire::MutableBytes out);
   std::optional<Event> poll_event_queued();
