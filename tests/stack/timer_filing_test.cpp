@@ -42,6 +42,34 @@ TEST_F(TimerFiling, SynSent_SynAckStopsRetransmitTimer_ConnectionLeavesWheel) {
   EXPECT_EQ(a.next_deadline(), Instant::max());  // no timer left: not a stale entry
 }
 
+TEST_F(TimerFiling, FinWait1_FinAckingOurFinEntersTimeWait_EarlierEntryFiresNothingAndRefiles) {
+  const auto l = b.listen({addr_b(), 80});
+  const ConnectionId c = *a.connect(t0, {addr_a(), 40000}, {addr_b(), 80});
+  while (move(a, b, t0) + move(b, a, t0) != 0) {
+  }
+  const ConnectionId s = *b.accept(*l);
+  ASSERT_FALSE(a.shutdown_write(t0, c));  // the user keeps `c`: TIME-WAIT stays a connection
+  const std::vector<std::byte> fin_a = take(a, t0);
+  ASSERT_FALSE(fin_a.empty());
+  const Instant filed = a.next_deadline();  // the FIN's retransmission timer, filed
+  ASSERT_LT(filed, Instant::max());
+  const Instant t1 = t0 + 10ms;
+  b.on_packet(t1, fin_a);
+  ASSERT_FALSE(b.shutdown_write(t1, s));  // b's FIN leaves with its ACK of a's FIN: one FIN|ACK
+  EXPECT_EQ(move(b, a, t1), 1U);
+  ASSERT_EQ(a.info(c)->state, tcp::State::time_wait);
+  EXPECT_EQ(move(a, b, t1), 1U);  // a's ACK of b's FIN
+  (void)events_of(a);
+  const Instant time_wait_end = t1 + a.tcp_config().time_wait_length();
+  ASSERT_LT(filed, time_wait_end);
+  EXPECT_EQ(a.next_deadline(), filed);  // a later deadline: the earlier entry stays
+  a.on_timeout(filed);
+  EXPECT_EQ(move(a, b, filed), 0U);  // no retransmission of the acknowledged FIN
+  EXPECT_FALSE(a.poll_event().has_value());
+  EXPECT_EQ(a.info(c)->state, tcp::State::time_wait);
+  EXPECT_EQ(a.next_deadline(), time_wait_end);
+}
+
 TEST_F(TimerFiling, Closing_AckOfFinEntersTimeWait_EarlierEntryFiresNothingAndRefiles) {
   const auto l = b.listen({addr_b(), 80});
   const ConnectionId c = *a.connect(t0, {addr_a(), 40000}, {addr_b(), 80});
