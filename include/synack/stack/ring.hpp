@@ -37,7 +37,8 @@ class Ring {
   }
 
  private:
-  void grow() {
+  /// Out of line: the rare path, kept from making push_back() a call that saves registers.
+  [[gnu::noinline]] void grow() {
     std::vector<T> bigger(capacity_ == 0 ? 16 : capacity_ * 2);
     for (std::size_t i = 0; i < count_; ++i) bigger[i] = std::move(items_[(head_ + i) & (capacity_ - 1)]);
     items_.swap(bigger);
