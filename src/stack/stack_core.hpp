@@ -305,6 +305,9 @@ class StackCore {
                                                 wire::MutableBytes out, std::uint8_t ecn = 0);
   void observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
                const wire::TcpHeader& h, std::size_t payload_len) const;
+  /// observe() of a segment emit() sent (its full header is built only here, while an observer is set).
+  [[gnu::noinline]] void observe_out(Instant now, ConnectionId id, const wire::FourTuple& tuple,
+                                     const wire::SendHeader& h, std::size_t payload_len) const;
   void expire_offers(Instant now);
   /// Forwarder: a new offer for offer.tuple (its flow, timer and syn_offer event); nullopt when max_pending
   /// offers are undecided.
