@@ -22,7 +22,8 @@ class Ring {
   [[nodiscard]] const std::size_t* size_address() const noexcept { return &count_; }
   /// The oldest element; the ring must not be empty.
   [[nodiscard]] T& front() noexcept { return items_[head_]; }
-  /// Appends `value`, doubling the array when it is full (the only allocation).
+  /// Appends a copy of `value` (not an element of this ring: growing would move it), doubling the array
+  /// when it is full (the only allocation).
   void push_back(const T& value) {
     if (count_ == capacity_) grow();
     items_[(head_ + count_) & (capacity_ - 1)] = value;
