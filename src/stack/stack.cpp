@@ -525,12 +525,8 @@ std::optional<tcp::ConnectionInfo> StackCore::info(ConnectionId id) const {
   return c->info();
 }
 
-std::optional<Event> StackCore::poll_event_queued() {
+void StackCore::relieve_memory_pressure_now() {
   if (pool_.take_relief()) relieve_memory_pressure();
-  if (events_.empty()) return std::nullopt;
-  Event e = events_.front();
-  events_.pop_front();
-  return e;
 }
 
 }  // namespace synack::stack

@@ -81,8 +81,13 @@ class StackCore {
     return poll_transmit_queued(now, out);
   }
   [[nodiscard]] std::optional<Event> poll_event() {
-    if (events_.empty() && !pool_.relief_pending()) return std::nullopt;  // the usual last call
-    return poll_event_queued();
+    if (pool_.relief_pending()) [[unlikely]]
+      relieve_memory_pressure_now();
+    if (events_.empty()) return std::nullopt;  // the usual last call
+    // Inline (into Stack::poll_event_due): popping one event is a few moves, cheaper than a call.
+    std::optional<Event> e{events_.front()};
+    events_.pop_front();
+    return e;
   }
   /// Not const: it first files the timers that changed since the last call (flush_timers).
   [[nodiscard]] Instant next_deadline();
@@ -224,7 +229,8 @@ class StackCore {
   /// release) is filed once, or not at all.
   void flush_timers() noexcept;
   std::optional<std::size_t> poll_transmit_queued(Instant now, wire::MutableBytes out);
-  std::optional<Event> poll_event_queued();
+  /// Takes the pool's relief (it is pending) and relieves every connection (poll_event()'s rare path).
+  [[gnu::noinline]] void relieve_memory_pressure_now();
   // flows: one keyed hash per datagram; the owner's own tuple confirms a hash match
   [[nodiscard]] bool flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept;
   [[nodiscard]] std::optional<FlowRef> flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const;
