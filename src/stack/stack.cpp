@@ -113,14 +113,7 @@ void StackCore::flow_replace(std::uint32_t h, const wire::FourTuple& tuple, Flow
   if (!flows_.replace(h, [&](FlowRef r) { return flow_is(r, tuple); }, ref)) flows_.insert(h, ref);
 }
 
-void StackCore::sync_timer(std::uint32_t index) noexcept {
-  Slot& s = slots_[index];
-  if (!s.conn) {
-    timers_.cancel(index);
-    return;
-  }
-  // Noted only when a timer of the connection changed (most calls change none), and once per flush.
-  if (!s.conn->take_timers_changed() || s.timer_pending) return;
+void StackCore::note_timer(Slot& s, std::uint32_t index) noexcept {
   s.timer_pending = true;
   timer_pending_.push_back(index);  // within capacity: reserved as slots_ grows (alloc_slot)
 }
@@ -131,8 +124,16 @@ void StackCore::flush_timers() noexcept {
     s.timer_pending = false;
     // A released slot's timer was cancelled at release; a reused one files its new connection's deadline.
     if (!s.conn) continue;
+    // Refiled only when the deadline moved earlier (or none is filed); a connection with no timer left
+    // leaves the wheel (an O(1) unlink). A deadline that moved later leaves the earlier entry: when it
+    // fires, on_timeout() finds nothing due for the connection and files it again (a spurious wake-up,
+    // which next_deadline() documents).
     const Instant d = s.conn->next_deadline();
-    if (d != timers_.deadline(index)) timers_.schedule(index, d);
+    if (d < timers_.deadline(index)) {
+      timers_.schedule(index, d);
+    } else if (d == Instant::max()) {
+      timers_.cancel(index);
+    }
   }
   timer_pending_.clear();
 }
@@ -197,52 +198,56 @@ void StackCore::release(std::uint32_t index) {
   --live_connections_;
 }
 
+void StackCore::post_events(std::uint32_t index, std::uint8_t ev) {
+  Slot& s = slots_[index];
+  tcp::Connection& c = *s.conn;
+  // One event built once; each bit raised changes only its kind (and a failure's error).
+  Event e;
+  e.connection = ConnectionId{index, s.generation};
+  e.listener = s.listener;
+  e.offer = s.offer;
+  e.user = s.user;
+  const auto push = [&](EventKind kind) {
+    e.kind = kind;
+    events_.push_back(e);
+  };
+  // A listener's connection is announced by `acceptable`; active and forwarder opens by `established`.
+  if ((ev & tcp::event::kEstablished) != 0 && !s.listener.valid()) push(EventKind::established);
+  if ((ev & tcp::event::kReadable) != 0) push(EventKind::readable);
+  if ((ev & tcp::event::kWritable) != 0 && (ev & tcp::event::kEstablished) == 0) push(EventKind::writable);
+  if ((ev & tcp::event::kPeerClosed) != 0) push(EventKind::peer_closed);
+  if ((ev & tcp::event::kClosed) != 0) push(EventKind::closed);
+  if ((ev & (tcp::event::kEstablished | tcp::event::kError)) != 0 && c.fast_open() != nullptr) [[unlikely]]
+    fast_open_learn(c);
+  if ((ev & tcp::event::kError) != 0) {
+    EventKind kind = EventKind::reset;
+    switch (c.failure()) {  // the enum, not three error_code compares (each a category call)
+      case Error::refused:
+        kind = EventKind::refused;
+        break;
+      case Error::timed_out:
+        kind = EventKind::timed_out;
+        break;
+      case Error::aborted:
+        kind = EventKind::aborted;
+        break;
+      default:
+        break;
+    }
+    e.error = c.error();
+    push(kind);
+  }
+}
+
 void StackCore::touch(std::uint32_t index, bool requeue) {
   Slot& s = slots_[index];
   if (!s.conn) return;
   tcp::Connection& c = *s.conn;
-  const ConnectionId id{index, s.generation};
   const std::uint8_t ev = c.take_events();
   // A connection rebuilt from a TIME-WAIT record has no user: nobody holds its id, so no events.
-  if (ev != 0 && s.time_wait == kNone) {
-    const auto push = [&](EventKind kind, std::error_code error = {}) {
-      Event e;
-      e.kind = kind;
-      e.connection = id;
-      e.listener = s.listener;
-      e.offer = s.offer;
-      e.error = error;
-      e.user = s.user;
-      events_.push_back(e);
-    };
-    // A listener's connection is announced by `acceptable`; active and forwarder opens by `established`.
-    if ((ev & tcp::event::kEstablished) != 0 && !s.listener.valid()) push(EventKind::established);
-    if ((ev & tcp::event::kReadable) != 0) push(EventKind::readable);
-    if ((ev & tcp::event::kWritable) != 0 && (ev & tcp::event::kEstablished) == 0) push(EventKind::writable);
-    if ((ev & tcp::event::kPeerClosed) != 0) push(EventKind::peer_closed);
-    if ((ev & tcp::event::kClosed) != 0) push(EventKind::closed);
-    if ((ev & (tcp::event::kEstablished | tcp::event::kError)) != 0 && c.fast_open() != nullptr) [[unlikely]]
-      fast_open_learn(c);
-    if ((ev & tcp::event::kError) != 0) {
-      const std::error_code err = c.error();
-      EventKind kind = EventKind::reset;
-      switch (c.failure()) {  // the enum, not three error_code compares (each a category call)
-        case Error::refused:
-          kind = EventKind::refused;
-          break;
-        case Error::timed_out:
-          kind = EventKind::timed_out;
-          break;
-        case Error::aborted:
-          kind = EventKind::aborted;
-          break;
-        default:
-          break;
-      }
-      push(kind, err);
-    }
-  }
-  if (c.state() == tcp::State::closed && s.in_flow) {
+  if (ev != 0 && s.time_wait == kNone) post_events(index, ev);
+  const tcp::State state = c.state();
+  if (state == tcp::State::closed && s.in_flow) {
     (void)flows_.erase_exact(s.flow_hash, connection_ref(index));
     s.in_flow = false;
   }
@@ -252,16 +257,16 @@ void StackCore::touch(std::uint32_t index, bool requeue) {
     s.queued = true;
   }
   if (s.released_by_user && !wants) {
-    if (c.state() == tcp::State::closed) {
+    if (state == tcp::State::closed) {
       release(index);
       return;
     }
-    if (c.state() == tcp::State::time_wait) {
+    if (state == tcp::State::time_wait) {
       compact_time_wait(index);
       return;
     }
   }
-  sync_timer(index);
+  sync_timer(s, index);
 }
 
 void StackCore::after_transmit(std::uint32_t index, bool wants) {
@@ -276,7 +281,7 @@ void StackCore::after_transmit(std::uint32_t index, bool wants) {
       return;
     }
   }
-  sync_timer(index);
+  sync_timer(s, index);
 }
 
 const tcp::Listener* StackCore::listener_at(std::uint32_t owner) const noexcept {
@@ -520,12 +525,8 @@ std::optional<tcp::ConnectionInfo> StackCore::info(ConnectionId id) const {
   return c->info();
 }
 
-std::optional<Event> StackCore::poll_event_queued() {
+void StackCore::relieve_memory_pressure_now() {
   if (pool_.take_relief()) relieve_memory_pressure();
-  if (events_.empty()) return std::nullopt;
-  Event e = events_.front();
-  events_.pop_front();
-  return e;
 }
 
 }  // namespace synack::stack

@@ -81,8 +81,13 @@ class StackCore {
     return poll_transmit_queued(now, out);
   }
   [[nodiscard]] std::optional<Event> poll_event() {
-    if (events_.empty() && !pool_.relief_pending()) return std::nullopt;  // the usual last call
-    return poll_event_queued();
+    if (pool_.relief_pending()) [[unlikely]]
+      relieve_memory_pressure_now();
+    if (events_.empty()) return std::nullopt;  // the usual last call
+    // Inline (into Stack::poll_event_due): popping one event is a few moves, cheaper than a call.
+    std::optional<Event> e{events_.front()};
+    events_.pop_front();
+    return e;
   }
   /// Not const: it first files the timers that changed since the last call (flush_timers).
   [[nodiscard]] Instant next_deadline();
@@ -205,16 +210,27 @@ class StackCore {
   /// changes no state, so only the release and the timer are left to do.
   void after_transmit(std::uint32_t index, bool wants);
   void release(std::uint32_t index);
-  /// Notes that the slot's timer must be refiled when the connection's deadline moved; the wheel sees it
-  /// at the next flush_timers().
-  void sync_timer(std::uint32_t index) noexcept;
-  /// Files the deadline of every connection noted by sync_timer() since the last flush: the wheel is
-  /// current again. A deadline that changes several times between two driver calls to next_deadline() or
-  /// on_timeout() (a SYN's retransmission timer armed at connect() and cancelled by the SYN-ACK within one
-  /// pump, or by the connection's release) is filed once, or not at all.
+  /// Raises the Stack events for the connection bits `ev` of slot `index` (touch()).
+  void post_events(std::uint32_t index, std::uint8_t ev);
+  /// Notes that slot `s` (at `index`, holding a connection) may need its timer refiled when a timer of
+  /// the connection changed; the wheel sees it at the next flush_timers(). Inline: most calls find no
+  /// change.
+  void sync_timer(Slot& s, std::uint32_t index) noexcept {
+    if (!s.conn->take_timers_changed() || s.timer_pending) return;
+    note_timer(s, index);
+  }
+  void note_timer(Slot& s, std::uint32_t index) noexcept;
+  /// Files the deadline of every connection noted by sync_timer() since the last flush when it moved
+  /// earlier than the one filed (or none is filed), and unfiles a connection with no timer left; a
+  /// deadline that moved later leaves the earlier entry, whose expiry then refiles the connection
+  /// (on_timeout). A deadline that changes
+  /// several times between two driver calls to next_deadline() or on_timeout() (a SYN's retransmission
+  /// timer armed at connect() and cancelled by the SYN-ACK within one pump, or by the connection's
+  /// release) is filed once, or not at all.
   void flush_timers() noexcept;
   std::optional<std::size_t> poll_transmit_queued(Instant now, wire::MutableBytes out);
-  std::optional<Event> poll_event_queued();
+  /// Takes the pool's relief (it is pending) and relieves every connection (poll_event()'s rare path).
+  [[gnu::noinline]] void relieve_memory_pressure_now();
   // flows: one keyed hash per datagram; the owner's own tuple confirms a hash match
   [[nodiscard]] bool flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept;
   [[nodiscard]] std::optional<FlowRef> flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const;
@@ -295,6 +311,9 @@ class StackCore {
                                                 wire::MutableBytes out, std::uint8_t ecn = 0);
   void observe(Instant now, ConnectionId id, Direction dir, const wire::FourTuple& tuple,
                const wire::TcpHeader& h, std::size_t payload_len) const;
+  /// observe() of a segment emit() sent (its full header is built only here, while an observer is set).
+  [[gnu::noinline]] void observe_out(Instant now, ConnectionId id, const wire::FourTuple& tuple,
+                                     const wire::SendHeader& h, std::size_t payload_len) const;
   void expire_offers(Instant now);
   /// Forwarder: a new offer for offer.tuple (its flow, timer and syn_offer event); nullopt when max_pending
   /// offers are undecided.

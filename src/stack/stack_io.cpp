@@ -349,22 +349,29 @@ void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, 
 std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
                                            const wire::SendHeader& h, wire::Bytes payload,
                                            wire::MutableBytes out, std::uint8_t ecn) {
-  std::expected<std::size_t, wire::Error> n;
-  if (ecn == 0) {
-    n = wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, config_.ip);
-  } else {
-    wire::IpParams ip = config_.ip;
-    ip.ecn = ecn;  // ECT(0) on a data segment of an ECN connection (RFC 3168 §6.1.2)
-    n = wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, ip);
+  // One call site for both cases: the marked copy of the IP parameters is made only for ECT data.
+  const wire::IpParams* ip = &config_.ip;
+  wire::IpParams marked;
+  if (ecn != 0) [[unlikely]] {
+    marked = config_.ip;
+    marked.ecn = ecn;  // ECT(0) on a data segment of an ECN connection (RFC 3168 §6.1.2)
+    ip = &marked;
   }
-  if (!n) {
+  const auto n = wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, *ip);
+  if (!n) [[unlikely]] {
     ++stats_.emit_failures;
     return std::nullopt;
   }
   ++stats_.packets_out;
   if (h.flags.rst()) ++stats_.out_rsts;
-  if (observer_) observe(now, id, Direction::out, tuple, h.to_header(), payload.size());
+  if (observer_) [[unlikely]]
+    observe_out(now, id, tuple, h, payload.size());
   return *n;
+}
+
+void StackCore::observe_out(Instant now, ConnectionId id, const wire::FourTuple& tuple,
+                            const wire::SendHeader& h, std::size_t payload_len) const {
+  observe(now, id, Direction::out, tuple, h.to_header(), payload_len);
 }
 
 std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::MutableBytes out) {

@@ -21,11 +21,6 @@ void Connection::on_segment(Instant now, const wire::TcpHeader& header, wire::By
     case State::syn_sent:
       on_segment_syn_sent(now, header, payload);
       return;
-    case State::fin_wait_1:
-    case State::fin_wait_2:
-    case State::closing:
-      on_segment_closing(now, header, payload);
-      return;
     default:
       on_segment_synchronized(now, header, payload);
       return;
@@ -90,18 +85,6 @@ void Connection::on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire
   snd_nxt_ = iss_;
   syn_pending_ = true;
   set_state(State::syn_received);
-}
-
-void Connection::on_segment_closing(Instant now, const wire::TcpHeader& h, wire::Bytes payload) {
-  // While no change is pending the Stack's timer wheel holds timers_.next() for this connection.
-  const bool filed_in_wheel = !timers_changed_;
-  const Instant filed = timers_.next();
-  on_segment_synchronized(now, h, payload);
-  // Entering TIME-WAIT only moves the deadline later (the FIN's retransmission timer or FIN-WAIT-2's
-  // gives way to 2 MSL, RFC 9293 §3.10.7.4): the earlier deadline stays filed instead of being refiled.
-  // When it fires, on_timeout() finds nothing due and the Stack files the real one; a connection its
-  // user closed is compacted into a TIME-WAIT record long before.
-  if (filed_in_wheel && state_ == State::time_wait && filed <= timers_.next()) timers_changed_ = false;
 }
 
 bool Connection::segment_acceptable(const wire::TcpHeader& h, std::size_t payload_len) const noexcept {

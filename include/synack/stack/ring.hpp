@@ -9,7 +9,7 @@
 
 namespace synack::stack {
 
-/// A FIFO of `T` (see the file comment). `T` must be default-constructible and movable; the capacity is a
+/// A FIFO of `T` (see the file comment). `T` must be default-constructible and copyable; the capacity is a
 /// power of two that only grows.
 template <typename T>
 class Ring {
@@ -22,10 +22,11 @@ class Ring {
   [[nodiscard]] const std::size_t* size_address() const noexcept { return &count_; }
   /// The oldest element; the ring must not be empty.
   [[nodiscard]] T& front() noexcept { return items_[head_]; }
-  /// Appends `value`, doubling the array when it is full (the only allocation).
-  void push_back(T value) {
-    if (count_ == items_.size()) grow();
-    items_[(head_ + count_) & (items_.size() - 1)] = std::move(value);
+  /// Appends a copy of `value` (not an element of this ring: growing would move it), doubling the array
+  /// when it is full (the only allocation).
+  void push_back(const T& value) {
+    if (count_ == capacity_) grow();
+    items_[(head_ + count_) & (capacity_ - 1)] = value;
     ++count_;
   }
   /// Drops the oldest element; the ring must not be empty. The slot keeps the moved-from value until reused.
@@ -33,17 +34,21 @@ class Ring {
   /// same few (cached) slots instead of walking the whole array it once grew to, one cold line at a time.
   void pop_front() noexcept {
     --count_;
-    head_ = count_ == 0 ? 0 : (head_ + 1) & (items_.size() - 1);
+    head_ = count_ == 0 ? 0 : (head_ + 1) & (capacity_ - 1);
   }
 
  private:
-  void grow() {
-    std::vector<T> bigger(items_.empty() ? 16 : items_.size() * 2);
-    for (std::size_t i = 0; i < count_; ++i) bigger[i] = std::move(items_[(head_ + i) & (items_.size() - 1)]);
+  /// Out of line: the rare path, kept from making push_back() a call that saves registers.
+  [[gnu::noinline]] void grow() {
+    std::vector<T> bigger(capacity_ == 0 ? 16 : capacity_ * 2);
+    for (std::size_t i = 0; i < count_; ++i) bigger[i] = std::move(items_[(head_ + i) & (capacity_ - 1)]);
     items_.swap(bigger);
+    capacity_ = items_.size();
     head_ = 0;
   }
   std::vector<T> items_;
+  /// items_.size(), kept: for an element whose size is not a power of two (Event), size() is a division.
+  std::size_t capacity_ = 0;
   std::size_t head_ = 0;
   std::size_t count_ = 0;
 };

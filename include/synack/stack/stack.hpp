@@ -76,7 +76,11 @@ class Stack {
     if (*due_.events == 0 && !*due_.relief) return std::nullopt;  // the usual last call, without a call
     return poll_event_due();
   }
-  /// Earliest instant on_timeout() must run; Instant::max() when no timer runs.
+  /// The instant on_timeout() must run at the latest; Instant::max() when no timer runs. It may be
+  /// earlier than any timer really due (a spurious wake-up: on_timeout() then fires nothing and files the
+  /// later deadline): a connection whose deadline moved later (a retransmission timer restarted by an
+  /// ACK, 2 MSL replacing a FIN's retransmission timer) keeps its earlier entry until that entry comes
+  /// due, instead of being refiled at every change. Never later than a real deadline.
   [[nodiscard]] Instant next_deadline() const;
   /// Fires every timer due at `now` (retransmissions, SYN-ACK retransmissions, persist, FIN-WAIT-2,
   /// TIME-WAIT, offer expiry); then poll_transmit and poll_event.

@@ -145,10 +145,9 @@ class Connection {
   [[nodiscard]] bool wants_transmit() const noexcept;
   /// The earliest instant on_timeout must be called; Instant::max() when no timer runs.
   [[nodiscard]] Instant next_deadline() const noexcept;
-  /// Whether any timer was set or stopped since the last call (then clears the mark): the Stack refiles
-  /// the connection in its timer wheel only then, not after every segment. Entering TIME-WAIT, whose
-  /// deadline is later than the one filed, leaves the earlier one filed (not reported): next_deadline()
-  /// is then later than the wheel's, whose early call to on_timeout() finds nothing due and refiles.
+  /// Whether any timer was set or stopped since the last call (then clears the mark): the Stack looks at
+  /// the connection's deadline only then, not after every segment (and refiles it only when it moved
+  /// earlier: a later one leaves the earlier entry, whose early call to on_timeout() finds nothing due).
   [[nodiscard]] bool take_timers_changed() noexcept {
     const bool changed = timers_changed_;
     timers_changed_ = false;
@@ -276,9 +275,6 @@ class Connection {
   // connection_input.cpp
   void on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
   void on_segment_synchronized(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
-  /// FIN-WAIT-1, FIN-WAIT-2, CLOSING: on_segment_synchronized, and entering TIME-WAIT leaves the earlier
-  /// deadline filed in the Stack's wheel (take_timers_changed()).
-  void on_segment_closing(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
   /// SYN-RECEIVED after a simultaneous open: the peer's SYN-ACK acknowledges our SYN.
   void on_simultaneous_syn_ack(Instant now, const wire::TcpHeader& h);
   /// A segment that failed the sequence test or PAWS (RFC 9293 §3.10.7.4 first): counted, maybe answered.
