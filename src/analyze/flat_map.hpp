@@ -65,6 +65,9 @@ class FlatMap {
     reindex();
   }
 
+  /// Room for `entries` without moving them (the index still grows as they come).
+  void reserve(std::size_t entries) { entries_.reserve(entries); }
+
   void clear() {
     entries_.clear();
     slots_.clear();

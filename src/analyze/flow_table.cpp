@@ -355,6 +355,15 @@ void FlowTable::sweep(Timestamp now) {
   });
 }
 
+void FlowTable::expect(double share_read) {
+  if (!(share_read > 0.0 && share_read <= 1.0)) return;
+  const auto scaled = [share_read](std::size_t n) {
+    return static_cast<std::size_t>(static_cast<double>(n) / share_read * 1.125) + 64;
+  };
+  done_.reserve(scaled(next_number_ - 1));
+  flows_.reserve(std::min(scaled(flows_.size()), config_.max_flows + 1));
+}
+
 AnalysisResult FlowTable::finish(std::size_t top_failing) {
   flows_.for_each([this](const Key&, Flow& flow) { retire(flow, now_); });
   flows_.clear();
@@ -391,6 +400,10 @@ void Analyzer::add_frame(std::uint32_t linktype, Timestamp time, wire::Bytes fra
     return;
   }
   table_->add(time, payload->datagram, frame.size() < original_length);
+}
+
+void Analyzer::expect(double share_read) {
+  table_->expect(share_read);
 }
 
 void Analyzer::advance(Timestamp now) {

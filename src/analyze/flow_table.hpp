@@ -35,6 +35,8 @@ class FlowTable {
   [[nodiscard]] const PacketCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] std::size_t size() const noexcept { return flows_.size(); }
   [[nodiscard]] AnalysisResult finish(std::size_t top_failing);
+  /// Analyzer::expect().
+  void expect(double share_read);
   /// Tells the pending handshakes whose verdict deadline is at or before `now` (live analysis).
   void check_deadlines(Timestamp now);
 

@@ -304,4 +304,10 @@ bool CaptureReader::is_mapped() const noexcept {
   return state_ != nullptr && state_->map != nullptr;
 }
 
+double CaptureReader::share_read() const noexcept {
+  if (!is_mapped()) return 0.0;
+  const auto done = static_cast<std::size_t>(state_->pos - static_cast<const std::byte*>(state_->map));
+  return static_cast<double>(done) / static_cast<double>(state_->map_size);
+}
+
 }  // namespace synack::capture

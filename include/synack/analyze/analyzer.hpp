@@ -275,6 +275,13 @@ class Analyzer {
   /// reports finish() returns are those of the same packets read from a file.
   void advance(Timestamp now);
 
+  /// A hint, given once: `share_read` (0 < share ≤ 1) of the input has been added so far (analyse_file():
+  /// the file's bytes). The flow table makes room for the connections and flows the whole input will then
+  /// likely hold (those so far, scaled up, an eighth more), so that its reports are written once, in their
+  /// final place, instead of moved as storage grows. Only memory written is faulted in: a high estimate
+  /// costs address space only, a low one what no hint costs. Results are the same with or without it.
+  void expect(double share_read);
+
   /// What was offered and what could not be used, so far.
   [[nodiscard]] const PacketCounters& counters() const noexcept;
   /// Handshakes currently held in the flow table (open ones and tombstones).
