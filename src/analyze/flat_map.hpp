@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "huge_pages.hpp"
+
 namespace synack::analyze::detail {
 
 template <typename Key, typename Value, typename Hash>
@@ -66,7 +68,10 @@ class FlatMap {
   }
 
   /// Room for `entries` without moving them (the index still grows as they come).
-  void reserve(std::size_t entries) { entries_.reserve(entries); }
+  void reserve(std::size_t entries) {
+    entries_.reserve(entries);
+    advise_huge_pages(entries_.data(), entries * sizeof(Entry));
+  }
 
   void clear() {
     entries_.clear();

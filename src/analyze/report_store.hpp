@@ -14,6 +14,7 @@
 #include <iterator>
 #include <vector>
 
+#include "huge_pages.hpp"
 #include "synack/analyze/analyzer.hpp"
 
 namespace synack::analyze::detail {
@@ -51,6 +52,7 @@ class ReportStore {
     if (head_.capacity() > 0 || reports <= size_) return;
     std::vector<ConnectionReport> head;
     head.reserve(reports);
+    advise_huge_pages(head.data(), reports * sizeof(ConnectionReport));
     move_blocks_into(head);
     head_ = std::move(head);
   }
