@@ -93,15 +93,19 @@ void FlowTable::count_ecn(const Flow& flow, const DecodedSegment& s) noexcept {
   }
 }
 
-void FlowTable::adopt(Flow& flow, Handshake&& handshake) {
+Handshake& FlowTable::adopt(Flow& flow, Handshake::Start start, std::uint64_t number, Timestamp time,
+                            const DecodedSegment& first) {
+  const Handshake::Limits limits = limits_for(number);
   if (free_.empty()) {
-    flow.handshake = static_cast<std::uint32_t>(pool_.size());
-    pool_.push_back(std::move(handshake));
-    return;
+    Handshake& made = *pool_.emplace_back(std::in_place, start, number, time, first, limits);
+    flow.handshake = static_cast<std::uint32_t>(pool_.size() - 1);
+    return made;
   }
-  flow.handshake = free_.back();
+  const std::uint32_t slot = free_.back();
+  Handshake& made = pool_[slot].emplace(start, number, time, first, limits);
   free_.pop_back();
-  pool_[flow.handshake] = std::move(handshake);
+  flow.handshake = slot;
+  return made;
 }
 
 void FlowTable::retire(Flow& flow, Timestamp when) {
@@ -172,19 +176,19 @@ void FlowTable::start(const Key& key, Flow& flow, Timestamp time, const DecodedS
   if (s.is_pure_syn()) {
     const auto number = next_number_++;
     flow.number = number;
-    adopt(flow, Handshake::from_syn(number, time, s, limits_for(number)));
+    Handshake& handshake = adopt(flow, Handshake::Start::syn, number, time, s);
     flow.client_isn = s.seq;
     flow.has_client_isn = true;
-    if (config_.on_verdict) tell_after_segment(key, *handshake_of(flow), time);
+    if (config_.on_verdict) tell_after_segment(key, handshake, time);
     return;
   }
   if (s.is_synack() && !s.flags.rst()) {
     const auto number = next_number_++;
     flow.number = number;
-    adopt(flow, Handshake::from_synack(number, time, s, limits_for(number)));
+    Handshake& handshake = adopt(flow, Handshake::Start::synack, number, time, s);
     flow.client_isn = s.ack - 1U;
     flow.has_client_isn = true;
-    if (config_.on_verdict) tell_after_segment(key, *handshake_of(flow), time);
+    if (config_.on_verdict) tell_after_segment(key, handshake, time);
     return;
   }
   const bool bare_ack = s.flags.bits() == wire::TcpFlags::kAck && s.payload_length == 0;
