@@ -184,10 +184,7 @@ void Handshake::take_verdict(Timestamp time) {
     return;
   }
   report_.establish_ms = to_ms(time - *report_.first_syn);
-  report_.reason.reserve(40);  // one allocation
-  report_.reason = "SYN, SYN-ACK and ACK in ";
-  append_fixed3_ms(report_.reason, time - *report_.first_syn);
-  report_.reason += " ms";
+  report_.reason = Reason::established_in(time - *report_.first_syn);  // no text made (Reason)
 }
 
 void Handshake::take_reset(Timestamp time) {

@@ -63,7 +63,7 @@ TEST(CaptureFile, DeadServerWithExponentialSynRetriesTimesOut) {
   EXPECT_EQ(c.syn_retransmits, 6U);
   EXPECT_EQ(c.client_isn, 424242U);
   EXPECT_EQ(c.first_syn, kEpoch);
-  EXPECT_THAT(c.reason, HasSubstr("7 SYNs over 63.000 s"));
+  EXPECT_THAT(c.reason.text(), HasSubstr("7 SYNs over 63.000 s"));
 }
 
 TEST(CaptureFile, MixedCaptureKnownAnswers) {
@@ -223,7 +223,7 @@ TEST(CaptureFile, ManyConnections_ReportsAsTheAnalyzerFedDirectly) {
     ASSERT_EQ(a.number, i + 1);
     ASSERT_EQ(a.number, b.number);
     ASSERT_EQ(a.outcome, b.outcome);
-    ASSERT_EQ(a.reason, b.reason);
+    ASSERT_EQ(a.reason.text(), b.reason.text());
     ASSERT_EQ(a.client, b.client);
     ASSERT_EQ(a.segments.size(), b.segments.size());
   }
