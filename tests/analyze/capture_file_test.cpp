@@ -1,7 +1,7 @@
 // Capture files written by synack (capture::PcapWriter) with known answers, every link type the reader
 // decodes, and damaged files: a clear error and a report of what came before, never a crash.
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>

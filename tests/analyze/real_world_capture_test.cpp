@@ -81,7 +81,8 @@ for _ in range(2):
   EXPECT_TRUE(first.client_offered.fast_open);
   EXPECT_EQ(second.syn_data_bytes, 5U);
   EXPECT_EQ(second.syn_data_acknowledged, true);
-  EXPECT_THAT(second.reason.text(), HasSubstr("5 bytes of data on the SYN with a Fast Open cookie, acknowledged"));
+  EXPECT_THAT(second.reason.text(),
+              HasSubstr("5 bytes of data on the SYN with a Fast Open cookie, acknowledged"));
   // tshark: the second SYN (no ACK) has tcp.len 5 and a TFO cookie.
   const auto rows = tshark_syns(pcap, "-e tcp.flags.ack -e tcp.len -e tcp.options.tfo.cookie");
   std::vector<std::string> syn_lengths;
