@@ -109,6 +109,7 @@ class Reason {
   void append_to(std::string& out) const;
   /// Adds a clause to the end of the sentence ("; 5 bytes of data on the SYN …").
   Reason& operator+=(std::string_view clause);
+  /// True when there is no sentence.
   [[nodiscard]] bool empty() const noexcept { return !established_in_ && text_.empty(); }
   /// The same sentence.
   friend bool operator==(const Reason& a, const Reason& b) { return a.text() == b.text(); }
