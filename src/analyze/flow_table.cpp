@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <utility>
@@ -360,7 +361,7 @@ void FlowTable::sweep(Timestamp now) {
 }
 
 void FlowTable::expect(double share_read) {
-  if (!(share_read > 0.0 && share_read <= 1.0)) return;
+  if (std::isnan(share_read) || share_read <= 0.0 || share_read > 1.0) return;
   const auto scaled = [share_read](std::size_t n) {
     return static_cast<std::size_t>(static_cast<double>(n) / share_read * 1.125) + 64;
   };
