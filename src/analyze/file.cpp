@@ -44,6 +44,8 @@ FileReport analyse_reader(std::expected<capture::CaptureReader, capture::Capture
   }
   Analyzer analyzer(config);
   capture::Record record;
+  // Once a sixteenth of a mapped file is read, the analyzer makes room for the whole file's reports.
+  bool expected = !reader->is_mapped();
   for (;;) {
     const auto next = reader->next(record);
     if (next == capture::CaptureReader::Next::error) {
@@ -58,6 +60,13 @@ FileReport analyse_reader(std::expected<capture::CaptureReader, capture::Capture
       break;
     }
     ++report.frames;
+    if (!expected && report.frames % 4096 == 0) {
+      const double share = reader->share_read();
+      if (share >= 1.0 / 16) {
+        analyzer.expect(share);
+        expected = true;
+      }
+    }
     analyzer.add_frame(record.linktype, record.timestamp, record.data, record.origlen);
   }
   if (report.status == FileReport::Status::ok && config.should_stop && config.should_stop()) {

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "huge_pages.hpp"
+
 namespace synack::analyze::detail {
 
 template <typename Key, typename Value, typename Hash>
@@ -63,6 +65,12 @@ class FlatMap {
     }
     entries_.resize(kept);
     reindex();
+  }
+
+  /// Room for `entries` without moving them (the index still grows as they come).
+  void reserve(std::size_t entries) {
+    entries_.reserve(entries);
+    advise_huge_pages(entries_.data(), entries * sizeof(Entry));
   }
 
   void clear() {

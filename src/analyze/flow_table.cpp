@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <utility>
@@ -93,15 +94,19 @@ void FlowTable::count_ecn(const Flow& flow, const DecodedSegment& s) noexcept {
   }
 }
 
-void FlowTable::adopt(Flow& flow, Handshake&& handshake) {
+Handshake& FlowTable::adopt(Flow& flow, Handshake::Start start, std::uint64_t number, Timestamp time,
+                            const DecodedSegment& first) {
+  const Handshake::Limits limits = limits_for(number);
   if (free_.empty()) {
-    flow.handshake = static_cast<std::uint32_t>(pool_.size());
-    pool_.push_back(std::move(handshake));
-    return;
+    Handshake& made = *pool_.emplace_back(std::in_place, start, number, time, first, limits);
+    flow.handshake = static_cast<std::uint32_t>(pool_.size() - 1);
+    return made;
   }
-  flow.handshake = free_.back();
+  const std::uint32_t slot = free_.back();
+  Handshake& made = pool_[slot].emplace(start, number, time, first, limits);
   free_.pop_back();
-  pool_[flow.handshake] = std::move(handshake);
+  flow.handshake = slot;
+  return made;
 }
 
 void FlowTable::retire(Flow& flow, Timestamp when) {
@@ -172,19 +177,19 @@ void FlowTable::start(const Key& key, Flow& flow, Timestamp time, const DecodedS
   if (s.is_pure_syn()) {
     const auto number = next_number_++;
     flow.number = number;
-    adopt(flow, Handshake::from_syn(number, time, s, limits_for(number)));
+    Handshake& handshake = adopt(flow, Handshake::Start::syn, number, time, s);
     flow.client_isn = s.seq;
     flow.has_client_isn = true;
-    if (config_.on_verdict) tell_after_segment(key, *handshake_of(flow), time);
+    if (config_.on_verdict) tell_after_segment(key, handshake, time);
     return;
   }
   if (s.is_synack() && !s.flags.rst()) {
     const auto number = next_number_++;
     flow.number = number;
-    adopt(flow, Handshake::from_synack(number, time, s, limits_for(number)));
+    Handshake& handshake = adopt(flow, Handshake::Start::synack, number, time, s);
     flow.client_isn = s.ack - 1U;
     flow.has_client_isn = true;
-    if (config_.on_verdict) tell_after_segment(key, *handshake_of(flow), time);
+    if (config_.on_verdict) tell_after_segment(key, handshake, time);
     return;
   }
   const bool bare_ack = s.flags.bits() == wire::TcpFlags::kAck && s.payload_length == 0;
@@ -355,6 +360,15 @@ void FlowTable::sweep(Timestamp now) {
   });
 }
 
+void FlowTable::expect(double share_read) {
+  if (std::isnan(share_read) || share_read <= 0.0 || share_read > 1.0) return;
+  const auto scaled = [share_read](std::size_t n) {
+    return static_cast<std::size_t>(static_cast<double>(n) / share_read * 1.125) + 64;
+  };
+  done_.reserve(scaled(next_number_ - 1));
+  flows_.reserve(std::min(scaled(flows_.size()), config_.max_flows + 1));
+}
+
 AnalysisResult FlowTable::finish(std::size_t top_failing) {
   flows_.for_each([this](const Key&, Flow& flow) { retire(flow, now_); });
   flows_.clear();
@@ -391,6 +405,10 @@ void Analyzer::add_frame(std::uint32_t linktype, Timestamp time, wire::Bytes fra
     return;
   }
   table_->add(time, payload->datagram, frame.size() < original_length);
+}
+
+void Analyzer::expect(double share_read) {
+  table_->expect(share_read);
 }
 
 void Analyzer::advance(Timestamp now) {

@@ -35,6 +35,8 @@ class FlowTable {
   [[nodiscard]] const PacketCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] std::size_t size() const noexcept { return flows_.size(); }
   [[nodiscard]] AnalysisResult finish(std::size_t top_failing);
+  /// Analyzer::expect().
+  void expect(double share_read);
   /// Tells the pending handshakes whose verdict deadline is at or before `now` (live analysis).
   void check_deadlines(Timestamp now);
 
@@ -74,10 +76,12 @@ class FlowTable {
   static constexpr std::uint32_t kNoHandshake = ~std::uint32_t{0};
   /// The flow's handshake in the pool, or nullptr for a tombstone.
   [[nodiscard]] detail::Handshake* handshake_of(const Flow& flow) noexcept {
-    return flow.handshake == kNoHandshake ? nullptr : &pool_[flow.handshake];
+    return flow.handshake == kNoHandshake ? nullptr : &*pool_[flow.handshake];
   }
-  /// Puts `handshake` in a free slot of the pool (reusing a retired one) and gives it to `flow`.
-  void adopt(Flow& flow, detail::Handshake&& handshake);
+  /// Starts connection `number`'s handshake with `first` in a free slot of the pool (reusing a retired one,
+  /// built in place) and gives it to `flow`.
+  detail::Handshake& adopt(Flow& flow, detail::Handshake::Start start, std::uint64_t number, Timestamp time,
+                           const detail::DecodedSegment& first);
 
   void on_segment(Timestamp time, const detail::DecodedSegment& segment);
   bool is_duplicate(Flow& flow, Timestamp time, const detail::DecodedSegment& segment) noexcept;
@@ -110,8 +114,9 @@ class FlowTable {
   AnalyzerConfig config_;
   detail::FlatMap<Key, Flow, KeyHash> flows_;
   /// The open handshakes, and retired slots to reuse. A deque: growing never moves a handshake, and its
-  /// blocks come from the heap, not from fresh pages.
-  std::deque<detail::Handshake> pool_;
+  /// blocks come from the heap, not from fresh pages. Optional: a slot is emplaced (built in place, and left
+  /// empty, not half-built, should building throw).
+  std::deque<std::optional<detail::Handshake>> pool_;
   std::vector<std::uint32_t> free_;  ///< retired slots of pool_
   detail::ReportStore done_;         ///< final reports by place (number - 1)
   PacketCounters counters_;

@@ -10,6 +10,34 @@
 
 namespace synack::analyze {
 
+Reason Reason::established_in(std::chrono::nanoseconds d) noexcept {
+  Reason r;
+  r.established_in_ = d;
+  return r;
+}
+
+void Reason::append_to(std::string& out) const {
+  if (established_in_) {
+    out += "SYN, SYN-ACK and ACK in ";
+    detail::append_fixed3_ms(out, *established_in_);
+    out += " ms";
+  }
+  out += text_;
+}
+
+std::string Reason::text() const {
+  if (!established_in_) return text_;
+  std::string out;
+  out.reserve(40 + text_.size());
+  append_to(out);
+  return out;
+}
+
+Reason& Reason::operator+=(std::string_view clause) {
+  text_ += clause;
+  return *this;
+}
+
 std::string describe_options(const SegmentRecord& s) {
   if (s.options_unknown) return "options unknown (cut by snaplen)";
   std::string out;

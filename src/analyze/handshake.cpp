@@ -53,31 +53,26 @@ Handshake::Handshake(std::uint64_t number, Limits limits, Timestamp time, wire::
   recording_ = limits.max_segments > 0;
 }
 
-Handshake Handshake::from_syn(std::uint64_t number, Timestamp time, const DecodedSegment& syn,
-                              Limits limits) {
-  Handshake h(number, limits, time, syn.src.address.version());
-  h.report_.client = syn.src;
-  h.report_.server = syn.dst;
-  h.report_.first_syn = time;
-  h.report_.client_isn = syn.seq;
-  h.report_.syn_data_bytes = syn.payload_length;
-  h.report_.packets = 1;
-  h.record(time, syn, Direction::to_server);
-  (void)h.tracker_.observe(instant(time), Direction::to_server, syn);
-  h.report_.client_offered = offered_from(h.tracker_, Role::client, syn);
-  return h;
-}
-
-Handshake Handshake::from_synack(std::uint64_t number, Timestamp time, const DecodedSegment& synack,
-                                 Limits limits) {
-  Handshake h(number, limits, time, synack.src.address.version());
-  h.report_.client = synack.dst;
-  h.report_.server = synack.src;
-  h.report_.client_isn = synack.ack - 1U;
-  h.report_.packets = 1;
-  h.record(time, synack, Direction::to_client);
-  h.track(time, synack, Direction::to_client);
-  return h;
+Handshake::Handshake(Start start, std::uint64_t number, Timestamp time, const DecodedSegment& first,
+                     Limits limits)
+    : Handshake(number, limits, time, first.src.address.version()) {
+  report_.packets = 1;
+  if (start == Start::synack) {
+    report_.client = first.dst;
+    report_.server = first.src;
+    report_.client_isn = first.ack - 1U;
+    record(time, first, Direction::to_client);
+    track(time, first, Direction::to_client);
+    return;
+  }
+  report_.client = first.src;
+  report_.server = first.dst;
+  report_.first_syn = time;
+  report_.client_isn = first.seq;
+  report_.syn_data_bytes = first.payload_length;
+  record(time, first, Direction::to_server);
+  (void)tracker_.observe(instant(time), Direction::to_server, first);
+  report_.client_offered = offered_from(tracker_, Role::client, first);
 }
 
 ConnectionReport Handshake::incomplete_from_ack(std::uint64_t number, Timestamp time,
@@ -189,10 +184,7 @@ void Handshake::take_verdict(Timestamp time) {
     return;
   }
   report_.establish_ms = to_ms(time - *report_.first_syn);
-  report_.reason.reserve(40);  // one allocation
-  report_.reason = "SYN, SYN-ACK and ACK in ";
-  append_fixed3_ms(report_.reason, time - *report_.first_syn);
-  report_.reason += " ms";
+  report_.reason = Reason::established_in(time - *report_.first_syn);  // no text made (Reason)
 }
 
 void Handshake::take_reset(Timestamp time) {

@@ -25,11 +25,11 @@ class Handshake {
     std::size_t max_segments = 0;  ///< 0: do not record segments
   };
 
-  /// A tracker started by the client's SYN.
-  static Handshake from_syn(std::uint64_t number, Timestamp time, const DecodedSegment& syn, Limits limits);
-  /// A tracker started by a SYN-ACK for an unknown tuple (the capture missed the SYN).
-  static Handshake from_synack(std::uint64_t number, Timestamp time, const DecodedSegment& synack,
-                               Limits limits);
+  /// What started a handshake: the client's SYN, or a SYN-ACK for an unknown tuple (the capture missed the
+  /// SYN).
+  enum class Start : std::uint8_t { syn, synack };
+  /// A tracker started by `first` (built in its place in the flow table's pool: a handshake is ~900 bytes).
+  Handshake(Start start, std::uint64_t number, Timestamp time, const DecodedSegment& first, Limits limits);
   /// A report for a connection first seen as a bare ACK (capture began mid-connection).
   static ConnectionReport incomplete_from_ack(std::uint64_t number, Timestamp time, const DecodedSegment& ack,
                                               bool recording);

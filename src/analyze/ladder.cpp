@@ -11,7 +11,7 @@ namespace synack::analyze {
 std::string render_ladder(const ConnectionReport& c, bool colour) {
   std::string out = fmt::format("Connection {}: {} → {}  {}", c.number, c.client.to_string(),
                                 c.server.to_string(), observe::to_string(c.outcome));
-  if (!c.reason.empty()) out += fmt::format(" ({})", c.reason);
+  if (!c.reason.empty()) out += fmt::format(" ({})", c.reason.text());
   out += "\n";
   for (const auto& a : c.anomalies) out += fmt::format("  ! {}\n", a);
   if (c.segments.empty()) {

@@ -110,7 +110,7 @@ json to_json(const ConnectionReport& c) {
       {"client", c.client.to_string()},
       {"server", c.server.to_string()},
       {"outcome", std::string(observe::to_string(c.outcome))},
-      {"reason", c.reason},
+      {"reason", c.reason.text()},
       {"anomalies", c.anomalies},
       {"first_syn_s", c.first_syn ? json(static_cast<double>(c.first_syn->count()) / 1e9) : json(nullptr)},
       {"first_syn_ns", c.first_syn ? json(c.first_syn->count()) : json(nullptr)},
@@ -299,23 +299,24 @@ void write_ecn_counts(JsonCursor& w, const EcnCounts& e) {
   w.lit("\n        }");
 }
 
-// Bytes write_connection() may write for `c`: the fixed text, the numbers, and the strings escaped.
-std::size_t connection_room(const ConnectionReport& c) {
-  std::size_t room = 4096 + JsonCursor::string_room(c.reason);
+// Bytes write_connection() may write for `c` (with its reason's text `reason`): the fixed text, the
+// numbers, and the strings escaped.
+std::size_t connection_room(const ConnectionReport& c, std::string_view reason) {
+  std::size_t room = 4096 + JsonCursor::string_room(reason);
   for (const auto& a : c.anomalies) room += 16 + JsonCursor::string_room(a);
   return room;
 }
 
 // The same object as to_json(c) dumped with indent 2 at the depth of an item of "connections" (its
 // opening brace's line indented by 4), written directly: no tree.
-void write_connection(JsonCursor& w, const ConnectionReport& c) {
+void write_connection(JsonCursor& w, const ConnectionReport& c, std::string_view reason) {
   w.lit("{\n      \"number\": ").integer(c.number);
   w.lit(",\n      \"client\": ");
   write_endpoint(w, c.client);
   w.lit(",\n      \"server\": ");
   write_endpoint(w, c.server);
   w.lit(",\n      \"outcome\": ").string(observe::to_string(c.outcome));
-  w.lit(",\n      \"reason\": ").string(c.reason);
+  w.lit(",\n      \"reason\": ").string(reason);
   w.lit(",\n      \"anomalies\": ");
   if (c.anomalies.empty()) {
     w.lit("[]");
@@ -382,10 +383,13 @@ void write_json(const FileReport& report, const std::function<void(std::string_v
     sink(",\n  \"connections\": [\n");
     // Written into one buffer and handed to the sink in large blocks.
     detail::JsonText text;
+    std::string reason;  // each connection's reason written here (Reason keeps most as a duration)
     for (std::size_t i = 0; i < connections.size(); ++i) {
-      auto w = text.room(connection_room(connections[i]));
+      reason.clear();
+      connections[i].reason.append_to(reason);
+      auto w = text.room(connection_room(connections[i], reason));
       w.lit("    ");
-      write_connection(w, connections[i]);
+      write_connection(w, connections[i], reason);
       if (i + 1 < connections.size()) {
         w.lit(",\n");
       } else {

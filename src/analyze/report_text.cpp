@@ -34,7 +34,7 @@ void append_row(std::string& out, const ConnectionReport& c) {
     fmt::format_to(std::back_inserter(out), "{:>8}  {}\n", "", tfo);
   }
   if (c.outcome != observe::Outcome::established && !c.reason.empty()) {
-    fmt::format_to(std::back_inserter(out), "{:>8}  {}\n", "", c.reason);
+    fmt::format_to(std::back_inserter(out), "{:>8}  {}\n", "", c.reason.text());
   }
 }
 

@@ -91,7 +91,7 @@ std::string render_svg(const ConnectionReport& c) {
   out += fmt::format("<text x=\"{}\" y=\"24\" font-size=\"15\" font-weight=\"bold\">{}</text>\n", 20,
                      escape(fmt::format("Connection {}: {} → {} — {}", c.number, c.client.to_string(),
                                         c.server.to_string(), observe::to_string(c.outcome))));
-  out += fmt::format("<text x=\"20\" y=\"44\">{}</text>\n", escape(c.reason));
+  out += fmt::format("<text x=\"20\" y=\"44\">{}</text>\n", escape(c.reason.text()));
   out += fmt::format("<text x=\"{}\" y=\"80\" text-anchor=\"middle\" font-weight=\"bold\">client {}</text>\n",
                      kLeft, escape(c.client.to_string()));
   out += fmt::format("<text x=\"{}\" y=\"80\" text-anchor=\"middle\" font-weight=\"bold\">server {}</text>\n",

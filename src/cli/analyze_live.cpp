@@ -99,7 +99,7 @@ std::string verdict_text(const analyze::ConnectionReport& c, Timestamp decided) 
   std::string line = fmt::format("{}  {:>6}  {} → {}  {:<17}", clock_text(decided), c.number,
                                  c.client.to_string(), c.server.to_string(), observe::to_string(c.outcome));
   if (c.syn_to_synack_ms) line += fmt::format("  SYN→SYN-ACK {:.3f} ms", *c.syn_to_synack_ms);
-  line += fmt::format("  {}", c.reason);
+  line += fmt::format("  {}", c.reason.text());
   for (const auto& a : c.anomalies) line += fmt::format("  ! {}", a);
   return line;
 }

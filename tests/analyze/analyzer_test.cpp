@@ -98,7 +98,7 @@ TEST(Analyzer, RstAckAnsweringTheSynIsRefused) {
   auto r = analyse({k.c(kEpoch, S, kCisn, 0, linux_syn_options()), k.s(kEpoch + 50us, R | A, 0, kCisn + 1)});
   const auto& c = r.connections.at(0);
   EXPECT_EQ(c.outcome, observe::Outcome::refused);
-  EXPECT_THAT(c.reason, HasSubstr("RST/ACK"));
+  EXPECT_THAT(c.reason.text(), HasSubstr("RST/ACK"));
   EXPECT_FALSE(c.establish_ms.has_value());
   EXPECT_EQ(r.summary.top_failing.at(0).server.to_string(), "192.0.2.2:80");
   EXPECT_EQ(r.summary.top_failing.at(0).refused, 1U);
@@ -117,7 +117,7 @@ TEST(Analyzer, Refused_SameSynRetriedAfterRst_CountedInTheRefusedConnection) {
   EXPECT_EQ(c.syn_retries_after_refusal, 2U);
   EXPECT_EQ(c.syn_retransmits, 0U);
   EXPECT_EQ(c.packets, 6U);
-  EXPECT_THAT(c.reason,
+  EXPECT_THAT(c.reason.text(),
               HasSubstr("the client retried the refused port 2 times, the last 1.000 s after its first SYN"));
   EXPECT_EQ(r.counters.untracked, 0U);
 }
@@ -142,7 +142,7 @@ TEST(Analyzer, Refused_WatchEndsAfterTheWindow_ReportStreamedThen) {
   EXPECT_EQ(streamed[0], 1U);
   const auto result = a.finish();
   EXPECT_EQ(result.connections.at(0).syn_retries_after_refusal, 0U);
-  EXPECT_EQ(result.connections.at(0).reason.find("retried"), std::string::npos);
+  EXPECT_EQ(result.connections.at(0).reason.text().find("retried"), std::string::npos);
 }
 
 TEST(Analyzer, Refused_ThenSynWithANewIsn_IsANewConnection) {
@@ -185,7 +185,7 @@ TEST(Analyzer, UnansweredSynsTimeOut) {
   const auto& c = r.connections.at(0);
   EXPECT_EQ(c.outcome, observe::Outcome::timed_out);
   EXPECT_EQ(c.syn_retransmits, 3U);
-  EXPECT_THAT(c.reason, HasSubstr("no answer to 4 SYNs over 7.000 s"));
+  EXPECT_THAT(c.reason.text(), HasSubstr("no answer to 4 SYNs over 7.000 s"));
   EXPECT_FALSE(c.negotiated.agreed);
 }
 
@@ -193,7 +193,7 @@ TEST(Analyzer, SynAckNeverAcknowledgedTimesOut) {
   auto k = v4();
   auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 1ms, S | A, kSisn, kCisn + 1)});
   EXPECT_EQ(r.connections.at(0).outcome, observe::Outcome::timed_out);
-  EXPECT_THAT(r.connections.at(0).reason, HasSubstr("never acknowledged"));
+  EXPECT_THAT(r.connections.at(0).reason.text(), HasSubstr("never acknowledged"));
 }
 
 TEST(Analyzer, ServerRstAfterSynAckIsReset) {
@@ -208,7 +208,7 @@ TEST(Analyzer, ClientRstAfterSynAckIsReset) {
   auto r = analyse({k.c(kEpoch, S, kCisn, 0), k.s(kEpoch + 1ms, S | A, kSisn, kCisn + 1),
                     k.c(kEpoch + 2ms, R, kCisn + 1, 0)});
   EXPECT_EQ(r.connections.at(0).outcome, observe::Outcome::reset);
-  EXPECT_THAT(r.connections.at(0).reason, HasSubstr("client reset"));
+  EXPECT_THAT(r.connections.at(0).reason.text(), HasSubstr("client reset"));
 }
 
 TEST(Analyzer, BothSidesSynIsSimultaneousOpen) {

@@ -1,5 +1,6 @@
 // Capture files written by synack (capture::PcapWriter) with known answers, every link type the reader
 // decodes, and damaged files: a clear error and a report of what came before, never a crash.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -62,7 +63,7 @@ TEST(CaptureFile, DeadServerWithExponentialSynRetriesTimesOut) {
   EXPECT_EQ(c.syn_retransmits, 6U);
   EXPECT_EQ(c.client_isn, 424242U);
   EXPECT_EQ(c.first_syn, kEpoch);
-  EXPECT_THAT(c.reason, HasSubstr("7 SYNs over 63.000 s"));
+  EXPECT_THAT(c.reason.text(), HasSubstr("7 SYNs over 63.000 s"));
 }
 
 TEST(CaptureFile, MixedCaptureKnownAnswers) {
@@ -188,6 +189,47 @@ TEST(CaptureFile, PcapngFromEditcapReadsTheSame) {
   ASSERT_EQ(report.result.connections.size(), 3U);
   EXPECT_DOUBLE_EQ(report.result.connections[0].establish_ms.value(), 3.0);
   EXPECT_EQ(report.result.connections[0].first_syn, kEpoch);
+}
+
+TEST(CaptureFile, ManyConnections_ReportsAsTheAnalyzerFedDirectly) {
+  // Over 4,096 frames: analyse_file() makes room for the reports once a sixteenth of the file is read
+  // (Analyzer::expect); the reports are those of the same packets fed without that hint.
+  std::vector<Packet> packets;
+  const auto o = linux_syn_options();
+  for (std::uint16_t i = 0; i < 3000; ++i) {
+    Conversation k("192.0.2.1", static_cast<std::uint16_t>(20000 + i), "192.0.2.2", 80);
+    const auto t = kEpoch + std::chrono::microseconds(100 * i);
+    packets.push_back(k.c(t, S, 1000U + i, 0, o));
+    if (i % 3 == 0) {
+      packets.push_back(k.s(t + 1ms, R | A, 0, 1001U + i));
+    } else {
+      packets.push_back(k.s(t + 1ms, S | A, 9, 1001U + i, o));
+      if (i % 3 == 1) packets.push_back(k.c(t + 2ms, A, 1001U + i, 10, o));
+    }
+  }
+  std::sort(packets.begin(), packets.end(), [](const Packet& a, const Packet& b) { return a.time < b.time; });
+  const auto path = temp_path("many.pcap");
+  write_pcap(path, packets);
+  AnalyzerConfig config;
+  config.record_all = true;
+  const FileReport file = analyse_file(path, config);
+  const AnalysisResult direct = analyse(packets);
+  ASSERT_EQ(file.status, FileReport::Status::ok);
+  ASSERT_EQ(file.result.connections.size(), 3000U);
+  ASSERT_EQ(direct.connections.size(), 3000U);
+  for (std::size_t i = 0; i < direct.connections.size(); ++i) {
+    const auto& a = file.result.connections[i];
+    const auto& b = direct.connections[i];
+    ASSERT_EQ(a.number, i + 1);
+    ASSERT_EQ(a.number, b.number);
+    ASSERT_EQ(a.outcome, b.outcome);
+    ASSERT_EQ(a.reason.text(), b.reason.text());
+    ASSERT_EQ(a.client, b.client);
+    ASSERT_EQ(a.segments.size(), b.segments.size());
+  }
+  EXPECT_EQ(file.result.summary.count(observe::Outcome::refused), 1000U);
+  EXPECT_EQ(file.result.summary.count(observe::Outcome::established), 1000U);
+  EXPECT_EQ(file.result.summary.count(observe::Outcome::timed_out), 1000U);
 }
 
 TEST(CaptureFile, MissingFileIsAnOpenError) {

@@ -96,10 +96,62 @@ TEST(ReportStore, At_MakesPlacesThatNeverMove_TakeKeepsPlaceOrder) {
   for (std::size_t i = 1; i + 1 < 5000; ++i) store[i].number = i + 1;
   const auto reports = store.take();
   ASSERT_EQ(reports.size(), 5000U);
-  EXPECT_EQ(reports.front().reason, "kept across growth");
+  EXPECT_EQ(reports.front().reason.text(), "kept across growth");
   for (std::size_t i = 0; i < reports.size(); ++i) ASSERT_EQ(reports[i].number, i + 1);
   EXPECT_EQ(store.size(), 0U);
   EXPECT_EQ(store.at(0).number, 0U) << "empty after take(): a fresh report";
+}
+
+TEST(ReportStore, Reserve_MovesWhatIsThereOnce_PlacesInsideNeverMove_TakeHandsTheVectorOver) {
+  ReportStore store;
+  store.at(1500).number = 1501;  // two blocks before the estimate comes
+  for (std::size_t i = 0; i < 1500; ++i) store[i].number = i + 1;
+  store.reserve(3000);
+  EXPECT_EQ(store.size(), 1501U);
+  EXPECT_EQ(store[1500].number, 1501U) << "the reports made before reserve() are kept, in place order";
+  ConnectionReport& inside = store.at(2999);
+  inside.reason = "made inside the reserved room";
+  store.at(2000).number = 2001;
+  EXPECT_EQ(&store[2999], &inside) << "a report's place never moves";
+  store.reserve(10000);  // once only
+  EXPECT_EQ(&store[2999], &inside);
+  const ConnectionReport* room = &store[0];
+  const auto reports = store.take();
+  ASSERT_EQ(reports.size(), 3000U);
+  EXPECT_EQ(reports.data(), room) << "everything fitted: the reports stay where they were written";
+  EXPECT_EQ(reports[2999].reason.text(), "made inside the reserved room");
+  EXPECT_EQ(reports[2000].number, 2001U);
+  EXPECT_EQ(store.size(), 0U);
+}
+
+TEST(ReportStore, ReserveTooLow_ThePlacesPastItGoToBlocks_TakeKeepsPlaceOrder) {
+  ReportStore store;
+  store.reserve(100);
+  ConnectionReport& head = store.at(99);
+  ConnectionReport& past = store.at(2500);  // past the room reserved: blocks
+  EXPECT_EQ(&store[99], &head);
+  EXPECT_EQ(&store[2500], &past);
+  store.at(2600);
+  EXPECT_EQ(&store[2500], &past) << "a report's place never moves";
+  for (std::size_t i = 0; i < store.size(); ++i) store[i].number = i + 1;
+  const auto reports = store.take();
+  ASSERT_EQ(reports.size(), 2601U);
+  for (std::size_t i = 0; i < reports.size(); ++i) ASSERT_EQ(reports[i].number, i + 1);
+}
+
+TEST(Reason, EstablishedSentence_WrittenWhenRead_ClausesFollowIt) {
+  Reason r = Reason::established_in(std::chrono::microseconds(3500));
+  EXPECT_FALSE(r.empty());
+  EXPECT_EQ(r.text(), "SYN, SYN-ACK and ACK in 3.500 ms");
+  r += "; 5 bytes of data on the SYN";
+  EXPECT_EQ(r.text(), "SYN, SYN-ACK and ACK in 3.500 ms; 5 bytes of data on the SYN");
+  std::string out = "(";
+  r.append_to(out);
+  EXPECT_EQ(out, "(SYN, SYN-ACK and ACK in 3.500 ms; 5 bytes of data on the SYN");
+  EXPECT_EQ(r, Reason("SYN, SYN-ACK and ACK in 3.500 ms; 5 bytes of data on the SYN")) << "the same sentence";
+  EXPECT_TRUE(Reason().empty());
+  EXPECT_EQ(Reason("RST/ACK").text(), "RST/ACK");
+  EXPECT_FALSE(Reason("RST/ACK") == Reason::established_in(std::chrono::microseconds(1)));
 }
 
 }  // namespace

@@ -81,7 +81,8 @@ for _ in range(2):
   EXPECT_TRUE(first.client_offered.fast_open);
   EXPECT_EQ(second.syn_data_bytes, 5U);
   EXPECT_EQ(second.syn_data_acknowledged, true);
-  EXPECT_THAT(second.reason, HasSubstr("5 bytes of data on the SYN with a Fast Open cookie, acknowledged"));
+  EXPECT_THAT(second.reason.text(),
+              HasSubstr("5 bytes of data on the SYN with a Fast Open cookie, acknowledged"));
   // tshark: the second SYN (no ACK) has tcp.len 5 and a TFO cookie.
   const auto rows = tshark_syns(pcap, "-e tcp.flags.ack -e tcp.len -e tcp.options.tfo.cookie");
   std::vector<std::string> syn_lengths;
@@ -166,7 +167,7 @@ TEST(RealWorldCapture, LateStart_SynAckFirst_IncompleteWithWhatCanBeKnown) {
   ASSERT_EQ(report.result.connections.size(), 1U);
   const auto& c = report.result.connections[0];
   EXPECT_EQ(c.outcome, observe::Outcome::incomplete);
-  EXPECT_THAT(c.reason, HasSubstr("mid-handshake"));
+  EXPECT_THAT(c.reason.text(), HasSubstr("mid-handshake"));
   EXPECT_FALSE(c.client_offered.seen);
   EXPECT_TRUE(c.server_offered.seen);
   EXPECT_EQ(c.server_isn, original.result.connections.at(0).server_isn);

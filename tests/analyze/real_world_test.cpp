@@ -104,7 +104,7 @@ TEST(RealWorld, FastOpen_DataOnTheSynAcknowledged_Accepted) {
   EXPECT_EQ(c.outcome, observe::Outcome::established);
   EXPECT_EQ(c.syn_data_bytes, 5U);
   EXPECT_EQ(c.syn_data_acknowledged, true);
-  EXPECT_THAT(c.reason, HasSubstr("5 bytes of data on the SYN with a Fast Open cookie, acknowledged"));
+  EXPECT_THAT(c.reason.text(), HasSubstr("5 bytes of data on the SYN with a Fast Open cookie, acknowledged"));
   EXPECT_THAT(anomalies(c), Not(HasSubstr("SYN-ACK acknowledges")));
 }
 
@@ -114,7 +114,7 @@ TEST(RealWorld, FastOpen_SynAckAcknowledgesTheSynOnly_DataSentAgain) {
                     k.c(kEpoch + 2ms, A | P, kCisn + 1, kSisn + 1, {}, 5)});
   const auto& c = r.connections.at(0);
   EXPECT_EQ(c.syn_data_acknowledged, false);
-  EXPECT_THAT(c.reason, HasSubstr("not acknowledged by the SYN-ACK"));
+  EXPECT_THAT(c.reason.text(), HasSubstr("not acknowledged by the SYN-ACK"));
 }
 
 TEST(RealWorld, Ecn_ClassicOnBothSides_Agreed) {

@@ -60,7 +60,7 @@ void expect_matches_sim(const Both& both, bool exact_retransmits) {
     ASSERT_NE(it, both.by_client.end());
     const auto& c = *it->second;
     EXPECT_EQ(c.server, s.tuple.remote);
-    EXPECT_EQ(c.outcome, expected_outcome(s.outcome)) << c.reason;
+    EXPECT_EQ(c.outcome, expected_outcome(s.outcome)) << c.reason.text();
     EXPECT_EQ(c.client_isn, s.client_isn);
     if (s.server_isn) {
       EXPECT_EQ(c.server_isn, s.server_isn);

@@ -166,7 +166,7 @@ TEST(Verdict, ReportsWithVerdictsEqualReportsWithout) {
   ASSERT_EQ(a.connections.size(), b.connections.size());
   for (std::size_t i = 0; i < a.connections.size(); ++i) {
     EXPECT_EQ(a.connections[i].outcome, b.connections[i].outcome);
-    EXPECT_EQ(a.connections[i].reason, b.connections[i].reason);
+    EXPECT_EQ(a.connections[i].reason.text(), b.connections[i].reason.text());
     EXPECT_EQ(a.connections[i].packets, b.connections[i].packets);
   }
   EXPECT_EQ(live.told.size(), 20U);

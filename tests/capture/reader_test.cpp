@@ -338,12 +338,16 @@ TEST_F(CaptureReaderFileTest, ClassicPcapWrittenByLibpcap_SameRecordsAsLibpcapRe
   auto ours = CaptureReader::open(path);
   ASSERT_TRUE(ours.has_value()) << ours.error().message;
   EXPECT_TRUE(ours->is_mapped());
+  const double before = ours->share_read();
+  EXPECT_GT(before, 0.0) << "the file header is read";
+  EXPECT_LT(before, 0.1);
   EXPECT_EQ(ours->format(), CaptureFormat::pcap);
   EXPECT_EQ(ours->linktype(), dlt::kRaw);
   auto theirs = PcapReader::open(path);
   ASSERT_TRUE(theirs.has_value());
   const ReadResult r = read_all(*ours);
   ASSERT_EQ(r.records.size(), 50U);
+  EXPECT_DOUBLE_EQ(ours->share_read(), 1.0) << "every byte read";
   for (const auto& c : r.records) {
     auto frame = theirs->next();
     ASSERT_TRUE(frame.has_value() && frame->has_value());

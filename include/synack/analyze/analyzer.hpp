@@ -88,6 +88,37 @@ struct EcnCounts {
   friend constexpr bool operator==(const EcnCounts&, const EcnCounts&) noexcept = default;
 };
 
+/// Why a connection has its outcome, in a sentence ("RST/ACK from the server 0.031 ms after the SYN"). An
+/// established handshake's sentence is one duration in fixed words ("SYN, SYN-ACK and ACK in 1.234 ms"),
+/// and most of a capture's connections have it: that one is kept as the duration and its text is written
+/// only when read (text(), append_to()), so that a capture of a million handshakes does not allocate a
+/// million sentences that a text report never prints.
+class Reason {
+ public:
+  Reason() = default;
+  /// A sentence given as text.
+  Reason(std::string text) noexcept : text_(std::move(text)) {}  // NOLINT(google-explicit-constructor)
+  /// @copydoc Reason(std::string)
+  Reason(const char* text) : text_(text) {}  // NOLINT(google-explicit-constructor)
+  /// "SYN, SYN-ACK and ACK in D ms": `d` from the first SYN to the final ACK, written to 3 decimals.
+  [[nodiscard]] static Reason established_in(std::chrono::nanoseconds d) noexcept;
+
+  /// The sentence.
+  [[nodiscard]] std::string text() const;
+  /// Appends the sentence to `out`.
+  void append_to(std::string& out) const;
+  /// Adds a clause to the end of the sentence ("; 5 bytes of data on the SYN …").
+  Reason& operator+=(std::string_view clause);
+  /// True when there is no sentence.
+  [[nodiscard]] bool empty() const noexcept { return !established_in_ && text_.empty(); }
+  /// The same sentence.
+  friend bool operator==(const Reason& a, const Reason& b) { return a.text() == b.text(); }
+
+ private:
+  std::optional<std::chrono::nanoseconds> established_in_;  ///< set: the established sentence, then text_
+  std::string text_;  ///< the sentence, or what follows the established sentence's words
+};
+
 /// Everything the analyzer concluded about one connection.
 struct ConnectionReport {
   std::uint64_t number = 0;  ///< 1-based, in order of the connection's first captured packet
@@ -95,7 +126,7 @@ struct ConnectionReport {
   wire::Endpoint server;     ///< the side the SYN was sent to
   /// established, refused, timed_out, reset, simultaneous_open or incomplete (observe/handshake.hpp).
   observe::Outcome outcome = observe::Outcome::timed_out;
-  std::string reason;  ///< why this outcome, in a sentence ("RST/ACK from the server 0.031 ms after the SYN")
+  Reason reason;  ///< why this outcome, in a sentence ("RST/ACK from the server 0.031 ms after the SYN")
   std::vector<std::string>
       anomalies;  ///< oddities seen (e.g. "timestamps dropped"), one sentence each; rules in docs/analyze.md
   Timestamp first_packet{};               ///< the first packet of this connection the capture holds
@@ -274,6 +305,13 @@ class Analyzer {
   /// a live capture, called with the wall clock when no packet comes. Never finalises a report, so the
   /// reports finish() returns are those of the same packets read from a file.
   void advance(Timestamp now);
+
+  /// A hint, given once: `share_read` (0 < share ≤ 1) of the input has been added so far (analyse_file():
+  /// the file's bytes). The flow table makes room for the connections and flows the whole input will then
+  /// likely hold (those so far, scaled up, an eighth more), so that its reports are written once, in their
+  /// final place, instead of moved as storage grows. Only memory written is faulted in: a high estimate
+  /// costs address space only, a low one what no hint costs. Results are the same with or without it.
+  void expect(double share_read);
 
   /// What was offered and what could not be used, so far.
   [[nodiscard]] const PacketCounters& counters() const noexcept;

@@ -112,6 +112,8 @@ class CaptureReader {
   [[nodiscard]] const ReaderCounters& counters() const noexcept { return counters_; }
   /// True when the file is mapped into memory (a regular file), false when it is read in chunks.
   [[nodiscard]] bool is_mapped() const noexcept;
+  /// The share of a mapped file's bytes read so far (0 to 1); 0 when the input is not mapped.
+  [[nodiscard]] double share_read() const noexcept;
 
   struct State;  ///< the parser's state (reader.cpp, pcapng.cpp)
 
