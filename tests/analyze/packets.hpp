@@ -1,11 +1,14 @@
 // Test helpers: hand-built TCP/IP datagrams between a client and a server, and pcap files of them.
 #pragma once
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -104,10 +107,25 @@ inline void write_pcap(const std::filesystem::path& path, const std::vector<Pack
   ASSERT_TRUE(w->close().has_value());
 }
 
+/// This process's own directory for test files, removed when the process exits: two test runs on one
+/// machine (two build trees) run the same test names at once, and a file one of them truncates under the
+/// other's mapping is a SIGBUS, not a test result.
+struct ProcessTempDir {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("synack-analyze-tests-" + std::to_string(::getpid()));
+  ProcessTempDir() { std::filesystem::create_directories(dir); }
+  ~ProcessTempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  ProcessTempDir(const ProcessTempDir&) = delete;
+  ProcessTempDir& operator=(const ProcessTempDir&) = delete;
+};
+
 inline std::filesystem::path temp_path(const std::string& name) {
+  static const ProcessTempDir temp;
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  auto dir = std::filesystem::temp_directory_path() / "synack-analyze-tests";
-  std::filesystem::create_directories(dir);
+  const auto& dir = temp.dir;
   std::string file = std::string(info->test_suite_name()) + "." + info->name() + "." + name;
   for (auto& ch : file) {
     if (ch == '/') ch = '_';
