@@ -22,8 +22,7 @@ void Connection::set_state(State next) noexcept {
   if (config_->transition_sink != nullptr) [[unlikely]]
     report_transition(previous);
   // Nothing queued will be sent any more: its memory goes back at once, not when the slot is released.
-  // (Asked in line first: most connections close with nothing queued, and clear() is a call.)
-  if (next == State::closed && buffers_ && buffers_->send.holds_chunks()) buffers_->send.clear();
+  if (next == State::closed && buffers_) buffers_->send.clear();
 }
 
 void Connection::report_transition(State from) const noexcept {

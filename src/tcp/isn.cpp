@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include "synack/wire/bytes.hpp"
+
 namespace synack::tcp {
 
 std::uint32_t IsnGenerator::timer_term(Instant now) noexcept {
@@ -64,11 +66,6 @@ std::uint64_t siphash24(const std::array<std::uint64_t, 4>& init, const std::byt
   return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }
 
-void put_port(std::byte* p, std::uint16_t port) noexcept {
-  p[0] = static_cast<std::byte>(port >> 8U);
-  p[1] = static_cast<std::byte>(port & 0xFFU);
-}
-
 }  // namespace
 
 IsnGenerator::IsnGenerator(std::span<const std::byte, 16> key) noexcept {
@@ -89,9 +86,9 @@ IsnGenerator::TupleTerms IsnGenerator::terms(const wire::FourTuple& tuple) const
     // 13 bytes at fixed offsets: two blocks, every copy of a known size.
     std::array<std::byte, 16> in{};
     std::memcpy(in.data(), tuple.local.address.bytes().data(), 4);
-    put_port(in.data() + 4, tuple.local.port);
+    wire::store_be16(in, 4, tuple.local.port);
     std::memcpy(in.data() + 6, tuple.remote.address.bytes().data(), 4);
-    put_port(in.data() + 10, tuple.remote.port);
+    wire::store_be16(in, 10, tuple.remote.port);
     return split(siphash24(init_, in.data(), 13));
   }
   std::array<std::byte, 40> in{};
@@ -100,7 +97,7 @@ IsnGenerator::TupleTerms IsnGenerator::terms(const wire::FourTuple& tuple) const
     const wire::Bytes a = e.address.bytes();
     std::memcpy(in.data() + n, a.data(), a.size());
     n += a.size();
-    put_port(in.data() + n, e.port);
+    wire::store_be16(in, n, e.port);
     n += 2;
   };
   put_endpoint(tuple.local);

@@ -40,16 +40,13 @@ SendBuffer::~SendBuffer() {
   clear();
 }
 
-void SendBuffer::clear() noexcept {
+void SendBuffer::release_chunks() noexcept {
   while (head_ != nullptr) {
     BufferChunk* next = head_->next;
     release_chunk(pool_, head_);
     head_ = next;
   }
-  tail_ = nullptr;
   if (staging_ != nullptr) release_chunk(pool_, std::exchange(staging_, nullptr));
-  head_off_ = 0;
-  size_ = 0;
 }
 
 std::size_t SendBuffer::chunks_held() const noexcept {

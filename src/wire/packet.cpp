@@ -1,7 +1,6 @@
 #include "synack/wire/packet.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 
 #include "checksum_sum.hpp"
@@ -14,16 +13,6 @@ namespace synack::wire {
 bool tcp_checksum_ok(const IpAddress& src, const IpAddress& dst, Bytes segment) noexcept {
   return upper_layer_checksum(src, dst, kProtocolTcp, segment) == 0;
 }
-
-namespace {
-
-IpAddress v4_at(const std::byte* p) noexcept {
-  std::array<std::byte, 4> octets{};
-  std::memcpy(octets.data(), p, octets.size());
-  return IpAddress::v4(octets);
-}
-
-}  // namespace
 
 std::expected<TcpPacketView, Error> TcpPacketView::parse_other(Bytes datagram,
                                                                ChecksumPolicy policy) noexcept {
@@ -89,8 +78,8 @@ std::expected<TcpPacketView, Error> TcpPacketView::parse(Bytes datagram, Checksu
     acc = detail::sum_native(segment.data(), segment.size(), acc);
     if (detail::fold_to_wire16(acc) != 0xFFFF) return std::unexpected(Error::tcp_bad_checksum);
   }
-  return TcpPacketView(IpInfo{v4_at(d + 12), v4_at(d + 16), load_u8(datagram, 8),
-                              static_cast<std::uint8_t>(load_u8(datagram, 1) & 0x03U)},
+  return TcpPacketView(IpInfo{IpAddress::v4(load_be32(datagram, 12)), IpAddress::v4(load_be32(datagram, 16)),
+                              load_u8(datagram, 8), static_cast<std::uint8_t>(load_u8(datagram, 1) & 0x03U)},
                        *tcp);
 }
 

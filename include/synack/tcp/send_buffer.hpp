@@ -39,8 +39,14 @@ class SendBuffer {
   [[nodiscard]] wire::Bytes peek(std::size_t offset, std::size_t max);
   /// Drops `count` acknowledged bytes from the front; drained chunks go back to the pool.
   void consume(std::size_t count) noexcept;
-  /// Drops everything and gives all memory back.
-  void clear() noexcept;
+  /// Drops everything and gives all memory back. In line: most buffers cleared (a connection closing)
+  /// hold no chunk, and then there is nothing to call.
+  void clear() noexcept {
+    if (head_ != nullptr || staging_ != nullptr) release_chunks();
+    tail_ = nullptr;
+    head_off_ = 0;
+    size_ = 0;
+  }
 
   [[nodiscard]] std::size_t size() const noexcept {
     return size_;
@@ -53,10 +59,10 @@ class SendBuffer {
   }  ///< capacity() - size(): what append() accepts at most
   /// Chunks held, the staging chunk included.
   [[nodiscard]] std::size_t chunks_held() const noexcept;
-  /// True when any chunk is held (chunks_held() != 0, without the walk): clear() has memory to give back.
-  [[nodiscard]] bool holds_chunks() const noexcept { return head_ != nullptr || staging_ != nullptr; }
 
  private:
+  /// clear()'s part when chunks are held: every chunk back to the pool.
+  void release_chunks() noexcept;
   BufferPool* pool_;
   BufferChunk* head_ = nullptr;  ///< oldest chunk; head_off_ is the first unacknowledged byte in it
   BufferChunk* tail_ = nullptr;
