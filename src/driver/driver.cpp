@@ -156,6 +156,15 @@ std::expected<Driver::Step, std::string> Driver::step(Instant wake_by) {
     stack_->on_packet(now, datagram);
     ++stats_.datagrams_in;
     stats_.bytes_in += sizes_[i];
+    // What this datagram made due (its ACK above all) leaves before the next is fed: fed all at once, a
+    // burst of data segments would be answered by one stretch ACK, and a burst of out-of-order ones by one
+    // duplicate ACK instead of one each (RFC 5681 §4.2), which a sender without SACK needs to count.
+    if (i + 1 < count && stack_->transmit_due()) {
+      flushed = flush(now);
+      if (!flushed) return std::unexpected(flushed.error());
+      result.sent += *flushed;
+      if (*flushed > 0) device_empty_ = false;  // (as below: a write may draw an answer)
+    }
   }
   result.received = count;
   if (stack_->next_deadline() <= now) {

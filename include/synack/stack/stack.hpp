@@ -67,8 +67,17 @@ class Stack {
   /// Writes the next datagram to send into `out` and returns its size; nullopt when nothing is due.
   /// `out` should hold the MTU (a too-small buffer drops that datagram and counts emit_failures).
   [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out) {
-    if (*due_.control == 0 && *due_.ready == 0 && !*due_.relief) return std::nullopt;  // no call
+    if (!transmit_due()) return std::nullopt;  // no call
     return poll_transmit_due(now, out);
+  }
+  /// True when poll_transmit() may have a datagram to give (a control segment, a connection with
+  /// something to send, memory relief); false means it has none. One load each, no call: a driver that
+  /// feeds a burst of datagrams one by one asks after each and writes what it made due before feeding
+  /// the next, so that each data segment is acknowledged before the next is processed (the engine sends
+  /// no delayed ACK; RFC 5681 §4.2: a duplicate ACK for every out-of-order segment) and a burst does
+  /// not collapse into one stretch ACK.
+  [[nodiscard]] bool transmit_due() const noexcept {
+    return *due_.control != 0 || *due_.ready != 0 || *due_.relief;
   }
   /// The next event, in the order they happened; nullopt when there is none. Call until nullopt after
   /// every on_packet, on_timeout and user call.
