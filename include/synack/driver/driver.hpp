@@ -4,8 +4,10 @@
 /// stack has to send, reads at once when the device may hold datagrams (the kernel answers a write within
 /// it), and otherwise sleeps in ppoll() until a datagram arrives, the stack's next deadline, a caller's
 /// wake-up time or a watched fd (a signalfd, stdin) — never busy-polls — then reads up to a batch of
-/// datagrams into a ring of buffers allocated once, feeds them to the stack with the CLOCK_MONOTONIC time,
-/// fires the stack's timers when due, and writes what the stack emits. Nothing is allocated per packet.
+/// datagrams into a ring of buffers allocated once, feeds them to the stack with the CLOCK_MONOTONIC time
+/// one by one, writing what each made due before the next (so every data segment gets its own ACK, as the
+/// engine means it to: docs/tun.md), fires the stack's timers when due, and writes what the stack emits.
+/// Nothing is allocated per packet.
 ///
 /// Capture and impairments are decorators over the device (link::PcapDevice, sim::ImpairedDevice), not the
 /// driver's business. The driver is single-threaded and owns neither the device nor the stack.
