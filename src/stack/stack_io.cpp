@@ -350,12 +350,13 @@ std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const w
                                            const wire::SendHeader& h, wire::Bytes payload,
                                            wire::MutableBytes out, std::uint8_t ecn) {
   // One call site for both cases: the marked copy of the IP parameters is made only for ECT data.
+  // (An empty optional, not an IpParams: its member defaults would be stored on every call.)
   const wire::IpParams* ip = &config_.ip;
-  wire::IpParams marked;
+  std::optional<wire::IpParams> marked;
   if (ecn != 0) [[unlikely]] {
-    marked = config_.ip;
-    marked.ecn = ecn;  // ECT(0) on a data segment of an ECN connection (RFC 3168 §6.1.2)
-    ip = &marked;
+    marked.emplace(config_.ip);
+    marked->ecn = ecn;  // ECT(0) on a data segment of an ECN connection (RFC 3168 §6.1.2)
+    ip = &*marked;
   }
   const auto n = wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, *ip);
   if (!n) [[unlikely]] {
