@@ -250,7 +250,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
           e.kind = EventKind::half_open_expired;
           e.offer = offer_of_half_open_[ref.index].offer;
           e.user = offer_of_half_open_[ref.index].user;
-          events_.push_back(e);
+          post(e);
         }
       }
       return;
@@ -302,7 +302,7 @@ void StackCore::accept_passive(Instant now, std::uint32_t index, std::uint32_t o
     e.connection = id;
     e.listener = s.listener;
     e.user = s.user;
-    events_.push_back(e);
+    post(e);
   }
   // The final ACK may carry data or FIN: process it in ESTABLISHED (its ACK is a duplicate by then).
   if (!payload.empty() || h.flags.fin()) s.conn->on_segment(now, h, payload);
@@ -330,6 +330,7 @@ void StackCore::push_control(const Control& c) {
   if (tail >= control_.size()) tail -= control_.size();
   control_[tail] = c;
   ++control_count_;
+  due_ |= detail::kTransmitDue;
 }
 
 void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
@@ -432,6 +433,9 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
     after_transmit(index, wants);
     if (n) return n;
   }
+  // Everything sent: the driver's next poll answers in line (unless releasing a connection above
+  // ended memory pressure).
+  if (!transmit_due()) due_ &= static_cast<std::uint8_t>(~detail::kTransmitDue);
   return std::nullopt;
 }
 
@@ -478,7 +482,7 @@ void StackCore::on_timeout(Instant now) {
             e.kind = EventKind::half_open_expired;
             e.offer = offer_of_half_open_[slot].offer;
             e.user = offer_of_half_open_[slot].user;
-            events_.push_back(e);
+            post(e);
           }
         });
   };

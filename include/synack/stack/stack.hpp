@@ -67,13 +67,13 @@ class Stack {
   /// Writes the next datagram to send into `out` and returns its size; nullopt when nothing is due.
   /// `out` should hold the MTU (a too-small buffer drops that datagram and counts emit_failures).
   [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out) {
-    if (*due_.control == 0 && *due_.ready == 0 && !*due_.relief) return std::nullopt;  // no call
+    if ((*due_ & detail::kTransmitDue) == 0) return std::nullopt;  // no call
     return poll_transmit_due(now, out);
   }
   /// The next event, in the order they happened; nullopt when there is none. Call until nullopt after
   /// every on_packet, on_timeout and user call.
   [[nodiscard]] std::optional<Event> poll_event() {
-    if (*due_.events == 0 && !*due_.relief) return std::nullopt;  // the usual last call, without a call
+    if ((*due_ & detail::kEventsDue) == 0) return std::nullopt;  // the usual last call, without a call
     return poll_event_due();
   }
   /// The instant on_timeout() must run at the latest; Instant::max() when no timer runs. It may be
@@ -193,7 +193,7 @@ class Stack {
   std::optional<Event> poll_event_due();
 
   std::unique_ptr<StackCore> core_;
-  detail::DueCounters due_;  ///< into *core_ (a move takes them along with the pointer)
+  const std::uint8_t* due_;  ///< the core's due word (detail::kTransmitDue, kEventsDue); moves with core_
 };
 
 }  // namespace synack::stack

@@ -361,7 +361,7 @@ class Connection {
                       bool resent);
   /// The sequence number of the send buffer's front: SND.UNA once our SYN is acknowledged.
   [[nodiscard]] wire::SeqNum data_base() const noexcept { return snd_una_ == iss_ ? iss_ + 1 : snd_una_; }
-  [[nodiscard]] wire::SeqNum fin_seq() const noexcept;    ///< valid once fin_queued_
+  [[nodiscard]] wire::SeqNum fin_seq() const noexcept;  ///< valid once fin_queued_
   /// The window field of an ACK: receiver SWS avoidance, memory pressure (counted when it holds the
   /// edge), RFC 7323 scaling rounded up when the buffer has room.
   [[nodiscard]] std::uint16_t window_field() noexcept;
