@@ -62,8 +62,8 @@ TEST(BufferPoolRelief, PressureEnds_SignalledWordGetsItsBits_OthersKept) {
   BufferPool pool(BufferPool::Limits{4 * kChunk, 64, 64});
   std::uint8_t word = 0x10;
   pool.signal_relief(&word, 0x03);
-  std::vector<BufferChunk*> held;
-  for (int i = 0; i < 4; ++i) held.push_back(pool.acquire_chunk());
+  std::vector<BufferChunk*> held(4);
+  for (BufferChunk*& c : held) c = pool.acquire_chunk();
   ASSERT_TRUE(pool.under_pressure());
   EXPECT_EQ(word, 0x10);  // pressure itself signals nothing
   pool.release_chunk(held.back());
