@@ -25,7 +25,7 @@ std::optional<std::uint32_t> StackCore::add_offer(Instant now, std::uint32_t has
   Event e;
   e.kind = EventKind::syn_offer;
   e.offer = p.offer.id;
-  events_.push_back(e);
+  post(e);
   return index;
 }
 
@@ -90,7 +90,7 @@ void StackCore::expire_offers(Instant now) {
     e.kind = EventKind::offer_expired;
     e.offer = p.offer.id;
     e.user = p.user;
-    events_.push_back(e);
+    post(e);
     free_offer(index, true);
     ++stats_.offers_expired;
   });

@@ -48,6 +48,7 @@ StackCore::StackCore(StackConfig config, std::span<const std::byte, 16> isn_key,
     owned_[i] = a;
   }
   config_.tcp.buffer_pool = &pool_;  // every connection of this stack takes its buffers from it
+  pool_.signal_relief(&due_, detail::kTransmitDue | detail::kEventsDue);
   default_offer_v4_ = tcp::make_offer(config_.tcp, wire::IpVersion::v4);
   default_offer_v6_ = tcp::make_offer(config_.tcp, wire::IpVersion::v6);
   // Slots, offers and TIME-WAIT records are named in 29 bits by the flow table.
@@ -209,7 +210,7 @@ void StackCore::post_events(std::uint32_t index, std::uint8_t ev) {
   e.user = s.user;
   const auto push = [&](EventKind kind) {
     e.kind = kind;
-    events_.push_back(e);
+    post(e);
   };
   // A listener's connection is announced by `acceptable`; active and forwarder opens by `established`.
   if ((ev & tcp::event::kEstablished) != 0 && !s.listener.valid()) push(EventKind::established);
@@ -255,6 +256,7 @@ void StackCore::touch(std::uint32_t index, bool requeue) {
   if (wants && requeue && !s.queued) {
     ready_.push_back(index);
     s.queued = true;
+    due_ |= detail::kTransmitDue;
   }
   if (s.released_by_user && !wants) {
     if (state == tcp::State::closed) {

@@ -77,25 +77,29 @@ class StackCore {
   [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out) {
     // A driver polls until nothing is due, so every batch ends with a call that finds nothing: answer
     // it here, without the full function's prologue.
-    if (control_count_ == 0 && ready_.empty() && !pool_.relief_pending()) return std::nullopt;
+    if (!transmit_due()) {
+      due_ &= static_cast<std::uint8_t>(~detail::kTransmitDue);
+      return std::nullopt;
+    }
     return poll_transmit_queued(now, out);
   }
   [[nodiscard]] std::optional<Event> poll_event() {
     if (pool_.relief_pending()) [[unlikely]]
       relieve_memory_pressure_now();
-    if (events_.empty()) return std::nullopt;  // the usual last call
-    // Inline (into Stack::poll_event_due): popping one event is a few moves, cheaper than a call.
-    std::optional<Event> e{events_.front()};
-    events_.pop_front();
+    std::optional<Event> e;
+    if (!events_.empty()) {
+      // Inline (into Stack::poll_event_due): popping one event is a few moves, cheaper than a call.
+      e.emplace(events_.front());
+      events_.pop_front();
+    }
+    if (events_.empty() && !pool_.relief_pending()) due_ &= static_cast<std::uint8_t>(~detail::kEventsDue);
     return e;
   }
   /// Not const: it first files the timers that changed since the last call (flush_timers).
   [[nodiscard]] Instant next_deadline();
   void on_timeout(Instant now);
-  /// For the public Stack's inline "nothing due" answers (detail::DueCounters).
-  [[nodiscard]] detail::DueCounters due() const noexcept {
-    return {&control_count_, ready_.size_address(), events_.size_address(), pool_.relief_address()};
-  }
+  /// For the public Stack's inline "nothing due" answers: the due word (detail::kTransmitDue, kEventsDue).
+  [[nodiscard]] const std::uint8_t* due() const noexcept { return &due_; }
 
   // --- sockets -------------------------------------------------------------------------------------------
   [[nodiscard]] std::expected<ConnectionId, std::error_code> connect(Instant now, wire::Endpoint local,
@@ -212,6 +216,15 @@ class StackCore {
   void release(std::uint32_t index);
   /// Raises the Stack events for the connection bits `ev` of slot `index` (touch()).
   void post_events(std::uint32_t index, std::uint8_t ev);
+  /// Queues `e` for poll_event() and marks events due.
+  void post(const Event& e) {
+    events_.push_back(e);
+    due_ |= detail::kEventsDue;
+  }
+  /// Whether poll_transmit() may have something: a control segment, a ready connection, memory relief.
+  [[nodiscard]] bool transmit_due() const noexcept {
+    return control_count_ != 0 || !ready_.empty() || pool_.relief_pending();
+  }
   /// Notes that slot `s` (at `index`, holding a connection) may need its timer refiled when a timer of
   /// the connection changed; the wheel sees it at the next flush_timers(). Inline: most calls find no
   /// change.
@@ -367,6 +380,9 @@ class StackCore {
   std::size_t control_count_ = 0;
   Ring<std::uint32_t> ready_;
   Ring<Event> events_;
+  /// detail::kTransmitDue while a control segment, a ready connection or memory relief may wait;
+  /// detail::kEventsDue while an event or memory relief may (the pool sets both: BufferPool::signal_relief).
+  std::uint8_t due_ = 0;
   SegmentObserver observer_;
   std::unique_ptr<StackLog> log_;  ///< set while a log hook is installed
   StackStats stats_;               ///< counted by the stack itself (and by listeners since closed)

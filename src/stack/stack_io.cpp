@@ -250,7 +250,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
           e.kind = EventKind::half_open_expired;
           e.offer = offer_of_half_open_[ref.index].offer;
           e.user = offer_of_half_open_[ref.index].user;
-          events_.push_back(e);
+          post(e);
         }
       }
       return;
@@ -302,7 +302,7 @@ void StackCore::accept_passive(Instant now, std::uint32_t index, std::uint32_t o
     e.connection = id;
     e.listener = s.listener;
     e.user = s.user;
-    events_.push_back(e);
+    post(e);
   }
   // The final ACK may carry data or FIN: process it in ESTABLISHED (its ACK is a duplicate by then).
   if (!payload.empty() || h.flags.fin()) s.conn->on_segment(now, h, payload);
@@ -330,6 +330,7 @@ void StackCore::push_control(const Control& c) {
   if (tail >= control_.size()) tail -= control_.size();
   control_[tail] = c;
   ++control_count_;
+  due_ |= detail::kTransmitDue;
 }
 
 void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
@@ -350,12 +351,13 @@ std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const w
                                            const wire::SendHeader& h, wire::Bytes payload,
                                            wire::MutableBytes out, std::uint8_t ecn) {
   // One call site for both cases: the marked copy of the IP parameters is made only for ECT data.
+  // (An empty optional, not an IpParams: its member defaults would be stored on every call.)
   const wire::IpParams* ip = &config_.ip;
-  wire::IpParams marked;
+  std::optional<wire::IpParams> marked;
   if (ecn != 0) [[unlikely]] {
-    marked = config_.ip;
-    marked.ecn = ecn;  // ECT(0) on a data segment of an ECN connection (RFC 3168 §6.1.2)
-    ip = &marked;
+    marked.emplace(config_.ip);
+    marked->ecn = ecn;  // ECT(0) on a data segment of an ECN connection (RFC 3168 §6.1.2)
+    ip = &*marked;
   }
   const auto n = wire::emit_tcp_packet(tuple.local.address, tuple.remote.address, h, payload, out, *ip);
   if (!n) [[unlikely]] {
@@ -431,6 +433,9 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
     after_transmit(index, wants);
     if (n) return n;
   }
+  // Everything sent: the driver's next poll answers in line (unless releasing a connection above
+  // ended memory pressure).
+  if (!transmit_due()) due_ &= static_cast<std::uint8_t>(~detail::kTransmitDue);
   return std::nullopt;
 }
 
@@ -477,7 +482,7 @@ void StackCore::on_timeout(Instant now) {
             e.kind = EventKind::half_open_expired;
             e.offer = offer_of_half_open_[slot].offer;
             e.user = offer_of_half_open_[slot].user;
-            events_.push_back(e);
+            post(e);
           }
         });
   };

@@ -49,6 +49,7 @@ void BufferPool::release_chunk(BufferChunk* chunk) noexcept {
   if (pressure_ && bytes_in_use() <= relief_mark_) {
     pressure_ = false;
     relief_ = true;
+    if (relief_word_ != nullptr) *relief_word_ |= relief_bits_;
   }
   if (free_chunk_count_ < limits_.free_chunks) {
     chunk->next = free_chunks_list_;

@@ -15,11 +15,6 @@ std::uint32_t Connection::ts_val(Instant now) const noexcept {
   return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.nanoseconds()) / 1'000'000U) + ts_offset_;
 }
 
-SeqNum Connection::data_base() const noexcept {
-  // The send buffer starts at SND.UNA once our SYN is acknowledged.
-  return snd_una_ == iss_ ? iss_ + 1 : snd_una_;
-}
-
 SeqNum Connection::fin_seq() const noexcept {
   return data_base() + static_cast<std::uint32_t>(buffers_->send.size());
 }
@@ -323,12 +318,6 @@ void Connection::restart_after_idle(Instant now) noexcept {
   }
 }
 
-bool Connection::fin_due_without_data() const noexcept {
-  // With the send buffer empty the FIN is the next thing at SND.NXT exactly when SND.NXT is the buffer's
-  // front (after a timeout's rewind too) — what has_new_data_to_send() finds by the longer way.
-  return fin_queued_ && !fin_acked_ && snd_nxt_ == data_base();
-}
-
 Outgoing Connection::make_fin(Instant now) {
   // RFC 9293 §3.10.4 CLOSE (ESTABLISHED, CLOSE-WAIT): "form a FIN segment and send it" once everything
   // before it was sent — here nothing is queued, so it is a control segment <SEQ=SND.NXT><ACK=RCV.NXT>
@@ -342,7 +331,7 @@ Outgoing Connection::make_fin(Instant now) {
   return out;
 }
 
-bool Connection::wants_transmit() const noexcept {
+bool Connection::wants_transmit_pending() const noexcept {
   if (rst_pending_) return true;
   if (state_ == State::closed || state_ == State::listen) return false;
   if (syn_pending_ || ack_pending_ || rtx_one_pending_ || probe_pending_) return true;

@@ -57,6 +57,24 @@ TEST(SendBufferChunks, PeekAcrossChunkBoundary_OneSpanWithTheRightBytes) {
   EXPECT_EQ(pool.chunks_in_use(), 0U);
 }
 
+TEST(BufferPoolRelief, PressureEnds_SignalledWordGetsItsBits_OthersKept) {
+  // 4 chunks: pressure above 3.5 (the 4th chunk), relief at 3 or fewer.
+  BufferPool pool(BufferPool::Limits{4 * kChunk, 64, 64});
+  std::uint8_t word = 0x10;
+  pool.signal_relief(&word, 0x03);
+  std::vector<BufferChunk*> held(4);
+  for (BufferChunk*& c : held) c = pool.acquire_chunk();
+  ASSERT_TRUE(pool.under_pressure());
+  EXPECT_EQ(word, 0x10);  // pressure itself signals nothing
+  pool.release_chunk(held.back());
+  held.pop_back();
+  EXPECT_FALSE(pool.under_pressure());
+  EXPECT_TRUE(pool.relief_pending());
+  EXPECT_EQ(word, 0x13);  // the pool's bits added, the word's own bit kept
+  EXPECT_TRUE(pool.take_relief());
+  for (BufferChunk* c : held) pool.release_chunk(c);
+}
+
 TEST(RecvBufferChunks, OutOfOrderAcrossChunkBoundaries_ReassembledIntact) {
   BufferPool pool;
   RecvBuffer b(64 * 1024, 8, &pool);

@@ -18,8 +18,6 @@ class Ring {
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
   /// How many elements are queued.
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
-  /// Where size() is kept (stable while the ring lives): for a check made without a call.
-  [[nodiscard]] const std::size_t* size_address() const noexcept { return &count_; }
   /// The oldest element; the ring must not be empty.
   [[nodiscard]] T& front() noexcept { return items_[head_]; }
   /// Appends a copy of `value` (not an element of this ring: growing would move it), doubling the array

@@ -76,13 +76,11 @@ class Stack {
   /// the next, so that each data segment is acknowledged before the next is processed (the engine sends
   /// no delayed ACK; RFC 5681 §4.2: a duplicate ACK for every out-of-order segment) and a burst does
   /// not collapse into one stretch ACK.
-  [[nodiscard]] bool transmit_due() const noexcept {
-    return *due_.control != 0 || *due_.ready != 0 || *due_.relief;
-  }
+  [[nodiscard]] bool transmit_due() const noexcept { return (*due_ & detail::kTransmitDue) != 0; }
   /// The next event, in the order they happened; nullopt when there is none. Call until nullopt after
   /// every on_packet, on_timeout and user call.
   [[nodiscard]] std::optional<Event> poll_event() {
-    if (*due_.events == 0 && !*due_.relief) return std::nullopt;  // the usual last call, without a call
+    if ((*due_ & detail::kEventsDue) == 0) return std::nullopt;  // the usual last call, without a call
     return poll_event_due();
   }
   /// The instant on_timeout() must run at the latest; Instant::max() when no timer runs. It may be
@@ -202,7 +200,7 @@ class Stack {
   std::optional<Event> poll_event_due();
 
   std::unique_ptr<StackCore> core_;
-  detail::DueCounters due_;  ///< into *core_ (a move takes them along with the pointer)
+  const std::uint8_t* due_;  ///< the core's due word (detail::kTransmitDue, kEventsDue); moves with core_
 };
 
 }  // namespace synack::stack

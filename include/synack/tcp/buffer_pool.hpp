@@ -76,8 +76,12 @@ class BufferPool {
   [[nodiscard]] bool take_relief() noexcept;
   /// Whether take_relief() would return true, without taking it.
   [[nodiscard]] bool relief_pending() const noexcept { return relief_; }
-  /// Where relief_pending() is kept (stable while the pool lives): for a check made without a call.
-  [[nodiscard]] const bool* relief_address() const noexcept { return &relief_; }
+  /// From now on, pressure ending also sets `bits` in `*word` (the Stack's "due" word, so that its
+  /// in-line "nothing due" answers see the relief); `word` must outlive the pool or be replaced.
+  void signal_relief(std::uint8_t* word, std::uint8_t bits) noexcept {
+    relief_word_ = word;
+    relief_bits_ = bits;
+  }
   [[nodiscard]] std::size_t bytes_in_use() const noexcept {
     return chunks_in_use_ * kChunkSize;
   }  ///< bytes of chunks held by buffers (what the limit counts)
@@ -111,6 +115,8 @@ class BufferPool {
   std::size_t chunks_in_use_ = 0;
   std::size_t blocks_in_use_ = 0;
   BufferPoolStats stats_;
+  std::uint8_t* relief_word_ = nullptr;  ///< signal_relief()
+  std::uint8_t relief_bits_ = 0;
   bool pressure_ = false;
   bool relief_ = false;
 };

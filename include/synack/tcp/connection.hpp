@@ -141,8 +141,17 @@ class Connection {
   // --- engine outputs ----------------------------------------------------------------------------
   /// The next segment to send, or nullopt when there is nothing. Call until nullopt.
   [[nodiscard]] std::optional<Outgoing> poll_transmit(Instant now);
-  /// Whether poll_transmit would return something (cheap).
-  [[nodiscard]] bool wants_transmit() const noexcept;
+  /// Whether poll_transmit would return something (cheap: in line when nothing is pending, queued or
+  /// held, the answer the Stack gets after nearly every call).
+  [[nodiscard]] bool wants_transmit() const noexcept {
+    // Nothing pending, no data queued, and no FIN due (none queued, or it is out or acknowledged and
+    // no SACK recovery runs): what wants_transmit_pending() answers by the longer way.
+    if (!rst_pending_ && !syn_pending_ && !ack_pending_ && !rtx_one_pending_ && !probe_pending_ &&
+        buffers_->send.size() == 0 && (!fin_queued_ || (!sack_recovery_ && !fin_due_without_data()))) {
+      return false;
+    }
+    return wants_transmit_pending();
+  }
   /// The earliest instant on_timeout must be called; Instant::max() when no timer runs.
   [[nodiscard]] Instant next_deadline() const noexcept;
   /// Whether any timer was set or stopped since the last call (then clears the mark): the Stack looks at
@@ -272,6 +281,9 @@ class Connection {
   }
   Connection(const Config& config, const wire::FourTuple& tuple);
 
+  // wants_transmit() past its in-line "nothing pending" answer (connection_output.cpp).
+  [[nodiscard]] bool wants_transmit_pending() const noexcept;
+
   // connection_input.cpp
   void on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
   void on_segment_synchronized(Instant now, const wire::TcpHeader& h, wire::Bytes payload);
@@ -347,16 +359,21 @@ class Connection {
   /// retransmission counts, the retransmission timer.
   void note_data_sent(Instant now, wire::SeqNum seq, wire::SeqNum seg_end, bool fin, bool retransmission,
                       bool resent);
-  [[nodiscard]] wire::SeqNum data_base() const noexcept;  ///< sequence number of the send buffer's front
-  [[nodiscard]] wire::SeqNum fin_seq() const noexcept;    ///< valid once fin_queued_
+  /// The sequence number of the send buffer's front: SND.UNA once our SYN is acknowledged.
+  [[nodiscard]] wire::SeqNum data_base() const noexcept { return snd_una_ == iss_ ? iss_ + 1 : snd_una_; }
+  [[nodiscard]] wire::SeqNum fin_seq() const noexcept;  ///< valid once fin_queued_
   /// The window field of an ACK: receiver SWS avoidance, memory pressure (counted when it holds the
   /// edge), RFC 7323 scaling rounded up when the buffer has room.
   [[nodiscard]] std::uint16_t window_field() noexcept;
   [[nodiscard]] bool has_new_data_to_send() const noexcept;
   /// RFC 7413 §4.2.2: a Fast Open server in SYN-RECEIVED whose SYN-ACK is out (it may send).
   [[nodiscard]] bool fast_open_server() const noexcept;
-  /// With the send buffer empty: whether the FIN is due at SND.NXT (first send or after a rewind).
-  [[nodiscard]] bool fin_due_without_data() const noexcept;
+  /// With the send buffer empty: whether the FIN is due at SND.NXT (first send or after a rewind). With
+  /// the buffer empty the FIN is the next thing at SND.NXT exactly when SND.NXT is the buffer's front
+  /// (after a timeout's rewind too) — what has_new_data_to_send() finds by the longer way.
+  [[nodiscard]] bool fin_due_without_data() const noexcept {
+    return fin_queued_ && !fin_acked_ && snd_nxt_ == data_base();
+  }
   /// The FIN as a control segment (nothing queued before it), timed and retransmitted as data is.
   [[nodiscard]] Outgoing make_fin(Instant now);
   /// RFC 5681 §4.1: cwnd back to at most the initial window after an idle RTO.
