@@ -61,46 +61,78 @@ FlowTable::Storage FlowTable::allocate(std::size_t lines) {
   return Storage(first, Unmap{bytes});
 }
 
-std::size_t FlowTable::overflow_of(std::size_t i) const noexcept {
-  const std::uint64_t count = tags_[i] >> kCountShift;
-  return count < kSaturated ? count : lines_[i].overflow;
+std::size_t FlowTable::overflow_of(const Part& part, std::size_t i) noexcept {
+  const std::uint64_t count = part.tags[i] >> kCountShift;
+  return count < kSaturated ? count : part.lines[i].overflow;
 }
 
-void FlowTable::add_overflow(std::size_t i) noexcept {
-  const std::uint64_t count = tags_[i] >> kCountShift;
+void FlowTable::add_overflow(Part& part, std::size_t i) noexcept {
+  const std::uint64_t count = part.tags[i] >> kCountShift;
   if (count == kSaturated) {
-    ++lines_[i].overflow;  // past 254 the line keeps the count (a long chain: a table full of one hash)
+    ++part.lines[i].overflow;  // past 254 the line keeps the count (a long chain: a table full of one hash)
     return;
   }
-  if (count == kSaturated - 1) lines_[i].overflow = kSaturated;
-  tags_[i] += std::uint64_t{1} << kCountShift;
+  if (count == kSaturated - 1) part.lines[i].overflow = kSaturated;
+  part.tags[i] += std::uint64_t{1} << kCountShift;
 }
 
-void FlowTable::sub_overflow(std::size_t i) noexcept {
-  if (tags_[i] >> kCountShift == kSaturated && --lines_[i].overflow >= kSaturated) return;
-  tags_[i] -= std::uint64_t{1} << kCountShift;
+void FlowTable::sub_overflow(Part& part, std::size_t i) noexcept {
+  if (part.tags[i] >> kCountShift == kSaturated && --part.lines[i].overflow >= kSaturated) return;
+  part.tags[i] -= std::uint64_t{1} << kCountShift;
 }
 
-void FlowTable::place(std::uint32_t h, std::uint32_t word) noexcept {
-  std::size_t i = h & mask_;
-  std::uint64_t free = ~tags_[i] & kUsedBits;
+void FlowTable::place(Part& part, std::uint32_t h, std::uint32_t word) noexcept {
+  std::size_t i = h & part.mask;
+  std::uint64_t free = ~part.tags[i] & kUsedBits;
   while (free == 0) {
-    add_overflow(i);  // a lookup of h must read past this line
-    i = (i + 1) & mask_;
-    free = ~tags_[i] & kUsedBits;
+    add_overflow(part, i);  // a lookup of h must read past this line
+    i = (i + 1) & part.mask;
+    free = ~part.tags[i] & kUsedBits;
   }
   // Stores only: the line is not read, so its miss (a new tuple's random line) does not stall.
   const auto slot = static_cast<unsigned>(std::countr_zero(free)) / 8U;
-  Line& line = lines_[i];
+  Line& line = part.lines[i];
   line.hash[slot] = h;
   line.ref[slot] = word;
-  tags_[i] |= tag_of(h) << (8U * slot);
+  part.tags[i] |= tag_of(h) << (8U * slot);
 }
 
 void FlowTable::insert(std::uint32_t h, FlowRef ref) {
+  if (young_storage_) {
+    // A new flow's entry goes to the cached young lines: its main line (a random one of megabytes) is
+    // written only if the flow outlives kYoungMoveAt more inserts, together with the other survivors.
+    if (young_size_ >= kYoungMoveAt) move_young();
+    place(young_, h, word_of(ref));
+    ++young_size_;
+    ++size_;
+    return;
+  }
   if (size_ >= grow_at_) resize(std::max(kMinLines, line_count() * 2));
-  place(h, word_of(ref));
+  place(main_, h, word_of(ref));
   ++size_;
+}
+
+void FlowTable::move_young() {
+  while (size_ > grow_at_) resize((main_.mask + 1) * 2);  // room for every entry in the main lines
+  constexpr std::size_t kAhead = 8;                       // main lines in flight at once
+  std::array<std::pair<std::uint32_t, std::uint32_t>, kAhead> ring{};
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < kYoungLines; ++k) {
+    for (std::uint64_t m = young_.tags[k] & kUsedBits; m != 0; m &= m - 1) {
+      const auto slot = static_cast<unsigned>(std::countr_zero(m)) / 8U;
+      const std::uint32_t h = young_.lines[k].hash[slot];
+      prefetch(h);
+      auto& [old_h, old_word] = ring[n % kAhead];
+      if (n >= kAhead) place(main_, old_h, old_word);
+      old_h = h;
+      old_word = young_.lines[k].ref[slot];
+      ++n;
+    }
+  }
+  for (std::size_t j = n > kAhead ? n - kAhead : 0; j < n; ++j)
+    place(main_, ring[j % kAhead].first, ring[j % kAhead].second);
+  std::fill_n(young_.tags, kYoungLines, std::uint64_t{0});
+  young_size_ = 0;
 }
 
 bool FlowTable::replace_exact(std::uint32_t h, FlowRef old_ref, FlowRef ref) noexcept {
@@ -120,65 +152,84 @@ bool FlowTable::erase_exact(std::uint32_t h, FlowRef old_ref) noexcept {
 }
 
 void FlowTable::remove_at(Position p) noexcept {
-  const std::size_t at = p >> kSlotBits;
+  const bool young = (p & kYoung) != 0;
+  Part& part = young ? young_ : main_;
+  const std::size_t at = (p & ~kYoung) >> kSlotBits;
   const auto slot = static_cast<unsigned>(p & ((1U << kSlotBits) - 1));
-  tags_[at] &= ~(std::uint64_t{0xFF} << (8U * slot));
+  part.tags[at] &= ~(std::uint64_t{0xFF} << (8U * slot));
   // The lines from its home to this one counted it as passing over them (the lookup read each of them).
-  for (std::size_t i = lines_[at].hash[slot] & mask_; i != at; i = (i + 1) & mask_) sub_overflow(i);
+  for (std::size_t i = part.lines[at].hash[slot] & part.mask; i != at; i = (i + 1) & part.mask) {
+    sub_overflow(part, i);
+  }
+  young_size_ -= young ? 1U : 0U;
   --size_;
 }
 
 std::size_t FlowTable::lines_probed(std::uint32_t h) const noexcept {
   if (!storage_) return 0;
   std::size_t lines = 1;
-  for (std::size_t i = h & mask_; overflowed(tags_[i]) && lines <= mask_; i = (i + 1) & mask_) ++lines;
+  for (std::size_t i = h & main_.mask; overflowed(main_.tags[i]) && lines <= main_.mask;
+       i = (i + 1) & main_.mask) {
+    ++lines;
+  }
   return lines;
 }
 
 std::size_t FlowTable::lines_read(std::uint32_t h) const noexcept {
   std::size_t lines = 0;
   const std::size_t probed = lines_probed(h);
-  for (std::size_t k = 0, i = h & mask_; k < probed; ++k, i = (i + 1) & mask_) {
-    lines += tag_matches(tags_[i], h) != 0 ? 1U : 0U;
+  for (std::size_t k = 0, i = h & main_.mask; k < probed; ++k, i = (i + 1) & main_.mask) {
+    lines += tag_matches(main_.tags[i], h) != 0 ? 1U : 0U;
   }
   return lines;
 }
 
-bool FlowTable::tags_agree() const noexcept {
-  const std::size_t lines = line_count();
+bool FlowTable::part_agrees(const Part& part, std::size_t lines, std::size_t size) noexcept {
   std::vector<std::size_t> passed(lines, 0);  // entries placed past each line, counted from the entries
   std::size_t used = 0;
   for (std::size_t at = 0; at < lines; ++at) {
-    for (std::uint64_t m = tags_[at] & kUsedBits; m != 0; m &= m - 1) {
+    for (std::uint64_t m = part.tags[at] & kUsedBits; m != 0; m &= m - 1) {
       const auto slot = static_cast<unsigned>(std::countr_zero(m)) / 8U;
-      const std::uint32_t h = lines_[at].hash[slot];
-      if ((tags_[at] >> (8U * slot) & 0xFFU) != tag_of(h)) return false;
-      for (std::size_t i = h & mask_; i != at; i = (i + 1) & mask_) ++passed[i];
+      const std::uint32_t h = part.lines[at].hash[slot];
+      if ((part.tags[at] >> (8U * slot) & 0xFFU) != tag_of(h)) return false;
+      for (std::size_t i = h & part.mask; i != at; i = (i + 1) & part.mask) ++passed[i];
       ++used;
     }
   }
   for (std::size_t i = 0; i < lines; ++i) {
-    const std::uint64_t count = tags_[i] >> kCountShift;
-    if (overflow_of(i) != passed[i] || count != std::min<std::uint64_t>(passed[i], kSaturated)) return false;
+    const std::uint64_t count = part.tags[i] >> kCountShift;
+    if (overflow_of(part, i) != passed[i] || count != std::min<std::uint64_t>(passed[i], kSaturated)) {
+      return false;
+    }
   }
-  return used == size_;
+  return used == size;
+}
+
+bool FlowTable::tags_agree() const noexcept {
+  const std::size_t young_lines = young_storage_ ? kYoungLines : 0;
+  return part_agrees(main_, storage_ ? main_.mask + 1 : 0, size_ - young_size_) &&
+         part_agrees(young_, young_lines, young_size_);
 }
 
 void FlowTable::resize(std::size_t lines) {
-  const std::size_t old_lines = line_count();
-  const std::uint64_t* old_tags = tags_;
-  Storage old = allocate(std::bit_ceil(lines));
+  const std::size_t old_lines = storage_ ? main_.mask + 1 : 0;
+  const Part old_part = main_;
+  lines = std::bit_ceil(lines);
+  Storage old = allocate(lines);
   old.swap(storage_);
-  lines_ = storage_.get();
-  mask_ = std::bit_ceil(lines) - 1;
-  tags_ = reinterpret_cast<std::uint64_t*>(lines_ + mask_ + 1);
-  grow_at_ = (mask_ + 1) * kGrowAtPerLine;
+  main_ = Part{storage_.get(), reinterpret_cast<std::uint64_t*>(storage_.get() + lines), lines - 1};
+  grow_at_ = lines * kGrowAtPerLine;
   for (std::size_t k = 0; k < old_lines; ++k) {
-    const Line& line = old[k];
-    for (std::uint64_t m = old_tags[k] & kUsedBits; m != 0; m &= m - 1) {
+    const Line& line = old_part.lines[k];
+    for (std::uint64_t m = old_part.tags[k] & kUsedBits; m != 0; m &= m - 1) {
       const auto slot = static_cast<unsigned>(std::countr_zero(m)) / 8U;
-      place(line.hash[slot], line.ref[slot]);
+      place(main_, line.hash[slot], line.ref[slot]);
     }
+  }
+  if (lines >= kYoungFrom && !young_storage_) {
+    young_storage_ = allocate(kYoungLines);
+    young_ = Part{young_storage_.get(), reinterpret_cast<std::uint64_t*>(young_storage_.get() + kYoungLines),
+                  kYoungLines - 1};
   }
 }
 

@@ -298,5 +298,75 @@ TEST(FlowTable, OverflowBeyondSaturatedCount_AllFound_CountsReturnToZero) {
   }
 }
 
+// A table past kYoungFrom main lines puts new entries in the young lines, and moves them all to the main
+// lines when kYoungMoveAt are there: every entry stays reachable through the moves (found, replaced,
+// erased by owner or exactly), against a model, with the tags agreeing in both parts.
+TEST(FlowTable, LargeTable_YoungLinesMoveToMain_AgainstModel) {
+  FlowTable table(11);
+  std::map<std::uint32_t, std::uint32_t> model;  // hash -> index (hashes distinct: the owner is the hash)
+  std::uint32_t next_index = 0;
+  const auto hash_of = [](std::uint32_t k) { return k * 2654435761U; };
+  const auto is = [](std::uint32_t index) { return [index](FlowRef r) { return r.index == index; }; };
+  const std::size_t kFill = FlowTable::kYoungFrom * 4;  // past the resize that makes the young lines
+  for (std::uint32_t k = 0; k < kFill; ++k) {
+    table.insert(hash_of(k), FlowRef{FlowRef::Kind::connection, next_index, 0});
+    model[hash_of(k)] = next_index++;
+  }
+  ASSERT_GT(table.young_size(), 0U);
+  ASSERT_LE(table.young_size(), FlowTable::kYoungMoveAt);
+  ASSERT_TRUE(table.tags_agree());
+  std::uint64_t s = 99;
+  std::size_t moves = 0;
+  for (int i = 0; i < 30000; ++i) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    const auto k = static_cast<std::uint32_t>((s >> 33U) % (kFill * 2));
+    const std::uint32_t h = hash_of(k);
+    const auto it = model.find(h);
+    const std::size_t young_before = table.young_size();
+    if (it == model.end()) {
+      ASSERT_FALSE(table.find(h, [](FlowRef) { return true; }));
+      table.insert(h, FlowRef{FlowRef::Kind::connection, next_index, 0});
+      model[h] = next_index++;
+      moves += table.young_size() < young_before ? 1U : 0U;
+    } else if ((s >> 20U) % 4U == 0) {
+      ASSERT_TRUE(table.replace_exact(h, FlowRef{FlowRef::Kind::connection, it->second, 0},
+                                      FlowRef{FlowRef::Kind::connection, next_index, 0}));
+      it->second = next_index++;
+    } else if ((s >> 20U) % 4U == 1) {
+      ASSERT_TRUE(table.erase_exact(h, FlowRef{FlowRef::Kind::connection, it->second, 0}));
+      model.erase(it);
+    } else {
+      ASSERT_EQ(table.find(h, is(it->second))->index, it->second);
+      ASSERT_TRUE(table.erase(h, is(it->second)));
+      model.erase(it);
+    }
+    if (i % 5000 == 0) {
+      ASSERT_TRUE(table.tags_agree()) << i;
+    }
+  }
+  EXPECT_GT(moves, 0U);
+  EXPECT_EQ(table.size(), model.size());
+  EXPECT_TRUE(table.tags_agree());
+  for (const auto& [h, index] : model) {
+    ASSERT_EQ(table.find(h, is(index))->index, index);
+  }
+}
+
+// Moving the young entries keeps the main lines' load rule: the main lines double before they would hold
+// more than kGrowAtPerLine entries per line, so the memory per entry stays bounded as the table grows.
+TEST(FlowTable, LargeTable_GrowsThroughYoungMoves_MemoryBounded) {
+  FlowTable table(13);
+  for (std::uint32_t i = 0; i < FlowTable::kYoungFrom * 20; ++i) {
+    table.insert(i * 2654435761U, FlowRef{FlowRef::Kind::connection, i, 0});
+    if (table.size() >= 6 && i % 1000 == 0) {
+      ASSERT_LE(table.memory_bytes() * 3, table.size() * 72 + 3 * FlowTable::kYoungLines * 72) << i;
+    }
+  }
+  EXPECT_TRUE(table.tags_agree());
+  for (std::uint32_t i = 0; i < FlowTable::kYoungFrom * 20; i += 97) {
+    EXPECT_EQ(table.find(i * 2654435761U, [i](FlowRef r) { return r.index == i; })->index, i);
+  }
+}
+
 }  // namespace
 }  // namespace synack::stack

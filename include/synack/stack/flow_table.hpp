@@ -91,23 +91,25 @@ class FlowTable {
   bool erase_exact(std::uint32_t h, FlowRef old_ref) noexcept;
   /// @}
 
-  /// Starts loading what a lookup of hash `h` reads first — its home line's tag word, and the line itself,
-  /// which a hit reads and an insert writes — so that work done before the lookup (parsing the rest of a
-  /// datagram) overlaps the misses of a large table.
+  /// Starts loading what a lookup of hash `h` reads first in the main lines — its home line's tag word,
+  /// and the line itself, which a hit reads — so that work done before the lookup (parsing the rest of a
+  /// datagram) overlaps the misses of a large table. (The young lines are small and stay cached.)
   void prefetch(std::uint32_t h) const noexcept {
-    __builtin_prefetch(&tags_[h & mask_]);
-    __builtin_prefetch(&lines_[h & mask_]);
+    __builtin_prefetch(&main_.tags[h & main_.mask]);
+    __builtin_prefetch(&main_.lines[h & main_.mask]);
   }
 
-  /// The lines a lookup of hash `h` that finds nothing walks (the tag words it reads): 1 unless entries
-  /// passed over its home line because it was full (what the overflow counts are for).
+  /// The main lines a lookup of hash `h` that finds nothing walks (the tag words it reads): 1 unless
+  /// entries passed over its home line because it was full (what the overflow counts are for).
   [[nodiscard]] std::size_t lines_probed(std::uint32_t h) const noexcept;
   /// Of those, the 64-byte lines it reads: the ones where a tag matches h's (a false positive, since
   /// nothing is found). Tests and benchmarks read both.
   [[nodiscard]] std::size_t lines_read(std::uint32_t h) const noexcept;
-  /// Whether the tags agree with the lines: every used slot's tag is its hash's, every line's overflow
-  /// count is the number of entries placed past it, and size() the number of used slots (tests).
+  /// Whether the tags agree with the lines, in both parts: every used slot's tag is its hash's, every
+  /// line's overflow count is the number of entries placed past it, and the sizes the used slots (tests).
   [[nodiscard]] bool tags_agree() const noexcept;
+  /// Entries in the young lines (0 until the main lines reach kYoungFrom).
+  [[nodiscard]] std::size_t young_size() const noexcept { return young_size_; }
 
   /// Entries in the table.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
@@ -117,6 +119,13 @@ class FlowTable {
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return line_count() * (sizeof(Line) + sizeof(std::uint64_t));
   }
+
+  /// Main lines from which new entries go to the young lines first (2^12 lines: 288 KiB with the tags,
+  /// about what a core's L2 keeps beside the rest of a handshake's working set).
+  static constexpr std::size_t kYoungFrom = std::size_t{1} << 12U;
+  static constexpr std::size_t kYoungLines = 256;  ///< 18 KiB: stays in L1/L2
+  /// Young entries that make insert() move them all to the main lines first (6 per line, as the main's).
+  static constexpr std::size_t kYoungMoveAt = kYoungLines * 6;
 
  private:
   static constexpr std::size_t kMinLines = 2;
@@ -161,38 +170,61 @@ class FlowTable {
     }
     return kind | (r.index & kMaxIndex);
   }
-  /// Where an entry is: its line << 3 | its slot in the line (one word, so it stays in a register).
+
+  /// A set of lines and their tags: the main lines, or the young ones.
+  struct Part {
+    Line* lines;
+    std::uint64_t* tags;
+    std::size_t mask;  ///< lines - 1
+  };
+  /// Where an entry is: kYoung if in the young lines | its line << 3 | its slot (one word, so it stays in
+  /// a register).
   using Position = std::size_t;
   static constexpr Position kNowhere = ~Position{0};  ///< what locate() returns when there is no entry
+  static constexpr Position kYoung = Position{1} << 62U;
   static constexpr unsigned kSlotBits = 3;
+  [[nodiscard]] const Part& part_of(Position p) const noexcept { return (p & kYoung) != 0 ? young_ : main_; }
   [[nodiscard]] std::uint32_t& ref_at(Position p) const noexcept {
-    return lines_[p >> kSlotBits].ref[p & ((1U << kSlotBits) - 1)];
+    return part_of(p).lines[(p & ~kYoung) >> kSlotBits].ref[p & ((1U << kSlotBits) - 1)];
   }
-  [[nodiscard]] std::size_t line_count() const noexcept { return storage_ ? mask_ + 1 : 0; }
+  [[nodiscard]] std::size_t line_count() const noexcept {
+    return (storage_ ? main_.mask + 1 : 0) + (young_storage_ ? kYoungLines : 0);
+  }
   /// The slot of line `i` holding hash `h` whose owner word satisfies `is`, or -1. Reads the line only
   /// for a slot whose tag matches.
   template <typename IsWord>
-  [[nodiscard]] int slot_in(std::size_t i, std::uint64_t tags, std::uint32_t h, IsWord& is) const {
+  [[nodiscard]] static int slot_in(const Part& part, std::size_t i, std::uint64_t tags, std::uint32_t h,
+                                   IsWord& is) {
     for (std::uint64_t m = tag_matches(tags, h); m != 0; m &= m - 1) {
       const auto slot = static_cast<unsigned>(std::countr_zero(m)) / 8U;
-      const Line& line = lines_[i];
+      const Line& line = part.lines[i];
       if (line.hash[slot] == h && is(line.ref[slot])) return static_cast<int>(slot);
     }
     return -1;
   }
-  /// The position of the entry with hash `h` whose owner word satisfies `is`, or nullopt.
+  /// The position of the entry with hash `h` whose owner word satisfies `is` in `part`, or kNowhere.
   template <typename IsWord>
-  [[nodiscard]] Position locate(std::uint32_t h, IsWord&& is) const;
-  /// locate() past the home line `home`, which overflowed (rare: kept out of the common path).
+  [[nodiscard]] static Position locate_in(const Part& part, std::uint32_t h, IsWord& is);
+  /// locate_in() past the home line `home`, which overflowed (rare: kept out of the common path).
   template <typename IsWord>
-  [[nodiscard, gnu::noinline]] Position locate_past(std::size_t home, std::uint32_t h, IsWord& is) const;
-  /// The exact overflow count of line `i`.
-  [[nodiscard]] std::size_t overflow_of(std::size_t i) const noexcept;
-  void add_overflow(std::size_t i) noexcept;
-  void sub_overflow(std::size_t i) noexcept;
-  void place(std::uint32_t h, std::uint32_t word) noexcept;
+  [[nodiscard, gnu::noinline]] static Position locate_past(const Part& part, std::size_t home,
+                                                           std::uint32_t h, IsWord& is);
+  /// The young lines first (a new flow's entry is there, and they are cached), then the main ones.
+  template <typename IsWord>
+  [[nodiscard]] Position locate(std::uint32_t h, IsWord&& is) const {
+    if (const Position p = locate_in(young_, h, is); p != kNowhere) return p | kYoung;
+    return locate_in(main_, h, is);
+  }
+  /// The exact overflow count of line `i` of `part`.
+  [[nodiscard]] static std::size_t overflow_of(const Part& part, std::size_t i) noexcept;
+  static void add_overflow(Part& part, std::size_t i) noexcept;
+  static void sub_overflow(Part& part, std::size_t i) noexcept;
+  static void place(Part& part, std::uint32_t h, std::uint32_t word) noexcept;
+  [[nodiscard]] static bool part_agrees(const Part& part, std::size_t lines, std::size_t size) noexcept;
   void remove_at(Position p) noexcept;
   void resize(std::size_t lines);
+  /// Moves the young entries to the main lines (prefetching each one's main line some entries ahead).
+  void move_young();
   /// Lines and tags as mapped memory of their own (the tags after the lines): a table of 2 MiB or more
   /// asks for transparent huge pages (madvise), so that the random probes of a large table do not each
   /// cost a TLB miss.
@@ -203,38 +235,39 @@ class FlowTable {
   using Storage = std::unique_ptr<Line[], Unmap>;
   [[nodiscard]] static Storage allocate(std::size_t lines);
 
-  /// What an empty table's lookups read: one tag word with no slot used and no overflow (so no lookup
+  /// What an empty part's lookups read: one tag word with no slot used and no overflow (so no lookup
   /// tests for "no table", nor reads a line). Never written: insert() allocates first.
   static Line empty_line_;
   static std::uint64_t empty_tags_;
 
-  Storage storage_;
-  Line* lines_ = &empty_line_;          ///< storage_, or empty_line_ before the first insert
-  std::uint64_t* tags_ = &empty_tags_;  ///< one word per line, after the lines in storage_
-  std::size_t mask_ = 0;                ///< lines - 1
+  Storage storage_;        ///< the main lines and tags
+  Storage young_storage_;  ///< the young lines and tags, from kYoungFrom main lines on
+  Part main_{&empty_line_, &empty_tags_, 0};
+  Part young_{&empty_line_, &empty_tags_, 0};
   std::size_t size_ = 0;
-  std::size_t grow_at_ = 0;  ///< the size at which insert() doubles the lines (kGrowAtPerLine per line)
+  std::size_t young_size_ = 0;
+  std::size_t grow_at_ = 0;  ///< the main size at which the main lines double (kGrowAtPerLine per line)
   std::uint64_t seed_;
 };
 
 template <typename IsWord>
-FlowTable::Position FlowTable::locate(std::uint32_t h, IsWord&& is) const {
-  const std::size_t home = h & mask_;
-  const std::uint64_t tags = tags_[home];
-  if (const int slot = slot_in(home, tags, h, is); slot >= 0)
+FlowTable::Position FlowTable::locate_in(const Part& part, std::uint32_t h, IsWord& is) {
+  const std::size_t home = h & part.mask;
+  const std::uint64_t tags = part.tags[home];
+  if (const int slot = slot_in(part, home, tags, h, is); slot >= 0)
     return home << kSlotBits | static_cast<unsigned>(slot);
-  // Nothing homed at or before this line lies past it: the entry is not in the table.
+  // Nothing homed at or before this line lies past it: the entry is not in the part.
   if (!overflowed(tags)) [[likely]]
     return kNowhere;
-  return locate_past(home, h, is);
+  return locate_past(part, home, h, is);
 }
 
 template <typename IsWord>
-FlowTable::Position FlowTable::locate_past(std::size_t home, std::uint32_t h, IsWord& is) const {
-  // The bound ends a walk around a table whose every line has a count (possible after churn).
-  for (std::size_t i = (home + 1) & mask_; i != home; i = (i + 1) & mask_) {
-    const std::uint64_t tags = tags_[i];
-    if (const int slot = slot_in(i, tags, h, is); slot >= 0)
+FlowTable::Position FlowTable::locate_past(const Part& part, std::size_t home, std::uint32_t h, IsWord& is) {
+  // The bound ends a walk around a part whose every line has a count (possible after churn).
+  for (std::size_t i = (home + 1) & part.mask; i != home; i = (i + 1) & part.mask) {
+    const std::uint64_t tags = part.tags[i];
+    if (const int slot = slot_in(part, i, tags, h, is); slot >= 0)
       return i << kSlotBits | static_cast<unsigned>(slot);
     if (!overflowed(tags)) return kNowhere;
   }
