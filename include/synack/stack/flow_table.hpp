@@ -28,12 +28,21 @@
 /// so it never waits for the line: the store goes to the store buffer. Which slots are used lives only in
 /// the tags; the hashes of free slots in the line are stale and never read.
 ///
+/// Young lines for new entries: the tags make a lookup that finds nothing cheap, but the insert that
+/// follows it (a connect, a SYN's half-open entry) still stored into a random line of the main ones, and
+/// that store's miss held the store buffer up. So once the main lines reach kYoungFrom (2^12: a table
+/// whose lines no longer stay cached), new entries go to kYoungLines more lines (with their own tags and
+/// counts, 18 KiB, which stay cached), and a lookup reads them first. When kYoungMoveAt entries are
+/// there, insert() moves them all to the main lines at once, each one's main line prefetched a few
+/// entries ahead, so the misses overlap; an entry erased before then (a short connection's) never writes
+/// its main line at all.
+///
 /// Memory follows use: nothing up front; the table starts at 2 lines and doubles past 6 entries per line on
 /// average (6/7 load, as F14's 12/14), so with its tags (72 bytes a line) it costs 12-24 bytes per flow at
-/// its peak. From 2 MiB on its pages are transparent huge pages where the kernel offers them (the probes
-/// of 10^6 flows would otherwise miss the TLB at every datagram). It does not shrink (as Linux's
-/// established hash does not): a stack that once held N flows keeps room for N, and churn below that peak
-/// never allocates.
+/// its peak, and 18 KiB more for the young lines from 2^12 main lines on. From 2 MiB on its pages are
+/// transparent huge pages where the kernel offers them (the probes of 10^6 flows would otherwise miss the TLB
+/// at every datagram). It does not shrink (as Linux's established hash does not): a stack that once held N
+/// flows keeps room for N, and churn below that peak never allocates.
 #pragma once
 
 #include <array>
@@ -204,16 +213,25 @@ class FlowTable {
   }
   /// The position of the entry with hash `h` whose owner word satisfies `is` in `part`, or kNowhere.
   template <typename IsWord>
-  [[nodiscard]] static Position locate_in(const Part& part, std::uint32_t h, IsWord& is);
+  [[nodiscard, gnu::always_inline]] static Position locate_in(const Part& part, std::uint32_t h, IsWord& is);
   /// locate_in() past the home line `home`, which overflowed (rare: kept out of the common path).
   template <typename IsWord>
   [[nodiscard, gnu::noinline]] static Position locate_past(const Part& part, std::size_t home,
                                                            std::uint32_t h, IsWord& is);
   /// The young lines first (a new flow's entry is there, and they are cached), then the main ones.
+  /// (A table below kYoungFrom, or with no young entry, pays one compare for them.)
   template <typename IsWord>
   [[nodiscard]] Position locate(std::uint32_t h, IsWord&& is) const {
-    if (const Position p = locate_in(young_, h, is); p != kNowhere) return p | kYoung;
+    if (young_size_ != 0) {
+      if (const Position p = locate_young(h, is); p != kNowhere) return p;
+    }
     return locate_in(main_, h, is);
+  }
+  /// locate_in() the young lines, out of line: the common path of a small table stays as short as it was.
+  template <typename IsWord>
+  [[nodiscard, gnu::noinline]] Position locate_young(std::uint32_t h, IsWord& is) const {
+    const Position p = locate_in(young_, h, is);
+    return p == kNowhere ? p : p | kYoung;
   }
   /// The exact overflow count of line `i` of `part`.
   [[nodiscard]] static std::size_t overflow_of(const Part& part, std::size_t i) noexcept;
@@ -251,7 +269,7 @@ class FlowTable {
 };
 
 template <typename IsWord>
-FlowTable::Position FlowTable::locate_in(const Part& part, std::uint32_t h, IsWord& is) {
+inline FlowTable::Position FlowTable::locate_in(const Part& part, std::uint32_t h, IsWord& is) {
   const std::size_t home = h & part.mask;
   const std::uint64_t tags = part.tags[home];
   if (const int slot = slot_in(part, home, tags, h, is); slot >= 0)
