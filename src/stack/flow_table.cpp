@@ -5,10 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <new>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include <vector>
 
 namespace synack::stack {
 
@@ -43,6 +40,7 @@ std::uint32_t FlowTable::hash(const wire::FourTuple& tuple) const noexcept {
 }
 
 FlowTable::Line FlowTable::empty_line_{};
+std::uint64_t FlowTable::empty_tags_ = 0;
 
 void FlowTable::Unmap::operator()(Line* p) const noexcept {
   ::munmap(p, bytes);
@@ -50,50 +48,91 @@ void FlowTable::Unmap::operator()(Line* p) const noexcept {
 
 FlowTable::Storage FlowTable::allocate(std::size_t lines) {
   constexpr std::size_t kHugePage = std::size_t{2} << 20U;
-  const std::size_t bytes = lines * sizeof(Line);
+  const std::size_t bytes = lines * (sizeof(Line) + sizeof(std::uint64_t));
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   // A hint (ignored where huge pages are off); asked before the first write so the pages start huge.
   if (bytes >= kHugePage) (void)::madvise(p, bytes, MADV_HUGEPAGE);
+  // Every tag word 0: no slot used, no overflow. No slot of a line is read before a tag says it is used
+  // (nor its overflow before its count saturates), so the lines are not written here.
   auto* first = static_cast<Line*>(p);
-  std::uninitialized_value_construct_n(first, lines);  // all zero: no slot used, no overflow
+  std::uninitialized_default_construct_n(first, lines);
+  std::uninitialized_value_construct_n(reinterpret_cast<std::uint64_t*>(first + lines), lines);
   return Storage(first, Unmap{bytes});
 }
 
-std::uint32_t FlowTable::hash_matches(const Line& line, std::uint32_t h) noexcept {
-#if defined(__SSE2__)
-  // The 7 hashes and `used` as two 16-byte lanes of four words, each compared with h at once.
-  const __m128i want = _mm_set1_epi32(static_cast<int>(h));
-  const auto* words = reinterpret_cast<const __m128i*>(line.hash.data());  // 64-byte aligned
-  const auto low =
-      static_cast<std::uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(words[0], want))));
-  const auto high =
-      static_cast<std::uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(words[1], want))));
-  return (low | (high << 4U)) & line.used;
-#else
-  std::uint32_t m = 0;
-  for (std::size_t i = 0; i < kLineSlots; ++i) m |= static_cast<std::uint32_t>(line.hash[i] == h) << i;
-  return m & line.used;
-#endif
+std::size_t FlowTable::overflow_of(const Part& part, std::size_t i) noexcept {
+  const std::uint64_t count = part.tags[i] >> kCountShift;
+  return count < kSaturated ? count : part.lines[i].overflow;
 }
 
-void FlowTable::place(std::uint32_t h, std::uint32_t word) noexcept {
-  std::size_t i = h & mask_;
-  while (lines_[i].used == kFull) {
-    ++lines_[i].overflow;  // a lookup of h must read past this line
-    i = (i + 1) & mask_;
+void FlowTable::add_overflow(Part& part, std::size_t i) noexcept {
+  const std::uint64_t count = part.tags[i] >> kCountShift;
+  if (count == kSaturated) {
+    ++part.lines[i].overflow;  // past 254 the line keeps the count (a long chain: a table full of one hash)
+    return;
   }
-  Line& line = lines_[i];
-  const auto slot = static_cast<unsigned>(std::countr_one(line.used));
+  if (count == kSaturated - 1) part.lines[i].overflow = kSaturated;
+  part.tags[i] += std::uint64_t{1} << kCountShift;
+}
+
+void FlowTable::sub_overflow(Part& part, std::size_t i) noexcept {
+  if (part.tags[i] >> kCountShift == kSaturated && --part.lines[i].overflow >= kSaturated) return;
+  part.tags[i] -= std::uint64_t{1} << kCountShift;
+}
+
+void FlowTable::place(Part& part, std::uint32_t h, std::uint32_t word) noexcept {
+  std::size_t i = h & part.mask;
+  std::uint64_t free = ~part.tags[i] & kUsedBits;
+  while (free == 0) {
+    add_overflow(part, i);  // a lookup of h must read past this line
+    i = (i + 1) & part.mask;
+    free = ~part.tags[i] & kUsedBits;
+  }
+  // Stores only: the line is not read, so its miss (a new tuple's random line) does not stall.
+  const auto slot = static_cast<unsigned>(std::countr_zero(free)) / 8U;
+  Line& line = part.lines[i];
   line.hash[slot] = h;
   line.ref[slot] = word;
-  line.used |= 1U << slot;
+  part.tags[i] |= tag_of(h) << (8U * slot);
 }
 
 void FlowTable::insert(std::uint32_t h, FlowRef ref) {
+  if (young_storage_) {
+    // A new flow's entry goes to the cached young lines: its main line (a random one of megabytes) is
+    // written only if the flow outlives kYoungMoveAt more inserts, together with the other survivors.
+    if (young_size_ >= kYoungMoveAt) move_young();
+    place(young_, h, word_of(ref));
+    ++young_size_;
+    ++size_;
+    return;
+  }
   if (size_ >= grow_at_) resize(std::max(kMinLines, line_count() * 2));
-  place(h, word_of(ref));
+  place(main_, h, word_of(ref));
   ++size_;
+}
+
+void FlowTable::move_young() {
+  while (size_ > grow_at_) resize((main_.mask + 1) * 2);  // room for every entry in the main lines
+  constexpr std::size_t kAhead = 8;                       // main lines in flight at once
+  std::array<std::pair<std::uint32_t, std::uint32_t>, kAhead> ring{};
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < kYoungLines; ++k) {
+    for (std::uint64_t m = young_.tags[k] & kUsedBits; m != 0; m &= m - 1) {
+      const auto slot = static_cast<unsigned>(std::countr_zero(m)) / 8U;
+      const std::uint32_t h = young_.lines[k].hash[slot];
+      prefetch(h);
+      auto& [old_h, old_word] = ring[n % kAhead];
+      if (n >= kAhead) place(main_, old_h, old_word);
+      old_h = h;
+      old_word = young_.lines[k].ref[slot];
+      ++n;
+    }
+  }
+  for (std::size_t j = n > kAhead ? n - kAhead : 0; j < n; ++j)
+    place(main_, ring[j % kAhead].first, ring[j % kAhead].second);
+  std::fill_n(young_.tags, kYoungLines, std::uint64_t{0});
+  young_size_ = 0;
 }
 
 bool FlowTable::replace_exact(std::uint32_t h, FlowRef old_ref, FlowRef ref) noexcept {
@@ -113,35 +152,84 @@ bool FlowTable::erase_exact(std::uint32_t h, FlowRef old_ref) noexcept {
 }
 
 void FlowTable::remove_at(Position p) noexcept {
-  const std::size_t at = p >> kSlotBits;
+  const bool young = (p & kYoung) != 0;
+  Part& part = young ? young_ : main_;
+  const std::size_t at = (p & ~kYoung) >> kSlotBits;
   const auto slot = static_cast<unsigned>(p & ((1U << kSlotBits) - 1));
-  Line& line = lines_[at];
-  line.used &= ~(1U << slot);
+  part.tags[at] &= ~(std::uint64_t{0xFF} << (8U * slot));
   // The lines from its home to this one counted it as passing over them (the lookup read each of them).
-  for (std::size_t i = line.hash[slot] & mask_; i != at; i = (i + 1) & mask_) --lines_[i].overflow;
+  for (std::size_t i = part.lines[at].hash[slot] & part.mask; i != at; i = (i + 1) & part.mask) {
+    sub_overflow(part, i);
+  }
+  young_size_ -= young ? 1U : 0U;
   --size_;
 }
 
 std::size_t FlowTable::lines_probed(std::uint32_t h) const noexcept {
   if (!storage_) return 0;
   std::size_t lines = 1;
-  for (std::size_t i = h & mask_; lines_[i].overflow != 0 && lines <= mask_; i = (i + 1) & mask_) ++lines;
+  for (std::size_t i = h & main_.mask; overflowed(main_.tags[i]) && lines <= main_.mask;
+       i = (i + 1) & main_.mask) {
+    ++lines;
+  }
   return lines;
 }
 
-void FlowTable::resize(std::size_t lines) {
-  const std::size_t old_lines = line_count();
-  Storage old = allocate(std::bit_ceil(lines));
-  old.swap(storage_);
-  lines_ = storage_.get();
-  mask_ = std::bit_ceil(lines) - 1;
-  grow_at_ = (mask_ + 1) * kGrowAtPerLine;
-  for (std::size_t k = 0; k < old_lines; ++k) {
-    const Line& line = old[k];
-    for (std::uint32_t m = line.used; m != 0; m &= m - 1) {
-      const auto slot = static_cast<unsigned>(std::countr_zero(m));
-      place(line.hash[slot], line.ref[slot]);
+std::size_t FlowTable::lines_read(std::uint32_t h) const noexcept {
+  std::size_t lines = 0;
+  const std::size_t probed = lines_probed(h);
+  for (std::size_t k = 0, i = h & main_.mask; k < probed; ++k, i = (i + 1) & main_.mask) {
+    lines += tag_matches(main_.tags[i], h) != 0 ? 1U : 0U;
+  }
+  return lines;
+}
+
+bool FlowTable::part_agrees(const Part& part, std::size_t lines, std::size_t size) noexcept {
+  std::vector<std::size_t> passed(lines, 0);  // entries placed past each line, counted from the entries
+  std::size_t used = 0;
+  for (std::size_t at = 0; at < lines; ++at) {
+    for (std::uint64_t m = part.tags[at] & kUsedBits; m != 0; m &= m - 1) {
+      const auto slot = static_cast<unsigned>(std::countr_zero(m)) / 8U;
+      const std::uint32_t h = part.lines[at].hash[slot];
+      if ((part.tags[at] >> (8U * slot) & 0xFFU) != tag_of(h)) return false;
+      for (std::size_t i = h & part.mask; i != at; i = (i + 1) & part.mask) ++passed[i];
+      ++used;
     }
+  }
+  for (std::size_t i = 0; i < lines; ++i) {
+    const std::uint64_t count = part.tags[i] >> kCountShift;
+    if (overflow_of(part, i) != passed[i] || count != std::min<std::uint64_t>(passed[i], kSaturated)) {
+      return false;
+    }
+  }
+  return used == size;
+}
+
+bool FlowTable::tags_agree() const noexcept {
+  const std::size_t young_lines = young_storage_ ? kYoungLines : 0;
+  return part_agrees(main_, storage_ ? main_.mask + 1 : 0, size_ - young_size_) &&
+         part_agrees(young_, young_lines, young_size_);
+}
+
+void FlowTable::resize(std::size_t lines) {
+  const std::size_t old_lines = storage_ ? main_.mask + 1 : 0;
+  const Part old_part = main_;
+  lines = std::bit_ceil(lines);
+  Storage old = allocate(lines);
+  old.swap(storage_);
+  main_ = Part{storage_.get(), reinterpret_cast<std::uint64_t*>(storage_.get() + lines), lines - 1};
+  grow_at_ = lines * kGrowAtPerLine;
+  for (std::size_t k = 0; k < old_lines; ++k) {
+    const Line& line = old_part.lines[k];
+    for (std::uint64_t m = old_part.tags[k] & kUsedBits; m != 0; m &= m - 1) {
+      const auto slot = static_cast<unsigned>(std::countr_zero(m)) / 8U;
+      place(main_, line.hash[slot], line.ref[slot]);
+    }
+  }
+  if (lines >= kYoungFrom && !young_storage_) {
+    young_storage_ = allocate(kYoungLines);
+    young_ = Part{young_storage_.get(), reinterpret_cast<std::uint64_t*>(young_storage_.get() + kYoungLines),
+                  kYoungLines - 1};
   }
 }
 

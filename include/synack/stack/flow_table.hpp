@@ -9,20 +9,40 @@
 /// against the owner only on a hash match. The hash is keyed with a secret seed so that an attacker choosing
 /// tuples cannot aim at one line; it is computed once per datagram (hash()) and passed to every operation.
 ///
-/// One line per lookup: a 64-byte line holds the hashes of its 7 entries side by side (compared with the
-/// wanted one at once), a bitmap of the slots in use, their 7 owner words, and an overflow count — how
-/// many entries whose home is this line or an earlier one were placed past it because it was full. A lookup
-/// reads the home line and goes on to the next only while that count is not 0, so the negative probe of a
-/// new tuple (a SYN, a connect) reads one line unless that line once filled up; an erase clears a bit in
-/// the line the lookup just read (and decrements the counts of the lines it crossed, read by it too), and
-/// never moves other entries or reads the line after.
+/// One line per lookup: a 64-byte line holds the hashes of its 7 entries, their 7 owner words, and the
+/// exact overflow count when it is large (below). A lookup reads the home line and goes on to the next only
+/// while that line's overflow count — how many entries whose home is this line or an earlier one were
+/// placed past it because it was full — is not 0. An erase clears its slot in the line the lookup just
+/// found (and decrements the counts of the lines it crossed), and never moves other entries.
+///
+/// Tags in front of the lines: at 10^6 flows the lines are 16 MiB per table, far more than a core's
+/// caches, so the line of a new tuple (a SYN, a connect: a lookup that finds nothing, then an insert) was
+/// a cache miss that its prefetch, a few hundred instructions ahead, could not hide. Each line therefore
+/// has one 8-byte tag word in an array of its own (2 MiB at 10^6 flows, which the L2/L3 keeps): byte i
+/// (i < 7) is 0 for a free slot, else 0x80 | 7 bits of the entry's hash taken from bits that do not pick
+/// the line (the top ones); byte 7 is the line's overflow count, saturating at 255, past which the exact
+/// count is kept in the line. So a lookup compares the wanted tag with the 7 bytes of one word and reads
+/// the 64-byte line only for a slot whose tag matches (a hit, or a false positive: ≈ 5 % of lookups at 6
+/// entries of 128 tag values, resolved by the full hash in the line); the word's count says whether to go
+/// on. An insert picks a free slot from the tag word and only stores into the line (hash, owner word),
+/// so it never waits for the line: the store goes to the store buffer. Which slots are used lives only in
+/// the tags; the hashes of free slots in the line are stale and never read.
+///
+/// Young lines for new entries: the tags make a lookup that finds nothing cheap, but the insert that
+/// follows it (a connect, a SYN's half-open entry) still stored into a random line of the main ones, and
+/// that store's miss held the store buffer up. So once the main lines reach kYoungFrom (2^12: a table
+/// whose lines no longer stay cached), new entries go to kYoungLines more lines (with their own tags and
+/// counts, 18 KiB, which stay cached), and a lookup reads them first. When kYoungMoveAt entries are
+/// there, insert() moves them all to the main lines at once, each one's main line prefetched a few
+/// entries ahead, so the misses overlap; an entry erased before then (a short connection's) never writes
+/// its main line at all.
 ///
 /// Memory follows use: nothing up front; the table starts at 2 lines and doubles past 6 entries per line on
-/// average (6/7 load, as F14's 12/14), so it costs 11-21 bytes per flow at its peak, as the 8-byte slots of
-/// a linear-probing table at 3/8-3/4 load did. From 2 MiB on its pages are transparent huge pages where the
-/// kernel offers them (the probes of 10^6 flows would otherwise miss the TLB at every datagram). It does not
-/// shrink (as Linux's established hash does not): a stack that once held N flows keeps room for N, and churn
-/// below that peak never allocates.
+/// average (6/7 load, as F14's 12/14), so with its tags (72 bytes a line) it costs 12-24 bytes per flow at
+/// its peak, and 18 KiB more for the young lines from 2^12 main lines on. From 2 MiB on its pages are
+/// transparent huge pages where the kernel offers them (the probes of 10^6 flows would otherwise miss the TLB
+/// at every datagram). It does not shrink (as Linux's established hash does not): a stack that once held N
+/// flows keeps room for N, and churn below that peak never allocates.
 #pragma once
 
 #include <array>
@@ -80,34 +100,70 @@ class FlowTable {
   bool erase_exact(std::uint32_t h, FlowRef old_ref) noexcept;
   /// @}
 
-  /// Starts loading the cache line a lookup of hash `h` reads first, so that work done before the
-  /// lookup (parsing the rest of a datagram) overlaps the miss in a large table.
-  void prefetch(std::uint32_t h) const noexcept { __builtin_prefetch(&lines_[h & mask_]); }
+  /// Starts loading what a lookup of hash `h` reads first in the main lines — its home line's tag word,
+  /// and the line itself, which a hit reads — so that work done before the lookup (parsing the rest of a
+  /// datagram) overlaps the misses of a large table. (The young lines are small and stay cached.)
+  void prefetch(std::uint32_t h) const noexcept {
+    __builtin_prefetch(&main_.tags[h & main_.mask]);
+    __builtin_prefetch(&main_.lines[h & main_.mask]);
+  }
 
-  /// The lines a lookup of hash `h` that finds nothing reads: 1 unless entries passed over its home line
-  /// because it was full (what the overflow counts are for; tests and benchmarks read it).
+  /// The main lines a lookup of hash `h` that finds nothing walks (the tag words it reads): 1 unless
+  /// entries passed over its home line because it was full (what the overflow counts are for).
   [[nodiscard]] std::size_t lines_probed(std::uint32_t h) const noexcept;
+  /// Of those, the 64-byte lines it reads: the ones where a tag matches h's (a false positive, since
+  /// nothing is found). Tests and benchmarks read both.
+  [[nodiscard]] std::size_t lines_read(std::uint32_t h) const noexcept;
+  /// Whether the tags agree with the lines, in both parts: every used slot's tag is its hash's, every
+  /// line's overflow count is the number of entries placed past it, and the sizes the used slots (tests).
+  [[nodiscard]] bool tags_agree() const noexcept;
+  /// Entries in the young lines (0 until the main lines reach kYoungFrom).
+  [[nodiscard]] std::size_t young_size() const noexcept { return young_size_; }
 
   /// Entries in the table.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   /// Entry slots allocated: kLineSlots per line, the lines a power of two (0 before the first insert).
   [[nodiscard]] std::size_t capacity() const noexcept { return line_count() * kLineSlots; }
-  /// Heap bytes the lines occupy.
-  [[nodiscard]] std::size_t memory_bytes() const noexcept { return line_count() * sizeof(Line); }
+  /// Heap bytes the lines and their tags occupy.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    return line_count() * (sizeof(Line) + sizeof(std::uint64_t));
+  }
+
+  /// Main lines from which new entries go to the young lines first (2^12 lines: 288 KiB with the tags,
+  /// about what a core's L2 keeps beside the rest of a handshake's working set).
+  static constexpr std::size_t kYoungFrom = std::size_t{1} << 12U;
+  static constexpr std::size_t kYoungLines = 256;  ///< 18 KiB: stays in L1/L2
+  /// Young entries that make insert() move them all to the main lines first (6 per line, as the main's).
+  static constexpr std::size_t kYoungMoveAt = kYoungLines * 6;
 
  private:
   static constexpr std::size_t kMinLines = 2;
   static constexpr std::size_t kGrowAtPerLine = 6;  ///< entries per line, on average, that trigger a doubling
-  static constexpr std::uint32_t kFull = (1U << kLineSlots) - 1;  ///< `used` with every slot taken
-  /// One cache line: the hashes first, so that two 16-byte loads compare all 7 (the 8th word, `used` and
-  /// padding, is masked off), then the owner words and the overflow count.
+  /// One cache line: the hashes and owner words of its slots (which ones are used: the tag word), and the
+  /// exact overflow count while the tag word's count is saturated.
   struct alignas(64) Line {
     std::array<std::uint32_t, kLineSlots> hash;
-    std::uint32_t used;  ///< bit i: slot i holds an entry (the word the 8th compare lane reads)
+    std::uint32_t overflow;  ///< the overflow count, kept only while the tag word's says kSaturated
     std::array<std::uint32_t, kLineSlots> ref;  ///< kind << 29 | index, or kind << 29 | owner << 20 | slot
-    std::uint32_t overflow;  ///< entries homed here or earlier that were placed past this line
   };
   static_assert(sizeof(Line) == 64);
+
+  /// @{
+  /// A tag word: bytes 0-6 the slots' tags (0: free, else 0x80 | the hash's top 7 bits), byte 7 the count.
+  static constexpr std::uint64_t kBytes = 0x0101010101010101ULL;
+  static constexpr std::uint64_t kUsedBits = 0x0080808080808080ULL;  ///< bit 7 of each slot's byte
+  static constexpr unsigned kCountShift = 56;
+  static constexpr std::uint64_t kSaturated = 255;  ///< count value meaning "the exact one is in the line"
+  [[nodiscard]] static std::uint64_t tag_of(std::uint32_t h) noexcept { return 0x80U | (h >> 25U); }
+  /// Bit 8i + 7 set: slot i's tag is h's (so the slot is used and may hold h; its hash decides).
+  [[nodiscard]] static std::uint64_t tag_matches(std::uint64_t tags, std::uint32_t h) noexcept {
+    const std::uint64_t x = tags ^ (tag_of(h) * kBytes);  // 0 in the bytes that match
+    constexpr std::uint64_t kLow7 = kBytes * 0x7FU;
+    // Bit 7 of a byte of ((x & 0x7F) + 0x7F) | x is set iff the byte is not 0 (no carry leaves a byte).
+    return ~(((x & kLow7) + kLow7) | x) & kUsedBits;
+  }
+  [[nodiscard]] static bool overflowed(std::uint64_t tags) noexcept { return (tags >> kCountShift) != 0; }
+  /// @}
 
   [[nodiscard]] static FlowRef ref_of(std::uint32_t word) noexcept {
     const auto kind = static_cast<FlowRef::Kind>(word >> 29U);
@@ -123,36 +179,73 @@ class FlowTable {
     }
     return kind | (r.index & kMaxIndex);
   }
-  /// Where an entry is: its line << 3 | its slot in the line (one word, so it stays in a register).
+
+  /// A set of lines and their tags: the main lines, or the young ones.
+  struct Part {
+    Line* lines;
+    std::uint64_t* tags;
+    std::size_t mask;  ///< lines - 1
+  };
+  /// Where an entry is: kYoung if in the young lines | its line << 3 | its slot (one word, so it stays in
+  /// a register).
   using Position = std::size_t;
   static constexpr Position kNowhere = ~Position{0};  ///< what locate() returns when there is no entry
+  static constexpr Position kYoung = Position{1} << 62U;
   static constexpr unsigned kSlotBits = 3;
+  [[nodiscard]] const Part& part_of(Position p) const noexcept { return (p & kYoung) != 0 ? young_ : main_; }
   [[nodiscard]] std::uint32_t& ref_at(Position p) const noexcept {
-    return lines_[p >> kSlotBits].ref[p & ((1U << kSlotBits) - 1)];
+    return part_of(p).lines[(p & ~kYoung) >> kSlotBits].ref[p & ((1U << kSlotBits) - 1)];
   }
-  [[nodiscard]] std::size_t line_count() const noexcept { return storage_ ? mask_ + 1 : 0; }
-  /// Bit i set: slot i of `line` is in use and holds hash `h`.
-  [[nodiscard]] static std::uint32_t hash_matches(const Line& line, std::uint32_t h) noexcept;
-  /// The slot of `line` holding hash `h` whose owner word satisfies `is`, or -1.
+  [[nodiscard]] std::size_t line_count() const noexcept {
+    return (storage_ ? main_.mask + 1 : 0) + (young_storage_ ? kYoungLines : 0);
+  }
+  /// The slot of line `i` holding hash `h` whose owner word satisfies `is`, or -1. Reads the line only
+  /// for a slot whose tag matches.
   template <typename IsWord>
-  [[nodiscard]] static int slot_in(const Line& line, std::uint32_t h, IsWord& is) {
-    for (std::uint32_t m = hash_matches(line, h); m != 0; m &= m - 1) {
-      const int slot = std::countr_zero(m);
-      if (is(line.ref[static_cast<unsigned>(slot)])) return slot;
+  [[nodiscard]] static int slot_in(const Part& part, std::size_t i, std::uint64_t tags, std::uint32_t h,
+                                   IsWord& is) {
+    for (std::uint64_t m = tag_matches(tags, h); m != 0; m &= m - 1) {
+      const auto slot = static_cast<unsigned>(std::countr_zero(m)) / 8U;
+      const Line& line = part.lines[i];
+      if (line.hash[slot] == h && is(line.ref[slot])) return static_cast<int>(slot);
     }
     return -1;
   }
-  /// The position of the entry with hash `h` whose owner word satisfies `is`, or nullopt.
+  /// The position of the entry with hash `h` whose owner word satisfies `is` in `part`, or kNowhere.
   template <typename IsWord>
-  [[nodiscard]] Position locate(std::uint32_t h, IsWord&& is) const;
-  /// locate() past the home line `home`, which overflowed (rare: kept out of the common path).
+  [[nodiscard, gnu::always_inline]] static Position locate_in(const Part& part, std::uint32_t h, IsWord& is);
+  /// locate_in() past the home line `home`, which overflowed (rare: kept out of the common path).
   template <typename IsWord>
-  [[nodiscard, gnu::noinline]] Position locate_past(std::size_t home, std::uint32_t h, IsWord& is) const;
-  void place(std::uint32_t h, std::uint32_t word) noexcept;
+  [[nodiscard, gnu::noinline]] static Position locate_past(const Part& part, std::size_t home,
+                                                           std::uint32_t h, IsWord& is);
+  /// The young lines first (a new flow's entry is there, and they are cached), then the main ones.
+  /// (A table below kYoungFrom, or with no young entry, pays one compare for them.)
+  template <typename IsWord>
+  [[nodiscard]] Position locate(std::uint32_t h, IsWord&& is) const {
+    if (young_size_ != 0) {
+      if (const Position p = locate_young(h, is); p != kNowhere) return p;
+    }
+    return locate_in(main_, h, is);
+  }
+  /// locate_in() the young lines, out of line: the common path of a small table stays as short as it was.
+  template <typename IsWord>
+  [[nodiscard, gnu::noinline]] Position locate_young(std::uint32_t h, IsWord& is) const {
+    const Position p = locate_in(young_, h, is);
+    return p == kNowhere ? p : p | kYoung;
+  }
+  /// The exact overflow count of line `i` of `part`.
+  [[nodiscard]] static std::size_t overflow_of(const Part& part, std::size_t i) noexcept;
+  static void add_overflow(Part& part, std::size_t i) noexcept;
+  static void sub_overflow(Part& part, std::size_t i) noexcept;
+  static void place(Part& part, std::uint32_t h, std::uint32_t word) noexcept;
+  [[nodiscard]] static bool part_agrees(const Part& part, std::size_t lines, std::size_t size) noexcept;
   void remove_at(Position p) noexcept;
   void resize(std::size_t lines);
-  /// Lines as mapped memory of their own: a table of 2 MiB or more asks for transparent huge pages
-  /// (madvise), so that the random probes of a large table do not each cost a TLB miss.
+  /// Moves the young entries to the main lines (prefetching each one's main line some entries ahead).
+  void move_young();
+  /// Lines and tags as mapped memory of their own (the tags after the lines): a table of 2 MiB or more
+  /// asks for transparent huge pages (madvise), so that the random probes of a large table do not each
+  /// cost a TLB miss.
   struct Unmap {
     std::size_t bytes;  // (no default member initializer: the enclosing class's constructor needs it)
     void operator()(Line* p) const noexcept;
@@ -160,37 +253,41 @@ class FlowTable {
   using Storage = std::unique_ptr<Line[], Unmap>;
   [[nodiscard]] static Storage allocate(std::size_t lines);
 
-  /// What an empty table's lookups read: one line with nothing in it (so no lookup tests for "no table").
-  /// Never written: insert() allocates first.
+  /// What an empty part's lookups read: one tag word with no slot used and no overflow (so no lookup
+  /// tests for "no table", nor reads a line). Never written: insert() allocates first.
   static Line empty_line_;
+  static std::uint64_t empty_tags_;
 
-  Storage storage_;
-  Line* lines_ = &empty_line_;  ///< storage_, or empty_line_ before the first insert
-  std::size_t mask_ = 0;        ///< lines - 1
+  Storage storage_;        ///< the main lines and tags
+  Storage young_storage_;  ///< the young lines and tags, from kYoungFrom main lines on
+  Part main_{&empty_line_, &empty_tags_, 0};
+  Part young_{&empty_line_, &empty_tags_, 0};
   std::size_t size_ = 0;
-  std::size_t grow_at_ = 0;  ///< the size at which insert() doubles the lines (kGrowAtPerLine per line)
+  std::size_t young_size_ = 0;
+  std::size_t grow_at_ = 0;  ///< the main size at which the main lines double (kGrowAtPerLine per line)
   std::uint64_t seed_;
 };
 
 template <typename IsWord>
-FlowTable::Position FlowTable::locate(std::uint32_t h, IsWord&& is) const {
-  const std::size_t home = h & mask_;
-  const Line& line = lines_[home];
-  if (const int slot = slot_in(line, h, is); slot >= 0)
+inline FlowTable::Position FlowTable::locate_in(const Part& part, std::uint32_t h, IsWord& is) {
+  const std::size_t home = h & part.mask;
+  const std::uint64_t tags = part.tags[home];
+  if (const int slot = slot_in(part, home, tags, h, is); slot >= 0)
     return home << kSlotBits | static_cast<unsigned>(slot);
-  // Nothing homed at or before this line lies past it: the entry is not in the table.
-  if (line.overflow == 0) [[likely]]
+  // Nothing homed at or before this line lies past it: the entry is not in the part.
+  if (!overflowed(tags)) [[likely]]
     return kNowhere;
-  return locate_past(home, h, is);
+  return locate_past(part, home, h, is);
 }
 
 template <typename IsWord>
-FlowTable::Position FlowTable::locate_past(std::size_t home, std::uint32_t h, IsWord& is) const {
-  // The bound ends a walk around a table whose every line has a count (possible after churn).
-  for (std::size_t i = (home + 1) & mask_; i != home; i = (i + 1) & mask_) {
-    const Line& line = lines_[i];
-    if (const int slot = slot_in(line, h, is); slot >= 0) return i << kSlotBits | static_cast<unsigned>(slot);
-    if (line.overflow == 0) return kNowhere;
+FlowTable::Position FlowTable::locate_past(const Part& part, std::size_t home, std::uint32_t h, IsWord& is) {
+  // The bound ends a walk around a part whose every line has a count (possible after churn).
+  for (std::size_t i = (home + 1) & part.mask; i != home; i = (i + 1) & part.mask) {
+    const std::uint64_t tags = part.tags[i];
+    if (const int slot = slot_in(part, i, tags, h, is); slot >= 0)
+      return i << kSlotBits | static_cast<unsigned>(slot);
+    if (!overflowed(tags)) return kNowhere;
   }
   return kNowhere;
 }
