@@ -218,7 +218,7 @@ void FlowTable::resize(std::size_t lines) {
   Storage old = allocate(lines);
   old.swap(storage_);
   main_ = Part{storage_.get(), reinterpret_cast<std::uint64_t*>(storage_.get() + lines), lines - 1};
-  grow_at_ = lines * kGrowAtPerLine;
+  grow_at_ = lines * kGrowAtPerTwoLines / 2;
   for (std::size_t k = 0; k < old_lines; ++k) {
     const Line& line = old_part.lines[k];
     for (std::uint64_t m = old_part.tags[k] & kUsedBits; m != 0; m &= m - 1) {

@@ -46,7 +46,7 @@ TEST(FlowTable, InsertFindEraseWithGrowth) {
   Owners o;
   for (std::uint16_t p = 1; p <= 1000; ++p) o.insert(p);
   EXPECT_EQ(o.table.size(), 1000U);
-  EXPECT_LE(o.table.capacity(), 2048U);  // grows past 6 entries per 7-slot line
+  EXPECT_LE(o.table.capacity(), 2048U);  // grows past 6.5 entries per 7-slot line
   for (std::uint16_t p = 1; p <= 1000; ++p) {
     const auto r = o.find(p);
     ASSERT_TRUE(r);
@@ -353,7 +353,7 @@ TEST(FlowTable, LargeTable_YoungLinesMoveToMain_AgainstModel) {
 }
 
 // Moving the young entries keeps the main lines' load rule: the main lines double before they would hold
-// more than kGrowAtPerLine entries per line, so the memory per entry stays bounded as the table grows.
+// more than 6.5 entries per line, so the memory per entry stays bounded as the table grows.
 TEST(FlowTable, LargeTable_GrowsThroughYoungMoves_MemoryBounded) {
   FlowTable table(13);
   for (std::uint32_t i = 0; i < FlowTable::kYoungFrom * 20; ++i) {

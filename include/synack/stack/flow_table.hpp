@@ -30,16 +30,17 @@
 ///
 /// Young lines for new entries: the tags make a lookup that finds nothing cheap, but the insert that
 /// follows it (a connect, a SYN's half-open entry) still stored into a random line of the main ones, and
-/// that store's miss held the store buffer up. So once the main lines reach kYoungFrom (2^12: a table
+/// that store's miss held the store buffer up. So once the main lines reach kYoungFrom (2^15: a table
 /// whose lines no longer stay cached), new entries go to kYoungLines more lines (with their own tags and
 /// counts, 18 KiB, which stay cached), and a lookup reads them first. When kYoungMoveAt entries are
 /// there, insert() moves them all to the main lines at once, each one's main line prefetched a few
 /// entries ahead, so the misses overlap; an entry erased before then (a short connection's) never writes
 /// its main line at all.
 ///
-/// Memory follows use: nothing up front; the table starts at 2 lines and doubles past 6 entries per line on
-/// average (6/7 load, as F14's 12/14), so with its tags (72 bytes a line) it costs 12-24 bytes per flow at
-/// its peak, and 18 KiB more for the young lines from 2^12 main lines on. From 2 MiB on its pages are
+/// Memory follows use: nothing up front; the table starts at 2 lines and doubles past 6.5 entries per line
+/// on average (13/14 load: a lookup passing over a full line reads the next line's tag word, not its 64
+/// bytes, so a fuller table costs little), so with its tags (72 bytes a line) it costs 11-22 bytes per flow
+/// at its peak, and 18 KiB more for the young lines from 2^15 main lines on. From 2 MiB on its pages are
 /// transparent huge pages where the kernel offers them (the probes of 10^6 flows would otherwise miss the TLB
 /// at every datagram). It does not shrink (as Linux's established hash does not): a stack that once held N
 /// flows keeps room for N, and churn below that peak never allocates.
@@ -129,16 +130,22 @@ class FlowTable {
     return line_count() * (sizeof(Line) + sizeof(std::uint64_t));
   }
 
-  /// Main lines from which new entries go to the young lines first (2^12 lines: 288 KiB with the tags,
-  /// about what a core's L2 keeps beside the rest of a handshake's working set).
-  static constexpr std::size_t kYoungFrom = std::size_t{1} << 12U;
+  /// Main lines from which new entries go to the young lines first: 2^15 lines, 2.25 MiB with the tags,
+  /// more than a core's L2 (2 MiB here). A smaller table stays cached, and there the young lines cost
+  /// without saving a miss: where flows outlive the young lines (65,536 handshakes in flight) every
+  /// entry is placed twice (+600 instructions a handshake with them from 2^12 lines).
+  static constexpr std::size_t kYoungFrom = std::size_t{1} << 15U;
   static constexpr std::size_t kYoungLines = 256;  ///< 18 KiB: stays in L1/L2
   /// Young entries that make insert() move them all to the main lines first (6 per line, as the main's).
   static constexpr std::size_t kYoungMoveAt = kYoungLines * 6;
 
  private:
   static constexpr std::size_t kMinLines = 2;
-  static constexpr std::size_t kGrowAtPerLine = 6;  ///< entries per line, on average, that trigger a doubling
+  /// Entries per line, on average, that trigger a doubling, times 2: 6.5 of 7 slots (13/14 load). The tags
+  /// make a full table's cost small — a lookup passing over a full line reads its neighbour's tag word,
+  /// beside its own, not the 64-byte line — and the memory per flow right after a doubling is the 72 bytes
+  /// of a line and its tags over 3.25 entries.
+  static constexpr std::size_t kGrowAtPerTwoLines = 13;
   /// One cache line: the hashes and owner words of its slots (which ones are used: the tag word), and the
   /// exact overflow count while the tag word's count is saturated.
   struct alignas(64) Line {
@@ -264,7 +271,7 @@ class FlowTable {
   Part young_{&empty_line_, &empty_tags_, 0};
   std::size_t size_ = 0;
   std::size_t young_size_ = 0;
-  std::size_t grow_at_ = 0;  ///< the main size at which the main lines double (kGrowAtPerLine per line)
+  std::size_t grow_at_ = 0;  ///< the main size at which the main lines double (kGrowAtPerTwoLines / 2 a line)
   std::uint64_t seed_;
 };
 
