@@ -8,15 +8,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <expected>
 #include <optional>
-#include <string>
-#include <system_error>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "support/memory_device.hpp"
 #include "synack/link/device.hpp"
 #include "synack/stack/stack.hpp"
 #include "synack/wire/packet.hpp"
@@ -27,34 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using Datagram = std::vector<std::byte>;
 
-/// A device in memory: `inbox` is read oldest first (advance() says when it holds one, as a decorator
-/// holding datagrams does); what is written is kept in `sent`.
-class MemoryDevice final : public link::Device {
- public:
-  [[nodiscard]] const std::string& name() const noexcept override { return name_; }
-  [[nodiscard]] int fd() const noexcept override { return -1; }
-  [[nodiscard]] std::expected<std::size_t, std::error_code> receive(Instant /*now*/,
-                                                                    wire::MutableBytes buffer) override {
-    if (inbox.empty()) return 0;
-    const Datagram d = inbox.front();
-    inbox.pop_front();
-    std::copy(d.begin(), d.end(), buffer.begin());
-    return d.size();
-  }
-  [[nodiscard]] std::expected<std::size_t, std::error_code> transmit(Instant /*now*/,
-                                                                     wire::Bytes datagram) override {
-    sent.emplace_back(datagram.begin(), datagram.end());
-    return datagram.size();
-  }
-  [[nodiscard]] std::expected<bool, std::error_code> advance(Instant /*now*/) override {
-    return !inbox.empty();
-  }
-  std::deque<Datagram> inbox;
-  std::vector<Datagram> sent;
-
- private:
-  std::string name_ = "mem0";
-};
+using test::MemoryDevice;
 
 stack::StackConfig config_for(const char* address) {
   stack::StackConfig c;

@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <expected>
 #include <filesystem>
 #include <string>
@@ -21,6 +20,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "support/memory_device.hpp"
 #include "synack/capture/pcap.hpp"
 #include "synack/link/error.hpp"
 #include "synack/link/pcap_device.hpp"
@@ -32,30 +32,7 @@ namespace {
 using namespace std::chrono_literals;
 using Datagram = std::vector<std::byte>;
 
-/// A device in memory: what is written is kept; what `inbox` holds is read, oldest first.
-class MemoryDevice final : public Device {
- public:
-  [[nodiscard]] const std::string& name() const noexcept override { return name_; }
-  [[nodiscard]] int fd() const noexcept override { return -1; }
-  [[nodiscard]] std::expected<std::size_t, std::error_code> receive(Instant /*now*/,
-                                                                    wire::MutableBytes buffer) override {
-    if (inbox.empty()) return 0;
-    const Datagram d = inbox.front();
-    inbox.pop_front();
-    std::copy(d.begin(), d.end(), buffer.begin());
-    return d.size();
-  }
-  [[nodiscard]] std::expected<std::size_t, std::error_code> transmit(Instant /*now*/,
-                                                                     wire::Bytes datagram) override {
-    sent.emplace_back(datagram.begin(), datagram.end());
-    return datagram.size();
-  }
-  std::deque<Datagram> inbox;
-  std::vector<Datagram> sent;
-
- private:
-  std::string name_ = "mem0";
-};
+using test::MemoryDevice;
 
 Datagram datagram(std::size_t n) {
   // An IPv4 header's first byte and a counter: enough for the Link (it parses TCP only for scripted rules).
