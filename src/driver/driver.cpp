@@ -95,6 +95,26 @@ std::expected<std::size_t, std::string> Driver::read_batch(Instant now) {
   return count;
 }
 
+std::expected<std::size_t, std::string> Driver::feed(Instant now, std::size_t count) {
+  std::size_t sent = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const wire::Bytes datagram = wire::Bytes(ring_).subspan(i * config_.buffer_size, sizes_[i]);
+    stack_->on_packet(now, datagram);
+    ++stats_.datagrams_in;
+    stats_.bytes_in += sizes_[i];
+    // What this datagram made due (its ACK above all) leaves before the next is fed: fed all at once, a
+    // burst of data segments would be answered by one stretch ACK, and a burst of out-of-order ones by one
+    // duplicate ACK instead of one each (RFC 5681 §4.2), which a sender without SACK needs to count.
+    if (i + 1 < count && stack_->transmit_due()) {
+      auto flushed = flush(now);
+      if (!flushed) return std::unexpected(flushed.error());
+      sent += *flushed;
+      if (*flushed > 0) device_empty_ = false;  // (as in step(): a write may draw an answer)
+    }
+  }
+  return sent;
+}
+
 std::expected<Driver::Step, std::string> Driver::step(Instant wake_by) {
   ++stats_.steps;
   Step result;
@@ -151,21 +171,9 @@ std::expected<Driver::Step, std::string> Driver::step(Instant wake_by) {
     }
   }
   result.now = now;
-  for (std::size_t i = 0; i < count; ++i) {
-    const wire::Bytes datagram = wire::Bytes(ring_).subspan(i * config_.buffer_size, sizes_[i]);
-    stack_->on_packet(now, datagram);
-    ++stats_.datagrams_in;
-    stats_.bytes_in += sizes_[i];
-    // What this datagram made due (its ACK above all) leaves before the next is fed: fed all at once, a
-    // burst of data segments would be answered by one stretch ACK, and a burst of out-of-order ones by one
-    // duplicate ACK instead of one each (RFC 5681 §4.2), which a sender without SACK needs to count.
-    if (i + 1 < count && stack_->transmit_due()) {
-      flushed = flush(now);
-      if (!flushed) return std::unexpected(flushed.error());
-      result.sent += *flushed;
-      if (*flushed > 0) device_empty_ = false;  // (as below: a write may draw an answer)
-    }
-  }
+  auto fed = feed(now, count);
+  if (!fed) return std::unexpected(fed.error());
+  result.sent += *fed;
   result.received = count;
   if (stack_->next_deadline() <= now) {
     ++stats_.timeouts;

@@ -91,6 +91,9 @@ class Driver {
  private:
   /// Reads up to `batch` datagrams into the ring (non-blocking); sets device_empty_ when a read found none.
   [[nodiscard]] std::expected<std::size_t, std::string> read_batch(Instant now);
+  /// Feeds the ring's first `count` datagrams to the stack one by one, writing what each made due before
+  /// the next; returns the datagrams written.
+  [[nodiscard]] std::expected<std::size_t, std::string> feed(Instant now, std::size_t count);
 
   /// Steps in a row that found datagrams without ppoll(); then one ppoll() (zero timeout) checks the
   /// watched fds.
