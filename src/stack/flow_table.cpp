@@ -217,7 +217,7 @@ void FlowTable::resize(std::size_t lines) {
   lines = std::bit_ceil(lines);
   Storage old = allocate(lines);
   old.swap(storage_);
-  main_ = Part{storage_.get(), reinterpret_cast<std::uint64_t*>(storage_.get() + lines), lines - 1};
+  main_ = part_over(storage_, lines);
   grow_at_ = lines * kGrowAtPerTwoLines / 2;
   for (std::size_t k = 0; k < old_lines; ++k) {
     const Line& line = old_part.lines[k];
@@ -228,8 +228,7 @@ void FlowTable::resize(std::size_t lines) {
   }
   if (lines >= kYoungFrom && !young_storage_) {
     young_storage_ = allocate(kYoungLines);
-    young_ = Part{young_storage_.get(), reinterpret_cast<std::uint64_t*>(young_storage_.get() + kYoungLines),
-                  kYoungLines - 1};
+    young_ = part_over(young_storage_, kYoungLines);
   }
 }
 

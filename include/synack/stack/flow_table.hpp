@@ -136,7 +136,8 @@ class FlowTable {
   /// entry is placed twice (+600 instructions a handshake with them from 2^12 lines).
   static constexpr std::size_t kYoungFrom = std::size_t{1} << 15U;
   static constexpr std::size_t kYoungLines = 256;  ///< 18 KiB: stays in L1/L2
-  /// Young entries that make insert() move them all to the main lines first (6 per line, as the main's).
+  /// Young entries that make insert() move them all to the main lines first (6 per line: the young lines
+  /// stay below the main lines' 6.5, so their walks stay short).
   static constexpr std::size_t kYoungMoveAt = kYoungLines * 6;
 
  private:
@@ -259,6 +260,10 @@ class FlowTable {
   };
   using Storage = std::unique_ptr<Line[], Unmap>;
   [[nodiscard]] static Storage allocate(std::size_t lines);
+  /// The Part over `storage`, which holds `lines` lines and then their tags (allocate()).
+  [[nodiscard]] static Part part_over(const Storage& storage, std::size_t lines) noexcept {
+    return Part{storage.get(), reinterpret_cast<std::uint64_t*>(storage.get() + lines), lines - 1};
+  }
 
   /// What an empty part's lookups read: one tag word with no slot used and no overflow (so no lookup
   /// tests for "no table", nor reads a line). Never written: insert() allocates first.
