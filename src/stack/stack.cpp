@@ -70,6 +70,11 @@ std::uint64_t StackCore::next_random() noexcept {
   return splitmix64(rng_state_);  // ephemeral ports only (not a secret)
 }
 
+std::uint16_t StackCore::ephemeral_port() noexcept {
+  const std::uint32_t span = static_cast<std::uint32_t>(config_.ephemeral_high - config_.ephemeral_low) + 1U;
+  return static_cast<std::uint16_t>(config_.ephemeral_low + next_random() % span);
+}
+
 bool StackCore::owns(const wire::IpAddress& address) const noexcept {
   // A host has a handful of addresses: up to four are compared directly, more go through the set.
   if (owned_list_.size() <= 4) {
@@ -354,26 +359,26 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
   }
   if (!forwarder_ && !owns(local.address)) return std::unexpected(make_error_code(Error::address_not_local));
   wire::FourTuple tuple{local, remote};
-  std::uint32_t hash = 0;
-  if (local.port == 0) {
-    const std::uint32_t span =
-        static_cast<std::uint32_t>(config_.ephemeral_high - config_.ephemeral_low) + 1U;
+  const bool ephemeral = local.port == 0;
+  if (ephemeral) tuple.local.port = ephemeral_port();
+  // The lookup's tag word and line start loading now and are read after the ISN's SipHash: with many
+  // flows resident they are a cache miss (a new tuple lands on a random line), which the hash work then
+  // overlaps. An ephemeral port is chosen first so that its lookup has the same lead.
+  std::uint32_t hash = flows_.hash(tuple);
+  flows_.prefetch(hash);
+  tcp::IsnGenerator::TupleTerms terms = isn_.terms(tuple);  // one SipHash for ISN and TS offset
+  if (flow_find(hash, tuple)) {
+    if (!ephemeral) return std::unexpected(make_error_code(Error::address_in_use));
+    // The port drawn is busy: draw others (64 in all), each looked up at once, and hash the one found.
     bool found = false;
-    for (int attempt = 0; attempt < 64 && !found; ++attempt) {
-      tuple.local.port = static_cast<std::uint16_t>(config_.ephemeral_low + next_random() % span);
+    for (int attempt = 1; attempt < kEphemeralAttempts && !found; ++attempt) {
+      tuple.local.port = ephemeral_port();
       hash = flows_.hash(tuple);
       found = !flow_find(hash, tuple).has_value();
     }
     if (!found) return std::unexpected(make_error_code(Error::address_in_use));
-  } else {
-    // The lookup's line starts loading now and is read after the ISN's SipHash: with many flows resident
-    // it is a cache miss (a new tuple lands on a random line), which the hash work then overlaps.
-    hash = flows_.hash(tuple);
-    flows_.prefetch(hash);
+    terms = isn_.terms(tuple);
   }
-  const tcp::IsnGenerator::TupleTerms terms = isn_.terms(tuple);  // one SipHash for ISN and TS offset
-  if (local.port != 0 && flow_find(hash, tuple))
-    return std::unexpected(make_error_code(Error::address_in_use));
   const auto index = alloc_slot();
   if (!index) return std::unexpected(make_error_code(Error::no_resources));
   Slot& s = slots_[*index];

@@ -338,6 +338,9 @@ class StackCore {
   std::error_code decide_after_handshake(Instant now, const PendingOffer& p, Verdict verdict);
   void free_offer(std::uint32_t index, bool expired = false);
   [[nodiscard]] std::uint64_t next_random() noexcept;
+  /// A port drawn at random from [ephemeral_low, ephemeral_high], for connect() with port 0.
+  [[nodiscard]] std::uint16_t ephemeral_port() noexcept;
+  static constexpr int kEphemeralAttempts = 64;  ///< ports connect() draws before address_in_use
 
   StackConfig config_;
   tcp::BufferPool pool_;  ///< before the slots: connections give their memory back to it when destroyed

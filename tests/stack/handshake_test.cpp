@@ -1,6 +1,9 @@
 // Handshakes between two Stacks, and a Stack against hand-built segments (RFC 9293 §3.5, §3.10.7.1-2,
 // RFC 6298 schedule to the millisecond, RFC 5961 half-open recovery).
+#include <set>
+
 #include "pair.hpp"
+#include "synack/tcp/isn.hpp"
 
 namespace synack::stack::testing {
 namespace {
@@ -443,6 +446,35 @@ TEST_F(Handshake, ConnectErrors) {
             tcp::make_error_code(tcp::Error::address_in_use));
   EXPECT_EQ(b.listen({addr_b(), 80}).has_value(), true);
   EXPECT_EQ(b.listen({addr_b(), 80}).error(), tcp::make_error_code(tcp::Error::address_in_use));
+}
+
+// connect() with port 0 draws a port from [ephemeral_low, ephemeral_high] and, when the tuple is busy,
+// draws again: every free port of a range of four is found, then the fifth connect fails. Each SYN's
+// ISN is RFC 6528's for the tuple finally chosen, not for a busy one drawn before it.
+TEST(EphemeralPort, BusyPortsRedrawn_IsnOfTheChosenTuple) {
+  StackConfig cfg = config_for(addr_a());
+  cfg.ephemeral_low = 40000;
+  cfg.ephemeral_high = 40003;
+  Stack a{cfg, key(1), 7};
+  const tcp::IsnGenerator isn{key(1)};
+  const Instant now = Instant::from_nanoseconds(5'000'000);
+  const wire::Endpoint server{addr_b(), 80};
+  std::set<std::uint16_t> ports;
+  for (int i = 0; i < 4; ++i) {
+    const auto c = a.connect(now, {addr_a(), 0}, server);
+    ASSERT_TRUE(c) << i;
+    const wire::FourTuple tuple = a.info(*c)->tuple;
+    EXPECT_GE(tuple.local.port, 40000);
+    EXPECT_LE(tuple.local.port, 40003);
+    ports.insert(tuple.local.port);
+    const auto out = output(a, now);
+    ASSERT_EQ(out.size(), 1U);
+    EXPECT_TRUE(out[0].h.flags.syn());
+    EXPECT_EQ(out[0].h.src_port, tuple.local.port);
+    EXPECT_EQ(out[0].h.seq, isn.isn(now, tuple)) << "port " << tuple.local.port;
+  }
+  EXPECT_EQ(ports.size(), 4U);
+  EXPECT_EQ(a.connect(now, {addr_a(), 0}, server).error(), tcp::make_error_code(tcp::Error::address_in_use));
 }
 
 }  // namespace
