@@ -47,6 +47,7 @@ struct BenchArgs {
   std::uint64_t memory_count = 100'000;
   std::uint64_t memory_budget_mib = 1024;
   std::uint32_t step_us = 1000;
+  std::string ports = "explicit";
 };
 
 // --- the handshake rate ------------------------------------------------------------------------------
@@ -238,6 +239,7 @@ RunPlan plan_run(const BenchArgs& args) {
   config.syn_queue = std::max<std::uint32_t>(plan.inflight, kFillBatch);
   config.max_connections = plan.resident + plan.inflight + time_wait_peak + kFillBatch;
   config.client_addresses = client_addresses_for(plan.resident + plan.inflight + time_wait_peak);
+  config.ephemeral_ports = args.ports == "ephemeral";
   return r;
 }
 
@@ -283,6 +285,7 @@ void print_json(const Outcome& o) {
   c["seconds"] = o.args.seconds ? nlohmann::json(*o.args.seconds) : nlohmann::json(nullptr);
   c["memory_budget_bytes"] = o.plan.limits.budget_bytes;
   c["client_addresses"] = o.plan.pair.client_addresses;
+  c["ports"] = o.args.ports;
   c["tcp_options"] = {
       {"mss", tcp.our_mss(wire::IpVersion::v4)},
       {"window_scale", tcp.window_scaling ? nlohmann::json(tcp.window_shift) : nlohmann::json(nullptr)},
@@ -445,6 +448,11 @@ void register_bench_command(CLI::App& app, int& exit_code) {
   sub->add_option("--memory-budget", a->memory_budget_mib,
                   "MiB the run may hold at once (at most half of MemAvailable); counts are capped to fit")
       ->check(whole(16ULL, 1ULL << 24U))
+      ->capture_default_str();
+  sub->add_option("--ports", a->ports,
+                  "Client ports: explicit (the bench walks the tuples) or ephemeral (connect() with port 0 "
+                  "draws them)")
+      ->check(CLI::IsMember({"explicit", "ephemeral"}))
       ->capture_default_str();
   sub->add_option("--step-us", a->step_us,
                   "Virtual microseconds per round (sets how long TIME-WAIT lasts in rounds)")

@@ -109,6 +109,8 @@ struct PairConfig {
   std::uint32_t queue = 256;             ///< accept queue and control queue (SYN-ACKs, RSTs waiting)
   std::uint32_t syn_queue = 256;         ///< the listener's half-open entries
   Duration step = std::chrono::milliseconds(1);
+  /// connect() with port 0 (the stack draws the port) instead of the next tuple's port.
+  bool ephemeral_ports = false;
 };
 
 /// A client Stack and a server Stack listening on 192.0.2.1:80, joined by a zero-latency in-memory link:
@@ -118,7 +120,10 @@ struct PairConfig {
 class Pair {
  public:
   explicit Pair(const PairConfig& config)
-      : addresses_(config.client_addresses), batch_(config.queue), step_(config.step) {
+      : addresses_(std::max<std::uint32_t>(config.client_addresses, 1)),
+        batch_(config.queue),
+        step_(config.step),
+        ephemeral_ports_(config.ephemeral_ports) {
     std::array<std::byte, 16> key{};
     for (std::size_t i = 0; i < key.size(); ++i) key[i] = std::byte{static_cast<unsigned char>(0x5A + i)};
     stack::StackConfig server;
@@ -153,7 +158,8 @@ class Pair {
     if (server_->next_deadline() <= now_) server_->on_timeout(now_);
   }
 
-  /// Active open on the next free client 4-tuple (addresses x ephemeral ports, round robin).
+  /// Active open on the next free client 4-tuple (addresses x ephemeral ports, round robin); with
+  /// ephemeral_ports, on the next address with port 0 (the stack draws a free port).
   std::expected<ConnectionId, std::error_code> connect_next() {
     const std::uint64_t tuples = static_cast<std::uint64_t>(addresses_) * kPortsPerAddress;
     std::error_code last;
@@ -161,7 +167,7 @@ class Pair {
       const std::uint64_t k = cursor_++ % tuples;
       const wire::Endpoint local{
           wire::IpAddress::v4(0xC0000202U + static_cast<std::uint32_t>(k % addresses_)),
-          static_cast<std::uint16_t>(kEphemeralLow + k / addresses_)};
+          ephemeral_ports_ ? std::uint16_t{0} : static_cast<std::uint16_t>(kEphemeralLow + k / addresses_)};
       auto id = client_->connect(now_, local, {server_address(), kServerPort});
       if (id || id.error() != tcp::make_error_code(tcp::Error::address_in_use)) return id;
       ++busy_tuples_;
@@ -241,6 +247,7 @@ class Pair {
   std::uint32_t addresses_;
   std::uint32_t batch_;
   Duration step_;
+  bool ephemeral_ports_;
   std::unique_ptr<Stack> server_;
   std::unique_ptr<Stack> client_;
   stack::ListenerId listener_;

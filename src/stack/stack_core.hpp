@@ -340,7 +340,13 @@ class StackCore {
   [[nodiscard]] std::uint64_t next_random() noexcept;
   /// A port drawn at random from [ephemeral_low, ephemeral_high], for connect() with port 0.
   [[nodiscard]] std::uint16_t ephemeral_port() noexcept;
-  static constexpr int kEphemeralAttempts = 64;  ///< ports connect() draws before address_in_use
+  /// After a busy first draw, connect() draws kEphemeralBatch ports at a time, their flow-table lookups
+  /// started together so that their misses overlap, kEphemeralBatches times before address_in_use.
+  static constexpr int kEphemeralBatch = 4;
+  static constexpr int kEphemeralBatches = 16;
+  /// Sets `tuple`'s local port to a free one of kEphemeralBatch * kEphemeralBatches drawn and `hash` to
+  /// its hash; false when every one drawn was busy.
+  [[nodiscard]] bool redraw_ephemeral(wire::FourTuple& tuple, std::uint32_t& hash);
 
   StackConfig config_;
   tcp::BufferPool pool_;  ///< before the slots: connections give their memory back to it when destroyed

@@ -75,6 +75,19 @@ TEST(BenchCli, Resident_StaysEstablishedDuringTheRun) {
   EXPECT_GE(j["synack"]["peak_server_connections"].get<std::uint64_t>(), 300U);
 }
 
+TEST(BenchCli, EphemeralPorts_StackDrawsThemAndEveryHandshakeCompletes) {
+  // With residents a quarter of each address's ports are busy here: the client Stack redraws them.
+  const auto r =
+      bench(std::string("--connections 2000 --resident 20000 --ports ephemeral --json --no-kernel") +
+            " --buffers 4096 --memory-count 0");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["config"]["ports"], "ephemeral");
+  EXPECT_EQ(j["synack"]["resident_established"], 20000);
+  EXPECT_EQ(j["synack"]["handshakes"], 2000);
+  EXPECT_EQ(j["synack"]["failed"], 0);
+}
+
 TEST(BenchCli, MemoryOverTheBudget_IsCappedAndSaidSo) {
   // A 16 MiB budget at the bench's bound of 2 KiB per connection (two sides): fewer than 10,000 fit.
   const auto r = bench("--connections 100 --no-kernel --json --memory-count 10000 --memory-budget 16");
@@ -94,8 +107,8 @@ TEST(BenchCli, TextOutput_HasTheTable) {
 }
 
 TEST(BenchCli, BadFlag_UsageExitCodeAndOneLine) {
-  for (const char* args :
-       {"--close maybe", "--inflight 0", "--inflight 70000", "--connections x", "--frobnicate"}) {
+  for (const char* args : {"--close maybe", "--inflight 0", "--inflight 70000", "--connections x",
+                           "--ports random", "--frobnicate"}) {
     const auto r = bench(args, true);
     EXPECT_EQ(r.code, 2) << args;
     ASSERT_FALSE(r.out.empty()) << args;

@@ -92,6 +92,12 @@ class FlowTable {
   /// Removes the entry with hash `h` for which match(ref) holds; false when there is none.
   template <typename Match>
   bool erase(std::uint32_t h, Match&& match);
+  /// Whether some entry has hash `h`, asking no owner: an entry of another tuple with the same hash
+  /// answers yes too. For a caller to whom a rare false yes costs nothing — connect() drawing an
+  /// ephemeral port skips that port — and who would otherwise read a cold owner to confirm a busy one.
+  [[nodiscard]] bool holds_hash(std::uint32_t h) const {
+    return locate(h, [](std::uint32_t) { return true; }) != kNowhere;
+  }
   /// Adds an entry; the caller knows the tuple has none (find() said so).
   void insert(std::uint32_t h, FlowRef ref);
   /// @{

@@ -94,8 +94,10 @@ class Stack {
   void on_timeout(Instant now);
 
   // --- sockets -------------------------------------------------------------------------------------------
-  /// Active open. local.port 0 picks an ephemeral port; an unspecified local address picks the first
-  /// owned address of the remote's family.
+  /// Active open. local.port 0 picks an ephemeral port: drawn at random from
+  /// [StackConfig::ephemeral_low, ephemeral_high], and redrawn while busy (65 draws, then
+  /// address_in_use); a port whose tuple shares its flow hash with another flow counts as busy.
+  /// An unspecified local address picks the first owned address of the remote's family.
   [[nodiscard]] std::expected<ConnectionId, std::error_code> connect(Instant now, wire::Endpoint local,
                                                                      wire::Endpoint remote,
                                                                      const ConnectOptions& options = {});
