@@ -78,10 +78,15 @@ std::expected<TcpPacketView, Error> TcpPacketView::parse(Bytes datagram, Checksu
     acc = detail::sum_native(segment.data(), segment.size(), acc);
     if (detail::fold_to_wire16(acc) != 0xFFFF) return std::unexpected(Error::tcp_bad_checksum);
   }
-  return TcpPacketView(IpInfo{IpAddress::v4(load_be32(datagram, 12)), IpAddress::v4(load_be32(datagram, 16)),
-                              load_u8(datagram, 8), static_cast<std::uint8_t>(load_u8(datagram, 1) & 0x03U)},
-                       *tcp);
+  return std::expected<TcpPacketView, Error>(std::in_place, Key{}, d, *tcp);
 }
+
+TcpPacketView::TcpPacketView(Key /*unused*/, const std::byte* ipv4_header, TcpView tcp) noexcept
+    : ip_{IpAddress::v4({ipv4_header[12], ipv4_header[13], ipv4_header[14], ipv4_header[15]}),
+          IpAddress::v4({ipv4_header[16], ipv4_header[17], ipv4_header[18], ipv4_header[19]}),
+          static_cast<std::uint8_t>(ipv4_header[8]),
+          static_cast<std::uint8_t>(ipv4_header[1] & std::byte{0x03})},
+      tcp_(tcp) {}
 
 std::optional<FourTuple> peek_tuple_at_receiver(Bytes datagram) noexcept {
   if (datagram.size() < Ipv4Header::kSize) return std::nullopt;
