@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "checksum_sum.hpp"
+#include "send_header_write.hpp"
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/ipv4.hpp"
 #include "synack/wire/ipv6.hpp"
@@ -183,7 +184,7 @@ std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const Ip
   const std::size_t size = Ipv4Header::kSize + tcp_size + payload.size();
   if (size > 0xFFFF) return std::unexpected(Error::payload_too_long);
   if (out.size() < size) return std::unexpected(Error::buffer_too_small);
-  (void)header.emit(out.subspan(Ipv4Header::kSize, tcp_size));  // sized and checked above
+  detail::write_send_header(header, tcp_size, out.data() + Ipv4Header::kSize);  // sized and checked above
   if (!payload.empty())
     std::memcpy(out.data() + Ipv4Header::kSize + tcp_size, payload.data(), payload.size());
   // RFC 791 §3.1: version 4, IHL 5; DSCP/ECN; total length; identification; DF; TTL; protocol.
