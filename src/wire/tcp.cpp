@@ -1,6 +1,7 @@
 #include "synack/wire/tcp.hpp"
 
 #include "send_header_write.hpp"
+#include "tcp_options_common.hpp"
 
 namespace synack::wire {
 
@@ -30,10 +31,7 @@ std::expected<TcpHeader, Error> TcpHeader::parse(const TcpView& view) noexcept {
   // few hundred bytes) are parsed straight into the result, never copied.
   std::expected<TcpHeader, Error> result(std::in_place);
   TcpHeader& h = *result;
-  if (auto error = parse_tcp_options_into(view.option_bytes(), h.options)) {
-    result = std::unexpected(*error);
-    return result;
-  }
+  // The fixed fields first: their default stores are then dead on every path and dropped.
   h.src_port = view.src_port();
   h.dst_port = view.dst_port();
   h.seq = view.seq();
@@ -42,6 +40,12 @@ std::expected<TcpHeader, Error> TcpHeader::parse(const TcpView& view) noexcept {
   h.window = view.window();
   h.urgent_pointer = view.urgent_pointer();
   h.checksum = view.checksum();
+  // parse_tcp_options_into() with its fast path in line (a call for every received segment otherwise).
+  if (const Bytes options = view.option_bytes(); !detail::parse_common_layout(options, h.options))
+      [[unlikely]] {
+    if (auto error = detail::parse_tcp_options_general_into(options, h.options))
+      result = std::unexpected(*error);
+  }
   return result;
 }
 
