@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "checksum_sum.hpp"
+#include "send_header_write.hpp"
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/ipv4.hpp"
 #include "synack/wire/ipv6.hpp"
@@ -78,10 +79,15 @@ std::expected<TcpPacketView, Error> TcpPacketView::parse(Bytes datagram, Checksu
     acc = detail::sum_native(segment.data(), segment.size(), acc);
     if (detail::fold_to_wire16(acc) != 0xFFFF) return std::unexpected(Error::tcp_bad_checksum);
   }
-  return TcpPacketView(IpInfo{IpAddress::v4(load_be32(datagram, 12)), IpAddress::v4(load_be32(datagram, 16)),
-                              load_u8(datagram, 8), static_cast<std::uint8_t>(load_u8(datagram, 1) & 0x03U)},
-                       *tcp);
+  return std::expected<TcpPacketView, Error>(std::in_place, Key{}, d, *tcp);
 }
+
+TcpPacketView::TcpPacketView(Key /*unused*/, const std::byte* ipv4_header, TcpView tcp) noexcept
+    : ip_{IpAddress::v4({ipv4_header[12], ipv4_header[13], ipv4_header[14], ipv4_header[15]}),
+          IpAddress::v4({ipv4_header[16], ipv4_header[17], ipv4_header[18], ipv4_header[19]}),
+          static_cast<std::uint8_t>(ipv4_header[8]),
+          static_cast<std::uint8_t>(ipv4_header[1] & std::byte{0x03})},
+      tcp_(tcp) {}
 
 std::optional<FourTuple> peek_tuple_at_receiver(Bytes datagram) noexcept {
   if (datagram.size() < Ipv4Header::kSize) return std::nullopt;
@@ -178,7 +184,7 @@ std::expected<std::size_t, Error> emit_tcp_packet(const IpAddress& src, const Ip
   const std::size_t size = Ipv4Header::kSize + tcp_size + payload.size();
   if (size > 0xFFFF) return std::unexpected(Error::payload_too_long);
   if (out.size() < size) return std::unexpected(Error::buffer_too_small);
-  (void)header.emit(out.subspan(Ipv4Header::kSize, tcp_size));  // sized and checked above
+  detail::write_send_header(header, tcp_size, out.data() + Ipv4Header::kSize);  // sized and checked above
   if (!payload.empty())
     std::memcpy(out.data() + Ipv4Header::kSize + tcp_size, payload.data(), payload.size());
   // RFC 791 §3.1: version 4, IHL 5; DSCP/ECN; total length; identification; DF; TTL; protocol.

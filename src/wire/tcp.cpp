@@ -1,7 +1,7 @@
 #include "synack/wire/tcp.hpp"
 
-#include <bit>
-#include <cstring>
+#include "send_header_write.hpp"
+#include "tcp_options_common.hpp"
 
 namespace synack::wire {
 
@@ -31,10 +31,7 @@ std::expected<TcpHeader, Error> TcpHeader::parse(const TcpView& view) noexcept {
   // few hundred bytes) are parsed straight into the result, never copied.
   std::expected<TcpHeader, Error> result(std::in_place);
   TcpHeader& h = *result;
-  if (auto error = parse_tcp_options_into(view.option_bytes(), h.options)) {
-    result = std::unexpected(*error);
-    return result;
-  }
+  // The fixed fields first: their default stores are then dead on every path and dropped.
   h.src_port = view.src_port();
   h.dst_port = view.dst_port();
   h.seq = view.seq();
@@ -43,6 +40,12 @@ std::expected<TcpHeader, Error> TcpHeader::parse(const TcpView& view) noexcept {
   h.window = view.window();
   h.urgent_pointer = view.urgent_pointer();
   h.checksum = view.checksum();
+  // parse_tcp_options_into() with its fast path in line (a call for every received segment otherwise).
+  if (const Bytes options = view.option_bytes(); !detail::parse_common_layout(options, h.options))
+      [[unlikely]] {
+    if (auto error = detail::parse_tcp_options_general_into(options, h.options))
+      result = std::unexpected(*error);
+  }
   return result;
 }
 
@@ -72,77 +75,30 @@ std::expected<std::size_t, Error> TcpHeader::emit(MutableBytes out) const noexce
   return size;
 }
 
-namespace {
+namespace detail {
 
-// Four option bytes as one big-endian word at `p` (Linux's tcp_options_write builds each word the same way).
-void put_word(std::byte* p, std::uint32_t v) noexcept {
-  if constexpr (std::endian::native == std::endian::little) v = std::byteswap(v);
-  std::memcpy(p, &v, sizeof v);
+void write_fast_open(const FastOpenCookie& cookie, std::size_t padded_size, std::byte* p) noexcept {
+  // RFC 7413 §4.1.1 (or the experimental kind 254 with magic 0xF989), NOPs in front to fill the word.
+  const Bytes bytes = cookie.cookie();
+  const std::size_t raw = (cookie.experimental() ? 4U : 2U) + bytes.size();
+  for (std::size_t i = raw; i < padded_size; ++i) *p++ = std::byte{option_kind::kNop};
+  *p++ = std::byte{cookie.experimental() ? option_kind::kExperimental : option_kind::kFastOpen};
+  *p++ = static_cast<std::byte>(raw);
+  if (cookie.experimental()) {
+    *p++ = std::byte{kFastOpenExperimentalMagic >> 8U};
+    *p++ = std::byte{kFastOpenExperimentalMagic & 0xFFU};
+  }
+  for (const std::byte b : bytes) *p++ = b;
 }
 
-constexpr std::uint32_t word(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) noexcept {
-  return (std::uint32_t{a} << 24U) | (std::uint32_t{b} << 16U) | (std::uint32_t{c} << 8U) | d;
-}
-
-}  // namespace
+}  // namespace detail
 
 std::expected<std::size_t, Error> SendHeader::emit(MutableBytes out) const noexcept {
   const std::size_t options = options_size();
   if (options > kMaxOptionBytes) return std::unexpected(Error::options_too_long);
   const std::size_t size = TcpView::kMinHeaderSize + options;
   if (out.size() < size) return std::unexpected(Error::buffer_too_small);
-  store_be16(out, 0, src_port);
-  store_be16(out, 2, dst_port);
-  store_be32(out, 4, seq.raw());
-  store_be32(out, 8, ack.raw());
-  // Data offset in the top nibble; reserved bits zero (RFC 9293 §3.1); the 9 flag bits below.
-  store_be16(out, 12, static_cast<std::uint16_t>(((size / 4U) << 12U) | flags.bits()));
-  store_be16(out, 14, window);
-  store_be32(out, 16, 0);  // checksum (filled in by the packet emitter) and urgent pointer
-  // Linux's layout, word by word (the same as emit_tcp_options): MSS; SACK-permitted folded into the
-  // timestamps word, or NOP NOP before whichever one is present; NOP + window scale; NOP NOP + SACK.
-  std::byte* p = out.data() + TcpView::kMinHeaderSize;
-  if (has_mss) {
-    put_word(p, word(option_kind::kMss, 4, 0, 0) | mss);
-    p += 4;
-  }
-  if (has_timestamps) {
-    put_word(p, sack_permitted ? word(option_kind::kSackPermitted, 2, option_kind::kTimestamps, 10)
-                               : word(option_kind::kNop, option_kind::kNop, option_kind::kTimestamps, 10));
-    put_word(p + 4, timestamps.value);
-    put_word(p + 8, timestamps.echo);
-    p += 12;
-  } else if (sack_permitted) {
-    put_word(p, word(option_kind::kNop, option_kind::kNop, option_kind::kSackPermitted, 2));
-    p += 4;
-  }
-  if (wscale != kNoWindowScale) {
-    put_word(p, word(option_kind::kNop, option_kind::kWindowScale, 3, wscale));
-    p += 4;
-  }
-  if (sack_count != 0) {
-    put_word(p, word(option_kind::kNop, option_kind::kNop, option_kind::kSack,
-                     static_cast<std::uint8_t>(2U + 8U * sack_count)));
-    p += 4;
-    for (std::size_t i = 0; i < sack_count; ++i) {
-      put_word(p, sack[i].left.raw());
-      put_word(p + 4, sack[i].right.raw());
-      p += 8;
-    }
-  }
-  if (fast_open != nullptr) [[unlikely]] {
-    // RFC 7413 §4.1.1 (or the experimental kind 254 with magic 0xF989), NOPs in front to fill the word.
-    const Bytes cookie = fast_open->cookie();
-    const std::size_t raw = (fast_open->experimental() ? 4U : 2U) + cookie.size();
-    for (std::size_t i = raw; i < fast_open_size(); ++i) *p++ = std::byte{option_kind::kNop};
-    *p++ = std::byte{fast_open->experimental() ? option_kind::kExperimental : option_kind::kFastOpen};
-    *p++ = static_cast<std::byte>(raw);
-    if (fast_open->experimental()) {
-      *p++ = std::byte{kFastOpenExperimentalMagic >> 8U};
-      *p++ = std::byte{kFastOpenExperimentalMagic & 0xFFU};
-    }
-    for (const std::byte b : cookie) *p++ = b;
-  }
+  detail::write_send_header(*this, size, out.data());
   return size;
 }
 

@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include "tcp_options_common.hpp"
+
 namespace synack::wire {
 
 bool SackBlocks::push_back(SackBlock block) noexcept {
@@ -124,56 +126,8 @@ std::optional<Error> parse_tcp_options_general_into(Bytes bytes, TcpOptions& opt
 
 }  // namespace detail
 
-namespace {
-
-[[nodiscard]] std::uint32_t be32_at(const std::byte* p) noexcept {
-  return (static_cast<std::uint32_t>(p[0]) << 24U) | (static_cast<std::uint32_t>(p[1]) << 16U) |
-         (static_cast<std::uint32_t>(p[2]) << 8U) | static_cast<std::uint32_t>(p[3]);
-}
-
-// The layouts nearly every segment carries, recognised by their fixed bytes (the kinds, lengths and
-// NOPs) and read without the general loop. The caller's `options` are freshly constructed (empty).
-// Anything else, including any variation of these, goes to the general parser, which stays the
-// reference (tests compare the two on random and mutated inputs).
-//   12 bytes  NOP NOP TS(10)                    every segment once timestamps are on
-//   20 bytes  MSS(4) SACK-perm(2) TS(10) NOP WS(3)   Linux's SYN and SYN-ACK (and ours)
-//   20 bytes  MSS(4) NOP NOP TS(10) NOP WS(3)        the same without SACK
-//    4 bytes  MSS(4)                            a plain SYN
-bool parse_common_layout(Bytes bytes, TcpOptions& options) noexcept {
-  const std::byte* p = bytes.data();
-  const auto u8 = [p](std::size_t i) { return static_cast<std::uint8_t>(p[i]); };
-  switch (bytes.size()) {
-    case 0:
-      return true;
-    case 4:
-      if (u8(0) != option_kind::kMss || u8(1) != 4) return false;
-      options.mss = static_cast<std::uint16_t>((u8(2) << 8U) | u8(3));
-      return true;
-    case 12:
-      if (be32_at(p) != 0x0101080AU) return false;
-      options.timestamps = Timestamps{be32_at(p + 4), be32_at(p + 8)};
-      return true;
-    case 20: {
-      const std::uint32_t word1 = be32_at(p + 4);
-      if (u8(0) != option_kind::kMss || u8(1) != 4 || (word1 != 0x0402080AU && word1 != 0x0101080AU) ||
-          u8(16) != option_kind::kNop || u8(17) != option_kind::kWindowScale || u8(18) != 3) {
-        return false;
-      }
-      options.mss = static_cast<std::uint16_t>((u8(2) << 8U) | u8(3));
-      options.sack_permitted = word1 == 0x0402080AU;
-      options.timestamps = Timestamps{be32_at(p + 8), be32_at(p + 12)};
-      options.wscale = u8(19);
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
-}  // namespace
-
 std::optional<Error> parse_tcp_options_into(Bytes bytes, TcpOptions& options) noexcept {
-  if (parse_common_layout(bytes, options)) return std::nullopt;
+  if (detail::parse_common_layout(bytes, options)) return std::nullopt;
   return detail::parse_tcp_options_general_into(bytes, options);
 }
 

@@ -70,6 +70,7 @@ TEST(TcpView, RejectsMalformedHeaders) {
     Error error;
   };
   std::vector<Case> cases;
+  cases.reserve(32);
   const auto good = from_hex(kSynSegment);
   for (std::size_t n = 0; n < 20; ++n) {
     cases.push_back({"truncated_" + std::to_string(n),
@@ -198,6 +199,55 @@ TEST(SendHeader, EmitsTheBytesOfTheEquivalentTcpHeader) {
     ASSERT_TRUE(parsed) << combo;
     EXPECT_EQ(*parsed, h) << combo;
   }
+}
+
+// The Fast Open option (RFC 7413 §4.1.1), every cookie size, kind 34 and experimental 254, alone and
+// after an MSS option: SendHeader writes it last, NOP-padded in front to a word (TcpHeader::emit pads
+// after it, as Linux does), and the bytes parse back to the header's to_header().
+TEST(SendHeader, FastOpenIsPaddedInFrontAndParsesBack) {
+  std::array<std::byte, FastOpenCookie::kMaxSize> bytes{};
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>(0xA0 + i);
+  for (const bool experimental : {false, true}) {
+    for (std::size_t size = 0; size <= FastOpenCookie::kMaxSize; ++size) {
+      const auto cookie = FastOpenCookie::make(Bytes(bytes).first(size), experimental);
+      if (!cookie) continue;  // 1 to 3 bytes: not a cookie
+      for (const bool mss : {false, true}) {
+        SendHeader s;
+        s.src_port = 40000;
+        s.dst_port = 443;
+        s.seq = SeqNum(0x01020304U);
+        s.flags = TcpFlags(TcpFlags::kSyn);
+        s.has_mss = mss;
+        s.mss = 1460;
+        s.fast_open = &*cookie;
+        std::array<std::byte, 60> out{};
+        const auto n = s.emit(out);
+        ASSERT_TRUE(n) << size << experimental << mss;
+        EXPECT_EQ(*n, s.encoded_size()) << size << experimental << mss;
+        const auto view = TcpView::parse(Bytes(out).first(*n));
+        ASSERT_TRUE(view) << size << experimental << mss;
+        const auto parsed = TcpHeader::parse(*view);
+        ASSERT_TRUE(parsed) << size << experimental << mss;
+        EXPECT_EQ(*parsed, s.to_header()) << size << experimental << mss;
+        const std::size_t raw = (experimental ? 4U : 2U) + size;
+        const std::size_t option_start = TcpView::kMinHeaderSize + (mss ? 4U : 0U);
+        for (std::size_t i = option_start; i < option_start + s.fast_open_size() - raw; ++i) {
+          EXPECT_EQ(out[i], std::byte{option_kind::kNop}) << size << experimental << mss;
+        }
+      }
+    }
+  }
+  SendHeader s;
+  const auto request = FastOpenCookie::make({});
+  s.fast_open = &*request;
+  std::array<std::byte, 24> out{};
+  ASSERT_EQ(s.emit(out).value(), 24U);
+  EXPECT_EQ(to_hex(Bytes(out).subspan(20)), "01012202");
+  const auto experimental = FastOpenCookie::make(Bytes(bytes).first(4), true);
+  s.fast_open = &*experimental;
+  std::array<std::byte, 28> out8{};
+  ASSERT_EQ(s.emit(out8).value(), 28U);
+  EXPECT_EQ(to_hex(Bytes(out8).subspan(20)), "fe08f989a0a1a2a3");
 }
 
 TEST(SendHeader, RefusesABufferTooSmall) {

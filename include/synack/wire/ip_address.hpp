@@ -7,6 +7,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,12 +29,22 @@ class IpAddress {
   /// The IPv4 address with these octets, in network order (`{192, 0, 2, 1}` is 192.0.2.1).
   [[nodiscard]] static constexpr IpAddress v4(std::array<std::byte, 4> octets) noexcept {
     IpAddress a;
+    if !consteval {
+      std::memcpy(a.bytes_.data(), octets.data(), octets.size());  // one 32-bit store, not four bytes
+      return a;
+    }
     for (std::size_t i = 0; i < 4; ++i) a.bytes_[i] = octets[i];
     return a;
   }
   /// The IPv4 address `host_order` (0xC0000201 is 192.0.2.1).
   [[nodiscard]] static constexpr IpAddress v4(std::uint32_t host_order) noexcept {
     IpAddress a;
+    if !consteval {
+      // A byte swap and one 32-bit store: GCC kept the loop below as four shifted byte stores (issue 10).
+      if constexpr (std::endian::native == std::endian::little) host_order = std::byteswap(host_order);
+      std::memcpy(a.bytes_.data(), &host_order, sizeof host_order);
+      return a;
+    }
     for (std::size_t i = 0; i < 4; ++i) {
       a.bytes_[i] = static_cast<std::byte>((host_order >> (24U - 8U * i)) & 0xFFU);
     }

@@ -48,6 +48,15 @@ class TcpPacketView {
     return {{ip_.dst, tcp_.dst_port()}, {ip_.src, tcp_.src_port()}};
   }
 
+  /// Opens the constructor below to parse() alone (its own constructor is private).
+  class Key {
+    friend class TcpPacketView;
+    Key() = default;
+  };
+  /// parse()'s view of an IPv4 datagram with a 20-byte header: the facts read straight from
+  /// `ipv4_header` into the std::expected parse() returns (a value built first was copied twice).
+  TcpPacketView(Key /*unused*/, const std::byte* ipv4_header, TcpView tcp) noexcept;
+
  private:
   TcpPacketView(IpInfo ip, TcpView tcp) noexcept : ip_(ip), tcp_(tcp) {}
   // parse() for everything but an IPv4 datagram with a 20-byte header (which parse() reads in line).
