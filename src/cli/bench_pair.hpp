@@ -161,13 +161,14 @@ class Pair {
   /// Active open on the next free client 4-tuple (addresses x ephemeral ports, round robin); with
   /// ephemeral_ports, on the next address with port 0 (the stack draws a free port).
   std::expected<ConnectionId, std::error_code> connect_next() {
-    const std::uint64_t tuples = static_cast<std::uint64_t>(addresses_) * kPortsPerAddress;
+    const std::uint32_t addresses = std::max<std::uint32_t>(addresses_, 1);  // (clang-analyzer: never 0)
+    const std::uint64_t tuples = std::uint64_t{addresses} * kPortsPerAddress;
     std::error_code last;
     for (int attempt = 0; attempt < 1024; ++attempt) {
       const std::uint64_t k = cursor_++ % tuples;
       const wire::Endpoint local{
-          wire::IpAddress::v4(0xC0000202U + static_cast<std::uint32_t>(k % addresses_)),
-          ephemeral_ports_ ? std::uint16_t{0} : static_cast<std::uint16_t>(kEphemeralLow + k / addresses_)};
+          wire::IpAddress::v4(0xC0000202U + static_cast<std::uint32_t>(k % addresses)),
+          ephemeral_ports_ ? std::uint16_t{0} : static_cast<std::uint16_t>(kEphemeralLow + k / addresses)};
       auto id = client_->connect(now_, local, {server_address(), kServerPort});
       if (id || id.error() != tcp::make_error_code(tcp::Error::address_in_use)) return id;
       ++busy_tuples_;
