@@ -225,6 +225,11 @@ class StackCore {
   [[nodiscard]] bool transmit_due() const noexcept {
     return control_count_ != 0 || !ready_.empty() || pool_.relief_pending();
   }
+  /// Clears detail::kTransmitDue once nothing is left, so that the driver's next poll (the one that ends
+  /// every batch) answers in line, without a call: done as the last datagram leaves, not by that poll.
+  void clear_transmit_due_if_idle() noexcept {
+    if (!transmit_due()) due_ &= static_cast<std::uint8_t>(~detail::kTransmitDue);
+  }
   /// Notes that slot `s` (at `index`, holding a connection) may need its timer refiled when a timer of
   /// the connection changed; the wheel sees it at the next flush_timers(). Inline: most calls find no
   /// change.

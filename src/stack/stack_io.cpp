@@ -409,6 +409,7 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
       add_fast_open_cookie(c, h, fast_open);
     if (const auto n = emit(now, ConnectionId{}, c.tuple, h, {}, out)) {
       if (c.kind == Control::Kind::syn_ack) ++stats_.syn_acks_sent;
+      clear_transmit_due_if_idle();
       return n;
     }
   }
@@ -431,11 +432,14 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
       s.queued = false;
     }
     after_transmit(index, wants);
-    if (n) return n;
+    if (n) {
+      clear_transmit_due_if_idle();
+      return n;
+    }
   }
   // Everything sent: the driver's next poll answers in line (unless releasing a connection above
   // ended memory pressure).
-  if (!transmit_due()) due_ &= static_cast<std::uint8_t>(~detail::kTransmitDue);
+  clear_transmit_due_if_idle();
   return std::nullopt;
 }
 

@@ -18,8 +18,9 @@ namespace {
 // SipHash-2-4 (Aumasson and Bernstein), the function libsodium's crypto_shorthash computes, written out
 // for the short inputs below: with libsodium's call through its dispatch and the tuple packed byte by
 // byte, terms() took ≈262 instructions (twice per handshake); ≈216 with this function; ≈184 with the
-// key's initial state kept (constructor) and an IPv4 tuple packed at fixed offsets. Same output bit for
-// bit: isn_test pins it against crypto_shorthash.
+// key's initial state kept (constructor) and an IPv4 tuple packed at fixed offsets; ≈172 with an IPv4
+// tuple's two blocks built in registers. Same output bit for bit: isn_test pins it against
+// crypto_shorthash.
 struct SipState {
   std::uint64_t v0, v1, v2, v3;
   void round() noexcept {
@@ -66,6 +67,17 @@ std::uint64_t siphash24(const std::array<std::uint64_t, 4>& init, const std::byt
   return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }
 
+// SipHash-2-4 of a 13-byte input given as its two blocks (the second with the length in its top byte).
+std::uint64_t siphash24_two_blocks(const std::array<std::uint64_t, 4>& init, std::uint64_t m0,
+                                   std::uint64_t m1) noexcept {
+  SipState s{init[0], init[1], init[2], init[3]};
+  s.compress(m0);
+  s.compress(m1);
+  s.v2 ^= 0xFF;
+  for (int i = 0; i < 4; ++i) s.round();
+  return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
 }  // namespace
 
 IsnGenerator::IsnGenerator(std::span<const std::byte, 16> key) noexcept {
@@ -83,6 +95,17 @@ IsnGenerator::TupleTerms IsnGenerator::terms(const wire::FourTuple& tuple) const
     return TupleTerms{static_cast<std::uint32_t>(h), static_cast<std::uint32_t>(h >> 32U)};
   };
   if (tuple.local.address.is_v4() && tuple.remote.address.is_v4()) {
+    if constexpr (std::endian::native == std::endian::little) {
+      // 13 bytes: exactly two blocks, built from the addresses' words (an IPv4 address is the low 4 bytes
+      // of its first word, the rest zero) and the byte-swapped ports, with no buffer to fill and load.
+      const std::uint64_t local = tuple.local.address.words()[0];
+      const std::uint64_t remote = tuple.remote.address.words()[0];
+      const std::uint64_t m0 =
+          local | (std::uint64_t{std::byteswap(tuple.local.port)} << 32U) | (remote << 48U);
+      const std::uint64_t m1 = (remote >> 16U) | (std::uint64_t{std::byteswap(tuple.remote.port)} << 16U) |
+                               (std::uint64_t{13} << 56U);  // bytes 8-12 (the domain byte 0), length 13
+      return split(siphash24_two_blocks(init_, m0, m1));
+    }
     // 13 bytes at fixed offsets: two blocks, every copy of a known size.
     std::array<std::byte, 16> in{};
     std::memcpy(in.data(), tuple.local.address.bytes().data(), 4);
