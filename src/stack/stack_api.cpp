@@ -22,14 +22,16 @@ void Stack::on_packet(Instant now, wire::Bytes ip_datagram) {
 }
 void Stack::on_packets(Instant now, std::span<const wire::Bytes> ip_datagrams) {
   if (core_->logging()) [[unlikely]] {
-    for (const wire::Bytes d : ip_datagrams) core_->on_packet_logged(now, d);
+    core_->on_packets_logged(now, ip_datagrams);
     return;
   }
   core_->on_packets(now, ip_datagrams);
 }
 std::optional<std::size_t> Stack::poll_transmit_due(Instant now, wire::MutableBytes out) {
   // No log_time(): sending changes no connection's state, and this call runs several times per segment.
-  return core_->poll_transmit(now, out);
+  // poll_transmit() saw the due bit: straight to the queues (a tail call; through StackCore's in-line
+  // check the optional went through memory).
+  return core_->poll_transmit_queued(now, out);
 }
 std::optional<Event> Stack::poll_event_due() {
   return core_->poll_event();

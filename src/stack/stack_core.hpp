@@ -74,6 +74,8 @@ class StackCore {
   // --- driver side -----------------------------------------------------------------------------------
   void on_packet(Instant now, wire::Bytes ip_datagram) { on_packet_hashed(now, ip_datagram, std::nullopt); }
   void on_packets(Instant now, std::span<const wire::Bytes> ip_datagrams);
+  /// on_packets() for more than one datagram: every tuple hashed and its line prefetched, 16 ahead.
+  [[gnu::noinline]] void on_packet_burst(Instant now, std::span<const wire::Bytes> datagrams);
   [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out) {
     // A driver polls until nothing is due, so every batch ends with a call that finds nothing: answer
     // it here, without the full function's prologue.
@@ -83,6 +85,9 @@ class StackCore {
     }
     return poll_transmit_queued(now, out);
   }
+  /// poll_transmit() past its in-line "nothing due" answer: the control queue, then the ready connections.
+  /// Stack::poll_transmit_due() calls it directly (its caller has seen the due bit).
+  std::optional<std::size_t> poll_transmit_queued(Instant now, wire::MutableBytes out);
   [[nodiscard]] std::optional<Event> poll_event() {
     if (pool_.relief_pending()) [[unlikely]]
       relieve_memory_pressure_now();
@@ -141,6 +146,9 @@ class StackCore {
     if (log_) log_->now = now;
   }
   void on_packet_logged(Instant now, wire::Bytes datagram);
+  /// on_packet_logged() for each datagram of a burst: out of line, so that Stack::on_packets() (which
+  /// calls it while a log is open) sets up no frame on its usual way through.
+  [[gnu::noinline]] void on_packets_logged(Instant now, std::span<const wire::Bytes> datagrams);
   void on_timeout_logged(Instant now);
   /// The id of the connection on `tuple`, invalid when the flow table has none.
   [[nodiscard]] ConnectionId id_of(const wire::FourTuple& tuple) const;
@@ -246,7 +254,6 @@ class StackCore {
   /// timer armed at connect() and cancelled by the SYN-ACK within one pump, or by the connection's
   /// release) is filed once, or not at all.
   void flush_timers() noexcept;
-  std::optional<std::size_t> poll_transmit_queued(Instant now, wire::MutableBytes out);
   /// Takes the pool's relief (it is pending) and relieves every connection (poll_event()'s rare path).
   [[gnu::noinline]] void relieve_memory_pressure_now();
   // flows: one keyed hash per datagram; the owner's own tuple confirms a hash match

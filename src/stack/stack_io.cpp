@@ -16,8 +16,13 @@ void StackCore::observe(Instant now, ConnectionId id, Direction dir, const wire:
 
 void StackCore::on_packets(Instant now, std::span<const wire::Bytes> datagrams) {
   // One datagram has nothing to overlap its miss with but its own parse, which on_packet's prefetch
-  // already covers: peeking its tuple first would only add instructions.
+  // already covers: peeking its tuple first would only add instructions. The burst path is a function of
+  // its own, so that this one sets up no frame for the burst's hashes.
   if (datagrams.size() == 1) return on_packet_hashed(now, datagrams.front(), std::nullopt);
+  on_packet_burst(now, datagrams);
+}
+
+void StackCore::on_packet_burst(Instant now, std::span<const wire::Bytes> datagrams) {
   constexpr std::size_t kAhead = 16;  // lines in flight at once (a core has 10-16 fill buffers)
   std::array<std::optional<std::uint32_t>, kAhead> hashes;
   for (std::size_t base = 0; base < datagrams.size(); base += kAhead) {

@@ -76,6 +76,10 @@ void StackCore::on_packet_logged(Instant now, wire::Bytes datagram) {
   if (log_) log_->counters(before, stats(), tuple);
 }
 
+void StackCore::on_packets_logged(Instant now, std::span<const wire::Bytes> datagrams) {
+  for (const wire::Bytes d : datagrams) on_packet_logged(now, d);
+}
+
 void StackCore::on_timeout_logged(Instant now) {
   log_->now = now;
   const StackStats before = stats();
