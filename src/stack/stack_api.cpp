@@ -29,8 +29,7 @@ void Stack::on_packets(Instant now, std::span<const wire::Bytes> ip_datagrams) {
 }
 std::optional<std::size_t> Stack::poll_transmit_due(Instant now, wire::MutableBytes out) {
   // No log_time(): sending changes no connection's state, and this call runs several times per segment.
-  // poll_transmit() saw the due bit: straight to the queues (a tail call; through StackCore's in-line
-  // check the optional went through memory).
+  // poll_transmit() saw the due bit: straight to the queues, a tail call.
   return core_->poll_transmit_queued(now, out);
 }
 std::optional<Event> Stack::poll_event_due() {

@@ -76,17 +76,8 @@ class StackCore {
   void on_packets(Instant now, std::span<const wire::Bytes> ip_datagrams);
   /// on_packets() for more than one datagram: every tuple hashed and its line prefetched, 16 ahead.
   [[gnu::noinline]] void on_packet_burst(Instant now, std::span<const wire::Bytes> datagrams);
-  [[nodiscard]] std::optional<std::size_t> poll_transmit(Instant now, wire::MutableBytes out) {
-    // A driver polls until nothing is due, so every batch ends with a call that finds nothing: answer
-    // it here, without the full function's prologue.
-    if (!transmit_due()) {
-      due_ &= static_cast<std::uint8_t>(~detail::kTransmitDue);
-      return std::nullopt;
-    }
-    return poll_transmit_queued(now, out);
-  }
-  /// poll_transmit() past its in-line "nothing due" answer: the control queue, then the ready connections.
-  /// Stack::poll_transmit_due() calls it directly (its caller has seen the due bit).
+  /// The control queue, then the ready connections: Stack::poll_transmit() calls it (through
+  /// poll_transmit_due) only when the due bit is set; a batch's closing poll answers in line there.
   std::optional<std::size_t> poll_transmit_queued(Instant now, wire::MutableBytes out);
   [[nodiscard]] std::optional<Event> poll_event() {
     if (pool_.relief_pending()) [[unlikely]]

@@ -41,6 +41,11 @@ struct SipState {
     round();
     v0 ^= m;
   }
+  std::uint64_t finish() noexcept {
+    v2 ^= 0xFF;
+    for (int i = 0; i < 4; ++i) round();
+    return v0 ^ v1 ^ v2 ^ v3;
+  }
 };
 
 std::uint64_t load_le64(const std::byte* p) noexcept {
@@ -62,9 +67,7 @@ std::uint64_t siphash24(const std::array<std::uint64_t, 4>& init, const std::byt
   std::uint64_t last = static_cast<std::uint64_t>(n & 0xFFU) << 56U;
   if (n != full) last |= load_le64(in + full) & ((std::uint64_t{1} << (8U * (n - full))) - 1U);
   s.compress(last);
-  s.v2 ^= 0xFF;
-  for (int i = 0; i < 4; ++i) s.round();
-  return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+  return s.finish();
 }
 
 // SipHash-2-4 of a 13-byte input given as its two blocks (the second with the length in its top byte).
@@ -73,9 +76,7 @@ std::uint64_t siphash24_two_blocks(const std::array<std::uint64_t, 4>& init, std
   SipState s{init[0], init[1], init[2], init[3]};
   s.compress(m0);
   s.compress(m1);
-  s.v2 ^= 0xFF;
-  for (int i = 0; i < 4; ++i) s.round();
-  return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+  return s.finish();
 }
 
 }  // namespace
@@ -94,10 +95,11 @@ IsnGenerator::TupleTerms IsnGenerator::terms(const wire::FourTuple& tuple) const
   const auto split = [](std::uint64_t h) {  // libsodium's output is h, little-endian
     return TupleTerms{static_cast<std::uint32_t>(h), static_cast<std::uint32_t>(h >> 32U)};
   };
-  if (tuple.local.address.is_v4() && tuple.remote.address.is_v4()) {
-    if constexpr (std::endian::native == std::endian::little) {
+  if constexpr (std::endian::native == std::endian::little) {
+    if (tuple.local.address.is_v4() && tuple.remote.address.is_v4()) {
       // 13 bytes: exactly two blocks, built from the addresses' words (an IPv4 address is the low 4 bytes
       // of its first word, the rest zero) and the byte-swapped ports, with no buffer to fill and load.
+      // (A big-endian host packs them below, as IPv6 is packed: the same 13 bytes.)
       const std::uint64_t local = tuple.local.address.words()[0];
       const std::uint64_t remote = tuple.remote.address.words()[0];
       const std::uint64_t m0 =
@@ -106,13 +108,6 @@ IsnGenerator::TupleTerms IsnGenerator::terms(const wire::FourTuple& tuple) const
                                (std::uint64_t{13} << 56U);  // bytes 8-12 (the domain byte 0), length 13
       return split(siphash24_two_blocks(init_, m0, m1));
     }
-    // 13 bytes at fixed offsets: two blocks, every copy of a known size.
-    std::array<std::byte, 16> in{};
-    std::memcpy(in.data(), tuple.local.address.bytes().data(), 4);
-    wire::store_be16(in, 4, tuple.local.port);
-    std::memcpy(in.data() + 6, tuple.remote.address.bytes().data(), 4);
-    wire::store_be16(in, 10, tuple.remote.port);
-    return split(siphash24(init_, in.data(), 13));
   }
   std::array<std::byte, 40> in{};
   std::size_t n = 0;
