@@ -101,9 +101,14 @@ void FlowTable::insert(std::uint32_t h, FlowRef ref) {
   if (young_storage_) {
     // A new flow's entry goes to the cached young lines: its main line (a random one of megabytes) is
     // written only if the flow outlives kYoungMoveAt more inserts, together with the other survivors.
-    if (young_size_ >= kYoungMoveAt) move_young();
+    // Counted in inserts, not in entries present: a young part holding just under kYoungMoveAt long-lived
+    // entries (a stack filled with idle connections, then churning a few) would otherwise never move
+    // them, and every lookup would walk its nearly full lines first (+163 instructions a handshake at
+    // 10^6 idle connections, BENCHMARKS.md round 12).
+    if (young_inserts_ >= kYoungMoveAt) move_young();
     place(young_, h, word_of(ref));
     ++young_size_;
+    ++young_inserts_;
     ++size_;
     return;
   }
@@ -113,6 +118,8 @@ void FlowTable::insert(std::uint32_t h, FlowRef ref) {
 }
 
 void FlowTable::move_young() {
+  young_inserts_ = 0;
+  if (young_size_ == 0) return;  // every young entry was erased: nothing to move, no tag to clear
   while (size_ > grow_at_) resize((main_.mask + 1) * 2);  // room for every entry in the main lines
   constexpr std::size_t kAhead = 8;                       // main lines in flight at once
   std::array<std::pair<std::uint32_t, std::uint32_t>, kAhead> ring{};

@@ -352,6 +352,33 @@ TEST(FlowTable, LargeTable_YoungLinesMoveToMain_AgainstModel) {
   }
 }
 
+// Long-lived entries leave the young lines within kYoungMoveAt inserts even when churn keeps the young
+// count below kYoungMoveAt: a stack filled with idle connections and then opening and closing a few at a
+// time must not keep every lookup walking young lines nearly full of the idle ones.
+TEST(FlowTable, LargeTable_LongLivedYoungEntries_MovedWhileOthersChurn) {
+  FlowTable table(17);
+  const auto hash_of = [](std::uint32_t k) { return k * 2654435761U; };
+  std::uint32_t k = 0;
+  while (table.capacity() / FlowTable::kLineSlots < FlowTable::kYoungFrom + FlowTable::kYoungLines ||
+         table.young_size() != FlowTable::kYoungMoveAt - 1) {
+    table.insert(hash_of(k), FlowRef{FlowRef::Kind::connection, k, 0});
+    ++k;
+  }
+  const std::uint32_t long_lived = k;
+  // Churn: one entry at a time, inserted and erased, for as many inserts as the move rule allows.
+  for (std::size_t i = 0; i <= FlowTable::kYoungMoveAt; ++i) {
+    const std::uint32_t h = hash_of(k);
+    table.insert(h, FlowRef{FlowRef::Kind::connection, k, 0});
+    ASSERT_TRUE(table.erase_exact(h, FlowRef{FlowRef::Kind::connection, k, 0}));
+    ++k;
+  }
+  EXPECT_EQ(table.young_size(), 0U);
+  EXPECT_TRUE(table.tags_agree());
+  for (std::uint32_t j = 0; j < long_lived; j += 7) {
+    ASSERT_EQ(table.find(hash_of(j), [j](FlowRef r) { return r.index == j; })->index, j);
+  }
+}
+
 // Moving the young entries keeps the main lines' load rule: the main lines double before they would hold
 // more than 6.5 entries per line, so the memory per entry stays bounded as the table grows.
 TEST(FlowTable, LargeTable_GrowsThroughYoungMoves_MemoryBounded) {

@@ -32,8 +32,8 @@
 /// follows it (a connect, a SYN's half-open entry) still stored into a random line of the main ones, and
 /// that store's miss held the store buffer up. So once the main lines reach kYoungFrom (2^15: a table
 /// whose lines no longer stay cached), new entries go to kYoungLines more lines (with their own tags and
-/// counts, 18 KiB, which stay cached), and a lookup reads them first. When kYoungMoveAt entries are
-/// there, insert() moves them all to the main lines at once, each one's main line prefetched a few
+/// counts, 18 KiB, which stay cached), and a lookup reads them first. Every kYoungMoveAt inserts, insert()
+/// moves the entries still there to the main lines at once, each one's main line prefetched a few
 /// entries ahead, so the misses overlap; an entry erased before then (a short connection's) never writes
 /// its main line at all.
 ///
@@ -142,8 +142,9 @@ class FlowTable {
   /// entry is placed twice (+600 instructions a handshake with them from 2^12 lines).
   static constexpr std::size_t kYoungFrom = std::size_t{1} << 15U;
   static constexpr std::size_t kYoungLines = 256;  ///< 18 KiB: stays in L1/L2
-  /// Young entries that make insert() move them all to the main lines first (6 per line: the young lines
-  /// stay below the main lines' 6.5, so their walks stay short).
+  /// Inserts into the young lines after which insert() moves the entries still there to the main lines
+  /// (at most 6 per line: the young lines stay below the main lines' 6.5, so their walks stay short). An
+  /// entry stays young for fewer than kYoungMoveAt inserts, however few of them outlive it.
   static constexpr std::size_t kYoungMoveAt = kYoungLines * 6;
 
  private:
@@ -282,6 +283,7 @@ class FlowTable {
   Part young_{&empty_line_, &empty_tags_, 0};
   std::size_t size_ = 0;
   std::size_t young_size_ = 0;
+  std::size_t young_inserts_ = 0;  ///< inserts into the young lines since they were last moved
   std::size_t grow_at_ = 0;  ///< the main size at which the main lines double (kGrowAtPerTwoLines / 2 a line)
   std::uint64_t seed_;
 };
