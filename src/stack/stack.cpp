@@ -20,8 +20,10 @@ std::size_t address_hash(const wire::IpAddress& a) noexcept {
   for (const std::byte b : a.bytes()) h = (h ^ static_cast<std::uint64_t>(b)) * 0x100000001B3ULL;
   return static_cast<std::size_t>(h ^ (h >> 29U));
 }
+/// 0.0.0.0 or ::, the two addresses whose 16 bytes are all zero (an IPv4 address keeps its last 12 zero).
 bool unspecified(const wire::IpAddress& a) noexcept {
-  return a == wire::IpAddress{} || a == wire::IpAddress::v6({});
+  const auto w = a.words();
+  return (w[0] | w[1]) == 0;
 }
 bool no_overrides(const tcp::OfferOverrides& o) noexcept {
   return !o.mss && !o.window_scaling && !o.window_shift && !o.sack_permitted && !o.timestamps && !o.ecn;
@@ -106,6 +108,10 @@ bool StackCore::owns(const wire::IpAddress& address) const noexcept {
     }
     return false;
   }
+  return owns_hashed(address);
+}
+
+bool StackCore::owns_hashed(const wire::IpAddress& address) const noexcept {
   if (unspecified(address)) return false;
   const std::size_t mask = owned_.size() - 1;
   for (std::size_t i = address_hash(address) & mask;; i = (i + 1) & mask) {

@@ -204,6 +204,9 @@ class StackCore {
   [[nodiscard]] tcp::Connection* lookup(ConnectionId id) noexcept;
   [[nodiscard]] const tcp::Connection* lookup(ConnectionId id) const noexcept;
   [[nodiscard]] bool owns(const wire::IpAddress& address) const noexcept;
+  /// owns() for a host with more than four addresses (the hashed set), out of line: the usual short list
+  /// is then compared without a frame.
+  [[nodiscard, gnu::noinline]] bool owns_hashed(const wire::IpAddress& address) const noexcept;
   [[nodiscard]] std::optional<std::uint32_t> alloc_slot();
   /// Collects events, unmaps a CLOSED connection, queues it for transmission (unless `requeue` is
   /// false: poll_transmit just found it has nothing) and releases it when the user is done with it.

@@ -16,13 +16,11 @@ void Connection::enter_time_wait(Instant now) noexcept {
   set_timer(TimerKind::time_wait, now + config_->time_wait_length());  // 2 x MSL (RFC 9293 §3.10.7.4)
 }
 
-void Connection::set_state(State next) noexcept {
-  const State previous = state_;
-  state_ = next;
+void Connection::after_state_change(State previous) noexcept {
   if (config_->transition_sink != nullptr) [[unlikely]]
     report_transition(previous);
   // Nothing queued will be sent any more: its memory goes back at once, not when the slot is released.
-  if (next == State::closed && buffers_) buffers_->send.clear();
+  if (state_ == State::closed && buffers_) buffers_->send.clear();
 }
 
 void Connection::report_transition(State from) const noexcept {

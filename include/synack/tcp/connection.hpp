@@ -420,7 +420,14 @@ class Connection {
   // connection_timers.cpp
   void arm_retransmit(Instant now) noexcept;
   void enter_time_wait(Instant now) noexcept;
-  void set_state(State next) noexcept;
+  /// Enters `next`. In line: most calls only store the state; the rest (a transition sink to tell, a
+  /// closed connection's send queue to give back) goes out of line.
+  void set_state(State next) noexcept {
+    const State previous = state_;
+    state_ = next;
+    if (config_->transition_sink != nullptr || next == State::closed) after_state_change(previous);
+  }
+  void after_state_change(State previous) noexcept;
   void report_transition(State from) const noexcept;
   void fail(Error err) noexcept;
 
