@@ -257,7 +257,8 @@ class FlowTable {
   void remove_at(Position p) noexcept;
   void resize(std::size_t lines);
   /// Moves the young entries to the main lines (prefetching each one's main line some entries ahead).
-  void move_young();
+  /// Out of line: in line, its frame (six registers, a 128-byte ring) was set up by every insert().
+  [[gnu::noinline]] void move_young();
   /// Lines and tags as mapped memory of their own (the tags after the lines): a table of 2 MiB or more
   /// asks for transparent huge pages (madvise), so that the random probes of a large table do not each
   /// cost a TLB miss.
