@@ -367,7 +367,7 @@ std::optional<std::uint32_t> StackCore::find_listener(const wire::Endpoint& loca
     if (!listeners_[i] || listeners_[i]->local().port != local.port) continue;
     const wire::IpAddress& a = listeners_[i]->local().address;
     if (a == local.address) return i;
-    if (a == wire::IpAddress{} || a == wire::IpAddress::v6({})) wildcard = i;
+    if (unspecified(a)) wildcard = i;
   }
   return wildcard;
 }
