@@ -372,6 +372,18 @@ std::optional<std::uint32_t> StackCore::find_listener(const wire::Endpoint& loca
   return wildcard;
 }
 
+bool StackCore::tuple_taken(std::uint32_t hash, const wire::FourTuple& tuple) const {
+  return flow_find(hash, tuple).has_value();
+}
+
+void StackCore::unbuild(std::uint32_t index) {
+  // Nothing has seen the connection connect() built (no event, no timer, no flow entry): its slot goes
+  // back as alloc_slot() gave it, with the same generation.
+  slots_[index].conn.reset();
+  free_slots_.push_back(index);
+  --live_connections_;
+}
+
 std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wire::Endpoint local,
                                                                 wire::Endpoint remote,
                                                                 const ConnectOptions& options) {
@@ -390,21 +402,28 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
   wire::FourTuple tuple{local, remote};
   const bool ephemeral = local.port == 0;
   if (ephemeral) tuple.local.port = ephemeral_port();
-  // The lookup's tag word and line start loading now and are read after the ISN's SipHash: with many
-  // flows resident they are a cache miss (a new tuple lands on a random line), which the hash work then
-  // overlaps. An ephemeral port is chosen first so that its lookup has the same lead.
+  // The lookup's tag word and line start loading now and are read as late as the answer allows: with
+  // many flows resident they are a cache miss (a new tuple lands on a random line) that this call would
+  // otherwise wait for, once per handshake (BENCHMARKS.md round 13). An explicit port's lookup comes after
+  // the ISN's SipHash and the connection's construction, which overlap it; a taken tuple then undoes the
+  // construction, which nothing saw — unless a transition sink (the stack's log) watches connections
+  // being built: then the lookup comes first, as it does for an ephemeral port, which is chosen before
+  // anything (its lookup has the SipHash's lead).
   std::uint32_t hash = flows_.hash(tuple);
   flows_.prefetch(hash);
   tcp::IsnGenerator::TupleTerms terms = isn_.terms(tuple);  // one SipHash for ISN and TS offset
+  const bool check_late = !ephemeral && config_.tcp.transition_sink == nullptr;
   // A port drawn is busy when any entry has its hash (no owner read: a rare collision skips a free
   // port). An explicit port is refused only for its own tuple.
-  if (ephemeral ? flows_.holds_hash(hash) : flow_find(hash, tuple).has_value()) {
+  if (ephemeral ? flows_.holds_hash(hash) : !check_late && flow_find(hash, tuple).has_value()) {
     if (!ephemeral || !redraw_ephemeral(tuple, hash))
       return std::unexpected(make_error_code(Error::address_in_use));
     terms = isn_.terms(tuple);
   }
   const auto index = alloc_slot();
-  if (!index) return std::unexpected(make_error_code(Error::no_resources));
+  if (!index) [[unlikely]]
+    return std::unexpected(make_error_code(check_late && tuple_taken(hash, tuple) ? Error::address_in_use
+                                                                                  : Error::no_resources));
   Slot& s = slots_[*index];
   const wire::IpVersion version = tuple.local.address.version();
   const tcp::Offer offer = !no_overrides(options.offer) ? tcp::make_offer(config_.tcp, version, options.offer)
@@ -414,6 +433,10 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
     return tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
                                         terms.ts_offset, now);
   }});
+  if (check_late && flow_find(hash, tuple).has_value()) [[unlikely]] {
+    unbuild(*index);
+    return std::unexpected(make_error_code(Error::address_in_use));  // RFC 9293 §3.10.1: it exists
+  }
   if (options.fast_open || !options.data.empty()) [[unlikely]]
     fast_open_connect(now, *s.conn, options);
   flows_.insert(hash, FlowRef{FlowRef::Kind::connection, *index, 0});

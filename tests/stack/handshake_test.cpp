@@ -448,6 +448,62 @@ TEST_F(Handshake, ConnectErrors) {
   EXPECT_EQ(b.listen({addr_b(), 80}).error(), tcp::make_error_code(tcp::Error::address_in_use));
 }
 
+// connect() builds the connection before it reads the flow table (the lookup's miss overlaps the
+// construction), so a taken tuple is refused only after that: RFC 9293 §3.10.1 (OPEN on an existing
+// connection: "connection already exists"). The refused call leaves no trace: no event, no datagram, no
+// slot, no flow entry; the existing connection carries on, and the slot serves the next connect.
+TEST_F(Handshake, Closed_ConnectToTakenTuple_RefusedWithoutTrace) {
+  const Instant now = pair.now();
+  const auto first = a.connect(now, {addr_a(), 1}, server);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(a.connection_count(), 1U);
+  EXPECT_EQ(a.connect(now, {addr_a(), 1}, server).error(), tcp::make_error_code(tcp::Error::address_in_use));
+  EXPECT_EQ(a.connection_count(), 1U);
+  EXPECT_TRUE(events_of(a).empty());
+  const auto out = output(a, now);
+  ASSERT_EQ(out.size(), 1U);  // the first connection's SYN only
+  EXPECT_EQ(out[0].h.src_port, 1U);
+  EXPECT_EQ(a.info(*first)->state, tcp::State::syn_sent);
+  const auto next = a.connect(now, {addr_a(), 2}, server);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(a.connection_count(), 2U);
+  EXPECT_EQ(a.info(*next)->tuple.local.port, 2U);
+  EXPECT_EQ(a.info(*first)->tuple.local.port, 1U);
+  EXPECT_EQ(output(a, now).size(), 1U);  // the second one's SYN
+}
+
+// With the log on (a transition sink watching connections as they are built), the lookup comes before
+// the construction: a refused connect logs nothing, and above all no transition of the tuple's owner.
+TEST_F(Handshake, Closed_ConnectToTakenTupleWithLog_LogsNothing) {
+  std::vector<LogRecord> log;
+  a.set_log_hook([&](const LogRecord& r) { log.push_back(r); });
+  const Instant now = pair.now();
+  ASSERT_TRUE(a.connect(now, {addr_a(), 1}, server));
+  const std::size_t logged = log.size();
+  ASSERT_GE(logged, 1U);  // CLOSED -> SYN-SENT
+  EXPECT_EQ(a.connect(now, {addr_a(), 1}, server).error(), tcp::make_error_code(tcp::Error::address_in_use));
+  EXPECT_EQ(log.size(), logged);
+  EXPECT_EQ(a.connection_count(), 1U);
+}
+
+// With every slot in use, a taken tuple is still named as taken; any other tuple gets no_resources.
+TEST(ConnectLimits, Closed_ConnectAtMaxConnections_TakenTupleNamedFirst) {
+  for (const bool logged : {false, true}) {  // the lookup after the construction, and before it
+    StackConfig cfg = config_for(addr_a());
+    cfg.max_connections = 1;
+    Stack a{cfg, key(1), 7};
+    if (logged) a.set_log_hook([](const LogRecord&) {});
+    const Instant now = Instant::from_nanoseconds(5'000'000);
+    const wire::Endpoint server{addr_b(), 80};
+    ASSERT_TRUE(a.connect(now, {addr_a(), 1}, server));
+    EXPECT_EQ(a.connect(now, {addr_a(), 1}, server).error(), tcp::make_error_code(tcp::Error::address_in_use))
+        << logged;
+    EXPECT_EQ(a.connect(now, {addr_a(), 2}, server).error(), tcp::make_error_code(tcp::Error::no_resources))
+        << logged;
+    EXPECT_EQ(a.connection_count(), 1U);
+  }
+}
+
 // connect() with port 0 draws a port from [ephemeral_low, ephemeral_high] and, when the tuple is busy,
 // draws again: every free port of a range of four is found, then the fifth connect fails. Each SYN's
 // ISN is RFC 6528's for the tuple finally chosen, not for a busy one drawn before it.
