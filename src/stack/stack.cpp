@@ -376,14 +376,6 @@ bool StackCore::tuple_taken(std::uint32_t hash, const wire::FourTuple& tuple) co
   return flow_find(hash, tuple).has_value();
 }
 
-void StackCore::unbuild(std::uint32_t index) {
-  // Nothing has seen the connection connect() built (no event, no timer, no flow entry): its slot goes
-  // back as alloc_slot() gave it, with the same generation.
-  slots_[index].conn.reset();
-  free_slots_.push_back(index);
-  --live_connections_;
-}
-
 std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wire::Endpoint local,
                                                                 wire::Endpoint remote,
                                                                 const ConnectOptions& options) {
@@ -434,7 +426,7 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
                                         terms.ts_offset, now);
   }});
   if (check_late && flow_find(hash, tuple).has_value()) [[unlikely]] {
-    unbuild(*index);
+    release(*index);  // nothing saw it: no event, no flow entry, no timer filed
     return std::unexpected(make_error_code(Error::address_in_use));  // RFC 9293 §3.10.1: it exists
   }
   if (options.fast_open || !options.data.empty()) [[unlikely]]

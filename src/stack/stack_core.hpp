@@ -253,13 +253,10 @@ class StackCore {
   // flows: one keyed hash per datagram; the owner's own tuple confirms a hash match
   [[nodiscard]] bool flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept;
   [[nodiscard]] std::optional<FlowRef> flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const;
-  /// @{
-  /// connect()'s rare ends, out of line: whether a tuple has a flow (connect() found no slot), and a
-  /// connection it built handed back because its tuple is taken.
+  /// Whether a tuple has a flow: connect()'s no-slot error, out of line (in line it was a second copy of
+  /// the lookup in connect()'s frame).
   [[nodiscard, gnu::cold, gnu::noinline]] bool tuple_taken(std::uint32_t hash,
                                                            const wire::FourTuple& tuple) const;
-  [[gnu::cold, gnu::noinline]] void unbuild(std::uint32_t index);
-  /// @}
   void flow_insert(std::uint32_t hash, FlowRef ref) { flows_.insert(hash, ref); }
   void flow_erase(std::uint32_t hash, const wire::FourTuple& tuple);
   void flow_erase(const wire::FourTuple& tuple) { flow_erase(flows_.hash(tuple), tuple); }
