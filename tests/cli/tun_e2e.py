@@ -223,9 +223,10 @@ class LineReader:
 KERNEL_ADDRESSES = ("192.0.2.1", "2001:db8::1")
 
 
-def expert_problems(pcap, allow=(), allow_from_kernel=()):
+def expert_problems(pcap, allow=(), allow_from_kernel=(), judged=None):
     """tshark's expert infos of warning severity or above, except the messages in `allow` (and those in
-    `allow_from_kernel` on frames the kernel sent: not synack's doing)."""
+    `allow_from_kernel` on frames the kernel sent: not synack's doing). `judged(ip_src, ipv6_src)`, when
+    given, picks the frames that count (forward_topology.py: only those synack wrote)."""
     # Payloads are decoded as plain data: they are the applications' bytes (often random), and a dissector
     # that a port number happens to select would warn about them ("Incorrect Mailbox data length"), which
     # is not what synack put on the wire. IP and TCP, and tshark's TCP analysis, are judged as before.
@@ -238,6 +239,8 @@ def expert_problems(pcap, allow=(), allow_from_kernel=()):
     for line in out.stdout.splitlines():
         parts = line.split("\t")
         if len(parts) < 5 or not parts[3]:
+            continue
+        if judged is not None and not judged(parts[1], parts[2]):
             continue
         from_kernel = parts[1] in KERNEL_ADDRESSES or parts[2] in KERNEL_ADDRESSES
         sev = [int(s) for s in parts[3].split(",") if s]
