@@ -202,7 +202,8 @@ print("ok")
         good = os.path.join(self.tmp, "good.pcap")
         r = subprocess.run([tun_e2e.SYNACK, "demo", "--simulated", "--pcap", good], capture_output=True, timeout=30)
         self.assertEqual(r.returncode, 0)
-        data = open(good, "rb").read()
+        with open(good, "rb") as f:
+            data = f.read()
         for name, content in (("garbage", bytes(range(256)) * 8), ("empty", b""), ("header-only", data[:24]),
                               ("truncated-record", data[:len(data) // 2 + 3]), ("half-header", data[:12]),
                               ("good", data)):
@@ -238,7 +239,8 @@ print("ok")
         r = subprocess.run([tun_e2e.SYNACK, "analyze", good, "--svg", svg, "--conn", "1"], capture_output=True,
                            text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertTrue(open(svg).read().startswith("<svg") or "<svg" in open(svg).read())
+        with open(svg) as f:
+            self.assertIn("<svg", f.read())
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("ip"), "needs root and iproute2 (ip netns)")
