@@ -5,12 +5,11 @@ on captures written here: what it must report, and what it must not.
 CI once failed forward_e2e on "Malformed Packet (Exception occurred)" on a sound segment synack had relayed:
 the client's ephemeral port was 34980, which tshark gives to EtherCAT, and EtherCAT parsed the echoed
 pattern bytes ("Incorrect Mailbox data length" in another run). The judge decodes every TCP payload as data;
-IP, TCP and tshark's TCP analysis are judged as before. Needs tshark (skipped, 77, otherwise); no root.
+IP, TCP and tshark's TCP analysis are judged as before. Needs tshark and scapy (skipped, 77, otherwise); no
+root.
 """
-import hashlib
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -20,53 +19,39 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import forward_topology  # noqa: E402
 import tun_e2e  # noqa: E402
 
-BLOCK = hashlib.sha256(b"synack").digest() * 2048  # the e2e helpers' pattern
-SERVER, CLIENT = bytes([203, 0, 113, 10]), bytes([192, 0, 2, 1])
-ETHERCAT_PORT = 34980  # 0x88A4: a tcp.port tshark decodes as EtherCAT ("ecatf")
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def ipv4_tcp(src, dst, sport, dport, seq, ack, payload, total_length=None):
-    """An IPv4 datagram with a TCP segment (ACK|PSH, timestamps), both checksums right; `total_length`
-    overrides the IP header's length field (the IP checksum covers the value written)."""
-    options = struct.pack("!BBBBII", 1, 1, 8, 10, 1000, 2000)
-    offset = (20 + len(options)) // 4
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, offset << 4, 0x18, 502, 0, 0) + options + payload
-    pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
-    tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
-    length = 20 + len(tcp) if total_length is None else total_length
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, 0, 0x4000, 64, 6, 0, src, dst)
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    return ip + tcp
-
-
-def write_pcap(path, datagrams):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))  # LINKTYPE_RAW
-        for i, d in enumerate(datagrams):
-            f.write(struct.pack("<IIII", 1, i, len(d), len(d)) + d)
-
-
-def echoed_stream(dport):
-    """A server's in-order echo of the pattern to a client port: 32 full segments, each starting at another
-    offset into the pattern's 32-byte period (so that a payload dissector sees every alignment)."""
+# Captures are built with scapy (Debian's python3-scapy under /usr/bin/python3, as in tun_e2e.py): raw IP,
+# both checksums computed by scapy unless a field is forced. argv: the pcap's path and one of the streams.
+CAPTURES = r'''
+import hashlib, sys
+from scapy.all import IP, TCP, Raw, wrpcap
+BLOCK = hashlib.sha256(b"synack").digest() * 2048   # the e2e helpers' pattern
+SERVER, CLIENT = "203.0.113.10", "192.0.2.1"
+def segment(src, dst, sport, dport, seq, payload=b"", **ip):
+    options = [("NOP", None), ("NOP", None), ("Timestamp", (1000, 2000))]
+    return IP(src=src, dst=dst, **ip) / TCP(sport=sport, dport=dport, flags="PA", seq=seq, ack=1,
+                                            options=options) / Raw(payload)
+def echoed(dport):
+    # A server's in-order echo of the pattern: 32 full segments, each at another offset into the
+    # pattern's 32-byte period (so that a payload dissector sees every alignment).
     out, seq = [], 1
     for off in range(32):
-        payload = BLOCK[off:off + 1420]
-        out.append(ipv4_tcp(SERVER, CLIENT, 7003, dport, seq, 1, payload))
-        seq += len(payload)
+        out.append(segment(SERVER, CLIENT, 7003, dport, seq, BLOCK[off:off + 1420]))
+        seq += 1420
     return out
+path, kind = sys.argv[1], sys.argv[2]
+if kind == "ethercat":   # 34980 = 0x88A4: a tcp.port tshark decodes as EtherCAT ("ecatf")
+    packets = echoed(34980)
+elif kind == "short":    # the same echo to an ordinary port, then an IP length leaving 10 bytes of TCP
+    packets = echoed(40000) + [segment(SERVER, CLIENT, 7003, 40000, 1, len=30)]
+else:                    # that short datagram from the client's side
+    packets = [segment(CLIENT, SERVER, 40000, 7003, 1, len=30)]
+wrpcap(path, packets, linktype=101)   # LINKTYPE_RAW
+'''
+HAVE_SCAPY = os.path.exists("/usr/bin/python3") and subprocess.run(
+    ["/usr/bin/python3", "-c", "import scapy.all"], capture_output=True).returncode == 0
 
 
-@unittest.skipUnless(shutil.which("tshark"), "needs tshark")
+@unittest.skipUnless(shutil.which("tshark") and HAVE_SCAPY, "needs tshark and /usr/bin/python3 with scapy")
 class ExpertJudge(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="synack-judge-")
@@ -74,13 +59,14 @@ class ExpertJudge(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def pcap(self, name, datagrams):
-        path = os.path.join(self.dir, name)
-        write_pcap(path, datagrams)
+    def pcap(self, kind):
+        path = os.path.join(self.dir, kind + ".pcap")
+        subprocess.run(["/usr/bin/python3", "-c", CAPTURES, path, kind], check=True, capture_output=True,
+                       timeout=60)
         return path
 
     def test_payload_on_a_dissector_port_is_not_judged(self):
-        path = self.pcap("ethercat.pcap", echoed_stream(ETHERCAT_PORT))
+        path = self.pcap("ethercat")
         # The premise: tshark's own dissection of these bytes warns (otherwise this test proves nothing).
         raw = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "_ws.expert.message"],
                              capture_output=True, text=True, timeout=60).stdout
@@ -89,9 +75,7 @@ class ExpertJudge(unittest.TestCase):
         self.assertEqual(forward_topology.expert_problems(path), [])
 
     def test_segment_shorter_than_its_tcp_header_is_reported(self):
-        stream = echoed_stream(40000)
-        stream.append(ipv4_tcp(SERVER, CLIENT, 7003, 40000, 1, 1, b"", total_length=30))
-        path = self.pcap("short.pcap", stream)
+        path = self.pcap("short")
         for judge in (tun_e2e.expert_problems, forward_topology.expert_problems):
             problems = judge(path)
             self.assertEqual(len(problems), 1, problems)
@@ -99,13 +83,13 @@ class ExpertJudge(unittest.TestCase):
 
     def test_forward_judge_counts_only_synack_frames(self):
         # The same short datagram from the client's side: the kernel's, not synack's doing.
-        path = self.pcap("client.pcap", [ipv4_tcp(CLIENT, SERVER, 40000, 7003, 1, 1, b"", total_length=30)])
+        path = self.pcap("client")
         self.assertEqual(forward_topology.expert_problems(path), [])
         self.assertEqual(len(tun_e2e.expert_problems(path)), 1)
 
 
 if __name__ == "__main__":
-    if not shutil.which("tshark"):
-        print("skipped: needs tshark")
+    if not (shutil.which("tshark") and HAVE_SCAPY):
+        print("skipped: needs tshark and /usr/bin/python3 with scapy")
         sys.exit(77)
     unittest.main()
