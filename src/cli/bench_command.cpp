@@ -119,10 +119,20 @@ struct RatePlan {
     }
     ++r.rounds;
     p.tick();
-    while (inflight < plan.inflight && started < plan.connections) {
-      if (!p.connect_next()) break;  // every tuple busy (TIME-WAIT): a later round retries
-      ++inflight;
-      ++started;
+    // Every tuple busy (TIME-WAIT), or the stack refusing: fewer start, and a later round retries.
+    const std::uint64_t want =
+        inflight < plan.inflight && started < plan.connections
+            ? std::min<std::uint64_t>(plan.inflight - inflight, plan.connections - started)
+            : 0;
+    if (want == 1) {
+      if (p.connect_next()) {
+        ++inflight;
+        ++started;
+      }
+    } else if (want > 1) {
+      const std::uint32_t n = p.connect_burst(static_cast<std::uint32_t>(want));
+      inflight += n;
+      started += n;
     }
     p.pump(on_client);
     r.peak_client_connections =

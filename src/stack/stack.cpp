@@ -378,7 +378,8 @@ bool StackCore::tuple_taken(std::uint32_t hash, const wire::FourTuple& tuple) co
 
 std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wire::Endpoint local,
                                                                 wire::Endpoint remote,
-                                                                const ConnectOptions& options) {
+                                                                const ConnectOptions& options,
+                                                                std::optional<std::uint32_t> hashed) {
   if (remote.port == 0) return std::unexpected(make_error_code(Error::invalid_argument));
   if (unspecified(local.address)) {
     const auto it =
@@ -401,8 +402,8 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
   // construction, which nothing saw — unless a transition sink (the stack's log) watches connections
   // being built: then the lookup comes first, as it does for an ephemeral port, which is chosen before
   // anything (its lookup has the SipHash's lead).
-  std::uint32_t hash = flows_.hash(tuple);
-  flows_.prefetch(hash);
+  std::uint32_t hash = hashed ? *hashed : flows_.hash(tuple);  // (connect_burst(): this tuple's, prefetched)
+  if (!hashed) flows_.prefetch(hash);
   tcp::IsnGenerator::TupleTerms terms = isn_.terms(tuple);  // one SipHash for ISN and TS offset
   const bool check_late = !ephemeral && config_.tcp.transition_sink == nullptr;
   // A port drawn is busy when any entry has its hash (no owner read: a rare collision skips a free

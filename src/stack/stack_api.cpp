@@ -52,6 +52,11 @@ std::expected<ConnectionId, std::error_code> Stack::connect(Instant now, wire::E
   core_->log_time(now);
   return core_->connect(now, local, remote, options);
 }
+std::size_t Stack::connect(Instant now, std::span<const ConnectRequest> requests,
+                           std::span<std::expected<ConnectionId, std::error_code>> results) {
+  core_->log_time(now);
+  return core_->connect_burst(now, requests, results);
+}
 std::expected<ListenerId, std::error_code> Stack::listen(wire::Endpoint local, std::uint32_t backlog) {
   return core_->listen(local, backlog);
 }

@@ -98,9 +98,15 @@ class StackCore {
   [[nodiscard]] const std::uint8_t* due() const noexcept { return &due_; }
 
   // --- sockets -------------------------------------------------------------------------------------------
-  [[nodiscard]] std::expected<ConnectionId, std::error_code> connect(Instant now, wire::Endpoint local,
-                                                                     wire::Endpoint remote,
-                                                                     const ConnectOptions& options = {});
+  /// `hash`: the flow hash of {local, remote}, when the caller computed it (and prefetched its line) for a
+  /// fully named tuple; connect_burst() does.
+  [[nodiscard]] std::expected<ConnectionId, std::error_code> connect(
+      Instant now, wire::Endpoint local, wire::Endpoint remote, const ConnectOptions& options = {},
+      std::optional<std::uint32_t> hash = std::nullopt);
+  /// Stack::connect() over a span: the fully named tuples of up to 16 requests hashed and their lines
+  /// prefetched, then each request connected in order.
+  std::size_t connect_burst(Instant now, std::span<const ConnectRequest> requests,
+                            std::span<std::expected<ConnectionId, std::error_code>> results);
   [[nodiscard]] std::expected<ListenerId, std::error_code> listen(wire::Endpoint local,
                                                                   std::uint32_t backlog = 0);
   [[nodiscard]] std::expected<ListenerId, std::error_code> listen(wire::Endpoint local,

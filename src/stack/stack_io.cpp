@@ -38,6 +38,33 @@ void StackCore::on_packet_burst(Instant now, std::span<const wire::Bytes> datagr
   }
 }
 
+std::size_t StackCore::connect_burst(Instant now, std::span<const ConnectRequest> requests,
+                                     std::span<std::expected<ConnectionId, std::error_code>> results) {
+  const std::size_t count = std::min(requests.size(), results.size());
+  constexpr std::size_t kAhead = 16;  // lines in flight at once, as on_packet_burst()
+  std::array<std::optional<std::uint32_t>, kAhead> hashes;
+  for (std::size_t base = 0; base < count; base += kAhead) {
+    const std::size_t n = std::min(kAhead, count - base);
+    for (std::size_t i = 0; i < n; ++i) {
+      const ConnectRequest& r = requests[base + i];
+      hashes[i].reset();
+      // Only a tuple that connect() looks up as given: an ephemeral port or an unspecified address is
+      // chosen inside it (and a request that connect() refuses before its lookup wastes one prefetch).
+      const auto w = r.local.address.words();  // (w[0] | w[1]) == 0: 0.0.0.0 or ::, unspecified
+      if (r.local.port != 0 && r.remote.port != 0 && (w[0] | w[1]) != 0 &&
+          r.local.address.version() == r.remote.address.version()) {
+        hashes[i] = flows_.hash(wire::FourTuple{r.local, r.remote});
+        flows_.prefetch(*hashes[i]);
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const ConnectRequest& r = requests[base + i];
+      results[base + i] = connect(now, r.local, r.remote, r.options, hashes[i]);
+    }
+  }
+  return count;
+}
+
 void StackCore::on_packet_hashed(Instant now, wire::Bytes datagram,
                                  std::optional<std::uint32_t> peeked_hash) {
   ++stats_.packets_in;

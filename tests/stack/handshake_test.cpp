@@ -472,6 +472,75 @@ TEST_F(Handshake, Closed_ConnectToTakenTuple_RefusedWithoutTrace) {
   EXPECT_EQ(output(a, now).size(), 1U);  // the second one's SYN
 }
 
+// Stack::connect over a span is connect() for each request in order: the same results (ids, each error),
+// the same connections and the same SYNs byte for byte, whether a request names its tuple (hashed and
+// prefetched ahead), draws a port, picks the address or is refused; a tuple taken earlier in the same
+// burst is refused as taken. Only as many requests as there are results are handled.
+TEST(ConnectBurst, Closed_BurstOfConnects_SameAsOneByOne) {
+  const wire::Endpoint server{addr_b(), 80};
+  std::vector<ConnectRequest> requests;
+  for (std::uint16_t p = 100; p < 120; ++p)
+    requests.push_back({{addr_a(), p}, server, {}});                         // > 16: two rounds
+  requests.insert(requests.begin() + 3, {{addr_a(), 5}, server, {}});        // taken before
+  requests.insert(requests.begin() + 7, {{addr_a(), 101}, server, {}});      // taken in the burst
+  requests.push_back({{addr_a(), 0}, server, {}});                           // ephemeral port
+  requests.push_back({{wire::IpAddress::v4(0), 130}, server, {}});           // the owned address
+  requests.push_back({{addr_c(), 131}, server, {}});                         // not ours
+  requests.push_back({{addr_a(), 132}, {addr_b(), 0}, {}});                  // no remote port
+  requests.push_back({{addr_a(), 133}, {wire::IpAddress::v6({}), 80}, {}});  // mixed families
+  Stack burst{config_for(addr_a()), key(1), 7};
+  Stack single{config_for(addr_a()), key(1), 7};
+  const Instant now = Instant::from_nanoseconds(5'000'000);
+  ASSERT_TRUE(burst.connect(now, {addr_a(), 5}, server));
+  ASSERT_TRUE(single.connect(now, {addr_a(), 5}, server));
+  std::vector<std::expected<ConnectionId, std::error_code>> results(requests.size());
+  ASSERT_EQ(burst.connect(now, requests, results), requests.size());
+  std::size_t refused = 0;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = requests[i];
+    const auto one = single.connect(now, r.local, r.remote, r.options);
+    EXPECT_EQ(results[i].has_value(), one.has_value()) << i;
+    if (one && results[i]) {
+      EXPECT_EQ(*results[i], *one) << i;
+    } else if (!one && !results[i]) {
+      EXPECT_EQ(results[i].error(), one.error()) << i;
+    }
+    refused += one ? 0U : 1U;
+  }
+  EXPECT_EQ(refused, 5U);  // taken before, taken in the burst, not ours, no remote port, mixed families
+  EXPECT_EQ(results[3].error(), tcp::make_error_code(tcp::Error::address_in_use));
+  EXPECT_EQ(results[7].error(), tcp::make_error_code(tcp::Error::address_in_use));
+  EXPECT_EQ(burst.connection_count(), single.connection_count());
+  std::array<std::byte, 2048> x{};
+  std::array<std::byte, 2048> y{};
+  std::size_t syns = 0;
+  for (;;) {
+    const auto m = burst.poll_transmit(now, x);
+    const auto n = single.poll_transmit(now, y);
+    ASSERT_EQ(m.has_value(), n.has_value());
+    if (!m) break;
+    ASSERT_EQ(*m, *n);
+    EXPECT_TRUE(std::equal(x.begin(), x.begin() + *m, y.begin())) << syns;
+    ++syns;
+  }
+  EXPECT_EQ(syns, single.connection_count());
+  // Each connection was filed under its tuple's own hash: connect() one by one finds every one taken.
+  for (const auto& r : results) {
+    if (!r) continue;
+    const auto tuple = burst.info(*r)->tuple;
+    EXPECT_EQ(burst.connect(now, tuple.local, tuple.remote).error(),
+              tcp::make_error_code(tcp::Error::address_in_use));
+  }
+
+  // Fewer results than requests: only that many are connected.
+  const std::vector<ConnectRequest> more{{{addr_a(), 140}, server, {}}, {{addr_a(), 141}, server, {}}};
+  std::array<std::expected<ConnectionId, std::error_code>, 1> one_result;
+  const std::size_t before = burst.connection_count();
+  EXPECT_EQ(burst.connect(now, more, one_result), 1U);
+  EXPECT_TRUE(one_result[0]);
+  EXPECT_EQ(burst.connection_count(), before + 1);
+}
+
 // With the log on (a transition sink watching connections as they are built), the lookup comes before
 // the construction: a refused connect logs nothing, and above all no transition of the tuple's owner.
 TEST_F(Handshake, Closed_ConnectToTakenTupleWithLog_LogsNothing) {

@@ -171,6 +171,14 @@ struct ConnectOptions {
   bool fast_open = false;
 };
 
+/// One active open of a burst (Stack::connect over a span): connect()'s three arguments.
+struct ConnectRequest {
+  wire::Endpoint
+      local;  ///< as connect()'s: port 0 draws an ephemeral port, an unspecified address the first owned one
+  wire::Endpoint remote;   ///< the peer
+  ConnectOptions options;  ///< as connect()'s
+};
+
 /// Everything a Stack is built with. Plain values; the defaults suit a server (Linux-like limits).
 struct StackConfig {
   tcp::Config
