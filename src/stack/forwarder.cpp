@@ -22,7 +22,7 @@ std::optional<std::uint32_t> StackCore::add_offer(Instant now, std::uint32_t has
   offer_timers_.schedule(index, now + forwarder_->pending_timeout);
   ++pending_offers_;
   ++stats_.offers;
-  Event e;
+  Event e = kBlankEvent;
   e.kind = EventKind::syn_offer;
   e.offer = p.offer.id;
   post(e);
@@ -86,7 +86,7 @@ void StackCore::expire_offers(Instant now) {
     PendingOffer& p = offers_[index];
     if (!p.in_use) return;
     flow_erase(p.offer.tuple);
-    Event e;
+    Event e = kBlankEvent;
     e.kind = EventKind::offer_expired;
     e.offer = p.offer.id;
     e.user = p.user;

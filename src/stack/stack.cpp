@@ -237,7 +237,7 @@ void StackCore::post_events(std::uint32_t index, std::uint8_t ev) {
   Slot& s = slots_[index];
   tcp::Connection& c = *s.conn;
   // One event built once; each bit raised changes only its kind (and a failure's error).
-  Event e;
+  Event e = kBlankEvent;
   e.connection = ConnectionId{index, s.generation};
   e.listener = s.listener;
   e.offer = s.offer;

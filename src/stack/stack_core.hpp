@@ -31,6 +31,11 @@
 
 namespace synack::stack {
 
+/// What an event starts as: `Event e = kBlankEvent;` copies two words where `Event e;` would call
+/// std::system_category() (a default std::error_code's category, out of line in libstdc++) for every
+/// event raised.
+inline const Event kBlankEvent{};
+
 /// Builds a value in place from a factory's result: `opt.emplace(BuiltBy{[&] { return T::make(...); }})`
 /// constructs the factory's prvalue straight into the optional (the conversion's result initialises it),
 /// instead of building a temporary and moving it in — for a 256-byte Connection, once per handshake side.

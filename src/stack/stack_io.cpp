@@ -278,7 +278,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
         if (ref.owner == kForwarderListener && ref.index < offer_of_half_open_.size()) {
           // The embedder accepted this offer and may hold resources for it (an upstream socket): the
           // client's RST ended it as surely as SYN-ACK retransmissions running out would have.
-          Event e;
+          Event e = kBlankEvent;
           e.kind = EventKind::half_open_expired;
           e.offer = offer_of_half_open_[ref.index].offer;
           e.user = offer_of_half_open_[ref.index].user;
@@ -329,7 +329,7 @@ void StackCore::accept_passive(Instant now, std::uint32_t index, std::uint32_t o
     if (tcp::Listener* l = listener_at(owner)) {
       (void)l->push_accept((static_cast<std::uint64_t>(id.generation) << 32U) | id.index);
     }
-    Event e;
+    Event e = kBlankEvent;
     e.kind = EventKind::acceptable;
     e.connection = id;
     e.listener = s.listener;
@@ -514,7 +514,7 @@ void StackCore::on_timeout(Instant now) {
           ++stats_.half_open_timeouts;
           if (owner == kForwarderListener && slot < offer_of_half_open_.size()) {
             // The embedder accepted this offer and may hold resources for it: say it came to nothing.
-            Event e;
+            Event e = kBlankEvent;
             e.kind = EventKind::half_open_expired;
             e.offer = offer_of_half_open_[slot].offer;
             e.user = offer_of_half_open_[slot].user;
