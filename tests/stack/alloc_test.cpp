@@ -246,6 +246,42 @@ TEST(ConnectionPath, NoHeapAllocationPerConnectionOnceWarm) {
   EXPECT_EQ(b.buffer_pool().chunks_in_use(), 0U);
 }
 
+// A burst of connects (Stack::connect over a span) allocates nothing once warm: the requests and results
+// are the caller's, the hashes the stack's own stack frame.
+TEST(ConnectionPath, ConnectBurstAllocatesNothingOnceWarm) {
+  Stack a{config_for(addr_a()), key(1), 1};
+  Stack b{config_for(addr_b()), key(2), 2};
+  const auto l = b.listen({addr_b(), 80}, 64);
+  ASSERT_TRUE(l);
+  const Instant now = Instant::from_nanoseconds(1);
+  constexpr std::size_t kBurst = 40;  // more than the 16 hashed ahead at once
+  std::array<ConnectRequest, kBurst> requests{};
+  std::array<std::expected<ConnectionId, std::error_code>, kBurst> results{};
+  const auto burst = [&](std::uint16_t first_port) {
+    for (std::size_t i = 0; i < kBurst; ++i)
+      requests[i] = {{addr_a(), static_cast<std::uint16_t>(first_port + i)}, {addr_b(), 80}, {}};
+    ASSERT_EQ(a.connect(now, requests, results), kBurst);
+    for (const auto& r : results) ASSERT_TRUE(r);
+    relay(a, b, now);
+    while (b.accept(*l)) {
+    }
+    for (const auto& r : results) ASSERT_FALSE(a.abort(now, *r));
+    relay(a, b, now);
+    while (auto e = b.poll_event()) (void)b.close(now, e->connection);
+    relay(a, b, now);
+    while (a.poll_event()) {
+    }
+  };
+  burst(40000);  // warms the pool, the rings and the flow table
+  g_allocations = 0;
+  g_counting = true;
+  for (std::uint16_t round = 1; round < 6; ++round) burst(static_cast<std::uint16_t>(40000 + round * kBurst));
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0U);
+  EXPECT_EQ(a.connection_count(), 0U);
+  EXPECT_EQ(b.connection_count(), 0U);
+}
+
 /// The server closes first, the client answers: the server's connection becomes a TIME-WAIT record.
 void server_closes_first(Stack& a, Stack& b, ListenerId l, Instant now, std::uint16_t port) {
   const auto c = a.connect(now, {addr_a(), port}, {addr_b(), 80});
