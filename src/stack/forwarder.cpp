@@ -176,19 +176,19 @@ std::error_code StackCore::decide(Instant now, OfferId id, Verdict verdict) {
       offer_of_half_open_[*slot] = AcceptedOffer{id, user};
       flow_insert(flows_.hash(o.tuple), FlowRef{FlowRef::Kind::half_open, *slot, kForwarderListener});
       push_syn_ack(o.tuple, kForwarderListener, *slot);
-      return {};
+      return kNoError;
     }
     case Verdict::refuse: {
       // As a closed port answers a SYN: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
       push_rst(o.tuple, wire::SeqNum{0}, o.seq + 1);
       ++stats_.offers_refused;
-      return {};
+      return kNoError;
     }
     case Verdict::drop:
       ++stats_.offers_dropped;
-      return {};
+      return kNoError;
   }
-  return {};
+  return kNoError;
 }
 
 std::error_code StackCore::decide_after_handshake(Instant now, const PendingOffer& p, Verdict verdict) {
@@ -213,7 +213,7 @@ std::error_code StackCore::decide_after_handshake(Instant now, const PendingOffe
       wire::TcpHeader ack;  // the final ACK was consumed when the offer was made
       ack.flags = wire::TcpFlags{wire::TcpFlags::kAck};
       accept_passive(now, *index, kForwarderListener, ack, {});
-      return {};
+      return kNoError;
     }
     case Verdict::refuse:
       // The client holds an established connection: reset it as one, <SEQ=SND.NXT><CTL=RST>
@@ -222,13 +222,13 @@ std::error_code StackCore::decide_after_handshake(Instant now, const PendingOffe
       push_rst(tuple, p.open.iss + 1);
       ++stats_.resets_sent;
       ++stats_.offers_refused;
-      return {};
+      return kNoError;
     case Verdict::drop:
       flow_erase(hash, tuple);
       ++stats_.offers_dropped;
-      return {};
+      return kNoError;
   }
-  return {};
+  return kNoError;
 }
 
 }  // namespace synack::stack

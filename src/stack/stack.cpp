@@ -501,7 +501,7 @@ std::error_code StackCore::close_listener(Instant now, ListenerId id) {
   while (auto cid = accept(id)) (void)abort(now, *cid);
   add_listener_counters(l->stats(), stats_);  // its counts stay in the stack's totals
   listeners_[id.value].reset();
-  return {};
+  return kNoError;
 }
 
 std::expected<std::size_t, std::error_code> StackCore::send(ConnectionId id, wire::Bytes data) {
@@ -534,13 +534,13 @@ std::error_code StackCore::shutdown_write(Instant /*now*/, ConnectionId id) {
 std::error_code StackCore::set_user_data(ConnectionId id, std::uint64_t user) {
   if (lookup(id) == nullptr) return make_error_code(Error::unknown_connection);
   slots_[id.index].user = user;
-  return {};
+  return kNoError;
 }
 
 std::error_code StackCore::set_user_data(OfferId id, std::uint64_t user) {
   if (!offer(id)) return make_error_code(Error::unknown_offer);
   offers_[id.index].user = user;
-  return {};
+  return kNoError;
 }
 
 std::optional<std::uint64_t> StackCore::user_data(ConnectionId id) const {
@@ -554,7 +554,7 @@ std::error_code StackCore::close(Instant now, ConnectionId id) {
   c->close(now);  // FIN-WAIT-2's timer counts from the call, not from an earlier one
   slots_[id.index].released_by_user = true;
   touch(id.index);
-  return {};
+  return kNoError;
 }
 
 std::error_code StackCore::abort(Instant /*now*/, ConnectionId id) {
@@ -563,7 +563,7 @@ std::error_code StackCore::abort(Instant /*now*/, ConnectionId id) {
   c->abort();
   slots_[id.index].released_by_user = true;
   touch(id.index);
-  return {};
+  return kNoError;
 }
 
 std::optional<tcp::ConnectionInfo> StackCore::info(ConnectionId id) const {

@@ -35,6 +35,8 @@ namespace synack::stack {
 /// std::system_category() (a default std::error_code's category, out of line in libstdc++) for every
 /// event raised.
 inline const Event kBlankEvent{};
+/// What a call that succeeded returns, copied for the same reason (`return {};` would call it too).
+inline const std::error_code kNoError{};
 
 /// Builds a value in place from a factory's result: `opt.emplace(BuiltBy{[&] { return T::make(...); }})`
 /// constructs the factory's prvalue straight into the optional (the conversion's result initialises it),
