@@ -104,10 +104,10 @@ class Stack {
   /// connect() for each request of a burst, in order, with the same effect: `results[i]` is what
   /// connect(now, requests[i].local, requests[i].remote, requests[i].options) would have returned.
   /// Handles min(requests.size(), results.size()) requests and returns that count. As on_packets() does
-  /// for datagrams, the flow-table lines of up to 16 fully named tuples (an owned local address and a
-  /// port) start loading before the first of them is looked up, so that with many flows resident their
-  /// cache misses overlap instead of following one another (a load generator or a forwarder opening
-  /// many connections at once).
+  /// for datagrams, the flow-table lines of up to 16 fully named tuples (the local address and port
+  /// given, not chosen by the stack) start loading before the first of them is looked up, so that with
+  /// many flows resident their cache misses overlap instead of following one another (a load generator
+  /// or a forwarder opening many connections at once).
   std::size_t connect(Instant now, std::span<const ConnectRequest> requests,
                       std::span<std::expected<ConnectionId, std::error_code>> results);
   /// Passive open on `local` (an unspecified address listens on every owned address). `backlog` bounds

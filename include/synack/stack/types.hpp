@@ -173,8 +173,7 @@ struct ConnectOptions {
 
 /// One active open of a burst (Stack::connect over a span): connect()'s three arguments.
 struct ConnectRequest {
-  wire::Endpoint
-      local;  ///< as connect()'s: port 0 draws an ephemeral port, an unspecified address the first owned one
+  wire::Endpoint local;    ///< as connect()'s (port 0: an ephemeral port; unspecified: an owned address)
   wire::Endpoint remote;   ///< the peer
   ConnectOptions options;  ///< as connect()'s
 };
