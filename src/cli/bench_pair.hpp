@@ -161,15 +161,9 @@ class Pair {
   /// Active open on the next free client 4-tuple (addresses x ephemeral ports, round robin); with
   /// ephemeral_ports, on the next address with port 0 (the stack draws a free port).
   std::expected<ConnectionId, std::error_code> connect_next() {
-    const std::uint32_t addresses = std::max<std::uint32_t>(addresses_, 1);  // (clang-analyzer: never 0)
-    const std::uint64_t tuples = std::uint64_t{addresses} * kPortsPerAddress;
     std::error_code last;
     for (int attempt = 0; attempt < 1024; ++attempt) {
-      const std::uint64_t k = cursor_++ % tuples;
-      const wire::Endpoint local{
-          wire::IpAddress::v4(0xC0000202U + static_cast<std::uint32_t>(k % addresses)),
-          ephemeral_ports_ ? std::uint16_t{0} : static_cast<std::uint16_t>(kEphemeralLow + k / addresses)};
-      auto id = client_->connect(now_, local, {server_address(), kServerPort});
+      auto id = client_->connect(now_, next_local(), {server_address(), kServerPort});
       if (id || id.error() != tcp::make_error_code(tcp::Error::address_in_use)) return id;
       ++busy_tuples_;
       last = id.error();
@@ -181,17 +175,12 @@ class Pair {
   /// them: a busy tuple (TIME-WAIT) is skipped and counted, any other refusal ends the burst. Returns how
   /// many started. (The bench opens one at a time — 1 in flight — with connect_next(), the plain call.)
   std::uint32_t connect_burst(std::uint32_t want) {
-    const std::uint32_t addresses = std::max<std::uint32_t>(addresses_, 1);
-    const std::uint64_t tuples = std::uint64_t{addresses} * kPortsPerAddress;
     std::uint32_t started = 0;
     std::uint32_t busy = 0;  // bounded as connect_next()'s tries are
     while (started < want && busy < 1024) {
       const std::size_t n = std::min<std::size_t>(want - started, requests_.size());
       for (std::size_t i = 0; i < n; ++i) {
-        const std::uint64_t k = cursor_++ % tuples;
-        requests_[i].local = {
-            wire::IpAddress::v4(0xC0000202U + static_cast<std::uint32_t>(k % addresses)),
-            ephemeral_ports_ ? std::uint16_t{0} : static_cast<std::uint16_t>(kEphemeralLow + k / addresses)};
+        requests_[i].local = next_local();
         requests_[i].remote = {server_address(), kServerPort};
       }
       client_->connect(now_, std::span<const stack::ConnectRequest>(requests_.data(), n),
@@ -237,6 +226,14 @@ class Pair {
   [[nodiscard]] std::size_t half_open() const { return server_->listener_info(listener_)->syn_queue; }
 
  private:
+  /// The local end of the cursor's next client 4-tuple (addresses x ephemeral ports, round robin); port 0
+  /// with ephemeral_ports.
+  wire::Endpoint next_local() {
+    const std::uint32_t addresses = std::max<std::uint32_t>(addresses_, 1);  // (clang-analyzer: never 0)
+    const std::uint64_t k = cursor_++ % (std::uint64_t{addresses} * kPortsPerAddress);
+    return {wire::IpAddress::v4(0xC0000202U + static_cast<std::uint32_t>(k % addresses)),
+            ephemeral_ports_ ? std::uint16_t{0} : static_cast<std::uint16_t>(kEphemeralLow + k / addresses)};
+  }
   bool client_to_server() { return transfer(*client_, server_.get()) != 0; }
   /// Moves what `from` has to send to `to` (dropped when null) in bursts of up to kBurst datagrams, each
   /// handed over with one on_packets() call as a driver delivers what one read returned. Returns how many.

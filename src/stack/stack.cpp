@@ -20,11 +20,6 @@ std::size_t address_hash(const wire::IpAddress& a) noexcept {
   for (const std::byte b : a.bytes()) h = (h ^ static_cast<std::uint64_t>(b)) * 0x100000001B3ULL;
   return static_cast<std::size_t>(h ^ (h >> 29U));
 }
-/// 0.0.0.0 or ::, the two addresses whose 16 bytes are all zero (an IPv4 address keeps its last 12 zero).
-bool unspecified(const wire::IpAddress& a) noexcept {
-  const auto w = a.words();
-  return (w[0] | w[1]) == 0;
-}
 bool no_overrides(const tcp::OfferOverrides& o) noexcept {
   return !o.mss && !o.window_scaling && !o.window_shift && !o.sack_permitted && !o.timestamps && !o.ecn;
 }

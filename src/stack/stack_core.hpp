@@ -31,6 +31,12 @@
 
 namespace synack::stack {
 
+/// 0.0.0.0 or ::, the two addresses whose 16 bytes are all zero (an IPv4 address keeps its last 12 zero).
+inline bool unspecified(const wire::IpAddress& a) noexcept {
+  const auto w = a.words();
+  return (w[0] | w[1]) == 0;
+}
+
 /// What an event starts as: `Event e = kBlankEvent;` copies two words where `Event e;` would call
 /// std::system_category() (a default std::error_code's category, out of line in libstdc++) for every
 /// event raised.

@@ -50,8 +50,7 @@ std::size_t StackCore::connect_burst(Instant now, std::span<const ConnectRequest
       hashes[i].reset();
       // Only a tuple that connect() looks up as given: an ephemeral port or an unspecified address is
       // chosen inside it (and a request that connect() refuses before its lookup wastes one prefetch).
-      const auto w = r.local.address.words();  // (w[0] | w[1]) == 0: 0.0.0.0 or ::, unspecified
-      if (r.local.port != 0 && r.remote.port != 0 && (w[0] | w[1]) != 0 &&
+      if (r.local.port != 0 && r.remote.port != 0 && !unspecified(r.local.address) &&
           r.local.address.version() == r.remote.address.version()) {
         hashes[i] = flows_.hash(wire::FourTuple{r.local, r.remote});
         flows_.prefetch(*hashes[i]);
