@@ -37,7 +37,6 @@ constexpr std::uint16_t kEphemeralLow = 32768;  // Linux ip_local_port_range
 constexpr std::uint16_t kEphemeralHigh = 60999;
 constexpr std::uint32_t kPortsPerAddress = kEphemeralHigh - kEphemeralLow + 1U;
 constexpr std::uint32_t kMaxClientAddresses = 253;  // 192.0.2.2 .. 192.0.2.254
-/// Per-connection bytes besides the two buffers, for the memory budget only (an upper estimate).
 // Upper bounds used to keep a run inside its memory budget. Buffers hold memory only while they hold
 // bytes, and the bench sends none: an idle connection is its control blocks, slot and flow-table share.
 constexpr std::uint64_t kConnectionOverhead = 2048;

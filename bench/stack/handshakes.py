@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Issue 10's measurements of `synack bench`, repeatable: rates of one or more builds run interleaved, and
+callgrind instruction counts per handshake with where they go.
+
+  bench/stack/handshakes.py rates [--runs N] [--cases LIST] BIN [BIN ...]
+  bench/stack/handshakes.py instructions [--cases LIST] [--top N] BIN [BIN ...]
+
+rates: every case runs on every build in turn, the builds' order reversed on every other run (so a drift of
+the machine's speed during the set falls on both alike); per case and build the median, best and worst
+rate, then the ratios BENCHMARKS.md reports (10^6 residents "of none", the FIN close "of RST"), both of the
+medians and of the best runs (on a shared, noisy host the best run is what the noise disturbs least).
+Rates are handshakes per CPU second of the bench process (`--basis wall` for wall-clock seconds).
+
+instructions: `valgrind --tool=callgrind` collecting only the bench's measured loop, run for C and for 2C
+handshakes; the difference over C is the cost of one handshake with the fixed start-up of the loop taken
+out. `--top N` lists the N functions whose own instructions per handshake are largest (by the same
+difference), so that a change says where it moved instructions.
+
+Every run is bounded: by its handshake count, by `--seconds` of wall time passed to the bench, and by a
+timeout on the process. Nothing here opens a socket; the bench's kernel baseline is skipped
+(--no-kernel). Exit codes: 0 done, 1 a run failed, 2 bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+# name -> (bench arguments, multiplier of --connections)
+CASES: dict[str, tuple[list[str], int]] = {
+    "rst1": (["--inflight", "1"], 1),
+    "rst32": (["--inflight", "32"], 1),
+    "rst256": (["--inflight", "256"], 1),
+    "rst65536": (["--inflight", "65536"], 5),
+    "res1": (["--inflight", "1", "--resident", "{resident}"], 1),
+    "res32": (["--inflight", "32", "--resident", "{resident}"], 1),
+    "res256": (["--inflight", "256", "--resident", "{resident}"], 1),
+    "fin256": (["--inflight", "256", "--close", "fin"], 1),
+}
+DEFAULT_RATE_CASES = "rst1,rst32,rst256,res1,res32,res256,fin256"
+DEFAULT_INSTRUCTION_CASES = "rst1,rst256,fin256"
+# (case, reference case, what the ratio says)
+RATIOS = [
+    ("res1", "rst1", "residents at 1 in flight, of none"),
+    ("res32", "rst32", "residents at 32 in flight, of none"),
+    ("res256", "rst256", "residents at 256 in flight, of none"),
+    ("fin256", "rst256", "FIN close at 256 in flight, of RST"),
+]
+RUN_TIMEOUT_S = 900
+
+
+class RunError(Exception):
+    pass
+
+
+def case_args(name: str, connections: int, resident: int) -> list[str]:
+    args, multiplier = CASES[name]
+    return [a.format(resident=resident) for a in args] + ["--connections", str(connections * multiplier)]
+
+
+def run_rate(binary: str, args: list[str], opts: argparse.Namespace) -> float:
+    cmd = [binary, "bench", *args, "--no-kernel", "--memory-count", "0", "--json",
+           "--memory-budget", str(opts.memory_budget), "--seconds", str(opts.seconds)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise RunError(f"{' '.join(cmd)}: {e}") from e
+    if done.returncode != 0:
+        raise RunError(f"{' '.join(cmd)}: exit {done.returncode}: {done.stderr.strip()[:300]}")
+    synack = json.loads(done.stdout)["synack"]
+    if synack["stopped_by_time"]:
+        print(f"note: {' '.join(cmd)} stopped after --seconds {opts.seconds}", file=sys.stderr)
+    seconds = synack["cpu_seconds"] if opts.basis == "cpu" else synack["wall_seconds"]
+    return synack["handshakes"] / seconds if seconds > 0 else 0.0
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "best": max(values), "worst": min(values)}
+
+
+def kilo(v: float) -> str:
+    return f"{v / 1000:,.0f} k"
+
+
+def rates(opts: argparse.Namespace) -> int:
+    cases = opts.cases
+    # By position: the same executable may be named twice (a noise check: both columns should agree).
+    builds = list(range(len(opts.binaries)))
+    results: list[dict[str, list[float]]] = [{c: [] for c in cases} for _ in builds]
+    for run in range(opts.runs):
+        order = builds if run % 2 == 0 else list(reversed(builds))
+        for case in cases:
+            for b in order:
+                binary = opts.binaries[b]
+                rate = run_rate(binary, case_args(case, opts.connections, opts.resident), opts)
+                results[b][case].append(rate)
+                if sys.stderr.isatty():
+                    print(f"\rrun {run + 1}/{opts.runs} {case} {os.path.basename(binary)}: {kilo(rate)}\x1b[K",
+                          end="", file=sys.stderr, flush=True)
+    if sys.stderr.isatty():
+        print("\r\x1b[K", end="", file=sys.stderr)
+    summaries = [{c: summary(v) for c, v in per.items()} for per in results]
+    ratios: list[dict[str, dict[str, float]]] = [{} for _ in builds]
+    for b in builds:
+        for case, ref, _ in RATIOS:
+            if case in cases and ref in cases:
+                s, r = summaries[b][case], summaries[b][ref]
+                ratios[b][case] = {"of_median": s["median"] / r["median"], "of_best": s["best"] / r["best"]}
+    if opts.json:
+        json.dump({"basis": opts.basis, "runs": opts.runs, "connections": opts.connections,
+                   "resident": opts.resident,
+                   "builds": [{"binary": opts.binaries[b], "rates": results[b], "summary": summaries[b],
+                               "ratios": ratios[b]} for b in builds]},
+                  sys.stdout, indent=2)
+        print()
+        return 0
+    names = [os.path.basename(os.path.dirname(os.path.abspath(b))) + "/" + os.path.basename(b)
+             for b in opts.binaries]
+    print(f"handshakes/s ({opts.basis}), {opts.runs} interleaved runs: median (best; worst)")
+    print()
+    print("| case | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    for case in cases:
+        cells = [f"{kilo(s['median'])} ({kilo(s['best'])}; {kilo(s['worst'])})"
+                 for s in (summaries[b][case] for b in builds)]
+        print(f"| {case} | " + " | ".join(cells) + " |")
+    shown = [(c, ref, what) for c, ref, what in RATIOS if c in cases and ref in cases]
+    if shown:
+        print()
+        print("| ratio: of medians / of best runs | " + " | ".join(names) + " |")
+        print("|---|" + "---:|" * len(names))
+        for case, _, what in shown:
+            cells = [f"{ratios[b][case]['of_median']:.1%} / {ratios[b][case]['of_best']:.1%}"
+                     for b in builds]
+            print(f"| {what} | " + " | ".join(cells) + " |")
+    return 0
+
+
+def callgrind(binary: str, args: list[str], out: str) -> None:
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--collect-atstart=no",
+           "--toggle-collect=*bench_handshake_loop*", binary, "bench", *args, "--no-kernel",
+           "--memory-count", "0", "--memory-budget", "4096"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S * 4, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise RunError(f"{' '.join(cmd)}: {e}") from e
+    if done.returncode != 0:
+        raise RunError(f"{' '.join(cmd)}: exit {done.returncode}: {done.stderr.strip()[-300:]}")
+
+
+LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$")
+
+
+def self_costs(profile: str) -> tuple[int, dict[str, int]]:
+    """The profile's total and each function's own instructions (callgrind_annotate, no inclusion)."""
+    out = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", "--auto=no", profile],
+                         capture_output=True, text=True, check=True).stdout
+    total = 0
+    per: dict[str, int] = {}
+    for line in out.splitlines():
+        m = LINE.match(line)
+        if not m:
+            continue
+        value = int(m.group(1).replace(",", ""))
+        name = m.group(2)
+        if name.startswith("=>") or name.startswith("events annotated"):
+            continue
+        if name.startswith("PROGRAM TOTALS"):
+            total = value
+            continue
+        # "file:function [object]": the function without its object, parameters shortened.
+        name = re.sub(r"\s*\[[^\]]*\]\s*$", "", name)
+        per[name] = per.get(name, 0) + value
+    return total, per
+
+
+def short(name: str) -> str:
+    name = re.sub(r"std::span<([^<>]|<[^<>]*>)*>", "span", name)
+    name = re.sub(r"synack::(stack|tcp|wire|cli)::", "", name)
+    return name if len(name) <= 110 else name[:107] + "..."
+
+
+def instructions(opts: argparse.Namespace) -> int:
+    if shutil.which("valgrind") is None or shutil.which("callgrind_annotate") is None:
+        print("handshakes.py: instructions needs valgrind (scripts/setup.sh installs it)", file=sys.stderr)
+        return 1
+    cases = opts.cases
+    c = opts.connections
+    report: list[dict[str, dict]] = []
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=opts.jobs) as pool:
+        for b, binary in enumerate(opts.binaries):
+            report.append({})
+            for case in cases:
+                base = case_args(case, c, opts.resident)
+                files = [os.path.join(tmp, f"{b}-{case}-{n}.out") for n in (1, 2)]
+                runs = [pool.submit(callgrind, binary, base[:-1] + [str(int(base[-1]) * n)], f)
+                        for n, f in zip((1, 2), files)]
+                for r in runs:
+                    r.result()
+                (t1, s1), (t2, s2) = self_costs(files[0]), self_costs(files[1])
+                scale = int(base[-1])
+                top = sorted(((s2.get(k, 0) - s1.get(k, 0)) / scale, k) for k in set(s1) | set(s2))
+                top.reverse()
+                report[b][case] = {"per_handshake": (t2 - t1) / scale,
+                                        "top": [{"function": k, "per_handshake": v} for v, k in top[:opts.top]]}
+    if opts.json:
+        json.dump({"connections": c,
+                   "builds": [{"binary": opts.binaries[b], "cases": report[b]} for b in range(len(report))]},
+                  sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"callgrind instructions per handshake ((Ir at {2 * c:,} - Ir at {c:,}) / {c:,} handshakes)")
+    print()
+    print("| case | " + " | ".join(opts.binaries) + " |")
+    print("|---|" + "---:|" * len(opts.binaries))
+    for case in cases:
+        print(f"| {case} | " + " | ".join(f"{r[case]['per_handshake']:,.0f}" for r in report) + " |")
+    if opts.top:
+        for binary, r in zip(opts.binaries, report):
+            for case in cases:
+                print()
+                print(f"{binary}, {case}: the functions' own instructions per handshake, largest first")
+                for t in r[case]["top"]:
+                    print(f"{t['per_handshake']:8.1f}  {short(t['function'])}")
+    return 0
+
+
+def parse_cases(text: str) -> list[str]:
+    """The cases named in --cases, in order; an argparse type, so a bad list is a usage error (exit 2)."""
+    cases = [c for c in text.split(",") if c]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown or not cases:
+        raise argparse.ArgumentTypeError(f"unknown case {', '.join(unknown) or repr(text)} "
+                                         f"(known: {', '.join(CASES)})")
+    return cases
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("rates", help="handshake rates of one or more builds, interleaved")
+    r.add_argument("--runs", type=int, default=10, help="runs of every case per build (default 10)")
+    r.add_argument("--cases", type=parse_cases, default=DEFAULT_RATE_CASES,
+                   help=f"comma-separated, of {', '.join(CASES)} (default {DEFAULT_RATE_CASES})")
+    r.add_argument("--connections", type=int, default=200000, help="handshakes per run (x5 for rst65536)")
+    r.add_argument("--resident", type=int, default=1000000, help="idle connections for the res* cases")
+    r.add_argument("--memory-budget", type=int, default=4096, help="MiB, passed to the bench (default 4096)")
+    r.add_argument("--seconds", type=float, default=120, help="wall-time bound of each run's loop")
+    r.add_argument("--basis", choices=["cpu", "wall"], default="cpu", help="seconds the rate divides by")
+    r.add_argument("--json", action="store_true", help="every run's rate and the summaries as JSON")
+    r.add_argument("binaries", nargs="+", metavar="BIN", help="synack executables to compare")
+    i = sub.add_parser("instructions", help="callgrind instructions per handshake, and where they go")
+    i.add_argument("--cases", type=parse_cases, default=DEFAULT_INSTRUCTION_CASES,
+                   help=f"comma-separated, of {', '.join(CASES)} (default {DEFAULT_INSTRUCTION_CASES})")
+    i.add_argument("--connections", type=int, default=20000, help="C: runs of C and 2C handshakes")
+    i.add_argument("--resident", type=int, default=100000, help="idle connections for the res* cases")
+    i.add_argument("--top", type=int, default=0, help="list the N largest functions per case")
+    i.add_argument("--jobs", type=int, default=2, help="callgrind runs at once (default 2)")
+    i.add_argument("--json", action="store_true", help="the counts and lists as JSON")
+    i.add_argument("binaries", nargs="+", metavar="BIN", help="synack executables to measure")
+    opts = parser.parse_args()
+    for flag in ("runs", "connections", "jobs"):
+        if getattr(opts, flag, 1) < 1:
+            parser.error(f"--{flag} must be at least 1")
+    for b in opts.binaries:
+        if not (os.path.isfile(b) and os.access(b, os.X_OK)):
+            parser.error(f"BIN: {b} is not an executable file")
+    try:
+        return rates(opts) if opts.command == "rates" else instructions(opts)
+    except RunError as e:
+        print(f"handshakes.py: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
