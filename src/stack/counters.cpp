@@ -89,55 +89,44 @@ std::vector<NamedCounter> named_counters(const StackStats& s) {
 
 // --- counters --------------------------------------------------------------------------------------
 
-bool StackCore::is_martian(const wire::FourTuple& tuple) noexcept {
+std::uint64_t* StackCore::martian_counter(const wire::FourTuple& tuple) noexcept {
   // Nearly every datagram: IPv4 unicast from an ordinary address that is not ours.
   if (tuple.remote.address.is_v4() && wire::ordinary_v4_octet(tuple.remote.address.first_octet()) &&
       wire::ordinary_v4_octet(tuple.local.address.first_octet()) &&
       tuple.remote.address != tuple.local.address && !owns(tuple.remote.address)) {
-    return false;
+    return nullptr;
   }
   MartianStats& m = stats_.martian;
   if (const auto reason = wire::martian_source(tuple.remote.address)) {
     switch (*reason) {
       case wire::MartianReason::zero_net:
-        ++m.zero_net;
-        break;
+        return &m.zero_net;
       case wire::MartianReason::loopback:
-        ++m.loopback;
-        break;
+        return &m.loopback;
       case wire::MartianReason::multicast:
-        ++m.multicast;
-        break;
+        return &m.multicast;
       case wire::MartianReason::broadcast_reserved:
-        ++m.broadcast_reserved;
-        break;
+        return &m.broadcast_reserved;
       case wire::MartianReason::v6_unspecified:
-        ++m.v6_unspecified;
-        break;
+        return &m.v6_unspecified;
       case wire::MartianReason::v6_loopback:
-        ++m.v6_loopback;
-        break;
+        return &m.v6_loopback;
       case wire::MartianReason::v6_multicast:
-        ++m.v6_multicast;
-        break;
+        return &m.v6_multicast;
       case wire::MartianReason::v4_mapped:
-        ++m.v4_mapped;
-        break;
+        return &m.v4_mapped;
     }
-    return true;
   }
   // TCP is unicast (RFC 1122 §4.2.3.10): a multicast or broadcast destination is discarded. Only the
   // forwarder would otherwise see it (such an address is never owned); counted apart all the same.
   if (wire::martian_destination(tuple.local.address)) {
-    ++m.destination;
-    return true;
+    return &m.destination;
   }
   // The "land" attack: a segment claiming to come from this host, or from its own destination.
   if (tuple.remote.address == tuple.local.address || owns(tuple.remote.address)) {
-    ++m.own_address;
-    return true;
+    return &m.own_address;
   }
-  return false;
+  return nullptr;
 }
 
 void StackCore::add_listener_counters(const tcp::ListenerStats& l, StackStats& s) noexcept {

@@ -305,7 +305,13 @@ class StackCore {
   [[nodiscard]] std::optional<std::uint32_t> find_listener(const wire::Endpoint& local) const noexcept;
   /// RFC 1122 §3.2.1.3, RFC 1812 §5.3.7: a martian source or destination, counted by reason in
   /// stats_.martian; the datagram is then discarded before any lookup.
-  [[nodiscard]] bool is_martian(const wire::FourTuple& tuple) noexcept;
+  [[nodiscard]] bool is_martian(const wire::FourTuple& tuple) noexcept {
+    std::uint64_t* counter = martian_counter(tuple);
+    if (counter != nullptr) ++*counter;
+    return counter != nullptr;
+  }
+  /// The stats_.martian counter of the reason `tuple` is martian, or nullptr; counts nothing.
+  [[nodiscard]] std::uint64_t* martian_counter(const wire::FourTuple& tuple) noexcept;
   /// Adds what listener stats `l` counted to `s` (stats() for live listeners; close_listener folds a
   /// closing listener's counts into stats_ for good).
   static void add_listener_counters(const tcp::ListenerStats& l, StackStats& s) noexcept;
@@ -320,6 +326,12 @@ class StackCore {
   /// `ip_ecn`: the datagram's IP ECN field (RFC 3168), for the connection.
   void on_flow_segment(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,
                        const wire::TcpHeader& h, wire::Bytes payload, std::uint8_t ip_ecn);
+  /// A plain SYN for a listener taken into its SYN queue before the flow lookup, the lookup after
+  /// (Listener::take_syn). False when the SYN takes the usual way; true when it was taken and looked up:
+  /// `ref` empty, it is queued and its SYN-ACK too; else it was withdrawn and `ref` is its flow.
+  bool syn_before_lookup(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                         const wire::TcpHeader& h, wire::Bytes payload, std::uint8_t ip_ecn,
+                         std::optional<FlowRef>& ref);
   /// A datagram no flow knows: a listener's, the forwarder's, or answered as closed (`ip_ecn` for an
   /// AccECN SYN-ACK, RFC 9768 Table 2).
   void on_segment_no_flow(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,

@@ -92,7 +92,15 @@ void StackCore::on_packet_hashed(Instant now, wire::Bytes datagram,
   }
   const wire::Bytes payload = view->tcp().payload();
 
-  if (const auto ref = flow_find(hash, tuple)) {
+  std::optional<FlowRef> ref;
+  if (const TcpFlags f = header->flags;
+      !f.syn() || f.ack() || f.rst() ||
+      !syn_before_lookup(now, tuple, hash, *header, payload, view->ip().ecn, ref)) {
+    ref = flow_find(hash, tuple);
+  } else if (!ref) {
+    return;  // in the listener's SYN queue
+  }
+  if (ref) {
     on_flow_segment(now, tuple, hash, *ref, *header, payload, view->ip().ecn);
     return;
   }
@@ -107,6 +115,38 @@ void StackCore::on_packet_hashed(Instant now, wire::Bytes datagram,
   }
   observe(now, ConnectionId{}, Direction::in, tuple, *header, payload.size());
   on_segment_no_flow(now, tuple, hash, *header, payload, view->ip().ecn);
+}
+
+bool StackCore::syn_before_lookup(Instant now, const wire::FourTuple& tuple, std::uint32_t hash,
+                                  const wire::TcpHeader& h, wire::Bytes payload, std::uint8_t ip_ecn,
+                                  std::optional<FlowRef>& ref) {
+  // With many flows the lookup of a new tuple is a cache miss (the tag word of a random line: BENCHMARKS.md
+  // round 13), and a SYN's other work does not depend on the answer unless a flow exists, which is rare
+  // (a retransmitted SYN, a new incarnation of a TIME-WAIT tuple, a simultaneous open). So the listener's
+  // work for a plain SYN — the checks below, its options, the ISN's SipHash, the entry — runs while the
+  // prefetched line loads (on_packet_hashed), and a SYN that turns out to have a flow is withdrawn from
+  // the listener and goes to the flow (`ref`, the caller's), as if looked up first. Only what can be
+  // undone exactly is done ahead: no pruning, cookie or Fast Open (take_syn() declines them), and nothing
+  // the stack counts. The outcome is RFC 9293 §3.10.7's: the SYN is processed in the state of its tuple.
+  // A SYN the listener declines (a full queue answering with cookies) runs the checks below twice.
+  if (forwarder_ || control_count_ == control_.size() || martian_counter(tuple) != nullptr ||
+      !owns(tuple.local.address)) {
+    return false;
+  }
+  const auto li = find_listener(tuple.local);
+  if (!li) return false;
+  tcp::Listener& l = *listeners_[*li];
+  const auto slot = l.take_syn(now, tuple, h, isn_, ip_ecn);
+  if (!slot) return false;
+  ref = flow_find(hash, tuple);
+  if (ref) {
+    l.withdraw_syn(*slot);
+    return true;
+  }
+  observe(now, ConnectionId{}, Direction::in, tuple, h, payload.size());
+  flow_insert(hash, FlowRef{FlowRef::Kind::half_open, *slot, *li});
+  push_syn_ack(tuple, *li, *slot);
+  return true;
 }
 
 void StackCore::on_flow_segment(Instant now, const wire::FourTuple& tuple, std::uint32_t hash, FlowRef ref,

@@ -329,6 +329,37 @@ void Listener::free_half_open(std::uint32_t slot) noexcept {
   --half_open_count_;
 }
 
+SynOptions Listener::peer_options(const wire::TcpHeader& h, std::uint8_t ip_ecn) const noexcept {
+  SynOptions peer = SynOptions::from(h.options);
+  // RFC 3168 §6.1.1: an ECN-setup SYN is agreed to unless ECN is off here (the entry remembers it).
+  peer.ecn = config_->ecn != EcnMode::off && ecn_setup(h.flags);
+  if (config_->ecn == EcnMode::accecn) [[unlikely]]
+    accecn_syn(h.flags, ip_ecn, peer);
+  return peer;
+}
+
+std::optional<std::uint32_t> Listener::take_syn(Instant now, const wire::FourTuple& tuple,
+                                                const wire::TcpHeader& h, const IsnGenerator& isn,
+                                                std::uint8_t ip_ecn) {
+  const TcpFlags f = h.flags;
+  // What on_segment() below does with a SYN when none of its other paths applies: the accept queue has
+  // room (else dropped), no Fast Open option for a Fast Open listener (RFC 7413), no cookie answer
+  // (always, or when_full with the queue full: RFC 4987 §3.6) and room without pruning. A SYN carrying
+  // data is taken too: its SYN-ACK acknowledges only the SYN, and the peer retransmits the data.
+  if (!f.syn() || f.ack() || f.rst() || half_open_count_ >= capacity_ || accept_queue_full() ||
+      (fast_open_ != nullptr && h.options.fast_open) ||
+      (cookies_ != nullptr && cookie_mode_ == SynCookieMode::always)) {
+    return std::nullopt;
+  }
+  ++stats_.syns_received;
+  return add_half_open(now, tuple, h.seq, peer_options(h, ip_ecn), isn);
+}
+
+void Listener::withdraw_syn(std::uint32_t slot) noexcept {
+  free_half_open(slot);
+  --stats_.syns_received;
+}
+
 ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, const wire::TcpHeader& h,
                                    wire::Bytes payload, const IsnGenerator& isn, std::uint8_t ip_ecn) {
   ListenerReply r;
@@ -339,17 +370,18 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   if (f.ack()) return on_ack(now, tuple, h, isn);
   // Fourth: a SYN. Anything else is dropped.
   if (!f.syn()) return r;
+  if (const auto slot = take_syn(now, tuple, h, isn, ip_ecn)) {
+    r.kind = ListenerReply::Kind::send_syn_ack;
+    r.slot = *slot;
+    return r;
+  }
   ++stats_.syns_received;
   // Linux drops a SYN while the accept queue is full (LINUX_MIB_LISTENOVERFLOWS), cookies or not.
   if (accept_queue_full()) {
     ++stats_.accept_queue_full_drops;
     return r;
   }
-  SynOptions peer = SynOptions::from(h.options);
-  // RFC 3168 §6.1.1: an ECN-setup SYN is agreed to unless ECN is off here (the entry remembers it).
-  peer.ecn = config_->ecn != EcnMode::off && ecn_setup(h.flags);
-  if (config_->ecn == EcnMode::accecn) [[unlikely]]
-    accecn_syn(h.flags, ip_ecn, peer);
+  SynOptions peer = peer_options(h, ip_ecn);
   // RFC 7413 §4.2.2: a SYN with the Fast Open option, on a listener that does Fast Open (which answers
   // an AccECN SYN with RFC 3168 ECN, as a SYN cookie does).
   if (fast_open_ != nullptr && h.options.fast_open) [[unlikely]] {
@@ -369,6 +401,8 @@ ListenerReply Listener::on_segment(Instant now, const wire::FourTuple& tuple, co
   }
   // A SYN carrying data (without a valid Fast Open cookie): the SYN-ACK acknowledges only the SYN
   // (RCV.NXT = SEG.SEQ + 1); the data is not queued and the peer retransmits it after the handshake.
+  // (Here only after pruning, for a Fast Open SYN taken without its data, or for a SYN a cookie cannot
+  // encode: take_syn() took every other.)
   const auto slot = add_half_open(now, tuple, h.seq, peer, isn);
   r.kind = ListenerReply::Kind::send_syn_ack;
   r.slot = *slot;

@@ -224,6 +224,70 @@ TEST(Counters, AcceptQueueFull_SynsAndFinalAcksCountedAsOverflowsAndDrops) {
   EXPECT_EQ(st.listen_syns, st.syn_acks_sent + st.listen_drops);
 }
 
+// --- a SYN taken by the listener before its flow lookup (StackCore::syn_before_lookup) ------------------
+
+/// The datagrams a stack sends now, parsed headers.
+std::vector<wire::TcpHeader> sent(Stack& s, Instant now) {
+  std::vector<wire::TcpHeader> out;
+  std::array<std::byte, 2048> buf{};
+  while (const auto n = s.poll_transmit(now, buf)) {
+    const auto view = wire::TcpPacketView::parse(wire::Bytes(buf.data(), *n));
+    EXPECT_TRUE(view);
+    if (view) out.push_back(*wire::TcpHeader::parse(view->tcp()));
+  }
+  return out;
+}
+
+/// RFC 9293 §3.10.7.4: a retransmitted SYN belongs to its half-open entry, which answers it with its
+/// SYN-ACK again. Taken ahead of the lookup, the SYN's second entry is withdrawn: one entry, one SYN
+/// counted, the same ISN both times.
+TEST(SynBeforeLookup, SynReceived_RetransmittedSyn_SameEntryAnswersCountedOnce) {
+  Stack b{config_for(addr_b()), key(2), 22};
+  const auto l = b.listen({addr_b(), 80});
+  ASSERT_TRUE(l);
+  const Instant t0 = Instant::from_nanoseconds(1'000'000'000);
+  const auto syn = datagram({addr_a(), 5000}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 1000));
+  b.on_packet(t0, syn);
+  const auto first = sent(b, t0);
+  b.on_packet(t0 + 300ms, syn);
+  const auto again = sent(b, t0 + 300ms);
+  ASSERT_EQ(first.size(), 1U);
+  ASSERT_EQ(again.size(), 1U);
+  EXPECT_TRUE(again[0].flags.syn() && again[0].flags.ack());
+  EXPECT_EQ(again[0].seq, first[0].seq);
+  EXPECT_EQ(b.listener(*l)->syn_queue_size(), 1U);
+  EXPECT_EQ(b.stats().listen_syns, 1U);
+  EXPECT_EQ(b.stats().syn_acks_sent, 2U);
+}
+
+/// RFC 5961 §4.2 (RFC 9293 §3.10.7.4): a SYN for an established connection's tuple gets a challenge ACK
+/// from the connection; the listener keeps no entry for it and does not count it.
+TEST(SynBeforeLookup, Established_SynForItsTuple_ChallengeAckNoListenerEntry) {
+  Stack b{config_for(addr_b()), key(2), 22};
+  const auto l = b.listen({addr_b(), 80});
+  ASSERT_TRUE(l);
+  Instant now = Instant::from_nanoseconds(1'000'000'000);
+  b.on_packet(now, datagram({addr_a(), 5000}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 1000)));
+  const auto syn_ack = sent(b, now);
+  ASSERT_EQ(syn_ack.size(), 1U);
+  b.on_packet(
+      now, datagram({addr_a(), 5000}, {addr_b(), 80}, hdr(TcpFlags::kAck, 1001, (syn_ack[0].seq + 1).raw())));
+  EXPECT_TRUE(sent(b, now).empty());
+  ASSERT_EQ(b.connection_count(), 1U);
+  now += 10ms;
+  b.on_packet(now, datagram({addr_a(), 5000}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 777777)));
+  const auto answer = sent(b, now);
+  ASSERT_EQ(answer.size(), 1U);
+  EXPECT_FALSE(answer[0].flags.syn());
+  EXPECT_TRUE(answer[0].flags.ack());
+  EXPECT_EQ(answer[0].ack, SeqNum{1001});
+  EXPECT_EQ(b.stats().challenge_acks, 1U);
+  EXPECT_EQ(b.listener(*l)->syn_queue_size(), 0U);
+  EXPECT_EQ(b.stats().listen_syns, 1U);
+  EXPECT_EQ(b.stats().syn_acks_sent, 1U);
+  EXPECT_EQ(b.connection_count(), 1U);
+}
+
 /// Segments for no listener are answered with RST and counted; every RST on the wire is counted.
 TEST(Counters, SegmentsToClosedPort_CountedAsNoListenerAndOutRsts) {
   Stack s{config_for(addr_b()), key(2), 1};

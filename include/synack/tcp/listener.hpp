@@ -156,6 +156,17 @@ class Listener {
   [[nodiscard]] ListenerReply on_segment(Instant now, const wire::FourTuple& tuple,
                                          const wire::TcpHeader& header, wire::Bytes payload,
                                          const IsnGenerator& isn, std::uint8_t ip_ecn = 0);
+  /// on_segment() for a SYN the SYN queue takes as it comes — no cookie, no Fast Open, room in both queues
+  /// without pruning — which is what nearly every SYN is: the slot of its new entry. nullopt, with
+  /// nothing changed, for any other segment (on_segment() then takes it). For an owner that looks the
+  /// SYN's tuple up in its flow table after this work rather than before, so that the work overlaps the
+  /// lookup's cache miss in a large table; withdraw_syn() undoes it when the lookup finds a flow.
+  [[nodiscard]] std::optional<std::uint32_t> take_syn(Instant now, const wire::FourTuple& tuple,
+                                                      const wire::TcpHeader& header, const IsnGenerator& isn,
+                                                      std::uint8_t ip_ecn = 0);
+  /// Undoes take_syn(): the SYN belonged to an existing flow, so its entry is freed and it is not
+  /// counted as received here.
+  void withdraw_syn(std::uint32_t slot) noexcept;
   /// Creates a half-open entry as if `header` (a SYN) had arrived; used by on_segment and by the
   /// forwarder once the embedder accepted. nullopt when the SYN queue is full. The entry keeps its
   /// timestamp offset (HalfOpen::ts_offset), computed with its ISN by one hash.
@@ -278,6 +289,8 @@ class Listener {
   [[nodiscard]] bool cookie_ack_possible(Instant now) const noexcept;
 
  private:
+  /// The SYN's options as the entry keeps them, with its ECN (RFC 3168 §6.1.1) or AccECN setup.
+  [[nodiscard]] SynOptions peer_options(const wire::TcpHeader& h, std::uint8_t ip_ecn) const noexcept;
   static constexpr std::uint32_t kNil = 0xFFFFFFFFU;
   static constexpr std::uint32_t kChunkShift = 11;
   /// The head and tail of one retransmission count's FIFO of in-use slots.
