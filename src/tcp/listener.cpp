@@ -351,8 +351,9 @@ std::optional<std::uint32_t> Listener::take_syn(Instant now, const wire::FourTup
       (cookies_ != nullptr && cookie_mode_ == SynCookieMode::always)) {
     return std::nullopt;
   }
-  ++stats_.syns_received;
-  return add_half_open(now, tuple, h.seq, peer_options(h, ip_ecn), isn);
+  const auto slot = add_half_open(now, tuple, h.seq, peer_options(h, ip_ecn), isn);
+  if (slot) ++stats_.syns_received;  // (always: room was checked above)
+  return slot;
 }
 
 void Listener::withdraw_syn(std::uint32_t slot) noexcept {
