@@ -61,21 +61,30 @@ class RunError(Exception):
     pass
 
 
-def case_args(name: str, connections: int, resident: int) -> list[str]:
-    args, multiplier = CASES[name]
-    return [a.format(resident=resident) for a in args] + ["--connections", str(connections * multiplier)]
+def case_connections(name: str, connections: int) -> int:
+    """Handshakes a run of case `name` makes for --connections `connections`."""
+    return connections * CASES[name][1]
+
+
+def case_args(name: str, handshakes: int, resident: int) -> list[str]:
+    return [a.format(resident=resident) for a in CASES[name][0]] + ["--connections", str(handshakes)]
+
+
+def run(cmd: list[str], timeout: float) -> str:
+    """Runs one bounded command; its stdout, or RunError naming the command."""
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise RunError(f"{' '.join(cmd)}: {e}") from e
+    if done.returncode != 0:
+        raise RunError(f"{' '.join(cmd)}: exit {done.returncode}: {done.stderr.strip()[-300:]}")
+    return done.stdout
 
 
 def run_rate(binary: str, args: list[str], opts: argparse.Namespace) -> float:
     cmd = [binary, "bench", *args, "--no-kernel", "--memory-count", "0", "--json",
            "--memory-budget", str(opts.memory_budget), "--seconds", str(opts.seconds)]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise RunError(f"{' '.join(cmd)}: {e}") from e
-    if done.returncode != 0:
-        raise RunError(f"{' '.join(cmd)}: exit {done.returncode}: {done.stderr.strip()[:300]}")
-    synack = json.loads(done.stdout)["synack"]
+    synack = json.loads(run(cmd, RUN_TIMEOUT_S))["synack"]
     if synack["stopped_by_time"]:
         print(f"note: {' '.join(cmd)} stopped after --seconds {opts.seconds}", file=sys.stderr)
     seconds = synack["cpu_seconds"] if opts.basis == "cpu" else synack["wall_seconds"]
@@ -100,7 +109,8 @@ def rates(opts: argparse.Namespace) -> int:
         for case in cases:
             for b in order:
                 binary = opts.binaries[b]
-                rate = run_rate(binary, case_args(case, opts.connections, opts.resident), opts)
+                args = case_args(case, case_connections(case, opts.connections), opts.resident)
+                rate = run_rate(binary, args, opts)
                 results[b][case].append(rate)
                 if sys.stderr.isatty():
                     print(f"\rrun {run + 1}/{opts.runs} {case} {os.path.basename(binary)}: {kilo(rate)}\x1b[K",
@@ -148,12 +158,7 @@ def callgrind(binary: str, args: list[str], out: str) -> None:
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--collect-atstart=no",
            "--toggle-collect=*bench_handshake_loop*", binary, "bench", *args, "--no-kernel",
            "--memory-count", "0", "--memory-budget", "4096"]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S * 4, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise RunError(f"{' '.join(cmd)}: {e}") from e
-    if done.returncode != 0:
-        raise RunError(f"{' '.join(cmd)}: exit {done.returncode}: {done.stderr.strip()[-300:]}")
+    run(cmd, RUN_TIMEOUT_S * 4)
 
 
 LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$")
@@ -199,14 +204,13 @@ def instructions(opts: argparse.Namespace) -> int:
         for b, binary in enumerate(opts.binaries):
             report.append({})
             for case in cases:
-                base = case_args(case, c, opts.resident)
+                scale = case_connections(case, c)
                 files = [os.path.join(tmp, f"{b}-{case}-{n}.out") for n in (1, 2)]
-                runs = [pool.submit(callgrind, binary, base[:-1] + [str(int(base[-1]) * n)], f)
+                runs = [pool.submit(callgrind, binary, case_args(case, scale * n, opts.resident), f)
                         for n, f in zip((1, 2), files)]
                 for r in runs:
                     r.result()
                 (t1, s1), (t2, s2) = self_costs(files[0]), self_costs(files[1])
-                scale = int(base[-1])
                 top = sorted(((s2.get(k, 0) - s1.get(k, 0)) / scale, k) for k in set(s1) | set(s2))
                 top.reverse()
                 report[b][case] = {"per_handshake": (t2 - t1) / scale,
@@ -217,7 +221,7 @@ def instructions(opts: argparse.Namespace) -> int:
                   sys.stdout, indent=2)
         print()
         return 0
-    print(f"callgrind instructions per handshake ((Ir at {2 * c:,} - Ir at {c:,}) / {c:,} handshakes)")
+    print(f"callgrind instructions per handshake ((Ir at 2C - Ir at C) / C, C = {c:,}; x5 for rst65536)")
     print()
     print("| case | " + " | ".join(opts.binaries) + " |")
     print("|---|" + "---:|" * len(opts.binaries))
@@ -243,30 +247,33 @@ def parse_cases(text: str) -> list[str]:
     return cases
 
 
+def add_common(p: argparse.ArgumentParser, cases: str, connections: int, connections_help: str,
+               resident: int, json_help: str, binaries_help: str) -> None:
+    """The arguments both subcommands take, with their own defaults and help."""
+    p.add_argument("--cases", type=parse_cases, default=cases,
+                   help=f"comma-separated, of {', '.join(CASES)} (default {cases})")
+    p.add_argument("--connections", type=int, default=connections, help=connections_help)
+    p.add_argument("--resident", type=int, default=resident, help="idle connections for the res* cases")
+    p.add_argument("--json", action="store_true", help=json_help)
+    p.add_argument("binaries", nargs="+", metavar="BIN", help=binaries_help)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("rates", help="handshake rates of one or more builds, interleaved")
+    add_common(r, DEFAULT_RATE_CASES, 200000, "handshakes per run (x5 for rst65536)", 1000000,
+               "every run's rate and the summaries as JSON", "synack executables to compare")
     r.add_argument("--runs", type=int, default=10, help="runs of every case per build (default 10)")
-    r.add_argument("--cases", type=parse_cases, default=DEFAULT_RATE_CASES,
-                   help=f"comma-separated, of {', '.join(CASES)} (default {DEFAULT_RATE_CASES})")
-    r.add_argument("--connections", type=int, default=200000, help="handshakes per run (x5 for rst65536)")
-    r.add_argument("--resident", type=int, default=1000000, help="idle connections for the res* cases")
     r.add_argument("--memory-budget", type=int, default=4096, help="MiB, passed to the bench (default 4096)")
     r.add_argument("--seconds", type=float, default=120, help="wall-time bound of each run's loop")
     r.add_argument("--basis", choices=["cpu", "wall"], default="cpu", help="seconds the rate divides by")
-    r.add_argument("--json", action="store_true", help="every run's rate and the summaries as JSON")
-    r.add_argument("binaries", nargs="+", metavar="BIN", help="synack executables to compare")
     i = sub.add_parser("instructions", help="callgrind instructions per handshake, and where they go")
-    i.add_argument("--cases", type=parse_cases, default=DEFAULT_INSTRUCTION_CASES,
-                   help=f"comma-separated, of {', '.join(CASES)} (default {DEFAULT_INSTRUCTION_CASES})")
-    i.add_argument("--connections", type=int, default=20000, help="C: runs of C and 2C handshakes")
-    i.add_argument("--resident", type=int, default=100000, help="idle connections for the res* cases")
+    add_common(i, DEFAULT_INSTRUCTION_CASES, 20000, "C: runs of C and 2C handshakes", 100000,
+               "the counts and lists as JSON", "synack executables to measure")
     i.add_argument("--top", type=int, default=0, help="list the N largest functions per case")
     i.add_argument("--jobs", type=int, default=2, help="callgrind runs at once (default 2)")
-    i.add_argument("--json", action="store_true", help="the counts and lists as JSON")
-    i.add_argument("binaries", nargs="+", metavar="BIN", help="synack executables to measure")
     opts = parser.parse_args()
     for flag in ("runs", "connections", "jobs"):
         if getattr(opts, flag, 1) < 1:
