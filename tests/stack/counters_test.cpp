@@ -34,11 +34,24 @@ std::vector<std::byte> datagram(wire::Endpoint from, wire::Endpoint to, wire::Tc
   return buf;
 }
 
-std::size_t drain(Stack& s, Instant now) {
+/// The datagrams a stack sends now, parsed headers.
+std::vector<wire::TcpHeader> sent(Stack& s, Instant now) {
+  std::vector<wire::TcpHeader> out;
   std::array<std::byte, 2048> buf{};
-  std::size_t n = 0;
-  while (s.poll_transmit(now, buf)) ++n;
-  return n;
+  while (const auto n = s.poll_transmit(now, buf)) {
+    const auto view = wire::TcpPacketView::parse(wire::Bytes(buf.data(), *n));
+    EXPECT_TRUE(view);
+    if (!view) continue;
+    const auto h = wire::TcpHeader::parse(view->tcp());
+    EXPECT_TRUE(h);
+    if (h) out.push_back(*h);
+  }
+  return out;
+}
+
+/// How many datagrams a stack sends now.
+std::size_t drain(Stack& s, Instant now) {
+  return sent(s, now).size();
 }
 
 // --- martians ----------------------------------------------------------------------------------------
@@ -225,18 +238,6 @@ TEST(Counters, AcceptQueueFull_SynsAndFinalAcksCountedAsOverflowsAndDrops) {
 }
 
 // --- a SYN taken by the listener before its flow lookup (StackCore::syn_before_lookup) ------------------
-
-/// The datagrams a stack sends now, parsed headers.
-std::vector<wire::TcpHeader> sent(Stack& s, Instant now) {
-  std::vector<wire::TcpHeader> out;
-  std::array<std::byte, 2048> buf{};
-  while (const auto n = s.poll_transmit(now, buf)) {
-    const auto view = wire::TcpPacketView::parse(wire::Bytes(buf.data(), *n));
-    EXPECT_TRUE(view);
-    if (view) out.push_back(*wire::TcpHeader::parse(view->tcp()));
-  }
-  return out;
-}
 
 /// RFC 9293 §3.10.7.4: a retransmitted SYN belongs to its half-open entry, which answers it with its
 /// SYN-ACK again. Taken ahead of the lookup, the SYN's second entry is withdrawn: one entry, one SYN
