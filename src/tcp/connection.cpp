@@ -60,7 +60,7 @@ void Connection::on_memory_relief() noexcept {
     const std::uint32_t threshold =
         std::min<std::uint32_t>(static_cast<std::uint32_t>(buffers_->recv.capacity() / 2), neg_.recv_mss);
     const std::uint32_t free = rcv_wnd();
-    if (free > advertised && free - advertised >= threshold) ack_pending_ = true;
+    if (free > advertised && free - advertised >= threshold) pending_.ack = true;
   }
 }
 
@@ -81,7 +81,7 @@ Connection Connection::open_active(const Config& config, const wire::FourTuple& 
   c.snd_nxt_ = iss;
   c.snd_max_ = iss;
   c.ts_offset_ = ts_offset;
-  c.syn_pending_ = true;
+  c.pending_.syn = true;
   c.buffers_->syn_sent_at = now;
   c.set_state(State::syn_sent);
   c.arm_retransmit(now);
@@ -178,7 +178,7 @@ std::expected<std::size_t, std::error_code> Connection::recv(wire::MutableBytes 
     // Under memory pressure the window stays at its old right edge: no update (on_memory_relief sends it).
     if (is_synchronized(state_) && !peer_fin_received_ && after > advertised &&
         after - advertised >= threshold && after > before && !under_pressure(buffers_->pool)) {
-      ack_pending_ = true;
+      pending_.ack = true;
     }
     return n;
   }
@@ -224,7 +224,7 @@ void Connection::close(Instant now) {
     // RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB.
     set_state(State::closed);
     stop_timer(TimerKind::retransmit);
-    syn_pending_ = false;
+    pending_.syn = false;
     return;
   }
   if (buffers_->recv.readable() > 0 && is_synchronized(state_)) {
@@ -248,10 +248,10 @@ void Connection::abort() {
   user_closed_ = true;
   stop_timers();
   if (state_ != State::closed) set_state(State::closed);
-  ack_pending_ = false;
-  syn_pending_ = false;
-  rtx_one_pending_ = false;
-  probe_pending_ = false;
+  pending_.ack = false;
+  pending_.syn = false;
+  pending_.rtx_one = false;
+  pending_.probe = false;
 }
 
 std::uint8_t Connection::take_events() noexcept {

@@ -30,8 +30,8 @@ Connection Connection::open_fast_open(const Config& config, PassiveOpen open, wi
   c.buffers_->ecn_recover = open.iss;
   c.established_seen_ = false;
   c.events_ &= static_cast<std::uint8_t>(~(event::kEstablished | event::kWritable));
-  c.ack_pending_ = false;
-  c.syn_pending_ = true;
+  c.pending_.ack = false;
+  c.pending_.syn = true;
   c.set_state(State::syn_received);
   c.arm_retransmit(now);
   return c;

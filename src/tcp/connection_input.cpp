@@ -74,7 +74,7 @@ void Connection::on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire
     stop_timer(TimerKind::retransmit);
     set_state(State::established);
     become_established(now);
-    ack_pending_ = true;
+    pending_.ack = true;
     // "If there are other controls or text in the segment, then continue processing at the sixth step".
     if (!payload.empty() || f.fin()) process_data(now, h.seq + 1, payload, f.fin());
     return;
@@ -83,7 +83,7 @@ void Connection::on_segment_syn_sent(Instant now, const wire::TcpHeader& h, wire
   // reusing our ISS. Data on the crossing SYN is not queued (only the SYN is acknowledged).
   snd_wl2_ = snd_una_;
   snd_nxt_ = iss_;
-  syn_pending_ = true;
+  pending_.syn = true;
   set_state(State::syn_received);
 }
 
@@ -134,7 +134,7 @@ void Connection::on_segment_synchronized(Instant now, const wire::TcpHeader& h, 
   // SYN-RECEIVED a duplicate of the peer's SYN retransmits our SYN-ACK.
   if (f.syn()) {
     if (state_ == State::syn_received && h.seq == irs_ && !f.ack()) {
-      syn_pending_ = true;
+      pending_.syn = true;
       return;
     }
     challenge_ack(now);
@@ -175,7 +175,7 @@ void Connection::on_unacceptable(Instant now, const wire::TcpHeader& h, std::siz
   if (payload_len == 0 && !h.flags.fin()) {
     challenge_ack(now);
   } else {
-    ack_pending_ = true;
+    pending_.ack = true;
   }
   // TIME-WAIT: a retransmitted FIN is acknowledged and restarts the 2 MSL timer (§3.10.7.4 eighth).
   if (state_ == State::time_wait && h.flags.fin())
@@ -344,10 +344,10 @@ void Connection::grow_window_on_ack(const wire::TcpHeader& h, std::uint32_t acke
       // RFC 6675: the scoreboard and pipe decide what goes next. A partial ACK still means the new
       // SND.UNA was a hole before recovery began: resend it if the scoreboard does not already call
       // it lost and it was not resent yet (Linux marks the head lost the same way).
-      if (!scoreboard().is_lost(snd_una_, smss()) && buffers_->high_rxt <= snd_una_) rtx_one_pending_ = true;
+      if (!scoreboard().is_lost(snd_una_, smss()) && buffers_->high_rxt <= snd_una_) pending_.rtx_one = true;
     } else {
       // RFC 6582 §3.2 step 5, partial ACK: retransmit the first unacknowledged segment, deflate cwnd.
-      rtx_one_pending_ = true;
+      pending_.rtx_one = true;
       cc_.on_partial_ack(acked, smss());
     }
   } else {
@@ -422,7 +422,7 @@ void Connection::enter_recovery() noexcept {
   } else {
     cc_.on_fast_retransmit(in_flight(), smss());
   }
-  rtx_one_pending_ = true;
+  pending_.rtx_one = true;
   in_recovery_ = true;
   recovery_point_ = snd_max_;
   timing_ = false;
@@ -435,7 +435,7 @@ void Connection::process_data(Instant now, SeqNum seq, wire::Bytes payload, bool
   if (!payload.empty()) {
     if (!accepts_text) {
       // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already sent FIN; "ignore the segment text".
-      ack_pending_ = true;
+      pending_.ack = true;
     } else if (user_closed_) {
       // Data for a connection the user closed: nobody will read it. Linux answers with RST.
       schedule_rst(snd_max_, std::nullopt);
@@ -457,7 +457,7 @@ void Connection::process_data(Instant now, SeqNum seq, wire::Bytes payload, bool
       }
       // Every data segment is acknowledged at once (no delayed ACK): out-of-order ones produce the
       // duplicate ACKs fast retransmit needs (RFC 5681 §4.2).
-      ack_pending_ = true;
+      pending_.ack = true;
     }
   }
   if (fin && !peer_fin_received_) {
@@ -467,7 +467,7 @@ void Connection::process_data(Instant now, SeqNum seq, wire::Bytes payload, bool
       peer_fin_known_ = true;
       peer_fin_seq_ = fin_at;
     }
-    ack_pending_ = true;
+    pending_.ack = true;
   }
   process_fin_if_reached(now);
 }
@@ -477,7 +477,7 @@ void Connection::process_fin_if_reached(Instant now) noexcept {
   // RFC 9293 §3.10.7.4 eighth: advance RCV.NXT over the FIN, ACK it, signal "connection closing".
   rcv_nxt_ += 1;
   peer_fin_received_ = true;
-  ack_pending_ = true;
+  pending_.ack = true;
   // Nobody reads a connection its user closed (close(), not shutdown_write()): the end of stream is not
   // announced to it. Its end is (closed, or nothing once compacted in TIME-WAIT).
   if (!user_closed_) events_ |= event::kPeerClosed | event::kReadable;
@@ -520,14 +520,14 @@ void Connection::challenge_ack(Instant now) noexcept {
   if (b.challenge_count < config_->challenge_ack_limit) {
     ++b.challenge_count;
     ++buffers_->challenge_sent;
-    ack_pending_ = true;
+    pending_.ack = true;
   } else {
     ++buffers_->challenge_suppressed;
   }
 }
 
 void Connection::schedule_rst(SeqNum seq, std::optional<SeqNum> ack) noexcept {
-  rst_pending_ = true;
+  pending_.rst = true;
   rst_seq_ = seq;
   rst_with_ack_ = ack.has_value();
   if (ack) rst_ack_ = *ack;
@@ -536,7 +536,7 @@ void Connection::schedule_rst(SeqNum seq, std::optional<SeqNum> ack) noexcept {
 void Connection::become_established(Instant now) noexcept {
   // A SYN (or SYN-ACK) may have been due for retransmission, SND.NXT rewound to ISS, when the answer
   // arrived: nothing of the handshake is left to send.
-  syn_pending_ = false;
+  pending_.syn = false;
   if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
   if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
   buffers_->established_at = now;

@@ -64,7 +64,7 @@ wire::SendHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNu
     h.window = window_field();
     const SeqNum right = rcv_nxt_ + (static_cast<std::uint32_t>(h.window) << neg_.rcv_shift.value_or(0));
     if (right > rcv_adv_) rcv_adv_ = right;
-    ack_pending_ = false;
+    pending_.ack = false;
   }
   if (neg_.timestamps) {
     h.has_timestamps = true;
@@ -116,7 +116,7 @@ Outgoing Connection::make_syn(Instant now, bool with_ack) {
   rcv_adv_ = rcv_nxt_ + h.window;
   snd_nxt_ = iss_ + 1;
   if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
-  ack_pending_ = false;
+  pending_.ack = false;
   arm_retransmit(now);
   Outgoing out{h, {}};
   if (buffers_->fast_open) [[unlikely]]
@@ -332,9 +332,9 @@ Outgoing Connection::make_fin(Instant now) {
 }
 
 bool Connection::wants_transmit_pending() const noexcept {
-  if (rst_pending_) return true;
+  if (pending_.rst) return true;
   if (state_ == State::closed || state_ == State::listen) return false;
-  if (syn_pending_ || ack_pending_ || rtx_one_pending_ || probe_pending_) return true;
+  if (pending_.any()) return true;  // (not the RST: answered above)
   // Nothing queued and no FIN to send: no data segment, retransmission or persist is possible (the
   // common case, asked after every call — the rest below costs far more).
   if (!fin_queued_) {
@@ -350,8 +350,8 @@ bool Connection::wants_transmit_pending() const noexcept {
 }
 
 std::optional<Outgoing> Connection::poll_transmit(Instant now) {
-  if (rst_pending_) {
-    rst_pending_ = false;
+  if (pending_.rst) {
+    pending_.rst = false;
     wire::SendHeader h;
     h.src_port = tuple_.local.port;
     h.dst_port = tuple_.remote.port;
@@ -365,21 +365,21 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
     case State::listen:
       return std::nullopt;
     case State::syn_sent:
-      if (!syn_pending_) return std::nullopt;
-      syn_pending_ = false;
+      if (!pending_.syn) return std::nullopt;
+      pending_.syn = false;
       return make_syn(now, false);
     case State::syn_received:
-      if (!syn_pending_ && !ack_pending_) {
+      if (!pending_.syn && !pending_.ack) {
         // RFC 7413 §4.2.2: a Fast Open server may send data before the handshake completes.
         if (buffers_->fast_open) break;
         return std::nullopt;
       }
-      syn_pending_ = false;
+      pending_.syn = false;
       return make_syn(now, true);
     default:
       break;
   }
-  if (buffers_->send.size() == 0 && !rtx_one_pending_ && !probe_pending_ &&
+  if (buffers_->send.size() == 0 && !pending_.rtx_one && !pending_.probe &&
       (!fin_queued_ || !sack_recovery_)) {
     // No data queued (the handshake's ACK, most pure ACKs, and the FIN of a connection whose data is
     // acknowledged): no data segment, retransmission or persist is possible, as in wants_transmit();
@@ -388,12 +388,12 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
       restart_after_idle(now);
       if (fin_due_without_data()) return make_fin(now);
     }
-    if (ack_pending_) return Outgoing{make_header(now, TcpFlags::kAck, snd_max_), {}};
+    if (pending_.ack) return Outgoing{make_header(now, TcpFlags::kAck, snd_max_), {}};
     return std::nullopt;
   }
-  if (rtx_one_pending_) {
+  if (pending_.rtx_one) {
     // RFC 5681 §3.2 / RFC 6582 §3.2: retransmit the earliest unacknowledged segment.
-    rtx_one_pending_ = false;
+    pending_.rtx_one = false;
     if (auto seg = make_data_segment(now, snd_una_, smss(), true)) return seg;
   }
   if (const auto hole = next_sack_retransmission()) {
@@ -409,16 +409,16 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
     for (std::uint8_t i = 0; i < persist_backoff_ && interval < config_->max_rto; ++i) interval *= 2;
     set_timer(TimerKind::persist, now + std::min(interval, config_->max_rto));
   }
-  if (probe_pending_) {
+  if (pending_.probe) {
     // Zero-window probe as Linux sends it (tcp_xmit_probe_skb): an ACK with SEG.SEQ = SND.UNA - 1,
     // which the receiver must answer with its current window.
-    probe_pending_ = false;
+    pending_.probe = false;
     return Outgoing{make_header(now, TcpFlags::kAck, snd_una_ - 1), {}};
   }
   // A segment without data, SYN or FIN carries SND.MAX: during a go-back-N pass SND.NXT is below what
   // the peer has already received, and a sequence number below its RCV.NXT would make it drop the
   // segment as an old duplicate — the ACK with it (BSD tcp_output does the same).
-  if (ack_pending_) return Outgoing{make_header(now, TcpFlags::kAck, snd_max_), {}};
+  if (pending_.ack) return Outgoing{make_header(now, TcpFlags::kAck, snd_max_), {}};
   return std::nullopt;
 }
 

@@ -35,7 +35,7 @@ void Connection::fail(Error err) noexcept {
   error_ = err;
   set_state(State::closed);
   stop_timers();
-  syn_pending_ = ack_pending_ = rtx_one_pending_ = probe_pending_ = false;
+  pending_.syn = pending_.ack = pending_.rtx_one = pending_.probe = false;
   events_ |= event::kError;
 }
 
@@ -65,7 +65,7 @@ void Connection::on_timeout(Instant now) {
         }
         if (buffers_->fast_open) fast_open_syn_timeout(now);
         rtt_.backoff(config_->max_rto);
-        syn_pending_ = true;
+        pending_.syn = true;
         snd_nxt_ = iss_;
         set_timer(TimerKind::retransmit, now + rtt_.rto());
         break;
@@ -91,7 +91,7 @@ void Connection::on_timeout(Instant now) {
         // §5.4: retransmit the earliest unacknowledged segment — by going back to it: SND.NXT = SND.UNA,
         // and slow start resends the rest as ACKs come (go-back-N, as BSD and Linux do after a timeout).
         snd_nxt_ = snd_una_;
-        rtx_one_pending_ = false;
+        pending_.rtx_one = false;
         in_recovery_ = false;  // a timeout ends fast recovery (RFC 6582 §3.2 step 6 / §4.1)
         recovery_point_ = snd_max_;
         dupacks_ = 0;
@@ -103,7 +103,7 @@ void Connection::on_timeout(Instant now) {
   }
   if (take_due_timer(TimerKind::persist, now)) {
     if (snd_wnd_ == 0 && is_synchronized(state_)) {
-      probe_pending_ = true;
+      pending_.probe = true;
       if (persist_backoff_ < 16) ++persist_backoff_;
       Duration interval = rtt_.rto();
       for (std::uint8_t i = 0; i < persist_backoff_ && interval < config_->max_rto; ++i) interval *= 2;

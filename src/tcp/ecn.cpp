@@ -56,7 +56,7 @@ void Connection::on_ecn_input(const wire::TcpHeader& h, std::size_t payload_len)
   if (rx_ecn_ == ecn::kCe) {
     ++buffers_->ce_received;
     ece_pending_ = true;
-    if (payload_len > 0) ack_pending_ = true;  // tell the sender now, not after a delayed ACK
+    if (payload_len > 0) pending_.ack = true;  // tell the sender now, not after a delayed ACK
   }
   ecn_reduced_ = false;
   if (h.flags.ece() && !h.flags.syn()) ecn_congestion_response();
@@ -83,7 +83,7 @@ void Connection::on_accecn_input(const wire::TcpHeader& h, std::size_t payload_l
   if (rx_ecn_ == ecn::kCe) {
     ++buffers_->ce_received;
     buffers_->r_cep = static_cast<std::uint8_t>((buffers_->r_cep + 1U) & 0x07U);
-    if (payload_len > 0 || ((buffers_->r_cep - buffers_->r_cep_acked) & 0x07U) >= 3) ack_pending_ = true;
+    if (payload_len > 0 || ((buffers_->r_cep - buffers_->r_cep_acked) & 0x07U) >= 3) pending_.ack = true;
   }
   ecn_reduced_ = false;
   // Table 4 Note 1: a server whose handshake ACK had ACE 0 "MUST NOT respond to AccECN feedback".

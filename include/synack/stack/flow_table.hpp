@@ -315,9 +315,15 @@ FlowTable::Position FlowTable::locate_past(const Part& part, std::size_t home, s
 
 template <typename Match>
 std::optional<FlowRef> FlowTable::find(std::uint32_t h, Match&& match) const {
-  const auto p = locate(h, [&](std::uint32_t word) { return match(ref_of(word)); });
+  // The owner that matched is the answer: kept from the match, not read back from its slot and decoded
+  // again.
+  FlowRef found;
+  const auto p = locate(h, [&](std::uint32_t word) {
+    found = ref_of(word);
+    return match(found);
+  });
   if (p == kNowhere) return std::nullopt;
-  return ref_of(ref_at(p));
+  return found;
 }
 
 template <typename Match>

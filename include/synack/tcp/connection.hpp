@@ -15,6 +15,7 @@
 /// FIN-WAIT-2, TIME-WAIT).
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -146,8 +147,8 @@ class Connection {
   [[nodiscard]] bool wants_transmit() const noexcept {
     // Nothing pending, no data queued, and no FIN due (none queued, or it is out or acknowledged and
     // no SACK recovery runs): what wants_transmit_pending() answers by the longer way.
-    if (!rst_pending_ && !syn_pending_ && !ack_pending_ && !rtx_one_pending_ && !probe_pending_ &&
-        buffers_->send.size() == 0 && (!fin_queued_ || (!sack_recovery_ && !fin_due_without_data()))) {
+    if (!pending_.any() && buffers_->send.size() == 0 &&
+        (!fin_queued_ || (!sack_recovery_ && !fin_due_without_data()))) {
       return false;
     }
     return wants_transmit_pending();
@@ -462,14 +463,22 @@ class Connection {
   Error error_{};
   Trigger trigger_ = Trigger::open;  ///< the event being handled, for state transitions (transition.hpp)
   wire::TcpFlags trigger_flags_;     ///< the arriving segment's flags when trigger_ is Trigger::segment
+  /// The segments owed to the peer whatever the send queue holds, in one byte so that wants_transmit()
+  /// asks "any?" with one load and one test instead of five (it is asked after nearly every call).
+  struct Pending {
+    bool syn : 1 = false;         ///< a SYN or SYN-ACK (again: a retransmission)
+    bool ack : 1 = false;         ///< an ACK
+    bool rst : 1 = false;         ///< an RST (rst_seq_, rst_ack_)
+    bool rtx_one : 1 = false;     ///< the first unacknowledged segment again (RTO, fast retransmit)
+    bool probe : 1 = false;       ///< a zero-window probe
+    std::uint8_t unused : 3 = 0;  ///< (named: a byte with no padding bits reads as a defined value)
+    [[nodiscard]] bool any() const noexcept { return std::bit_cast<std::uint8_t>(*this) != 0; }
+  };
+  static_assert(sizeof(Pending) == 1);
+  Pending pending_;
   bool has_error_ : 1 = false;
   bool passive_ : 1 = false;
-  bool syn_pending_ : 1 = false;
-  bool ack_pending_ : 1 = false;
-  bool rst_pending_ : 1 = false;
   bool rst_with_ack_ : 1 = false;
-  bool rtx_one_pending_ : 1 = false;
-  bool probe_pending_ : 1 = false;
   bool force_send_ : 1 = false;  ///< the SWS override timeout fired: send a segment however small
   bool fin_queued_ : 1 = false;
   bool fin_sent_ : 1 = false;
