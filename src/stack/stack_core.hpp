@@ -340,6 +340,9 @@ class StackCore {
                     const wire::TcpHeader& h, wire::Bytes payload);
   void reply_closed(const wire::FourTuple& tuple, const wire::TcpHeader& h, std::size_t payload_len);
   void push_control(const Control& c);
+  /// The control queue's next slot, queued (its old contents in it), or nullptr when the queue is full
+  /// (counted as a drop). The caller sets every field that its kind's transmission reads.
+  [[nodiscard]] Control* push_control_slot();
   /// Queues <SEQ=seq><CTL=RST>, or <SEQ=seq><ACK=ack><CTL=RST,ACK> when `ack` is given.
   void push_rst(const wire::FourTuple& tuple, wire::SeqNum seq,
                 std::optional<wire::SeqNum> ack = std::nullopt);

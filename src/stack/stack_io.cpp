@@ -393,29 +393,35 @@ void StackCore::push_rst(const wire::FourTuple& tuple, wire::SeqNum seq, std::op
 }
 
 void StackCore::push_control(const Control& c) {
+  if (Control* slot = push_control_slot()) *slot = c;
+}
+
+StackCore::Control* StackCore::push_control_slot() {
   if (control_count_ == control_.size()) {
     ++stats_.control_queue_drops;
-    return;
+    return nullptr;
   }
   std::size_t tail = control_head_ + control_count_;
   if (tail >= control_.size()) tail -= control_.size();
-  control_[tail] = c;
   ++control_count_;
   due_ |= detail::kTransmitDue;
+  return &control_[tail];
 }
 
 void StackCore::push_syn_ack(const wire::FourTuple& tuple, std::uint32_t owner, std::uint32_t slot,
                              std::uint8_t fast_open) {
   const tcp::Listener* l = listener_at(owner);
   if (l == nullptr) return;
-  Control c;
-  c.kind = Control::Kind::syn_ack;
-  c.tuple = tuple;
-  c.listener = owner;
-  c.slot = slot;
-  c.generation = l->entry_generation(slot);
-  c.fast_open = fast_open;
-  push_control(c);
+  // Filled in its queue slot rather than built and copied there: a Control is about 140 bytes (a cookie
+  // SYN-ACK's half-open entry included), of which a SYN-ACK for a stored entry reads these fields only.
+  Control* c = push_control_slot();
+  if (c == nullptr) return;
+  c->kind = Control::Kind::syn_ack;
+  c->tuple = tuple;
+  c->listener = owner;
+  c->slot = slot;
+  c->generation = l->entry_generation(slot);
+  c->fast_open = fast_open;
 }
 
 std::optional<std::size_t> StackCore::emit(Instant now, ConnectionId id, const wire::FourTuple& tuple,
