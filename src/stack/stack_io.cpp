@@ -493,15 +493,15 @@ std::optional<std::size_t> StackCore::poll_transmit_queued(Instant now, wire::Mu
   while (!ready_.empty()) {
     const std::uint32_t index = ready_.front();
     Slot& s = slots_[index];
-    std::optional<tcp::Outgoing> o = s.conn ? s.conn->poll_transmit(now) : std::nullopt;
-    if (!o) {
+    tcp::Outgoing o;
+    if (!s.conn || !s.conn->poll_transmit(now, o)) {
       ready_.pop_front();
       s.queued = false;
       touch(index, false);
       continue;
     }
     const auto n =
-        emit(now, ConnectionId{index, s.generation}, s.conn->tuple(), o->header, o->payload, out, o->ecn);
+        emit(now, ConnectionId{index, s.generation}, s.conn->tuple(), o.header, o.payload, out, o.ecn);
     const bool wants = s.conn->wants_transmit();
     if (!wants) {
       // Its last segment for now: leave the queue at once rather than on the next call.

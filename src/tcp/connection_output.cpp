@@ -49,8 +49,7 @@ std::uint16_t Connection::window_field() noexcept {
   return static_cast<std::uint16_t>(std::min<std::uint32_t>(field, 65535U));
 }
 
-wire::SendHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNum seq) {
-  wire::SendHeader h;
+void Connection::make_header(Instant now, std::uint16_t flags, SeqNum seq, wire::SendHeader& h) {
   h.src_port = tuple_.local.port;
   h.dst_port = tuple_.remote.port;
   h.seq = seq;
@@ -82,7 +81,6 @@ wire::SendHeader Connection::make_header(Instant now, std::uint16_t flags, SeqNu
     }
     h.sack_count = static_cast<std::uint8_t>(n);
   }
-  return h;
 }
 
 std::size_t Connection::sack_block_count() const noexcept {
@@ -90,8 +88,8 @@ std::size_t Connection::sack_block_count() const noexcept {
   return std::min<std::size_t>(buffers_->recv.out_of_order_ranges(), neg_.timestamps ? 3U : 4U);
 }
 
-Outgoing Connection::make_syn(Instant now, bool with_ack) {
-  wire::SendHeader h;
+void Connection::make_syn(Instant now, bool with_ack, Outgoing& out) {
+  wire::SendHeader& h = out.header;
   h.src_port = tuple_.local.port;
   h.dst_port = tuple_.remote.port;
   h.seq = iss_;
@@ -118,10 +116,8 @@ Outgoing Connection::make_syn(Instant now, bool with_ack) {
   if (snd_max_ < snd_nxt_) snd_max_ = snd_nxt_;
   pending_.ack = false;
   arm_retransmit(now);
-  Outgoing out{h, {}};
   if (buffers_->fast_open) [[unlikely]]
     fast_open_syn(out);
-  return out;
 }
 
 std::uint32_t Connection::smss() const noexcept {
@@ -243,11 +239,11 @@ std::size_t Connection::data_length(SeqNum seq, std::size_t offset, std::size_t 
   return len;
 }
 
-std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, std::size_t max_len,
-                                                      bool retransmission) {
+bool Connection::make_data_segment(Instant now, SeqNum seq, std::size_t max_len, bool retransmission,
+                                   Outgoing& out) {
   SendBuffer& sb = buffers_->send;
   const std::int32_t off = seq - data_base();
-  if (off < 0) return std::nullopt;
+  if (off < 0) return false;
   const auto offset = static_cast<std::size_t>(off);
   std::size_t len = data_length(seq, offset, max_len, retransmission);
   // The payload is one span: a view into a chunk, or a copy in the staging chunk when it crosses a chunk
@@ -262,7 +258,7 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
     // timeout (SND.NXT rewound below the FIN).
     fin = retransmission ? (fin_sent_ && end == fin_seq()) : true;
   }
-  if (len == 0 && !fin) return std::nullopt;
+  if (len == 0 && !fin) return false;
 
   std::uint16_t flags = TcpFlags::kAck;
   if (len > 0 && offset + len == sb.size()) flags |= TcpFlags::kPsh;
@@ -275,13 +271,14 @@ std::optional<Outgoing> Connection::make_data_segment(Instant now, SeqNum seq, s
     flags |= TcpFlags::kCwr;
     cwr_pending_ = false;
   }
-  Outgoing out{make_header(now, flags, seq), payload};
+  make_header(now, flags, seq, out.header);
+  out.payload = payload;
   // RFC 3168 §6.1.4-5: ECT(0) on new data only — not on retransmissions (nor on SYNs, pure ACKs or
   // window probes, which are built elsewhere without it).
   if (neg_.ecn && len > 0 && !resent) out.ecn = ecn::kEct0;
 
   note_data_sent(now, seq, end + (fin ? 1U : 0U), fin, retransmission, resent);
-  return out;
+  return true;
 }
 
 void Connection::note_data_sent(Instant now, SeqNum seq, SeqNum seg_end, bool fin, bool retransmission,
@@ -318,7 +315,7 @@ void Connection::restart_after_idle(Instant now) noexcept {
   }
 }
 
-Outgoing Connection::make_fin(Instant now) {
+void Connection::make_fin(Instant now, Outgoing& out) {
   // RFC 9293 §3.10.4 CLOSE (ESTABLISHED, CLOSE-WAIT): "form a FIN segment and send it" once everything
   // before it was sent — here nothing is queued, so it is a control segment <SEQ=SND.NXT><ACK=RCV.NXT>
   // <CTL=FIN,ACK>, without the data path's length, window and SACK-range work. The FIN needs neither
@@ -326,9 +323,8 @@ Outgoing Connection::make_fin(Instant now) {
   // (RFC 9293 §3.8.1: the FIN occupies sequence space and is acknowledged like data).
   const SeqNum seq = snd_nxt_;
   const bool resent = seq < snd_max_ || fin_sent_;  // after a timeout's rewind: a retransmission
-  Outgoing out{make_header(now, TcpFlags::kAck | TcpFlags::kFin, seq), {}};
+  make_header(now, TcpFlags::kAck | TcpFlags::kFin, seq, out.header);
   note_data_sent(now, seq, seq + 1, true, false, resent);
-  return out;
 }
 
 bool Connection::wants_transmit_pending() const noexcept {
@@ -349,33 +345,46 @@ bool Connection::wants_transmit_pending() const noexcept {
   return needs_persist();
 }
 
+void Connection::make_rst(wire::SendHeader& h) const noexcept {
+  h.src_port = tuple_.local.port;
+  h.dst_port = tuple_.remote.port;
+  h.seq = rst_seq_;
+  h.flags = TcpFlags(rst_with_ack_ ? (TcpFlags::kRst | TcpFlags::kAck) : TcpFlags::kRst);
+  if (rst_with_ack_) h.ack = rst_ack_;
+}
+
 std::optional<Outgoing> Connection::poll_transmit(Instant now) {
+  Outgoing out;
+  if (!poll_transmit(now, out)) return std::nullopt;
+  return out;
+}
+
+bool Connection::poll_transmit(Instant now, Outgoing& out) {
+  // Every segment is written straight into `out` (a fresh Outgoing): no header built, then copied into
+  // the Outgoing, then into an optional.
   if (pending_.rst) {
     pending_.rst = false;
-    wire::SendHeader h;
-    h.src_port = tuple_.local.port;
-    h.dst_port = tuple_.remote.port;
-    h.seq = rst_seq_;
-    h.flags = TcpFlags(rst_with_ack_ ? (TcpFlags::kRst | TcpFlags::kAck) : TcpFlags::kRst);
-    if (rst_with_ack_) h.ack = rst_ack_;
-    return Outgoing{h, {}};
+    make_rst(out.header);
+    return true;
   }
   switch (state_) {
     case State::closed:
     case State::listen:
-      return std::nullopt;
+      return false;
     case State::syn_sent:
-      if (!pending_.syn) return std::nullopt;
+      if (!pending_.syn) return false;
       pending_.syn = false;
-      return make_syn(now, false);
+      make_syn(now, false, out);
+      return true;
     case State::syn_received:
       if (!pending_.syn && !pending_.ack) {
         // RFC 7413 §4.2.2: a Fast Open server may send data before the handshake completes.
         if (buffers_->fast_open) break;
-        return std::nullopt;
+        return false;
       }
       pending_.syn = false;
-      return make_syn(now, true);
+      make_syn(now, true, out);
+      return true;
     default:
       break;
   }
@@ -386,22 +395,28 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
     // what is left is the FIN, as a control segment, and the ACK, with SND.MAX (below).
     if (fin_queued_) {
       restart_after_idle(now);
-      if (fin_due_without_data()) return make_fin(now);
+      if (fin_due_without_data()) {
+        make_fin(now, out);
+        return true;
+      }
     }
-    if (pending_.ack) return Outgoing{make_header(now, TcpFlags::kAck, snd_max_), {}};
-    return std::nullopt;
+    if (pending_.ack) {
+      make_header(now, TcpFlags::kAck, snd_max_, out.header);
+      return true;
+    }
+    return false;
   }
   if (pending_.rtx_one) {
     // RFC 5681 §3.2 / RFC 6582 §3.2: retransmit the earliest unacknowledged segment.
     pending_.rtx_one = false;
-    if (auto seg = make_data_segment(now, snd_una_, smss(), true)) return seg;
+    if (make_data_segment(now, snd_una_, smss(), true, out)) return true;
   }
   if (const auto hole = next_sack_retransmission()) {
     // RFC 6675 NextSeg() rule 1: a lost stretch the peer's SACKs point at.
-    if (auto seg = make_data_segment(now, hole->seq, hole->len, true)) return seg;
+    if (make_data_segment(now, hole->seq, hole->len, true, out)) return true;
   }
   restart_after_idle(now);
-  if (auto seg = make_data_segment(now, snd_nxt_, smss(), false)) return seg;
+  if (make_data_segment(now, snd_nxt_, smss(), false, out)) return true;
 
   // Window too small with data waiting and nothing in flight: the persist timer (RFC 9293 §3.8.6.1).
   if (needs_persist()) {
@@ -413,13 +428,17 @@ std::optional<Outgoing> Connection::poll_transmit(Instant now) {
     // Zero-window probe as Linux sends it (tcp_xmit_probe_skb): an ACK with SEG.SEQ = SND.UNA - 1,
     // which the receiver must answer with its current window.
     pending_.probe = false;
-    return Outgoing{make_header(now, TcpFlags::kAck, snd_una_ - 1), {}};
+    make_header(now, TcpFlags::kAck, snd_una_ - 1, out.header);
+    return true;
   }
   // A segment without data, SYN or FIN carries SND.MAX: during a go-back-N pass SND.NXT is below what
   // the peer has already received, and a sequence number below its RCV.NXT would make it drop the
   // segment as an old duplicate — the ACK with it (BSD tcp_output does the same).
-  if (pending_.ack) return Outgoing{make_header(now, TcpFlags::kAck, snd_max_), {}};
-  return std::nullopt;
+  if (pending_.ack) {
+    make_header(now, TcpFlags::kAck, snd_max_, out.header);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace synack::tcp

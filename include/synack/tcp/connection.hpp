@@ -142,6 +142,9 @@ class Connection {
   // --- engine outputs ----------------------------------------------------------------------------
   /// The next segment to send, or nullopt when there is nothing. Call until nullopt.
   [[nodiscard]] std::optional<Outgoing> poll_transmit(Instant now);
+  /// The same into `out`, which must be freshly constructed (the Stack's form: the segment is built in
+  /// place, not copied into an optional); false, `out` untouched, when there is nothing.
+  [[nodiscard]] bool poll_transmit(Instant now, Outgoing& out);
   /// Whether poll_transmit would return something (cheap: in line when nothing is pending, queued or
   /// held, the answer the Stack gets after nearly every call).
   [[nodiscard]] bool wants_transmit() const noexcept {
@@ -347,10 +350,14 @@ class Connection {
   void fast_open_syn_timeout(Instant now) noexcept;
 
   // connection_output.cpp
-  [[nodiscard]] wire::SendHeader make_header(Instant now, std::uint16_t flags, wire::SeqNum seq);
-  [[nodiscard]] Outgoing make_syn(Instant now, bool with_ack);
-  [[nodiscard]] std::optional<Outgoing> make_data_segment(Instant now, wire::SeqNum seq, std::size_t max_len,
-                                                          bool retransmission);
+  // The segment builders write into a freshly constructed header or Outgoing (poll_transmit's `out`).
+  void make_header(Instant now, std::uint16_t flags, wire::SeqNum seq, wire::SendHeader& h);
+  void make_syn(Instant now, bool with_ack, Outgoing& out);
+  /// The RST that schedule_rst() asked for: <SEQ=rst_seq_><CTL=RST>, with <ACK=rst_ack_> when it has one.
+  void make_rst(wire::SendHeader& h) const noexcept;
+  /// False, `out` untouched, when there is no data segment to send at `seq`.
+  [[nodiscard]] bool make_data_segment(Instant now, wire::SeqNum seq, std::size_t max_len,
+                                       bool retransmission, Outgoing& out);
   /// Payload bytes the data segment at `seq` (`offset` into the send buffer) may carry: what is queued, at
   /// most `max_len`, within what was sent before (a retransmission) or the send allowance, before the
   /// next SACKed range, leaving room for the SACK blocks.
@@ -376,7 +383,7 @@ class Connection {
     return fin_queued_ && !fin_acked_ && snd_nxt_ == data_base();
   }
   /// The FIN as a control segment (nothing queued before it), timed and retransmitted as data is.
-  [[nodiscard]] Outgoing make_fin(Instant now);
+  void make_fin(Instant now, Outgoing& out);
   /// RFC 5681 §4.1: cwnd back to at most the initial window after an idle RTO.
   void restart_after_idle(Instant now) noexcept;
   /// Queued bytes at and after SND.NXT; nullopt while SND.NXT is still at the SYN.
