@@ -105,7 +105,8 @@ void Connection::make_syn(Instant now, bool with_ack, Outgoing& out) {
   // A retransmitted SYN carries the same options (only TSval moves with the clock).
   h.has_mss = true;
   h.mss = neg_.recv_mss;
-  h.wscale = neg_.rcv_shift.value_or(wire::SendHeader::kNoWindowScale);
+  h.has_wscale = neg_.rcv_shift.has_value();
+  h.wscale = neg_.rcv_shift.value_or(0);
   h.sack_permitted = neg_.sack;
   if (neg_.timestamps) {
     h.has_timestamps = true;

@@ -59,7 +59,7 @@ void write_fast_open(const FastOpenCookie& cookie, std::size_t padded_size, std:
     put_word(p, word(option_kind::kNop, option_kind::kNop, option_kind::kSackPermitted, 2));
     p += 4;
   }
-  if (h.wscale != SendHeader::kNoWindowScale) {
+  if (h.has_wscale) {
     put_word(p, word(option_kind::kNop, option_kind::kWindowScale, 3, h.wscale));
     p += 4;
   }

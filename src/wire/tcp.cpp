@@ -111,7 +111,7 @@ TcpHeader SendHeader::to_header() const noexcept {
   h.flags = flags;
   h.window = window;
   if (has_mss) h.options.mss = mss;
-  if (wscale != kNoWindowScale) h.options.wscale = wscale;
+  if (has_wscale) h.options.wscale = wscale;
   h.options.sack_permitted = sack_permitted;
   if (has_timestamps) h.options.timestamps = timestamps;
   for (std::size_t i = 0; i < sack_count && i < sack.size(); ++i) (void)h.options.sack.push_back(sack[i]);

@@ -168,7 +168,8 @@ TEST(SendHeader, EmitsTheBytesOfTheEquivalentTcpHeader) {
     s.window = 64240;
     s.has_mss = (combo & 1U) != 0;
     s.mss = 1460;
-    s.wscale = (combo & 2U) != 0 ? 7 : SendHeader::kNoWindowScale;
+    s.has_wscale = (combo & 2U) != 0;
+    s.wscale = 7;
     s.sack_permitted = (combo & 4U) != 0;
     s.has_timestamps = (combo & 8U) != 0;
     s.timestamps = {1000 + combo, 77};

@@ -158,23 +158,24 @@ struct TcpHeader {
 /// (MSS, window scale, SACK-permitted, timestamps, up to four SACK blocks). A fraction of TcpHeader's
 /// size (no Fast Open, no unknown options), so the engine builds it cheaply and emit() writes it straight
 /// into the output buffer, in the same Linux layout emit_tcp_options() uses.
+///
+/// Every field's default is zero (no option flagged), so that a fresh one — one per segment sent — is a
+/// few wide zero stores.
 struct SendHeader {
-  /// `wscale` when no Window Scale option is sent.
-  static constexpr std::uint8_t kNoWindowScale = 0xFF;
-
-  std::uint16_t src_port = 0;            ///< source port
-  std::uint16_t dst_port = 0;            ///< destination port
-  SeqNum seq;                            ///< SEG.SEQ
-  SeqNum ack;                            ///< SEG.ACK
-  TcpFlags flags;                        ///< flag bits
-  std::uint16_t window = 0;              ///< SEG.WND, unscaled (as it goes in the 16-bit field)
-  std::uint16_t mss = 0;                 ///< the MSS option's value, when has_mss
-  std::uint8_t wscale = kNoWindowScale;  ///< the Window Scale shift; kNoWindowScale = none
-  bool has_mss = false;                  ///< send an MSS option (`mss`)
-  bool sack_permitted = false;           ///< send SACK-Permitted
-  bool has_timestamps = false;           ///< send Timestamps (`timestamps`)
-  std::uint8_t sack_count = 0;           ///< SACK blocks in `sack` (at most SackBlocks::kCapacity)
-  Timestamps timestamps;                 ///< TSval and TSecr, when has_timestamps
+  std::uint16_t src_port = 0;   ///< source port
+  std::uint16_t dst_port = 0;   ///< destination port
+  SeqNum seq;                   ///< SEG.SEQ
+  SeqNum ack;                   ///< SEG.ACK
+  TcpFlags flags;               ///< flag bits
+  std::uint16_t window = 0;     ///< SEG.WND, unscaled (as it goes in the 16-bit field)
+  std::uint16_t mss = 0;        ///< the MSS option's value, when has_mss
+  std::uint8_t wscale = 0;      ///< the Window Scale option's shift, when has_wscale
+  bool has_wscale = false;      ///< send a Window Scale option (`wscale`)
+  bool has_mss = false;         ///< send an MSS option (`mss`)
+  bool sack_permitted = false;  ///< send SACK-Permitted
+  bool has_timestamps = false;  ///< send Timestamps (`timestamps`)
+  std::uint8_t sack_count = 0;  ///< SACK blocks in `sack` (at most SackBlocks::kCapacity)
+  Timestamps timestamps;        ///< TSval and TSecr, when has_timestamps
   std::array<SackBlock, SackBlocks::kCapacity> sack{};  ///< the first sack_count are sent
   /// A Fast Open option (RFC 7413) to send last, NOP-padded to a word; not owned, must outlive emit().
   const FastOpenCookie* fast_open = nullptr;
@@ -182,7 +183,7 @@ struct SendHeader {
   /// The options' encoded size (Linux layout, a multiple of 4).
   [[nodiscard]] std::size_t options_size() const noexcept {
     return (has_mss ? 4U : 0U) + (has_timestamps ? 12U : (sack_permitted ? 4U : 0U)) +
-           (wscale != kNoWindowScale ? 4U : 0U) + (sack_count != 0 ? 4U + 8U * sack_count : 0U) +
+           (has_wscale ? 4U : 0U) + (sack_count != 0 ? 4U + 8U * sack_count : 0U) +
            (fast_open != nullptr ? fast_open_size() : 0U);
   }
   /// The Fast Open option's encoded size with its NOP padding (0 without one).
