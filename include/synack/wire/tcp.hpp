@@ -159,8 +159,8 @@ struct TcpHeader {
 /// size (no Fast Open, no unknown options), so the engine builds it cheaply and emit() writes it straight
 /// into the output buffer, in the same Linux layout emit_tcp_options() uses.
 ///
-/// Every field's default is zero (no option flagged), so that a fresh one — one per segment sent — is a
-/// few wide zero stores.
+/// Every field's default is zero (no option flagged), so that a fresh one — one per segment sent — is
+/// one block of zeroes rather than field-by-field stores.
 struct SendHeader {
   std::uint16_t src_port = 0;   ///< source port
   std::uint16_t dst_port = 0;   ///< destination port
