@@ -105,8 +105,7 @@ void Connection::make_syn(Instant now, bool with_ack, Outgoing& out) {
   // A retransmitted SYN carries the same options (only TSval moves with the clock).
   h.has_mss = true;
   h.mss = neg_.recv_mss;
-  h.has_wscale = neg_.rcv_shift.has_value();
-  h.wscale = neg_.rcv_shift.value_or(0);
+  h.set_window_scale(neg_.rcv_shift);
   h.sack_permitted = neg_.sack;
   if (neg_.timestamps) {
     h.has_timestamps = true;

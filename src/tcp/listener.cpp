@@ -508,8 +508,7 @@ wire::SendHeader Listener::send_syn_ack(const HalfOpen& e, std::uint32_t ts_val)
   h.window = config_->syn_window();
   h.has_mss = true;
   h.mss = ours.mss;
-  h.has_wscale = ours.wscale.has_value();
-  h.wscale = ours.wscale.value_or(0);
+  h.set_window_scale(ours.wscale);
   h.sack_permitted = ours.sack_permitted;
   if (ours.timestamps) {
     h.has_timestamps = true;

@@ -229,8 +229,7 @@ TEST(EmitTcpPacket, SendHeaderMatchesAnIndependentEncoderIpv4) {
   h.sack_permitted = true;
   h.has_timestamps = true;
   h.timestamps = Timestamps{1000, 0};
-  h.has_wscale = true;
-  h.wscale = 7;
+  h.set_window_scale(7);
   std::array<std::byte, 128> out{};
   auto n = emit_tcp_packet(*IpAddress::parse("192.0.2.1"), *IpAddress::parse("192.0.2.2"), h, {}, out,
                            {.ttl = 64, .identification = 0x1234});

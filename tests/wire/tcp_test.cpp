@@ -1,6 +1,7 @@
 #include "synack/wire/tcp.hpp"
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -168,8 +169,7 @@ TEST(SendHeader, EmitsTheBytesOfTheEquivalentTcpHeader) {
     s.window = 64240;
     s.has_mss = (combo & 1U) != 0;
     s.mss = 1460;
-    s.has_wscale = (combo & 2U) != 0;
-    s.wscale = 7;
+    s.set_window_scale((combo & 2U) != 0 ? std::optional<std::uint8_t>(7) : std::nullopt);
     s.sack_permitted = (combo & 4U) != 0;
     s.has_timestamps = (combo & 8U) != 0;
     s.timestamps = {1000 + combo, 77};

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 
 #include "synack/wire/bytes.hpp"
@@ -180,6 +181,11 @@ struct SendHeader {
   /// A Fast Open option (RFC 7413) to send last, NOP-padded to a word; not owned, must outlive emit().
   const FastOpenCookie* fast_open = nullptr;
 
+  /// A Window Scale option with `shift`, or none for nullopt (has_wscale and wscale together).
+  void set_window_scale(std::optional<std::uint8_t> shift) noexcept {
+    has_wscale = shift.has_value();
+    wscale = shift.value_or(0);
+  }
   /// The options' encoded size (Linux layout, a multiple of 4).
   [[nodiscard]] std::size_t options_size() const noexcept {
     return (has_mss ? 4U : 0U) + (has_timestamps ? 12U : (sack_permitted ? 4U : 0U)) +
