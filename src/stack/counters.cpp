@@ -129,6 +129,23 @@ std::uint64_t* StackCore::martian_counter(const wire::FourTuple& tuple) noexcept
   return nullptr;
 }
 
+bool StackCore::ordinary_and_ours(const wire::FourTuple& tuple) noexcept {
+  const wire::IpAddress& remote = tuple.remote.address;
+  const wire::IpAddress& local = tuple.local.address;
+  if (remote.is_v4() && wire::ordinary_v4_octet(remote.first_octet()) &&
+      wire::ordinary_v4_octet(local.first_octet()) && remote != local && owned_list_.size() <= 4) {
+    // martian_counter()'s fast path and owns(local) in one loop: not from an address of ours (the
+    // "land" attack), to one of ours.
+    bool to_us = false;
+    for (const wire::IpAddress& a : owned_list_) {
+      if (a == remote) return false;
+      to_us = to_us || a == local;
+    }
+    return to_us;
+  }
+  return martian_counter(tuple) == nullptr && owns(local);
+}
+
 void StackCore::add_listener_counters(const tcp::ListenerStats& l, StackStats& s) noexcept {
   s.listen_syns += l.syns_received;
   s.syn_queue_full_drops += l.syn_queue_full_drops;

@@ -140,25 +140,35 @@ void FlowTable::move_young() {
     place(main_, ring[j % kAhead].first, ring[j % kAhead].second);
   std::fill_n(young_.tags, kYoungLines, std::uint64_t{0});
   young_size_ = 0;
+  last_found_ = kNowhere;
+}
+
+FlowTable::Position FlowTable::locate_exact(std::uint32_t h, std::uint32_t want) const noexcept {
+  if (const Position p = last_found_; p != kNowhere) {
+    const Part& part = part_of(p);
+    const Line& line = part.lines[(p & ~kYoung) >> kSlotBits];
+    const auto slot = static_cast<unsigned>(p & ((1U << kSlotBits) - 1));
+    if (line.hash[slot] == h && line.ref[slot] == want) return p;
+  }
+  return locate(h, [want](std::uint32_t word) { return word == want; });
 }
 
 bool FlowTable::replace_exact(std::uint32_t h, FlowRef old_ref, FlowRef ref) noexcept {
-  const std::uint32_t want = word_of(old_ref);
-  const auto p = locate(h, [want](std::uint32_t word) { return word == want; });
+  const Position p = locate_exact(h, word_of(old_ref));
   if (p == kNowhere) return false;
   ref_at(p) = word_of(ref);
   return true;
 }
 
 bool FlowTable::erase_exact(std::uint32_t h, FlowRef old_ref) noexcept {
-  const std::uint32_t want = word_of(old_ref);
-  const auto p = locate(h, [want](std::uint32_t word) { return word == want; });
+  const Position p = locate_exact(h, word_of(old_ref));
   if (p == kNowhere) return false;
   remove_at(p);
   return true;
 }
 
 void FlowTable::remove_at(Position p) noexcept {
+  last_found_ = kNowhere;  // its slot is free from here on
   const bool young = (p & kYoung) != 0;
   Part& part = young ? young_ : main_;
   const std::size_t at = (p & ~kYoung) >> kSlotBits;
@@ -224,6 +234,7 @@ void FlowTable::resize(std::size_t lines) {
   lines = std::bit_ceil(lines);
   Storage old = allocate(lines);
   old.swap(storage_);
+  last_found_ = kNowhere;
   main_ = part_over(storage_, lines);
   grow_at_ = lines * kGrowAtPerTwoLines / 2;
   for (std::size_t k = 0; k < old_lines; ++k) {

@@ -312,6 +312,10 @@ class StackCore {
   }
   /// The stats_.martian counter of the reason `tuple` is martian, or nullptr; counts nothing.
   [[nodiscard]] std::uint64_t* martian_counter(const wire::FourTuple& tuple) noexcept;
+  /// Whether a received datagram's `tuple` is neither martian nor to an address this host does not own:
+  /// martian_counter() == nullptr && owns(local), in one pass over the owned addresses for the common
+  /// case (IPv4, ordinary addresses, a handful owned) and through those two otherwise.
+  [[nodiscard]] bool ordinary_and_ours(const wire::FourTuple& tuple) noexcept;
   /// Adds what listener stats `l` counted to `s` (stats() for live listeners; close_listener folds a
   /// closing listener's counts into stats_ for good).
   static void add_listener_counters(const tcp::ListenerStats& l, StackStats& s) noexcept;
@@ -416,6 +420,8 @@ class StackCore {
   std::uint32_t time_wait_tail_ = kNone;
   std::size_t time_wait_count_ = 0;  ///< live and rebuilt records
   std::vector<std::optional<tcp::Listener>> listeners_;
+  /// The listener find_listener() last matched by exact address, asked first (a hint: checked again).
+  mutable std::uint32_t last_exact_listener_ = 0;
   std::optional<ForwarderConfig> forwarder_;
   tcp::Config forwarder_tcp_;  ///< config_.tcp with the forwarder's SYN-queue size
   std::optional<tcp::Listener> forwarder_listener_;

@@ -129,10 +129,7 @@ bool StackCore::syn_before_lookup(Instant now, const wire::FourTuple& tuple, std
   // undone exactly is done ahead: no pruning, cookie or Fast Open (take_syn() declines them), and nothing
   // the stack counts. The outcome is RFC 9293 §3.10.7's: the SYN is processed in the state of its tuple.
   // A SYN the listener declines (a full queue answering with cookies) runs the checks below twice.
-  if (forwarder_ || control_count_ == control_.size() || martian_counter(tuple) != nullptr ||
-      !owns(tuple.local.address)) {
-    return false;
-  }
+  if (forwarder_ || control_count_ == control_.size() || !ordinary_and_ours(tuple)) return false;
   const auto li = find_listener(tuple.local);
   if (!li) return false;
   tcp::Listener& l = *listeners_[*li];

@@ -355,6 +355,47 @@ TEST(FlowTable, LargeTable_YoungLinesMoveToMain_AgainstModel) {
 // Long-lived entries leave the young lines within kYoungMoveAt inserts even when churn keeps the young
 // count below kYoungMoveAt: a stack filled with idle connections and then opening and closing a few at a
 // time must not keep every lookup walking young lines nearly full of the idle ones.
+// replace_exact() and erase_exact() try the entry find() found last before they walk: the hint names an
+// entry only while it lives there. A freed slot keeps its stale hash and owner word, and a young entry
+// moved to the main lines leaves them behind too; neither may be taken for the entry.
+TEST(FlowTable, ExactCallsAfterFind_HintUsedOnlyWhileTheEntryIsThere) {
+  Owners o;
+  const std::uint32_t a = o.insert(1);
+  const std::uint32_t b = o.insert(2);
+  const auto ref = [](std::uint32_t i) { return FlowRef{FlowRef::Kind::connection, i, 0}; };
+  ASSERT_TRUE(o.find(1));
+  EXPECT_TRUE(o.table.replace_exact(o.table.hash(t(1)), ref(a), ref(7)));  // the hinted entry itself
+  EXPECT_FALSE(o.table.erase_exact(o.table.hash(t(1)), ref(a)));           // no longer its owner word
+  EXPECT_TRUE(o.table.erase_exact(o.table.hash(t(1)), ref(7)));
+  EXPECT_FALSE(o.table.erase_exact(o.table.hash(t(1)), ref(7)));  // its slot is free, its words stale
+  EXPECT_FALSE(o.table.replace_exact(o.table.hash(t(1)), ref(7), ref(8)));
+  ASSERT_TRUE(o.find(2));
+  EXPECT_TRUE(o.table.erase_exact(o.table.hash(t(2)), ref(b)));
+  EXPECT_EQ(o.table.size(), 0U);
+  EXPECT_TRUE(o.table.tags_agree());
+
+  // A large table: an entry found in the young lines, then moved to the main ones by later inserts.
+  FlowTable table(5);
+  const auto hash_of = [](std::uint32_t k) { return k * 2654435761U; };
+  std::uint32_t k = 0;
+  while (table.young_size() == 0) {
+    table.insert(hash_of(k), ref(k));
+    ++k;
+  }
+  const std::uint32_t young = k - 1;  // the entry that went to the young lines
+  ASSERT_TRUE(table.find(hash_of(young), [&](FlowRef r) { return r.index == young; }));
+  const std::size_t size = table.size();
+  // The last of these inserts moves the young entries, then goes to a young line of its own (k skips one
+  // key: the one kYoungMoveAt after `young` would land in its young slot and overwrite the stale words).
+  ++k;
+  for (std::size_t i = 0; i < FlowTable::kYoungMoveAt; ++i, ++k) table.insert(hash_of(k), ref(k));
+  ASSERT_LT(table.young_size(), FlowTable::kYoungMoveAt);  // moved once on the way
+  EXPECT_TRUE(table.erase_exact(hash_of(young), ref(young)));
+  EXPECT_FALSE(table.erase_exact(hash_of(young), ref(young)));
+  EXPECT_EQ(table.size(), size + FlowTable::kYoungMoveAt - 1);
+  EXPECT_TRUE(table.tags_agree());
+}
+
 TEST(FlowTable, LargeTable_LongLivedYoungEntries_MovedWhileOthersChurn) {
   FlowTable table(17);
   const auto hash_of = [](std::uint32_t k) { return k * 2654435761U; };

@@ -261,6 +261,32 @@ TEST(ListenerStack, Ack_SendsRstWithSeqFromAck) {
   EXPECT_EQ(out[0].h.seq, SeqNum{4321});
 }
 
+// The exact-address listener outranks the wildcard one on its port, and only for its own address: the
+// listener that last matched exactly, which the lookup asks first, takes no SYN for another address of the
+// host nor any once it is closed.
+TEST(ListenerStack, ExactAndWildcard_SynGoesToExactOnlyForItsAddressAndWhileOpen) {
+  StackConfig cfg = config_for(addr_b());
+  cfg.addresses.push_back(addr_c());
+  Stack s{cfg, key(2), 1};
+  const auto exact = s.listen({addr_b(), 80}, 16);
+  const auto wildcard = s.listen({wire::IpAddress{}, 80}, 16);
+  ASSERT_TRUE(exact && wildcard);
+  const Instant now = Instant::from_nanoseconds(1);
+  const auto queued = [&](ListenerId l) { return s.listener_info(l) ? s.listener_info(l)->syn_queue : 99U; };
+  inject(s, now, {addr_a(), 1}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 1000));
+  EXPECT_EQ(queued(*exact), 1U);
+  EXPECT_EQ(queued(*wildcard), 0U);
+  inject(s, now, {addr_a(), 2}, {addr_c(), 80}, hdr(TcpFlags::kSyn, 1000));  // same port, other address
+  EXPECT_EQ(queued(*exact), 1U);
+  EXPECT_EQ(queued(*wildcard), 1U);
+  inject(s, now, {addr_a(), 3}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 1000));
+  EXPECT_EQ(queued(*exact), 2U);
+  ASSERT_FALSE(s.close_listener(now, *exact));
+  inject(s, now, {addr_a(), 4}, {addr_b(), 80}, hdr(TcpFlags::kSyn, 1000));
+  EXPECT_EQ(queued(*wildcard), 2U);
+  EXPECT_EQ(output(s, now).size(), 2U);  // the wildcard's SYN-ACKs: the closed listener's went with it
+}
+
 TEST(ListenerStack, BacklogFull_SynsDroppedAndCounted) {
   StackConfig cfg = config_for(addr_b());
   cfg.tcp.syn_queue_capacity = 3;

@@ -103,6 +103,9 @@ class FlowTable {
   /// @{
   /// replace() and erase() for the entry (h, `old_ref`) itself, found without asking its owner: one owner
   /// has one flow, so the encoded word names the entry (no tuple compare). False when there is none.
+  /// The entry find() found last is tried first (no walk): a datagram's own flow is looked up when it
+  /// arrives and then, as often as not, replaced (a handshake's final ACK, a TIME-WAIT compaction) or
+  /// erased (an RST, the last ACK) before the table changes.
   bool replace_exact(std::uint32_t h, FlowRef old_ref, FlowRef ref) noexcept;
   bool erase_exact(std::uint32_t h, FlowRef old_ref) noexcept;
   /// @}
@@ -286,7 +289,13 @@ class FlowTable {
   std::size_t young_size_ = 0;
   std::size_t young_inserts_ = 0;  ///< inserts into the young lines since they were last moved
   std::size_t grow_at_ = 0;  ///< the main size at which the main lines double (kGrowAtPerTwoLines / 2 a line)
+  /// Where find() last found an entry, or kNowhere: always a used slot, since every change that frees or
+  /// moves slots (remove_at, move_young, resize) forgets it. A hint: the exact calls confirm its hash and
+  /// owner word before they use it.
+  mutable Position last_found_ = kNowhere;
   std::uint64_t seed_;
+  /// The position of the entry (h, want): last_found_ when it holds it, else located.
+  [[nodiscard]] Position locate_exact(std::uint32_t h, std::uint32_t want) const noexcept;
 };
 
 template <typename IsWord>
@@ -323,6 +332,7 @@ std::optional<FlowRef> FlowTable::find(std::uint32_t h, Match&& match) const {
     return match(found);
   });
   if (p == kNowhere) return std::nullopt;
+  last_found_ = p;
   return found;
 }
 
