@@ -231,6 +231,13 @@ void StackCore::release(std::uint32_t index) {
 void StackCore::post_events(std::uint32_t index, std::uint8_t ev) {
   Slot& s = slots_[index];
   tcp::Connection& c = *s.conn;
+  // A listener's connection becoming established (its final ACK: one of a handshake's three calls
+  // here) raises nothing below — `acceptable` announced it — so no event is built for it.
+  constexpr std::uint8_t kEstablishedWritable = tcp::event::kEstablished | tcp::event::kWritable;
+  if ((ev | kEstablishedWritable) == kEstablishedWritable && (ev & tcp::event::kEstablished) != 0 &&
+      s.listener.valid() && c.fast_open() == nullptr) {
+    return;
+  }
   // One event built once; each bit raised changes only its kind (and a failure's error).
   Event e = kBlankEvent;
   e.connection = ConnectionId{index, s.generation};

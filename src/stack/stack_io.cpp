@@ -341,7 +341,7 @@ void StackCore::on_half_open(Instant now, const wire::FourTuple& tuple, std::uin
     ++stats_.listen_drops;
     return;
   }
-  const tcp::PassiveOpen open = l->passive_open(ref.index, h);
+  const tcp::PassiveOpen open = l->passive_open(ref.index, h, tuple);
   Slot& s = slots_[*index];
   if (ref.owner == kForwarderListener) {
     s.offer = offer_of_half_open_[ref.index].offer;

@@ -281,12 +281,15 @@ TimeWaitRecord Connection::time_wait_record() const noexcept {
   r.flags |= TimeWaitRecord::kInUse;
   r.set_shifts(neg_.rcv_shift, neg_.snd_shift);
   // RFC 5961 §7: the challenge-ACK budget survives compaction (a record is rebuilt per segment), kept
-  // as the count in the current interval and that interval's number mod 16.
-  const Duration interval = std::max(config_->challenge_ack_interval, Duration{1});
-  const auto epoch =
-      static_cast<std::uint64_t>(buffers_->challenge_window_start.nanoseconds() / interval.count());
-  r.challenge = static_cast<std::uint8_t>(std::min<std::uint32_t>(buffers_->challenge_count, 15) |
-                                          ((epoch & 0xFU) << 4U));
+  // as the count in the current interval and that interval's number mod 16. A connection that sent none
+  // (nearly every one) keeps 0, and its interval is not computed: a division by a configured value.
+  if (buffers_->challenge_count != 0) {
+    const Duration interval = std::max(config_->challenge_ack_interval, Duration{1});
+    const auto epoch =
+        static_cast<std::uint64_t>(buffers_->challenge_window_start.nanoseconds() / interval.count());
+    r.challenge = static_cast<std::uint8_t>(std::min<std::uint32_t>(buffers_->challenge_count, 15) |
+                                            ((epoch & 0xFU) << 4U));
+  }
   return r;
 }
 
@@ -297,11 +300,14 @@ Connection Connection::from_time_wait(const Config& config, const TimeWaitRecord
   // outstanding, the window we last offered, and the timestamps state (RFC 7323 PAWS).
   c.neg_.rcv_shift = record.rcv_shift();
   c.neg_.snd_shift = record.snd_shift();
-  const Duration interval = std::max(config.challenge_ack_interval, Duration{1});
-  const std::int64_t current = now.nanoseconds() / interval.count();
-  if ((static_cast<std::uint64_t>(current) & 0xFU) == (record.challenge >> 4U)) {
-    c.buffers_->challenge_window_start = Instant::from_nanoseconds(current * interval.count());
-    c.buffers_->challenge_count = record.challenge & 0x0FU;
+  // A spent budget is restored while its interval lasts; an unspent one is the fresh connection's.
+  if ((record.challenge & 0x0FU) != 0) {
+    const Duration interval = std::max(config.challenge_ack_interval, Duration{1});
+    const std::int64_t current = now.nanoseconds() / interval.count();
+    if ((static_cast<std::uint64_t>(current) & 0xFU) == (record.challenge >> 4U)) {
+      c.buffers_->challenge_window_start = Instant::from_nanoseconds(current * interval.count());
+      c.buffers_->challenge_count = record.challenge & 0x0FU;
+    }
   }
   c.neg_.timestamps = record.timestamps();
   c.neg_.sack = (record.flags & TimeWaitRecord::kSack) != 0;

@@ -161,6 +161,33 @@ TEST_F(Listen, AcceptQueueFull_DropsSyn) {
   EXPECT_EQ(listener->pop_accept(), std::optional<std::uint64_t>(7));
 }
 
+// The Stack's path: the entry's tuple is the one its flow matched, so only the rest is unpacked. The
+// result is the same as from the whole entry, field by field.
+TEST_F(SynReceivedPassive, FinalAck_WithTheFlowsTuple_SameAsFromTheEntry) {
+  listen();
+  const std::uint32_t slot = syn_into_queue();
+  now += 30ms;
+  auto ack = seg(A, peer_iss + 1, our_iss(slot) + 1, 500);
+  ack.options.timestamps = wire::Timestamps{peer_tsval + 1, 0};
+  ASSERT_EQ(listener->on_half_open_segment(now, slot, ack).kind, ListenerReply::Kind::complete);
+  const PassiveOpen whole = listener->passive_open(slot, ack);
+  const PassiveOpen given = listener->passive_open(slot, ack, at_listener);
+  EXPECT_EQ(given.tuple, whole.tuple);
+  EXPECT_EQ(given.tuple, at_listener);
+  EXPECT_EQ(given.iss, whole.iss);
+  EXPECT_EQ(given.irs, whole.irs);
+  EXPECT_EQ(given.negotiated, whole.negotiated);
+  EXPECT_TRUE(given.negotiated.timestamps);
+  EXPECT_EQ(given.ts_offset, whole.ts_offset);
+  EXPECT_EQ(given.ts_recent, peer_tsval + 1);
+  EXPECT_EQ(given.ts_recent, whole.ts_recent);
+  EXPECT_EQ(given.peer_window, 500U);
+  EXPECT_EQ(given.syn_received_at, whole.syn_received_at);
+  EXPECT_EQ(given.synack_retransmits, whole.synack_retransmits);
+  EXPECT_EQ(given.rtt_sample, whole.rtt_sample);
+  EXPECT_EQ(given.accecn_s_cep, whole.accecn_s_cep);
+}
+
 TEST_F(SynReceivedPassive, FinalAck_Completes) {
   listen();
   const std::uint32_t slot = syn_into_queue();

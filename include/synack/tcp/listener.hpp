@@ -187,6 +187,10 @@ class Listener {
   [[nodiscard]] wire::SendHeader send_syn_ack(Instant now, std::uint32_t slot) const;
   /// The facts a completed entry hands to Connection::open_passive.
   [[nodiscard]] PassiveOpen passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack) const;
+  /// passive_open(slot, final_ack) for a caller that holds the entry's tuple (its flow matched it): the
+  /// entry's addresses are not unpacked.
+  [[nodiscard]] PassiveOpen passive_open(std::uint32_t slot, const wire::TcpHeader& final_ack,
+                                         const wire::FourTuple& tuple) const;
   /// The same for a half-open value: a queue entry or one rebuilt from a cookie (ListenerReply::cookie).
   [[nodiscard]] PassiveOpen passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack) const;
   /// negotiate() of the passive offer and the entry's SYN options, read from its fields.
@@ -382,6 +386,10 @@ class Listener {
   /// Into `e`, what a SYN-ACK needs of a slot: ports, ISS, IRS, TS.Recent, timestamp offset, flags and the
   /// peer's window scale (entry() adds the addresses, SYN time, MSS, count and generation).
   static void unpack_answer(const Stored& st, HalfOpen& e) noexcept;
+  /// Into `e`, all of a slot but its addresses: unpack_answer() and the SYN time, MSS, count, generation.
+  static void unpack_all_but_addresses(const Stored& st, HalfOpen& e) noexcept;
+  /// passive_open() of `e` into `p`, but for its tuple (the caller's).
+  void fill_passive_open(const HalfOpen& e, const wire::TcpHeader& final_ack, PassiveOpen& p) const;
   void set_prev(std::uint32_t slot, std::uint32_t prev) noexcept;
   void set_next(std::uint32_t slot, std::uint32_t next) noexcept;
   /// Writes `e` into `slot` (its links kept), allocating an IPv6 side record when needed.
