@@ -363,21 +363,12 @@ std::optional<ListenerInfo> StackCore::listener_info(ListenerId id) const noexce
 }
 
 std::optional<std::uint32_t> StackCore::find_listener(const wire::Endpoint& local) const noexcept {
-  // An exact match outranks any other, so the listener that last matched exactly is asked first: a
-  // server's SYNs come to one or a few listeners.
-  if (const std::uint32_t last = last_exact_listener_;
-      last < listeners_.size() && listeners_[last] && listeners_[last]->local() == local) {
-    return last;
-  }
   // Few listeners per host: a scan, exact address before wildcard (as Linux's lookup scores them).
   std::optional<std::uint32_t> wildcard;
   for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
     if (!listeners_[i] || listeners_[i]->local().port != local.port) continue;
     const wire::IpAddress& a = listeners_[i]->local().address;
-    if (a == local.address) {
-      last_exact_listener_ = i;
-      return i;
-    }
+    if (a == local.address) return i;
     if (unspecified(a)) wildcard = i;
   }
   return wildcard;

@@ -420,8 +420,6 @@ class StackCore {
   std::uint32_t time_wait_tail_ = kNone;
   std::size_t time_wait_count_ = 0;  ///< live and rebuilt records
   std::vector<std::optional<tcp::Listener>> listeners_;
-  /// The listener find_listener() last matched by exact address, asked first (a hint: checked again).
-  mutable std::uint32_t last_exact_listener_ = 0;
   std::optional<ForwarderConfig> forwarder_;
   tcp::Config forwarder_tcp_;  ///< config_.tcp with the forwarder's SYN-queue size
   std::optional<tcp::Listener> forwarder_listener_;

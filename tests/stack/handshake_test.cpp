@@ -261,9 +261,8 @@ TEST(ListenerStack, Ack_SendsRstWithSeqFromAck) {
   EXPECT_EQ(out[0].h.seq, SeqNum{4321});
 }
 
-// The exact-address listener outranks the wildcard one on its port, and only for its own address: the
-// listener that last matched exactly, which the lookup asks first, takes no SYN for another address of the
-// host nor any once it is closed.
+// The exact-address listener outranks the wildcard one on its port, and only for its own address: it
+// takes no SYN for another address of the host, nor any once it is closed.
 TEST(ListenerStack, ExactAndWildcard_SynGoesToExactOnlyForItsAddressAndWhileOpen) {
   StackConfig cfg = config_for(addr_b());
   cfg.addresses.push_back(addr_c());
