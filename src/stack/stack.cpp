@@ -131,8 +131,8 @@ bool StackCore::flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcep
   return false;
 }
 
-std::optional<FlowRef> StackCore::flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const {
-  return flows_.find(hash, [&](FlowRef r) { return flow_is(r, tuple); });
+std::uint32_t StackCore::flow_find_word(std::uint32_t hash, const wire::FourTuple& tuple) const {
+  return flows_.find_word(hash, [&](FlowRef r) { return flow_is(r, tuple); });
 }
 
 void StackCore::flow_erase(std::uint32_t hash, const wire::FourTuple& tuple) {
@@ -375,7 +375,7 @@ std::optional<std::uint32_t> StackCore::find_listener(const wire::Endpoint& loca
 }
 
 bool StackCore::tuple_taken(std::uint32_t hash, const wire::FourTuple& tuple) const {
-  return flow_find(hash, tuple).has_value();
+  return flow_find_word(hash, tuple) != FlowTable::kNoWord;
 }
 
 std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wire::Endpoint local,
@@ -410,7 +410,8 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
   const bool check_late = !ephemeral && config_.tcp.transition_sink == nullptr;
   // A port drawn is busy when any entry has its hash (no owner read: a rare collision skips a free
   // port). An explicit port is refused only for its own tuple.
-  if (ephemeral ? flows_.holds_hash(hash) : !check_late && flow_find(hash, tuple).has_value()) {
+  if (ephemeral ? flows_.holds_hash(hash)
+                : !check_late && flow_find_word(hash, tuple) != FlowTable::kNoWord) {
     if (!ephemeral || !redraw_ephemeral(tuple, hash))
       return std::unexpected(make_error_code(Error::address_in_use));
     terms = isn_.terms(tuple);
@@ -428,7 +429,7 @@ std::expected<ConnectionId, std::error_code> StackCore::connect(Instant now, wir
     return tcp::Connection::open_active(config_.tcp, tuple, offer, tcp::IsnGenerator::isn(now, terms),
                                         terms.ts_offset, now);
   }});
-  if (check_late && flow_find(hash, tuple).has_value()) [[unlikely]] {
+  if (check_late && flow_find_word(hash, tuple) != FlowTable::kNoWord) [[unlikely]] {
     release(*index);  // nothing saw it: no event, no flow entry, no timer filed
     return std::unexpected(make_error_code(Error::address_in_use));  // RFC 9293 §3.10.1: it exists
   }

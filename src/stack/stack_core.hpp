@@ -271,7 +271,13 @@ class StackCore {
   [[gnu::noinline]] void relieve_memory_pressure_now();
   // flows: one keyed hash per datagram; the owner's own tuple confirms a hash match
   [[nodiscard]] bool flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcept;
-  [[nodiscard]] std::optional<FlowRef> flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const;
+  /// The owner word of `tuple`'s flow, or FlowTable::kNoWord (flow_find() as one register).
+  [[nodiscard]] std::uint32_t flow_find_word(std::uint32_t hash, const wire::FourTuple& tuple) const;
+  [[nodiscard]] std::optional<FlowRef> flow_find(std::uint32_t hash, const wire::FourTuple& tuple) const {
+    const std::uint32_t word = flow_find_word(hash, tuple);
+    if (word == FlowTable::kNoWord) return std::nullopt;
+    return FlowTable::decode(word);
+  }
   /// Whether a tuple has a flow: connect()'s no-slot error, out of line (in line it was a second copy of
   /// the lookup in connect()'s frame).
   [[nodiscard, gnu::cold, gnu::noinline]] bool tuple_taken(std::uint32_t hash,

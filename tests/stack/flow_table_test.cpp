@@ -92,7 +92,16 @@ TEST(FlowTable, OwnerAndKindRoundTrip) {
     EXPECT_EQ(r->kind, refs[i].kind) << i;
     EXPECT_EQ(r->index, refs[i].index) << i;
     EXPECT_EQ(r->owner, refs[i].owner) << i;
+    // find_word(): the same entry as its owner word, which decode() makes the same FlowRef.
+    const std::uint32_t word = table.find_word(i, [](FlowRef) { return true; });
+    ASSERT_NE(word, FlowTable::kNoWord) << i;
+    const FlowRef d = FlowTable::decode(word);
+    EXPECT_EQ(d.kind, refs[i].kind) << i;
+    EXPECT_EQ(d.index, refs[i].index) << i;
+    EXPECT_EQ(d.owner, refs[i].owner) << i;
   }
+  EXPECT_EQ(table.find_word(99, [](FlowRef) { return true; }), FlowTable::kNoWord);  // no such hash
+  EXPECT_EQ(table.find_word(0, [](FlowRef) { return false; }), FlowTable::kNoWord);  // no owner agrees
 }
 
 // Equal hashes: the owner's own tuple decides (match), so a collision never returns another flow.

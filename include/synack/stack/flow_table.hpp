@@ -86,6 +86,14 @@ class FlowTable {
   /// The entry with hash `h` for which match(ref) holds.
   template <typename Match>
   [[nodiscard]] std::optional<FlowRef> find(std::uint32_t h, Match&& match) const;
+  /// What find_word() answers when no entry matches (no owner word has all bits set).
+  static constexpr std::uint32_t kNoWord = ~std::uint32_t{0};
+  /// find() answering with the matched entry's owner word (decode() makes it a FlowRef), or kNoWord: one
+  /// register instead of an optional FlowRef, which the hot callers' frames passed through memory.
+  template <typename Match>
+  [[nodiscard]] std::uint32_t find_word(std::uint32_t h, Match&& match) const;
+  /// The FlowRef an owner word stands for.
+  [[nodiscard]] static FlowRef decode(std::uint32_t word) noexcept { return ref_of(word); }
   /// Points the entry with hash `h` for which match(ref) holds at `ref`; false when there is none.
   template <typename Match>
   bool replace(std::uint32_t h, Match&& match, FlowRef ref);
@@ -332,6 +340,18 @@ std::optional<FlowRef> FlowTable::find(std::uint32_t h, Match&& match) const {
     return match(found);
   });
   if (p == kNowhere) return std::nullopt;
+  last_found_ = p;
+  return found;
+}
+
+template <typename Match>
+std::uint32_t FlowTable::find_word(std::uint32_t h, Match&& match) const {
+  std::uint32_t found = kNoWord;
+  const auto p = locate(h, [&](std::uint32_t word) {
+    found = word;
+    return match(ref_of(word));
+  });
+  if (p == kNowhere) return kNoWord;
   last_found_ = p;
   return found;
 }
