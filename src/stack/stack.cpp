@@ -132,7 +132,12 @@ bool StackCore::flow_is(FlowRef ref, const wire::FourTuple& tuple) const noexcep
 }
 
 std::uint32_t StackCore::flow_find_word(std::uint32_t hash, const wire::FourTuple& tuple) const {
-  return flows_.find_word(hash, [&](FlowRef r) { return flow_is(r, tuple); });
+  return flows_.find_word(hash, [&](FlowRef r) {
+    // A connection's tuple compared here, in line: most datagrams belong to one.
+    if (r.kind == FlowRef::Kind::connection)
+      return r.index < slots_.size() && slots_[r.index].conn && slots_[r.index].conn->tuple() == tuple;
+    return flow_is(r, tuple);
+  });
 }
 
 void StackCore::flow_erase(std::uint32_t hash, const wire::FourTuple& tuple) {
