@@ -30,6 +30,13 @@ class ListenTest : public EngineTest {
     return r.slot;
   }
   SeqNum our_iss(std::uint32_t slot) const { return SeqNum(listener->entry(slot).iss); }
+  /// The peer's final ACK for the entry in `slot`, 30 ms after its SYN, window 500, with timestamps.
+  wire::TcpHeader final_ack_after_30ms(std::uint32_t slot) {
+    now += 30ms;
+    auto ack = seg(A, peer_iss + 1, our_iss(slot) + 1, 500);
+    ack.options.timestamps = wire::Timestamps{peer_tsval + 1, 0};
+    return ack;
+  }
 };
 
 using Listen = ListenTest;
@@ -166,9 +173,7 @@ TEST_F(Listen, AcceptQueueFull_DropsSyn) {
 TEST_F(SynReceivedPassive, FinalAck_WithTheFlowsTuple_SameAsFromTheEntry) {
   listen();
   const std::uint32_t slot = syn_into_queue();
-  now += 30ms;
-  auto ack = seg(A, peer_iss + 1, our_iss(slot) + 1, 500);
-  ack.options.timestamps = wire::Timestamps{peer_tsval + 1, 0};
+  const auto ack = final_ack_after_30ms(slot);
   ASSERT_EQ(listener->on_half_open_segment(now, slot, ack).kind, ListenerReply::Kind::complete);
   const PassiveOpen whole = listener->passive_open(slot, ack);
   const PassiveOpen given = listener->passive_open(slot, ack, at_listener);
@@ -191,9 +196,7 @@ TEST_F(SynReceivedPassive, FinalAck_WithTheFlowsTuple_SameAsFromTheEntry) {
 TEST_F(SynReceivedPassive, FinalAck_Completes) {
   listen();
   const std::uint32_t slot = syn_into_queue();
-  now += 30ms;
-  auto ack = seg(A, peer_iss + 1, our_iss(slot) + 1, 500);
-  ack.options.timestamps = wire::Timestamps{peer_tsval + 1, 0};
+  const auto ack = final_ack_after_30ms(slot);
   const ListenerReply r = listener->on_half_open_segment(now, slot, ack);
   ASSERT_EQ(r.kind, ListenerReply::Kind::complete);
   const PassiveOpen p = listener->passive_open(slot, ack);

@@ -52,6 +52,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "synack/wire/ip_address.hpp"
 
@@ -332,20 +333,14 @@ FlowTable::Position FlowTable::locate_past(const Part& part, std::size_t home, s
 
 template <typename Match>
 std::optional<FlowRef> FlowTable::find(std::uint32_t h, Match&& match) const {
-  // The owner that matched is the answer: kept from the match, not read back from its slot and decoded
-  // again.
-  FlowRef found;
-  const auto p = locate(h, [&](std::uint32_t word) {
-    found = ref_of(word);
-    return match(found);
-  });
-  if (p == kNowhere) return std::nullopt;
-  last_found_ = p;
-  return found;
+  const std::uint32_t word = find_word(h, std::forward<Match>(match));
+  if (word == kNoWord) return std::nullopt;
+  return ref_of(word);
 }
 
 template <typename Match>
 std::uint32_t FlowTable::find_word(std::uint32_t h, Match&& match) const {
+  // The owner word that matched is the answer: kept from the match, not read back from its slot.
   std::uint32_t found = kNoWord;
   const auto p = locate(h, [&](std::uint32_t word) {
     found = word;
