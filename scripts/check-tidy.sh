@@ -5,10 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 mapfile -t files < <(git ls-files --cached --others --exclude-standard -- 'src/*.cpp')
-# clang-tidy checks a file once for every compile command that names it, and 52 of the 106 files in
-# src/ have two or more (the position-independent copy for the packetdrill shim, the CLI sources the
-# tests compile directly): 165 runs. Each file is checked once, with the first command (its own library's:
-# src/ is configured before tests/).
+# clang-tidy checks a file once for every compile command that names it, and 44 of the 106 files in
+# src/ have two (the position-independent copy for the packetdrill shim): 150 runs. Each file is checked
+# once, with the first command (its own library's).
 db="$build/tidy-db"
 mkdir -p "$db"
 python3 - "$build/compile_commands.json" "$db/compile_commands.json" <<'PY'

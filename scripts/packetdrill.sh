@@ -82,11 +82,17 @@ fi
 if ((${#scripts[@]} == 0)); then
   mapfile -t scripts < <(find "$root/tests/packetdrill" -maxdepth 1 -name '*.pkt' | sort)
 fi
+listed=()
 if ((kernel)); then
   if ((EUID != 0)); then echo "packetdrill.sh: skipped: the kernel run needs root (unshare -n, tun)"; exit 77; fi
   kept=()
   for s in "${scripts[@]}"; do grep -q 'synack-only' "$s" || kept+=("$s"); done
-  scripts=("${kept[@]}")
+  listed=("${kept[@]}")
+  # The longest scripts first (by the protocol time they span: the sum of their relative steps), so that
+  # syn_retransmit_giveup's 200 s of real time overlaps the rest instead of following it.
+  mapfile -t scripts < <(for s in "${kept[@]}"; do
+    printf '%s\t%s\n' "$(awk '$1 ~ /^\+[0-9.]+$/ { t += substr($1, 2) } END { printf "%d", t }' "$s")" "$s"
+  done | sort -t$'\t' -k1,1nr -k2 | cut -f2)
 else
   if [[ ! -f $so ]]; then echo "packetdrill.sh: skipped: no shim at $so (build the synack_packetdrill target)"; exit 77; fi
 fi
@@ -114,8 +120,9 @@ args+=(--so "$so")
 jobs=${SYNACK_PACKETDRILL_JOBS:-$(nproc)}
 results=$(printf '%s\0' "${scripts[@]}" |
   PD_WORKER=1 xargs -0 -n1 -P "$jobs" bash "$0" "${args[@]}" --one 2>&1)
-# Lines in the order of the scripts (xargs finishes them in any order).
-for s in "${scripts[@]}"; do grep -F -m1 -e "PASS $s" -e "FAIL $s:" <<<"$results"; done
+# Lines in the order of the scripts as named or found (xargs finishes them in any order).
+((${#listed[@]})) || listed=("${scripts[@]}")
+for s in "${listed[@]}"; do grep -F -m1 -e "PASS $s" -e "FAIL $s:" <<<"$results"; done
 passed=$(grep -c '^PASS ' <<<"$results")
 failed=$(grep -c '^FAIL ' <<<"$results")
 echo "$passed passed, $failed failed"
