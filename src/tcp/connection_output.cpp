@@ -72,15 +72,18 @@ void Connection::make_header(Instant now, std::uint16_t flags, SeqNum seq, wire:
   // RFC 2018 §4: with SACK in effect, every ACK sent while out-of-order data is held carries SACK
   // blocks — the block of the latest out-of-order arrival first, then earlier ones — as many as fit
   // beside the timestamps (3, else 4). (Most ACKs have none: nothing to gather then.)
-  if (const std::size_t blocks = h.flags.ack() ? sack_block_count() : 0; blocks > 0) {
-    std::array<RecvBuffer::Held, wire::SackBlocks::kCapacity> held{};
-    const std::size_t n = buffers_->recv.sack_ranges(std::span(held).first(blocks));
-    for (std::size_t i = 0; i < n; ++i) {
-      h.sack[i] = {rcv_nxt_ + static_cast<std::uint32_t>(held[i].begin),
-                   rcv_nxt_ + static_cast<std::uint32_t>(held[i].end)};
-    }
-    h.sack_count = static_cast<std::uint8_t>(n);
+  if (const std::size_t blocks = h.flags.ack() ? sack_block_count() : 0; blocks > 0)
+    add_sack_blocks(h, blocks);
+}
+
+void Connection::add_sack_blocks(wire::SendHeader& h, std::size_t blocks) const {
+  std::array<RecvBuffer::Held, wire::SackBlocks::kCapacity> held{};
+  const std::size_t n = buffers_->recv.sack_ranges(std::span(held).first(blocks));
+  for (std::size_t i = 0; i < n; ++i) {
+    h.sack[i] = {rcv_nxt_ + static_cast<std::uint32_t>(held[i].begin),
+                 rcv_nxt_ + static_cast<std::uint32_t>(held[i].end)};
   }
+  h.sack_count = static_cast<std::uint8_t>(n);
 }
 
 std::size_t Connection::sack_block_count() const noexcept {

@@ -396,6 +396,9 @@ class Connection {
   [[nodiscard]] bool needs_persist() const noexcept;
   /// SACK blocks our next ACK carries (RFC 2018 §4): 0 without SACK or without out-of-order data.
   [[nodiscard]] std::size_t sack_block_count() const noexcept;
+  /// make_header()'s SACK blocks (`blocks` of them, > 0) on `h`. Out of line: most ACKs carry none, and
+  /// in line its frame (the gathered ranges) was set up by every header made.
+  [[gnu::noinline]] void add_sack_blocks(wire::SendHeader& h, std::size_t blocks) const;
   /// RFC 6675 NextSeg() rule 1 when cwnd - pipe allows a segment: the next lost stretch to resend.
   [[nodiscard]] std::optional<SackScoreboard::Hole> next_sack_retransmission() const noexcept;
   /// During a go-back-N pass, moves SND.NXT past octets the peer SACKed (they need no resending).
