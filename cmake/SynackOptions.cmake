@@ -56,8 +56,12 @@ function(synack_enable_lto target)
     # Regular code beside the bytecode: a link without LTO (tests, or a consumer) uses it.
     target_compile_options(${target} PRIVATE
       $<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:-ffat-lto-objects>)
+  elseif(type STREQUAL "EXECUTABLE")
+    synack_pgo_link(${target})  # cmake/SynackPgo.cmake
   endif()
 endfunction()
+
+include(${CMAKE_CURRENT_LIST_DIR}/SynackPgo.cmake)  # synack_pgo(): profile-guided optimisation of the engine
 
 # synack_library(name SOURCES... [DEPS ...] [EXPORT_NAME n]) — one library per layer, static unless
 # BUILD_SHARED_LIBS. The warnings (synack_options) are PRIVATE and build-interface only, so a consumer
@@ -78,6 +82,7 @@ function(synack_library name)
   target_compile_features(${name} PUBLIC cxx_std_23)
   set_target_properties(${name} PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${SYNACK_SOVERSION})
   synack_enable_lto(${name})
+  synack_pgo(${name})  # cmake/SynackPgo.cmake: the engine libraries only
   if(ARG_EXPORT_NAME)
     set_target_properties(${name} PROPERTIES EXPORT_NAME ${ARG_EXPORT_NAME})
     add_library(synack::${ARG_EXPORT_NAME} ALIAS ${name})

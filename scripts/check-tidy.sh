@@ -11,11 +11,17 @@ mapfile -t files < <(git ls-files --cached --others --exclude-standard -- 'src/*
 db="$build/tidy-db"
 mkdir -p "$db"
 python3 - "$build/compile_commands.json" "$db/compile_commands.json" <<'PY'
-import json, sys
+import json, re, sys
+# GCC's profile-guided optimisation flags (cmake/SynackPgo.cmake) mean nothing to the analysis, and clang
+# rejects or misreads them: dropped.
+pgo = re.compile(r" (-fprofile-(use|generate|prefix-path)=\S+|-fprofile-(partial-training|update=\S+)"
+                 r"|-Wno-missing-profile|-Wno-error=coverage-mismatch)(?= )")
 seen, kept = set(), []
 for entry in json.load(open(sys.argv[1])):
     if entry["file"] not in seen:
         seen.add(entry["file"])
+        if "command" in entry:
+            entry["command"] = pgo.sub("", entry["command"])
         kept.append(entry)
 json.dump(kept, open(sys.argv[2], "w"), indent=0)
 PY

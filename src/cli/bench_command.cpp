@@ -124,16 +124,9 @@ struct RatePlan {
         inflight < plan.inflight && started < plan.connections
             ? std::min<std::uint64_t>(plan.inflight - inflight, plan.connections - started)
             : 0;
-    if (want == 1) {
-      if (p.connect_next()) {
-        ++inflight;
-        ++started;
-      }
-    } else if (want > 1) {
-      const std::uint32_t n = p.connect_burst(static_cast<std::uint32_t>(want));
-      inflight += n;
-      started += n;
-    }
+    const std::uint32_t n = p.start(want);
+    inflight += n;
+    started += n;
     p.pump(on_client);
     r.peak_client_connections =
         std::max<std::uint64_t>(r.peak_client_connections, p.client().connection_count());

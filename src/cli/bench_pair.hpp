@@ -169,6 +169,13 @@ class Pair {
     }
     return std::unexpected(last);
   }
+  /// Starts up to `want` connections as the bench's loop does: one with connect_next(), the plain call
+  /// (1 in flight), more with connect_burst(). Returns how many started.
+  std::uint32_t start(std::uint64_t want) {
+    if (want == 1) return connect_next() ? 1U : 0U;
+    return want > 1 ? connect_burst(static_cast<std::uint32_t>(std::min<std::uint64_t>(want, 0xFFFFFFFFU)))
+                    : 0U;
+  }
   /// Up to `want` active opens handed to the client in bursts (Stack::connect over a span, as a driver
   /// with many connections to open at once does), each on the next free 4-tuple as connect_next() picks
   /// them: a busy tuple (TIME-WAIT) is skipped and counted, any other refusal ends the burst. Returns how
