@@ -11,7 +11,7 @@
 # inline the hot calls between the engine's layers). -fprofile-prefix-path names each profile by its
 # object's path below the build directory, which both builds share. -fprofile-partial-training keeps code
 # the training never ran (data transfer, loss recovery, the forwarder) optimised as without profiles, not
-# for size. Measured (BENCHMARKS.md, round 18): ≈ 13 % fewer instructions per handshake, 10–40 % more
+# for size. Measured (BENCHMARKS.md, round 18): ≈ 13 % fewer instructions per handshake, 5–11 % more
 # handshakes per second.
 #
 # A change to an engine source re-runs the training (seconds) and recompiles the engine libraries (the
@@ -73,8 +73,9 @@ elseif(SYNACK_PGO_ACTIVE)
                        -fprofile-partial-training -Wno-missing-profile -Wno-error=coverage-mismatch)
 endif()
 
-# synack_pgo_link(target) — an executable linked with link-time optimisation: its link reads the profile
-# too (the inlining across the engine's libraries is decided there; without it a third of the gain is lost).
+# synack_pgo_link(target) — an executable linked with link-time optimisation links with the engine's profile
+# options too (GCC's advice for LTO: the same optimisation options when compiling and linking; measured, the
+# count was the same either way) and after the training.
 function(synack_pgo_link target)
   if(SYNACK_PGO_ACTIVE)
     target_link_options(${target} PRIVATE ${synack_pgo_flags})
