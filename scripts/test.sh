@@ -5,7 +5,7 @@
 #   scripts through libsynack-packetdrill.so and against the kernel), 4. the
 #   install test again on a shared Release build, 5. clang ASan+UBSan build + the unit suites under
 #   sanitizers, 6. each libFuzzer target for SYNACK_FUZZ_SECONDS (default 60) from its checked-in corpus,
-#   7. clang-tidy (run in the background from step 3 on, at the lowest priority; reported last).
+#   7. clang-tidy (run in the background from the end of the GCC build on; reported last).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_seconds=${SYNACK_FUZZ_SECONDS:-60}
@@ -38,9 +38,11 @@ cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNACK_SANDBOX_
 cmake --build build -j "$jobs"
 
 # clang-tidy needs only the sources and this build's compile_commands.json, so it starts now, in its own
-# process group at the lowest CPU priority: it takes the processor time the kernel tests below leave idle
-# while they wait on timers and peers (packetdrill_kernel alone waits 200 s), and yields to every stage
-# that needs the CPU. Its stage at the end waits for it and reports. Stopped if an earlier stage fails.
+# session (stopped as a group if an earlier stage fails): it takes the processor time the kernel tests
+# below leave idle while they wait on timers and peers (packetdrill_kernel alone waits 200 s). With the
+# kernel's autogroup scheduling (on where CI runs) a new session is its own group, so `nice` ranks it only
+# against itself: it shares the processors with the stages after the tests rather than yielding to them.
+# Its stage at the end waits for it and reports.
 tidy_log=build/check-tidy.out
 setsid -w nice -n 19 bash scripts/check-tidy.sh build >"$tidy_log" 2>&1 &
 tidy_pid=$!
