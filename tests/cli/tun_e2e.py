@@ -236,6 +236,7 @@ def expert_problems(pcap, allow=(), allow_from_kernel=(), judged=None):
                           "-e", "_ws.expert.severity", "-e", "_ws.expert.message"],
                          capture_output=True, text=True, timeout=120)
     problems = []
+    kernel_resets = []  # (frame, message): judged below
     for line in out.stdout.splitlines():
         parts = line.split("\t")
         if len(parts) < 5 or not parts[3]:
@@ -251,10 +252,53 @@ def expert_problems(pcap, allow=(), allow_from_kernel=(), judged=None):
                 continue
             if from_kernel and any(a in msg for a in allow_from_kernel):
                 continue
+            if from_kernel and msg.startswith("Connection reset"):
+                kernel_resets.append((int(parts[0]), msg))
+                continue
             problems.append(f"frame {parts[0]}: {msg}")
     if out.returncode != 0:
         problems.append(f"tshark failed: {out.stderr.strip()}")
+    if kernel_resets:
+        after_close = _resets_after_last_ack(pcap)
+        problems += [f"frame {n}: {msg}" for n, msg in kernel_resets if n not in after_close]
+        problems.sort(key=lambda p: int(p.split(":")[0].split(" ")[1]) if p.startswith("frame ") else 0)
     return problems
+
+
+def _resets_after_last_ack(pcap):
+    """The frame numbers of the kernel's resets that answer a duplicate ACK of its own retransmitted FIN.
+
+    When the kernel closes second (CLOSE-WAIT, then LAST-ACK) and its FIN goes out twice (a tail-loss probe
+    fires when synack is slow to answer, as on a loaded machine), synack acknowledges each copy: RFC 9293
+    §3.10.7.4 (TIME-WAIT: a retransmitted FIN is acknowledged and the 2 MSL timer restarted). The first ACK
+    completes LAST-ACK and the kernel forgets the connection; the second meets no socket, and the kernel
+    answers it with a reset whose sequence number is that ACK's acknowledgment number (RFC 9293 §3.10.7.1).
+    Correct TCP on both sides, not a problem of synack's. A reset counts as such only when, in its stream,
+    the kernel sent a FIN at least twice, the reset's sequence number is that FIN's plus one, and synack had
+    acknowledged the FIN before it."""
+    out = subprocess.run(["tshark", "-r", pcap, "-o", "tcp.relative_sequence_numbers:FALSE",
+                          "-d", "tcp.port==1-65535,data", "-Y", "tcp", "-T", "fields",
+                          "-e", "frame.number", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src",
+                          "-e", "tcp.flags", "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len"],
+                         capture_output=True, text=True, timeout=120)
+    fins = {}      # (stream, FIN's sequence number + 1) -> how many times the kernel sent that FIN
+    acked = set()  # (stream, acknowledgment number) that synack sent
+    resets = set()
+    for line in out.stdout.splitlines():
+        f = (line.split("\t") + [""] * 8)[:8]
+        if not f[0] or not f[4]:
+            continue
+        n, stream, flags = int(f[0]), f[1], int(f[4], 16)
+        seq, ack, length = int(f[5] or 0), int(f[6] or 0), int(f[7] or 0)
+        if f[2] in KERNEL_ADDRESSES or f[3] in KERNEL_ADDRESSES:
+            if flags & 0x001:  # FIN
+                key = (stream, (seq + length + 1) % 2**32)
+                fins[key] = fins.get(key, 0) + 1
+            if flags & 0x004 and fins.get((stream, seq), 0) >= 2 and (stream, seq) in acked:  # RST
+                resets.add(n)
+        elif flags & 0x010:  # synack's ACK
+            acked.add((stream, ack))
+    return resets
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("ip"), "needs root and iproute2 (ip netns)")
