@@ -4,6 +4,7 @@ callgrind instruction counts per handshake with where they go.
 
   bench/stack/handshakes.py rates [--runs N] [--cases LIST] BIN [BIN ...]
   bench/stack/handshakes.py instructions [--cases LIST] [--top N] BIN [BIN ...]
+  bench/stack/handshakes.py closes [--runs N] [--seconds S] BIN
 
 rates: every case runs on every build in turn, the builds' order reversed on every other run (so a drift of
 the machine's speed during the set falls on both alike); per case and build the median, best and worst
@@ -19,9 +20,16 @@ polling until a call says nothing is due, the in-line parts of those polls). `--
 functions whose own instructions per handshake are largest (by the same difference), so that a change
 says where it moved instructions.
 
+closes: the FIN close's rate as a share of the RST close's, for synack and for the Linux kernel in the same
+runs (the bench's own kernel baseline: epoll, non-blocking connects, 256 in flight on 127.0.0.1 inside a
+network namespace the bench's child creates). Both closes run in turn, `--runs` times, each for `--seconds`
+of synack's loop and as long again of the kernel's; per close the medians, then both ratios. A kernel FIN
+run must stay below its ephemeral port range (28,232 ports, each held in TIME-WAIT for 60 s): a run that
+reaches it says so.
+
 Every run is bounded: by its handshake count, by `--seconds` of wall time passed to the bench, and by a
-timeout on the process. Nothing here opens a socket; the bench's kernel baseline is skipped
-(--no-kernel). Exit codes: 0 done, 1 a run failed, 2 bad command line.
+timeout on the process. Only `closes` opens sockets (the bench's kernel baseline, in its own network
+namespace); the others skip it (--no-kernel). Exit codes: 0 done, 1 a run failed, 2 bad command line.
 """
 
 from __future__ import annotations
@@ -154,6 +162,56 @@ def rates(opts: argparse.Namespace) -> int:
             cells = [f"{ratios[b][case]['of_median']:.1%} / {ratios[b][case]['of_best']:.1%}"
                      for b in builds]
             print(f"| {what} | " + " | ".join(cells) + " |")
+    return 0
+
+
+KERNEL_EPHEMERAL_PORTS = 60999 - 32768 + 1  # net.ipv4.ip_local_port_range's default, in a fresh namespace
+
+
+def closes(opts: argparse.Namespace) -> int:
+    """synack's and the kernel's FIN-close rate of their RST-close rate, from the same runs."""
+    binary = opts.binaries[0]
+    rates_of: dict[str, dict[str, list[float]]] = {c: {"synack": [], "kernel": []} for c in ("rst", "fin")}
+    notes: list[str] = []
+    for n in range(opts.runs):
+        for close in ("rst", "fin"):
+            cmd = [binary, "bench", "--inflight", str(opts.inflight), "--close", close, "--connections",
+                   str(10**9), "--seconds", str(opts.seconds), "--kernel-seconds", str(opts.seconds),
+                   "--memory-count", "0", "--memory-budget", str(opts.memory_budget), "--json"]
+            doc = json.loads(run(cmd, RUN_TIMEOUT_S))
+            kernel = doc["kernel"]
+            if not kernel or not kernel["ran"]:
+                raise RunError(f"{' '.join(cmd)}: the kernel baseline did not run: "
+                               f"{(kernel or {}).get('error')}")
+            for who, part in (("synack", doc["synack"]), ("kernel", kernel)):
+                seconds = part["cpu_seconds"] if opts.basis == "cpu" else part["wall_seconds"]
+                rates_of[close][who].append(part["handshakes"] / seconds if seconds > 0 else 0.0)
+            if close == "fin" and (kernel["connect_errors"] or kernel["handshakes"] >= KERNEL_EPHEMERAL_PORTS):
+                notes.append(f"run {n + 1}: the kernel's FIN run reached its ephemeral ports "
+                             f"({kernel['handshakes']:,} handshakes, {kernel['connect_errors']:,} connect "
+                             "errors): use fewer --seconds")
+            if sys.stderr.isatty():
+                print(f"\rrun {n + 1}/{opts.runs} {close}\x1b[K", end="", file=sys.stderr, flush=True)
+    if sys.stderr.isatty():
+        print("\r\x1b[K", end="", file=sys.stderr)
+    medians = {c: {w: statistics.median(v) for w, v in per.items()} for c, per in rates_of.items()}
+    ratio = {w: medians["fin"][w] / medians["rst"][w] if medians["rst"][w] > 0 else 0.0
+             for w in ("synack", "kernel")}
+    if opts.json:
+        json.dump({"basis": opts.basis, "runs": opts.runs, "seconds": opts.seconds, "inflight": opts.inflight,
+                   "rates": rates_of, "medians": medians, "fin_of_rst": ratio, "notes": notes},
+                  sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"handshakes/s ({opts.basis}) at {opts.inflight} in flight, medians of {opts.runs} runs of "
+          f"{opts.seconds:g} s each")
+    print()
+    print("| | RST close | FIN close | FIN of RST |")
+    print("|---|---:|---:|---:|")
+    for who in ("synack", "kernel"):
+        print(f"| {who} | {kilo(medians['rst'][who])} | {kilo(medians['fin'][who])} | {ratio[who]:.1%} |")
+    for note in notes:
+        print(f"note: {note}")
     return 0
 
 
@@ -303,14 +361,28 @@ def main() -> int:
                "the counts and lists as JSON", "synack executables to measure")
     i.add_argument("--top", type=int, default=0, help="list the N largest functions per case")
     i.add_argument("--jobs", type=int, default=2, help="callgrind runs at once (default 2)")
+    k = sub.add_parser("closes", help="FIN close of RST close, synack's and the kernel's in the same runs")
+    k.add_argument("--runs", type=int, default=5, help="runs of each close (default 5)")
+    k.add_argument("--seconds", type=float, default=1.0,
+                   help="synack's loop and the kernel's run, each (default 1; the kernel's FIN run must "
+                        "stay below its ephemeral ports)")
+    k.add_argument("--inflight", type=int, default=256, help="connections in flight (default 256)")
+    k.add_argument("--memory-budget", type=int, default=4096, help="MiB, passed to the bench (default 4096)")
+    k.add_argument("--basis", choices=["cpu", "wall"], default="cpu", help="seconds the rate divides by")
+    k.add_argument("--json", action="store_true", help="every run's rates, the medians and ratios as JSON")
+    k.add_argument("binaries", nargs=1, metavar="BIN", help="the synack executable")
     opts = parser.parse_args()
-    for flag in ("runs", "connections", "jobs"):
+    for flag in ("runs", "connections", "jobs", "inflight"):
         if getattr(opts, flag, 1) < 1:
             parser.error(f"--{flag} must be at least 1")
     for b in opts.binaries:
         if not (os.path.isfile(b) and os.access(b, os.X_OK)):
             parser.error(f"BIN: {b} is not an executable file")
     try:
+        if opts.command == "closes":
+            if not 0.2 <= opts.seconds <= 60:  # the bench's --kernel-seconds takes [0.2, 600]
+                parser.error("--seconds must be in [0.2, 60]")
+            return closes(opts)
         return rates(opts) if opts.command == "rates" else instructions(opts)
     except RunError as e:
         print(f"handshakes.py: {e}", file=sys.stderr)

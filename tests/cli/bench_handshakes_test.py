@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bench/stack/handshakes.py, the script BENCHMARKS.md's issue-10 rounds are measured with, on tiny runs of
-the real `synack bench`: its JSON says what the tables say, the instruction count is the bench loop's, bad
+the real `synack bench`: its JSON says what the tables say, the instruction count is the bench loop's, the
+FIN-of-RST comparison has both stacks' closes (the kernel's in a namespace the bench creates), bad
 command lines are usage errors (2) and a failing run is an error (1). Nothing here asserts a rate or a count
 beyond a sane range: the machine's speed is not under test. argv: the synack executable.
 """
@@ -63,6 +64,34 @@ class Rates(unittest.TestCase):
         self.assertEqual(done.returncode, 1)
         self.assertIn("bench", done.stderr)
         self.assertEqual(len(done.stderr.strip().splitlines()), 1)
+
+
+class Closes(unittest.TestCase):
+    # The bench's kernel baseline runs in a network namespace its child creates (or, where unshare is not
+    # permitted, on the host's 127.0.0.1): loopback traffic only.
+    def test_OneRun_BothClosesOfBoth_RatiosOfTheMedians(self):
+        out = json.loads(run("closes", "--runs", "1", "--seconds", "0.2", "--inflight", "32", "--json",
+                             SYNACK).stdout)
+        for close in ("rst", "fin"):
+            for who in ("synack", "kernel"):
+                rates = out["rates"][close][who]
+                self.assertEqual(len(rates), 1, (close, who))
+                self.assertGreater(rates[0], 0, (close, who))
+                self.assertEqual(out["medians"][close][who], rates[0])
+        for who in ("synack", "kernel"):
+            self.assertAlmostEqual(out["fin_of_rst"][who], out["medians"]["fin"][who] / out["medians"]["rst"][who])
+        self.assertEqual(out["notes"], [])  # 0.2 s of FIN closes stays far below the kernel's ports
+
+    def test_Table_NamesBothStacks(self):
+        out = run("closes", "--runs", "1", "--seconds", "0.2", "--inflight", "8", SYNACK).stdout
+        self.assertIn("| synack |", out)
+        self.assertIn("| kernel |", out)
+        self.assertIn("FIN of RST", out)
+
+    def test_SecondsOutOfRange_IsUsageError(self):
+        done = run("closes", "--seconds", "0.1", SYNACK, check=False)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("--seconds", done.stderr)
 
 
 @unittest.skipIf(shutil.which("valgrind") is None, "valgrind not installed")
