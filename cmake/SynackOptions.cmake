@@ -99,6 +99,17 @@ function(synack_test name)
     set(ARG_LABELS unit)
   endif()
   gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 30)
+  if("unit" IN_LIST ARG_LABELS)
+    synack_unit_program(${name})
+  endif()
+endfunction()
+
+# synack_unit_program(target...) — programs that tests labelled `unit` run: the `synack_unit_suite` target
+# builds them all (and what they depend on), so a build that runs only the unit suites (the sanitizer
+# build in scripts/test.sh) compiles nothing else. A program a unit test runs by path (not one it links)
+# needs add_dependencies() from the test's program, or its own call here.
+function(synack_unit_program)
+  set_property(GLOBAL APPEND PROPERTY SYNACK_UNIT_PROGRAMS ${ARGN})
 endfunction()
 
 # Fuzzing build (clang only): every library is instrumented for coverage; fuzzer programs link libFuzzer.
@@ -114,4 +125,5 @@ function(synack_fuzzer name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE synack_options ${ARG_DEPS})
   target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  set_property(GLOBAL APPEND PROPERTY SYNACK_FUZZ_PROGRAMS ${name})  # the `synack_fuzzers` target
 endfunction()

@@ -69,7 +69,9 @@ stage "build (clang-19, ASan + UBSan, libFuzzer)"
 CC=clang-19 CXX=clang++-19 cmake -G Ninja -S . -B build-san -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG" \
   -DSYNACK_SANITIZE=ON -DSYNACK_FUZZ=ON -DSYNACK_BENCH=OFF >/dev/null
-cmake --build build-san -j "$jobs"
+# Only what this stage runs: the unit suites' programs and the fuzzers (not the kernel, tshark and TUN
+# programs that only the GCC build's tests run).
+cmake --build build-san -j "$jobs" --target synack_unit_suite synack_fuzzers
 
 stage "tests (sanitizers): unit"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
