@@ -235,8 +235,7 @@ def expert_problems(pcap, allow=(), allow_from_kernel=(), judged=None):
                           "-e", "frame.number", "-e", "ip.src", "-e", "ipv6.src",
                           "-e", "_ws.expert.severity", "-e", "_ws.expert.message"],
                          capture_output=True, text=True, timeout=120)
-    problems = []
-    kernel_resets = []  # (frame, message): judged below
+    problems = []  # (frame, message, a kernel reset: judged below)
     for line in out.stdout.splitlines():
         parts = line.split("\t")
         if len(parts) < 5 or not parts[3]:
@@ -252,17 +251,12 @@ def expert_problems(pcap, allow=(), allow_from_kernel=(), judged=None):
                 continue
             if from_kernel and any(a in msg for a in allow_from_kernel):
                 continue
-            if from_kernel and msg.startswith("Connection reset"):
-                kernel_resets.append((int(parts[0]), msg))
-                continue
-            problems.append(f"frame {parts[0]}: {msg}")
+            problems.append((int(parts[0]), msg, from_kernel and msg.startswith("Connection reset")))
+    after_close = _resets_after_last_ack(pcap) if any(reset for _, _, reset in problems) else set()
+    judged_problems = [f"frame {n}: {msg}" for n, msg, reset in problems if not (reset and n in after_close)]
     if out.returncode != 0:
-        problems.append(f"tshark failed: {out.stderr.strip()}")
-    if kernel_resets:
-        after_close = _resets_after_last_ack(pcap)
-        problems += [f"frame {n}: {msg}" for n, msg in kernel_resets if n not in after_close]
-        problems.sort(key=lambda p: int(p.split(":")[0].split(" ")[1]) if p.startswith("frame ") else 0)
-    return problems
+        judged_problems.append(f"tshark failed: {out.stderr.strip()}")
+    return judged_problems
 
 
 def _resets_after_last_ack(pcap):
